@@ -1,0 +1,162 @@
+"""Bans: durable in the database, served from the cache.
+
+The request path only ever reads the cache (:func:`lookup`): one ``get_many``
+of the client's key (and, for a signed-in user, its IP key too).  Creating a
+ban (:func:`ban`) writes the database row and the cache entry at once, so it
+is in force from the next request — on every worker when the cache is shared.
+
+The cache can lose entries (a restart, eviction, the local-memory backend of
+another process).  So at most once per ``BAN_SYNC_INTERVAL`` the active bans
+are copied from the database into the cache again (:func:`maybe_sync`) — a
+query per interval, never per request.  Saving or deleting a :class:`Ban` in
+the admin updates the cache through model signals.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from . import signals
+from .client import Client
+from .conf import sl_settings
+from .state import count, get_cache, make_key, report_failure
+
+logger = logging.getLogger("smartlayer")
+
+_sync_lock = threading.Lock()
+_next_sync = 0.0
+
+
+def ban_key(client_key: str) -> str:
+    return make_key("ban", client_key)
+
+
+def _entry(obj: Any) -> dict[str, Any]:
+    return {
+        "id": obj.pk,
+        "reason": obj.reason,
+        "source": obj.source,
+        "expires": obj.expires_at.timestamp() if obj.expires_at else None,
+    }
+
+
+def cache_ban(obj: Any) -> None:
+    """Put one Ban row into the cache (or remove it if no longer active)."""
+    cache = get_cache()
+    key = ban_key(obj.client_key)
+    if not obj.is_active:
+        cache.delete(key)
+        return
+    timeout = None
+    if obj.expires_at is not None:
+        timeout = max(1, int((obj.expires_at - timezone.now()).total_seconds()) + 1)
+    cache.set(key, _entry(obj), timeout=timeout)
+
+
+def lookup(client: Client, now: float | None = None) -> dict[str, Any] | None:
+    """The active ban of this client, from the cache only.  Raises on cache errors."""
+    keys = [ban_key(client.key)]
+    ipk = client.ip_key if client.authenticated else None
+    if ipk:
+        keys.append(ban_key(ipk))
+    found = get_cache().get_many(keys)
+    if not found:
+        return None
+    now = now or time.time()
+    for entry in found.values():
+        exp = entry.get("expires")
+        if exp is None or exp > now:
+            return entry
+    return None
+
+
+def ban(client_key: str, *, reason: str, source: str, ttl: int | None = -1, ip: str | None = None,
+        user_id: str | None = None, details: dict | None = None, sender: Any = None) -> Any:
+    """Ban a client.  ``ttl=-1`` means ``BAN_TTL``; ``None`` or 0 means permanent.
+
+    The cache entry is written first, so a database outage still enforces
+    the ban on the shared cache; the failure is reported, not raised.
+    """
+    from .models import Ban
+
+    if ttl == -1:
+        ttl = sl_settings.BAN_TTL
+    now = timezone.now()
+    expires = now + timedelta(seconds=int(ttl)) if ttl else None
+    obj = Ban(client_key=client_key, ip_address=ip, user_id=user_id, reason=reason[:300], source=source,
+              details=details, created_at=now, expires_at=expires)
+    try:
+        cache_ban(obj)
+    except Exception as exc:  # noqa: BLE001 - fail open, counted
+        report_failure("cache", exc)
+    try:
+        existing = Ban.objects.active().filter(client_key=client_key).first()
+        if existing is not None and (existing.expires_at is None or (expires and existing.expires_at >= expires)):
+            obj = existing  # already banned at least as long: keep the first reason
+        else:
+            obj.save()
+    except Exception as exc:  # noqa: BLE001
+        report_failure("database", exc)
+    count("bans")
+    logger.warning("smartlayer: banned %s (%s): %s, until %s", client_key, source, reason,
+                   expires.isoformat(timespec="seconds") if expires else "lifted")
+    signals.client_banned.send(sender=sender or Ban, ban=obj, client_key=client_key, source=source,
+                               reason=reason, expires_at=expires)
+    return obj
+
+
+def lift(client_key: str, *, by: str = "", sender: Any = None) -> int:
+    """Lift every active ban of a client; returns how many were lifted."""
+    from .models import Ban
+
+    now = timezone.now()
+    bans = list(Ban.objects.active().filter(client_key=client_key))
+    for obj in bans:
+        obj.lifted_at = now
+        obj.lifted_by = by[:150]
+        obj.save(update_fields=["lifted_at", "lifted_by"])
+        signals.client_unbanned.send(sender=sender or Ban, ban=obj, client_key=client_key, lifted_by=by)
+    try:
+        get_cache().delete(ban_key(client_key))
+    except Exception as exc:  # noqa: BLE001
+        report_failure("cache", exc)
+    return len(bans)
+
+
+def sync_from_db(force: bool = False) -> int:
+    """Copy the active bans into the cache; returns how many were copied."""
+    from .models import Ban
+
+    n = 0
+    for obj in Ban.objects.active().only("id", "client_key", "reason", "source", "expires_at", "lifted_at"):
+        cache_ban(obj)
+        n += 1
+    return n
+
+
+def maybe_sync() -> None:
+    """Run :func:`sync_from_db` at most once per interval (per cluster on a shared cache)."""
+    global _next_sync
+    now = time.monotonic()
+    if now < _next_sync:
+        return
+    with _sync_lock:
+        if now < _next_sync:
+            return
+        interval = float(sl_settings.BAN_SYNC_INTERVAL)
+        _next_sync = now + interval
+    try:
+        if get_cache().add(make_key("bans-synced", "all"), 1, timeout=max(1, int(interval))):
+            sync_from_db()
+    except Exception as exc:  # noqa: BLE001
+        report_failure("ban-sync", exc)
+
+
+def reset_sync_timer() -> None:
+    global _next_sync
+    _next_sync = 0.0

@@ -1,0 +1,296 @@
+"""The one settings module of smartlayer.
+
+Every tunable lives in the ``SMART_MIDDLEWARE`` dict of the Django settings.
+This module merges that dict over :data:`DEFAULTS` and hands the result out
+through :data:`sl_settings`.  The merged view is computed lazily, read at call
+time (never at import time) and thrown away whenever Django's
+``setting_changed`` signal reports a change to ``SMART_MIDDLEWARE``, so
+``override_settings`` works in tests exactly as it does for Django's own
+settings.
+
+Keys keep the spelling of the original django-smart-layer README, which used
+upper case for the top-level keys (``AI_API_KEY``, ``RATE_LIMIT_PLANS``) and
+lower case for the anomaly-detector tuning keys (``grey_hard_block_score``).
+Every key the seed README documented stays valid with its documented default.
+
+Code that derives something expensive from the settings (compiled regexes,
+parsed networks, compiled rate-limit plans) wraps it in :func:`derived`, which
+caches the value per settings generation.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any, Callable, TypeVar
+
+from django.conf import settings as django_settings
+from django.core.signals import setting_changed
+
+SETTINGS_NAME = "SMART_MIDDLEWARE"
+
+#: Components that can decide about a request.  Used for monitor mode, the
+#: ``blocked_by`` column of :class:`~smartlayer.models.RequestLog` and signals.
+COMPONENTS = ("ban", "anomaly", "validator", "ratelimit")
+
+DEFAULT_SENSITIVE_PATHS = [
+    "/admin", "/.env", "/.git", "/config", "/phpmyadmin", "/wp-admin",
+    "/wp-login.php", "/api/token", "/api/login", "/server-status",
+]
+
+DEFAULT_SUSPICIOUS_USER_AGENTS = [
+    "curl", "wget", "python-requests", "python-urllib", "go-http-client",
+    "java/", "okhttp", "libwww", "httpx", "aiohttp", "scrapy", "headlesschrome",
+    "phantomjs", "sqlmap", "nikto", "nmap", "masscan", "zgrab", "nuclei",
+    "dirbuster", "gobuster", "wpscan",
+]
+
+DEFAULT_GREY_WEIGHTS = {
+    "suspicious_user_agent": 2,
+    "elevated_rate": 3,
+    "moderate_error_rate": 2,
+    "sensitive_path": 4,
+    "endpoint_scanning": 2,
+    "sequential_id_probing": 5,
+    "burst_after_idle": 2,
+    "unauthenticated": 1,
+}
+
+DEFAULTS: dict[str, Any] = {
+    # ── master switches ────────────────────────────────────────────────────
+    # False turns every smartlayer middleware into a pass-through (incidents,
+    # a project's own test suite).  Nothing is decided, counted or logged.
+    "ENABLED": True,
+    # True: every component decides and records but never blocks.  A list of
+    # component names ("anomaly", "validator", "ratelimit", "ban") puts only
+    # those in monitor mode.
+    "MONITOR_MODE": False,
+    # Django cache alias holding counters, windows and bans.
+    "CACHE_ALIAS": "default",
+    # Prefix of every cache key smartlayer writes.
+    "CACHE_PREFIX": "sl",
+    # What to do when the cache is unreachable: True serves the request
+    # (logged once per interval and counted), False answers 503.
+    "CACHE_FAIL_OPEN": True,
+    # Seconds between two log lines about the same recurring failure.
+    "FAILURE_LOG_INTERVAL": 60,
+    # "auto" picks the Redis window store on Django's RedisCache and the
+    # in-process store otherwise; "local" or "redis" force one.
+    "WINDOW_BACKEND": "auto",
+
+    # ── who is the client ──────────────────────────────────────────────────
+    # X-Forwarded-For is ignored unless one of these is set: a count of
+    # proxies in front of Django, or the networks (CIDR) of trusted proxies.
+    "TRUSTED_PROXY_COUNT": 0,
+    "TRUSTED_PROXIES": [],
+    "IPV6_PREFIX_LENGTH": 64,
+
+    # ── exemptions ─────────────────────────────────────────────────────────
+    # Path prefixes never inspected, limited or scored (still logged).
+    "EXEMPT_PATHS": ["/static/", "/media/", "/favicon.ico", "/health"],
+    # Client networks (CIDR) never blocked.
+    "ALLOW_IPS": [],
+
+    # ── bans ───────────────────────────────────────────────────────────────
+    "BAN_TTL": 3600,                 # seconds; 0 or None bans permanently
+    "BAN_AFTER_BLOCKS": 5,           # blocks within BAN_BLOCK_WINDOW → ban
+    "BAN_BLOCK_WINDOW": 600,
+    "BAN_SYNC_INTERVAL": 60,         # seconds between reloads of DB bans into the cache
+
+    # ── responses ──────────────────────────────────────────────────────────
+    "BLOCK_STATUS": 403,
+
+    # ── AIAnomalyDetector (seed README keys, lower case) ───────────────────
+    "grey_suspicion_threshold": 4,
+    "grey_hard_block_score": 8,
+    "grey_sensitive_paths": DEFAULT_SENSITIVE_PATHS,
+    "grey_grace_requests": 20,
+    "grey_suspicious_user_agents": DEFAULT_SUSPICIOUS_USER_AGENTS,
+    "grey_weights": DEFAULT_GREY_WEIGHTS,
+    "grey_elevated_rate_10s": 20,
+    "grey_error_rate_percent": 40,
+    "grey_scan_distinct_paths": 15,
+    "grey_sequential_ids": 5,
+    "grey_burst_requests_10s": 15,
+    "grey_burst_max_paths": 2,
+    "grey_idle_window": [1800, 2400],  # seconds ago: no request in [30 min, 40 min)
+    "black_block_empty_user_agent": True,
+    "black_requests_10s": 50,
+    "black_error_rate_percent": 75,
+    "black_error_min_requests": 10,
+    # Cap on per-client events kept for the windows (memory bound per client).
+    "WINDOW_MAX_EVENTS": 200,
+    # Seconds of per-client events kept (the longest window a rule or feature reads).
+    "WINDOW_SECONDS": 600,
+    # Max clients tracked by the in-process window store (LRU beyond that).
+    "WINDOW_MAX_CLIENTS": 50000,
+
+    # ── AIRequestValidator ─────────────────────────────────────────────────
+    "VALIDATOR_MAX_BYTES": 64 * 1024,
+    "VALIDATOR_BLOCK_SCORE": 3,
+    "VALIDATOR_SCAN_HEADERS": [
+        "User-Agent", "Referer", "X-Forwarded-Host", "X-Original-URL",
+        "X-Rewrite-URL", "X-Api-Version", "X-Requested-With",
+    ],
+    "VALIDATOR_SCAN_COOKIES": True,
+    # Extra signatures: list of {"name", "pattern", "weight", "family"}.
+    "VALIDATOR_EXTRA_PATTERNS": [],
+
+    # ── RateLimiter (seed README keys) ─────────────────────────────────────
+    "PLAN_FIELD": "plan",
+    "RATE_LIMIT_PLANS": {},
+    # Plan order, lowest first; default: the order of RATE_LIMIT_PLANS.
+    "PLAN_ORDER": None,
+    # Name of a plan in RATE_LIMIT_PLANS applied to anonymous clients by IP.
+    "ANONYMOUS_PLAN": None,
+    # Send the IETF draft RateLimit-Policy / RateLimit fields.
+    "RATELIMIT_HEADERS": False,
+
+    # ── WatchLog ───────────────────────────────────────────────────────────
+    "LOG_QUEUE_SIZE": 10000,
+    "LOG_BATCH_SIZE": 500,
+    "LOG_FLUSH_INTERVAL": 1.0,
+    # "thread": one background writer; "manual": rows are written only by
+    # flush() (tests, replay).
+    "LOG_WRITER": "thread",
+    "LOG_USER_AGENT_MAX": 256,
+
+    # ── analyse_logs (seed README keys) ────────────────────────────────────
+    "LOG_RETENTION_DAYS": 30,
+    "ANALYSE_LOGS_AT": None,
+
+    # ── AI / LLM (seed README keys) ────────────────────────────────────────
+    "AI_API_KEY": None,
+    "AI_BASE_URL": None,
+    "AI_MODEL": None,
+    "AI_CONNECT_TIMEOUT": 2.0,
+    "AI_READ_TIMEOUT": 10.0,
+    "AI_PAYLOAD_TIMEOUT": 2.0,       # budget of a synchronous borderline-payload call
+    "AI_PAYLOAD_BLOCK_CONFIDENCE": 85,
+    "AI_MAX_WORKERS": 2,
+    "AI_QUEUE_SIZE": 100,
+    "AI_RETRIES": 2,
+    "AI_BREAKER_FAILURES": 5,
+    "AI_BREAKER_COOLDOWN": 60,
+    "AI_VERDICT_CACHE_TTL": 3600,
+    "AI_DAILY_BUDGET": None,
+    "AI_GREY_RECHECK_INTERVAL": 300,  # seconds before the same client is asked about again
+
+    # ── learned model ──────────────────────────────────────────────────────
+    "MODEL_ENABLED": True,
+    "MODEL_STORE": None,             # default: <BASE_DIR>/models_store
+    "MODEL_RELOAD_INTERVAL": 5.0,    # seconds between checks of the active pointer
+    "MODEL_LOOKBACK_DAYS": 7,
+    "MODEL_MIN_SAMPLES": 500,
+    "MODEL_MAX_SAMPLES": 200000,
+    "MODEL_PARAMS": {
+        "n_estimators": 100,
+        "max_samples": 256,
+        "contamination": 0.01,
+        "random_state": 42,
+    },
+    # Decision policy of the combiner (see smartlayer.decisions).
+    "MODEL_BLOCK_SCORE": None,       # None → the version's own threshold
+    "MODEL_BAN_SCORE": 0.75,         # model alone may ban only above this
+    "MODEL_RULE_ASSIST": 2,          # model above threshold adds this to the rule score
+}
+
+_lock = threading.Lock()
+_merged: dict[str, Any] | None = None
+_generation = 0
+
+
+def _user_settings() -> dict[str, Any]:
+    value = getattr(django_settings, SETTINGS_NAME, None)
+    return value if isinstance(value, dict) else {}
+
+
+class SmartLayerSettings:
+    """Attribute and item access to the merged settings.
+
+    ``sl_settings.BAN_TTL`` and ``sl_settings["grey_hard_block_score"]`` read
+    the user's value when set, else the default.  Unknown names raise
+    ``AttributeError``/``KeyError`` so typos in our own code fail loudly;
+    typos in the user's dict are reported by the system checks instead.
+    """
+
+    def _data(self) -> dict[str, Any]:
+        global _merged
+        data = _merged
+        if data is None:
+            with _lock:
+                if _merged is None:
+                    merged = dict(DEFAULTS)
+                    merged.update(_user_settings())
+                    _merged = merged
+                data = _merged
+        return data
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._data()[name]
+        except KeyError:
+            raise AttributeError(f"smartlayer has no setting {name!r}") from None
+
+    def __getitem__(self, name: str) -> Any:
+        return self._data()[name]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        return self._data().get(name, default)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._data())
+
+    @property
+    def generation(self) -> int:
+        """Increases every time the settings are reloaded."""
+        return _generation
+
+    def is_monitor(self, component: str) -> bool:
+        """True when ``component`` decides but must not block."""
+        mode = self._data()["MONITOR_MODE"]
+        if isinstance(mode, (list, tuple, set, frozenset)):
+            return component in mode
+        return bool(mode)
+
+
+sl_settings = SmartLayerSettings()
+
+
+def reload() -> None:
+    """Forget the merged settings and everything derived from them."""
+    global _merged, _generation
+    with _lock:
+        _merged = None
+        _generation += 1
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting in (SETTINGS_NAME, "MIDDLEWARE", "CACHES", "BASE_DIR"):
+        reload()
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="smartlayer.conf.reload")
+
+T = TypeVar("T")
+
+
+def derived(func: Callable[[], T]) -> Callable[[], T]:
+    """Cache a zero-argument function of the settings until they change.
+
+    The check is one integer comparison, cheap enough for the request path.
+    """
+    state: list[Any] = [-1, None]
+
+    @functools.wraps(func)
+    def wrapper() -> T:
+        if state[0] != _generation:
+            value = func()
+            state[1] = value
+            state[0] = _generation
+            return value
+        return state[1]
+
+    wrapper.cache_clear = lambda: state.__setitem__(0, -1)  # type: ignore[attr-defined]
+    return wrapper

@@ -1,0 +1,201 @@
+"""Decisions, and the one place that turns evidence into a decision.
+
+Every component gathers *evidence* (BLACK rules, the GREY score, the model's
+anomaly score, the payload score, an LLM verdict) and hands it to
+:func:`combine`.  The policy, in order:
+
+1. a BLACK rule fired → **block**;
+2. a borderline payload or a grey-zone client with an LLM verdict: the LLM
+   can only make a decision stricter — a payload verdict above
+   ``AI_PAYLOAD_BLOCK_CONFIDENCE`` → **block**;
+3. payload score ≥ ``VALIDATOR_BLOCK_SCORE`` → **block**; 1 … below → **ask the LLM**
+   (recorded only when no LLM is configured);
+4. the model alone, above ``MODEL_BAN_SCORE`` → **ban** for ``BAN_TTL``;
+5. the model above its threshold adds ``MODEL_RULE_ASSIST`` to the rule
+   score, so model and rules together block sooner;
+6. (assisted) rule score ≥ ``grey_hard_block_score`` → **block**;
+   ≥ ``grey_suspicion_threshold`` → **ask the LLM** (recorded without one);
+7. a client blocked ``BAN_AFTER_BLOCKS`` times within ``BAN_BLOCK_WINDOW``
+   is **banned** for ``BAN_TTL``.
+
+Clients in the grace period are scored by neither the rules nor the model.
+Every non-allow decision carries its reasons: rules fired, scores, model
+version and the features that stood out most.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .conf import sl_settings
+
+
+class Action(str, Enum):
+    ALLOW = "allow"
+    RECORD = "record"        # noteworthy, let through
+    ASK_LLM = "ask_llm"      # grey zone / borderline: let through (or ask synchronously)
+    BLOCK = "block"          # refuse this request
+    BAN = "ban"              # refuse this and every request for BAN_TTL
+    THROTTLE = "throttle"    # 429, rate limit
+    DENY = "deny"            # 403, route not in the client's plan
+
+    @property
+    def refuses(self) -> bool:
+        return self in _REFUSING
+
+
+_REFUSING = {Action.BLOCK, Action.BAN, Action.THROTTLE, Action.DENY}
+
+#: What a refused client is told, per component (details stay in the log).
+PUBLIC_REASONS = {
+    "ban": "client banned",
+    "anomaly": "suspicious activity",
+    "validator": "malicious payload",
+    "ratelimit": "rate limit exceeded",
+}
+
+
+@dataclass(slots=True)
+class Decision:
+    action: Action
+    component: str
+    reason: str = ""
+    reasons: list[str] = field(default_factory=list)
+    status: int = 403
+    details: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    ban_ttl: int | None = None
+    monitor: bool = False
+    public_reason: str = ""
+
+    @property
+    def refuses(self) -> bool:
+        return self.action.refuses
+
+    @property
+    def enforced(self) -> bool:
+        """Refuses and is not in monitor mode."""
+        return self.action.refuses and not self.monitor
+
+
+ALLOW = Decision(Action.ALLOW, "")
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Everything known about a request when a component must decide."""
+
+    component: str
+    black: list[str] = field(default_factory=list)
+    rule_score: int | None = None
+    rules_fired: list[str] = field(default_factory=list)
+    in_grace: bool = False
+    model_score: float | None = None        # higher = more anomalous, 0 … 1
+    model_threshold: float | None = None
+    model_version: str = ""
+    top_features: list[Any] = field(default_factory=list)
+    payload_score: int | None = None
+    payload_hits: list[str] = field(default_factory=list)
+    llm_verdict: str | None = None          # "BLOCK" / "ALLOW" / None
+    llm_confidence: int | None = None
+    llm_available: bool = False
+    recent_blocks: int = 0                  # earlier blocks of this client in BAN_BLOCK_WINDOW
+
+    def details(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        if self.black:
+            d["black"] = list(self.black)
+        if self.rule_score is not None:
+            d["rule_score"] = self.rule_score
+            d["rules"] = list(self.rules_fired)
+        if self.in_grace:
+            d["grace"] = True
+        if self.model_score is not None:
+            d["model_score"] = round(self.model_score, 4)
+            d["model_threshold"] = self.model_threshold
+            d["model_version"] = self.model_version
+            if self.top_features:
+                d["top_features"] = self.top_features
+        if self.payload_score is not None:
+            d["payload_score"] = self.payload_score
+            d["payload_hits"] = list(self.payload_hits)
+        if self.llm_verdict is not None or self.llm_confidence is not None:
+            d["llm"] = {"verdict": self.llm_verdict, "confidence": self.llm_confidence}
+        return d
+
+
+def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str]) -> Decision:
+    ttl = None
+    if action is Action.BAN:
+        ttl = int(sl_settings.BAN_TTL or 0) or None
+    return Decision(
+        action=action,
+        component=ev.component,
+        reason=reason,
+        reasons=reasons,
+        status=int(sl_settings.BLOCK_STATUS),
+        details=ev.details(),
+        ban_ttl=ttl,
+        public_reason=PUBLIC_REASONS.get(ev.component, "forbidden"),
+    )
+
+
+def _escalate(decision: Decision, ev: Evidence) -> Decision:
+    """Repeated blocks of one client turn into a ban."""
+    limit = int(sl_settings.BAN_AFTER_BLOCKS or 0)
+    if decision.action is Action.BLOCK and limit and ev.recent_blocks + 1 >= limit:
+        decision.action = Action.BAN
+        decision.ban_ttl = int(sl_settings.BAN_TTL or 0) or None
+        decision.reasons.append(f"repeat:{ev.recent_blocks + 1}_blocks")
+    return decision
+
+
+def combine(ev: Evidence) -> Decision:
+    """The policy described in the module docstring.  Pure: no I/O."""
+    s = sl_settings
+    reasons: list[str] = []
+
+    # 1. BLACK rules
+    if ev.black:
+        reasons = [f"black:{b}" for b in ev.black] + [f"grey:{r}" for r in ev.rules_fired]
+        return _escalate(_decision(Action.BLOCK, ev, reasons[0], reasons), ev)
+
+    # 2–3. payloads
+    if ev.payload_score is not None and ev.payload_score > 0:
+        hits = [f"payload:{h}" for h in ev.payload_hits]
+        if ev.payload_score >= int(s.VALIDATOR_BLOCK_SCORE):
+            return _escalate(_decision(Action.BLOCK, ev, hits[0] if hits else "payload", hits), ev)
+        if ev.llm_confidence is not None and ev.llm_confidence > int(s.AI_PAYLOAD_BLOCK_CONFIDENCE):
+            reasons = hits + [f"llm:confidence_{ev.llm_confidence}"]
+            return _escalate(_decision(Action.BLOCK, ev, reasons[-1], reasons), ev)
+        action = Action.ASK_LLM if ev.llm_available and ev.llm_confidence is None else Action.RECORD
+        return _decision(action, ev, "payload:borderline", hits)
+
+    if ev.in_grace:
+        return ALLOW
+
+    score = int(ev.rule_score or 0)
+    reasons = [f"grey:{r}" for r in ev.rules_fired]
+
+    # 4–5. the model
+    if ev.model_score is not None and ev.model_threshold is not None:
+        if ev.model_score >= float(s.MODEL_BAN_SCORE):
+            reasons = [f"model:score_{ev.model_score:.3f}"] + reasons
+            return _decision(Action.BAN, ev, reasons[0], reasons)
+        block_at = s.MODEL_BLOCK_SCORE if s.MODEL_BLOCK_SCORE is not None else ev.model_threshold
+        if ev.model_score >= float(block_at):
+            score += int(s.MODEL_RULE_ASSIST)
+            reasons.append(f"model:above_threshold_{ev.model_score:.3f}")
+
+    # 6. rule score
+    if score >= int(s.grey_hard_block_score):
+        return _escalate(_decision(Action.BLOCK, ev, f"grey:score_{score}", reasons), ev)
+    if score >= int(s.grey_suspicion_threshold):
+        if ev.llm_verdict == "BLOCK":
+            return _decision(Action.BAN, ev, "llm:block", reasons + ["llm:block"])
+        action = Action.ASK_LLM if ev.llm_available else Action.RECORD
+        return _decision(action, ev, f"grey:score_{score}", reasons)
+    if reasons:
+        return _decision(Action.ALLOW, ev, "", reasons)
+    return ALLOW

@@ -1,0 +1,240 @@
+"""Per-client behaviour windows: the state behind the rules and the model.
+
+Each client (see :mod:`smartlayer.client`) has a small bounded window of its
+recent activity:
+
+* ``arrivals`` — ``(ts, method, path, flags)`` of its latest requests, recorded
+  when a request arrives (so concurrent requests count at once);
+* ``outcomes`` — ``(ts, status, response_ms, blocked)`` recorded when the
+  response is known (so error rates only see finished requests);
+* per-minute arrival counts over the last hour and per-hour counts over the
+  last day, for the idle rule and the grace period.
+
+:class:`ClientWindow` is the one implementation of that state.  The middleware
+keeps windows in a :class:`WindowStore`; the offline feature extractor and the
+replay command drive the very same class over historical rows, which is what
+makes online and offline features identical.
+
+Two stores exist: :class:`LocalWindowStore` (in-process, the equivalent of
+Django's local-memory cache, for the embedded default) and the Redis store in
+:mod:`smartlayer.redis_window` used when the configured cache is Django's
+``RedisCache``, so windows are shared and exact across worker processes.
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Protocol
+
+from .conf import sl_settings
+
+# flags of an arrival
+FLAG_AUTHENTICATED = 1
+FLAG_SUSPICIOUS_UA = 2
+FLAG_EMPTY_UA = 4
+FLAG_SENSITIVE = 8
+
+Arrival = tuple  # (ts: float, method: str, path: str, flags: int)
+Outcome = tuple  # (ts: float, status: int, response_ms: float, blocked: bool)
+
+MINUTE = 60
+HOUR = 3600
+DAY = 86400
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """An immutable view of one client's window at ``now``.
+
+    ``arrivals`` ends with the current request; ``minutes`` and ``hours``
+    include it too.  Everything a rule or a feature reads comes from here.
+    """
+
+    now: float
+    arrivals: tuple
+    outcomes: tuple
+    minutes: dict
+    hours: dict
+    first_seen: float
+
+    def arrivals_since(self, seconds: float) -> list:
+        cutoff = self.now - seconds
+        arr = self.arrivals
+        # arrivals are time-ordered: walk back from the newest
+        i = len(arr)
+        while i > 0 and arr[i - 1][0] >= cutoff:
+            i -= 1
+        return list(arr[i:])
+
+    def outcomes_since(self, seconds: float) -> list:
+        cutoff = self.now - seconds
+        out = self.outcomes
+        i = len(out)
+        while i > 0 and out[i - 1][0] >= cutoff:
+            i -= 1
+        return list(out[i:])
+
+    def count_last_day(self) -> int:
+        """Arrivals in the last 24 hours, the current one included (hour buckets)."""
+        current = int(self.now // HOUR)
+        return sum(n for h, n in self.hours.items() if h > current - 24)
+
+    def count_between(self, start_ago: float, end_ago: float) -> int:
+        """Arrivals with ``now - end_ago <= ts < now - start_ago`` (minute buckets)."""
+        lo = int((self.now - end_ago) // MINUTE)
+        hi = int((self.now - start_ago) // MINUTE)
+        return sum(n for m, n in self.minutes.items() if lo <= m < hi)
+
+
+class ClientWindow:
+    """The mutable window of one client.  Not thread-safe: stores lock around it."""
+
+    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen")
+
+    def __init__(self, max_events: int) -> None:
+        self.arrivals: deque = deque(maxlen=max_events)
+        self.outcomes: deque = deque(maxlen=max_events)
+        self.minutes: dict[int, int] = {}
+        self.hours: dict[int, int] = {}
+        self.first_seen: float = 0.0
+        self.last_seen: float = 0.0
+
+    def _expire(self, now: float, keep_seconds: float) -> None:
+        cutoff = now - keep_seconds
+        arr = self.arrivals
+        while arr and arr[0][0] < cutoff:
+            arr.popleft()
+        out = self.outcomes
+        while out and out[0][0] < cutoff:
+            out.popleft()
+        if len(self.minutes) > 61:
+            floor_m = int(now // MINUTE) - 60
+            for m in [m for m in self.minutes if m < floor_m]:
+                del self.minutes[m]
+        if len(self.hours) > 25:
+            floor_h = int(now // HOUR) - 24
+            for h in [h for h in self.hours if h < floor_h]:
+                del self.hours[h]
+
+    def arrive(self, arrival: Arrival, keep_seconds: float) -> Snapshot:
+        """Record an arriving request and return the window including it."""
+        now = arrival[0]
+        if self.last_seen and now - self.last_seen > DAY:
+            # quiet for a day: nothing in the buckets is still in range
+            self.minutes.clear()
+            self.hours.clear()
+            self.first_seen = now
+        if not self.first_seen:
+            self.first_seen = now
+        self.last_seen = now
+        self._expire(now, keep_seconds)
+        self.arrivals.append(arrival)
+        m = int(now // MINUTE)
+        self.minutes[m] = self.minutes.get(m, 0) + 1
+        h = int(now // HOUR)
+        self.hours[h] = self.hours.get(h, 0) + 1
+        return Snapshot(
+            now=now,
+            arrivals=tuple(self.arrivals),
+            outcomes=tuple(self.outcomes),
+            minutes=dict(self.minutes),
+            hours=dict(self.hours),
+            first_seen=self.first_seen,
+        )
+
+    def complete(self, outcome: Outcome) -> None:
+        """Record the outcome of a request once its response is known."""
+        self.outcomes.append(outcome)
+
+
+class WindowStore(Protocol):
+    """Where per-client windows live.  Implementations must be safe to share
+    between threads; the Redis one is also exact across processes."""
+
+    def arrive(self, key: str, arrival: Arrival) -> Snapshot: ...
+
+    def complete(self, key: str, outcome: Outcome) -> None: ...
+
+    def clear(self) -> None: ...
+
+
+class LocalWindowStore:
+    """Windows in this process's memory, LRU-bounded in the number of clients.
+
+    The in-process counterpart of Django's local-memory cache: right for the
+    embedded default and single-process servers, wrong for several workers
+    (the system checks warn about that when blocking is enforced).
+    """
+
+    def __init__(self, max_clients: int | None = None, max_events: int | None = None,
+                 keep_seconds: float | None = None) -> None:
+        self.max_clients = int(max_clients or sl_settings.WINDOW_MAX_CLIENTS)
+        self.max_events = int(max_events or sl_settings.WINDOW_MAX_EVENTS)
+        self.keep_seconds = float(keep_seconds or sl_settings.WINDOW_SECONDS)
+        self._windows: OrderedDict[str, ClientWindow] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def arrive(self, key: str, arrival: Arrival) -> Snapshot:
+        with self._lock:
+            win = self._windows.get(key)
+            if win is None:
+                win = ClientWindow(self.max_events)
+                self._windows[key] = win
+                if len(self._windows) > self.max_clients:
+                    self._windows.popitem(last=False)
+            else:
+                self._windows.move_to_end(key)
+            return win.arrive(arrival, self.keep_seconds)
+
+    def complete(self, key: str, outcome: Outcome) -> None:
+        with self._lock:
+            win = self._windows.get(key)
+            if win is not None:
+                win.complete(outcome)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+    def __len__(self) -> int:
+        return len(self._windows)
+
+
+_store: WindowStore | None = None
+_store_generation = -1
+_store_lock = threading.Lock()
+
+
+def _build_store() -> WindowStore:
+    backend = sl_settings.WINDOW_BACKEND
+    if backend == "auto":
+        from .state import cache_is_redis
+
+        backend = "redis" if cache_is_redis() else "local"
+    if backend == "redis":
+        from .redis_window import RedisWindowStore
+
+        return RedisWindowStore()
+    return LocalWindowStore()
+
+
+def get_window_store() -> WindowStore:
+    """The process-wide window store for the current settings."""
+    global _store, _store_generation
+    gen = sl_settings.generation
+    if _store is None or _store_generation != gen:
+        with _store_lock:
+            if _store is None or _store_generation != gen:
+                _store = _build_store()
+                _store_generation = gen
+    return _store
+
+
+def reset_window_store() -> None:
+    """Forget every window (tests, the demo)."""
+    global _store
+    with _store_lock:
+        if _store is not None:
+            _store.clear()
+        _store = None
