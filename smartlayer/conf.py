@@ -169,6 +169,8 @@ DEFAULTS: dict[str, Any] = {
     "AI_MAX_WORKERS": 2,
     "AI_QUEUE_SIZE": 100,
     "AI_RETRIES": 2,
+    "AI_BACKOFF_BASE": 0.5,          # seconds before the first retry; doubles per retry (with jitter)
+    "AI_RETRY_MAX_DELAY": 10.0,      # cap on one wait between retries, Retry-After included
     "AI_BREAKER_FAILURES": 5,
     "AI_BREAKER_COOLDOWN": 60,
     "AI_VERDICT_CACHE_TTL": 3600,

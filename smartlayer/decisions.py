@@ -100,7 +100,6 @@ class Evidence:
     llm_verdict: str | None = None          # "BLOCK" / "ALLOW" / None
     llm_confidence: int | None = None
     llm_available: bool = False
-    recent_blocks: int = 0                  # earlier blocks of this client in BAN_BLOCK_WINDOW
 
     def details(self) -> dict[str, Any]:
         d: dict[str, Any] = {}
@@ -141,13 +140,14 @@ def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str]) -> 
     )
 
 
-def _escalate(decision: Decision, ev: Evidence) -> Decision:
-    """Repeated blocks of one client turn into a ban."""
+def escalate(decision: Decision, blocks: int) -> Decision:
+    """Step 7: the ``blocks``-th block of a client within BAN_BLOCK_WINDOW
+    (this one included) turns into a ban once it reaches BAN_AFTER_BLOCKS."""
     limit = int(sl_settings.BAN_AFTER_BLOCKS or 0)
-    if decision.action is Action.BLOCK and limit and ev.recent_blocks + 1 >= limit:
+    if decision.action is Action.BLOCK and limit and blocks >= limit:
         decision.action = Action.BAN
         decision.ban_ttl = int(sl_settings.BAN_TTL or 0) or None
-        decision.reasons.append(f"repeat:{ev.recent_blocks + 1}_blocks")
+        decision.reasons.append(f"repeat:{blocks}_blocks")
     return decision
 
 
@@ -159,16 +159,16 @@ def combine(ev: Evidence) -> Decision:
     # 1. BLACK rules
     if ev.black:
         reasons = [f"black:{b}" for b in ev.black] + [f"grey:{r}" for r in ev.rules_fired]
-        return _escalate(_decision(Action.BLOCK, ev, reasons[0], reasons), ev)
+        return _decision(Action.BLOCK, ev, reasons[0], reasons)
 
     # 2–3. payloads
     if ev.payload_score is not None and ev.payload_score > 0:
         hits = [f"payload:{h}" for h in ev.payload_hits]
         if ev.payload_score >= int(s.VALIDATOR_BLOCK_SCORE):
-            return _escalate(_decision(Action.BLOCK, ev, hits[0] if hits else "payload", hits), ev)
+            return _decision(Action.BLOCK, ev, hits[0] if hits else "payload", hits)
         if ev.llm_confidence is not None and ev.llm_confidence > int(s.AI_PAYLOAD_BLOCK_CONFIDENCE):
             reasons = hits + [f"llm:confidence_{ev.llm_confidence}"]
-            return _escalate(_decision(Action.BLOCK, ev, reasons[-1], reasons), ev)
+            return _decision(Action.BLOCK, ev, reasons[-1], reasons)
         action = Action.ASK_LLM if ev.llm_available and ev.llm_confidence is None else Action.RECORD
         return _decision(action, ev, "payload:borderline", hits)
 
@@ -190,7 +190,7 @@ def combine(ev: Evidence) -> Decision:
 
     # 6. rule score
     if score >= int(s.grey_hard_block_score):
-        return _escalate(_decision(Action.BLOCK, ev, f"grey:score_{score}", reasons), ev)
+        return _decision(Action.BLOCK, ev, f"grey:score_{score}", reasons)
     if score >= int(s.grey_suspicion_threshold):
         if ev.llm_verdict == "BLOCK":
             return _decision(Action.BAN, ev, "llm:block", reasons + ["llm:block"])

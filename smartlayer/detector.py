@@ -1,0 +1,168 @@
+"""AIAnomalyDetector's logic, without HTTP.
+
+:class:`Detector` takes a :class:`~smartlayer.context.RequestContext` and a
+clock value and returns a decision: first the ban check, then the client's
+window (arrival recorded), the documented rules, the active model, the one
+combiner, and the side effects the decision calls for (a ban, a background
+LLM question, the repeat-block counter).
+
+Where the state lives is injected: the middleware uses the process-wide
+window store and :class:`CacheBans` (Django's cache, the database behind it);
+the replay command uses its own window store and :class:`MemoryBans` with the
+log's timestamps as the clock.  Same code, so a backtest means something.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Protocol
+
+from . import bans as ban_service
+from .conf import sl_settings
+from .context import RequestContext
+from .decisions import PUBLIC_REASONS, Action, Decision, Evidence, combine, escalate
+from .rules import arrival_flags, evaluate
+from .state import incr, make_key
+from .window import Outcome, WindowStore, get_window_store
+
+
+class BanBackend(Protocol):
+    def lookup(self, ctx: RequestContext, now: float) -> dict[str, Any] | None: ...
+
+    def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None: ...
+
+    def note_block(self, ctx: RequestContext, now: float) -> int: ...
+
+
+class CacheBans:
+    """Bans and block counters in Django's cache (the production backend)."""
+
+    def lookup(self, ctx: RequestContext, now: float) -> dict[str, Any] | None:
+        ban_service.maybe_sync()
+        return ban_service.lookup(ctx.client, now)
+
+    def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
+        source = "model" if decision.reason.startswith("model:") else (
+            "llm" if decision.reason.startswith("llm:") else "rule")
+        ban_service.ban(
+            ctx.client.key, reason=", ".join(decision.reasons)[:300] or decision.reason, source=source,
+            ttl=decision.ban_ttl or 0, ip=ctx.client.ip, user_id=ctx.client.user_id,
+            details={"component": decision.component, **decision.details},
+        )
+
+    def note_block(self, ctx: RequestContext, now: float) -> int:
+        window = int(sl_settings.BAN_BLOCK_WINDOW)
+        return incr(make_key("blocks", ctx.client.key), timeout=window)
+
+
+class MemoryBans:
+    """Bans kept in a dict, on the caller's clock (replay, backtests)."""
+
+    def __init__(self) -> None:
+        self.bans: dict[str, dict[str, Any]] = {}
+        self.blocks: dict[str, list[float]] = {}
+
+    def lookup(self, ctx: RequestContext, now: float) -> dict[str, Any] | None:
+        entry = self.bans.get(ctx.client.key)
+        if entry and (entry["expires"] is None or entry["expires"] > now):
+            return entry
+        return None
+
+    def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
+        ttl = decision.ban_ttl
+        self.bans[ctx.client.key] = {
+            "reason": decision.reason, "source": decision.reason.split(":", 1)[0],
+            "expires": now + ttl if ttl else None,
+        }
+
+    def note_block(self, ctx: RequestContext, now: float) -> int:
+        window = float(sl_settings.BAN_BLOCK_WINDOW)
+        recent = [t for t in self.blocks.get(ctx.client.key, []) if t > now - window]
+        recent.append(now)
+        self.blocks[ctx.client.key] = recent
+        return len(recent)
+
+
+def _active_model():
+    if not sl_settings.MODEL_ENABLED:
+        return None
+    from .ml.runtime import get_active_model
+
+    return get_active_model()
+
+
+def _llm_available() -> bool:
+    if not sl_settings.AI_API_KEY:
+        return False
+    from .llm.verdicts import llm_available
+
+    return llm_available()
+
+
+class Detector:
+    component = "anomaly"
+
+    def __init__(self, windows: WindowStore | None = None, bans: BanBackend | None = None, *,
+                 use_llm: bool = True, model: Any = "active") -> None:
+        self._windows = windows
+        self.bans = bans or CacheBans()
+        self.use_llm = use_llm
+        self._model = model  # "active": whatever the runtime has active; None: rules only
+
+    @property
+    def windows(self) -> WindowStore:
+        return self._windows or get_window_store()
+
+    def model(self):
+        return _active_model() if self._model == "active" else self._model
+
+    def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:
+        now = time.time() if now is None else now
+        client = ctx.client
+
+        # ── an active ban answers before anything else ─────────────────────
+        entry = self.bans.lookup(ctx, now)
+        if entry is not None:
+            return Decision(
+                Action.BLOCK, "ban", reason=f"ban:{entry.get('source', '?')}",
+                reasons=[str(entry.get("reason", ""))[:200]], status=int(sl_settings.BLOCK_STATUS),
+                details={"ban_id": entry.get("id"), "expires": entry.get("expires")},
+                public_reason=PUBLIC_REASONS["ban"],
+            )
+
+        # ── behaviour window, rules, model ──────────────────────────────────
+        flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
+        snap = self.windows.arrive(client.key, (now, ctx.method, ctx.path, flags))
+        ctx.window_key = client.key
+        result = evaluate(snap, is_staff=client.is_staff)
+        llm_ok = self.use_llm and not monitor and _llm_available()
+        ev = Evidence(self.component, black=result.black, rule_score=result.score, rules_fired=result.fired,
+                      in_grace=result.in_grace, llm_available=llm_ok)
+        if not result.in_grace:
+            ctx.rule_score = result.score
+            model = self.model()
+            if model is not None:
+                scored = model.score(snap)
+                ev.model_score, ev.model_threshold = scored.score, scored.threshold
+                ev.model_version, ev.top_features = scored.version, list(scored.top_features)
+                ctx.model_score, ctx.model_version = scored.score, scored.version
+
+        decision = combine(ev)
+
+        # ── side effects ────────────────────────────────────────────────────
+        if decision.action is Action.BLOCK:
+            decision = escalate(decision, self.bans.note_block(ctx, now))
+        if decision.action is Action.BAN and not monitor:
+            self.bans.ban(ctx, decision, now)
+        elif decision.action is Action.ASK_LLM and llm_ok:
+            from .llm.verdicts import submit_grey
+
+            submit_grey(client_key=client.key, facts=result.facts, ip=client.ip, user_id=client.user_id)
+        return decision
+
+    def record_outcome(self, ctx: RequestContext, status: int, elapsed_ms: float, blocked: bool,
+                       now: float | None = None) -> None:
+        """Record the finished request in the client's window (error rates read it)."""
+        if ctx.window_key is None:
+            return
+        outcome: Outcome = (ctx.started if now is None else now, int(status), float(elapsed_ms), bool(blocked))
+        self.windows.complete(ctx.window_key, outcome)

@@ -1,0 +1,179 @@
+"""The four middlewares.  Thin on purpose.
+
+Each one builds (or joins) the request context, asks its pure core for a
+decision, and maps the decision to a response.  The cores —
+:mod:`smartlayer.detector`, :mod:`smartlayer.validator`,
+:mod:`smartlayer.ratelimit` — know nothing about HTTP responses, and
+:mod:`smartlayer.context` records every request once, whoever refused it.
+
+All four work under WSGI and ASGI (``sync_capable`` and ``async_capable``).
+Under ASGI the cores, which may talk to the cache or database, run in a
+worker thread via ``sync_to_async`` so the event loop never blocks on I/O.
+Any failure inside a core is logged once per interval, counted, and the
+request is served (``CACHE_FAIL_OPEN``, the default) or answered 503.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.http import HttpResponse
+
+from . import context as ctxmod
+from . import signals
+from .conf import sl_settings
+from .decisions import Action, Decision
+from .responses import render
+from .state import report_failure
+
+
+class _SmartLayerMiddleware:
+    component = ""
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Any) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    # ── the core's hooks ───────────────────────────────────────────────────
+    def decide(self, request: Any, ctx: ctxmod.RequestContext, monitor: bool) -> Decision | None:
+        return None
+
+    def after(self, request: Any, ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
+        return None
+
+    # ── plumbing ───────────────────────────────────────────────────────────
+    def _before(self, request: Any) -> tuple[ctxmod.RequestContext | None, HttpResponse | None]:
+        if not sl_settings.ENABLED:
+            return None, None
+        try:
+            ctx = ctxmod.begin(request, self)
+        except Exception as exc:  # noqa: BLE001 - identity resolution must never break a request
+            report_failure("context", exc)
+            return None, None
+        if ctx.exempt or ctx.refused_by is not None:
+            return ctx, None
+        monitor = sl_settings.is_monitor(self.component)
+        try:
+            decision = self.decide(request, ctx, monitor)
+        except Exception as exc:  # noqa: BLE001
+            report_failure(self.component, exc)
+            if sl_settings.CACHE_FAIL_OPEN:
+                return ctx, None
+            decision = Decision(Action.BLOCK, self.component, reason="unavailable", status=503,
+                                public_reason="temporarily unavailable")
+        if decision is None:
+            return ctx, None
+        decision.monitor = decision.monitor or (monitor and decision.refuses)
+        if decision.component == "ban" and sl_settings.is_monitor("ban"):
+            decision.monitor = True
+        ctx.add(decision)
+        if decision.refuses:
+            signals.request_blocked.send(sender=type(self), request=request, client=ctx.client, decision=decision)
+        if decision.enforced:
+            return ctx, render(request, decision)
+        return ctx, None
+
+    def _after(self, request: Any, ctx: ctxmod.RequestContext | None, response: HttpResponse) -> HttpResponse:
+        if ctx is None:
+            return response
+        try:
+            self.after(request, ctx, response)
+            if ctx.owner is self:
+                finish(ctx, response)
+        except Exception as exc:  # noqa: BLE001
+            report_failure("finish", exc)
+        return response
+
+    def __call__(self, request: Any) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        ctx, early = self._before(request)
+        response = early if early is not None else self.get_response(request)
+        return self._after(request, ctx, response)
+
+    async def __acall__(self, request: Any) -> Any:
+        ctx, early = await sync_to_async(self._before, thread_sensitive=False)(request)
+        response = early if early is not None else await self.get_response(request)
+        return await sync_to_async(self._after, thread_sensitive=False)(request, ctx, response)
+
+
+def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
+    """Record a finished request: its outcome in the window, its row in the log."""
+    if ctx.finished:
+        return
+    ctx.finished = True
+    elapsed_ms = (time.perf_counter() - ctx.t0) * 1000.0
+    status = getattr(response, "status_code", 0) or 0
+    if ctx.window_key is not None:
+        try:
+            _detector().record_outcome(ctx, status, elapsed_ms, blocked=ctx.refused_by is not None)
+        except Exception as exc:  # noqa: BLE001
+            report_failure("window", exc)
+    if ctxmod.watchlog_installed():
+        from .logwriter import get_writer
+
+        get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms))
+
+
+_detector_instance = None
+
+
+def _detector():
+    global _detector_instance
+    if _detector_instance is None:
+        from .detector import Detector
+
+        _detector_instance = Detector()
+    return _detector_instance
+
+
+class AIAnomalyDetector(_SmartLayerMiddleware):
+    """Bans, the documented behaviour rules and the learned model."""
+
+    component = "anomaly"
+
+    def decide(self, request, ctx, monitor):
+        return _detector().inspect(ctx, ctx.started, monitor=monitor)
+
+
+class AIRequestValidator(_SmartLayerMiddleware):
+    """Attack payloads in the query string, the body and attacker-controlled headers."""
+
+    component = "validator"
+
+    def decide(self, request, ctx, monitor):
+        from .payload import scan_request
+        from .validator import decide
+
+        return decide(ctx, scan_request(request), now=ctx.started, monitor=monitor)
+
+
+class RateLimiter(_SmartLayerMiddleware):
+    """Per-plan, per-route quotas (minute, hour, day, lifetime)."""
+
+    component = "ratelimit"
+
+    def decide(self, request, ctx, monitor):
+        from .ratelimit import check
+
+        decision = check(ctx.client, getattr(request, "user", None), ctx.path, ctx.started)
+        if decision is not None and decision.action is Action.ALLOW:
+            request._smartlayer_headers = decision.headers
+            return None
+        return decision
+
+    def after(self, request, ctx, response):
+        for name, value in getattr(request, "_smartlayer_headers", {}).items():
+            if name not in response:
+                response[name] = value
+
+
+class WatchLog(_SmartLayerMiddleware):
+    """Records every request (queued, written in batches by one background thread)."""
+
+    component = "watchlog"

@@ -1,0 +1,97 @@
+"""The one client-identity resolver: REMOTE_ADDR, trusted proxies, IPv6, users."""
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser
+
+from smartlayer.client import ip_key, parse_ip, resolve_client, resolve_ip
+
+
+def meta(remote="198.51.100.7", xff=None):
+    m = {"REMOTE_ADDR": remote}
+    if xff is not None:
+        m["HTTP_X_FORWARDED_FOR"] = xff
+    return m
+
+
+def test_spoofed_forwarded_for_is_ignored_without_trusted_proxies():
+    assert resolve_ip(meta(xff="1.2.3.4")) == "198.51.100.7"
+
+
+def test_proxy_count_takes_the_entry_the_proxy_appended(sl):
+    sl(TRUSTED_PROXY_COUNT=1)
+    # the client forged "6.6.6.6"; our one proxy appended what it saw
+    assert resolve_ip(meta(remote="10.0.0.2", xff="6.6.6.6, 203.0.113.9")) == "203.0.113.9"
+
+
+def test_proxy_count_two_walks_two_from_the_right(sl):
+    sl(TRUSTED_PROXY_COUNT=2)
+    assert resolve_ip(meta(remote="10.0.0.3", xff="6.6.6.6, 203.0.113.9, 10.0.0.2")) == "203.0.113.9"
+
+
+def test_proxy_count_with_too_few_entries_falls_back_to_remote(sl):
+    sl(TRUSTED_PROXY_COUNT=2)
+    assert resolve_ip(meta(remote="10.0.0.3", xff="203.0.113.9")) == "10.0.0.3"
+
+
+def test_trusted_networks_skip_trusted_hops_from_the_right(sl):
+    sl(TRUSTED_PROXIES=["10.0.0.0/8"])
+    assert resolve_ip(meta(remote="10.0.0.3", xff="6.6.6.6, 203.0.113.9, 10.1.1.1")) == "203.0.113.9"
+
+
+def test_trusted_networks_ignore_header_from_untrusted_peer(sl):
+    sl(TRUSTED_PROXIES=["10.0.0.0/8"])
+    assert resolve_ip(meta(remote="198.51.100.7", xff="1.2.3.4")) == "198.51.100.7"
+
+
+def test_garbage_in_forwarded_for_never_raises(sl):
+    sl(TRUSTED_PROXIES=["10.0.0.0/8"])
+    assert resolve_ip(meta(remote="10.0.0.3", xff="not-an-ip, ,%%%")) == "10.0.0.3"
+    sl(TRUSTED_PROXY_COUNT=1, TRUSTED_PROXIES=[])
+    assert resolve_ip(meta(remote="10.0.0.3", xff="garbage")) == "10.0.0.3"
+    assert resolve_ip(meta(remote="10.0.0.3", xff="x" * 10000)) == "10.0.0.3"
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("203.0.113.9:5555", "203.0.113.9"),
+    ("[2001:db8::1]:443", "2001:db8::1"),
+    ("::ffff:203.0.113.9", "203.0.113.9"),
+    ("fe80::1%eth0", "fe80::1"),
+    ("999.1.1.1", None),
+    ("", None),
+    (None, None),
+])
+def test_parse_ip_forms(raw, expected):
+    parsed = parse_ip(raw)
+    assert (str(parsed) if parsed else None) == expected
+
+
+def test_malformed_remote_addr_never_raises():
+    assert resolve_ip({"REMOTE_ADDR": "garbage"}) is None
+    assert resolve_ip({}) is None
+
+
+def test_ipv6_clients_are_grouped_by_64():
+    assert ip_key("2001:db8:1:2:aaaa::1") == ip_key("2001:db8:1:2:bbbb::2") == "ip:2001:db8:1:2::/64"
+    assert ip_key("2001:db8:1:3::1") != ip_key("2001:db8:1:2::1")
+    assert ip_key("203.0.113.9") == "ip:203.0.113.9"
+
+
+def test_authenticated_user_is_keyed_by_primary_key(rf, django_user_model, db):
+    user = django_user_model.objects.create_user(username="ann", password="x")
+    request = rf.get("/", REMOTE_ADDR="203.0.113.9")
+    request.user = user
+    client = resolve_client(request)
+    assert client.key == f"u:{user.pk}" and client.authenticated
+    assert client.ip_key == "ip:203.0.113.9"
+
+
+def test_anonymous_user_is_keyed_by_ip(rf):
+    request = rf.get("/", REMOTE_ADDR="203.0.113.9")
+    request.user = AnonymousUser()
+    assert resolve_client(request).key == "ip:203.0.113.9"
+
+
+def test_request_without_user_attribute_is_anonymous(rf):
+    request = rf.get("/", REMOTE_ADDR="203.0.113.9")
+    assert resolve_client(request).authenticated is False
