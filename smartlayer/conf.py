@@ -228,10 +228,17 @@ class SmartLayerSettings:
         return data
 
     def __getattr__(self, name: str) -> Any:
+        # Only called when the attribute is not in the instance dict: load the
+        # merged settings into it, so later reads are plain attribute lookups
+        # (this object is read many times per request).
         if name.startswith("__"):
             raise AttributeError(name)
+        data = self._data()
+        with _lock:
+            if _merged is data:
+                self.__dict__.update(data)
         try:
-            return self._data()[name]
+            return data[name]
         except KeyError:
             raise AttributeError(f"smartlayer has no setting {name!r}") from None
 
@@ -266,6 +273,7 @@ def reload() -> None:
     with _lock:
         _merged = None
         _generation += 1
+        sl_settings.__dict__.clear()
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:

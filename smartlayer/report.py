@@ -327,13 +327,31 @@ def purge_old_logs(days: int | None, *, batch: int = RETENTION_BATCH, now: datet
         deleted += RequestLog.objects.filter(id__in=ids).delete()[0]
 
 
+def _kept(day: date) -> Any:
+    """The saved report of ``day`` if it was built from logs that are now gone."""
+    from .models import DailyReport
+
+    existing = DailyReport.objects.filter(date=day).first()
+    if existing is not None and (existing.summary or {}).get("totals", {}).get("requests"):
+        return existing
+    return None
+
+
 def run(day: date) -> ReportResult:
-    """Build, write, save the report of ``day``, then apply the log retention."""
+    """Build, write, save the report of ``day``, then apply the log retention.
+
+    A day whose logs are gone (past retention) never overwrites the report
+    written while they existed: the rerun keeps it and says so.
+    """
     summary = build_summary(day)
-    ai_text, ai_status = ai_summary(summary)
-    report = render(summary, ai_text, ai_status)
-    _, created = save(day, report, summary, ai_status)
+    kept = _kept(day) if summary["totals"]["requests"] == 0 else None
+    if kept is not None:
+        summary, text, ai_status, created = kept.summary, kept.report, "kept: no logs left for that day", False
+    else:
+        ai_text, ai_status = ai_summary(summary)
+        text = render(summary, ai_text, ai_status)
+        _, created = save(day, text, summary, ai_status)
     days = sl_settings.LOG_RETENTION_DAYS
     deleted = purge_old_logs(days)
-    return ReportResult(date=day, created=created, report=report, summary=summary, ai_status=ai_status,
+    return ReportResult(date=day, created=created, report=text, summary=summary, ai_status=ai_status,
                         deleted=deleted, retention_days=int(days) if days else None)

@@ -3,7 +3,9 @@
 Integration tests switch to the real PostgreSQL / Redis services named by
 SMARTLAYER_TEST_DATABASE_URL / SMARTLAYER_TEST_REDIS_URL (see tests/integration).
 """
+import os
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "smartlayer-tests-not-secret"
@@ -37,13 +39,40 @@ MIDDLEWARE = [
 
 AUTH_USER_MODEL = "testapp.User"
 
+
+def database_from_url(url: str) -> dict:
+    """postgresql://user[:password]@host[:port]/name → a DATABASES entry."""
+    parts = urlparse(url)
+    if parts.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"SMARTLAYER_TEST_DATABASE_URL must be a postgresql:// URL, got {url!r}")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": parts.path.lstrip("/") or "test",
+        "USER": unquote(parts.username or "postgres"),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "127.0.0.1",
+        "PORT": str(parts.port or 5432),
+        "TEST": {"NAME": os.environ.get("SMARTLAYER_TEST_DB_NAME", "test_smartlayer")},
+    }
+
+
+# With SMARTLAYER_TEST_DATABASE_URL (set by .ci/run when PostgreSQL answers)
+# the whole suite runs on PostgreSQL; otherwise on SQLite.
+DATABASE_URL = os.environ.get("SMARTLAYER_TEST_DATABASE_URL")
 DATABASES = {
-    "default": {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "test.sqlite3"},
+    "default": database_from_url(DATABASE_URL) if DATABASE_URL
+    else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "test.sqlite3"},
 }
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "smartlayer-tests"},
 }
+# With SMARTLAYER_TEST_REDIS_URL (set by .ci/run when Redis answers) a second
+# alias points at the real Redis; the integration tests switch CACHE_ALIAS to it.
+REDIS_URL = os.environ.get("SMARTLAYER_TEST_REDIS_URL")
+if REDIS_URL:
+    CACHES["redis"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
+                       "KEY_PREFIX": "sltest"}
 
 TEMPLATES = [
     {

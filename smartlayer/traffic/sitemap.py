@@ -304,6 +304,14 @@ class SiteMap:
         """A product ID, the bestsellers far more likely than the long tail."""
         return rng.choices(self._popular, cum_weights=self._popular_cum)[0]
 
+    @staticmethod
+    def product_id(path: str) -> int | None:
+        """The ID of a product page ``/products/<id>/``, else None."""
+        parts = path.split("/")
+        if len(parts) == 4 and parts[1] == "products" and parts[2].isdigit():
+            return int(parts[2])
+        return None
+
     def category_of(self, pid: int) -> str:
         return self.categories[pid % len(self.categories)]
 
@@ -332,11 +340,12 @@ class SiteMap:
     def next_page(self, rng: random.Random, path: str) -> tuple[str, str]:
         """A link a reader of ``path`` plausibly follows: ``(path, query)``."""
         r = rng.random()
-        if path.startswith("/products/"):
+        pid = self.product_id(path)
+        if pid is not None:
             if r < 0.55:
                 return f"/products/{self.popular_product(rng)}/", ""
             if r < 0.8:
-                return f"/category/{self.category_of(int(path.split('/')[2]))}/", ""
+                return f"/category/{self.category_of(pid)}/", ""
             if r < 0.9:
                 return "/cart/", ""
             return "/", ""
@@ -366,8 +375,8 @@ class SiteMap:
         """Files a browser fetches after ``path``: the site's assets on a cold
         cache, plus the page's own images."""
         assets = list(self.static_assets) if cold else []
-        if path.startswith("/products/"):
-            pid = path.split("/")[2]
+        pid = self.product_id(path)
+        if pid is not None:
             assets.extend(f"/media/products/{pid}-{n}.jpg" for n in range(1, rng.randint(1, 4) + 1))
         elif path.startswith("/category/") and rng.random() < 0.5:
             shown = self.listing(path.split("/")[2], 1)

@@ -1,0 +1,19 @@
+"""The learned anomaly model: features, compiled forest, store, runtime, registry, training.
+
+One score direction everywhere: the **anomaly score** is in (0, 1) and
+*higher means more anomalous*.  It is the original Isolation Forest score
+``s = 2 ** (-E[h(x)] / c(psi))``, which equals ``-IsolationForest.score_samples``
+(scikit-learn returns the opposite so that "higher is more normal" there).
+:class:`smartlayer.decisions.Evidence.model_score` carries this value.
+
+What runs where:
+
+* on the request path (:mod:`.runtime`): :mod:`.features` (pure Python over
+  the window tuples), :mod:`.forest` (NumPy only) and :mod:`.store` (json,
+  hashlib) — never scikit-learn, pandas or joblib;
+* offline (:mod:`.train`, the ``train_smartlayer`` command, ``training/``):
+  everything else.
+
+Submodules are imported explicitly (``from smartlayer.ml.runtime import
+get_active_model``) so importing this package stays free.
+"""

@@ -1,0 +1,194 @@
+"""Per-request overhead of the smartlayer stack, measured in one process.
+
+    python tests/benchmarks/overhead.py [--requests 6000] [--clients 600]
+
+Two WSGI handlers over the same Django project and trivial view:
+
+* **bare** — Django's usual middleware (security, sessions, common, CSRF,
+  auth, messages);
+* **smartlayer** — the same plus the four smartlayer middlewares, WatchLog
+  writing through its background thread into SQLite.
+
+Requests are sent straight into the handlers (no sockets, so the figure is
+smartlayer's cost, not the network's), alternating between the two stacks in
+blocks so both see the same machine state, from rotating client IPs.  Prints
+median and p99 µs per request for each, the added median, SQL queries per
+request on the request thread, and log rows written versus requests sent.
+
+A second pass ("warm clients") sends every request from a few clients that
+are past the 20-request grace period, so the rules (and the model, when one is
+active) are evaluated on each request.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+BASE_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+SMART = [
+    "smartlayer.middleware.AIAnomalyDetector",
+    "smartlayer.middleware.AIRequestValidator",
+    "smartlayer.middleware.RateLimiter",
+    "smartlayer.middleware.WatchLog",
+]
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+def configure(db_path: str) -> None:
+    import django
+    from django.conf import settings
+
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="bench",
+        ALLOWED_HOSTS=["*"],
+        USE_TZ=True,
+        ROOT_URLCONF=__name__,
+        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+                        "django.contrib.messages", "smartlayer"],
+        MIDDLEWARE=BASE_MIDDLEWARE + SMART,
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": db_path}},
+        CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+        SMART_MIDDLEWARE={"LOG_WRITER": "thread", "RATE_LIMIT_PLANS": {"free": {"/api/": {"per_minute": 10}}}},
+        LOGGING={"version": 1, "disable_existing_loggers": False,
+                 "loggers": {"django.request": {"level": "CRITICAL"}}},
+    )
+    django.setup()
+
+
+def view(request, rest: str = ""):
+    from django.http import HttpResponse
+
+    return HttpResponse("ok")
+
+
+urlpatterns: list = []
+
+
+def environ(path: str, ip: str, query: str = "") -> dict:
+    return {
+        "REQUEST_METHOD": "GET", "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "bench",
+        "SERVER_PORT": "80", "REMOTE_ADDR": ip, "HTTP_HOST": "bench", "HTTP_USER_AGENT": UA,
+        "HTTP_ACCEPT": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        "HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9", "HTTP_ACCEPT_ENCODING": "gzip, deflate, br",
+        "HTTP_REFERER": "https://bench/page/1?ref=home",
+        "wsgi.input": io.BytesIO(b""), "wsgi.url_scheme": "http", "wsgi.errors": sys.stderr,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+    }
+
+
+def run(requests: int, clients: int, warm: bool) -> dict:
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    from smartlayer.logwriter import get_writer
+    from smartlayer.models import RequestLog
+
+    with override_settings(MIDDLEWARE=BASE_MIDDLEWARE):
+        bare = WSGIHandler()
+    full = WSGIHandler()
+
+    def start_response(status, headers, exc_info=None):
+        start_response.status = status
+
+    paths = ["/", "/page/1", "/page/2", "/products/", "/about/"]
+    times = {"bare": [], "smartlayer": []}
+    queries = {"bare": 0, "smartlayer": 0}
+    statuses = {"bare": {}, "smartlayer": {}}
+    before_rows = RequestLog.objects.count()
+    block = 200
+    sent_full = 0
+    for start in range(0, requests, block):
+        for name, handler in (("bare", bare), ("smartlayer", full)):
+            with CaptureQueriesContext(connection) as q:
+                for i in range(start, min(start + block, requests)):
+                    if warm:
+                        # clients that are past the grace period but do not flood
+                        ip = f"10.9.{(i % clients) // 250}.{(i % clients) % 250}"
+                        path = paths[(i // clients) % len(paths)]
+                    else:
+                        ip = f"10.{(i % clients) // 250}.{(i % clients) % 250}.7"
+                        path = paths[i % len(paths)]
+                    env = environ(path, ip)
+                    t0 = time.perf_counter_ns()
+                    response = handler(env, start_response)
+                    b"".join(response)
+                    response.close()
+                    times[name].append((time.perf_counter_ns() - t0) / 1000)
+                    code = start_response.status.split()[0]
+                    statuses[name][code] = statuses[name].get(code, 0) + 1
+                    if name == "smartlayer":
+                        sent_full += 1
+            queries[name] += len(q.captured_queries)
+    get_writer().flush(timeout=30)
+    written = RequestLog.objects.count() - before_rows
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        out[name] = {
+            "median": statistics.median(values),
+            "p99": values[int(len(values) * 0.99) - 1],
+            "queries": queries[name] / len(values),
+            "statuses": statuses[name],
+        }
+    out["added_median"] = out["smartlayer"]["median"] - out["bare"]["median"]
+    out["rows"] = (written, sent_full, get_writer().stats["dropped_full"])
+    return out
+
+
+def report(title: str, r: dict) -> None:
+    print(f"\n{title}")
+    print(f"{'stack':<12}{'median µs':>11}{'p99 µs':>10}{'SQL/req':>9}  statuses")
+    for name in ("bare", "smartlayer"):
+        s = r[name]
+        print(f"{name:<12}{s['median']:>11.1f}{s['p99']:>10.1f}{s['queries']:>9.3f}  {s['statuses']}")
+    written, sent, dropped = r["rows"]
+    print(f"added median: {r['added_median']:.1f} µs   log rows written {written} of {sent} (dropped {dropped})")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=6000)
+    parser.add_argument("--clients", type=int, default=600)
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="sl-bench-")
+    configure(os.path.join(tmp, "bench.sqlite3"))
+    from django.core.management import call_command
+    from django.urls import path as url
+
+    urlpatterns.extend([url("", view), url("<path:rest>", view)])
+    call_command("migrate", verbosity=0)
+    # warm-up: imports, caches, first-request costs
+    run(400, 100, warm=False)
+    cold = run(args.requests, args.clients, warm=False)
+    report(f"{args.requests} requests from {args.clients} rotating client IPs (anonymous, benign)", cold)
+    warm_clients = max(1, args.requests // 2 // 30)
+    run(warm_clients * 21, warm_clients, warm=True)  # take every client past its 20-request grace
+    warm = run(args.requests // 2, warm_clients, warm=True)
+    report(f"{args.requests // 2} requests from {warm_clients} clients past the grace period "
+           "(rules evaluated on every request)", warm)
+    ok = cold["added_median"] <= 150 and cold["smartlayer"]["queries"] == 0 and cold["rows"][0] == cold["rows"][1]
+    print(f"\ntarget (≤150 µs added median, 0 SQL/request, no row lost): {'MET' if ok else 'NOT MET'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""System checks: bad settings get a clear message with a stable id."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from django.core.management import call_command
+
+from smartlayer.checks import check_cache, check_middleware, check_settings
+
+
+def ids(messages):
+    return sorted(m.id for m in messages)
+
+
+def with_settings(settings, **values):
+    settings.SMART_MIDDLEWARE = values
+    return check_settings()
+
+
+def test_clean_settings_have_no_messages(settings):
+    assert with_settings(settings, RATE_LIMIT_PLANS={"free": {"/api/": {"per_minute": 2}}}) == []
+
+
+def test_not_a_dict_is_e001(settings):
+    settings.SMART_MIDDLEWARE = ["oops"]
+    assert ids(check_settings()) == ["smartlayer.E001"]
+
+
+@pytest.mark.parametrize("key, value", [
+    ("BAN_TTL", -5), ("grey_hard_block_score", "8"), ("LOG_QUEUE_SIZE", 0), ("LOG_RETENTION_DAYS", 2.5),
+    ("AI_PAYLOAD_TIMEOUT", 0), ("BAN_AFTER_BLOCKS", True),
+])
+def test_bad_numbers_are_e002(settings, key, value):
+    messages = with_settings(settings, **{key: value})
+    assert ids(messages) == ["smartlayer.E002"]
+    assert key in messages[0].msg and messages[0].hint
+
+
+def test_unknown_key_warns_with_closest_match(settings):
+    [message] = with_settings(settings, grey_hard_block_scor=9)
+    assert message.id == "smartlayer.W001"
+    assert "grey_hard_block_score" in message.hint
+
+
+@pytest.mark.parametrize("value", ["6am", "25:00", "6:7", 600])
+def test_malformed_analyse_logs_at_is_e003(settings, value):
+    assert ids(with_settings(settings, ANALYSE_LOGS_AT=value)) == ["smartlayer.E003"]
+
+
+def test_valid_analyse_logs_at(settings):
+    assert with_settings(settings, ANALYSE_LOGS_AT="06:00") == []
+
+
+def test_unknown_limit_type_is_e004_with_suggestion(settings):
+    [message] = with_settings(settings, RATE_LIMIT_PLANS={"free": {"/api/": {"per_minut": 2}}})
+    assert message.id == "smartlayer.E004" and "per_minute" in message.hint
+
+
+@pytest.mark.parametrize("plans", [
+    {"free": ["/api/"]},
+    {"free": {"/api/": {"per_minute": -1}}},
+    {"free": {"/api/": {"per_minute": "2"}}},
+    {"free": {"api/": {"per_minute": 2}}},
+    {"free": {"/api/": {}}},
+])
+def test_malformed_plans_are_e004(settings, plans):
+    assert "smartlayer.E004" in ids(with_settings(settings, RATE_LIMIT_PLANS=plans))
+
+
+def test_bad_network_is_e005(settings):
+    assert ids(with_settings(settings, TRUSTED_PROXIES=["10.0.0.0/8", "ten.zero"])) == ["smartlayer.E005"]
+
+
+def test_anonymous_plan_must_exist_e006(settings):
+    assert ids(with_settings(settings, RATE_LIMIT_PLANS={"free": {"/a": {"per_minute": 1}}},
+                             ANONYMOUS_PLAN="anon")) == ["smartlayer.E006"]
+
+
+def test_unknown_monitor_component_is_e008(settings):
+    assert ids(with_settings(settings, MONITOR_MODE=["anomaly", "firewall"])) == ["smartlayer.E008"]
+
+
+def test_grey_threshold_must_be_below_hard_block_e010(settings):
+    assert ids(with_settings(settings, grey_suspicion_threshold=8, grey_hard_block_score=8)) == ["smartlayer.E010"]
+
+
+def test_ai_key_without_base_url_warns(settings):
+    assert ids(with_settings(settings, AI_API_KEY="k")) == ["smartlayer.W006"]
+
+
+def test_middleware_missing_and_misordered(settings):
+    settings.MIDDLEWARE = ["django.contrib.sessions.middleware.SessionMiddleware"]
+    assert ids(check_middleware()) == ["smartlayer.W002"]
+    settings.MIDDLEWARE = [
+        "smartlayer.middleware.AIAnomalyDetector",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+    ]
+    assert ids(check_middleware()) == ["smartlayer.W003", "smartlayer.W004"]
+
+
+def test_local_cache_while_enforcing_warns(settings):
+    settings.SMART_MIDDLEWARE = {}
+    assert ids(check_cache()) == ["smartlayer.W005"]
+    settings.SMART_MIDDLEWARE = {"MONITOR_MODE": True}
+    assert check_cache() == []
+
+
+def test_dummy_cache_is_an_error(settings):
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    assert ids(check_cache()) == ["smartlayer.E009"]
+
+
+def test_manage_py_check_reports_errors_and_exits_non_zero(settings):
+    from django.core.management.base import SystemCheckError
+
+    settings.SMART_MIDDLEWARE = {"BAN_TTL": -1}
+    with pytest.raises(SystemCheckError, match="smartlayer.E002"):
+        call_command("check", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_migrations_are_shipped_and_complete():
+    out = io.StringIO()
+    call_command("makemigrations", "smartlayer", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
