@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import re
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
 from .conf import COMPONENTS, DEFAULTS, SETTINGS_NAME
-
-_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+from .scheduler import parse_time
 
 #: settings that must be integers ≥ 0 (≥ 1 for those in _POSITIVE)
 _NON_NEGATIVE_INT = (
@@ -161,7 +159,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                 id="smartlayer.W001"))
     messages += _num_errors(cfg)
     at = cfg.get("ANALYSE_LOGS_AT")
-    if at is not None and (not isinstance(at, str) or not _TIME.match(at.strip())):
+    if at is not None and parse_time(at) is None:
         messages.append(Error(f"SMART_MIDDLEWARE['ANALYSE_LOGS_AT'] must be 'HH:MM' (24 h), got {at!r}.",
                               hint="For example '06:00'. Remove the key to schedule with cron instead.",
                               id="smartlayer.E003"))

@@ -41,6 +41,8 @@ TOP_REASONS = 10
 RETENTION_BATCH = 5000
 MAX_AI_TEXT = 6000
 REPORT_MAX_TOKENS = 700
+#: A long answer takes a while and nobody waits on it: more patience than a verdict gets.
+REPORT_READ_TIMEOUT = 60.0
 
 
 @dataclass(slots=True)
@@ -239,8 +241,8 @@ def ai_summary(summary: dict[str, Any]) -> tuple[str | None, str]:
         return None, "not configured: " + ", ".join(missing) + " not set"
     client = get_client()
     try:
-        completion = client.complete(prompts.report_messages(figures_for_ai(summary)),
-                                     max_tokens=REPORT_MAX_TOKENS, temperature=0.3)
+        completion = client.complete(prompts.report_messages(figures_for_ai(summary)), max_tokens=REPORT_MAX_TOKENS,
+                                     temperature=0.3, read_timeout=max(REPORT_READ_TIMEOUT, client.read_timeout))
     except LLMError as exc:  # already reported by the client
         return None, f"failed: {exc}"[:200]
     text = completion.text.strip()
@@ -284,7 +286,8 @@ def render_figures(summary: dict[str, Any]) -> str:
         "LLM verdicts:", *([f"  {v['kind']} {v['verdict']}: {v['count']}" for v in summary["llm_verdicts"]]
                            or ["  (none)"]),
         "Active model: " + (f"{model['version']} (threshold {model['threshold']})" if model else "none"),
-        f"Anomaly scores: {scores['count']} scored, mean {scores['mean']}, max {scores['max']}",
+        (f"Anomaly scores: {scores['count']} scored, mean {scores['mean']}, max {scores['max']}"
+         if scores["count"] else "Anomaly scores: none"),
     ]
     return "\n".join(lines)
 

@@ -14,7 +14,8 @@ sure the report is written once per day (:func:`run_daily_job`): first a
 because a local-memory cache is not shared between processes — a database
 check that the day's DailyReport does not exist yet.  Two processes that
 pass both at the same instant both write the same report; ``update_or_create``
-makes that harmless.
+makes that harmless.  (Under ``gunicorn --preload`` the scheduler lives in
+the master process, whose thread does not survive into the forked workers.)
 
 Failures never crash the site: a missing APScheduler is one warning line, a
 malformed time is one warning line (the system check reports it too), and an

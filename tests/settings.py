@@ -61,7 +61,7 @@ def database_from_url(url: str) -> dict:
 DATABASE_URL = os.environ.get("SMARTLAYER_TEST_DATABASE_URL")
 DATABASES = {
     "default": database_from_url(DATABASE_URL) if DATABASE_URL
-    else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "test.sqlite3"},
+    else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "test.sqlite3", "OPTIONS": {"timeout": 20}},
 }
 
 CACHES = {

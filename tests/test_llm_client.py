@@ -162,6 +162,12 @@ def test_read_timeout(server):
         get_client().complete(MESSAGES)
 
 
+def test_read_timeout_can_be_raised_per_call(server):
+    server.default = slow(0.5, "long answer")
+    with ai_settings(server.url, AI_READ_TIMEOUT=0.2, AI_RETRIES=0):
+        assert get_client().complete(MESSAGES, read_timeout=3).text == "long answer"
+
+
 def test_deadline_bounds_the_whole_call_including_retries(server):
     server.default = slow(2)
     with ai_settings(server.url, AI_RETRIES=5):
@@ -297,12 +303,13 @@ def test_background_threads_are_bounded(server):
     server.default = slow(0.2)
     with ai_settings(server.url, AI_MAX_WORKERS=2, AI_QUEUE_SIZE=50):
         client = get_client()
-        before = threading.active_count()
         futures = [client.submit(client.complete, MESSAGES) for _ in range(20)]
-        peak = threading.active_count() - before
+        assert all(f is not None for f in futures)
+        workers = {t.name for t in threading.enumerate() if t.name.startswith("smartlayer-llm_")}
         for f in futures:
             f.result(timeout=10)
-    assert peak <= 2
+    assert len(workers) == 2
+    assert server.hits == 20
 
 
 def test_shutdown_closes_the_client(server):

@@ -83,7 +83,7 @@ def test_data_block_nonce_never_occurs_in_the_data():
 
 # ── availability ───────────────────────────────────────────────────────────
 
-def test_llm_available_follows_settings_and_breaker(server):
+def test_llm_available_follows_settings_and_breaker(db, server):
     with ai_settings(None):
         assert not llm_available()
     with ai_settings(server.url, AI_BREAKER_FAILURES=1, AI_RETRIES=0):

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 BROWSER = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -75,14 +76,14 @@ def _injector(rng: random.Random):
 
 
 def _enumerator(rng: random.Random):
-    for i in range(22):  # looks normal for a while: the grace period
+    for _ in range(22):  # looks normal for a while: the grace period
         yield "GET", f"/products/{rng.randint(1, 400)}/", {}
     for i in range(1, 40):
         yield "GET", f"/api/users/{i}", {}
 
 
 def _prober(rng: random.Random):
-    for i in range(21):
+    for _ in range(21):
         yield "GET", rng.choice(["/", "/about/", "/pricing/"]), {}
     for p in ["/.env", "/wp-admin/", "/phpmyadmin/", "/.git/config", "/admin/", "/config.php", "/server-status"]:
         yield "GET", p, {}

@@ -65,6 +65,10 @@ class LLMSkipped(LLMError):
     """The call was not attempted: breaker open, budget used up, or queue full."""
 
 
+class LLMBreakerOpen(LLMSkipped):
+    """The circuit breaker refused the call."""
+
+
 class LLMCallFailed(LLMError):
     """The provider was asked and did not give a usable answer."""
 
@@ -235,28 +239,34 @@ class LLMClient:
     # ── synchronous calls ─────────────────────────────────────────────────
 
     def complete(self, messages: list[dict[str, str]], *, max_tokens: int = 16, temperature: float = 0.0,
-                 deadline: float | None = None) -> Completion:
+                 deadline: float | None = None, read_timeout: float | None = None) -> Completion:
         """Ask the model; return its text or raise :class:`LLMError` (already reported).
 
         ``deadline`` is a ``time.monotonic()`` instant bounding the whole call,
         retries and back-off included; without it each attempt is bounded by
         the connect/read timeouts and the retries by ``AI_RETRIES``.
+        ``read_timeout`` overrides ``AI_READ_TIMEOUT`` for calls that are
+        expected to be slow (the daily report's long answer).
         """
         if not self.is_configured():
-            raise LLMNotConfigured("not configured: " + ", ".join(missing_settings() or REQUIRED_SETTINGS))
+            missing = [name for name, value in zip(REQUIRED_SETTINGS, (self.api_key, self.base_url, self.model), strict=True)
+                       if not value]
+            raise LLMNotConfigured("not configured: " + ", ".join(missing))
         body = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature}
         started = time.monotonic()
         last_error: LLMCallFailed | None = None
         for attempt in itertools.count(1):
             try:
                 self._admit()
-            except LLMSkipped:
+            except LLMSkipped as exc:
                 if last_error is None:
+                    if isinstance(exc, LLMBreakerOpen):
+                        state.count("llm.skipped_breaker_open")
                     raise
                 state.report_failure("llm", last_error)  # breaker or budget ended the retries
                 raise last_error from None
             try:
-                text = self._attempt(body, deadline)
+                text = self._attempt(body, self._timeout(deadline, read_timeout), deadline)
             except LLMCallFailed as exc:
                 last_error = exc
                 if self.breaker.record_failure():
@@ -274,10 +284,9 @@ class LLMClient:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _admit(self) -> None:
-        """Breaker, then budget.  Raises LLMSkipped (counted; the budget is also logged)."""
+        """Breaker, then budget.  Raises LLMBreakerOpen or LLMSkipped (budget: counted and logged)."""
         if not self.breaker.allow():
-            state.count("llm.skipped_breaker_open")
-            raise LLMSkipped("circuit breaker open")
+            raise LLMBreakerOpen("circuit breaker open")
         try:
             self._take_budget()
         except LLMSkipped:
@@ -303,19 +312,27 @@ class LLMClient:
             state.report_failure("llm-budget", f"daily budget of {self.daily_budget} calls used up")
             raise LLMSkipped("daily budget exhausted")
 
-    def _timeout(self, deadline: float | None) -> httpx.Timeout:
+    def _timeout(self, deadline: float | None, read_timeout: float | None = None) -> httpx.Timeout:
+        """Per-attempt timeouts, never beyond the deadline."""
+        read = self.read_timeout if read_timeout is None else float(read_timeout)
         if deadline is None:
-            return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
+            return httpx.Timeout(read, connect=self.connect_timeout)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise LLMCallFailed("timeout (budget used up)")
-        read = min(self.read_timeout, remaining)
-        return httpx.Timeout(read, connect=min(self.connect_timeout, remaining), pool=min(self.connect_timeout, remaining))
+        connect = min(self.connect_timeout, remaining)
+        return httpx.Timeout(min(read, remaining), connect=connect, pool=connect)
 
-    def _attempt(self, body: dict[str, Any], deadline: float | None) -> str:
-        """One HTTP request.  Transport problems and 429/5xx are retryable, other 4xx are not."""
+    def _attempt(self, body: dict[str, Any], timeout: httpx.Timeout, deadline: float | None) -> str:
+        """One HTTP request.  Transport problems and 429/5xx are retryable, other 4xx are not.
+
+        Without a call deadline, one attempt still ends after connect + 2 × read
+        timeout, so a server trickling bytes cannot hold a worker forever.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + float(timeout.connect or 0) + 2 * float(timeout.read or 0)
         try:
-            with self._http.stream("POST", self.url, json=body, timeout=self._timeout(deadline)) as resp:
+            with self._http.stream("POST", self.url, json=body, timeout=timeout) as resp:
                 raw = self._read_body(resp, deadline)
         except httpx.TimeoutException:
             raise LLMCallFailed("timeout", retryable=True) from None
@@ -331,7 +348,7 @@ class LLMClient:
         return _extract_content(raw)
 
     @staticmethod
-    def _read_body(resp: httpx.Response, deadline: float | None) -> bytes:
+    def _read_body(resp: httpx.Response, deadline: float) -> bytes:
         """Read at most MAX_RESPONSE_BYTES, and stop at the deadline even if the server trickles."""
         chunks: list[bytes] = []
         size = 0
@@ -339,7 +356,7 @@ class LLMClient:
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
                 raise LLMCallFailed("malformed response (too large)")
-            if deadline is not None and time.monotonic() > deadline:
+            if time.monotonic() > deadline:
                 raise LLMCallFailed("timeout (budget used up)")
             chunks.append(chunk)
         return b"".join(chunks)

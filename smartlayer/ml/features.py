@@ -26,10 +26,10 @@ whole computation for 200 events).
 from __future__ import annotations
 
 import math
+import operator
 import random
 from bisect import bisect_left
 from collections import Counter
-import operator
 from collections.abc import Callable, Iterable
 from itertools import compress
 from typing import TYPE_CHECKING, Any
@@ -81,11 +81,6 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "user_agent", "authenticated", "was_blocked",
 )
 
-# The numeric-ID run is the one feature with a regex per path; bounding the
-# candidates keeps the worst case (an enumerator with 200 distinct IDs in a
-# minute) bounded too.  Runs longer than this are equally damning.
-_MAX_ID_CANDIDATES = 64
-
 _ASCII_DIGITS = "0123456789"
 _log1p = math.log1p
 _dist = math.dist
@@ -122,7 +117,7 @@ def extract(snap: Snapshot) -> list[float]:
     now = snap.now
     log1p = _log1p
     # one C-level transpose instead of a Python loop per feature
-    ts, methods, paths_all, flags_all = zip(*arr)
+    ts, methods, paths_all, flags_all = zip(*arr, strict=False)
 
     # ── rates ──────────────────────────────────────────────────────────────
     # arrivals are time-ordered: bisect instead of walking back
@@ -178,7 +173,7 @@ def extract(snap: Snapshot) -> list[float]:
     c4xx = c404 = c5xx = blocked = finished = 0
     resp_mean = 0.0
     if no:
-        _, statuses, response_ms, was_blocked = zip(*outs)
+        _, statuses, response_ms, was_blocked = zip(*outs, strict=False)
         blocked = was_blocked.count(True)
         if blocked:
             keep = tuple(map(_not, was_blocked))
@@ -221,33 +216,51 @@ def extract(snap: Snapshot) -> list[float]:
     ]
 
 
-def _sequential_run(paths: Iterable[str]) -> int:
-    """:func:`~smartlayer.rules.longest_sequential_run` over the distinct paths
-    that can carry an ID, skipping its per-path regex when no run of two is possible.
+def _trailing_id(path: str) -> int | None:
+    """The ID :func:`~smartlayer.rules.longest_sequential_run` would read from
+    ``path`` (its at most 12 trailing digits before at most one ``/``), None
+    when there is none, and -1 when only the rule's regex can tell (digits
+    outside ASCII)."""
+    q = path[:-1] if path[-1:] == "/" else path
+    if not q[-1:].isdecimal():
+        return None
+    head = q.rstrip(_ASCII_DIGITS)
+    if not head[-1:].isdecimal():
+        return int(q[len(head):][-12:])
+    return -1
 
-    A run of two or more needs two IDs that differ by one; the IDs the rule
-    reads are the (at most 12) trailing digits of a path with at most one
-    trailing ``/``.  If no two such numbers are adjacent the answer is 1 (or 0
-    without candidates) — otherwise, or for non-ASCII digits, the rule decides.
+
+_id_memo: dict[str, int | None] = {}
+_ID_MEMO_MAX = 50_000
+
+
+def _sequential_run(paths: Iterable[str]) -> int:
+    """Exactly ``longest_sequential_run(list(paths))``, without its per-path regex
+    in the common case.
+
+    A run of two or more needs two IDs that differ by one.  The IDs come from
+    a small memo (paths recur in many consecutive windows of a client), so
+    for the usual window — no two adjacent IDs — the answer (0 or 1) costs a
+    dictionary lookup per path; otherwise the rule itself decides.
     """
+    memo = _id_memo
     ids: set[int] = set()
     candidates: list[str] = []
     for p in paths:
-        q = p[:-1] if p[-1:] == "/" else p
-        if not q[-1:].isdecimal():
-            continue
-        candidates.append(p)
-        digits = q[len(q.rstrip(_ASCII_DIGITS)):]
-        if not digits:  # a non-ASCII decimal digit: let the rule decide
-            ids.add(-2)
-            ids.add(-1)
-            continue
-        ids.add(int(digits[-12:]))
+        try:
+            i = memo[p]
+        except KeyError:
+            if len(memo) >= _ID_MEMO_MAX:
+                memo.clear()
+            i = memo[p] = _trailing_id(p)
+        if i is not None:
+            candidates.append(p)
+            ids.add(i)
     if not candidates:
         return 0
-    if not any(i + 1 in ids for i in ids):
+    if -1 not in ids and not any(i + 1 in ids for i in ids):
         return 1
-    return longest_sequential_run(candidates[-_MAX_ID_CANDIDATES:])
+    return longest_sequential_run(candidates)
 
 
 def past_grace(snap: Snapshot) -> bool:
@@ -509,6 +522,47 @@ def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000) -> pd.
         return empty_frame()
     out = pd.concat(frames, ignore_index=True)
     return out[list(FRAME_COLUMNS)]
+
+
+def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFrame:
+    """A :data:`FRAME_COLUMNS` frame (plus ``label``) from request records.
+
+    ``records`` are objects with ``ts, ip, method, path, status, user_agent,
+    response_ms, user_id, label`` — :class:`smartlayer.traffic.TrafficRecord`
+    or :class:`smartlayer.accesslog.ParsedLine`.  The client key is the one
+    the middleware would use (``key="identity"``: ``u:<user_id>`` when signed
+    in, else :func:`~smartlayer.client.ip_key`) or the IP key alone
+    (``key="ip"``, for access logs, where a user field is not a Django user).
+    Exempt paths are dropped.
+    """
+    import pandas as pd
+
+    from ..client import ip_key
+
+    if key not in ("identity", "ip"):
+        raise ValueError("key must be 'identity' or 'ip'")
+    cols: dict[str, list] = {c: [] for c in (*FRAME_COLUMNS, "label")}
+    ts, ck, me, pa, st, rt, ua, au, bl, lb = (cols[c] for c in (*FRAME_COLUMNS, "label"))
+    for r in records:
+        uid = getattr(r, "user_id", None)
+        ts.append(float(r.ts))
+        ck.append(f"u:{uid}" if uid and key == "identity" else ip_key(r.ip))
+        me.append(r.method or "GET")
+        pa.append(r.path or "/")
+        st.append(int(r.status))
+        rt.append(float(r.response_ms or 0.0))
+        ua.append(r.user_agent or "")
+        au.append(bool(uid))
+        bl.append(False)
+        lb.append(getattr(r, "label", None))
+    if not ts:
+        out = empty_frame()
+        out["label"] = pd.Series([], dtype=object)
+        return out
+    df = pd.DataFrame(cols)
+    df = df.astype({"ts": "float64", "status_code": "int64", "response_time_ms": "float64",
+                    "authenticated": bool, "was_blocked": bool})
+    return drop_exempt(df).reset_index(drop=True)
 
 
 def empty_frame() -> pd.DataFrame:

@@ -30,7 +30,11 @@ BENIGN_LABELS = frozenset({"human", "api_client", "crawler"})
 
 @dataclass(slots=True)
 class TrafficRecord:
-    """One simulated request and the answer the real site would have given."""
+    """One simulated request and the answer the real site would have given.
+
+    ``label`` and ``client_id`` are ground truth (``client_id`` reads
+    ``<label>-<n>``): use them to score a detector, never as its input.
+    """
 
     ts: float                  # unix seconds (UTC)
     ip: str

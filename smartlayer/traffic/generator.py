@@ -31,7 +31,7 @@ DAY = 86400.0
 WEEK = 7 * DAY
 
 #: Benign actors per human in the ready-made mixes.
-HUMANS_PER_API_CLIENT = 50
+HUMANS_PER_API_CLIENT = 100
 HUMANS_PER_CRAWLER = 100
 #: Hostile actors of :func:`generate_attack_day`: every hostile scenario, at least once.
 ATTACK_DAY_HOSTILES: dict[str, int] = {

@@ -406,7 +406,7 @@ def api_client(rng: random.Random, actor: Actor, *, interval: float | None = Non
     site = actor.site
     uid = actor.new_account()
     ua = rng.choice(API_UAS)
-    every = interval or rng.choice((60.0, 120.0, 300.0, 600.0))
+    every = interval or rng.choice((120.0, 300.0, 600.0, 900.0))
     t = actor.start + rng.uniform(0.0, every)
     token_until = -math.inf
     cursor = 1
@@ -581,7 +581,6 @@ def enumeration(rng: random.Random, actor: Actor, *, count: int | None = None, f
                 template: str | None = None, delay: tuple[float, float] | None = None) -> Iterator[TrafficRecord]:
     """Walks consecutive IDs of a per-object API (``/api/users/1/``, ``2``, …)
     looking for objects it should not see — often with a real account."""
-    site = actor.site
     template = template or rng.choice(("/api/users/{}/", "/api/users/{}/", "/api/orders/{}/"))
     uid = actor.new_account() if rng.random() < 0.75 else None
     ua = rng.choice(API_UAS[:4] + BROWSER_UAS[:3] + ("curl/8.5.0",))
@@ -641,9 +640,11 @@ def vuln_scanner(rng: random.Random, actor: Actor, *, requests: int | None = Non
     lo, hi = delay or ((2.0, 15.0) if tool == "stealth" else rng.choice(((0.02, 0.3), (0.1, 1.0))))
     plan = [("GET", "/", "", "", ""), ("GET", "/robots.txt", "", "", "")]
     for i in range(n):
-        if i < 3:  # every scan tries both channels early
-            plan.append(_payload_query(rng, site))
+        if i < 3:  # every scan tries the well-known files and both payload channels
+            plan.append(("GET", rng.choice(PROBE_PATHS), "", "", ""))
         elif i < 6:
+            plan.append(_payload_query(rng, site))
+        elif i < 9:
             plan.append(_payload_body(rng, site))
         elif tool == "sqlmap":
             plan.append(_payload_body(rng, site) if rng.random() < 0.4 else _payload_query(rng, site))

@@ -93,9 +93,13 @@ _STATUS_COSTS: dict[int, tuple[float, float, int]] = {
 }
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class SiteMap:
-    """A small e-shop: its routes, its links and the statuses it answers."""
+    """A small e-shop: its routes, its links and the statuses it answers.
+
+    Frozen because routing results are cached per path: build a new map
+    (``dataclasses.replace(site, n_products=50)``) rather than mutate one.
+    """
 
     host: str = "shop.example.com"
     pages: tuple[str, ...] = (
@@ -148,7 +152,7 @@ class SiteMap:
             self.login_path: LOGIN, self.logout_path: LOGOUT,
             self.api_login_path: API_CREDENTIALS, self.api_token_path: API_CREDENTIALS,
         })
-        self._exact = exact
+        object.__setattr__(self, "_exact", exact)
         # Product popularity is Zipf-like over a fixed shuffle of the IDs, the
         # same for every seed: a site's bestsellers do not change per run.
         ids = [i for i in range(1, self.n_products + 1) if self.product_exists(i)]
@@ -158,8 +162,8 @@ class SiteMap:
         for rank in range(1, len(ids) + 1):
             total += 1.0 / rank ** 0.9
             cum.append(total)
-        self._popular = ids
-        self._popular_cum = cum
+        object.__setattr__(self, "_popular", ids)
+        object.__setattr__(self, "_popular_cum", cum)
 
     # ── what exists ───────────────────────────────────────────────────────
     def product_exists(self, pid: int) -> bool:
@@ -287,9 +291,12 @@ class SiteMap:
             return status, ms, self._static_size(path)
         return status, ms, int(size * rng.lognormvariate(0.0, 0.25))
 
-    @staticmethod
-    def _static_size(path: str) -> int:
+    def _static_size(self, path: str) -> int:
         """Files keep their size across requests, unlike rendered pages."""
+        if path == "/robots.txt":
+            return 40 + 22 * len(self.robots_disallow)
+        if path == "/sitemap.xml":
+            return 90 * (self.n_products + self.n_articles + len(self.categories) + len(self.pages))
         return 800 + zlib.crc32(path.encode()) % 180_000
 
     # ── how it links ──────────────────────────────────────────────────────

@@ -1,0 +1,91 @@
+"""python manage.py smartlayer_replay FILE — backtest smartlayer on an access log."""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.test.utils import override_settings
+
+
+def _overrides(value: str | None) -> dict[str, Any]:
+    if not value:
+        return {}
+    text = Path(value).read_text() if Path(value).is_file() else value
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CommandError(f"--config must be JSON (or a JSON file): {exc}") from None
+    if not isinstance(data, dict):
+        raise CommandError("--config must be a JSON object of SMART_MIDDLEWARE keys")
+    return data
+
+
+class Command(BaseCommand):
+    help = ("Replay an access log (nginx/Apache combined format or JSON lines, .gz allowed) through the "
+            "detection pipeline in monitor mode, on the log's own clock, and report what smartlayer would "
+            "have refused.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="access log: combined format or JSON lines (.gz allowed)")
+        parser.add_argument("--model", help="model version to use (default: the active one)")
+        parser.add_argument("--no-model", action="store_true", help="rules and payload checks only")
+        parser.add_argument("--config", help="JSON object (or file) of SMART_MIDDLEWARE overrides")
+        parser.add_argument("--output", help="directory for report.md, clients.csv, clients.jsonl and plots")
+        parser.add_argument("--top", type=int, default=15, help="clients listed in the printed verdicts")
+
+    def handle(self, *args, **opts):
+        from django.conf import settings
+
+        path = Path(opts["file"])
+        if not path.is_file():
+            raise CommandError(f"no such file: {path}")
+        overrides = _overrides(opts["config"])
+        merged = {**getattr(settings, "SMART_MIDDLEWARE", {}), **overrides}
+        with override_settings(SMART_MIDDLEWARE=merged):
+            result, seconds = self._replay(path, opts)
+        from smartlayer.replay_report import print_summary, write_report
+
+        print_summary(result, self.stdout, seconds=seconds, top=opts["top"])
+        if opts["output"]:
+            out = write_report(result, Path(opts["output"]), title=f"Replay of {path.name}")
+            self.stdout.write(f"\nreport: {out}")
+        if result.replayed == 0:
+            raise CommandError(f"no line of {path} could be parsed ({result.malformed} malformed)")
+
+    def _replay(self, path: Path, opts: dict[str, Any]):
+        from smartlayer.accesslog import iter_log
+        from smartlayer.replay import Replayer
+
+        model: Any = "active"
+        if opts["no_model"]:
+            model = None
+        elif opts["model"]:
+            from smartlayer.ml.runtime import load_version
+
+            try:
+                model = load_version(opts["model"])
+            except Exception as exc:  # noqa: BLE001 - any load failure is a clear command error
+                raise CommandError(f"cannot load model {opts['model']!r}: {exc}") from None
+        replayer = Replayer(model=model)
+        started = time.perf_counter()
+        stats = None
+        lines = iter_log(path)
+        progress = sys.stderr.isatty()
+        for n, line in enumerate(lines, 1):
+            replayer.feed(line)
+            if progress and n % 50000 == 0:
+                sys.stderr.write(f"\r{n:,} lines replayed")
+        stats = getattr(lines, "stats", None)
+        if progress:
+            sys.stderr.write("\r")
+        result = replayer.result
+        if stats is not None:
+            result.lines, result.malformed = stats.lines, stats.malformed
+            result.first_errors = list(stats.first_errors)[:5]
+        else:
+            result.lines = result.replayed
+        return result, time.perf_counter() - started

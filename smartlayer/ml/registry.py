@@ -1,0 +1,127 @@
+"""The lifecycle of model versions: register, activate, roll back.
+
+The database (:class:`~smartlayer.models.ModelVersion`) is the record of what
+exists and which version is active (a constraint allows at most one); the
+store's ``ACTIVE`` pointer and the cache key are how running workers learn
+about it (see :mod:`.runtime`).  :func:`activate` changes all three, in this
+order: verify the version's files, flip the statuses and write the pointer
+inside one transaction (a failed pointer write rolls the statuses back),
+then set the cache key and send :data:`~smartlayer.signals.model_activated`.
+
+"Previous" for :func:`rollback` is the retired version activated most
+recently — the one that was active just before the current one.  Rolling back
+twice therefore returns to where you started (an undo, not a history walk);
+to go further back, activate a version by name.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from .. import signals
+from ..models import ModelVersion
+from ..state import get_cache, report_failure
+from .runtime import active_cache_key
+from .store import ModelStore, ModelStoreError
+
+
+class RegistryError(Exception):
+    """An activation or rollback that cannot be done (and changed nothing)."""
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_datetime(str(value))
+    if parsed is not None and timezone.is_naive(parsed):
+        parsed = timezone.make_aware(parsed, timezone.utc)
+    return parsed
+
+
+def register(manifest: dict[str, Any], *, sha256: str = "", notes: str = "") -> ModelVersion:
+    """Record a stored version as a *candidate*.
+
+    ``sha256`` is the manifest file's hash (:meth:`.ModelStore.manifest_sha256`);
+    :func:`activate` refuses a version whose manifest no longer matches it.
+    """
+    training = manifest.get("training") or {}
+    metrics = manifest.get("metrics") or {}
+    version = manifest["version"]
+    if ModelVersion.objects.filter(version=version).exists():
+        raise RegistryError(f"model version {version} is already registered")
+    return ModelVersion.objects.create(
+        version=version,
+        status="candidate",
+        feature_set=str(manifest.get("feature_set", "")),
+        training_start=_dt(training.get("start")),
+        training_end=_dt(training.get("end")),
+        samples=int(manifest.get("samples") or 0),
+        clients=int(manifest.get("clients") or 0),
+        threshold=manifest.get("threshold"),
+        metrics=metrics,
+        params=manifest.get("params") or {},
+        sha256=sha256,
+        notes=notes,
+    )
+
+
+def activate(version: str, *, by: str = "", store: ModelStore | None = None) -> ModelVersion:
+    """Make ``version`` the active model everywhere; retire the previous one."""
+    store = store or ModelStore()
+    try:
+        mv = ModelVersion.objects.get(version=version)
+    except ModelVersion.DoesNotExist:
+        raise RegistryError(f"no registered model version {version!r}") from None
+    try:
+        store.verify(version)
+        store.load(version)
+        if mv.sha256 and store.manifest_sha256(version) != mv.sha256:
+            raise ModelStoreError(f"model version {version}: the manifest in the store differs from the "
+                                  "one registered (tampered with or replaced)")
+    except ModelStoreError as exc:
+        raise RegistryError(str(exc)) from None
+
+    now = timezone.now()
+    with transaction.atomic():
+        rows = list(ModelVersion.objects.select_for_update().filter(status="active").exclude(pk=mv.pk))
+        previous = rows[0].version if rows else None
+        for row in rows:
+            row.status = "retired"
+            row.save(update_fields=["status"])
+        mv.refresh_from_db()
+        mv.status = "active"
+        mv.activated_at = now
+        line = f"{now:%Y-%m-%d %H:%M:%S} UTC activated" + (f" by {by}" if by else "") + (
+            f" (previous: {previous})" if previous else "")
+        mv.notes = f"{mv.notes}\n{line}".strip()
+        mv.save(update_fields=["status", "activated_at", "notes"])
+        store.set_active(version)  # inside: if this fails, the statuses roll back
+
+    try:
+        get_cache().set(active_cache_key(), {"version": version, "at": time.time()}, timeout=None)
+    except Exception as exc:  # noqa: BLE001 - other hosts still see the pointer/DB
+        report_failure("cache", exc)
+    signals.model_activated.send(sender=ModelVersion, version=version, previous=previous)
+    return mv
+
+
+def previous_version() -> ModelVersion | None:
+    """The version :func:`rollback` would activate."""
+    current = ModelVersion.objects.filter(status="active").first()
+    qs = ModelVersion.objects.filter(status="retired", activated_at__isnull=False)
+    if current is not None:
+        qs = qs.exclude(pk=current.pk)
+    return qs.order_by("-activated_at", "-pk").first()
+
+
+def rollback(*, by: str = "", store: ModelStore | None = None) -> ModelVersion:
+    """Re-activate the version that was active before the current one."""
+    target = previous_version()
+    if target is None:
+        raise RegistryError("nothing to roll back to: no version was active before the current one")
+    return activate(target.version, by=f"{by} (rollback)" if by else "rollback", store=store)

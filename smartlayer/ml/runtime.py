@@ -1,0 +1,205 @@
+"""The active model on the request path.
+
+:func:`get_active_model` is called for every scored request, so its common
+case is one monotonic-clock comparison.  At most every
+``MODEL_RELOAD_INTERVAL`` seconds (and whenever the settings change) one
+thread per process looks at what *should* be active:
+
+* the store's ``ACTIVE`` pointer file — re-read only when its ``stat``
+  changes (a rollback on this host, a deploy);
+* the cache key ``make_key("model", "active")`` that :func:`.registry.activate`
+  sets — so an activation on another host reaches this worker without a
+  shared filesystem notification.
+
+Both carry a time; the more recent one wins (the cache can be flushed, the
+file can be stale on a host that did not do the activation).  A new version
+is loaded from ``forest.npz`` + ``manifest.json`` only (NumPy and json, sha256
+verified — never the pickle).  If that fails the failure is reported through
+:func:`~smartlayer.state.report_failure` ("model"), the function returns
+None (the rules keep deciding alone), and the broken version is not tried
+again for :data:`RETRY_BROKEN_AFTER` seconds or until the pointer moves.
+
+``MODEL_ENABLED = False`` makes it return None without touching anything.
+"""
+from __future__ import annotations
+
+import heapq
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..conf import sl_settings
+from ..state import get_cache, make_key, report_failure
+from ..window import Snapshot
+from .features import FEATURE_NAMES, extract
+from .forest import CompiledForest
+from .store import LoadedModel, ModelStore
+
+#: Seconds before a version that failed to load is tried again (unless the
+#: pointer changes first).
+RETRY_BROKEN_AFTER = 60.0
+#: How many deviating features a score explains itself with.
+TOP_FEATURES = 3
+
+
+def active_cache_key() -> str:
+    return make_key("model", "active")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelScore:
+    """What the model says about one request.
+
+    ``score``: anomaly score in (0, 1), higher = more anomalous.
+    ``threshold``: this version's threshold (``MODEL_BLOCK_SCORE`` may override
+    it in :func:`smartlayer.decisions.combine`).
+    ``top_features``: ``(name, robust z)`` of the features furthest from the
+    training median, in units of the training IQR — why it scored so.
+    """
+
+    score: float
+    threshold: float
+    version: str
+    top_features: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def above_threshold(self) -> bool:
+        return self.score >= self.threshold
+
+
+class ActiveModel:
+    """A loaded, verified version: scores snapshots without scikit-learn."""
+
+    def __init__(self, version: str, forest: CompiledForest, manifest: dict[str, Any]) -> None:
+        self.version = version
+        self.forest = forest
+        self.manifest = manifest
+        self.threshold = float(manifest["threshold"])
+        stats = manifest["feature_stats"]
+        self._median = [float(v) for v in stats["median"]]
+        self._inv_scale = [1.0 / float(s) if float(s) > 0 else 1.0 for s in stats["scale"]]
+        if not (len(self._median) == len(self._inv_scale) == len(FEATURE_NAMES)):
+            raise ValueError("feature_stats do not match the feature set")
+
+    @classmethod
+    def from_loaded(cls, loaded: LoadedModel) -> ActiveModel:
+        return cls(loaded.version, loaded.forest, loaded.manifest)
+
+    def score_vector(self, x: list[float]) -> ModelScore:
+        return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, self.top_features(x))
+
+    def score(self, snap: Snapshot) -> ModelScore:
+        """Extract the request's features and score them (a few tens of µs)."""
+        return self.score_vector(extract(snap))
+
+    def top_features(self, x: list[float], k: int = TOP_FEATURES) -> list[tuple[str, float]]:
+        """The ``k`` features deviating most from the training median (robust z)."""
+        z = [(v - m) * s for v, m, s in zip(x, self._median, self._inv_scale, strict=True)]
+        best = heapq.nlargest(k, range(len(z)), key=lambda i: abs(z[i]))
+        return [(FEATURE_NAMES[i], round(z[i], 2)) for i in best]
+
+
+class _Runtime:
+    """Process-wide state behind :func:`get_active_model`."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.current: ActiveModel | None = None
+        self.next_check = 0.0
+        self.generation = -1
+        self.store: ModelStore | None = None
+        self.pointer_sig: tuple[int, int, int] | None = None
+        self.pointer_version: str | None = None
+        self.pointer_mtime = 0.0
+        self.broken: dict[str, float] = {}
+
+    def wanted(self) -> str | None:
+        """The version that should be active: the newer of pointer file and cache key."""
+        store = self.store
+        assert store is not None
+        try:
+            st = os.stat(store.active_path)
+        except FileNotFoundError:
+            self.pointer_sig, self.pointer_version, self.pointer_mtime = None, None, 0.0
+        except OSError as exc:
+            report_failure("model", f"cannot stat {store.active_path}: {exc}")
+        else:
+            sig = (st.st_mtime_ns, st.st_size, st.st_ino)
+            if sig != self.pointer_sig:
+                self.pointer_version = store.active_version()
+                self.pointer_sig = sig
+                self.pointer_mtime = st.st_mtime
+        version, stamp = self.pointer_version, self.pointer_mtime
+        try:
+            entry = get_cache().get(active_cache_key())
+        except Exception as exc:  # noqa: BLE001 - an unreachable cache must not stop scoring
+            report_failure("cache", exc)
+            entry = None
+        if isinstance(entry, dict) and entry.get("version"):
+            at = float(entry.get("at") or 0.0)
+            if version is None or at >= stamp:
+                version = str(entry["version"])
+        return version
+
+    def refresh(self, now: float) -> None:
+        gen = sl_settings.generation
+        if gen != self.generation:
+            # new settings: maybe another store, another interval; forget everything
+            self.reset()
+            self.generation = gen
+        self.next_check = now + max(0.0, float(sl_settings.MODEL_RELOAD_INTERVAL))
+        try:
+            if self.store is None:
+                self.store = ModelStore()
+            version = self.wanted()
+        except Exception as exc:  # noqa: BLE001 - a bad MODEL_STORE must not break requests
+            report_failure("model", exc)
+            self.current = None
+            return
+        if version is None:
+            self.current = None
+            return
+        if self.current is not None and self.current.version == version:
+            return
+        retry_at = self.broken.get(version)
+        if retry_at is not None and now < retry_at:
+            self.current = None
+            return
+        try:
+            self.current = ActiveModel.from_loaded(self.store.load(version))
+            self.broken.pop(version, None)
+        except Exception as exc:  # noqa: BLE001 - ModelStoreError and anything a bad file raises
+            report_failure("model", f"cannot load model version {version!r}: {exc}")
+            self.broken[version] = now + RETRY_BROKEN_AFTER
+            self.current = None
+
+
+_runtime = _Runtime()
+
+
+def get_active_model() -> ActiveModel | None:
+    """The active model, or None (no model, disabled, or it failed to load)."""
+    if not sl_settings.MODEL_ENABLED:
+        return None
+    rt = _runtime
+    now = time.monotonic()
+    if now < rt.next_check and rt.generation == sl_settings.generation:
+        return rt.current
+    # one thread checks; the others keep scoring with what is loaded
+    if rt.lock.acquire(blocking=False):
+        try:
+            rt.refresh(now)
+        finally:
+            rt.lock.release()
+    return rt.current
+
+
+def reset_runtime() -> None:
+    """Forget the loaded model and every timer (tests; after a manual store change)."""
+    with _runtime.lock:
+        _runtime.reset()

@@ -1,0 +1,259 @@
+"""Per-client windows in Redis: shared and exact across worker processes.
+
+:class:`~smartlayer.window.ClientWindow` defines what a window *is*; this
+module only changes *where it lives*.  With several worker processes (or
+several machines) an in-process window sees only the requests its own process
+served, so a flood spread over four workers looks four times slower than it
+is.  Here every worker appends to the same Redis keys, atomically, and gets
+back the same :class:`~smartlayer.window.Snapshot` that one ``ClientWindow``
+fed with the whole interleaved sequence would have returned.
+
+Layout, per client (``<base>`` is ``<CACHE_PREFIX>:w:<sha1 of the client key>``
+passed through the cache's own ``KEY_PREFIX``/``VERSION``, see
+:func:`smartlayer.state.make_key`):
+
+===============  ======  ====================================================
+``<base>:a``     list    encoded arrivals, oldest first (≤ WINDOW_MAX_EVENTS)
+``<base>:o``     list    encoded outcomes, oldest first (≤ WINDOW_MAX_EVENTS)
+``<base>:m``     hash    minute number → arrivals in that minute
+``<base>:h``     hash    hour number → arrivals in that hour
+``<base>:s``     hash    ``first`` / ``last`` seen (the float's ``repr``)
+===============  ======  ====================================================
+
+:meth:`RedisWindowStore.arrive` is **one round trip**: a Lua script applies the
+steps of :meth:`ClientWindow.arrive` to those keys (day-of-silence reset,
+expiry by age, the event bound, bucket pruning, the append, the bucket
+counts), refreshes the TTL and returns the resulting state.  Every number the
+script compares against — the age cutoff, the bucket numbers, the pruning
+floors — is computed here in Python with the same expressions the class uses,
+and every timestamp travels as ``repr(float)``, which Lua's ``tonumber``
+(``strtod``) reads back to the identical double.  That is what makes the
+snapshots *equal*, not merely close (``tests/integration/test_redis_state.py``
+checks it step by step against ``ClientWindow`` on random sequences).
+
+Keys live ``max(1 day, WINDOW_SECONDS) + 1 hour`` after the last arrival: a
+client silent for longer than a day is reset by ``ClientWindow`` anyway, so
+letting Redis drop its keys changes nothing but memory.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .conf import sl_settings
+from .state import make_key, report_failure
+from .window import DAY, HOUR, MINUTE, Arrival, Outcome, Snapshot
+
+#: The storage form of :meth:`ClientWindow.arrive`.  The comments name the
+#: Python lines each block mirrors; keep them in step with window.py.
+_ARRIVE_LUA = """
+-- KEYS: 1 arrivals, 2 outcomes, 3 minutes, 4 hours, 5 seen
+-- ARGV: 1 now, 2 encoded arrival, 3 cutoff, 4 minute, 5 hour, 6 floor minute,
+--       7 floor hour, 8 max events, 9 ttl, 10 day
+local now = tonumber(ARGV[1])
+local seen = redis.call('HMGET', KEYS[5], 'first', 'last')
+local first, last = seen[1], seen[2]
+-- if self.last_seen and now - self.last_seen > DAY: clear buckets, first_seen = now
+if last and tonumber(last) ~= 0 and now - tonumber(last) > tonumber(ARGV[10]) then
+  redis.call('DEL', KEYS[3], KEYS[4])
+  first = ARGV[1]
+end
+-- if not self.first_seen: self.first_seen = now
+if (not first) or tonumber(first) == 0 then first = ARGV[1] end
+redis.call('HSET', KEYS[5], 'first', first, 'last', ARGV[1])
+
+-- _expire: drop the head of a list while its timestamp is below the cutoff
+local cutoff = tonumber(ARGV[3])
+local function expire_head(key)
+  local items = redis.call('LRANGE', key, 0, -1)
+  local n = 0
+  for i = 1, #items do
+    if tonumber(string.match(items[i], '^(%S+)')) < cutoff then n = i else break end
+  end
+  if n > 0 then redis.call('LTRIM', key, n, -1) end
+end
+expire_head(KEYS[1])
+expire_head(KEYS[2])
+-- _expire: prune buckets older than the floor once there are too many
+local function prune(key, limit, floor)
+  if redis.call('HLEN', key) > limit then
+    local f = tonumber(floor)
+    for _, field in ipairs(redis.call('HKEYS', key)) do
+      if tonumber(field) < f then redis.call('HDEL', key, field) end
+    end
+  end
+end
+prune(KEYS[3], 61, ARGV[6])
+prune(KEYS[4], 25, ARGV[7])
+
+-- self.arrivals.append(arrival)  (deque maxlen)
+local max_events = tonumber(ARGV[8])
+redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('LTRIM', KEYS[1], -max_events, -1)
+-- minute / hour buckets
+redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
+redis.call('HINCRBY', KEYS[4], ARGV[5], 1)
+
+local ttl = tonumber(ARGV[9])
+for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
+return {redis.call('LRANGE', KEYS[1], 0, -1), redis.call('LRANGE', KEYS[2], 0, -1),
+        redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]), first}
+"""
+
+#: :meth:`ClientWindow.complete`, but only for a window that still exists
+#: (as :class:`LocalWindowStore` ignores outcomes of evicted windows).
+_COMPLETE_LUA = """
+-- KEYS: 1 outcomes, 2 seen;  ARGV: 1 encoded outcome, 2 max events, 3 ttl
+if redis.call('EXISTS', KEYS[2]) == 0 then return 0 end
+redis.call('RPUSH', KEYS[1], ARGV[1])
+redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return 1
+"""
+
+_SUFFIXES = (":a", ":o", ":m", ":h", ":s")
+
+
+def redis_client(alias: str | None = None) -> Any:
+    """The ``redis.Redis`` client behind Django's ``RedisCache`` ``alias``.
+
+    Going through the cache backend (rather than reading the URL and building
+    a client of our own) means one set of connection settings — LOCATION,
+    OPTIONS such as timeouts, pool class, TLS — and one connection pool.
+    Django 5.2 exposes it as ``caches[alias]._cache.get_client(key, write=)``
+    (``RedisCacheClient``); the redis-py client it returns is thread-safe.
+    """
+    from django.core.cache import caches
+    from django.core.exceptions import ImproperlyConfigured
+
+    alias = alias or sl_settings.CACHE_ALIAS
+    backend = caches[alias]
+    get_client = getattr(getattr(backend, "_cache", None), "get_client", None)
+    if get_client is None:
+        raise ImproperlyConfigured(
+            f"smartlayer's Redis window store needs Django's RedisCache, but CACHES[{alias!r}] is "
+            f"{type(backend).__module__}.{type(backend).__name__}; set WINDOW_BACKEND='local' or use RedisCache.")
+    return get_client(None, write=True)
+
+
+# ── encoding ────────────────────────────────────────────────────────────────
+# An arrival is "<ts> <flags> <len(method)> <method><path>": the timestamp
+# first (the script reads it up to the first space), the method's length so
+# that neither the method nor the path needs escaping — a path may hold
+# spaces, separators, newlines or lone surrogates and still decodes exactly.
+
+def encode_arrival(arrival: Arrival) -> bytes:
+    ts, method, path, flags = arrival
+    return f"{float(ts)!r} {int(flags)} {len(method)} {method}{path}".encode("utf-8", "surrogatepass")
+
+
+def decode_arrival(raw: bytes | str) -> Arrival:
+    text = raw.decode("utf-8", "surrogatepass") if isinstance(raw, bytes) else raw
+    ts, flags, mlen, rest = text.split(" ", 3)
+    n = int(mlen)
+    return (float(ts), rest[:n], rest[n:], int(flags))
+
+
+def encode_outcome(outcome: Outcome) -> bytes:
+    ts, status, response_ms, blocked = outcome
+    return f"{float(ts)!r} {int(status)} {float(response_ms)!r} {1 if blocked else 0}".encode()
+
+
+def decode_outcome(raw: bytes | str) -> Outcome:
+    text = raw.decode() if isinstance(raw, bytes) else raw
+    ts, status, ms, blocked = text.split(" ")
+    return (float(ts), int(status), float(ms), blocked == "1")
+
+
+def _buckets(flat: list) -> dict[int, int]:
+    """HGETALL's flat [field, value, ...] reply → {int: int}."""
+    return {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
+
+
+class RedisWindowStore:
+    """A :class:`~smartlayer.window.WindowStore` in Redis (see the module docstring).
+
+    ``alias`` defaults to ``CACHE_ALIAS``; the other arguments default to the
+    settings, as for :class:`~smartlayer.window.LocalWindowStore`.  ``ttl``
+    exists for tests of expiry; production keeps the default.
+    """
+
+    def __init__(self, alias: str | None = None, max_events: int | None = None,
+                 keep_seconds: float | None = None, ttl: int | None = None) -> None:
+        self.alias = alias or sl_settings.CACHE_ALIAS
+        self.max_events = int(max_events or sl_settings.WINDOW_MAX_EVENTS)
+        self.keep_seconds = float(keep_seconds or sl_settings.WINDOW_SECONDS)
+        self.ttl = int(ttl or max(DAY, self.keep_seconds) + HOUR)
+        self._conn: tuple[Any, Any, Any, Any] | None = None
+
+    # ── plumbing ───────────────────────────────────────────────────────────
+    def _redis(self) -> tuple[Any, Any, Any, Any]:
+        """Client, the two scripts and the cache's key function, made on first use.
+
+        Lazily, so building the store never connects, and so a worker forked
+        after import makes its own connections.  One tuple, assigned once:
+        two threads racing here both end up with a valid set.
+        """
+        conn = self._conn
+        if conn is None:
+            from django.core.cache import caches
+
+            client = redis_client(self.alias)
+            conn = (client, client.register_script(_ARRIVE_LUA), client.register_script(_COMPLETE_LUA),
+                    caches[self.alias].make_key)
+            self._conn = conn
+        return conn
+
+    def keys(self, key: str) -> list[str]:
+        """The five keys of a client: ``<KEY_PREFIX>:<VERSION>:<CACHE_PREFIX>:w:<sha1>:<a|o|m|h|s>``."""
+        base = self._redis()[3](make_key("w", key))
+        return [base + s for s in _SUFFIXES]
+
+    # ── WindowStore ────────────────────────────────────────────────────────
+    def arrive(self, key: str, arrival: Arrival) -> Snapshot:
+        """Record an arriving request and return the window including it (one round trip)."""
+        _, arrive_script, _, _ = self._redis()
+        now = arrival[0]
+        # the same expressions as ClientWindow.arrive / _expire, evaluated here
+        # so the script only compares numbers and never re-derives them
+        minute = int(now // MINUTE)
+        hour = int(now // HOUR)
+        args = [
+            repr(float(now)), encode_arrival(arrival), repr(float(now - self.keep_seconds)),
+            minute, hour, minute - 60, hour - 24, self.max_events, self.ttl, DAY,
+        ]
+        arrivals, outcomes, minutes, hours, first = arrive_script(keys=self.keys(key), args=args)
+        return Snapshot(
+            now=now,
+            arrivals=tuple(decode_arrival(a) for a in arrivals),
+            outcomes=tuple(decode_outcome(o) for o in outcomes),
+            minutes=_buckets(minutes),
+            hours=_buckets(hours),
+            first_seen=float(first),
+        )
+
+    def complete(self, key: str, outcome: Outcome) -> None:
+        """Record the outcome of a request once its response is known (one round trip)."""
+        _, _, complete_script, _ = self._redis()
+        keys = self.keys(key)
+        complete_script(keys=[keys[1], keys[4]], args=[encode_outcome(outcome), self.max_events, self.ttl])
+
+    def clear(self) -> None:
+        """Delete every window under this cache's prefix (tests, the demo) — never other keys.
+
+        Best effort: with Redis unreachable there is nothing to clear now, and
+        the caller (a test teardown, a demo reset) must not fail on that; the
+        failure is still reported and counted.
+        """
+        try:
+            client, _, _, cache_key = self._redis()
+            pattern = cache_key(f"{sl_settings.CACHE_PREFIX}:w:") + "*"
+            batch: list[bytes] = []
+            for name in client.scan_iter(match=pattern, count=500):
+                batch.append(name)
+                if len(batch) >= 500:
+                    client.delete(*batch)
+                    batch = []
+            if batch:
+                client.delete(*batch)
+        except Exception as exc:  # noqa: BLE001 - see the docstring
+            report_failure("window", exc)
