@@ -28,9 +28,10 @@ from .client import Client, ip_key
 from .context import RequestContext
 from .decisions import Action
 from .detector import Detector, MemoryBans
+from .traffic import BENIGN_LABELS
 from .window import LocalWindowStore
 
-BENIGN_LABELS = frozenset({"human", "api_client", "crawler"})
+__all__ = ["BENIGN_LABELS", "ClientResult", "ReplayResult", "Replayer"]
 
 
 @dataclass(slots=True)
