@@ -96,3 +96,6 @@ class VerdictAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+
+# model versions are registered by the learned-model package
+from .ml import admin as _ml_admin  # noqa: E402,F401

@@ -201,11 +201,14 @@ def reset_writer() -> None:
 @atexit.register
 def _flush_at_exit() -> None:
     writer = _writer
-    if writer is None or writer.backlog == 0:
+    if writer is None:
         return
     try:
+        # Stop the thread first, whatever the backlog says: a batch the thread
+        # has already taken off the queue is in no backlog until it is written,
+        # and returning here would let interpreter exit kill it mid-batch.
         writer.stop()
-        if not writer.flush(timeout=10):
+        if writer.backlog and not writer.flush(timeout=10):
             logger.error("smartlayer: %d request log rows could not be written at exit", writer.backlog)
     except Exception as exc:  # noqa: BLE001
         logger.error("smartlayer: flushing request logs at exit failed: %s", exc)

@@ -25,9 +25,9 @@ Why it is built the way it is:
   (blocked on its own with the default threshold), weak evidence 1–2 (sent to
   the LLM), and the score counts each signature once per request.
 * **The common case is cheap.**  Every benign GET passes through here.  Plain
-  ASCII text skips the decoders, and one gate regex, built from literals that
-  every match of every signature must contain, rules most texts out before
-  any individual signature runs.
+  ASCII text skips the decoders, and a gate (two trie regexes over literals
+  of which every match of every signature contains one) rules most texts out
+  before any individual signature runs.
 * **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` of the query string,
   of the body and of the cookies are read; every regex is linear on the input
   (bounded gaps, no nested quantifiers); and nothing here raises: a bug is
@@ -43,6 +43,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from html.entities import html5
 from typing import Any
 from urllib.parse import unquote
 
@@ -68,6 +69,13 @@ __all__ = [
 
 @dataclass(slots=True)
 class ScanResult:
+    """What the scan found; read by the middleware, the log and the LLM prompt.
+
+    A signature found in two parts is listed twice (``x@query``, ``x@cookie``)
+    but counted once: ``score`` measures how many kinds of evidence there are,
+    not how often an attacker repeated the same string.
+    """
+
     score: int = 0                                      # sum of weights of distinct signatures
     hits: list[str] = field(default_factory=list)       # "name@location", heaviest first
     excerpt: str = ""                                   # normalised text around the first hit
@@ -98,11 +106,46 @@ class Signature:
 
 
 # ── the signature table ────────────────────────────────────────────────────
+#
+# Performance rule for the patterns below: every top-level alternative starts
+# with a literal character (a whole pattern may also start with a character
+# class).  The regex engine then skips straight to the positions where a
+# match can begin; a leading ``\b``, look-around or group of alternatives
+# makes it try every position, several times slower on a 64 KiB body.  Hence
+# :func:`_word` instead of ``\b``, and alternatives listed one per line.
 
-def _sig(name: str, family: str, weight: int, pattern: str | None, triggers: Iterable[str] = ()) -> Signature:
-    return Signature(name, family, weight, re.compile(pattern) if pattern else None, tuple(triggers))
+def _sig(name: str, family: str, weight: int, alternatives: str | list[str] | None,
+         triggers: Iterable[str] = ()) -> Signature:
+    if alternatives is None:
+        return Signature(name, family, weight, None)
+    pattern = alternatives if isinstance(alternatives, str) else "|".join(alternatives)
+    return Signature(name, family, weight, re.compile(pattern), tuple(triggers))
 
 
+def _word(word: str) -> str:
+    """``word`` at the start of a word: ``\\bword`` spelled to begin with a literal."""
+    escaped = re.escape(word)
+    return rf"{escaped}(?<!\w{escaped})"
+
+
+def _words(words: Iterable[str], tail: str = "") -> list[str]:
+    """One alternative per word (at a word start), each followed by ``tail``."""
+    return [_word(w) + tail for w in words]
+
+
+def _after_separator(commands: Mapping[str, str], tail: str = "") -> tuple[str, list[str]]:
+    """Regex "shell separator, optional space, command" and its trigger literals.
+
+    Normalised text never has two spaces in a row, so ``\\s?`` after the
+    separator covers every spelling and the triggers can be listed.
+    """
+    separators = "|".join(re.escape(s) for s in _SHELL_SEPARATORS)
+    commands_re = "|".join(re.escape(head) + rest for head, rest in commands.items())
+    triggers = [sep + space + head for sep in _SHELL_SEPARATORS for space in ("", " ") for head in commands]
+    return rf"(?:{separators})\s?(?:{commands_re}){tail}", triggers
+
+
+#: A quote closing a string literal, then a boolean connector (``' or``, ``")||``).
 _QUOTE_CONNECTOR = r"""['"]\s?\)*\s?(?:(?:or|and|xor)\b|\|\||&&)\s?\(*\s?"""
 
 #: Shell separators; a command word must follow one for the shell signatures.
@@ -149,48 +192,33 @@ _SHELL_PROBES = {
 }
 
 #: Words that make a backtick or ``$( … )`` a command substitution.
-_SUBSTITUTION_COMMANDS = (
+_SUBSTITUTION_COMMANDS = "|".join((
     "rm", "cat", "id", "whoami", "uname", "ls", "curl", "wget", "bash", "sh", "nc", "python", "perl",
     "php", "ping", "sleep", "echo", "touch", "chmod", "base64", "env", "printenv", "hostname", "nslookup",
     "dig", "pwd", "ifconfig", "mkfifo", "telnet",
-)
+))
 
 #: Event-handler attribute names (prefixes: ``mouse`` covers ``onmouseover``).
-_EVENT_PREFIXES = (
+_EVENT_PREFIXES = "|".join((
     "error", "load", "click", "dblclick", "auxclick", "mouse", "focus", "blur", "key", "change", "submit",
     "input", "begin", "end", "toggle", "animation", "transition", "pointer", "touch", "drag", "drop",
     "wheel", "scroll", "resize", "unload", "beforeunload", "message", "hashchange", "popstate", "pageshow",
     "pagehide", "abort", "canplay", "play", "pause", "copy", "cut", "paste", "contextmenu", "invalid",
     "reset", "search", "select", "show", "start", "finish", "afterprint", "beforeprint", "progress",
     "readystatechange",
-)
-
-
-def _after_separator(commands: Mapping[str, str], tail: str = "") -> tuple[str, list[str]]:
-    """Regex "separator, optional space, command" and its trigger literals.
-
-    Normalised text has at most one space in a row, so ``\\s?`` after the
-    separator sees every case and the triggers can be spelled out.
-    """
-    seps = "|".join(re.escape(s) for s in _SHELL_SEPARATORS)
-    cmds = "|".join(re.escape(head) + rest for head, rest in commands.items())
-    triggers = [sep + space + head for sep in _SHELL_SEPARATORS for space in ("", " ") for head in commands]
-    return rf"(?:{seps})\s?(?:{cmds}){tail}", triggers
-
-
-def _words(words: Iterable[str]) -> str:
-    return "|".join(re.escape(w) for w in words)
-
+))
 
 _STRONG_RE, _STRONG_TRIGGERS = _after_separator(_SHELL_STRONG)
 _PROBE_RE, _PROBE_TRIGGERS = _after_separator(_SHELL_PROBES, tail=r"""(?=$|[\s;|&`)'"#])""")
-_SENSITIVE_DOTFILES = ("ssh", "aws", "git", "env", "htpasswd", "htaccess", "bash_history", "docker")
+_SQL_KEYWORDS = "union|select|and|or|from|where|insert|update|delete"
 _SQL_FUNCTIONS = ("group_concat", "load_file", "extractvalue", "updatexml", "make_set", "concat_ws")
+_SENSITIVE_DOTFILES = ("ssh", "aws", "git", "env", "htpasswd", "htaccess", "bash_history", "docker")
 _PROMPT_VERBS = ("ignore", "disregard", "forget", "override", "bypass", "skip")
 _PROMPT_SECRETS = ("system", "initial", "hidden", "original", "secret", "developer", "preprompt", "pre-prompt")
-_PROMPT_TOKENS = ("<|", "[inst]", "[/inst]", "<<sys>>", "<</sys>>")
+_SQL_NAME = r"""[\w.`"\[\]]{1,64}"""
 
-#: Built-in signatures.  Weights: 3 = an attack on its own, 1–2 = a hint.
+#: Built-in signatures.  Weights: 3 = an attack on its own, 1–2 = a hint
+#: that needs a second one (or the LLM) before anything is blocked.
 SIGNATURES: tuple[Signature, ...] = (
     # ── SQL injection ──
     _sig("sqli_tautology", "sqli", 3,
@@ -200,97 +228,120 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("sqli_boolean", "sqli", 2,
          _QUOTE_CONNECTOR + r"""['"]?\w{1,30}['"]?\s?(?:=|<>|!=|<|>|like\b|is\s(?:not\s)?null\b|in\s?\(|between\b)""",
          ["'", '"']),
-    _sig("sqli_numeric_tautology", "sqli", 2, r"\b(?:or|and)\s(\d{1,10})\s?=\s?\1(?!\d)", ["or ", "and "]),
+    _sig("sqli_numeric_tautology", "sqli", 2, r"\s(?:or|and)\s(\d{1,10})\s?=\s?\1(?!\d)", [" or ", " and "]),
     _sig("sqli_quote_comment", "sqli", 2, r"""['"]\s?\)*\s?(?:;\s?)?(?:--(?:\s|$|[-+#])|#(?:\s|$)|/\*)""",
          ["'", '"']),
     _sig("sqli_union_select", "sqli", 3,
-         r"union(?:\s|/\*.{0,40}?\*/|\(){1,20}(?:(?:all|distinct)(?:\s|/\*.{0,40}?\*/){1,20})?\(*select\b",
+         _word("union") + r"(?:\s|/\*.{0,40}?\*/|\(){1,20}(?:(?:all|distinct)(?:\s|/\*.{0,40}?\*/){1,20})?\(*select\b",
          ["union"]),
     _sig("sqli_stacked_query", "sqli", 3,
          r";\s?(?:drop\s(?:table|database|schema|user|view|index|procedure|function)\b|truncate\stable\b"
-         r"|delete\sfrom\b|insert\sinto\b|update\s[\w.`\"\[\]]{1,64}\sset\b|alter\s(?:table|user|database)\b"
+         rf"|delete\sfrom\b|insert\sinto\b|update\s{_SQL_NAME}\sset\b|alter\s(?:table|user|database)\b"
          r"|create\s(?:table|user|database|procedure|function|trigger)\b|exec(?:ute)?\s(?:xp_|sp_|master\.)"
          r"|shutdown\b|declare\s@|grant\sall\b|select\s(?:pg_sleep|sleep|benchmark|load_file)\b)",
          [f";{s}{w}" for s in ("", " ") for w in ("drop", "truncate", "delete", "insert", "update", "alter",
                                                    "create", "exec", "shutdown", "declare", "grant", "select")]),
-    _sig("sqli_destructive", "sqli", 2,
-         r"\b(?:drop|truncate)\s(?:table|database|schema)\b|\bdelete\sfrom\s[\w.`\"\[\]]{1,64}\swhere\b"
-         r"|\binsert\sinto\s[\w.`\"\[\]]{1,64}\s?(?:\(|values\b)",
-         ["drop", "truncate", "delete", "insert"]),
-    _sig("sqli_time_delay", "sqli", 2,
-         r"\b(?:pg_)?sleep\s?\(\s?\d|\bbenchmark\s?\(\s?\d|\bwaitfor\s(?:delay|time)\b"
-         r"|\bdbms_(?:pipe\.receive_message|lock\.sleep)\b",
-         ["sleep", "benchmark", "waitfor", "dbms_"]),
-    _sig("sqli_schema_probe", "sqli", 2,
-         r"\binformation_schema\b|\bsqlite_master\b|\bpg_(?:catalog|shadow|user)\b|\bmysql\.user\b"
-         r"|\bsys\.(?:objects|tables|columns|databases)\b|\bsysobjects\b|\bxp_cmdshell\b",
-         ["information_schema", "sqlite_master", "pg_", "mysql.user", "sys.", "sysobjects", "xp_cmdshell"]),
-    _sig("sqli_function", "sqli", 1,
-         rf"\b(?:{_words(_SQL_FUNCTIONS)})\s?\(|\bchar\(\d|@@(?:version|datadir|hostname|basedir)\b",
-         [*_SQL_FUNCTIONS, "char(", "@@"]),
-    _sig("sqli_inline_comment", "sqli", 2,
-         r"/\*!?\d{0,6}\s?(?:union|select|and|or|from|where|insert|update|delete)\b"
-         r"|\b(?:union|select|from|where|and|or)/\*|\*/(?:union|select|from|where|and|or)\b",
-         ["/*", "*/"]),
+    _sig("sqli_destructive", "sqli", 2, [
+        *_words(("drop", "truncate"), r"\s(?:table|database|schema)\b"),
+        _word("delete") + rf"\sfrom\s{_SQL_NAME}\swhere\b",
+        _word("insert") + rf"\sinto\s{_SQL_NAME}\s?(?:\(|values\b)",
+    ], ["drop", "truncate", "delete", "insert"]),
+    _sig("sqli_time_delay", "sqli", 2, [
+        *_words(("sleep", "pg_sleep", "benchmark"), r"\s?\(\s?\d"),
+        _word("waitfor") + r"\s(?:delay|time)\b",
+        _word("dbms_") + r"(?:pipe\.receive_message|lock\.sleep)\b",
+    ], ["sleep", "benchmark", "waitfor", "dbms_"]),
+    _sig("sqli_schema_probe", "sqli", 2, [
+        *_words(("information_schema", "sqlite_master", "sysobjects", "xp_cmdshell"), r"\b"),
+        _word("pg_") + r"(?:catalog|shadow|user)\b",
+        _word("mysql") + r"\.user\b",
+        _word("sys") + r"\.(?:objects|tables|columns|databases)\b",
+    ], ["information_schema", "sqlite_master", "sysobjects", "xp_cmdshell", "pg_", "mysql.user", "sys."]),
+    _sig("sqli_function", "sqli", 1, [
+        *_words(_SQL_FUNCTIONS, r"\s?\("),
+        _word("char") + r"\(\d",
+        r"@@(?:version|datadir|hostname|basedir)\b",
+    ], [*_SQL_FUNCTIONS, "char(", "@@"]),
+    _sig("sqli_inline_comment", "sqli", 2, [
+        rf"/\*!?\d{{0,6}}\s?(?:{_SQL_KEYWORDS})\b",
+        *_words(_SQL_KEYWORDS.split("|"), r"/\*"),
+        rf"\*/(?:{_SQL_KEYWORDS})\b",
+    ], ["/*", "*/"]),
     # ── cross-site scripting ──
     _sig("xss_script_tag", "xss", 3, r"<\s?/?\s?script\b", ["<"]),
     _sig("xss_event_handler", "xss", 3, r"""<[a-z][^<>]{0,120}?[\s/"'`]on[a-z]{3,30}\s?=""", ["<"]),
-    _sig("xss_event_attribute", "xss", 2,
-         rf"""[\s"'/;`]on(?:{_words(_EVENT_PREFIXES)})[a-z]{{0,12}}\s?=""",
-         ["on" + p for p in _EVENT_PREFIXES]),
+    _sig("xss_event_attribute", "xss", 2, rf"""[\s"'/;`]on(?:{_EVENT_PREFIXES})[a-z]{{0,12}}\s?=""",
+         [c + "on" for c in " \"'/;`"]),
     _sig("xss_js_uri", "xss", 2,
-         r"""(?:java|vb|live)script\s?:\s?(?:[\w$.\[\]]{1,60}\s?[(=`]|[/'"`(\[{!+-]|void\b|eval\b)"""
-         r"|\bdata:\s?(?:text/html|image/svg\+xml|application/(?:x-)?javascript)\b",
-         ["script", "data:"]),
+         r"""(?:java|vb|live)script\s?:\s?(?:[\w$.\[\]]{1,60}\s?[(=`]|[/'"`(\[{!+-]|void\b|eval\b)""",
+         ["script"]),
+    _sig("xss_data_uri", "xss", 2,
+         _word("data") + r":\s?(?:text/html|image/svg\+xml|application/(?:x-)?javascript)\b", ["data:"]),
     _sig("xss_dangerous_tag", "xss", 2,
          r"<\s?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|isindex|portal)\b", ["<"]),
-    _sig("xss_js_sink", "xss", 1,
-         r"""\b(?:alert|confirm|prompt)\s?(?:\(\s?(?:['"`\d/]|document\b|window\b|this\b|\))|`)"""
-         r"|\beval\(|\bstring\.fromcharcode\s?\(|\batob\(|\bdocument\.write(?:ln)?\s?\(|\.innerhtml\s?="
-         r"""|\bfetch\(\s?['"`]?(?:https?:)?//""",
-         ["alert", "confirm", "prompt", "eval(", "fromcharcode", "atob(", "document.write", "innerhtml",
-          "fetch("]),
-    _sig("xss_cookie_access", "xss", 2,
-         r"\bdocument\s?\.\s?(?:cookie|domain)\b|\blocalstorage\s?\.\s?getitem\b", ["document", "localstorage"]),
+    _sig("xss_js_sink", "xss", 1, [
+        *_words(("alert", "confirm", "prompt"), r"""\s?(?:\(\s?(?:['"`\d/]|document\b|window\b|this\b|\))|`)"""),
+        *_words(("eval", "atob"), r"\("),
+        _word("string") + r"\.fromcharcode\s?\(",
+        _word("document") + r"\.write(?:ln)?\s?\(",
+        r"\.innerhtml\s?=",
+        _word("fetch") + r"""\(\s?['"`]?(?:https?:)?//""",
+    ], ["alert", "confirm", "prompt", "eval(", "atob(", "fromcharcode", "document.write", "innerhtml", "fetch("]),
+    _sig("xss_cookie_access", "xss", 2, [
+        _word("document") + r"\s?\.\s?(?:cookie|domain)\b",
+        _word("localstorage") + r"\s?\.\s?getitem\b",
+    ], ["document", "localstorage"]),
     # ── path traversal ──
-    _sig("traversal_sequence", "traversal", 2, r"(?:\.{2,4}[/\\]{1,4}){2}", [".."]),
-    _sig("traversal_sensitive_file", "traversal", 2,
-         r"\betc[/\\]{1,4}(?:passwd|shadow|group|hosts|issue|crontab|sudoers|hostname|resolv\.conf)\b"
-         r"|\bproc[/\\]{1,4}(?:self\b|\d{1,7}[/\\]{1,4}(?:environ|cmdline|maps|mem|fd|status|root|cwd)\b)"
-         r"|\bc:[/\\]{1,4}(?:windows|winnt|boot\.ini|inetpub)\b|\b(?:win|system|boot)\.ini\b"
-         rf"|[/\\]\.(?:{_words(_SENSITIVE_DOTFILES)})\b|\bweb\.config\b|\bid_(?:rsa|dsa|ecdsa|ed25519)\b",
-         ["etc", "proc", "c:", ".ini", "web.config", "id_", *("." + f for f in _SENSITIVE_DOTFILES)]),
+    _sig("traversal_sequence", "traversal", 2, r"\.\.\.{0,2}[/\\]{1,4}\.{2,4}[/\\]", [".."]),
+    _sig("traversal_sensitive_file", "traversal", 2, [
+        _word("etc") + r"[/\\]{1,4}(?:passwd|shadow|group|hosts|issue|crontab|sudoers|hostname|resolv\.conf)\b",
+        _word("proc") + r"[/\\]{1,4}(?:self\b|\d{1,7}[/\\]{1,4}(?:environ|cmdline|maps|mem|fd|status|root|cwd)\b)",
+        _word("c") + r":[/\\]{1,4}(?:windows|winnt|boot\.ini|inetpub)\b",
+        *_words(("win", "system", "boot"), r"\.ini\b"),
+        *(rf"{re.escape(slash)}\.(?:{'|'.join(_SENSITIVE_DOTFILES)})\b" for slash in "/\\"),
+        _word("web") + r"\.config\b",
+        _word("id") + r"_(?:rsa|dsa|ecdsa|ed25519)\b",
+    ], ["etc", "proc", "c:", ".ini", "web.config", "id_", *("." + f for f in _SENSITIVE_DOTFILES)]),
     # ── shell injection ──
     _sig("shell_command", "shell", 3, _STRONG_RE, _STRONG_TRIGGERS),
     _sig("shell_probe", "shell", 2, _PROBE_RE, _PROBE_TRIGGERS),
-    _sig("shell_substitution", "shell", 2,
-         rf"\$\(\s?(?:{_words(_SUBSTITUTION_COMMANDS)})\b|`\s?(?:{_words(_SUBSTITUTION_COMMANDS)})\b[^`]{{0,100}}`"
-         r"|\$\{?ifs\b",
-         ["$(", "`", "$ifs", "${ifs"]),
-    _sig("shell_jndi_lookup", "shell", 3, r"\$\{\s?jndi\s?:|\$\{[^{}]{0,40}\$\{", ["${"]),
+    _sig("shell_substitution", "shell", 2, [
+        rf"\$\(\s?(?:{_SUBSTITUTION_COMMANDS})\b",
+        rf"`\s?(?:{_SUBSTITUTION_COMMANDS})\b[^`]{{0,100}}`",
+        r"\$\{?ifs\b",
+    ], ["$(", "`", "$ifs", "${ifs"]),
+    _sig("shell_jndi_lookup", "shell", 3, [r"\$\{\s?jndi\s?:", r"\$\{[^{}]{0,40}\$\{"], ["${"]),
     # ── prompt injection ──
     _sig("prompt_ignore_instructions", "prompt", 2,
-         rf"\b(?:{_words(_PROMPT_VERBS)})\s(?:\w{{1,20}}\s){{0,3}}?"
+         rf"(?:{'|'.join(_words(_PROMPT_VERBS))})\s(?:\w{{1,20}}\s){{0,3}}?"
          r"(?:all|any|previous|prior|above|earlier|preceding|former|system|original|initial|your|these|those)\s"
          r"(?:\w{1,20}\s){0,2}?(?:instructions?|prompts?|directives?|rules|guidelines|guardrails|constraints)\b",
          _PROMPT_VERBS),
     _sig("prompt_reveal_system", "prompt", 2,
-         r"\b(?:reveal|show|print|output|repeat|display|leak|dump|expose|tell|give|write|what\s(?:is|are|was)"
-         rf"|what's)\s(?:\w{{1,20}}\s){{0,3}}?(?:{_words(_PROMPT_SECRETS)})\s(?:prompt|instructions?|message)\b",
+         rf"(?:{'|'.join(_words(('reveal', 'show', 'print', 'output', 'repeat', 'display', 'leak', 'dump')))}"
+         rf"|{'|'.join(_words(('expose', 'tell', 'give', 'write', 'what')))})"
+         r"(?:'s|\s(?:is|are|was))?\s(?:\w{1,20}\s){0,3}?"
+         rf"(?:{'|'.join(re.escape(s) for s in _PROMPT_SECRETS)})\s(?:prompt|instructions?|message)\b",
          _PROMPT_SECRETS),
-    _sig("prompt_role_override", "prompt", 1,
-         r"\byou\sare\snow\s(?:a|an|the|my|in|dan|no\slonger|free|unrestricted|unfiltered|going|acting|called)\b"
-         r"|\bfrom\snow\son,?\syou\s(?:are|will|must|shall)\b"
-         r"|\bact\sas\s(?:an?\s)?(?:unrestricted|unfiltered|uncensored|evil|jailbroken|dan)\b"
-         r"|\bpretend\s(?:to\sbe|you\sare|that\syou\sare)\b|\bnew\sinstructions\s?:",
-         ["you are now", "from now on", "act as", "pretend", "new instructions"]),
-    _sig("prompt_jailbreak", "prompt", 1, r"\bjailbr(?:eak|oken)", ["jailbr"]),
-    _sig("prompt_dan_mode", "prompt", 2,
-         r"\bdan\smode\b|\bdo\sanything\snow\b|\bdeveloper\smode\s(?:enabled|on|activated|output)\b",
-         ["dan mode", "do anything now", "developer mode"]),
-    _sig("prompt_special_tokens", "prompt", 2,
-         r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>|\[/?inst\]|<</?sys>>",
-         _PROMPT_TOKENS),
+    _sig("prompt_role_override", "prompt", 1, [
+        _word("you") + r"\sare\snow\s(?:a|an|the|my|in|dan|no\slonger|free|unrestricted|unfiltered|going"
+                       r"|acting|called)\b",
+        _word("from") + r"\snow\son,?\syou\s(?:are|will|must|shall)\b",
+        _word("act") + r"\sas\s(?:an?\s)?(?:unrestricted|unfiltered|uncensored|evil|jailbroken|dan)\b",
+        _word("pretend") + r"\s(?:to\sbe|you\sare|that\syou\sare)\b",
+        _word("new") + r"\sinstructions\s?:",
+    ], ["you are now", "from now on", "act as", "pretend", "new instructions"]),
+    _sig("prompt_jailbreak", "prompt", 1, _word("jailbr") + "(?:eak|oken)", ["jailbr"]),
+    _sig("prompt_dan_mode", "prompt", 2, [
+        _word("dan") + r"\smode\b",
+        _word("do") + r"\sanything\snow\b",
+        _word("developer") + r"\smode\s(?:enabled|on|activated|output)\b",
+    ], ["dan mode", "do anything now", "developer mode"]),
+    _sig("prompt_special_tokens", "prompt", 2, [
+        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>",
+        r"\[/?inst\]",
+        r"<</?sys>>",
+    ], ["<|", "[inst]", "[/inst]", "<<sys>>", "<</sys>>"]),
     # ── null bytes ──
     _sig("null_byte", "nullbyte", 2, r"\x00", ["\x00"]),
     # ── encoding tricks (noticed by the normaliser) ──
@@ -306,10 +357,9 @@ _BY_NAME = {s.name: s for s in SIGNATURES}
 def _trie_pattern(words: Iterable[str]) -> str:
     """A regex matching any of ``words``, factored into a trie.
 
-    Every branch starts with a literal character, which lets the regex engine
-    skip straight to positions holding one of the possible first characters —
-    several times faster than a flat alternation of the same words.  A word
-    that extends a shorter one is dropped: the shorter one already matches.
+    Every branch starts with a literal, which lets the regex engine skip to
+    positions holding a possible first character.  A word extending a shorter
+    one is dropped: the shorter one already matches.
     """
     groups: dict[str, set[str]] = {}
     for word in words:
@@ -320,20 +370,45 @@ def _trie_pattern(words: Iterable[str]) -> str:
     return alternatives[0] if len(alternatives) == 1 else "(?:" + "|".join(alternatives) + ")"
 
 
-#: Matches unless no built-in signature can match the text.
-_GATE = re.compile(_trie_pattern({t for s in _REGEX_SIGNATURES for t in s.triggers}))
+def _gates(signatures: Iterable[Signature]) -> tuple[re.Pattern[str], ...]:
+    """The pre-filter: text matching none of these cannot match a signature.
+
+    Triggers are split by their first character, punctuation and letters:
+    two small tries scan faster than one big one, because the engine tries
+    every alternative of a trie level at each candidate position.
+    """
+    triggers = {t for s in signatures for t in s.triggers}
+    letters = {t for t in triggers if t[0].isalpha()}
+    return tuple(re.compile(_trie_pattern(group)) for group in (triggers - letters, letters) if group)
+
+
+_GATE_SYMBOLS, _GATE_WORDS = _gates(_REGEX_SIGNATURES)
 
 
 # ── normalisation ──────────────────────────────────────────────────────────
 
 _MAX_DECODE_ROUNDS = 3
 _DOUBLE_ENCODING, _OVERLONG, _ESCAPES = 1, 2, 4
+#: Not evidence: NFKC expanded the text past :data:`_MAX_FOLDED_CHARS` and the rest was dropped.
+_CLIPPED = 8
+#: NFKC can turn one character into eighteen (U+FDFA); 64 KiB of those would
+#: take tens of milliseconds to fold and scan, so folding stops here.
+_MAX_FOLDED_CHARS = 128 * 1024
+_FOLD_CHUNK = 4096
 _MARKER_NAMES = ((_DOUBLE_ENCODING, "double_encoding"), (_OVERLONG, "overlong_utf8"),
                  (_ESCAPES, "escape_obfuscation"))
 
-#: Text without these (and without a double space) is already normal but for case.
-_NEEDS_WORK = re.compile(r"[%&\\\t-\r\x1c-\x1f]")
-_NEEDS_WORK_FORM = re.compile(r"[%&+\\\t-\r\x1c-\x1f]")
+#: ASCII text without these, without an HTML entity and without a double
+#: space is already normal but for case: the fast path of every header.
+_NEEDS_WORK = re.compile(r"[%\\\t-\r\x1c-\x1f]")
+_NEEDS_WORK_FORM = re.compile(r"[%+\\\t-\r\x1c-\x1f]")
+#: What ``html.unescape`` can decode: numeric references, ``&name;`` and the
+#: legacy names it accepts without a semicolon (``&lt``, ``&copy``).  A Referer
+#: with ``?a=1&page=2`` has none and skips the decoders.
+_ENTITY = re.compile(
+    "&(?:#|[a-z][a-z0-9]{1,31};|" + "|".join(sorted({k.lower() for k in html5 if not k.endswith(";")})) + ")",
+    re.IGNORECASE,
+)
 #: Overlong UTF-8 for ASCII (two- and three-byte forms), e.g. %c0%af for "/".
 _OVERLONG_RE = re.compile(r"%(c[01])%([89ab][0-9a-f])|%(e0)%([89][0-9a-f])%([89ab][0-9a-f])", re.IGNORECASE)
 #: IIS-style %uXXXX.
@@ -352,9 +427,21 @@ _FORMAT_CHARS = re.compile(
 )
 
 
-def _fold_unicode(text: str) -> str:
-    """NFKC (fullwidth ``＜`` → ``<``) and drop invisible format characters."""
-    return _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text))
+def _fold_unicode(text: str) -> tuple[str, int]:
+    """NFKC (fullwidth ``＜`` → ``<``) without invisible format characters.
+
+    Long text is folded in chunks so that an expanding input stops at
+    :data:`_MAX_FOLDED_CHARS` (returned with the ``_CLIPPED`` bit).
+    """
+    parts: list[str] = []
+    size = 0
+    for start in range(0, len(text), _FOLD_CHUNK):
+        part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text[start:start + _FOLD_CHUNK]))
+        parts.append(part)
+        size += len(part)
+        if size > _MAX_FOLDED_CHARS:
+            return "".join(parts)[:_MAX_FOLDED_CHARS], _CLIPPED
+    return "".join(parts), 0
 
 
 def _fix_overlong(match: re.Match[str]) -> str:
@@ -408,7 +495,7 @@ def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
             markers |= _OVERLONG
         if "%u" in text or "%U" in text:
             text, found = _decode_escapes(text, _PERCENT_U, flag_metachars=True)
-            markers |= _ESCAPES if found else 0
+            markers |= found
         text = unquote(text, errors="replace")
     if "&" in text:
         text = html.unescape(text)
@@ -418,6 +505,16 @@ def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
     return text, markers
 
 
+def _is_plain(text: str, form: bool) -> bool:
+    """True when normalising ``text`` could only change its case."""
+    return (
+        text.isascii()
+        and (_NEEDS_WORK_FORM if form else _NEEDS_WORK).search(text) is None
+        and "  " not in text
+        and ("&" not in text or _ENTITY.search(text) is None)
+    )
+
+
 def _normalise(text: str, *, form: bool = False, json_text: bool = False) -> tuple[str, int]:
     """The normalised text and a bit set of the encoding tricks seen.
 
@@ -425,11 +522,11 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False) -> tup
     first round only — after one decoding a ``+`` is a literal plus.
     ``json_text``: ``\\uXXXX`` escapes are JSON's own, not a trick.
     """
-    if text.isascii() and (_NEEDS_WORK_FORM if form else _NEEDS_WORK).search(text) is None and "  " not in text:
+    if _is_plain(text, form):
         return text.lower(), 0
-    if not text.isascii():
-        text = _fold_unicode(text)
     markers = 0
+    if not text.isascii():
+        text, markers = _fold_unicode(text)
     changes = 0
     for round_ in range(_MAX_DECODE_ROUNDS):
         decoded, found = _decode_once(text, plus=form and round_ == 0, json_text=json_text)
@@ -437,7 +534,11 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False) -> tup
         if decoded == text:
             break
         changes += 1
-        text = decoded if decoded.isascii() else _fold_unicode(decoded)
+        if decoded.isascii():
+            text = decoded
+        else:
+            text, clipped = _fold_unicode(decoded)
+            markers |= clipped
     if changes > 1:
         markers |= _DOUBLE_ENCODING
     return " ".join(text.split()).lower(), markers
@@ -507,10 +608,18 @@ def compile_extra_patterns() -> tuple[list[Signature], list[str]]:
 @dataclass(frozen=True, slots=True)
 class _Config:
     max_bytes: int
-    headers: dict[str, str]              # lower-case header name → location label
+    headers: dict[str, str]                 # lower-case header name → location label
     meta_keys: tuple[tuple[str, str], ...]  # (lower-case header name, request.META key)
     scan_cookies: bool
     extra: tuple[Signature, ...]
+    #: header name as sent → label ("" = not scanned); saves a lower() per header per request
+    header_labels: dict[Any, str] = field(default_factory=dict)
+
+    def label_for(self, name: Any) -> str:
+        label = self.headers.get(name.lower().replace("_", "-"), "") if isinstance(name, str) else ""
+        if len(self.header_labels) < 512:     # bounded: clients choose header names
+            self.header_labels[name] = label
+        return label
 
 
 def _meta_key(header: str) -> str:
@@ -651,10 +760,12 @@ class _Scan:
             return
         text, markers = _normalise(raw, form=form, json_text=json_text)
         if markers:
+            if markers & _CLIPPED:
+                self.truncated = True
             for bit, name in _MARKER_NAMES:
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
-        if _GATE.search(text) is not None:
+        if _GATE_SYMBOLS.search(text) is not None or _GATE_WORDS.search(text) is not None:
             for sig in _REGEX_SIGNATURES:
                 match = sig.regex.search(text)  # type: ignore[union-attr]
                 if match is not None:
@@ -727,10 +838,12 @@ class _Scan:
         self.many(pairs, "body")
 
     def headers(self, headers: Mapping[str, Any]) -> None:
-        wanted = self.cfg.headers
+        labels = self.cfg.header_labels
         for name, value in headers.items():
-            label = wanted.get(name.lower().replace("_", "-")) if isinstance(name, str) else None
-            if label is not None and value:
+            label = labels.get(name)
+            if label is None:
+                label = self.cfg.label_for(name)
+            if label and value:
                 self.text(self.clip(_as_text(value)), label)
 
     def cookies(self, cookies: Mapping[str, Any]) -> None:
@@ -758,6 +871,8 @@ class _Scan:
         report_failure("payload_scan", f"{type(exc).__name__}: {exc}")
 
     def result(self) -> ScanResult:
+        if not self.hits:
+            return ScanResult(0, [], "", self.truncated, self.skipped)
         ordered = sorted(range(len(self.hits)), key=lambda i: -self.hits[i][0])
         return ScanResult(
             score=self.score,
@@ -765,7 +880,7 @@ class _Scan:
             # lone surrogates (from JSON "\\ud800") would break a log write or an LLM call
             excerpt=self.excerpt.encode("utf-8", "replace").decode("utf-8"),
             truncated=self.truncated,
-            skipped=list(self.skipped),
+            skipped=self.skipped,
         )
 
 

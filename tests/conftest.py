@@ -14,9 +14,11 @@ def _fresh_state(settings):
     from smartlayer import bans, state
     from smartlayer.conf import reload
     from smartlayer.logwriter import reset_writer
+    from smartlayer.ml.runtime import reset_runtime
     from smartlayer.window import reset_window_store
 
     reload()
+    reset_runtime()
     for alias in settings.CACHES:
         try:
             caches[alias].clear()

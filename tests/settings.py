@@ -97,7 +97,6 @@ SMART_MIDDLEWARE = {
     "LOG_WRITER": "manual",
     "MODEL_STORE": str(BASE_DIR / "_models_store"),
     "EXEMPT_PATHS": ["/static/"],
-    "MODEL_ENABLED": False,  # TEMP-UNTIL-RUNTIME
 }
 
 SILENCED_SYSTEM_CHECKS = ["smartlayer.W005"]  # local-memory cache is deliberate here

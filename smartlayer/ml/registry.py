@@ -50,7 +50,14 @@ def register(manifest: dict[str, Any], *, sha256: str = "", notes: str = "") -> 
     :func:`activate` refuses a version whose manifest no longer matches it.
     """
     training = manifest.get("training") or {}
-    metrics = manifest.get("metrics") or {}
+    # the admin draws from the database alone (the store may live on another host)
+    metrics = dict(manifest.get("metrics") or {})
+    if "score_histogram" in manifest:
+        metrics["score_histogram"] = manifest["score_histogram"]
+    if "feature_stats" in manifest:
+        stats = manifest["feature_stats"]
+        metrics["feature_stats"] = {"names": list(manifest.get("feature_names") or []),
+                                    "median": stats.get("median"), "iqr": stats.get("iqr")}
     version = manifest["version"]
     if ModelVersion.objects.filter(version=version).exists():
         raise RegistryError(f"model version {version} is already registered")

@@ -64,10 +64,11 @@ class Command(BaseCommand):
         if opts["no_model"]:
             model = None
         elif opts["model"]:
-            from smartlayer.ml.runtime import load_version
+            from smartlayer.ml.runtime import ActiveModel
+            from smartlayer.ml.store import ModelStore
 
             try:
-                model = load_version(opts["model"])
+                model = ActiveModel.from_loaded(ModelStore().load(opts["model"]))
             except Exception as exc:  # noqa: BLE001 - any load failure is a clear command error
                 raise CommandError(f"cannot load model {opts['model']!r}: {exc}") from None
         replayer = Replayer(model=model)

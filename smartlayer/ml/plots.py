@@ -1,0 +1,127 @@
+"""Small inline SVG charts for the admin (no matplotlib on the server path).
+
+The admin shows a model version's score histogram and its per-feature
+training medians.  Those are a few dozen rectangles: generating the SVG text
+directly costs microseconds, needs no plotting library in the web process,
+and renders crisply at any zoom.  Every text that reaches the markup is
+escaped; numbers are formatted by us.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+_FONT = 'font-family="system-ui,-apple-system,sans-serif" font-size="11"'
+_BAR = "#417690"        # the admin's own blue
+_ACCENT = "#ba2121"     # the admin's delete red, for the threshold
+_MUTED = "#666"
+
+
+def _num(v: float) -> str:
+    return f"{v:.2f}".rstrip("0").rstrip(".") if v == v else "nan"
+
+
+def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: float | None = None,
+                  width: int = 560, height: int = 200, title: str = "") -> str:
+    """Bars of ``counts`` over bins ``edges`` (len(edges) == len(counts) + 1),
+    trimmed to the bins that hold data, with an optional threshold marker."""
+    counts = [int(c) for c in counts]
+    edges = [float(e) for e in edges]
+    if len(edges) != len(counts) + 1 or not counts:
+        return _empty(width, height, "no histogram")
+    nonzero = [i for i, c in enumerate(counts) if c > 0]
+    if not nonzero:
+        return _empty(width, height, "no scores")
+    lo, hi = max(0, nonzero[0] - 1), min(len(counts), nonzero[-1] + 2)
+    if threshold is not None:  # keep the threshold in view
+        while lo > 0 and edges[lo] > threshold:
+            lo -= 1
+        while hi < len(counts) and edges[hi] < threshold:
+            hi += 1
+    counts, edges = counts[lo:hi], edges[lo:hi + 1]
+    left, right, top, bottom = 44, 10, 22 if title else 10, 30
+    pw, ph = width - left - right, height - top - bottom
+    peak = max(counts)
+    x0, x1 = edges[0], edges[-1]
+    span = (x1 - x0) or 1.0
+
+    def x(v: float) -> float:
+        return left + (v - x0) / span * pw
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" {_FONT}>']
+    if title:
+        parts.append(f'<text x="{left}" y="14" font-weight="bold">{escape(title)}</text>')
+    parts.append(f'<title>{escape(title or "histogram")}</title>')
+    for i, c in enumerate(counts):
+        if not c:
+            continue
+        bh = c / peak * ph
+        bx = x(edges[i])
+        bw = max(1.0, x(edges[i + 1]) - bx - 1)
+        parts.append(f'<rect x="{bx:.1f}" y="{top + ph - bh:.1f}" width="{bw:.1f}" height="{bh:.1f}" '
+                     f'fill="{_BAR}"><title>{_num(edges[i])}–{_num(edges[i + 1])}: {c}</title></rect>')
+    base = top + ph
+    parts.append(f'<line x1="{left}" y1="{base}" x2="{left + pw}" y2="{base}" stroke="{_MUTED}"/>')
+    for k in range(5):
+        v = x0 + span * k / 4
+        parts.append(f'<text x="{x(v):.1f}" y="{base + 14}" text-anchor="middle" fill="{_MUTED}">{_num(v)}</text>')
+    parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" fill="{_MUTED}">{peak}</text>')
+    parts.append(f'<text x="{left - 4}" y="{base}" text-anchor="end" fill="{_MUTED}">0</text>')
+    parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 2}" text-anchor="middle" fill="{_MUTED}">'
+                 'anomaly score (higher = more anomalous)</text>')
+    if threshold is not None and x0 <= threshold <= x1:
+        tx = x(threshold)
+        parts.append(f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{base}" stroke="{_ACCENT}" '
+                     'stroke-width="2" stroke-dasharray="4 3"/>')
+        right_side = threshold < x0 + span * 0.75
+        anchor, dx = ("start", 4) if right_side else ("end", -4)
+        parts.append(f'<text x="{tx + dx:.1f}" y="{top + 10}" text-anchor="{anchor}" fill="{_ACCENT}">'
+                     f'threshold {_num(threshold)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def bars_svg(labels: Sequence[str], values: Sequence[float], *, width: int = 560, bar_height: int = 16,
+             title: str = "", notes: Sequence[str] | None = None) -> str:
+    """Horizontal bars, one per label (negative values grow left of the axis).
+
+    ``notes`` (optional, one per label) are printed after the value, e.g. the IQR.
+    """
+    values = [float(v) for v in values]
+    if not labels or len(labels) != len(values):
+        return _empty(width, 40, "no data")
+    label_w = 8 + 6 * max(len(str(lab)) for lab in labels)
+    text_w = 120
+    top = 22 if title else 6
+    height = top + bar_height * len(labels) + 6
+    pw = max(60, width - label_w - text_w)
+    lo, hi = min(0.0, *values), max(0.0, *values)
+    span = (hi - lo) or 1.0
+
+    def x(v: float) -> float:
+        return label_w + (v - lo) / span * pw
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" {_FONT}>']
+    if title:
+        parts.append(f'<text x="4" y="14" font-weight="bold">{escape(title)}</text>')
+    parts.append(f'<title>{escape(title or "bars")}</title>')
+    zero = x(0.0)
+    for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
+        y = top + i * bar_height
+        a, b = sorted((zero, x(v)))
+        parts.append(f'<text x="{label_w - 6}" y="{y + bar_height - 4}" text-anchor="end">{escape(str(lab))}</text>')
+        parts.append(f'<rect x="{a:.1f}" y="{y + 2}" width="{max(1.0, b - a):.1f}" height="{bar_height - 4}" '
+                     f'fill="{_BAR}"/>')
+        note = f" ({escape(str(notes[i]))})" if notes and i < len(notes) and notes[i] else ""
+        parts.append(f'<text x="{label_w + pw + 6}" y="{y + bar_height - 4}" fill="{_MUTED}">'
+                     f'{_num(v)}{note}</text>')
+    parts.append(f'<line x1="{zero:.1f}" y1="{top}" x2="{zero:.1f}" y2="{height - 6}" stroke="{_MUTED}"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _empty(width: int, height: int, text: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" {_FONT}>'
+            f'<text x="8" y="{height // 2}" fill="{_MUTED}">{escape(text)}</text></svg>')

@@ -1,0 +1,55 @@
+"""Routes of the deployment-shaped project.
+
+``/``, ``/page/…`` and ``/api/…`` answer a trivial ``ok`` (the benchmark's
+view and the rate-limited route).  With ``SMARTLAYER_DEPLOY_DEBUG=1`` two
+routes under ``/_debug/`` (an exempt prefix in these settings) let the tests
+look inside a worker: which process answered and which model version it has
+active, and a ban created *through* a worker rather than by the test.
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import path
+from django.views.decorators.csrf import csrf_exempt
+
+
+def ok(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def worker(request: HttpRequest) -> JsonResponse:
+    """This worker's pid and the model version its runtime has active.
+
+    ``?sleep=`` (seconds, at most 1) holds the worker a moment, so that
+    concurrent calls spread over every worker process.
+    """
+    from smartlayer.ml.runtime import get_active_model
+
+    time.sleep(min(max(float(request.GET.get("sleep") or 0), 0.0), 1.0))
+    model = get_active_model()
+    return JsonResponse({"pid": os.getpid(), "model": model.version if model is not None else None})
+
+
+@csrf_exempt
+def ban(request: HttpRequest) -> JsonResponse:
+    """Ban ``?key=`` from inside this worker (cache entry + database row)."""
+    from smartlayer import bans
+
+    if request.method != "POST":
+        return JsonResponse({"error": "POST only"}, status=405)
+    obj = bans.ban(request.GET["key"], reason="deploy test", source="admin")
+    return JsonResponse({"pid": os.getpid(), "ban": obj.pk})
+
+
+urlpatterns = [
+    path("", ok),
+    path("health", ok),
+    path("page/<path:rest>", ok),
+    path("api/<path:rest>", ok),
+]
+if settings.DEBUG_ROUTES:
+    urlpatterns += [path("_debug/worker", worker), path("_debug/ban", ban)]

@@ -1,0 +1,286 @@
+"""The feature extractor: values, online/offline parity, sampling, loaders."""
+from __future__ import annotations
+
+import math
+import random
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from smartlayer.ml import features as F
+from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES, extract, frame_to_vectors
+from smartlayer.rules import arrival_flags, longest_sequential_run
+from smartlayer.window import ClientWindow
+
+T0 = 1_700_000_000.0
+BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
+
+
+def col(vec: list[float], name: str) -> float:
+    return vec[FEATURE_NAMES.index(name)]
+
+
+def feed(win: ClientWindow, ts: float, path: str = "/", *, method: str = "GET", status: int = 200,
+         ms: float = 20.0, ua: str = BROWSER, auth: bool = False, blocked: bool = False):
+    snap = win.arrive((ts, method, path, arrival_flags(authenticated=auth, user_agent=ua, path=path)), 600)
+    vec = extract(snap)
+    win.complete((ts, status, ms, blocked))
+    return snap, vec
+
+
+def synthetic_rows(seed: int = 3, clients: int = 12, per_client: int = 120) -> pd.DataFrame:
+    """Interleaved clients with ties, blocked outcomes, sensitive paths, IDs, auth and tools."""
+    rng = random.Random(seed)
+    rows = []
+    for c in range(clients):
+        kind = c % 4
+        t = T0 + rng.uniform(0, 300)
+        uid = f"u:{c}" if kind == 1 else f"ip:10.0.0.{c}"
+        for i in range(per_client):
+            if kind == 3:
+                t += 0.2  # an enumerator: metronome, sequential IDs
+                path = f"/users/{1000 + i}"
+            else:
+                t += rng.choice([0.0, 0.5, 2.0, 7.0, 40.0, 700.0]) * rng.random()
+                path = rng.choice(["/", "/products/", f"/products/{rng.randint(1, 9)}", "/cart/", "/admin/",
+                                   "/api/items/", "/static/app.js"])
+            rows.append({
+                "ts": round(t, 3), "client_key": uid,
+                "method": rng.choice(["GET"] * 8 + ["POST", "HEAD"]),
+                "path": path,
+                "status_code": rng.choice([200] * 10 + [404, 403, 500, 302]),
+                "response_time_ms": round(rng.uniform(1, 300), 2),
+                "user_agent": "python-requests/2.31" if kind == 2 else ("" if i == 5 and kind == 0 else BROWSER),
+                "authenticated": kind == 1,
+                "was_blocked": rng.random() < 0.05,
+                "label": "enumeration" if kind == 3 else "human",
+            })
+    rng.shuffle(rows)  # row order must not matter, only (client, ts)
+    return pd.DataFrame(rows)
+
+
+# ── values ───────────────────────────────────────────────────────────────────
+
+def test_names_and_shape_are_fixed():
+    assert len(FEATURE_NAMES) == N_FEATURES == len(set(FEATURE_NAMES))
+    assert F.FEATURE_SET_VERSION == "fs1"
+    win = ClientWindow(200)
+    _, vec = feed(win, T0)
+    assert len(vec) == N_FEATURES and all(isinstance(v, float) and math.isfinite(v) for v in vec)
+
+
+def test_rates_shares_and_flags():
+    win = ClientWindow(200)
+    # 30 requests over 4 minutes, a pause, then 12 in the last 10 seconds
+    for i in range(30):
+        feed(win, T0 + i * 8, f"/page/{i % 3}", status=404 if i % 5 == 0 else 200)
+    for i in range(12):
+        snap, vec = feed(win, T0 + 300 + i * 0.8, "/admin/", method="POST", status=500, ua="curl/8.0", auth=True)
+    assert col(vec, "count_10s") == 12
+    assert col(vec, "count_60s") == 12
+    assert col(vec, "count_24h") == 42
+    assert col(vec, "count_1h") == 42 and col(vec, "count_10min") == 42
+    # 11 of the 12 /admin/ outcomes are in (the current request is not finished)
+    finished = 30 + 11
+    assert col(vec, "share_5xx") == pytest.approx(11 / finished)
+    assert col(vec, "share_404") == pytest.approx(6 / finished)
+    assert col(vec, "share_4xx") == pytest.approx(6 / finished)
+    assert col(vec, "sensitive_hits") == 12
+    assert col(vec, "share_post") == pytest.approx(12 / 42)
+    assert col(vec, "suspicious_ua") == 1.0 and col(vec, "authenticated") == 1.0
+    assert col(vec, "distinct_paths_60s") == 1
+    assert col(vec, "path_entropy_60s") == 0.0
+
+
+def test_rhythm_entropy_and_sequential_ids():
+    win = ClientWindow(200)
+    for i in range(40):
+        snap, vec = feed(win, T0 + i * 0.5, f"/users/{100 + i}")
+    assert col(vec, "gap_cv") == pytest.approx(0.0, abs=1e-6)           # a metronome
+    assert col(vec, "log_gap_mean_s") == pytest.approx(math.log1p(0.5))
+    assert col(vec, "sequential_run_60s") == 40
+    assert col(vec, "path_entropy_60s") == pytest.approx(math.log2(40))  # 40 distinct paths, once each
+    win2 = ClientWindow(200)
+    for i, gap in enumerate([1, 30, 2, 50, 1, 90, 3]):
+        snap, vec2 = feed(win2, T0 + sum([1, 30, 2, 50, 1, 90, 3][:i]) + gap, "/")
+    assert col(vec2, "gap_cv") > 0.8                                     # people are bursty
+
+
+def test_blocked_outcomes_are_counted_apart():
+    win = ClientWindow(200)
+    for i in range(10):
+        feed(win, T0 + i, "/x", status=403 if i < 4 else 200, blocked=i < 4)
+    _, vec = feed(win, T0 + 10, "/x")
+    assert col(vec, "share_blocked") == pytest.approx(4 / 10)
+    assert col(vec, "share_4xx") == 0.0  # the blocked 403s are not the client's errors
+
+
+def test_empty_and_single_arrival_windows():
+    from smartlayer.window import Snapshot
+
+    empty = Snapshot(now=T0, arrivals=(), outcomes=(), minutes={}, hours={}, first_seen=T0)
+    assert extract(empty) == [0.0] * N_FEATURES
+    _, vec = feed(ClientWindow(200), T0)
+    assert col(vec, "log_gap_mean_s") == pytest.approx(math.log1p(600))
+
+
+def test_sequential_run_shortcut_matches_the_rule():
+    rng = random.Random(7)
+    templates = ["/users/", "/orders/", "/a/b/", "/", "/x-", "/p/٣"]
+    for _ in range(3000):
+        paths = []
+        for _ in range(rng.randint(0, 12)):
+            t = rng.choice(templates)
+            n = rng.choice([rng.randint(0, 30), rng.randint(10**12, 10**12 + 5), rng.randint(10**14, 10**14 + 3)])
+            tail = rng.choice(["", "/", "//", "x", "٣"])
+            paths.append(f"{t}{n}{tail}")
+        assert F._sequential_run(dict.fromkeys(paths)) == longest_sequential_run(paths), paths
+
+
+# ── online / offline parity ────────────────────────────────────────────────
+
+def online_vectors(df: pd.DataFrame) -> dict[int, list[float]]:
+    """What the middleware's Detector hands to the model, request by request.
+
+    Drives the real :class:`smartlayer.detector.Detector` (monitor mode, so
+    nothing is banned) with a spy model that extracts features from the
+    snapshot it is given, in global time order as requests arrive.
+    """
+    from smartlayer.client import Client
+    from smartlayer.context import RequestContext
+    from smartlayer.detector import Detector, MemoryBans
+    from smartlayer.ml.runtime import ModelScore
+    from smartlayer.window import LocalWindowStore
+
+    seen: dict[int, list[float]] = {}
+    current: list[int] = [-1]
+
+    class Spy:
+        def score(self, snap):
+            seen[current[0]] = extract(snap)
+            return ModelScore(0.0, 1.0, "spy", [])
+
+    det = Detector(LocalWindowStore(max_clients=1000), MemoryBans(), use_llm=False, model=Spy())
+    order = df.sort_values(["ts"], kind="stable").index
+    for idx in order:
+        r = df.loc[idx]
+        key = r.client_key
+        client = Client(key=key, ip="10.0.0.1", user_id=key[2:] if key.startswith("u:") else None,
+                        authenticated=bool(r.authenticated))
+        ctx = RequestContext(client=client, method=r.method, path=r.path, user_agent=r.user_agent,
+                             started=float(r.ts), t0=0.0)
+        current[0] = int(idx)
+        det.inspect(ctx, float(r.ts), monitor=True)
+        det.record_outcome(ctx, int(r.status_code), float(r.response_time_ms), bool(r.was_blocked), now=float(r.ts))
+    return seen
+
+
+def test_online_and_offline_vectors_are_identical():
+    df = synthetic_rows()
+    online = online_vectors(df)
+    X, meta = frame_to_vectors(df)
+    assert len(X) == len(online) > 500
+    offline = {int(row): list(vec) for row, vec in zip(meta["row"], X, strict=True)}
+    assert offline.keys() == online.keys()
+    for row, vec in online.items():
+        assert offline[row] == vec, (row, df.loc[row].to_dict())  # exact, not approximate
+
+
+def test_the_grace_period_is_not_vectorised(sl):
+    sl(grey_grace_requests=20)
+    rows = [{"ts": T0 + i, "client_key": "ip:1.2.3.4", "method": "GET", "path": f"/p{i}", "status_code": 200,
+             "response_time_ms": 5.0, "user_agent": BROWSER, "authenticated": False, "was_blocked": False}
+            for i in range(25)]
+    X, meta = frame_to_vectors(pd.DataFrame(rows))
+    assert list(meta["row"]) == [20, 21, 22, 23, 24]  # the 21st request is the first one scored
+    assert col(list(X[0]), "count_24h") == 21
+
+
+def test_sampling_is_bounded_deterministic_and_exact():
+    df = synthetic_rows(clients=8, per_client=200)
+    full, full_meta = frame_to_vectors(df)
+    by_row = {int(r): v for r, v in zip(full_meta["row"], full, strict=True)}
+    X1, m1 = frame_to_vectors(df, sample_every=3, max_vectors=100, seed=5)
+    X2, m2 = frame_to_vectors(df, sample_every=3, max_vectors=100, seed=5)
+    X3, m3 = frame_to_vectors(df, sample_every=3, max_vectors=100, seed=6)
+    assert len(X1) == 100 and np.array_equal(X1, X2) and list(m1["row"]) == list(m2["row"])
+    assert list(m1["row"]) != list(m3["row"])
+    for r, v in zip(m1["row"], X1, strict=True):  # a sampled vector is the vector of that request
+        assert np.array_equal(v, by_row[int(r)])
+    assert m1["client_key"].nunique() == df["client_key"].nunique()
+    Xe, _ = frame_to_vectors(df, sample_every=4)
+    assert len(full) / 4 - 20 <= len(Xe) <= len(full) / 4 + 20
+
+
+def test_reservoir_is_uniform():
+    hits = np.zeros(50)
+    for seed in range(2000):
+        res = F._Reservoir(5, random.Random(seed))
+        kept = list(range(5))
+        for i in range(50):
+            slot = res.take()
+            if slot is not None and i >= 5:
+                kept[slot] = i
+        hits[kept] += 1
+    # each of 50 items is kept with probability 5/50: 200 expected per item
+    assert hits.min() > 150 and hits.max() < 250
+
+
+def test_missing_columns_are_refused():
+    with pytest.raises(ValueError, match="missing columns"):
+        frame_to_vectors(pd.DataFrame({"ts": [1.0]}))
+
+
+# ── loaders ──────────────────────────────────────────────────────────────────
+
+def test_records_frame_keys_and_exempt_paths():
+    from smartlayer.traffic import TrafficRecord
+
+    recs = [
+        TrafficRecord(ts=T0, ip="203.0.113.5", method="GET", path="/", query="", status=200, user_agent=BROWSER,
+                      response_ms=3.0, user_id="42", label="human"),
+        TrafficRecord(ts=T0 + 1, ip="2001:db8::1", method="GET", path="/static/x.css", query="", status=200,
+                      user_agent=BROWSER, response_ms=1.0),
+        TrafficRecord(ts=T0 + 2, ip="2001:db8::1", method="POST", path="/login", query="", status=302,
+                      user_agent="", response_ms=9.0, label="credential_stuffing"),
+    ]
+    df = F.records_frame(recs)
+    assert list(df["client_key"]) == ["u:42", "ip:2001:db8::/64"]   # /static/ is exempt in tests
+    assert list(df["authenticated"]) == [True, False]
+    assert list(F.records_frame(recs, key="ip")["client_key"]) == ["ip:203.0.113.5", "ip:2001:db8::/64"]
+
+
+@pytest.mark.django_db
+def test_requestlog_frame_leaves_out_what_was_not_served():
+    from smartlayer.models import Ban, RequestLog
+
+    base = datetime(2025, 3, 1, 12, tzinfo=dt_timezone.utc)
+
+    def log(i: int, key: str, **kw):
+        fields = {"timestamp": base + timedelta(seconds=i), "client_key": key, "method": "GET", "path": "/p",
+                  "status_code": 200, "response_time_ms": 4.5, "user_agent": BROWSER}
+        fields.update(kw)
+        return RequestLog(**fields)
+
+    rows = [log(i, "ip:1.1.1.1") for i in range(30)]
+    rows += [log(40 + i, "u:7", user_id="7") for i in range(5)]
+    rows += [log(50, "ip:1.1.1.1", was_blocked=True), log(51, "ip:1.1.1.1", monitor_only=True),
+             log(52, "ip:1.1.1.1", path="/static/app.js"), log(53, "ip:6.6.6.6"),
+             log(54, "ip:8.8.8.8", ip_address="8.8.8.8"), log(-3600, "ip:1.1.1.1")]
+    RequestLog.objects.bulk_create(rows)
+    Ban.objects.create(client_key="ip:6.6.6.6", created_at=base - timedelta(hours=2), expires_at=base + timedelta(hours=1))
+    Ban.objects.create(client_key="ip:9.9.9.9", ip_address="8.8.8.8", created_at=base)
+    Ban.objects.create(client_key="ip:5.5.5.5", created_at=base - timedelta(days=3),
+                       expires_at=base - timedelta(days=2))  # over before the window: irrelevant
+    df = F.requestlog_frame(base, base + timedelta(hours=1), chunk_size=7)
+    assert len(df) == 35
+    assert set(df["client_key"]) == {"ip:1.1.1.1", "u:7"}
+    assert list(df.columns) == list(F.FRAME_COLUMNS)
+    assert df["ts"].iloc[0] == pytest.approx(base.timestamp())
+    assert df.loc[df.client_key == "u:7", "authenticated"].all()
+    assert not df.loc[df.client_key == "ip:1.1.1.1", "authenticated"].any()
+    empty = F.requestlog_frame(base + timedelta(days=5), base + timedelta(days=6))
+    assert empty.empty and list(empty.columns) == list(F.FRAME_COLUMNS)
