@@ -51,7 +51,7 @@ from django.core.exceptions import SuspiciousOperation
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
 
-from .conf import derived, sl_settings
+from .conf import DEFAULTS, derived, sl_settings
 
 __all__ = [
     "SIGNATURES",
@@ -273,7 +273,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("xss_event_attribute", "xss", 2, rf"""[\s"'/;`]on(?:{_EVENT_PREFIXES})[a-z]{{0,12}}\s?=""",
          [c + "on" for c in " \"'/;`"]),
     _sig("xss_js_uri", "xss", 2,
-         r"""(?:java|vb|live)script\s?:\s?(?:[\w$.\[\]]{1,60}\s?[(=`]|[/'"`(\[{!+-]|void\b|eval\b)""",
+         r"""(?:java|vb|live)\s?script\s?:\s?(?:[\w$.\[\]]{1,60}\s?[(=`]|[/'"`(\[{!+-]|void\b|eval\b)""",
          ["script"]),
     _sig("xss_data_uri", "xss", 2,
          _word("data") + r":\s?(?:text/html|image/svg\+xml|application/(?:x-)?javascript)\b", ["data:"]),
@@ -597,7 +597,7 @@ def compile_extra_patterns() -> tuple[list[Signature], list[str]]:
         else:
             try:
                 regex = re.compile(pattern, re.IGNORECASE)
-            except (re.error, OverflowError, RecursionError) as exc:
+            except (re.error, ValueError, OverflowError, RecursionError) as exc:
                 errors.append(f"{where} ({name}): invalid regular expression: {exc}")
                 continue
             names.add(name)
@@ -627,18 +627,27 @@ def _meta_key(header: str) -> str:
     return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
 
 
+def _header_names(value: Any) -> list[str]:
+    """``VALIDATOR_SCAN_HEADERS`` as lower-case names (a lone string is one name)."""
+    if isinstance(value, str):
+        value = [value]
+    elif not isinstance(value, (list, tuple, set, frozenset)):
+        return []
+    return list(dict.fromkeys(str(n).strip().lower().replace("_", "-") for n in value))
+
+
 @derived
 def _config() -> _Config:
-    """Everything read from the settings, once per settings generation."""
-    default = 64 * 1024
+    """Everything read from the settings, once per settings generation.
+
+    Values of the wrong type fall back to something sensible instead of
+    raising on every request; the system checks report them.
+    """
     try:
         max_bytes = max(0, int(sl_settings.VALIDATOR_MAX_BYTES))
     except (TypeError, ValueError):
-        max_bytes = default
-    names = sl_settings.VALIDATOR_SCAN_HEADERS or ()
-    if isinstance(names, str):
-        names = (names,)
-    lower = list(dict.fromkeys(str(n).strip().lower().replace("_", "-") for n in names))
+        max_bytes = DEFAULTS["VALIDATOR_MAX_BYTES"]
+    lower = _header_names(sl_settings.VALIDATOR_SCAN_HEADERS)
     return _Config(
         max_bytes=max_bytes,
         headers={n: f"header:{n}" for n in lower},
@@ -653,7 +662,7 @@ def _config() -> _Config:
 _EXCERPT_CHARS = 500
 _EXCERPT_BEFORE = 120
 #: Texts per part scanned one by one; the rest are joined into one text, so
-#: a body of 30 000 one-letter fields costs 250 scans, not 30 000.
+#: a body of 30 000 one-letter fields costs 251 scans, not 30 000.
 _MAX_TEXTS_PER_PART = 250
 _BINARY_TYPES = frozenset({
     "application/octet-stream", "application/zip", "application/gzip", "application/x-gzip",
@@ -775,17 +784,16 @@ class _Scan:
             if match is not None:
                 self._hit(sig, location, text, match.start())
 
-    def many(self, texts: Iterable[str], location: str, *, form: bool = False, budget: int | None = None) -> None:
-        """Scan texts one by one within a budget of characters."""
-        budget = self.cfg.max_bytes if budget is None else budget
+    def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
+        """Scan texts one by one, ``VALIDATOR_MAX_BYTES`` characters in all."""
+        budget = self.cfg.max_bytes
         rest: list[str] = []
         for index, raw in enumerate(texts):
-            if budget <= 0:
-                self.truncated = True
-                break
             if len(raw) > budget:
                 raw = raw[:budget]
                 self.truncated = True
+                if not raw:
+                    break
             budget -= len(raw)
             if index < _MAX_TEXTS_PER_PART:
                 self.text(raw, location, form=form)
@@ -885,7 +893,12 @@ class _Scan:
 
 
 def _new_scan() -> _Scan:
-    return _Scan(_config())
+    try:
+        return _Scan(_config())
+    except Exception as exc:  # the contract: never raises (settings unreadable)
+        scan = _Scan(_Config(DEFAULTS["VALIDATOR_MAX_BYTES"], {}, (), True, ()))
+        scan.fail(exc)
+        return scan
 
 
 def scan_text(text: str, location: str = "text") -> ScanResult:

@@ -25,7 +25,7 @@ from smartlayer.traffic import DEFAULT_START, generate, generate_normal_week
 pytestmark = pytest.mark.django_db
 
 WEEK_START = "2024-01-01"
-WEEK_END = "2024-01-08"
+WEEK_END = "2024-01-08"  # the generated traffic starts 2024-01-01 00:00 UTC
 FAST = ["--n-estimators", "30", "--random-state", "0"]
 
 
@@ -59,7 +59,9 @@ def load_requestlog(records) -> int:
 
 @pytest.fixture
 def small_log(store):
-    return load_requestlog(generate_normal_week(11, humans=12))
+    """Two days of a small site: a few thousand rows, a few hundred scored requests."""
+    return load_requestlog(generate(start=DEFAULT_START, duration=2 * 86400, seed=11, humans=20,
+                                    scenarios={"crawler": 1, "api_client": 1}))
 
 
 def run(*args: str) -> int:

@@ -1,0 +1,116 @@
+"""smartlayer_replay: backtesting on access logs, on the log's own clock."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from smartlayer.accesslog import iter_log
+from smartlayer.replay import Replayer
+from smartlayer.traffic import TrafficRecord, generate
+
+FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
+LOG = FIXTURES / "replay_handwritten.log"
+
+
+def replay(lines, **kw):
+    return Replayer(model=None, **kw).run(lines)
+
+
+def test_handwritten_log_is_replayed_sensibly():
+    reader = iter_log(LOG)
+    result = replay(reader)
+    stats = reader.stats
+    assert stats.malformed == 3 and result.replayed == 12 and stats.blank == 1  # garbage, truncated, TLS bytes
+    c = result.clients
+    assert not c["ip:192.0.2.10"].caught                       # a person, apostrophe in a search included
+    assert c["ip:192.0.2.10"].requests == 6                    # +0200 and -0500 lines are the same person
+    assert c["ip:203.0.113.5"].first_blocked_index == 1        # empty user agent
+    assert c["ip:192.0.2.51"].caught and "sqli" in next(iter(c["ip:192.0.2.51"].reasons))
+    assert c["ip:192.0.2.77"].caught                           # encoded traversal in the query
+    assert c["ip:2001:db8:4:5::/64"].requests == 2             # two addresses of one /64
+    assert not c["ip:2001:db8:4:5::/64"].caught
+
+
+def test_replay_uses_the_logs_clock_not_the_wall_clock():
+    # 60 requests in 6 seconds of log time: a flood, replayed in milliseconds
+    recs = [TrafficRecord(ts=1_700_000_000 + i * 0.1, ip="198.18.0.9", method="GET", path="/", query="",
+                          status=200, user_agent="Mozilla/5.0", response_ms=3.0) for i in range(60)]
+    result = replay(recs)
+    assert result.clients["ip:198.18.0.9"].first_blocked_index == 50
+    # the same 60 requests spread over an hour are fine
+    calm = [TrafficRecord(ts=1_700_000_000 + i * 60, ip="198.18.0.10", method="GET", path=f"/p/{i % 3}",
+                          query="", status=200, user_agent="Mozilla/5.0", response_ms=3.0) for i in range(60)]
+    assert not replay(calm).clients["ip:198.18.0.10"].caught
+
+
+def test_bans_decided_in_the_replay_apply_to_later_lines(sl):
+    sl(BAN_AFTER_BLOCKS=2, BAN_TTL=600)
+    recs = [TrafficRecord(ts=1_700_000_000 + i, ip="198.18.0.11", method="GET", path="/", query="",
+                          status=200, user_agent="", response_ms=1.0) for i in range(3)]
+    recs += [TrafficRecord(ts=1_700_000_100, ip="198.18.0.11", method="GET", path="/", query="", status=200,
+                           user_agent="Mozilla/5.0", response_ms=1.0)]
+    result = replay(recs)
+    assert result.clients["ip:198.18.0.11"].blocked_requests == 4  # the browser-UA line hit the ban
+    assert result.decisions[("ban", "block")] == 2
+
+
+def test_labels_give_per_scenario_figures():
+    recs = generate(start=1_700_000_000, duration=3 * 3600, seed=3, humans=20,
+                    scenarios={"vuln_scanner": 2, "enumeration": 1})
+    result = replay(recs)
+    table = {row["scenario"]: row for row in result.scenario_table()}
+    assert table["vuln_scanner"]["recall"] == 1.0
+    assert table["human"]["fp_rate"] == 0.0
+    assert table["vuln_scanner"]["median_before_block"] is not None
+    assert result.precision() == 1.0
+
+
+def test_command_prints_and_writes_report(tmp_path):
+    out = io.StringIO()
+    call_command("smartlayer_replay", str(LOG), "--no-model", "--output", str(tmp_path), stdout=out)
+    text = out.getvalue()
+    assert "malformed: 3" in text and "replayed: 12" in text
+    assert "ip:203.0.113.5" in text
+    report = (tmp_path / "report.md").read_text()
+    assert "Decisions per component" in report
+    rows = list(csv.DictReader((tmp_path / "clients.csv").open()))
+    by_client = {r["client"]: r for r in rows}
+    assert by_client["ip:203.0.113.5"]["first_blocked_index"] == "1"
+    jl = [json.loads(line) for line in (tmp_path / "clients.jsonl").open()]
+    assert {r["client"] for r in jl} == set(by_client)
+
+
+def test_command_with_labels_writes_pictures(tmp_path):
+    from smartlayer.accesslog import write_combined
+
+    recs = generate(start=1_700_000_000, duration=2 * 3600, seed=5, humans=15, scenarios={"vuln_scanner": 1})
+    log = tmp_path / "access.log"
+    with log.open("w") as fp:
+        write_combined(recs, fp, with_label=True)
+    out = io.StringIO()
+    call_command("smartlayer_replay", str(log), "--no-model", "--output", str(tmp_path / "r"), stdout=out)
+    assert "per scenario" in out.getvalue()
+    assert (tmp_path / "r" / "time_to_block.svg").read_text().startswith("<svg")
+    assert "| vuln_scanner |" in (tmp_path / "r" / "report.md").read_text()
+
+
+def test_config_overrides(tmp_path):
+    out = io.StringIO()
+    call_command("smartlayer_replay", str(LOG), "--no-model", "--config",
+                 json.dumps({"black_block_empty_user_agent": False}), stdout=out)
+    assert "ip:203.0.113.5" not in out.getvalue().split("clients:")[1].split("\n\n")[0]
+
+
+def test_missing_file_and_unparseable_file_fail_clearly(tmp_path):
+    with pytest.raises(CommandError, match="no such file"):
+        call_command("smartlayer_replay", str(tmp_path / "nope.log"), stdout=io.StringIO())
+    junk = tmp_path / "junk.log"
+    junk.write_text("nothing\nhere\n")
+    with pytest.raises(CommandError, match="could be parsed"):
+        call_command("smartlayer_replay", str(junk), "--no-model", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="JSON"):
+        call_command("smartlayer_replay", str(LOG), "--config", "{not json", stdout=io.StringIO())
