@@ -171,7 +171,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             from .payload import compile_extra_patterns
 
             for problem in compile_extra_patterns()[1]:
-                messages.append(Error(f"VALIDATOR_EXTRA_PATTERNS: {problem}", id="smartlayer.E007"))
+                messages.append(Error(problem, hint="Fix or remove the pattern.", id="smartlayer.E007"))
         except ImportError:  # pragma: no cover - payload is part of the package
             pass
     mode = cfg.get("MONITOR_MODE", False)

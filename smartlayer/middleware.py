@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.db import close_old_connections
 from django.http import HttpResponse
 
 from . import context as ctxmod
@@ -97,9 +98,28 @@ class _SmartLayerMiddleware:
         return self._after(request, ctx, response)
 
     async def __acall__(self, request: Any) -> Any:
-        ctx, early = await sync_to_async(self._before, thread_sensitive=False)(request)
+        ctx, early = await sync_to_async(_releasing_db(self._before), thread_sensitive=False)(request)
         response = early if early is not None else await self.get_response(request)
-        return await sync_to_async(self._after, thread_sensitive=False)(request, ctx, response)
+        return await sync_to_async(_releasing_db(self._after), thread_sensitive=False)(request, ctx, response)
+
+
+def _releasing_db(func: Any) -> Any:
+    """``func``, then release the database connection it may have opened.
+
+    Under ASGI the cores run in executor threads; Django closes connections at
+    request end only in the thread that handles ``request_finished``, never in
+    these.  Without this, a connection opened there (ban sync, a ban, lifetime
+    limits) would stay open for the thread's life and, once broken (a database
+    restart), would fail every later query of that thread.
+    """
+
+    def run(*args: Any) -> Any:
+        try:
+            return func(*args)
+        finally:
+            close_old_connections()
+
+    return run
 
 
 def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:

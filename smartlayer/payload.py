@@ -146,7 +146,11 @@ def _after_separator(commands: Mapping[str, str], tail: str = "") -> tuple[str, 
 
 
 #: A quote closing a string literal, then a boolean connector (``' or``, ``")||``).
-_QUOTE_CONNECTOR = r"""['"]\s?\)*\s?(?:(?:or|and|xor)\b|\|\||&&)\s?\(*\s?"""
+#: Spaces and parentheses are matched one way only (``(?:\s?\))*\s?``, not
+#: ``\s?\)*\s?``): every extra way to split them is another full attempt at
+#: the rest of the pattern for each quote of a long body.
+_QUOTE_CLOSE = r"""['"](?:\s?\)){0,5}\s?"""
+_QUOTE_CONNECTOR = _QUOTE_CLOSE + r"(?:(?:or|and|xor)\b|\|\||&&)(?:\s?\(){0,5}\s?"
 
 #: Shell separators; a command word must follow one for the shell signatures.
 _SHELL_SEPARATORS = (";", "|", "&", "`", "$(")
@@ -222,14 +226,14 @@ _SQL_NAME = r"""[\w.`"\[\]]{1,64}"""
 SIGNATURES: tuple[Signature, ...] = (
     # ── SQL injection ──
     _sig("sqli_tautology", "sqli", 3,
-         _QUOTE_CONNECTOR + r"""(?:['"]?(\w{0,30})['"]?\s?(?:=|like|is)\s?\(*['"]?\1['"]?(?!\w)"""
+         _QUOTE_CONNECTOR + r"""(?:['"]?(\w{0,30})['"]?\s?(?:=|like|is)(?:\s?\(){0,5}\s?['"]?\1['"]?(?!\w)"""
          r"""|(?:\d{1,10}|true|false)\s?(?:--|#)|(?:pg_)?sleep\s?\(|benchmark\s?\(|exists\s?\(|\(*\s?select\b)""",
          ["'", '"']),
     _sig("sqli_boolean", "sqli", 2,
          _QUOTE_CONNECTOR + r"""['"]?\w{1,30}['"]?\s?(?:=|<>|!=|<|>|like\b|is\s(?:not\s)?null\b|in\s?\(|between\b)""",
          ["'", '"']),
     _sig("sqli_numeric_tautology", "sqli", 2, r"\s(?:or|and)\s(\d{1,10})\s?=\s?\1(?!\d)", [" or ", " and "]),
-    _sig("sqli_quote_comment", "sqli", 2, r"""['"]\s?\)*\s?(?:;\s?)?(?:--(?:\s|$|[-+#])|#(?:\s|$)|/\*)""",
+    _sig("sqli_quote_comment", "sqli", 2, _QUOTE_CLOSE + r"(?:;\s?)?(?:--(?:\s|$|[-+#])|#(?:\s|$)|/\*)",
          ["'", '"']),
     _sig("sqli_union_select", "sqli", 3,
          _word("union") + r"(?:\s|/\*.{0,40}?\*/|\(){1,20}(?:(?:all|distinct)(?:\s|/\*.{0,40}?\*/){1,20})?\(*select\b",

@@ -125,3 +125,12 @@ def test_migrations_are_shipped_and_complete():
     out = io.StringIO()
     call_command("makemigrations", "smartlayer", "--check", "--dry-run", stdout=out)
     assert "No changes detected" in out.getvalue()
+
+
+def test_bad_extra_pattern_is_e007(settings):
+    [message] = with_settings(settings, VALIDATOR_EXTRA_PATTERNS=[
+        {"name": "ok", "pattern": "evil", "weight": 1, "family": "custom"},
+        {"name": "bad", "pattern": "(unclosed", "weight": 1, "family": "custom"},
+    ])
+    assert message.id == "smartlayer.E007" and "VALIDATOR_EXTRA_PATTERNS" in message.msg
+    assert message.msg.count("VALIDATOR_EXTRA_PATTERNS") == 1

@@ -20,7 +20,7 @@ from smartlayer.ml import registry, runtime
 from smartlayer.ml.features import frame_to_vectors, records_frame
 from smartlayer.ml.store import FOREST_FILE, ModelStore
 from smartlayer.models import ModelVersion, RequestLog
-from smartlayer.traffic import DEFAULT_START, generate, generate_normal_week
+from smartlayer.traffic import DEFAULT_START, generate
 
 pytestmark = pytest.mark.django_db
 

@@ -39,14 +39,6 @@ def names(result: ScanResult) -> set[str]:
     return {hit.split("@", 1)[0] for hit in result.hits}
 
 
-@pytest.fixture
-def sl_config(settings):
-    """Override keys of SMART_MIDDLEWARE for one test (restored afterwards)."""
-    def apply(**overrides):
-        settings.SMART_MIDDLEWARE = {**settings.SMART_MIDDLEWARE, **overrides}
-    return apply
-
-
 class NoReadStream:
     """A request stream that fails the test if anything reads the body."""
 
@@ -145,9 +137,9 @@ def test_benign_json_body_scores_zero():
     assert scan_parts(body=body, content_type="application/json").score == 0
 
 
-def test_benign_browser_get_scores_zero(sl_config):
+def test_benign_browser_get_scores_zero(sl):
     # scan every header of a typical browser request, not only the default list
-    sl_config(VALIDATOR_SCAN_HEADERS=list(BROWSER_HEADERS))
+    sl(VALIDATOR_SCAN_HEADERS=list(BROWSER_HEADERS))
     result = scan_parts(
         query_string="q=running+shoes&page=2&utm_source=news%20letter",
         headers=BROWSER_HEADERS,
@@ -270,6 +262,30 @@ def test_signature_table_is_well_formed():
             assert sig.triggers, sig.name
             # normalised text is lower-case with single spaces: triggers must be too
             assert all(t == t.lower() and "  " not in t and "\t" not in t for t in sig.triggers), sig.name
+
+
+def _regex_internals():
+    try:
+        from re import _compiler, _parser  # Python 3.11+
+    except ImportError:                                # pragma: no cover - Python 3.10
+        import sre_compile as _compiler
+        import sre_parse as _parser
+    return _compiler, _parser
+
+
+@pytest.mark.parametrize("pattern", [s.regex for s in SIGNATURES if s.regex is not None]
+                         + [payload._GATE_SYMBOLS, payload._GATE_WORDS], ids=lambda p: p.pattern[:30])
+def test_patterns_let_the_engine_skip_ahead(pattern):
+    """Each pattern starts with a literal or character set (see the table's comment).
+
+    Without one the engine tries a match at every position: a leading ``\\b``
+    made a 64 KiB body several times slower to scan.
+    """
+    compiler, parser = _regex_internals()
+    if not hasattr(compiler, "_get_charset_prefix"):   # pragma: no cover
+        pytest.skip("regex internals changed")
+    parsed = parser.parse(pattern.pattern, pattern.flags)
+    assert compiler._get_charset_prefix(parsed, pattern.flags) or compiler._get_literal_prefix(parsed, pattern.flags)[0]
 
 
 # ── the gate ───────────────────────────────────────────────────────────────
@@ -414,18 +430,18 @@ def test_query_parameter_names_are_scanned():
     assert "xss_script_tag@query" in scan_parts(query_string="%3Cscript%3E=1").hits
 
 
-def test_only_configured_headers_are_scanned_case_insensitively(sl_config):
+def test_only_configured_headers_are_scanned_case_insensitively(sl):
     attack = {"X-Custom": "<script>alert(1)</script>", "user-agent": "x", "REFERER": "<script>"}
     assert scan_parts(headers=attack).hits == ["xss_script_tag@header:referer"]
-    sl_config(VALIDATOR_SCAN_HEADERS=["x-custom"])
+    sl(VALIDATOR_SCAN_HEADERS=["x-custom"])
     assert names(scan_parts(headers=attack)) == {"xss_script_tag", "xss_js_sink"}
     assert all(h.endswith("@header:x-custom") for h in scan_parts(headers=attack).hits)
 
 
-def test_cookie_values_are_scanned_not_names(sl_config):
+def test_cookie_values_are_scanned_not_names(sl):
     assert scan_parts(cookies={"<script>": "1"}).score == 0
     assert scan_parts(cookies={"pref": "' OR 1=1--"}).score >= BLOCK
-    sl_config(VALIDATOR_SCAN_COOKIES=False)
+    sl(VALIDATOR_SCAN_COOKIES=False)
     assert scan_parts(cookies={"pref": "' OR 1=1--"}).score == 0
 
 
@@ -482,8 +498,8 @@ def test_invalid_utf8_body():
     assert "xss_script_tag@body" in result.hits
 
 
-def test_body_beyond_the_limit_is_not_scanned(sl_config):
-    sl_config(VALIDATOR_MAX_BYTES=100)
+def test_body_beyond_the_limit_is_not_scanned(sl):
+    sl(VALIDATOR_MAX_BYTES=100)
     late = b"a" * 200 + b"<script>alert(1)</script>"
     result = scan_parts(body=late, content_type="text/plain")
     assert result.score == 0 and result.truncated
@@ -493,8 +509,8 @@ def test_body_beyond_the_limit_is_not_scanned(sl_config):
     assert not scan_parts(body=b"a" * 100, content_type="text/plain").truncated
 
 
-def test_query_and_cookies_beyond_the_limit_are_truncated(sl_config):
-    sl_config(VALIDATOR_MAX_BYTES=50)
+def test_query_and_cookies_beyond_the_limit_are_truncated(sl):
+    sl(VALIDATOR_MAX_BYTES=50)
     result = scan_parts(query_string="a=" + "x" * 60 + "&q=<script>")
     assert result.score == 0 and result.truncated
     result = scan_parts(cookies={"a": "x" * 45, "b": "<script>alert(1)</script>"})
@@ -579,8 +595,8 @@ def test_an_internal_error_fails_open(monkeypatch):
 
 # ── extra patterns ─────────────────────────────────────────────────────────
 
-def test_extra_patterns_are_used(sl_config):
-    sl_config(VALIDATOR_EXTRA_PATTERNS=[
+def test_extra_patterns_are_used(sl):
+    sl(VALIDATOR_EXTRA_PATTERNS=[
         {"name": "ssti", "pattern": r"\{\{\s*\d+\s*\*\s*\d+\s*\}\}", "weight": 3, "family": "template"},
         {"name": "secret_word", "pattern": "XYZZY", "weight": 1},
     ])
@@ -589,8 +605,8 @@ def test_extra_patterns_are_used(sl_config):
     assert result.score == 4
 
 
-def test_bad_extra_patterns_are_skipped_and_reported(sl_config):
-    sl_config(VALIDATOR_EXTRA_PATTERNS=[
+def test_bad_extra_patterns_are_skipped_and_reported(sl):
+    sl(VALIDATOR_EXTRA_PATTERNS=[
         {"name": "broken", "pattern": "(unclosed", "weight": 2},
         {"name": "zero", "pattern": "x", "weight": 0},
         {"name": "xss_script_tag", "pattern": "x", "weight": 1},
@@ -606,8 +622,8 @@ def test_bad_extra_patterns_are_skipped_and_reported(sl_config):
     assert result.hits == ["good@text"]
 
 
-def test_extra_patterns_must_be_a_list(sl_config):
-    sl_config(VALIDATOR_EXTRA_PATTERNS="oops")
+def test_extra_patterns_must_be_a_list(sl):
+    sl(VALIDATOR_EXTRA_PATTERNS="oops")
     assert compile_extra_patterns() == ([], ["VALIDATOR_EXTRA_PATTERNS must be a list of dicts"])
     assert scan_text("<script>").score >= BLOCK
 
@@ -720,8 +736,8 @@ def test_scan_request_multipart_put_is_left_to_the_view(rf):
     assert scan_request(request).skipped == ["multipart:unparsed"]
 
 
-def test_settings_of_the_wrong_type_do_not_break_requests(sl_config):
-    sl_config(VALIDATOR_SCAN_HEADERS=5, VALIDATOR_MAX_BYTES="lots")
+def test_settings_of_the_wrong_type_do_not_break_requests(sl):
+    sl(VALIDATOR_SCAN_HEADERS=5, VALIDATOR_MAX_BYTES="lots")
     result = scan_parts(query_string="q=<script>", headers={"User-Agent": "<script>"})
     assert result.hits == ["xss_script_tag@query"]
     assert result.skipped == [] and not result.truncated

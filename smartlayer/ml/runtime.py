@@ -23,11 +23,11 @@ again for :data:`RETRY_BROKEN_AFTER` seconds or until the pointer moves.
 """
 from __future__ import annotations
 
-import heapq
 import os
 import threading
 import time
 from dataclasses import dataclass, field
+from operator import mul, sub
 from typing import Any
 
 from ..conf import sl_settings
@@ -96,8 +96,8 @@ class ActiveModel:
 
     def top_features(self, x: list[float], k: int = TOP_FEATURES) -> list[tuple[str, float]]:
         """The ``k`` features deviating most from the training median (robust z)."""
-        z = [(v - m) * s for v, m, s in zip(x, self._median, self._inv_scale, strict=True)]
-        best = heapq.nlargest(k, range(len(z)), key=lambda i: abs(z[i]))
+        z = list(map(mul, map(sub, x, self._median), self._inv_scale))
+        best = sorted(range(len(z)), key=lambda i: -abs(z[i]))[:k]  # stable: ties keep feature order
         return [(FEATURE_NAMES[i], round(z[i], 2)) for i in best]
 
 

@@ -70,7 +70,8 @@ def gunicorn_cmd(port: int, *, workers: int, worker_class: str = "sync", threads
 
 
 def uvicorn_cmd(port: int, app: str = "tests.deploy.asgi:application") -> list[str]:
-    return [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--lifespan", "off",
+    """uvicorn with lifespan on: tests/deploy/asgi.py flushes the request log at ``lifespan.shutdown``."""
+    return [sys.executable, "-m", "uvicorn", app, "--host", HOST, "--port", str(port), "--lifespan", "on",
             "--log-level", "warning", "--no-access-log"]
 
 

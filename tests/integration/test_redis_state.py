@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.db import connections
 from django.test import Client as HttpClient
 
 from smartlayer import bans, ratelimit
@@ -38,6 +39,8 @@ def in_thread(fn: Callable[[], Any], timeout: float = 20.0) -> Any:
             result["value"] = fn()
         except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
             result["error"] = exc
+        finally:
+            connections.close_all()  # this thread's database connection would outlive the test database
 
     t = threading.Thread(target=run)
     t.start()
@@ -60,6 +63,8 @@ def run_threads(n: int, fn: Callable[[int], Any], timeout: float = 60.0) -> list
             results[i] = fn(i)
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
+        finally:
+            connections.close_all()
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
     for t in threads:

@@ -1,0 +1,259 @@
+"""Throughput under load: bare Django versus the full smartlayer stack, over real sockets.
+
+    python tests/benchmarks/load.py [--duration 30] [--connections 16] [--worker-class sync]
+
+One run, same machine, same trivial view, same gunicorn settings, measured
+one after the other with ``wrk``:
+
+* **bare** — Django's usual middleware (security, sessions, common, CSRF,
+  auth, messages);
+* **smartlayer** — the same plus AIAnomalyDetector, AIRequestValidator,
+  RateLimiter and WatchLog, with Django's ``RedisCache`` as smartlayer's cache
+  (shared windows, counters, bans) and PostgreSQL for the request log, written
+  by WatchLog's background thread.
+
+Both run ``tests.deploy`` (see :mod:`tests.deploy.settings`) under gunicorn
+with ``--workers 2`` on 127.0.0.1.
+
+**Why sync workers** (the default, ``--worker-class gthread`` to compare):
+gunicorn's own recommendation for CPU-bound Django behind a proxy, and the
+honest case for smartlayer — a sync worker waits for each Redis round trip
+with nothing else to do, so every microsecond smartlayer adds shows up in the
+figure.  gthread overlaps those waits with other requests' work and keeps
+connections alive, which flatters both stacks.
+
+**Why rotating X-Forwarded-For**: every wrk connection comes from 127.0.0.1;
+one IP sending thousands of requests per second *is* a flood, and smartlayer
+would (rightly) block it within a second.  A wrk Lua script gives every
+request an ``X-Forwarded-For`` from a pool of ``--clients`` addresses and the
+server trusts one proxy hop (``TRUSTED_PROXY_COUNT = 1``), so the load looks
+like many benign browsers — each at well under one request per second — and
+the figure is the cost of inspecting benign traffic, not of refusing it.
+
+**Rows versus responses**: wrk's request count is not exact (requests in
+flight when its timer ends are answered and logged, but not counted), so
+every server process counts the responses it sends (:mod:`tests.deploy.counter`),
+including the warm-up's.  After a graceful stop (SIGTERM: workers finish and
+flush the log at exit) the number of RequestLog rows must equal it.
+
+Targets: smartlayer ≥ 0.6 × bare requests/s, no 5xx, rows == responses.
+Exit status 0 when all are met.  Redis: only keys under ``--key-prefix`` in
+``--redis-url``'s database are written and deleted.  PostgreSQL: the
+``--database-url`` database is created if missing, migrated, and its request
+log emptied before the run.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from tests.deploy.counter import read_counts  # noqa: E402
+from tests.deploy.servers import (  # noqa: E402
+    BROWSER_UA,
+    ServerProcess,
+    deploy_env,
+    free_port,
+    gunicorn_cmd,
+    migrate,
+)
+
+WRK_SCRIPT = """
+-- every request: another client address from a pool, a browser user agent,
+-- one of a few pages; threads take interleaved slices so no two share a step
+local POOL, NTHREADS = %(pool)d, %(threads)d
+local UA = "%(ua)s"
+local paths = {"/", "/page/1", "/page/2", "/page/about", "/page/products"}
+local created = 0
+function setup(thread)
+  thread:set("tid", created)
+  created = created + 1
+end
+function init(args)
+  counter = 0
+end
+function request()
+  counter = counter + 1
+  local n = (tid + counter * NTHREADS) %% POOL
+  local ip = string.format("10.%%d.%%d.%%d", math.floor(n / 65536) %% 256, math.floor(n / 256) %% 256, n %% 256)
+  return wrk.format("GET", paths[(counter %% #paths) + 1],
+                    {["X-Forwarded-For"] = ip, ["User-Agent"] = UA, ["Accept"] = "text/html"})
+end
+"""
+
+
+def require_wrk() -> str:
+    path = shutil.which("wrk")
+    if path is None:
+        print("wrk is not installed. Install it with:\n\n    apt-get update && apt-get install -y wrk\n\n"
+              "(or build it from https://github.com/wg/wrk), then run this script again.", file=sys.stderr)
+        sys.exit(2)
+    return path
+
+
+def prepare_database(url: str) -> None:
+    """Create the benchmark database if missing (never drops anything)."""
+    import psycopg
+
+    parts = urlparse(url)
+    name = parts.path.lstrip("/")
+    admin = parts._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def sql(url: str, query: str) -> int | None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(query)
+        row = cur.fetchone() if cur.description else None
+        return row[0] if row else None
+
+
+def clear_redis(url: str, prefix: str) -> int:
+    """Delete this benchmark's keys only (``<prefix>:*``), never the database."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    n = 0
+    batch = []
+    for key in client.scan_iter(match=f"{prefix}:*", count=1000):
+        batch.append(key)
+        if len(batch) >= 1000:
+            n += client.delete(*batch)
+            batch = []
+    if batch:
+        n += client.delete(*batch)
+    return n
+
+
+def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, connections: int) -> dict:
+    out = subprocess.run([wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
+                          url], capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+    result = {"raw": out, "non_2xx_3xx": 0, "socket_errors": ""}
+    if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
+        result["rps"] = float(m.group(1))
+    if m := re.search(r"(\d+) requests in", out):
+        result["requests"] = int(m.group(1))
+    if m := re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out):
+        result["non_2xx_3xx"] = int(m.group(1))
+    if m := re.search(r"Socket errors:(.*)", out):
+        result["socket_errors"] = m.group(1).strip()
+    for pct in ("50", "99"):
+        if m := re.search(rf"\s{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s)\b", out):
+            value, unit = float(m.group(1)), m.group(2)
+            result[f"p{pct}_ms"] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return result
+
+
+def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir: Path) -> dict:
+    counts = workdir / f"counts-{stack}"
+    counts.mkdir()
+    smart = {"TRUSTED_PROXY_COUNT": 1, "LOG_WRITER": "thread"}
+    env = deploy_env(SMARTLAYER_DEPLOY_STACK=stack, SMARTLAYER_DEPLOY_DATABASE_URL=args.database_url,
+                     SMARTLAYER_DEPLOY_REDIS_URL=args.redis_url, SMARTLAYER_DEPLOY_KEY_PREFIX=args.key_prefix,
+                     SMARTLAYER_DEPLOY_SMART=json.dumps(smart), SMARTLAYER_DEPLOY_COUNT_DIR=str(counts))
+    port = free_port()
+    cmd = gunicorn_cmd(port, workers=args.workers, worker_class=args.worker_class, threads=args.threads_per_worker)
+    rows_before = sql(args.database_url, "SELECT COUNT(*) FROM smartlayer_requestlog") or 0
+    server = ServerProcess(cmd, env, port, workdir / f"gunicorn-{stack}.log")
+    try:
+        server.start()
+        run_wrk(wrk, server.base_url + "/", script, args.warmup, args.threads, args.connections)
+        result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections)
+        t0 = time.monotonic()
+        result["exit_status"] = server.stop(timeout=60)
+        result["stop_s"] = time.monotonic() - t0
+    finally:
+        server.kill()
+    result["served"] = dict(read_counts(str(counts)))
+    result["responses"] = sum(result["served"].values())
+    result["rows"] = (sql(args.database_url, "SELECT COUNT(*) FROM smartlayer_requestlog") or 0) - rows_before
+    result["log"] = server.output()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=30, help="seconds of measured load per stack")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load first")
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    parser.add_argument("--threads-per-worker", type=int, default=1, help="gthread threads per worker")
+    parser.add_argument("--clients", type=int, default=3000, help="distinct X-Forwarded-For addresses")
+    parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/smartlayer_bench")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
+    parser.add_argument("--key-prefix", default="slbench")
+    args = parser.parse_args()
+    if args.worker_class == "gthread" and args.threads_per_worker == 1:
+        args.threads_per_worker = 4
+
+    wrk = require_wrk()
+    workdir = Path(tempfile.mkdtemp(prefix="sl-load-"))
+    script = workdir / "rotate.lua"
+    script.write_text(WRK_SCRIPT % {"pool": args.clients, "threads": args.threads, "ua": BROWSER_UA})
+
+    prepare_database(args.database_url)
+    migrate(deploy_env(SMARTLAYER_DEPLOY_DATABASE_URL=args.database_url))
+    sql(args.database_url, "TRUNCATE smartlayer_requestlog, smartlayer_ban, smartlayer_usagecounter")
+    clear_redis(args.redis_url, args.key_prefix)
+
+    print(f"gunicorn {args.workers} × {args.worker_class}"
+          + (f" ({args.threads_per_worker} threads)" if args.worker_class == "gthread" else "")
+          + f" on 127.0.0.1; wrk -t{args.threads} -c{args.connections} -d{args.duration}s after a "
+          f"{args.warmup} s warm-up")
+    print(f"clients: every request carries X-Forwarded-For from a pool of {args.clients} addresses; the "
+          "server trusts one proxy hop (TRUSTED_PROXY_COUNT=1), so the load is many benign clients, not one flood")
+    print("smartlayer stack: 4 middlewares, RedisCache (windows, counters, bans) + PostgreSQL, WatchLog on\n")
+
+    results = {}
+    try:
+        for stack in ("bare", "smartlayer"):
+            results[stack] = r = bench(stack, args, wrk, script, workdir)
+            if "rps" not in r:
+                print(f"{stack}: wrk gave no figure:\n{r['raw']}\n{r['log']}")
+                return 1
+    finally:
+        clear_redis(args.redis_url, args.key_prefix)
+
+    print(f"{'stack':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'wrk reqs':>10}{'responses':>11}"
+          f"{'2xx':>9}{'4xx':>6}{'5xx':>6}{'log rows':>10}")
+    for stack, r in results.items():
+        s = r["served"]
+        rows = r["rows"] if stack == "smartlayer" else "-"
+        print(f"{stack:<12}{r['rps']:>10.0f}{r.get('p50_ms', 0):>9.2f}{r.get('p99_ms', 0):>9.2f}{r['requests']:>10}"
+              f"{r['responses']:>11}{s.get('2xx', 0):>9}{s.get('4xx', 0):>6}{s.get('5xx', 0):>6}{rows:>10}")
+        if r["socket_errors"]:
+            print(f"  {stack}: wrk socket errors: {r['socket_errors']}")
+        if r["non_2xx_3xx"]:
+            print(f"  {stack}: wrk saw {r['non_2xx_3xx']} non-2xx/3xx responses")
+
+    bare, full = results["bare"], results["smartlayer"]
+    ratio = full["rps"] / bare["rps"]
+    five = sum(r["served"].get("5xx", 0) for r in results.values())
+    rows_ok = full["rows"] == full["responses"]
+    print(f"\nratio smartlayer / bare: {ratio:.2f}   (target ≥ 0.6: {'MET' if ratio >= 0.6 else 'NOT MET'})")
+    print(f"5xx responses: {five}   (target 0: {'MET' if five == 0 else 'NOT MET'})")
+    print(f"RequestLog rows {full['rows']} vs responses sent {full['responses']} (wrk counted {full['requests']} "
+          f"in the measured run; the rest are the warm-up and requests in flight at wrk's end): "
+          f"{'equal' if rows_ok else 'NOT EQUAL'}")
+    print(f"graceful stop took {full['stop_s']:.1f} s (exit status {full['exit_status']})")
+    return 0 if ratio >= 0.6 and five == 0 and rows_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
