@@ -47,29 +47,34 @@ from .window import DAY, HOUR, MINUTE, Arrival, Outcome, Snapshot
 #: Python lines each block mirrors; keep them in step with window.py.
 _ARRIVE_LUA = """
 -- KEYS: 1 arrivals, 2 outcomes, 3 minutes, 4 hours, 5 seen
--- ARGV: 1 now, 2 encoded arrival, 3 cutoff, 4 minute, 5 hour, 6 floor minute,
---       7 floor hour, 8 max events, 9 ttl, 10 day
-local now = tonumber(ARGV[1])
+-- ARGV: 1 encoded arrival, 2 "now cutoff minute hour floor_minute floor_hour max_events ttl day"
+--       (numbers in one argument: fewer arguments to pack per call)
+local p = {}
+for word in string.gmatch(ARGV[2], '%S+') do p[#p + 1] = word end
+local now_s, now, cutoff = p[1], tonumber(p[1]), tonumber(p[2])
+local max_events, ttl, day = tonumber(p[7]), tonumber(p[8]), tonumber(p[9])
 local seen = redis.call('HMGET', KEYS[5], 'first', 'last')
 local first, last = seen[1], seen[2]
 -- if self.last_seen and now - self.last_seen > DAY: clear buckets, first_seen = now
-if last and tonumber(last) ~= 0 and now - tonumber(last) > tonumber(ARGV[10]) then
+if last and tonumber(last) ~= 0 and now - tonumber(last) > day then
   redis.call('DEL', KEYS[3], KEYS[4])
-  first = ARGV[1]
+  first = now_s
 end
 -- if not self.first_seen: self.first_seen = now
-if (not first) or tonumber(first) == 0 then first = ARGV[1] end
-redis.call('HSET', KEYS[5], 'first', first, 'last', ARGV[1])
+if (not first) or tonumber(first) == 0 then first = now_s end
+redis.call('HSET', KEYS[5], 'first', first, 'last', now_s)
 
 -- _expire: drop the head of a list while its timestamp is below the cutoff
-local cutoff = tonumber(ARGV[3])
+-- (LINDEX from the head: usually zero or one step, never a copy of the list)
 local function expire_head(key)
-  local items = redis.call('LRANGE', key, 0, -1)
-  local n = 0
-  for i = 1, #items do
-    if tonumber(string.match(items[i], '^(%S+)')) < cutoff then n = i else break end
+  while true do
+    local head = redis.call('LINDEX', key, 0)
+    if head and tonumber(string.match(head, '^(%S+)')) < cutoff then
+      redis.call('LPOP', key)
+    else
+      return
+    end
   end
-  if n > 0 then redis.call('LTRIM', key, n, -1) end
 end
 expire_head(KEYS[1])
 expire_head(KEYS[2])
@@ -82,18 +87,16 @@ local function prune(key, limit, floor)
     end
   end
 end
-prune(KEYS[3], 61, ARGV[6])
-prune(KEYS[4], 25, ARGV[7])
+prune(KEYS[3], 61, p[5])
+prune(KEYS[4], 25, p[6])
 
 -- self.arrivals.append(arrival)  (deque maxlen)
-local max_events = tonumber(ARGV[8])
-redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('RPUSH', KEYS[1], ARGV[1])
 redis.call('LTRIM', KEYS[1], -max_events, -1)
 -- minute / hour buckets
-redis.call('HINCRBY', KEYS[3], ARGV[4], 1)
-redis.call('HINCRBY', KEYS[4], ARGV[5], 1)
+redis.call('HINCRBY', KEYS[3], p[3], 1)
+redis.call('HINCRBY', KEYS[4], p[4], 1)
 
-local ttl = tonumber(ARGV[9])
 for i = 1, 5 do redis.call('EXPIRE', KEYS[i], ttl) end
 return {redis.call('LRANGE', KEYS[1], 0, -1), redis.call('LRANGE', KEYS[2], 0, -1),
         redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]), first}
@@ -164,6 +167,25 @@ def decode_outcome(raw: bytes | str) -> Outcome:
     return (float(ts), int(status), float(ms), blocked == "1")
 
 
+#: Decoded events by their stored bytes.  A window's events come back on
+#: every request of that client (up to WINDOW_MAX_EVENTS of each kind) but are
+#: never modified once stored, so each is decoded once per process instead of
+#: once per request — for a busy client ~400 decodes become ~400 dict hits.
+#: Bounded: emptied when full (cheaper than LRU bookkeeping on every hit).
+_DECODED: dict[bytes, tuple] = {}
+_DECODED_MAX = 50_000
+
+
+def _decoded(raw: bytes, decode: Any) -> tuple:
+    value = _DECODED.get(raw)
+    if value is None:
+        value = decode(raw)
+        if len(_DECODED) >= _DECODED_MAX:
+            _DECODED.clear()
+        _DECODED[raw] = value
+    return value
+
+
 def _buckets(flat: list) -> dict[int, int]:
     """HGETALL's flat [field, value, ...] reply → {int: int}."""
     return {int(flat[i]): int(flat[i + 1]) for i in range(0, len(flat), 2)}
@@ -217,15 +239,14 @@ class RedisWindowStore:
         # so the script only compares numbers and never re-derives them
         minute = int(now // MINUTE)
         hour = int(now // HOUR)
-        args = [
-            repr(float(now)), encode_arrival(arrival), repr(float(now - self.keep_seconds)),
-            minute, hour, minute - 60, hour - 24, self.max_events, self.ttl, DAY,
-        ]
-        arrivals, outcomes, minutes, hours, first = arrive_script(keys=self.keys(key), args=args)
+        numbers = (f"{float(now)!r} {float(now - self.keep_seconds)!r} {minute} {hour} {minute - 60} {hour - 24} "
+                   f"{self.max_events} {self.ttl} {DAY}")
+        arrivals, outcomes, minutes, hours, first = arrive_script(keys=self.keys(key),
+                                                                  args=[encode_arrival(arrival), numbers])
         return Snapshot(
             now=now,
-            arrivals=tuple(decode_arrival(a) for a in arrivals),
-            outcomes=tuple(decode_outcome(o) for o in outcomes),
+            arrivals=tuple(_decoded(a, decode_arrival) for a in arrivals),
+            outcomes=tuple(_decoded(o, decode_outcome) for o in outcomes),
             minutes=_buckets(minutes),
             hours=_buckets(hours),
             first_seen=float(first),

@@ -61,7 +61,10 @@ def database_from_url(url: str) -> dict:
 DATABASE_URL = os.environ.get("SMARTLAYER_TEST_DATABASE_URL")
 DATABASES = {
     "default": database_from_url(DATABASE_URL) if DATABASE_URL
-    else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "test.sqlite3", "OPTIONS": {"timeout": 20}},
+    # a file, not SQLite's shared-cache memory database: threads in the tests
+    # (log writer, concurrency tests) then wait on locks instead of failing
+    else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "test.sqlite3", "OPTIONS": {"timeout": 20},
+          "TEST": {"NAME": str(BASE_DIR / "test_run.sqlite3")}},
 }
 
 CACHES = {

@@ -283,3 +283,12 @@ def test_a_working_model_scores_requests_in_the_middleware(store, fitted, browse
     scored = RequestLog.objects.exclude(model_score=None)
     assert scored.count() == 5  # requests 21..25: past the grace period
     assert set(scored.values_list("model_version", flat=True)) == {"v1"}
+
+
+def test_a_model_trained_with_another_window_is_used_with_a_warning(store, fitted, sl, caplog):
+    save(store, fitted)
+    store.set_active("v1")
+    sl(WINDOW_SECONDS=300)
+    with caplog.at_level(logging.WARNING, logger="smartlayer"):
+        assert runtime.get_active_model().version == "v1"
+    assert any("WINDOW_SECONDS=600.0 (now 300.0)" in r.getMessage() for r in caplog.records)

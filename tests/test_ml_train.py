@@ -1,6 +1,7 @@
 """train_smartlayer, the registry (activate / roll back) and the end-to-end detection."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -226,45 +227,41 @@ def test_a_failed_run_leaves_the_active_model_untouched(store, small_log, monkey
 
 # ── cron safety ──────────────────────────────────────────────────────────────
 
-def test_a_second_run_exits_cleanly_while_one_holds_the_lock(store, small_log, capsys):
-    store.root.mkdir(parents=True)
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import fcntl, os, sys, time
-        fd = os.open({str(store.root / '.train.lock')!r}, os.O_RDWR | os.O_CREAT)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        print("locked", flush=True)
-        time.sleep(30)
-    """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        status = run("--since", WEEK_START, "--until", WEEK_END, *FAST)
-        assert status == 75
-        assert "another training run is in progress" in capsys.readouterr().err
-        assert not ModelVersion.objects.exists()
-    finally:
-        holder.kill()
-        holder.wait()
-    assert run("--since", WEEK_START, "--until", WEEK_END, *FAST) == 0  # the lock died with its holder
-
-
-def test_wait_queues_behind_a_running_training(store, small_log):
-    store.root.mkdir(parents=True)
+@contextlib.contextmanager
+def lock_held_by_another_process(store: ModelStore, seconds: float):
+    """A separate process that holds the training flock for ``seconds``."""
+    store.root.mkdir(parents=True, exist_ok=True)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
         import fcntl, os, time
         fd = os.open({str(store.root / '.train.lock')!r}, os.O_RDWR | os.O_CREAT)
         fcntl.flock(fd, fcntl.LOCK_EX)
         print("locked", flush=True)
-        time.sleep(1.0)
+        time.sleep({seconds})
     """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        started = time.monotonic()
-        train("--wait")
-        assert holder.poll() is not None  # it finished only after the holder let go
-        assert time.monotonic() - started > 0.5
+        yield holder
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
+
+
+def test_a_second_run_exits_cleanly_while_one_holds_the_lock(store, small_log, capsys):
+    with lock_held_by_another_process(store, 30):
+        status = run("--since", WEEK_START, "--until", WEEK_END, *FAST)
+        assert status == 75
+        assert "another training run is in progress" in capsys.readouterr().err
+        assert not ModelVersion.objects.exists()
+    assert run("--since", WEEK_START, "--until", WEEK_END, *FAST) == 0  # the lock died with its holder
+
+
+def test_wait_queues_behind_a_running_training(store, small_log):
+    with lock_held_by_another_process(store, 1.0) as holder:
+        started = time.monotonic()
+        train("--wait")
+        assert holder.poll() is not None  # it could only start once the holder let go
+        assert time.monotonic() - started > 0.5
     assert ModelVersion.objects.count() == 1
 
 

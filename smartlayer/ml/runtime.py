@@ -23,6 +23,7 @@ again for :data:`RETRY_BROKEN_AFTER` seconds or until the pointer moves.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -36,6 +37,8 @@ from ..window import Snapshot
 from .features import FEATURE_NAMES, extract
 from .forest import CompiledForest
 from .store import LoadedModel, ModelStore
+
+logger = logging.getLogger("smartlayer")
 
 #: Seconds before a version that failed to load is tried again (unless the
 #: pointer changes first).
@@ -56,7 +59,8 @@ class ModelScore:
     ``threshold``: this version's threshold (``MODEL_BLOCK_SCORE`` may override
     it in :func:`smartlayer.decisions.combine`).
     ``top_features``: ``(name, robust z)`` of the features furthest from the
-    training median, in units of the training IQR — why it scored so.
+    training median, in units of the training IQR (the 1–99 % range for
+    near-constant features) — why it scored so.
     """
 
     score: float
@@ -173,10 +177,24 @@ class _Runtime:
         try:
             self.current = ActiveModel.from_loaded(self.store.load(version))
             self.broken.pop(version, None)
+            _warn_if_window_differs(self.current)
         except Exception as exc:  # noqa: BLE001 - ModelStoreError and anything a bad file raises
             report_failure("model", f"cannot load model version {version!r}: {exc}")
             self.broken[version] = now + RETRY_BROKEN_AFTER
             self.current = None
+
+
+def _warn_if_window_differs(model: ActiveModel) -> None:
+    """Features depend on the window's size: a model trained with another one
+    still works, but its vectors mean something slightly different."""
+    trained = model.manifest.get("window") or {}
+    now = {"WINDOW_SECONDS": float(sl_settings.WINDOW_SECONDS),
+           "WINDOW_MAX_EVENTS": int(sl_settings.WINDOW_MAX_EVENTS),
+           "grey_grace_requests": int(sl_settings.grey_grace_requests)}
+    changed = {k: (trained[k], v) for k, v in now.items() if k in trained and trained[k] != v}
+    if changed:
+        logger.warning("smartlayer: model %s was trained with %s; retrain with train_smartlayer",
+                       model.version, ", ".join(f"{k}={a} (now {b})" for k, (a, b) in changed.items()))
 
 
 _runtime = _Runtime()

@@ -205,6 +205,7 @@ class TrainResult:
     manifest: dict[str, Any]
     activated: bool = False
     dry_run: bool = False
+    registered: bool = True
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -224,12 +225,17 @@ class TrainResult:
         evaluation = m.get("labels")
         if evaluation:
             overall = m.get("hostile_vs_benign", {})
-            lines.append(f"labelled: precision {overall.get('precision', 0):.3f}, recall {overall.get('recall', 0):.3f}")
+            if "recall" in overall:
+                lines.append(f"labelled: hostile vs benign precision {overall['precision']:.3f}, "
+                             f"recall {overall['recall']:.3f}")
             for label, row in sorted(evaluation.items()):
                 extra = f", precision {row['precision']:.3f}" if "precision" in row else ""
                 lines.append(f"  {label:<22} {row['vectors']:>7} vectors, {row['share_flagged']:.1%} flagged{extra}")
         if not self.dry_run:
-            lines.append("activated" if self.activated else "registered as a candidate (not activated)")
+            if not self.registered:
+                lines.append("stored, not registered")
+            else:
+                lines.append("activated" if self.activated else "registered as a candidate (not activated)")
         return "\n".join(lines)
 
 
@@ -310,19 +316,16 @@ def evaluate_labels(scores: np.ndarray, threshold: float, meta: pd.DataFrame) ->
             row["precision"] = k / (k + fp) if k + fp else 0.0
         per[label or "(none)"] = row
     hostile = ~is_benign
-    tp = int((flagged & hostile).sum())
-    n_flagged = int(flagged.sum())
     n_hostile = int(hostile.sum())
-    precision = tp / n_flagged if n_flagged else 0.0
-    recall = tp / n_hostile if n_hostile else 0.0
-    return {
-        "labels": per,
-        "hostile_vs_benign": {
-            "precision": precision, "recall": recall,
-            "f1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-            "benign_flagged": fp / int(is_benign.sum()) if is_benign.any() else 0.0,
-        },
-    }
+    overall: dict[str, float] = {"benign_flagged": fp / int(is_benign.sum()) if is_benign.any() else 0.0}
+    if n_hostile:
+        tp = int((flagged & hostile).sum())
+        n_flagged = int(flagged.sum())
+        precision = tp / n_flagged if n_flagged else 0.0
+        recall = tp / n_hostile
+        overall.update(precision=precision, recall=recall,
+                       f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return {"labels": per, "hostile_vs_benign": overall}
 
 
 def library_versions() -> dict[str, str]:
@@ -368,8 +371,8 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
     X, meta = frame_to_vectors(df, sample_every=sample_every, max_vectors=max_vectors, seed=seed,
                                progress=progress)
     timings["vectors"] = time.perf_counter() - t0
-    log(f"{len(X)} vectors from {rows} rows (every {sample_every}. request, at most {max_vectors}) "
-        f"in {timings['vectors']:.1f}s")
+    every = "every request" if sample_every == 1 else f"every {sample_every}th request of a client"
+    log(f"{len(X)} vectors from {rows} rows ({every}, at most {max_vectors}) in {timings['vectors']:.1f}s")
     if len(X) < max(min_samples, 2):
         raise NotEnoughData(
             f"too little data to train: {len(X)} scored requests (clients past the grace period of "

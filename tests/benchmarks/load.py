@@ -139,6 +139,29 @@ def clear_redis(url: str, prefix: str) -> int:
     return n
 
 
+def process_cpu(pids: set[int]) -> float:
+    """CPU seconds (user + system) used so far by ``pids``, from /proc."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def redis_cpu(url: str) -> float:
+    """CPU seconds the Redis server has used (its INFO ``cpu`` section)."""
+    import redis
+
+    info = redis.Redis.from_url(url).info("cpu")
+    return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+
 def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, connections: int) -> dict:
     out = subprocess.run([wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
                           url], capture_output=True, text=True, timeout=duration + 60, check=True).stdout
@@ -172,7 +195,12 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
     try:
         server.start()
         run_wrk(wrk, server.base_url + "/", script, args.warmup, args.threads, args.connections)
+        workers = server.children()
+        cpu0 = process_cpu(workers), redis_cpu(args.redis_url)
         result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections)
+        cpu1 = process_cpu(workers), redis_cpu(args.redis_url)
+        n = max(1, result.get("requests", 1))
+        result["cpu_us"] = {"workers": (cpu1[0] - cpu0[0]) / n * 1e6, "redis": (cpu1[1] - cpu0[1]) / n * 1e6}
         t0 = time.monotonic()
         result["exit_status"] = server.stop(timeout=60)
         result["stop_s"] = time.monotonic() - t0
@@ -218,7 +246,10 @@ def main() -> int:
           f"{args.warmup} s warm-up")
     print(f"clients: every request carries X-Forwarded-For from a pool of {args.clients} addresses; the "
           "server trusts one proxy hop (TRUSTED_PROXY_COUNT=1), so the load is many benign clients, not one flood")
-    print("smartlayer stack: 4 middlewares, RedisCache (windows, counters, bans) + PostgreSQL, WatchLog on\n")
+    from redis.utils import HIREDIS_AVAILABLE
+
+    print("smartlayer stack: 4 middlewares, RedisCache (windows, counters, bans) + PostgreSQL, WatchLog on; "
+          f"redis-py parser: {'hiredis' if HIREDIS_AVAILABLE else 'pure Python (pip install hiredis is faster)'}\n")
 
     results = {}
     try:
@@ -231,12 +262,13 @@ def main() -> int:
         clear_redis(args.redis_url, args.key_prefix)
 
     print(f"{'stack':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'wrk reqs':>10}{'responses':>11}"
-          f"{'2xx':>9}{'4xx':>6}{'5xx':>6}{'log rows':>10}")
+          f"{'2xx':>9}{'4xx':>6}{'5xx':>6}{'log rows':>10}{'CPU µs/req: workers':>21}{'redis':>7}")
     for stack, r in results.items():
         s = r["served"]
         rows = r["rows"] if stack == "smartlayer" else "-"
         print(f"{stack:<12}{r['rps']:>10.0f}{r.get('p50_ms', 0):>9.2f}{r.get('p99_ms', 0):>9.2f}{r['requests']:>10}"
-              f"{r['responses']:>11}{s.get('2xx', 0):>9}{s.get('4xx', 0):>6}{s.get('5xx', 0):>6}{rows:>10}")
+              f"{r['responses']:>11}{s.get('2xx', 0):>9}{s.get('4xx', 0):>6}{s.get('5xx', 0):>6}{rows:>10}"
+              f"{r['cpu_us']['workers']:>21.0f}{r['cpu_us']['redis']:>7.0f}")
         if r["socket_errors"]:
             print(f"  {stack}: wrk socket errors: {r['socket_errors']}")
         if r["non_2xx_3xx"]:

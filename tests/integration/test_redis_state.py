@@ -93,7 +93,7 @@ METHODS = ["GET", "POST", "HEAD", "", "M E", "X\x1f", "délète"]
 
 def random_events(seed: int, n: int) -> list[tuple[str, tuple]]:
     rng = random.Random(seed)
-    steps, weights = zip(*STEPS)
+    steps, weights = zip(*STEPS, strict=True)
     t = 1_700_000_000 + rng.random() * 1000
     events: list[tuple[str, tuple]] = []
     for _ in range(n):
