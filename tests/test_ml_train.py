@@ -66,9 +66,17 @@ def small_log(store):
 
 
 def run(*args: str) -> int:
-    """Run the command the way manage.py does; return its exit status."""
+    """Run the command the way manage.py does; return its exit status.
+
+    ``run_from_argv`` closes every database connection when the command ends
+    (right for a process about to exit); the test's own connection holds its
+    transaction, so it is kept open here.
+    """
+    from unittest import mock
+
     try:
-        ManagementUtility(["manage.py", "train_smartlayer", *args]).execute()
+        with mock.patch("django.core.management.base.connections.close_all"):
+            ManagementUtility(["manage.py", "train_smartlayer", *args]).execute()
     except SystemExit as exc:
         return int(exc.code or 0)
     return 0
