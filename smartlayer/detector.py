@@ -110,7 +110,8 @@ class Detector:
 
     @property
     def windows(self) -> WindowStore:
-        return self._windows or get_window_store()
+        # `is None`, not `or`: an empty store is falsy (it has a length)
+        return self._windows if self._windows is not None else get_window_store()
 
     def model(self):
         return _active_model() if self._model == "active" else self._model

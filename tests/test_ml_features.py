@@ -284,3 +284,18 @@ def test_requestlog_frame_leaves_out_what_was_not_served():
     assert not df.loc[df.client_key == "ip:1.1.1.1", "authenticated"].any()
     empty = F.requestlog_frame(base + timedelta(days=5), base + timedelta(days=6))
     assert empty.empty and list(empty.columns) == list(F.FRAME_COLUMNS)
+
+
+def test_out_of_order_arrivals_never_raise():
+    """Hosts with skewed clocks can record arrivals slightly out of order."""
+    import math
+
+    from smartlayer.ml.features import FEATURE_NAMES, extract
+    from smartlayer.window import ClientWindow
+
+    win = ClientWindow(200)
+    snap = None
+    for ts in (1_700_000_100.0, 1_700_000_101.0, 1_700_000_050.0):
+        snap = win.arrive((ts, "GET", "/", 0), 600)
+    vector = extract(snap)
+    assert len(vector) == len(FEATURE_NAMES) and all(math.isfinite(v) for v in vector)

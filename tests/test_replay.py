@@ -114,3 +114,13 @@ def test_missing_file_and_unparseable_file_fail_clearly(tmp_path):
         call_command("smartlayer_replay", str(junk), "--no-model", stdout=io.StringIO())
     with pytest.raises(CommandError, match="JSON"):
         call_command("smartlayer_replay", str(LOG), "--config", "{not json", stdout=io.StringIO())
+
+
+def test_replay_never_touches_the_live_window_store():
+    from smartlayer.window import get_window_store
+
+    live = get_window_store()
+    recs = [TrafficRecord(ts=1_700_000_000 + i, ip="198.18.0.12", method="GET", path="/", query="", status=200,
+                          user_agent="Mozilla/5.0", response_ms=1.0) for i in range(3)]
+    replay(recs)
+    assert len(live) == 0

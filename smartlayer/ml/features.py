@@ -163,7 +163,8 @@ def extract(snap: Snapshot) -> list[float]:
 
     # ── rhythm ──────────────────────────────────────────────────────────────
     if n >= 2:
-        gap_mean = (ts[-1] - ts[0]) / (n - 1)
+        # max(): arrivals from hosts with skewed clocks may be slightly out of order
+        gap_mean = max(0.0, (ts[-1] - ts[0]) / (n - 1))
         if gap_mean > 0.0:
             # sum of squared gaps = squared distance between ts[1:] and ts[:-1]
             sq = _dist(ts[1:], ts[:-1])
