@@ -39,13 +39,14 @@ _NON_NEGATIVE_INT = (
     "grey_suspicion_threshold", "grey_hard_block_score", "grey_grace_requests", "grey_elevated_rate_10s",
     "grey_error_rate_percent", "grey_scan_distinct_paths", "grey_sequential_ids", "grey_burst_requests_10s",
     "grey_burst_max_paths", "black_requests_10s", "black_error_rate_percent", "black_error_min_requests",
-    "AI_RETRIES", "AI_PAYLOAD_BLOCK_CONFIDENCE", "MODEL_RULE_ASSIST",
+    "AI_RETRIES", "AI_PAYLOAD_BLOCK_CONFIDENCE", "MODEL_RULE_ASSIST", "MODEL_SUSTAINED_RULE_SCORE",
 )
 _POSITIVE_INT = (
     "BAN_BLOCK_WINDOW", "BAN_SYNC_INTERVAL", "WINDOW_MAX_EVENTS", "WINDOW_SECONDS", "WINDOW_MAX_CLIENTS",
     "VALIDATOR_MAX_BYTES", "VALIDATOR_BLOCK_SCORE", "LOG_QUEUE_SIZE", "LOG_BATCH_SIZE", "LOG_USER_AGENT_MAX",
     "AI_MAX_WORKERS", "AI_QUEUE_SIZE", "AI_BREAKER_FAILURES", "MODEL_LOOKBACK_DAYS", "MODEL_MIN_SAMPLES",
-    "MODEL_MAX_SAMPLES", "IPV6_PREFIX_LENGTH", "BLOCK_STATUS",
+    "MODEL_MAX_SAMPLES", "IPV6_PREFIX_LENGTH", "BLOCK_STATUS", "MODEL_SUSTAINED_WINDOW", "MODEL_SUSTAINED_COUNT",
+    "MODEL_SUSTAINED_ALONE",
 )
 _POSITIVE_NUMBER = (
     "FAILURE_LOG_INTERVAL", "LOG_FLUSH_INTERVAL", "AI_CONNECT_TIMEOUT", "AI_READ_TIMEOUT",

@@ -195,6 +195,13 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_BLOCK_SCORE": None,       # None → the version's own threshold
     "MODEL_BAN_SCORE": 0.75,         # model alone may ban only above this
     "MODEL_RULE_ASSIST": 2,          # model above threshold adds this to the rule score
+    # Sustained anomaly: requests of one client above the model's threshold,
+    # counted over MODEL_SUSTAINED_WINDOW seconds.  COUNT of them together with
+    # a rule score of at least RULE_SCORE blocks; ALONE of them block without rules.
+    "MODEL_SUSTAINED_WINDOW": 600,
+    "MODEL_SUSTAINED_COUNT": 5,
+    "MODEL_SUSTAINED_RULE_SCORE": 2,
+    "MODEL_SUSTAINED_ALONE": 15,
 }
 
 _lock = threading.Lock()

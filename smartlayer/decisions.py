@@ -12,7 +12,13 @@ anomaly score, the payload score, an LLM verdict) and hands it to
    (recorded only when no LLM is configured);
 4. the model alone, above ``MODEL_BAN_SCORE`` → **ban** for ``BAN_TTL``;
 5. the model above its threshold adds ``MODEL_RULE_ASSIST`` to the rule
-   score, so model and rules together block sooner;
+   score, so model and rules together block sooner; and a *sustained*
+   anomaly blocks: ``MODEL_SUSTAINED_COUNT`` requests above the threshold
+   within ``MODEL_SUSTAINED_WINDOW`` together with a rule score of at least
+   ``MODEL_SUSTAINED_RULE_SCORE``, or ``MODEL_SUSTAINED_ALONE`` of them
+   whatever the rules say.  One odd request is common for people with long
+   sessions; attackers are odd request after request (measured on generated
+   traffic: ``training/README.md``);
 6. (assisted) rule score ≥ ``grey_hard_block_score`` → **block**;
    ≥ ``grey_suspicion_threshold`` → **ask the LLM** (recorded without one);
 7. a client blocked ``BAN_AFTER_BLOCKS`` times within ``BAN_BLOCK_WINDOW``
@@ -94,6 +100,7 @@ class Evidence:
     model_score: float | None = None        # higher = more anomalous, 0 … 1
     model_threshold: float | None = None
     model_version: str = ""
+    model_flags: int = 0                    # requests above the threshold in MODEL_SUSTAINED_WINDOW, this one included
     top_features: list[Any] = field(default_factory=list)
     payload_score: int | None = None
     payload_hits: list[str] = field(default_factory=list)
@@ -114,6 +121,8 @@ class Evidence:
             d["model_score"] = round(self.model_score, 4)
             d["model_threshold"] = self.model_threshold
             d["model_version"] = self.model_version
+            if self.model_flags:
+                d["model_flags"] = self.model_flags
             if self.top_features:
                 d["top_features"] = self.top_features
         if self.payload_score is not None:
@@ -185,6 +194,11 @@ def combine(ev: Evidence) -> Decision:
             return _decision(Action.BAN, ev, reasons[0], reasons)
         block_at = s.MODEL_BLOCK_SCORE if s.MODEL_BLOCK_SCORE is not None else ev.model_threshold
         if ev.model_score >= float(block_at):
+            flags = ev.model_flags
+            if (flags >= int(s.MODEL_SUSTAINED_ALONE)
+                    or (flags >= int(s.MODEL_SUSTAINED_COUNT) and score >= int(s.MODEL_SUSTAINED_RULE_SCORE))):
+                reasons = [f"model:sustained_{flags}"] + reasons
+                return _decision(Action.BLOCK, ev, reasons[0], reasons)
             score += int(s.MODEL_RULE_ASSIST)
             reasons.append(f"model:above_threshold_{ev.model_score:.3f}")
 

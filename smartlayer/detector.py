@@ -21,7 +21,7 @@ from .conf import sl_settings
 from .context import RequestContext
 from .decisions import PUBLIC_REASONS, Action, Decision, Evidence, combine, escalate
 from .rules import arrival_flags, evaluate
-from .state import incr, make_key
+from .state import get_cache, incr, make_key
 from .window import Outcome, WindowStore, get_window_store
 
 
@@ -31,6 +31,20 @@ class BanBackend(Protocol):
     def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None: ...
 
     def note_block(self, ctx: RequestContext, now: float) -> int: ...
+
+    def note_flag(self, ctx: RequestContext, now: float, kind: str = "model") -> int: ...
+
+
+def _flag_buckets(now: float, window: float) -> tuple[int, int, float]:
+    """Sliding-window approximation shared by both backends (so a replay
+    counts exactly as the live site): two fixed buckets of half the window."""
+    half = max(1.0, float(window) / 2)
+    bucket = int(now // half)
+    return bucket, bucket - 1, half
+
+
+def _flag_window(kind: str) -> float:
+    return float(sl_settings.MODEL_SUSTAINED_WINDOW)
 
 
 class CacheBans:
@@ -53,6 +67,14 @@ class CacheBans:
         window = int(sl_settings.BAN_BLOCK_WINDOW)
         return incr(make_key("blocks", ctx.client.key), timeout=window)
 
+    def note_flag(self, ctx: RequestContext, now: float, kind: str = "model") -> int:
+        """Count a flagged request of ``kind`` ("model" or "grey"); returns the
+        count over that kind's window, this request included."""
+        bucket, previous, half = _flag_buckets(now, _flag_window(kind))
+        n = incr(make_key("flag", kind, ctx.client.key, bucket), timeout=3 * half)
+        before = get_cache().get(make_key("flag", kind, ctx.client.key, previous)) or 0
+        return n + int(before)
+
 
 class MemoryBans:
     """Bans kept in a dict, on the caller's clock (replay, backtests)."""
@@ -60,11 +82,17 @@ class MemoryBans:
     def __init__(self) -> None:
         self.bans: dict[str, dict[str, Any]] = {}
         self.blocks: dict[str, list[float]] = {}
+        self.flags: dict[tuple[str, str, int], int] = {}
 
     def lookup(self, ctx: RequestContext, now: float) -> dict[str, Any] | None:
-        entry = self.bans.get(ctx.client.key)
-        if entry and (entry["expires"] is None or entry["expires"] > now):
-            return entry
+        # like bans.lookup: a signed-in user is also refused when its IP is banned
+        keys = [ctx.client.key]
+        if ctx.client.authenticated and ctx.client.ip:
+            keys.append(ctx.client.ip_key)
+        for key in keys:
+            entry = self.bans.get(key)
+            if entry and (entry["expires"] is None or entry["expires"] > now):
+                return entry
         return None
 
     def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
@@ -80,6 +108,13 @@ class MemoryBans:
         recent.append(now)
         self.blocks[ctx.client.key] = recent
         return len(recent)
+
+    def note_flag(self, ctx: RequestContext, now: float, kind: str = "model") -> int:
+        bucket, previous, _ = _flag_buckets(now, _flag_window(kind))
+        key = (kind, ctx.client.key, bucket)
+        self.flags[key] = self.flags.get(key, 0) + 1
+        self.flags.pop((kind, ctx.client.key, previous - 1), None)  # keep the dict bounded
+        return self.flags[key] + self.flags.get((kind, ctx.client.key, previous), 0)
 
 
 def _active_model():
@@ -146,6 +181,9 @@ class Detector:
                 ev.model_score, ev.model_threshold = scored.score, scored.threshold
                 ev.model_version, ev.top_features = scored.version, list(scored.top_features)
                 ctx.model_score, ctx.model_version = scored.score, scored.version
+                block_at = sl_settings.MODEL_BLOCK_SCORE
+                if scored.score >= (scored.threshold if block_at is None else float(block_at)):
+                    ev.model_flags = self.bans.note_flag(ctx, now)
 
         decision = combine(ev)
 

@@ -64,7 +64,7 @@ DATABASES = {
     # a file, not SQLite's shared-cache memory database: threads in the tests
     # (log writer, concurrency tests) then wait on locks instead of failing
     else {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "test.sqlite3", "OPTIONS": {"timeout": 20},
-          "TEST": {"NAME": str(BASE_DIR / "test_run.sqlite3")}},
+          "TEST": {"NAME": str(BASE_DIR / f"test_run_{os.getpid()}.sqlite3")}},
 }
 
 CACHES = {

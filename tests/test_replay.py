@@ -124,3 +124,13 @@ def test_replay_never_touches_the_live_window_store():
                           user_agent="Mozilla/5.0", response_ms=1.0) for i in range(3)]
     replay(recs)
     assert len(live) == 0
+
+
+def test_replay_applies_ip_bans_to_signed_in_users_like_the_live_site(sl):
+    sl(BAN_AFTER_BLOCKS=1)
+    recs = [TrafficRecord(ts=1_700_000_000, ip="198.18.0.13", method="GET", path="/", query="", status=200,
+                          user_agent="", response_ms=1.0),   # empty UA: blocked, and banned at once
+            TrafficRecord(ts=1_700_000_005, ip="198.18.0.13", method="GET", path="/account/", query="",
+                          status=200, user_agent="Mozilla/5.0", response_ms=1.0, user_id="77")]
+    result = replay(recs)
+    assert result.clients["u:77"].caught  # a stolen session from a banned IP
