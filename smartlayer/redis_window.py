@@ -167,22 +167,24 @@ def decode_outcome(raw: bytes | str) -> Outcome:
     return (float(ts), int(status), float(ms), blocked == "1")
 
 
-#: Decoded events by their stored bytes.  A window's events come back on
-#: every request of that client (up to WINDOW_MAX_EVENTS of each kind) but are
-#: never modified once stored, so each is decoded once per process instead of
-#: once per request — for a busy client ~400 decodes become ~400 dict hits.
-#: Bounded: emptied when full (cheaper than LRU bookkeeping on every hit).
-_DECODED: dict[bytes, tuple] = {}
-_DECODED_MAX = 50_000
+#: Decoded events by their stored bytes, one table per kind.  A window's
+#: events come back on every request of that client (up to WINDOW_MAX_EVENTS
+#: of each kind) but are never modified once stored, so each is decoded once
+#: per process instead of once per request — for a busy client ~400 decodes
+#: become ~400 dict hits.  Bounded: emptied when full (cheaper than LRU
+#: bookkeeping on every hit).
+_ARRIVALS: dict[bytes, Arrival] = {}
+_OUTCOMES: dict[bytes, Outcome] = {}
+_MEMO_MAX = 50_000
 
 
-def _decoded(raw: bytes, decode: Any) -> tuple:
-    value = _DECODED.get(raw)
+def _decoded(raw: bytes, memo: dict, decode: Any) -> tuple:
+    value = memo.get(raw)
     if value is None:
         value = decode(raw)
-        if len(_DECODED) >= _DECODED_MAX:
-            _DECODED.clear()
-        _DECODED[raw] = value
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[raw] = value
     return value
 
 
@@ -245,8 +247,8 @@ class RedisWindowStore:
                                                                   args=[encode_arrival(arrival), numbers])
         return Snapshot(
             now=now,
-            arrivals=tuple(_decoded(a, decode_arrival) for a in arrivals),
-            outcomes=tuple(_decoded(o, decode_outcome) for o in outcomes),
+            arrivals=tuple(_decoded(a, _ARRIVALS, decode_arrival) for a in arrivals),
+            outcomes=tuple(_decoded(o, _OUTCOMES, decode_outcome) for o in outcomes),
             minutes=_buckets(minutes),
             hours=_buckets(hours),
             first_seen=float(first),

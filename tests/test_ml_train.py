@@ -7,8 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import datetime
-from datetime import timezone as dt_timezone
 
 import numpy as np
 import pandas as pd
@@ -16,12 +14,12 @@ import pytest
 from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
 
-from smartlayer.client import ip_key
 from smartlayer.ml import registry, runtime
 from smartlayer.ml.features import frame_to_vectors, records_frame
 from smartlayer.ml.store import FOREST_FILE, ModelStore
-from smartlayer.models import ModelVersion, RequestLog
+from smartlayer.models import ModelVersion
 from smartlayer.traffic import DEFAULT_START, generate
+from smartlayer.traffic.requestlog import write_requestlog
 
 pytestmark = pytest.mark.django_db
 
@@ -46,16 +44,7 @@ def active_model():
 
 def load_requestlog(records) -> int:
     """Write generated requests as the middleware would have logged them."""
-    rows = []
-    for r in records:
-        rows.append(RequestLog(
-            timestamp=datetime.fromtimestamp(r.ts, tz=dt_timezone.utc),
-            client_key=f"u:{r.user_id}" if r.user_id else ip_key(r.ip),
-            user_id=r.user_id, ip_address=r.ip, method=r.method, path=r.path, status_code=r.status,
-            response_time_ms=r.response_ms, user_agent=r.user_agent[:256],
-        ))
-    RequestLog.objects.bulk_create(rows, batch_size=2000)
-    return len(rows)
+    return write_requestlog(records, batch_size=2000)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ actor: how many requests, how many refused, from which request on, and why.
 from __future__ import annotations
 
 import random
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -89,6 +90,15 @@ def _prober(rng: random.Random):
         yield "GET", p, {}
 
 
+def _grey_script(rng: random.Random):
+    for p in ["/", "/about/", "/pricing/", "/blog/", "/products/3/"]:
+        yield "GET", p, {}
+    yield "GET", "/.env", {}          # python-requests + sensitive path + anonymous: score 7, the grey zone
+    yield "PAUSE", "", {"seconds": 1.0}  # the LLM verdict arrives in the background
+    for p in ["/", "/products/4/", "/api/orders/"]:
+        yield "GET", p, {}
+
+
 def actors(rng: random.Random) -> list[Actor]:
     people = [Actor(f"visitor-{i:02d}", f"198.51.100.{10 + i}", BROWSER, _human, False) for i in range(25)]
     return people + [
@@ -101,6 +111,7 @@ def actors(rng: random.Random) -> list[Actor]:
         Actor("payload injector", "203.0.113.7", BROWSER, _injector, True),
         Actor("ID enumerator", "203.0.113.8", "python-requests/2.32", _enumerator, True),
         Actor("sensitive-path prober", "203.0.113.9", "python-requests/2.32", _prober, True),
+        Actor("grey-zone script", "203.0.113.10", "python-requests/2.32", _grey_script, True),
     ]
 
 
@@ -132,6 +143,9 @@ def run(seed: int = 7) -> list[Actor]:
                 method, path, kwargs = next(gen)
             except StopIteration:
                 live.remove(item)
+                continue
+            if method == "PAUSE":
+                time.sleep(kwargs["seconds"])
                 continue
             response = client.get(path, **kwargs) if method == "GET" else client.post(path, **kwargs)
             actor.sent += 1
