@@ -58,21 +58,33 @@ def cache_ban(obj: Any) -> None:
     cache.set(key, _entry(obj), timeout=timeout)
 
 
-def lookup(client: Client, now: float | None = None) -> dict[str, Any] | None:
-    """The active ban of this client, from the cache only.  Raises on cache errors."""
+def lookup_keys(client: Client) -> list[str]:
+    """The cache keys a request's bans live under: the client's own key and,
+    for a signed-in user, the IP's key too (an IP ban applies to every account
+    used from that address)."""
     keys = [ban_key(client.key)]
     ipk = client.ip_key if client.authenticated else None
     if ipk:
         keys.append(ban_key(ipk))
-    found = get_cache().get_many(keys)
-    if not found:
-        return None
+    return keys
+
+
+def active_entry(entries: Any, now: float | None = None) -> dict[str, Any] | None:
+    """The first ban entry among ``entries`` that has not expired."""
     now = now or time.time()
-    for entry in found.values():
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
         exp = entry.get("expires")
         if exp is None or exp > now:
             return entry
     return None
+
+
+def lookup(client: Client, now: float | None = None) -> dict[str, Any] | None:
+    """The active ban of this client, from the cache only.  Raises on cache errors."""
+    found = get_cache().get_many(lookup_keys(client))
+    return active_entry(found.values(), now) if found else None
 
 
 def ban(client_key: str, *, reason: str, source: str, ttl: int | None = -1, ip: str | None = None,

@@ -155,8 +155,20 @@ class Detector:
         now = time.time() if now is None else now
         client = ctx.client
 
-        # ── an active ban answers before anything else ─────────────────────
-        entry = self.bans.lookup(ctx, now)
+        # ── an active ban answers before anything else; then the window ────
+        flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
+        arrival = (now, ctx.method, ctx.path, flags)
+        guarded = getattr(self.windows, "arrive_guarded", None)
+        if guarded is not None and isinstance(self.bans, CacheBans):
+            # Redis: the ban keys are checked inside the window's round trip
+            ban_service.maybe_sync()
+            snap, found = guarded(client.key, arrival, ban_service.lookup_keys(client))
+            entry = ban_service.active_entry([found], now) if snap is None else None
+            if snap is None and entry is None:  # a stale ban key: record as usual
+                snap = self.windows.arrive(client.key, arrival)
+        else:
+            entry = self.bans.lookup(ctx, now)
+            snap = None if entry is not None else self.windows.arrive(client.key, arrival)
         if entry is not None:
             return Decision(
                 Action.BLOCK, "ban", reason=f"ban:{entry.get('source', '?')}",
@@ -164,10 +176,6 @@ class Detector:
                 details={"ban_id": entry.get("id"), "expires": entry.get("expires")},
                 public_reason=PUBLIC_REASONS["ban"],
             )
-
-        # ── behaviour window, rules, model ──────────────────────────────────
-        flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
-        snap = self.windows.arrive(client.key, (now, ctx.method, ctx.path, flags))
         ctx.window_key = client.key
         result = evaluate(snap, is_staff=client.is_staff)
         llm_ok = self.use_llm and not monitor and _llm_available()

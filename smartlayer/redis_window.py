@@ -37,6 +37,8 @@ letting Redis drop its keys changes nothing but memory.
 """
 from __future__ import annotations
 
+import threading
+from collections import deque
 from typing import Any
 
 from .conf import sl_settings
@@ -46,9 +48,15 @@ from .window import DAY, HOUR, MINUTE, Arrival, Outcome, Snapshot
 #: The storage form of :meth:`ClientWindow.arrive`.  The comments name the
 #: Python lines each block mirrors; keep them in step with window.py.
 _ARRIVE_LUA = """
--- KEYS: 1 arrivals, 2 outcomes, 3 minutes, 4 hours, 5 seen
+-- KEYS: 1 arrivals, 2 outcomes, 3 minutes, 4 hours, 5 seen, 6.. guard keys (optional)
 -- ARGV: 1 encoded arrival, 2 "now cutoff minute hour floor_minute floor_hour max_events ttl day"
 --       (numbers in one argument: fewer arguments to pack per call)
+-- A guard key that exists (a ban) stops the script before anything is
+-- recorded: {'guard', value}.  Bans and the window in one round trip.
+for i = 6, #KEYS do
+  local v = redis.call('GET', KEYS[i])
+  if v then return {'guard', v} end
+end
 local p = {}
 for word in string.gmatch(ARGV[2], '%S+') do p[#p + 1] = word end
 local now_s, now, cutoff = p[1], tonumber(p[1]), tonumber(p[2])
@@ -114,6 +122,7 @@ return 1
 """
 
 _SUFFIXES = (":a", ":o", ":m", ":h", ":s")
+_flusher_lock = threading.Lock()
 
 
 def redis_client(alias: str | None = None) -> Any:
@@ -201,6 +210,9 @@ class RedisWindowStore:
     exists for tests of expiry; production keeps the default.
     """
 
+    #: seconds between background sends of outcomes no arrival carried along
+    FLUSH_INTERVAL = 0.1
+
     def __init__(self, alias: str | None = None, max_events: int | None = None,
                  keep_seconds: float | None = None, ttl: int | None = None) -> None:
         self.alias = alias or sl_settings.CACHE_ALIAS
@@ -208,6 +220,10 @@ class RedisWindowStore:
         self.keep_seconds = float(keep_seconds or sl_settings.WINDOW_SECONDS)
         self.ttl = int(ttl or max(DAY, self.keep_seconds) + HOUR)
         self._conn: tuple[Any, Any, Any, Any] | None = None
+        # outcomes waiting to be sent: (keys, args) of the complete script
+        self._pending: deque = deque(maxlen=100_000)
+        self._flusher: threading.Thread | None = None
+        self._stop = threading.Event()
 
     # ── plumbing ───────────────────────────────────────────────────────────
     def _redis(self) -> tuple[Any, Any, Any, Any]:
@@ -222,8 +238,10 @@ class RedisWindowStore:
             from django.core.cache import caches
 
             client = redis_client(self.alias)
-            conn = (client, client.register_script(_ARRIVE_LUA), client.register_script(_COMPLETE_LUA),
-                    caches[self.alias].make_key)
+            arrive, complete = client.register_script(_ARRIVE_LUA), client.register_script(_COMPLETE_LUA)
+            client.script_load(_ARRIVE_LUA)  # pipelines send EVALSHA: the scripts must be there
+            client.script_load(_COMPLETE_LUA)
+            conn = (client, arrive, complete, caches[self.alias].make_key)
             self._conn = conn
         return conn
 
@@ -235,7 +253,18 @@ class RedisWindowStore:
     # ── WindowStore ────────────────────────────────────────────────────────
     def arrive(self, key: str, arrival: Arrival) -> Snapshot:
         """Record an arriving request and return the window including it (one round trip)."""
-        _, arrive_script, _, _ = self._redis()
+        snap, _ = self.arrive_guarded(key, arrival, ())
+        return snap  # type: ignore[return-value]
+
+    def arrive_guarded(self, key: str, arrival: Arrival, guards: Any) -> tuple[Snapshot | None, Any]:
+        """Like :meth:`arrive`, unless one of the cache keys ``guards`` exists:
+        then nothing is recorded and ``(None, its value)`` comes back.
+
+        The detector passes the client's ban keys, so the ban check and the
+        window cost one round trip together; outcomes still waiting to be sent
+        ride along in the same pipeline, in order.
+        """
+        client, arrive_script, _, cache_key = self._redis()
         now = arrival[0]
         # the same expressions as ClientWindow.arrive / _expire, evaluated here
         # so the script only compares numbers and never re-derives them
@@ -243,8 +272,18 @@ class RedisWindowStore:
         hour = int(now // HOUR)
         numbers = (f"{float(now)!r} {float(now - self.keep_seconds)!r} {minute} {hour} {minute - 60} {hour - 24} "
                    f"{self.max_events} {self.ttl} {DAY}")
-        arrivals, outcomes, minutes, hours, first = arrive_script(keys=self.keys(key),
-                                                                  args=[encode_arrival(arrival), numbers])
+        keys = self.keys(key) + [cache_key(g) for g in guards]
+        args = [encode_arrival(arrival), numbers]
+        if self._pending:
+            pipe = client.pipeline(transaction=False)
+            self._queue_outcomes(pipe)
+            pipe.evalsha(arrive_script.sha, len(keys), *keys, *args)
+            reply = self._execute(pipe)[-1]
+        else:
+            reply = arrive_script(keys=keys, args=args)
+        if reply and reply[0] == b"guard":
+            return None, self._serializer().loads(reply[1])
+        arrivals, outcomes, minutes, hours, first = reply
         return Snapshot(
             now=now,
             arrivals=tuple(_decoded(a, _ARRIVALS, decode_arrival) for a in arrivals),
@@ -252,13 +291,77 @@ class RedisWindowStore:
             minutes=_buckets(minutes),
             hours=_buckets(hours),
             first_seen=float(first),
-        )
+        ), None
 
     def complete(self, key: str, outcome: Outcome) -> None:
-        """Record the outcome of a request once its response is known (one round trip)."""
-        _, _, complete_script, _ = self._redis()
+        """Record the outcome of a request once its response is known.
+
+        Not a round trip of its own: the outcome waits (in order) for this
+        process's next arrival, or at most :attr:`FLUSH_INTERVAL` seconds for
+        the background flusher.  Error rates read outcomes of the last two
+        minutes, so a tenth of a second of delay changes nothing they see.
+        """
         keys = self.keys(key)
-        complete_script(keys=[keys[1], keys[4]], args=[encode_outcome(outcome), self.max_events, self.ttl])
+        self._pending.append(([keys[1], keys[4]], [encode_outcome(outcome), self.max_events, self.ttl]))
+        if self._flusher is None:
+            self._start_flusher()
+
+    def flush(self) -> None:
+        """Send every waiting outcome now (tests, shutdown)."""
+        if not self._pending:
+            return
+        client = self._redis()[0]
+        pipe = client.pipeline(transaction=False)
+        self._queue_outcomes(pipe)
+        self._execute(pipe)
+
+    def _queue_outcomes(self, pipe: Any) -> None:
+        sha = self._redis()[2].sha
+        pending = self._pending
+        while pending:
+            try:
+                keys, args = pending.popleft()
+            except IndexError:
+                break
+            pipe.evalsha(sha, len(keys), *keys, *args)
+
+    def _execute(self, pipe: Any) -> list:
+        """Run a pipeline of EVALSHAs.  Plain EVALSHA, not redis-py's Script
+        objects: with those, every pipeline first asks SCRIPT EXISTS — one more
+        round trip per request.  The scripts are loaded when the connection is
+        made; after a Redis restart (NOSCRIPT) they are loaded again and the
+        pipeline re-sent once."""
+        from redis.exceptions import NoScriptError
+
+        commands = list(pipe.command_stack)
+        try:
+            return pipe.execute()
+        except NoScriptError:
+            self._conn = None
+            client = self._redis()[0]
+            retry = client.pipeline(transaction=False)
+            for args, options in commands:
+                retry.execute_command(*args, **options)
+            return retry.execute()
+
+    def _start_flusher(self) -> None:
+        with _flusher_lock:
+            if self._flusher is not None:
+                return
+            self._flusher = threading.Thread(target=self._flush_loop, name="smartlayer-outcomes", daemon=True)
+            self._flusher.start()
+
+    def _flush_loop(self) -> None:
+        while not self._stop.wait(self.FLUSH_INTERVAL):
+            try:
+                self.flush()
+            except Exception as exc:  # noqa: BLE001 - Redis away: those outcomes are lost, counted
+                report_failure("window", exc)
+
+    def _serializer(self) -> Any:
+        from django.core.cache import caches
+
+        return caches[self.alias]._cache._serializer
 
     def clear(self) -> None:
         """Delete every window under this cache's prefix (tests, the demo) — never other keys.
