@@ -261,15 +261,15 @@ def test_database_outage_keeps_rows_buffered(sl, monkeypatch):
     writer = get_writer()
     for i in range(10):
         HttpClient(HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR=f"198.51.100.{i}").get("/page/1")
-    original = RequestLog.objects.bulk_create
+    from smartlayer import logwriter
 
     def down(*a, **k):
         raise ConnectionError("database down")
 
-    monkeypatch.setattr(RequestLog.objects, "bulk_create", down)
+    monkeypatch.setattr(logwriter, "insert_rows", down)
     assert not writer.flush(timeout=1)
     assert writer.backlog == 10 and writer.stats["write_errors"] >= 1
-    monkeypatch.setattr(RequestLog.objects, "bulk_create", original)
+    monkeypatch.undo()
     assert writer.flush(timeout=5)
     assert RequestLog.objects.count() == 10 and writer.stats["dropped_error"] == 0
 
