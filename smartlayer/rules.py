@@ -18,6 +18,7 @@ Counting conventions (documented in the README):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,29 +83,52 @@ def arrival_flags(*, authenticated: bool, user_agent: str, path: str) -> int:
     return flags
 
 
-def longest_sequential_run(paths: list[str]) -> int:
+_id_memo: dict[str, tuple[str, int] | None] = {}
+_ID_MEMO_MAX = 50_000
+
+
+def _template_id(path: str) -> tuple[str, int] | None:
+    """``/users/17`` → ``("/users/", 17)``; memoised, because a client's recent
+    paths come back in many consecutive windows (bounded: emptied when full)."""
+    try:
+        return _id_memo[path]
+    except KeyError:
+        pass
+    m = _ID_AT_END.match(path)
+    value = (m.group(1), int(m.group(2))) if m else None
+    if len(_id_memo) >= _ID_MEMO_MAX:
+        _id_memo.clear()
+    _id_memo[path] = value
+    return value
+
+
+def longest_sequential_run(paths: Iterable[str]) -> int:
     """Longest run of consecutive numeric IDs on one path template.
 
     ``/users/1 /users/2 /users/3`` → 3.  ``/products/4 /products/89`` → 1.
     IDs on different templates (``/users/1``, ``/orders/2``) do not chain.
+    Used by the rule and by the model's features alike.
     """
     by_template: dict[str, set[int]] = {}
     for p in paths:
-        m = _ID_AT_END.match(p)
-        if m:
-            by_template.setdefault(m.group(1), set()).add(int(m.group(2)))
+        t = _template_id(p)
+        if t is not None:
+            ids = by_template.get(t[0])
+            if ids is None:
+                by_template[t[0]] = {t[1]}
+            else:
+                ids.add(t[1])
     best = 0
     for ids in by_template.values():
         if len(ids) <= best:
             continue
-        run = 0
         for i in ids:
             if i - 1 not in ids:  # start of a run
                 n = 1
                 while i + n in ids:
                     n += 1
-                run = max(run, n)
-        best = max(best, run)
+                if n > best:
+                    best = n
     return best
 
 

@@ -91,7 +91,6 @@ FRAME_COLUMNS: tuple[str, ...] = (
     "user_agent", "authenticated", "was_blocked",
 )
 
-_ASCII_DIGITS = "0123456789"
 _log1p = math.log1p
 _dist = math.dist
 _not = operator.not_
@@ -151,7 +150,7 @@ def extract(snap: Snapshot) -> list[float]:
             entropy = 0.0
     else:
         entropy = 0.0
-    run = _sequential_run(paths)
+    run = longest_sequential_run(paths)
 
     # ── methods, sensitive hits over the window ─────────────────────────────
     posts = methods.count("POST")
@@ -224,53 +223,6 @@ def extract(snap: Snapshot) -> list[float]:
         1.0 if flags & (FLAG_SUSPICIOUS_UA | FLAG_EMPTY_UA) else 0.0,
         1.0 if flags & FLAG_AUTHENTICATED else 0.0,
     ]
-
-
-def _trailing_id(path: str) -> int | None:
-    """The ID :func:`~smartlayer.rules.longest_sequential_run` would read from
-    ``path`` (its at most 12 trailing digits before at most one ``/``), None
-    when there is none, and -1 when only the rule's regex can tell (digits
-    outside ASCII)."""
-    q = path[:-1] if path[-1:] == "/" else path
-    if not q[-1:].isdecimal():
-        return None
-    head = q.rstrip(_ASCII_DIGITS)
-    if not head[-1:].isdecimal():
-        return int(q[len(head):][-12:])
-    return -1
-
-
-_id_memo: dict[str, int | None] = {}
-_ID_MEMO_MAX = 50_000
-
-
-def _sequential_run(paths: Iterable[str]) -> int:
-    """Exactly ``longest_sequential_run(list(paths))``, without its per-path regex
-    in the common case.
-
-    A run of two or more needs two IDs that differ by one.  The IDs come from
-    a small memo (paths recur in many consecutive windows of a client), so
-    for the usual window — no two adjacent IDs — the answer (0 or 1) costs a
-    dictionary lookup per path; otherwise the rule itself decides.
-    """
-    memo = _id_memo
-    ids: set[int] = set()
-    candidates: list[str] = []
-    for p in paths:
-        try:
-            i = memo[p]
-        except KeyError:
-            if len(memo) >= _ID_MEMO_MAX:
-                memo.clear()
-            i = memo[p] = _trailing_id(p)
-        if i is not None:
-            candidates.append(p)
-            ids.add(i)
-    if not candidates:
-        return 0
-    if -1 not in ids and not any(i + 1 in ids for i in ids):
-        return 1
-    return longest_sequential_run(candidates)
 
 
 def past_grace(snap: Snapshot) -> bool:
