@@ -43,6 +43,15 @@ HOUR = 3600
 DAY = 86400
 
 
+def _tail_since(events: tuple, cutoff: float) -> list:
+    """The events at or after ``cutoff``: events are time-ordered, so walk back
+    from the newest (usually a few steps) instead of scanning the window."""
+    i = len(events)
+    while i > 0 and events[i - 1][0] >= cutoff:
+        i -= 1
+    return list(events[i:])
+
+
 @dataclass(slots=True)
 class Snapshot:
     """An immutable view of one client's window at ``now``.
@@ -59,21 +68,10 @@ class Snapshot:
     first_seen: float
 
     def arrivals_since(self, seconds: float) -> list:
-        cutoff = self.now - seconds
-        arr = self.arrivals
-        # arrivals are time-ordered: walk back from the newest
-        i = len(arr)
-        while i > 0 and arr[i - 1][0] >= cutoff:
-            i -= 1
-        return list(arr[i:])
+        return _tail_since(self.arrivals, self.now - seconds)
 
     def outcomes_since(self, seconds: float) -> list:
-        cutoff = self.now - seconds
-        out = self.outcomes
-        i = len(out)
-        while i > 0 and out[i - 1][0] >= cutoff:
-            i -= 1
-        return list(out[i:])
+        return _tail_since(self.outcomes, self.now - seconds)
 
     def count_last_day(self) -> int:
         """Arrivals in the last 24 hours, the current one included (hour buckets)."""

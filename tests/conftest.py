@@ -62,3 +62,21 @@ def browser(client):
     """The Django test client with a browser user agent and a fixed IP."""
     client.defaults.update(HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR="203.0.113.10")
     return client
+
+
+@pytest.fixture
+def llm_isolated():
+    """A clean LLM client, cache and counters before; the client's pool drained after."""
+    from tests.llm_server import isolated_llm_state
+
+    with isolated_llm_state():
+        yield
+
+
+@pytest.fixture
+def server(llm_isolated):
+    """A fake OpenAI-compatible server on loopback (tests/llm_server.py)."""
+    from tests.llm_server import FakeLLMServer
+
+    with FakeLLMServer() as srv:
+        yield srv

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from smartlayer import report
 from smartlayer.models import Ban, DailyReport, ModelVersion, RequestLog, Verdict
-from tests.llm_server import FakeLLMServer, ai_settings, answer, isolated_llm_state, status
+from tests.llm_server import ai_settings, answer, status
 
 #: A recent day, so the log retention of the command leaves its rows alone.
 DAY = date.today() - timedelta(days=3)
@@ -24,16 +24,8 @@ DAY_S = DAY.isoformat()
 UTC = ZoneInfo("UTC")
 
 
-@pytest.fixture(autouse=True)
-def _isolated():
-    with isolated_llm_state():
-        yield
-
-
-@pytest.fixture
-def server():
-    with FakeLLMServer() as srv:
-        yield srv
+# every test here starts with a clean LLM client, cache and counters (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("llm_isolated")
 
 
 def at(day: date, hour: int = 12, minute: int = 0) -> datetime:

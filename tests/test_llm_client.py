@@ -18,11 +18,9 @@ from smartlayer.llm.client import (
     parse_retry_after,
 )
 from tests.llm_server import (
-    FakeLLMServer,
     ai_settings,
     answer,
     closed_port_url,
-    isolated_llm_state,
     malformed,
     slow,
     status,
@@ -32,16 +30,8 @@ from tests.llm_server import (
 MESSAGES = [{"role": "user", "content": "hello"}]
 
 
-@pytest.fixture(autouse=True)
-def _isolated():
-    with isolated_llm_state():
-        yield
-
-
-@pytest.fixture
-def server():
-    with FakeLLMServer() as srv:
-        yield srv
+# every test here starts with a clean LLM client, cache and counters (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("llm_isolated")
 
 
 def test_sends_an_openai_compatible_request(server):

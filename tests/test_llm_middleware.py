@@ -6,23 +6,13 @@ import time
 import pytest
 
 from smartlayer.models import Ban, RequestLog, Verdict
-from tests.llm_server import FakeLLMServer, ai_settings, answer, closed_port_url, isolated_llm_state, slow
+from tests.llm_server import ai_settings, answer, closed_port_url, slow
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("llm_isolated")]
 
 ANON_BOT = {"HTTP_USER_AGENT": "python-requests/2.32", "REMOTE_ADDR": "203.0.113.40"}
 
 
-@pytest.fixture(autouse=True)
-def _isolated():
-    with isolated_llm_state():
-        yield
-
-
-@pytest.fixture
-def server():
-    with FakeLLMServer() as srv:
-        yield srv
 
 
 def wait_for(predicate, timeout=5.0):

@@ -14,7 +14,7 @@ from smartlayer.llm import client as llm_client
 from smartlayer.llm import prompts
 from smartlayer.llm.verdicts import GREY_BAN_REASON, PayloadVerdict, judge_payload, llm_available, submit_grey
 from smartlayer.models import Ban, Verdict
-from tests.llm_server import FakeLLMServer, ai_settings, answer, isolated_llm_state, slow, status
+from tests.llm_server import ai_settings, answer, slow, status
 
 FACTS = {
     "count_10s": 30, "count_24h": 400, "finished_2min": 40, "errors_2min": 20, "error_rate_2min": 50.0,
@@ -25,16 +25,8 @@ FACTS = {
 LABELS = {"score": 7, "rule_score": 7, "fired": ["sequential_id_probing"], "black": [], "model_score": 0.4}
 
 
-@pytest.fixture(autouse=True)
-def _isolated():
-    with isolated_llm_state():
-        yield
-
-
-@pytest.fixture
-def server():
-    with FakeLLMServer() as srv:
-        yield srv
+# every test here starts with a clean LLM client, cache and counters (tests/conftest.py)
+pytestmark = pytest.mark.usefixtures("llm_isolated")
 
 
 def _data_block(message: str) -> tuple[str, dict, str]:
