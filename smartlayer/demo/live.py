@@ -178,7 +178,7 @@ def summarise(cast: list[Actor]) -> list[dict[str, Any]]:
     for actor in cast:
         rows = by_key.get(actor.key, [])
         refused = [i for i, r in enumerate(rows, 1) if r["was_blocked"]]
-        reasons = Counter(f"{r['blocked_by']}: {r['reason']}" for r in rows if r["was_blocked"])
+        reasons = Counter(r["reason"] for r in rows if r["was_blocked"])
         table.append({
             "actor": actor.name, "hostile": actor.hostile, "sent": actor.sent, "logged": len(rows),
             "refused": len(refused), "first": refused[0] if refused else None,
