@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     import pandas as pd
 
     from smartlayer.ml.features import FEATURE_NAMES, frame_to_vectors, records_frame
-    from smartlayer.ml.train import WindowAnomalyModel, benign_labels
+    from smartlayer.ml.train import BENIGN, WindowAnomalyModel
     from smartlayer.traffic import DEFAULT_START, generate, generate_attack_day
 
     week = 7 * 86400
@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     X_att = np.vstack([p[0] for p in parts])
     labels = np.concatenate([p[1]["label"].to_numpy() for p in parts])
     clients = np.concatenate([p[1]["client_key"].to_numpy() + f"#{i}" for i, p in enumerate(parts)])
-    benign = benign_labels()
+    benign = BENIGN
     hostile_labels = sorted(set(labels) - benign)
     print(f"train {len(X_train):,} vectors (week 1), benign hold-out {len(X_next):,} (week 2), "
           f"attack days {len(X_att):,}\n")

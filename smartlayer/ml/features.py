@@ -398,15 +398,10 @@ def frame_to_vectors(
     return X, meta
 
 
-def exempt_prefixes() -> tuple[str, ...]:
-    """Path prefixes the middleware never inspects (they never reach a window)."""
-    from ..context import exempt_prefixes as prefixes
-
-    return prefixes()
-
-
 def drop_exempt(df: pd.DataFrame) -> pd.DataFrame:
     """Rows on exempt paths never entered a window online, so they must not offline."""
+    from ..context import exempt_prefixes  # the middleware's own list: exempt paths never reach a window
+
     prefixes = exempt_prefixes()
     if not prefixes or df.empty:
         return df

@@ -61,6 +61,7 @@ from sklearn.base import BaseEstimator
 from sklearn.ensemble import IsolationForest
 
 from ..conf import sl_settings
+from ..traffic import BENIGN_LABELS
 from .features import FEATURE_NAMES, FEATURE_SET_VERSION, Progress, frame_to_vectors
 from .forest import CompiledForest
 from .store import ModelStore, StoreLocked
@@ -68,7 +69,9 @@ from .store import ModelStore, StoreLocked
 HISTOGRAM_BINS = 50
 #: Labels that count as benign when evaluating labelled data (plus the
 #: traffic generator's own list, when available).
-BENIGN = frozenset({"", "-", "normal", "benign", "human", "api_client", "crawler"})
+#: Labels counted as benign when a labelled log is evaluated: the generator's
+#: benign scenarios plus the spellings hand-labelled logs use for "no attack".
+BENIGN = frozenset({"", "-", "normal", "benign"}) | BENIGN_LABELS
 #: Exit status of a run refused because another holds the lock (EX_TEMPFAIL: try later).
 EXIT_LOCKED = 75
 
@@ -277,14 +280,6 @@ def load_frame(opts: TrainOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
                                             "end": until.isoformat()}
 
 
-def benign_labels() -> frozenset[str]:
-    try:
-        from ..traffic import BENIGN_LABELS
-    except ImportError:  # pragma: no cover
-        return BENIGN
-    return BENIGN | BENIGN_LABELS
-
-
 def evaluate_labels(scores: np.ndarray, threshold: float, meta: pd.DataFrame) -> dict[str, Any]:
     """Per-label flag rates and hostile-vs-benign precision/recall.
 
@@ -298,7 +293,7 @@ def evaluate_labels(scores: np.ndarray, threshold: float, meta: pd.DataFrame) ->
     labels = meta["label"].fillna("").astype(str).to_numpy()
     if not (labels != "").any():
         return {}
-    benign = benign_labels()
+    benign = BENIGN
     flagged = scores >= threshold
     is_benign = np.isin(labels, list(benign))
     fp = int((flagged & is_benign).sum())
