@@ -311,23 +311,29 @@ def save(day: date, report: str, summary: dict[str, Any], ai_status: str) -> tup
 
 
 def purge_old_logs(days: int | None, *, batch: int = RETENTION_BATCH, now: datetime | None = None) -> int:
-    """Delete request logs older than ``days`` days, ``batch`` ids per DELETE; returns the count.
+    """Delete request logs (and LLM verdicts) older than ``days`` days, ``batch``
+    ids per DELETE; returns the number of request-log rows deleted.
 
     Small batches keep each transaction and lock short on a busy table.
     ``days`` of None or 0 keeps everything.
     """
-    from .models import RequestLog
+    from .models import RequestLog, Verdict
 
     if not days:
         return 0
     cutoff = (now or timezone.now()) - timedelta(days=int(days))
-    old = RequestLog.objects.filter(timestamp__lt=cutoff).order_by()
+    _delete_in_batches(Verdict, Verdict.objects.filter(created_at__lt=cutoff), batch)
+    return _delete_in_batches(RequestLog, RequestLog.objects.filter(timestamp__lt=cutoff), batch)
+
+
+def _delete_in_batches(model: Any, old: QuerySet, batch: int) -> int:
+    old = old.order_by()
     deleted = 0
     while True:
         ids = list(old.values_list("id", flat=True)[:batch])
         if not ids:
             return deleted
-        deleted += RequestLog.objects.filter(id__in=ids).delete()[0]
+        deleted += model.objects.filter(id__in=ids).delete()[0]
 
 
 def _kept(day: date) -> Any:

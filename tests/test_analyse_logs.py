@@ -227,6 +227,16 @@ def test_retention_deletes_only_old_rows_in_batches(db):
     assert report.purge_old_logs(0) == 0 and report.purge_old_logs(None) == 0
 
 
+def test_retention_also_deletes_old_llm_verdicts(db):
+    from smartlayer.models import Verdict
+
+    now = timezone.now()
+    Verdict.objects.create(kind="grey", verdict="BLOCK", created_at=now - timedelta(days=31))
+    Verdict.objects.create(kind="grey", verdict="ALLOW", created_at=now - timedelta(days=1))
+    report.purge_old_logs(30, now=now)
+    assert list(Verdict.objects.values_list("verdict", flat=True)) == ["ALLOW"]
+
+
 def test_command_applies_retention_and_says_so(db):
     now = timezone.now()
     RequestLog.objects.bulk_create([log(now - timedelta(days=40)), log(now - timedelta(days=5))])

@@ -317,3 +317,24 @@ def test_shutdown_closes_the_client(server):
 def test_parse_retry_after(value, expected):
     now = 1445412480.0  # 07:28:00 that day
     assert parse_retry_after(value, now=now) == expected
+
+
+def test_queued_calls_are_cancelled_at_interpreter_exit(server):
+    """threading's exit stage runs our hook first (reversed order), so queued calls never start."""
+    import threading as th
+    from concurrent.futures import thread as futures_thread
+
+    from smartlayer import state
+    from smartlayer.llm import client as llm_client
+
+    hooks = [getattr(h, "func", h) for h in th._threading_atexits]
+    # run in reverse order of registration: ours before concurrent.futures' join of the pool
+    assert hooks.index(llm_client._cancel_at_exit) > hooks.index(futures_thread._python_exit)
+    server.default = slow(0.5, "ALLOW")
+    with ai_settings(server.url, AI_MAX_WORKERS=1, AI_QUEUE_SIZE=10):
+        shared = llm_client.get_client()
+        futures = [shared.submit(shared.complete, [{"role": "user", "content": "x"}]) for _ in range(5)]
+        time.sleep(0.1)  # the first call is running
+        llm_client._cancel_at_exit()
+        cancelled = sum(f.cancelled() for f in futures if f is not None)
+    assert cancelled >= 3 and state.metrics["llm.cancelled_at_exit"] == cancelled

@@ -427,6 +427,17 @@ class LLMClient:
         executor.shutdown(wait=True)
         self._http.close()
 
+    def cancel_queued(self) -> None:
+        """Drop the calls that have not started (interpreter exit); running ones finish."""
+        with self._lock:
+            self._closed = True
+            executor = self._executor
+        if executor is not None:
+            pending = executor._work_queue.qsize()
+            executor.shutdown(wait=False, cancel_futures=True)
+            if pending:
+                state.count("llm.cancelled_at_exit", pending)
+
 
 # ── the process-wide client ────────────────────────────────────────────────
 
@@ -451,6 +462,20 @@ def get_client() -> LLMClient:
             if old is not None:
                 old.close(wait=False)
         return _client
+
+
+def _cancel_at_exit() -> None:
+    client = _client
+    if client is not None:
+        client.cancel_queued()
+
+
+# Interpreter exit first drains every queued pool task (concurrent.futures
+# does that in threading's exit stage, before atexit hooks), so a full queue
+# of slow LLM calls would hold a worker's shutdown for minutes.  Cancel the
+# calls that have not started, at that same earlier stage.
+if hasattr(threading, "_register_atexit"):
+    threading._register_atexit(_cancel_at_exit)
 
 
 def shutdown(*, wait: bool = True) -> None:
