@@ -35,7 +35,7 @@ from django.utils import timezone
 from .client import Client
 from .conf import derived, sl_settings
 from .decisions import PUBLIC_REASONS, Action, Decision
-from .state import decr, incr, make_key, report_failure
+from .state import decr, incr_many, make_key, report_failure
 
 WINDOWS = {"per_minute": 60, "per_hour": 3600, "per_day": 86400}
 LIMIT_TYPES = (*WINDOWS, "lifetime")
@@ -164,18 +164,18 @@ def check(client: Client, user: Any, path: str, now: float | None = None) -> Dec
         return _plan_gate(plan, path)
 
     now = time.time() if now is None else now
-    taken: list[str] = []
-    remaining: dict[str, tuple[int, int]] = {}
-    refused: tuple[str, int, int] | None = None  # (limit type, limit, retry after)
+    windows = []  # (limit type, limit, seconds to the end of the window, counter key)
     for name, limit in route.limits:
         window = WINDOWS.get(name)
-        if window is None:
-            continue
-        bucket = int(now // window)
-        reset = math.ceil((bucket + 1) * window - now)
-        key = _bucket_key(name, plan, route, client, bucket)
-        n = incr(key, timeout=reset + 2)
-        taken.append(key)
+        if window is not None:
+            bucket = int(now // window)
+            reset = math.ceil((bucket + 1) * window - now)
+            windows.append((name, limit, reset, _bucket_key(name, plan, route, client, bucket)))
+    counts = incr_many([(key, reset + 2) for _, _, reset, key in windows])  # one round trip on Redis
+    taken = [key for *_, key in windows]
+    remaining: dict[str, tuple[int, int]] = {}
+    refused: tuple[str, int, int] | None = None  # (limit type, limit, retry after)
+    for (name, limit, reset, _), n in zip(windows, counts, strict=True):
         remaining[name] = (limit - n, reset)
         if n > limit and (refused is None or reset > refused[2]):
             refused = (name, limit, reset)
