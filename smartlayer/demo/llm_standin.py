@@ -29,13 +29,14 @@ def _answer(system: str, user: str) -> str:
     if "integer from 0" in system:
         text = json.dumps(data).lower()
         return "92" if sum(s in text for s in _SUSPICIOUS) >= 1 else "15"
-    figures = data.get("daily_figures", {})
-    total = figures.get("requests") or figures.get("total") or "the"
+    totals = data.get("daily_figures", {}).get("totals", {})
+    total = totals.get("requests")
+    across = f"{total:,} requests" if isinstance(total, int) else "the day's requests"
     return ("(Written by the demo's loopback stand-in, not by a language model.)\n"
-            f"Traffic was handled normally across {total} requests. Error rates and slow endpoints are "
-            "listed below in the raw figures; blocks came from the rules, the payload checks and the "
-            "learned model. Review the top offending clients and the bans created today, and keep "
-            "monitor mode off only once the false-positive rate in the request log is acceptable.")
+            f"Traffic looked normal across {across}. Error rates and slow endpoints are listed "
+            "below in the raw figures. Review the top offending clients and the bans created that "
+            "day, and leave monitor mode only once the false-positive rate in the request log is "
+            "acceptable.")
 
 
 class _Handler(BaseHTTPRequestHandler):
