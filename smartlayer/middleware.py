@@ -14,6 +14,7 @@ request is served (``CACHE_FAIL_OPEN``, the default) or answered 503.
 """
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -26,7 +27,7 @@ from . import signals
 from .conf import sl_settings
 from .decisions import Action, Decision
 from .responses import render
-from .state import report_failure
+from .state import logger, report_failure
 
 
 class _SmartLayerMiddleware:
@@ -75,6 +76,7 @@ class _SmartLayerMiddleware:
         ctx.add(decision)
         if decision.refuses:
             signals.request_blocked.send(sender=type(self), request=request, client=ctx.client, decision=decision)
+            _log_refusal(ctx, decision)
         if decision.enforced:
             return ctx, render(request, decision)
         return ctx, None
@@ -120,6 +122,21 @@ def _releasing_db(func: Any) -> Any:
             close_old_connections()
 
     return run
+
+
+def _log_refusal(ctx: ctxmod.RequestContext, decision: Decision) -> None:
+    """Every refusal on the ``smartlayer`` logger (INFO), with the fields as ``extra``
+    for structured log handlers.  Monitor-mode decisions say so."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    logger.info(
+        "smartlayer: %s %s %s %s by %s: %s (%s)", "would refuse" if decision.monitor else "refused",
+        ctx.client.key, ctx.method, ctx.path[:200], decision.component, decision.reason,
+        ", ".join(decision.reasons[:5]),
+        extra={"smartlayer": {"client": ctx.client.key, "component": decision.component,
+                              "action": decision.action.value, "reason": decision.reason,
+                              "reasons": decision.reasons, "status": decision.status, "monitor": decision.monitor}},
+    )
 
 
 def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:

@@ -280,3 +280,14 @@ def test_no_sql_per_anonymous_benign_request(browser, django_assert_num_queries)
         for i in range(50):
             r = browser.get(f"/page/{i % 4}", REMOTE_ADDR=f"198.51.100.{i}")
             assert r.status_code == 200
+
+
+def test_every_refusal_is_logged_on_the_smartlayer_logger(client, caplog, sl):
+    with caplog.at_level("INFO", logger="smartlayer"):
+        client.get("/page/1", REMOTE_ADDR="203.0.113.11")
+        sl(MONITOR_MODE=True)
+        client.get("/page/2", REMOTE_ADDR="203.0.113.12")
+    lines = [r for r in caplog.records if r.name == "smartlayer" and "refuse" in r.getMessage()]
+    assert [r.smartlayer["reason"] for r in lines] == ["black:empty_user_agent", "black:empty_user_agent"]
+    assert lines[0].getMessage().startswith("smartlayer: refused ip:203.0.113.11 GET /page/1 by anomaly")
+    assert lines[1].getMessage().startswith("smartlayer: would refuse") and lines[1].smartlayer["monitor"]
