@@ -1,7 +1,7 @@
 """The detection report of a replay: a printed summary, and on disk a Markdown
 report with pictures (SVG) plus a machine-readable per-client file.
 
-Pictures are SVG written by hand — no plotting library on a server."""
+Pictures are SVG from :mod:`smartlayer.ml.plots` — no plotting library on a server."""
 from __future__ import annotations
 
 import csv
@@ -61,69 +61,60 @@ def print_summary(result: ReplayResult, out: IO[str], *, seconds: float, top: in
         out.write(f"precision (refused clients that were hostile): {_pct(result.precision())}\n")
 
 
-# ── pictures ────────────────────────────────────────────────────────────────
-def histogram_svg(series: dict[str, list[float]], *, threshold: float | None = None, bins: int = 30,
-                  title: str = "", xlabel: str = "") -> str:
-    """Overlaid histograms (share of each series per bin) with an optional threshold line."""
+# ── pictures (drawn by the one SVG chart module, which escapes every text) ──
+def _shared_histograms(series: dict[str, list[float]], *, bins: int = 30, threshold: float | None = None,
+                       title: str) -> dict[str, str]:
+    """One histogram per series over the same bins, so they compare at a glance."""
+    from .ml.plots import histogram_svg
+
     values = [v for vs in series.values() for v in vs]
-    width, height, pad = 640, 300, 40
-    if not values:
-        return f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="60"><text x="10" y="30">' \
-               f'{title}: no data</text></svg>'
-    lo, hi = min(values), max(values)
     if threshold is not None:
-        lo, hi = min(lo, threshold), max(hi, threshold)
+        values.append(threshold)
+    lo, hi = min(values), max(values)
     if hi == lo:
         hi = lo + 1.0
     step = (hi - lo) / bins
-    colours = ["#3b7dd8", "#d8553b", "#3bd87d", "#9b59b6"]
-    shares = {}
+    edges = [lo + i * step for i in range(bins + 1)]
+    charts = {}
     for name, vs in series.items():
         counts = [0] * bins
         for v in vs:
             counts[min(bins - 1, int((v - lo) / step))] += 1
-        shares[name] = [c / len(vs) if vs else 0.0 for c in counts]
-    top = max(max(s) for s in shares.values()) or 1.0
-    plot_w, plot_h = width - 2 * pad, height - 2 * pad
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             f'font-size="11">', f'<text x="{pad}" y="20" font-size="13">{title}</text>',
-             f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#333"/>']
-    bar_w = plot_w / bins
-    for i, (name, s) in enumerate(shares.items()):
-        colour = colours[i % len(colours)]
-        for b, share in enumerate(s):
-            if share <= 0:
-                continue
-            h = plot_h * share / top
-            parts.append(f'<rect x="{pad + b * bar_w:.1f}" y="{height - pad - h:.1f}" width="{bar_w:.1f}" '
-                         f'height="{h:.1f}" fill="{colour}" fill-opacity="0.55"/>')
-        parts.append(f'<rect x="{width - pad - 150}" y="{30 + 16 * i}" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{width - pad - 135}" y="{39 + 16 * i}">{name} ({len(series[name])})</text>')
-    if threshold is not None:
-        x = pad + plot_w * (threshold - lo) / (hi - lo)
-        parts.append(f'<line x1="{x:.1f}" y1="{pad}" x2="{x:.1f}" y2="{height - pad}" stroke="#000" '
-                     f'stroke-dasharray="4 3"/><text x="{x + 4:.1f}" y="{pad + 10}">threshold {threshold:.3f}</text>')
-    parts.append(f'<text x="{pad}" y="{height - 12}">{lo:.3g}</text>'
-                 f'<text x="{width - pad - 30}" y="{height - 12}">{hi:.3g}</text>'
-                 f'<text x="{width / 2 - 40:.0f}" y="{height - 12}">{xlabel}</text></svg>')
-    return "\n".join(parts)
+        charts[name] = histogram_svg(edges, counts, threshold=threshold, title=f"{title}: {name} ({len(vs)})")
+    return charts
 
 
-def bars_svg(rows: list[tuple[str, float]], *, title: str, unit: str = "") -> str:
-    """Horizontal bars, one per label."""
-    width, row_h, pad = 640, 22, 170
-    height = 40 + row_h * max(1, len(rows))
-    top = max((v for _, v in rows), default=1.0) or 1.0
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-             f'font-size="11"><text x="10" y="20" font-size="13">{title}</text>']
-    for i, (name, value) in enumerate(rows):
-        y = 32 + i * row_h
-        w = (width - pad - 60) * value / top
-        parts.append(f'<text x="10" y="{y + 13}">{name}</text><rect x="{pad}" y="{y}" width="{w:.1f}" '
-                     f'height="{row_h - 6}" fill="#3b7dd8"/><text x="{pad + w + 4:.1f}" y="{y + 13}">'
-                     f'{value:g}{unit}</text>')
-    parts.append("</svg>")
-    return "\n".join(parts)
+def _write_pictures(result: ReplayResult, out_dir: Path, threshold: float | None) -> list[tuple[str, str]]:
+    from .ml.plots import bars_svg
+
+    pictures = []
+    clients = list(result.clients.values())
+    groups = {
+        "benign clients": [c for c in clients if (c.label or "human") in BENIGN_LABELS],
+        "hostile clients": [c for c in clients if c.label and c.label not in BENIGN_LABELS],
+    }
+    model = {k: [c.max_model_score for c in g if c.max_model_score is not None] for k, g in groups.items()}
+    if any(model.values()):
+        for name, svg in _shared_histograms({k: v for k, v in model.items() if v}, threshold=threshold,
+                                            title="highest anomaly score per client").items():
+            file = f"model_scores_{name.split()[0]}.svg"
+            (out_dir / file).write_text(svg)
+            pictures.append((f"Anomaly scores, {name} (higher = more anomalous)", file))
+    rules = {k: [float(c.max_rule_score) for c in g] for k, g in groups.items()}
+    if any(rules.values()):
+        for name, svg in _shared_histograms({k: v for k, v in rules.items() if v}, bins=16,
+                                            title="highest rule score per client").items():
+            file = f"rule_scores_{name.split()[0]}.svg"
+            (out_dir / file).write_text(svg)
+            pictures.append((f"Rule scores, {name}", file))
+    rows = [(r["scenario"], float(r["median_before_block"])) for r in result.scenario_table()
+            if not r["benign"] and r["median_before_block"] is not None]
+    if rows:
+        (out_dir / "time_to_block.svg").write_text(bars_svg(
+            [name for name, _ in rows], [v for _, v in rows],
+            title="requests let through before the first block (median per scenario)"))
+        pictures.append(("Time to first block", "time_to_block.svg"))
+    return pictures
 
 
 # ── files ───────────────────────────────────────────────────────────────────
@@ -144,37 +135,12 @@ def write_report(result: ReplayResult, out_dir: Path, *, title: str = "Replay",
     """Write report.md, the pictures and the per-client files; returns the report's path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     write_clients(result, out_dir)
-    benign = [c.max_model_score for c in result.clients.values()
-              if c.max_model_score is not None and (c.label or "human") in BENIGN_LABELS]
-    hostile = [c.max_model_score for c in result.clients.values()
-               if c.max_model_score is not None and c.label and c.label not in BENIGN_LABELS]
-    if threshold is None:
+    if threshold is None and result.model_version:
         from .detector import _active_model
 
-        model = _active_model() if result.model_version else None
-        threshold = getattr(model, "threshold", None)
-    pictures = []
-    if benign or hostile:
-        (out_dir / "model_scores.svg").write_text(histogram_svg(
-            {"benign clients": benign, "hostile clients": hostile}, threshold=threshold,
-            title="Highest anomaly score per client", xlabel="anomaly score (higher = more anomalous)"))
-        pictures.append(("Anomaly scores of benign and hostile clients", "model_scores.svg"))
+        threshold = getattr(_active_model(), "threshold", None)
+    pictures = _write_pictures(result, out_dir, threshold)
     table = result.scenario_table()
-    hostile_rows = [(r["scenario"], float(r["median_before_block"])) for r in table
-                    if not r["benign"] and r["median_before_block"] is not None]
-    if hostile_rows:
-        (out_dir / "time_to_block.svg").write_text(bars_svg(
-            hostile_rows, title="Requests let through before the first block (median per scenario)"))
-        pictures.append(("Time to first block", "time_to_block.svg"))
-    rules = [c.max_rule_score for c in result.clients.values()]
-    if rules:
-        (out_dir / "rule_scores.svg").write_text(histogram_svg(
-            {"benign clients": [c.max_rule_score for c in result.clients.values()
-                                if (c.label or "human") in BENIGN_LABELS],
-             "hostile clients": [c.max_rule_score for c in result.clients.values()
-                                 if c.label and c.label not in BENIGN_LABELS]},
-            bins=16, title="Highest rule score per client", xlabel="rule score"))
-        pictures.append(("Rule scores", "rule_scores.svg"))
 
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     span = ""

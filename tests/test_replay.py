@@ -134,3 +134,15 @@ def test_replay_applies_ip_bans_to_signed_in_users_like_the_live_site(sl):
                           status=200, user_agent="Mozilla/5.0", response_ms=1.0, user_id="77")]
     result = replay(recs)
     assert result.clients["u:77"].caught  # a stolen session from a banned IP
+
+
+def test_report_escapes_labels_from_the_log(tmp_path):
+    """Labels come from the log file: a hostile one must not become markup in the report's SVG."""
+    from smartlayer.replay_report import write_report
+
+    evil = '<script>alert(1)</script>'
+    recs = [TrafficRecord(ts=1_700_000_000 + i, ip="198.18.0.20", method="GET", path="/.env", query="", status=404,
+                          user_agent="", response_ms=1.0, label=evil) for i in range(3)]
+    write_report(replay(recs), tmp_path)
+    svg = (tmp_path / "time_to_block.svg").read_text()
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
