@@ -25,6 +25,11 @@ def exempt_prefixes() -> tuple[str, ...]:
     return tuple(str(p) for p in sl_settings.EXEMPT_PATHS or ())
 
 
+def is_exempt(path: str, client: Client) -> bool:
+    """Never inspected: an exempt path, or a client inside ``ALLOW_IPS``."""
+    return path.startswith(exempt_prefixes()) or is_allowlisted(client)
+
+
 @derived
 def watchlog_installed() -> bool:
     from django.conf import settings
@@ -83,7 +88,7 @@ def begin(request: Any, owner: Any) -> RequestContext:
     ua = meta.get("HTTP_USER_AGENT", "")
     if not isinstance(ua, str):
         ua = ""
-    exempt = path.startswith(exempt_prefixes()) or is_allowlisted(client)
+    exempt = is_exempt(path, client)
     ctx = RequestContext(
         client=client, method=request.method or "GET", path=path, user_agent=ua,
         started=time.time(), t0=time.perf_counter(), exempt=exempt, owner=owner,

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .client import Client, ip_key
-from .context import RequestContext, exempt_prefixes
+from .context import RequestContext, is_exempt
 from .decisions import Action
 from .detector import Detector, MemoryBans
 from .traffic import BENIGN_LABELS
@@ -147,8 +147,8 @@ class Replayer:
         if stats is None:
             stats = res.clients[client.key] = ClientResult(client.key, getattr(line, "label", None) or None)
         stats.requests += 1
-        if ctx.path.startswith(exempt_prefixes()):
-            return False  # exempt paths are never inspected, as in the middleware
+        if is_exempt(ctx.path, client):
+            return False  # never inspected, exactly as in the middleware
 
         decision = self.detector.inspect(ctx, ts)
         ctx.add(decision)

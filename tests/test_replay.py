@@ -146,3 +146,10 @@ def test_report_escapes_labels_from_the_log(tmp_path):
     write_report(replay(recs), tmp_path)
     svg = (tmp_path / "time_to_block.svg").read_text()
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_replay_honours_allow_listed_networks_like_the_middleware(sl):
+    sl(ALLOW_IPS=["198.18.0.0/24"])
+    recs = [TrafficRecord(ts=1_700_000_000, ip="198.18.0.30", method="GET", path="/", query="", status=200,
+                          user_agent="", response_ms=1.0)]
+    assert not replay(recs).clients["ip:198.18.0.30"].caught  # empty UA, but allow-listed
