@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
+from . import MIDDLEWARE as SMARTLAYER_MIDDLEWARE
 from .conf import COMPONENTS, DEFAULTS, SETTINGS_NAME
 from .scheduler import parse_time
 
@@ -194,7 +195,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     return messages
 
 
-_NAMES = {f"smartlayer.middleware.{n}" for n in ("AIAnomalyDetector", "AIRequestValidator", "RateLimiter", "WatchLog")}
+_NAMES = set(SMARTLAYER_MIDDLEWARE)
 _AUTH = "django.contrib.auth.middleware.AuthenticationMiddleware"
 
 

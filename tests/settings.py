@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from smartlayer import MIDDLEWARE as SMARTLAYER_MIDDLEWARE
+
 BASE_DIR = Path(__file__).resolve().parent
 SECRET_KEY = "smartlayer-tests-not-secret"
 DEBUG = False
@@ -31,10 +33,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "smartlayer.middleware.AIAnomalyDetector",
-    "smartlayer.middleware.AIRequestValidator",
-    "smartlayer.middleware.RateLimiter",
-    "smartlayer.middleware.WatchLog",
+    *SMARTLAYER_MIDDLEWARE,
 ]
 
 AUTH_USER_MODEL = "testapp.User"

@@ -11,12 +11,7 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import path, re_path
 
-SMART_MIDDLEWARE_STACK = [
-    "smartlayer.middleware.AIAnomalyDetector",
-    "smartlayer.middleware.AIRequestValidator",
-    "smartlayer.middleware.RateLimiter",
-    "smartlayer.middleware.WatchLog",
-]
+from smartlayer import MIDDLEWARE as SMARTLAYER_MIDDLEWARE
 
 
 def configure(workdir: Path, smart: dict[str, Any] | None = None) -> None:
@@ -55,7 +50,7 @@ def configure(workdir: Path, smart: dict[str, Any] | None = None) -> None:
             "django.middleware.common.CommonMiddleware",
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware",
-            *SMART_MIDDLEWARE_STACK,
+            *SMARTLAYER_MIDDLEWARE,
         ],
         DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(workdir / "demo.sqlite3"),
                                "OPTIONS": {"timeout": 30}}},

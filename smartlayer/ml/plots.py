@@ -17,6 +17,16 @@ _ACCENT = "#ba2121"     # the admin's delete red, for the threshold
 _MUTED = "#666"
 
 
+def _open(width: int, height: int, title: str, fallback: str, *, title_x: float) -> list[str]:
+    """The opening of a chart: the svg element, the visible title, the accessible one."""
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" {_FONT}>']
+    if title:
+        parts.append(f'<text x="{title_x}" y="14" font-weight="bold">{escape(title)}</text>')
+    parts.append(f'<title>{escape(title or fallback)}</title>')
+    return parts
+
+
 def _num(v: float) -> str:
     return f"{v:.2f}".rstrip("0").rstrip(".") if v == v else "nan"
 
@@ -48,11 +58,7 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: f
     def x(v: float) -> float:
         return left + (v - x0) / span * pw
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" {_FONT}>']
-    if title:
-        parts.append(f'<text x="{left}" y="14" font-weight="bold">{escape(title)}</text>')
-    parts.append(f'<title>{escape(title or "histogram")}</title>')
+    parts = _open(width, height, title, "histogram", title_x=left)
     for i, c in enumerate(counts):
         if not c:
             continue
@@ -102,11 +108,7 @@ def bars_svg(labels: Sequence[str], values: Sequence[float], *, width: int = 560
     def x(v: float) -> float:
         return label_w + (v - lo) / span * pw
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" {_FONT}>']
-    if title:
-        parts.append(f'<text x="4" y="14" font-weight="bold">{escape(title)}</text>')
-    parts.append(f'<title>{escape(title or "bars")}</title>')
+    parts = _open(width, height, title, "bars", title_x=4)
     zero = x(0.0)
     for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
         y = top + i * bar_height

@@ -33,6 +33,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from smartlayer import MIDDLEWARE as SMARTLAYER_MIDDLEWARE  # noqa: E402
+
 BASE_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -40,12 +42,6 @@ BASE_MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-]
-SMART = [
-    "smartlayer.middleware.AIAnomalyDetector",
-    "smartlayer.middleware.AIRequestValidator",
-    "smartlayer.middleware.RateLimiter",
-    "smartlayer.middleware.WatchLog",
 ]
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -67,7 +63,7 @@ def configure(db_path: str, redis_url: str | None = None, postgres: dict | None 
         ROOT_URLCONF=__name__,
         INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
                         "django.contrib.messages", "smartlayer"],
-        MIDDLEWARE=BASE_MIDDLEWARE + SMART,
+        MIDDLEWARE=BASE_MIDDLEWARE + SMARTLAYER_MIDDLEWARE,
         DATABASES={"default": database},
         CACHES=caches,
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",

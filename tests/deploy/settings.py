@@ -63,12 +63,8 @@ DJANGO_MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
-SMARTLAYER_MIDDLEWARE = [
-    "smartlayer.middleware.AIAnomalyDetector",
-    "smartlayer.middleware.AIRequestValidator",
-    "smartlayer.middleware.RateLimiter",
-    "smartlayer.middleware.WatchLog",
-]
+from smartlayer import MIDDLEWARE as SMARTLAYER_MIDDLEWARE  # noqa: E402
+
 STACK = os.environ.get("SMARTLAYER_DEPLOY_STACK", "smartlayer")
 if STACK not in ("smartlayer", "bare"):
     raise ValueError(f"SMARTLAYER_DEPLOY_STACK must be 'smartlayer' or 'bare', got {STACK!r}")

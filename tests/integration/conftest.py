@@ -20,22 +20,23 @@ from collections.abc import Iterator
 import pytest
 
 
+def _required_env(name: str, example: str, service: str) -> str:
+    """The service URL from the environment, or a skip that says what is missing."""
+    url = os.environ.get(name)
+    if not url:
+        pytest.skip(f"{name} not set: no {service} to test against (e.g. {example}; .ci/run sets it when "
+                    f"{service} answers)")
+    return url
+
+
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("SMARTLAYER_TEST_REDIS_URL")
-    if not url:
-        pytest.skip("SMARTLAYER_TEST_REDIS_URL not set: no Redis to test against "
-                    "(e.g. redis://127.0.0.1:6379/15; .ci/run sets it when Redis answers)")
-    return url
+    return _required_env("SMARTLAYER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15", "Redis")
 
 
 @pytest.fixture
 def database_url() -> str:
-    url = os.environ.get("SMARTLAYER_TEST_DATABASE_URL")
-    if not url:
-        pytest.skip("SMARTLAYER_TEST_DATABASE_URL not set: no PostgreSQL to test against "
-                    "(e.g. postgresql://postgres@127.0.0.1:5432/test; .ci/run sets it when PostgreSQL answers)")
-    return url
+    return _required_env("SMARTLAYER_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test", "PostgreSQL")
 
 
 @pytest.fixture
