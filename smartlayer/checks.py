@@ -19,6 +19,7 @@ W003      a smartlayer middleware comes before AuthenticationMiddleware
 W004      WatchLog is not installed: nothing is logged, nothing to train on
 W005      blocking with a cache that each process keeps for itself
 W006      AI_API_KEY is set but AI_BASE_URL or AI_MODEL is missing
+W007      the login-flood rule looks further back than the windows keep
 ========  ==================================================================
 """
 from __future__ import annotations
@@ -40,6 +41,7 @@ _NON_NEGATIVE_INT = (
     "grey_suspicion_threshold", "grey_hard_block_score", "grey_grace_requests", "grey_elevated_rate_10s",
     "grey_error_rate_percent", "grey_scan_distinct_paths", "grey_sequential_ids", "grey_burst_requests_10s",
     "grey_burst_max_paths", "black_requests_10s", "black_error_rate_percent", "black_error_min_requests",
+    "LOGIN_FLOOD_ATTEMPTS", "GREY_SUSTAINED_COUNT",
     "AI_RETRIES", "AI_PAYLOAD_BLOCK_CONFIDENCE", "MODEL_RULE_ASSIST", "MODEL_SUSTAINED_RULE_SCORE",
 )
 _POSITIVE_INT = (
@@ -47,7 +49,8 @@ _POSITIVE_INT = (
     "VALIDATOR_MAX_BYTES", "VALIDATOR_BLOCK_SCORE", "LOG_QUEUE_SIZE", "LOG_BATCH_SIZE", "LOG_USER_AGENT_MAX",
     "AI_MAX_WORKERS", "AI_QUEUE_SIZE", "AI_BREAKER_FAILURES", "MODEL_LOOKBACK_DAYS", "MODEL_MIN_SAMPLES",
     "MODEL_MAX_SAMPLES", "IPV6_PREFIX_LENGTH", "BLOCK_STATUS", "MODEL_SUSTAINED_WINDOW", "MODEL_SUSTAINED_COUNT",
-    "MODEL_SUSTAINED_ALONE",
+    "MODEL_SUSTAINED_ALONE", "LOGIN_FLOOD_WINDOW",
+    "GREY_SUSTAINED_WINDOW",
 )
 _POSITIVE_NUMBER = (
     "FAILURE_LOG_INTERVAL", "LOG_FLUSH_INTERVAL", "AI_CONNECT_TIMEOUT", "AI_READ_TIMEOUT",
@@ -192,7 +195,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if cfg.get("AI_API_KEY") and not (cfg.get("AI_BASE_URL") and cfg.get("AI_MODEL")):
         messages.append(Warning("AI_API_KEY is set but AI_BASE_URL or AI_MODEL is missing; AI features stay off.",
                                 hint="See the providers table in the README.", id="smartlayer.W006"))
+    messages += _login_flood_warnings(cfg)
     return messages
+
+
+def _login_flood_warnings(cfg: dict[str, Any]) -> list[Warning]:
+    """The rule counts attempts in the client's window, which holds at most
+    WINDOW_SECONDS and WINDOW_MAX_EVENTS: beyond either it would never fire."""
+    def get(key: str) -> Any:
+        return cfg.get(key, DEFAULTS[key])
+
+    attempts, window = get("LOGIN_FLOOD_ATTEMPTS"), get("LOGIN_FLOOD_WINDOW")
+    keep, events = get("WINDOW_SECONDS"), get("WINDOW_MAX_EVENTS")
+    if not all(_is_int(v) for v in (attempts, window, keep, events)) or not attempts:
+        return []
+    if window > keep or attempts > events:
+        return [Warning(
+            f"LOGIN_FLOOD_WINDOW={window} s / LOGIN_FLOOD_ATTEMPTS={attempts} exceed what a window keeps "
+            f"(WINDOW_SECONDS={keep}, WINDOW_MAX_EVENTS={events}); the login-flood rule may never fire.",
+            hint="Raise WINDOW_SECONDS / WINDOW_MAX_EVENTS or lower the login-flood settings.",
+            id="smartlayer.W007")]
+    return []
 
 
 _NAMES = set(SMARTLAYER_MIDDLEWARE)

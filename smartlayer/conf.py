@@ -45,6 +45,12 @@ DEFAULT_SUSPICIOUS_USER_AGENTS = [
     "dirbuster", "gobuster", "wpscan",
 ]
 
+DEFAULT_LOGIN_PATHS = [
+    "/login", "/accounts/login", "/account/login", "/auth/login", "/user/login", "/users/sign_in",
+    "/signin", "/sign-in", "/api/login", "/api/auth/login", "/api/v1/auth/login", "/admin/login",
+    "/wp-login.php",
+]
+
 DEFAULT_GREY_WEIGHTS = {
     "suspicious_user_agent": 2,
     "elevated_rate": 3,
@@ -118,6 +124,16 @@ DEFAULTS: dict[str, Any] = {
     "black_requests_10s": 50,
     "black_error_rate_percent": 75,
     "black_error_min_requests": 10,
+    # smartlayer addition — login flood (credential stuffing): this many POSTs
+    # to LOGIN_PATHS within LOGIN_FLOOD_WINDOW seconds from one client bans
+    # it, from the first request (no grace period).  0 turns the rule off.
+    # A form login that fails answers 200, so the access log alone cannot tell
+    # a failure from a success: attempts are counted, whatever the answer.
+    "LOGIN_FLOOD_ATTEMPTS": 10,
+    "LOGIN_FLOOD_WINDOW": 600,
+    # Path prefixes of login endpoints (case-insensitive); Django's LOGIN_URL
+    # is added when it is a path.
+    "LOGIN_PATHS": DEFAULT_LOGIN_PATHS,
     # Cap on per-client events kept for the windows (memory bound per client).
     "WINDOW_MAX_EVENTS": 200,
     # Seconds of per-client events kept (the longest window a rule or feature reads).
@@ -202,6 +218,14 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_SUSTAINED_COUNT": 5,
     "MODEL_SUSTAINED_RULE_SCORE": 2,
     "MODEL_SUSTAINED_ALONE": 15,
+    # smartlayer addition — a *sustained elevated rate*: this many grey-zone
+    # requests with the elevated-rate rule on at most grey_burst_max_paths
+    # distinct paths (in those 10 s), within GREY_SUSTAINED_WINDOW seconds,
+    # block — LLM or not.  One fast moment is a person opening tabs, and a page
+    # fanning out to many endpoints is an app; a rate that goes on against
+    # one endpoint is a script hammering it.  0 turns it off.
+    "GREY_SUSTAINED_COUNT": 5,
+    "GREY_SUSTAINED_WINDOW": 60,
 }
 
 _lock = threading.Lock()
@@ -285,7 +309,7 @@ def reload() -> None:
 
 
 def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    if setting in (SETTINGS_NAME, "MIDDLEWARE", "CACHES", "BASE_DIR"):
+    if setting in (SETTINGS_NAME, "MIDDLEWARE", "CACHES", "BASE_DIR", "LOGIN_URL"):
         reload()
 
 

@@ -4,7 +4,7 @@ Every component gathers *evidence* (BLACK rules, the GREY score, the model's
 anomaly score, the payload score, an LLM verdict) and hands it to
 :func:`combine`.  The policy, in order:
 
-1. a BLACK rule fired → **block**;
+1. a BLACK rule fired → **block**; a rule in :data:`BANNING_RULES` → **ban**;
 2. a borderline payload or a grey-zone client with an LLM verdict: the LLM
    can only make a decision stricter — a payload verdict above
    ``AI_PAYLOAD_BLOCK_CONFIDENCE`` → **block**;
@@ -20,7 +20,12 @@ anomaly score, the payload score, an LLM verdict) and hands it to
    sessions; attackers are odd request after request (measured on generated
    traffic: ``training/README.md``);
 6. (assisted) rule score ≥ ``grey_hard_block_score`` → **block**;
-   ≥ ``grey_suspicion_threshold`` → **ask the LLM** (recorded without one);
+   ≥ ``grey_suspicion_threshold`` → **ask the LLM** (recorded without one) —
+   unless the grey zone is a *sustained elevated rate*:
+   ``GREY_SUSTAINED_COUNT`` grey-zone requests within ``GREY_SUSTAINED_WINDOW``
+   with the elevated-rate rule on at most ``grey_burst_max_paths`` paths
+   (hammering one endpoint, not a page fanning out to many) → **block**, LLM
+   or not;
 7. a client blocked ``BAN_AFTER_BLOCKS`` times within ``BAN_BLOCK_WINDOW``
    is **banned** for ``BAN_TTL``.
 
@@ -50,6 +55,11 @@ class Action(str, Enum):
     def refuses(self) -> bool:
         return self in _REFUSING
 
+
+#: BLACK rules that ban at once instead of blocking one request: after a login
+#: flood, whatever that client does next — including the session of an account
+#: it has just broken into, from the same IP — is refused.
+BANNING_RULES = frozenset({"login_flood"})
 
 _REFUSING = {Action.BLOCK, Action.BAN, Action.THROTTLE, Action.DENY}
 
@@ -101,6 +111,7 @@ class Evidence:
     model_threshold: float | None = None
     model_version: str = ""
     model_flags: int = 0                    # requests above the threshold in MODEL_SUSTAINED_WINDOW, this one included
+    grey_flags: int = 0                     # grey-zone hammering requests in GREY_SUSTAINED_WINDOW, this one included
     top_features: list[Any] = field(default_factory=list)
     payload_score: int | None = None
     payload_hits: list[str] = field(default_factory=list)
@@ -123,6 +134,8 @@ class Evidence:
             d["model_version"] = self.model_version
             if self.model_flags:
                 d["model_flags"] = self.model_flags
+        if self.grey_flags:
+            d["grey_flags"] = self.grey_flags
             if self.top_features:
                 d["top_features"] = self.top_features
         if self.payload_score is not None:
@@ -168,7 +181,8 @@ def combine(ev: Evidence) -> Decision:
     # 1. BLACK rules
     if ev.black:
         reasons = [f"black:{b}" for b in ev.black] + [f"grey:{r}" for r in ev.rules_fired]
-        return _decision(Action.BLOCK, ev, reasons[0], reasons)
+        action = Action.BAN if BANNING_RULES.intersection(ev.black) else Action.BLOCK
+        return _decision(action, ev, reasons[0], reasons)
 
     # 2–3. payloads
     if ev.payload_score is not None and ev.payload_score > 0:
@@ -208,6 +222,10 @@ def combine(ev: Evidence) -> Decision:
     if score >= int(s.grey_suspicion_threshold):
         if ev.llm_verdict == "BLOCK":
             return _decision(Action.BAN, ev, "llm:block", reasons + ["llm:block"])
+        sustained = int(s.GREY_SUSTAINED_COUNT or 0)
+        if sustained and ev.grey_flags >= sustained:
+            reasons = [f"grey:sustained_rate_{ev.grey_flags}"] + reasons
+            return _decision(Action.BLOCK, ev, reasons[0], reasons)
         action = Action.ASK_LLM if ev.llm_available else Action.RECORD
         return _decision(action, ev, f"grey:score_{score}", reasons)
     if reasons:

@@ -44,6 +44,8 @@ def _flag_buckets(now: float, window: float) -> tuple[int, int, float]:
 
 
 def _flag_window(kind: str) -> float:
+    if kind == "grey":
+        return float(sl_settings.GREY_SUSTAINED_WINDOW)
     return float(sl_settings.MODEL_SUSTAINED_WINDOW)
 
 
@@ -183,6 +185,9 @@ class Detector:
                       in_grace=result.in_grace, llm_available=llm_ok)
         if not result.in_grace:
             ctx.rule_score = result.score
+            if (sl_settings.GREY_SUSTAINED_COUNT and result.hammering
+                    and result.score >= int(sl_settings.grey_suspicion_threshold)):
+                ev.grey_flags = self.bans.note_flag(ctx, now, "grey")
             model = self.model()
             if model is not None:
                 scored = model.score(snap)

@@ -14,6 +14,12 @@ Counting conventions (documented in the README):
 * the grace period: while a client has made at most ``grey_grace_requests``
   requests in 24 h (the current one included), it is not scored — the first
   20 requests never are.  The BLACK rules apply from the first request.
+
+One BLACK rule is a smartlayer addition to the documented three:
+``login_flood`` — ``LOGIN_FLOOD_ATTEMPTS`` POSTs to ``LOGIN_PATHS`` within
+``LOGIN_FLOOD_WINDOW`` seconds (the current one included).  Credential
+stuffing answered 200 (a failed form login re-renders the page) trips no error
+rule and, at a few attempts a minute, no rate rule either.
 """
 from __future__ import annotations
 
@@ -34,6 +40,7 @@ class RuleResult:
     score: int = 0                                    # GREY suspicion score
     fired: list[str] = field(default_factory=list)   # GREY rules that fired
     in_grace: bool = False
+    hammering: bool = False   # elevated rate on ≤ grey_burst_max_paths paths (see decisions, sustained rate)
     facts: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -58,6 +65,21 @@ def weights() -> dict[str, int]:
     merged = dict(DEFAULT_GREY_WEIGHTS)
     merged.update(sl_settings.grey_weights or {})
     return merged
+
+
+@derived
+def login_prefixes() -> tuple[str, ...]:
+    paths = [str(p).lower() for p in sl_settings.LOGIN_PATHS or ()]
+    from django.conf import settings as django_settings
+
+    login_url = getattr(django_settings, "LOGIN_URL", None)
+    if isinstance(login_url, str) and login_url.startswith("/"):
+        paths.append(login_url.lower())
+    return tuple(paths)
+
+
+def is_login_attempt(method: str, path: str) -> bool:
+    return method == "POST" and path.lower().startswith(login_prefixes())
 
 
 def is_sensitive_path(path: str) -> bool:
@@ -147,8 +169,14 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
     errors = sum(1 for o in finished if o[1] >= 400)
     paths_1min = [a[2] for a in last_1min]
     idle_from, idle_to = s.grey_idle_window
+    login_attempts = 0
+    if s.LOGIN_FLOOD_ATTEMPTS and is_login_attempt(current[1], current[2]):
+        # counted only when the current request is itself an attempt: that is
+        # the request the rule refuses, and the common request pays nothing
+        login_attempts = sum(1 for a in snap.arrivals_since(s.LOGIN_FLOOD_WINDOW) if is_login_attempt(a[1], a[2]))
     return {
         "count_10s": len(last_10s),
+        "distinct_paths_10s": len({a[2] for a in last_10s}),
         "count_24h": snap.count_last_day(),
         "finished_2min": len(finished),
         "errors_2min": errors,
@@ -156,6 +184,7 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
         "distinct_paths_1min": len(set(paths_1min)),
         "sequential_run_1min": longest_sequential_run(paths_1min),
         "idle_before": snap.count_between(idle_from, idle_to) == 0,
+        "login_attempts": login_attempts,
         "current_path": current[2],
         "current_method": current[1],
         "recent_paths": paths_1min[-20:],
@@ -180,6 +209,8 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False) -> RuleResult:
     if (facts["finished_2min"] >= s.black_error_min_requests
             and facts["error_rate_2min"] >= s.black_error_rate_percent):
         result.black.append("error_flood")
+    if s.LOGIN_FLOOD_ATTEMPTS and facts["login_attempts"] >= s.LOGIN_FLOOD_ATTEMPTS:
+        result.black.append("login_flood")
 
     # ── GREY: suspicion score, after the grace period ──────────────────────
     if facts["count_24h"] <= s.grey_grace_requests:
@@ -191,6 +222,8 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False) -> RuleResult:
         fired.append("suspicious_user_agent")
     if s.grey_elevated_rate_10s <= facts["count_10s"] < s.black_requests_10s:
         fired.append("elevated_rate")
+        # not a signal of its own (no weight): what the sustained-rate policy counts
+        result.hammering = facts["distinct_paths_10s"] <= s.grey_burst_max_paths
     if (facts["finished_2min"] >= s.black_error_min_requests
             and s.grey_error_rate_percent <= facts["error_rate_2min"] < s.black_error_rate_percent):
         fired.append("moderate_error_rate")

@@ -95,7 +95,8 @@ def test_empty_user_agent_is_blocked_and_logged(flush_logs):
     assert row.was_blocked and row.blocked_by == "anomaly" and row.reason == "black:empty_user_agent"
 
 
-def test_flood_is_blocked_at_the_50th_request():
+def test_flood_is_blocked_at_the_50th_request(sl):
+    sl(GREY_SUSTAINED_COUNT=0)  # the BLACK boundary alone (hammering one path is blocked sooner: test_decisions)
     async def flood() -> list[int]:
         c = aclient("203.0.113.21")
         return [(await c.get("/page/1")).status_code for _ in range(50)]
@@ -261,7 +262,8 @@ def test_uvicorn_blocks_a_flood_and_logs_every_request(tmp_path):
     counts = tmp_path / "counts"
     counts.mkdir()
     env = deploy_env(SMARTLAYER_DEPLOY_DATABASE_URL=f"sqlite:///{db}", SMARTLAYER_DEPLOY_COUNT_DIR=str(counts),
-                     SMARTLAYER_DEPLOY_SMART=json.dumps({"TRUSTED_PROXY_COUNT": 1, "BAN_AFTER_BLOCKS": 0}))
+                     SMARTLAYER_DEPLOY_SMART=json.dumps({"TRUSTED_PROXY_COUNT": 1, "BAN_AFTER_BLOCKS": 0,
+                                                                 "GREY_SUSTAINED_COUNT": 0}))
     migrate(env)
     port = free_port()
     with ServerProcess(uvicorn_cmd(port), env, port, tmp_path / "uvicorn.log").start() as server:

@@ -134,3 +134,14 @@ def test_bad_extra_pattern_is_e007(settings):
     ])
     assert message.id == "smartlayer.E007" and "VALIDATOR_EXTRA_PATTERNS" in message.msg
     assert message.msg.count("VALIDATOR_EXTRA_PATTERNS") == 1
+
+
+@pytest.mark.parametrize("values, warns", [
+    ({}, False),
+    ({"LOGIN_FLOOD_WINDOW": 900}, True),                              # the windows keep 600 s
+    ({"LOGIN_FLOOD_WINDOW": 900, "WINDOW_SECONDS": 900}, False),
+    ({"LOGIN_FLOOD_ATTEMPTS": 300}, True),                            # … and 200 events
+    ({"LOGIN_FLOOD_ATTEMPTS": 0, "LOGIN_FLOOD_WINDOW": 900}, False),  # off
+])
+def test_login_flood_beyond_the_window_is_w007(settings, values, warns):
+    assert ("smartlayer.W007" in ids(with_settings(settings, **values))) is warns

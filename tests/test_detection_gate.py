@@ -5,15 +5,17 @@ attack scenario is replayed through the whole pipeline (rules, payload
 checks, model, combiner) on the log's clock.  Counted per client (a user id or
 an IP), pooled over the seeds.
 
-Gated (they hold on every seed we measured, 1–6):
-* scrapers, ID enumeration, vulnerability scanners and slow drip: recall ≥ 0.95;
-* people: fewer than 0.5 % ever refused.
+Gated: every hostile scenario but the distributed low-and-slow one — scrapers,
+bursts, credential stuffing, ID enumeration, vulnerability scanners and slow
+drip — is caught with recall ≥ 0.95, and fewer than 0.5 % of people are ever
+refused.  The distributed attack (many IPs, a few requests each) is reported,
+not gated: its figures are in the README's detection section.
 
-Reported, not gated (figures in the README's detection section): burst,
-credential stuffing and the distributed low-and-slow attack.  Small bursts
-fall inside the documented 20-request grace period, and slow credential
-stuffing (one login POST every few minutes, answered 200) is indistinguishable
-from a person within any window the rules or the model read.
+Measured when the gate was set (2026-11-21), pooled over seeds 1–6 and, held
+out, 7–12: every gated scenario ≥ 0.985, people 0.09 % / 0.19 %.  Credential
+stuffing counts the one-request sessions an attacker opens with a stolen
+account as clients of its own; those are caught only when the stuffer's IP was
+banned first (the login-flood rule bans it at the tenth attempt).
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from smartlayer.replay_report import table_lines
 from smartlayer.traffic import DEFAULT_START, generate_attack_day, generate_normal_week
 
 SEEDS = (1, 2, 3)
-GATED = ("scraper", "enumeration", "vuln_scanner", "slow_drip")
+GATED = ("scraper", "burst", "credential_stuffing", "enumeration", "vuln_scanner", "slow_drip")
 PARAMS = {"n_estimators": 100, "max_samples": 256, "contamination": 0.01, "random_state": 42}
 
 

@@ -35,7 +35,8 @@ def test_handwritten_log_is_replayed_sensibly():
     assert not c["ip:2001:db8:4:5::/64"].caught
 
 
-def test_replay_uses_the_logs_clock_not_the_wall_clock():
+def test_replay_uses_the_logs_clock_not_the_wall_clock(sl):
+    sl(GREY_SUSTAINED_COUNT=0)  # the BLACK boundary alone (hammering one path is blocked sooner: test_decisions)
     # 60 requests in 6 seconds of log time: a flood, replayed in milliseconds
     recs = [TrafficRecord(ts=1_700_000_000 + i * 0.1, ip="198.18.0.9", method="GET", path="/", query="",
                           status=200, user_agent="Mozilla/5.0", response_ms=3.0) for i in range(60)]

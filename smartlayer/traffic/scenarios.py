@@ -509,7 +509,13 @@ def scraper(rng: random.Random, actor: Actor, *, requests: int | None = None,
 def burst(rng: random.Random, actor: Actor, *, bursts: int | None = None, size: int | None = None,
           idle: tuple[float, float] = (2700.0, 7200.0)) -> Iterator[TrafficRecord]:
     """Looks like a visitor, goes quiet for most of an hour, then hammers one
-    endpoint (stock check, add-to-cart, one product) dozens of times in seconds."""
+    endpoint (stock check, add-to-cart, one product) dozens of times in seconds.
+
+    Dozens means 30 to 80 requests in 3 to 12 s: the behaviour contract calls
+    fewer than 20 requests in 10 s a normal rate, and never scores a client's
+    first 20 requests, so a smaller "burst" is, by definition, ordinary traffic
+    (it was 15 to 60 until 2026-11; the smallest were unscorable by design).
+    """
     site = actor.site
     ua = rng.choice(BROWSER_UAS) if rng.random() < 0.6 else rng.choice(API_UAS)
     uid = actor.new_account() if rng.random() < 0.5 else None
@@ -527,7 +533,7 @@ def burst(rng: random.Random, actor: Actor, *, bursts: int | None = None, size: 
         path, query = site.next_page(rng, path)
     for _ in range(n_bursts):
         t += rng.uniform(*idle)
-        k = size or rng.randint(15, 60)
+        k = size or rng.randint(30, 80)
         step = rng.uniform(3.0, 12.0) / k
         for _ in range(k):
             body = _form(rng, {"product_id": str(pid), "quantity": "1"}) if method == "POST" else ""
