@@ -106,7 +106,7 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float) -> dict[str, An
         "timestamp": datetime.fromtimestamp(ctx.started, tz=timezone.utc),
         "client_key": ctx.client.key[:64],
         "user_id": ctx.client.user_id,
-        "ip_address": ctx.client.ip,
+        "ip_address": ctx.client.ip or None,  # an inet column: never ""
         "method": ctx.method[:10],
         "path": ctx.path[:500],
         "status_code": max(0, min(int(status), 32767)),

@@ -184,10 +184,11 @@ def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, conne
 def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir: Path) -> dict:
     counts = workdir / f"counts-{stack}"
     counts.mkdir()
-    smart = {"TRUSTED_PROXY_COUNT": 1, "LOG_WRITER": "thread"}
+    smart = {"TRUSTED_PROXY_COUNT": 1, "LOG_WRITER": "thread", **json.loads(args.smart)}
     env = deploy_env(SMARTLAYER_DEPLOY_STACK=stack, SMARTLAYER_DEPLOY_DATABASE_URL=args.database_url,
                      SMARTLAYER_DEPLOY_REDIS_URL=args.redis_url, SMARTLAYER_DEPLOY_KEY_PREFIX=args.key_prefix,
-                     SMARTLAYER_DEPLOY_SMART=json.dumps(smart), SMARTLAYER_DEPLOY_COUNT_DIR=str(counts))
+                     SMARTLAYER_DEPLOY_SMART=json.dumps(smart), SMARTLAYER_DEPLOY_COUNT_DIR=str(counts),
+                     SMARTLAYER_DEPLOY_ONLY=args.only)
     port = free_port()
     cmd = gunicorn_cmd(port, workers=args.workers, worker_class=args.worker_class, threads=args.threads_per_worker)
     rows_before = sql(args.database_url, "SELECT COUNT(*) FROM smartlayer_requestlog") or 0
@@ -226,6 +227,10 @@ def main() -> int:
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/smartlayer_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--key-prefix", default="slbench")
+    parser.add_argument("--only", default="", help="comma-separated smartlayer middleware class names to keep "
+                                                     "(experiments: what each one costs)")
+    parser.add_argument("--smart", default="{}", help="JSON merged over the smartlayer stack's SMART_MIDDLEWARE "
+                                                       "(experiments; the figures in the README use none)")
     args = parser.parse_args()
     if args.worker_class == "gthread" and args.threads_per_worker == 1:
         args.threads_per_worker = 4

@@ -68,7 +68,11 @@ from smartlayer import MIDDLEWARE as SMARTLAYER_MIDDLEWARE  # noqa: E402
 STACK = os.environ.get("SMARTLAYER_DEPLOY_STACK", "smartlayer")
 if STACK not in ("smartlayer", "bare"):
     raise ValueError(f"SMARTLAYER_DEPLOY_STACK must be 'smartlayer' or 'bare', got {STACK!r}")
-MIDDLEWARE = DJANGO_MIDDLEWARE + (SMARTLAYER_MIDDLEWARE if STACK == "smartlayer" else [])
+# SMARTLAYER_DEPLOY_ONLY: comma-separated class names (e.g. "WatchLog") to run
+# only some of smartlayer's middlewares — for measuring what each one costs.
+_ONLY = [n for n in os.environ.get("SMARTLAYER_DEPLOY_ONLY", "").split(",") if n]
+MIDDLEWARE = DJANGO_MIDDLEWARE + ([m for m in SMARTLAYER_MIDDLEWARE if not _ONLY or m.rsplit(".", 1)[1] in _ONLY]
+                                  if STACK == "smartlayer" else [])
 
 
 def _database(url: str) -> dict:
