@@ -54,15 +54,9 @@ INSTALLED_APPS = [
 ]
 AUTH_USER_MODEL = "testapp.User"
 
-DJANGO_MIDDLEWARE = [
-    "tests.deploy.counter.CountResponses",
-    "django.middleware.security.SecurityMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
+from tests.deploy.stack import DJANGO_BASE_MIDDLEWARE  # noqa: E402
+
+DJANGO_MIDDLEWARE = ["tests.deploy.counter.CountResponses", *DJANGO_BASE_MIDDLEWARE]
 from smartlayer import MIDDLEWARE as SMARTLAYER_MIDDLEWARE  # noqa: E402
 
 STACK = os.environ.get("SMARTLAYER_DEPLOY_STACK", "smartlayer")
