@@ -5,6 +5,16 @@ of the client's key (and, for a signed-in user, its IP key too).  Creating a
 ban (:func:`ban`) writes the database row and the cache entry at once, so it
 is in force from the next request — on every worker when the cache is shared.
 
+With the replicated window store (the default on Redis, see
+:mod:`smartlayer.replicated_window`) the request path does not even ask the
+cache: every worker keeps a :class:`BanMirror` of all active bans in memory.
+A ban or a lift is written to the cache as before, added to (or removed from)
+an index set of ban keys, and announced on the :mod:`~smartlayer.bus` at once;
+every worker applies it when the message arrives (milliseconds).  A worker
+(re)loads its mirror from the cache — the index, then the entries — whenever
+its subscription is (re)established, so nothing announced while it was away
+is missed.
+
 The cache can lose entries (a restart, eviction, the local-memory backend of
 another process).  So at most once per ``BAN_SYNC_INTERVAL`` the active bans
 are copied from the database into the cache again (:func:`maybe_sync`) — a
@@ -45,17 +55,24 @@ def _entry(obj: Any) -> dict[str, Any]:
     }
 
 
-def cache_ban(obj: Any) -> None:
-    """Put one Ban row into the cache (or remove it if no longer active)."""
+def cache_ban(obj: Any, announce: bool = True) -> tuple[str, dict[str, Any] | None]:
+    """Put one Ban row into the cache (or remove it if no longer active);
+    returns ``(cache key, entry or None)``.  ``announce=False``: the caller
+    announces (several at once)."""
     cache = get_cache()
     key = ban_key(obj.client_key)
     if not obj.is_active:
         cache.delete(key)
-        return
-    timeout = None
-    if obj.expires_at is not None:
-        timeout = max(1, int((obj.expires_at - timezone.now()).total_seconds()) + 1)
-    cache.set(key, _entry(obj), timeout=timeout)
+        entry = None
+    else:
+        timeout = None
+        if obj.expires_at is not None:
+            timeout = max(1, int((obj.expires_at - timezone.now()).total_seconds()) + 1)
+        entry = _entry(obj)
+        cache.set(key, entry, timeout=timeout)
+    if announce:
+        _announce([(key, entry)])
+    return key, entry
 
 
 def lookup_keys(client: Client) -> list[str]:
@@ -82,7 +99,11 @@ def active_entry(entries: Any, now: float | None = None) -> dict[str, Any] | Non
 
 
 def lookup(client: Client, now: float | None = None) -> dict[str, Any] | None:
-    """The active ban of this client, from the cache only.  Raises on cache errors."""
+    """The active ban of this client: from this worker's mirror when bans are
+    replicated (no I/O), else from the cache.  Raises on cache errors."""
+    mirror = ban_mirror()
+    if mirror is not None and mirror.ready:
+        return mirror.lookup(lookup_keys(client), now)
     found = get_cache().get_many(lookup_keys(client))
     return active_entry(found.values(), now) if found else None
 
@@ -135,6 +156,7 @@ def lift(client_key: str, *, by: str = "", sender: Any = None) -> int:
         signals.client_unbanned.send(sender=sender or Ban, ban=obj, client_key=client_key, lifted_by=by)
     try:
         get_cache().delete(ban_key(client_key))
+        _announce([(ban_key(client_key), None)])
     except Exception as exc:  # noqa: BLE001
         report_failure("cache", exc)
     return len(bans)
@@ -144,11 +166,11 @@ def sync_from_db(force: bool = False) -> int:
     """Copy the active bans into the cache; returns how many were copied."""
     from .models import Ban
 
-    n = 0
-    for obj in Ban.objects.active().only("id", "client_key", "reason", "source", "expires_at", "lifted_at"):
-        cache_ban(obj)
-        n += 1
-    return n
+    changes = [cache_ban(obj, announce=False)
+               for obj in Ban.objects.active().only("id", "client_key", "reason", "source", "expires_at",
+                                                    "lifted_at")]
+    _announce(changes)
+    return len(changes)
 
 
 def maybe_sync() -> None:
@@ -172,3 +194,125 @@ def maybe_sync() -> None:
 def reset_sync_timer() -> None:
     global _next_sync
     _next_sync = 0.0
+
+
+# ── the ban mirror (replicated windows) ─────────────────────────────────────
+TOPIC = "bans"
+
+
+class BanMirror:
+    """Every active ban, in this worker's memory, kept current over the bus.
+
+    Lookups read a dict (no lock, no I/O).  Changes come from two places: this
+    worker's own bans and lifts (applied at once, before they are published)
+    and the other workers' announcements (applied by the bus thread).
+    :meth:`reload` rebuilds the whole mirror from the cache's index of ban
+    keys; it runs on every (re)subscription, under the same lock as
+    :meth:`apply`, so no change is lost between the two.
+    """
+
+    def __init__(self, alias: str | None = None) -> None:
+        self.alias = alias or sl_settings.CACHE_ALIAS
+        self.ready = False
+        self._entries: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, keys: list[str], now: float | None = None) -> dict[str, Any] | None:
+        entries = self._entries
+        return active_entry([entries.get(k) for k in keys], now)
+
+    def apply(self, items: list) -> None:
+        """``[(ban key, entry or None), ...]``: set or forget those bans."""
+        now = time.time()
+        with self._lock:
+            entries = self._entries
+            for key, entry in items:
+                if entry is None or (entry.get("expires") is not None and entry["expires"] <= now):
+                    entries.pop(key, None)
+                else:
+                    entries[key] = entry
+
+    def reload(self) -> None:
+        """Rebuild from the cache: the index of ban keys, then their entries."""
+        from django.core.cache import caches
+
+        from .redis_window import redis_client
+
+        client = redis_client(self.alias)
+        backend = caches[self.alias]
+        with self._lock:
+            keys = sorted(k.decode() for k in client.smembers(_index_key()))
+            values = client.mget([backend.make_key(k) for k in keys]) if keys else []
+            loads = backend._cache._serializer.loads
+            now = time.time()
+            entries, gone = {}, []
+            for key, raw in zip(keys, values, strict=True):
+                entry = loads(raw) if raw is not None else None
+                if isinstance(entry, dict) and (entry.get("expires") is None or entry["expires"] > now):
+                    entries[key] = entry
+                else:
+                    gone.append(key)
+            if gone:
+                client.srem(_index_key(), *gone)
+            self._entries = entries
+            self.ready = True
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _index_key() -> str:
+    from django.core.cache import caches
+
+    return caches[sl_settings.CACHE_ALIAS].make_key(f"{sl_settings.CACHE_PREFIX}:ban-index")
+
+
+_mirror: BanMirror | None = None
+_mirror_bus: Any = None
+_mirror_lock = threading.Lock()
+
+
+def ban_mirror() -> BanMirror | None:
+    """This worker's mirror when windows are replicated, else None."""
+    global _mirror, _mirror_bus
+    from .window import window_backend
+
+    if window_backend() != "replicated":
+        return None
+    from .bus import get_bus
+
+    bus = get_bus()
+    if _mirror_bus is not bus:  # first use, new settings, or a new process after a fork
+        with _mirror_lock:
+            if _mirror_bus is not bus:
+                _mirror = BanMirror(bus.alias)
+                bus.subscribe(TOPIC, _mirror.apply, on_connect=_mirror.reload)
+                _mirror_bus = bus
+    return _mirror
+
+
+def _announce(changes: list[tuple[str, dict[str, Any] | None]]) -> None:
+    """Tell every worker about ban changes: the index set, this worker's
+    mirror, then one message on the bus.  Nothing to do without a mirror."""
+    mirror = ban_mirror()
+    if mirror is None or not changes:
+        return
+    from .bus import get_bus
+    from .redis_window import redis_client
+
+    mirror.apply(changes)
+    pipe = redis_client(mirror.alias).pipeline(transaction=False)
+    added = [k for k, e in changes if e is not None]
+    removed = [k for k, e in changes if e is None]
+    if added:
+        pipe.sadd(_index_key(), *added)
+    if removed:
+        pipe.srem(_index_key(), *removed)
+    pipe.execute()
+    get_bus().publish_now(TOPIC, changes)
+
+
+def reset_mirror() -> None:
+    """Forget this process's mirror (tests)."""
+    global _mirror, _mirror_bus
+    _mirror = _mirror_bus = None

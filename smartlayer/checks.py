@@ -13,6 +13,7 @@ E007      VALIDATOR_EXTRA_PATTERNS holds an invalid pattern
 E008      MONITOR_MODE names an unknown component
 E009      the cache is Django's DummyCache: nothing can be counted
 E010      grey_suspicion_threshold is not below grey_hard_block_score
+E011      WINDOW_BACKEND is unknown, or needs Django's RedisCache and the cache is another
 W001      unknown key in SMART_MIDDLEWARE (with the closest known key)
 W002      smartlayer is installed but none of its middlewares is in MIDDLEWARE
 W003      a smartlayer middleware comes before AuthenticationMiddleware
@@ -54,8 +55,9 @@ _POSITIVE_INT = (
 )
 _POSITIVE_NUMBER = (
     "FAILURE_LOG_INTERVAL", "LOG_FLUSH_INTERVAL", "AI_CONNECT_TIMEOUT", "AI_READ_TIMEOUT",
-    "AI_PAYLOAD_TIMEOUT", "AI_BREAKER_COOLDOWN", "MODEL_RELOAD_INTERVAL",
+    "AI_PAYLOAD_TIMEOUT", "AI_BREAKER_COOLDOWN", "MODEL_RELOAD_INTERVAL", "REPLICATION_INTERVAL",
 )
+WINDOW_BACKENDS = ("auto", "local", "replicated", "redis")
 
 
 def _user() -> Any:
@@ -195,6 +197,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
     if cfg.get("AI_API_KEY") and not (cfg.get("AI_BASE_URL") and cfg.get("AI_MODEL")):
         messages.append(Warning("AI_API_KEY is set but AI_BASE_URL or AI_MODEL is missing; AI features stay off.",
                                 hint="See the providers table in the README.", id="smartlayer.W006"))
+    backend = cfg.get("WINDOW_BACKEND", "auto")
+    if backend not in WINDOW_BACKENDS:
+        messages.append(Error(f"SMART_MIDDLEWARE['WINDOW_BACKEND'] must be one of {', '.join(WINDOW_BACKENDS)}, "
+                              f"got {backend!r}.", hint="Leave it at 'auto' unless you have a reason; see "
+                              "docs/production.md.", id="smartlayer.E011"))
+    elif backend in ("replicated", "redis"):
+        from .state import cache_is_redis
+
+        if not cache_is_redis():
+            messages.append(Error(f"WINDOW_BACKEND={backend!r} needs Django's RedisCache as CACHE_ALIAS's "
+                                  "backend.", hint="Use 'auto' or 'local' with other caches.", id="smartlayer.E011"))
     messages += _login_flood_warnings(cfg)
     return messages
 

@@ -80,9 +80,15 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_FAIL_OPEN": True,
     # Seconds between two log lines about the same recurring failure.
     "FAILURE_LOG_INTERVAL": 60,
-    # "auto" picks the Redis window store on Django's RedisCache and the
-    # in-process store otherwise; "local" or "redis" force one.
+    # Where per-client windows live.  "auto": "replicated" on Django's
+    # RedisCache, else "local".  "replicated": in each worker's memory, shared
+    # between workers over Redis pub/sub every REPLICATION_INTERVAL (no Redis
+    # round trip per request; bans are mirrored the same way).  "redis": in
+    # Redis, exact at every instant, one round trip per request.  "local":
+    # this process only (single-process servers, the demo).
     "WINDOW_BACKEND": "auto",
+    # Seconds between two batches of window events sent to the other workers.
+    "REPLICATION_INTERVAL": 0.05,
 
     # ── who is the client ──────────────────────────────────────────────────
     # X-Forwarded-For is ignored unless one of these is set: a count of

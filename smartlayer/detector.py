@@ -21,7 +21,7 @@ from .conf import sl_settings
 from .context import RequestContext
 from .decisions import PUBLIC_REASONS, Action, Decision, Evidence, combine, escalate
 from .rules import arrival_flags, evaluate
-from .state import get_cache, incr, make_key
+from .state import get_cache, incr, make_key, report_failure
 from .window import Outcome, WindowStore, get_window_store
 
 
@@ -135,6 +135,21 @@ def _llm_available() -> bool:
     return llm_available()
 
 
+def _counted(counter: Any, *args: Any) -> int:
+    """A shared counter's value, or 0 when the cache cannot be reached.
+
+    The decision at hand was made from the window; only the escalation that
+    needs the counter (repeat blocks → ban, sustained flags) is lost while
+    the cache is away — a block must not turn into a pass because a counter
+    could not be incremented.  Reported and counted, like every fail-open.
+    """
+    try:
+        return counter(*args)
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        report_failure("counters", exc)
+        return 0
+
+
 class Detector:
     component = "anomaly"
 
@@ -187,7 +202,7 @@ class Detector:
             ctx.rule_score = result.score
             if (sl_settings.GREY_SUSTAINED_COUNT and result.hammering
                     and result.score >= int(sl_settings.grey_suspicion_threshold)):
-                ev.grey_flags = self.bans.note_flag(ctx, now, "grey")
+                ev.grey_flags = _counted(self.bans.note_flag, ctx, now, "grey")
             model = self.model()
             if model is not None:
                 scored = model.score(snap)
@@ -196,13 +211,13 @@ class Detector:
                 ctx.model_score, ctx.model_version = scored.score, scored.version
                 block_at = sl_settings.MODEL_BLOCK_SCORE
                 if scored.score >= (scored.threshold if block_at is None else float(block_at)):
-                    ev.model_flags = self.bans.note_flag(ctx, now)
+                    ev.model_flags = _counted(self.bans.note_flag, ctx, now)
 
         decision = combine(ev)
 
         # ── side effects ────────────────────────────────────────────────────
-        if decision.action is Action.BLOCK:
-            decision = escalate(decision, self.bans.note_block(ctx, now))
+        if decision.action is Action.BLOCK and sl_settings.BAN_AFTER_BLOCKS:
+            decision = escalate(decision, _counted(self.bans.note_block, ctx, now))
         if decision.action is Action.BAN and not monitor:
             self.bans.ban(ctx, decision, now)
         elif decision.action is Action.ASK_LLM and llm_ok:

@@ -15,10 +15,13 @@ keeps windows in a :class:`WindowStore`; the offline feature extractor and the
 replay command drive the very same class over historical rows, which is what
 makes online and offline features identical.
 
-Two stores exist: :class:`LocalWindowStore` (in-process, the equivalent of
-Django's local-memory cache, for the embedded default) and the Redis store in
-:mod:`smartlayer.redis_window` used when the configured cache is Django's
-``RedisCache``, so windows are shared and exact across worker processes.
+Three stores exist: :class:`LocalWindowStore` (in-process, the equivalent of
+Django's local-memory cache, for the embedded default); on Django's
+``RedisCache``, the replicated store in :mod:`smartlayer.replicated_window`
+(the default: windows in each worker's memory, shared between workers over
+Redis pub/sub, no round trip per request) or the Redis store in
+:mod:`smartlayer.redis_window` (windows in Redis, exact at every instant, one
+round trip per request).
 """
 from __future__ import annotations
 
@@ -27,7 +30,7 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from typing import Protocol
 
-from .conf import sl_settings
+from .conf import derived, sl_settings
 
 # flags of an arrival
 FLAG_AUTHENTICATED = 1
@@ -115,8 +118,9 @@ class ClientWindow:
             for h in [h for h in self.hours if h < floor_h]:
                 del self.hours[h]
 
-    def arrive(self, arrival: Arrival, keep_seconds: float) -> Snapshot:
-        """Record an arriving request and return the window including it."""
+    def arrive(self, arrival: Arrival, keep_seconds: float, snapshot: bool = True) -> Snapshot | None:
+        """Record an arriving request and return the window including it
+        (``snapshot=False``: record only)."""
         now = arrival[0]
         if self.last_seen and now - self.last_seen > DAY:
             # quiet for a day: nothing in the buckets is still in range
@@ -132,6 +136,8 @@ class ClientWindow:
         self.minutes[m] = self.minutes.get(m, 0) + 1
         h = int(now // HOUR)
         self.hours[h] = self.hours.get(h, 0) + 1
+        if not snapshot:
+            return None
         return Snapshot(
             now=now,
             arrivals=tuple(self.arrivals),
@@ -144,6 +150,53 @@ class ClientWindow:
     def complete(self, outcome: Outcome) -> None:
         """Record the outcome of a request once its response is known."""
         self.outcomes.append(outcome)
+
+    # ── events another process recorded (smartlayer.replicated_window) ──────
+    def merge_arrival(self, arrival: Arrival, keep_seconds: float) -> None:
+        """Record an arrival another worker saw, in its place in time.
+
+        An arrival that is the newest so far is exactly :meth:`arrive` (without
+        building a snapshot).  An older one — it reached this process a few
+        milliseconds after newer local ones — is inserted where its timestamp
+        belongs, so the window equals what one ClientWindow fed with the
+        time-ordered union of every worker's requests would hold.
+        """
+        now = arrival[0]
+        if not self.last_seen or now >= self.last_seen:
+            self.arrive(arrival, keep_seconds, snapshot=False)
+            return
+        if now < self.first_seen:
+            self.first_seen = now
+        if now >= self.last_seen - keep_seconds:  # else too old for the event list, not for the buckets
+            _insert_in_order(self.arrivals, arrival)
+        m = int(now // MINUTE)
+        self.minutes[m] = self.minutes.get(m, 0) + 1
+        h = int(now // HOUR)
+        self.hours[h] = self.hours.get(h, 0) + 1
+
+    def merge_outcome(self, outcome: Outcome) -> None:
+        """Record an outcome another worker saw, in its place in time."""
+        out = self.outcomes
+        if not out or outcome[0] >= out[-1][0]:
+            out.append(outcome)
+        else:
+            _insert_in_order(out, outcome)
+
+
+def _insert_in_order(events: deque, event: tuple) -> None:
+    """Insert ``event`` into time-ordered ``events`` (a bounded deque) after
+    every event with the same or an earlier timestamp; when the deque is
+    full the oldest event makes room, as an append would."""
+    ts = event[0]
+    i = len(events)
+    while i > 0 and events[i - 1][0] > ts:
+        i -= 1
+    if events.maxlen is not None and len(events) >= events.maxlen:
+        if i == 0:
+            return  # older than everything kept in a full window: an append would have dropped it
+        events.popleft()
+        i -= 1
+    events.insert(i, event)
 
 
 class WindowStore(Protocol):
@@ -204,12 +257,23 @@ _store_generation = -1
 _store_lock = threading.Lock()
 
 
-def _build_store() -> WindowStore:
+@derived
+def window_backend() -> str:
+    """The window store in use: ``"local"``, ``"replicated"`` or ``"redis"`` (``"auto"`` resolved)."""
     backend = sl_settings.WINDOW_BACKEND
     if backend == "auto":
         from .state import cache_is_redis
 
-        backend = "redis" if cache_is_redis() else "local"
+        backend = "replicated" if cache_is_redis() else "local"
+    return backend
+
+
+def _build_store() -> WindowStore:
+    backend = window_backend()
+    if backend == "replicated":
+        from .replicated_window import ReplicatedWindowStore
+
+        return ReplicatedWindowStore()
     if backend == "redis":
         from .redis_window import RedisWindowStore
 

@@ -12,6 +12,7 @@ from django.core.cache import caches
 @pytest.fixture(autouse=True)
 def _fresh_state(settings):
     from smartlayer import bans, state
+    from smartlayer.bus import reset_bus
     from smartlayer.conf import reload
     from smartlayer.logwriter import reset_writer
     from smartlayer.ml.runtime import reset_runtime
@@ -25,6 +26,8 @@ def _fresh_state(settings):
         except Exception:  # an integration cache may be unreachable; its tests skip
             pass
     reset_window_store()
+    reset_bus()
+    bans.reset_mirror()
     reset_writer()
     bans.reset_sync_timer()
     state.metrics.clear()
@@ -32,6 +35,8 @@ def _fresh_state(settings):
     yield
     reset_writer()
     reset_window_store()
+    reset_bus()
+    bans.reset_mirror()
 
 
 @pytest.fixture

@@ -9,8 +9,10 @@ one after the other with ``wrk``:
   auth, messages);
 * **smartlayer** — the same plus AIAnomalyDetector, AIRequestValidator,
   RateLimiter and WatchLog, with Django's ``RedisCache`` as smartlayer's cache
-  (shared windows, counters, bans) and PostgreSQL for the request log, written
-  by WatchLog's background thread.
+  and PostgreSQL for the request log, written by WatchLog's background thread.
+  Default settings: windows and bans replicated between the workers over
+  Redis pub/sub (``WINDOW_BACKEND = "auto"``); ``--smart
+  '{"WINDOW_BACKEND": "redis"}'`` measures the exact Redis window store.
 
 Both run ``tests.deploy`` (see :mod:`tests.deploy.settings`) under gunicorn
 with ``--workers 2`` on 127.0.0.1.
@@ -253,7 +255,13 @@ def main() -> int:
           "server trusts one proxy hop (TRUSTED_PROXY_COUNT=1), so the load is many benign clients, not one flood")
     from redis.utils import HIREDIS_AVAILABLE
 
-    print("smartlayer stack: 4 middlewares, RedisCache (windows, counters, bans) + PostgreSQL, WatchLog on; "
+    backend = json.loads(args.smart).get("WINDOW_BACKEND", "auto")
+    windows = {"auto": "replicated", "replicated": "replicated"}.get(backend, backend)
+    how = {"replicated": "windows and bans in worker memory, replicated over Redis pub/sub",
+           "redis": "windows and bans in Redis, one round trip per request",
+           "local": "windows per process (not shared)"}.get(windows, windows)
+    print(f"smartlayer stack: 4 middlewares on RedisCache (WINDOW_BACKEND={backend!r}: {how}; rate-limit "
+          "counters in Redis) + PostgreSQL, WatchLog on; "
           f"redis-py parser: {'hiredis' if HIREDIS_AVAILABLE else 'pure Python (pip install hiredis is faster)'}\n")
 
     results = {}

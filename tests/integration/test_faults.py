@@ -50,11 +50,12 @@ def wait_for_minute_room(seconds: float = 3.0) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_redis_outage_serves_requests_logs_once_counts_and_recovers(flaky_redis, sl, caplog, flush_logs):
+    """The exact Redis window store (one round trip per request)."""
     from smartlayer.models import RequestLog
     from smartlayer.redis_window import RedisWindowStore
     from smartlayer.window import get_window_store
 
-    sl(RATE_LIMIT_PLANS={"anon": {"/api/x": {"per_minute": 3}}}, ANONYMOUS_PLAN="anon",
+    sl(RATE_LIMIT_PLANS={"anon": {"/api/x": {"per_minute": 3}}}, ANONYMOUS_PLAN="anon", WINDOW_BACKEND="redis",
        GREY_SUSTAINED_COUNT=0)  # the BLACK boundary alone (hammering one path is blocked sooner: test_decisions)
     assert browser("198.51.100.90").get("/page/1").status_code == 200
     assert isinstance(get_window_store(), RedisWindowStore)
@@ -81,6 +82,52 @@ def test_redis_outage_serves_requests_logs_once_counts_and_recovers(flaky_redis,
     codes = [browser("198.51.100.93").get("/api/x").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]  # and the quota
     assert state.metrics["failure.anomaly"] == failures
+
+
+@pytest.mark.django_db(transaction=True)
+def test_redis_outage_with_replicated_windows_keeps_protecting_and_replication_recovers(flaky_redis, sl, caplog):
+    """The default on Redis: windows and bans in worker memory.  Redis away →
+    no request touches it, so nothing fails per request; each worker goes on
+    judging on what it knows (the flood rule still fires); the broken
+    replication is logged once and counted; when Redis is back the bus
+    subscribes again by itself and events flow to the other workers again."""
+    from smartlayer.bus import Bus
+    from smartlayer.replicated_window import ReplicatedWindowStore
+    from smartlayer.window import get_window_store
+
+    sl(BAN_AFTER_BLOCKS=0, GREY_SUSTAINED_COUNT=0, REPLICATION_INTERVAL=0.02)
+    assert browser("198.51.100.96").get("/page/1").status_code == 200
+    store = get_window_store()
+    assert isinstance(store, ReplicatedWindowStore)
+    assert store.bus.connected.wait(5)
+    # another "worker": its own bus (its own sender id) and window store
+    other = ReplicatedWindowStore(bus=Bus(alias="flaky", interval=0.02))
+    try:
+        assert other.bus.connected.wait(5)
+
+        flaky_redis.down()
+        with caplog.at_level("WARNING", logger="smartlayer"):
+            codes = [browser("198.51.100.97").get("/page/1").status_code for _ in range(50)]
+            deadline = time.monotonic() + 5
+            while state.metrics["failure.replication"] < 2 and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert codes[:49] == [200] * 49 and codes[49] == 403  # this worker's flood rule still fires
+        assert state.metrics["failure.anomaly"] == 0  # no request waited for Redis
+        assert state.metrics["failure.replication"] >= 2
+        warnings = [r.getMessage() for r in caplog.records if "replication failed" in r.getMessage()]
+        assert len(warnings) == 1  # once per FAILURE_LOG_INTERVAL, not per attempt
+
+        flaky_redis.up()
+        assert store.bus.connected.wait(10) and other.bus.connected.wait(10)
+        before = len(other._windows)
+        deadline = time.monotonic() + 10
+        while "ip:198.51.100.98" not in other._windows:
+            assert time.monotonic() < deadline, "replication did not resume after Redis came back"
+            browser("198.51.100.98").get("/page/1")
+            time.sleep(0.05)
+        assert len(other._windows) > before
+    finally:
+        other.bus.stop()
 
 
 @pytest.mark.django_db(transaction=True)

@@ -9,6 +9,7 @@ response names its worker (``X-Worker-Pid``), so each assertion can say
 *which* processes took part:
 
 * a ``per_minute: 50`` quota is exact across 4 workers;
+* a flood spread over the workers is counted as one client's;
 * a ban created through one worker is enforced by all of them at once;
 * a model activated here is used by all workers within a few seconds;
 * WatchLog of all workers loses no row through a graceful stop (SIGTERM).
@@ -116,6 +117,21 @@ def test_per_minute_quota_is_exact_across_four_workers(gunicorn):
     assert {int(r.headers["X-Worker-Pid"]) for r in responses} == server.workers  # all four took part
     # another IP has its own quota
     assert request(server, "GET", "/api/limited", "198.51.100.71").status_code == 200
+
+
+def test_a_flood_spread_over_four_workers_is_counted_as_one_client(gunicorn):
+    """One IP, 200 requests as fast as 16 connections go, spread over 4 workers.
+    Per-process windows would let each worker serve 49 (196 in all); the
+    replicated windows (the default on Redis) see the whole flood, a few
+    milliseconds late — so the flood rule answers after about 49 in all."""
+    server = gunicorn({"BAN_AFTER_BLOCKS": 0, "GREY_SUSTAINED_COUNT": 0})
+    ip = "198.51.100.75"
+    responses = parallel(16, lambda _: request(server, "GET", "/page/1", ip), range(200))
+    served = sum(r.status_code == 200 for r in responses)
+    refused_by = {int(r.headers["X-Worker-Pid"]) for r in responses if r.status_code == 403}
+    print(f"flood over {len(server.workers)} workers: {served} of 200 served before the flood rule answered")
+    assert refused_by == server.workers
+    assert 49 <= served <= 98, served  # at most half of what per-process windows would allow
 
 
 def test_ban_through_one_worker_is_enforced_by_all_within_a_second(gunicorn):

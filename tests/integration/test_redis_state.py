@@ -219,10 +219,14 @@ def test_clear_removes_window_keys_only(redis_alias):
     assert caches["redis"].get("not-a-window") == 1
 
 
-def test_auto_backend_uses_redis_windows_on_redis_cache(redis_alias, sl):
+def test_auto_backend_uses_replicated_windows_on_redis_cache_and_each_can_be_chosen(redis_alias, sl):
+    from smartlayer.replicated_window import ReplicatedWindowStore
+
+    assert isinstance(get_window_store(), ReplicatedWindowStore)
+    sl(WINDOW_BACKEND="redis")
     assert isinstance(get_window_store(), RedisWindowStore)
     sl(WINDOW_BACKEND="local")
-    assert isinstance(get_window_store(), LocalWindowStore)
+    assert type(get_window_store()) is LocalWindowStore
 
 
 # ── exact under concurrency ────────────────────────────────────────────────

@@ -1,0 +1,92 @@
+"""Per-client windows kept in each worker's memory and replicated between workers.
+
+The production default on Django's RedisCache (``WINDOW_BACKEND = "auto"``).
+
+:class:`~smartlayer.redis_window.RedisWindowStore` keeps one window per client
+in Redis and asks for it on every request: exact at every instant, but one
+round trip per request — the largest cost smartlayer adds to a busy site.
+This store keeps the same :class:`~smartlayer.window.ClientWindow` objects in
+the worker's memory (as :class:`~smartlayer.window.LocalWindowStore` does) and
+replicates them through the :mod:`~smartlayer.bus`: every arrival and outcome
+is recorded locally at once and queued; every ``REPLICATION_INTERVAL``
+(default 50 ms) the queue is published, and each worker merges the others'
+events into its windows *in timestamp order*
+(:meth:`ClientWindow.merge_arrival`).
+
+What that guarantees:
+
+* **Eventually exact.**  Once the events of all workers have been delivered,
+  every worker's window of a client equals the window one ``ClientWindow``
+  fed with the time-ordered union of all of them would hold
+  (``tests/integration/test_replicated_window.py`` checks it).
+* **Bounded lag.**  When a request is judged, the window holds every request
+  of that client this worker served, and the other workers' requests up to
+  about ``REPLICATION_INTERVAL`` plus a network hop ago.  A flood spread over
+  several workers is therefore seen within tens of milliseconds — a few
+  requests later than with the Redis store, never workers-times later as with
+  per-process windows.
+* **No request waits for Redis.**  If Redis goes away, every worker goes on
+  deciding on what it has (its own traffic and what it heard before); the
+  failure is logged once per interval and counted; replication resumes when
+  Redis returns.
+
+What it gives up against the Redis store: windows live in worker memory, so a
+freshly started worker knows only what it has seen or heard since it started
+(a client's history does not survive a restart of every worker), and events
+published while a worker was disconnected are not replayed.  Sites that need
+windows exact at every instant choose ``WINDOW_BACKEND = "redis"``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .bus import Bus, get_bus
+from .window import Arrival, ClientWindow, LocalWindowStore, Outcome, Snapshot
+
+TOPIC = "w"
+_ARRIVAL, _OUTCOME = 0, 1
+
+
+class ReplicatedWindowStore(LocalWindowStore):
+    """A :class:`~smartlayer.window.LocalWindowStore` whose windows the workers share (module docstring)."""
+
+    def __init__(self, bus: Bus | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._bus = bus
+        self._joined: Bus | None = None
+
+    @property
+    def bus(self) -> Bus:
+        bus = self._bus if self._bus is not None else get_bus()
+        if bus is not self._joined:  # first use, or a new process after a fork
+            bus.subscribe(TOPIC, self.merge)
+            self._joined = bus
+        return bus
+
+    def arrive(self, key: str, arrival: Arrival) -> Snapshot:
+        snap = super().arrive(key, arrival)
+        self.bus.send(TOPIC, (key, _ARRIVAL, *arrival))
+        return snap
+
+    def complete(self, key: str, outcome: Outcome) -> None:
+        super().complete(key, outcome)
+        self.bus.send(TOPIC, (key, _OUTCOME, *outcome))
+
+    def merge(self, items: list) -> None:
+        """Apply a batch of another worker's events (the bus thread calls this)."""
+        keep = self.keep_seconds
+        with self._lock:
+            windows = self._windows
+            for item in items:
+                key, kind = item[0], item[1]
+                win = windows.get(key)
+                if kind == _ARRIVAL:
+                    if win is None:
+                        win = windows[key] = ClientWindow(self.max_events)
+                        if len(windows) > self.max_clients:
+                            windows.popitem(last=False)
+                    else:
+                        windows.move_to_end(key)
+                    win.merge_arrival(item[2:], keep)
+                elif win is not None:  # an outcome of a window this worker no longer keeps: as complete()
+                    win.merge_outcome(item[2:])
