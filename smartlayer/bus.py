@@ -42,7 +42,7 @@ from .state import count, report_failure
 Handler = Callable[[list], None]
 
 #: items waiting per topic before the oldest are dropped (counted)
-OUTBOX_SIZE = 100_000
+OUTBOX_SIZE = 20_000
 
 
 class Bus:
@@ -144,6 +144,7 @@ class Bus:
                 count("bus.dropped", sum(batches))
                 raise
             sent = sum(batches)
+            count("bus.sent", sent)
         return sent
 
     def dispatch(self, channel: bytes | str, data: bytes) -> None:
@@ -160,6 +161,7 @@ class Bus:
             return
         if sender == self.sender:
             return
+        count("bus.received", len(items))
         handler(items)
 
     def _subscribe(self, pubsub: Any = None) -> Any:

@@ -85,6 +85,15 @@ def test_grey_threshold_must_be_below_hard_block_e010(settings):
     assert ids(with_settings(settings, grey_suspicion_threshold=8, grey_hard_block_score=8)) == ["smartlayer.E010"]
 
 
+def test_window_backend_must_be_known_and_redis_ones_need_redis_e011(settings):
+    assert ids(with_settings(settings, WINDOW_BACKEND="memcached")) == ["smartlayer.E011"]
+    # the suite's default cache is the local-memory one: neither Redis store can work on it
+    assert ids(with_settings(settings, WINDOW_BACKEND="replicated")) == ["smartlayer.E011"]
+    assert ids(with_settings(settings, WINDOW_BACKEND="redis")) == ["smartlayer.E011"]
+    assert ids(with_settings(settings, WINDOW_BACKEND="local")) == []
+    assert ids(with_settings(settings, REPLICATION_INTERVAL=0)) == ["smartlayer.E002"]
+
+
 def test_ai_key_without_base_url_warns(settings):
     assert ids(with_settings(settings, AI_API_KEY="k")) == ["smartlayer.W006"]
 

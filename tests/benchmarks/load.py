@@ -60,7 +60,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.deploy.counter import read_counts  # noqa: E402
+from tests.deploy.counter import read_counts, read_metrics  # noqa: E402
 from tests.deploy.servers import (  # noqa: E402
     BROWSER_UA,
     ServerProcess,
@@ -211,6 +211,7 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
         server.kill()
     result["served"] = dict(read_counts(str(counts)))
     result["responses"] = sum(result["served"].values())
+    result["metrics"] = dict(read_metrics(str(counts)))
     result["rows"] = (sql(args.database_url, "SELECT COUNT(*) FROM smartlayer_requestlog") or 0) - rows_before
     result["log"] = server.output()
     return result
@@ -288,6 +289,13 @@ def main() -> int:
             print(f"  {stack}: wrk saw {r['non_2xx_3xx']} non-2xx/3xx responses")
 
     bare, full = results["bare"], results["smartlayer"]
+    m = full["metrics"]
+    if m.get("bus.sent"):
+        print(f"\nreplication: {m['bus.sent']} window events published, {m.get('bus.received', 0)} merged from "
+              f"the other worker(s), {m.get('bus.dropped', 0)} dropped")
+    trouble = {k: v for k, v in m.items() if k.startswith("failure.") or k.endswith("dropped")}
+    if any(trouble.values()):
+        print(f"smartlayer failures/drops in the workers: {trouble}")
     ratio = full["rps"] / bare["rps"]
     five = sum(r["served"].get("5xx", 0) for r in results.values())
     rows_ok = full["rows"] == full["responses"]

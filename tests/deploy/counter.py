@@ -38,6 +38,11 @@ def _write_counts() -> None:
     with open(path + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(data, fh)
     os.replace(path + ".tmp", path)
+    # smartlayer's own counters (failures, drops, replication), for the benchmark to report
+    from smartlayer.state import metrics
+
+    with open(os.path.join(directory, f"{os.getpid()}.metrics"), "w", encoding="utf-8") as fh:
+        json.dump(dict(metrics), fh)
 
 
 class CountResponses:
@@ -71,11 +76,20 @@ class CountResponses:
         return self._count(await self.get_response(request))
 
 
-def read_counts(directory: str) -> Counter:
-    """The summed counts every process wrote into ``directory``."""
+def _summed(directory: str, suffix: str) -> Counter:
     total: Counter = Counter()
     for name in os.listdir(directory):
-        if name.endswith(".json"):
+        if name.endswith(suffix):
             with open(os.path.join(directory, name), encoding="utf-8") as fh:
                 total.update(json.load(fh))
     return total
+
+
+def read_counts(directory: str) -> Counter:
+    """The summed counts every process wrote into ``directory``."""
+    return _summed(directory, ".json")
+
+
+def read_metrics(directory: str) -> Counter:
+    """smartlayer's process counters (``smartlayer.state.metrics``), summed over the processes."""
+    return _summed(directory, ".metrics")
