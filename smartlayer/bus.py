@@ -15,9 +15,12 @@ each worker decides from its own memory and tells the others what it saw:
 
 Channels are named through the cache's own key function (``KEY_PREFIX``,
 ``VERSION``), so two sites sharing a Redis server never hear each other.
-Messages are ``marshal``-encoded ``(sender id, [items])``: plain tuples of
-str/int/float/bool, no code, fast both ways; a message that does not decode is
-counted and dropped.
+Messages are ``marshal``-encoded ``(PROTOCOL, sender id, [items])``: plain
+tuples of str/int/float/bool, no code, fast both ways; a message that does not
+decode, comes from another protocol version (a rolling upgrade) or that its
+handler rejects is counted and dropped.  Like the pickled values of Django's
+RedisCache, messages are trusted: whoever can write to this Redis can already
+rewrite every ban and counter.
 
 Failure: Redis away → queued items are dropped and counted
 (``bus.dropped``), the failure is logged once per interval, every worker keeps
@@ -40,6 +43,9 @@ from .conf import sl_settings
 from .state import count, report_failure
 
 Handler = Callable[[list], None]
+
+#: the message format; messages of another version are counted and skipped
+PROTOCOL = 1
 
 #: items waiting per topic before the oldest are dropped (counted)
 OUTBOX_SIZE = 20_000
@@ -81,7 +87,7 @@ class Bus:
         return name
 
     def _encode(self, items: list) -> bytes:
-        return marshal.dumps((self.sender, items))
+        return marshal.dumps((PROTOCOL, self.sender, items))
 
     # ── the request side ───────────────────────────────────────────────────
     def subscribe(self, topic: str, handler: Handler, on_connect: Callable[[], None] | None = None) -> None:
@@ -155,14 +161,21 @@ class Bus:
         if handler is None:
             return
         try:
-            sender, items = marshal.loads(data)
+            version, sender, items = marshal.loads(data)
         except (ValueError, EOFError, TypeError):
             count("bus.malformed")
             return
         if sender == self.sender:
             return
+        if version != PROTOCOL:  # a rolling upgrade: workers of another release speak another format
+            count("bus.other_version")
+            return
         count("bus.received", len(items))
-        handler(items)
+        try:
+            handler(items)
+        except Exception as exc:  # noqa: BLE001 - a bad message must not cost the subscription
+            count("bus.malformed")
+            report_failure("replication-apply", exc)
 
     def _subscribe(self, pubsub: Any = None) -> Any:
         """Subscribe to every topic with a handler that is not subscribed yet,

@@ -79,6 +79,8 @@ class ReplicatedWindowStore(LocalWindowStore):
             windows = self._windows
             for item in items:
                 key, kind = item[0], item[1]
+                if len(item) != 6 or not isinstance(item[2], float):
+                    raise ValueError(f"not a window event: {item!r:.200}")
                 win = windows.get(key)
                 if kind == _ARRIVAL:
                     if win is None:

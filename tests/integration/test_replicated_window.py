@@ -94,13 +94,23 @@ def test_own_messages_are_not_applied_twice(workers):
     assert len(a._windows["ip:203.0.113.30"].arrivals) == 1
 
 
-def test_a_message_that_does_not_decode_is_counted_not_raised(workers, redis_alias):
+def test_bad_messages_are_counted_and_the_subscription_survives(workers, redis_alias):
     (a,) = workers(1)
     from smartlayer.redis_window import redis_client
 
-    redis_client(redis_alias).publish(a.bus.channel("w"), b"\x00not marshal")
-    wait_until(lambda: state.metrics["bus.malformed"] == 1, what="malformed counted")
-    a.arrive("ip:203.0.113.31", (time.time(), "GET", "/", 0))  # still working
+    import marshal
+
+    from smartlayer.bus import PROTOCOL
+
+    publish = redis_client(redis_alias).publish
+    publish(a.bus.channel("w"), b"\x00not marshal")
+    publish(a.bus.channel("w"), marshal.dumps((PROTOCOL, b"someone", [("ip:1", 0, "not a time")])))
+    publish(a.bus.channel("w"), marshal.dumps((PROTOCOL + 1, b"someone", [("ip:1", 0, 1.0, "GET", "/", 0)])))
+    wait_until(lambda: state.metrics["bus.malformed"] == 2 and state.metrics["bus.other_version"] == 1,
+               what="bad messages counted")
+    # the subscription survived them: a real event from another worker still arrives
+    publish(a.bus.channel("w"), marshal.dumps((PROTOCOL, b"someone", [("ip:203.0.113.31", 0, 1.0, "GET", "/", 0)])))
+    wait_until(lambda: "ip:203.0.113.31" in a._windows, what="a good message after bad ones")
 
 
 # ── the ban mirror ─────────────────────────────────────────────────────────
