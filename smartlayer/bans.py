@@ -35,6 +35,7 @@ from . import signals
 from .client import Client
 from .conf import sl_settings
 from .state import count, get_cache, make_key, report_failure
+from .window import window_backend
 
 logger = logging.getLogger("smartlayer")
 
@@ -275,8 +276,6 @@ _mirror_lock = threading.Lock()
 def ban_mirror() -> BanMirror | None:
     """This worker's mirror when windows are replicated, else None."""
     global _mirror, _mirror_bus
-    from .window import window_backend
-
     if window_backend() != "replicated":
         return None
     from .bus import get_bus

@@ -172,6 +172,13 @@ def main() -> int:
         from settings import database_from_url  # the test settings' URL parser
 
         postgres = database_from_url(args.postgres)
+        from tests.benchmarks.load import prepare_database  # creates the database if missing
+
+        try:
+            prepare_database(args.postgres)
+        except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
+            print(f"cannot use PostgreSQL at {args.postgres}: {exc}", file=sys.stderr)
+            return 2
     configure(os.path.join(tmp, "bench.sqlite3"), args.redis, postgres)
     if args.redis:
         from django.core.cache import cache

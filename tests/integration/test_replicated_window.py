@@ -96,11 +96,10 @@ def test_own_messages_are_not_applied_twice(workers):
 
 def test_bad_messages_are_counted_and_the_subscription_survives(workers, redis_alias):
     (a,) = workers(1)
-    from smartlayer.redis_window import redis_client
-
     import marshal
 
     from smartlayer.bus import PROTOCOL
+    from smartlayer.redis_window import redis_client
 
     publish = redis_client(redis_alias).publish
     publish(a.bus.channel("w"), b"\x00not marshal")
