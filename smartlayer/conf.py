@@ -88,7 +88,7 @@ DEFAULTS: dict[str, Any] = {
     # this process only (single-process servers, the demo).
     "WINDOW_BACKEND": "auto",
     # Seconds between two batches of window events sent to the other workers.
-    "REPLICATION_INTERVAL": 0.05,
+    "REPLICATION_INTERVAL": 0.02,
 
     # ── who is the client ──────────────────────────────────────────────────
     # X-Forwarded-For is ignored unless one of these is set: a count of

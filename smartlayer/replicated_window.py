@@ -9,7 +9,7 @@ This store keeps the same :class:`~smartlayer.window.ClientWindow` objects in
 the worker's memory (as :class:`~smartlayer.window.LocalWindowStore` does) and
 replicates them through the :mod:`~smartlayer.bus`: every arrival and outcome
 is recorded locally at once and queued; every ``REPLICATION_INTERVAL``
-(default 50 ms) the queue is published, and each worker merges the others'
+(default 20 ms) the queue is published, and each worker merges the others'
 events into its windows *in timestamp order*
 (:meth:`ClientWindow.merge_arrival`).
 
