@@ -156,11 +156,17 @@ def lift(client_key: str, *, by: str = "", sender: Any = None) -> int:
         obj.save(update_fields=["lifted_at", "lifted_by"])
         signals.client_unbanned.send(sender=sender or Ban, ban=obj, client_key=client_key, lifted_by=by)
     try:
-        get_cache().delete(ban_key(client_key))
-        _announce([(ban_key(client_key), None)])
+        uncache_ban(client_key)
     except Exception as exc:  # noqa: BLE001
         report_failure("cache", exc)
     return len(bans)
+
+
+def uncache_ban(client_key: str) -> None:
+    """Remove a client's ban from the cache and from every worker's mirror.  Raises on cache errors."""
+    key = ban_key(client_key)
+    get_cache().delete(key)
+    _announce([(key, None)])
 
 
 def sync_from_db(force: bool = False) -> int:

@@ -20,10 +20,9 @@ def _ban_saved(sender, instance: Ban, **kwargs) -> None:
 
 @receiver(post_delete, sender=Ban, dispatch_uid="smartlayer.ban.deleted")
 def _ban_deleted(sender, instance: Ban, **kwargs) -> None:
-    from .bans import ban_key
-    from .state import get_cache
+    from .bans import uncache_ban
 
     try:
-        get_cache().delete(ban_key(instance.client_key))
+        uncache_ban(instance.client_key)
     except Exception as exc:  # noqa: BLE001
         report_failure("cache", exc)

@@ -144,6 +144,18 @@ def test_a_ban_reaches_another_worker_in_milliseconds_and_so_does_its_lift(redis
 
 
 @pytest.mark.django_db(transaction=True)
+def test_bans_added_and_deleted_in_the_admin_reach_another_worker(redis_alias, other_mirror):
+    """The admin saves and deletes Ban rows; model signals announce both."""
+    from smartlayer.models import Ban
+
+    c = client("203.0.113.45")
+    row = Ban.objects.create(client_key=c.key, reason="by hand", source="admin")
+    wait_until(lambda: other_mirror.lookup(bans.lookup_keys(c)) is not None, timeout=1.0, what="admin ban")
+    row.delete()
+    wait_until(lambda: other_mirror.lookup(bans.lookup_keys(c)) is None, timeout=1.0, what="admin delete")
+
+
+@pytest.mark.django_db(transaction=True)
 def test_a_worker_that_subscribes_later_loads_the_bans_that_exist(redis_alias):
     from smartlayer.bans import ban_mirror
 
