@@ -69,6 +69,9 @@ class Bus:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.connected = threading.Event()
+        #: True from a failed Redis operation until the next successful subscription
+        #: (not merely "not connected yet", which every process is for its first milliseconds)
+        self.failing = False
 
     # ── plumbing ───────────────────────────────────────────────────────────
     def _redis(self) -> Any:
@@ -204,6 +207,7 @@ class Bus:
             if hook is not None:
                 hook()
         self.connected.set()
+        self.failing = False
         return pubsub
 
     def _run(self) -> None:
@@ -226,6 +230,7 @@ class Bus:
                     self.flush()
             except Exception as exc:  # noqa: BLE001 - Redis away: keep serving, retry with back-off
                 report_failure("replication", exc)
+                self.failing = True
                 self.connected.clear()
                 if pubsub is not None:
                     try:

@@ -63,6 +63,11 @@ class ReplicatedWindowStore(LocalWindowStore):
             self._joined = bus
         return bus
 
+    def available(self) -> bool:
+        """False while Redis is known to be unreachable (for CACHE_FAIL_OPEN = False:
+        windows kept from a site that cannot share them are not what its owner asked for)."""
+        return not self.bus.failing
+
     def arrive(self, key: str, arrival: Arrival) -> Snapshot:
         snap = super().arrive(key, arrival)
         self.bus.send(TOPIC, (key, _ARRIVAL, *arrival))

@@ -130,15 +130,55 @@ def test_redis_outage_with_replicated_windows_keeps_protecting_and_replication_r
         other.bus.stop()
 
 
+def status_within(ip: str, expected: int, seconds: float) -> float:
+    """Request until the answer is ``expected``; how long it took."""
+    t0 = time.monotonic()
+    while True:
+        r = browser(ip).get("/page/1", HTTP_ACCEPT="application/json")
+        if r.status_code == expected:
+            if expected == 503:
+                assert r.json()["error"] == "unavailable"
+            return time.monotonic() - t0
+        assert time.monotonic() - t0 < seconds, f"still {r.status_code} after {seconds} s, expected {expected}"
+        time.sleep(0.01)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_redis_outage_fails_closed_with_503_when_configured(flaky_redis, sl):
-    sl(CACHE_FAIL_OPEN=False)
+    """Redis windows: the request's own round trip fails, so the very next request is a 503."""
+    sl(CACHE_FAIL_OPEN=False, WINDOW_BACKEND="redis")
     assert browser("198.51.100.94").get("/page/1").status_code == 200
     flaky_redis.down()
     r = browser("198.51.100.94").get("/page/1", HTTP_ACCEPT="application/json")
     assert r.status_code == 503 and r.json()["error"] == "unavailable"
     flaky_redis.up()
     assert browser("198.51.100.94").get("/page/1").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_replicated_windows_fail_closed_once_the_bus_notices_redis_is_away(flaky_redis, sl):
+    """Replicated windows: no request talks to Redis, so the 503s start when the
+    bus thread notices the outage (its connection drops: milliseconds) and end
+    when it has subscribed again."""
+    from smartlayer.window import get_window_store
+
+    sl(CACHE_FAIL_OPEN=False)
+    assert browser("198.51.100.99").get("/page/1").status_code == 200
+    from smartlayer.bans import ban_mirror
+
+    bus = get_window_store().bus
+    assert bus.connected.wait(5)
+    deadline = time.monotonic() + 5
+    while not ban_mirror().ready:  # from now on no request reads Redis
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    flaky_redis.down()
+    took = status_within("198.51.100.99", 503, seconds=3)
+    assert bus.failing
+    assert browser("198.51.100.99").get("/page/1").status_code == 503  # and stays so
+    flaky_redis.up()
+    back = status_within("198.51.100.99", 200, seconds=10)
+    print(f"503 after {took * 1000:.0f} ms of outage; served again {back * 1000:.0f} ms after Redis returned")
 
 
 @pytest.mark.django_db(transaction=True)
