@@ -153,6 +153,25 @@ def resolve_ip(meta: dict[str, Any]) -> str | None:
     return str(addr)
 
 
+def _certainly_anonymous(request: Any, user: Any) -> bool:
+    """True when ``request.user`` is AuthenticationMiddleware's lazy user, not
+    evaluated yet, and the request carries no session key.
+
+    Django's session authentication can only resolve such a user to
+    AnonymousUser, so the session and auth lookups it would run (tens of µs,
+    and more with a custom backend) are skipped for the commonest request of
+    all: an anonymous one whose view never looks at the user.  Anything else —
+    a user already evaluated or set by another middleware (RemoteUser, token
+    middlewares), a session key from a cookie or a header — is resolved as usual.
+    """
+    from django.utils.functional import SimpleLazyObject, empty
+
+    if type(user) is not SimpleLazyObject or user._wrapped is not empty:
+        return False
+    session = getattr(request, "session", None)
+    return session is not None and getattr(session, "session_key", True) is None
+
+
 def resolve_client(request: Any) -> Client:
     """Resolve (and memoise on the request) who sent ``request``."""
     cached = getattr(request, "_smartlayer_client", None)
@@ -164,7 +183,7 @@ def resolve_client(request: Any) -> Client:
     user_id = None
     is_staff = False
     try:
-        if user is not None and user.is_authenticated:
+        if user is not None and not _certainly_anonymous(request, user) and user.is_authenticated:
             authenticated = True
             user_id = str(user.pk)
             is_staff = bool(getattr(user, "is_staff", False))

@@ -95,3 +95,47 @@ def test_anonymous_user_is_keyed_by_ip(rf):
 def test_request_without_user_attribute_is_anonymous(rf):
     request = rf.get("/", REMOTE_ADDR="203.0.113.9")
     assert resolve_client(request).authenticated is False
+
+
+def _through_auth_middleware(request):
+    """``request`` as the view sees it after SessionMiddleware + AuthenticationMiddleware."""
+    from django.contrib.auth.middleware import AuthenticationMiddleware
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    SessionMiddleware(lambda r: None).process_request(request)
+    AuthenticationMiddleware(lambda r: None).process_request(request)
+    return request
+
+
+def test_anonymous_request_without_a_session_is_resolved_without_evaluating_the_user(rf, db):
+    from django.utils.functional import empty
+
+    request = _through_auth_middleware(rf.get("/", REMOTE_ADDR="198.51.100.60"))
+    client = resolve_client(request)
+    assert client.key == "ip:198.51.100.60" and not client.authenticated
+    assert request.user._wrapped is empty  # no session or auth lookup was made for it
+
+
+def test_signed_in_session_is_still_resolved_to_its_user(rf, django_user_model, db):
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    user = django_user_model.objects.create_user("sess", password="pw-not-used")
+    session = SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    request = rf.get("/", REMOTE_ADDR="198.51.100.61")
+    request.COOKIES[settings.SESSION_COOKIE_NAME] = session.session_key
+    client = resolve_client(_through_auth_middleware(request))
+    assert client.authenticated and client.key == f"u:{user.pk}"
+
+
+def test_a_user_another_middleware_set_is_used_even_without_a_session(rf, django_user_model, db):
+    """RemoteUserMiddleware and token middlewares replace the lazy user: no shortcut then."""
+    user = django_user_model.objects.create_user("remote", password="pw-not-used")
+    request = _through_auth_middleware(rf.get("/", REMOTE_ADDR="198.51.100.62"))
+    request.user = user
+    assert resolve_client(request).key == f"u:{user.pk}"
