@@ -58,7 +58,6 @@ class Bus:
         self.alias = alias or sl_settings.CACHE_ALIAS
         self.interval = float(interval if interval is not None else sl_settings.REPLICATION_INTERVAL)
         self.sender = os.urandom(8)  # tells this process's own messages apart
-        self.pid = os.getpid()
         self._outbox: dict[str, deque] = {}
         self._handlers: dict[str, Handler] = {}
         self._on_connect: dict[str, Callable[[], None]] = {}
@@ -248,28 +247,42 @@ class Bus:
 
 
 _bus: Bus | None = None
-_bus_key: tuple[int, int] | None = None
+_bus_generation = -1
 _bus_lock = threading.Lock()
 
 
 def get_bus() -> Bus:
-    """This process's bus for the current settings (a new one after a fork or a settings change)."""
-    global _bus, _bus_key
-    key = (sl_settings.generation, os.getpid())
-    if _bus is None or _bus_key != key:
+    """This process's bus for the current settings (a new one after a settings
+    change, and in a forked child — see :func:`_forget_after_fork`)."""
+    global _bus, _bus_generation
+    if _bus is None or _bus_generation != sl_settings.generation:
         with _bus_lock:
-            if _bus is None or _bus_key != key:
+            generation = sl_settings.generation
+            if _bus is None or _bus_generation != generation:
                 old = _bus
-                _bus, _bus_key = Bus(), key
-                if old is not None and old.pid == os.getpid():
+                _bus, _bus_generation = Bus(), generation
+                if old is not None:
                     old.stop(timeout=0)
     return _bus
 
 
 def reset_bus() -> None:
     """Stop and forget this process's bus (tests)."""
-    global _bus, _bus_key
+    global _bus
     with _bus_lock:
-        old, _bus, _bus_key = _bus, None, None
-    if old is not None and old.pid == os.getpid():
+        old, _bus = _bus, None
+    if old is not None:
         old.stop()
+
+
+def _forget_after_fork() -> None:
+    """A forked worker (gunicorn --preload) must not share its parent's bus:
+    the thread did not survive the fork and the sender id would be the
+    parent's.  Registered once, so get_bus() needs no getpid() per request."""
+    global _bus, _bus_lock
+    _bus = None
+    _bus_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_forget_after_fork)
