@@ -13,7 +13,8 @@ E007      VALIDATOR_EXTRA_PATTERNS holds an invalid pattern
 E008      MONITOR_MODE names an unknown component
 E009      the cache is Django's DummyCache: nothing can be counted
 E010      grey_suspicion_threshold is not below grey_hard_block_score
-E011      WINDOW_BACKEND is unknown, or needs Django's RedisCache and the cache is another
+E011      WINDOW_BACKEND is unknown, or needs Django's RedisCache and the cache is another;
+          REPLICATION_GROUP is not a string
 W001      unknown key in SMART_MIDDLEWARE (with the closest known key)
 W002      smartlayer is installed but none of its middlewares is in MIDDLEWARE
 W003      a smartlayer middleware comes before AuthenticationMiddleware
@@ -202,6 +203,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         messages.append(Error(f"SMART_MIDDLEWARE['WINDOW_BACKEND'] must be one of {', '.join(WINDOW_BACKENDS)}, "
                               f"got {backend!r}.", hint="Leave it at 'auto' unless you have a reason; see "
                               "docs/production.md.", id="smartlayer.E011"))
+    elif not isinstance(cfg.get("REPLICATION_GROUP", ""), str):
+        messages.append(Error("SMART_MIDDLEWARE['REPLICATION_GROUP'] must be a string.",
+                              hint="For example socket.gethostname(), or '' for one group.", id="smartlayer.E011"))
     elif backend in ("replicated", "redis"):
         from .state import cache_is_redis
 

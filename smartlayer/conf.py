@@ -89,6 +89,10 @@ DEFAULTS: dict[str, Any] = {
     "WINDOW_BACKEND": "auto",
     # Seconds between two batches of window events sent to the other workers.
     "REPLICATION_INTERVAL": 0.02,
+    # Workers replicate windows only with workers of the same group ("" = all
+    # workers sharing the cache).  For large fleets that route each client to
+    # one host: the host's name.  Bans, quotas and the model stay cluster-wide.
+    "REPLICATION_GROUP": "",
 
     # ── who is the client ──────────────────────────────────────────────────
     # X-Forwarded-For is ignored unless one of these is set: a count of

@@ -41,6 +41,7 @@ from __future__ import annotations
 from typing import Any
 
 from .bus import Bus, get_bus
+from .conf import sl_settings
 from .window import Arrival, ClientWindow, LocalWindowStore, Outcome, Snapshot
 
 TOPIC = "w"
@@ -50,16 +51,19 @@ _ARRIVAL, _OUTCOME = 0, 1
 class ReplicatedWindowStore(LocalWindowStore):
     """A :class:`~smartlayer.window.LocalWindowStore` whose windows the workers share (module docstring)."""
 
-    def __init__(self, bus: Bus | None = None, **kwargs: Any) -> None:
+    def __init__(self, bus: Bus | None = None, group: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._bus = bus
         self._joined: Bus | None = None
+        group = sl_settings.REPLICATION_GROUP if group is None else group
+        # workers replicate windows with the workers of their group only (bans stay cluster-wide)
+        self.topic = f"{TOPIC}:{group}" if group else TOPIC
 
     @property
     def bus(self) -> Bus:
         bus = self._bus if self._bus is not None else get_bus()
         if bus is not self._joined:  # first use, or a new process after a fork
-            bus.subscribe(TOPIC, self.merge)
+            bus.subscribe(self.topic, self.merge)
             self._joined = bus
         return bus
 
@@ -70,12 +74,12 @@ class ReplicatedWindowStore(LocalWindowStore):
 
     def arrive(self, key: str, arrival: Arrival) -> Snapshot:
         snap = super().arrive(key, arrival)
-        self.bus.send(TOPIC, (key, _ARRIVAL, *arrival))
+        self.bus.send(self.topic, (key, _ARRIVAL, *arrival))
         return snap
 
     def complete(self, key: str, outcome: Outcome) -> None:
         super().complete(key, outcome)
-        self.bus.send(TOPIC, (key, _OUTCOME, *outcome))
+        self.bus.send(self.topic, (key, _OUTCOME, *outcome))
 
     def merge(self, items: list) -> None:
         """Apply a batch of another worker's events (the bus thread calls this)."""

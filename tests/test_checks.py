@@ -92,6 +92,7 @@ def test_window_backend_must_be_known_and_redis_ones_need_redis_e011(settings):
     assert ids(with_settings(settings, WINDOW_BACKEND="redis")) == ["smartlayer.E011"]
     assert ids(with_settings(settings, WINDOW_BACKEND="local")) == []
     assert ids(with_settings(settings, REPLICATION_INTERVAL=0)) == ["smartlayer.E002"]
+    assert ids(with_settings(settings, REPLICATION_GROUP=3)) == ["smartlayer.E011"]
 
 
 def test_ai_key_without_base_url_warns(settings):

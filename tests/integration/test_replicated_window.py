@@ -87,6 +87,27 @@ def test_a_flood_spread_over_workers_is_counted_whole_within_the_interval(worker
     assert len(snap.arrivals_since(10)) == 31  # every request of the client, not a's half
 
 
+def test_workers_of_different_groups_do_not_share_windows_but_share_bans(redis_alias):
+    """REPLICATION_GROUP: per-host window replication, cluster-wide bans."""
+    buses = [Bus(alias=redis_alias, interval=0.02) for _ in range(3)]
+    a, a2, b = (ReplicatedWindowStore(bus=bus, group=g) for bus, g in zip(buses, ["host-a", "host-a", "host-b"],
+                                                                          strict=True))
+    mirror = bans.BanMirror(redis_alias)
+    try:
+        buses[2].subscribe(bans.TOPIC, mirror.apply, on_connect=mirror.reload)
+        for store in (a, a2, b):
+            assert store.bus.connected.wait(5)
+        a.arrive("ip:203.0.113.35", (time.time(), "GET", "/", 0))
+        wait_until(lambda: "ip:203.0.113.35" in a2._windows, what="same group hears it")
+        time.sleep(0.1)  # several intervals: the other group had every chance to hear it
+        assert "ip:203.0.113.35" not in b._windows
+        buses[0].publish_now(bans.TOPIC, [(bans.ban_key("ip:203.0.113.35"), {"reason": "x", "expires": None})])
+        wait_until(lambda: mirror.lookup([bans.ban_key("ip:203.0.113.35")]) is not None, what="ban across groups")
+    finally:
+        for bus in buses:
+            bus.stop()
+
+
 def test_own_messages_are_not_applied_twice(workers):
     (a,) = workers(1)
     a.arrive("ip:203.0.113.30", (time.time(), "GET", "/", 0))
