@@ -118,3 +118,12 @@ def test_the_store_sends_every_event_and_merges_another_stores_batch():
     # an outcome of a client b never saw is ignored, as LocalWindowStore.complete does
     b.bus.handler([("ip:2", 1, 100.0, 200, 1.0, False)])
     assert "ip:2" not in b._windows
+
+
+def test_a_batch_larger_than_one_slice_is_merged_whole():
+    from smartlayer.replicated_window import MERGE_SLICE
+
+    store = ReplicatedWindowStore(bus=_Bus(), max_events=1000, keep_seconds=600)
+    n = MERGE_SLICE * 2 + 7
+    store.bus.handler([("ip:9", 0, 100.0 + i / 100, "GET", "/", 0) for i in range(n)])
+    assert len(store._windows["ip:9"].arrivals) == n
