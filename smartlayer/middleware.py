@@ -46,6 +46,7 @@ class _SmartLayerMiddleware:
         return None
 
     def after(self, request: Any, ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
+        """Runs on the event loop under ASGI: memory operations only, never I/O."""
         return None
 
     # ── plumbing ───────────────────────────────────────────────────────────
@@ -102,7 +103,11 @@ class _SmartLayerMiddleware:
     async def __acall__(self, request: Any) -> Any:
         ctx, early = await sync_to_async(_releasing_db(self._before), thread_sensitive=False)(request)
         response = early if early is not None else await self.get_response(request)
-        return await sync_to_async(_releasing_db(self._after), thread_sensitive=False)(request, ctx, response)
+        # On the loop, no thread hop: _after only adds headers, queues the
+        # outcome for the window store and the row for the log writer — every
+        # one a memory operation by design (a hop costs ~0.4 ms of latency on
+        # the test machine; four middlewares × two hops were 3.8 ms a request).
+        return self._after(request, ctx, response)
 
 
 def _releasing_db(func: Any) -> Any:

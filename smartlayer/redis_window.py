@@ -246,8 +246,14 @@ class RedisWindowStore:
         return conn
 
     def keys(self, key: str) -> list[str]:
-        """The five keys of a client: ``<KEY_PREFIX>:<VERSION>:<CACHE_PREFIX>:w:<sha1>:<a|o|m|h|s>``."""
-        base = self._redis()[3](make_key("w", key))
+        """The five keys of a client: ``<KEY_PREFIX>:<VERSION>:<CACHE_PREFIX>:w:<sha1>:<a|o|m|h|s>``.
+
+        Pure computation (the cache's key function, no connection), so
+        :meth:`complete` never does I/O — the async middleware runs it on the event loop.
+        """
+        from django.core.cache import caches
+
+        base = caches[self.alias].make_key(make_key("w", key))
         return [base + s for s in _SUFFIXES]
 
     # ── WindowStore ────────────────────────────────────────────────────────

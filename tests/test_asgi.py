@@ -196,6 +196,37 @@ def test_cores_run_off_the_event_loop(monkeypatch):
     assert core_thread != loop_thread and not on_loop
 
 
+def test_one_thread_hop_per_middleware_and_the_bookkeeping_on_the_loop(monkeypatch):
+    """Each middleware's decision runs in a worker thread (it may wait on the
+    cache or the database); recording the outcome and queueing the log row
+    are memory operations and run on the loop — four hops a request, not eight."""
+    from smartlayer import MIDDLEWARE
+    from smartlayer import middleware as mw
+
+    hops: list[str] = []
+    real = mw.sync_to_async
+
+    def counting(func, *args, **kwargs):
+        hops.append(getattr(func, "__name__", "?"))
+        return real(func, *args, **kwargs)
+
+    finished_on_loop: list[bool] = []
+    original_finish = mw.finish
+
+    def finish(ctx, response):
+        try:
+            asyncio.get_running_loop()
+            finished_on_loop.append(True)
+        except RuntimeError:
+            finished_on_loop.append(False)
+        return original_finish(ctx, response)
+
+    monkeypatch.setattr(mw, "sync_to_async", counting)
+    monkeypatch.setattr(mw, "finish", finish)
+    assert get("/page/1").status_code == 200
+    assert len(hops) == len(MIDDLEWARE) and finished_on_loop == [True]
+
+
 def test_a_core_releases_the_database_connection_of_its_thread(monkeypatch):
     """Django closes connections at request end only in the thread handling
     ``request_finished``; one a core opened in its executor thread must be
