@@ -8,12 +8,16 @@ decision, and maps the decision to a response.  The cores —
 
 All four work under WSGI and ASGI (``sync_capable`` and ``async_capable``).
 Under ASGI the cores, which may talk to the cache or database, run in a
-worker thread via ``sync_to_async`` so the event loop never blocks on I/O.
+worker thread via ``sync_to_async`` so the event loop never blocks on I/O; the
+bookkeeping after the response (memory operations only) runs on the loop.  A
+request Django cancels because its client went away is logged with status
+499, like nginx's "client closed request".
 Any failure inside a core is logged once per interval, counted, and the
 request is served (``CACHE_FAIL_OPEN``, the default) or answered 503.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from typing import Any
@@ -28,6 +32,9 @@ from .conf import sl_settings
 from .decisions import Action, Decision
 from .responses import render
 from .state import logger, report_failure
+
+#: the status logged for a request whose client went away before its response (nginx's 499)
+CLIENT_CLOSED = 499
 
 
 class _SmartLayerMiddleware:
@@ -101,8 +108,24 @@ class _SmartLayerMiddleware:
         return self._after(request, ctx, response)
 
     async def __acall__(self, request: Any) -> Any:
-        ctx, early = await sync_to_async(_releasing_db(self._before), thread_sensitive=False)(request)
-        response = early if early is not None else await self.get_response(request)
+        # shielded: a thread cannot be cancelled, so the decision runs to its
+        # end anyway — and if the request is cancelled meanwhile, its end is
+        # where the request gets logged (see below)
+        before = asyncio.ensure_future(
+            sync_to_async(_releasing_db(self._before), thread_sensitive=False)(request))
+        try:
+            ctx, early = await asyncio.shield(before)
+            response = early if early is not None else await self.get_response(request)
+        except asyncio.CancelledError:
+            # The client went away and Django cancelled the request.  It still
+            # happened: log it as nginx would (499, "client closed request"),
+            # or it would vanish from the record without a trace.
+            gone = HttpResponse(status=CLIENT_CLOSED)
+            if before.done():
+                self._after(request, getattr(request, ctxmod.ATTR, None), gone)
+            else:
+                before.add_done_callback(lambda _: self._after(request, getattr(request, ctxmod.ATTR, None), gone))
+            raise
         # On the loop, no thread hop: _after only adds headers, queues the
         # outcome for the window store and the row for the log writer — every
         # one a memory operation by design (a hop costs ~0.4 ms of latency on

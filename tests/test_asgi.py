@@ -227,6 +227,46 @@ def test_one_thread_hop_per_middleware_and_the_bookkeeping_on_the_loop(monkeypat
     assert len(hops) == len(MIDDLEWARE) and finished_on_loop == [True]
 
 
+def _run_and_cancel(ip: str, after: float, path: str = "/page/1") -> None:
+    """Start a request through the ASGI handler and cancel it ``after`` seconds
+    later, as Django does when the client disconnects; then give the
+    decision's thread time to end."""
+    async def scenario() -> None:
+        task = asyncio.ensure_future(aclient(ip).get(path))
+        await asyncio.sleep(after)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        await asyncio.sleep(0.6)  # the shielded decision finishes and logs
+
+    async_to_sync(scenario)()
+
+
+def test_a_request_cancelled_during_the_view_is_logged_as_499(flush_logs):
+    _run_and_cancel("203.0.113.40", after=0.1, path="/slow/?s=0.3")
+    flush_logs()
+    rows = list(RequestLog.objects.filter(ip_address="203.0.113.40").values_list("status_code", flat=True))
+    assert rows == [499]
+
+
+def test_a_request_cancelled_while_its_decision_runs_is_logged_as_499(monkeypatch, flush_logs):
+    """Cancelled while the core is still in its worker thread (a slow cache):
+    the decision runs to its end and the request is logged then."""
+    from smartlayer.detector import CacheBans
+
+    original = CacheBans.lookup
+
+    def lookup(self, ctx, now):
+        time.sleep(0.3)
+        return original(self, ctx, now)
+
+    monkeypatch.setattr(CacheBans, "lookup", lookup)
+    _run_and_cancel("203.0.113.41", after=0.1)
+    flush_logs()
+    rows = list(RequestLog.objects.filter(ip_address="203.0.113.41").values_list("status_code", flat=True))
+    assert rows == [499]
+
+
 def test_a_core_releases_the_database_connection_of_its_thread(monkeypatch):
     """Django closes connections at request end only in the thread handling
     ``request_finished``; one a core opened in its executor thread must be

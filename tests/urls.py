@@ -15,6 +15,14 @@ def not_found(request, *args, **kwargs):
     return HttpResponse("nope", status=404)
 
 
+def slow(request):
+    """Answers after ?s= seconds (at most 2): a request a client can give up on."""
+    import time
+
+    time.sleep(min(2.0, float(request.GET.get("s", "0.3"))))
+    return HttpResponse("slow")
+
+
 def boom(request):
     raise RuntimeError("view failure")
 
@@ -25,6 +33,7 @@ urlpatterns = [
     path("echo/", echo),
     path("missing/", not_found),
     path("boom/", boom),
+    path("slow/", slow),
     re_path(r"^users/(?P<pk>\d+)$", ok),
     re_path(r"^api/.*$", ok),
     re_path(r"^page/.*$", ok),

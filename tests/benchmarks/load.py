@@ -75,6 +75,7 @@ from tests.deploy.servers import (  # noqa: E402
     free_port,
     gunicorn_cmd,
     migrate,
+    uvicorn_cmd,
 )
 
 WRK_SCRIPT = """
@@ -200,7 +201,11 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
                      SMARTLAYER_DEPLOY_SMART=json.dumps(smart), SMARTLAYER_DEPLOY_COUNT_DIR=str(counts),
                      SMARTLAYER_DEPLOY_ONLY=args.only)
     port = free_port()
-    cmd = gunicorn_cmd(port, workers=args.workers, worker_class=args.worker_class, threads=args.threads_per_worker)
+    if args.server == "uvicorn":
+        cmd = uvicorn_cmd(port) + ["--workers", str(args.workers)]
+    else:
+        cmd = gunicorn_cmd(port, workers=args.workers, worker_class=args.worker_class,
+                           threads=args.threads_per_worker)
     rows_before = sql(args.database_url, "SELECT COUNT(*) FROM smartlayer_requestlog") or 0
     server = ServerProcess(cmd, env, port, workdir / f"gunicorn-{stack}.log")
     try:
@@ -232,6 +237,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--server", default="gunicorn", choices=["gunicorn", "uvicorn"],
+                        help="uvicorn: ASGI (tests.deploy.asgi), --workers processes; --worker-class is ignored")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads-per-worker", type=int, default=1, help="gthread threads per worker")
     parser.add_argument("--clients", type=int, default=3000, help="distinct X-Forwarded-For addresses")
@@ -259,8 +266,10 @@ def main() -> int:
     sql(args.database_url, "TRUNCATE smartlayer_requestlog, smartlayer_ban, smartlayer_usagecounter")
     clear_redis(args.redis_url, args.key_prefix)
 
-    print(f"gunicorn {args.workers} × {args.worker_class}"
-          + (f" ({args.threads_per_worker} threads)" if args.worker_class == "gthread" else "")
+    server = (f"uvicorn {args.workers} workers (ASGI)" if args.server == "uvicorn" else
+              f"gunicorn {args.workers} × {args.worker_class}"
+              + (f" ({args.threads_per_worker} threads)" if args.worker_class == "gthread" else ""))
+    print(server
           + f" on 127.0.0.1; wrk -t{args.threads} -c{args.connections} -d{args.duration}s after a "
           f"{args.warmup} s warm-up")
     print(f"clients: every request carries X-Forwarded-For from a pool of {args.clients} addresses; the "
@@ -323,8 +332,10 @@ def main() -> int:
     for n, results in enumerate(rounds, 1):
         full = results["smartlayer"]
         label = f"round {n}: " if len(rounds) > 1 else ""
-        print(f"{label}RequestLog rows {full['rows']} vs responses sent "
-              f"{full['responses']} (wrk counted {full['requests']} in the measured run; the rest are the warm-up "
+        gone = full["served"].get("cancelled", 0)
+        gone_note = f", {gone} of them requests whose client left first, logged as 499" if gone else ""
+        print(f"{label}RequestLog rows {full['rows']} vs requests answered "
+              f"{full['responses']}{gone_note} (wrk counted {full['requests']} in the measured run; the rest are the warm-up "
               f"and requests in flight at wrk's end): {'equal' if full['rows'] == full['responses'] else 'NOT EQUAL'}")
         print(f"graceful stop took {full['stop_s']:.1f} s (exit status {full['exit_status']})")
     return 0 if ratio >= 0.6 and five == 0 and rows_ok else 1

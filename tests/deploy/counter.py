@@ -4,7 +4,9 @@ tests compare the request log with.
 A client-side count is not exact: when wrk stops after its duration, requests
 it already sent are still answered (and logged) by the server, but never
 counted by wrk.  So the outermost middleware counts every response this
-process sends, by status class, and writes the counts to
+process sends, by status class (and, under ASGI, as ``cancelled`` every request
+Django cancelled because its client went away — smartlayer logs those with
+status 499), and writes the counts to
 ``$SMARTLAYER_DEPLOY_COUNT_DIR/<pid>.json`` when the process exits (after a
 graceful SIGTERM gunicorn and uvicorn workers exit normally, so ``atexit``
 runs).  It also names the worker in an ``X-Worker-Pid`` header, so tests can
@@ -12,6 +14,7 @@ tell which process answered.
 """
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import os
@@ -73,7 +76,13 @@ class CountResponses:
         return self._count(self.get_response(request))
 
     async def __acall__(self, request: Any) -> Any:
-        return self._count(await self.get_response(request))
+        try:
+            response = await self.get_response(request)
+        except asyncio.CancelledError:  # the client went away: Django cancelled the request
+            with _lock:
+                _counts["cancelled"] += 1
+            raise
+        return self._count(response)
 
 
 def _summed(directory: str, suffix: str) -> Counter:
