@@ -231,12 +231,7 @@ class Bus:
                 report_failure("replication", exc)
                 self.failing = True
                 self.connected.clear()
-                if pubsub is not None:
-                    try:
-                        pubsub.close()
-                    except Exception:  # noqa: BLE001
-                        pass
-                    pubsub = None
+                pubsub = _close(pubsub)
                 for box in self._outbox.values():  # stale by the time Redis is back
                     if box:
                         count("bus.dropped", len(box))
@@ -244,6 +239,17 @@ class Bus:
                 self._stop.wait(backoff)
                 backoff = min(2.0, backoff * 2)
                 next_flush = time.monotonic() + self.interval
+        _close(pubsub)  # stopped: give the connection back now, not at garbage collection
+
+
+def _close(pubsub: Any) -> None:
+    """Close a pub/sub connection, whatever state it is in; returns None (the new value)."""
+    if pubsub is not None:
+        try:
+            pubsub.close()
+        except Exception:  # noqa: BLE001 - it is being thrown away
+            pass
+    return None
 
 
 _bus: Bus | None = None
