@@ -62,14 +62,16 @@ def cache_ban(obj: Any, announce: bool = True) -> tuple[str, dict[str, Any] | No
     announces (several at once)."""
     cache = get_cache()
     key = ban_key(obj.client_key)
-    if not obj.is_active:
+    entry = _entry(obj) if obj.is_active else None
+    mirror = ban_mirror()
+    if mirror is not None:  # this worker enforces it at once, whether or not Redis answers
+        mirror.apply([(key, entry)])
+    if entry is None:
         cache.delete(key)
-        entry = None
     else:
         timeout = None
         if obj.expires_at is not None:
             timeout = max(1, int((obj.expires_at - timezone.now()).total_seconds()) + 1)
-        entry = _entry(obj)
         cache.set(key, entry, timeout=timeout)
     if announce:
         _announce([(key, entry)])
@@ -165,6 +167,9 @@ def lift(client_key: str, *, by: str = "", sender: Any = None) -> int:
 def uncache_ban(client_key: str) -> None:
     """Remove a client's ban from the cache and from every worker's mirror.  Raises on cache errors."""
     key = ban_key(client_key)
+    mirror = ban_mirror()
+    if mirror is not None:
+        mirror.apply([(key, None)])
     get_cache().delete(key)
     _announce([(key, None)])
 

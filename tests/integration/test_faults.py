@@ -117,6 +117,12 @@ def test_redis_outage_with_replicated_windows_keeps_protecting_and_replication_r
         warnings = [r.getMessage() for r in caplog.records if "replication failed" in r.getMessage()]
         assert len(warnings) == 1  # once per FAILURE_LOG_INTERVAL, not per attempt
 
+        # a ban decided during the outage is enforced by this worker at once
+        from smartlayer import bans
+
+        bans.ban("ip:198.51.100.95", reason="during the outage", source="admin")
+        assert browser("198.51.100.95").get("/page/1").status_code == 403
+
         flaky_redis.up()
         assert store.bus.connected.wait(10) and other.bus.connected.wait(10)
         before = len(other._windows)
