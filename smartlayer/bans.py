@@ -248,14 +248,14 @@ class BanMirror:
         """Rebuild from the cache: the index of ban keys, then their entries."""
         from django.core.cache import caches
 
-        from .redis_window import redis_client
+        from .redis_window import cache_serializer, redis_client
 
         client = redis_client(self.alias)
         backend = caches[self.alias]
         with self._lock:
             keys = sorted(k.decode() for k in client.smembers(_index_key()))
             values = client.mget([backend.make_key(k) for k in keys]) if keys else []
-            loads = backend._cache._serializer.loads
+            loads = cache_serializer(self.alias).loads
             now = time.time()
             entries, gone = {}, []
             for key, raw in zip(keys, values, strict=True):

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.functional import SimpleLazyObject, empty
+
 from .conf import derived, sl_settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -164,8 +166,6 @@ def _certainly_anonymous(request: Any, user: Any) -> bool:
     a user already evaluated or set by another middleware (RemoteUser, token
     middlewares), a session key from a cookie or a header — is resolved as usual.
     """
-    from django.utils.functional import SimpleLazyObject, empty
-
     if type(user) is not SimpleLazyObject or user._wrapped is not empty:
         return False
     session = getattr(request, "session", None)

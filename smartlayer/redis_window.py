@@ -147,6 +147,14 @@ def redis_client(alias: str | None = None) -> Any:
     return get_client(None, write=True)
 
 
+def cache_serializer(alias: str) -> Any:
+    """How Django's RedisCache ``alias`` encodes values (``dumps``/``loads``), for
+    values read through the raw client — so they read exactly as ``cache.get`` would."""
+    from django.core.cache import caches
+
+    return caches[alias]._cache._serializer
+
+
 # ── encoding ────────────────────────────────────────────────────────────────
 # An arrival is "<ts> <flags> <len(method)> <method><path>": the timestamp
 # first (the script reads it up to the first space), the method's length so
@@ -220,6 +228,7 @@ class RedisWindowStore:
         self.keep_seconds = float(keep_seconds or sl_settings.WINDOW_SECONDS)
         self.ttl = int(ttl or max(DAY, self.keep_seconds) + HOUR)
         self._conn: tuple[Any, Any, Any, Any] | None = None
+        self._key_func: Any = None
         # outcomes waiting to be sent: (keys, args) of the complete script
         self._pending: deque = deque(maxlen=100_000)
         self._flusher: threading.Thread | None = None
@@ -251,9 +260,12 @@ class RedisWindowStore:
         Pure computation (the cache's key function, no connection), so
         :meth:`complete` never does I/O — the async middleware runs it on the event loop.
         """
-        from django.core.cache import caches
+        key_func = self._key_func
+        if key_func is None:  # any thread's backend instance makes the same keys
+            from django.core.cache import caches
 
-        base = caches[self.alias].make_key(make_key("w", key))
+            key_func = self._key_func = caches[self.alias].make_key
+        base = key_func(make_key("w", key))
         return [base + s for s in _SUFFIXES]
 
     # ── WindowStore ────────────────────────────────────────────────────────
@@ -365,9 +377,7 @@ class RedisWindowStore:
                 report_failure("window", exc)
 
     def _serializer(self) -> Any:
-        from django.core.cache import caches
-
-        return caches[self.alias]._cache._serializer
+        return cache_serializer(self.alias)
 
     def clear(self) -> None:
         """Delete every window under this cache's prefix (tests, the demo) — never other keys.

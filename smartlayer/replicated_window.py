@@ -42,7 +42,7 @@ from typing import Any
 
 from .bus import Bus, get_bus
 from .conf import sl_settings
-from .window import Arrival, ClientWindow, LocalWindowStore, Outcome, Snapshot
+from .window import Arrival, LocalWindowStore, Outcome, Snapshot
 
 TOPIC = "w"
 _ARRIVAL, _OUTCOME = 0, 1
@@ -101,14 +101,9 @@ class ReplicatedWindowStore(LocalWindowStore):
                 key, kind = item[0], item[1]
                 if len(item) != 6 or not isinstance(item[2], float):
                     raise ValueError(f"not a window event: {item!r:.200}")
-                win = windows.get(key)
                 if kind == _ARRIVAL:
-                    if win is None:
-                        win = windows[key] = ClientWindow(self.max_events)
-                        if len(windows) > self.max_clients:
-                            windows.popitem(last=False)
-                    else:
-                        windows.move_to_end(key)
-                    win.merge_arrival(item[2:], keep)
-                elif win is not None:  # an outcome of a window this worker no longer keeps: as complete()
-                    win.merge_outcome(item[2:])
+                    self._touch(key).merge_arrival(item[2:], keep)
+                else:
+                    win = windows.get(key)
+                    if win is not None:  # an outcome of a window this worker no longer keeps: as complete()
+                        win.merge_outcome(item[2:])

@@ -226,17 +226,22 @@ class LocalWindowStore:
         self._windows: OrderedDict[str, ClientWindow] = OrderedDict()
         self._lock = threading.Lock()
 
+    def _touch(self, key: str) -> ClientWindow:
+        """The client's window, created if new, marked most recently used; the
+        least recently used one goes beyond ``max_clients``.  Call under the lock."""
+        windows = self._windows
+        win = windows.get(key)
+        if win is None:
+            win = windows[key] = ClientWindow(self.max_events)
+            if len(windows) > self.max_clients:
+                windows.popitem(last=False)
+        else:
+            windows.move_to_end(key)
+        return win
+
     def arrive(self, key: str, arrival: Arrival) -> Snapshot:
         with self._lock:
-            win = self._windows.get(key)
-            if win is None:
-                win = ClientWindow(self.max_events)
-                self._windows[key] = win
-                if len(self._windows) > self.max_clients:
-                    self._windows.popitem(last=False)
-            else:
-                self._windows.move_to_end(key)
-            return win.arrive(arrival, self.keep_seconds)
+            return self._touch(key).arrive(arrival, self.keep_seconds)
 
     def complete(self, key: str, outcome: Outcome) -> None:
         with self._lock:
