@@ -302,15 +302,15 @@ def ban_mirror() -> BanMirror | None:
 
 
 def _announce(changes: list[tuple[str, dict[str, Any] | None]]) -> None:
-    """Tell every worker about ban changes: the index set, this worker's
-    mirror, then one message on the bus.  Nothing to do without a mirror."""
+    """Tell the other workers about ban changes: the index set, then one
+    message on the bus.  This worker's mirror has them already (cache_ban and
+    uncache_ban apply them first).  Nothing to do without a mirror."""
     mirror = ban_mirror()
     if mirror is None or not changes:
         return
     from .bus import get_bus
     from .redis_window import redis_client
 
-    mirror.apply(changes)
     pipe = redis_client(mirror.alias).pipeline(transaction=False)
     added = [k for k, e in changes if e is not None]
     removed = [k for k, e in changes if e is None]

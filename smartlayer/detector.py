@@ -135,10 +135,6 @@ def _llm_available() -> bool:
     return llm_available()
 
 
-def _always() -> bool:
-    return True
-
-
 def _counted(counter: Any, *args: Any) -> int:
     """A shared counter's value, or 0 when the cache cannot be reached.
 
@@ -175,7 +171,7 @@ class Detector:
     def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:
         now = time.time() if now is None else now
         client = ctx.client
-        if not sl_settings.CACHE_FAIL_OPEN and not getattr(self.windows, "available", _always)():
+        if not sl_settings.CACHE_FAIL_OPEN and not self.windows.available():
             # replicated windows never touch Redis per request; a site that asked
             # to fail closed when Redis is away still gets its 503s
             raise ConnectionError("smartlayer's Redis is unreachable (replication is failing)")

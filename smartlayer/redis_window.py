@@ -379,6 +379,10 @@ class RedisWindowStore:
     def _serializer(self) -> Any:
         return cache_serializer(self.alias)
 
+    def available(self) -> bool:
+        """Always: each request's own round trip tells whether Redis answers."""
+        return True
+
     def clear(self) -> None:
         """Delete every window under this cache's prefix (tests, the demo) — never other keys.
 

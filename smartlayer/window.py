@@ -209,6 +209,10 @@ class WindowStore(Protocol):
 
     def clear(self) -> None: ...
 
+    def available(self) -> bool:
+        """False while the store knows its shared backend is unreachable (CACHE_FAIL_OPEN = False)."""
+        ...
+
 
 class LocalWindowStore:
     """Windows in this process's memory, LRU-bounded in the number of clients.
@@ -252,6 +256,9 @@ class LocalWindowStore:
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
+
+    def available(self) -> bool:
+        return True
 
     def __len__(self) -> int:
         return len(self._windows)
