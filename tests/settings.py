@@ -72,9 +72,12 @@ CACHES = {
 # With SMARTLAYER_TEST_REDIS_URL (set by .ci/run when Redis answers) a second
 # alias points at the real Redis; the integration tests switch CACHE_ALIAS to it.
 REDIS_URL = os.environ.get("SMARTLAYER_TEST_REDIS_URL")
+# Keys and pub/sub channels of this run start with it: two runs sharing one
+# Redis server (pub/sub ignores the database number) keep apart with their own.
+TEST_KEY_PREFIX = os.environ.get("SMARTLAYER_TEST_KEY_PREFIX", "sltest")
 if REDIS_URL:
     CACHES["redis"] = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL,
-                       "KEY_PREFIX": "sltest"}
+                       "KEY_PREFIX": TEST_KEY_PREFIX}
 
 TEMPLATES = [
     {

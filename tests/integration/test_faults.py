@@ -14,6 +14,7 @@ writer thread's next connection fails for real.
 from __future__ import annotations
 
 import time
+from urllib.parse import urlparse
 
 import pytest
 from django.test import Client as HttpClient
@@ -30,8 +31,8 @@ def flaky_redis(redis_proxy, settings, sl):
     """smartlayer's cache behind the proxy; short timeouts so a fault costs milliseconds, not minutes."""
     settings.CACHES = {**settings.CACHES, "flaky": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
-        "LOCATION": f"redis://127.0.0.1:{redis_proxy.port}/15",
-        "KEY_PREFIX": "sltest",
+        "LOCATION": f"redis://127.0.0.1:{redis_proxy.port}/{urlparse(settings.REDIS_URL).path.lstrip('/') or 0}",
+        "KEY_PREFIX": settings.TEST_KEY_PREFIX,
         "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
     }}
     sl(CACHE_ALIAS="flaky")

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from django.conf import settings as django_settings
 
 from tests.deploy.counter import read_counts
 from tests.deploy.servers import BROWSER_UA, ServerProcess, deploy_env, free_port, gunicorn_cmd, postgres_url
@@ -78,7 +79,7 @@ def gunicorn(transactional_db, redis_alias, redis_url, database_url, tmp_path):
         env = deploy_env(
             SMARTLAYER_DEPLOY_DATABASE_URL=postgres_url(connection.settings_dict),
             SMARTLAYER_DEPLOY_REDIS_URL=redis_url,
-            SMARTLAYER_DEPLOY_KEY_PREFIX="sltest",  # the prefix of the suite's `redis` alias
+            SMARTLAYER_DEPLOY_KEY_PREFIX=django_settings.TEST_KEY_PREFIX,  # the prefix of the suite's `redis` alias
             SMARTLAYER_DEPLOY_SMART=json.dumps({"TRUSTED_PROXY_COUNT": 1, **smart}),
             SMARTLAYER_DEPLOY_DEBUG="1",
             SMARTLAYER_DEPLOY_COUNT_DIR=str(count_dir),

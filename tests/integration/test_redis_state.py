@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client as HttpClient
 
@@ -185,7 +186,7 @@ def test_keys_live_a_day_and_a_silent_client_starts_fresh(redis_alias):
     store = RedisWindowStore()
     store.arrive("ip:198.51.100.30", (time.time(), "GET", "/", 0))
     keys = store.keys("ip:198.51.100.30")
-    assert all(k.startswith("sltest:1:sl:w:") for k in keys)
+    assert all(k.startswith(f"{django_settings.TEST_KEY_PREFIX}:1:sl:w:") for k in keys)
     ttls = [client.ttl(k) for k in keys if client.exists(k)]
     assert len(ttls) == 4  # no outcome yet: no outcome list
     assert all(DAY <= ttl <= DAY + HOUR for ttl in ttls)
