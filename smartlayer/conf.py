@@ -112,6 +112,11 @@ DEFAULTS: dict[str, Any] = {
     "BAN_AFTER_BLOCKS": 5,           # blocks within BAN_BLOCK_WINDOW → ban
     "BAN_BLOCK_WINDOW": 600,
     "BAN_SYNC_INTERVAL": 60,         # seconds between reloads of DB bans into the cache
+    # Signed-in staff users are never banned and never refused by the
+    # behaviour rules or the model (payload blocks still apply to them, but
+    # never escalate to a ban), so operators cannot lock themselves out.
+    # Automatic bans never target loopback addresses either way.
+    "STAFF_EXEMPT": True,
 
     # ── responses ──────────────────────────────────────────────────────────
     "BLOCK_STATUS": 403,

@@ -14,25 +14,17 @@ log's timestamps as the clock.  Same code, so a backtest means something.
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any
 
 from . import bans as ban_service
 from .conf import sl_settings
 from .context import RequestContext
-from .decisions import PUBLIC_REASONS, Action, Decision, Evidence, combine, escalate
+from .decisions import PUBLIC_REASONS, Action, Decision, Evidence
+from .policy import enforce
+from .policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from .rules import arrival_flags, evaluate
-from .state import get_cache, incr, make_key, report_failure
+from .state import get_cache, incr, make_key
 from .window import Outcome, WindowStore, get_window_store
-
-
-class BanBackend(Protocol):
-    def lookup(self, ctx: RequestContext, now: float) -> dict[str, Any] | None: ...
-
-    def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None: ...
-
-    def note_block(self, ctx: RequestContext, now: float) -> int: ...
-
-    def note_flag(self, ctx: RequestContext, now: float, kind: str = "model") -> int: ...
 
 
 def _flag_buckets(now: float, window: float) -> tuple[int, int, float]:
@@ -127,29 +119,6 @@ def _active_model():
     return get_active_model()
 
 
-def _llm_available() -> bool:
-    if not sl_settings.AI_API_KEY:
-        return False
-    from .llm.verdicts import llm_available
-
-    return llm_available()
-
-
-def _counted(counter: Any, *args: Any) -> int:
-    """A shared counter's value, or 0 when the cache cannot be reached.
-
-    The decision at hand was made from the window; only the escalation that
-    needs the counter (repeat blocks → ban, sustained flags) is lost while
-    the cache is away — a block must not turn into a pass because a counter
-    could not be incremented.  Reported and counted, like every fail-open.
-    """
-    try:
-        return counter(*args)
-    except Exception as exc:  # noqa: BLE001 - see the docstring
-        report_failure("counters", exc)
-        return 0
-
-
 class Detector:
     component = "anomaly"
 
@@ -180,7 +149,11 @@ class Detector:
         flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
         arrival = (now, ctx.method, ctx.path, flags)
         guarded = getattr(self.windows, "arrive_guarded", None)
-        if guarded is not None and isinstance(self.bans, CacheBans):
+        if staff_exempt(ctx):
+            # staff are never banned: no ban is looked up for them (an office's
+            # banned address must not lock its operators out of the admin)
+            entry, snap = None, self.windows.arrive(client.key, arrival)
+        elif guarded is not None and isinstance(self.bans, CacheBans):
             # Redis: the ban keys are checked inside the window's round trip
             ban_service.maybe_sync()
             snap, found = guarded(client.key, arrival, ban_service.lookup_keys(client))
@@ -199,14 +172,14 @@ class Detector:
             )
         ctx.window_key = client.key
         result = evaluate(snap, is_staff=client.is_staff)
-        llm_ok = self.use_llm and not monitor and _llm_available()
+        llm_ok = self.use_llm and not monitor and llm_available()
         ev = Evidence(self.component, black=result.black, rule_score=result.score, rules_fired=result.fired,
                       in_grace=result.in_grace, llm_available=llm_ok)
         if not result.in_grace:
             ctx.rule_score = result.score
             if (sl_settings.GREY_SUSTAINED_COUNT and result.hammering
                     and result.score >= int(sl_settings.grey_suspicion_threshold)):
-                ev.grey_flags = _counted(self.bans.note_flag, ctx, now, "grey")
+                ev.grey_flags = counted(self.bans.note_flag, ctx, now, "grey")
             model = self.model()
             if model is not None:
                 scored = model.score(snap)
@@ -215,20 +188,9 @@ class Detector:
                 ctx.model_score, ctx.model_version = scored.score, scored.version
                 block_at = sl_settings.MODEL_BLOCK_SCORE
                 if scored.score >= (scored.threshold if block_at is None else float(block_at)):
-                    ev.model_flags = _counted(self.bans.note_flag, ctx, now)
+                    ev.model_flags = counted(self.bans.note_flag, ctx, now)
 
-        decision = combine(ev)
-
-        # ── side effects ────────────────────────────────────────────────────
-        if decision.action is Action.BLOCK and sl_settings.BAN_AFTER_BLOCKS:
-            decision = escalate(decision, _counted(self.bans.note_block, ctx, now))
-        if decision.action is Action.BAN and not monitor:
-            self.bans.ban(ctx, decision, now)
-        elif decision.action is Action.ASK_LLM and llm_ok:
-            from .llm.verdicts import submit_grey
-
-            submit_grey(client_key=client.key, facts=result.facts, ip=client.ip, user_id=client.user_id)
-        return decision
+        return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
 
     def record_outcome(self, ctx: RequestContext, status: int, elapsed_ms: float, blocked: bool,
                        now: float | None = None) -> None:
