@@ -67,8 +67,10 @@ def cache_ban(obj: Any, announce: bool = True) -> tuple[str, dict[str, Any] | No
     if mirror is not None:  # this worker enforces it at once, whether or not Redis answers
         mirror.apply([(key, entry)])
     if entry is None:
+        _cached.pop(key, None)
         cache.delete(key)
     else:
+        _cached[key] = entry["id"]
         timeout = None
         if obj.expires_at is not None:
             timeout = max(1, int((obj.expires_at - timezone.now()).total_seconds()) + 1)
@@ -167,6 +169,7 @@ def lift(client_key: str, *, by: str = "", sender: Any = None) -> int:
 def uncache_ban(client_key: str) -> None:
     """Remove a client's ban from the cache and from every worker's mirror.  Raises on cache errors."""
     key = ban_key(client_key)
+    _cached.pop(key, None)
     mirror = ban_mirror()
     if mirror is not None:
         mirror.apply([(key, None)])
@@ -175,14 +178,50 @@ def uncache_ban(client_key: str) -> None:
 
 
 def sync_from_db(force: bool = False) -> int:
-    """Copy the active bans into the cache; returns how many were copied."""
+    """Make the cache agree with the database; returns how many active bans were copied.
+
+    Active bans are copied in; bans this process knows of that are no longer
+    active in the database (lifted or deleted by the admin, a shell, the
+    ``smartlayer_bans`` command or another process) are taken out of the
+    cache and of every worker's mirror.  That is what makes a lift reach a
+    process that did not make it — on a per-process cache (local memory in
+    runserver or gunicorn) there is no other way to hear of it — within
+    ``BAN_SYNC_INTERVAL``.  Entries written while the database was away (no
+    row id) are left to expire on their own.
+    """
     from .models import Ban
 
     changes = [cache_ban(obj, announce=False)
                for obj in Ban.objects.active().only("id", "client_key", "reason", "source", "expires_at",
                                                     "lifted_at")]
+    live = {key for key, _ in changes}
+    stale = [key for key, row_id in _known_bans().items() if key not in live and row_id is not None]
+    if stale:
+        mirror = ban_mirror()
+        if mirror is not None:
+            mirror.apply([(key, None) for key in stale])
+        get_cache().delete_many(stale)
+        for key in stale:
+            _cached.pop(key, None)
+        changes += [(key, None) for key in stale]
     _announce(changes)
-    return len(changes)
+    return len(live)
+
+
+#: Ban keys this process put into the cache (→ the ban row's id, None when
+#: the database had no row yet): what :func:`sync_from_db` checks against
+#: the database.  Bounded by the number of bans this process has seen active.
+_cached: dict[str, Any] = {}
+
+
+def _known_bans() -> dict[str, Any]:
+    """Every ban key this process may be enforcing: its own record, and the mirror's."""
+    known = dict(_cached)
+    mirror = ban_mirror()
+    if mirror is not None:
+        for key, entry in list(mirror.items()):
+            known.setdefault(key, entry.get("id"))
+    return known
 
 
 def maybe_sync() -> None:
@@ -204,8 +243,14 @@ def maybe_sync() -> None:
 
 
 def reset_sync_timer() -> None:
+    """Forget when the last sync ran: the next lookup syncs (tests)."""
     global _next_sync
     _next_sync = 0.0
+
+
+def reset_known() -> None:
+    """Forget which bans this process cached (tests)."""
+    _cached.clear()
 
 
 # ── the ban mirror (replicated windows) ─────────────────────────────────────
@@ -268,6 +313,9 @@ class BanMirror:
                 client.srem(_index_key(), *gone)
             self._entries = entries
             self.ready = True
+
+    def items(self) -> list[tuple[str, dict[str, Any]]]:
+        return list(self._entries.items())
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -30,6 +30,7 @@ def _fresh_state(settings):
     bans.reset_mirror()
     reset_writer()
     bans.reset_sync_timer()
+    bans.reset_known()
     state.metrics.clear()
     state.reset_failure_log()
     yield

@@ -68,6 +68,36 @@ def test_ban_survives_a_cache_flush_via_the_periodic_sync(browser):
     assert browser.get("/page/1").status_code == 403
 
 
+def _interval_passes() -> None:
+    """BAN_SYNC_INTERVAL went by: this process syncs with the database at its next request."""
+    from django.core.cache import cache
+
+    from smartlayer.state import make_key
+
+    cache.delete(make_key("bans-synced", "all"))
+    bans.reset_sync_timer()
+
+
+def test_a_lift_made_by_another_process_reaches_this_one_at_the_next_sync(browser):
+    """On a per-process cache (local memory) this process only hears of a lift
+    made elsewhere (a shell, the command, another worker) through the database."""
+    from django.utils import timezone
+
+    bans.ban("ip:203.0.113.10", reason="test", source="admin")
+    assert browser.get("/page/1").status_code == 403
+    Ban.objects.filter(client_key="ip:203.0.113.10").update(lifted_at=timezone.now(), lifted_by="shell")
+    _interval_passes()
+    assert browser.get("/page/1").status_code == 200
+
+
+def test_a_ban_deleted_by_another_process_is_dropped_at_the_next_sync(browser):
+    bans.ban("ip:203.0.113.10", reason="test", source="admin")
+    assert browser.get("/page/1").status_code == 403
+    Ban.objects.all()._raw_delete(Ban.objects.db)  # no signal reaches this process
+    _interval_passes()
+    assert browser.get("/page/1").status_code == 200
+
+
 def test_lifting_a_ban_lets_the_client_back(browser):
     bans.ban("ip:203.0.113.10", reason="test", source="admin")
     assert browser.get("/page/1").status_code == 403
