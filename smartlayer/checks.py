@@ -22,6 +22,10 @@ W004      WatchLog is not installed: nothing is logged, nothing to train on
 W005      blocking with a cache that each process keeps for itself
 W006      AI_API_KEY is set but AI_BASE_URL or AI_MODEL is missing
 W007      the login-flood rule looks further back than the windows keep
+W008      TRUSTED_PROXY_COUNT without TRUSTED_PROXIES: whoever reaches the app server directly
+          chooses their own address
+W009      most recent requests come from one private or loopback address: a proxy nobody told
+          smartlayer about makes every visitor one client
 ========  ==================================================================
 """
 from __future__ import annotations
@@ -284,3 +288,72 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list:
             hint="Use django.core.cache.backends.redis.RedisCache in production (see the README).",
             id="smartlayer.W005")]
     return []
+
+
+@register(Tags.security)
+def check_proxies(app_configs: Any = None, **kwargs: Any) -> list:
+    """W008: a proxy count trusts the *shape* of X-Forwarded-For, not who sent it.
+
+    With only ``TRUSTED_PROXY_COUNT``, a client that reaches the app server
+    without going through the proxy (an open port, another virtual host)
+    writes the whole header itself and picks the address smartlayer sees —
+    and so whose address gets banned.  ``TRUSTED_PROXIES`` reads the header
+    only from connections that come from the proxies' networks.
+    """
+    cfg = _user() if isinstance(_user(), dict) else {}
+    if cfg.get("TRUSTED_PROXY_COUNT") and not cfg.get("TRUSTED_PROXIES"):
+        return [Warning(
+            "TRUSTED_PROXY_COUNT is set without TRUSTED_PROXIES: X-Forwarded-For is believed from any "
+            "connection, so a client reaching the app server directly can choose its own address (and get "
+            "someone else's banned).",
+            hint="Set TRUSTED_PROXIES to your proxies' networks, e.g. ['10.0.0.0/8'] (it replaces the count), "
+                 "or make sure only the proxy can reach the app server and silence smartlayer.W008.",
+            id="smartlayer.W008")]
+    return []
+
+
+#: How many of the newest request-log rows W009 reads, and from how many on it speaks.
+_ADDRESS_SAMPLE, _ADDRESS_MIN_ROWS, _ADDRESS_SHARE = 1000, 200, 0.5
+
+
+@register(Tags.security)
+def check_one_address(app_configs: Any = None, databases: Any = None, **kwargs: Any) -> list:
+    """W009: a proxy in front of Django that smartlayer was not told about.
+
+    Every visitor then shares the proxy's address: the flood rule refuses them
+    all at once.  (Automatic bans never target loopback addresses, but a
+    private address such as a load balancer's would be banned.)  Reads the
+    newest rows of the request log — one indexed query, only when asked
+    for the database checks (``check --database default``, ``migrate``) or
+    when the log table can be read; any database error means "no opinion".
+    """
+    cfg = _user() if isinstance(_user(), dict) else {}
+    if cfg.get("TRUSTED_PROXY_COUNT") or cfg.get("TRUSTED_PROXIES"):
+        return []
+    try:
+        from .models import RequestLog
+
+        ips = list(RequestLog.objects.order_by("-timestamp").values_list("ip_address", flat=True)
+                   [:_ADDRESS_SAMPLE])
+    except Exception:  # noqa: BLE001 - no table yet, no database, tests without database access
+        return []
+    if len(ips) < _ADDRESS_MIN_ROWS:
+        return []
+    from collections import Counter
+
+    ip, n = Counter(ips).most_common(1)[0]
+    if not ip or n < _ADDRESS_SHARE * len(ips):
+        return []
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return []
+    if not (addr.is_private or addr.is_loopback):
+        return []
+    return [Warning(
+        f"{n} of the newest {len(ips)} logged requests come from {ip}, a "
+        f"{'loopback' if addr.is_loopback else 'private'} address: is a proxy or load balancer in front of "
+        "Django? Then every visitor is one client to smartlayer, and the flood rule refuses them together.",
+        hint="Set TRUSTED_PROXIES (or TRUSTED_PROXY_COUNT) to match your proxies; see 'Behind a proxy' in "
+             "docs/production.md. On a development machine this is expected: silence smartlayer.W009.",
+        id="smartlayer.W009")]

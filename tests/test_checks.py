@@ -155,3 +155,53 @@ def test_bad_extra_pattern_is_e007(settings):
 ])
 def test_login_flood_beyond_the_window_is_w007(settings, values, warns):
     assert ("smartlayer.W007" in ids(with_settings(settings, **values))) is warns
+
+
+def test_a_proxy_count_without_proxy_networks_is_w008(settings):
+    from smartlayer.checks import check_proxies
+
+    settings.SMART_MIDDLEWARE = {"TRUSTED_PROXY_COUNT": 1}
+    assert ids(check_proxies()) == ["smartlayer.W008"]
+    settings.SMART_MIDDLEWARE = {"TRUSTED_PROXY_COUNT": 1, "TRUSTED_PROXIES": ["10.0.0.0/8"]}
+    assert check_proxies() == []
+    settings.SMART_MIDDLEWARE = {}
+    assert check_proxies() == []
+
+
+def _log_from(ip: str, n: int) -> None:
+    from smartlayer.models import RequestLog
+
+    RequestLog.objects.bulk_create([RequestLog(ip_address=ip, client_key=f"ip:{ip}", method="GET", path="/",
+                                               status_code=200, response_time_ms=1.0) for _ in range(n)])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("ip, warns", [("10.0.0.7", True), ("127.0.0.1", True), ("93.184.216.34", False)])
+def test_most_traffic_from_one_private_address_is_w009(settings, ip, warns):
+    from smartlayer.checks import check_one_address
+
+    settings.SMART_MIDDLEWARE = {}
+    _log_from(ip, 300)
+    _log_from("198.51.100.1", 100)
+    assert ids(check_one_address()) == (["smartlayer.W009"] if warns else [])
+    settings.SMART_MIDDLEWARE = {"TRUSTED_PROXIES": ["10.0.0.0/8"]}
+    assert check_one_address() == []
+
+
+@pytest.mark.django_db
+def test_w009_needs_enough_rows_and_a_majority(settings):
+    from smartlayer.checks import check_one_address
+
+    settings.SMART_MIDDLEWARE = {}
+    _log_from("10.0.0.7", 150)
+    assert check_one_address() == []  # too few rows to say
+    for i in range(3):
+        _log_from(f"198.51.100.{i}", 100)
+    assert check_one_address() == []  # 150 of 450: no majority
+
+
+def test_w009_has_no_opinion_without_a_database(settings):
+    from smartlayer.checks import check_one_address
+
+    settings.SMART_MIDDLEWARE = {}
+    assert check_one_address() == []  # no django_db mark: database access raises, and is swallowed
