@@ -37,6 +37,14 @@ def wants_json(request: Any) -> bool:
 _UNKNOWN = object()
 
 
+def iso_utc(when: datetime | float) -> str:
+    """``2026-12-02T22:00:00Z``: a moment as clients and operators are shown
+    it, in whole seconds rounded up — an "until" is never early, and the
+    refusal and ``smartlayer_bans list`` show a ban's end alike."""
+    stamp = when.timestamp() if isinstance(when, datetime) else when
+    return datetime.fromtimestamp(math.ceil(stamp), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _ban_end(decision: Decision) -> Any:
     """The end of a ban refusal's ban as ``(unix second, ISO 8601 UTC)``,
     ``None`` when permanent, or ``_UNKNOWN``: not a ban, or an expiry that is
@@ -50,7 +58,7 @@ def _ban_end(decision: Decision) -> Any:
         return _UNKNOWN
     try:
         second = math.ceil(expires)
-        return second, datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return second, iso_utc(second)
     except (ValueError, OverflowError, OSError):  # nan, inf, beyond year 9999
         return _UNKNOWN
 
