@@ -374,3 +374,49 @@ def reset_mirror() -> None:
     """Forget this process's mirror (tests)."""
     global _mirror, _mirror_bus
     _mirror = _mirror_bus = None
+
+
+# ── operator input: the smartlayer_bans command and the admin's ban form ─────
+def client_key_from(text: str) -> str:
+    """The client key an operator means by ``text``; ``ValueError`` with the
+    reason when it is none.
+
+    A key is what :func:`smartlayer.client.ip_key` produces — ``ip:<address>``,
+    ``ip:<IPv6 prefix>/<length>`` (or ``ip:unknown``) — or ``u:<user pk>``.  A
+    bare IP address is turned into its key (an IPv6 address into its
+    ``IPV6_PREFIX_LENGTH`` network, as the middleware groups it).  Anything
+    else is refused rather than stored: a ban under a key no request ever
+    resolves to would refuse nobody, silently.
+    """
+    import ipaddress
+
+    from .client import ip_key
+
+    value = (text or "").strip()
+    if not value or len(value) > 64 or any(ch.isspace() or not ch.isprintable() for ch in value):
+        raise ValueError(f"{text!r} is not a client key: expected ip:<address>, ip:<IPv6 prefix>/<length>, "
+                         "u:<user pk> or a bare IP address (at most 64 characters, no spaces)")
+    if value.startswith("u:"):
+        if len(value) == 2:
+            raise ValueError("u: needs a user's primary key, e.g. u:42")
+        return value
+    if value.startswith("ip:"):
+        if value == "ip:unknown":
+            return value
+        body = value[3:]
+        address = body.split("/", 1)[0]
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            raise ValueError(f"{value!r}: {address!r} is not an IP address") from None
+        canonical = ip_key(address)
+        if canonical != value:
+            raise ValueError(f"{value!r} is not a key smartlayer gives any client; the key of {address} is "
+                             f"{canonical} (IPv6 clients are grouped by their prefix), or give the bare address")
+        return value
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a client key: expected ip:<address>, ip:<IPv6 prefix>/<length>, "
+                         "u:<user pk> or a bare IP address") from None
+    return ip_key(value)

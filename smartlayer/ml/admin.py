@@ -107,6 +107,9 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return format_html("<code>{}</code>", json.dumps(obj.params or {}, sort_keys=True))
 
     # ── actions ────────────────────────────────────────────────────────────
+    # Both switch the model that decides on every request, so both need the
+    # change permission: view-only staff are neither offered them nor can POST
+    # them (tests/test_admin_permissions.py).
     @admin.action(description="Activate the selected version", permissions=["change"])
     def activate_version(self, request: Any, queryset: Any) -> None:
         if queryset.count() != 1:
