@@ -141,7 +141,14 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float) -> dict[str, An
 
 
 def log_columns() -> dict[str, int]:
-    """``max_length`` of the request log's text columns (computed once)."""
-    from .models import RequestLog
+    """``max_length`` of the request log's text columns (computed once: the
+    import alone costs microseconds, which ``log_row`` cannot spend)."""
+    global _log_columns
+    if _log_columns is None:
+        from .models import RequestLog
 
-    return columns(RequestLog)
+        _log_columns = columns(RequestLog)
+    return _log_columns
+
+
+_log_columns: dict[str, int] | None = None
