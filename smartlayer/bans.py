@@ -34,6 +34,7 @@ from django.utils import timezone
 from . import signals
 from .client import Client
 from .conf import sl_settings
+from .dbtext import db_json, db_text
 from .state import count, get_cache, make_key, report_failure
 from .window import window_backend
 
@@ -126,8 +127,8 @@ def ban(client_key: str, *, reason: str, source: str, ttl: int | None = -1, ip: 
         ttl = sl_settings.BAN_TTL
     now = timezone.now()
     expires = now + timedelta(seconds=int(ttl)) if ttl else None
-    obj = Ban(client_key=client_key, ip_address=ip, user_id=user_id, reason=reason[:300], source=source,
-              details=details, created_at=now, expires_at=expires)
+    obj = Ban(client_key=client_key, ip_address=ip, user_id=user_id, reason=db_text(reason, 300), source=source,
+              details=db_json(details), created_at=now, expires_at=expires)
     try:
         cache_ban(obj)
     except Exception as exc:  # noqa: BLE001 - fail open, counted

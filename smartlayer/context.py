@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from .client import Client, is_allowlisted, resolve_client
 from .conf import derived, sl_settings
+from .dbtext import columns, db_json, db_text
 from .decisions import Action, Decision
 
 ATTR = "_smartlayer"
@@ -98,36 +100,55 @@ def begin(request: Any, owner: Any) -> RequestContext:
 
 
 def log_row(ctx: RequestContext, status: int, elapsed_ms: float) -> dict[str, Any]:
-    """The RequestLog fields of a finished request."""
-    from datetime import datetime, timezone
+    """The RequestLog fields of a finished request.
 
+    Every text value is cleaned of what the database refuses and cut to its
+    column (:mod:`smartlayer.dbtext`): a ``%00`` in a path must cost that
+    row a replacement character, not the batch it is written with.
+    """
     head = ctx.headline()
+    cut = log_columns()
+    client = ctx.client
     row: dict[str, Any] = {
         "timestamp": datetime.fromtimestamp(ctx.started, tz=timezone.utc),
-        "client_key": ctx.client.key[:64],
-        "user_id": ctx.client.user_id,
-        "ip_address": ctx.client.ip or None,  # an inet column: never ""
-        "method": ctx.method[:10],
-        "path": ctx.path[:500],
+        "client_key": db_text(client.key, cut["client_key"]),
+        "user_id": None if client.user_id is None else db_text(client.user_id, cut["user_id"]),
+        "ip_address": client.ip or None,  # an inet column: never ""
+        "method": db_text(ctx.method, cut["method"]),
+        "path": db_text(ctx.path, cut["path"]),
         "status_code": max(0, min(int(status), 32767)),
         "response_time_ms": round(elapsed_ms, 3),
-        "user_agent": ctx.user_agent[: int(sl_settings.LOG_USER_AGENT_MAX)],
+        "user_agent": db_text(ctx.user_agent, min(int(sl_settings.LOG_USER_AGENT_MAX), cut["user_agent"])),
         "was_blocked": ctx.refused_by is not None,
         "rule_score": ctx.rule_score,
         "model_score": ctx.model_score,
         "payload_score": ctx.payload_score,
-        "model_version": ctx.model_version[:64],
+        "model_version": db_text(ctx.model_version, cut["model_version"]),
     }
     if head is not None:
         row["blocked_by"] = head.component if head.refuses else ""
         row["action"] = head.action.value
         row["monitor_only"] = head.refuses and head.monitor
-        row["reason"] = head.reason[:200]
-        row["details"] = {
+        row["reason"] = db_text(head.reason, cut["reason"])
+        row["details"] = db_json({
             "decisions": [
                 {"component": d.component, "action": d.action.value, "reason": d.reason,
                  "reasons": d.reasons, "monitor": d.monitor, **d.details}
                 for d in ctx.decisions
             ]
-        }
+        })
     return row
+
+
+def log_columns() -> dict[str, int]:
+    """``max_length`` of the request log's text columns (computed once: the
+    import alone costs microseconds, which ``log_row`` cannot spend)."""
+    global _log_columns
+    if _log_columns is None:
+        from .models import RequestLog
+
+        _log_columns = columns(RequestLog)
+    return _log_columns
+
+
+_log_columns: dict[str, int] | None = None

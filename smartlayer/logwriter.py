@@ -15,9 +15,21 @@ Nothing is lost silently:
 
 * queue full → the request is still served; the row is dropped, counted in
   ``stats["dropped_full"]`` and reported (one log line per interval);
-* database unavailable → the batch is kept and retried with back-off while
-  new rows keep queueing up to the bound; only what no longer fits is dropped,
-  and counted.
+* database unavailable (any error but the data errors below) → the batch is
+  kept and retried with back-off while new rows keep queueing up to the
+  bound; only what no longer fits is dropped, and counted
+  (``stats["dropped_error"]``);
+* a row the database refuses (:func:`data_errors`: a value out of a column's
+  range, a broken constraint, text it cannot store) → the batch is split in
+  halves until the refused rows are alone; the others are written, each
+  refused row is dropped, counted (``stats["dropped_invalid"]``,
+  ``log.dropped_invalid``) and reported.  One bad row costs ``O(log batch)``
+  extra inserts and is never retried.  (Text is cleaned before it is queued
+  — :mod:`smartlayer.dbtext` — so this is the last line, not the first.)
+
+Every insert runs in its own transaction (a savepoint inside an enclosing
+one): a failed ``COPY`` aborts its transaction on PostgreSQL, and the
+rollback leaves the connection usable for the next attempt.
 
 ``LOG_WRITER = "manual"`` starts no thread: rows wait in the queue until
 :meth:`LogWriter.flush` writes them in the calling thread (tests, replay).
@@ -25,6 +37,7 @@ Nothing is lost silently:
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import threading
 import time
@@ -46,7 +59,8 @@ class LogWriter:
         # one consumer need no lock.  The bound is checked before appending, so
         # concurrent producers may overshoot it by at most one row each.
         self.queue: deque = deque()
-        self.stats = {"enqueued": 0, "written": 0, "dropped_full": 0, "dropped_error": 0, "write_errors": 0}
+        self.stats = {"enqueued": 0, "written": 0, "dropped_full": 0, "dropped_error": 0, "dropped_invalid": 0,
+                      "write_errors": 0}
         self._pending: list[dict[str, Any]] = []   # a batch that failed and waits for a retry
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -90,30 +104,53 @@ class LogWriter:
             pass
         return rows
 
-    def _write(self, rows: list[dict[str, Any]]) -> bool:
-        if not rows:
-            return True
-        try:
-            insert_rows(rows)
-        except Exception as exc:  # noqa: BLE001 - database down: keep the rows, report
-            self.stats["write_errors"] += 1
-            report_failure("log-write", exc)
-            return False
-        self.stats["written"] += len(rows)
-        return True
+    def _write(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Write ``rows``; returns the rows left unwritten because the
+        database is unavailable (in order), ``[]`` when every row was written
+        or dropped as refused.
+
+        A data error splits the failing part in halves (an explicit stack,
+        first half first) until the refused rows are alone.
+        """
+        parts = [rows] if rows else []
+        invalid = data_errors()
+        while parts:
+            part = parts.pop()
+            try:
+                insert_rows(part)
+            except invalid as exc:
+                if len(part) > 1:
+                    mid = len(part) // 2
+                    parts += (part[mid:], part[:mid])
+                else:
+                    self._drop_invalid(exc)
+                continue
+            except Exception as exc:  # noqa: BLE001 - database down: keep the rows, report
+                self.stats["write_errors"] += 1
+                report_failure("log-write", exc)
+                return part + [row for rest in reversed(parts) for row in rest]
+            self.stats["written"] += len(part)
+        return []
+
+    def _drop_invalid(self, exc: BaseException) -> None:
+        self.stats["dropped_invalid"] += 1
+        count("log.dropped_invalid")
+        report_failure("log-row", f"the database refused a request log row, which was dropped: "
+                                  f"{type(exc).__name__}: {str(exc)[:300]}")
 
     def _write_with_retry_buffer(self, rows: list[dict[str, Any]]) -> bool:
         batch = self._pending + rows
         self._pending = []
-        if self._write(batch):
+        left = self._write(batch)
+        if not left:
             return True
         # keep at most the queue bound in memory while the database is away
-        overflow = len(batch) - self.maxsize
+        overflow = len(left) - self.maxsize
         if overflow > 0:
             self.stats["dropped_error"] += overflow
             count("log.dropped_error", overflow)
-            batch = batch[overflow:]
-        self._pending = batch
+            left = left[overflow:]
+        self._pending = left
         return False
 
     def _run(self) -> None:
@@ -163,7 +200,7 @@ class LogWriter:
 
     def _accounted(self) -> int:
         s = self.stats
-        return s["written"] + s["dropped_error"]
+        return s["written"] + s["dropped_error"] + s["dropped_invalid"]
 
     def stop(self) -> None:
         self._stop.set()
@@ -177,8 +214,35 @@ class LogWriter:
         return len(self.queue) + len(self._pending)
 
 
+@functools.cache
+def data_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "the database refuses these values", as
+    opposed to "the database is unavailable" (every other exception).
+
+    Django's ``DataError``/``IntegrityError`` wrap what a query raises;
+    ``COPY`` runs on psycopg's own cursor, whose errors are not wrapped;
+    ``ValueError`` (``UnicodeEncodeError`` included) and ``TypeError`` come
+    from adapting a value before anything is sent.
+    """
+    from django.db import DataError, IntegrityError
+
+    found: list[type[BaseException]] = [DataError, IntegrityError, ValueError, TypeError]
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg 3 is the postgres extra
+        pass
+    else:
+        found += [psycopg.DataError, psycopg.IntegrityError]
+    return tuple(found)
+
+
 def insert_rows(rows: list[dict[str, Any]]) -> None:
-    """Insert request-log rows: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere.
+    """Insert request-log rows, all or none: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere.
+
+    In a transaction of its own (a savepoint inside an enclosing one), so a
+    refused row leaves the connection usable: a failed ``COPY`` aborts the
+    transaction it runs in, and a failed query inside Django's ``atomic``
+    would otherwise mark the enclosing block as needing a rollback.
 
     The writer shares the worker's CPU with the requests it serves.  Building
     a model instance per row and an INSERT costs ~67 µs a row on PostgreSQL;
@@ -186,8 +250,13 @@ def insert_rows(rows: list[dict[str, Any]]) -> None:
     per-field preparation is only needed for the JSON column (see
     :func:`_copy_spec`).
     """
-    from django.db import connection
+    from django.db import connection, transaction
 
+    with transaction.atomic():
+        _insert(connection, rows)
+
+
+def _insert(connection: Any, rows: list[dict[str, Any]]) -> None:
     from .models import RequestLog
 
     if connection.vendor == "postgresql":

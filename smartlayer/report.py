@@ -302,11 +302,16 @@ def render(summary: dict[str, Any], ai_text: str | None, ai_status: str) -> str:
 # ── storage ────────────────────────────────────────────────────────────────
 
 def save(day: date, report: str, summary: dict[str, Any], ai_status: str) -> tuple[Any, bool]:
-    """Create or update the DailyReport of ``day`` (a rerun replaces the text)."""
+    """Create or update the DailyReport of ``day`` (a rerun replaces the text).
+
+    The text, the summary and the status quote the logs and the LLM's answer:
+    cleaned of what the database refuses (:mod:`smartlayer.dbtext`).
+    """
+    from .dbtext import clean_fields
     from .models import DailyReport
 
     return DailyReport.objects.update_or_create(
-        date=day, defaults={"report": report, "summary": summary, "ai_status": ai_status[:200]},
+        date=day, defaults=clean_fields(DailyReport, {"report": report, "summary": summary, "ai_status": ai_status}),
     )
 
 

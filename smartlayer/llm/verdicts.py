@@ -75,11 +75,12 @@ def _record(**fields: Any) -> None:
     """Save one Verdict row; a database failure is reported, never raised."""
     from django.db import transaction
 
+    from ..dbtext import clean_fields
     from ..models import Verdict
 
-    fields["client_key"] = str(fields.get("client_key") or "")[:64]
-    fields["error"] = str(fields.get("error") or "")[:200]
-    fields["ai_model"] = str(fields.get("ai_model") or "")[:100]
+    for name in ("client_key", "error", "ai_model"):
+        fields[name] = fields.get(name) or ""
+    fields = clean_fields(Verdict, fields)  # what the model answered and what it was asked about are free text
     try:
         with transaction.atomic():  # a savepoint inside a request's transaction
             Verdict.objects.create(**fields)

@@ -409,46 +409,46 @@ def drop_exempt(df: pd.DataFrame) -> pd.DataFrame:
     return df[~mask.to_numpy(dtype=bool)]
 
 
-def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000) -> pd.DataFrame:
+def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000,
+                     counts: dict[str, int] | None = None) -> pd.DataFrame:
     """RequestLog rows in ``[since, until)`` as a :data:`FRAME_COLUMNS` frame.
 
-    What is left out, and why:
+    What is left out, and why (each row counted under the first that applies):
 
-    * requests smartlayer refused (``was_blocked``) or would have refused in
-      monitor mode (``monitor_only``) — the model learns what was *served*;
-    * every request of a client with a :class:`~smartlayer.models.Ban` active
-      at any time in the period (by client key or IP) — a banned client's
-      "normal" is not ours;
-    * exempt paths (``EXEMPT_PATHS``) — the middleware never windows them.
+    * ``refused`` — requests smartlayer refused (``was_blocked``) or would
+      have refused in monitor mode (``monitor_only``): the model learns what
+      was *served*;
+    * ``during_ban`` — requests of a client while one of its bans was in
+      force (:class:`~.banned.BanIntervals`: by client key, and by address
+      for IP bans) — a banned client's behaviour then is not "normal", its
+      behaviour before the ban and after the lift is;
+    * ``exempt_path`` — exempt paths (``EXEMPT_PATHS``): the middleware never
+      windows them.
 
-    Rows stream from the database with ``values_list(...).iterator(chunk_size)``
-    and become a DataFrame chunk by chunk, so peak memory is the result plus
+    ``counts``, when given, is filled with ``read``, those three and ``kept``.
+
+    Three queries: the bans of the window, the count of refused rows, and the
+    served rows, streamed with ``values_list(...).iterator(chunk_size)`` and
+    turned into a DataFrame chunk by chunk, so peak memory is the result plus
     one chunk.  Ordered by (client_key, timestamp), which is the
     ``sl_reqlog_client_time`` index.
     """
     import pandas as pd
     from django.db.models import Q
 
-    from ..models import Ban, RequestLog
+    from ..models import RequestLog
+    from .banned import BanIntervals
 
-    bans = Ban.objects.filter(created_at__lt=until).filter(
-        Q(lifted_at__isnull=True) | Q(lifted_at__gte=since)
-    ).filter(Q(expires_at__isnull=True) | Q(expires_at__gte=since))
-    banned_keys = set(bans.values_list("client_key", flat=True))
-    banned_ips = {ip for ip in bans.values_list("ip_address", flat=True) if ip}
-
-    qs = (RequestLog.objects.filter(timestamp__gte=since, timestamp__lt=until,
-                                    was_blocked=False, monitor_only=False)
-          .order_by("client_key", "timestamp", "pk"))
-    if banned_keys:
-        qs = qs.exclude(client_key__in=banned_keys)
-    if banned_ips:
-        qs = qs.exclude(ip_address__in=banned_ips)
+    bans = BanIntervals.between(since, until)
+    window = RequestLog.objects.filter(timestamp__gte=since, timestamp__lt=until)
+    refused = window.filter(Q(was_blocked=True) | Q(monitor_only=True)).count()
+    qs = window.filter(was_blocked=False, monitor_only=False).order_by("client_key", "timestamp", "pk")
     fields = ("timestamp", "client_key", "method", "path", "status_code", "response_time_ms",
-              "user_agent", "user_id", "was_blocked")
+              "user_agent", "user_id", "was_blocked", "ip_address")
 
     frames: list[pd.DataFrame] = []
     buf: list[tuple] = []
+    tally = {"read": refused, "refused": refused, "during_ban": 0, "exempt_path": 0, "kept": 0}
 
     def flush() -> None:
         if not buf:
@@ -458,17 +458,29 @@ def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000) -> pd.
         chunk["ts"] = chunk.pop("timestamp").map(lambda d: d.timestamp()).astype("float64")
         user = chunk.pop("user_id")
         chunk["authenticated"] = user.notna() & (user.astype(str) != "")
-        frames.append(drop_exempt(chunk))
+        kept = drop_exempt(chunk)
+        tally["exempt_path"] += len(chunk) - len(kept)
+        frames.append(kept)
 
+    # most rows belong to clients never banned: two dict lookups, no call
+    banned_keys, banned_ips, covers = bans.by_key, bans.by_ip, bans.covers
+    served = banned = 0
     for row in qs.values_list(*fields).iterator(chunk_size=chunk_size):
+        served += 1
+        if (row[1] in banned_keys or row[9] in banned_ips) and covers(row[1], row[9], row[0]):
+            banned += 1
+            continue
         buf.append(row)
         if len(buf) >= chunk_size:
             flush()
     flush()
-    if not frames:
-        return empty_frame()
-    out = pd.concat(frames, ignore_index=True)
-    return out[list(FRAME_COLUMNS)]
+    tally["read"] += served
+    tally["during_ban"] = banned
+    out = pd.concat(frames, ignore_index=True)[list(FRAME_COLUMNS)] if frames else empty_frame()
+    tally["kept"] = len(out)
+    if counts is not None:
+        counts.update(tally)
+    return out
 
 
 def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFrame:

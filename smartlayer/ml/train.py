@@ -8,8 +8,9 @@ Steps, and the choices made:
 
 1. **Data.**  RequestLog rows of the look-back window (``MODEL_LOOKBACK_DAYS``
    or ``since``/``until``) via :func:`~.features.requestlog_frame` (served
-   requests only: blocked requests, banned clients and exempt paths are left
-   out), or an access log via :func:`~.features.records_frame`.
+   requests only: refused requests, a client's requests while it was banned
+   and exempt paths are left out, and the run says how many of each), or an
+   access log via :func:`~.features.records_frame`.
 2. **Vectors.**  :func:`~.features.frame_to_vectors` replays every row through
    the same window class as the middleware and extracts vectors only for
    requests past the grace period.  Memory is bounded: at most
@@ -218,9 +219,11 @@ class TrainResult:
         m = self.metrics
         q = m.get("score_quantiles", {})
         head = "dry run (nothing written)" if self.dry_run else f"version {self.version}"
+        read = rows_read(self.manifest.get("training", {}))
         lines = [
             f"{head}: {self.manifest['samples']} vectors from {m.get('rows', 0)} rows, "
             f"{self.manifest['clients']} clients",
+            *([read] if read else []),
             f"threshold {self.manifest['threshold']:.4f} (contamination {self.manifest['params'].get('contamination')}); "
             f"{m.get('share_above_threshold', 0):.2%} of training vectors above it",
             "scores: " + ", ".join(f"{k} {v:.3f}" for k, v in q.items()),
@@ -276,8 +279,23 @@ def load_frame(opts: TrainOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
         since, until = since or d_since, until or d_until
     if since >= until:
         raise TrainingError(f"empty training window: since {since.isoformat()} is not before until {until.isoformat()}")
-    return requestlog_frame(since, until), {"source": "requestlog", "start": since.isoformat(),
-                                            "end": until.isoformat()}
+    counts: dict[str, int] = {}
+    df = requestlog_frame(since, until, counts=counts)
+    return df, {"source": "requestlog", "start": since.isoformat(), "end": until.isoformat(),
+                "read": counts["read"],
+                "excluded": {k: counts[k] for k in ("refused", "during_ban", "exempt_path")}}
+
+
+def rows_read(source: dict[str, Any]) -> str:
+    """What was read and what was left out, and why, for the run's messages
+    ("" when the source does not say, e.g. an access log)."""
+    excluded = source.get("excluded")
+    if not excluded or "read" not in source:
+        return ""
+    left_out = sum(excluded.values())
+    return (f"{source['read']} rows read from the request log, {left_out} left out: "
+            f"{excluded['refused']} refused or monitor-only, {excluded['during_ban']} during a ban, "
+            f"{excluded['exempt_path']} on exempt paths; {source['read'] - left_out} used")
 
 
 def evaluate_labels(scores: np.ndarray, threshold: float, meta: pd.DataFrame) -> dict[str, Any]:
@@ -369,10 +387,11 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
     every = "every request" if sample_every == 1 else f"every {sample_every}th request of a client"
     log(f"{len(X)} vectors from {rows} rows ({every}, at most {max_vectors}) in {timings['vectors']:.1f}s")
     if len(X) < max(min_samples, 2):
+        read = rows_read(source or {})
         raise NotEnoughData(
             f"too little data to train: {len(X)} scored requests (clients past the grace period of "
-            f"{sl_settings.grey_grace_requests} requests) in {rows} rows; at least {min_samples} are needed "
-            "(MODEL_MIN_SAMPLES / --min-samples). Nothing was written.")
+            f"{sl_settings.grey_grace_requests} requests) in {rows} rows{f' ({read})' if read else ''}; "
+            f"at least {min_samples} are needed (MODEL_MIN_SAMPLES / --min-samples). Nothing was written.")
 
     t0 = time.perf_counter()
     model = WindowAnomalyModel(**params).fit(X)
@@ -457,7 +476,7 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
     try:
         with guard:
             df, source = load_frame(opts)
-            log(f"loaded {len(df)} rows ({source.get('source')})")
+            log(rows_read(source) or f"loaded {len(df)} rows ({source.get('source')})")
             fitted = fit_frame(df, params=params, max_vectors=opts.max_vectors, min_samples=opts.min_samples,
                                sample_every=opts.sample_every, seed=opts.seed, source=source,
                                progress=progress, log=log)

@@ -8,6 +8,10 @@ documented there).  Examples::
     manage.py train_smartlayer --from-access-log /var/log/nginx/access.log.1 --dry-run
     manage.py train_smartlayer --contamination 0.005 --n-estimators 200
 
+Output: what was trained on — for the request log, how many rows were read
+and how many were left out, by reason (refused or monitor-only, during a ban,
+exempt path) — also in the error when there is too little data.
+
 Activation: by default a new version is activated only when no version is
 active yet; ``--activate`` always activates it, ``--no-activate`` never does
 (activate later from the admin).
