@@ -28,12 +28,15 @@ Why it is built the way it is:
   ASCII text skips the decoders, and a gate (two trie regexes over literals
   of which every match of every signature contains one) rules most texts out
   before any individual signature runs.
-* **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` of the query string,
-  of the body and of the cookies are read; every regex is linear on the input
-  (bounded gaps, no nested quantifiers); and nothing here raises: a bug is
-  reported through :func:`smartlayer.state.report_failure` and the partial
-  result returned, so the validator fails open rather than taking the site
-  down.
+* **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` characters of each
+  part (the query string, the body, a header, the cookies) are scanned, and
+  :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  Every regex
+  is linear on the input: bounded gaps, and no loop that can match the same
+  text in two ways — :mod:`smartlayer.regex_safety` audits the built-in
+  signatures (in the tests) and ``VALIDATOR_EXTRA_PATTERNS`` (an unsafe one
+  is never run; system check E012).  Nothing here raises: a bug is reported
+  through :func:`smartlayer.state.report_failure` and the partial result
+  returned, so the validator fails open rather than taking the site down.
 """
 from __future__ import annotations
 
@@ -57,7 +60,9 @@ __all__ = [
     "SIGNATURES",
     "ScanResult",
     "Signature",
+    "ExtraPatterns",
     "compile_extra_patterns",
+    "extra_patterns",
     "normalise",
     "scan_parts",
     "scan_request",
@@ -152,6 +157,14 @@ def _after_separator(commands: Mapping[str, str], tail: str = "") -> tuple[str, 
 _QUOTE_CLOSE = r"""['"](?:\s?\)){0,5}\s?"""
 _QUOTE_CONNECTOR = _QUOTE_CLOSE + r"(?:(?:or|and|xor)\b|\|\||&&)(?:\s?\(){0,5}\s?"
 
+#: A SQL comment used as a space (``union/**/select``), read one way only.  The
+#: obvious ``/\*.{0,40}?\*/`` can also swallow ``*//*``, so a run of ``/**/``
+#: splits into comments in exponentially many ways, and ``union`` + 26 × ``/**/``
+#: kept a worker busy for half a minute.  Here the text between ``/*`` and
+#: ``*/`` cannot contain ``*/``: runs of non-stars, each closed by stars, the
+#: last stars followed by ``/`` — every character has one place in the match.
+_SQL_COMMENT = r"/\*[^*]{0,40}\*{1,10}(?:[^*/][^*]{0,40}\*{1,10}){0,3}/"
+
 #: Shell separators; a command word must follow one for the shell signatures.
 _SHELL_SEPARATORS = (";", "|", "&", "`", "$(")
 
@@ -236,7 +249,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("sqli_quote_comment", "sqli", 2, _QUOTE_CLOSE + r"(?:;\s?)?(?:--(?:\s|$|[-+#])|#(?:\s|$)|/\*)",
          ["'", '"']),
     _sig("sqli_union_select", "sqli", 3,
-         _word("union") + r"(?:\s|/\*.{0,40}?\*/|\(){1,20}(?:(?:all|distinct)(?:\s|/\*.{0,40}?\*/){1,20})?\(*select\b",
+         _word("union") + rf"(?:\s|{_SQL_COMMENT}|\(){{1,20}}(?:(?:all|distinct)(?:\s|{_SQL_COMMENT}){{1,20}})?\(*select\b",
          ["union"]),
     _sig("sqli_stacked_query", "sqli", 3,
          r";\s?(?:drop\s(?:table|database|schema|user|view|index|procedure|function)\b|truncate\stable\b"
@@ -564,22 +577,38 @@ def normalise(text: str) -> str:
 
 # ── settings ───────────────────────────────────────────────────────────────
 
-def compile_extra_patterns() -> tuple[list[Signature], list[str]]:
-    """Compile ``VALIDATOR_EXTRA_PATTERNS``: (signatures, error messages).
+@dataclass(frozen=True, slots=True)
+class ExtraPatterns:
+    """``VALIDATOR_EXTRA_PATTERNS`` sorted out: what is used, and why the rest is not."""
+
+    signatures: tuple[Signature, ...]               # valid and linear: matched on every request
+    invalid: tuple[str, ...]                        # malformed entries (system check E007)
+    unsafe: tuple[tuple[str, str, str], ...]        # (entry, pattern, why it can backtrack) (E012)
+
+
+@derived
+def extra_patterns() -> ExtraPatterns:
+    """Compile and audit ``VALIDATOR_EXTRA_PATTERNS``, once per settings generation.
 
     Bad entries are left out rather than raised, so a typo in the settings
-    cannot break requests; the system checks report the errors.  Patterns are
-    compiled with ``IGNORECASE`` because users write ``UNION`` as often as
+    cannot break requests; the system checks report them.  A pattern that
+    :func:`smartlayer.regex_safety.backtracking_risks` finds can take
+    super-linear time is left out too: it would run on every request, on text
+    the attacker writes (``(a|aa)+b`` took 760 ms on 30 characters).  Patterns
+    are compiled with ``IGNORECASE`` because users write ``UNION`` as often as
     ``union``; they run on every non-empty part (they have no triggers).
     """
+    from .regex_safety import backtracking_risks
+
     try:
         entries = sl_settings.VALIDATOR_EXTRA_PATTERNS or []
     except Exception as exc:
-        return [], [f"VALIDATOR_EXTRA_PATTERNS cannot be read: {exc}"]
+        return ExtraPatterns((), (f"VALIDATOR_EXTRA_PATTERNS cannot be read: {exc}",), ())
     if not isinstance(entries, (list, tuple)):
-        return [], ["VALIDATOR_EXTRA_PATTERNS must be a list of dicts"]
+        return ExtraPatterns((), ("VALIDATOR_EXTRA_PATTERNS must be a list of dicts",), ())
     compiled: list[Signature] = []
     errors: list[str] = []
+    unsafe: list[tuple[str, str, str]] = []
     names = set(_BY_NAME)
     for index, entry in enumerate(entries):
         where = f"VALIDATOR_EXTRA_PATTERNS[{index}]"
@@ -601,12 +630,32 @@ def compile_extra_patterns() -> tuple[list[Signature], list[str]]:
         else:
             try:
                 regex = re.compile(pattern, re.IGNORECASE)
+                risks = backtracking_risks(pattern, re.IGNORECASE)
             except (re.error, ValueError, OverflowError, RecursionError) as exc:
                 errors.append(f"{where} ({name}): invalid regular expression: {exc}")
                 continue
+            if risks:
+                unsafe.append((f"{where} ({name})", pattern, "; ".join(risks)))
+                continue
             names.add(name)
             compiled.append(Signature(name, family, weight, regex))
-    return compiled, errors
+    return ExtraPatterns(tuple(compiled), tuple(errors), tuple(unsafe))
+
+
+def compile_extra_patterns() -> tuple[list[Signature], list[str]]:
+    """``VALIDATOR_EXTRA_PATTERNS``: (the signatures used, messages about malformed entries)."""
+    loaded = extra_patterns()
+    return list(loaded.signatures), list(loaded.invalid)
+
+
+def _report_unused(loaded: ExtraPatterns) -> None:
+    """Say once per settings generation which extra patterns are not used, and why."""
+    from .state import report_failure
+
+    problems = [f"{where}: {pattern!r} can backtrack ({why})" for where, pattern, why in loaded.unsafe]
+    problems += list(loaded.invalid)
+    if problems:
+        report_failure("validator_extra_patterns", "not used: " + " | ".join(problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -652,12 +701,14 @@ def _config() -> _Config:
     except (TypeError, ValueError):
         max_bytes = DEFAULTS["VALIDATOR_MAX_BYTES"]
     lower = _header_names(sl_settings.VALIDATOR_SCAN_HEADERS)
+    extra = extra_patterns()
+    _report_unused(extra)
     return _Config(
         max_bytes=max_bytes,
         headers={n: f"header:{n}" for n in lower},
         meta_keys=tuple((n, _meta_key(n)) for n in lower),
         scan_cookies=bool(sl_settings.VALIDATOR_SCAN_COOKIES),
-        extra=tuple(compile_extra_patterns()[0]),
+        extra=extra.signatures,
     )
 
 
@@ -675,6 +726,11 @@ _BINARY_TYPES = frozenset({
     "application/wasm", "application/vnd.ms-excel",
 })
 _BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
+#: What one request may cost: this many parts' worth of ``VALIDATOR_MAX_BYTES``,
+#: all parts together (query, body, headers, cookies).  Each part alone stops
+#: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
+#: every scanned header and the cookies made a request cost ten times a part.
+REQUEST_BUDGET_PARTS = 2
 
 
 def _as_text(value: Any) -> str:
@@ -741,10 +797,11 @@ def _json_strings(text: str) -> list[str] | None:
 class _Scan:
     """Collects the evidence of one request, part by part."""
 
-    __slots__ = ("cfg", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped")
+    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
+        self.budget = cfg.max_bytes * REQUEST_BUDGET_PARTS   # characters left to scan in this request
         self.score = 0
         self.seen: set[str] = set()          # signature names: each counts once per request
         self.labels: set[str] = set()        # "name@location" already listed
@@ -768,16 +825,33 @@ class _Scan:
             self.excerpt = text[start:start + _EXCERPT_CHARS]
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
-        """Normalise one text and match every signature against it."""
+        """Normalise one text and match every signature against it, within the request's budget.
+
+        The budget is charged the longer of the raw and the normalised text:
+        the first is what normalising costs, the second what matching costs.
+        """
         if not raw:
             return
+        if len(raw) > self.budget:
+            raw = raw[:self.budget]
+            self.truncated = True
+            if not raw:
+                return
         text, markers = _normalise(raw, form=form, json_text=json_text)
+        if len(text) > self.budget:
+            text = text[:self.budget]
+            self.truncated = True
+        self.budget -= max(len(raw), len(text))
         if markers:
             if markers & _CLIPPED:
                 self.truncated = True
             for bit, name in _MARKER_NAMES:
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
+        self.match(text, location)
+
+    def match(self, text: str, location: str) -> None:
+        """Match every signature against one normalised text."""
         if _GATE_SYMBOLS.search(text) is not None or _GATE_WORDS.search(text) is not None:
             for sig in _REGEX_SIGNATURES:
                 match = sig.regex.search(text)  # type: ignore[union-attr]
