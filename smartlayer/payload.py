@@ -50,11 +50,8 @@ from html.entities import html5
 from typing import Any
 from urllib.parse import unquote
 
-from django.core.exceptions import SuspiciousOperation
-from django.http.multipartparser import MultiPartParserError
-from django.http.request import RawPostDataException
-
 from .conf import DEFAULTS, derived, sl_settings
+from .request_body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
 
 __all__ = [
     "SIGNATURES",
@@ -719,13 +716,6 @@ _EXCERPT_BEFORE = 120
 #: Texts per part scanned one by one; the rest are joined into one text, so
 #: a body of 30 000 one-letter fields costs 251 scans, not 30 000.
 _MAX_TEXTS_PER_PART = 250
-_BINARY_TYPES = frozenset({
-    "application/octet-stream", "application/zip", "application/gzip", "application/x-gzip",
-    "application/x-tar", "application/pdf", "application/x-protobuf", "application/protobuf",
-    "application/grpc", "application/msgpack", "application/x-msgpack", "application/cbor",
-    "application/wasm", "application/vnd.ms-excel",
-})
-_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
 #: What one request may cost: this many parts' worth of ``VALIDATOR_MAX_BYTES``,
 #: all parts together (query, body, headers, cookies).  Each part alone stops
 #: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
@@ -900,7 +890,7 @@ class _Scan:
         if media.startswith("multipart/"):
             self.skip("multipart:body")     # raw multipart is not parsed here: pass form_fields
             return
-        if media in _BINARY_TYPES or media.startswith(_BINARY_PREFIXES):
+        if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
             self.skip("body:binary")
             return
         text = _decode_body(bytes(self.clip(body)), charset)
@@ -1013,82 +1003,30 @@ def scan_parts(*, query_string: str | bytes = "", body: bytes | None = None, con
 
 # ── Django requests ────────────────────────────────────────────────────────
 
-#: What reading a body or a multipart form may raise: too big, too many
-#: fields (SuspiciousOperation), malformed, client gone (OSError), or the
-#: stream already consumed by someone else.
-_READ_ERRORS = (SuspiciousOperation, MultiPartParserError, RawPostDataException, OSError, ValueError)
-
-
-def _content_length(meta: Mapping[str, Any]) -> int | None:
-    """CONTENT_LENGTH as an int: 0 when absent, None when invalid."""
-    raw = meta.get("CONTENT_LENGTH")
-    if raw in (None, ""):
-        return 0
-    try:
-        length = int(raw)
-    except (TypeError, ValueError):
-        return None
-    return length if length >= 0 else None
-
-
-def _read_body(request: Any, scan: _Scan, content_type: str) -> tuple[bytes | None, Mapping[str, Any] | None]:
-    """The body bytes or the multipart text fields — without ever raising.
-
-    ``request.body`` raises ``RequestDataTooBig`` when CONTENT_LENGTH is over
-    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` and reads everything into memory, so it is
-    not touched unless the declared length is within Django's own limit.
-    Multipart is read through ``request.POST`` (file parts are streamed to
-    upload handlers, never scanned), which is what the view would do anyway.
-    """
-    from django.conf import settings
-
-    meta = request.META
-    length = _content_length(meta)
-    if length is None:
-        scan.skip("body:invalid_length")
-        return None, None
-    media = content_type.partition(";")[0].strip().lower()
-    if media.startswith("multipart/"):
-        if not length:
-            return None, None
-        if request.method != "POST":           # Django parses multipart for POST only
-            scan.skip("multipart:unparsed")
-            return None, None
-        try:
-            fields = dict(request.POST.lists())
-            has_files = bool(request.FILES)
-        except _READ_ERRORS:
-            scan.skip("multipart:unreadable")
-            return None, None
-        if has_files:
-            scan.skip("multipart:file_parts")
-        return None, fields
-    if length == 0:
-        if "chunked" in str(meta.get("HTTP_TRANSFER_ENCODING", "")).lower():
-            scan.skip("body:chunked")      # length unknown: reading could be unbounded
-        return None, None
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if limit is not None and length > limit:
-        scan.skip("body:too_large")
-        return None, None
-    try:
-        return request.body, None
-    except _READ_ERRORS:
-        scan.skip("body:unreadable")
-        return None, None
-
-
 def scan_request(request: Any) -> ScanResult:
-    """Scan a Django ``HttpRequest``: query string, body, headers, cookies."""
+    """Scan a Django ``HttpRequest``: query string, body, headers, cookies.
+
+    The body is read only when there is one worth scanning, at most
+    ``VALIDATOR_MAX_BYTES`` of it, and left for the view to read in full
+    (:mod:`smartlayer.request_body`).
+    """
     scan = _new_scan()
     try:
         meta = request.META
         content_type = _as_text(meta.get("CONTENT_TYPE", ""))
         headers = {name: meta[key] for name, key in scan.cfg.meta_keys if key in meta}
         cookies = request.COOKIES if scan.cfg.scan_cookies else None
-        body, fields = _read_body(request, scan, content_type)
-        scan.run(query_string=meta.get("QUERY_STRING", ""), body=body, content_type=content_type,
-                 headers=headers, cookies=cookies, form_fields=fields)
+        try:
+            body = scannable_body(request, scan.cfg.max_bytes)
+        except OSError:                                # the client went away mid-body
+            scan.skip("body:unreadable")
+            body = None
+        if body is not None:
+            for reason in body.skipped:
+                scan.skip(reason)
+            scan.truncated |= body.truncated
+        scan.run(query_string=meta.get("QUERY_STRING", ""), body=body and body.raw, content_type=content_type,
+                 headers=headers, cookies=cookies, form_fields=body and body.fields)
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
     return scan.result()
