@@ -25,7 +25,7 @@ __all__ = ["LONG_REPEAT", "MAXREPEAT", "Automaton", "TooComplex", "render"]
 #: A loop of at most this many iterations costs a constant factor; from here
 #: on it counts as unbounded (``*``, ``+``, ``{n,}`` always do).
 LONG_REPEAT = 100
-_MAX_POSITIONS = 4000
+_MAX_POSITIONS = 20_000
 
 _IGNORECASE, _DOTALL, _ASCII = 2, 16, 256     # re's flag values
 MAXREPEAT = _c.MAXREPEAT
@@ -188,13 +188,15 @@ class Automaton:
 
     def __init__(self) -> None:
         self.chars: list[_Chars] = []
+        self.class_of: list[int] = []             # position → index of its distinct class
         self.edges: list[list[tuple[int, tuple[int, int, int]]]] = []
         self.tags = 0
         self.loop_text: dict[int, str] = {}       # back-edge tag → the loop, rendered
         self.short: set[int] = set()              # tags of back edges of loops under LONG_REPEAT
         self.groups: dict[int, tuple[object, int]] = {}
         self.lookarounds: list[tuple[object, int]] = []
-        self._classes: dict[tuple, _Chars] = {}
+        self._classes: dict[tuple, int] = {}
+        self._distinct: list[_Chars] = []
         self._common: dict[tuple[int, ...], int | None] = {}
 
     def tag(self) -> int:
@@ -202,18 +204,26 @@ class Automaton:
         return self.tags
 
     def common(self, *positions: int) -> int | None:
-        key = tuple(sorted({id(self.chars[p]) for p in positions}))
-        if key not in self._common:
-            self._common[key] = _common(tuple({id(self.chars[p]): self.chars[p] for p in positions}.values()))
-        return self._common[key]
+        """A character all these positions can read, or None."""
+        return self.common_classes(*(self.class_of[p] for p in positions))
+
+    def common_classes(self, *classes: int) -> int | None:
+        """:meth:`common` for distinct classes (indexes into the classes seen), cached."""
+        key = tuple(sorted(set(classes)))
+        found = self._common.get(key, -1)
+        if found == -1:
+            found = self._common[key] = _common(tuple(self._distinct[c] for c in key))
+        return found
 
     def position(self, op: object, av: object, flags: int) -> _Frag:
         if len(self.chars) >= _MAX_POSITIONS:
             raise TooComplex(f"more than {_MAX_POSITIONS} character positions")
         key = (op, repr(av), flags & (_IGNORECASE | _DOTALL | _ASCII))
         if key not in self._classes:
-            self._classes[key] = _chars(op, av, flags)
-        self.chars.append(self._classes[key])
+            self._classes[key] = len(self._distinct)
+            self._distinct.append(_chars(op, av, flags))
+        self.class_of.append(self._classes[key])
+        self.chars.append(self._distinct[self._classes[key]])
         self.edges.append([])
         p = len(self.chars) - 1
         return _Frag([(p, 0)], [(p, 0)], 0)

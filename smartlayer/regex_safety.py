@@ -57,7 +57,7 @@ except ImportError:  # pragma: no cover - Python 3.10
 __all__ = ["LONG_REPEAT", "backtracking_risks"]
 
 #: Product states explored per pattern before giving up (and flagging).
-_MAX_STATES = 400_000
+_MAX_STATES = 200_000
 _MULTILINE = 8                          # re.MULTILINE
 
 
@@ -111,6 +111,12 @@ class _Search:
     def __init__(self) -> None:
         self.states = 0
 
+    def count(self) -> None:
+        """One more state explored; too many and the pattern is too intricate to check."""
+        self.states += 1
+        if self.states > _MAX_STATES:
+            raise TooComplex(f"more than {_MAX_STATES} states to explore")
+
     def run(self, starts: list[tuple], step: Callable[[tuple], Iterable[tuple[tuple, int]]],
             goal: Callable[[tuple], bool]) -> str | None:
         """The word read from a start to a goal state (after at least one character), or None."""
@@ -128,32 +134,105 @@ class _Search:
                 if nxt not in parent:
                     parent[nxt] = (state, char)
                     queue.append(nxt)
-                    self.states += 1
-                    if self.states > _MAX_STATES:
-                        raise TooComplex(f"more than {_MAX_STATES} states to explore")
+                    self.count()
         return None
 
 
+def _path(steps: list[list[tuple[int, int, bool]]], members: set[int], start: int, goal: int) -> list[int]:
+    """The characters along a shortest path from ``start`` to ``goal`` inside ``members``."""
+    parent: dict[int, tuple[int, int] | None] = {start: None}
+    queue = deque([start])
+    while queue and goal not in parent:
+        node = queue.popleft()
+        for nxt, char, _ in steps[node]:
+            if nxt in members and nxt not in parent:
+                parent[nxt] = (node, char)
+                queue.append(nxt)
+    chars, node = [], goal
+    while parent.get(node) is not None:
+        node, char = parent[node]  # type: ignore[misc]
+        chars.append(char)
+    return chars[::-1]
+
+
+def _pair_graph(a: Automaton, comp: list[int], search: _Search) -> tuple[list[tuple[int, int]],
+                                                                         list[list[tuple[int, int, bool]]]]:
+    """Pairs of positions of one loop reachable from its diagonal, and their steps.
+
+    A step is (next pair, character both read, whether the two paths split:
+    different positions, or one position reached by two different edges).
+    """
+    inside = set(comp)
+    index: dict[tuple[int, int], int] = {}
+    nodes: list[tuple[int, int]] = []
+    steps: list[list[tuple[int, int, bool]]] = []
+    queue: deque[int] = deque()
+
+    def add(pair: tuple[int, int]) -> int:
+        if pair not in index:
+            search.count()
+            index[pair] = len(nodes)
+            nodes.append(pair)
+            steps.append([])
+            queue.append(index[pair])
+        return index[pair]
+
+    by_class: dict[int, dict[int, list[tuple[int, tuple[int, int, int]]]]] = {}
+
+    def successors(x: int) -> dict[int, list[tuple[int, tuple[int, int, int]]]]:
+        """The edges of ``x`` inside the loop, grouped by the class of their target."""
+        if x not in by_class:
+            groups: dict[int, list[tuple[int, tuple[int, int, int]]]] = {}
+            for y, tag in a.edges[x]:
+                if y in inside:
+                    groups.setdefault(a.class_of[y], []).append((y, tag))
+            by_class[x] = groups
+        return by_class[x]
+
+    for q in comp:
+        add((q, q))
+    while queue:
+        node = queue.popleft()
+        x, y = nodes[node]
+        out = steps[node]
+        for cx, xs in successors(x).items():
+            for cy, ys in successors(y).items():
+                char = a.common_classes(cx, cy)
+                if char is not None:
+                    out.extend((add((x2, y2)), char, x2 != y2 or t1 != t2) for x2, t1 in xs for y2, t2 in ys)
+    return nodes, steps
+
+
 def _exponential(a: Automaton, search: _Search) -> str | None:
+    """A loop q → q that two different paths read on one word.
+
+    In the graph of pairs of positions of one loop (:func:`_pair_graph`), a
+    strongly connected part holding a diagonal pair (q, q) and either a pair
+    of two positions or a step where the paths split is such a loop: one pass
+    over the pairs, not one search per state.
+    """
     targets = [[y for y, _ in a.edges[x]] for x in range(len(a.chars))]
     for comp in _sccs(len(a.chars), targets.__getitem__):
-        inside = set(comp)
-
-        def step(state: tuple, inside: set[int] = inside) -> Iterable[tuple[tuple, int]]:
-            x, y, diverged = state
-            for x2, t1 in a.edges[x]:
-                if x2 in inside:
-                    for y2, t2 in a.edges[y]:
-                        if y2 in inside and (char := a.common(x2, y2)) is not None:
-                            yield (x2, y2, diverged or x2 != y2 or t1 != t2), char
-
-        for q in comp:
-            word = search.run([(q, q, False)], step, lambda s, q=q: s == (q, q, True))
+        nodes, steps = _pair_graph(a, comp, search)
+        word = None
+        for scc in _sccs(len(nodes), lambda i: [j for j, _, _ in steps[i]]):  # noqa: B023 - used at once
+            members = set(scc)
+            diagonal = next((i for i in scc if nodes[i][0] == nodes[i][1]), None)
+            split = next((i for i in scc if nodes[i][0] != nodes[i][1]), None)
+            edge = next(((i, j, c) for i in scc for j, c, apart in steps[i] if apart and j in members), None)
+            if diagonal is None:
+                continue
+            if split is not None:
+                word = _path(steps, members, diagonal, split) + _path(steps, members, split, diagonal)
+            elif edge is not None:
+                word = (_path(steps, members, diagonal, edge[0]) + [edge[2]]
+                        + _path(steps, members, edge[1], diagonal))
             if word is not None:
+                inside = set(comp)
                 loops = [a.loop_text[t[0]] for x in comp for y, t in a.edges[x] if y in inside and t[0] in a.loop_text]
                 loop = max(loops, key=len) if loops else "?"
-                return (f"the repeated part {loop} can match {_show(word)} in more than one way (nested or "
-                        f"overlapping quantifiers): exponential backtracking")
+                return (f"the repeated part {loop} can match {_show(''.join(map(chr, word)))} in more than one "
+                        f"way (nested or overlapping quantifiers): exponential backtracking")
     return None
 
 
