@@ -292,7 +292,8 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list:
 _BACKTRACK_HINT = (
     "Make it match any text one way only: bound repetitions ({1,64} rather than + or *), let the "
     "alternatives under a quantifier start differently ((?:ab|cd)+, not (?:a|ab)+), and end a repeated "
-    "part with a character its body cannot match ([^x]{0,64}x, not .*x)."
+    "part with a character its body cannot match ([^x]{0,64}x, not .*x). Split a pattern too large to "
+    "check into several."
 )
 
 

@@ -120,6 +120,7 @@ class _Search:
     def run(self, starts: list[tuple], step: Callable[[tuple], Iterable[tuple[tuple, int]]],
             goal: Callable[[tuple], bool]) -> str | None:
         """The word read from a start to a goal state (after at least one character), or None."""
+        self.count()                                    # a search costs something even when it ends at once
         parent: dict[tuple, tuple[tuple, int] | None] = {s: None for s in starts}
         queue = deque(starts)
         while queue:
