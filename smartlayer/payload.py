@@ -595,8 +595,6 @@ def extra_patterns() -> ExtraPatterns:
     are compiled with ``IGNORECASE`` because users write ``UNION`` as often as
     ``union``; they run on every non-empty part (they have no triggers).
     """
-    from .regex_safety import backtracking_risks
-
     try:
         entries = sl_settings.VALIDATOR_EXTRA_PATTERNS or []
     except Exception as exc:
@@ -627,16 +625,26 @@ def extra_patterns() -> ExtraPatterns:
         else:
             try:
                 regex = re.compile(pattern, re.IGNORECASE)
-                risks = backtracking_risks(pattern, re.IGNORECASE)
             except (re.error, ValueError, OverflowError, RecursionError) as exc:
                 errors.append(f"{where} ({name}): invalid regular expression: {exc}")
                 continue
+            risks = _audit(pattern)
             if risks:
                 unsafe.append((f"{where} ({name})", pattern, "; ".join(risks)))
                 continue
             names.add(name)
             compiled.append(Signature(name, family, weight, regex))
     return ExtraPatterns(tuple(compiled), tuple(errors), tuple(unsafe))
+
+
+def _audit(pattern: str) -> list[str]:
+    """Why ``pattern`` may backtrack; a failure of the audit itself counts too: what is not shown linear is not run."""
+    from .regex_safety import backtracking_risks
+
+    try:
+        return backtracking_risks(pattern, re.IGNORECASE)
+    except Exception as exc:  # a bug in the audit must break neither start-up nor requests
+        return [f"it could not be checked ({type(exc).__name__}: {exc})"]
 
 
 def compile_extra_patterns() -> tuple[list[Signature], list[str]]:

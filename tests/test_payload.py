@@ -685,6 +685,19 @@ def test_an_extra_pattern_that_can_backtrack_is_never_run(sl, pattern):
     assert scan_text("a" * 40 + " marker").hits == ["good@text"]
 
 
+def test_an_extra_pattern_the_audit_fails_on_is_not_run(sl, monkeypatch):
+    from smartlayer import regex_safety
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit bug")
+
+    monkeypatch.setattr(regex_safety, "backtracking_risks", broken)
+    sl(VALIDATOR_EXTRA_PATTERNS=[{"name": "mine", "pattern": "marker", "weight": 3}])
+    [(where, _pattern, why)] = payload.extra_patterns().unsafe
+    assert "audit bug" in why
+    assert scan_text("marker").score == 0
+
+
 def test_unused_extra_patterns_are_reported_once(sl, caplog):
     sl(VALIDATOR_EXTRA_PATTERNS=[{"name": "mine", "pattern": r"(a|aa)+b", "weight": 3}])
     with caplog.at_level("WARNING", logger="smartlayer"):
