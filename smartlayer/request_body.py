@@ -191,7 +191,10 @@ def multipart_fields(data: bytes, boundary: bytes, encoding: str = "utf-8") -> t
         start = data.find(b"\r\n", pos) + 2
         headers = _part_headers(data[start:header_end])
         end = data.find(b"\r\n" + delimiter, header_end + 4)
-        _kind, params = parse_header_parameters(headers.get("content-disposition", ""))
+        try:
+            _kind, params = parse_header_parameters(headers.get("content-disposition", ""))
+        except (ValueError, LookupError, TypeError):
+            params = {}
         name = params.get("name")
         if params.get("filename"):
             has_files = True
