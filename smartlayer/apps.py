@@ -10,7 +10,11 @@ class SmartLayerConfig(AppConfig):
         # system checks and model-signal receivers register on import
         from . import checks, receivers  # noqa: F401
         from .llm.client import log_status_once
+        from .payload import extra_patterns
         from .scheduler import start_if_configured
 
         log_status_once()
         start_if_configured()
+        # the backtracking audit of VALIDATOR_EXTRA_PATTERNS (milliseconds; about a
+        # second for a pattern of thousands of alternatives) is paid here, not by a request
+        extra_patterns()

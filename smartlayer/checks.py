@@ -15,6 +15,7 @@ E009      the cache is Django's DummyCache: nothing can be counted
 E010      grey_suspicion_threshold is not below grey_hard_block_score
 E011      WINDOW_BACKEND is unknown, or needs Django's RedisCache and the cache is another;
           REPLICATION_GROUP is not a string
+E012      VALIDATOR_EXTRA_PATTERNS holds a pattern that can backtrack super-linearly (it is not used)
 W001      unknown key in SMART_MIDDLEWARE (with the closest known key)
 W002      smartlayer is installed but none of its middlewares is in MIDDLEWARE
 W003      a smartlayer middleware comes before AuthenticationMiddleware
@@ -357,3 +358,27 @@ def check_one_address(app_configs: Any = None, databases: Any = None, **kwargs: 
         hint="Set TRUSTED_PROXIES (or TRUSTED_PROXY_COUNT) to match your proxies; see 'Behind a proxy' in "
              "docs/production.md. On a development machine this is expected: silence smartlayer.W009.",
         id="smartlayer.W009")]
+
+
+# ── extra patterns that can backtrack (E012) ───────────────────────────────
+
+_BACKTRACK_HINT = (
+    "Make it match any text one way only: bound repetitions ({1,64} rather than + or *), let the "
+    "alternatives under a quantifier start differently ((?:ab|cd)+, not (?:a|ab)+), and end a repeated "
+    "part with a character its body cannot match ([^x]{0,64}x, not .*x). Split a pattern too large to "
+    "check into several."
+)
+
+
+@register(Tags.security)
+def check_extra_pattern_safety(app_configs: Any = None, **kwargs: Any) -> list:
+    """An extra pattern runs on every request over text the attacker writes; one that can
+    backtrack super-linearly is left out at run time, and named here with the reason."""
+    cfg = _user()
+    if not isinstance(cfg, dict) or not cfg.get("VALIDATOR_EXTRA_PATTERNS"):
+        return []
+    from .payload import extra_patterns
+
+    return [Error(f"{where}: the pattern {pattern!r} can backtrack: {why}. It is not used.",
+                  hint=_BACKTRACK_HINT, id="smartlayer.E012")
+            for where, pattern, why in extra_patterns().unsafe]

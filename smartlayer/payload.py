@@ -28,12 +28,15 @@ Why it is built the way it is:
   ASCII text skips the decoders, and a gate (two trie regexes over literals
   of which every match of every signature contains one) rules most texts out
   before any individual signature runs.
-* **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` of the query string,
-  of the body and of the cookies are read; every regex is linear on the input
-  (bounded gaps, no nested quantifiers); and nothing here raises: a bug is
-  reported through :func:`smartlayer.state.report_failure` and the partial
-  result returned, so the validator fails open rather than taking the site
-  down.
+* **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` characters of each
+  part (the query string, the body, a header, the cookies) are scanned, and
+  :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  Every regex
+  is linear on the input: bounded gaps, and no loop that can match the same
+  text in two ways — :mod:`smartlayer.regex_safety` audits the built-in
+  signatures (in the tests) and ``VALIDATOR_EXTRA_PATTERNS`` (an unsafe one
+  is never run; system check E012).  Nothing here raises: a bug is reported
+  through :func:`smartlayer.state.report_failure` and the partial result
+  returned, so the validator fails open rather than taking the site down.
 """
 from __future__ import annotations
 
@@ -47,17 +50,16 @@ from html.entities import html5
 from typing import Any
 from urllib.parse import unquote
 
-from django.core.exceptions import SuspiciousOperation
-from django.http.multipartparser import MultiPartParserError
-from django.http.request import RawPostDataException
-
 from .conf import DEFAULTS, derived, sl_settings
+from .request_body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
 
 __all__ = [
     "SIGNATURES",
     "ScanResult",
     "Signature",
+    "ExtraPatterns",
     "compile_extra_patterns",
+    "extra_patterns",
     "normalise",
     "scan_parts",
     "scan_request",
@@ -152,6 +154,14 @@ def _after_separator(commands: Mapping[str, str], tail: str = "") -> tuple[str, 
 _QUOTE_CLOSE = r"""['"](?:\s?\)){0,5}\s?"""
 _QUOTE_CONNECTOR = _QUOTE_CLOSE + r"(?:(?:or|and|xor)\b|\|\||&&)(?:\s?\(){0,5}\s?"
 
+#: A SQL comment used as a space (``union/**/select``), read one way only.  The
+#: obvious ``/\*.{0,40}?\*/`` can also swallow ``*//*``, so a run of ``/**/``
+#: splits into comments in exponentially many ways, and ``union`` + 26 × ``/**/``
+#: kept a worker busy for half a minute.  Here the text between ``/*`` and
+#: ``*/`` cannot contain ``*/``: runs of non-stars, each closed by stars, the
+#: last stars followed by ``/`` — every character has one place in the match.
+_SQL_COMMENT = r"/\*[^*]{0,40}\*{1,10}(?:[^*/][^*]{0,40}\*{1,10}){0,3}/"
+
 #: Shell separators; a command word must follow one for the shell signatures.
 _SHELL_SEPARATORS = (";", "|", "&", "`", "$(")
 
@@ -236,7 +246,7 @@ SIGNATURES: tuple[Signature, ...] = (
     _sig("sqli_quote_comment", "sqli", 2, _QUOTE_CLOSE + r"(?:;\s?)?(?:--(?:\s|$|[-+#])|#(?:\s|$)|/\*)",
          ["'", '"']),
     _sig("sqli_union_select", "sqli", 3,
-         _word("union") + r"(?:\s|/\*.{0,40}?\*/|\(){1,20}(?:(?:all|distinct)(?:\s|/\*.{0,40}?\*/){1,20})?\(*select\b",
+         _word("union") + rf"(?:\s|{_SQL_COMMENT}|\(){{1,20}}(?:(?:all|distinct)(?:\s|{_SQL_COMMENT}){{1,20}})?\(*select\b",
          ["union"]),
     _sig("sqli_stacked_query", "sqli", 3,
          r";\s?(?:drop\s(?:table|database|schema|user|view|index|procedure|function)\b|truncate\stable\b"
@@ -564,22 +574,36 @@ def normalise(text: str) -> str:
 
 # ── settings ───────────────────────────────────────────────────────────────
 
-def compile_extra_patterns() -> tuple[list[Signature], list[str]]:
-    """Compile ``VALIDATOR_EXTRA_PATTERNS``: (signatures, error messages).
+@dataclass(frozen=True, slots=True)
+class ExtraPatterns:
+    """``VALIDATOR_EXTRA_PATTERNS`` sorted out: what is used, and why the rest is not."""
+
+    signatures: tuple[Signature, ...]               # valid and linear: matched on every request
+    invalid: tuple[str, ...]                        # malformed entries (system check E007)
+    unsafe: tuple[tuple[str, str, str], ...]        # (entry, pattern, why it can backtrack) (E012)
+
+
+@derived
+def extra_patterns() -> ExtraPatterns:
+    """Compile and audit ``VALIDATOR_EXTRA_PATTERNS``, once per settings generation.
 
     Bad entries are left out rather than raised, so a typo in the settings
-    cannot break requests; the system checks report the errors.  Patterns are
-    compiled with ``IGNORECASE`` because users write ``UNION`` as often as
+    cannot break requests; the system checks report them.  A pattern that
+    :func:`smartlayer.regex_safety.backtracking_risks` finds can take
+    super-linear time is left out too: it would run on every request, on text
+    the attacker writes (``(a|aa)+b`` took 760 ms on 30 characters).  Patterns
+    are compiled with ``IGNORECASE`` because users write ``UNION`` as often as
     ``union``; they run on every non-empty part (they have no triggers).
     """
     try:
         entries = sl_settings.VALIDATOR_EXTRA_PATTERNS or []
     except Exception as exc:
-        return [], [f"VALIDATOR_EXTRA_PATTERNS cannot be read: {exc}"]
+        return ExtraPatterns((), (f"VALIDATOR_EXTRA_PATTERNS cannot be read: {exc}",), ())
     if not isinstance(entries, (list, tuple)):
-        return [], ["VALIDATOR_EXTRA_PATTERNS must be a list of dicts"]
+        return ExtraPatterns((), ("VALIDATOR_EXTRA_PATTERNS must be a list of dicts",), ())
     compiled: list[Signature] = []
     errors: list[str] = []
+    unsafe: list[tuple[str, str, str]] = []
     names = set(_BY_NAME)
     for index, entry in enumerate(entries):
         where = f"VALIDATOR_EXTRA_PATTERNS[{index}]"
@@ -604,9 +628,39 @@ def compile_extra_patterns() -> tuple[list[Signature], list[str]]:
             except (re.error, ValueError, OverflowError, RecursionError) as exc:
                 errors.append(f"{where} ({name}): invalid regular expression: {exc}")
                 continue
+            risks = _audit(pattern)
+            if risks:
+                unsafe.append((f"{where} ({name})", pattern, "; ".join(risks)))
+                continue
             names.add(name)
             compiled.append(Signature(name, family, weight, regex))
-    return compiled, errors
+    return ExtraPatterns(tuple(compiled), tuple(errors), tuple(unsafe))
+
+
+def _audit(pattern: str) -> list[str]:
+    """Why ``pattern`` may backtrack; a failure of the audit itself counts too: what is not shown linear is not run."""
+    from .regex_safety import backtracking_risks
+
+    try:
+        return backtracking_risks(pattern, re.IGNORECASE)
+    except Exception as exc:  # a bug in the audit must break neither start-up nor requests
+        return [f"it could not be checked ({type(exc).__name__}: {exc})"]
+
+
+def compile_extra_patterns() -> tuple[list[Signature], list[str]]:
+    """``VALIDATOR_EXTRA_PATTERNS``: (the signatures used, messages about malformed entries)."""
+    loaded = extra_patterns()
+    return list(loaded.signatures), list(loaded.invalid)
+
+
+def _report_unused(loaded: ExtraPatterns) -> None:
+    """Say once per settings generation which extra patterns are not used, and why."""
+    from .state import report_failure
+
+    problems = [f"{where}: {pattern!r} can backtrack ({why})" for where, pattern, why in loaded.unsafe]
+    problems += list(loaded.invalid)
+    if problems:
+        report_failure("validator_extra_patterns", "not used: " + " | ".join(problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -652,12 +706,14 @@ def _config() -> _Config:
     except (TypeError, ValueError):
         max_bytes = DEFAULTS["VALIDATOR_MAX_BYTES"]
     lower = _header_names(sl_settings.VALIDATOR_SCAN_HEADERS)
+    extra = extra_patterns()
+    _report_unused(extra)
     return _Config(
         max_bytes=max_bytes,
         headers={n: f"header:{n}" for n in lower},
         meta_keys=tuple((n, _meta_key(n)) for n in lower),
         scan_cookies=bool(sl_settings.VALIDATOR_SCAN_COOKIES),
-        extra=tuple(compile_extra_patterns()[0]),
+        extra=extra.signatures,
     )
 
 
@@ -668,13 +724,11 @@ _EXCERPT_BEFORE = 120
 #: Texts per part scanned one by one; the rest are joined into one text, so
 #: a body of 30 000 one-letter fields costs 251 scans, not 30 000.
 _MAX_TEXTS_PER_PART = 250
-_BINARY_TYPES = frozenset({
-    "application/octet-stream", "application/zip", "application/gzip", "application/x-gzip",
-    "application/x-tar", "application/pdf", "application/x-protobuf", "application/protobuf",
-    "application/grpc", "application/msgpack", "application/x-msgpack", "application/cbor",
-    "application/wasm", "application/vnd.ms-excel",
-})
-_BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
+#: What one request may cost: this many parts' worth of ``VALIDATOR_MAX_BYTES``,
+#: all parts together (query, body, headers, cookies).  Each part alone stops
+#: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
+#: every scanned header and the cookies made a request cost ten times a part.
+REQUEST_BUDGET_PARTS = 2
 
 
 def _as_text(value: Any) -> str:
@@ -741,10 +795,11 @@ def _json_strings(text: str) -> list[str] | None:
 class _Scan:
     """Collects the evidence of one request, part by part."""
 
-    __slots__ = ("cfg", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped")
+    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
+        self.budget = cfg.max_bytes * REQUEST_BUDGET_PARTS   # characters left to scan in this request
         self.score = 0
         self.seen: set[str] = set()          # signature names: each counts once per request
         self.labels: set[str] = set()        # "name@location" already listed
@@ -768,16 +823,33 @@ class _Scan:
             self.excerpt = text[start:start + _EXCERPT_CHARS]
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
-        """Normalise one text and match every signature against it."""
+        """Normalise one text and match every signature against it, within the request's budget.
+
+        The budget is charged the longer of the raw and the normalised text:
+        the first is what normalising costs, the second what matching costs.
+        """
         if not raw:
             return
+        if len(raw) > self.budget:
+            raw = raw[:self.budget]
+            self.truncated = True
+            if not raw:
+                return
         text, markers = _normalise(raw, form=form, json_text=json_text)
+        if len(text) > self.budget:
+            text = text[:self.budget]
+            self.truncated = True
+        self.budget -= max(len(raw), len(text))
         if markers:
             if markers & _CLIPPED:
                 self.truncated = True
             for bit, name in _MARKER_NAMES:
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
+        self.match(text, location)
+
+    def match(self, text: str, location: str) -> None:
+        """Match every signature against one normalised text."""
         if _GATE_SYMBOLS.search(text) is not None or _GATE_WORDS.search(text) is not None:
             for sig in _REGEX_SIGNATURES:
                 match = sig.regex.search(text)  # type: ignore[union-attr]
@@ -826,7 +898,7 @@ class _Scan:
         if media.startswith("multipart/"):
             self.skip("multipart:body")     # raw multipart is not parsed here: pass form_fields
             return
-        if media in _BINARY_TYPES or media.startswith(_BINARY_PREFIXES):
+        if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
             self.skip("body:binary")
             return
         text = _decode_body(bytes(self.clip(body)), charset)
@@ -939,82 +1011,30 @@ def scan_parts(*, query_string: str | bytes = "", body: bytes | None = None, con
 
 # ── Django requests ────────────────────────────────────────────────────────
 
-#: What reading a body or a multipart form may raise: too big, too many
-#: fields (SuspiciousOperation), malformed, client gone (OSError), or the
-#: stream already consumed by someone else.
-_READ_ERRORS = (SuspiciousOperation, MultiPartParserError, RawPostDataException, OSError, ValueError)
-
-
-def _content_length(meta: Mapping[str, Any]) -> int | None:
-    """CONTENT_LENGTH as an int: 0 when absent, None when invalid."""
-    raw = meta.get("CONTENT_LENGTH")
-    if raw in (None, ""):
-        return 0
-    try:
-        length = int(raw)
-    except (TypeError, ValueError):
-        return None
-    return length if length >= 0 else None
-
-
-def _read_body(request: Any, scan: _Scan, content_type: str) -> tuple[bytes | None, Mapping[str, Any] | None]:
-    """The body bytes or the multipart text fields — without ever raising.
-
-    ``request.body`` raises ``RequestDataTooBig`` when CONTENT_LENGTH is over
-    ``DATA_UPLOAD_MAX_MEMORY_SIZE`` and reads everything into memory, so it is
-    not touched unless the declared length is within Django's own limit.
-    Multipart is read through ``request.POST`` (file parts are streamed to
-    upload handlers, never scanned), which is what the view would do anyway.
-    """
-    from django.conf import settings
-
-    meta = request.META
-    length = _content_length(meta)
-    if length is None:
-        scan.skip("body:invalid_length")
-        return None, None
-    media = content_type.partition(";")[0].strip().lower()
-    if media.startswith("multipart/"):
-        if not length:
-            return None, None
-        if request.method != "POST":           # Django parses multipart for POST only
-            scan.skip("multipart:unparsed")
-            return None, None
-        try:
-            fields = dict(request.POST.lists())
-            has_files = bool(request.FILES)
-        except _READ_ERRORS:
-            scan.skip("multipart:unreadable")
-            return None, None
-        if has_files:
-            scan.skip("multipart:file_parts")
-        return None, fields
-    if length == 0:
-        if "chunked" in str(meta.get("HTTP_TRANSFER_ENCODING", "")).lower():
-            scan.skip("body:chunked")      # length unknown: reading could be unbounded
-        return None, None
-    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    if limit is not None and length > limit:
-        scan.skip("body:too_large")
-        return None, None
-    try:
-        return request.body, None
-    except _READ_ERRORS:
-        scan.skip("body:unreadable")
-        return None, None
-
-
 def scan_request(request: Any) -> ScanResult:
-    """Scan a Django ``HttpRequest``: query string, body, headers, cookies."""
+    """Scan a Django ``HttpRequest``: query string, body, headers, cookies.
+
+    The body is read only when there is one worth scanning, at most
+    ``VALIDATOR_MAX_BYTES`` of it, and left for the view to read in full
+    (:mod:`smartlayer.request_body`).
+    """
     scan = _new_scan()
     try:
         meta = request.META
         content_type = _as_text(meta.get("CONTENT_TYPE", ""))
         headers = {name: meta[key] for name, key in scan.cfg.meta_keys if key in meta}
         cookies = request.COOKIES if scan.cfg.scan_cookies else None
-        body, fields = _read_body(request, scan, content_type)
-        scan.run(query_string=meta.get("QUERY_STRING", ""), body=body, content_type=content_type,
-                 headers=headers, cookies=cookies, form_fields=fields)
+        try:
+            body = scannable_body(request, scan.cfg.max_bytes)
+        except OSError:                                # the client went away mid-body
+            scan.skip("body:unreadable")
+            body = None
+        if body is not None:
+            for reason in body.skipped:
+                scan.skip(reason)
+            scan.truncated |= body.truncated
+        scan.run(query_string=meta.get("QUERY_STRING", ""), body=body and body.raw, content_type=content_type,
+                 headers=headers, cookies=cookies, form_fields=body and body.fields)
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
     return scan.result()

@@ -5,6 +5,13 @@ connection pooling, timeouts, status codes, headers.  Each test scripts the
 replies it needs (:meth:`FakeLLMServer.script`, :attr:`FakeLLMServer.default`)
 and reads back what the server received (:attr:`FakeLLMServer.requests`).
 Nothing here reaches the internet.
+
+Budgets and deadlines are tested by order of events, never by timing a call:
+a :func:`held` reply is sent only once the test calls
+:meth:`FakeLLMServer.release` — after the call under test returned — so a
+client that respects its budget never sees it, and one that waits for it
+gets it (after at most :data:`HOLD_LIMIT` seconds) and fails the test by what
+it answers.  :func:`record_sleeps` counts the delays between attempts.
 """
 from __future__ import annotations
 
@@ -23,6 +30,8 @@ from django.conf import settings
 from django.test import override_settings
 
 API_PATH = "/v1/chat/completions"
+#: Longest a held reply waits for release(); longer than any read timeout the tests give the client.
+HOLD_LIMIT = 10.0
 
 
 @dataclass
@@ -34,6 +43,7 @@ class Reply:
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    held: bool = False
 
     def payload(self) -> bytes:
         if self.body is not None:
@@ -53,6 +63,11 @@ def answer(text: str, *, delay: float = 0.0) -> Reply:
 
 def slow(seconds: float, text: str = "ALLOW") -> Reply:
     return Reply(text=text, delay=seconds)
+
+
+def held(text: str = "ALLOW") -> Reply:
+    """An answer sent only after :meth:`FakeLLMServer.release` (or :data:`HOLD_LIMIT` seconds)."""
+    return Reply(text=text, held=True)
 
 
 def status(code: int, **headers: str) -> Reply:
@@ -81,6 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.server.owner.next_reply() if self.path == API_PATH else Reply(status=404)
         if reply.delay:
             time.sleep(reply.delay)
+        if reply.held:
+            self.server.owner.released.wait(HOLD_LIMIT)
+        self.server.owner.note_answer()
         data = reply.payload()
         try:
             self.send_response(reply.status)
@@ -107,6 +125,8 @@ class FakeLLMServer:
 
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        self.answered = 0                       # replies sent (or being sent)
+        self.released = threading.Event()      # lets held replies go
         self.default: Reply = answer("ALLOW")
         self._script: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -134,6 +154,14 @@ class FakeLLMServer:
         with self._lock:
             return self._script.popleft() if self._script else self.default
 
+    def note_answer(self) -> None:
+        with self._lock:
+            self.answered += 1
+
+    def release(self) -> None:
+        """Send the held replies."""
+        self.released.set()
+
     def record(self, request: dict[str, Any]) -> None:
         with self._lock:
             self.requests.append(request)
@@ -148,6 +176,7 @@ class FakeLLMServer:
         return self
 
     def stop(self) -> None:
+        self.release()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -156,6 +185,32 @@ class FakeLLMServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+class _SleepRecorder:
+    """Stands in for ``time`` in smartlayer.llm.client: records each delay it sleeps between
+    attempts, and sleeps it only when ``really`` (a deadline needs the time to pass)."""
+
+    def __init__(self, really: bool) -> None:
+        self.delays: list[float] = []
+        self._really = really
+
+    def sleep(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        if self._really:
+            time.sleep(seconds)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+
+def record_sleeps(monkeypatch: Any, *, really: bool = False) -> list[float]:
+    """The delays the LLM client sleeps between attempts, in order (not slept unless ``really``)."""
+    from smartlayer.llm import client
+
+    recorder = _SleepRecorder(really)
+    monkeypatch.setattr(client, "time", recorder)
+    return recorder.delays
 
 
 def closed_port_url() -> str:

@@ -6,7 +6,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from smartlayer.checks import check_cache, check_middleware, check_settings
+from smartlayer.checks import check_cache, check_extra_pattern_safety, check_middleware, check_settings
 
 
 def ids(messages):
@@ -205,3 +205,31 @@ def test_w009_has_no_opinion_without_a_database(settings):
 
     settings.SMART_MIDDLEWARE = {}
     assert check_one_address() == []  # no django_db mark: database access raises, and is swallowed
+
+
+@pytest.mark.parametrize("pattern", [r"(a|aa)+b", r"(a+)+", r"(\s|/\*.{0,40}?\*/){1,20}", r"(.*a){10}", r"\w+@"])
+def test_extra_pattern_that_can_backtrack_is_e012(settings, pattern):
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_EXTRA_PATTERNS": [
+        {"name": "fine", "pattern": r"x\w{1,20}@", "weight": 1},
+        {"name": "mine", "pattern": pattern, "weight": 2},
+    ]}
+    [message] = check_extra_pattern_safety()
+    assert message.id == "smartlayer.E012"
+    assert "VALIDATOR_EXTRA_PATTERNS[1] (mine)" in message.msg and repr(pattern) in message.msg
+    assert "not used" in message.msg and "bound repetitions" in message.hint
+    assert check_settings() == []                   # E007 stays "invalid pattern"
+
+
+def test_e012_is_reported_by_manage_py_check(settings):
+    from django.core.management.base import SystemCheckError
+
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_EXTRA_PATTERNS": [{"name": "mine", "pattern": "(a|aa)+b"}]}
+    with pytest.raises(SystemCheckError, match="smartlayer.E012"):
+        call_command("check", stdout=io.StringIO(), stderr=io.StringIO())
+
+
+def test_no_extra_patterns_no_e012(settings):
+    settings.SMART_MIDDLEWARE = ["not a dict"]
+    assert check_extra_pattern_safety() == []
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_EXTRA_PATTERNS": [{"name": "ok", "pattern": "evil", "weight": 1}]}
+    assert check_extra_pattern_safety() == []

@@ -4,7 +4,6 @@ from __future__ import annotations
 import json
 import re
 import threading
-import time
 
 import pytest
 
@@ -14,7 +13,7 @@ from smartlayer.llm import client as llm_client
 from smartlayer.llm import prompts
 from smartlayer.llm.verdicts import GREY_BAN_REASON, PayloadVerdict, judge_payload, llm_available, submit_grey
 from smartlayer.models import Ban, Verdict
-from tests.llm_server import ai_settings, answer, slow, status
+from tests.llm_server import ai_settings, answer, held, record_sleeps, slow, status
 
 FACTS = {
     "count_10s": 30, "count_24h": 400, "finished_2min": 40, "errors_2min": 20, "error_rate_2min": 50.0,
@@ -114,26 +113,25 @@ def test_payload_verdicts_are_cached_by_content(db, server):
 
 
 def test_payload_timeout_returns_none_within_budget(db, server):
-    server.default = slow(3, "99")
-    budget = 0.5
-    with ai_settings(server.url, AI_PAYLOAD_TIMEOUT=budget, AI_READ_TIMEOUT=10, AI_RETRIES=3):
-        started = time.monotonic()
+    server.default = held("99")     # sent after the call returned: waiting past the budget would get it
+    with ai_settings(server.url, AI_PAYLOAD_TIMEOUT=0.5, AI_READ_TIMEOUT=30, AI_RETRIES=3):
         result = judge_payload(excerpt="x=1", hits=["h"])
-        elapsed = time.monotonic() - started
+        assert server.answered == 0
+    server.release()
     assert result.confidence is None
     assert "timeout" in result.error
-    assert elapsed < budget + 0.5
     assert Verdict.objects.get().error.startswith("timeout")
 
 
-def test_payload_retries_stay_within_budget(db, server):
+def test_payload_retries_stay_within_budget(db, server, monkeypatch):
+    sleeps = record_sleeps(monkeypatch, really=True)
     server.default = status(503)
     with ai_settings(server.url, AI_PAYLOAD_TIMEOUT=0.5, AI_RETRIES=50, AI_BACKOFF_BASE=0.1,
                      AI_BREAKER_FAILURES=0):
-        started = time.monotonic()
         result = judge_payload(excerpt="x=1", hits=["h"])
     assert result.confidence is None
-    assert time.monotonic() - started < 1.0
+    assert sum(sleeps) < 0.5                     # no wait would end past the budget
+    assert server.hits == len(sleeps) + 1 < 51   # so the retries stopped early
 
 
 @pytest.mark.parametrize("reply", ["I think 90", "95%", "ALLOW", "90 - malicious"])
@@ -279,10 +277,10 @@ def test_grey_without_llm_is_not_queued(server):
 
 
 def test_submit_grey_does_not_wait_for_the_model(transactional_db, server):
-    server.default = slow(1, "ALLOW")
-    with ai_settings(server.url):
-        started = time.monotonic()
+    server.default = held("ALLOW")  # a submit that waited (the read timeout is longer) would see it answered
+    with ai_settings(server.url, AI_READ_TIMEOUT=30):
         submit_grey(client_key="ip:192.0.2.20", facts=FACTS, ip=None, user_id=None)
-        assert time.monotonic() - started < 0.2
+        assert server.answered == 0
         assert any(t.name.startswith("smartlayer-llm") for t in threading.enumerate())
+        server.release()
         _wait_for_pool()

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
+import threading
 
 import numpy as np
 import pandas as pd
@@ -254,11 +254,14 @@ def test_a_second_run_exits_cleanly_while_one_holds_the_lock(store, small_log, c
 
 
 def test_wait_queues_behind_a_running_training(store, small_log):
-    with lock_held_by_another_process(store, 1.0) as holder:
-        started = time.monotonic()
-        train("--wait")
-        assert holder.poll() is not None  # it could only start once the holder let go
-        assert time.monotonic() - started > 0.5
+    with lock_held_by_another_process(store, 30) as holder:
+        let_go = threading.Timer(0.5, holder.kill)      # the holder lets go while train() waits
+        let_go.start()
+        try:
+            train("--wait")
+        finally:
+            let_go.cancel()
+        assert holder.poll() is not None  # it could only finish once the holder had let go
     assert ModelVersion.objects.count() == 1
 
 

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import io
 import json
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from smartlayer import payload
+from smartlayer import payload, state
+from smartlayer.conf import DEFAULTS
 from smartlayer.payload import (
     SIGNATURES,
     ScanResult,
@@ -18,6 +18,7 @@ from smartlayer.payload import (
     scan_request,
     scan_text,
 )
+from tests.scaling import growth
 
 BLOCK = 3  # VALIDATOR_BLOCK_SCORE default
 
@@ -37,6 +38,20 @@ BROWSER_HEADERS = {
 
 def names(result: ScanResult) -> set[str]:
     return {hit.split("@", 1)[0] for hit in result.hits}
+
+
+@pytest.fixture
+def matched(monkeypatch):
+    """Lengths of the normalised texts the signatures are matched against: the scan's work."""
+    lengths = []
+    original = payload._Scan.match
+
+    def counting(self, text, location):
+        lengths.append(len(text))
+        return original(self, text, location)
+
+    monkeypatch.setattr(payload._Scan, "match", counting)
+    return lengths
 
 
 class NoReadStream:
@@ -517,13 +532,27 @@ def test_query_and_cookies_beyond_the_limit_are_truncated(sl):
     assert result.score == 0 and result.truncated
 
 
-def test_ten_megabyte_body_is_fast():
+def test_ten_megabyte_body_costs_one_part(matched):
     body = b"A" * (10 * 1024 * 1024)
-    start = time.perf_counter()
     result = scan_parts(body=body, content_type="text/plain")
-    elapsed = time.perf_counter() - start
     assert result.truncated and result.score == 0
-    assert elapsed < 0.05 * 4        # target well under 50 ms; 4x slack for a loaded CI machine
+    assert sum(matched) == DEFAULTS["VALIDATOR_MAX_BYTES"]
+
+
+def test_a_request_is_scanned_up_to_twice_the_part_limit(sl, matched):
+    """Each part stops at VALIDATOR_MAX_BYTES, the whole request at twice that:
+    a query, a body and a header of nearly a part each leave nothing for the rest."""
+    sl(VALIDATOR_MAX_BYTES=1000)
+    result = scan_parts(query_string="q=" + "a" * 990, body=b"b" * 990, content_type="text/plain",
+                        headers={"User-Agent": "c" * 990, "Referer": "<script>"}, cookies={"s": "<script>"})
+    assert sum(matched) == 2000
+    assert result.truncated and result.score == 0
+
+
+def test_the_request_budget_counts_what_normalising_expands(sl, matched):
+    sl(VALIDATOR_MAX_BYTES=1000)
+    result = scan_parts(query_string="q=" + "\ufdfa" * 200, cookies={"s": "<script>"})   # 18 characters each
+    assert sum(matched) <= 2000 and result.truncated and result.score == 0
 
 
 PATHOLOGICAL = [
@@ -546,11 +575,30 @@ PATHOLOGICAL = [
 
 
 @pytest.mark.parametrize("text", PATHOLOGICAL, ids=lambda t: repr(t[:8]))
-def test_pathological_input_is_fast(text):
-    start = time.perf_counter()
-    scan_parts(body=text.encode(), content_type="text/plain")
-    scan_parts(query_string="q=" + text)
-    assert time.perf_counter() - start < 0.5   # catastrophic backtracking would take minutes
+def test_pathological_input_costs_linear_time(text):
+    """Four times the input costs about four times the work; quadratic would be
+    sixteen, catastrophic backtracking minutes (tests/scaling.py: no time limits)."""
+    def scan(n: int) -> None:
+        scan_parts(body=text[:n].encode(), content_type="text/plain")
+        scan_parts(query_string="q=" + text[:n])
+
+    assert growth(scan, 8000, 32000, repeat=3) < 4 * 2.5
+
+
+@pytest.mark.parametrize("connector", ["", " all", " distinct"])
+def test_sql_comments_after_union_cost_linear_time(connector):
+    """``union`` + 26 × ``/**/`` (112 bytes) kept a worker busy for 32 s: each
+    comment doubled the ways the old pattern could split the run."""
+    def scan(k: int) -> None:
+        scan_parts(query_string="q=" + ("union" + connector + "/**/" * k + "x ") * 100)
+
+    assert growth(scan, 8, 16) < 2 * 2.5
+
+
+@pytest.mark.parametrize("comment", ["/**/", "/*!50000*/", "/*a*b*/", "/***/", "/* x */"])
+def test_union_select_through_comments_is_still_caught(comment):
+    assert "sqli_union_select" in names(scan_text("1 union" + comment * 19 + "select 1"))
+    assert "sqli_union_select" in names(scan_text("1 union all" + comment + "select 1"))
 
 
 def test_expansion_by_nfkc_is_bounded():
@@ -620,6 +668,44 @@ def test_bad_extra_patterns_are_skipped_and_reported(sl):
     assert "broken" in errors[0] and "regular expression" in errors[0]
     result = scan_text("marker (unclosed")          # no exception at request time
     assert result.hits == ["good@text"]
+
+
+UNSAFE_PATTERNS = [r"(a|aa)+b", r"(a+)+", r"(\s|/\*.{0,40}?\*/){1,20}", r"(.*a){10}", r"\w+@evil"]
+
+
+@pytest.mark.parametrize("pattern", UNSAFE_PATTERNS)
+def test_an_extra_pattern_that_can_backtrack_is_never_run(sl, pattern):
+    sl(VALIDATOR_EXTRA_PATTERNS=[{"name": "mine", "pattern": pattern, "weight": 3},
+                                 {"name": "good", "pattern": "marker", "weight": 1}])
+    loaded = payload.extra_patterns()
+    assert [s.name for s in loaded.signatures] == ["good"]
+    [(where, text, why)] = loaded.unsafe
+    assert (where, text) == ("VALIDATOR_EXTRA_PATTERNS[0] (mine)", pattern) and why
+    assert [s.name for s in payload._config().extra] == ["good"]        # what a request runs
+    assert scan_text("a" * 40 + " marker").hits == ["good@text"]
+
+
+def test_an_extra_pattern_the_audit_fails_on_is_not_run(sl, monkeypatch):
+    from smartlayer import regex_safety
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("audit bug")
+
+    monkeypatch.setattr(regex_safety, "backtracking_risks", broken)
+    sl(VALIDATOR_EXTRA_PATTERNS=[{"name": "mine", "pattern": "marker", "weight": 3}])
+    [(where, _pattern, why)] = payload.extra_patterns().unsafe
+    assert "audit bug" in why
+    assert scan_text("marker").score == 0
+
+
+def test_unused_extra_patterns_are_reported_once(sl, caplog):
+    sl(VALIDATOR_EXTRA_PATTERNS=[{"name": "mine", "pattern": r"(a|aa)+b", "weight": 3}])
+    with caplog.at_level("WARNING", logger="smartlayer"):
+        for _ in range(3):
+            scan_text("aaaa")
+    assert state.metrics["failure.validator_extra_patterns"] == 1
+    [record] = [r for r in caplog.records if "validator_extra_patterns" in r.getMessage()]
+    assert "(mine)" in record.getMessage() and "(a|aa)+b" in record.getMessage()
 
 
 def test_extra_patterns_must_be_a_list(sl):

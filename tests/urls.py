@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.http import HttpResponse, JsonResponse
 from django.urls import path, re_path
 
+from tests.testapp import views as body_views
+
 
 def ok(request, *args, **kwargs):
     return HttpResponse("ok")
@@ -34,6 +36,10 @@ urlpatterns = [
     path("missing/", not_found),
     path("boom/", boom),
     path("slow/", slow),
+    path("body/read/", body_views.read_body),
+    path("body/form/", body_views.read_form),
+    path("body/stream/", body_views.read_stream),
+    path("body/handlers/", body_views.own_upload_handlers),
     re_path(r"^users/(?P<pk>\d+)$", ok),
     re_path(r"^api/.*$", ok),
     re_path(r"^page/.*$", ok),

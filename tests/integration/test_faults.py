@@ -62,12 +62,11 @@ def test_redis_outage_serves_requests_logs_once_counts_and_recovers(flaky_redis,
     assert isinstance(get_window_store(), RedisWindowStore)
 
     flaky_redis.down()
-    t0 = time.monotonic()
     with caplog.at_level("WARNING", logger="smartlayer"):
         codes = [browser("198.51.100.91").get("/page/1").status_code for _ in range(10)]
         codes += [browser("198.51.100.91").get("/api/x").status_code for _ in range(10)]
     assert codes == [200] * 20  # served, even the rate-limited route (fail open)
-    assert time.monotonic() - t0 < 10
+    # one failed attempt per request and component, no retry loop (counted, not timed)
     assert state.metrics["failure.anomaly"] == 20 and state.metrics["failure.ratelimit"] == 10
     warnings = [r.getMessage() for r in caplog.records if "failed" in r.getMessage()]
     assert len([m for m in warnings if "anomaly failed" in m]) == 1  # once per FAILURE_LOG_INTERVAL

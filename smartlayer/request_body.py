@@ -1,0 +1,286 @@
+"""The part of a request body the payload validator scans, read without taking it from the view.
+
+Django reads a body once: ``request.body``, ``request.POST``, ``request.FILES``
+and ``request.read()`` all drain one stream.  The validator runs before the
+view, so it must neither drain that stream nor wait for bodies it will not
+scan:
+
+* **Only a body worth scanning is read.**  Methods that carry none (GET, HEAD,
+  OPTIONS, TRACE, CONNECT) are never read, whatever ``Content-Length`` says:
+  two clients declaring 1000 bytes and sending none used to hold both workers
+  of a site until the server's timeout, where Django alone answers at once.
+  Known binary media types are skipped too.  Everything else is read — forms,
+  JSON, XML, text, the text fields of multipart forms, and bodies of unknown or
+  missing type, which views often ``json.loads`` regardless: an attacker who
+  could skip the scan by inventing a content type would.
+* **At most ``VALIDATOR_MAX_BYTES`` (+1, to know there is more) are read, and
+  put back.**  On WSGI the request's stream is replaced by :class:`Replay`,
+  which hands those bytes out again before reading on; on ASGI the body is a
+  spooled file Django already received, simply rewound.  The view reads
+  ``request.body``, ``request.POST``, ``request.FILES`` or the raw stream as if
+  nothing had happened, and can still set ``request.upload_handlers``.
+* **Multipart text fields are parsed here, from that prefix** (one linear pass,
+  file parts skipped) rather than through ``request.POST``, which consumed the
+  stream: a CSRF-exempt view reading ``request.body`` of a multipart POST got
+  ``RawPostDataException``.  Fields beyond the prefix are not scanned (the
+  result says ``truncated``).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.http import parse_header_parameters
+
+__all__ = ["BINARY_PREFIXES", "BINARY_TYPES", "Body", "Replay", "scannable_body"]
+
+#: Methods whose body has no meaning: never read, whatever Content-Length says.
+NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
+BINARY_TYPES = frozenset({
+    "application/octet-stream", "application/zip", "application/gzip", "application/x-gzip",
+    "application/x-tar", "application/pdf", "application/x-protobuf", "application/protobuf",
+    "application/grpc", "application/msgpack", "application/x-msgpack", "application/cbor",
+    "application/wasm", "application/vnd.ms-excel",
+})
+BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
+#: Django's own rule for a multipart boundary.
+_BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
+
+
+@dataclass(slots=True)
+class Body:
+    """What :func:`scannable_body` found: raw bytes, or multipart text fields, and why not."""
+
+    raw: bytes | None = None                              # a non-multipart body, or its prefix
+    fields: dict[str, list[str]] | None = None            # multipart text fields, name → values
+    truncated: bool = False                               # multipart parts beyond the prefix
+    skipped: list[str] = field(default_factory=list)      # "part:reason"
+
+
+class Replay:
+    """A request stream that first hands out bytes already read from it, then reads on.
+
+    ``read(n)`` returns ``n`` bytes when the body has them, as the stream it
+    replaces does: Django's ``request.body`` reads the whole body in one call.
+    Not seekable, like WSGI's stream, so Django does not try to rewind it.
+    """
+
+    def __init__(self, head: bytes, rest: Any) -> None:
+        self._head = head
+        self._pos = 0
+        self._rest = rest
+
+    def _take(self, size: int) -> bytes:
+        end = len(self._head) if size < 0 else min(len(self._head), self._pos + size)
+        chunk = self._head[self._pos:end]
+        self._pos = end
+        return chunk
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        size = -1 if size is None else size
+        chunk = self._take(size)
+        if size < 0:
+            return chunk + self._rest.read()
+        if len(chunk) < size:
+            return chunk + self._rest.read(size - len(chunk))
+        return chunk
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        size = -1 if size is None else size
+        newline = self._head.find(b"\n", self._pos)
+        if newline >= 0:
+            line = newline + 1 - self._pos
+            return self._take(line if size < 0 else min(line, size))
+        chunk = self._take(size)
+        if size < 0:
+            return chunk + self._rest.readline()
+        if len(chunk) < size:
+            return chunk + self._rest.readline(size - len(chunk))
+        return chunk
+
+    def seekable(self) -> bool:
+        return False
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        close = getattr(self._rest, "close", None)
+        if close is not None:
+            close()
+
+
+def content_length(meta: Mapping[str, Any]) -> int | None:
+    """CONTENT_LENGTH as an int: 0 when absent, None when invalid."""
+    raw = meta.get("CONTENT_LENGTH")
+    if raw in (None, ""):
+        return 0
+    try:
+        length = int(raw)
+    except (TypeError, ValueError):
+        return None
+    return length if length >= 0 else None
+
+
+def _seekable(stream: Any) -> bool:
+    try:
+        return bool(stream.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _peek(request: Any, size: int) -> bytes | None:
+    """Up to ``size`` bytes from the start of the body, left readable for the view; None if unreadable."""
+    if hasattr(request, "_body"):                    # an earlier middleware read it: free
+        return request._body[:size]
+    stream = getattr(request, "_stream", None)
+    if stream is None or getattr(request, "_read_started", False):
+        return None                                  # someone else is reading the stream
+    if _seekable(stream):                            # ASGI: a spooled file already received
+        start = stream.tell()
+        data = stream.read(size)
+        stream.seek(start)
+        return data
+    chunks, left = [], size
+    try:
+        while left > 0:                              # a socket may hand out less than asked
+            chunk = stream.read(left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        data = b"".join(chunks)
+        request._stream = Replay(data, stream)       # whatever was read goes back
+    return data
+
+
+def _part_headers(block: bytes) -> dict[str, str]:
+    headers = {}
+    for line in block.split(b"\r\n"):
+        name, sep, value = line.partition(b":")
+        if sep:
+            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("utf-8", "replace")
+    return headers
+
+
+def multipart_fields(data: bytes, boundary: bytes, encoding: str = "utf-8") -> tuple[dict[str, list[str]], bool, bool]:
+    """Text fields of a multipart body (or its prefix): (name → values, had file parts, ended).
+
+    One pass of ``bytes.find`` over ``data``: linear, however the parts are
+    shaped.  As in Django, a part with a non-empty ``filename`` is a file
+    (skipped), a part without a ``name`` is ignored, and a base64
+    ``Content-Transfer-Encoding`` is decoded.  ``ended`` is False when
+    ``data`` stops inside a part (a prefix of a longer body).
+    """
+    fields: dict[str, list[str]] = {}
+    has_files = False
+    delimiter = b"--" + boundary
+    pos = data.find(delimiter)
+    while pos >= 0:
+        pos += len(delimiter)
+        if data.startswith(b"--", pos):
+            return fields, has_files, True           # the closing delimiter
+        header_end = data.find(b"\r\n\r\n", pos)
+        if header_end < 0:
+            break
+        start = data.find(b"\r\n", pos) + 2
+        headers = _part_headers(data[start:header_end])
+        end = data.find(b"\r\n" + delimiter, header_end + 4)
+        try:
+            _kind, params = parse_header_parameters(headers.get("content-disposition", ""))
+        except (ValueError, LookupError, TypeError):
+            params = {}
+        name = params.get("name")
+        if params.get("filename"):
+            has_files = True
+        elif name is not None:
+            value = data[header_end + 4:end if end >= 0 else len(data)]
+            if headers.get("content-transfer-encoding", "").strip().lower() == "base64":
+                try:
+                    value = base64.b64decode(value)
+                except binascii.Error:
+                    pass
+            fields.setdefault(name.strip(), []).append(value.decode(encoding, "replace"))
+        pos = end if end < 0 else end + 2
+    return fields, has_files, False
+
+
+def _encoding(request: Any) -> str:
+    from django.conf import settings
+
+    encoding = getattr(request, "encoding", None) or settings.DEFAULT_CHARSET
+    try:
+        "".encode(encoding)
+        return encoding
+    except LookupError:
+        return "utf-8"
+
+
+def _multipart(request: Any, body: Body, params: Mapping[str, str], max_bytes: int) -> None:
+    if request.method != "POST":                    # Django parses multipart for POST only
+        body.skipped.append("multipart:unparsed")
+        return
+    if hasattr(request, "_post") and hasattr(request, "_files"):     # already parsed by someone: free
+        body.fields = dict(request.POST.lists())
+        if request.FILES:
+            body.skipped.append("multipart:file_parts")
+        return
+    boundary = params.get("boundary", "")
+    if not _BOUNDARY.fullmatch(boundary):
+        body.skipped.append("multipart:unreadable")
+        return
+    data = _peek(request, max_bytes + 1)
+    if data is None:
+        body.skipped.append("multipart:unreadable")
+        return
+    body.fields, has_files, ended = multipart_fields(data[:max_bytes], boundary.encode("ascii"), _encoding(request))
+    body.truncated = not ended and len(data) > max_bytes
+    if has_files:
+        body.skipped.append("multipart:file_parts")
+
+
+def scannable_body(request: Any, max_bytes: int) -> Body:
+    """The body of a Django request as far as the validator scans it; the view still gets all of it.
+
+    May raise ``OSError`` (client gone) after restoring the stream; the caller
+    counts that as an unreadable body.
+    """
+    from django.conf import settings
+
+    body = Body()
+    meta = request.META
+    if request.method in NO_BODY_METHODS:
+        return body
+    length = content_length(meta)
+    if length is None:
+        body.skipped.append("body:invalid_length")
+        return body
+    try:
+        media, params = parse_header_parameters(str(meta.get("CONTENT_TYPE", "") or ""))
+    except (ValueError, LookupError, TypeError):
+        media, params = "", {}
+    if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
+        body.skipped.append("body:binary")
+        return body
+    buffered = hasattr(request, "_body") or _seekable(getattr(request, "_stream", None))
+    if length == 0 and not buffered:
+        # nothing declared: WSGI hands out nothing (a chunked body's length is unknown)
+        if "chunked" in str(meta.get("HTTP_TRANSFER_ENCODING", "")).lower():
+            body.skipped.append("body:chunked")
+        return body
+    if media.startswith("multipart/"):
+        _multipart(request, body, params, max_bytes)
+        return body
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if limit is not None and length > limit:
+        body.skipped.append("body:too_large")         # Django refuses it when the view reads it
+        return body
+    body.raw = _peek(request, max_bytes + 1)
+    if body.raw is None:
+        body.skipped.append("body:unreadable")
+    return body

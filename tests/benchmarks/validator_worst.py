@@ -1,0 +1,201 @@
+"""The worst per-request time of the payload validator on crafted 64 KiB inputs.
+
+    python tests/benchmarks/validator_worst.py [--repeat 5] [--timeout 20] [--only NAME] [--src DIR]
+
+Each shape is an input built to make some signature work hard — the SQL
+comment bomb after ``union`` (112 bytes took 32 s before it was fixed), quotes
+and connectors, tags with attributes, ``../`` runs, separators and commands,
+the same entity- or percent-encoded, characters NFKC expands eighteenfold —
+placed where it costs most (query string, body, headers, cookies, JSON,
+form fields, multipart text fields), up to a whole request of a 64 KiB body,
+three 8 KiB headers, an 8 KiB query string and 4 KiB of cookies.
+
+Every run scans a fresh Django request (``scan_request``), as
+AIRequestValidator does; building the request is not timed.  Each shape runs
+in a child process killed after ``--timeout`` seconds, so a shape that
+backtracks exponentially is reported as such instead of hanging the
+benchmark.  Prints a Markdown table: median and max ms per request over
+``--repeat`` runs.
+
+``--src DIR`` imports ``smartlayer`` from DIR instead of this checkout —
+e.g. an export of an older commit, to compare before and after a change::
+
+    git archive <commit> smartlayer | tar -x -C /tmp/before
+    python tests/benchmarks/validator_worst.py --src /tmp/before
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+KIB = 1024
+UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+
+
+def fill(unit: str, size: int = 64 * KIB) -> str:
+    """``unit`` repeated to ``size`` characters."""
+    return (unit * (size // len(unit) + 1))[:size]
+
+
+BOMB = "union" + "/**/" * 26 + "x"
+#: name → text of about 64 KiB (or the literal attack, for the small bombs)
+TEXTS: dict[str, str] = {
+    "union comment bomb, 112 bytes": BOMB,
+    "union all comment bomb": "union all" + "/**/" * 26 + "x",
+    "union comment bombs, 64 KiB": fill(BOMB + " "),
+    "union( runs": fill("union("),
+    "quotes + connectors": fill("' or '"),
+    "quotes + connectors, no spaces": fill("'or'"),
+    "double quotes + double pipes": fill('" || "'),
+    "quote + parens + or": fill("') or ((("),
+    "many <": fill("<"),
+    "tags with attributes": fill("<a b=1 "),
+    "tags with on*": fill("<a onx "),
+    "../ runs": fill("../"),
+    "....// runs": fill("....//"),
+    "separators + commands": fill(";cat "),
+    "pipe + wget with options": fill("| wget -x -y -z "),
+    "backticks": fill("`"),
+    "$( runs": fill("$("),
+    "${ runs": fill("${"),
+    "prompt verbs": fill("ignore all previous "),
+    "reveal verbs": fill("reveal your "),
+    "entity-encoded tags": fill("&lt;a b=1 "),
+    "entity-encoded quotes": fill("&#39; or "),
+    "percent-encoded quotes": fill("%27%20or%20"),
+    "double percent-encoded": fill("%2527%2520or"),
+    "\\u escapes": fill("\\u0027 or "),
+    "NFKC U+FDFA (18x)": fill("\ufdfa", 16 * KIB),
+    "fullwidth tags": fill("＜ａ ｂ＝１ "),
+    "zero-width split keywords": fill("un\u200bion sel\u200bect "),
+}
+
+
+def make_requests(shape: str, count: int) -> list[Any]:
+    """``count`` fresh requests carrying the shape where it costs most."""
+    from django.test import RequestFactory
+
+    rf = RequestFactory()
+    kind, _, name = shape.partition(": ")
+    text = TEXTS.get(name, "")
+    worst = TEXTS["quotes + connectors"]
+
+    def wsgi(value: str) -> str:
+        """As a WSGI server hands a header or the query string to Django: UTF-8 bytes read as latin-1."""
+        return value.encode("utf-8").decode("latin-1")
+
+    def build() -> Any:
+        if kind == "query":
+            return rf.get("/", QUERY_STRING=wsgi("q=" + text), HTTP_USER_AGENT=UA)
+        if kind == "body":
+            return rf.post("/", data=text.encode(), content_type="text/plain", HTTP_USER_AGENT=UA)
+        if kind == "form":
+            return rf.post("/", data=fill("a=" + text[:30] + "&").encode(),
+                           content_type="application/x-www-form-urlencoded", HTTP_USER_AGENT=UA)
+        if kind == "json":
+            items = json.dumps([text[:30]] * (64 * KIB // 36))
+            return rf.post("/", data=items.encode(), content_type="application/json", HTTP_USER_AGENT=UA)
+        if kind == "multipart":
+            fields = {f"f{i}": text[:1000] for i in range(60)}
+            return rf.post("/", data=fields, HTTP_USER_AGENT=UA)
+        if kind == "headers":
+            value = wsgi(text[:8 * KIB])
+            return rf.get("/", HTTP_USER_AGENT=value, HTTP_REFERER=value, HTTP_X_FORWARDED_HOST=value,
+                          HTTP_COOKIE=wsgi("; ".join(f"c{i}={text[:500]}" for i in range(8))))
+        if kind == "whole request":
+            value = worst[:8 * KIB]
+            return rf.post("/?" + "q=" + worst[:8 * KIB], data=worst.encode(), content_type="text/plain",
+                           HTTP_USER_AGENT=value, HTTP_REFERER=value, HTTP_X_FORWARDED_HOST=value,
+                           HTTP_COOKIE="; ".join(f"c{i}={worst[:500]}" for i in range(8)))
+        raise ValueError(shape)
+
+    return [build() for _ in range(count)]
+
+
+SHAPES = (
+    [f"query: {name}" for name in TEXTS]
+    + [f"body: {name}" for name in TEXTS if len(TEXTS[name]) > 1000]
+    + [f"{kind}: {name}" for kind in ("form", "json", "multipart", "headers")
+       for name in ("union comment bombs, 64 KiB", "quotes + connectors", "tags with attributes", "NFKC U+FDFA (18x)")]
+    + ["whole request: 64 KiB body + 8 KiB query + 3 × 8 KiB headers + 4 KiB cookies"]
+)
+
+
+def _child(src: str | None, shape: str, repeat: int, out: Any) -> None:
+    if src:
+        sys.path.insert(0, str(ROOT))
+        sys.path.insert(0, src)
+    else:
+        sys.path.insert(0, str(ROOT))
+    os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    import django
+
+    django.setup()
+    import smartlayer.payload as payload
+
+    try:
+        requests = make_requests(shape, repeat + 1)
+        payload.scan_request(requests.pop())          # warm up: settings, compiled patterns
+        times = []
+        for request in requests:
+            start = time.perf_counter()
+            payload.scan_request(request)
+            times.append((time.perf_counter() - start) * 1000)
+        out.send((times, payload.__file__))
+    except Exception as exc:
+        out.send((f"{type(exc).__name__}: {exc}", payload.__file__))
+
+
+def measure(src: str | None, shape: str, repeat: int, timeout: float) -> tuple[list[float] | str | None, str]:
+    ctx = multiprocessing.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(src, shape, repeat, child), daemon=True)
+    proc.start()
+    if parent.poll(timeout):
+        times, where = parent.recv()
+        proc.join(5)
+        return times, where
+    proc.kill()
+    proc.join()
+    return None, ""
+
+
+def main(argv: list[str] | None = None, say: Callable[[str], None] = print) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--timeout", type=float, default=20.0, help="seconds per shape before it is killed")
+    parser.add_argument("--only", default="", help="run the shapes whose name contains this")
+    parser.add_argument("--src", default=None, help="import smartlayer from this directory")
+    args = parser.parse_args(argv)
+    shapes = [s for s in SHAPES if args.only.lower() in s.lower()]
+    say("| shape | median ms | max ms |")
+    say("|---|---:|---:|")
+    worst = 0.0
+    where = ""
+    for shape in shapes:
+        times, where_now = measure(args.src, shape, args.repeat, args.timeout)
+        where = where_now or where
+        if times is None:
+            say(f"| {shape} | > {args.timeout * 1000:,.0f} (killed) | |")
+            worst = float("inf")
+            continue
+        if isinstance(times, str):
+            say(f"| {shape} | error: {times} | |")
+            continue
+        worst = max(worst, max(times))
+        say(f"| {shape} | {statistics.median(times):,.1f} | {max(times):,.1f} |")
+    say(f"\nworst request: {worst:,.1f} ms; smartlayer from {where}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
