@@ -8,10 +8,11 @@ class SmartLayerConfig(AppConfig):
 
     def ready(self) -> None:
         # system checks and model-signal receivers register on import
-        from . import checks, receivers  # noqa: F401
-        from .llm.client import log_status_once
-        from .payload import extra_patterns
-        from .scheduler import start_if_configured
+        from . import checks  # noqa: F401
+        from .detectors.payload.scan import extra_patterns
+        from .llm.status import log_status_once
+        from .log.scheduler import start_if_configured
+        from .state import receivers  # noqa: F401
 
         log_status_once()
         start_if_configured()

@@ -222,7 +222,7 @@ DEFAULTS: dict[str, Any] = {
         "contamination": 0.01,
         "random_state": 42,
     },
-    # Decision policy of the combiner (see smartlayer.decisions).
+    # Decision policy of the combiner (see smartlayer.policy.decisions).
     "MODEL_BLOCK_SCORE": None,       # None → the version's own threshold
     "MODEL_BAN_SCORE": 0.75,         # model alone may ban only above this
     "MODEL_RULE_ASSIST": 2,          # model above threshold adds this to the rule score

@@ -2,7 +2,7 @@
 
 Nothing here is read on the hot path: windows, counters and bans are served
 from the cache.  The database holds the request log (written in batches by
-:mod:`smartlayer.logwriter`), the durable side of bans, lifetime usage
+:mod:`smartlayer.log.writer`), the durable side of bans, lifetime usage
 counters, daily reports, LLM verdicts and the registry of model versions.
 
 Users are referred to by the string form of their primary key rather than a
@@ -81,7 +81,7 @@ class Ban(models.Model):
     """A client (user or IP) refused for a while, or until lifted.
 
     The database row is the durable record; the cache holds the copy that the
-    request path reads (see :mod:`smartlayer.bans`).
+    request path reads (see :mod:`smartlayer.state.bans`).
     """
 
     SOURCES = [("rule", "Rules"), ("model", "Model"), ("llm", "LLM verdict"), ("admin", "Admin")]

@@ -2,8 +2,8 @@
 
 ``request_blocked``
     A request was refused (or would have been, in monitor mode).
-    kwargs: ``request``, ``client`` (:class:`smartlayer.client.Client`),
-    ``decision`` (:class:`smartlayer.decisions.Decision`; ``decision.monitor``
+    kwargs: ``request``, ``client`` (:class:`smartlayer.request.client.Client`),
+    ``decision`` (:class:`smartlayer.policy.decisions.Decision`; ``decision.monitor``
     is True when nothing was actually refused).
 
 ``client_banned``

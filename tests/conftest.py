@@ -11,12 +11,13 @@ from django.core.cache import caches
 
 @pytest.fixture(autouse=True)
 def _fresh_state(settings):
-    from smartlayer import bans, state
-    from smartlayer.bus import reset_bus
+    from smartlayer import state
     from smartlayer.conf import reload
-    from smartlayer.logwriter import reset_writer
+    from smartlayer.log.writer import reset_writer
     from smartlayer.ml.runtime import reset_runtime
-    from smartlayer.window import reset_window_store
+    from smartlayer.state import ban_mirror, bans
+    from smartlayer.state.bus import reset_bus
+    from smartlayer.state.windows import reset_window_store
 
     reload()
     reset_runtime()
@@ -27,7 +28,7 @@ def _fresh_state(settings):
             pass
     reset_window_store()
     reset_bus()
-    bans.reset_mirror()
+    ban_mirror.reset_mirror()
     reset_writer()
     bans.reset_sync_timer()
     bans.reset_known()
@@ -37,7 +38,7 @@ def _fresh_state(settings):
     reset_writer()
     reset_window_store()
     reset_bus()
-    bans.reset_mirror()
+    ban_mirror.reset_mirror()
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def sl(settings):
 
 @pytest.fixture
 def flush_logs():
-    from smartlayer.logwriter import get_writer
+    from smartlayer.log.writer import get_writer
 
     def flush():
         assert get_writer().flush(timeout=10)

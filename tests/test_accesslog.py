@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from smartlayer.accesslog import (
+from smartlayer.offline.accesslog import (
     MAX_FIRST_ERRORS,
     LogStats,
     format_clf_time,
@@ -20,7 +20,7 @@ from smartlayer.accesslog import (
     read_log,
     write_combined,
 )
-from smartlayer.traffic import DEFAULT_START, TrafficRecord, generate, to_jsonl
+from smartlayer.sim import DEFAULT_START, TrafficRecord, generate, to_jsonl
 
 FIXTURE = Path(__file__).parent / "fixtures" / "odd_access.log"
 T0 = datetime(2023, 10, 10, 13, 55, 36, tzinfo=timezone.utc).timestamp()

@@ -7,9 +7,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from smartlayer import bans
-from smartlayer.client import Client
 from smartlayer.models import Ban, DailyReport, RequestLog, UsageCounter, Verdict
+from smartlayer.request.client import Client
+from smartlayer.state import bans
 
 pytestmark = pytest.mark.django_db
 

@@ -12,9 +12,9 @@ from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from smartlayer import bans
 from smartlayer.ml import registry
 from smartlayer.models import Ban, ModelVersion
+from smartlayer.state import bans
 from tests.conftest import BROWSER_UA
 from tests.test_ml_admin import fitted, urls, versions  # noqa: F401 - fixtures
 
@@ -85,7 +85,7 @@ def test_staff_with_change_permission_lifts_a_ban(client, django_user_model, ban
 
 
 def _anon(ip: str):
-    from smartlayer.client import Client
+    from smartlayer.request.client import Client
 
     return Client(key=f"ip:{ip}", ip=ip, user_id=None, authenticated=False)
 

@@ -14,7 +14,7 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 from django.utils import timezone
 
-from smartlayer import report
+from smartlayer.log import report
 from smartlayer.models import Ban, DailyReport, ModelVersion, RequestLog, Verdict
 from tests.llm_server import ai_settings, answer, status
 

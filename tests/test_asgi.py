@@ -24,7 +24,7 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.test import AsyncClient
 
-from smartlayer.middleware import _SmartLayerMiddleware
+from smartlayer.http.middleware import _SmartLayerMiddleware
 from smartlayer.models import RequestLog
 from tests.conftest import BROWSER_UA
 
@@ -106,7 +106,7 @@ def test_flood_is_blocked_at_the_50th_request(sl):
 
 
 def test_ban_is_enforced(flush_logs):
-    from smartlayer import bans
+    from smartlayer.state import bans
 
     bans.ban("ip:203.0.113.22", reason="async test", source="admin")
     assert get("/page/1", ip="203.0.113.22").status_code == 403
@@ -149,7 +149,7 @@ def test_kill_switch(sl, flush_logs):
 
 def test_cache_failure_fails_open_and_closed(monkeypatch, sl):
     from smartlayer import state
-    from smartlayer.window import LocalWindowStore
+    from smartlayer.state.windows.window import LocalWindowStore
 
     def broken(*a, **k):
         raise ConnectionError("cache down")
@@ -170,7 +170,7 @@ def test_view_exception_is_a_500_and_logged(flush_logs):
 
 # ── the event loop never waits on a core ───────────────────────────────────
 def test_cores_run_off_the_event_loop(monkeypatch):
-    from smartlayer.detector import Detector
+    from smartlayer.detectors.behaviour.detector import Detector
 
     seen: list[tuple[int, bool]] = []
     original = Detector.inspect
@@ -201,7 +201,7 @@ def test_one_thread_hop_per_middleware_and_the_bookkeeping_on_the_loop(monkeypat
     cache or the database); recording the outcome and queueing the log row
     are memory operations and run on the loop — four hops a request, not eight."""
     from smartlayer import MIDDLEWARE
-    from smartlayer import middleware as mw
+    from smartlayer.http import middleware as mw
 
     hops: list[str] = []
     real = mw.sync_to_async
@@ -252,7 +252,7 @@ def test_a_request_cancelled_during_the_view_is_logged_as_499(flush_logs):
 def test_a_request_cancelled_while_its_decision_runs_is_logged_as_499(monkeypatch, flush_logs):
     """Cancelled while the core is still in its worker thread (a slow cache):
     the decision runs to its end and the request is logged then."""
-    from smartlayer.detector import CacheBans
+    from smartlayer.state.ban_backends import CacheBans
 
     original = CacheBans.lookup
 
@@ -273,7 +273,7 @@ def test_a_core_releases_the_database_connection_of_its_thread(monkeypatch):
     released by the middleware, or it lives (and, once broken, fails) forever."""
     from django.db import connections
 
-    from smartlayer.detector import Detector
+    from smartlayer.detectors.behaviour.detector import Detector
 
     wrapper = connections["default"]
     if wrapper.vendor == "sqlite" and wrapper.is_in_memory_db():
@@ -295,7 +295,7 @@ def test_a_slow_core_does_not_hold_up_a_concurrent_request(monkeypatch):
     """A ban lookup stuck (a slow cache) for one client until another client's
     request, started while it hangs, has been answered: on a loop that waited
     for the stuck core, the other request could only be answered after it."""
-    from smartlayer.detector import CacheBans
+    from smartlayer.state.ban_backends import CacheBans
 
     original = CacheBans.lookup
     stuck, released = threading.Event(), threading.Event()

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 import pytest
 from django.test import RequestFactory
 
-from smartlayer import bans
-from smartlayer.decisions import PUBLIC_REASONS, Action, Decision
+from smartlayer.http.responses import render
 from smartlayer.models import Ban
-from smartlayer.responses import render
+from smartlayer.request.decision import PUBLIC_REASONS, Action, Decision
+from smartlayer.state import bans
 from tests.conftest import BROWSER_UA
 
 

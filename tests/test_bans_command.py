@@ -14,9 +14,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from smartlayer import bans
-from smartlayer.client import Client
 from smartlayer.models import Ban
+from smartlayer.request.client import Client
+from smartlayer.state import bans
 from tests.conftest import BROWSER_UA
 
 pytestmark = pytest.mark.django_db
@@ -89,7 +89,7 @@ def test_lift_accepts_a_bare_address_and_uses_its_key(given, key):
 
 def test_lift_clears_a_ban_the_database_never_got():
     """A ban written while the database was away lives in the cache only."""
-    from smartlayer.bans import cache_ban
+    from smartlayer.state.bans import cache_ban
 
     cache_ban(Ban(client_key="ip:203.0.113.7", reason="x", source="rule", expires_at=None))
     assert enforced("ip:203.0.113.7")

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from smartlayer.bus import PROTOCOL, Bus, get_bus
+from smartlayer.state.bus import PROTOCOL, Bus, get_bus
 
 
 def test_one_bus_per_settings_generation(sl):

@@ -6,7 +6,9 @@ import io
 import pytest
 from django.core.management import call_command
 
-from smartlayer.checks import check_cache, check_extra_pattern_safety, check_middleware, check_settings
+from smartlayer.checks.deploy import check_cache, check_middleware
+from smartlayer.checks.patterns import check_extra_pattern_safety, check_extra_patterns
+from smartlayer.checks.settings import check_settings
 
 
 def ids(messages):
@@ -15,7 +17,7 @@ def ids(messages):
 
 def with_settings(settings, **values):
     settings.SMART_MIDDLEWARE = values
-    return check_settings()
+    return check_settings() + check_extra_patterns()
 
 
 def test_clean_settings_have_no_messages(settings):
@@ -64,8 +66,11 @@ def test_unknown_limit_type_is_e004_with_suggestion(settings):
     {"free": {"api/": {"per_minute": 2}}},
     {"free": {"/api/": {}}},
 ])
-def test_malformed_plans_are_e004(settings, plans):
-    assert "smartlayer.E004" in ids(with_settings(settings, RATE_LIMIT_PLANS=plans))
+def test_malformed_plans_are_e013_to_e016(settings, plans):
+    # one id per problem (a plan not a dict, a route not a path, empty limits, a bad limit);
+    # E004 is the unknown limit type alone
+    assert {"smartlayer.E013", "smartlayer.E014", "smartlayer.E015", "smartlayer.E016"} & set(
+        ids(with_settings(settings, RATE_LIMIT_PLANS=plans)))
 
 
 def test_bad_network_is_e005(settings):
@@ -85,14 +90,35 @@ def test_grey_threshold_must_be_below_hard_block_e010(settings):
     assert ids(with_settings(settings, grey_suspicion_threshold=8, grey_hard_block_score=8)) == ["smartlayer.E010"]
 
 
-def test_window_backend_must_be_known_and_redis_ones_need_redis_e011(settings):
+def test_window_backend_must_be_known_e011_and_redis_ones_need_redis_e017(settings):
     assert ids(with_settings(settings, WINDOW_BACKEND="memcached")) == ["smartlayer.E011"]
     # the suite's default cache is the local-memory one: neither Redis store can work on it
-    assert ids(with_settings(settings, WINDOW_BACKEND="replicated")) == ["smartlayer.E011"]
-    assert ids(with_settings(settings, WINDOW_BACKEND="redis")) == ["smartlayer.E011"]
+    assert ids(with_settings(settings, WINDOW_BACKEND="replicated")) == ["smartlayer.E017"]
+    assert ids(with_settings(settings, WINDOW_BACKEND="redis")) == ["smartlayer.E017"]
     assert ids(with_settings(settings, WINDOW_BACKEND="local")) == []
     assert ids(with_settings(settings, REPLICATION_INTERVAL=0)) == ["smartlayer.E002"]
-    assert ids(with_settings(settings, REPLICATION_GROUP=3)) == ["smartlayer.E011"]
+    assert ids(with_settings(settings, REPLICATION_GROUP=3)) == ["smartlayer.E018"]
+
+
+def test_cache_alias_must_name_a_cache_e019(settings):
+    settings.SMART_MIDDLEWARE = {"CACHE_ALIAS": "nowhere"}
+    assert ids(check_cache()) == ["smartlayer.E019"]
+
+
+def test_every_check_id_means_one_problem_and_is_documented():
+    """The catalogue is the list: the code emits only catalogued ids, each id is
+    emitted for one problem, and the README's checks table lists every id once."""
+    import re
+    from pathlib import Path
+
+    from smartlayer.checks import CATALOGUE
+
+    source = "".join(p.read_text() for p in Path("smartlayer/checks").glob("*.py"))
+    emitted = re.findall(r'id="smartlayer\.([EW]\d{3})"', source)
+    assert set(emitted) == set(CATALOGUE)
+    readme = Path("README.md").read_text()
+    rows = re.findall(r"^\| `smartlayer\.([EW]\d{3})` \|", readme, re.M)
+    assert sorted(rows) == sorted(CATALOGUE)
 
 
 def test_ai_key_without_base_url_warns(settings):
@@ -158,7 +184,7 @@ def test_login_flood_beyond_the_window_is_w007(settings, values, warns):
 
 
 def test_a_proxy_count_without_proxy_networks_is_w008(settings):
-    from smartlayer.checks import check_proxies
+    from smartlayer.checks.deploy import check_proxies
 
     settings.SMART_MIDDLEWARE = {"TRUSTED_PROXY_COUNT": 1}
     assert ids(check_proxies()) == ["smartlayer.W008"]
@@ -178,7 +204,7 @@ def _log_from(ip: str, n: int) -> None:
 @pytest.mark.django_db
 @pytest.mark.parametrize("ip, warns", [("10.0.0.7", True), ("127.0.0.1", True), ("93.184.216.34", False)])
 def test_most_traffic_from_one_private_address_is_w009(settings, ip, warns):
-    from smartlayer.checks import check_one_address
+    from smartlayer.checks.deploy import check_one_address
 
     settings.SMART_MIDDLEWARE = {}
     _log_from(ip, 300)
@@ -190,7 +216,7 @@ def test_most_traffic_from_one_private_address_is_w009(settings, ip, warns):
 
 @pytest.mark.django_db
 def test_w009_needs_enough_rows_and_a_majority(settings):
-    from smartlayer.checks import check_one_address
+    from smartlayer.checks.deploy import check_one_address
 
     settings.SMART_MIDDLEWARE = {}
     _log_from("10.0.0.7", 150)
@@ -201,7 +227,7 @@ def test_w009_needs_enough_rows_and_a_majority(settings):
 
 
 def test_w009_has_no_opinion_without_a_database(settings):
-    from smartlayer.checks import check_one_address
+    from smartlayer.checks.deploy import check_one_address
 
     settings.SMART_MIDDLEWARE = {}
     assert check_one_address() == []  # no django_db mark: database access raises, and is swallowed

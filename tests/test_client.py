@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser
 
-from smartlayer.client import ip_key, parse_ip, resolve_client, resolve_ip
+from smartlayer.request.client import ip_key, parse_ip, resolve_client, resolve_ip
 
 
 def meta(remote="198.51.100.7", xff=None):

@@ -1,16 +1,18 @@
-"""The one combiner (smartlayer.decisions.combine), step by step, without HTTP,
+"""The one combiner (smartlayer.policy.decisions.combine), step by step, without HTTP,
 and the two detector additions built on it: the login flood and the sustained
-elevated rate, driven through :class:`~smartlayer.detector.Detector` with
+elevated rate, driven through :class:`~smartlayer.detectors.behaviour.detector.Detector` with
 in-memory bans on a fake clock (the replay's configuration)."""
 from __future__ import annotations
 
 import pytest
 
-from smartlayer.client import Client
-from smartlayer.context import RequestContext
-from smartlayer.decisions import Action, Evidence, combine, escalate
-from smartlayer.detector import Detector, MemoryBans
-from smartlayer.window import LocalWindowStore
+from smartlayer.detectors.behaviour.detector import Detector
+from smartlayer.policy.decisions import combine, escalate
+from smartlayer.request.client import Client
+from smartlayer.request.context import RequestContext
+from smartlayer.request.decision import Action, Evidence
+from smartlayer.state.ban_backends import MemoryBans
+from smartlayer.state.windows.window import LocalWindowStore
 
 T0 = 1_700_000_000.0
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"

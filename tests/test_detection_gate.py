@@ -24,10 +24,10 @@ import pytest
 from smartlayer.ml.features import records_frame
 from smartlayer.ml.forest import CompiledForest
 from smartlayer.ml.runtime import ActiveModel
-from smartlayer.ml.train import fit_frame
-from smartlayer.replay import Replayer
-from smartlayer.replay_report import table_lines
-from smartlayer.traffic import DEFAULT_START, generate_attack_day, generate_normal_week
+from smartlayer.ml.training.train import fit_frame
+from smartlayer.offline.replay import Replayer
+from smartlayer.offline.replay_report import table_lines
+from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week
 
 SEEDS = (1, 2, 3)
 GATED = ("scraper", "burst", "credential_stuffing", "enumeration", "vuln_scanner", "slow_drip")

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from smartlayer import state
-from smartlayer.client import Client
-from smartlayer.context import RequestContext
-from smartlayer.decisions import Action, Evidence
-from smartlayer.detector import CacheBans, MemoryBans
 from smartlayer.models import Ban
 from smartlayer.policy import enforce
+from smartlayer.request.client import Client
+from smartlayer.request.context import RequestContext
+from smartlayer.request.decision import Action, Evidence
+from smartlayer.state.ban_backends import CacheBans, MemoryBans
 from tests.conftest import BROWSER_UA
 
 pytestmark = pytest.mark.django_db
@@ -30,7 +30,7 @@ def broken_counters(monkeypatch):
         raise ConnectionError("cache is away")
 
     monkeypatch.setattr(state, "incr", fail)
-    monkeypatch.setattr("smartlayer.detector.incr", fail)
+    monkeypatch.setattr("smartlayer.state.ban_backends.incr", fail)
 
 
 def test_sqli_is_refused_when_the_cache_fails_while_counting_blocks(browser, broken_counters):
@@ -110,7 +110,7 @@ def test_a_staff_user_browsing_fast_is_never_refused_nor_banned(client, django_u
 
 
 def test_staff_are_not_locked_out_by_a_ban_of_their_address(client, django_user_model):
-    from smartlayer import bans
+    from smartlayer.state import bans
 
     bans.ban("ip:203.0.113.53", reason="office flood", source="rule")
     staff = django_user_model.objects.create_user(username="ops2", password="pw", is_staff=True)
@@ -119,7 +119,7 @@ def test_staff_are_not_locked_out_by_a_ban_of_their_address(client, django_user_
 
 
 def test_cache_bans_is_the_default_backend_of_the_validator():
-    from smartlayer import validator
+    from smartlayer.detectors.payload import validator
 
     class Scan:
         score, hits, excerpt = 3, ["x@query"], "x"

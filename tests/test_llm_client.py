@@ -9,6 +9,7 @@ import pytest
 
 from smartlayer import state
 from smartlayer.llm import client as llm_client
+from smartlayer.llm import status as llm_status
 from smartlayer.llm.client import (
     CircuitBreaker,
     LLMCallFailed,
@@ -61,18 +62,18 @@ def test_not_configured_is_off_cleanly(server):
 
 
 def test_status_is_logged_once(monkeypatch, caplog):
-    monkeypatch.setattr(llm_client, "_status_logged", False)
+    monkeypatch.setattr(llm_status, "_status_logged", False)
     with ai_settings(None), caplog.at_level(logging.INFO, logger="smartlayer"):
-        llm_client.log_status_once()
-        llm_client.log_status_once()
+        llm_status.log_status_once()
+        llm_status.log_status_once()
     lines = [r.getMessage() for r in caplog.records if "LLM features" in r.getMessage()]
     assert lines == ["smartlayer: LLM features off (AI_BASE_URL not set); rules, model and pattern checks still run."]
 
 
 def test_status_line_when_configured_names_model_not_key(monkeypatch, caplog, server):
-    monkeypatch.setattr(llm_client, "_status_logged", False)
+    monkeypatch.setattr(llm_status, "_status_logged", False)
     with ai_settings(server.url), caplog.at_level(logging.INFO, logger="smartlayer"):
-        llm_client.log_status_once()
+        llm_status.log_status_once()
     text = caplog.text
     assert "LLM features on (model fake-model at 127.0.0.1)" in text
     assert "test-key" not in text

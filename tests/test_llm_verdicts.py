@@ -7,12 +7,13 @@ import threading
 
 import pytest
 
-from smartlayer import bans, state
-from smartlayer.client import Client
+from smartlayer import state
 from smartlayer.llm import client as llm_client
 from smartlayer.llm import prompts
 from smartlayer.llm.verdicts import GREY_BAN_REASON, PayloadVerdict, judge_payload, llm_available, submit_grey
 from smartlayer.models import Ban, Verdict
+from smartlayer.request.client import Client
+from smartlayer.state import bans
 from tests.llm_server import ai_settings, answer, held, record_sleeps, slow, status
 
 FACTS = {

@@ -12,8 +12,9 @@ import math
 import pytest
 from django.test import Client as HttpClient
 
-from smartlayer import logwriter, state
+from smartlayer import state
 from smartlayer.dbtext import REPLACEMENT, db_json, db_text
+from smartlayer.log import writer as logwriter
 from smartlayer.models import RequestLog
 from tests.conftest import BROWSER_UA
 
@@ -62,8 +63,8 @@ def test_nul_in_the_path_through_the_middleware_stack_is_logged(browser, flush_l
 def _context(user_id: str | None = None, **kw):
     import time
 
-    from smartlayer.client import Client
-    from smartlayer.context import RequestContext
+    from smartlayer.request.client import Client
+    from smartlayer.request.context import RequestContext
 
     client = Client(key=f"u:{user_id}" if user_id else "ip:203.0.113.9", ip="203.0.113.9", user_id=user_id,
                     authenticated=bool(user_id))
@@ -75,8 +76,8 @@ def _context(user_id: str | None = None, **kw):
 
 
 def test_nul_and_lone_surrogates_in_every_logged_field_and_in_details(flush_logs):
-    from smartlayer.context import log_row
-    from smartlayer.decisions import Action, Decision
+    from smartlayer.request.context import log_row
+    from smartlayer.request.decision import Action, Decision
 
     ctx = _context(path="/p\x00\ud800", user_agent="UA\x00\udc80", method="G\x00T", model_version="v\x00",
                    user_id="u\x00" + "9" * 100)
@@ -187,9 +188,10 @@ def store_free_text() -> None:
     lone surrogate are stored, cleaned (shared with the PostgreSQL test)."""
     from datetime import date
 
-    from smartlayer import bans, report
     from smartlayer.llm import verdicts
+    from smartlayer.log import report
     from smartlayer.models import Ban, DailyReport, Verdict
+    from smartlayer.state import bans
 
     bans.ban("ip:198.51.100.77", reason="payload:\x00\ud800", source="rule", ip="198.51.100.77",
              details={"excerpt\x00": "x\x00\ud800"})

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client as HttpClient
 
-from smartlayer import bans, signals
+from smartlayer import signals
+from smartlayer.state import bans
 from smartlayer.models import Ban, RequestLog
 from tests.conftest import BROWSER_UA
 
@@ -72,7 +73,7 @@ def _interval_passes() -> None:
     """BAN_SYNC_INTERVAL went by: this process syncs with the database at its next request."""
     from django.core.cache import cache
 
-    from smartlayer.state import make_key
+    from smartlayer.state.cache import make_key
 
     cache.delete(make_key("bans-synced", "all"))
     bans.reset_sync_timer()
@@ -221,7 +222,7 @@ def test_view_exception_is_logged_as_500_and_raised_normally(browser, flush_logs
 
 def test_cache_failure_fails_open_and_is_counted(browser, monkeypatch):
     from smartlayer import state
-    from smartlayer.window import LocalWindowStore
+    from smartlayer.state.windows.window import LocalWindowStore
 
     def broken(*a, **k):
         raise ConnectionError("cache down")
@@ -233,7 +234,7 @@ def test_cache_failure_fails_open_and_is_counted(browser, monkeypatch):
 
 
 def test_cache_failure_fails_closed_when_configured(browser, monkeypatch, sl):
-    from smartlayer.window import LocalWindowStore
+    from smartlayer.state.windows.window import LocalWindowStore
 
     sl(CACHE_FAIL_OPEN=False)
     monkeypatch.setattr(LocalWindowStore, "arrive", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("x")))
@@ -241,7 +242,7 @@ def test_cache_failure_fails_closed_when_configured(browser, monkeypatch, sl):
 
 
 def test_failure_is_logged_once_per_interval(browser, monkeypatch, caplog):
-    from smartlayer.window import LocalWindowStore
+    from smartlayer.state.windows.window import LocalWindowStore
 
     monkeypatch.setattr(LocalWindowStore, "arrive", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("x")))
     with caplog.at_level("WARNING", logger="smartlayer"):
@@ -260,7 +261,7 @@ def test_nothing_is_lost_when_the_queue_is_not_full(flush_logs):
 
 
 def test_full_queue_drops_are_counted_and_logged(browser, sl, caplog):
-    from smartlayer.logwriter import get_writer, reset_writer
+    from smartlayer.log.writer import get_writer, reset_writer
 
     sl(LOG_QUEUE_SIZE=5)
     reset_writer()
@@ -274,7 +275,7 @@ def test_full_queue_drops_are_counted_and_logged(browser, sl, caplog):
 
 @pytest.mark.django_db(transaction=True)
 def test_background_writer_thread_writes_batches(sl):
-    from smartlayer.logwriter import get_writer
+    from smartlayer.log.writer import get_writer
 
     sl(LOG_WRITER="thread", LOG_FLUSH_INTERVAL=0.05)
     for i in range(50):
@@ -287,12 +288,12 @@ def test_background_writer_thread_writes_batches(sl):
 
 @pytest.mark.django_db(transaction=True)
 def test_database_outage_keeps_rows_buffered(sl, monkeypatch):
-    from smartlayer.logwriter import get_writer
+    from smartlayer.log.writer import get_writer
 
     writer = get_writer()
     for i in range(10):
         HttpClient(HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR=f"198.51.100.{i}").get("/page/1")
-    from smartlayer import logwriter
+    from smartlayer.log import writer as logwriter
 
     def down(*a, **k):
         raise ConnectionError("database down")

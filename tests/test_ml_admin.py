@@ -6,7 +6,7 @@ import importlib
 import pytest
 from django.urls import NoReverseMatch, clear_url_caches, reverse
 
-from smartlayer.ml import admin as ml_admin  # noqa: F401 - registers ModelVersionAdmin
+from smartlayer.admin import model_versions as ml_admin  # noqa: F401 - registers ModelVersionAdmin
 from smartlayer.ml import registry, runtime
 from smartlayer.ml.plots import bars_svg, histogram_svg
 from smartlayer.ml.store import ModelStore
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(scope="module")
 def fitted():
     from smartlayer.ml.features import records_frame
-    from smartlayer.ml.train import fit_frame
-    from smartlayer.traffic import generate_attack_day
+    from smartlayer.ml.training.train import fit_frame
+    from smartlayer.sim import generate_attack_day
 
     return fit_frame(records_frame(generate_attack_day(4, humans=10)),
                      params={"n_estimators": 15, "max_samples": 64, "contamination": 0.02, "random_state": 0},
@@ -29,7 +29,7 @@ def fitted():
 @pytest.fixture
 def urls():
     """The admin URLs include ModelVersion even if the URLconf was built before
-    smartlayer.ml.admin was imported (smartlayer/admin.py will import it)."""
+    smartlayer.admin.model_versions was imported (smartlayer/admin.py will import it)."""
     try:
         reverse("admin:smartlayer_modelversion_changelist")
     except NoReverseMatch:

@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from smartlayer.detectors.behaviour.rules import arrival_flags, longest_sequential_run
 from smartlayer.ml import features as F
 from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES, extract, frame_to_vectors
-from smartlayer.rules import arrival_flags, longest_sequential_run
-from smartlayer.window import ClientWindow
+from smartlayer.state.windows.window import ClientWindow
 
 T0 = 1_700_000_000.0
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
@@ -119,7 +119,7 @@ def test_blocked_outcomes_are_counted_apart():
 
 
 def test_empty_and_single_arrival_windows():
-    from smartlayer.window import Snapshot
+    from smartlayer.state.windows.window import Snapshot
 
     empty = Snapshot(now=T0, arrivals=(), outcomes=(), minutes={}, hours={}, first_seen=T0)
     assert extract(empty) == [0.0] * N_FEATURES
@@ -164,15 +164,16 @@ def test_memoised_sequential_run_matches_the_plain_rule():
 def online_vectors(df: pd.DataFrame) -> dict[int, list[float]]:
     """What the middleware's Detector hands to the model, request by request.
 
-    Drives the real :class:`smartlayer.detector.Detector` (monitor mode, so
+    Drives the real :class:`smartlayer.detectors.behaviour.detector.Detector` (monitor mode, so
     nothing is banned) with a spy model that extracts features from the
     snapshot it is given, in global time order as requests arrive.
     """
-    from smartlayer.client import Client
-    from smartlayer.context import RequestContext
-    from smartlayer.detector import Detector, MemoryBans
+    from smartlayer.detectors.behaviour.detector import Detector
     from smartlayer.ml.runtime import ModelScore
-    from smartlayer.window import LocalWindowStore
+    from smartlayer.request.client import Client
+    from smartlayer.request.context import RequestContext
+    from smartlayer.state.ban_backends import MemoryBans
+    from smartlayer.state.windows.window import LocalWindowStore
 
     seen: dict[int, list[float]] = {}
     current: list[int] = [-1]
@@ -256,7 +257,7 @@ def test_missing_columns_are_refused():
 # ── loaders ──────────────────────────────────────────────────────────────────
 
 def test_records_frame_keys_and_exempt_paths():
-    from smartlayer.traffic import TrafficRecord
+    from smartlayer.sim import TrafficRecord
 
     recs = [
         TrafficRecord(ts=T0, ip="203.0.113.5", method="GET", path="/", query="", status=200, user_agent=BROWSER,
@@ -310,7 +311,7 @@ def test_out_of_order_arrivals_never_raise():
     import math
 
     from smartlayer.ml.features import FEATURE_NAMES, extract
-    from smartlayer.window import ClientWindow
+    from smartlayer.state.windows.window import ClientWindow
 
     win = ClientWindow(200)
     snap = None

@@ -59,7 +59,7 @@ def test_parity_with_missing_values():
 
 def test_parity_on_real_feature_vectors():
     from smartlayer.ml.features import N_FEATURES, frame_to_vectors, records_frame
-    from smartlayer.traffic import generate_attack_day
+    from smartlayer.sim import generate_attack_day
 
     X, _ = frame_to_vectors(records_frame(generate_attack_day(5, humans=15)))
     assert X.shape[1] == N_FEATURES and len(X) > 1000
@@ -163,7 +163,7 @@ def test_request_path_modules_do_not_import_sklearn_or_pandas():
         import django
         django.setup()
         from smartlayer.ml import runtime  # noqa: F401
-        from smartlayer import detector  # noqa: F401
+        from smartlayer.detectors.behaviour import detector  # noqa: F401
         bad = sorted(m for m in sys.modules if m.split(".")[0] in ("sklearn", "pandas", "joblib", "scipy"))
         print(",".join(bad))
     """)

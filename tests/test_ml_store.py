@@ -27,8 +27,8 @@ from smartlayer.ml.store import (
 def fitted():
     """One small real model (generated traffic through the real pipeline)."""
     from smartlayer.ml.features import records_frame
-    from smartlayer.ml.train import fit_frame
-    from smartlayer.traffic import generate_attack_day
+    from smartlayer.ml.training.train import fit_frame
+    from smartlayer.sim import generate_attack_day
 
     df = records_frame(generate_attack_day(3, humans=12))
     return fit_frame(df, params={"n_estimators": 25, "max_samples": 128, "contamination": 0.02,
@@ -171,8 +171,8 @@ def test_training_lock_is_exclusive(store):
 # ── runtime ──────────────────────────────────────────────────────────────────
 
 def snapshot_of(paths: list[str]):
-    from smartlayer.rules import arrival_flags
-    from smartlayer.window import ClientWindow
+    from smartlayer.detectors.behaviour.rules import arrival_flags
+    from smartlayer.state.windows.window import ClientWindow
 
     win = ClientWindow(200)
     snap = None
@@ -227,7 +227,7 @@ def test_reload_is_cheap_until_the_interval_passes(store, fitted, sl, monkeypatc
 
 
 def test_activation_on_another_host_arrives_through_the_cache(store, fitted):
-    from smartlayer.state import get_cache
+    from smartlayer.state.cache import get_cache
 
     save(store, fitted, "v1")
     save(store, fitted, "v2")

@@ -18,8 +18,8 @@ from smartlayer.ml import registry, runtime
 from smartlayer.ml.features import frame_to_vectors, records_frame
 from smartlayer.ml.store import FOREST_FILE, ModelStore
 from smartlayer.models import ModelVersion
-from smartlayer.traffic import DEFAULT_START, generate
-from smartlayer.traffic.requestlog import write_requestlog
+from smartlayer.sim import DEFAULT_START, generate
+from smartlayer.sim.requestlog import write_requestlog
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +159,7 @@ def test_model_options_reach_the_estimator(store, small_log):
 
 def test_activate_and_roll_back(store, small_log):
     from smartlayer.signals import model_activated
-    from smartlayer.state import get_cache
+    from smartlayer.state.cache import get_cache
 
     for _ in range(3):
         train("--no-activate")
@@ -268,7 +268,7 @@ def test_wait_queues_behind_a_running_training(store, small_log):
 # ── access logs, labels ──────────────────────────────────────────────────────
 
 def test_training_from_a_labelled_access_log(store, tmp_path):
-    from smartlayer.accesslog import write_combined
+    from smartlayer.offline.accesslog import write_combined
 
     records = generate(start=DEFAULT_START, duration=86400, seed=9, humans=25,
                        scenarios={"enumeration": 1, "vuln_scanner": 1, "crawler": 1})

@@ -1,4 +1,4 @@
-"""Tests of smartlayer.payload: signatures, normalisation, parts, bounds, requests."""
+"""Tests of smartlayer.detectors.payload.scan: signatures, normalisation, parts, bounds, requests."""
 from __future__ import annotations
 
 import io
@@ -7,9 +7,10 @@ import json
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from smartlayer import payload, state
+from smartlayer import state
 from smartlayer.conf import DEFAULTS
-from smartlayer.payload import (
+from smartlayer.detectors.payload import scan as payload
+from smartlayer.detectors.payload.scan import (
     SIGNATURES,
     ScanResult,
     compile_extra_patterns,
@@ -686,7 +687,7 @@ def test_an_extra_pattern_that_can_backtrack_is_never_run(sl, pattern):
 
 
 def test_an_extra_pattern_the_audit_fails_on_is_not_run(sl, monkeypatch):
-    from smartlayer import regex_safety
+    from smartlayer.detectors.payload import regex_safety
 
     def broken(*args, **kwargs):
         raise RuntimeError("audit bug")

@@ -5,10 +5,10 @@ import threading
 
 import pytest
 
-from smartlayer.client import Client
-from smartlayer.decisions import Action
+from smartlayer.detectors.ratelimit import check, user_plan
 from smartlayer.models import UsageCounter
-from smartlayer.ratelimit import check, user_plan
+from smartlayer.request.client import Client
+from smartlayer.request.decision import Action
 
 T0 = 1_699_920_040.0  # 40 s into a minute, at the start of a UTC day
 

@@ -5,8 +5,8 @@ import re
 
 import pytest
 
-from smartlayer import payload
-from smartlayer.regex_safety import backtracking_risks
+from smartlayer.detectors.payload import scan as payload
+from smartlayer.detectors.payload.regex_safety import backtracking_risks
 from tests.scaling import growth
 
 BUILT_IN = [s.regex for s in payload.SIGNATURES if s.regex is not None] + [payload._GATE_SYMBOLS, payload._GATE_WORDS]

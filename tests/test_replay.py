@@ -8,9 +8,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from smartlayer.accesslog import iter_log
-from smartlayer.replay import Replayer
-from smartlayer.traffic import TrafficRecord, generate
+from smartlayer.offline.accesslog import iter_log
+from smartlayer.offline.replay import Replayer
+from smartlayer.sim import TrafficRecord, generate
 
 FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures"
 LOG = FIXTURES / "replay_handwritten.log"
@@ -86,7 +86,7 @@ def test_command_prints_and_writes_report(tmp_path):
 
 
 def test_command_with_labels_writes_pictures(tmp_path):
-    from smartlayer.accesslog import write_combined
+    from smartlayer.offline.accesslog import write_combined
 
     recs = generate(start=1_700_000_000, duration=2 * 3600, seed=5, humans=15, scenarios={"vuln_scanner": 1})
     log = tmp_path / "access.log"
@@ -118,7 +118,7 @@ def test_missing_file_and_unparseable_file_fail_clearly(tmp_path):
 
 
 def test_replay_never_touches_the_live_window_store():
-    from smartlayer.window import get_window_store
+    from smartlayer.state.windows import get_window_store
 
     live = get_window_store()
     recs = [TrafficRecord(ts=1_700_000_000 + i, ip="198.18.0.12", method="GET", path="/", query="", status=200,
@@ -139,7 +139,7 @@ def test_replay_applies_ip_bans_to_signed_in_users_like_the_live_site(sl):
 
 def test_report_escapes_labels_from_the_log(tmp_path):
     """Labels come from the log file: a hostile one must not become markup in the report's SVG."""
-    from smartlayer.replay_report import write_report
+    from smartlayer.offline.replay_report import write_report
 
     evil = '<script>alert(1)</script>'
     recs = [TrafficRecord(ts=1_700_000_000 + i, ip="198.18.0.20", method="GET", path="/.env", query="", status=404,

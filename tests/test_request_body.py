@@ -11,8 +11,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import AsyncClient
 from django.test.client import BOUNDARY, encode_multipart
 
-from smartlayer.payload import scan_request
-from smartlayer.request_body import Replay, multipart_fields
+from smartlayer.detectors.payload.body import Replay, multipart_fields
+from smartlayer.detectors.payload.scan import scan_request
 from tests.conftest import BROWSER_UA
 
 pytestmark = pytest.mark.django_db

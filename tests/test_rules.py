@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from smartlayer.rules import arrival_flags, evaluate, longest_sequential_run
-from smartlayer.window import ClientWindow
+from smartlayer.detectors.behaviour.rules import arrival_flags, evaluate, longest_sequential_run
+from smartlayer.state.windows.window import ClientWindow
 
 BROWSER = "Mozilla/5.0 Chrome/126.0"
 T0 = 1_700_000_000.0

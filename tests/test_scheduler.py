@@ -9,7 +9,7 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from smartlayer import report, scheduler
+from smartlayer.log import report, scheduler
 from smartlayer.models import DailyReport
 from tests.llm_server import ai_settings, isolated_llm_state
 

@@ -12,7 +12,7 @@ from urllib.parse import unquote_plus
 import pytest
 
 from smartlayer.conf import DEFAULT_SENSITIVE_PATHS
-from smartlayer.traffic import (
+from smartlayer.sim import (
     BENIGN_LABELS,
     DEFAULT_START,
     HOSTILE_LABELS,
@@ -25,7 +25,7 @@ from smartlayer.traffic import (
     read_jsonl,
     to_jsonl,
 )
-from smartlayer.traffic.scenarios import BROWSER_UAS, PAYLOADS, PROBE_PATHS, activity
+from smartlayer.sim.scenarios import BROWSER_UAS, PAYLOADS, PROBE_PATHS, activity
 
 HOUR = 3600.0
 

@@ -160,7 +160,7 @@ def test_too_little_data_names_the_rows_left_out(store):
 
 
 def test_the_training_metadata_keeps_the_counts(store):
-    from smartlayer.ml.train import TrainOptions, train
+    from smartlayer.ml.training.train import TrainOptions, train
 
     busy_log()
     Ban.objects.create(client_key="ip:7.7.7.2", created_at=at(50))

@@ -11,8 +11,8 @@ from collections import deque
 
 import pytest
 
-from smartlayer.replicated_window import ReplicatedWindowStore
-from smartlayer.window import ClientWindow, _insert_in_order
+from smartlayer.state.windows.replicated import ReplicatedWindowStore
+from smartlayer.state.windows.window import ClientWindow, _insert_in_order
 
 
 def state(win: ClientWindow) -> tuple:
@@ -121,7 +121,7 @@ def test_the_store_sends_every_event_and_merges_another_stores_batch():
 
 
 def test_a_batch_larger_than_one_slice_is_merged_whole():
-    from smartlayer.replicated_window import MERGE_SLICE
+    from smartlayer.state.windows.replicated import MERGE_SLICE
 
     store = ReplicatedWindowStore(bus=_Bus(), max_events=1000, keep_seconds=600)
     n = MERGE_SLICE * 2 + 7

@@ -45,8 +45,8 @@ def main(argv: list[str] | None = None) -> None:
     import pandas as pd
 
     from smartlayer.ml.features import FEATURE_NAMES, frame_to_vectors, records_frame
-    from smartlayer.ml.train import BENIGN, WindowAnomalyModel
-    from smartlayer.traffic import DEFAULT_START, generate, generate_attack_day
+    from smartlayer.ml.training.train import BENIGN, WindowAnomalyModel
+    from smartlayer.sim import DEFAULT_START, generate, generate_attack_day
 
     week = 7 * 86400
     history = generate(start=DEFAULT_START, duration=2 * week, seed=21, humans=args.humans,

@@ -1,6 +1,6 @@
 """Offline training pipeline: data → vectors → model → (held-out evaluation) → model store.
 
-Runs the same code as ``manage.py train_smartlayer`` (:func:`smartlayer.ml.train.fit_frame`,
+Runs the same code as ``manage.py train_smartlayer`` (:func:`smartlayer.ml.training.train.fit_frame`,
 :class:`smartlayer.ml.store.ModelStore`) without needing the site's database,
 so a model can be trained on an exported log on another machine and the
 version directory copied into the site's ``MODEL_STORE``::
@@ -11,7 +11,7 @@ version directory copied into the site's ``MODEL_STORE``::
     # a RequestLog export (CSV with the RequestLog column names)
     python training/pipeline.py --csv requestlog.csv --store ./models_store --contamination 0.005
 
-    # generated traffic (smartlayer.traffic): a normal week, evaluated on an attack day
+    # generated traffic (smartlayer.sim): a normal week, evaluated on an attack day
     python training/pipeline.py --generated --eval-generated --store /tmp/store
 
     # inside a project: its settings, and register the version as a candidate
@@ -80,27 +80,27 @@ def load(args: argparse.Namespace, *, evaluation: bool = False):
 
     if evaluation:
         if args.eval_access_log:
-            from smartlayer.accesslog import iter_log
+            from smartlayer.offline.accesslog import iter_log
 
             return records_frame(iter_log(args.eval_access_log), key="ip"), args.eval_access_log
-        from smartlayer.traffic import DEFAULT_START, generate_attack_day
+        from smartlayer.sim import DEFAULT_START, generate_attack_day
 
         day = generate_attack_day(args.seed + 1, start=DEFAULT_START + 8 * 86400, humans=args.humans // 2)
         return records_frame(day), "generated attack day"
     if args.access_log:
-        from smartlayer.accesslog import iter_log
+        from smartlayer.offline.accesslog import iter_log
 
         return records_frame(iter_log(args.access_log), key="ip"), {"source": "access_log", "path": args.access_log}
     if args.csv:
         return csv_frame(args.csv), {"source": "csv", "path": args.csv}
     if args.requestlog:
         from smartlayer.ml.features import requestlog_frame
-        from smartlayer.ml.train import default_window
+        from smartlayer.ml.training.train import default_window
 
         since, until = default_window()
         return requestlog_frame(since, until), {"source": "requestlog", "start": since.isoformat(),
                                                 "end": until.isoformat()}
-    from smartlayer.traffic import generate_normal_week
+    from smartlayer.sim import generate_normal_week
 
     return records_frame(generate_normal_week(args.seed, humans=args.humans)), {"source": "generated",
                                                                                "seed": args.seed}
@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     src.add_argument("--access-log", help="combined/JSON-lines access log (.gz ok); clients keyed by IP")
     src.add_argument("--csv", help="RequestLog export as CSV")
     src.add_argument("--requestlog", action="store_true", help="the project's RequestLog (needs its settings)")
-    src.add_argument("--generated", action="store_true", help="a generated normal week (smartlayer.traffic)")
+    src.add_argument("--generated", action="store_true", help="a generated normal week (smartlayer.sim)")
     ev = parser.add_mutually_exclusive_group()
     ev.add_argument("--eval-access-log", help="labelled access log to evaluate the model on")
     ev.add_argument("--eval-generated", action="store_true", help="evaluate on a generated attack day")
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     from smartlayer.conf import sl_settings
     from smartlayer.ml.features import frame_to_vectors
     from smartlayer.ml.store import ModelStore
-    from smartlayer.ml.train import (
+    from smartlayer.ml.training.train import (
         TrainingError,
         TrainResult,
         evaluate_labels,

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(workdir: Path, args: argparse.Namespace, started: float) -> int:
     from django.core.management import call_command
 
-    from smartlayer.logwriter import get_writer
+    from smartlayer.log.writer import get_writer
 
     from . import live
 
@@ -97,8 +97,8 @@ def _run(workdir: Path, args: argparse.Namespace, started: float) -> int:
     print(f"   ({time.monotonic() - t:.1f} s)")
 
     t = _step("2. Learning normal: a generated week of traffic → request log → train_smartlayer")
-    from smartlayer.traffic import generate_attack_day, generate_normal_week
-    from smartlayer.traffic.requestlog import write_requestlog
+    from smartlayer.sim import generate_attack_day, generate_normal_week
+    from smartlayer.sim.requestlog import write_requestlog
 
     now = time.time()
     week_start = float(int(now // DAY) * DAY - 7 * DAY)  # the seven full days before today
@@ -112,7 +112,7 @@ def _run(workdir: Path, args: argparse.Namespace, started: float) -> int:
     print(f"   ({time.monotonic() - t:.1f} s)")
 
     t = _step("3. Backtest: smartlayer_replay on a generated day with every attack scenario")
-    from smartlayer.traffic import to_jsonl
+    from smartlayer.sim import to_jsonl
 
     day = generate_attack_day(args.seed + 1, start=now - DAY)
     log = workdir / "attack_day.jsonl"

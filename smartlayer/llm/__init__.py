@@ -1,14 +1,17 @@
-"""LLM verdicts for smartlayer: one pooled client, injection-aware prompts, strict parsers.
+"""LLM verdicts: one pooled client for any OpenAI-compatible API, injection-aware prompts, strict parsers.
 
-The middleware uses :func:`llm_available`, :func:`submit_grey` and
-:func:`judge_payload`; ``AppConfig.ready`` calls :func:`log_status_once`.
-Everything fails open: without a configured, reachable provider these return
-"no verdict" and the request is decided by the rules alone.
+* :mod:`.client` — the process's one HTTP client (httpx): pooled
+  connections, retries, the daily budget, a bounded pool for background calls;
+* :mod:`.breaker` — its errors and circuit breaker (no HTTP library);
+* :mod:`.status` — whether the AI features are on (settings only; what
+  ``AppConfig.ready`` logs);
+* :mod:`.prompts` — what the model is asked, and how answers are parsed;
+* :mod:`.verdicts` — what the request path and the daily report call:
+  :func:`~.verdicts.llm_available`, :func:`~.verdicts.submit_grey`,
+  :func:`~.verdicts.judge_payload`.
+
+Everything fails open: without a configured, reachable provider these
+return "no verdict" and the request is decided by the rules alone.
+Submodules are imported explicitly, so importing this package loads no HTTP
+client.  May import: conf, state, dbtext, models.
 """
-from .client import LLMClient, LLMError, get_client, log_status_once, shutdown
-from .verdicts import PayloadVerdict, judge_payload, llm_available, submit_grey
-
-__all__ = [
-    "LLMClient", "LLMError", "PayloadVerdict", "get_client", "judge_payload", "llm_available",
-    "log_status_once", "shutdown", "submit_grey",
-]

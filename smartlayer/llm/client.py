@@ -19,14 +19,13 @@ hammering a provider that is down.  So a process has one :class:`LLMClient`
   ``AI_QUEUE_SIZE`` tasks waiting or running.  A task that does not fit is
   dropped and counted (``llm.skipped_queue_full``).
 
-Every failure is reported through :func:`smartlayer.state.report_failure`
+Every failure is reported through :func:`smartlayer.state.failures.report_failure`
 (logged once per interval, always counted) and raised as an
 :class:`LLMError`, which callers turn into "no verdict" — smartlayer fails open.
 The breaker and the worker pool are per process; the budget is per cache.
 """
 from __future__ import annotations
 
-import email.utils
 import itertools
 import json
 import logging
@@ -43,6 +42,22 @@ import httpx
 
 from .. import state
 from ..conf import sl_settings
+from ..state.singleton import ProcessSingleton
+from .breaker import (
+    CircuitBreaker,
+    LLMBreakerOpen,
+    LLMCallFailed,
+    LLMError,
+    LLMNotConfigured,
+    LLMSkipped,
+    parse_retry_after,
+)
+from .status import REQUIRED_SETTINGS, missing_settings
+
+#: What callers catch and test against, importable from the client as before.
+__all__ = ["BUDGET_KEY_TIMEOUT", "MAX_RESPONSE_BYTES", "CircuitBreaker", "Completion", "LLMBreakerOpen",
+           "LLMCallFailed", "LLMClient", "LLMError", "LLMNotConfigured", "LLMSkipped", "get_client",
+           "missing_settings", "parse_retry_after", "shutdown"]
 
 logger = logging.getLogger("smartlayer")
 
@@ -50,32 +65,6 @@ logger = logging.getLogger("smartlayer")
 MAX_RESPONSE_BYTES = 256 * 1024
 #: The daily budget counter outlives its UTC day a little, so it never resets early.
 BUDGET_KEY_TIMEOUT = 26 * 3600
-REQUIRED_SETTINGS = ("AI_API_KEY", "AI_BASE_URL", "AI_MODEL")
-
-
-class LLMError(Exception):
-    """No usable answer was obtained.  ``str(exc)`` is short enough for a log column."""
-
-
-class LLMNotConfigured(LLMError):
-    """AI_API_KEY, AI_BASE_URL or AI_MODEL is missing."""
-
-
-class LLMSkipped(LLMError):
-    """The call was not attempted: breaker open, budget used up, or queue full."""
-
-
-class LLMBreakerOpen(LLMSkipped):
-    """The circuit breaker refused the call."""
-
-
-class LLMCallFailed(LLMError):
-    """The provider was asked and did not give a usable answer."""
-
-    def __init__(self, message: str, *, retryable: bool = False, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,99 +72,6 @@ class Completion:
     text: str
     latency_ms: float
     attempts: int
-
-
-class CircuitBreaker:
-    """Consecutive-failure breaker: closed → open (cooldown) → half-open (one probe).
-
-    A probe that never reports back (its caller was refused by the budget, or
-    crashed) frees its slot after another cooldown, so the breaker cannot get
-    stuck half-open.  ``failures <= 0`` disables the breaker.
-    """
-
-    def __init__(self, failures: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self.failures = int(failures or 0)
-        self.cooldown = float(cooldown or 0)
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._consecutive = 0
-        self._opened_at: float | None = None
-        self._probe_at: float | None = None
-
-    @property
-    def state(self) -> str:
-        with self._lock:
-            if self._opened_at is None:
-                return "closed"
-            if self._probe_at is not None or self._clock() - self._opened_at >= self.cooldown:
-                return "half-open"
-            return "open"
-
-    def is_open(self) -> bool:
-        """True while calls are refused without a probe being possible."""
-        return self.state == "open"
-
-    def allow(self) -> bool:
-        """May an attempt be made now?  In half-open state, only one caller gets True."""
-        if self.failures <= 0:
-            return True
-        with self._lock:
-            if self._opened_at is None:
-                return True
-            now = self._clock()
-            if now - self._opened_at < self.cooldown:
-                return False
-            if self._probe_at is not None and now - self._probe_at < self.cooldown:
-                return False  # a probe is in flight
-            self._probe_at = now
-            return True
-
-    def cancel_probe(self) -> None:
-        """The attempt allowed by :meth:`allow` was not made after all."""
-        with self._lock:
-            self._probe_at = None
-
-    def record_success(self) -> None:
-        with self._lock:
-            self._consecutive = 0
-            self._opened_at = None
-            self._probe_at = None
-
-    def record_failure(self) -> bool:
-        """Count a failed attempt; True when this failure (re)opened the breaker."""
-        if self.failures <= 0:
-            return False
-        with self._lock:
-            self._consecutive += 1
-            if self._probe_at is not None or (self._opened_at is None and self._consecutive >= self.failures):
-                self._opened_at = self._clock()
-                self._probe_at = None
-                return True
-            return False
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    now = time.time() if now is None else now
-    return max(0.0, when.timestamp() - now)
-
-
-def missing_settings() -> list[str]:
-    """Names of the settings that must be set before any AI feature works."""
-    return [name for name in REQUIRED_SETTINGS if not sl_settings.get(name)]
 
 
 def _extract_content(raw: bytes) -> str:
@@ -441,31 +337,18 @@ class LLMClient:
 
 # ── the process-wide client ────────────────────────────────────────────────
 
-_client: LLMClient | None = None
-_client_generation = -1
-_client_lock = threading.Lock()
-_status_logged = False
+_client: ProcessSingleton[LLMClient] = ProcessSingleton(
+    "LLM client", LLMClient.from_settings, per_settings=True,
+    retire=lambda old: old.close(wait=False), close=lambda old: old.close(wait=True))
 
 
 def get_client() -> LLMClient:
     """The shared client, rebuilt when the settings change (``override_settings`` in tests)."""
-    global _client, _client_generation
-    generation = sl_settings.generation
-    client = _client
-    if client is not None and _client_generation == generation:
-        return client
-    with _client_lock:
-        if _client is None or _client_generation != generation:
-            old = _client
-            _client = LLMClient.from_settings()
-            _client_generation = generation
-            if old is not None:
-                old.close(wait=False)
-        return _client
+    return _client.get()
 
 
 def _cancel_at_exit() -> None:
-    client = _client
+    client = _client.peek()
     if client is not None:
         client.cancel_queued()
 
@@ -480,27 +363,6 @@ if hasattr(threading, "_register_atexit"):
 
 def shutdown(*, wait: bool = True) -> None:
     """Close the shared client (pending background calls finish first when ``wait``)."""
-    global _client, _client_generation
-    with _client_lock:
-        client, _client, _client_generation = _client, None, -1
+    client = _client.take()
     if client is not None:
         client.close(wait=wait)
-
-
-def log_status_once() -> None:
-    """Log, once per process, whether the AI features are on — called from ``AppConfig.ready``.
-
-    Reads settings only: no network, no database, no thread.
-    """
-    global _status_logged
-    with _client_lock:
-        if _status_logged:
-            return
-        _status_logged = True
-    missing = missing_settings()
-    if missing:
-        logger.info("smartlayer: LLM features off (%s not set); rules, model and pattern checks still run.",
-                    ", ".join(missing))
-    else:
-        host = httpx.URL(str(sl_settings.AI_BASE_URL)).host
-        logger.info("smartlayer: LLM features on (model %s at %s).", sl_settings.AI_MODEL, host)

@@ -16,7 +16,7 @@ Borderline payloads (:func:`judge_payload`)
 
 Stricter only
     An LLM verdict can only make a decision stricter.  The combiner
-    (:func:`smartlayer.decisions.combine`) blocks on a payload confidence above
+    (:func:`smartlayer.policy.decisions.combine`) blocks on a payload confidence above
     ``AI_PAYLOAD_BLOCK_CONFIDENCE`` and bans on a grey-zone BLOCK, and ignores
     an ALLOW for anything the rules, the model or the patterns already block.
     Nothing in this module lifts a ban or unblocks anything.
@@ -27,7 +27,7 @@ Record keeping
     reached the provider (``confidence`` set, ``verdict`` left empty: the
     threshold belongs to the combiner).  Cache hits and calls skipped before reaching the
     provider (breaker open, budget used up) are counted in
-    :data:`smartlayer.state.metrics` instead, so an attack cannot turn into a
+    :data:`smartlayer.state.failures.metrics` instead, so an attack cannot turn into a
     flood of database writes.  A failing database write is reported and
     swallowed: it never turns into a failed request.
 """
@@ -38,8 +38,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .. import bans, state
+from .. import state
 from ..conf import sl_settings
+from ..state import bans
 from . import prompts
 from .client import LLMClient, LLMError, LLMSkipped, get_client
 

@@ -4,7 +4,7 @@ One score direction everywhere: the **anomaly score** is in (0, 1) and
 *higher means more anomalous*.  It is the original Isolation Forest score
 ``s = 2 ** (-E[h(x)] / c(psi))``, which equals ``-IsolationForest.score_samples``
 (scikit-learn returns the opposite so that "higher is more normal" there).
-:class:`smartlayer.decisions.Evidence.model_score` carries this value.
+:class:`smartlayer.policy.decisions.Evidence.model_score` carries this value.
 
 What runs where:
 

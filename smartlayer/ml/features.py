@@ -1,11 +1,11 @@
 """The model's features: one fixed, named vector per request, online and offline.
 
 :func:`extract` is the **one** function that turns a client's window
-(:class:`~smartlayer.window.Snapshot`, the current request included) into the
+(:class:`~smartlayer.state.windows.window.Snapshot`, the current request included) into the
 vector the model scores.  The middleware calls it on the request path for
 clients past the grace period; training calls it through
 :func:`frame_to_vectors`, which replays historical rows through the very same
-:class:`~smartlayer.window.ClientWindow` in the very same order the middleware
+:class:`~smartlayer.state.windows.window.ClientWindow` in the very same order the middleware
 uses (arrival → features → outcome).  Online and offline vectors are therefore
 identical by construction, not by two implementations kept in step.
 
@@ -45,8 +45,15 @@ from itertools import compress
 from typing import TYPE_CHECKING, Any
 
 from ..conf import sl_settings
-from ..rules import arrival_flags, longest_sequential_run
-from ..window import FLAG_AUTHENTICATED, FLAG_EMPTY_UA, FLAG_SENSITIVE, FLAG_SUSPICIOUS_UA, ClientWindow, Snapshot
+from ..detectors.behaviour.rules import arrival_flags, longest_sequential_run
+from ..state.windows.window import (
+    FLAG_AUTHENTICATED,
+    FLAG_EMPTY_UA,
+    FLAG_SENSITIVE,
+    FLAG_SUSPICIOUS_UA,
+    ClientWindow,
+    Snapshot,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; never imported on the request path
     import numpy as np
@@ -226,7 +233,7 @@ def extract(snap: Snapshot) -> list[float]:
 
 
 def past_grace(snap: Snapshot) -> bool:
-    """True when the middleware scores this request: :func:`smartlayer.rules.evaluate`
+    """True when the middleware scores this request: :func:`smartlayer.detectors.behaviour.rules.evaluate`
     puts a client in grace while ``count_last_day() <= grey_grace_requests``."""
     grace = int(sl_settings.grey_grace_requests)
     # every arrival still in the window is also in the 24 h count
@@ -288,7 +295,7 @@ def frame_to_vectors(
     ``label`` column is carried into the meta frame).  Rows are grouped by
     ``client_key`` and ordered by ``ts`` (ties keep their order); each row is
     fed exactly as the middleware does — ``arrive`` with
-    :func:`~smartlayer.rules.arrival_flags`, :func:`extract` if the client is
+    :func:`~smartlayer.detectors.behaviour.rules.arrival_flags`, :func:`extract` if the client is
     past the grace period, then ``complete`` with the row's outcome stamped at
     its arrival time.
 
@@ -400,7 +407,7 @@ def frame_to_vectors(
 
 def drop_exempt(df: pd.DataFrame) -> pd.DataFrame:
     """Rows on exempt paths never entered a window online, so they must not offline."""
-    from ..context import exempt_prefixes  # the middleware's own list: exempt paths never reach a window
+    from ..request.context import exempt_prefixes  # the middleware's own list: exempt paths never reach a window
 
     prefixes = exempt_prefixes()
     if not prefixes or df.empty:
@@ -437,7 +444,7 @@ def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000,
     from django.db.models import Q
 
     from ..models import RequestLog
-    from .banned import BanIntervals
+    from .training.banned import BanIntervals
 
     bans = BanIntervals.between(since, until)
     window = RequestLog.objects.filter(timestamp__gte=since, timestamp__lt=until)
@@ -487,16 +494,16 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
     """A :data:`FRAME_COLUMNS` frame (plus ``label``) from request records.
 
     ``records`` are objects with ``ts, ip, method, path, status, user_agent,
-    response_ms, user_id, label`` — :class:`smartlayer.traffic.TrafficRecord`
-    or :class:`smartlayer.accesslog.ParsedLine`.  The client key is the one
+    response_ms, user_id, label`` — :class:`smartlayer.sim.TrafficRecord`
+    or :class:`smartlayer.offline.accesslog.ParsedLine`.  The client key is the one
     the middleware would use (``key="identity"``: ``u:<user_id>`` when signed
-    in, else :func:`~smartlayer.client.ip_key`) or the IP key alone
+    in, else :func:`~smartlayer.request.client.ip_key`) or the IP key alone
     (``key="ip"``, for access logs, where a user field is not a Django user).
     Exempt paths are dropped.
     """
     import pandas as pd
 
-    from ..client import ip_key
+    from ..request.client import ip_key
 
     if key not in ("identity", "ip"):
         raise ValueError("key must be 'identity' or 'ip'")

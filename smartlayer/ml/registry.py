@@ -25,7 +25,8 @@ from django.utils.dateparse import parse_datetime
 
 from .. import signals
 from ..models import ModelVersion
-from ..state import get_cache, report_failure
+from ..state.cache import get_cache
+from ..state.failures import report_failure
 from .runtime import active_cache_key
 from .store import ModelStore, ModelStoreError
 

@@ -15,7 +15,7 @@ Both carry a time; the more recent one wins (the cache can be flushed, the
 file can be stale on a host that did not do the activation).  A new version
 is loaded from ``forest.npz`` + ``manifest.json`` only (NumPy and json, sha256
 verified — never the pickle).  If that fails the failure is reported through
-:func:`~smartlayer.state.report_failure` ("model"), the function returns
+:func:`~smartlayer.state.failures.report_failure` ("model"), the function returns
 None (the rules keep deciding alone), and the broken version is not tried
 again for :data:`RETRY_BROKEN_AFTER` seconds or until the pointer moves.
 
@@ -32,8 +32,10 @@ from operator import mul, sub
 from typing import Any
 
 from ..conf import sl_settings
-from ..state import get_cache, make_key, report_failure
-from ..window import Snapshot
+from ..state.cache import get_cache, make_key
+from ..state.failures import report_failure
+from ..state.singleton import ProcessSingleton
+from ..state.windows.window import Snapshot
 from .features import FEATURE_NAMES, extract
 from .forest import CompiledForest
 from .store import LoadedModel, ModelStore
@@ -57,7 +59,7 @@ class ModelScore:
 
     ``score``: anomaly score in (0, 1), higher = more anomalous.
     ``threshold``: this version's threshold (``MODEL_BLOCK_SCORE`` may override
-    it in :func:`smartlayer.decisions.combine`).
+    it in :func:`smartlayer.policy.decisions.combine`).
     ``top_features``: ``(name, robust z)`` of the features furthest from the
     training median, in units of the training IQR (the 1–99 % range for
     near-constant features) — why it scored so.
@@ -197,14 +199,14 @@ def _warn_if_window_differs(model: ActiveModel) -> None:
                        model.version, ", ".join(f"{k}={a} (now {b})" for k, (a, b) in changed.items()))
 
 
-_runtime = _Runtime()
+_runtime: ProcessSingleton[_Runtime] = ProcessSingleton("model runtime", _Runtime, close=lambda rt: rt.reset())
 
 
 def get_active_model() -> ActiveModel | None:
     """The active model, or None (no model, disabled, or it failed to load)."""
     if not sl_settings.MODEL_ENABLED:
         return None
-    rt = _runtime
+    rt = _runtime.get()
     now = time.monotonic()
     if now < rt.next_check and rt.generation == sl_settings.generation:
         return rt.current
@@ -219,5 +221,4 @@ def get_active_model() -> ActiveModel | None:
 
 def reset_runtime() -> None:
     """Forget the loaded model and every timer (tests; after a manual store change)."""
-    with _runtime.lock:
-        _runtime.reset()
+    _runtime.reset()

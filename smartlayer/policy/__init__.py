@@ -1,6 +1,6 @@
 """Policy: from evidence to a decision, and from a decision to its consequences.
 
-:mod:`smartlayer.decisions` holds the one combiner (evidence → decision);
+:mod:`smartlayer.policy.decisions` holds the one combiner (evidence → decision);
 :mod:`.enforce` the one step after it that every component goes through —
 escalation to a ban, the ban itself, the question to the LLM — with the
 protections no component may bypass (staff, loopback addresses) and the

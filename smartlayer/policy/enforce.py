@@ -18,7 +18,7 @@ the copy in the validator lacked the guard the detector had — a cache fault
 while counting blocks turned a detected SQL injection into a pass.  Here
 every step that talks to the cache or the LLM is guarded: a fault costs the
 escalation (or the question), is counted and logged once per interval
-(:func:`smartlayer.state.report_failure`), and the decision already made —
+(:func:`smartlayer.state.failures.report_failure`), and the decision already made —
 the block — stands.
 """
 from __future__ import annotations
@@ -29,9 +29,10 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..conf import sl_settings
-from ..context import RequestContext
-from ..decisions import Action, Decision, Evidence, combine, escalate
-from ..state import report_failure
+from ..request.context import RequestContext
+from ..request.decision import Action, Decision, Evidence
+from ..state.failures import report_failure
+from .decisions import combine, escalate
 
 #: The component whose refusals come from the behaviour rules and the model.
 BEHAVIOUR = "anomaly"

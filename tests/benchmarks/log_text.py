@@ -2,7 +2,7 @@
 
     python tests/benchmarks/log_text.py [--number 100000]
 
-Prints µs per call of :func:`smartlayer.context.log_row` for a benign request
+Prints µs per call of :func:`smartlayer.request.context.log_row` for a benign request
 (no decision: no details) and for a refused one (one decision with details),
 of :func:`smartlayer.dbtext.db_text` on an ordinary path, and of
 :func:`smartlayer.dbtext.db_json` on those details next to ``json.dumps`` of
@@ -33,10 +33,10 @@ def main() -> int:
     import django
 
     django.setup()
-    from smartlayer.client import Client
-    from smartlayer.context import RequestContext, log_row
     from smartlayer.dbtext import db_json, db_text
-    from smartlayer.decisions import Action, Decision
+    from smartlayer.request.client import Client
+    from smartlayer.request.context import RequestContext, log_row
+    from smartlayer.request.decision import Action, Decision
 
     def context(refused: bool) -> RequestContext:
         ctx = RequestContext(client=Client("ip:203.0.113.9", "203.0.113.9", None, False), method="GET",

@@ -93,7 +93,7 @@ def run(requests: int, clients: int, warm: bool) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext, override_settings
 
-    from smartlayer.logwriter import get_writer
+    from smartlayer.log.writer import get_writer
     from smartlayer.models import RequestLog
 
     with override_settings(MIDDLEWARE=BASE_MIDDLEWARE):

@@ -90,8 +90,8 @@ class LoopForest:
 
 def window(kind: str):
     """A 200-event snapshot: a busy normal client, or an ID enumerator."""
-    from smartlayer.rules import arrival_flags
-    from smartlayer.window import ClientWindow
+    from smartlayer.detectors.behaviour.rules import arrival_flags
+    from smartlayer.state.windows.window import ClientWindow
 
     rng = random.Random(1)
     win = ClientWindow(200)
@@ -129,8 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     from smartlayer.ml.features import extract, frame_to_vectors, records_frame
     from smartlayer.ml.forest import CompiledForest
     from smartlayer.ml.runtime import ActiveModel
-    from smartlayer.ml.train import WindowAnomalyModel
-    from smartlayer.traffic import generate_attack_day, generate_normal_week
+    from smartlayer.ml.training.train import WindowAnomalyModel
+    from smartlayer.sim import generate_attack_day, generate_normal_week
 
     X_train, _ = frame_to_vectors(records_frame(generate_normal_week(1, humans=100)))
     X_test, _ = frame_to_vectors(records_frame(generate_attack_day(2, humans=50)))

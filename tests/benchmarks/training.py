@@ -9,7 +9,7 @@ For each size, in a fresh child process (so peaks do not mix):
    heavy-tailed volumes and rates over a week, Zipf-popular paths (a share of
    them with IDs), a few methods, statuses, user agents and signed-in users;
 2. run the training pipeline on it exactly as ``train_smartlayer`` does after
-   loading (:func:`smartlayer.ml.train.fit_frame` with the default
+   loading (:func:`smartlayer.ml.training.train.fit_frame` with the default
    ``MODEL_PARAMS`` and ``MODEL_MAX_SAMPLES``), then write the version to a
    temporary model store.
 
@@ -106,7 +106,7 @@ def one(n_rows: int, clients_per_million: int) -> dict:
     django.setup()
     from smartlayer.conf import sl_settings
     from smartlayer.ml.store import ModelStore
-    from smartlayer.ml.train import fit_frame, new_version_name
+    from smartlayer.ml.training.train import fit_frame, new_version_name
 
     n_clients = max(100, n_rows * clients_per_million // 1_000_000)
     t0 = time.perf_counter()

@@ -140,7 +140,7 @@ def _child(src: str | None, shape: str, repeat: int, out: Any) -> None:
     import django
 
     django.setup()
-    import smartlayer.payload as payload
+    import smartlayer.detectors.payload.scan as payload
 
     try:
         requests = make_requests(shape, repeat + 1)

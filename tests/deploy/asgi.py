@@ -12,7 +12,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.deploy.settings")
 
-from smartlayer.asgi import flush_on_shutdown  # noqa: E402
+from smartlayer.http.asgi import flush_on_shutdown  # noqa: E402
 
 from .counter import _write_counts  # noqa: E402
 

@@ -42,7 +42,7 @@ def _write_counts() -> None:
         json.dump(data, fh)
     os.replace(path + ".tmp", path)
     # smartlayer's own counters (failures, drops, replication), for the benchmark to report
-    from smartlayer.state import metrics
+    from smartlayer.state.failures import metrics
 
     with open(os.path.join(directory, f"{os.getpid()}.metrics"), "w", encoding="utf-8") as fh:
         json.dump(dict(metrics), fh)
@@ -100,5 +100,5 @@ def read_counts(directory: str) -> Counter:
 
 
 def read_metrics(directory: str) -> Counter:
-    """smartlayer's process counters (``smartlayer.state.metrics``), summed over the processes."""
+    """smartlayer's process counters (``smartlayer.state.failures.metrics``), summed over the processes."""
     return _summed(directory, ".metrics")

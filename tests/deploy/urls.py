@@ -37,7 +37,7 @@ def worker(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 def ban(request: HttpRequest) -> JsonResponse:
     """Ban ``?key=`` from inside this worker (cache entry + database row)."""
-    from smartlayer import bans
+    from smartlayer.state import bans
 
     if request.method != "POST":
         return JsonResponse({"error": "POST only"}, status=405)

@@ -78,7 +78,7 @@ def server(request, transactional_db, database_url, tmp_path):
 
 
 def test_a_ban_and_its_lift_made_in_a_shell_reach_every_worker(server):
-    from smartlayer import bans
+    from smartlayer.state import bans
 
     ip = "198.51.100.90"
     assert _codes(server, ip, 8) == {200: 8}

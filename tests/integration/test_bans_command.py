@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.management import call_command
 
-from smartlayer import bans
+from smartlayer.state import bans
 from tests.integration.test_replicated_window import client, other_mirror, wait_until  # noqa: F401
 
 pytestmark = pytest.mark.integration

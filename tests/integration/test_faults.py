@@ -53,8 +53,8 @@ def wait_for_minute_room(seconds: float = 3.0) -> None:
 def test_redis_outage_serves_requests_logs_once_counts_and_recovers(flaky_redis, sl, caplog, flush_logs):
     """The exact Redis window store (one round trip per request)."""
     from smartlayer.models import RequestLog
-    from smartlayer.redis_window import RedisWindowStore
-    from smartlayer.window import get_window_store
+    from smartlayer.state.windows import get_window_store
+    from smartlayer.state.windows.redis import RedisWindowStore
 
     sl(RATE_LIMIT_PLANS={"anon": {"/api/x": {"per_minute": 3}}}, ANONYMOUS_PLAN="anon", WINDOW_BACKEND="redis",
        GREY_SUSTAINED_COUNT=0)  # the BLACK boundary alone (hammering one path is blocked sooner: test_decisions)
@@ -91,9 +91,9 @@ def test_redis_outage_with_replicated_windows_keeps_protecting_and_replication_r
     judging on what it knows (the flood rule still fires); the broken
     replication is logged once and counted; when Redis is back the bus
     subscribes again by itself and events flow to the other workers again."""
-    from smartlayer.bus import Bus
-    from smartlayer.replicated_window import ReplicatedWindowStore
-    from smartlayer.window import get_window_store
+    from smartlayer.state.bus import Bus
+    from smartlayer.state.windows import get_window_store
+    from smartlayer.state.windows.replicated import ReplicatedWindowStore
 
     sl(BAN_AFTER_BLOCKS=0, GREY_SUSTAINED_COUNT=0, REPLICATION_INTERVAL=0.02)
     assert browser("198.51.100.96").get("/page/1").status_code == 200
@@ -118,7 +118,7 @@ def test_redis_outage_with_replicated_windows_keeps_protecting_and_replication_r
         assert len(warnings) == 1  # once per FAILURE_LOG_INTERVAL, not per attempt
 
         # a ban decided during the outage is enforced by this worker at once
-        from smartlayer import bans
+        from smartlayer.state import bans
 
         bans.ban("ip:198.51.100.95", reason="during the outage", source="admin")
         assert browser("198.51.100.95").get("/page/1").status_code == 403
@@ -166,11 +166,11 @@ def test_replicated_windows_fail_closed_once_the_bus_notices_redis_is_away(flaky
     """Replicated windows: no request talks to Redis, so the 503s start when the
     bus thread notices the outage (its connection drops: milliseconds) and end
     when it has subscribed again."""
-    from smartlayer.window import get_window_store
+    from smartlayer.state.windows import get_window_store
 
     sl(CACHE_FAIL_OPEN=False)
     assert browser("198.51.100.99").get("/page/1").status_code == 200
-    from smartlayer.bans import ban_mirror
+    from smartlayer.state.bans import ban_mirror
 
     bus = get_window_store().bus
     assert bus.connected.wait(5)
@@ -210,7 +210,7 @@ def test_database_outage_keeps_log_rows_buffered_up_to_the_bound(database_url, s
     is back — rows written + rows dropped == requests, exactly."""
     from django.db import connections
 
-    from smartlayer.logwriter import get_writer
+    from smartlayer.log.writer import get_writer
     from smartlayer.models import RequestLog
 
     bound = 30

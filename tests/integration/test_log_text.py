@@ -14,8 +14,9 @@ from django.db import connection
 from django.test import Client as HttpClient
 from django.utils import timezone
 
-from smartlayer import logwriter, state
+from smartlayer import state
 from smartlayer.dbtext import REPLACEMENT as R
+from smartlayer.log import writer as logwriter
 from smartlayer.models import RequestLog
 from tests.conftest import BROWSER_UA
 
@@ -67,8 +68,8 @@ def put_batch(n: int) -> None:
 
 @pytest.mark.django_db
 def test_nul_in_path_and_details_is_logged_inside_a_transaction(postgres, browser, flush_logs):
-    from smartlayer.context import log_row
-    from smartlayer.decisions import Action, Decision
+    from smartlayer.request.context import log_row
+    from smartlayer.request.decision import Action, Decision
     from tests.test_log_text import _context
 
     assert browser.get("/page/%00").status_code == 200

@@ -1,7 +1,7 @@
 """Shared state on a real Redis through Django's RedisCache.
 
-* :class:`~smartlayer.redis_window.RedisWindowStore` returns, at every step of
-  random sequences, exactly the snapshot :class:`~smartlayer.window.ClientWindow`
+* :class:`~smartlayer.state.windows.redis.RedisWindowStore` returns, at every step of
+  random sequences, exactly the snapshot :class:`~smartlayer.state.windows.window.ClientWindow`
   returns — the Redis store changes where a window lives, not what it is;
 * windows, rate-limit counters, bans and the active-model pointer written
   through one client are seen through another (a second cache backend
@@ -21,10 +21,13 @@ from django.conf import settings as django_settings
 from django.db import connections
 from django.test import Client as HttpClient
 
-from smartlayer import bans, ratelimit
-from smartlayer.client import Client
-from smartlayer.redis_window import RedisWindowStore, decode_arrival, encode_arrival, redis_client
-from smartlayer.window import DAY, HOUR, ClientWindow, LocalWindowStore, get_window_store
+from smartlayer.detectors import ratelimit
+from smartlayer.request.client import Client
+from smartlayer.state import bans
+from smartlayer.state.redis import redis_client
+from smartlayer.state.windows import get_window_store
+from smartlayer.state.windows.redis import RedisWindowStore, decode_arrival, encode_arrival
+from smartlayer.state.windows.window import DAY, HOUR, ClientWindow, LocalWindowStore
 from tests.conftest import BROWSER_UA
 
 pytestmark = pytest.mark.integration
@@ -221,7 +224,7 @@ def test_clear_removes_window_keys_only(redis_alias):
 
 
 def test_auto_backend_uses_replicated_windows_on_redis_cache_and_each_can_be_chosen(redis_alias, sl):
-    from smartlayer.replicated_window import ReplicatedWindowStore
+    from smartlayer.state.windows.replicated import ReplicatedWindowStore
 
     assert isinstance(get_window_store(), ReplicatedWindowStore)
     sl(WINDOW_BACKEND="redis")
@@ -285,7 +288,7 @@ def test_ban_is_seen_by_another_client_and_lifted_everywhere(redis_alias):
 def test_ban_survives_a_redis_flush_through_the_periodic_sync(redis_alias):
     from django.core.cache import caches
 
-    from smartlayer.detector import CacheBans
+    from smartlayer.state.ban_backends import CacheBans
 
     bans.ban("ip:198.51.100.51", reason="integration", source="admin")
     caches["redis"].clear()  # the test database only (db 15 in CI)

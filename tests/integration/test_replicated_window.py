@@ -1,6 +1,6 @@
 """Replicated windows and the ban mirror over a real Redis (the default on RedisCache).
 
-Each "worker" here is a :class:`~smartlayer.bus.Bus` of its own (its own
+Each "worker" here is a :class:`~smartlayer.state.bus.Bus` of its own (its own
 sender id, its own pub/sub connection and thread) with its own window store —
 what separate processes have, minus the fork.  The 4-process version of the
 same guarantees is in ``test_multiprocess.py``.
@@ -12,11 +12,12 @@ import time
 
 import pytest
 
-from smartlayer import bans, state
-from smartlayer.bus import Bus
-from smartlayer.client import Client
-from smartlayer.replicated_window import ReplicatedWindowStore
-from smartlayer.window import ClientWindow
+from smartlayer import state
+from smartlayer.request.client import Client
+from smartlayer.state import ban_mirror, bans
+from smartlayer.state.bus import Bus
+from smartlayer.state.windows.replicated import ReplicatedWindowStore
+from smartlayer.state.windows.window import ClientWindow
 
 pytestmark = pytest.mark.integration
 
@@ -92,16 +93,16 @@ def test_workers_of_different_groups_do_not_share_windows_but_share_bans(redis_a
     buses = [Bus(alias=redis_alias, interval=0.02) for _ in range(3)]
     a, a2, b = (ReplicatedWindowStore(bus=bus, group=g) for bus, g in zip(buses, ["host-a", "host-a", "host-b"],
                                                                           strict=True))
-    mirror = bans.BanMirror(redis_alias)
+    mirror = ban_mirror.BanMirror(redis_alias)
     try:
-        buses[2].subscribe(bans.TOPIC, mirror.apply, on_connect=mirror.reload)
+        buses[2].subscribe(ban_mirror.TOPIC, mirror.apply, on_connect=mirror.reload)
         for store in (a, a2, b):
             assert store.bus.connected.wait(5)
         a.arrive("ip:203.0.113.35", (time.time(), "GET", "/", 0))
         wait_until(lambda: "ip:203.0.113.35" in a2._windows, what="same group hears it")
         time.sleep(0.1)  # several intervals: the other group had every chance to hear it
         assert "ip:203.0.113.35" not in b._windows
-        buses[0].publish_now(bans.TOPIC, [(bans.ban_key("ip:203.0.113.35"), {"reason": "x", "expires": None})])
+        buses[0].publish_now(ban_mirror.TOPIC, [(bans.ban_key("ip:203.0.113.35"), {"reason": "x", "expires": None})])
         wait_until(lambda: mirror.lookup([bans.ban_key("ip:203.0.113.35")]) is not None, what="ban across groups")
     finally:
         for bus in buses:
@@ -119,8 +120,8 @@ def test_bad_messages_are_counted_and_the_subscription_survives(workers, redis_a
     (a,) = workers(1)
     import marshal
 
-    from smartlayer.bus import PROTOCOL
-    from smartlayer.redis_window import redis_client
+    from smartlayer.state.bus import PROTOCOL
+    from smartlayer.state.redis import redis_client
 
     publish = redis_client(redis_alias).publish
     publish(a.bus.channel("w"), b"\x00not marshal")
@@ -138,8 +139,8 @@ def test_bad_messages_are_counted_and_the_subscription_survives(workers, redis_a
 def other_mirror(redis_alias):
     """Another worker's ban mirror: its own bus, loaded on subscription."""
     bus = Bus(alias=redis_alias, interval=0.02)
-    mirror = bans.BanMirror(redis_alias)
-    bus.subscribe(bans.TOPIC, mirror.apply, on_connect=mirror.reload)
+    mirror = ban_mirror.BanMirror(redis_alias)
+    bus.subscribe(ban_mirror.TOPIC, mirror.apply, on_connect=mirror.reload)
     assert bus.connected.wait(5)
     yield mirror
     bus.stop()
@@ -178,16 +179,14 @@ def test_bans_added_and_deleted_in_the_admin_reach_another_worker(redis_alias, o
 
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_that_subscribes_later_loads_the_bans_that_exist(redis_alias):
-    from smartlayer.bans import ban_mirror
-
-    assert ban_mirror() is not None  # replicated on RedisCache: this process announces
+    assert ban_mirror.ban_mirror() is not None  # replicated on RedisCache: this process announces
     bans.ban("ip:203.0.113.41", reason="before", source="admin")
     bans.ban("ip:203.0.113.42", reason="short", source="admin", ttl=1)
     time.sleep(1.1)  # the second expires
     bus = Bus(alias=redis_alias, interval=0.02)
-    late = bans.BanMirror(redis_alias)
+    late = ban_mirror.BanMirror(redis_alias)
     try:
-        bus.subscribe(bans.TOPIC, late.apply, on_connect=late.reload)
+        bus.subscribe(ban_mirror.TOPIC, late.apply, on_connect=late.reload)
         assert bus.connected.wait(5) and late.ready
         assert late.lookup(bans.lookup_keys(client("203.0.113.41")))["reason"] == "before"
         assert late.lookup(bans.lookup_keys(client("203.0.113.42"))) is None
@@ -201,7 +200,7 @@ def test_the_request_path_reads_bans_from_the_mirror_without_touching_redis(redi
     """Once ready, a ban lookup is a dict read: it answers even with the cache gone."""
     from django.test import Client as HttpClient
 
-    from smartlayer.bans import ban_mirror
+    from smartlayer.state.bans import ban_mirror
     from tests.conftest import BROWSER_UA
 
     mirror = ban_mirror()

@@ -1,6 +1,6 @@
 """``manage.py analyse_logs [--date YYYY-MM-DD]``: the plain-English daily report.
 
-A thin shell over :mod:`smartlayer.report`: parse the date, run, print one
+A thin shell over :mod:`smartlayer.log.report`: parse the date, run, print one
 status line (cron mail stays short); ``-v 2`` prints the whole report.  A
 bad ``--date`` exits non-zero.  Without an LLM, or with a failing one, the
 report still holds every figure and says why the summary is missing.
@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from smartlayer import report
+from smartlayer.log import report
 
 
 class Command(BaseCommand):

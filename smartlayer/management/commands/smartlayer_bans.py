@@ -1,8 +1,8 @@
 """``manage.py smartlayer_bans list | lift CLIENT | lift --all | add CLIENT``.
 
 The way back in for an operator who (or whose office) got banned, and a way
-to ban by hand without the admin.  It goes through :func:`smartlayer.bans.ban`
-and :func:`smartlayer.bans.lift` — the database row and the shared cache, and
+to ban by hand without the admin.  It goes through :func:`smartlayer.state.bans.ban`
+and :func:`smartlayer.state.bans.lift` — the database row and the shared cache, and
 on Redis an announcement every worker applies — so it works while the site
 runs.  ``handle()`` only dispatches; each verb is a plain function that
 returns the lines to print, so tests call it without a terminal.
@@ -14,13 +14,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from smartlayer import bans
 from smartlayer.conf import sl_settings
-from smartlayer.responses import iso_utc
+from smartlayer.http.responses import iso_utc
+from smartlayer.state import bans
 
 KEY_HELP = ("client key: ip:<address>, ip:<IPv6 prefix>/<length> (IPv6 clients are grouped by "
             "IPV6_PREFIX_LENGTH, /64 by default) or u:<user pk> — as the admin's request log shows them. "
-            "A bare IP address is turned into its key (smartlayer.client.ip_key).")
+            "A bare IP address is turned into its key (smartlayer.request.client.ip_key).")
 
 
 def client_key(text: str) -> str:
@@ -81,7 +81,7 @@ def lift_all(by: str) -> list[str]:
 
 def add(key: str, *, ttl: int, reason: str) -> list[str]:
     """Ban ``key`` for ``ttl`` seconds (0: permanent).  A longer ban already
-    in force stays, with its own reason (as :func:`smartlayer.bans.ban` does)."""
+    in force stays, with its own reason (as :func:`smartlayer.state.bans.ban` does)."""
     from django.utils import timezone
 
     if ttl < 0:

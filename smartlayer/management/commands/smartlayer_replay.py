@@ -47,7 +47,7 @@ class Command(BaseCommand):
         merged = {**getattr(settings, "SMART_MIDDLEWARE", {}), **overrides}
         with override_settings(SMART_MIDDLEWARE=merged):
             result, seconds = self._replay(path, opts)
-        from smartlayer.replay_report import print_summary, write_report
+        from smartlayer.offline.replay_report import print_summary, write_report
 
         print_summary(result, self.stdout, seconds=seconds, top=opts["top"])
         if opts["output"]:
@@ -57,8 +57,8 @@ class Command(BaseCommand):
             raise CommandError(f"no line of {path} could be parsed ({result.malformed} malformed)")
 
     def _replay(self, path: Path, opts: dict[str, Any]):
-        from smartlayer.accesslog import iter_log
-        from smartlayer.replay import Replayer
+        from smartlayer.offline.accesslog import iter_log
+        from smartlayer.offline.replay import Replayer
 
         model: Any = "active"
         if opts["no_model"]:

@@ -1,6 +1,6 @@
 """``manage.py train_smartlayer``: train, store and register a new anomaly model.
 
-A thin shell over :func:`smartlayer.ml.train.train` (the choices are
+A thin shell over :func:`smartlayer.ml.training.train.train` (the choices are
 documented there).  Examples::
 
     manage.py train_smartlayer                       # last MODEL_LOOKBACK_DAYS of the request log
@@ -30,7 +30,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_date, parse_datetime
 
-from smartlayer.ml.train import TrainingError, TrainOptions, terminal_progress, train
+from smartlayer.ml.training.train import TrainingError, TrainOptions, terminal_progress, train
 
 
 def _when(value: str) -> datetime:

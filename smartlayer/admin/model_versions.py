@@ -1,0 +1,133 @@
+"""Admin for model versions: compare, activate, roll back.
+
+Registered on import (the admin package imports this module).  Every
+field is read-only except the notes: a version is an immutable artifact, and
+its lifecycle changes only through the two actions, which go through
+:mod:`smartlayer.ml.registry` (verification, one transaction, the ACTIVE pointer, the
+cache key, the signal) — never through a status field edited by hand.
+
+The change page draws the training score histogram (with the threshold) and
+the per-feature training medians as inline SVG from the registry row alone,
+so it works on a host that does not have the model store.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+from django.utils.safestring import mark_safe
+
+from ..ml import registry
+from ..ml.plots import bars_svg, histogram_svg
+from ..models import ModelVersion
+
+
+def _metric(obj: ModelVersion, *path: str) -> Any:
+    value: Any = obj.metrics or {}
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["version", "status", "created_at", "samples", "clients", "threshold_display",
+                    "flagged_display", "p99_display", "recall_display", "activated_at"]
+    list_filter = ["status", "feature_set"]
+    search_fields = ["version", "notes"]
+    ordering = ["-created_at"]
+    actions = ["activate_version", "rollback_previous"]
+    fieldsets = [
+        (None, {"fields": ["version", "status", "created_at", "activated_at", "feature_set", "notes"]}),
+        ("Training data", {"fields": ["training_start", "training_end", "samples", "clients"]}),
+        ("Quality", {"fields": ["threshold", "score_histogram", "feature_medians", "metrics_table"]}),
+        ("Provenance", {"fields": ["params_json", "sha256"], "classes": ["collapse"]}),
+    ]
+    readonly_fields = ["version", "status", "created_at", "activated_at", "feature_set", "training_start",
+                       "training_end", "samples", "clients", "threshold", "score_histogram", "feature_medians",
+                       "metrics_table", "params_json", "sha256"]
+
+    # ── permissions: versions come from training, not from this form ───────
+    def has_add_permission(self, request: Any) -> bool:
+        return False
+
+    def has_delete_permission(self, request: Any, obj: ModelVersion | None = None) -> bool:
+        if obj is not None and obj.status == "active":
+            return False
+        return super().has_delete_permission(request, obj)
+
+    # ── list columns ───────────────────────────────────────────────────────
+    @admin.display(description="threshold", ordering="threshold")
+    def threshold_display(self, obj: ModelVersion) -> str:
+        return f"{obj.threshold:.4f}" if obj.threshold is not None else "—"
+
+    @admin.display(description="flagged in training")
+    def flagged_display(self, obj: ModelVersion) -> str:
+        v = _metric(obj, "share_above_threshold")
+        return f"{v:.2%}" if isinstance(v, (int, float)) else "—"
+
+    @admin.display(description="score p99")
+    def p99_display(self, obj: ModelVersion) -> str:
+        v = _metric(obj, "score_quantiles", "p99")
+        return f"{v:.3f}" if isinstance(v, (int, float)) else "—"
+
+    @admin.display(description="recall (labelled)")
+    def recall_display(self, obj: ModelVersion) -> str:
+        v = _metric(obj, "hostile_vs_benign", "recall")
+        return f"{v:.1%}" if isinstance(v, (int, float)) else "—"
+
+    # ── change page ────────────────────────────────────────────────────────
+    @admin.display(description="training score histogram")
+    def score_histogram(self, obj: ModelVersion) -> str:
+        hist = _metric(obj, "score_histogram") or {}
+        # safe: plots.py escapes every text it puts into the markup
+        return mark_safe(histogram_svg(hist.get("edges") or [], hist.get("counts") or [],
+                                       threshold=obj.threshold, title=f"{obj.version}: anomaly scores"))
+
+    @admin.display(description="feature medians (IQR)")
+    def feature_medians(self, obj: ModelVersion) -> str:
+        stats = _metric(obj, "feature_stats") or {}
+        names, med, iqr = stats.get("names") or [], stats.get("median") or [], stats.get("iqr") or []
+        if len(names) != len(med):
+            return "—"
+        notes = [f"IQR {v:.3g}" for v in iqr] if len(iqr) == len(names) else None
+        return mark_safe(bars_svg(names, med, title="training medians", notes=notes))  # escaped by plots.py
+
+    @admin.display(description="metrics")
+    def metrics_table(self, obj: ModelVersion) -> str:
+        data = {k: v for k, v in (obj.metrics or {}).items() if k not in ("score_histogram", "feature_stats")}
+        return format_html('<pre style="white-space:pre-wrap">{}</pre>', json.dumps(data, indent=2, sort_keys=True))
+
+    @admin.display(description="parameters")
+    def params_json(self, obj: ModelVersion) -> str:
+        return format_html("<code>{}</code>", json.dumps(obj.params or {}, sort_keys=True))
+
+    # ── actions ────────────────────────────────────────────────────────────
+    # Both switch the model that decides on every request, so both need the
+    # change permission: view-only staff are neither offered them nor can POST
+    # them (tests/test_admin_permissions.py).
+    @admin.action(description="Activate the selected version", permissions=["change"])
+    def activate_version(self, request: Any, queryset: Any) -> None:
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one version to activate.", messages.WARNING)
+            return
+        mv = queryset.get()
+        try:
+            registry.activate(mv.version, by=request.user.get_username())
+        except registry.RegistryError as exc:
+            self.message_user(request, f"Not activated: {exc}", messages.ERROR)
+            return
+        self.message_user(request, f"Version {mv.version} is now active.", messages.SUCCESS)
+
+    @admin.action(description="Roll back to the previously active version", permissions=["change"])
+    def rollback_previous(self, request: Any, queryset: Any) -> None:
+        try:
+            mv = registry.rollback(by=request.user.get_username())
+        except registry.RegistryError as exc:
+            self.message_user(request, f"Not rolled back: {exc}", messages.ERROR)
+            return
+        self.message_user(request, f"Rolled back: version {mv.version} is active again.", messages.SUCCESS)

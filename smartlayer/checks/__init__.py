@@ -1,0 +1,51 @@
+"""System checks: bad settings and risky deployments get a clear message at start-up, not a 500 later.
+
+Every id means exactly one problem — users silence checks by id
+(``SILENCED_SYSTEM_CHECKS``), so an id that covered two problems would
+silence both.  :data:`CATALOGUE` is the list; the README's checks table is
+generated from the same wording and a test keeps the two, and the ids the
+code can emit, in step.
+
+* :mod:`.settings` — the ``SMART_MIDDLEWARE`` dict itself;
+* :mod:`.deploy` — middleware order, cache, proxies, client addresses;
+* :mod:`.patterns` — ``VALIDATOR_EXTRA_PATTERNS``.
+
+May import: conf, models, and (lazily) the modules whose settings it checks.
+"""
+from __future__ import annotations
+
+#: id → the one problem it reports.
+CATALOGUE: dict[str, str] = {
+    "E001": "SMART_MIDDLEWARE is not a dict",
+    "E002": "a numeric setting is negative, zero where it must not be, or not a number",
+    "E003": "ANALYSE_LOGS_AT is not \"HH:MM\"",
+    "E004": "a RATE_LIMIT_PLANS route names an unknown limit type (the closest known one is suggested)",
+    "E005": "TRUSTED_PROXIES or ALLOW_IPS holds something that is not an IP network",
+    "E006": "PLAN_ORDER or ANONYMOUS_PLAN names a plan that is not in RATE_LIMIT_PLANS",
+    "E007": "a VALIDATOR_EXTRA_PATTERNS entry is not a valid signature (bad regex, missing or bad keys)",
+    "E008": "MONITOR_MODE names an unknown component",
+    "E009": "the cache is Django's DummyCache: nothing can be counted",
+    "E010": "grey_suspicion_threshold is not below grey_hard_block_score",
+    "E011": "WINDOW_BACKEND is not one of auto, local, replicated, redis",
+    "E012": "a VALIDATOR_EXTRA_PATTERNS entry can backtrack super-linearly (it is not used)",
+    "E013": "RATE_LIMIT_PLANS, or one plan in it, is not a dict",
+    "E014": "a RATE_LIMIT_PLANS route is not a path starting with '/'",
+    "E015": "a RATE_LIMIT_PLANS route's limits are not a non-empty dict",
+    "E016": "a RATE_LIMIT_PLANS limit is not a whole number ≥ 0",
+    "E017": "WINDOW_BACKEND 'replicated' or 'redis' without Django's RedisCache",
+    "E018": "REPLICATION_GROUP is not a string",
+    "E019": "CACHE_ALIAS names no entry of settings.CACHES",
+    "W001": "unknown key in SMART_MIDDLEWARE (the closest known key is suggested)",
+    "W002": "smartlayer is installed but none of its middlewares is in MIDDLEWARE",
+    "W003": "a smartlayer middleware comes before AuthenticationMiddleware",
+    "W004": "WatchLog is not installed: nothing is logged, nothing to train on",
+    "W005": "blocking with a cache that each process keeps for itself",
+    "W006": "AI_API_KEY is set but AI_BASE_URL or AI_MODEL is missing",
+    "W007": "the login-flood rule looks further back than the windows keep",
+    "W008": "TRUSTED_PROXY_COUNT without TRUSTED_PROXIES: a client reaching the app server directly chooses "
+            "its own address",
+    "W009": "most recent requests come from one private or loopback address: a proxy smartlayer was not "
+            "told about",
+}
+
+from . import deploy, patterns, settings  # noqa: E402,F401 - each module registers its checks

@@ -1,0 +1,119 @@
+"""AIAnomalyDetector's logic, without HTTP.
+
+:class:`Detector` takes a :class:`~smartlayer.request.context.RequestContext` and a
+clock value and returns a decision: first the ban check, then the client's
+window (arrival recorded), the documented rules, the active model, the one
+combiner, and the side effects the decision calls for (a ban, a background
+LLM question, the repeat-block counter).
+
+Where the state lives is injected: the middleware uses the process-wide
+window store and :class:`~smartlayer.state.ban_backends.CacheBans` (Django's
+cache, the database behind it); the replay command uses its own window store
+and :class:`~smartlayer.state.ban_backends.MemoryBans` with the log's
+timestamps as the clock.  Same code, so a backtest means something.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ...conf import sl_settings
+from ...policy import enforce
+from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
+from ...request.context import RequestContext
+from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
+from ...state import bans as ban_service
+from ...state.ban_backends import CacheBans
+from ...state.windows import get_window_store
+from ...state.windows.window import Outcome, WindowStore
+from .rules import arrival_flags, evaluate
+
+
+def _active_model():
+    if not sl_settings.MODEL_ENABLED:
+        return None
+    from ...ml.runtime import get_active_model
+
+    return get_active_model()
+
+
+class Detector:
+    component = "anomaly"
+
+    def __init__(self, windows: WindowStore | None = None, bans: BanBackend | None = None, *,
+                 use_llm: bool = True, model: Any = "active") -> None:
+        self._windows = windows
+        self.bans = bans or CacheBans()
+        self.use_llm = use_llm
+        self._model = model  # "active": whatever the runtime has active; None: rules only
+
+    @property
+    def windows(self) -> WindowStore:
+        # `is None`, not `or`: an empty store is falsy (it has a length)
+        return self._windows if self._windows is not None else get_window_store()
+
+    def model(self):
+        return _active_model() if self._model == "active" else self._model
+
+    def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:
+        now = time.time() if now is None else now
+        client = ctx.client
+        if not sl_settings.CACHE_FAIL_OPEN and not self.windows.available():
+            # replicated windows never touch Redis per request; a site that asked
+            # to fail closed when Redis is away still gets its 503s
+            raise ConnectionError("smartlayer's Redis is unreachable (replication is failing)")
+
+        # ── an active ban answers before anything else; then the window ────
+        flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
+        arrival = (now, ctx.method, ctx.path, flags)
+        guarded = getattr(self.windows, "arrive_guarded", None)
+        if staff_exempt(ctx):
+            # staff are never banned: no ban is looked up for them (an office's
+            # banned address must not lock its operators out of the admin)
+            entry, snap = None, self.windows.arrive(client.key, arrival)
+        elif guarded is not None and isinstance(self.bans, CacheBans):
+            # Redis: the ban keys are checked inside the window's round trip
+            ban_service.maybe_sync()
+            snap, found = guarded(client.key, arrival, ban_service.lookup_keys(client))
+            entry = ban_service.active_entry([found], now) if snap is None else None
+            if snap is None and entry is None:  # a stale ban key: record as usual
+                snap = self.windows.arrive(client.key, arrival)
+        else:
+            entry = self.bans.lookup(ctx, now)
+            snap = None if entry is not None else self.windows.arrive(client.key, arrival)
+        if entry is not None:
+            return Decision(
+                Action.BLOCK, "ban", reason=f"ban:{entry.get('source', '?')}",
+                reasons=[str(entry.get("reason", ""))[:200]], status=int(sl_settings.BLOCK_STATUS),
+                details={"ban_id": entry.get("id"), "expires": entry.get("expires")},
+                public_reason=PUBLIC_REASONS["ban"],
+            )
+        ctx.window_key = client.key
+        result = evaluate(snap, is_staff=client.is_staff)
+        llm_ok = self.use_llm and not monitor and llm_available()
+        ev = Evidence(self.component, black=result.black, rule_score=result.score, rules_fired=result.fired,
+                      in_grace=result.in_grace, llm_available=llm_ok)
+        if not result.in_grace:
+            ctx.rule_score = result.score
+            if (sl_settings.GREY_SUSTAINED_COUNT and result.hammering
+                    and result.score >= int(sl_settings.grey_suspicion_threshold)):
+                ev.grey_flags = counted(self.bans.note_flag, ctx, now, "grey")
+            model = self.model()
+            if model is not None:
+                scored = model.score(snap)
+                ev.model_score, ev.model_threshold = scored.score, scored.threshold
+                ev.model_version, ev.top_features = scored.version, list(scored.top_features)
+                ctx.model_score, ctx.model_version = scored.score, scored.version
+                block_at = sl_settings.MODEL_BLOCK_SCORE
+                if scored.score >= (scored.threshold if block_at is None else float(block_at)):
+                    ev.model_flags = counted(self.bans.note_flag, ctx, now)
+
+        return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
+
+    def record_outcome(self, ctx: RequestContext, status: int, elapsed_ms: float, blocked: bool,
+                       now: float | None = None) -> None:
+        """Record the finished request in the client's window (error rates read it)."""
+        if ctx.window_key is None:
+            return
+        outcome: Outcome = (ctx.started if now is None else now, int(status), float(elapsed_ms), bool(blocked))
+        self.windows.complete(ctx.window_key, outcome)

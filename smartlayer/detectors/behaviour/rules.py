@@ -1,0 +1,242 @@
+"""The documented behaviour rules of AIAnomalyDetector, as pure functions.
+
+Input: a :class:`~smartlayer.state.windows.window.Snapshot` of one client (the current
+request included) and the settings.  Output: a :class:`RuleResult`.  No
+request object, no cache, no database — so every rule is tested at its
+boundary without HTTP, and the replay command runs the same code on old logs.
+
+Counting conventions (documented in the README):
+
+* request counts include the current request: the 50th request within 10 s
+  is the first one blocked;
+* error rates use finished requests only, and leave out responses smartlayer
+  itself blocked, so a block does not feed the error rule;
+* the grace period: while a client has made at most ``grey_grace_requests``
+  requests in 24 h (the current one included), it is not scored — the first
+  20 requests never are.  The BLACK rules apply from the first request.
+
+One BLACK rule is a smartlayer addition to the documented three:
+``login_flood`` — ``LOGIN_FLOOD_ATTEMPTS`` POSTs to ``LOGIN_PATHS`` within
+``LOGIN_FLOOD_WINDOW`` seconds (the current one included).  Credential
+stuffing answered 200 (a failed form login re-renders the page) trips no error
+rule and, at a few attempts a minute, no rate rule either.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ...conf import derived, sl_settings
+from ...state.windows.window import FLAG_AUTHENTICATED, FLAG_EMPTY_UA, FLAG_SENSITIVE, FLAG_SUSPICIOUS_UA, Snapshot
+
+_ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
+
+
+@dataclass(slots=True)
+class RuleResult:
+    black: list[str] = field(default_factory=list)   # BLACK rules that fired
+    score: int = 0                                    # GREY suspicion score
+    fired: list[str] = field(default_factory=list)   # GREY rules that fired
+    in_grace: bool = False
+    hammering: bool = False   # elevated rate on ≤ grey_burst_max_paths paths (see decisions, sustained rate)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reasons(self) -> list[str]:
+        return [f"black:{n}" for n in self.black] + [f"grey:{n}" for n in self.fired]
+
+
+@derived
+def sensitive_prefixes() -> tuple[str, ...]:
+    return tuple(str(p).lower() for p in sl_settings.grey_sensitive_paths or ())
+
+
+@derived
+def suspicious_agents() -> tuple[str, ...]:
+    return tuple(str(a).lower() for a in sl_settings.grey_suspicious_user_agents or ())
+
+
+@derived
+def weights() -> dict[str, int]:
+    from ...conf import DEFAULT_GREY_WEIGHTS
+
+    merged = dict(DEFAULT_GREY_WEIGHTS)
+    merged.update(sl_settings.grey_weights or {})
+    return merged
+
+
+@derived
+def login_prefixes() -> tuple[str, ...]:
+    paths = [str(p).lower() for p in sl_settings.LOGIN_PATHS or ()]
+    from django.conf import settings as django_settings
+
+    login_url = getattr(django_settings, "LOGIN_URL", None)
+    if isinstance(login_url, str) and login_url.startswith("/"):
+        paths.append(login_url.lower())
+    return tuple(paths)
+
+
+def is_login_attempt(method: str, path: str) -> bool:
+    return method == "POST" and path.lower().startswith(login_prefixes())
+
+
+def is_sensitive_path(path: str) -> bool:
+    return path.lower().startswith(sensitive_prefixes())
+
+
+def is_suspicious_agent(user_agent: str) -> bool:
+    ua = user_agent.lower()
+    return any(k in ua for k in suspicious_agents())
+
+
+def arrival_flags(*, authenticated: bool, user_agent: str, path: str) -> int:
+    """The flag bits stored with an arrival (see :mod:`smartlayer.state.windows.window`)."""
+    flags = 0
+    if authenticated:
+        flags |= FLAG_AUTHENTICATED
+    if not user_agent.strip():
+        flags |= FLAG_EMPTY_UA
+    elif is_suspicious_agent(user_agent):
+        flags |= FLAG_SUSPICIOUS_UA
+    if is_sensitive_path(path):
+        flags |= FLAG_SENSITIVE
+    return flags
+
+
+_id_memo: dict[str, tuple[str, int] | None] = {}
+_ID_MEMO_MAX = 50_000
+
+
+def _template_id(path: str) -> tuple[str, int] | None:
+    """``/users/17`` → ``("/users/", 17)``; memoised, because a client's recent
+    paths come back in many consecutive windows (bounded: emptied when full)."""
+    try:
+        return _id_memo[path]
+    except KeyError:
+        pass
+    m = _ID_AT_END.match(path)
+    value = (m.group(1), int(m.group(2))) if m else None
+    if len(_id_memo) >= _ID_MEMO_MAX:
+        _id_memo.clear()
+    _id_memo[path] = value
+    return value
+
+
+def longest_sequential_run(paths: Iterable[str]) -> int:
+    """Longest run of consecutive numeric IDs on one path template.
+
+    ``/users/1 /users/2 /users/3`` → 3.  ``/products/4 /products/89`` → 1.
+    IDs on different templates (``/users/1``, ``/orders/2``) do not chain.
+    Used by the rule and by the model's features alike.
+    """
+    by_template: dict[str, set[int]] = {}
+    for p in paths:
+        t = _template_id(p)
+        if t is not None:
+            ids = by_template.get(t[0])
+            if ids is None:
+                by_template[t[0]] = {t[1]}
+            else:
+                ids.add(t[1])
+    best = 0
+    for ids in by_template.values():
+        if len(ids) <= best:
+            continue
+        for i in ids:
+            if i - 1 not in ids:  # start of a run
+                n = 1
+                while i + n in ids:
+                    n += 1
+                if n > best:
+                    best = n
+    return best
+
+
+def summarise(snap: Snapshot) -> dict[str, Any]:
+    """Raw behavioural facts of a client — no scores, no labels.
+
+    These are what the rules read, what an LLM is shown for a grey-zone
+    client, and part of what the model's features are made of.
+    """
+    s = sl_settings
+    current = snap.arrivals[-1] if snap.arrivals else (snap.now, "GET", "/", 0)
+    last_10s = snap.arrivals_since(10)
+    last_1min = snap.arrivals_since(60)
+    outcomes_2min = snap.outcomes_since(120)
+    finished = [o for o in outcomes_2min if not o[3]]
+    errors = sum(1 for o in finished if o[1] >= 400)
+    paths_1min = [a[2] for a in last_1min]
+    idle_from, idle_to = s.grey_idle_window
+    login_attempts = 0
+    if s.LOGIN_FLOOD_ATTEMPTS and is_login_attempt(current[1], current[2]):
+        # counted only when the current request is itself an attempt: that is
+        # the request the rule refuses, and the common request pays nothing
+        login_attempts = sum(1 for a in snap.arrivals_since(s.LOGIN_FLOOD_WINDOW) if is_login_attempt(a[1], a[2]))
+    return {
+        "count_10s": len(last_10s),
+        "distinct_paths_10s": len({a[2] for a in last_10s}),
+        "count_24h": snap.count_last_day(),
+        "finished_2min": len(finished),
+        "errors_2min": errors,
+        "error_rate_2min": (errors * 100.0 / len(finished)) if finished else 0.0,
+        "distinct_paths_1min": len(set(paths_1min)),
+        "sequential_run_1min": longest_sequential_run(paths_1min),
+        "idle_before": snap.count_between(idle_from, idle_to) == 0,
+        "login_attempts": login_attempts,
+        "current_path": current[2],
+        "current_method": current[1],
+        "recent_paths": paths_1min[-20:],
+        "authenticated": bool(current[3] & FLAG_AUTHENTICATED),
+        "suspicious_user_agent": bool(current[3] & FLAG_SUSPICIOUS_UA),
+        "empty_user_agent": bool(current[3] & FLAG_EMPTY_UA),
+        "sensitive_path": bool(current[3] & FLAG_SENSITIVE),
+    }
+
+
+def evaluate(snap: Snapshot, *, is_staff: bool = False) -> RuleResult:
+    """Apply the BLACK rules and the GREY scoring to one snapshot."""
+    s = sl_settings
+    facts = summarise(snap)
+    result = RuleResult(facts=facts)
+
+    # ── BLACK: instant blocks, from the first request ──────────────────────
+    if s.black_block_empty_user_agent and facts["empty_user_agent"]:
+        result.black.append("empty_user_agent")
+    if facts["count_10s"] >= s.black_requests_10s:
+        result.black.append("request_flood")
+    if (facts["finished_2min"] >= s.black_error_min_requests
+            and facts["error_rate_2min"] >= s.black_error_rate_percent):
+        result.black.append("error_flood")
+    if s.LOGIN_FLOOD_ATTEMPTS and facts["login_attempts"] >= s.LOGIN_FLOOD_ATTEMPTS:
+        result.black.append("login_flood")
+
+    # ── GREY: suspicion score, after the grace period ──────────────────────
+    if facts["count_24h"] <= s.grey_grace_requests:
+        result.in_grace = True
+        return result
+    w = weights()
+    fired = result.fired
+    if facts["suspicious_user_agent"]:
+        fired.append("suspicious_user_agent")
+    if s.grey_elevated_rate_10s <= facts["count_10s"] < s.black_requests_10s:
+        fired.append("elevated_rate")
+        # not a signal of its own (no weight): what the sustained-rate policy counts
+        result.hammering = facts["distinct_paths_10s"] <= s.grey_burst_max_paths
+    if (facts["finished_2min"] >= s.black_error_min_requests
+            and s.grey_error_rate_percent <= facts["error_rate_2min"] < s.black_error_rate_percent):
+        fired.append("moderate_error_rate")
+    if facts["sensitive_path"] and not is_staff:
+        fired.append("sensitive_path")
+    if facts["distinct_paths_1min"] >= s.grey_scan_distinct_paths:
+        fired.append("endpoint_scanning")
+    if facts["sequential_run_1min"] >= s.grey_sequential_ids:
+        fired.append("sequential_id_probing")
+    if (facts["idle_before"] and facts["count_10s"] >= s.grey_burst_requests_10s
+            and facts["distinct_paths_1min"] <= s.grey_burst_max_paths):
+        fired.append("burst_after_idle")
+    if not facts["authenticated"]:
+        fired.append("unauthenticated")
+    result.score = sum(int(w.get(name, 0)) for name in fired)
+    return result

@@ -1,0 +1,511 @@
+"""Training: history → vectors → Isolation Forest → threshold → evaluation → store.
+
+The ``train_smartlayer`` command is a thin shell over :func:`train`; the
+offline pipeline in ``training/`` and the benchmarks call :func:`fit_frame`
+directly on a DataFrame.
+
+Steps, and the choices made:
+
+1. **Data.**  RequestLog rows of the look-back window (``MODEL_LOOKBACK_DAYS``
+   or ``since``/``until``) via :func:`~.features.requestlog_frame` (served
+   requests only: refused requests, a client's requests while it was banned
+   and exempt paths are left out, and the run says how many of each), or an
+   access log via :func:`~.features.records_frame`.
+2. **Vectors.**  :func:`~.features.frame_to_vectors` replays every row through
+   the same window class as the middleware and extracts vectors only for
+   requests past the grace period.  Memory is bounded: at most
+   ``MODEL_MAX_SAMPLES`` vectors (uniform reservoir sample), and when there
+   are many more rows than that, only every k-th request of a client is a
+   candidate (``k = rows // (2 * max_vectors)``) so extraction cost stays
+   proportional to the sample, not to the history.
+3. **Fit.**  :class:`WindowAnomalyModel` — an ``IsolationForest`` with
+   ``MODEL_PARAMS`` (overridable per run), plus what the runtime needs next to
+   it: the compiled forest, the threshold and per-feature medians/IQRs.
+4. **Threshold.**  The ``1 - contamination`` quantile of the training
+   vectors' anomaly scores — i.e. a share ``contamination`` of the served
+   traffic scores above it.  This is exactly scikit-learn's ``offset_``
+   (``threshold = -offset_``), so ``model.joblib``'s ``predict`` agrees.  With
+   ``contamination="auto"`` it is the paper's 0.5.
+5. **Evaluation.**  The training score distribution (quantiles, histogram,
+   share above the threshold).  With labels (a labelled access log, generated
+   traffic) also per-label flag rates and precision/recall of hostile vs
+   benign — in-sample, but the labels were not used to fit.
+6. **Store, register, activate.**  A new immutable version directory, a
+   *candidate* row in the registry, and activation only if asked
+   (``activate=True``) or if no version is active yet (``activate=None``, the
+   default): the first model goes live by itself; later ones wait for a human
+   (admin action or ``--activate``), because a model retrained on a poisoned
+   week should not replace a good one unattended.
+
+Safe from cron: the whole run holds ``<store>/.train.lock``; a second run
+fails at once (:class:`TrainingLocked`) or waits (``wait=True``).  Nothing is
+written before the data check passes, a failed write removes the partial
+version, and the active model changes only in the final activation step.
+"""
+from __future__ import annotations
+
+import contextlib
+import platform
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import IsolationForest
+
+from ...conf import sl_settings
+from ...sim import BENIGN_LABELS
+from ..features import FEATURE_NAMES, FEATURE_SET_VERSION, Progress, frame_to_vectors
+from ..forest import CompiledForest
+from ..store import ModelStore, StoreLocked
+
+HISTOGRAM_BINS = 50
+#: Labels that count as benign when evaluating labelled data (plus the
+#: traffic generator's own list, when available).
+#: Labels counted as benign when a labelled log is evaluated: the generator's
+#: benign scenarios plus the spellings hand-labelled logs use for "no attack".
+BENIGN = frozenset({"", "-", "normal", "benign"}) | BENIGN_LABELS
+#: Exit status of a run refused because another holds the lock (EX_TEMPFAIL: try later).
+EXIT_LOCKED = 75
+
+
+class TrainingError(Exception):
+    """A run that cannot produce a model; nothing was written or activated."""
+
+    returncode = 1
+
+
+class NotEnoughData(TrainingError):
+    pass
+
+
+class TrainingLocked(TrainingError):
+    returncode = EXIT_LOCKED
+
+
+# ─────────────────────────────────────────────────────────────────────────────
+# The estimator
+# ─────────────────────────────────────────────────────────────────────────────
+
+class WindowAnomalyModel(BaseEstimator):
+    """Isolation Forest over window feature vectors, plus what scoring needs.
+
+    Parameters are those of :class:`sklearn.ensemble.IsolationForest` that
+    smartlayer exposes.  Fitted attributes:
+
+    ``forest_``            the fitted IsolationForest (stored as ``model.joblib``)
+    ``compiled_``          its :class:`~.forest.CompiledForest` (``forest.npz``)
+    ``threshold_``         anomaly score above which a vector is flagged
+    ``feature_median_``, ``feature_iqr_``, ``feature_scale_``
+                           robust centre and spread per feature (``top_features``)
+    ``training_scores_``   anomaly scores of the training vectors
+
+    Scores follow the package convention: higher = more anomalous.
+    """
+
+    def __init__(self, n_estimators: int = 100, max_samples: int | float | str = 256,
+                 contamination: float | str = 0.01, max_features: int | float = 1.0,
+                 random_state: int | None = None, n_jobs: int | None = None) -> None:
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.contamination = contamination
+        self.max_features = max_features
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X: np.ndarray, y: Any = None) -> WindowAnomalyModel:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or len(X) < 2:
+            raise ValueError("need a 2-D array with at least two vectors")
+        max_samples = self.max_samples
+        if isinstance(max_samples, int) and max_samples > len(X):
+            max_samples = len(X)  # what IsolationForest does anyway, without its warning
+        self.forest_ = IsolationForest(
+            n_estimators=self.n_estimators, max_samples=max_samples, contamination=self.contamination,
+            max_features=self.max_features, random_state=self.random_state, n_jobs=self.n_jobs,
+        ).fit(X)
+        self.n_features_in_ = X.shape[1]
+        self.compiled_ = CompiledForest.from_estimator(self.forest_)
+        self.training_scores_ = self.anomaly_scores(X)
+        self.threshold_ = float(-self.forest_.offset_)
+        self._check_compiled(X)
+        q25, med, q75 = np.percentile(X, [25, 50, 75], axis=0)
+        p01, p99 = np.percentile(X, [1, 99], axis=0)
+        iqr = q75 - q25
+        spread = p99 - p01
+        self.feature_median_ = med
+        self.feature_iqr_ = iqr
+        # IQR, else the 1–99 % range (binary or mostly-constant features), else 1
+        self.feature_scale_ = np.where(iqr > 0, iqr, np.where(spread > 0, spread, 1.0))
+        self.feature_p01_, self.feature_p99_ = p01, p99
+        return self
+
+    def _check_compiled(self, X: np.ndarray, n: int = 2000) -> None:
+        """Never ship a compiled forest that disagrees with scikit-learn."""
+        rng = np.random.default_rng(0)
+        idx = rng.choice(len(X), size=min(n, len(X)), replace=False)
+        diff = np.abs(self.compiled_.anomaly_scores(X[idx]) - self.training_scores_[idx]).max()
+        if not diff <= 1e-9:
+            raise TrainingError(f"compiled forest disagrees with scikit-learn by {diff:g}; not storing it")
+
+    def anomaly_scores(self, X: np.ndarray) -> np.ndarray:
+        """Anomaly scores in (0, 1), higher = more anomalous (``-score_samples``)."""
+        return -self.forest_.score_samples(np.asarray(X, dtype=np.float64))
+
+    def feature_stats(self) -> dict[str, list[float]]:
+        return {
+            "median": [float(v) for v in self.feature_median_],
+            "iqr": [float(v) for v in self.feature_iqr_],
+            "scale": [float(v) for v in self.feature_scale_],
+            "p01": [float(v) for v in self.feature_p01_],
+            "p99": [float(v) for v in self.feature_p99_],
+        }
+
+    def effective_params(self) -> dict[str, Any]:
+        params = {k: v for k, v in self.get_params().items() if k != "n_jobs"}
+        params["max_samples_"] = int(self.forest_.max_samples_)
+        return params
+
+
+# ─────────────────────────────────────────────────────────────────────────────
+# Options, data, evaluation
+# ─────────────────────────────────────────────────────────────────────────────
+
+@dataclass
+class TrainOptions:
+    since: datetime | None = None
+    until: datetime | None = None
+    access_log: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)   # overrides of MODEL_PARAMS
+    max_vectors: int | None = None                          # default MODEL_MAX_SAMPLES
+    min_samples: int | None = None                          # default MODEL_MIN_SAMPLES
+    sample_every: int | None = None                         # default: automatic (module docstring)
+    activate: bool | None = None                            # None: only if nothing is active
+    dry_run: bool = False
+    wait: bool = False
+    seed: int = 0
+
+    def model_params(self) -> dict[str, Any]:
+        params = dict(sl_settings.MODEL_PARAMS or {})
+        params.update({k: v for k, v in self.params.items() if v is not None})
+        allowed = set(WindowAnomalyModel().get_params())
+        unknown = sorted(set(params) - allowed)
+        if unknown:
+            raise TrainingError(f"unknown model parameter(s) {unknown}; allowed: {sorted(allowed)}")
+        return params
+
+
+@dataclass
+class TrainResult:
+    version: str | None          # None for a dry run
+    manifest: dict[str, Any]
+    activated: bool = False
+    dry_run: bool = False
+    registered: bool = True
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        return self.manifest.get("metrics", {})
+
+    def summary(self) -> str:
+        m = self.metrics
+        q = m.get("score_quantiles", {})
+        head = "dry run (nothing written)" if self.dry_run else f"version {self.version}"
+        read = rows_read(self.manifest.get("training", {}))
+        lines = [
+            f"{head}: {self.manifest['samples']} vectors from {m.get('rows', 0)} rows, "
+            f"{self.manifest['clients']} clients",
+            *([read] if read else []),
+            f"threshold {self.manifest['threshold']:.4f} (contamination {self.manifest['params'].get('contamination')}); "
+            f"{m.get('share_above_threshold', 0):.2%} of training vectors above it",
+            "scores: " + ", ".join(f"{k} {v:.3f}" for k, v in q.items()),
+        ]
+        evaluation = m.get("labels")
+        if evaluation:
+            overall = m.get("hostile_vs_benign", {})
+            if "recall" in overall:
+                lines.append(f"labelled: hostile vs benign precision {overall['precision']:.3f}, "
+                             f"recall {overall['recall']:.3f}")
+            for label, row in sorted(evaluation.items()):
+                extra = f", precision {row['precision']:.3f}" if "precision" in row else ""
+                lines.append(f"  {label:<22} {row['vectors']:>7} vectors, {row['share_flagged']:.1%} flagged{extra}")
+        if not self.dry_run:
+            if not self.registered:
+                lines.append("stored, not registered")
+            else:
+                lines.append("activated" if self.activated else "registered as a candidate (not activated)")
+        return "\n".join(lines)
+
+
+def default_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    until = now or datetime.now(dt_timezone.utc)
+    return until - timedelta(days=float(sl_settings.MODEL_LOOKBACK_DAYS)), until
+
+
+def load_frame(opts: TrainOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The training rows and a description of where they came from."""
+    from ..features import records_frame, requestlog_frame
+
+    if opts.access_log:
+        try:
+            from ...offline.accesslog import iter_log
+        except ImportError:  # pragma: no cover - the module ships with smartlayer
+            raise TrainingError("smartlayer.offline.accesslog is not available") from None
+        try:
+            reader = iter_log(opts.access_log)
+            df = records_frame(reader, key="ip")
+        except OSError as exc:
+            raise TrainingError(f"cannot read {opts.access_log}: {exc}") from None
+        stats = getattr(reader, "stats", None)
+        if opts.since is not None:
+            df = df[df["ts"] >= opts.since.timestamp()]
+        if opts.until is not None:
+            df = df[df["ts"] < opts.until.timestamp()]
+        source = {"source": "access_log", "path": str(opts.access_log)}
+        if stats is not None:
+            source.update(lines=stats.lines, parsed=stats.parsed, malformed=stats.malformed)
+        return df.reset_index(drop=True), source
+    since, until = opts.since, opts.until
+    if since is None or until is None:
+        d_since, d_until = default_window()
+        since, until = since or d_since, until or d_until
+    if since >= until:
+        raise TrainingError(f"empty training window: since {since.isoformat()} is not before until {until.isoformat()}")
+    counts: dict[str, int] = {}
+    df = requestlog_frame(since, until, counts=counts)
+    return df, {"source": "requestlog", "start": since.isoformat(), "end": until.isoformat(),
+                "read": counts["read"],
+                "excluded": {k: counts[k] for k in ("refused", "during_ban", "exempt_path")}}
+
+
+def rows_read(source: dict[str, Any]) -> str:
+    """What was read and what was left out, and why, for the run's messages
+    ("" when the source does not say, e.g. an access log)."""
+    excluded = source.get("excluded")
+    if not excluded or "read" not in source:
+        return ""
+    left_out = sum(excluded.values())
+    return (f"{source['read']} rows read from the request log, {left_out} left out: "
+            f"{excluded['refused']} refused or monitor-only, {excluded['during_ban']} during a ban, "
+            f"{excluded['exempt_path']} on exempt paths; {source['read'] - left_out} used")
+
+
+def evaluate_labels(scores: np.ndarray, threshold: float, meta: pd.DataFrame) -> dict[str, Any]:
+    """Per-label flag rates and hostile-vs-benign precision/recall.
+
+    For a hostile label, ``precision`` is the precision the detector would
+    have if that were the only attack: flagged of the label over flagged of
+    the label plus flagged benign vectors.  ``clients_flagged`` is the share
+    of that label's clients with at least one vector above the threshold.
+    """
+    if "label" not in meta.columns:
+        return {}
+    labels = meta["label"].fillna("").astype(str).to_numpy()
+    if not (labels != "").any():
+        return {}
+    benign = BENIGN
+    flagged = scores >= threshold
+    is_benign = np.isin(labels, list(benign))
+    fp = int((flagged & is_benign).sum())
+    per: dict[str, Any] = {}
+    frame = pd.DataFrame({"label": labels, "client": meta["client_key"].to_numpy(), "flagged": flagged})
+    by_client = frame.groupby(["label", "client"], sort=False)["flagged"].any().groupby(level=0).mean()
+    for label in sorted(set(labels)):
+        mask = labels == label
+        k = int(flagged[mask].sum())
+        row: dict[str, Any] = {"vectors": int(mask.sum()), "flagged": k, "share_flagged": k / int(mask.sum()),
+                               "clients_flagged": float(by_client.get(label, 0.0)),
+                               "benign": label in benign}
+        if label not in benign:
+            row["recall"] = row["share_flagged"]
+            row["precision"] = k / (k + fp) if k + fp else 0.0
+        per[label or "(none)"] = row
+    hostile = ~is_benign
+    n_hostile = int(hostile.sum())
+    overall: dict[str, float] = {"benign_flagged": fp / int(is_benign.sum()) if is_benign.any() else 0.0}
+    if n_hostile:
+        tp = int((flagged & hostile).sum())
+        n_flagged = int(flagged.sum())
+        precision = tp / n_flagged if n_flagged else 0.0
+        recall = tp / n_hostile
+        overall.update(precision=precision, recall=recall,
+                       f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0)
+    return {"labels": per, "hostile_vs_benign": overall}
+
+
+def library_versions() -> dict[str, str]:
+    import sklearn
+
+    from ... import __version__
+
+    return {"python": platform.python_version(), "numpy": np.__version__, "sklearn": sklearn.__version__,
+            "pandas": pd.__version__, "smartlayer": __version__}
+
+
+# ─────────────────────────────────────────────────────────────────────────────
+# The pipeline
+# ─────────────────────────────────────────────────────────────────────────────
+
+@dataclass
+class FitOutput:
+    model: WindowAnomalyModel
+    X: np.ndarray
+    meta: pd.DataFrame
+    manifest: dict[str, Any]
+
+
+def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vectors: int | None = None,
+              min_samples: int | None = None, sample_every: int | None = None, seed: int = 0,
+              source: dict[str, Any] | None = None, progress: Progress | None = None,
+              log: Callable[[str], None] | None = None) -> FitOutput:
+    """Vectors, fit, threshold and evaluation for one frame; writes nothing.
+
+    Raises :class:`NotEnoughData` when fewer than ``min_samples`` vectors
+    (requests past the grace period) come out of ``df``.
+    """
+    log = log or (lambda msg: None)
+    params = dict(sl_settings.MODEL_PARAMS if params is None else params)
+    max_vectors = int(max_vectors or sl_settings.MODEL_MAX_SAMPLES)
+    min_samples = int(sl_settings.MODEL_MIN_SAMPLES if min_samples is None else min_samples)
+    rows = len(df)
+    if sample_every is None:
+        sample_every = max(1, rows // (2 * max_vectors))
+    timings: dict[str, float] = {}
+
+    t0 = time.perf_counter()
+    X, meta = frame_to_vectors(df, sample_every=sample_every, max_vectors=max_vectors, seed=seed,
+                               progress=progress)
+    timings["vectors"] = time.perf_counter() - t0
+    every = "every request" if sample_every == 1 else f"every {sample_every}th request of a client"
+    log(f"{len(X)} vectors from {rows} rows ({every}, at most {max_vectors}) in {timings['vectors']:.1f}s")
+    if len(X) < max(min_samples, 2):
+        read = rows_read(source or {})
+        raise NotEnoughData(
+            f"too little data to train: {len(X)} scored requests (clients past the grace period of "
+            f"{sl_settings.grey_grace_requests} requests) in {rows} rows{f' ({read})' if read else ''}; "
+            f"at least {min_samples} are needed (MODEL_MIN_SAMPLES / --min-samples). Nothing was written.")
+
+    t0 = time.perf_counter()
+    model = WindowAnomalyModel(**params).fit(X)
+    timings["fit"] = time.perf_counter() - t0
+    scores = model.training_scores_
+    threshold = model.threshold_
+    log(f"fitted {model.n_estimators} trees in {timings['fit']:.1f}s; threshold {threshold:.4f}")
+
+    counts, edges = np.histogram(scores, bins=HISTOGRAM_BINS, range=(0.0, 1.0))
+    qs = {"p01": 1, "p50": 50, "p90": 90, "p99": 99, "p99.9": 99.9, "max": 100}
+    metrics: dict[str, Any] = {
+        "rows": rows,
+        "vectors": int(len(X)),
+        "sample_every": int(sample_every),
+        "share_above_threshold": float((scores >= threshold).mean()),
+        "score_quantiles": {k: float(np.percentile(scores, q)) for k, q in qs.items()},
+        "score_mean": float(scores.mean()),
+        "seconds": {k: round(v, 3) for k, v in timings.items()},
+    }
+    metrics.update(evaluate_labels(scores, threshold, meta))
+    clients = int(meta["client_key"].nunique())
+    source = dict(source or {})
+    if len(meta):
+        source.setdefault("start", datetime.fromtimestamp(float(meta["ts"].min()), dt_timezone.utc).isoformat())
+        source.setdefault("end", datetime.fromtimestamp(float(meta["ts"].max()), dt_timezone.utc).isoformat())
+    source.update(rows=rows, clients_in_data=int(df["client_key"].nunique()) if rows else 0,
+                  sample_every=int(sample_every), max_vectors=max_vectors, seed=seed)
+    manifest: dict[str, Any] = {
+        "created": datetime.now(dt_timezone.utc).isoformat(),
+        "feature_set": FEATURE_SET_VERSION,
+        "feature_names": list(FEATURE_NAMES),
+        "libraries": library_versions(),
+        "params": model.effective_params(),
+        "threshold": threshold,
+        "threshold_rule": ("1 - contamination quantile of the training anomaly scores "
+                           "(= -IsolationForest.offset_); 0.5 for contamination='auto'"),
+        "score_direction": "higher = more anomalous, in (0, 1)",
+        "training": source,
+        "samples": int(len(X)),
+        "clients": clients,
+        "metrics": metrics,
+        "score_histogram": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
+        "feature_stats": model.feature_stats(),
+        "window": {"WINDOW_SECONDS": float(sl_settings.WINDOW_SECONDS),
+                   "WINDOW_MAX_EVENTS": int(sl_settings.WINDOW_MAX_EVENTS),
+                   "grey_grace_requests": int(sl_settings.grey_grace_requests)},
+    }
+    return FitOutput(model=model, X=X, meta=meta, manifest=manifest)
+
+
+def new_version_name() -> str:
+    return f"{datetime.now(dt_timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+
+
+def terminal_progress(stream: Any = None) -> Progress | None:
+    """A progress printer for an interactive stderr, None otherwise (cron mail stays short)."""
+    stream = stream or sys.stderr
+    if not getattr(stream, "isatty", lambda: False)():
+        return None
+    started = time.monotonic()
+
+    def show(done: int, total: int) -> None:
+        pct = 100.0 * done / total if total else 100.0
+        rate = done / max(1e-9, time.monotonic() - started)
+        stream.write(f"\r  replaying rows: {done:,}/{total:,} ({pct:5.1f}%, {rate:,.0f} rows/s)")
+        if done >= total:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[[str], None] | None = None,
+          progress: Progress | None = None) -> TrainResult:
+    """The whole run (see the module docstring).  Raises :class:`TrainingError`."""
+    from .. import registry
+
+    log = log or (lambda msg: None)
+    store = store or ModelStore()
+    params = opts.model_params()
+    guard = contextlib.nullcontext() if opts.dry_run else store.lock(wait=opts.wait)
+    try:
+        with guard:
+            df, source = load_frame(opts)
+            log(rows_read(source) or f"loaded {len(df)} rows ({source.get('source')})")
+            fitted = fit_frame(df, params=params, max_vectors=opts.max_vectors, min_samples=opts.min_samples,
+                               sample_every=opts.sample_every, seed=opts.seed, source=source,
+                               progress=progress, log=log)
+            del df
+            if opts.dry_run:
+                return TrainResult(version=None, manifest=fitted.manifest, dry_run=True)
+
+            version = new_version_name()
+            store.save(version, estimator=fitted.model.forest_, forest=fitted.model.compiled_,
+                       manifest=fitted.manifest)
+            try:
+                manifest = store.read_manifest(version)
+                registry.register(manifest, sha256=store.manifest_sha256(version))
+            except BaseException:
+                # a version nobody registered must not linger as if it were one
+                shutil.rmtree(store.path(version), ignore_errors=True)
+                raise
+            log(f"stored and registered version {version} in {store.root}")
+            activate = opts.activate
+            if activate is None:
+                from ...models import ModelVersion
+
+                activate = not ModelVersion.objects.filter(status="active").exists()
+            if activate:
+                try:
+                    registry.activate(version, by="train_smartlayer", store=store)
+                except registry.RegistryError as exc:
+                    raise TrainingError(f"version {version} was stored and registered but not activated: {exc}") from None
+            return TrainResult(version=version, manifest=manifest, activated=bool(activate))
+    except StoreLocked as exc:
+        raise TrainingLocked(str(exc)) from None
+

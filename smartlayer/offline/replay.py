@@ -1,0 +1,195 @@
+"""Backtesting: replay an access log through the whole detection pipeline.
+
+The same :class:`~smartlayer.detectors.behaviour.detector.Detector` and payload decision the
+middleware uses, with three differences that make a replay honest and fast:
+
+* the clock is the log's own timestamps — no sleeping, no wall-clock windows;
+* windows and bans live in memory (:class:`~smartlayer.state.windows.window.LocalWindowStore`,
+  :class:`~smartlayer.detectors.behaviour.detector.MemoryBans`): a ban decided at 10:02 refuses that
+  client's later lines until it expires, exactly as it would have live;
+* nothing is written anywhere and no LLM is asked (grey-zone and borderline
+  cases are counted as "ask the LLM").
+
+For every client the replay keeps: requests, the index and time of the first
+refusal, the final action, the highest rule / model / payload scores and the
+label when the log carries one.  With labels it computes per-scenario recall,
+the false-positive rate on benign clients and how many requests each attacker
+got through before the first block.
+"""
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..detectors.behaviour.detector import Detector
+from ..request.client import Client, ip_key
+from ..request.context import RequestContext, is_exempt
+from ..request.decision import Action
+from ..sim import BENIGN_LABELS
+from ..state.ban_backends import MemoryBans
+from ..state.windows.window import LocalWindowStore
+
+__all__ = ["BENIGN_LABELS", "ClientResult", "ReplayResult", "Replayer"]
+
+
+@dataclass(slots=True)
+class ClientResult:
+    client: str
+    label: str | None = None
+    requests: int = 0
+    first_blocked_index: int | None = None   # 1-based index of the client's first refused request
+    first_blocked_at: float | None = None
+    blocked_requests: int = 0
+    final_action: str = "allow"
+    max_rule_score: int = 0
+    max_model_score: float | None = None
+    max_payload_score: int = 0
+    reasons: Counter = field(default_factory=Counter)
+
+    @property
+    def caught(self) -> bool:
+        return self.first_blocked_index is not None
+
+    def as_row(self) -> dict[str, Any]:
+        row = asdict(self)
+        row["reasons"] = "; ".join(f"{r}×{n}" for r, n in self.reasons.most_common(3))
+        return row
+
+
+@dataclass
+class ReplayResult:
+    lines: int = 0
+    replayed: int = 0
+    malformed: int = 0
+    first_errors: list[str] = field(default_factory=list)
+    decisions: Counter = field(default_factory=Counter)   # (component, action) → count
+    clients: dict[str, ClientResult] = field(default_factory=dict)
+    model_version: str = ""
+    started: float | None = None
+    ended: float | None = None
+
+    # ── metrics ────────────────────────────────────────────────────────────
+    def by_label(self) -> dict[str, list[ClientResult]]:
+        groups: dict[str, list[ClientResult]] = {}
+        for c in self.clients.values():
+            if c.label:
+                groups.setdefault(c.label, []).append(c)
+        return groups
+
+    def scenario_table(self) -> list[dict[str, Any]]:
+        """One row per label: clients, caught, recall or FPR, requests let through."""
+        rows = []
+        for label, members in sorted(self.by_label().items(), key=lambda kv: (kv[0] in BENIGN_LABELS, kv[0])):
+            caught = [c for c in members if c.caught]
+            before = [c.first_blocked_index - 1 for c in caught]
+            benign = label in BENIGN_LABELS
+            rows.append({
+                "scenario": label,
+                "benign": benign,
+                "clients": len(members),
+                "requests": sum(c.requests for c in members),
+                "caught": len(caught),
+                "recall": None if benign else len(caught) / len(members),
+                "fp_rate": len(caught) / len(members) if benign else None,
+                "median_before_block": statistics.median(before) if before else None,
+                "max_before_block": max(before) if before else None,
+                "let_through": sum((c.first_blocked_index - 1) if c.caught else c.requests for c in members),
+            })
+        return rows
+
+    def precision(self) -> float | None:
+        """Of the labelled clients refused at least once, the share that were hostile."""
+        caught = [c for c in self.clients.values() if c.caught and c.label]
+        if not caught:
+            return None
+        return sum(1 for c in caught if c.label not in BENIGN_LABELS) / len(caught)
+
+
+def _client_of(line: Any) -> Client:
+    user_id = getattr(line, "user_id", None)
+    ip = getattr(line, "ip", None)
+    if user_id:
+        return Client(key=f"u:{user_id}", ip=ip, user_id=str(user_id), authenticated=True)
+    return Client(key=ip_key(ip), ip=ip, user_id=None, authenticated=False)
+
+
+class Replayer:
+    """Feed request lines (in time order) through the detection pipeline."""
+
+    def __init__(self, *, model: Any = "active", payloads: bool = True) -> None:
+        if model == "active":
+            from ..detectors.behaviour.detector import _active_model
+
+            model = _active_model()
+        self.model = model
+        self.windows = LocalWindowStore(max_clients=10_000_000)
+        self.bans = MemoryBans()
+        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model)
+        self.payloads = payloads
+        self.result = ReplayResult(model_version=getattr(model, "version", "") or "")
+
+    def feed(self, line: Any) -> bool:
+        """Replay one line; returns True when the pipeline refused it."""
+        from ..detectors.payload.scan import scan_parts
+        from ..detectors.payload.validator import decide
+
+        res = self.result
+        ts = float(line.ts)
+        res.replayed += 1
+        res.started = ts if res.started is None else min(res.started, ts)
+        res.ended = ts if res.ended is None else max(res.ended, ts)
+        client = _client_of(line)
+        ctx = RequestContext(client=client, method=line.method or "GET", path=line.path or "/",
+                             user_agent=line.user_agent or "", started=ts, t0=0.0)
+        stats = res.clients.get(client.key)
+        if stats is None:
+            stats = res.clients[client.key] = ClientResult(client.key, getattr(line, "label", None) or None)
+        stats.requests += 1
+        if is_exempt(ctx.path, client):
+            return False  # never inspected, exactly as in the middleware
+
+        decision = self.detector.inspect(ctx, ts)
+        ctx.add(decision)
+        if not decision.refuses and self.payloads:
+            query = getattr(line, "query", "") or ""
+            body = getattr(line, "body", "") or ""
+            if query or body or line.user_agent or getattr(line, "referer", ""):
+                scan = scan_parts(
+                    query_string=query, body=body.encode("utf-8", "replace") if body else None,
+                    content_type=getattr(line, "content_type", "") or "",
+                    headers={"User-Agent": line.user_agent or "", "Referer": getattr(line, "referer", "") or ""},
+                )
+                payload_decision = decide(ctx, scan, bans=self.bans, now=ts, use_llm=False)
+                if payload_decision is not None:
+                    ctx.add(payload_decision)
+                    decision = payload_decision if payload_decision.action is not Action.ALLOW else decision
+
+        refused = ctx.refused_by is not None
+        for d in ctx.decisions:
+            res.decisions[(d.component, d.action.value)] += 1
+        if refused:
+            stats.blocked_requests += 1
+            head = ctx.refused_by
+            stats.reasons[head.reason] += 1
+            if stats.first_blocked_index is None:
+                stats.first_blocked_index = stats.requests
+                stats.first_blocked_at = ts
+        stats.final_action = (ctx.headline() or decision).action.value
+        if ctx.rule_score is not None:
+            stats.max_rule_score = max(stats.max_rule_score, ctx.rule_score)
+        if ctx.model_score is not None:
+            stats.max_model_score = max(stats.max_model_score or 0.0, ctx.model_score)
+        if ctx.payload_score:
+            stats.max_payload_score = max(stats.max_payload_score, ctx.payload_score)
+        status = 403 if refused else int(getattr(line, "status", 200) or 200)
+        rt = getattr(line, "response_ms", None)
+        self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0, refused, now=ts)
+        return refused
+
+    def run(self, lines: Iterable[Any]) -> ReplayResult:
+        for line in lines:
+            self.feed(line)
+        return self.result

@@ -1,0 +1,130 @@
+"""Decisions, and the one place that turns evidence into a decision.
+
+Every component gathers *evidence* (BLACK rules, the GREY score, the model's
+anomaly score, the payload score, an LLM verdict) and hands it to
+:func:`combine`.  The policy, in order:
+
+1. a BLACK rule fired → **block**; a rule in :data:`BANNING_RULES` → **ban**;
+2. a borderline payload or a grey-zone client with an LLM verdict: the LLM
+   can only make a decision stricter — a payload verdict above
+   ``AI_PAYLOAD_BLOCK_CONFIDENCE`` → **block**;
+3. payload score ≥ ``VALIDATOR_BLOCK_SCORE`` → **block**; 1 … below → **ask the LLM**
+   (recorded only when no LLM is configured);
+4. the model alone, above ``MODEL_BAN_SCORE`` → **ban** for ``BAN_TTL``;
+5. the model above its threshold adds ``MODEL_RULE_ASSIST`` to the rule
+   score, so model and rules together block sooner; and a *sustained*
+   anomaly blocks: ``MODEL_SUSTAINED_COUNT`` requests above the threshold
+   within ``MODEL_SUSTAINED_WINDOW`` together with a rule score of at least
+   ``MODEL_SUSTAINED_RULE_SCORE``, or ``MODEL_SUSTAINED_ALONE`` of them
+   whatever the rules say.  One odd request is common for people with long
+   sessions; attackers are odd request after request (measured on generated
+   traffic: ``training/README.md``);
+6. (assisted) rule score ≥ ``grey_hard_block_score`` → **block**;
+   ≥ ``grey_suspicion_threshold`` → **ask the LLM** (recorded without one) —
+   unless the grey zone is a *sustained elevated rate*:
+   ``GREY_SUSTAINED_COUNT`` grey-zone requests within ``GREY_SUSTAINED_WINDOW``
+   with the elevated-rate rule on at most ``grey_burst_max_paths`` paths
+   (hammering one endpoint, not a page fanning out to many) → **block**, LLM
+   or not;
+7. a client blocked ``BAN_AFTER_BLOCKS`` times within ``BAN_BLOCK_WINDOW``
+   is **banned** for ``BAN_TTL``.
+
+Clients in the grace period are scored by neither the rules nor the model.
+Every non-allow decision carries its reasons: rules fired, scores, model
+version and the features that stood out most.
+"""
+from __future__ import annotations
+
+from ..conf import sl_settings
+from ..request.decision import ALLOW, PUBLIC_REASONS, Action, Decision, Evidence
+
+#: BLACK rules that ban at once instead of blocking one request: after a login
+#: flood, whatever that client does next — including the session of an account
+#: it has just broken into, from the same IP — is refused.
+BANNING_RULES = frozenset({"login_flood"})
+
+def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str]) -> Decision:
+    ttl = None
+    if action is Action.BAN:
+        ttl = int(sl_settings.BAN_TTL or 0) or None
+    return Decision(
+        action=action,
+        component=ev.component,
+        reason=reason,
+        reasons=reasons,
+        status=int(sl_settings.BLOCK_STATUS),
+        details=ev.details(),
+        ban_ttl=ttl,
+        public_reason=PUBLIC_REASONS.get(ev.component, "forbidden"),
+    )
+
+
+def escalate(decision: Decision, blocks: int) -> Decision:
+    """Step 7: the ``blocks``-th block of a client within BAN_BLOCK_WINDOW
+    (this one included) turns into a ban once it reaches BAN_AFTER_BLOCKS."""
+    limit = int(sl_settings.BAN_AFTER_BLOCKS or 0)
+    if decision.action is Action.BLOCK and limit and blocks >= limit:
+        decision.action = Action.BAN
+        decision.ban_ttl = int(sl_settings.BAN_TTL or 0) or None
+        decision.reasons.append(f"repeat:{blocks}_blocks")
+    return decision
+
+
+def combine(ev: Evidence) -> Decision:
+    """The policy described in the module docstring.  Pure: no I/O."""
+    s = sl_settings
+    reasons: list[str] = []
+
+    # 1. BLACK rules
+    if ev.black:
+        reasons = [f"black:{b}" for b in ev.black] + [f"grey:{r}" for r in ev.rules_fired]
+        action = Action.BAN if BANNING_RULES.intersection(ev.black) else Action.BLOCK
+        return _decision(action, ev, reasons[0], reasons)
+
+    # 2–3. payloads
+    if ev.payload_score is not None and ev.payload_score > 0:
+        hits = [f"payload:{h}" for h in ev.payload_hits]
+        if ev.payload_score >= int(s.VALIDATOR_BLOCK_SCORE):
+            return _decision(Action.BLOCK, ev, hits[0] if hits else "payload", hits)
+        if ev.llm_confidence is not None and ev.llm_confidence > int(s.AI_PAYLOAD_BLOCK_CONFIDENCE):
+            reasons = hits + [f"llm:confidence_{ev.llm_confidence}"]
+            return _decision(Action.BLOCK, ev, reasons[-1], reasons)
+        action = Action.ASK_LLM if ev.llm_available and ev.llm_confidence is None else Action.RECORD
+        return _decision(action, ev, "payload:borderline", hits)
+
+    if ev.in_grace:
+        return ALLOW
+
+    score = int(ev.rule_score or 0)
+    reasons = [f"grey:{r}" for r in ev.rules_fired]
+
+    # 4–5. the model
+    if ev.model_score is not None and ev.model_threshold is not None:
+        if ev.model_score >= float(s.MODEL_BAN_SCORE):
+            reasons = [f"model:score_{ev.model_score:.3f}"] + reasons
+            return _decision(Action.BAN, ev, reasons[0], reasons)
+        block_at = s.MODEL_BLOCK_SCORE if s.MODEL_BLOCK_SCORE is not None else ev.model_threshold
+        if ev.model_score >= float(block_at):
+            flags = ev.model_flags
+            if (flags >= int(s.MODEL_SUSTAINED_ALONE)
+                    or (flags >= int(s.MODEL_SUSTAINED_COUNT) and score >= int(s.MODEL_SUSTAINED_RULE_SCORE))):
+                reasons = [f"model:sustained_{flags}"] + reasons
+                return _decision(Action.BLOCK, ev, reasons[0], reasons)
+            score += int(s.MODEL_RULE_ASSIST)
+            reasons.append(f"model:above_threshold_{ev.model_score:.3f}")
+
+    # 6. rule score
+    if score >= int(s.grey_hard_block_score):
+        return _decision(Action.BLOCK, ev, f"grey:score_{score}", reasons)
+    if score >= int(s.grey_suspicion_threshold):
+        if ev.llm_verdict == "BLOCK":
+            return _decision(Action.BAN, ev, "llm:block", reasons + ["llm:block"])
+        sustained = int(s.GREY_SUSTAINED_COUNT or 0)
+        if sustained and ev.grey_flags >= sustained:
+            reasons = [f"grey:sustained_rate_{ev.grey_flags}"] + reasons
+            return _decision(Action.BLOCK, ev, reasons[0], reasons)
+        action = Action.ASK_LLM if ev.llm_available else Action.RECORD
+        return _decision(action, ev, f"grey:score_{score}", reasons)
+    if reasons:
+        return _decision(Action.ALLOW, ev, "", reasons)
+    return ALLOW

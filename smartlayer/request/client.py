@@ -1,0 +1,207 @@
+"""Who is the client: the one identity resolver every component uses.
+
+An authenticated user is identified by the primary key of
+``settings.AUTH_USER_MODEL`` (whatever its type); anyone else by the client IP.
+IPv6 clients are grouped by their /64 (configurable), because a single host
+usually owns a whole /64 and would otherwise rotate through it for free.
+
+``X-Forwarded-For`` is spoofable: anyone can send one.  It is read only when
+the operator says how many proxies sit in front of Django
+(``TRUSTED_PROXY_COUNT``) or which networks they live in (``TRUSTED_PROXIES``),
+and then it is walked from the right, where the trusted proxies appended the
+addresses they actually saw.  The left-most entry is never trusted blindly.
+Malformed addresses never raise; they just fail to count as an address.
+"""
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.utils.functional import SimpleLazyObject, empty
+
+from ..conf import derived, sl_settings
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """The resolved identity of one request's sender."""
+
+    key: str                 # "u:<pk>" or "ip:<address>" or "ip:<prefix>/64"
+    ip: str | None           # the resolved client IP (full address), if valid
+    user_id: str | None      # str(pk) of the authenticated user
+    authenticated: bool
+    is_staff: bool = False
+
+    @property
+    def ip_key(self) -> str | None:
+        """The IP-based key, also for authenticated users (ban checks use both)."""
+        return ip_key(self.ip) if self.ip else None
+
+
+@functools.lru_cache(maxsize=8192)
+def parse_ip(value: str | None) -> IPAddress | None:
+    """Parse one address as found in REMOTE_ADDR or an X-Forwarded-For item.
+
+    Accepts ``1.2.3.4``, ``1.2.3.4:5678``, ``[2001:db8::1]``, ``[2001:db8::1]:443``
+    and IPv4-mapped IPv6 (returned as IPv4).  Anything else returns None.
+    """
+    if not value:
+        return None
+    text = value.strip()
+    if len(text) > 64:
+        return None
+    if text.startswith("["):
+        end = text.find("]")
+        if end == -1:
+            return None
+        text = text[1:end]
+    elif text.count(":") == 1:  # IPv4 with port
+        text = text.split(":", 1)[0]
+    if "%" in text:  # zone index
+        text = text.split("%", 1)[0]
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr
+
+
+@functools.lru_cache(maxsize=8192)
+def _ip_key_cached(ip: str, prefix: int) -> str:
+    addr = parse_ip(ip)
+    if addr is None:
+        return "ip:unknown"
+    if isinstance(addr, ipaddress.IPv6Address) and prefix < 128:
+        net = ipaddress.IPv6Network((int(addr), prefix), strict=False)
+        return f"ip:{net.network_address}/{prefix}"
+    return f"ip:{addr}"
+
+
+def ip_key(ip: str | None) -> str:
+    """The client key of an IP address (IPv6 masked to the configured prefix)."""
+    if not ip:
+        return "ip:unknown"
+    return _ip_key_cached(ip, int(sl_settings.IPV6_PREFIX_LENGTH))
+
+
+def parse_networks(values: Iterable[Any]) -> tuple[IPNetwork, ...]:
+    """Parse CIDR strings; invalid entries are dropped (the checks report them)."""
+    nets = []
+    for value in values or ():
+        try:
+            nets.append(ipaddress.ip_network(str(value).strip(), strict=False))
+        except ValueError:
+            continue
+    return tuple(nets)
+
+
+@derived
+def trusted_networks() -> tuple[IPNetwork, ...]:
+    return parse_networks(sl_settings.TRUSTED_PROXIES)
+
+
+@derived
+def allowed_networks() -> tuple[IPNetwork, ...]:
+    return parse_networks(sl_settings.ALLOW_IPS)
+
+
+def _in(addr: IPAddress, nets: tuple[IPNetwork, ...]) -> bool:
+    return any(addr.version == n.version and addr in n for n in nets)
+
+
+def resolve_ip(meta: dict[str, Any]) -> str | None:
+    """The client IP of a request, from its WSGI/ASGI ``META``."""
+    remote = parse_ip(meta.get("REMOTE_ADDR"))
+    count = sl_settings.TRUSTED_PROXY_COUNT
+    nets = trusted_networks()
+    if not count and not nets:
+        return str(remote) if remote else None
+    forwarded = meta.get("HTTP_X_FORWARDED_FOR")
+    if not forwarded or not isinstance(forwarded, str):
+        return str(remote) if remote else None
+    hops = [h.strip() for h in forwarded.split(",")][-64:]
+
+    if nets:
+        # Walk from the right past every hop inside a trusted network; the
+        # first address outside them is the client.
+        if remote is None or not _in(remote, nets):
+            return str(remote) if remote else None
+        current = remote
+        for raw in reversed(hops):
+            addr = parse_ip(raw)
+            if addr is None:
+                break  # garbage: stop at the last address we could trust
+            current = addr
+            if not _in(addr, nets):
+                break
+        return str(current)
+
+    # A fixed number of proxies: each appended the address it saw, so the
+    # client is the count-th entry from the right.  Fewer entries than proxies
+    # means the request did not come through all of them.
+    if len(hops) < count:
+        return str(remote) if remote else None
+    addr = parse_ip(hops[-count])
+    if addr is None:
+        return str(remote) if remote else None
+    return str(addr)
+
+
+def _certainly_anonymous(request: Any, user: Any) -> bool:
+    """True when ``request.user`` is AuthenticationMiddleware's lazy user, not
+    evaluated yet, and the request carries no session key.
+
+    Django's session authentication can only resolve such a user to
+    AnonymousUser, so the session and auth lookups it would run (tens of µs,
+    and more with a custom backend) are skipped for the commonest request of
+    all: an anonymous one whose view never looks at the user.  Anything else —
+    a user already evaluated or set by another middleware (RemoteUser, token
+    middlewares), a session key from a cookie or a header — is resolved as usual.
+    """
+    if type(user) is not SimpleLazyObject or user._wrapped is not empty:
+        return False
+    session = getattr(request, "session", None)
+    return session is not None and getattr(session, "session_key", True) is None
+
+
+def resolve_client(request: Any) -> Client:
+    """Resolve (and memoise on the request) who sent ``request``."""
+    cached = getattr(request, "_smartlayer_client", None)
+    if cached is not None:
+        return cached
+    ip = resolve_ip(request.META)
+    user = getattr(request, "user", None)
+    authenticated = False
+    user_id = None
+    is_staff = False
+    try:
+        if user is not None and not _certainly_anonymous(request, user) and user.is_authenticated:
+            authenticated = True
+            user_id = str(user.pk)
+            is_staff = bool(getattr(user, "is_staff", False))
+    except Exception:  # a broken auth backend must not break the site
+        authenticated = False
+    key = f"u:{user_id}" if authenticated else ip_key(ip)
+    client = Client(key=key, ip=ip, user_id=user_id, authenticated=authenticated, is_staff=is_staff)
+    try:
+        request._smartlayer_client = client
+    except AttributeError:
+        pass
+    return client
+
+
+def is_allowlisted(client: Client) -> bool:
+    """True when the client's IP is inside ``ALLOW_IPS``."""
+    nets = allowed_networks()
+    if not nets or not client.ip:
+        return False
+    addr = parse_ip(client.ip)
+    return addr is not None and _in(addr, nets)

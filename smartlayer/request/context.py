@@ -1,0 +1,154 @@
+"""The per-request context shared by the smartlayer middlewares.
+
+The first smartlayer middleware that sees a request creates the context and
+becomes its *owner*; the owner is the outermost one, so when the response
+comes back through it every inner decision is known — including a block by an
+inner smartlayer middleware, whose request WatchLog (the innermost) never sees.
+The owner then records the outcome in the client's window and queues the log
+row.  That is how WatchLog records every request, blocked ones included.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..conf import derived, sl_settings
+from ..dbtext import columns, db_json, db_text
+from .client import Client, is_allowlisted, resolve_client
+from .decision import Action, Decision
+
+ATTR = "_smartlayer"
+
+
+@derived
+def exempt_prefixes() -> tuple[str, ...]:
+    return tuple(str(p) for p in sl_settings.EXEMPT_PATHS or ())
+
+
+def is_exempt(path: str, client: Client) -> bool:
+    """Never inspected: an exempt path, or a client inside ``ALLOW_IPS``."""
+    return path.startswith(exempt_prefixes()) or is_allowlisted(client)
+
+
+@derived
+def watchlog_installed() -> bool:
+    from django.conf import settings
+
+    return any(m.rsplit(".", 1)[-1] == "WatchLog" and m.startswith("smartlayer") for m in settings.MIDDLEWARE)
+
+
+@dataclass(slots=True)
+class RequestContext:
+    client: Client
+    method: str
+    path: str
+    user_agent: str
+    started: float                    # wall clock, seconds
+    t0: float                         # perf_counter at start
+    exempt: bool = False              # exempt path or allow-listed IP: never refused
+    owner: Any = None
+    window_key: str | None = None     # set when the anomaly detector recorded an arrival
+    decisions: list[Decision] = field(default_factory=list)
+    refused_by: Decision | None = None
+    rule_score: int | None = None
+    model_score: float | None = None
+    model_version: str = ""
+    payload_score: int | None = None
+    finished: bool = False
+
+    def add(self, decision: Decision) -> None:
+        if decision.action is Action.ALLOW and not decision.reasons:
+            return
+        self.decisions.append(decision)
+        if decision.enforced and self.refused_by is None:
+            self.refused_by = decision
+
+    def headline(self) -> Decision | None:
+        """The decision that explains this request best: the enforced refusal,
+        else the strongest recorded one (monitor-mode blocks first)."""
+        if self.refused_by is not None:
+            return self.refused_by
+        rank = {Action.BAN: 6, Action.BLOCK: 5, Action.THROTTLE: 4, Action.DENY: 4,
+                Action.ASK_LLM: 3, Action.RECORD: 2, Action.ALLOW: 1}
+        best = None
+        for d in self.decisions:
+            if best is None or rank[d.action] > rank[best.action]:
+                best = d
+        return best
+
+
+def begin(request: Any, owner: Any) -> RequestContext:
+    """Get the request's context, creating it (and making ``owner`` its owner)."""
+    ctx = getattr(request, ATTR, None)
+    if ctx is not None:
+        return ctx
+    client = resolve_client(request)
+    path = request.path
+    meta = request.META
+    ua = meta.get("HTTP_USER_AGENT", "")
+    if not isinstance(ua, str):
+        ua = ""
+    exempt = is_exempt(path, client)
+    ctx = RequestContext(
+        client=client, method=request.method or "GET", path=path, user_agent=ua,
+        started=time.time(), t0=time.perf_counter(), exempt=exempt, owner=owner,
+    )
+    setattr(request, ATTR, ctx)
+    return ctx
+
+
+def log_row(ctx: RequestContext, status: int, elapsed_ms: float) -> dict[str, Any]:
+    """The RequestLog fields of a finished request.
+
+    Every text value is cleaned of what the database refuses and cut to its
+    column (:mod:`smartlayer.dbtext`): a ``%00`` in a path must cost that
+    row a replacement character, not the batch it is written with.
+    """
+    head = ctx.headline()
+    cut = log_columns()
+    client = ctx.client
+    row: dict[str, Any] = {
+        "timestamp": datetime.fromtimestamp(ctx.started, tz=timezone.utc),
+        "client_key": db_text(client.key, cut["client_key"]),
+        "user_id": None if client.user_id is None else db_text(client.user_id, cut["user_id"]),
+        "ip_address": client.ip or None,  # an inet column: never ""
+        "method": db_text(ctx.method, cut["method"]),
+        "path": db_text(ctx.path, cut["path"]),
+        "status_code": max(0, min(int(status), 32767)),
+        "response_time_ms": round(elapsed_ms, 3),
+        "user_agent": db_text(ctx.user_agent, min(int(sl_settings.LOG_USER_AGENT_MAX), cut["user_agent"])),
+        "was_blocked": ctx.refused_by is not None,
+        "rule_score": ctx.rule_score,
+        "model_score": ctx.model_score,
+        "payload_score": ctx.payload_score,
+        "model_version": db_text(ctx.model_version, cut["model_version"]),
+    }
+    if head is not None:
+        row["blocked_by"] = head.component if head.refuses else ""
+        row["action"] = head.action.value
+        row["monitor_only"] = head.refuses and head.monitor
+        row["reason"] = db_text(head.reason, cut["reason"])
+        row["details"] = db_json({
+            "decisions": [
+                {"component": d.component, "action": d.action.value, "reason": d.reason,
+                 "reasons": d.reasons, "monitor": d.monitor, **d.details}
+                for d in ctx.decisions
+            ]
+        })
+    return row
+
+
+def log_columns() -> dict[str, int]:
+    """``max_length`` of the request log's text columns (computed once: the
+    import alone costs microseconds, which ``log_row`` cannot spend)."""
+    global _log_columns
+    if _log_columns is None:
+        from ..models import RequestLog
+
+        _log_columns = columns(RequestLog)
+    return _log_columns
+
+
+_log_columns: dict[str, int] | None = None

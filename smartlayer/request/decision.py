@@ -1,0 +1,113 @@
+"""What can be decided about a request, and the evidence a decision is made from.
+
+Plain data: the actions, a :class:`Decision` (which component, which action,
+a stable reason code, the details that explain it) and the :class:`Evidence`
+a component gathers.  The policy that turns evidence into a decision is
+:mod:`smartlayer.policy.decisions`; these types live below it so that the
+request context, the state backends and the policy all speak them without
+importing each other.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+
+class Action(str, Enum):
+    ALLOW = "allow"
+    RECORD = "record"        # noteworthy, let through
+    ASK_LLM = "ask_llm"      # grey zone / borderline: let through (or ask synchronously)
+    BLOCK = "block"          # refuse this request
+    BAN = "ban"              # refuse this and every request for BAN_TTL
+    THROTTLE = "throttle"    # 429, rate limit
+    DENY = "deny"            # 403, route not in the client's plan
+
+    @property
+    def refuses(self) -> bool:
+        return self in _REFUSING
+
+
+_REFUSING = {Action.BLOCK, Action.BAN, Action.THROTTLE, Action.DENY}
+
+#: What a refused client is told, per component (details stay in the log).
+PUBLIC_REASONS = {
+    "ban": "client banned",
+    "anomaly": "suspicious activity",
+    "validator": "malicious payload",
+    "ratelimit": "rate limit exceeded",
+}
+
+
+@dataclass(slots=True)
+class Decision:
+    action: Action
+    component: str
+    reason: str = ""
+    reasons: list[str] = field(default_factory=list)
+    status: int = 403
+    details: dict[str, Any] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    ban_ttl: int | None = None
+    monitor: bool = False
+    public_reason: str = ""
+
+    @property
+    def refuses(self) -> bool:
+        return self.action.refuses
+
+    @property
+    def enforced(self) -> bool:
+        """Refuses and is not in monitor mode."""
+        return self.action.refuses and not self.monitor
+
+
+ALLOW = Decision(Action.ALLOW, "")
+
+
+@dataclass(slots=True)
+class Evidence:
+    """Everything known about a request when a component must decide."""
+
+    component: str
+    black: list[str] = field(default_factory=list)
+    rule_score: int | None = None
+    rules_fired: list[str] = field(default_factory=list)
+    in_grace: bool = False
+    model_score: float | None = None        # higher = more anomalous, 0 … 1
+    model_threshold: float | None = None
+    model_version: str = ""
+    model_flags: int = 0                    # requests above the threshold in MODEL_SUSTAINED_WINDOW, this one included
+    grey_flags: int = 0                     # grey-zone hammering requests in GREY_SUSTAINED_WINDOW, this one included
+    top_features: list[Any] = field(default_factory=list)
+    payload_score: int | None = None
+    payload_hits: list[str] = field(default_factory=list)
+    llm_verdict: str | None = None          # "BLOCK" / "ALLOW" / None
+    llm_confidence: int | None = None
+    llm_available: bool = False
+
+    def details(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        if self.black:
+            d["black"] = list(self.black)
+        if self.rule_score is not None:
+            d["rule_score"] = self.rule_score
+            d["rules"] = list(self.rules_fired)
+        if self.in_grace:
+            d["grace"] = True
+        if self.model_score is not None:
+            d["model_score"] = round(self.model_score, 4)
+            d["model_threshold"] = self.model_threshold
+            d["model_version"] = self.model_version
+            if self.model_flags:
+                d["model_flags"] = self.model_flags
+        if self.grey_flags:
+            d["grey_flags"] = self.grey_flags
+            if self.top_features:
+                d["top_features"] = self.top_features
+        if self.payload_score is not None:
+            d["payload_score"] = self.payload_score
+            d["payload_hits"] = list(self.payload_hits)
+        if self.llm_verdict is not None or self.llm_confidence is not None:
+            d["llm"] = {"verdict": self.llm_verdict, "confidence": self.llm_confidence}
+        return d

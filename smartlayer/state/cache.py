@@ -1,0 +1,93 @@
+"""Shared state in Django's cache: keys and atomic counters.
+
+Counters use ``cache.add`` (create if missing, with the window's timeout) and
+then ``cache.incr`` — both atomic on Redis and memcached, and under a lock in
+the local-memory backend — never get→modify→set, which loses updates under
+concurrency.
+
+Every failure to reach the cache is the caller's to report
+(:mod:`.failures`): counters raise, callers choose to fail open or closed.
+"""
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.core.cache import caches
+
+from ..conf import derived, sl_settings
+
+
+def get_cache():
+    return caches[sl_settings.CACHE_ALIAS]
+
+
+@derived
+def cache_is_redis() -> bool:
+    from django.conf import settings
+
+    alias = sl_settings.CACHE_ALIAS
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    return backend.endswith("RedisCache")
+
+
+@derived
+def cache_is_shared() -> bool:
+    """False for backends that each process keeps for itself."""
+    from django.conf import settings
+
+    backend = settings.CACHES.get(sl_settings.CACHE_ALIAS, {}).get("BACKEND", "")
+    local = ("locmem.LocMemCache", "dummy.DummyCache", "filebased.FileBasedCache")
+    return not backend.endswith(local)
+
+
+def make_key(kind: str, *parts: Any) -> str:
+    """``<prefix>:<kind>:<sha1 of parts>`` — fixed length, safe for memcached."""
+    raw = "|".join(str(p) for p in parts)
+    digest = hashlib.sha1(raw.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return f"{sl_settings.CACHE_PREFIX}:{kind}:{digest}"
+
+
+def incr(key: str, timeout: float, delta: int = 1) -> int:
+    """Atomically add ``delta`` to a counter that lives ``timeout`` seconds.
+
+    Raises whatever the cache raises; callers decide to fail open or closed.
+    """
+    cache = get_cache()
+    cache.add(key, 0, timeout=max(1, int(timeout)))
+    try:
+        return cache.incr(key, delta)
+    except ValueError:
+        # expired between add and incr: start again once
+        cache.add(key, 0, timeout=max(1, int(timeout)))
+        return cache.incr(key, delta)
+
+
+def incr_many(items: list[tuple[str, float]]) -> list[int]:
+    """:func:`incr` for several ``(key, timeout)`` counters at once.
+
+    On Redis: ``SET key 0 EX timeout NX`` + ``INCR key`` per counter, all in
+    one pipelined round trip — the same atomic add-then-increment, and the
+    values stay readable through Django's cache API (it stores integers raw).
+    Elsewhere: one :func:`incr` per counter.
+    """
+    if not items:
+        return []
+    if not cache_is_redis():
+        return [incr(key, timeout) for key, timeout in items]
+    from .redis import raw_redis
+
+    client, cache_key = raw_redis()
+    pipe = client.pipeline(transaction=False)
+    for key, timeout in items:
+        full = cache_key(key)
+        pipe.set(full, 0, ex=max(1, int(timeout)), nx=True)
+        pipe.incr(full)
+    return [int(v) for v in pipe.execute()[1::2]]
+
+
+def decr(key: str, delta: int = 1) -> None:
+    try:
+        get_cache().decr(key, delta)
+    except ValueError:
+        pass

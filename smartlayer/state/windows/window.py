@@ -1,0 +1,264 @@
+"""Per-client behaviour windows: the state behind the rules and the model.
+
+Each client (see :mod:`smartlayer.request.client`) has a small bounded window of its
+recent activity:
+
+* ``arrivals`` — ``(ts, method, path, flags)`` of its latest requests, recorded
+  when a request arrives (so concurrent requests count at once);
+* ``outcomes`` — ``(ts, status, response_ms, blocked)`` recorded when the
+  response is known (so error rates only see finished requests);
+* per-minute arrival counts over the last hour and per-hour counts over the
+  last day, for the idle rule and the grace period.
+
+:class:`ClientWindow` is the one implementation of that state.  The middleware
+keeps windows in a :class:`WindowStore`; the offline feature extractor and the
+replay command drive the very same class over historical rows, which is what
+makes online and offline features identical.
+
+Three stores exist: :class:`LocalWindowStore` (in-process, the equivalent of
+Django's local-memory cache, for the embedded default); on Django's
+``RedisCache``, the replicated store in :mod:`smartlayer.state.windows.replicated`
+(the default: windows in each worker's memory, shared between workers over
+Redis pub/sub, no round trip per request) or the Redis store in
+:mod:`smartlayer.state.windows.redis` (windows in Redis, exact at every instant, one
+round trip per request).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict, deque
+from dataclasses import dataclass
+from typing import Protocol
+
+from ...conf import sl_settings
+
+# flags of an arrival
+FLAG_AUTHENTICATED = 1
+FLAG_SUSPICIOUS_UA = 2
+FLAG_EMPTY_UA = 4
+FLAG_SENSITIVE = 8
+
+Arrival = tuple  # (ts: float, method: str, path: str, flags: int)
+Outcome = tuple  # (ts: float, status: int, response_ms: float, blocked: bool)
+
+MINUTE = 60
+HOUR = 3600
+DAY = 86400
+
+
+def _tail_since(events: tuple, cutoff: float) -> list:
+    """The events at or after ``cutoff``: events are time-ordered, so walk back
+    from the newest (usually a few steps) instead of scanning the window."""
+    i = len(events)
+    while i > 0 and events[i - 1][0] >= cutoff:
+        i -= 1
+    return list(events[i:])
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """An immutable view of one client's window at ``now``.
+
+    ``arrivals`` ends with the current request; ``minutes`` and ``hours``
+    include it too.  Everything a rule or a feature reads comes from here.
+    """
+
+    now: float
+    arrivals: tuple
+    outcomes: tuple
+    minutes: dict
+    hours: dict
+    first_seen: float
+
+    def arrivals_since(self, seconds: float) -> list:
+        return _tail_since(self.arrivals, self.now - seconds)
+
+    def outcomes_since(self, seconds: float) -> list:
+        return _tail_since(self.outcomes, self.now - seconds)
+
+    def count_last_day(self) -> int:
+        """Arrivals in the last 24 hours, the current one included (hour buckets)."""
+        current = int(self.now // HOUR)
+        return sum(n for h, n in self.hours.items() if h > current - 24)
+
+    def count_between(self, start_ago: float, end_ago: float) -> int:
+        """Arrivals with ``now - end_ago <= ts < now - start_ago`` (minute buckets)."""
+        lo = int((self.now - end_ago) // MINUTE)
+        hi = int((self.now - start_ago) // MINUTE)
+        return sum(n for m, n in self.minutes.items() if lo <= m < hi)
+
+
+class ClientWindow:
+    """The mutable window of one client.  Not thread-safe: stores lock around it."""
+
+    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen")
+
+    def __init__(self, max_events: int) -> None:
+        self.arrivals: deque = deque(maxlen=max_events)
+        self.outcomes: deque = deque(maxlen=max_events)
+        self.minutes: dict[int, int] = {}
+        self.hours: dict[int, int] = {}
+        self.first_seen: float = 0.0
+        self.last_seen: float = 0.0
+
+    def _expire(self, now: float, keep_seconds: float) -> None:
+        cutoff = now - keep_seconds
+        arr = self.arrivals
+        while arr and arr[0][0] < cutoff:
+            arr.popleft()
+        out = self.outcomes
+        while out and out[0][0] < cutoff:
+            out.popleft()
+        if len(self.minutes) > 61:
+            floor_m = int(now // MINUTE) - 60
+            for m in [m for m in self.minutes if m < floor_m]:
+                del self.minutes[m]
+        if len(self.hours) > 25:
+            floor_h = int(now // HOUR) - 24
+            for h in [h for h in self.hours if h < floor_h]:
+                del self.hours[h]
+
+    def arrive(self, arrival: Arrival, keep_seconds: float, snapshot: bool = True) -> Snapshot | None:
+        """Record an arriving request and return the window including it
+        (``snapshot=False``: record only)."""
+        now = arrival[0]
+        if self.last_seen and now - self.last_seen > DAY:
+            # quiet for a day: nothing in the buckets is still in range
+            self.minutes.clear()
+            self.hours.clear()
+            self.first_seen = now
+        if not self.first_seen:
+            self.first_seen = now
+        self.last_seen = now
+        self._expire(now, keep_seconds)
+        self.arrivals.append(arrival)
+        m = int(now // MINUTE)
+        self.minutes[m] = self.minutes.get(m, 0) + 1
+        h = int(now // HOUR)
+        self.hours[h] = self.hours.get(h, 0) + 1
+        if not snapshot:
+            return None
+        return Snapshot(
+            now=now,
+            arrivals=tuple(self.arrivals),
+            outcomes=tuple(self.outcomes),
+            minutes=dict(self.minutes),
+            hours=dict(self.hours),
+            first_seen=self.first_seen,
+        )
+
+    def complete(self, outcome: Outcome) -> None:
+        """Record the outcome of a request once its response is known."""
+        self.outcomes.append(outcome)
+
+    # ── events another process recorded (smartlayer.state.windows.replicated) ──────
+    def merge_arrival(self, arrival: Arrival, keep_seconds: float) -> None:
+        """Record an arrival another worker saw, in its place in time.
+
+        An arrival that is the newest so far is exactly :meth:`arrive` (without
+        building a snapshot).  An older one — it reached this process a few
+        milliseconds after newer local ones — is inserted where its timestamp
+        belongs, so the window equals what one ClientWindow fed with the
+        time-ordered union of every worker's requests would hold.
+        """
+        now = arrival[0]
+        if not self.last_seen or now >= self.last_seen:
+            self.arrive(arrival, keep_seconds, snapshot=False)
+            return
+        if now < self.first_seen:
+            self.first_seen = now
+        if now >= self.last_seen - keep_seconds:  # else too old for the event list, not for the buckets
+            _insert_in_order(self.arrivals, arrival)
+        m = int(now // MINUTE)
+        self.minutes[m] = self.minutes.get(m, 0) + 1
+        h = int(now // HOUR)
+        self.hours[h] = self.hours.get(h, 0) + 1
+
+    def merge_outcome(self, outcome: Outcome) -> None:
+        """Record an outcome another worker saw, in its place in time."""
+        out = self.outcomes
+        if not out or outcome[0] >= out[-1][0]:
+            out.append(outcome)
+        else:
+            _insert_in_order(out, outcome)
+
+
+def _insert_in_order(events: deque, event: tuple) -> None:
+    """Insert ``event`` into time-ordered ``events`` (a bounded deque) after
+    every event with the same or an earlier timestamp; when the deque is
+    full the oldest event makes room, as an append would."""
+    ts = event[0]
+    i = len(events)
+    while i > 0 and events[i - 1][0] > ts:
+        i -= 1
+    if events.maxlen is not None and len(events) >= events.maxlen:
+        if i == 0:
+            return  # older than everything kept in a full window: an append would have dropped it
+        events.popleft()
+        i -= 1
+    events.insert(i, event)
+
+
+class WindowStore(Protocol):
+    """Where per-client windows live.  Implementations must be safe to share
+    between threads; the Redis one is also exact across processes."""
+
+    def arrive(self, key: str, arrival: Arrival) -> Snapshot: ...
+
+    def complete(self, key: str, outcome: Outcome) -> None: ...
+
+    def clear(self) -> None: ...
+
+    def available(self) -> bool:
+        """False while the store knows its shared backend is unreachable (CACHE_FAIL_OPEN = False)."""
+        ...
+
+
+class LocalWindowStore:
+    """Windows in this process's memory, LRU-bounded in the number of clients.
+
+    The in-process counterpart of Django's local-memory cache: right for the
+    embedded default and single-process servers, wrong for several workers
+    (the system checks warn about that when blocking is enforced).
+    """
+
+    def __init__(self, max_clients: int | None = None, max_events: int | None = None,
+                 keep_seconds: float | None = None) -> None:
+        self.max_clients = int(max_clients or sl_settings.WINDOW_MAX_CLIENTS)
+        self.max_events = int(max_events or sl_settings.WINDOW_MAX_EVENTS)
+        self.keep_seconds = float(keep_seconds or sl_settings.WINDOW_SECONDS)
+        self._windows: OrderedDict[str, ClientWindow] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _touch(self, key: str) -> ClientWindow:
+        """The client's window, created if new, marked most recently used; the
+        least recently used one goes beyond ``max_clients``.  Call under the lock."""
+        windows = self._windows
+        win = windows.get(key)
+        if win is None:
+            win = windows[key] = ClientWindow(self.max_events)
+            if len(windows) > self.max_clients:
+                windows.popitem(last=False)
+        else:
+            windows.move_to_end(key)
+        return win
+
+    def arrive(self, key: str, arrival: Arrival) -> Snapshot:
+        with self._lock:
+            return self._touch(key).arrive(arrival, self.keep_seconds)
+
+    def complete(self, key: str, outcome: Outcome) -> None:
+        with self._lock:
+            win = self._windows.get(key)
+            if win is not None:
+                win.complete(outcome)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._windows.clear()
+
+    def available(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return len(self._windows)
