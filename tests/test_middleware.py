@@ -6,8 +6,8 @@ import pytest
 from django.test import Client as HttpClient
 
 from smartlayer import signals
-from smartlayer.state import bans
 from smartlayer.models import Ban, RequestLog
+from smartlayer.state import bans
 from tests.conftest import BROWSER_UA
 
 pytestmark = pytest.mark.django_db

@@ -9,8 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from smartlayer import state
 from smartlayer.conf import DEFAULTS
-from smartlayer.detectors.payload import scan as payload
-from smartlayer.detectors.payload.scan import (
+from smartlayer.detectors.payload import (
     SIGNATURES,
     ScanResult,
     compile_extra_patterns,
@@ -19,6 +18,7 @@ from smartlayer.detectors.payload.scan import (
     scan_request,
     scan_text,
 )
+from smartlayer.detectors.payload import scan as payload
 from tests.scaling import growth
 
 BLOCK = 3  # VALIDATOR_BLOCK_SCORE default

@@ -1,0 +1,198 @@
+"""Normalisation: undo what attackers hide payloads behind, once per text.
+
+URL-encoding (often twice), HTML entities, fullwidth or zero-width
+characters, ``\\uXXXX`` escapes and overlong UTF-8 are decoded; doing so more
+than once, or finding an escape that hides a metacharacter, is evidence in
+itself (the markers).  Bounded: at most three decoding rounds, and NFKC stops
+at a fixed size.
+"""
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from html.entities import html5
+from typing import Any
+from urllib.parse import unquote
+
+# ── normalisation ──────────────────────────────────────────────────────────
+
+_MAX_DECODE_ROUNDS = 3
+_DOUBLE_ENCODING, _OVERLONG, _ESCAPES = 1, 2, 4
+#: Not evidence: NFKC expanded the text past :data:`_MAX_FOLDED_CHARS` and the rest was dropped.
+_CLIPPED = 8
+#: NFKC can turn one character into eighteen (U+FDFA); 64 KiB of those would
+#: take tens of milliseconds to fold and scan, so folding stops here.
+_MAX_FOLDED_CHARS = 128 * 1024
+_FOLD_CHUNK = 4096
+_MARKER_NAMES = ((_DOUBLE_ENCODING, "double_encoding"), (_OVERLONG, "overlong_utf8"),
+                 (_ESCAPES, "escape_obfuscation"))
+
+#: ASCII text without these, without an HTML entity and without a double
+#: space is already normal but for case: the fast path of every header.
+_NEEDS_WORK = re.compile(r"[%\\\t-\r\x1c-\x1f]")
+_NEEDS_WORK_FORM = re.compile(r"[%+\\\t-\r\x1c-\x1f]")
+#: What ``html.unescape`` can decode: numeric references, ``&name;`` and the
+#: legacy names it accepts without a semicolon (``&lt``, ``&copy``).  A Referer
+#: with ``?a=1&page=2`` has none and skips the decoders.
+_ENTITY = re.compile(
+    "&(?:#|[a-z][a-z0-9]{1,31};|" + "|".join(sorted({k.lower() for k in html5 if not k.endswith(";")})) + ")",
+    re.IGNORECASE,
+)
+#: Overlong UTF-8 for ASCII (two- and three-byte forms), e.g. %c0%af for "/".
+_OVERLONG_RE = re.compile(r"%(c[01])%([89ab][0-9a-f])|%(e0)%([89][0-9a-f])%([89ab][0-9a-f])", re.IGNORECASE)
+#: IIS-style %uXXXX.
+_PERCENT_U = re.compile(r"%u([0-9a-f]{4})", re.IGNORECASE)
+#: JavaScript/JSON/C escapes; a surrogate pair first so it becomes one character.
+_ESCAPE_RE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})|\\x([0-9a-f]{2})",
+                        re.IGNORECASE)
+#: Characters an escape has no business hiding in ordinary text.
+_METACHARACTERS = frozenset("<>'\"`;()|&$\\/\x00")
+#: Unicode format characters (category Cf): zero-width spaces and joiners,
+#: bidi controls, soft hyphen, BOM, tags.  Invisible, so used to split keywords.
+_FORMAT_CHARS = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
+)
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", errors="replace")
+    return "" if value is None else str(value)
+
+
+def _fold_unicode(text: str) -> tuple[str, int]:
+    """NFKC (fullwidth ``＜`` → ``<``) without invisible format characters.
+
+    Long text is folded in chunks so that an expanding input stops at
+    :data:`_MAX_FOLDED_CHARS` (returned with the ``_CLIPPED`` bit).
+    """
+    parts: list[str] = []
+    size = 0
+    for start in range(0, len(text), _FOLD_CHUNK):
+        part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text[start:start + _FOLD_CHUNK]))
+        parts.append(part)
+        size += len(part)
+        if size > _MAX_FOLDED_CHARS:
+            return "".join(parts)[:_MAX_FOLDED_CHARS], _CLIPPED
+    return "".join(parts), 0
+
+
+def _fix_overlong(match: re.Match[str]) -> str:
+    """Re-encode an overlong sequence as the ASCII character it smuggles."""
+    if match.group(1):
+        code = ((int(match.group(1), 16) & 0x1F) << 6) | (int(match.group(2), 16) & 0x3F)
+    else:
+        code = ((int(match.group(3), 16) & 0x0F) << 12) | ((int(match.group(4), 16) & 0x3F) << 6) \
+            | (int(match.group(5), 16) & 0x3F)
+    return f"%{code:02x}"
+
+
+def _decode_escapes(text: str, pattern: re.Pattern[str], flag_metachars: bool) -> tuple[str, int]:
+    """Replace ``\\uXXXX``/``\\xXX`` (or ``%uXXXX``) escapes by their characters.
+
+    An escape standing for a metacharacter in text that is not JSON is the
+    trick itself (``\\u003cscript``), so it sets the ``escape_obfuscation``
+    marker; JSON encoders escape ``<`` legitimately, so JSON text does not.
+    """
+    found = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal found
+        groups = match.groups()
+        if len(groups) == 1:                       # %uXXXX
+            code = int(groups[0], 16)
+        elif groups[0]:                            # surrogate pair
+            high, low = int(groups[0], 16), int(groups[1], 16)
+            return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        else:
+            code = int(groups[2] or groups[3], 16)
+        if 0xD800 <= code <= 0xDFFF:               # lone surrogate: not text
+            return "\ufffd"
+        char = chr(code)
+        if char in _METACHARACTERS:
+            found = True
+        return char
+
+    decoded = pattern.sub(replace, text)
+    return decoded, (_ESCAPES if found and flag_metachars else 0)
+
+
+def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
+    """One round of URL, HTML-entity and escape decoding."""
+    markers = 0
+    if plus:
+        text = text.replace("+", " ")
+    if "%" in text:
+        if _OVERLONG_RE.search(text):
+            text = _OVERLONG_RE.sub(_fix_overlong, text)
+            markers |= _OVERLONG
+        if "%u" in text or "%U" in text:
+            text, found = _decode_escapes(text, _PERCENT_U, flag_metachars=True)
+            markers |= found
+        text = unquote(text, errors="replace")
+    if "&" in text:
+        text = html.unescape(text)
+    if "\\" in text:
+        text, found = _decode_escapes(text, _ESCAPE_RE, flag_metachars=not json_text)
+        markers |= found
+    return text, markers
+
+
+def _is_plain(text: str, form: bool) -> bool:
+    """True when normalising ``text`` could only change its case."""
+    return (
+        text.isascii()
+        and (_NEEDS_WORK_FORM if form else _NEEDS_WORK).search(text) is None
+        and "  " not in text
+        and ("&" not in text or _ENTITY.search(text) is None)
+    )
+
+
+def _normalise(text: str, *, form: bool = False, json_text: bool = False) -> tuple[str, int]:
+    """The normalised text and a bit set of the encoding tricks seen.
+
+    ``form``: ``+`` means a space (query strings, urlencoded bodies), in the
+    first round only — after one decoding a ``+`` is a literal plus.
+    ``json_text``: ``\\uXXXX`` escapes are JSON's own, not a trick.
+    """
+    if _is_plain(text, form):
+        return text.lower(), 0
+    markers = 0
+    if not text.isascii():
+        text, markers = _fold_unicode(text)
+    changes = 0
+    for round_ in range(_MAX_DECODE_ROUNDS):
+        decoded, found = _decode_once(text, plus=form and round_ == 0, json_text=json_text)
+        markers |= found
+        if decoded == text:
+            break
+        changes += 1
+        if decoded.isascii():
+            text = decoded
+        else:
+            text, clipped = _fold_unicode(decoded)
+            markers |= clipped
+    if changes > 1:
+        markers |= _DOUBLE_ENCODING
+    return " ".join(text.split()).lower(), markers
+
+
+def normalise(text: str) -> str:
+    """The text signatures are matched against.
+
+    Repeated URL-decoding (at most three rounds, until stable), HTML entities,
+    ``\\uXXXX``/``\\xXX`` escapes, Unicode NFKC, invisible format characters
+    removed, whitespace collapsed to single spaces, lower case.  ``+`` stays a
+    plus here; the query-string and form scanners read it as a space.
+    """
+    try:
+        return _normalise(_as_text(text))[0]
+    except Exception:  # the contract: never raises
+        return ""
+
+
