@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import pytest
 
-from smartlayer.ml.features import records_frame
 from smartlayer.ml.forest import CompiledForest
 from smartlayer.ml.runtime import ActiveModel
+from smartlayer.ml.training.frames import records_frame
 from smartlayer.ml.training.train import fit_frame
 from smartlayer.offline.replay import Replayer
 from smartlayer.offline.replay_report import table_lines

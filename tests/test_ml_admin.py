@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture(scope="module")
 def fitted():
-    from smartlayer.ml.features import records_frame
+    from smartlayer.ml.training.frames import records_frame
     from smartlayer.ml.training.train import fit_frame
     from smartlayer.sim import generate_attack_day
 

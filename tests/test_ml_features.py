@@ -12,7 +12,9 @@ import pytest
 
 from smartlayer.detectors.behaviour.rules import arrival_flags, longest_sequential_run
 from smartlayer.ml import features as F
-from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES, extract, frame_to_vectors
+from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES, extract
+from smartlayer.ml.training import frames
+from smartlayer.ml.training.frames import frame_to_vectors
 from smartlayer.state.windows.window import ClientWindow
 
 T0 = 1_700_000_000.0
@@ -238,7 +240,7 @@ def test_sampling_is_bounded_deterministic_and_exact():
 def test_reservoir_is_uniform():
     hits = np.zeros(50)
     for seed in range(2000):
-        res = F._Reservoir(5, random.Random(seed))
+        res = frames._Reservoir(5, random.Random(seed))
         kept = list(range(5))
         for i in range(50):
             slot = res.take()
@@ -267,10 +269,10 @@ def test_records_frame_keys_and_exempt_paths():
         TrafficRecord(ts=T0 + 2, ip="2001:db8::1", method="POST", path="/login", query="", status=302,
                       user_agent="", response_ms=9.0, label="credential_stuffing"),
     ]
-    df = F.records_frame(recs)
+    df = frames.records_frame(recs)
     assert list(df["client_key"]) == ["u:42", "ip:2001:db8::/64"]   # /static/ is exempt in tests
     assert list(df["authenticated"]) == [True, False]
-    assert list(F.records_frame(recs, key="ip")["client_key"]) == ["ip:203.0.113.5", "ip:2001:db8::/64"]
+    assert list(frames.records_frame(recs, key="ip")["client_key"]) == ["ip:203.0.113.5", "ip:2001:db8::/64"]
 
 
 @pytest.mark.django_db
@@ -295,14 +297,14 @@ def test_requestlog_frame_leaves_out_what_was_not_served():
     Ban.objects.create(client_key="ip:9.9.9.9", ip_address="8.8.8.8", created_at=base)
     Ban.objects.create(client_key="ip:5.5.5.5", created_at=base - timedelta(days=3),
                        expires_at=base - timedelta(days=2))  # over before the window: irrelevant
-    df = F.requestlog_frame(base, base + timedelta(hours=1), chunk_size=7)
+    df = frames.requestlog_frame(base, base + timedelta(hours=1), chunk_size=7)
     assert len(df) == 35
     assert set(df["client_key"]) == {"ip:1.1.1.1", "u:7"}
     assert list(df.columns) == list(F.FRAME_COLUMNS)
     assert df["ts"].iloc[0] == pytest.approx(base.timestamp())
     assert df.loc[df.client_key == "u:7", "authenticated"].all()
     assert not df.loc[df.client_key == "ip:1.1.1.1", "authenticated"].any()
-    empty = F.requestlog_frame(base + timedelta(days=5), base + timedelta(days=6))
+    empty = frames.requestlog_frame(base + timedelta(days=5), base + timedelta(days=6))
     assert empty.empty and list(empty.columns) == list(F.FRAME_COLUMNS)
 
 

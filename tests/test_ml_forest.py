@@ -58,7 +58,8 @@ def test_parity_with_missing_values():
 
 
 def test_parity_on_real_feature_vectors():
-    from smartlayer.ml.features import N_FEATURES, frame_to_vectors, records_frame
+    from smartlayer.ml.features import N_FEATURES
+    from smartlayer.ml.training.frames import frame_to_vectors, records_frame
     from smartlayer.sim import generate_attack_day
 
     X, _ = frame_to_vectors(records_frame(generate_attack_day(5, humans=15)))

@@ -26,7 +26,7 @@ from smartlayer.ml.store import (
 @pytest.fixture(scope="module")
 def fitted():
     """One small real model (generated traffic through the real pipeline)."""
-    from smartlayer.ml.features import records_frame
+    from smartlayer.ml.training.frames import records_frame
     from smartlayer.ml.training.train import fit_frame
     from smartlayer.sim import generate_attack_day
 

@@ -15,8 +15,8 @@ from django.core.management import ManagementUtility, call_command
 from django.core.management.base import CommandError
 
 from smartlayer.ml import registry, runtime
-from smartlayer.ml.features import frame_to_vectors, records_frame
 from smartlayer.ml.store import FOREST_FILE, ModelStore
+from smartlayer.ml.training.frames import frame_to_vectors, records_frame
 from smartlayer.models import ModelVersion
 from smartlayer.sim import DEFAULT_START, generate
 from smartlayer.sim.requestlog import write_requestlog

@@ -14,7 +14,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from smartlayer.ml import features as F
+from smartlayer.ml.training import frames
 from smartlayer.models import Ban, RequestLog
 from tests.conftest import BROWSER_UA
 
@@ -44,7 +44,7 @@ def test_a_lifted_ban_leaves_out_only_the_rows_while_it_was_in_force():
     RequestLog.objects.bulk_create([log(m, "ip:1.1.1.1") for m in range(60)])
     Ban.objects.create(client_key="ip:1.1.1.1", created_at=at(20), lifted_at=at(30), expires_at=at(50))
     counts: dict = {}
-    df = F.requestlog_frame(BASE, BASE + HOUR, counts=counts)
+    df = frames.requestlog_frame(BASE, BASE + HOUR, counts=counts)
     assert minutes(df, "ip:1.1.1.1") == [*range(20), *range(30, 60)]
     assert counts == {"read": 60, "refused": 0, "during_ban": 10, "exempt_path": 0, "kept": 50}
 
@@ -55,7 +55,7 @@ def test_an_expired_ban_and_overlapping_bans_leave_out_their_union():
     Ban.objects.create(client_key="u:7", created_at=at(40), expires_at=at(50))
     Ban.objects.create(client_key="u:7", created_at=at(45), lifted_at=at(55))             # overlaps the one before
     Ban.objects.create(client_key="u:7", created_at=at(-300), expires_at=at(-200))        # over before the window
-    df = F.requestlog_frame(BASE, BASE + HOUR)
+    df = frames.requestlog_frame(BASE, BASE + HOUR)
     assert minutes(df, "u:7") == [*range(5), *range(10, 40), *range(55, 60)]
 
 
@@ -67,7 +67,7 @@ def test_an_ip_ban_covers_the_users_at_that_address_while_in_force_a_user_ban_on
     RequestLog.objects.bulk_create(rows)
     Ban.objects.create(client_key="ip:2.2.2.2", ip_address="2.2.2.2", created_at=at(15), expires_at=at(35))
     Ban.objects.create(client_key="u:9", ip_address="3.3.3.3", created_at=at(0))          # permanent
-    df = F.requestlog_frame(BASE, BASE + HOUR)
+    df = frames.requestlog_frame(BASE, BASE + HOUR)
     assert minutes(df, "u:8") == minutes(df, "ip:2.2.2.2") == [0, 10, 40, 50]
     assert minutes(df, "ip:3.3.3.3") == [0, 10, 20, 30, 40, 50]  # another client at a banned user's address
     assert minutes(df, "u:9") == []
@@ -83,7 +83,7 @@ def test_counts_name_every_reason_once():
     RequestLog.objects.bulk_create(rows)
     Ban.objects.create(client_key="ip:5.5.5.5", created_at=at(0), expires_at=at(5))
     counts: dict = {}
-    df = F.requestlog_frame(BASE, BASE + HOUR, chunk_size=7, counts=counts)
+    df = frames.requestlog_frame(BASE, BASE + HOUR, chunk_size=7, counts=counts)
     assert counts == {"read": 49, "refused": 6, "during_ban": 5, "exempt_path": 3, "kept": 35} and len(df) == 35
 
 
@@ -105,7 +105,7 @@ def test_many_bans_many_rows_three_queries_and_the_same_answer_as_a_naive_check(
     Ban.objects.bulk_create(bans)
     counts: dict = {}
     with django_assert_max_num_queries(3):
-        df = F.requestlog_frame(BASE, BASE + HOUR, chunk_size=100, counts=counts)
+        df = frames.requestlog_frame(BASE, BASE + HOUR, chunk_size=100, counts=counts)
 
     def banned(r):
         return any(b.client_key == r.client_key and b.created_at <= r.timestamp < (b.expires_at or b.lifted_at)

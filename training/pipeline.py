@@ -57,7 +57,8 @@ def csv_frame(path: str):
     or ``authenticated``; the other FRAME_COLUMNS as named in RequestLog."""
     import pandas as pd
 
-    from smartlayer.ml.features import FRAME_COLUMNS, drop_exempt
+    from smartlayer.ml.features import FRAME_COLUMNS
+    from smartlayer.ml.training.frames import drop_exempt
 
     df = pd.read_csv(path)
     if "ts" not in df.columns:
@@ -76,7 +77,7 @@ def csv_frame(path: str):
 
 def load(args: argparse.Namespace, *, evaluation: bool = False):
     """The training frame (or, with ``evaluation``, the held-out one) and its source."""
-    from smartlayer.ml.features import records_frame
+    from smartlayer.ml.training.frames import records_frame
 
     if evaluation:
         if args.eval_access_log:
@@ -94,7 +95,7 @@ def load(args: argparse.Namespace, *, evaluation: bool = False):
     if args.csv:
         return csv_frame(args.csv), {"source": "csv", "path": args.csv}
     if args.requestlog:
-        from smartlayer.ml.features import requestlog_frame
+        from smartlayer.ml.training.frames import requestlog_frame
         from smartlayer.ml.training.train import default_window
 
         since, until = default_window()
@@ -130,10 +131,10 @@ def main(argv: list[str] | None = None) -> int:
     setup_django(args.store)
 
     from smartlayer.conf import sl_settings
-    from smartlayer.ml.features import frame_to_vectors
     from smartlayer.ml.store import ModelStore
+    from smartlayer.ml.training.errors import TrainingError
+    from smartlayer.ml.training.frames import frame_to_vectors
     from smartlayer.ml.training.train import (
-        TrainingError,
         TrainResult,
         evaluate_labels,
         fit_frame,

@@ -25,10 +25,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..detectors.behaviour.detector import Detector
+from ..ml.training.labels import BENIGN_LABELS
 from ..request.client import Client, ip_key
 from ..request.context import RequestContext, is_exempt
 from ..request.decision import Action
-from ..sim import BENIGN_LABELS
 from ..state.ban_backends import MemoryBans
 from ..state.windows.window import LocalWindowStore
 

@@ -24,8 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import IO
 
-#: Labels of traffic a site wants to serve.  Everything else is hostile.
-BENIGN_LABELS = frozenset({"human", "api_client", "crawler"})
+from ..ml.training.labels import BENIGN_LABELS
 
 
 @dataclass(slots=True)

@@ -40,9 +40,9 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
-    from smartlayer.ml.features import records_frame
     from smartlayer.ml.registry import activate, register
     from smartlayer.ml.store import ModelStore
+    from smartlayer.ml.training.frames import records_frame
     from smartlayer.ml.training.train import fit_frame
     from smartlayer.offline.accesslog import write_combined
     from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week

@@ -126,10 +126,11 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
     from sklearn.ensemble import IsolationForest
 
-    from smartlayer.ml.features import extract, frame_to_vectors, records_frame
+    from smartlayer.ml.features import extract
     from smartlayer.ml.forest import CompiledForest
     from smartlayer.ml.runtime import ActiveModel
-    from smartlayer.ml.training.train import WindowAnomalyModel
+    from smartlayer.ml.training.frames import frame_to_vectors, records_frame
+    from smartlayer.ml.training.model import WindowAnomalyModel
     from smartlayer.sim import generate_attack_day, generate_normal_week
 
     X_train, _ = frame_to_vectors(records_frame(generate_normal_week(1, humans=100)))

@@ -30,7 +30,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.dateparse import parse_date, parse_datetime
 
-from smartlayer.ml.training.train import TrainingError, TrainOptions, terminal_progress, train
+from smartlayer.ml.training.errors import TrainingError
+from smartlayer.ml.training.train import TrainOptions, terminal_progress, train
 
 
 def _when(value: str) -> datetime:
