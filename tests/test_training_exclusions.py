@@ -171,3 +171,15 @@ def test_the_training_metadata_keeps_the_counts(store):
     assert training["read"] == 368
     assert training["excluded"] == {"refused": 5, "during_ban": 10, "exempt_path": 3}
     assert any("368 rows read from the request log" in line for line in lines)
+
+
+def test_allow_listed_clients_stay_out_of_training_as_they_stay_out_of_windows(settings):
+    """One definition of exempt: an address in ALLOW_IPS is never windowed by the
+    middleware, so training leaves its requests out too (it used to drop exempt paths only)."""
+    from smartlayer.sim import TrafficRecord
+
+    settings.SMART_MIDDLEWARE = {**settings.SMART_MIDDLEWARE, "ALLOW_IPS": ["192.0.2.0/24"]}
+    recs = [TrafficRecord(ts=1000.0 + i, ip=ip, method="GET", path="/page/1", query="", status=200,
+                          user_agent="ua", response_ms=1.0) for i, ip in enumerate(["192.0.2.9", "198.51.100.9"] * 3)]
+    df = frames.records_frame(recs)
+    assert set(df["client_key"]) == {"ip:198.51.100.9"}

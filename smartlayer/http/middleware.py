@@ -229,12 +229,12 @@ class RateLimiter(_SmartLayerMiddleware):
 
         decision = check(ctx.client, getattr(request, "user", None), ctx.path, ctx.started)
         if decision is not None and decision.action is Action.ALLOW:
-            request._smartlayer_headers = decision.headers
+            ctx.response_headers = decision.headers
             return None
         return decision
 
     def after(self, request, ctx, response):
-        for name, value in getattr(request, "_smartlayer_headers", {}).items():
+        for name, value in (ctx.response_headers or {}).items():
             if name not in response:
                 response[name] = value
 

@@ -200,8 +200,6 @@ def resolve_client(request: Any) -> Client:
 
 def is_allowlisted(client: Client) -> bool:
     """True when the client's IP is inside ``ALLOW_IPS``."""
-    nets = allowed_networks()
-    if not nets or not client.ip:
-        return False
-    addr = parse_ip(client.ip)
-    return addr is not None and _in(addr, nets)
+    from .exempt import is_allowlisted_ip
+
+    return is_allowlisted_ip(client.ip)

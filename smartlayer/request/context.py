@@ -16,20 +16,11 @@ from typing import Any
 
 from ..conf import derived, sl_settings
 from ..dbtext import columns, db_json, db_text
-from .client import Client, is_allowlisted, resolve_client
+from .client import Client, resolve_client
 from .decision import Action, Decision
+from .exempt import is_exempt
 
 ATTR = "_smartlayer"
-
-
-@derived
-def exempt_prefixes() -> tuple[str, ...]:
-    return tuple(str(p) for p in sl_settings.EXEMPT_PATHS or ())
-
-
-def is_exempt(path: str, client: Client) -> bool:
-    """Never inspected: an exempt path, or a client inside ``ALLOW_IPS``."""
-    return path.startswith(exempt_prefixes()) or is_allowlisted(client)
 
 
 @derived
@@ -56,6 +47,7 @@ class RequestContext:
     model_score: float | None = None
     model_version: str = ""
     payload_score: int | None = None
+    response_headers: dict[str, str] | None = None  # set by a component, added to the response (quota headers)
     finished: bool = False
 
     def add(self, decision: Decision) -> None:
@@ -90,7 +82,7 @@ def begin(request: Any, owner: Any) -> RequestContext:
     ua = meta.get("HTTP_USER_AGENT", "")
     if not isinstance(ua, str):
         ua = ""
-    exempt = is_exempt(path, client)
+    exempt = is_exempt(path, client.ip)
     ctx = RequestContext(
         client=client, method=request.method or "GET", path=path, user_agent=ua,
         started=time.time(), t0=time.perf_counter(), exempt=exempt, owner=owner,

@@ -188,15 +188,27 @@ def frame_to_vectors(
     return X, meta
 
 
-def drop_exempt(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows on exempt paths never entered a window online, so they must not offline."""
-    from ...request.context import exempt_prefixes  # the middleware's own list: exempt paths never reach a window
+def drop_exempt(df: pd.DataFrame, ips: Iterable[Any] | None = None) -> pd.DataFrame:
+    """Exempt requests (:func:`smartlayer.request.exempt.is_exempt`: an exempt path,
+    or an address in ``ALLOW_IPS``) never entered a window online, so they must not offline.
 
-    prefixes = exempt_prefixes()
-    if not prefixes or df.empty:
+    ``ips``: the rows' client addresses (one per row), when the source has them.
+    """
+    import numpy as np
+
+    from ...request.exempt import exempt_prefixes, is_allowlisted_ip
+
+    if df.empty:
         return df
-    mask = df["path"].astype(str).str.startswith(prefixes)
-    return df[~mask.to_numpy(dtype=bool)]
+    prefixes = exempt_prefixes()
+    mask = (df["path"].astype(str).str.startswith(prefixes).to_numpy(dtype=bool, copy=True) if prefixes
+            else np.zeros(len(df), dtype=bool))
+    if ips is not None:
+        ips = list(ips)
+        allowed = {ip: is_allowlisted_ip(ip) for ip in set(ips)}  # one check per address, not per row
+        if any(allowed.values()):
+            mask |= np.fromiter((allowed[ip] for ip in ips), dtype=bool, count=len(ips))
+    return df[~mask] if mask.any() else df
 
 
 def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000,
@@ -248,7 +260,7 @@ def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000,
         chunk["ts"] = chunk.pop("timestamp").map(lambda d: d.timestamp()).astype("float64")
         user = chunk.pop("user_id")
         chunk["authenticated"] = user.notna() & (user.astype(str) != "")
-        kept = drop_exempt(chunk)
+        kept = drop_exempt(chunk, chunk.pop("ip_address").tolist())
         tally["exempt_path"] += len(chunk) - len(kept)
         frames.append(kept)
 
@@ -292,8 +304,10 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
         raise ValueError("key must be 'identity' or 'ip'")
     cols: dict[str, list] = {c: [] for c in (*FRAME_COLUMNS, "label")}
     ts, ck, me, pa, st, rt, ua, au, bl, lb = (cols[c] for c in (*FRAME_COLUMNS, "label"))
+    ips: list[str | None] = []
     for r in records:
         uid = getattr(r, "user_id", None)
+        ips.append(r.ip)
         ts.append(float(r.ts))
         ck.append(f"u:{uid}" if uid and key == "identity" else ip_key(r.ip))
         me.append(r.method or "GET")
@@ -311,7 +325,7 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
     df = pd.DataFrame(cols)
     df = df.astype({"ts": "float64", "status_code": "int64", "response_time_ms": "float64",
                     "authenticated": bool, "was_blocked": bool})
-    return drop_exempt(df).reset_index(drop=True)
+    return drop_exempt(df, ips).reset_index(drop=True)
 
 
 def empty_frame() -> pd.DataFrame:
