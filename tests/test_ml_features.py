@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from smartlayer.detectors.behaviour.rules import arrival_flags, longest_sequential_run
 from smartlayer.ml import features as F
 from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES, extract
 from smartlayer.ml.training import frames
 from smartlayer.ml.training.frames import frame_to_vectors
+from smartlayer.request.facts import arrival_flags, longest_sequential_run
 from smartlayer.state.windows.window import ClientWindow
 
 T0 = 1_700_000_000.0

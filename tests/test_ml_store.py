@@ -171,7 +171,7 @@ def test_training_lock_is_exclusive(store):
 # ── runtime ──────────────────────────────────────────────────────────────────
 
 def snapshot_of(paths: list[str]):
-    from smartlayer.detectors.behaviour.rules import arrival_flags
+    from smartlayer.request.facts import arrival_flags
     from smartlayer.state.windows.window import ClientWindow
 
     win = ClientWindow(200)

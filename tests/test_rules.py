@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from smartlayer.detectors.behaviour.rules import arrival_flags, evaluate, longest_sequential_run
+from smartlayer.detectors.behaviour.rules import evaluate
+from smartlayer.request.facts import arrival_flags, longest_sequential_run
 from smartlayer.state.windows.window import ClientWindow
 
 BROWSER = "Mozilla/5.0 Chrome/126.0"

@@ -43,14 +43,14 @@ from itertools import compress
 from typing import TYPE_CHECKING
 
 from ..conf import sl_settings
-from ..detectors.behaviour.rules import longest_sequential_run
-from ..state.windows.window import (
+from ..request.facts import (
     FLAG_AUTHENTICATED,
     FLAG_EMPTY_UA,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
-    Snapshot,
+    longest_sequential_run,
 )
+from ..state.windows.window import Snapshot
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; never imported on the request path
     pass

@@ -196,10 +196,3 @@ def resolve_client(request: Any) -> Client:
     except AttributeError:
         pass
     return client
-
-
-def is_allowlisted(client: Client) -> bool:
-    """True when the client's IP is inside ``ALLOW_IPS``."""
-    from .exempt import is_allowlisted_ip
-
-    return is_allowlisted_ip(client.ip)

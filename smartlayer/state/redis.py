@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..conf import derived, sl_settings
-from .cache import get_cache
 
 
 def redis_client(alias: str | None = None) -> Any:
@@ -50,4 +49,7 @@ def raw_redis() -> tuple[Any, Any]:
     Made once per settings generation: Django's RedisCache builds a new
     redis-py client object for every call (~50 µs), which the hot path avoids.
     """
-    return redis_client(sl_settings.CACHE_ALIAS), get_cache().make_key
+    from django.core.cache import caches
+
+    alias = sl_settings.CACHE_ALIAS
+    return redis_client(alias), caches[alias].make_key

@@ -90,7 +90,7 @@ class LoopForest:
 
 def window(kind: str):
     """A 200-event snapshot: a busy normal client, or an ID enumerator."""
-    from smartlayer.detectors.behaviour.rules import arrival_flags
+    from smartlayer.request.facts import arrival_flags
     from smartlayer.state.windows.window import ClientWindow
 
     rng = random.Random(1)

@@ -22,11 +22,12 @@ from ...policy import enforce
 from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.context import RequestContext
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
+from ...request.facts import arrival_flags
 from ...state import bans as ban_service
 from ...state.ban_backends import CacheBans
 from ...state.windows import get_window_store
 from ...state.windows.window import Outcome, WindowStore
-from .rules import arrival_flags, evaluate
+from .rules import evaluate
 
 
 def _active_model():

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from ...conf import sl_settings
-from ...detectors.behaviour.rules import arrival_flags
+from ...request.facts import arrival_flags
 from ...state.windows.window import ClientWindow
 from ..features import FRAME_COLUMNS, N_FEATURES, extract, past_grace
 

@@ -32,12 +32,6 @@ from typing import Protocol
 
 from ...conf import sl_settings
 
-# flags of an arrival
-FLAG_AUTHENTICATED = 1
-FLAG_SUSPICIOUS_UA = 2
-FLAG_EMPTY_UA = 4
-FLAG_SENSITIVE = 8
-
 Arrival = tuple  # (ts: float, method: str, path: str, flags: int)
 Outcome = tuple  # (ts: float, status: int, response_ms: float, blocked: bool)
 

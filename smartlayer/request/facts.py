@@ -1,0 +1,119 @@
+"""Facts about one request that the rules, the window and the model's features all read.
+
+The flag bits stored with every arrival in a client's window (signed in, a
+tool's user agent, an empty one, a sensitive path), whether a request is a
+login attempt, and the longest run of consecutive numeric ids in a list of
+paths.  One definition each, below every reader: the detector's rules, the
+model's features on the request path and the training frames offline.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..conf import derived, sl_settings
+
+# flags of an arrival
+FLAG_AUTHENTICATED = 1
+FLAG_SUSPICIOUS_UA = 2
+FLAG_EMPTY_UA = 4
+FLAG_SENSITIVE = 8
+
+_ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
+
+
+@derived
+def sensitive_prefixes() -> tuple[str, ...]:
+    return tuple(str(p).lower() for p in sl_settings.grey_sensitive_paths or ())
+
+
+@derived
+def suspicious_agents() -> tuple[str, ...]:
+    return tuple(str(a).lower() for a in sl_settings.grey_suspicious_user_agents or ())
+
+
+@derived
+def login_prefixes() -> tuple[str, ...]:
+    paths = [str(p).lower() for p in sl_settings.LOGIN_PATHS or ()]
+    from django.conf import settings as django_settings
+
+    login_url = getattr(django_settings, "LOGIN_URL", None)
+    if isinstance(login_url, str) and login_url.startswith("/"):
+        paths.append(login_url.lower())
+    return tuple(paths)
+
+
+def is_login_attempt(method: str, path: str) -> bool:
+    return method == "POST" and path.lower().startswith(login_prefixes())
+
+
+def is_sensitive_path(path: str) -> bool:
+    return path.lower().startswith(sensitive_prefixes())
+
+
+def is_suspicious_agent(user_agent: str) -> bool:
+    ua = user_agent.lower()
+    return any(k in ua for k in suspicious_agents())
+
+
+def arrival_flags(*, authenticated: bool, user_agent: str, path: str) -> int:
+    """The flag bits stored with an arrival (see :mod:`smartlayer.state.windows.window`)."""
+    flags = 0
+    if authenticated:
+        flags |= FLAG_AUTHENTICATED
+    if not user_agent.strip():
+        flags |= FLAG_EMPTY_UA
+    elif is_suspicious_agent(user_agent):
+        flags |= FLAG_SUSPICIOUS_UA
+    if is_sensitive_path(path):
+        flags |= FLAG_SENSITIVE
+    return flags
+
+
+_id_memo: dict[str, tuple[str, int] | None] = {}
+_ID_MEMO_MAX = 50_000
+
+
+def _template_id(path: str) -> tuple[str, int] | None:
+    """``/users/17`` → ``("/users/", 17)``; memoised, because a client's recent
+    paths come back in many consecutive windows (bounded: emptied when full)."""
+    try:
+        return _id_memo[path]
+    except KeyError:
+        pass
+    m = _ID_AT_END.match(path)
+    value = (m.group(1), int(m.group(2))) if m else None
+    if len(_id_memo) >= _ID_MEMO_MAX:
+        _id_memo.clear()
+    _id_memo[path] = value
+    return value
+
+
+def longest_sequential_run(paths: Iterable[str]) -> int:
+    """Longest run of consecutive numeric IDs on one path template.
+
+    ``/users/1 /users/2 /users/3`` → 3.  ``/products/4 /products/89`` → 1.
+    IDs on different templates (``/users/1``, ``/orders/2``) do not chain.
+    Used by the rule and by the model's features alike.
+    """
+    by_template: dict[str, set[int]] = {}
+    for p in paths:
+        t = _template_id(p)
+        if t is not None:
+            ids = by_template.get(t[0])
+            if ids is None:
+                by_template[t[0]] = {t[1]}
+            else:
+                ids.add(t[1])
+    best = 0
+    for ids in by_template.values():
+        if len(ids) <= best:
+            continue
+        for i in ids:
+            if i - 1 not in ids:  # start of a run
+                n = 1
+                while i + n in ids:
+                    n += 1
+                if n > best:
+                    best = n
+    return best
