@@ -45,32 +45,29 @@ def _when(value: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+def _fraction(value: str, option: str, high: float) -> float:
+    """A number in (0, ``high``] for ``option``, or an argparse error naming it."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{option} takes a number in (0, {high:g}] or 'auto'") from None
+    if not 0.0 < number <= high:
+        raise argparse.ArgumentTypeError(f"{option} must be in (0, {high:g}]")
+    return number
+
+
 def _max_samples(value: str) -> int | float | str:
+    """An integer, a fraction of the training vectors in (0, 1], or 'auto'."""
     if value == "auto":
         return value
     try:
         return int(value)
     except ValueError:
-        pass
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError("--max-samples takes an integer, a fraction in (0, 1] or 'auto'") from None
-    if not 0.0 < number <= 1.0:
-        raise argparse.ArgumentTypeError("a fractional --max-samples must be in (0, 1]")
-    return number
+        return _fraction(value, "--max-samples", 1.0)
 
 
 def _contamination(value: str) -> float | str:
-    if value == "auto":
-        return value
-    try:
-        number = float(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError("--contamination takes a number in (0, 0.5] or 'auto'") from None
-    if not 0.0 < number <= 0.5:
-        raise argparse.ArgumentTypeError("--contamination must be in (0, 0.5]")
-    return number
+    return value if value == "auto" else _fraction(value, "--contamination", 0.5)
 
 
 class Command(BaseCommand):
