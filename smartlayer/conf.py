@@ -100,6 +100,14 @@ DEFAULTS: dict[str, Any] = {
     "TRUSTED_PROXY_COUNT": 0,
     "TRUSTED_PROXIES": [],
     "IPV6_PREFIX_LENGTH": 64,
+    # Several people behind one address (an office NAT): an anonymous client
+    # that presents the site's own session or CSRF cookie on a second request
+    # is scored as a client of its own within the address, and the address's
+    # flood limit grows with the number of such clients — up to this many.  A
+    # cookie seen for the first time (made up, or just issued) is scored with
+    # the address, so dropping or inventing cookies never helps.
+    "SHARED_ADDRESS_COOKIES": True,
+    "SHARED_ADDRESS_MAX_CLIENTS": 32,
 
     # ── exemptions ─────────────────────────────────────────────────────────
     # Path prefixes never inspected, limited or scored (still logged).
@@ -149,6 +157,14 @@ DEFAULTS: dict[str, Any] = {
     # Path prefixes of login endpoints (case-insensitive); Django's LOGIN_URL
     # is added when it is a path.
     "LOGIN_PATHS": DEFAULT_LOGIN_PATHS,
+    # Declared crawlers (see smartlayer.detectors.behaviour.crawlers): "polite"
+    # — one that fetched robots.txt and keeps to it is not refused for
+    # crawling; "block" — every declared crawler is refused; or a list of
+    # user-agent tokens allowed (as polite), every other declared crawler refused.
+    "CRAWLER_POLICY": "polite",
+    # What declares a crawler in a user agent (case-insensitive substrings).
+    "CRAWLER_USER_AGENTS": ["bot/", "bot;", "crawler", "spider", "slurp", "bingpreview", "facebookexternalhit",
+                            "duckduckbot", "yandex", "baiduspider"],
     # Cap on per-client events kept for the windows (memory bound per client).
     "WINDOW_MAX_EVENTS": 200,
     # Seconds of per-client events kept (the longest window a rule or feature reads).

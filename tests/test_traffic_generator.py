@@ -109,7 +109,7 @@ def test_short_window_still_shows_every_human():
 
 # ── labels ────────────────────────────────────────────────────────────────
 def test_labels_partition_the_scenarios():
-    assert BENIGN_LABELS == {"human", "api_client", "crawler"}
+    assert BENIGN_LABELS == {"human", "api_client", "crawler", "office"}
     assert HOSTILE_LABELS | BENIGN_LABELS == set(SCENARIOS)
     assert not HOSTILE_LABELS & BENIGN_LABELS
 

@@ -45,3 +45,10 @@ urlpatterns = [
     re_path(r"^page/.*$", ok),
     re_path(r"^nope/.*$", not_found),
 ]
+
+
+def robots(request):
+    return HttpResponse("User-agent: *\nDisallow: /private/\nCrawl-delay: 1\n", content_type="text/plain")
+
+
+urlpatterns.insert(0, path("robots.txt", robots))

@@ -29,7 +29,7 @@ _POSITIVE_INT = (
     "AI_MAX_WORKERS", "AI_QUEUE_SIZE", "AI_BREAKER_FAILURES", "MODEL_LOOKBACK_DAYS", "MODEL_MIN_SAMPLES",
     "MODEL_MAX_SAMPLES", "IPV6_PREFIX_LENGTH", "BLOCK_STATUS", "MODEL_SUSTAINED_WINDOW", "MODEL_SUSTAINED_COUNT",
     "MODEL_SUSTAINED_ALONE", "LOGIN_FLOOD_WINDOW",
-    "GREY_SUSTAINED_WINDOW",
+    "GREY_SUSTAINED_WINDOW", "SHARED_ADDRESS_MAX_CLIENTS",
 )
 _POSITIVE_NUMBER = (
     "FAILURE_LOG_INTERVAL", "LOG_FLUSH_INTERVAL", "AI_CONNECT_TIMEOUT", "AI_READ_TIMEOUT",
@@ -181,6 +181,12 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
             messages.append(Error(f"WINDOW_BACKEND={backend!r} needs Django's RedisCache as CACHE_ALIAS's "
                                   "backend.", hint="Use 'auto' or 'local' with other caches.", id="smartlayer.E017"))
     messages += _login_flood_warnings(cfg)
+    policy = cfg.get("CRAWLER_POLICY", "polite")
+    if not (policy in ("polite", "block") or (isinstance(policy, (list, tuple))
+                                               and all(isinstance(t, str) and t for t in policy))):
+        messages.append(Error(f"SMART_MIDDLEWARE['CRAWLER_POLICY'] must be 'polite', 'block' or a list of user-agent "
+                              f"tokens, got {policy!r}.", hint="For example ['googlebot', 'bingbot'].",
+                              id="smartlayer.E020"))
     return messages
 
 

@@ -126,22 +126,46 @@ def _policy_headers(route: Route, remaining: dict[str, tuple[int, int]]) -> dict
     return headers
 
 
+def _quota_key(client: Client) -> str:
+    """Whose quota: a signed-in user's own, else the address's (``ANONYMOUS_PLAN`` counts by IP,
+    whatever cookie a client behind that address presents)."""
+    return client.key if client.authenticated else client.address_key
+
+
 def _bucket_key(name: str, plan: str, route: Route, client: Client, bucket: int) -> str:
-    return make_key("rl", name, plan, route.pattern, client.key, bucket)
+    return make_key("rl", name, plan, route.pattern, _quota_key(client), bucket)
+
+
+def governs(client: Client, user: Any, path: str) -> bool:
+    """True when a signed-in client's own plan has a quota on ``path``.
+
+    Such a request is the plan's to limit: its quota answers with 429 and
+    ``Retry-After``, and the behaviour rules leave its rate alone — a
+    customer using the quota it bought is not a flood (a 429 never leads to
+    a ban).  Every other rule still applies.
+    """
+    if not client.authenticated:
+        return False
+    plans = compiled_plans()
+    if not plans:
+        return False
+    plan = user_plan(user)
+    routes = plans.get(plan) if plan is not None else None
+    return routes is not None and match(routes, path) is not None
 
 
 def _lifetime_take(client: Client, plan: str, route: Route, limit: int) -> bool:
     """One atomic step: count this request unless the lifetime limit is reached."""
     from ..models import UsageCounter
 
-    qs = UsageCounter.objects.filter(client_key=client.key, plan=plan, route=route.pattern)
+    qs = UsageCounter.objects.filter(client_key=_quota_key(client), plan=plan, route=route.pattern)
     now = timezone.now()
     if qs.filter(count__lt=limit).update(count=F("count") + 1, updated_at=now):
         return True
     if limit <= 0:
         return False
     _, created = UsageCounter.objects.get_or_create(
-        client_key=client.key, plan=plan, route=route.pattern, defaults={"count": 1})
+        client_key=_quota_key(client), plan=plan, route=route.pattern, defaults={"count": 1})
     if created:
         return True
     # somebody created it between our UPDATE and get_or_create: try once more

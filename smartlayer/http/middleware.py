@@ -206,6 +206,12 @@ class AIAnomalyDetector(_SmartLayerMiddleware):
     def decide(self, request, ctx, monitor):
         return _detector().inspect(ctx, ctx.started, monitor=monitor)
 
+    def after(self, request, ctx, response):
+        if ctx.path == "/robots.txt":  # what the site tells crawlers (memory only: see crawlers.learn_robots)
+            from ..detectors.behaviour.crawlers import learn_robots
+
+            learn_robots(ctx.path, getattr(response, "status_code", 0), response)
+
 
 class AIRequestValidator(_SmartLayerMiddleware):
     """Attack payloads in the query string, the body and attacker-controlled headers."""

@@ -24,9 +24,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from ..conf import sl_settings
 from ..detectors.behaviour.detector import Detector
 from ..ml.training.labels import BENIGN_LABELS
-from ..request.client import Client, ip_key
+from ..request.client import Client, cookie_hash, ip_key, person_key
 from ..request.context import RequestContext
 from ..request.decision import Action
 from ..request.exempt import is_exempt
@@ -114,7 +115,14 @@ def _client_of(line: Any) -> Client:
     ip = getattr(line, "ip", None)
     if user_id:
         return Client(key=f"u:{user_id}", ip=ip, user_id=str(user_id), authenticated=True)
-    return Client(key=ip_key(ip), ip=ip, user_id=None, authenticated=False)
+    cookie = getattr(line, "cookie", "") or ""
+    return Client(key=ip_key(ip), ip=ip, user_id=None, authenticated=False,
+                  cookie=cookie_hash(cookie) if cookie and sl_settings.SHARED_ADDRESS_COOKIES else None)
+
+
+def _person(client: Client) -> str:
+    """Whom the replay counts: a client behind a shared address by its cookie, as the middleware does."""
+    return person_key(client.key, client.cookie)
 
 
 class Replayer:
@@ -145,9 +153,10 @@ class Replayer:
         client = _client_of(line)
         ctx = RequestContext(client=client, method=line.method or "GET", path=line.path or "/",
                              user_agent=line.user_agent or "", started=ts, t0=0.0)
-        stats = res.clients.get(client.key)
+        who = _person(client)
+        stats = res.clients.get(who)
         if stats is None:
-            stats = res.clients[client.key] = ClientResult(client.key, getattr(line, "label", None) or None)
+            stats = res.clients[who] = ClientResult(who, getattr(line, "label", None) or None)
         stats.requests += 1
         if is_exempt(ctx.path, client.ip):
             return False  # never inspected, exactly as in the middleware

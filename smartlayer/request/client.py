@@ -15,6 +15,7 @@ Malformed addresses never raise; they just fail to count as an address.
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -32,16 +33,73 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 class Client:
     """The resolved identity of one request's sender."""
 
-    key: str                 # "u:<pk>" or "ip:<address>" or "ip:<prefix>/64"
+    key: str                 # "u:<pk>" or "ip:<address>" or "ip:<prefix>/64" (or "…~c:<cookie>", below)
     ip: str | None           # the resolved client IP (full address), if valid
     user_id: str | None      # str(pk) of the authenticated user
     authenticated: bool
     is_staff: bool = False
+    cookie: str | None = None  # an anonymous client's site cookie, hashed (see cookie_id)
 
     @property
     def ip_key(self) -> str | None:
         """The IP-based key, also for authenticated users (ban checks use both)."""
         return ip_key(self.ip) if self.ip else None
+
+    @property
+    def address_key(self) -> str:
+        """The key of the address this client shares (its own key without the cookie part)."""
+        return self.key.split(COOKIE_MARK, 1)[0]
+
+    @property
+    def behind_shared_address(self) -> bool:
+        """Keyed by a cookie within its address (an office behind one NAT)."""
+        return COOKIE_MARK in self.key
+
+
+#: Separates an address key from a cookie client's part: ``ip:198.51.100.7~c:3f2a9c0d1e4b``.
+COOKIE_MARK = "~c:"
+
+
+def cookie_id(cookies: Any) -> str | None:
+    """An anonymous client's identity within its address: the site's session or CSRF cookie, hashed.
+
+    Only a cookie the site issues counts (``SESSION_COOKIE_NAME``, then
+    ``CSRF_COOKIE_NAME``), with a plausible value (20–128 characters);
+    the value is never stored, only 12 hex digits of its SHA-1.  Whether the
+    cookie is *established* — used before by this address, so not made up
+    for this request — is for the window store to say
+    (:meth:`smartlayer.state.windows.window.LocalWindowStore.shared_address`).
+    """
+    if not cookies or not sl_settings.SHARED_ADDRESS_COOKIES:
+        return None
+    names = _cookie_names()
+    for name in names:
+        value = cookies.get(name)
+        if isinstance(value, str) and 20 <= len(value) <= 128:
+            return cookie_hash(value)
+    return None
+
+
+def cookie_hash(value: str) -> str:
+    """What a client's cookie is known by: 12 hex digits of its SHA-1, never the value."""
+    return hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def person_key(address_key: str, cookie: str | None) -> str:
+    """The key of one client behind an address: ``<address>~c:<hashed cookie>``.
+
+    The middleware, the replay and the training frames all key a client behind a
+    shared address this way, so that a model learns from the same clients it scores.
+    """
+    return f"{address_key}{COOKIE_MARK}{cookie}" if cookie else address_key
+
+
+@derived
+def _cookie_names() -> tuple[str, ...]:
+    from django.conf import settings
+
+    names = [getattr(settings, "SESSION_COOKIE_NAME", "sessionid"), getattr(settings, "CSRF_COOKIE_NAME", "csrftoken")]
+    return tuple(n for n in names if isinstance(n, str) and n)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -190,7 +248,13 @@ def resolve_client(request: Any) -> Client:
     except Exception:  # a broken auth backend must not break the site
         authenticated = False
     key = f"u:{user_id}" if authenticated else ip_key(ip)
-    client = Client(key=key, ip=ip, user_id=user_id, authenticated=authenticated, is_staff=is_staff)
+    cookie = None
+    if not authenticated and "HTTP_COOKIE" in request.META:
+        try:
+            cookie = cookie_id(request.COOKIES)
+        except Exception:  # noqa: BLE001 - a malformed cookie header means no cookie identity
+            cookie = None
+    client = Client(key=key, ip=ip, user_id=user_id, authenticated=authenticated, is_staff=is_staff, cookie=cookie)
     try:
         request._smartlayer_client = client
     except AttributeError:

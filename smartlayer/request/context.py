@@ -48,6 +48,7 @@ class RequestContext:
     model_version: str = ""
     payload_score: int | None = None
     response_headers: dict[str, str] | None = None  # set by a component, added to the response (quota headers)
+    user: Any = None                  # request.user as the request has it (lazy; read only for signed-in clients)
     finished: bool = False
 
     def add(self, decision: Decision) -> None:
@@ -86,6 +87,7 @@ def begin(request: Any, owner: Any) -> RequestContext:
     ctx = RequestContext(
         client=client, method=request.method or "GET", path=path, user_agent=ua,
         started=time.time(), t0=time.perf_counter(), exempt=exempt, owner=owner,
+        user=getattr(request, "user", None) if client.authenticated else None,
     )
     setattr(request, ATTR, ctx)
     return ctx

@@ -50,6 +50,7 @@ class TrafficRecord:
     bytes_sent: int = 0
     label: str = "human"       # scenario name; see BENIGN_LABELS
     client_id: str = ""        # stable id of the simulated actor
+    cookie: str = ""           # the site's session/CSRF cookie the client presents ("" for none)
 
     @property
     def is_benign(self) -> bool:

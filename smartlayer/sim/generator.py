@@ -32,6 +32,8 @@ WEEK = 7 * DAY
 
 #: Benign actors per human in the ready-made mixes.
 HUMANS_PER_API_CLIENT = 100
+#: One office (10–25 colleagues behind one address) per this many independent visitors.
+HUMANS_PER_OFFICE = 150
 HUMANS_PER_CRAWLER = 100
 #: Hostile actors of :func:`generate_attack_day`: every hostile scenario, at least once.
 ATTACK_DAY_HOSTILES: dict[str, int] = {
@@ -135,6 +137,7 @@ def _benign_mix(humans: int, crawlers: int | None = None) -> dict[str, int]:
     return {
         "api_client": max(1, humans // HUMANS_PER_API_CLIENT),
         "crawler": crawlers if crawlers is not None else max(1, humans // HUMANS_PER_CRAWLER),
+        "office": max(1, humans // HUMANS_PER_OFFICE),
     }
 
 

@@ -15,6 +15,7 @@ from ..conf import sl_settings
 from ..request.context import RequestContext
 from ..request.decision import Decision
 from . import bans as ban_service
+from .ban_mirror import ban_mirror
 from .cache import get_cache, incr, make_key
 
 
@@ -38,6 +39,14 @@ class CacheBans:
     def lookup(self, ctx: RequestContext, now: float) -> dict[str, Any] | None:
         ban_service.maybe_sync()
         return ban_service.lookup(ctx.client, now)
+
+    def lookup_key(self, client_key: str, now: float) -> dict[str, Any] | None:
+        """The active ban of one client key (no IP key added)."""
+        mirror = ban_mirror()
+        key = ban_service.ban_key(client_key)
+        if mirror is not None and mirror.ready:
+            return mirror.lookup([key], now)
+        return ban_service.active_entry([get_cache().get(key)], now)
 
     def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
         source = "model" if decision.reason.startswith("model:") else (
@@ -79,6 +88,10 @@ class MemoryBans:
             if entry and (entry["expires"] is None or entry["expires"] > now):
                 return entry
         return None
+
+    def lookup_key(self, client_key: str, now: float) -> dict[str, Any] | None:
+        entry = self.bans.get(client_key)
+        return entry if entry and (entry["expires"] is None or entry["expires"] > now) else None
 
     def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
         ttl = decision.ban_ttl

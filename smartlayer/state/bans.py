@@ -34,7 +34,7 @@ from django.utils import timezone
 from .. import signals
 from ..conf import sl_settings
 from ..dbtext import db_json, db_text
-from ..request.client import Client
+from ..request.client import COOKIE_MARK, Client
 from .ban_mirror import active_entry, announce_changes, ban_mirror
 from .cache import get_cache, make_key
 from .failures import count, report_failure
@@ -249,7 +249,8 @@ def client_key_from(text: str) -> str:
     reason when it is none.
 
     A key is what :func:`smartlayer.request.client.ip_key` produces — ``ip:<address>``,
-    ``ip:<IPv6 prefix>/<length>`` (or ``ip:unknown``) — or ``u:<user pk>``.  A
+    ``ip:<IPv6 prefix>/<length>`` (or ``ip:unknown``) —, one client behind a
+    shared address (``ip:<address>~c:<cookie hash>``) or ``u:<user pk>``.  A
     bare IP address is turned into its key (an IPv6 address into its
     ``IPV6_PREFIX_LENGTH`` network, as the middleware groups it).  Anything
     else is refused rather than stored: a ban under a key no request ever
@@ -267,6 +268,12 @@ def client_key_from(text: str) -> str:
         if len(value) == 2:
             raise ValueError("u: needs a user's primary key, e.g. u:42")
         return value
+    if value.startswith("ip:") and COOKIE_MARK in value:
+        # one client behind a shared address, as the request log names it: ip:<address>~c:<cookie hash>
+        address, cookie = value.split(COOKIE_MARK, 1)
+        if len(cookie) != 12 or any(c not in "0123456789abcdef" for c in cookie):
+            raise ValueError(f"{value!r}: a cookie client's key ends in ~c: and 12 hex digits")
+        return client_key_from(address) + COOKIE_MARK + cookie
     if value.startswith("ip:"):
         if value == "ip:unknown":
             return value

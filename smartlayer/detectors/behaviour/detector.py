@@ -14,12 +14,14 @@ timestamps as the clock.  Same code, so a backtest means something.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
 from ...conf import sl_settings
 from ...policy import enforce
 from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
+from ...request.client import person_key
 from ...request.context import RequestContext
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
 from ...request.facts import arrival_flags
@@ -27,6 +29,8 @@ from ...state import bans as ban_service
 from ...state.ban_backends import CacheBans
 from ...state.windows import get_window_store
 from ...state.windows.window import Outcome, WindowStore
+from .. import ratelimit
+from . import crawlers
 from .rules import evaluate
 
 
@@ -67,6 +71,8 @@ class Detector:
         # ── an active ban answers before anything else; then the window ────
         flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
         arrival = (now, ctx.method, ctx.path, flags)
+        shared = self._behind_shared_address(ctx, arrival, now)
+        client = ctx.client
         guarded = getattr(self.windows, "arrive_guarded", None)
         if staff_exempt(ctx):
             # staff are never banned: no ban is looked up for them (an office's
@@ -81,6 +87,8 @@ class Detector:
                 snap = self.windows.arrive(client.key, arrival)
         else:
             entry = self.bans.lookup(ctx, now)
+            if entry is None and shared is not None and client.behind_shared_address:
+                entry = self._address_ban(client.address_key, now)
             snap = None if entry is not None else self.windows.arrive(client.key, arrival)
         if entry is not None:
             return Decision(
@@ -90,7 +98,9 @@ class Detector:
                 public_reason=PUBLIC_REASONS["ban"],
             )
         ctx.window_key = client.key
-        result = evaluate(snap, is_staff=client.is_staff)
+        governed = client.authenticated and ratelimit.governs(client, ctx.user, ctx.path)
+        crawler = crawlers.judge(ctx.user_agent, snap) if not client.authenticated else None
+        result = evaluate(snap, is_staff=client.is_staff, shared=shared, rate_governed=governed, crawler=crawler)
         llm_ok = self.use_llm and not monitor and llm_available()
         ev = Evidence(self.component, black=result.black, rule_score=result.score, rules_fired=result.fired,
                       in_grace=result.in_grace, llm_available=llm_ok)
@@ -99,7 +109,7 @@ class Detector:
             if (sl_settings.GREY_SUSTAINED_COUNT and result.hammering
                     and result.score >= int(sl_settings.grey_suspicion_threshold)):
                 ev.grey_flags = counted(self.bans.note_flag, ctx, now, "grey")
-            model = self.model()
+            model = None if governed else self.model()  # the plan's quota answers for a customer's pace
             if model is not None:
                 scored = model.score(snap)
                 ev.model_score, ev.model_threshold = scored.score, scored.threshold
@@ -110,6 +120,40 @@ class Detector:
                     ev.model_flags = counted(self.bans.note_flag, ctx, now)
 
         return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
+
+    def _behind_shared_address(self, ctx: RequestContext, arrival: tuple, now: float) -> Any:
+        """For an anonymous client with a site cookie: the clients behind its address.
+
+        A cookie this address has used before makes the client one of its own
+        (``ctx.client`` is re-keyed ``<address>~c:<cookie>``): an office's
+        people are judged one by one, not as one client.  A cookie seen for the
+        first time is recorded for next time and the request is judged as the
+        address — inventing a cookie per request, or dropping it, gains nothing.
+        None when the client has no cookie or the store keeps no such index
+        (``WINDOW_BACKEND = "redis"``).
+        """
+        client = ctx.client
+        probe = getattr(self.windows, "shared_address", None)
+        if client.cookie is None or client.authenticated or probe is None:
+            return None
+        cookie_key = person_key(client.key, client.cookie)
+        shared = probe(client.key, cookie_key, now)
+        if shared.established:
+            ctx.client = dataclasses.replace(client, key=cookie_key)
+        elif shared.room:
+            self.windows.arrive(cookie_key, arrival)
+        return shared
+
+    def _address_ban(self, address: str, now: float) -> dict[str, Any] | None:
+        """A ban of a cookie client's address that also applies to it: one an operator made.
+
+        An automatic ban of the address (earned by its cookieless traffic) must
+        not refuse the established clients behind it — that is the office this
+        exists for; a deliberate one (the admin, the command) refuses everyone.
+        """
+        lookup = getattr(self.bans, "lookup_key", None)
+        entry = lookup(address, now) if lookup is not None else None
+        return entry if entry is not None and entry.get("source") == "admin" else None
 
     def record_outcome(self, ctx: RequestContext, status: int, elapsed_ms: float, blocked: bool,
                        now: float | None = None) -> None:

@@ -102,8 +102,19 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
     }
 
 
-def evaluate(snap: Snapshot, *, is_staff: bool = False) -> RuleResult:
-    """Apply the BLACK rules and the GREY scoring to one snapshot."""
+def evaluate(snap: Snapshot, *, is_staff: bool = False, shared: Any = None, rate_governed: bool = False,
+             crawler: str | None = None) -> RuleResult:
+    """Apply the BLACK rules and the GREY scoring to one snapshot.
+
+    ``shared``: the clients behind this address
+    (:class:`~smartlayer.state.windows.window.SharedAddress`) when the client
+    presents a site cookie — the address flood limit grows with them.
+    ``rate_governed``: a signed-in customer on a route its plan covers — the
+    plan's quota answers for the rate (429), so the rate rules do not.
+    ``crawler``: ``"polite"`` for a declared crawler that keeps to robots.txt
+    (it is not refused for crawling: many distinct paths, ids in order),
+    ``"refused"`` for a declared crawler ``CRAWLER_POLICY`` does not allow.
+    """
     s = sl_settings
     facts = summarise(snap)
     result = RuleResult(facts=facts)
@@ -111,8 +122,18 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False) -> RuleResult:
     # ── BLACK: instant blocks, from the first request ──────────────────────
     if s.black_block_empty_user_agent and facts["empty_user_agent"]:
         result.black.append("empty_user_agent")
-    if facts["count_10s"] >= s.black_requests_10s:
-        result.black.append("request_flood")
+    if crawler == "refused":
+        result.black.append("crawler_not_allowed")
+    if not rate_governed:
+        if facts["count_10s"] >= s.black_requests_10s:
+            result.black.append("request_flood")
+        if shared is not None:
+            # the address as a whole: every request from it in 10 s (this one included)
+            # against the flood limit times the clients established behind it
+            clients = min(int(s.SHARED_ADDRESS_MAX_CLIENTS), max(1, shared.clients))
+            facts["address_count_10s"], facts["address_clients"] = shared.count_10s + 1, clients
+            if shared.count_10s + 1 >= s.black_requests_10s * clients and "request_flood" not in result.black:
+                result.black.append("address_flood")
     if (facts["finished_2min"] >= s.black_error_min_requests
             and facts["error_rate_2min"] >= s.black_error_rate_percent):
         result.black.append("error_flood")
@@ -127,7 +148,7 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False) -> RuleResult:
     fired = result.fired
     if facts["suspicious_user_agent"]:
         fired.append("suspicious_user_agent")
-    if s.grey_elevated_rate_10s <= facts["count_10s"] < s.black_requests_10s:
+    if not rate_governed and s.grey_elevated_rate_10s <= facts["count_10s"] < s.black_requests_10s:
         fired.append("elevated_rate")
         # not a signal of its own (no weight): what the sustained-rate policy counts
         result.hammering = facts["distinct_paths_10s"] <= s.grey_burst_max_paths
@@ -136,11 +157,11 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False) -> RuleResult:
         fired.append("moderate_error_rate")
     if facts["sensitive_path"] and not is_staff:
         fired.append("sensitive_path")
-    if facts["distinct_paths_1min"] >= s.grey_scan_distinct_paths:
+    if crawler != "polite" and facts["distinct_paths_1min"] >= s.grey_scan_distinct_paths:
         fired.append("endpoint_scanning")
-    if facts["sequential_run_1min"] >= s.grey_sequential_ids:
+    if crawler != "polite" and facts["sequential_run_1min"] >= s.grey_sequential_ids:
         fired.append("sequential_id_probing")
-    if (facts["idle_before"] and facts["count_10s"] >= s.grey_burst_requests_10s
+    if (not rate_governed and facts["idle_before"] and facts["count_10s"] >= s.grey_burst_requests_10s
             and facts["distinct_paths_1min"] <= s.grey_burst_max_paths):
         fired.append("burst_after_idle")
     if not facts["authenticated"]:

@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from ...request.client import COOKIE_MARK
+
 #: Later than any timestamp: the end of a ban that was neither lifted nor given an expiry.
 FOREVER = datetime.max
 
@@ -63,7 +65,7 @@ class BanIntervals:
             ends = [e for e in (lifted, expires) if e is not None]
             span = (created, min(ends) if ends else _forever(created))
             by_key[client_key].append(span)
-            if ip and client_key.startswith("ip:"):
+            if ip and client_key.startswith("ip:") and COOKIE_MARK not in client_key:  # an address, not one client behind it
                 by_ip[ip].append(span)
         self.by_key = {k: Intervals(v) for k, v in by_key.items()}
         self.by_ip = {k: Intervals(v) for k, v in by_ip.items()}

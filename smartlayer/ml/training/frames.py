@@ -292,24 +292,32 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
     response_ms, user_id, label`` — :class:`smartlayer.sim.TrafficRecord`
     or :class:`smartlayer.offline.accesslog.ParsedLine`.  The client key is the one
     the middleware would use (``key="identity"``: ``u:<user_id>`` when signed
-    in, else :func:`~smartlayer.request.client.ip_key`) or the IP key alone
+    in, a client behind a shared address by its site cookie as
+    :func:`~smartlayer.request.client.person_key`, else
+    :func:`~smartlayer.request.client.ip_key`) or the IP key alone
     (``key="ip"``, for access logs, where a user field is not a Django user).
     Exempt paths are dropped.
     """
     import pandas as pd
 
-    from ...request.client import ip_key
+    from ...conf import sl_settings
+    from ...request.client import cookie_hash, ip_key, person_key
 
     if key not in ("identity", "ip"):
         raise ValueError("key must be 'identity' or 'ip'")
     cols: dict[str, list] = {c: [] for c in (*FRAME_COLUMNS, "label")}
     ts, ck, me, pa, st, rt, ua, au, bl, lb = (cols[c] for c in (*FRAME_COLUMNS, "label"))
     ips: list[str | None] = []
+    cookies = key == "identity" and sl_settings.SHARED_ADDRESS_COOKIES
     for r in records:
         uid = getattr(r, "user_id", None)
         ips.append(r.ip)
         ts.append(float(r.ts))
-        ck.append(f"u:{uid}" if uid and key == "identity" else ip_key(r.ip))
+        if uid and key == "identity":
+            ck.append(f"u:{uid}")
+        else:
+            cookie = getattr(r, "cookie", "") if cookies else ""
+            ck.append(person_key(ip_key(r.ip), cookie_hash(cookie) if cookie else None))
         me.append(r.method or "GET")
         pa.append(r.path or "/")
         st.append(int(r.status))

@@ -21,12 +21,14 @@ from .common import BROWSER_UAS, PAYLOADS, PROBE_PATHS, Actor, Scenario, activit
 from .hostile import burst, credential_stuffing, distributed, enumeration, scraper, slow_drip, vuln_scanner
 from .humans import human
 from .machines import api_client, crawler
+from .office import office
 
 #: Every scenario by label.  ``generate(scenarios={label: count})`` uses these.
 SCENARIOS: dict[str, Scenario] = {
     "human": human,
     "api_client": api_client,
     "crawler": crawler,
+    "office": office,
     "scraper": scraper,
     "burst": burst,
     "credential_stuffing": credential_stuffing,

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ...conf import sl_settings
+from ...request.client import COOKIE_MARK
 
 Arrival = tuple  # (ts: float, method: str, path: str, flags: int)
 Outcome = tuple  # (ts: float, status: int, response_ms: float, blocked: bool)
@@ -63,6 +64,7 @@ class Snapshot:
     minutes: dict
     hours: dict
     first_seen: float
+    robots_at: float = 0.0   # when this client last fetched /robots.txt (0: never, as far as the window knows)
 
     def arrivals_since(self, seconds: float) -> list:
         return _tail_since(self.arrivals, self.now - seconds)
@@ -85,7 +87,7 @@ class Snapshot:
 class ClientWindow:
     """The mutable window of one client.  Not thread-safe: stores lock around it."""
 
-    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen")
+    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen", "robots_at")
 
     def __init__(self, max_events: int) -> None:
         self.arrivals: deque = deque(maxlen=max_events)
@@ -94,6 +96,7 @@ class ClientWindow:
         self.hours: dict[int, int] = {}
         self.first_seen: float = 0.0
         self.last_seen: float = 0.0
+        self.robots_at: float = 0.0
 
     def _expire(self, now: float, keep_seconds: float) -> None:
         cutoff = now - keep_seconds
@@ -126,6 +129,8 @@ class ClientWindow:
         self.last_seen = now
         self._expire(now, keep_seconds)
         self.arrivals.append(arrival)
+        if arrival[2] == "/robots.txt":
+            self.robots_at = now
         m = int(now // MINUTE)
         self.minutes[m] = self.minutes.get(m, 0) + 1
         h = int(now // HOUR)
@@ -139,6 +144,7 @@ class ClientWindow:
             minutes=dict(self.minutes),
             hours=dict(self.hours),
             first_seen=self.first_seen,
+            robots_at=self.robots_at,
         )
 
     def complete(self, outcome: Outcome) -> None:
@@ -163,6 +169,8 @@ class ClientWindow:
             self.first_seen = now
         if now >= self.last_seen - keep_seconds:  # else too old for the event list, not for the buckets
             _insert_in_order(self.arrivals, arrival)
+        if arrival[2] == "/robots.txt" and now > self.robots_at:
+            self.robots_at = now
         m = int(now // MINUTE)
         self.minutes[m] = self.minutes.get(m, 0) + 1
         h = int(now // HOUR)
@@ -191,6 +199,33 @@ def _insert_in_order(events: deque, event: tuple) -> None:
         events.popleft()
         i -= 1
     events.insert(i, event)
+
+
+def _count_since(events: deque, cutoff: float) -> int:
+    """How many of the time-ordered ``events`` are at or after ``cutoff`` (walked from the newest)."""
+    n = 0
+    for event in reversed(events):
+        if event[0] < cutoff:
+            break
+        n += 1
+    return n
+
+
+@dataclass(frozen=True, slots=True)
+class SharedAddress:
+    """The clients behind one address, as the store sees them before the current request.
+
+    ``established``: this cookie has been used from this address before (so it
+    was not made up for this request); ``room``: a new cookie client may still
+    be tracked; ``clients``: cookie clients active in the last minute with more
+    than one request; ``count_10s``: every request from the address in the
+    last 10 s — its cookie clients and the requests scored as the address.
+    """
+
+    established: bool
+    room: bool
+    clients: int
+    count_10s: int
 
 
 class WindowStore(Protocol):
@@ -222,6 +257,8 @@ class LocalWindowStore:
         self.max_events = int(max_events or sl_settings.WINDOW_MAX_EVENTS)
         self.keep_seconds = float(keep_seconds or sl_settings.WINDOW_SECONDS)
         self._windows: OrderedDict[str, ClientWindow] = OrderedDict()
+        # address key → {cookie client key: its window}: the clients sharing an address
+        self._by_address: dict[str, dict[str, ClientWindow]] = {}
         self._lock = threading.Lock()
 
     def _touch(self, key: str) -> ClientWindow:
@@ -231,11 +268,57 @@ class LocalWindowStore:
         win = windows.get(key)
         if win is None:
             win = windows[key] = ClientWindow(self.max_events)
+            if COOKIE_MARK in key:
+                self._by_address.setdefault(key.split(COOKIE_MARK, 1)[0], {})[key] = win
             if len(windows) > self.max_clients:
-                windows.popitem(last=False)
+                old, _ = windows.popitem(last=False)
+                if COOKIE_MARK in old:
+                    self._forget_cookie_client(old)
         else:
             windows.move_to_end(key)
         return win
+
+    def _forget_cookie_client(self, key: str) -> None:
+        address = key.split(COOKIE_MARK, 1)[0]
+        clients = self._by_address.get(address)
+        if clients is not None:
+            clients.pop(key, None)
+            if not clients:
+                del self._by_address[address]
+
+    def shared_address(self, address: str, cookie_key: str | None, now: float) -> SharedAddress:
+        """What the clients behind ``address`` are doing, before this request is recorded.
+
+        A cookie client counts once it has made two requests (its first was
+        recorded with the address as well, so a cookie made up for one
+        request is just the address's).  Each client adds at most the flood
+        limit to the address's count: one client's own flood is refused by
+        its own window, and must not refuse its colleagues too.  Cost: one
+        pass over the cookie clients of this address (at most
+        ``SHARED_ADDRESS_MAX_CLIENTS``), each a few steps back from its
+        newest event.
+        """
+        limit = int(sl_settings.SHARED_ADDRESS_MAX_CLIENTS)
+        flood = int(sl_settings.black_requests_10s)
+        cut10, cut60 = now - 10.0, now - 60.0
+        with self._lock:
+            clients = self._by_address.get(address) or {}
+            mine = clients.get(cookie_key) if cookie_key is not None else None
+            established = mine is not None and bool(mine.arrivals)
+            room = established or len(clients) < limit
+            active = 1 if mine is not None and len(mine.arrivals) == 1 else 0  # this request establishes it
+            recent = 0
+            for win in clients.values():
+                arrivals = win.arrivals
+                if len(arrivals) < 2:
+                    continue
+                if arrivals[-1][0] >= cut60:
+                    active += 1
+                recent += min(flood, _count_since(arrivals, cut10))
+            own = self._windows.get(address)
+            if own is not None:
+                recent += min(flood, _count_since(own.arrivals, cut10))
+        return SharedAddress(established=established, room=room, clients=active, count_10s=recent)
 
     def arrive(self, key: str, arrival: Arrival) -> Snapshot:
         with self._lock:
@@ -250,6 +333,7 @@ class LocalWindowStore:
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
+            self._by_address.clear()
 
     def available(self) -> bool:
         return True
