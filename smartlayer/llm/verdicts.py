@@ -150,10 +150,11 @@ def _judge_grey(client: LLMClient, client_key: str, facts: dict[str, Any], ip: s
     if verdict is None and answer is not None:
         details["answer"] = answer[:100]
     try:
-        if verdict == "BLOCK":
-            _ban(client, client_key, ip, user_id, facts, latency)
+        # the verdict is on record before the ban it causes: whoever sees the ban can read why
         _record(kind="grey", client_key=client_key, verdict=verdict or "", error=error, latency_ms=latency,
                 ai_model=client.model, details=details)
+        if verdict == "BLOCK":
+            _ban(client, client_key, ip, user_id, facts, latency)
     finally:
         connections.close_all()  # this thread's connections only; pool threads live long
     return verdict

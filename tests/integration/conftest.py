@@ -164,3 +164,11 @@ def make_model_version():
         return registry.register(store.read_manifest(name), sha256=store.manifest_sha256(name))
 
     return make
+
+
+@pytest.fixture
+def gunicorn(transactional_db, redis_alias, redis_url, database_url, tmp_path):
+    """``start(smart_settings) -> server``: gunicorn with 4 workers (:mod:`tests.integration.live`)."""
+    from tests.integration.live import start_gunicorn
+
+    yield from start_gunicorn(tmp_path, redis_url)
