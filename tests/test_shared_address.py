@@ -105,6 +105,16 @@ def test_a_customer_bursting_past_its_quota_gets_429s_never_403_nor_a_ban(sl, dj
     assert not Ban.objects.exists()
 
 
+def test_a_burst_within_the_plan_is_no_flood_on_the_customers_next_page(sl, django_user_model):
+    """The plan counted the burst; the rate rules count what the plan does not govern."""
+    sl(RATE_LIMIT_PLANS=PLANS, GREY_SUSTAINED_COUNT=0)
+    user = django_user_model.objects.create_user(username="acme4", password="pw", plan="premium")
+    c = HttpClient(HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR="203.0.113.63")
+    c.force_login(user)
+    assert {c.post("/api/generate/").status_code for _ in range(80)} == {200, 429}
+    assert [c.get(f"/page/{i}").status_code for i in range(1, 6)] == [200] * 5
+
+
 def test_a_customer_off_its_plan_routes_is_still_judged_by_the_rules(sl, django_user_model):
     sl(RATE_LIMIT_PLANS=PLANS, GREY_SUSTAINED_COUNT=0)
     user = django_user_model.objects.create_user(username="acme2", password="pw", plan="premium")

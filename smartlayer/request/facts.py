@@ -18,6 +18,10 @@ FLAG_AUTHENTICATED = 1
 FLAG_SUSPICIOUS_UA = 2
 FLAG_EMPTY_UA = 4
 FLAG_SENSITIVE = 8
+#: A signed-in customer's request on a route its plan has a quota for: the plan
+#: counts it, the rate rules do not (a burst within the plan is no flood on the
+#: customer's next page).
+FLAG_PLAN_GOVERNED = 16
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 
@@ -56,9 +60,9 @@ def is_suspicious_agent(user_agent: str) -> bool:
     return any(k in ua for k in suspicious_agents())
 
 
-def arrival_flags(*, authenticated: bool, user_agent: str, path: str) -> int:
+def arrival_flags(*, authenticated: bool, user_agent: str, path: str, plan_governed: bool = False) -> int:
     """The flag bits stored with an arrival (see :mod:`smartlayer.state.windows.window`)."""
-    flags = 0
+    flags = FLAG_PLAN_GOVERNED if plan_governed else 0
     if authenticated:
         flags |= FLAG_AUTHENTICATED
     if not user_agent.strip():

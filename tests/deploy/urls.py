@@ -4,7 +4,9 @@
 view and the rate-limited route).  With ``SMARTLAYER_DEPLOY_DEBUG=1`` two
 routes under ``/_debug/`` (an exempt prefix in these settings) let the tests
 look inside a worker: which process answered and which model version it has
-active, and a ban created *through* a worker rather than by the test.
+active, a ban created *through* a worker rather than by the test, and a
+sign-in that hands back the session cookie of an existing user (a session
+is signed with this project's ``SECRET_KEY``, so a test cannot forge one).
 """
 from __future__ import annotations
 
@@ -45,6 +47,19 @@ def ban(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"pid": os.getpid(), "ban": obj.pk})
 
 
+@csrf_exempt
+def login(request: HttpRequest) -> JsonResponse:
+    """Sign in as the user ``?username=`` (no password: a test route); the session cookie is in the response."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth import login as auth_login
+
+    if request.method != "POST":
+        return JsonResponse({"error": "POST only"}, status=405)
+    user = get_user_model().objects.get(username=request.GET["username"])
+    auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return JsonResponse({"pid": os.getpid(), "user": str(user.pk)})
+
+
 urlpatterns = [
     path("", ok),
     path("health", ok),
@@ -52,4 +67,4 @@ urlpatterns = [
     path("api/<path:rest>", ok),
 ]
 if settings.DEBUG_ROUTES:
-    urlpatterns += [path("_debug/worker", worker), path("_debug/ban", ban)]
+    urlpatterns += [path("_debug/worker", worker), path("_debug/ban", ban), path("_debug/login", login)]

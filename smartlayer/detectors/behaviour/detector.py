@@ -69,7 +69,9 @@ class Detector:
             raise ConnectionError("smartlayer's Redis is unreachable (replication is failing)")
 
         # ── an active ban answers before anything else; then the window ────
-        flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
+        governed = client.authenticated and ratelimit.governs(client, ctx.user, ctx.path)
+        flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path,
+                              plan_governed=governed)
         arrival = (now, ctx.method, ctx.path, flags)
         shared = self._behind_shared_address(ctx, arrival, now)
         client = ctx.client
@@ -98,7 +100,6 @@ class Detector:
                 public_reason=PUBLIC_REASONS["ban"],
             )
         ctx.window_key = client.key
-        governed = client.authenticated and ratelimit.governs(client, ctx.user, ctx.path)
         crawler = crawlers.judge(ctx.user_agent, snap) if not client.authenticated else None
         result = evaluate(snap, is_staff=client.is_staff, shared=shared, rate_governed=governed, crawler=crawler)
         llm_ok = self.use_llm and not monitor and llm_available()

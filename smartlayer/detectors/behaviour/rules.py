@@ -30,6 +30,7 @@ from ...conf import derived, sl_settings
 from ...request.facts import (
     FLAG_AUTHENTICATED,
     FLAG_EMPTY_UA,
+    FLAG_PLAN_GOVERNED,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
     is_login_attempt,
@@ -81,8 +82,11 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
         # counted only when the current request is itself an attempt: that is
         # the request the rule refuses, and the common request pays nothing
         login_attempts = sum(1 for a in snap.arrivals_since(s.LOGIN_FLOOD_WINDOW) if is_login_attempt(a[1], a[2]))
+    count_10s = len(last_10s)
+    if current[3] & FLAG_AUTHENTICATED:  # only customers have plan-governed requests; the rest pay nothing
+        count_10s -= sum(1 for a in last_10s if a[3] & FLAG_PLAN_GOVERNED)
     return {
-        "count_10s": len(last_10s),
+        "count_10s": count_10s,
         "distinct_paths_10s": len({a[2] for a in last_10s}),
         "count_24h": snap.count_last_day(),
         "finished_2min": len(finished),
