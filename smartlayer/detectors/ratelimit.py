@@ -136,6 +136,21 @@ def _bucket_key(name: str, plan: str, route: Route, client: Client, bucket: int)
     return make_key("rl", name, plan, route.pattern, _quota_key(client), bucket)
 
 
+class PlanHolder:
+    """A stand-in user whose ``PLAN_FIELD`` reads ``plan``: for replays of logs that record the plan."""
+
+    __slots__ = ("_plan",)
+
+    def __init__(self, plan: str) -> None:
+        self._plan = plan
+
+    def __getattr__(self, name: str) -> Any:
+        return self._plan if name == str(sl_settings.PLAN_FIELD).split(".")[-1] else self
+
+    def __str__(self) -> str:
+        return self._plan
+
+
 def governs(client: Client, user: Any, path: str) -> bool:
     """True when a signed-in client's own plan has a quota on ``path``.
 

@@ -26,6 +26,7 @@ from typing import Any
 
 from ..conf import sl_settings
 from ..detectors.behaviour.detector import Detector
+from ..detectors.ratelimit import PlanHolder
 from ..ml.training.labels import BENIGN_LABELS
 from ..request.client import Client, cookie_hash, ip_key, person_key
 from ..request.context import RequestContext
@@ -153,6 +154,9 @@ class Replayer:
         client = _client_of(line)
         ctx = RequestContext(client=client, method=line.method or "GET", path=line.path or "/",
                              user_agent=line.user_agent or "", started=ts, t0=0.0)
+        plan = getattr(line, "plan", "") if client.authenticated else ""
+        if plan:  # a signed-in line that records its plan: the plan governs its routes, as live
+            ctx.user = PlanHolder(plan)
         who = _person(client)
         stats = res.clients.get(who)
         if stats is None:
@@ -196,7 +200,10 @@ class Replayer:
             stats.max_payload_score = max(stats.max_payload_score, ctx.payload_score)
         status = 403 if refused else int(getattr(line, "status", 200) or 200)
         rt = getattr(line, "response_ms", None)
-        self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0, refused, now=ts)
+        # a 429 the log records for a plan's route was the quota answering (smartlayer's own
+        # refusal, live): like every refusal of ours it is no error of the client's
+        quota = status == 429 and ctx.user is not None
+        self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0, refused or quota, now=ts)
         return refused
 
     def run(self, lines: Iterable[Any]) -> ReplayResult:

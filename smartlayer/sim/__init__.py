@@ -51,6 +51,7 @@ class TrafficRecord:
     label: str = "human"       # scenario name; see BENIGN_LABELS
     client_id: str = ""        # stable id of the simulated actor
     cookie: str = ""           # the site's session/CSRF cookie the client presents ("" for none)
+    plan: str = ""             # the signed-in user's plan ("" for none): what PLAN_FIELD would read
 
     @property
     def is_benign(self) -> bool:

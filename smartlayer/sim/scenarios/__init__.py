@@ -20,7 +20,7 @@ from ...ml.training.labels import BENIGN_LABELS
 from .common import BROWSER_UAS, PAYLOADS, PROBE_PATHS, Actor, Scenario, activity
 from .hostile import burst, credential_stuffing, distributed, enumeration, scraper, slow_drip, vuln_scanner
 from .humans import human
-from .machines import api_client, crawler
+from .machines import api_client, crawler, customer
 from .office import office
 
 #: Every scenario by label.  ``generate(scenarios={label: count})`` uses these.
@@ -28,6 +28,7 @@ SCENARIOS: dict[str, Scenario] = {
     "human": human,
     "api_client": api_client,
     "crawler": crawler,
+    "customer": customer,
     "office": office,
     "scraper": scraper,
     "burst": burst,
