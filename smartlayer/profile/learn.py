@@ -19,8 +19,9 @@ compiles (format :data:`~.core.FORMAT`):
    length range, character classes, enumeration tags), each with a minimum
    support so rare values do not widen it.
 
-Templates used by fewer than ``PROFILE_MIN_CLIENTS`` clients are left out:
-a path only a scanner asked for must stay unknown.
+Templates used by fewer than ``PROFILE_MIN_CLIENTS`` clients are left out —
+a path only a scanner asked for must stay unknown — unless only signed-in
+users used them and the site answered (the admin a few staff work in).
 """
 from __future__ import annotations
 
@@ -241,6 +242,11 @@ class _Stats:
             seen[name].append(shape)
 
 
+def _served_to_users(st: _Stats) -> bool:
+    """Pages only a few signed-in users (staff, say) use, and the site answered them: theirs, not a probe's."""
+    return all(c.startswith("u:") for c in st.clients) and st.status[4] + st.status[5] < 0.5 * st.requests
+
+
 def _quantiles(values: Iterable[int]) -> list[int]:
     data = sorted(values)
     if not data:
@@ -304,7 +310,7 @@ def learn_profile(rows: Iterable[Row], *, resolver: bool = True, min_clients: in
         end = r.ts if end is None else max(end, r.ts)
     endpoints: dict[str, Any] = {}
     for t, st in sorted(stats.items()):
-        if len(st.clients) < min_clients:
+        if len(st.clients) < min_clients and not _served_to_users(st):
             continue
         n10 = _quantiles(st.b10.values())
         n60 = _quantiles(st.b60.values())

@@ -22,9 +22,9 @@ from ...conf import sl_settings
 from ...policy import enforce
 from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
-from ...request.context import RequestContext
+from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
-from ...request.facts import arrival_flags
+from ...request.facts import FLAG_NAVIGATED, arrival_flags
 from ...state import bans as ban_service
 from ...state.ban_backends import CacheBans
 from ...state.windows import get_window_store
@@ -32,6 +32,12 @@ from ...state.windows.window import Outcome, WindowStore
 from .. import ratelimit
 from . import crawlers
 from .rules import evaluate
+
+
+def _active_profile():
+    from ...ml.runtime import get_active_profile
+
+    return get_active_profile()
 
 
 def _active_model():
@@ -46,11 +52,13 @@ class Detector:
     component = "anomaly"
 
     def __init__(self, windows: WindowStore | None = None, bans: BanBackend | None = None, *,
-                 use_llm: bool = True, model: Any = "active") -> None:
+                 use_llm: bool = True, model: Any = "active", profile: Any = "active") -> None:
         self._windows = windows
         self.bans = bans or CacheBans()
         self.use_llm = use_llm
         self._model = model  # "active": whatever the runtime has active; None: rules only
+        # "active": the active version's site profile; None: no profile (nor with model=None: they travel together)
+        self._profile = None if model is None and profile == "active" else profile
 
     @property
     def windows(self) -> WindowStore:
@@ -59,6 +67,9 @@ class Detector:
 
     def model(self):
         return _active_model() if self._model == "active" else self._model
+
+    def profile(self):
+        return _active_profile() if isinstance(self._profile, str) else self._profile
 
     def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:
         now = time.time() if now is None else now
@@ -70,6 +81,9 @@ class Detector:
 
         # ── an active ban answers before anything else; then the window ────
         flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
+        profile = self.profile()
+        if profile is not None and ctx.referer and profile.same_site(referer_host(ctx.referer), ctx.host):
+            flags |= FLAG_NAVIGATED
         arrival = (now, ctx.method, ctx.path, flags)
         shared = self._behind_shared_address(ctx, arrival, now)
         client = ctx.client
@@ -100,7 +114,8 @@ class Detector:
         ctx.window_key = client.key
         governed = client.authenticated and ratelimit.governs(client, ctx.user, ctx.path)
         crawler = crawlers.judge(ctx.user_agent, snap) if not client.authenticated else None
-        result = evaluate(snap, is_staff=client.is_staff, shared=shared, rate_governed=governed, crawler=crawler)
+        result = evaluate(snap, is_staff=client.is_staff, shared=shared, rate_governed=governed, crawler=crawler,
+                          profile=profile)
         llm_ok = self.use_llm and not monitor and llm_available()
         ev = Evidence(self.component, black=result.black, rule_score=result.score, rules_fired=result.fired,
                       in_grace=result.in_grace, llm_available=llm_ok)
