@@ -19,6 +19,7 @@ FLAG_SUSPICIOUS_UA = 2
 FLAG_EMPTY_UA = 4
 FLAG_SENSITIVE = 8
 FLAG_NAVIGATED = 16      # came from a page of the site itself (same-site referer)
+FLAG_TELEMETRY = 32      # sent to an endpoint the site profile knows as telemetry (a page's beacons)
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 

@@ -24,11 +24,11 @@ from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
 from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
-from ...request.facts import FLAG_NAVIGATED, arrival_flags
+from ...request.facts import FLAG_NAVIGATED, FLAG_TELEMETRY, arrival_flags
 from ...state import bans as ban_service
 from ...state.ban_backends import CacheBans
 from ...state.windows import get_window_store
-from ...state.windows.window import Outcome, WindowStore
+from ...state.windows.window import Outcome, Snapshot, WindowStore
 from .. import ratelimit
 from . import crawlers
 from .rules import evaluate
@@ -46,6 +46,23 @@ def _active_model():
     from ...ml.runtime import get_active_model
 
     return get_active_model()
+
+
+def without_telemetry(snap: Snapshot) -> Snapshot:
+    """The snapshot without the arrivals sent to telemetry endpoints (the same object when there are none)."""
+    arrivals = snap.arrivals
+    kept = tuple(a for a in arrivals if not a[3] & FLAG_TELEMETRY)
+    if len(kept) == len(arrivals) or not kept:
+        return snap
+    minutes, hours = dict(snap.minutes), dict(snap.hours)
+    for a in arrivals:
+        if a[3] & FLAG_TELEMETRY:
+            m, h = int(a[0] // 60), int(a[0] // 3600)
+            if minutes.get(m, 0) > 0:
+                minutes[m] -= 1
+            if hours.get(h, 0) > 0:
+                hours[h] -= 1
+    return dataclasses.replace(snap, arrivals=kept, minutes=minutes, hours=hours)
 
 
 class Detector:
@@ -82,8 +99,11 @@ class Detector:
         # ── an active ban answers before anything else; then the window ────
         flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path)
         profile = self.profile()
-        if profile is not None and ctx.referer and profile.same_site(referer_host(ctx.referer), ctx.host):
-            flags |= FLAG_NAVIGATED
+        if profile is not None:
+            if ctx.referer and profile.same_site(referer_host(ctx.referer), ctx.host):
+                flags |= FLAG_NAVIGATED
+            if profile.endpoint_class(ctx.path) == "telemetry":
+                flags |= FLAG_TELEMETRY
         arrival = (now, ctx.method, ctx.path, flags)
         shared = self._behind_shared_address(ctx, arrival, now)
         client = ctx.client
@@ -125,8 +145,15 @@ class Detector:
                     and result.score >= int(sl_settings.grey_suspicion_threshold)):
                 ev.grey_flags = counted(self.bans.note_flag, ctx, now, "grey")
             model = None if governed else self.model()  # the plan's quota answers for a customer's pace
+            if model is not None and profile is not None and profile.routine(ctx.path, snap.arrivals_since(10)):
+                model = None  # a beacon or an asset at its usual pace: the page it came with was scored
             if model is not None:
                 scored = model.score(snap)
+                if profile is not None and scored.score >= scored.threshold:
+                    # judged by what the client did, not by the beacons its pages sent meanwhile
+                    quiet = without_telemetry(snap)
+                    if quiet is not snap:
+                        scored = model.score(quiet)
                 ev.model_score, ev.model_threshold = scored.score, scored.threshold
                 ev.model_version, ev.top_features = scored.version, list(scored.top_features)
                 ctx.model_score, ctx.model_version = scored.score, scored.version
