@@ -116,7 +116,7 @@ def _resolver_template(path: str) -> str | None:
     if segs is None or len(rsegs) != len(segs):
         return None
     out = []
-    for seg, rseg in zip(segs, rsegs):
+    for seg, rseg in zip(segs, rsegs, strict=True):
         if rseg.startswith("<") and rseg.endswith(">"):
             conv = rseg[1:-1].split(":", 1)[0] if ":" in rseg else "str"
             out.append({"int": INT, "uuid": UUID}.get(conv, SLUG))
@@ -152,7 +152,7 @@ def learn_templates(paths: Counter, *, resolver: bool = True) -> list[str]:
                     key = ("/".join(segs[:k]), k, "|" + "/".join(segs[k + 1:]))
                 groups[key].add(t)
         replaced: dict[str, str] = {}
-        for (prefix, k, rest), members in groups.items():
+        for (_prefix, k, rest), members in groups.items():
             if len(members) < COLLAPSE_MIN:
                 continue
             for t in members:

@@ -68,7 +68,7 @@ def char_classes(value: str) -> str:
             lo = True
         else:
             ot = True
-    return "".join(c for c, on in zip(CLASS_LETTERS, (lo, up, dg, sp, pu, ot)) if on)
+    return "".join(c for c, on in zip(CLASS_LETTERS, (lo, up, dg, sp, pu, ot), strict=True) if on)
 
 
 def _is_int(v: str) -> bool:

@@ -74,7 +74,7 @@ class ScanResult:
     excerpt: str = ""                                   # normalised text around the first hit
     truncated: bool = False                             # input beyond VALIDATOR_MAX_BYTES left unscanned
     skipped: list[str] = field(default_factory=list)    # "part:reason" for parts not scanned
-    params: list[list[str]] | None = None               # [where, name, shape] of a Django request (the log's)
+    params: list[list[str]] | None = field(default=None, compare=False)  # [where, name, shape] (the log's)
 
 
 @dataclass(frozen=True, slots=True)
