@@ -69,6 +69,13 @@ def test_many_leaf_siblings_collapse_into_a_slug_and_the_top_level_never_does():
     assert trie.find("/nope/") is None
 
 
+@pytest.mark.django_db
+def test_djangos_url_resolver_names_the_placeholders_where_it_answers():
+    paths = {"/shop/shoes/12/": 1, "/shop/hats/7/": 1, "/users/7": 1, "/nowhere/x/": 1}
+    # a converter is a placeholder even with two siblings; a regex route or no route: the path's own shape
+    assert learn_templates(paths, resolver=True) == ["/nowhere/x/", "/shop/{slug}/{int}/", "/users/{int}"]
+
+
 def test_the_trie_walk_is_bounded():
     trie = Trie(["/" + "/".join(["{slug}"] * 15)])
     assert trie.find("/" + "/".join(["a"] * 40)) is None

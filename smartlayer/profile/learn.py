@@ -36,7 +36,7 @@ from ..request.client import cookie_hash, ip_key, person_key
 from ..request.context import referer_host
 from .core import FORMAT
 from .shapes import KIND_ACCEPTS, parse_shape, request_params
-from .templates import INT, SLUG, UUID, Trie, extension, is_slug, segment_type, split, typed_template
+from .templates import HASH, INT, SLUG, UUID, Trie, extension, is_slug, segment_type, split, typed_template
 
 #: distinct siblings of one parent that collapse into one placeholder
 COLLAPSE_MIN = 8
@@ -119,7 +119,8 @@ def _resolver_template(path: str) -> str | None:
     for seg, rseg in zip(segs, rsegs, strict=True):
         if rseg.startswith("<") and rseg.endswith(">"):
             conv = rseg[1:-1].split(":", 1)[0] if ":" in rseg else "str"
-            out.append({"int": INT, "uuid": UUID}.get(conv, SLUG))
+            typed = segment_type(seg)
+            out.append({"int": INT, "uuid": UUID}.get(conv) or (typed if typed in (INT, UUID, HASH) else SLUG))
         else:
             out.append(seg)
     return "/".join(out)
