@@ -87,7 +87,7 @@ def combine(ev: Evidence) -> Decision:
 
     # 2–3. payloads, and what is odd for this site (the profile's parameter and path anomalies)
     if ev.payload_score is not None and ev.payload_score > 0:
-        hits = [f"payload:{h}" for h in ev.payload_hits if not h.startswith(("param:", "path:"))] + ev.profile_hits
+        hits = [f"payload:{h}" for h in ev.payload_hits] + ev.profile_hits
         if ev.payload_score >= int(s.VALIDATOR_BLOCK_SCORE):
             return _decision(Action.BLOCK, ev, hits[0] if hits else "payload", hits)
         sustained = int(s.PROFILE_SUSTAINED_COUNT or 0)

@@ -283,20 +283,33 @@ def _schema(shapes: list[str], min_support: int) -> dict[str, Any]:
     return schema
 
 
-def learn_profile(rows: Iterable[Row], *, resolver: bool = True, min_clients: int | None = None,
-                  min_support: int | None = None, log: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """The profile document of these rows (see the module docstring)."""
+def learn_profile(rows: Iterable[Row] | Callable[[], Iterable[Row]], *, resolver: bool = True,
+                  min_clients: int | None = None, min_support: int | None = None,
+                  log: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """The profile document of these rows (see the module docstring).
+
+    ``rows``: the rows, or a function returning them afresh — then they are
+    read twice (paths, then statistics) and never all held in memory.
+    """
     min_clients = int(min_clients or sl_settings.PROFILE_MIN_CLIENTS)
     min_support = int(min_support or sl_settings.PROFILE_MIN_SUPPORT)
-    rows = list(rows)
-    paths = Counter(r.path for r in rows)
+    if callable(rows):
+        source = rows
+    else:
+        kept = list(rows)
+
+        def source() -> Iterable[Row]:
+            return kept
+    paths = Counter(r.path for r in source())
     trie = Trie(learn_templates(paths, resolver=resolver))
     of: dict[str, str | None] = {p: trie.find(p) for p in paths}
     stats: dict[str, _Stats] = defaultdict(_Stats)
     referers: Counter = Counter()
     served_ext: set[str] = set()
     start = end = None
-    for r in rows:
+    n_rows = 0
+    for r in source():
+        n_rows += 1
         t = of.get(r.path)
         if t is None:
             continue
@@ -342,7 +355,7 @@ def learn_profile(rows: Iterable[Row], *, resolver: bool = True, min_clients: in
     total_ref = sum(referers.values())
     hosts = [h for h, c in referers.most_common(5) if total_ref and c >= 0.2 * total_ref]
     if log:
-        log(f"profile: {len(endpoints)} endpoints from {len(rows)} requests ({len(stats)} templates seen)")
+        log(f"profile: {len(endpoints)} endpoints from {n_rows} requests ({len(stats)} templates seen)")
     return {"format": FORMAT, "hosts": hosts, "extensions": sorted(served_ext), "endpoints": endpoints,
-            "rows": len(rows), "start": start, "end": end, "min_clients": min_clients, "min_support": min_support,
+            "rows": n_rows, "start": start, "end": end, "min_clients": min_clients, "min_support": min_support,
             "overrides": {"class": {}, "exempt_params": {}}}

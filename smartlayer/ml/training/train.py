@@ -191,11 +191,14 @@ def learn_site_profile(opts: TrainOptions, log: Callable[[str], None]) -> dict[s
     if opts.access_log:
         from ...offline.accesslog import iter_log
 
-        lines = iter_log(opts.access_log)
         since = opts.since.timestamp() if opts.since else None
         until = opts.until.timestamp() if opts.until else None
-        records = (ln for ln in lines if (since is None or ln.ts >= since) and (until is None or ln.ts < until))
-        profile = learn_profile(rows_from_records(records), log=log)
+
+        def lines() -> Any:   # read twice (paths, then statistics): never all in memory
+            return rows_from_records(ln for ln in iter_log(opts.access_log)
+                                     if (since is None or ln.ts >= since) and (until is None or ln.ts < until))
+
+        profile = learn_profile(lines, log=log)
     else:
         from ...models import RequestLog
 
@@ -203,9 +206,9 @@ def learn_site_profile(opts: TrainOptions, log: Callable[[str], None]) -> dict[s
         if since is None or until is None:
             d_since, d_until = default_window()
             since, until = since or d_since, until or d_until
-        qs = (RequestLog.objects.filter(timestamp__gte=since, timestamp__lt=until, was_blocked=False,
-                                        monitor_only=False).values(*LOG_FIELDS).iterator(chunk_size=20_000))
-        profile = learn_profile(rows_from_log(qs), log=log)
+        qs = RequestLog.objects.filter(timestamp__gte=since, timestamp__lt=until, was_blocked=False,
+                                       monitor_only=False).values(*LOG_FIELDS)
+        profile = learn_profile(lambda: rows_from_log(qs.iterator(chunk_size=20_000)), log=log)
     return profile if profile["endpoints"] else None
 
 
