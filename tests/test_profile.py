@@ -236,3 +236,21 @@ def test_referer_host():
     assert referer_host("https://Shop.Example:8443/a/b?c#d") == "shop.example:8443"
     assert referer_host("android-app://x") == "x"
     assert referer_host("") == ""
+
+
+# ── settings ──────────────────────────────────────────────────────────────
+@pytest.mark.parametrize(("value", "ok"), [
+    ({"param:shape": 3}, True), ({}, True), ({"param:nope": 1}, False), ({"path:unknown": -1}, False),
+    ([("param:shape", 1)], False), ({"param:shape": 1.5}, False),
+])
+def test_profile_weights_are_checked_e021(settings, value, ok):
+    from smartlayer.checks.settings import check_settings
+
+    settings.SMART_MIDDLEWARE = {"PROFILE_WEIGHTS": value}
+    assert [m.id for m in check_settings()] == ([] if ok else ["smartlayer.E021"])
+
+
+def test_weights_are_configurable(sl):
+    assert score(["path:unknown"]) == 1
+    sl(PROFILE_WEIGHTS={"path:unknown": 3})
+    assert score(["path:unknown", "param:shape"]) == 5

@@ -116,3 +116,15 @@ def test_watchlog_records_how_the_client_asked_never_the_values(client, flush_lo
     assert "red" not in json.dumps(page.params) and "secret" not in json.dumps(page.params)
     assert post.xrw and post.response_type == "application/json"
     assert post.params[0][:2] == ["f", "email"] and post.params[0][2].startswith("email:")
+
+
+def test_an_active_profile_names_a_tampered_request_in_the_log(store, site_log, client, flush_logs):
+    train("--activate")
+    runtime.reset_runtime()
+    for _ in range(3):
+        client.get("/products/12/?precioA=4250", HTTP_USER_AGENT="Mozilla/5.0 Firefox/128.0",
+                   REMOTE_ADDR="203.0.113.50")
+    flush_logs()
+    rows = list(RequestLog.objects.filter(ip_address="203.0.113.50").order_by("timestamp", "pk"))
+    assert rows[0].reason == "param:unknown_name" and not rows[0].was_blocked and rows[0].payload_score == 2
+    assert rows[2].was_blocked and rows[2].reason == "profile:sustained_3"

@@ -201,6 +201,27 @@ def classify(template: str, st: _Stats) -> str:
 
 
 # ── statistics ─────────────────────────────────────────────────────────────
+class _Sample:
+    """How often a parameter was seen, and a bounded, evenly spread sample of its shapes (a reservoir)."""
+
+    __slots__ = ("n", "shapes")
+    CAP = 5000
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.shapes: list[str] = []
+
+    def add(self, shape: str) -> None:
+        n = self.n
+        self.n = n + 1
+        if n < self.CAP:
+            self.shapes.append(shape)
+        else:
+            j = (n * 2654435761 + 40503) % (n + 1)    # deterministic stand-in for a random slot in [0, n]
+            if j < self.CAP:
+                self.shapes[j] = shape
+
+
 class _Stats:
     __slots__ = ("requests", "methods", "clients", "status", "votes", "signals", "no_content", "nocors",
                  "b10", "b60", "params", "rate_p50_60s")
@@ -216,7 +237,7 @@ class _Stats:
         self.nocors = 0
         self.b10: Counter = Counter()
         self.b60: Counter = Counter()
-        self.params: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+        self.params: dict[str, dict[str, _Sample]] = defaultdict(dict)   # method → name → shapes
         self.rate_p50_60s = 0.0
 
     def add(self, row: Row) -> None:
@@ -237,10 +258,13 @@ class _Stats:
             self.nocors += 1
         self.b10[(row.client, int(row.ts // 10))] += 1
         self.b60[(row.client, int(row.ts // 60))] += 1
-        seen = self.params[row.method]
-        seen.setdefault("", []).append("")           # the method's support: one entry per request
-        for _where, name, shape in row.params:
-            seen[name].append(shape)
+        if row.params:
+            seen = self.params[row.method]
+            for _where, name, shape in row.params:
+                sample = seen.get(name)
+                if sample is None:
+                    sample = seen[name] = _Sample()
+                sample.add(shape)
 
 
 def _served_to_users(st: _Stats) -> bool:
@@ -259,7 +283,8 @@ def _quantiles(values: Iterable[int]) -> list[int]:
     return [q(0.5), q(0.9), q(0.99), data[-1]]
 
 
-def _schema(shapes: list[str], min_support: int) -> dict[str, Any]:
+def _schema(shapes: list[str], min_support: int, seen: int) -> dict[str, Any]:
+    """A parameter's schema from a sample of its shapes (``seen``: how often it was seen in all)."""
     parsed = [parse_shape(s) for s in shapes]
     n = len(parsed)
     outliers = n // 100
@@ -277,7 +302,7 @@ def _schema(shapes: list[str], min_support: int) -> dict[str, Any]:
     chars = "".join(c for c in "ludspx" if classes.get(c, 0) > outliers)
     tags = Counter(p[3] for p in parsed)
     schema: dict[str, Any] = {"kind": kind, "len": [lengths[outliers], lengths[-1 - outliers]], "chars": chars,
-                              "support": n}
+                              "support": seen}
     if n >= min_support and "" not in tags and len(tags) <= _ENUM_MAX and kind in ("text", "int"):
         schema["tags"] = sorted(t for t, c in tags.items() if c > outliers)
     return schema
@@ -332,14 +357,13 @@ def learn_profile(rows: Iterable[Row] | Callable[[], Iterable[Row]], *, resolver
         cls = classify(t, st)
         params: dict[str, Any] = {}
         checked = []
-        for method, names in st.params.items():
-            support = len(names.get("", ()))
+        for method, support in st.methods.items():
             if support >= min_support:
                 checked.append(method)
             kept = {}
-            for name, shapes in names.items():
-                if name and len(shapes) >= max(3, min(min_support, support // 100 + 3)):
-                    kept[name] = _schema(shapes, min_support)
+            for name, sample in st.params.get(method, {}).items():
+                if sample.n >= max(3, min(min_support, support // 100 + 3)):
+                    kept[name] = _schema(sample.shapes, min_support, sample.n)
             if kept:
                 params[method] = kept
         endpoints[t] = {
