@@ -257,6 +257,26 @@ DEFAULTS: dict[str, Any] = {
     # one endpoint is a script hammering it.  0 turns it off.
     "GREY_SUSTAINED_COUNT": 5,
     "GREY_SUSTAINED_WINDOW": 60,
+
+    # ── site profile (smartlayer.profile): learned with the model, activated with it ──
+    "PROFILE_ENABLED": True,
+    # weight of each reason code in the validator's score (VALIDATOR_BLOCK_SCORE blocks)
+    "PROFILE_WEIGHTS": {"param:unknown_name": 2, "param:shape": 2, "path:unknown": 1, "path:restricted_ext": 3},
+    # parameters never counted as unknown or misshapen; a trailing * matches a prefix
+    "PROFILE_EXEMPT_PARAMS": ["utm_*", "fbclid", "gclid", "msclkid", "_ga", "ref", "_"],
+    # extensions a probe asks for; one the site never served is path:restricted_ext
+    "PROFILE_RESTRICTED_EXTENSIONS": [".bak", ".old", ".orig", ".save", ".swp", ".tmp", ".sql", ".env", ".git",
+                                      ".svn", ".inc", ".config", ".ini", ".log", ".php", ".asp", ".aspx", ".jsp",
+                                      ".cgi", ".pl", ".pwd", ".htaccess", ".htpasswd", ".dist", ".zip", ".tar",
+                                      ".gz", ".7z", ".rar", ".dump", ".db", ".sqlite", ".yml", ".yaml", ".conf"],
+    # requests with a profile anomaly of one client within the window that block (0: never)
+    "PROFILE_SUSTAINED_COUNT": 3,
+    "PROFILE_SUSTAINED_WINDOW": 600,
+    # learning: an endpoint, a parameter name, a value class needs this much support
+    "PROFILE_MIN_CLIENTS": 3,
+    "PROFILE_MIN_SUPPORT": 30,
+    # sequential ids reached by following the site's links at least this many seconds apart are browsing
+    "PROFILE_PAGE_PACE": 1.0,
 }
 
 _lock = threading.Lock()

@@ -55,6 +55,16 @@ class RequestLog(models.Model):
     payload_score = models.SmallIntegerField(null=True, blank=True)
     model_version = models.CharField(max_length=64, blank=True, default="")
     details = models.JSONField(null=True, blank=True, help_text="Rules fired, scores, top features: why this decision.")
+    # What the site profile learns from (smartlayer.profile): how the client asked and what it got back.
+    response_type = models.CharField(max_length=64, blank=True, default="",
+                                     help_text="Media type of the response (Content-Type without parameters).")
+    accept = models.CharField(max_length=64, blank=True, default="", help_text="The Accept header (cut).")
+    fetch = models.CharField(max_length=48, blank=True, default="",
+                             help_text="Sec-Fetch-Dest/Mode/Site as dest/mode/site; empty when the client sent none.")
+    xrw = models.BooleanField(default=False, help_text="X-Requested-With: XMLHttpRequest was sent.")
+    referer_host = models.CharField(max_length=100, blank=True, default="", help_text="Host of the Referer.")
+    params = models.JSONField(null=True, blank=True,
+                              help_text="Parameter names and value shapes [[where, name, shape], …] — never values.")
 
     class Meta:
         indexes = [

@@ -39,7 +39,7 @@ LAYERS = [
     {"conf", "signals", "models", "dbtext", "migrations"},
     {"request"},
     {"state"},
-    {"llm", "ml"},
+    {"llm", "ml", "profile"},
     {"policy"},
     {"detectors"},
     {"log"},
@@ -48,6 +48,7 @@ LAYERS = [
 ]
 #: Sub-packages of an otherwise lower layer that are offline themselves.
 OFFLINE_SUBPACKAGES = {("ml", "training"): len(LAYERS) - 1, ("log", "report"): len(LAYERS) - 1,
+                       ("profile", "learn"): len(LAYERS) - 1,
                        ("log", "scheduler"): len(LAYERS) - 1}
 
 

@@ -33,12 +33,12 @@ HOUR = 3600.0
 
 @pytest.fixture(scope="module")
 def attack_day() -> list[TrafficRecord]:
-    return generate_attack_day(11)
+    return generate_attack_day(11, profiled=True)
 
 
 @pytest.fixture(scope="module")
 def normal_week() -> list[TrafficRecord]:
-    return generate_normal_week(5, humans=60)
+    return generate_normal_week(5, humans=60, profiled=True)
 
 
 def by_client(records: list[TrafficRecord]) -> dict[str, list[TrafficRecord]]:
@@ -110,7 +110,7 @@ def test_short_window_still_shows_every_human():
 
 # ── labels ────────────────────────────────────────────────────────────────
 def test_labels_partition_the_scenarios():
-    assert BENIGN_LABELS == {"human", "api_client", "crawler", "office", "customer"}
+    assert BENIGN_LABELS == {"human", "api_client", "crawler", "office", "customer", "telemetry", "product_order"}
     assert HOSTILE_LABELS | BENIGN_LABELS == set(SCENARIOS)
     assert not HOSTILE_LABELS & BENIGN_LABELS
 

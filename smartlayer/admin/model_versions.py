@@ -22,6 +22,7 @@ from django.utils.safestring import mark_safe
 from ..ml import registry
 from ..ml.plots import bars_svg, histogram_svg
 from ..models import ModelVersion
+from . import profile as profile_admin
 
 
 def _metric(obj: ModelVersion, *path: str) -> Any:
@@ -45,11 +46,22 @@ class ModelVersionAdmin(admin.ModelAdmin):
         (None, {"fields": ["version", "status", "created_at", "activated_at", "feature_set", "notes"]}),
         ("Training data", {"fields": ["training_start", "training_end", "samples", "clients"]}),
         ("Quality", {"fields": ["threshold", "score_histogram", "feature_medians", "metrics_table"]}),
+        ("Site profile", {"fields": ["site_profile"], "classes": ["collapse"]}),
         ("Provenance", {"fields": ["params_json", "sha256"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["version", "status", "created_at", "activated_at", "feature_set", "training_start",
                        "training_end", "samples", "clients", "threshold", "score_histogram", "feature_medians",
-                       "metrics_table", "params_json", "sha256"]
+                       "metrics_table", "params_json", "sha256", "site_profile"]
+
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        extra = [path("profile/", self.admin_site.admin_view(self.profile_view),
+                      name="smartlayer_modelversion_profile")]
+        return extra + super().get_urls()
+
+    def profile_view(self, request: Any) -> Any:
+        return profile_admin.overrides_view(self, request)
 
     # ── permissions: versions come from training, not from this form ───────
     def has_add_permission(self, request: Any) -> bool:
@@ -101,6 +113,17 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def metrics_table(self, obj: ModelVersion) -> str:
         data = {k: v for k, v in (obj.metrics or {}).items() if k not in ("score_histogram", "feature_stats")}
         return format_html('<pre style="white-space:pre-wrap">{}</pre>', json.dumps(data, indent=2, sort_keys=True))
+
+    @admin.display(description="site profile")
+    def site_profile(self, obj: ModelVersion) -> str:
+        from django.urls import reverse
+
+        data = profile_admin.load(obj.version)
+        if data is None:
+            return "No site profile for this version on this host."
+        link = format_html('<p><a href="{}">Pin a class or exempt a parameter of the active profile →</a></p>',
+                           reverse("admin:smartlayer_modelversion_profile"))
+        return format_html("{}{}", link, profile_admin.profile_table(data))
 
     @admin.display(description="parameters")
     def params_json(self, obj: ModelVersion) -> str:

@@ -20,7 +20,7 @@ _NON_NEGATIVE_INT = (
     "grey_suspicion_threshold", "grey_hard_block_score", "grey_grace_requests", "grey_elevated_rate_10s",
     "grey_error_rate_percent", "grey_scan_distinct_paths", "grey_sequential_ids", "grey_burst_requests_10s",
     "grey_burst_max_paths", "black_requests_10s", "black_error_rate_percent", "black_error_min_requests",
-    "LOGIN_FLOOD_ATTEMPTS", "GREY_SUSTAINED_COUNT",
+    "LOGIN_FLOOD_ATTEMPTS", "GREY_SUSTAINED_COUNT", "PROFILE_SUSTAINED_COUNT",
     "AI_RETRIES", "AI_PAYLOAD_BLOCK_CONFIDENCE", "MODEL_RULE_ASSIST", "MODEL_SUSTAINED_RULE_SCORE",
 )
 _POSITIVE_INT = (
@@ -29,11 +29,13 @@ _POSITIVE_INT = (
     "AI_MAX_WORKERS", "AI_QUEUE_SIZE", "AI_BREAKER_FAILURES", "MODEL_LOOKBACK_DAYS", "MODEL_MIN_SAMPLES",
     "MODEL_MAX_SAMPLES", "IPV6_PREFIX_LENGTH", "BLOCK_STATUS", "MODEL_SUSTAINED_WINDOW", "MODEL_SUSTAINED_COUNT",
     "MODEL_SUSTAINED_ALONE", "LOGIN_FLOOD_WINDOW",
-    "GREY_SUSTAINED_WINDOW", "SHARED_ADDRESS_MAX_CLIENTS",
+    "GREY_SUSTAINED_WINDOW", "SHARED_ADDRESS_MAX_CLIENTS", "PROFILE_SUSTAINED_WINDOW", "PROFILE_MIN_CLIENTS",
+    "PROFILE_MIN_SUPPORT",
 )
 _POSITIVE_NUMBER = (
     "FAILURE_LOG_INTERVAL", "LOG_FLUSH_INTERVAL", "AI_CONNECT_TIMEOUT", "AI_READ_TIMEOUT",
     "AI_PAYLOAD_TIMEOUT", "AI_BREAKER_COOLDOWN", "MODEL_RELOAD_INTERVAL", "REPLICATION_INTERVAL",
+    "PROFILE_PAGE_PACE",
 )
 WINDOW_BACKENDS = ("auto", "local", "replicated", "redis")
 
@@ -187,7 +189,20 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         messages.append(Error(f"SMART_MIDDLEWARE['CRAWLER_POLICY'] must be 'polite', 'block' or a list of user-agent "
                               f"tokens, got {policy!r}.", hint="For example ['googlebot', 'bingbot'].",
                               id="smartlayer.E020"))
+    messages += _profile_errors(cfg)
     return messages
+
+
+def _profile_errors(cfg: dict[str, Any]) -> list[Error]:
+    """PROFILE_WEIGHTS: the profile's reason codes, each a whole number ≥ 0."""
+    weights = cfg.get("PROFILE_WEIGHTS", DEFAULTS["PROFILE_WEIGHTS"])
+    known = set(DEFAULTS["PROFILE_WEIGHTS"])
+    if (isinstance(weights, dict) and all(k in known for k in weights)
+            and all(_is_int(v) and v >= 0 for v in weights.values())):
+        return []
+    return [Error(f"SMART_MIDDLEWARE['PROFILE_WEIGHTS'] must map reason codes ({', '.join(sorted(known))}) to "
+                  f"whole numbers ≥ 0, got {weights!r}.", hint="Leave out a code to keep its default weight.",
+                  id="smartlayer.E021")]
 
 
 def _login_flood_warnings(cfg: dict[str, Any]) -> list[Warning]:

@@ -96,7 +96,7 @@ class _SmartLayerMiddleware:
         try:
             self.after(request, ctx, response)
             if ctx.owner is self:
-                finish(ctx, response)
+                finish(ctx, response, request)
         except Exception as exc:  # noqa: BLE001
             report_failure("finish", exc)
         return response
@@ -168,7 +168,7 @@ def _log_refusal(ctx: ctxmod.RequestContext, decision: Decision) -> None:
     )
 
 
-def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
+def finish(ctx: ctxmod.RequestContext, response: HttpResponse, request: Any = None) -> None:
     """Record a finished request: its outcome in the window, its row in the log."""
     if ctx.finished:
         return
@@ -183,7 +183,13 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
     if ctxmod.watchlog_installed():
         from ..log.writer import get_writer
 
-        get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms))
+        if ctx.params is None and request is not None:   # no validator: the query string's names and shapes
+            from ..profile.shapes import query_params
+
+            ctx.params = query_params(request.META.get("QUERY_STRING", ""))
+        headers = getattr(response, "headers", None)
+        rtype = headers.get("Content-Type", "") if headers is not None else ""
+        get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
 
 
 def _build_detector():
@@ -222,7 +228,9 @@ class AIRequestValidator(_SmartLayerMiddleware):
         from ..detectors.payload.scan import scan_request
         from ..detectors.payload.validator import decide
 
-        return decide(ctx, scan_request(request), now=ctx.started, monitor=monitor)
+        scan = scan_request(request)
+        ctx.params = scan.params
+        return decide(ctx, scan, now=ctx.started, monitor=monitor)
 
 
 class RateLimiter(_SmartLayerMiddleware):

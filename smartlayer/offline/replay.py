@@ -28,6 +28,7 @@ from ..conf import sl_settings
 from ..detectors.behaviour.detector import Detector
 from ..detectors.ratelimit import PlanHolder
 from ..ml.training.labels import BENIGN_LABELS
+from ..profile.shapes import request_params
 from ..request.client import Client, cookie_hash, ip_key, person_key
 from ..request.context import RequestContext
 from ..request.decision import Action
@@ -129,15 +130,21 @@ def _person(client: Client) -> str:
 class Replayer:
     """Feed request lines (in time order) through the detection pipeline."""
 
-    def __init__(self, *, model: Any = "active", payloads: bool = True) -> None:
-        if model == "active":
+    def __init__(self, *, model: Any = "active", payloads: bool = True, profile: Any = "active") -> None:
+        if isinstance(model, str) and model == "active":
             from ..detectors.behaviour.detector import _active_model
 
             model = _active_model()
+        if isinstance(profile, str) and profile == "active":
+            # the profile travels with the model: no model, no profile
+            from ..ml.runtime import get_active_profile
+
+            profile = get_active_profile() if model is not None else None
         self.model = model
+        self.profile = profile
         self.windows = LocalWindowStore(max_clients=10_000_000)
         self.bans = MemoryBans()
-        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model)
+        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile)
         self.payloads = payloads
         self.result = ReplayResult(model_version=getattr(model, "version", "") or "")
 
@@ -153,7 +160,8 @@ class Replayer:
         res.ended = ts if res.ended is None else max(res.ended, ts)
         client = _client_of(line)
         ctx = RequestContext(client=client, method=line.method or "GET", path=line.path or "/",
-                             user_agent=line.user_agent or "", started=ts, t0=0.0)
+                             user_agent=line.user_agent or "", started=ts, t0=0.0,
+                             referer=getattr(line, "referer", "") or "")
         plan = getattr(line, "plan", "") if client.authenticated else ""
         if plan:  # a signed-in line that records its plan: the plan governs its routes, as live
             ctx.user = PlanHolder(plan)
@@ -170,13 +178,16 @@ class Replayer:
         if not decision.refuses and self.payloads:
             query = getattr(line, "query", "") or ""
             body = getattr(line, "body", "") or ""
-            if query or body or line.user_agent or getattr(line, "referer", ""):
+            if query or body or line.user_agent or getattr(line, "referer", "") or self.profile is not None:
+                raw = body.encode("utf-8", "replace") if body else None
+                content_type = getattr(line, "content_type", "") or ""
                 scan = scan_parts(
-                    query_string=query, body=body.encode("utf-8", "replace") if body else None,
-                    content_type=getattr(line, "content_type", "") or "",
+                    query_string=query, body=raw, content_type=content_type,
                     headers={"User-Agent": line.user_agent or "", "Referer": getattr(line, "referer", "") or ""},
                 )
-                payload_decision = decide(ctx, scan, bans=self.bans, now=ts, use_llm=False)
+                if self.profile is not None:
+                    ctx.params = request_params(query, raw, content_type)
+                payload_decision = decide(ctx, scan, bans=self.bans, now=ts, use_llm=False, profile=self.profile)
                 if payload_decision is not None:
                     ctx.add(payload_decision)
                     decision = payload_decision if payload_decision.action is not Action.ALLOW else decision

@@ -8,8 +8,12 @@ anomaly score, the payload score, an LLM verdict) and hands it to
 2. a borderline payload or a grey-zone client with an LLM verdict: the LLM
    can only make a decision stricter — a payload verdict above
    ``AI_PAYLOAD_BLOCK_CONFIDENCE`` → **block**;
-3. payload score ≥ ``VALIDATOR_BLOCK_SCORE`` → **block**; 1 … below → **ask the LLM**
-   (recorded only when no LLM is configured);
+3. payload score (signatures plus the site profile's anomalies, weighted by
+   ``PROFILE_WEIGHTS``) ≥ ``VALIDATOR_BLOCK_SCORE`` → **block**; a client
+   with ``PROFILE_SUSTAINED_COUNT`` anomalous requests within
+   ``PROFILE_SUSTAINED_WINDOW`` → **block**; profile anomalies alone below
+   that → **record**; 1 … below → **ask the LLM** (recorded only when no LLM
+   is configured);
 4. the model alone, above ``MODEL_BAN_SCORE`` → **ban** for ``BAN_TTL``;
 5. the model above its threshold adds ``MODEL_RULE_ASSIST`` to the rule
    score, so model and rules together block sooner; and a *sustained*
@@ -81,11 +85,18 @@ def combine(ev: Evidence) -> Decision:
         action = Action.BAN if BANNING_RULES.intersection(ev.black) else Action.BLOCK
         return _decision(action, ev, reasons[0], reasons)
 
-    # 2–3. payloads
+    # 2–3. payloads, and what is odd for this site (the profile's parameter and path anomalies)
     if ev.payload_score is not None and ev.payload_score > 0:
-        hits = [f"payload:{h}" for h in ev.payload_hits]
+        hits = [f"payload:{h}" for h in ev.payload_hits] + ev.profile_hits
         if ev.payload_score >= int(s.VALIDATOR_BLOCK_SCORE):
             return _decision(Action.BLOCK, ev, hits[0] if hits else "payload", hits)
+        sustained = int(s.PROFILE_SUSTAINED_COUNT or 0)
+        if ev.profile_hits and sustained and ev.profile_flags >= sustained:
+            reasons = [f"profile:sustained_{ev.profile_flags}"] + hits
+            return _decision(Action.BLOCK, ev, reasons[0], reasons)
+        if ev.profile_hits and ev.payload_score <= ev.profile_score:
+            # odd for this site, nothing an attack string: recorded, never worth a synchronous LLM call
+            return _decision(Action.RECORD, ev, hits[0], hits)
         if ev.llm_confidence is not None and ev.llm_confidence > int(s.AI_PAYLOAD_BLOCK_CONFIDENCE):
             reasons = hits + [f"llm:confidence_{ev.llm_confidence}"]
             return _decision(Action.BLOCK, ev, reasons[-1], reasons)

@@ -30,6 +30,8 @@ def _flag_buckets(now: float, window: float) -> tuple[int, int, float]:
 def _flag_window(kind: str) -> float:
     if kind == "grey":
         return float(sl_settings.GREY_SUSTAINED_WINDOW)
+    if kind == "profile":
+        return float(sl_settings.PROFILE_SUSTAINED_WINDOW)
     return float(sl_settings.MODEL_SUSTAINED_WINDOW)
 
 

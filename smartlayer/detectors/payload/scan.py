@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...conf import DEFAULTS, derived, sl_settings
+from ...profile.shapes import request_params
 from .body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
 from .extra import _report_unused, compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
 from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _normalise
@@ -73,6 +74,7 @@ class ScanResult:
     excerpt: str = ""                                   # normalised text around the first hit
     truncated: bool = False                             # input beyond VALIDATOR_MAX_BYTES left unscanned
     skipped: list[str] = field(default_factory=list)    # "part:reason" for parts not scanned
+    params: list[list[str]] | None = field(default=None, compare=False)  # [where, name, shape] (the log's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,8 +439,13 @@ def scan_request(request: Any) -> ScanResult:
             for reason in body.skipped:
                 scan.skip(reason)
             scan.truncated |= body.truncated
-        scan.run(query_string=meta.get("QUERY_STRING", ""), body=body and body.raw, content_type=content_type,
+        query = meta.get("QUERY_STRING", "")
+        scan.run(query_string=query, body=body and body.raw, content_type=content_type,
                  headers=headers, cookies=cookies, form_fields=body and body.fields)
+        params = request_params(query, body and body.raw, content_type, body and body.fields)
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
-    return scan.result()
+        params = None
+    result = scan.result()
+    result.params = params
+    return result

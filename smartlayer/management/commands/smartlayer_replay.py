@@ -61,17 +61,23 @@ class Command(BaseCommand):
         from smartlayer.offline.replay import Replayer
 
         model: Any = "active"
+        profile: Any = "active"
         if opts["no_model"]:
             model = None
         elif opts["model"]:
             from smartlayer.ml.runtime import ActiveModel
             from smartlayer.ml.store import ModelStore
+            from smartlayer.profile.core import Profile
 
             try:
-                model = ActiveModel.from_loaded(ModelStore().load(opts["model"]))
+                store = ModelStore()
+                loaded = store.load(opts["model"])
+                model = ActiveModel.from_loaded(loaded)
+                data = store.load_profile(opts["model"], loaded.manifest)   # the profile learned with it
+                profile = Profile(data, opts["model"]) if data is not None else None
             except Exception as exc:  # noqa: BLE001 - any load failure is a clear command error
                 raise CommandError(f"cannot load model {opts['model']!r}: {exc}") from None
-        replayer = Replayer(model=model)
+        replayer = Replayer(model=model, profile=profile)
         started = time.perf_counter()
         stats = None
         lines = iter_log(path)

@@ -22,6 +22,7 @@ from .hostile import burst, credential_stuffing, distributed, enumeration, scrap
 from .humans import human
 from .machines import api_client, crawler, customer
 from .office import office
+from .profiled import path_probing, product_order, tampering, telemetry
 
 #: Every scenario by label.  ``generate(scenarios={label: count})`` uses these.
 SCENARIOS: dict[str, Scenario] = {
@@ -37,6 +38,10 @@ SCENARIOS: dict[str, Scenario] = {
     "vuln_scanner": vuln_scanner,
     "slow_drip": slow_drip,
     "distributed": distributed,
+    "telemetry": telemetry,
+    "product_order": product_order,
+    "tampering": tampering,
+    "path_probing": path_probing,
 }
 #: Labels of traffic a site does not want.
 HOSTILE_LABELS = frozenset(SCENARIOS) - BENIGN_LABELS
