@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
-_FONT = 'font-family="system-ui,-apple-system,sans-serif" font-size="11"'
-_BAR = "#417690"        # the admin's own blue
-_ACCENT = "#ba2121"     # the admin's delete red, for the threshold
-_MUTED = "#666"
+FONT = 'font-family="system-ui,-apple-system,sans-serif" font-size="11"'
+BAR_COLOUR = "#417690"  # the admin's own blue
+ACCENT = "#ba2121"      # the admin's delete red, for the threshold
+MUTED = "#666"
+_FONT, _BAR, _ACCENT, _MUTED = FONT, BAR_COLOUR, ACCENT, MUTED
 
 
 def _open(width: int, height: int, title: str, fallback: str, *, title_x: float) -> list[str]:
