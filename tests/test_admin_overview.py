@@ -102,7 +102,7 @@ def test_the_log_list_has_its_columns_and_filters(staff, day):
     html = page.content.decode()
     headers = [h["text"].lower() for h in result_headers(page.context["cl"])]
     assert headers == ["time (utc)", "client", "method", "path", "status", "decision", "component", "reason code"]
-    stamp = day["refused"].timestamp.strftime("%Y-%m-%d %H:%M:%S")
+    stamp = day["refused"].timestamp.strftime("%m-%d %H:%M:%S")
     assert stamp in html
     by_reason = staff.get(url, {"reason": "grey:score"}).content.decode()
     assert by_reason.count("/.env") == 4
@@ -119,7 +119,7 @@ def test_the_detail_explains_the_why_in_a_table_and_names_the_ban(staff, day):
     html = staff.get(reverse("admin:smartlayer_requestlog_change", args=[refused.pk])).content.decode()
     assert 'class="sl-why"' in html and "ban:rule" in html
     assert reverse("admin:smartlayer_ban_change", args=[day["ban"].pk]) in html
-    assert "ban #%d" % day["ban"].pk in html
+    assert f"ban #{day['ban'].pk}" in html
     scored = RequestLog.objects.filter(reason="grey:score").first()
     html = staff.get(reverse("admin:smartlayer_requestlog_change", args=[scored.pk])).content.decode()
     assert "<th>rule_score</th><td>9</td>" in html and "grey:sensitive_path" in html
@@ -135,3 +135,39 @@ def test_hourly_chart_draws_every_nonzero_hour_and_integer_ticks():
     assert nice_ticks(5000) == [0, 2000, 4000, 6000] and nice_ticks(3) == [0, 1, 2, 3]
     assert "<script" not in svg
     assert "&lt;b&gt;" in timeline_svg(hours, [("<b>", counts)], title="x")
+
+
+def test_figures_are_tables_not_json():
+    from smartlayer.admin.tables import key_value_table
+
+    html = key_value_table({"share_above_threshold": 0.0222, "labels": {"human": {"vectors": 75, "share_flagged": 0.0},
+                                                                        "scraper": {"vectors": 9, "recall": 0.5}},
+                            "by_reason": [{"reason": "<grey:score>", "count": 4}], "seconds": {"fit": 0.0871}}, "t")
+    assert "2.22%" in html and "<th>human</th><td>75</td><td>0.00%</td><td>—</td>" in html
+    assert "&lt;grey:score&gt;" in html and "<td>4</td>" in html and "0.0871" in html
+    assert "{" not in html
+
+
+def test_a_daily_report_is_read_only(staff):
+    from smartlayer.models import DailyReport
+
+    rep = DailyReport.objects.create(date=timezone.now().date(), report="all <quiet>",
+                                     summary={"totals": {"requests": 12}})
+    html = staff.get(reverse("admin:smartlayer_dailyreport_change", args=[rep.pk])).content.decode()
+    assert 'name="_save"' not in html and "all &lt;quiet&gt;" in html and "<th style=\"padding-left:24px\">requests" in html
+
+
+def test_feature_medians_on_a_log_axis_show_every_bar_and_fit_their_text():
+    import re
+
+    from smartlayer.ml.plots import bars_svg
+
+    names = ["count_24h", "share_4xx", "a_rather_long_feature_name"]
+    svg = bars_svg(names, [12000.0, 0.02, 3.0], notes=["IQR 20000", "IQR 0.05", "IQR 1"], log_scale=True)
+    widths = [float(w) for w in re.findall(r'<rect x="[^"]+" y="[^"]+" width="([^"]+)"', svg)]
+    assert len(widths) == 3 and sorted(widths)[1] > 20   # 3.0 next to 12000 is a bar you can see
+    linear = bars_svg(names, [12000.0, 0.02, 3.0])
+    assert sorted(float(w) for w in re.findall(r'<rect x="[^"]+" y="[^"]+" width="([^"]+)"', linear))[1] <= 1.5
+    width = float(re.search(r'width="(\d+)"', svg).group(1))
+    value_x = max(float(x) for x in re.findall(r'<text x="([\d.]+)" y="[\d.]+" fill=', svg))
+    assert value_x + 6.6 * len("12000 (IQR 20000)") <= width   # the longest value text fits

@@ -95,7 +95,7 @@ class RequestLogAdmin(admin.ModelAdmin):
                                 "response_time_ms", "user_agent"]}),
         ("Decision", {"fields": ["decision", "component", "reason_explained", "ban_link", "rule_score",
                                  "model_score", "payload_score", "model_version"]}),
-        ("Why", {"fields": ["why"]}),
+        ("Why: every component that had something to say", {"fields": ["why"]}),
     ]
     readonly_fields = ["when", "client", "decision", "component", "reason_explained", "ban_link", "why"]
 
@@ -110,7 +110,9 @@ class RequestLogAdmin(admin.ModelAdmin):
     def when(self, obj: RequestLog) -> str:
         if not obj.timestamp:
             return "—"
-        return format_html('<span style="white-space:nowrap">{}</span>', obj.timestamp.strftime("%Y-%m-%d %H:%M:%S"))
+        # month-day and time to the second; the year is in the tooltip (and the date filter above)
+        return format_html('<span style="white-space:nowrap" title="{}">{}</span>',
+                           obj.timestamp.strftime("%Y-%m-%d %H:%M:%S UTC"), obj.timestamp.strftime("%m-%d %H:%M:%S"))
 
     @admin.display(description="status", ordering="status_code")
     def status(self, obj: RequestLog) -> int:
@@ -163,6 +165,8 @@ class RequestLogAdmin(admin.ModelAdmin):
         for d in _decisions(obj):
             if d.get("component") == "ban":
                 return _ban_cell(d, obj.client_key)
+        if obj.action == "ban" and not obj.monitor_only:
+            return format_html('this request banned the client: <a href="{}">its bans</a>', bans_of_url(obj.client_key))
         return "—"
 
     @admin.display(description="why")

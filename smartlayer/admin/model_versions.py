@@ -12,16 +12,15 @@ so it works on a host that does not have the model store.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from ..ml import registry
 from ..ml.plots import bars_svg, histogram_svg
 from ..models import ModelVersion
+from .tables import key_value_table
 
 
 def _metric(obj: ModelVersion, *path: str) -> Any:
@@ -95,16 +94,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if len(names) != len(med):
             return "—"
         notes = [f"IQR {v:.3g}" for v in iqr] if len(iqr) == len(names) else None
-        return mark_safe(bars_svg(names, med, title="training medians", notes=notes))  # escaped by plots.py
+        # counts, seconds and shares side by side: a log axis keeps every bar visible
+        return mark_safe(bars_svg(names, med, title="training medians (log scale; values as printed)",
+                                  notes=notes, log_scale=True))  # escaped by plots.py
 
     @admin.display(description="metrics")
     def metrics_table(self, obj: ModelVersion) -> str:
         data = {k: v for k, v in (obj.metrics or {}).items() if k not in ("score_histogram", "feature_stats")}
-        return format_html('<pre style="white-space:pre-wrap">{}</pre>', json.dumps(data, indent=2, sort_keys=True))
+        return key_value_table(data, "sl-metrics")
 
     @admin.display(description="parameters")
     def params_json(self, obj: ModelVersion) -> str:
-        return format_html("<code>{}</code>", json.dumps(obj.params or {}, sort_keys=True))
+        return key_value_table(obj.params or {}, "sl-params")
 
     # ── actions ────────────────────────────────────────────────────────────
     # Both switch the model that decides on every request, so both need the

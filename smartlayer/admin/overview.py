@@ -50,7 +50,7 @@ class OverviewAdmin(admin.ModelAdmin):
         from django.urls import path
 
         info = self.opts.app_label, self.opts.model_name
-        return [path("", self.admin_site.admin_view(self.changelist_view), name="%s_%s_changelist" % info)]
+        return [path("", self.admin_site.admin_view(self.changelist_view), name=f"{info[0]}_{info[1]}_changelist")]
 
     def changelist_view(self, request: Any, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         from django.core.exceptions import PermissionDenied

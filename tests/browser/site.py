@@ -40,6 +40,7 @@ def train_model(store_dir: str) -> Any:
 
 def seed_log(now: float | None = None, *, humans: int = 30, seed: int = 3, hours: float = 24.0) -> int:
     """Write the last ``hours`` of a generated attack day into the request log; returns the rows written."""
+    from smartlayer.conf import sl_settings
     from smartlayer.detectors.behaviour.detector import Detector, _active_model
     from smartlayer.detectors.payload.scan import scan_parts
     from smartlayer.detectors.payload.validator import decide
@@ -47,7 +48,6 @@ def seed_log(now: float | None = None, *, humans: int = 30, seed: int = 3, hours
     from smartlayer.request.client import Client, ip_key
     from smartlayer.request.context import RequestContext, log_row
     from smartlayer.sim import generate_attack_day
-    from smartlayer.conf import sl_settings
     from smartlayer.state.ban_backends import MemoryBans
     from smartlayer.state.windows.window import LocalWindowStore
 
@@ -91,6 +91,17 @@ def seed_log(now: float | None = None, *, humans: int = 30, seed: int = 3, hours
                 d["ban_id"] = ids.get(row["client_key"])
     RequestLog.objects.bulk_create([RequestLog(**row) for row in rows], batch_size=2000)
     return len(rows)
+
+
+def write_report() -> Any:
+    """Today's daily report from the seeded log (figures only, no LLM), as ``analyse_logs`` writes it."""
+    from django.utils import timezone
+
+    from smartlayer.log import report
+
+    day = timezone.now().date()
+    summary = report.build_summary(day)
+    return report.save(day, report.render(summary, None, "no LLM configured"), summary, "no LLM configured")[0]
 
 
 def _utc(ts: float) -> Any:

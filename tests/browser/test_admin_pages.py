@@ -41,11 +41,12 @@ pytestmark = [
 
 @pytest.fixture
 def site(live_server, sl, tmp_path, django_user_model):
-    from tests.browser.site import seed_log, train_model
+    from tests.browser.site import seed_log, train_model, write_report
 
     sl(MODEL_STORE=str(tmp_path / "store"), MODEL_ENABLED=True, LOG_WRITER="manual")
     version = train_model(str(tmp_path / "store"))
     rows = seed_log()
+    write_report()
     django_user_model.objects.create_superuser(username="ops", email="ops@example.com", password=PASSWORD)
     return {"url": live_server.url, "version": version, "rows": rows}
 
@@ -70,15 +71,10 @@ def page():
     assert problems == [], "\n".join(problems)
 
 
-def shoot(page, name: str, selector: str | None = None) -> None:
-    if not SCREENSHOTS:
-        return
-    out = Path(SCREENSHOTS)
-    out.mkdir(parents=True, exist_ok=True)
-    if selector:
-        page.locator(selector).screenshot(path=str(out / f"{name}.png"))
-    else:
-        page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+def shoot(page, name: str, *, full_page: bool = True) -> None:
+    if SCREENSHOTS:
+        Path(SCREENSHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SCREENSHOTS) / f"{name}.png"), full_page=full_page)
 
 
 def visible(page, selector: str):
@@ -134,10 +130,10 @@ def test_staff_walk_through_the_admin(site, page):
         assert column in headers, headers
     fits(page, "#result_list")
     first_time = page.locator("#result_list tbody tr th a").first.inner_text().strip()
-    assert len(first_time) == 19 and first_time[-3] == ":", first_time   # YYYY-MM-DD HH:MM:SS
+    assert len(first_time) == 14 and first_time[-3] == ":", first_time   # MM-DD HH:MM:SS
     visible(page, "#changelist-filter")
     assert page.locator("#changelist-filter >> text=By reason code").count() == 1
-    shoot(page, "request-log")
+    shoot(page, "request-log", full_page=False)
 
     # a refusal by a ban: its detail explains the why as a table and names the ban
     page.goto(f"{base}/admin/smartlayer/requestlog/?blocked_by=ban")
@@ -170,9 +166,14 @@ def test_staff_walk_through_the_admin(site, page):
     _labels_inside(page, "div.field-feature_medians svg")
     shoot(page, "model-version")
 
-    # the daily report is read-only: no Save button
+    # the daily report is read-only: its text and figures, no Save button
     page.goto(f"{base}/admin/smartlayer/dailyreport/")
-    visible(page, "#changelist")
+    page.locator("#result_list tbody tr th a").first.click()
+    page.wait_for_url("**/change/*")
+    visible(page, "div.field-report_text pre")
+    visible(page, "table.sl-figures")
+    assert page.locator("input[name=_save]").count() == 0
+    shoot(page, "daily-report")
 
 
 def _labels_inside(page, selector: str) -> None:
