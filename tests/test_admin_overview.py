@@ -171,3 +171,18 @@ def test_feature_medians_on_a_log_axis_show_every_bar_and_fit_their_text():
     width = float(re.search(r'width="(\d+)"', svg).group(1))
     value_x = max(float(x) for x in re.findall(r'<text x="([\d.]+)" y="[\d.]+" fill=', svg))
     assert value_x + 6.6 * len("12000 (IQR 20000)") <= width   # the longest value text fits
+
+
+def test_refusal_panels_give_a_small_component_its_own_scale():
+    import re
+
+    from smartlayer.admin.charts import panels_svg
+
+    hours = [timezone.now().replace(minute=0, second=0, microsecond=0) - timedelta(hours=23 - i) for i in range(24)]
+    big, small = [0] * 24, [0] * 24
+    big[5], small[7] = 3500, 3
+    svg = panels_svg(hours, [("ban", big), ("anomaly", small)], title="t")
+    heights = [float(h) for h in re.findall(r'<rect x="[^"]+" y="[^"]+" width="[^"]+" height="([^"]+)" '
+                                            r'fill="[^"]+"><title>', svg)]
+    assert len(heights) == 2 and heights[0] == heights[1] > 50   # each peak fills its own band
+    assert "3500/h" in svg and "3/h" in svg and "3 in all" in svg

@@ -31,7 +31,7 @@ def nice_ticks(peak: float, count: int = 4) -> list[int]:
 
 
 def timeline_svg(hours: Sequence[datetime], series: Sequence[tuple[str, Sequence[int]]], *, title: str,
-                 width: int = 880, height: int = 220, colours: Sequence[str] = PALETTE) -> str:
+                 width: int = 1000, height: int = 220, colours: Sequence[str] = PALETTE) -> str:
     """Stacked bars, one per hour in ``hours``; ``series`` is ``[(label, counts per hour), …]``."""
     n = len(hours)
     if not n or not series:
@@ -84,6 +84,51 @@ def timeline_svg(hours: Sequence[datetime], series: Sequence[tuple[str, Sequence
                      f'<title>{escape(", ".join(tip))}</title></rect>')
     axis_y = top + ph
     parts.append(f'<line x1="{left}" y1="{axis_y}" x2="{left + pw}" y2="{axis_y}" stroke="{MUTED}"/>')
+    parts.extend(_time_labels(hours, left, slot, axis_y))
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def panels_svg(hours: Sequence[datetime], series: Sequence[tuple[str, Sequence[int]]], *, title: str,
+               width: int = 1000, panel_height: int = 64, colours: Sequence[str] = PALETTE) -> str:
+    """One band of bars per series, each on its own scale (its peak printed at its left).
+
+    Stacked, a component with 3 500 refusals leaves one with 70 a sliver no
+    one sees; side by side on their own scales, both show when they happened.
+    """
+    n = len(hours)
+    if not n or not series:
+        return _empty(width, 60, "nothing refused in this period")
+    left, right, top, gap, bottom = 120, 12, 24, 8, 24
+    pw = width - left - right
+    height = top + len(series) * (panel_height + gap) + bottom
+    slot = pw / n
+    bar_gap = 1.0 if slot >= 4 else 0.0
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" {FONT}>',
+             f'<title>{escape(title)}</title>',
+             f'<text x="4" y="14" font-weight="bold">{escape(title)}</text>']
+    for k, (label, values) in enumerate(series):
+        y0 = top + k * (panel_height + gap)
+        base = y0 + panel_height
+        colour = colours[k % len(colours)]
+        counts = [int(v) for v in values]
+        peak = max(counts) or 1
+        total = sum(counts)
+        parts.append(f'<rect x="{left - 112}" y="{y0 + 6}" width="10" height="10" fill="{colour}"/>')
+        parts.append(f'<text x="{left - 98}" y="{y0 + 15}">{escape(label)}</text>')
+        parts.append(f'<text x="{left - 98}" y="{y0 + 29}" fill="{MUTED}">{total} in all</text>')
+        parts.append(f'<text x="{left - 6}" y="{y0 + 9}" text-anchor="end" fill="{MUTED}">{peak}/h</text>')
+        parts.append(f'<line x1="{left}" y1="{y0}" x2="{left + pw}" y2="{y0}" stroke="#eee"/>')
+        for i, v in enumerate(counts):
+            if v <= 0:
+                continue
+            h = max(1.5, v / peak * (panel_height - 4))
+            parts.append(f'<rect x="{left + i * slot + bar_gap / 2:.1f}" y="{base - h:.1f}" '
+                         f'width="{max(1.0, slot - bar_gap):.1f}" height="{h:.1f}" fill="{colour}">'
+                         f'<title>{escape(f"{hours[i]:%Y-%m-%d %H:00}, {label}: {v}")}</title></rect>')
+        parts.append(f'<line x1="{left}" y1="{base}" x2="{left + pw}" y2="{base}" stroke="{MUTED}"/>')
+    axis_y = top + len(series) * (panel_height + gap) - gap
     parts.extend(_time_labels(hours, left, slot, axis_y))
     parts.append("</svg>")
     return "".join(parts)

@@ -16,7 +16,7 @@ from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from ..models import RequestLog
+from ..models import BLOCKERS, RequestLog
 from ..request.reasons import CATALOGUE, PAYLOAD_FAMILY, entry
 from .links import ban_url, bans_of_url, link, log_url
 
@@ -63,6 +63,19 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ComponentFilter(admin.SimpleListFilter):
+    """The component that refused (``blocked_by``); the parameter keeps the field's name."""
+
+    title = "component"
+    parameter_name = "blocked_by"
+
+    def lookups(self, request: Any, model_admin: Any) -> list[tuple[str, str]]:
+        return list(BLOCKERS)
+
+    def queryset(self, request: Any, queryset: Any) -> Any:
+        return queryset.filter(blocked_by=self.value()) if self.value() else queryset
+
+
 class ClientFilter(admin.SimpleListFilter):
     """By client key: the one in the URL (a link from a row, the overview), shown so it can be cleared."""
 
@@ -84,7 +97,8 @@ class ClientFilter(admin.SimpleListFilter):
 class RequestLogAdmin(admin.ModelAdmin):
     list_display = ["when", "client", "method", "short_path", "status", "decision", "component", "reason_code"]
     list_display_links = ["when"]
-    list_filter = [ReasonFilter, "blocked_by", StatusFilter, ClientFilter, "action", "monitor_only", "method"]
+    # the long reason list last, so component, status and client are in view
+    list_filter = [ComponentFilter, StatusFilter, ClientFilter, "action", "monitor_only", ReasonFilter, "method"]
     search_fields = ["path", "client_key", "ip_address", "user_id", "reason", "user_agent"]
     date_hierarchy = "timestamp"
     list_per_page = 100
@@ -98,6 +112,9 @@ class RequestLogAdmin(admin.ModelAdmin):
         ("Why: every component that had something to say", {"fields": ["why"]}),
     ]
     readonly_fields = ["when", "client", "decision", "component", "reason_explained", "ban_link", "why"]
+
+    class Media:
+        css = {"all": ["smartlayer/admin.css"]}
 
     def has_add_permission(self, request: Any) -> bool:
         return False
@@ -125,9 +142,9 @@ class RequestLogAdmin(admin.ModelAdmin):
     @admin.display(description="path", ordering="path")
     def short_path(self, obj: RequestLog) -> str:
         path = obj.path or ""
-        if len(path) <= 40:
+        if len(path) <= 32:
             return path
-        return format_html('<span title="{}">{}…</span>', path, path[:39])
+        return format_html('<span title="{}">{}…</span>', path, path[:31])
 
     @admin.display(description="decision", ordering="action")
     def decision(self, obj: RequestLog) -> str:
@@ -142,6 +159,8 @@ class RequestLogAdmin(admin.ModelAdmin):
     def component(self, obj: RequestLog) -> str:
         if obj.blocked_by:
             return obj.blocked_by
+        if obj.action in ("", "allow"):  # let through: no component decided anything
+            return ""
         decisions = _decisions(obj)
         return decisions[0].get("component", "") if decisions else ""
 
@@ -150,7 +169,10 @@ class RequestLogAdmin(admin.ModelAdmin):
         if not obj.reason:
             return ""
         meaning = entry(obj.reason)
-        return link(log_url(reason=obj.reason), obj.reason, meaning.meaning if meaning else "")
+        family, _, name = obj.reason.partition(":")
+        # a long code may break after its colon rather than push the column off-screen
+        text = format_html("{}:<wbr>{}", family, name) if name else obj.reason
+        return link(log_url(reason=obj.reason), text, meaning.meaning if meaning else "")
 
     # ── detail ─────────────────────────────────────────────────────────────
     @admin.display(description="reason")

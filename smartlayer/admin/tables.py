@@ -77,5 +77,5 @@ def key_value_table(data: dict[str, Any], css_class: str) -> str:
     walk(data, 0)
     if not rows:
         return "—"
-    return mark_safe(f'<table class="{css_class}">{"".join(rows)}</table>')  # every cell escaped above
+    return mark_safe(f'<table class="{css_class}" style="width:auto">{"".join(rows)}</table>')  # cells escaped
 

@@ -27,7 +27,7 @@ def train_model(store_dir: str) -> Any:
     from smartlayer.sim import generate_attack_day
 
     assert sl_settings.MODEL_STORE == store_dir, "point MODEL_STORE at store_dir first"
-    fitted = fit_frame(records_frame(generate_attack_day(4, humans=10)),
+    fitted = fit_frame(records_frame(generate_attack_day(5, humans=30)),
                        params={"n_estimators": 15, "max_samples": 64, "contamination": 0.02, "random_state": 0},
                        min_samples=50)
     store = ModelStore()
