@@ -105,13 +105,14 @@ class RequestLogAdmin(admin.ModelAdmin):
     actions = None  # a record: nothing to select rows for (deleting old rows is the retention job's)
     show_full_result_count = False  # COUNT(*) over a big log table is slow
     fieldsets = [
-        ("Request", {"fields": ["when", "client", "user_id", "ip_address", "method", "path", "status_code",
+        ("Request", {"fields": ["when_full", "client", "user_id", "ip_address", "method", "path", "status_code",
                                 "response_time_ms", "user_agent"]}),
         ("Decision", {"fields": ["decision", "component", "reason_explained", "ban_link", "rule_score",
-                                 "model_score", "payload_score", "model_version"]}),
+                                 "model_score_display", "payload_score", "model_version"]}),
         ("Why: every component that had something to say", {"fields": ["why"]}),
     ]
-    readonly_fields = ["when", "client", "decision", "component", "reason_explained", "ban_link", "why"]
+    readonly_fields = ["when", "when_full", "client", "decision", "component", "reason_explained", "ban_link", "model_score_display",
+                       "why"]
 
     class Media:
         css = {"all": ["smartlayer/admin.css"]}
@@ -175,6 +176,14 @@ class RequestLogAdmin(admin.ModelAdmin):
         return link(log_url(reason=obj.reason), text, meaning.meaning if meaning else "")
 
     # ── detail ─────────────────────────────────────────────────────────────
+    @admin.display(description="time")
+    def when_full(self, obj: RequestLog) -> str:
+        return obj.timestamp.strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC" if obj.timestamp else "—"
+
+    @admin.display(description="model score")
+    def model_score_display(self, obj: RequestLog) -> str:
+        return f"{obj.model_score:.4f}" if obj.model_score is not None else "—"
+
     @admin.display(description="reason")
     def reason_explained(self, obj: RequestLog) -> str:
         if not obj.reason:

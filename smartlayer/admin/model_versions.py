@@ -43,11 +43,11 @@ class ModelVersionAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["version", "status", "created_at", "activated_at", "feature_set", "notes"]}),
         ("Training data", {"fields": ["training_start", "training_end", "samples", "clients"]}),
-        ("Quality", {"fields": ["threshold", "score_histogram", "feature_medians", "metrics_table"]}),
+        ("Quality", {"fields": ["threshold_display", "score_histogram", "feature_medians", "metrics_table"]}),
         ("Provenance", {"fields": ["params_json", "sha256"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["version", "status", "created_at", "activated_at", "feature_set", "training_start",
-                       "training_end", "samples", "clients", "threshold", "score_histogram", "feature_medians",
+                       "training_end", "samples", "clients", "threshold_display", "score_histogram", "feature_medians",
                        "metrics_table", "params_json", "sha256"]
 
     # ── permissions: versions come from training, not from this form ───────
