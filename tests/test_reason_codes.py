@@ -111,3 +111,17 @@ def test_every_quota_has_its_code():
     from smartlayer.request.reasons import quota_code
 
     assert all(quota_code(name) in CATALOGUE for name in LIMIT_TYPES)
+
+
+@pytest.mark.django_db
+def test_a_refusal_by_a_ban_names_the_ban(browser, flush_logs):
+    from smartlayer.models import RequestLog
+    from smartlayer.state import bans
+
+    obj = bans.ban("ip:203.0.113.10", reason="probing /.env", source="admin")
+    assert browser.get("/page/1").status_code == 403
+    flush_logs()
+    row = RequestLog.objects.get()
+    d = row.details["decisions"][0]
+    assert (row.reason, d["reasons"]) == ("ban:admin", ["ban:admin"])
+    assert (d["ban_id"], d["ban_reason"]) == (obj.pk, "probing /.env")
