@@ -186,3 +186,10 @@ def test_refusal_panels_give_a_small_component_its_own_scale():
                                             r'fill="[^"]+"><title>', svg)]
     assert len(heights) == 2 and heights[0] == heights[1] > 50   # each peak fills its own band
     assert "3500/h" in svg and "3/h" in svg and "3 in all" in svg
+
+
+def test_an_empty_log_renders_an_overview_that_says_so(staff):
+    url = reverse("admin:smartlayer_overview_changelist")
+    for period in ("24h", "7d"):
+        html = staff.get(url, {"period": period}).content.decode()
+        assert "Nothing refused in this period." in html and "No active model version" in html
