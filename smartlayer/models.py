@@ -81,6 +81,20 @@ class RequestLog(models.Model):
         return f"{self.method} {self.path} → {self.status_code}"
 
 
+class Overview(RequestLog):
+    """Not a table: the admin's overview page, drawn from the request log.
+
+    A proxy model, so that the admin lists the page on its index with the
+    smartlayer models, without a custom admin site the host project would
+    have to install.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "overview"
+        verbose_name_plural = "overview: the last 24 hours and 7 days"
+
+
 class BanQuerySet(models.QuerySet):
     def active(self, now=None):
         now = now or timezone.now()

@@ -85,7 +85,7 @@ def test_borderline_payload_timeout_lets_request_through_in_budget(client, serve
     flush_logs()
     row = RequestLog.objects.get()
     assert row.action == "record" and row.payload_score in (1, 2)
-    assert any("llm:none" in r for d in row.details["decisions"] for r in d["reasons"])
+    assert any("llm:no_verdict" in d["reasons"] and d["llm_error"] for d in row.details["decisions"])
 
 
 def test_llm_unreachable_keeps_the_site_serving(client):

@@ -35,6 +35,7 @@ from django.utils import timezone
 from ..conf import derived, sl_settings
 from ..request.client import Client
 from ..request.decision import PUBLIC_REASONS, Action, Decision
+from ..request.reasons import quota_code
 from ..state.cache import decr, incr_many, make_key
 from ..state.failures import report_failure
 
@@ -230,7 +231,7 @@ def check(client: Client, user: Any, path: str, now: float | None = None) -> Dec
     name, limit, retry = refused
     headers["Retry-After"] = str(max(1, retry))
     return Decision(
-        Action.THROTTLE, "ratelimit", reason=f"ratelimit:{name}", reasons=[f"ratelimit:{name}"], status=429,
+        Action.THROTTLE, "ratelimit", reason=quota_code(name), reasons=[quota_code(name)], status=429,
         details={"plan": plan, "route": route.pattern, "limit": limit, "window": name}, headers=headers,
         public_reason=PUBLIC_REASONS["ratelimit"],
     )
@@ -249,6 +250,6 @@ def _plan_gate(plan: str, path: str) -> Decision | None:
     if needed is None or rank.get(needed, 0) <= mine:
         return None
     return Decision(
-        Action.DENY, "ratelimit", reason="ratelimit:plan_required", reasons=[f"plan_required:{needed}"],
+        Action.DENY, "ratelimit", reason="ratelimit:plan_required", reasons=["ratelimit:plan_required"],
         status=403, details={"plan": plan, "required": needed}, public_reason=f"requires the {needed} plan",
     )

@@ -8,13 +8,16 @@ escaped; numbers are formatted by us.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
-_FONT = 'font-family="system-ui,-apple-system,sans-serif" font-size="11"'
-_BAR = "#417690"        # the admin's own blue
-_ACCENT = "#ba2121"     # the admin's delete red, for the threshold
-_MUTED = "#666"
+FONT = 'font-family="system-ui,-apple-system,sans-serif" font-size="11"'
+BAR_COLOUR = "#417690"  # the admin's own blue
+ACCENT = "#ba2121"      # the admin's delete red, for the threshold
+MUTED = "#666"
+_FONT, _BAR, _ACCENT, _MUTED = FONT, BAR_COLOUR, ACCENT, MUTED
+_CHAR_W = 6.6  # px per character of the 11 px sans-serif above, generously: labels must not be clipped
 
 
 def _open(width: int, height: int, title: str, fallback: str, *, title_x: float) -> list[str]:
@@ -49,7 +52,7 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: f
         while hi < len(counts) and edges[hi] < threshold:
             hi += 1
     counts, edges = counts[lo:hi], edges[lo:hi + 1]
-    left, right, top, bottom = 44, 10, 22 if title else 10, 30
+    left, right, top, bottom = 44, 24, 22 if title else 10, 30  # room for the last tick's label
     pw, ph = width - left - right, height - top - bottom
     peak = max(counts)
     x0, x1 = edges[0], edges[-1]
@@ -89,37 +92,59 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: f
 
 
 def bars_svg(labels: Sequence[str], values: Sequence[float], *, width: int = 560, bar_height: int = 16,
-             title: str = "", notes: Sequence[str] | None = None) -> str:
+             title: str = "", notes: Sequence[str] | None = None, log_scale: bool = False) -> str:
     """Horizontal bars, one per label (negative values grow left of the axis).
 
     ``notes`` (optional, one per label) are printed after the value, e.g. the IQR.
+    ``log_scale``: bar lengths on log10(1 + |v|), for values of different units
+    and sizes side by side (request counts next to shares): on a linear axis
+    one large value leaves every other bar a pixel wide.  The printed numbers
+    stay the values themselves.  Label and value columns are as wide as their
+    longest text, so nothing is clipped.
     """
     values = [float(v) for v in values]
     if not labels or len(labels) != len(values):
         return _empty(width, 40, "no data")
-    label_w = 8 + 6 * max(len(str(lab)) for lab in labels)
-    text_w = 120
+    texts = [_num(v) + (f" ({notes[i]})" if notes and i < len(notes) and notes[i] else "")
+             for i, v in enumerate(values)]
+    label_w = 10 + _CHAR_W * max(len(str(lab)) for lab in labels)
+    text_w = 10 + _CHAR_W * max(len(t) for t in texts)
     top = 22 if title else 6
-    height = top + bar_height * len(labels) + 6
-    pw = max(60, width - label_w - text_w)
-    lo, hi = min(0.0, *values), max(0.0, *values)
+    axis_h = 16 if log_scale else 0
+    height = top + bar_height * len(labels) + 6 + axis_h
+    width = max(width, int(label_w + text_w + 120))
+    pw = width - label_w - text_w
+
+    def scaled(v: float) -> float:
+        if not log_scale:
+            return v
+        return math.copysign(math.log10(1.0 + abs(v)), v) if v == v else 0.0
+
+    lo, hi = min(0.0, *map(scaled, values)), max(0.0, *map(scaled, values))
     span = (hi - lo) or 1.0
 
     def x(v: float) -> float:
-        return label_w + (v - lo) / span * pw
+        return label_w + (scaled(v) - lo) / span * pw
 
     parts = _open(width, height, title, "bars", title_x=4)
     zero = x(0.0)
     for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
         y = top + i * bar_height
         a, b = sorted((zero, x(v)))
-        parts.append(f'<text x="{label_w - 6}" y="{y + bar_height - 4}" text-anchor="end">{escape(str(lab))}</text>')
-        parts.append(f'<rect x="{a:.1f}" y="{y + 2}" width="{max(1.0, b - a):.1f}" height="{bar_height - 4}" '
-                     f'fill="{_BAR}"/>')
-        note = f" ({escape(str(notes[i]))})" if notes and i < len(notes) and notes[i] else ""
-        parts.append(f'<text x="{label_w + pw + 6}" y="{y + bar_height - 4}" fill="{_MUTED}">'
-                     f'{_num(v)}{note}</text>')
-    parts.append(f'<line x1="{zero:.1f}" y1="{top}" x2="{zero:.1f}" y2="{height - 6}" stroke="{_MUTED}"/>')
+        parts.append(f'<text x="{label_w - 6:.0f}" y="{y + bar_height - 4}" text-anchor="end">'
+                     f'{escape(str(lab))}</text>')
+        if v:  # a zero has no bar: the axis and the printed 0 say it
+            parts.append(f'<rect x="{a:.1f}" y="{y + 2}" width="{max(1.5, b - a):.1f}" height="{bar_height - 4}" '
+                         f'fill="{_BAR}"/>')
+        parts.append(f'<text x="{label_w + pw + 6:.0f}" y="{y + bar_height - 4}" fill="{_MUTED}">'
+                     f'{escape(texts[i])}</text>')
+    bottom = top + bar_height * len(labels) + 2
+    parts.append(f'<line x1="{zero:.1f}" y1="{top}" x2="{zero:.1f}" y2="{bottom}" stroke="{_MUTED}"/>')
+    if log_scale and hi > 0:
+        for tick in [0.0] + [10.0 ** k for k in range(0, 12) if scaled(10.0 ** k) <= hi + 1e-9]:
+            tx, label = x(tick), f"{tick:g}"
+            parts.append(f'<line x1="{tx:.1f}" y1="{bottom}" x2="{tx:.1f}" y2="{bottom + 3}" stroke="{_MUTED}"/>')
+            parts.append(f'<text x="{tx:.1f}" y="{bottom + 13}" text-anchor="middle" fill="{_MUTED}">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

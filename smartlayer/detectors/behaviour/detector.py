@@ -25,6 +25,7 @@ from ...request.client import person_key
 from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
 from ...request.facts import FLAG_NAVIGATED, FLAG_TELEMETRY, arrival_flags
+from ...request.reasons import ban_code
 from ...state import bans as ban_service
 from ...state.ban_backends import CacheBans
 from ...state.windows import get_window_store
@@ -128,9 +129,10 @@ class Detector:
             snap = None if entry is not None else self.windows.arrive(client.key, arrival)
         if entry is not None:
             return Decision(
-                Action.BLOCK, "ban", reason=f"ban:{entry.get('source', '?')}",
-                reasons=[str(entry.get("reason", ""))[:200]], status=int(sl_settings.BLOCK_STATUS),
-                details={"ban_id": entry.get("id"), "expires": entry.get("expires")},
+                Action.BLOCK, "ban", reason=(code := ban_code(entry.get("source"))), reasons=[code],
+                status=int(sl_settings.BLOCK_STATUS),
+                details={"ban_id": entry.get("id"), "expires": entry.get("expires"),
+                         "ban_reason": str(entry.get("reason", ""))[:200]},
                 public_reason=PUBLIC_REASONS["ban"],
             )
         ctx.window_key = client.key
