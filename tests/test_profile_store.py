@@ -127,4 +127,4 @@ def test_an_active_profile_names_a_tampered_request_in_the_log(store, site_log, 
     flush_logs()
     rows = list(RequestLog.objects.filter(ip_address="203.0.113.50").order_by("timestamp", "pk"))
     assert rows[0].reason == "param:unknown_name" and not rows[0].was_blocked and rows[0].payload_score == 2
-    assert rows[2].was_blocked and rows[2].reason == "profile:sustained_3"
+    assert rows[2].was_blocked and rows[2].reason == "profile:sustained"

@@ -68,6 +68,16 @@ CATALOGUE: dict[str, Reason] = {
                                   "payload_score, payload_hits (signature@where)"),
     "payload:borderline": Reason("validator", "a payload score below VALIDATOR_BLOCK_SCORE: recorded, or asked to "
                                               "the LLM", "payload_score, payload_hits"),
+    # ── the site profile: what is odd for this site ─────────────────────────
+    "param:unknown_name": Reason("validator", "a parameter name this endpoint has never been sent", "profile_hits, "
+                                                                                                     "profile_score"),
+    "param:shape": Reason("validator", "a parameter value outside the shape the endpoint's values have",
+                          "profile_hits, profile_score"),
+    "path:unknown": Reason("validator", "a path the site never served under a prefix it knows", "profile_hits"),
+    "path:restricted_ext": Reason("validator", "a file extension probes ask for (.bak, .old, .inc, …) that the site "
+                                               "never served", "profile_hits"),
+    "profile:sustained": Reason("validator", "PROFILE_SUSTAINED_COUNT requests odd for this site within the window: "
+                                             "blocked", "profile_flags, profile_hits"),
     # ── LLM verdicts ───────────────────────────────────────────────────────
     "llm:block": Reason("anomaly", "the LLM judged a grey-zone client BLOCK: banned", "llm"),
     "llm:payload_block": Reason("validator", "the LLM's confidence in a borderline payload passed "
