@@ -37,7 +37,7 @@ def test_serving_requests_loads_no_offline_library():
 #: layers come first, the offline ones last.
 LAYERS = [
     {"conf", "signals", "models", "dbtext", "migrations"},
-    {"request"},
+    {"request", "decorators"},
     {"state"},
     {"llm", "ml"},
     {"policy"},

@@ -66,7 +66,7 @@ class _SmartLayerMiddleware:
         except Exception as exc:  # noqa: BLE001 - identity resolution must never break a request
             report_failure("context", exc)
             return None, None
-        if ctx.exempt or ctx.refused_by is not None:
+        if ctx.exempt or ctx.refused_by is not None or self.component in ctx.skip:
             return ctx, None
         monitor = sl_settings.is_monitor(self.component)
         try:
@@ -180,7 +180,7 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
             _detector().record_outcome(ctx, status, elapsed_ms, blocked=ctx.refused_by is not None)
         except Exception as exc:  # noqa: BLE001
             report_failure("window", exc)
-    if ctxmod.watchlog_installed():
+    if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
         from ..log.writer import get_writer
 
         get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms))
