@@ -49,6 +49,7 @@ from django.db import close_old_connections
 from ..conf import sl_settings
 from ..state.failures import count, report_failure
 from ..state.singleton import ProcessSingleton
+from . import heartbeat
 
 logger = logging.getLogger("smartlayer")
 
@@ -161,6 +162,7 @@ class LogWriter:
             self._wake.clear()
             if self._stop.is_set():
                 break
+            heartbeat.maybe_publish(self)
             batch = int(sl_settings.LOG_BATCH_SIZE)
             self._batch = batch
             while True:
