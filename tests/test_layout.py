@@ -44,7 +44,7 @@ LAYERS = [
     {"detectors"},
     {"log"},
     {"http", "middleware", "asgi"},
-    {"offline", "sim", "demo", "admin", "checks", "management", "apps", "status"},
+    {"offline", "sim", "demo", "admin", "checks", "management", "apps", "status", "metrics"},
 ]
 #: Sub-packages of an otherwise lower layer that are offline themselves.
 OFFLINE_SUBPACKAGES = {("ml", "training"): len(LAYERS) - 1, ("log", "report"): len(LAYERS) - 1,

@@ -30,6 +30,7 @@ from .. import signals
 from ..conf import sl_settings
 from ..request import context as ctxmod
 from ..request.decision import Action, Decision
+from ..state import prom
 from ..state.failures import logger, report_failure
 from ..state.singleton import ProcessSingleton
 from .responses import render
@@ -83,6 +84,8 @@ class _SmartLayerMiddleware:
         if decision.component == "ban" and sl_settings.is_monitor("ban"):
             decision.monitor = True
         ctx.add(decision)
+        if prom.ON and (decision.action is not Action.ALLOW or decision.reasons):
+            prom.decision(decision.component, decision.action.value, decision.reason, decision.monitor)
         if decision.refuses:
             signals.request_blocked.send(sender=type(self), request=request, client=ctx.client, decision=decision)
             _log_refusal(ctx, decision)
@@ -173,6 +176,8 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
     if ctx.finished:
         return
     ctx.finished = True
+    if prom.ON:
+        prom.request()
     elapsed_ms = (time.perf_counter() - ctx.t0) * 1000.0
     status = getattr(response, "status_code", 0) or 0
     if ctx.window_key is not None:

@@ -47,6 +47,7 @@ from typing import Any
 from django.db import close_old_connections
 
 from ..conf import sl_settings
+from ..state import prom
 from ..state.failures import count, report_failure
 from ..state.singleton import ProcessSingleton
 from . import heartbeat
@@ -132,6 +133,7 @@ class LogWriter:
                 report_failure("log-write", exc)
                 return part + [row for rest in reversed(parts) for row in rest]
             self.stats["written"] += len(part)
+            prom.log_written(len(part))
         return []
 
     def _drop_invalid(self, exc: BaseException) -> None:
@@ -163,6 +165,7 @@ class LogWriter:
             if self._stop.is_set():
                 break
             heartbeat.maybe_publish(self)
+            prom.log_queue(len(self.queue))
             batch = int(sl_settings.LOG_BATCH_SIZE)
             self._batch = batch
             while True:
