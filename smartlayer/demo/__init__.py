@@ -223,7 +223,8 @@ def _run(workdir: Path, args: argparse.Namespace, started: float) -> int:
     print(f"   ({time.monotonic() - t:.1f} s)")
 
     print(f"\ndone in {time.monotonic() - started:.0f} s.")
-    print(f"  detection report: {report_dir / 'report.html'} (and report.md)")
+    print(f"  detection report: {report_dir / 'report.html'} (and report.md)"
+          + ("" if args.workdir or args.keep else "  — removed at the end: --keep keeps it"))
     print(f"  database (request log, bans, model versions, daily reports): {workdir / 'demo.sqlite3'}")
     print(f"  model store: {workdir / 'models_store'}")
     if args.summary_json:
