@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                                           "removed at the end)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--humans", type=int, default=150, help="people in the generated week (default 150)")
+    parser.add_argument("--humans", type=int, default=200, help="people in the generated week (default 200; "
+                        "with 150 the smaller week teaches the model too little about crawlers)")
     parser.add_argument("--no-llm", action="store_true", help="leave the AI features off")
     parser.add_argument("--serve", action="store_true",
                         help="afterwards, serve the demo site and its admin on 127.0.0.1 until Ctrl-C")
