@@ -147,8 +147,12 @@ class VirtualClock:
 
 
 def _await_verdict(client_key: str, timeout: float = 15.0) -> None:
-    """Wait until the LLM's verdict on ``client_key`` is stored (or ``timeout`` s)."""
+    """Wait until the LLM's verdict on ``client_key`` is stored (or ``timeout`` s); no LLM, no wait."""
+    from smartlayer.llm.status import missing_settings
     from smartlayer.models import Verdict
+
+    if missing_settings():
+        return
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
