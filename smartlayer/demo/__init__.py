@@ -27,8 +27,10 @@ import io
 import json
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from contextlib import ExitStack
 from datetime import datetime, timezone
@@ -134,13 +136,22 @@ def _serve(port: int) -> None:
     httpd = WSGIServer(("127.0.0.1", port), Handler, ipv6=False)
     httpd.set_app(StaticFilesHandler(get_internal_wsgi_application()))
     url = f"http://127.0.0.1:{httpd.server_address[1]}/admin/"
+    # Served from a thread; the main thread only waits for Ctrl-C (or SIGTERM).  A
+    # KeyboardInterrupt raised inside a request would be swallowed by wsgiref's
+    # error handling, so the signal sets a flag instead of raising.
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    server = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
+    server.start()
     print(f"\nserving the demo site: {url}  (login: admin / {password}); Ctrl-C stops it", flush=True)
     try:
-        httpd.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
+        while not stop.wait(0.5):
+            pass
     finally:
+        httpd.shutdown()
         httpd.server_close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         print("stopped.", flush=True)
 
 
