@@ -114,6 +114,9 @@ DEFAULTS: dict[str, Any] = {
     "EXEMPT_PATHS": ["/static/", "/media/", "/favicon.ico", "/health"],
     # Client networks (CIDR) never blocked.
     "ALLOW_IPS": [],
+    # Client networks (CIDR) that may read the Prometheus endpoint
+    # (smartlayer.metrics.urls) without signing in as staff.
+    "METRICS_ALLOW_IPS": ["127.0.0.0/8", "::1/128"],
 
     # ── bans ───────────────────────────────────────────────────────────────
     "BAN_TTL": 3600,                 # seconds; 0 or None bans permanently

@@ -20,7 +20,7 @@ CATALOGUE: dict[str, str] = {
     "E002": "a numeric setting is negative, zero where it must not be, or not a number",
     "E003": "ANALYSE_LOGS_AT is not \"HH:MM\"",
     "E004": "a RATE_LIMIT_PLANS route names an unknown limit type (the closest known one is suggested)",
-    "E005": "TRUSTED_PROXIES or ALLOW_IPS holds something that is not an IP network",
+    "E005": "TRUSTED_PROXIES, ALLOW_IPS or METRICS_ALLOW_IPS holds something that is not an IP network",
     "E006": "PLAN_ORDER or ANONYMOUS_PLAN names a plan that is not in RATE_LIMIT_PLANS",
     "E007": "a VALIDATOR_EXTRA_PATTERNS entry is not a valid signature (bad regex, missing or bad keys)",
     "E008": "MONITOR_MODE names an unknown component",

@@ -116,7 +116,7 @@ def _plan_errors(cfg: dict[str, Any]) -> list[Error]:
 
 def _network_errors(cfg: dict[str, Any]) -> list[Error]:
     errors = []
-    for key in ("TRUSTED_PROXIES", "ALLOW_IPS"):
+    for key in ("TRUSTED_PROXIES", "ALLOW_IPS", "METRICS_ALLOW_IPS"):
         values = cfg.get(key, [])
         if isinstance(values, str):
             values = [values]

@@ -30,6 +30,7 @@ from .. import signals
 from ..conf import sl_settings
 from ..request import context as ctxmod
 from ..request.decision import Action, Decision
+from ..state import prom
 from ..state.failures import logger, report_failure
 from ..state.singleton import ProcessSingleton
 from .responses import render
@@ -66,7 +67,7 @@ class _SmartLayerMiddleware:
         except Exception as exc:  # noqa: BLE001 - identity resolution must never break a request
             report_failure("context", exc)
             return None, None
-        if ctx.exempt or ctx.refused_by is not None:
+        if ctx.exempt or ctx.refused_by is not None or self.component in ctx.skip:
             return ctx, None
         monitor = sl_settings.is_monitor(self.component)
         try:
@@ -83,6 +84,8 @@ class _SmartLayerMiddleware:
         if decision.component == "ban" and sl_settings.is_monitor("ban"):
             decision.monitor = True
         ctx.add(decision)
+        if prom.ON and (decision.action is not Action.ALLOW or decision.reasons):
+            prom.decision(decision.component, decision.action.value, decision.reason, decision.monitor)
         if decision.refuses:
             signals.request_blocked.send(sender=type(self), request=request, client=ctx.client, decision=decision)
             _log_refusal(ctx, decision)
@@ -173,6 +176,8 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse, request: Any = No
     if ctx.finished:
         return
     ctx.finished = True
+    if prom.ON:
+        prom.request()
     elapsed_ms = (time.perf_counter() - ctx.t0) * 1000.0
     status = getattr(response, "status_code", 0) or 0
     if ctx.window_key is not None:
@@ -180,7 +185,7 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse, request: Any = No
             _detector().record_outcome(ctx, status, elapsed_ms, blocked=ctx.refused_by is not None)
         except Exception as exc:  # noqa: BLE001
             report_failure("window", exc)
-    if ctxmod.watchlog_installed():
+    if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
         from ..log.writer import get_writer
 
         if ctx.params is None and request is not None:   # no validator: the query string's names and shapes

@@ -35,9 +35,16 @@ def _num(v: float) -> str:
 
 
 def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: float | None = None,
-                  width: int = 560, height: int = 200, title: str = "") -> str:
+                  width: int = 560, height: int = 200, title: str = "",
+                  xlabel: str = "anomaly score (higher = more anomalous)", ylabel: str = "",
+                  integer: bool = False) -> str:
     """Bars of ``counts`` over bins ``edges`` (len(edges) == len(counts) + 1),
-    trimmed to the bins that hold data, with an optional threshold marker."""
+    trimmed to the bins that hold data, with an optional threshold marker.
+
+    ``integer``: the values are whole numbers and each bin holds one of them
+    (edges at k ± 0.5) — ticks then sit under the bars, on whole numbers only.
+    ``ylabel`` names what the bars count (e.g. "clients").
+    """
     counts = [int(c) for c in counts]
     edges = [float(e) for e in edges]
     if len(edges) != len(counts) + 1 or not counts:
@@ -52,7 +59,7 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: f
         while hi < len(counts) and edges[hi] < threshold:
             hi += 1
     counts, edges = counts[lo:hi], edges[lo:hi + 1]
-    left, right, top, bottom = 44, 24, 22 if title else 10, 30  # room for the last tick's label
+    left, right, top, bottom = 44 if not ylabel else 56, 24, 22 if title else 10, 30  # room for the last tick's label
     pw, ph = width - left - right, height - top - bottom
     peak = max(counts)
     x0, x1 = edges[0], edges[-1]
@@ -70,15 +77,28 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: f
         bw = max(1.0, x(edges[i + 1]) - bx - 1)
         parts.append(f'<rect x="{bx:.1f}" y="{top + ph - bh:.1f}" width="{bw:.1f}" height="{bh:.1f}" '
                      f'fill="{_BAR}"><title>{_num(edges[i])}–{_num(edges[i + 1])}: {c}</title></rect>')
+        if integer and len(counts) <= 24 and c != peak:  # a bar of 1 beside one of 175 must still be seen
+            parts.append(f'<text x="{bx + bw / 2:.1f}" y="{top + ph - bh - 3:.1f}" text-anchor="middle" '
+                         f'font-size="10">{c}</text>')
     base = top + ph
     parts.append(f'<line x1="{left}" y1="{base}" x2="{left + pw}" y2="{base}" stroke="{_MUTED}"/>')
-    for k in range(5):
-        v = x0 + span * k / 4
-        parts.append(f'<text x="{x(v):.1f}" y="{base + 14}" text-anchor="middle" fill="{_MUTED}">{_num(v)}</text>')
+    if integer:
+        first, last = math.ceil(x0), math.floor(x1)
+        step = max(1, math.ceil((last - first + 1) / 12))
+        ticks = [float(v) for v in range(first, last + 1, step)]
+    else:
+        ticks = [x0 + span * k / 4 for k in range(5)]
+    for v in ticks:
+        label = str(int(v)) if integer else _num(v)
+        parts.append(f'<text x="{x(v):.1f}" y="{base + 14}" text-anchor="middle" fill="{_MUTED}">{label}</text>')
     parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" fill="{_MUTED}">{peak}</text>')
     parts.append(f'<text x="{left - 4}" y="{base}" text-anchor="end" fill="{_MUTED}">0</text>')
+    if ylabel:
+        mid = top + ph / 2
+        parts.append(f'<text x="12" y="{mid:.1f}" text-anchor="middle" fill="{_MUTED}" '
+                     f'transform="rotate(-90 12 {mid:.1f})">{escape(ylabel)}</text>')
     parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 2}" text-anchor="middle" fill="{_MUTED}">'
-                 'anomaly score (higher = more anomalous)</text>')
+                 f'{escape(xlabel)}</text>')
     if threshold is not None and x0 <= threshold <= x1:
         tx = x(threshold)
         parts.append(f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{base}" stroke="{_ACCENT}" '

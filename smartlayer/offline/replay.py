@@ -22,6 +22,7 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from ..conf import sl_settings
@@ -36,7 +37,7 @@ from ..request.exempt import is_exempt
 from ..state.ban_backends import MemoryBans
 from ..state.windows.window import LocalWindowStore
 
-__all__ = ["BENIGN_LABELS", "ClientResult", "ReplayResult", "Replayer"]
+__all__ = ["BENIGN_LABELS", "ClientResult", "ReplayResult", "Replayer", "iso"]
 
 
 @dataclass(slots=True)
@@ -60,7 +61,15 @@ class ClientResult:
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
         row["reasons"] = "; ".join(f"{r}×{n}" for r, n in self.reasons.most_common(3))
+        row["first_blocked_at"] = iso(self.first_blocked_at)
         return row
+
+
+def iso(ts: float | None) -> str | None:
+    """A log timestamp as ISO 8601 UTC (``2026-12-02T14:03:07Z``), None for None."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -69,7 +78,9 @@ class ReplayResult:
     replayed: int = 0
     malformed: int = 0
     first_errors: list[str] = field(default_factory=list)
-    decisions: Counter = field(default_factory=Counter)   # (component, action) → count
+    decisions: Counter = field(default_factory=Counter)   # (component, action) → count; a line may have several
+    outcomes: Counter = field(default_factory=Counter)    # (component, action) of each line's deciding decision:
+    #                                                       one per line replayed, so they add up to ``replayed``
     clients: dict[str, ClientResult] = field(default_factory=dict)
     model_version: str = ""
     started: float | None = None
@@ -171,6 +182,7 @@ class Replayer:
             stats = res.clients[who] = ClientResult(who, getattr(line, "label", None) or None)
         stats.requests += 1
         if is_exempt(ctx.path, client.ip):
+            res.outcomes[("exempt", "pass")] += 1
             return False  # never inspected, exactly as in the middleware
 
         decision = self.detector.inspect(ctx, ts)
@@ -195,6 +207,8 @@ class Replayer:
         refused = ctx.refused_by is not None
         for d in ctx.decisions:
             res.decisions[(d.component, d.action.value)] += 1
+        head = ctx.headline()
+        res.outcomes[(head.component, head.action.value) if head is not None else ("none", "allow")] += 1
         if refused:
             stats.blocked_requests += 1
             head = ctx.refused_by

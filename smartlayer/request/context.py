@@ -18,7 +18,7 @@ from ..conf import derived, sl_settings
 from ..dbtext import columns, db_json, db_text
 from .client import Client, resolve_client
 from .decision import Action, Decision
-from .exempt import is_exempt
+from .exempt import is_exempt, view_exemptions
 
 ATTR = "_smartlayer"
 
@@ -39,6 +39,7 @@ class RequestContext:
     started: float                    # wall clock, seconds
     t0: float                         # perf_counter at start
     exempt: bool = False              # exempt path or allow-listed IP: never refused
+    skip: frozenset[str] = frozenset()  # components the view opted out of (@smartlayer_exempt)
     owner: Any = None
     window_key: str | None = None     # set when the anomaly detector recorded an arrival
     decisions: list[Decision] = field(default_factory=list)
@@ -93,7 +94,7 @@ def begin(request: Any, owner: Any) -> RequestContext:
     exempt = is_exempt(path, client.ip)
     ctx = RequestContext(
         client=client, method=request.method or "GET", path=path, user_agent=ua,
-        started=time.time(), t0=time.perf_counter(), exempt=exempt, owner=owner,
+        started=time.time(), t0=time.perf_counter(), exempt=exempt, skip=view_exemptions(request), owner=owner,
         user=getattr(request, "user", None) if client.authenticated else None,
         referer=_text(meta.get("HTTP_REFERER")), host=_text(meta.get("HTTP_HOST")),
         accept=_text(meta.get("HTTP_ACCEPT")), fetch=fetch_of(meta),

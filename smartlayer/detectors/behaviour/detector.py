@@ -27,6 +27,7 @@ from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
 from ...request.facts import FLAG_NAVIGATED, FLAG_TELEMETRY, arrival_flags
 from ...request.reasons import ban_code
 from ...state import bans as ban_service
+from ...state import prom
 from ...state.ban_backends import CacheBans
 from ...state.windows import get_window_store
 from ...state.windows.window import Outcome, Snapshot, WindowStore
@@ -160,6 +161,8 @@ class Detector:
                 ev.model_score, ev.model_threshold = scored.score, scored.threshold
                 ev.model_version, ev.top_features = scored.version, list(scored.top_features)
                 ctx.model_score, ctx.model_version = scored.score, scored.version
+                if prom.ON:
+                    prom.model_score(scored.score)
                 block_at = sl_settings.MODEL_BLOCK_SCORE
                 if scored.score >= (scored.threshold if block_at is None else float(block_at)):
                     ev.model_flags = counted(self.bans.note_flag, ctx, now)

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("--model", help="model version to use (default: the active one)")
         parser.add_argument("--no-model", action="store_true", help="rules and payload checks only")
         parser.add_argument("--config", help="JSON object (or file) of SMART_MIDDLEWARE overrides")
-        parser.add_argument("--output", help="directory for report.md, clients.csv, clients.jsonl and plots")
+        parser.add_argument("--output", help="directory for report.html (one self-contained page), report.md with "
+                                             "its SVG pictures, clients.csv and clients.jsonl")
         parser.add_argument("--top", type=int, default=15, help="clients listed in the printed verdicts")
 
     def handle(self, *args, **opts):
@@ -45,14 +46,15 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         overrides = _overrides(opts["config"])
         merged = {**getattr(settings, "SMART_MIDDLEWARE", {}), **overrides}
-        with override_settings(SMART_MIDDLEWARE=merged):
-            result, seconds = self._replay(path, opts)
         from smartlayer.offline.replay_report import print_summary, write_report
 
-        print_summary(result, self.stdout, seconds=seconds, top=opts["top"])
-        if opts["output"]:
-            out = write_report(result, Path(opts["output"]), title=f"Replay of {path.name}")
-            self.stdout.write(f"\nreport: {out}")
+        # the report explains its figures with the settings the replay ran with (--config included)
+        with override_settings(SMART_MIDDLEWARE=merged):
+            result, seconds = self._replay(path, opts)
+            print_summary(result, self.stdout, seconds=seconds, top=opts["top"])
+            if opts["output"]:
+                out = write_report(result, Path(opts["output"]), title=f"Replay of {path.name}")
+                self.stdout.write(f"\nreport: {out.with_name('report.html')} (and report.md)")
         if result.replayed == 0:
             raise CommandError(f"no line of {path} could be parsed ({result.malformed} malformed)")
 
