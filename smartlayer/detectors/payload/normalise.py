@@ -25,8 +25,16 @@ _CLIPPED = 8
 #: take tens of milliseconds to fold and scan, so folding stops here.
 _MAX_FOLDED_CHARS = 128 * 1024
 _FOLD_CHUNK = 4096
+#: A decoded (not literal) line break in a value: followed by a header line, header injection.
+_CRLF_HEADER, _CRLF = 16, 32
 _MARKER_NAMES = ((_DOUBLE_ENCODING, "double_encoding"), (_OVERLONG, "overlong_utf8"),
-                 (_ESCAPES, "escape_obfuscation"))
+                 (_ESCAPES, "escape_obfuscation"), (_CRLF_HEADER, "crlf_header_injection"),
+                 (_CRLF, "crlf_encoded_newline"))
+#: A line break then a header line: what a response-splitting payload writes.
+_HEADER_LINE = re.compile(r"[\r\n][\t ]{0,4}[a-z][a-z0-9-]{1,40}[\t ]{0,4}:", re.IGNORECASE)
+#: SQL comments read as the spaces they stand for (``union/**/select``), and
+#: MySQL's executable comments (``/*!50000union*/``) as their content.
+_SQL_COMMENT = re.compile(r"/\*!?\d{0,6}|\*/")
 
 #: ASCII text without these, without an HTML entity and without a double
 #: space is already normal but for case: the fast path of every header.
@@ -153,15 +161,19 @@ def _is_plain(text: str, form: bool) -> bool:
     )
 
 
-def _normalise(text: str, *, form: bool = False, json_text: bool = False) -> tuple[str, int]:
+def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines: bool = False) -> tuple[str, int]:
     """The normalised text and a bit set of the encoding tricks seen.
 
     ``form``: ``+`` means a space (query strings, urlencoded bodies), in the
     first round only — after one decoding a ``+`` is a literal plus.
     ``json_text``: ``\\uXXXX`` escapes are JSON's own, not a trick.
+    ``lines``: the text is a value that cannot hold a line break of its own
+    (a query value, a header, the path): a decoded one is a marker, and a
+    shell separator for the signatures.
     """
     if _is_plain(text, form):
         return text.lower(), 0
+    raw_breaks = lines and ("\n" in text or "\r" in text)
     markers = 0
     if not text.isascii():
         text, markers = _fold_unicode(text)
@@ -179,7 +191,17 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False) -> tup
             markers |= clipped
     if changes > 1:
         markers |= _DOUBLE_ENCODING
+    if lines and changes and not raw_breaks and ("\n" in text or "\r" in text):
+        markers |= _CRLF_HEADER if _HEADER_LINE.search(text) else _CRLF
+        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", " ; ")
     return " ".join(text.split()).lower(), markers
+
+
+def without_sql_comments(text: str) -> str:
+    """``text`` with SQL comment markers read as spaces; the same text when it has none."""
+    if "/*" not in text and "*/" not in text:
+        return text
+    return " ".join(_SQL_COMMENT.sub(" ", text).split())
 
 
 def normalise(text: str) -> str:

@@ -40,7 +40,6 @@ Why it is built the way it is:
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,15 +47,35 @@ from typing import Any
 from ...conf import DEFAULTS, derived, sl_settings
 from .body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
 from .extra import _report_unused, compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
-from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _normalise
-from .signatures import _BY_NAME, _GATE_SYMBOLS, _GATE_WORDS, _REGEX_SIGNATURES, SIGNATURES, Signature  # noqa: F401
+from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _normalise, without_sql_comments
+from .parts import decode_body, json_strings, parse_content_type, wsgi_text
+from .sigbase import BODY, HEADER, PATH, QUERY
+from .signatures import _BY_NAME, _REGEX_SIGNATURES, SIGNATURES, Signature, engine_for  # noqa: F401
 
 __all__ = [
+    "Hit",
     "ScanResult",
     "scan_parts",
     "scan_request",
     "scan_text",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One piece of evidence: which signature, of which family and level, where, on what text."""
+
+    signature: str
+    family: str
+    paranoia: int
+    weight: int
+    location: str
+    excerpt: str = ""
+
+    @property
+    def label(self) -> str:
+        """The reason code of :attr:`ScanResult.hits`: ``signature@location``."""
+        return f"{self.signature}@{self.location}"
 
 
 @dataclass(slots=True)
@@ -73,6 +92,7 @@ class ScanResult:
     excerpt: str = ""                                   # normalised text around the first hit
     truncated: bool = False                             # input beyond VALIDATOR_MAX_BYTES left unscanned
     skipped: list[str] = field(default_factory=list)    # "part:reason" for parts not scanned
+    details: list[Hit] = field(default_factory=list)    # one per entry of ``hits``, in the same order
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +102,7 @@ class _Config:
     meta_keys: tuple[tuple[str, str], ...]  # (lower-case header name, request.META key)
     scan_cookies: bool
     extra: tuple[Signature, ...]
+    paranoia: int = 1
     #: header name as sent → label ("" = not scanned); saves a lower() per header per request
     header_labels: dict[Any, str] = field(default_factory=dict)
 
@@ -126,7 +147,16 @@ def _config() -> _Config:
         meta_keys=tuple((n, _meta_key(n)) for n in lower),
         scan_cookies=bool(sl_settings.VALIDATOR_SCAN_COOKIES),
         extra=extra.signatures,
+        paranoia=paranoia_level(),
     )
+
+
+def paranoia_level() -> int:
+    """``VALIDATOR_PARANOIA`` as 1, 2 or 3; anything else reads as the default (system check E021 says so)."""
+    value = sl_settings.VALIDATOR_PARANOIA
+    if isinstance(value, bool) or not isinstance(value, int) or value not in (1, 2, 3):
+        return DEFAULTS["VALIDATOR_PARANOIA"]
+    return value
 
 
 # ── the scan ───────────────────────────────────────────────────────────────
@@ -143,63 +173,23 @@ _MAX_TEXTS_PER_PART = 250
 REQUEST_BUDGET_PARTS = 2
 
 
-def _wsgi_text(value: Any) -> str:
-    """WSGI and ASGI hand Django the query string as bytes decoded as latin-1."""
-    if not isinstance(value, str):
-        return _as_text(value)
-    if value.isascii():
-        return value
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except UnicodeError:        # already real text (a caller passed str), keep it
-        return value
+def _kind(location: str) -> str:
+    """The kind of location a label names, for the signatures' scopes."""
+    if location.startswith("header:"):
+        return HEADER
+    if location in (PATH, BODY):
+        return location
+    return QUERY            # query, cookie, and text handed to scan_text
 
 
-def _parse_content_type(content_type: str) -> tuple[str, str]:
-    """(media type, charset) of a Content-Type header, both lower-case."""
-    media, _, params = content_type.partition(";")
-    charset = ""
-    for param in params.split(";"):
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip('"').lower()
-    return media.strip().lower(), charset
-
-
-def _decode_body(body: bytes, charset: str) -> str:
-    if charset and charset not in ("utf-8", "utf8"):
-        try:
-            return body.decode(charset, errors="replace")
-        except (LookupError, ValueError, TypeError):
-            pass
-    return body.decode("utf-8", errors="replace")
-
-
-def _json_strings(text: str) -> list[str] | None:
-    """Keys and string values of a JSON document, or None if it is not JSON."""
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    strings: list[str] = []
-    stack = [document]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            strings.append(item)
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                strings.append(key)
-                stack.append(value)
-        elif isinstance(item, list):
-            stack.extend(reversed(item))
-    return strings
+#: Hits per request whose excerpt is located (one more search each); the rest are named without one.
+_MAX_LOCATED = 8
 
 
 class _Scan:
     """Collects the evidence of one request, part by part."""
 
-    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped")
+    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -207,24 +197,28 @@ class _Scan:
         self.score = 0
         self.seen: set[str] = set()          # signature names: each counts once per request
         self.labels: set[str] = set()        # "name@location" already listed
-        self.hits: list[tuple[int, str]] = []
+        self.hits: list[Hit] = []
         self.excerpt = ""
         self.truncated = False
         self.skipped: list[str] = []
+        self.located = 0
 
     # evidence
-    def _hit(self, sig: Signature, location: str, text: str, position: int) -> None:
+    def _hit(self, sig: Signature, location: str, text: str, position: int | None) -> None:
         label = f"{sig.name}@{location}"
         if label in self.labels:
             return
         self.labels.add(label)
-        self.hits.append((sig.weight, label))
+        excerpt = ""
+        if position is not None:
+            start = max(0, position - _EXCERPT_BEFORE)
+            excerpt = text[start:start + _EXCERPT_CHARS]
+        self.hits.append(Hit(sig.name, sig.family, sig.paranoia, sig.weight, location, excerpt))
         if sig.name not in self.seen:
             self.seen.add(sig.name)
             self.score += sig.weight
         if not self.excerpt:
-            start = max(0, position - _EXCERPT_BEFORE)
-            self.excerpt = text[start:start + _EXCERPT_CHARS]
+            self.excerpt = excerpt
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
         """Normalise one text and match every signature against it, within the request's budget.
@@ -239,7 +233,7 @@ class _Scan:
             self.truncated = True
             if not raw:
                 return
-        text, markers = _normalise(raw, form=form, json_text=json_text)
+        text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY)
         if len(text) > self.budget:
             text = text[:self.budget]
             self.truncated = True
@@ -251,18 +245,22 @@ class _Scan:
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
         self.match(text, location)
+        bare = without_sql_comments(text)
+        if bare is not text:
+            self.match(bare, location)
 
     def match(self, text: str, location: str) -> None:
-        """Match every signature against one normalised text."""
-        if _GATE_SYMBOLS.search(text) is not None or _GATE_WORDS.search(text) is not None:
-            for sig in _REGEX_SIGNATURES:
-                match = sig.regex.search(text)  # type: ignore[union-attr]
-                if match is not None:
-                    self._hit(sig, location, text, match.start())
-        for sig in self.cfg.extra:
-            match = sig.regex.search(text)  # type: ignore[union-attr]
-            if match is not None:
-                self._hit(sig, location, text, match.start())
+        """Match every signature that applies to ``location`` against one normalised text, in one pass."""
+        engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
+        for index in engine.matches(text):
+            sig = signatures[index]
+            if f"{sig.name}@{location}" in self.labels:
+                continue
+            position = None
+            if self.located < _MAX_LOCATED:
+                self.located += 1
+                position = engine.position(index, text)
+            self._hit(sig, location, text, position)
 
     def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
         """Scan texts one by one, ``VALIDATOR_MAX_BYTES`` characters in all."""
@@ -293,25 +291,29 @@ class _Scan:
             self.skipped.append(reason)
 
     # parts
+    def path(self, path: str | bytes) -> None:
+        """The URL path: traversal, restricted files and anything else a client writes there."""
+        self.text(wsgi_text(self.clip(path)), PATH)
+
     def query(self, query_string: str | bytes) -> None:
-        text = _wsgi_text(self.clip(query_string))
+        text = wsgi_text(self.clip(query_string))
         self.many((pair for pair in text.split("&") if pair), "query", form=True)
 
     def body(self, body: bytes, content_type: str) -> None:
-        media, charset = _parse_content_type(content_type)
+        media, charset = parse_content_type(content_type)
         if media.startswith("multipart/"):
             self.skip("multipart:body")     # raw multipart is not parsed here: pass form_fields
             return
         if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
             self.skip("body:binary")
             return
-        text = _decode_body(bytes(self.clip(body)), charset)
+        text = decode_body(bytes(self.clip(body)), charset)
         if media == "application/x-www-form-urlencoded":
             self.many((pair for pair in text.split("&") if pair), "body", form=True)
             return
         is_json = media.endswith(("/json", "+json"))
         if is_json or text.lstrip()[:1] in ("{", "["):
-            strings = _json_strings(text)
+            strings = json_strings(text)
             if strings is not None:
                 self.many(strings, "body")
                 return
@@ -338,7 +340,9 @@ class _Scan:
         self.many((_as_text(v) for v in cookies.values() if v), "cookie")
 
     def run(self, *, query_string: Any, body: Any, content_type: Any, headers: Any, cookies: Any,
-            form_fields: Any) -> None:
+            form_fields: Any, path: Any = "") -> None:
+        if path and path != "/":
+            self.path(path)
         if query_string:
             self.query(query_string)
         if body:
@@ -361,10 +365,11 @@ class _Scan:
     def result(self) -> ScanResult:
         if not self.hits:
             return ScanResult(0, [], "", self.truncated, self.skipped)
-        ordered = sorted(range(len(self.hits)), key=lambda i: -self.hits[i][0])
+        ordered = sorted(self.hits, key=lambda hit: -hit.weight)
         return ScanResult(
             score=self.score,
-            hits=[self.hits[i][1] for i in ordered],
+            hits=[hit.label for hit in ordered],
+            details=ordered,
             # lone surrogates (from JSON "\\ud800") would break a log write or an LLM call
             excerpt=self.excerpt.encode("utf-8", "replace").decode("utf-8"),
             truncated=self.truncated,
@@ -393,13 +398,14 @@ def scan_text(text: str, location: str = "text") -> ScanResult:
 
 def scan_parts(*, query_string: str | bytes = "", body: bytes | None = None, content_type: str = "",
                headers: Mapping[str, str] | None = None, cookies: Mapping[str, str] | None = None,
-               form_fields: Mapping[str, list[str]] | None = None) -> ScanResult:
+               form_fields: Mapping[str, list[str]] | None = None, path: str | bytes = "") -> ScanResult:
     """Scan the attacker-controlled parts of a request.
 
     ``query_string`` is the raw (still percent-encoded) query string;
     ``body`` the raw body, read as urlencoded pairs, JSON strings or text
     according to ``content_type`` (binary media types are skipped, raw
     multipart is not parsed: pass its text fields as ``form_fields``);
+    ``path`` the raw (percent-encoded) URL path;
     ``headers`` any mapping, of which only ``VALIDATOR_SCAN_HEADERS`` are read
     (names compared case-insensitively); ``cookies`` name → value, values
     scanned when ``VALIDATOR_SCAN_COOKIES``.
@@ -407,13 +413,22 @@ def scan_parts(*, query_string: str | bytes = "", body: bytes | None = None, con
     scan = _new_scan()
     try:
         scan.run(query_string=query_string, body=body, content_type=content_type, headers=headers,
-                 cookies=cookies, form_fields=form_fields)
+                 cookies=cookies, form_fields=form_fields, path=path)
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
     return scan.result()
 
 
 # ── Django requests ────────────────────────────────────────────────────────
+
+def _raw_path(request: Any) -> str:
+    """The path as the client sent it (still percent-encoded), or Django's decoded one."""
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    if isinstance(raw, str) and raw.startswith("/"):
+        return raw.partition("?")[0]
+    path = getattr(request, "path_info", "") or getattr(request, "path", "")
+    return path if isinstance(path, str) else ""
+
 
 def scan_request(request: Any) -> ScanResult:
     """Scan a Django ``HttpRequest``: query string, body, headers, cookies.
@@ -438,7 +453,7 @@ def scan_request(request: Any) -> ScanResult:
                 scan.skip(reason)
             scan.truncated |= body.truncated
         scan.run(query_string=meta.get("QUERY_STRING", ""), body=body and body.raw, content_type=content_type,
-                 headers=headers, cookies=cookies, form_fields=body and body.fields)
+                 headers=headers, cookies=cookies, form_fields=body and body.fields, path=_raw_path(request))
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
     return scan.result()
