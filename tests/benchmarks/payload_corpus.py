@@ -41,7 +41,7 @@ DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "payload"
 BLOCK = 3
 #: What a tool must encode in a query value: it would end the value or the line.
 _TOOL_ENCODE = re.compile(r"[\s&#\x00-\x1f\x7f-\U0010ffff]")
-_BARE_PATH = re.compile(r"^(?:[a-z]:)?[\\/]?[\w.-]+(?:[\\/][\w.~-]+)+[\\/]?$", re.IGNORECASE)
+_BARE_PATH = re.compile(r"^(?:[a-z]:)?[\\/]?[\w.-]+(?:[\\/][\w.~ ()<>-]+)+[\\/]?\s?$", re.IGNORECASE)
 
 
 def _setup() -> None:
@@ -130,7 +130,7 @@ def main() -> None:
             if row["label"] == 1 and score < BLOCK and _BARE_PATH.match(row["value"].strip()):
                 c["bare"] += 1
             if args.misses and level == levels[0] and (
-                    (args.misses == family and score < BLOCK) or (args.misses == "benign" == family and score > 0)):
+                    (args.misses == family != "benign" and score < BLOCK) or (args.misses == "benign" == family and score > 0)):
                 if c["listed"] < args.limit:
                     c["listed"] += 1
                     print(f"  {score} {hits[:4]} {row['value'][:160]!r}")

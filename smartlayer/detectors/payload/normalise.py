@@ -27,11 +27,19 @@ _MAX_FOLDED_CHARS = 128 * 1024
 _FOLD_CHUNK = 4096
 #: A decoded (not literal) line break in a value: followed by a header line, header injection.
 _CRLF_HEADER, _CRLF = 16, 32
+#: A percent-encoded dot (no client needs one: dots are unreserved), or a climb ``..`` then an encoded
+#: slash: traversal payloads hide behind both.
+_ENCODED_DOT = 64
+_ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2e|%u002e|%c0%ae|%uff0e|\.\.%(?:25){0,3}(?:2f|5c)", re.IGNORECASE)
 _MARKER_NAMES = ((_DOUBLE_ENCODING, "double_encoding"), (_OVERLONG, "overlong_utf8"),
                  (_ESCAPES, "escape_obfuscation"), (_CRLF_HEADER, "crlf_header_injection"),
-                 (_CRLF, "crlf_encoded_newline"))
+                 (_CRLF, "crlf_encoded_newline"), (_ENCODED_DOT, "encoded_dot"))
 #: A line break then a header line: what a response-splitting payload writes.
-_HEADER_LINE = re.compile(r"[\r\n][\t ]{0,4}[a-z][a-z0-9-]{1,40}[\t ]{0,4}:", re.IGNORECASE)
+_HEADER_LINE = re.compile(r"[\r\n][\t ]{0,4}[a-z][a-z0-9-]{1,40}[\t ]{0,4}:|[\r\n][^\r\n]{0,8}(?:set-cookie|location"
+                          r"|content-(?:type|length)|refresh|x-xss-protection|access-control-allow-origin)[\t ]{0,4}:",
+                          re.IGNORECASE)
+#: Dots and slashes written as C hex literals (``0x2e0x2e0x2f``): a path-traversal spelling.
+_HEX_SEPARATOR = re.compile(r"0x(2[ef]|5c)", re.IGNORECASE)
 #: SQL comments read as the spaces they stand for (``union/**/select``), and
 #: MySQL's executable comments (``/*!50000union*/``) as their content.
 _SQL_COMMENT = re.compile(r"/\*!?\d{0,6}|\*/")
@@ -48,7 +56,13 @@ _ENTITY = re.compile(
     re.IGNORECASE,
 )
 #: Overlong UTF-8 for ASCII (two- and three-byte forms), e.g. %c0%af for "/".
-_OVERLONG_RE = re.compile(r"%(c[01])%([89ab][0-9a-f])|%(e0)%([89][0-9a-f])%([89ab][0-9a-f])", re.IGNORECASE)
+#: Also what old servers (IIS) decoded although it is not UTF-8 at all: ``%c0%2e`` read as ``.``, and the
+#: four- to six-byte forms (``%f0%80%80%af``, ``%f8%80%80%80%af``) of an ASCII character.
+_OVERLONG_RE = re.compile(r"%(c[01])%([0-9ab][0-9a-f])|%(e0)%([89][0-9a-f])%([0-9a-f]{2})"
+                          r"|%(?:f0|f8%80|fc%80%80)%80%80%([0-9a-f]{2})", re.IGNORECASE)
+#: Look-alikes of the path separators that NFKC leaves alone (division slash, fraction slash, set minus…).
+_SLASHES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\", "\u29f5": "\\",
+                          "\u29f9": "\\", "\u20a9": "\\"})
 #: IIS-style %uXXXX.
 _PERCENT_U = re.compile(r"%u([0-9a-f]{4})", re.IGNORECASE)
 #: JavaScript/JSON/C escapes; a surrogate pair first so it becomes one character.
@@ -82,7 +96,7 @@ def _fold_unicode(text: str) -> tuple[str, int]:
     parts: list[str] = []
     size = 0
     for start in range(0, len(text), _FOLD_CHUNK):
-        part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text[start:start + _FOLD_CHUNK]))
+        part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text[start:start + _FOLD_CHUNK])).translate(_SLASHES)
         parts.append(part)
         size += len(part)
         if size > _MAX_FOLDED_CHARS:
@@ -94,6 +108,8 @@ def _fix_overlong(match: re.Match[str]) -> str:
     """Re-encode an overlong sequence as the ASCII character it smuggles."""
     if match.group(1):
         code = ((int(match.group(1), 16) & 0x1F) << 6) | (int(match.group(2), 16) & 0x3F)
+    elif match.group(6):
+        code = int(match.group(6), 16) & 0x7F
     else:
         code = ((int(match.group(3), 16) & 0x0F) << 12) | ((int(match.group(4), 16) & 0x3F) << 6) \
             | (int(match.group(5), 16) & 0x3F)
@@ -174,7 +190,7 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     if _is_plain(text, form):
         return text.lower(), 0
     raw_breaks = lines and ("\n" in text or "\r" in text)
-    markers = 0
+    markers = _ENCODED_DOT if "%" in text and _ENCODED_DOT_RE.search(text) else 0
     if not text.isascii():
         text, markers = _fold_unicode(text)
     changes = 0
@@ -194,7 +210,13 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     if lines and changes and not raw_breaks and ("\n" in text or "\r" in text):
         markers |= _CRLF_HEADER if _HEADER_LINE.search(text) else _CRLF
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", " ; ")
+    if "0x" in text or "0X" in text:
+        text = _HEX_SEPARATOR.sub(_hex_char, text)
     return " ".join(text.split()).lower(), markers
+
+
+def _hex_char(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
 
 
 def without_sql_comments(text: str) -> str:

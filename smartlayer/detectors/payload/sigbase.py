@@ -21,6 +21,8 @@ KINDS = (PATH, QUERY, BODY, HEADER)
 ANYWHERE = frozenset(KINDS)
 #: Short values a client chose (not free text): the query string, cookies, headers and the path.
 VALUES = frozenset((PATH, QUERY, HEADER))
+#: The start of a value: query and form pairs are scanned as ``name=value``.
+START = r"(?:^|=)"
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,7 +34,7 @@ _OPS = "|".join(_NOSQL_OPS)
 SIGNATURES = (
     # ── header injection and session fixation ──
     sig("crlf_header_injection", "crlf", 3, None),
-    sig("crlf_encoded_newline", "crlf", 1, None),
+    sig("crlf_encoded_newline", "crlf", 2, None),
     sig("session_fixation", "session", 3, [
         r"\bhttp-equiv\W{1,3}set-cookie\b",
         r"\bdocument\s?\.\s?cookie\s?=\s?['\"]?\w{1,40}=",
@@ -69,6 +69,7 @@ SIGNATURES = (
         r"\)\s?\(\s?[|&!]\s?\(\s?\w{1,40}\s?[=~<>]",
         r"\(\s?[|&!]\s?\(\s?\w{1,40}\s?=\s?\*\s?\)",
         r"\*\)\s?\)\s?\(\s?[|&!]",
+        r"\*\)\s?\(\s?[(|&!]",
         r"\w\*?\)\s?\(\s?\|\s?\(\s?\w{1,40}\s?=",
         r"\(\s?&\s?\(\s?\w{1,40}\s?=",
         r"\)\s?\(\s?\w{1,40}\s?=\s?\*",
@@ -85,6 +86,10 @@ SIGNATURES = (
         r"['\"]\s?(?:;|&&|\|\|)\s?(?:this\.|sleep\s?\(|return\s|while\s?\(|db\.|tojson|emit\s?\()",
         r"\bdb\.\w{1,40}\.(?:find|insert|remove|drop|update|mapreduce)\w{0,10}\s?\(",
         r"\$where\b|\$function\b|\$accumulator\b",
+        rf"\$(?:{_OPS})\s?:\s?[\[{{]",
+        r"(?:\|\||&&)\s?\(?\s?\d{1,10}\s?===?\s?\d{1,10}",
+        r";\s?return\s?\(?\s?(?:true|1)\b",
+        r"\bwhile\s?\(\s?\w{1,20}\s?-\s?\w{1,20}\s?<\s?\d",
     ]),
     # ── prompt injection ──
     sig("prompt_ignore_instructions", "prompt", 2,
@@ -114,8 +119,9 @@ SIGNATURES = (
     ]),
     # ── encoding tricks (noticed by the normaliser) ──
     sig("double_encoding", "encoding", 1, None),
-    sig("overlong_utf8", "encoding", 2, None),
+    sig("overlong_utf8", "encoding", 3, None),
     sig("escape_obfuscation", "encoding", 2, None),
+    sig("encoded_dot", "encoding", 1, None),
 )
 
 __all__ = ["QUERY", "SIGNATURES"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..sigbase import BODY, HEADER, PATH, QUERY, VALUES, sig
+from ..sigbase import BODY, HEADER, PATH, QUERY, START, VALUES, sig
 
 # ── commands ──
 _SHELL_SEPARATORS = (";", "|", "&", "`", "$(")
@@ -48,6 +48,11 @@ _SUBSTITUTION_COMMANDS = "|".join((
     "php", "ping", "sleep", "echo", "touch", "chmod", "base64", "env", "printenv", "hostname", "nslookup",
     "dig", "pwd", "ifconfig", "mkfifo", "telnet", "nslookup", "whoami",
 ))
+_PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES)})(?:$|[\s;|&`)'\"#<>])",
+              START + r"(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
+              r"|ls\s-[a-z]{1,5}(?:\s[/~.]\S{0,100})?|sleep\s\d{1,5}|ping(?:\.exe)?\s-[cnit]\s?\d{1,5}\s\S{1,100}"
+              r"|which\s(?:gcc|cc|nc|ncat|netcat|python\d?|perl|ruby|php|wget|curl|bash|sh|telnet|socat)"
+              r"|netsh\s\w{1,20}\s\w|net\suser|cat\s/\S{1,100}|echo\s\S{1,40}\s?\|\s?\w{1,20})$"]
 _STRONG = "|".join(re.escape(head) + f"(?:{rest})" for head, rest in _SHELL_STRONG.items())
 _PROBES = "|".join(_SHELL_PROBES)
 
@@ -74,19 +79,29 @@ _SENSITIVE = [
     r"\b(?:opt|srv|home|root)\W{1,6}\w[\w.-]{0,40}\W{1,6}\.\w",
     r"\b(?:apache2?|httpd|nginx|tomcat\d?)\W{1,6}(?:logs?|conf|access_log|error_log|access\.log|error\.log)\b",
     r"\b(?:access|error)[_.]log\b",
+    r"\bweb-inf\W{1,6}(?:web\.xml|classes|lib|config)|\bglobal\.asa\b|\bboot\.ini\b",
 ]
+#: What a traversal or an encoding trick is written with, just before the file it reaches.
+_OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%~]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{2}|\./|li4v)[^\w\s]{0,12}"
 
 SIGNATURES = (
     # ── path traversal and local file inclusion ──
     sig("traversal_sequence", "traversal", 2, [
         r"\.\.\.{0,2}[/\\]{1,4}\.{2,4}[/\\]",
         r"\.{2,4}(?:[/\\]{1,4}|;/)\.{2,4}",
-        r"(?:^|[/\\=])\.{2,4}(?:[/\\]{1,4}|\?{1,4})\w",
+        r"[/\\=]\.{2,4}(?:[/\\]{1,4}|\?{1,4})[^\s/\\]",
+        r"(?:^|[/\\=])(?:\.{1,4}[/\\]{1,4}){2,}",
         r"\.{2,4}[/\\]{1,2}\.?[/\\]\.{2}",
         r"(?:\.[\\/]){2,}\.\.",
         r"(?:0x2e){2}(?:0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:0x2e){2}[/\\]",
+        r"\bli4vli4v|\bli4uxc|\bli5c",
+        r"\.\.[^\w\s.]{1,6}\.\.[^\w\s.]",
+        r"(?:^|[/\\=])\.{2,4}[/\\]$",
     ]),
+    sig("traversal_repeated", "traversal", 3, r"(?:\.{2,4}(?:[^\w\s.]|0x[0-9a-f]{2}){1,8}){2}"),
     sig("traversal_sensitive_file", "traversal", 2, _SENSITIVE),
+    sig("lfi_obfuscated_file", "traversal", 3,
+        _OBFUSCATED_PREFIX + "(?:" + "|".join([_UNIX_FILES, *_SENSITIVE[1:7], _SENSITIVE[-1]]) + ")"),
     sig("traversal_to_file", "traversal", 3, [
         r"\.\.[/\\]{1,4}(?:[\w.-]{0,40}[/\\]{1,4}){0,12}(?:" + "|".join(a for a in _SENSITIVE[:6]) + ")",
         r"\.\.[/\\]{1,4}(?:[\w.-]{0,40}[/\\]{1,4}){0,12}[\w.-]{1,60}\.(?:php|ini|conf|cfg|config|log|xml|txt|inc|"
@@ -123,12 +138,13 @@ SIGNATURES = (
         r"\b(?:https?|ftps?)://(?:[^/@\s]{0,100}@)?(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.",
         scope=frozenset((PATH, QUERY, HEADER))),
     sig("open_redirect", "redirect", 1,
-        r"^(?:/{2,}|/\\|\\{2}|/%09|/\t|https?:/{0,3}[^/\s]{0,200}@|https?:\\)[\w\[]|^\w{2,10}://[^/?\s]{0,100}@[\w\[]",
+        START + r"(?:/{2,}|/\\|\\{2}|/%09|/\t|https?:/{0,3}[^/\s]{0,200}@|https?:\\)[\w\[]|" + START + r"\w{2,10}://[^/?\s]{0,100}@[\w\[]",
         scope=frozenset((QUERY,))),
     # ── operating-system commands ──
-    sig("shell_command", "shell", 3, [rf"{_SEP}(?:{_STRONG})", rf"^(?:{_STRONG})"]),
-    sig("shell_probe", "shell", 2, [rf"{_SEP}(?:{_PROBES})(?:$|[\s;|&`)'\"#<>])", r"^(?:id|whoami|uname\s-a|ifconfig|ipconfig"
-                                    r"|systeminfo|pwd|ls\s-[a-z]{1,5})$"]),
+    sig("shell_command", "shell", 3, [rf"{_SEP}(?:{_STRONG})", rf"{START}(?:{_STRONG})"]),
+    # a probe between separators is an attack in a short value, a hint in free text
+    sig("shell_probe", "shell", 3, _PROBE_RES, scope=VALUES),
+    sig("shell_probe_text", "shell", 2, _PROBE_RES, scope=frozenset((BODY,))),
     sig("shell_probe_word", "shell", 1, rf"{_SEP}(?:{'|'.join(_SHELL_WORDS)})(?:$|[\s;|&`)'\"#<>])", paranoia=2),
     sig("shell_substitution", "shell", 2, [
         rf"\$\(\s?(?:{_SUBSTITUTION_COMMANDS})\b",
@@ -136,9 +152,12 @@ SIGNATURES = (
         r"\$\{?ifs\b",
         r"\$\{\w{0,20}:?-?\w{0,20}\}\w{0,10}(?:/|\\)",
     ]),
-    sig("shell_shellshock", "shell", 3, [r"\(\s?\)\s?\{\s?(?::|_|\w{1,20})\s?;\s?\}\s?;", r"^\(\s?\)\s?\{"]),
+    sig("shell_shellshock", "shell", 3, [r"\(\s?\)\s?\{\s?(?::|_|\w{1,20})\s?;\s?\}\s?;", START + r"\(\s?\)\s?\{"]),
     sig("shell_windows_path_command", "shell", 3,
-        r"(?:^|[|&;])\s?(?:type|dir|copy|del|more|start|cmd|call)\s[a-z]:\\"),
+        r"(?:^|[|&;=])\s?(?:type|dir|copy|del|more|start|cmd|call|echo)\s(?:[a-z]:\\|%\w{2,30}%)"),
+    sig("shell_windows_variable", "shell", 2,
+        r"%(?:systemroot|windir|comspec|userprofile|programfiles|appdata|computername|username|homepath"
+        r"|systemdrive|allusersprofile)%"),
     sig("shell_reverse_shell", "shell", 3,
         r"/dev/(?:tcp|udp)/|\bsocket\s?\.\s?socket\s?\(|\bfsockopen\s?\(|\bnew-object\s(?:system\.)?net\.(?:sockets|webclient)"
         r"|\binvoke-(?:expression|webrequest)\b|\biex\s?\(|\bdownloadstring\s?\(|-encodedcommand\b|\bpowershell\s-e(?:nc)?\s"),
@@ -146,6 +165,7 @@ SIGNATURES = (
     sig("php_code", "php", 3, [
         r"<\?(?:php\b|=)",
         r"\$_(?:get|post|request|cookie|server|files|env|session)\s?\[",
+        r"\{\$\{\s?\w{2,30}\s?\(",
         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func"
         r"|call_user_func_array|preg_replace|file_get_contents|file_put_contents|fwrite|fputs|readfile|highlight_file"
         r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|include|require|include_once"

@@ -50,6 +50,16 @@ SIGNATURES = (
     ]),
     sig("xss_tag_with_sink", "xss", 3,
         r"""<[a-z][^<>]{0,200}(?:alert|confirm|prompt|eval|atob)\s?(?:\(|`)"""),
+    sig("xss_frame_source", "xss", 3,
+        r"<\s?\??(?:iframe|frame|object|embed|applet|base|bgsound|link|meta|import|portal|xml)\b[^<>]{0,200}"
+        r"\b(?:src|data|href|code|codebase|content|movie|srcdoc|implementation)\s?="),
+    sig("xss_cookie_theft", "xss", 3,
+        r"[+(,=]\s?document\s?\.\s?cookie\b|\bdocument\s?\.\s?cookie\s?(?:=|\+|\))|\{\s?document\.cookie"),
+    sig("xss_js_breakout", "xss", 3,
+        r"""['"`]\s?(?:[;)+,-]|&&|\|\|)\s?\(?\s?(?:alert|confirm|prompt|eval|settimeout|setinterval|fetch|import"""
+        r"""|document\s?\.\s?(?:cookie|location|write|domain)|window\s?\.\s?location|top\s?\.\s?location"""
+        r"""|location\s?\.\s?href)\s?[(=.`]"""),
+    sig("xss_utf7", "xss", 3, r"\+adw-\s?(?:\+ac8-)?\s?/?\s?[a-z]"),
     sig("xss_cookie_access", "xss", 2, [
         r"\bdocument\s?\.\s?(?:cookie|domain)\b",
         r"\blocalstorage\s?\.\s?getitem\b",
@@ -78,6 +88,14 @@ SIGNATURES = (
         r"<%\s?(?:import|=\s?(?:system|`|%x|exec|eval|self\.module|file\.read))",
         r"\$\{\s?self\.(?:module|template)\b",
     ]),
+    sig("ssti_method_call", "ssti", 3, [
+        _TEMPLATE_OPEN + r"[^{}]{0,200}(?:\.(?:execute|tourl|getclass|createnewfile|forname|newinstance|getruntime"
+        r"|getsession|setattribute|touppercase|tolowercase|constructor|getenv|exec|popen|spawn|fromcharcode)\s?\("
+        r"|\bnew\s[a-z][\w.]{1,60}\s?\(|\bpagecontext\b|\bapp\.request\.|\bconstructor\b|\bprocess\.)",
+        r"\|\s?(?:filter|map|reduce|sort|call)\s?\(\s?['\"](?:system|passthru|exec|shell_exec|popen|call_user_func"
+        r"|proc_open|assert)",
+        r"\{%\s?debug\s?%\}",
+    ]),
     sig("ssti_expression", "ssti", 2, [
         _TEMPLATE_OPEN + r"[^{}]{0,200}(?:\.(?:popen|system|exec|eval|spawn|getruntime|forname|invoke|read)\s?\("
         r"|\bos\.|\bsubprocess\b|\brequire\s?\(|\bprocess\.|\bruntime\b|\bimport\b|\bself\b|\bconfig\b)",
@@ -92,6 +110,7 @@ SIGNATURES = (
         r"<xi:include\b|\bxmlns:xi\s?=",
         r"<!entity\s%\s",
     ]),
+    sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,200}\[\s?<!(?:entity|element|attlist)\s"),
     sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,200}\[", r"<!element\s"]),
     # ── server-side and edge-side includes ──
     sig("ssi_directive", "ssi", 3,
