@@ -85,7 +85,10 @@ class Engine:
     def matches(self, text: str) -> list[int]:
         """Indices of the patterns found anywhere in ``text``, in table order."""
         if self._set is not None:
-            found = self._set.Match(text)
+            try:
+                found = self._set.Match(text)
+            except UnicodeEncodeError:          # lone surrogates (from JSON "\ud800") are not UTF-8
+                found = self._set.Match(text.encode("utf-8", "replace").decode("utf-8"))
             return sorted(found) if found else []
         return [index for index, regex in self._fallback if regex.search(text) is not None]
 
@@ -96,5 +99,8 @@ class Engine:
             pattern = self.patterns[index]
             regex = _re2.compile(pattern, options=_re2_options()) if _re2 is not None else re.compile(pattern)
             self._single[index] = regex
-        match = regex.search(text)
+        try:
+            match = regex.search(text)
+        except UnicodeEncodeError:
+            match = regex.search(text.encode("utf-8", "replace").decode("utf-8"))
         return match.start() if match is not None else 0

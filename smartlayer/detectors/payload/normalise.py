@@ -42,7 +42,10 @@ _HEADER_LINE = re.compile(r"[\r\n][\t ]{0,4}[a-z][a-z0-9-]{1,40}[\t ]{0,4}:|[\r\
 _HEX_SEPARATOR = re.compile(r"0x(2[ef]|5c)", re.IGNORECASE)
 #: SQL comments read as the spaces they stand for (``union/**/select``), and
 #: MySQL's executable comments (``/*!50000union*/``) as their content.
-_SQL_COMMENT = re.compile(r"/\*!?\d{0,6}|\*/")
+#: A comment's text cannot contain ``*/`` (runs of non-stars, each closed by stars, the last stars followed
+#: by ``/``: one way to read each character) and is bounded, so ``/*/*/*…`` costs linear time.
+_SQL_COMMENT = re.compile(r"/\*(?!!)[^*]{0,100}\*{1,10}(?:[^*/][^*]{0,100}\*{1,10}){0,5}/")
+_SQL_COMMENT_MARK = re.compile(r"/\*!?\d{0,6}|\*/")
 
 #: ASCII text without these, without an HTML entity and without a double
 #: space is already normal but for case: the fast path of every header.
@@ -223,7 +226,7 @@ def without_sql_comments(text: str) -> str:
     """``text`` with SQL comment markers read as spaces; the same text when it has none."""
     if "/*" not in text and "*/" not in text:
         return text
-    return " ".join(_SQL_COMMENT.sub(" ", text).split())
+    return " ".join(_SQL_COMMENT_MARK.sub(" ", _SQL_COMMENT.sub(" ", text)).split())
 
 
 def normalise(text: str) -> str:

@@ -39,7 +39,7 @@ SIGNATURES = (
         r"\bhttp-equiv\W{1,3}set-cookie\b",
         r"\bdocument\s?\.\s?cookie\s?=\s?['\"]?\w{1,40}=",
         r"\bset-cookie\s?:\s?\w{1,60}=",
-        r"\.cookie\b.{0,100};\W{0,3}(?:expires|domain|path)\W{0,3}=",
+        r"\.cookie\b.{0,60};\W{0,3}(?:expires|domain|path)\W{0,3}=",
     ]),
     sig("session_id_in_url", "session", 1, r"[;?&]?\b(?:jsessionid|phpsessid|aspsessionid\w{0,10}|sessionid|sid)=\w{8,}",
         paranoia=2, scope=frozenset((PATH,))),
@@ -59,10 +59,15 @@ SIGNATURES = (
     # ── scanners ──
     sig("scanner_user_agent", "scanner", 3, "(?:" + "|".join(re.escape(s) for s in _SCANNERS) + ")",
         scope=frozenset((HEADER,))),
-    sig("scanner_probe_value", "scanner", 2, [
-        r"\b(?:nessus|netsparker|acunetix|appscan|burpcollab\w{0,10}|interactsh|oastify|w00tw00t|sqlmap|xsstrike)\b",
-        r"\bwvs(?:[_-]|\d)\w{0,10}|\bnikto\b|\b(?:bxss|xss)\.(?:ht|report)\b|\bdnslog\.cn\b|\bceye\.io\b",
-    ], scope=frozenset((PATH, QUERY))),
+    # markers only a scanner sends: PHP's easter-egg GUIDs, out-of-band callback domains, tools' own tokens
+    sig("scanner_probe_value", "scanner", 3,
+        r"\bphp(?:b8b5f2a0-3c92-11d3-a3a9-4c7b08c10000|e9568f3[456]-d428-11d2-a769-00aa001acf42)\b|\bw4p1t1\w{0,20}"
+        r"|\bwvs(?:[_-]|\d)\w{0,10}|\b(?:bxss|xss)\.(?:ht|report)\b|\bdnslog\.cn\b|\bceye\.io\b|\boastify\.com\b"
+        r"|\binteract\.sh\b|\bw00tw00t\b|\bburpcollaborator\.net\b",
+        scope=frozenset((PATH, QUERY))),
+    # a tool's name in a value: someone may be searching for it
+    sig("scanner_name_value", "scanner", 2,
+        r"\b(?:nessus|netsparker|acunetix|appscan|interactsh|sqlmap|xsstrike|nikto)\b", scope=frozenset((PATH, QUERY))),
     # ── LDAP ──
     sig("ldap_injection", "ldap", 3, [
         r"\*\)\s?\(\s?[|&!]?\s?\(?\w{1,40}\s?[=~<>]",

@@ -14,7 +14,7 @@ _QUOTE_CLOSE = r"""['"`](?:\s?\)){0,5}\s?"""
 _CONNECTOR = r"(?:(?:or|and|xor|div|like|rlike|regexp|having|where)\b|\|\||&&)"
 #: Or a number closing the parentheses it was written into (``1)) or …``).
 _NUMBER_CLOSE = r"\d\s?\)(?:\s?\)){0,5}\s?"
-_QUOTE_CONNECTOR = _QUOTE_CLOSE + _CONNECTOR + r"(?:\s?\(){0,5}\s?"
+_QUOTE_CONNECTOR = _QUOTE_CLOSE + _CONNECTOR + r"(?:\s?\(){0,5}\s?(?:not\s|!\s?)?"
 #: A literal an injection compares: a number, a quoted string, null or a boolean.
 _LITERAL = r"""(?:-?\d{1,20}|'[^']{0,30}'|"[^"]{0,30}"|null|true|false)"""
 #: The right-hand literal may be left open: the application's own quote closes it (``' or 'a'='a``).
@@ -112,7 +112,7 @@ SIGNATURES = (
         r"\bfrom\s?\(\s?select\b",
         r"\(\s?select\s(?:\w{1,30}\s?\(|count\b|\d|null\b|char\b|@@|case\b|if\b)",
         r"\bselect\s(?:null|\d{1,10}|@@\w{1,20}|char\s?\(\d)(?:\s?,\s?(?:null|\d{1,10}|char\s?\(\d)){1,30}",
-        r"\bselect\s[\w,*@()\s]{1,100}\sfrom\s(?:information_schema|mysql\.|sys\.|dual\b|pg_|sqlite_master"
+        r"\bselect\s[\w,*@()\s]{1,60}\sfrom\s(?:information_schema|mysql\.|sys\.|dual\b|pg_|sqlite_master"
         r"|master\.\.|all_tables|user_tables|sysobjects|sysusers|sysibm\.|syscolumns|rdb\$|msysobjects|all_users)",
     ]),
     sig("sqli_order_probe", "sqli", 3, [
@@ -144,10 +144,10 @@ SIGNATURES = (
         rf"\*/\s?(?:{_SQL_KEYWORDS})\b",
     ]),
     sig("sqli_numeric_suffix", "sqli", 2,
-        START + r"-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|union|procedure|order|group)\s",
+        START + r"-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|procedure)\s",
         scope=VALUES),
     # PL2: fragments that appear in injections and, rarely, in technical prose.
-    sig("sqli_select_from", "sqli", 1, r"\bselect\s.{1,100}\sfrom\s\w", paranoia=2),
+    sig("sqli_select_from", "sqli", 1, r"\bselect\s.{1,60}\sfrom\s\w", paranoia=2),
     sig("sqli_comment_terminator", "sqli", 1, r"(?:\d|\))\s?(?:--\s?-?|#)$", paranoia=2, scope=VALUES),
     sig("sqli_hex_literal", "sqli", 1, r"\b0x[0-9a-f]{8,}\b", paranoia=3),
 )

@@ -36,7 +36,7 @@ _SHELL_STRONG = {
 }
 #: Commands that after a separator are a probe rather than damage.
 _SHELL_PROBES = (
-    "id", "whoami", r"uname(?:\s-[a-z]{1,4})?", "ifconfig", "ipconfig", "hostname", "pwd", r"ls(?:\s-[a-z]{1,5})?",
+    r"id(?:$|[;|&`)'\"#<>]|\s[;|&#])", "whoami", r"uname(?:\s-[a-z]{1,4})?", "ifconfig", "ipconfig", "hostname", "pwd", r"ls(?:\s-[a-z]{1,5})?",
     "env", "printenv", "systeminfo", r"sleep\s\d{1,5}", r"ping\s(?:-[cn]\s?\d{1,3}\s)?[\w.-]{1,253}",
     r"ps\s(?:-ef|-?aux)", r"netstat\s-[a-z]{1,5}", r"nslookup\s\S", "tasklist", "uptime", r"cat\s\S",
     r"dir\s?/\w", r"nc\s-\w", "ver", "dir",
@@ -48,7 +48,7 @@ _SUBSTITUTION_COMMANDS = "|".join((
     "php", "ping", "sleep", "echo", "touch", "chmod", "base64", "env", "printenv", "hostname", "nslookup",
     "dig", "pwd", "ifconfig", "mkfifo", "telnet", "nslookup", "whoami",
 ))
-_PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES)})(?:$|[\s;|&`)'\"#<>])",
+_PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>])", _SEP + _SHELL_PROBES[0],
               START + r"(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
               r"|ls\s-[a-z]{1,5}(?:\s[/~.]\S{0,100})?|sleep\s\d{1,5}|ping(?:\.exe)?\s-[cnit]\s?\d{1,5}\s\S{1,100}"
               r"|which\s(?:gcc|cc|nc|ncat|netcat|python\d?|perl|ruby|php|wget|curl|bash|sh|telnet|socat)"
@@ -90,9 +90,9 @@ SIGNATURES = (
         r"\.\.\.{0,2}[/\\]{1,4}\.{2,4}[/\\]",
         r"\.{2,4}(?:[/\\]{1,4}|;/)\.{2,4}",
         r"[/\\=]\.{2,4}(?:[/\\]{1,4}|\?{1,4})[^\s/\\]",
-        r"(?:^|[/\\=])(?:\.{1,4}[/\\]{1,4}){2,}",
+        r"(?:^|[/\\=])(?:\.{1,4}[/\\]{1,4}){2}",
         r"\.{2,4}[/\\]{1,2}\.?[/\\]\.{2}",
-        r"(?:\.[\\/]){2,}\.\.",
+        r"(?:\.[\\/]){2}\.\.",
         r"(?:0x2e){2}(?:0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:0x2e){2}[/\\]",
         r"\bli4vli4v|\bli4uxc|\bli5c",
         r"\.\.[^\w\s.]{1,6}\.\.[^\w\s.]",
@@ -103,14 +103,14 @@ SIGNATURES = (
     sig("lfi_obfuscated_file", "traversal", 3,
         _OBFUSCATED_PREFIX + "(?:" + "|".join([_UNIX_FILES, *_SENSITIVE[1:7], _SENSITIVE[-1]]) + ")"),
     sig("traversal_to_file", "traversal", 3, [
-        r"\.\.[/\\]{1,4}(?:[\w.-]{0,40}[/\\]{1,4}){0,12}(?:" + "|".join(a for a in _SENSITIVE[:6]) + ")",
-        r"\.\.[/\\]{1,4}(?:[\w.-]{0,40}[/\\]{1,4}){0,12}[\w.-]{1,60}\.(?:php|ini|conf|cfg|config|log|xml|txt|inc|"
+        r"\.\.[/\\]{1,4}(?:[\w.-]{1,40}[/\\]{1,4}){0,12}(?:" + "|".join(a for a in _SENSITIVE[:6]) + ")",
+        r"\.\.[/\\]{1,4}(?:[\w.-]{1,40}[/\\]{1,4}){0,12}[\w.-]{1,60}\.(?:php|ini|conf|cfg|config|log|xml|txt|inc|"
         r"yml|yaml|env|json|properties|jsp|asp|aspx|sh|py|rb|pl|bak|sql|db|key|pem)\b",
         r"\.\.[/\\]{1,4}\.\.[/\\]{1,4}[\w.-]",
-        r"(?:^|[=/\\])(?:\.{2,4}[/\\]{1,4}){2,}",
+        r"(?:^|[=/\\])(?:\.{2,4}[/\\]{1,4}){2}",
     ]),
     sig("traversal_in_path", "traversal", 3, [
-        r"/@fs/", r"^/{0,4}(?:\.{2,4}/){1,}", r"/\.{2,4}(?:/|$)", r"\.\.[\\;]",
+        r"/@fs/", r"^/{0,4}\.{2,4}/", r"/\.{2,4}(?:/|$)", r"\.\.[\\;]",
         r"\b" + _UNIX_FILES + r"\b", r"\b(?:boot|win|system)\.ini\b", r"/proc/self/",
     ], scope=frozenset((PATH,))),
     sig("lfi_file_uri", "traversal", 3, r"\bfile:/{1,3}(?:[a-z]:|/?(?:etc|proc|var|usr|home|root|windows|c:|tmp))",
@@ -120,7 +120,7 @@ SIGNATURES = (
         r"\b(?:gopher|dict|jar|ldaps?|rmi|iiop|corba|expect|phar|netdoc|tftp|ssh2(?:\.\w{1,10})?|glob|ogg|rar"
         r"|compress\.(?:zlib|bzip2)|zlib|bzip2|php|sftp|smb|nntp|telnet|mailto:.{0,60}%0a)://"),
     sig("rfi_jar_url", "rfi", 3, r"\bjar:(?:https?|file|ftp):"),
-    sig("rfi_url_trailing_question", "rfi", 3, r"(?:https?|ftps?|file)://[^\s?#]{1,400}\?{1,4}\s?(?:$|&|\w{1,20}=)",
+    sig("rfi_url_trailing_question", "rfi", 3, r"(?:https?|ftps?|file)://[^\s?#]{1,60}(?:\?{1,4}\s?$|\?{2,4})",
         scope=frozenset((PATH, QUERY, HEADER))),
     sig("rfi_include_param", "rfi", 2,
         r"(?:_path|_dir|_root|_url|root_?path|include|inc|file|page|template|module|conf|lang)\w{0,20}"
@@ -138,7 +138,7 @@ SIGNATURES = (
         r"\b(?:https?|ftps?)://(?:[^/@\s]{0,100}@)?(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.",
         scope=frozenset((PATH, QUERY, HEADER))),
     sig("open_redirect", "redirect", 1,
-        START + r"(?:/{2,}|/\\|\\{2}|/%09|/\t|https?:/{0,3}[^/\s]{0,200}@|https?:\\)[\w\[]|" + START + r"\w{2,10}://[^/?\s]{0,100}@[\w\[]",
+        START + r"(?:/{2}|/\\|\\{2}|/%09|/\t|https?:/{0,3}[^/\s]{0,60}@|https?:\\)[\w\[]|" + START + r"\w{2,10}://[^/?\s]{0,60}@[\w\[]",
         scope=frozenset((QUERY,))),
     # ── operating-system commands ──
     sig("shell_command", "shell", 3, [rf"{_SEP}(?:{_STRONG})", rf"{START}(?:{_STRONG})"]),
@@ -165,7 +165,7 @@ SIGNATURES = (
     sig("php_code", "php", 3, [
         r"<\?(?:php\b|=)",
         r"\$_(?:get|post|request|cookie|server|files|env|session)\s?\[",
-        r"\{\$\{\s?\w{2,30}\s?\(",
+        r"\{?\$\{\s?@?\w{2,30}\s?\(",
         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func"
         r"|call_user_func_array|preg_replace|file_get_contents|file_put_contents|fwrite|fputs|readfile|highlight_file"
         r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|include|require|include_once"

@@ -89,7 +89,7 @@ SIGNATURES = (
         r"\$\{\s?self\.(?:module|template)\b",
     ]),
     sig("ssti_method_call", "ssti", 3, [
-        _TEMPLATE_OPEN + r"[^{}]{0,200}(?:\.(?:execute|tourl|getclass|createnewfile|forname|newinstance|getruntime"
+        _TEMPLATE_OPEN + r"[^{}]{0,60}(?:\.(?:execute|tourl|getclass|createnewfile|forname|newinstance|getruntime"
         r"|getsession|setattribute|touppercase|tolowercase|constructor|getenv|exec|popen|spawn|fromcharcode)\s?\("
         r"|\bnew\s[a-z][\w.]{1,60}\s?\(|\bpagecontext\b|\bapp\.request\.|\bconstructor\b|\bprocess\.)",
         r"\|\s?(?:filter|map|reduce|sort|call)\s?\(\s?['\"](?:system|passthru|exec|shell_exec|popen|call_user_func"
@@ -97,7 +97,7 @@ SIGNATURES = (
         r"\{%\s?debug\s?%\}",
     ]),
     sig("ssti_expression", "ssti", 2, [
-        _TEMPLATE_OPEN + r"[^{}]{0,200}(?:\.(?:popen|system|exec|eval|spawn|getruntime|forname|invoke|read)\s?\("
+        _TEMPLATE_OPEN + r"[^{}]{0,60}(?:\.(?:popen|system|exec|eval|spawn|getruntime|forname|invoke|read)\s?\("
         r"|\bos\.|\bsubprocess\b|\brequire\s?\(|\bprocess\.|\bruntime\b|\bimport\b|\bself\b|\bconfig\b)",
         r"#\{\s?%x\||#\{\s?`",
         r"\{\{\s?['\"]?\w{0,30}['\"]?\s?\|\s?(?:attr|safe|e|format|join|map|select)\b",
@@ -105,13 +105,13 @@ SIGNATURES = (
     ]),
     # ── XML external entities ──
     sig("xxe_external_entity", "xxe", 3, [
-        r"<!entity\s[^>]{0,300}\b(?:system|public)\b",
-        r"<!doctype\s[^>\[]{0,200}\b(?:system|public)\s?['\"][^'\"]{0,200}(?:\.dtd|file:|https?:|php:|ftp:|expect:|jar:)",
+        r"<!entity\s[^>]{0,60}\b(?:system|public)\b",
+        r"<!doctype\s[^>\[]{0,60}\b(?:system|public)\s?['\"][^'\"]{0,200}(?:\.dtd|file:|https?:|php:|ftp:|expect:|jar:)",
         r"<xi:include\b|\bxmlns:xi\s?=",
         r"<!entity\s%\s",
     ]),
-    sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,200}\[\s?<!(?:entity|element|attlist)\s"),
-    sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,200}\[", r"<!element\s"]),
+    sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,60}\[\s?<!(?:entity|element|attlist)\s"),
+    sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,60}\[", r"<!element\s"]),
     # ── server-side and edge-side includes ──
     sig("ssi_directive", "ssi", 3,
         r"<!--\s?#\s?(?:exec|include|echo|config|printenv|set|fsize|flastmod|if|elif|else|endif)\b"),
