@@ -13,12 +13,12 @@ from smartlayer.detectors.payload import (
     SIGNATURES,
     ScanResult,
     compile_extra_patterns,
+    engine,
     normalise,
     scan_parts,
     scan_request,
     scan_text,
 )
-from smartlayer.detectors.payload import engine
 from smartlayer.detectors.payload import scan as payload
 from smartlayer.detectors.payload.signatures import engine_for
 from tests.scaling import growth

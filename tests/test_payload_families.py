@@ -158,7 +158,7 @@ def test_a_scanner_name_counts_in_headers_only():
 
 
 def test_a_decoded_line_break_is_a_header_only_outside_the_body():
-    body = "comment=Dear+team%2C%0D%0AThanks%3A+all".encode()
+    body = b"comment=Dear+team%2C%0D%0AThanks%3A+all"
     assert scan_parts(body=body, content_type="application/x-www-form-urlencoded").score == 0
     assert "crlf_header_injection" in names(scan_parts(query_string="next=%2F%0D%0ALocation:%20http://evil"))
 
@@ -211,3 +211,43 @@ def test_scanner_probes_are_blocked_from_the_first_request(rf, tool, probe):
                          HTTP_USER_AGENT=probe.get("user_agent", "Mozilla/5.0"))
     result = scan_request(request)
     assert result.score >= BLOCK, (tool, probe, result.hits)
+
+
+# ── settings checks ────────────────────────────────────────────────────────
+
+def test_a_pattern_the_engine_cannot_run_is_refused_by_manage_py_check_e030(settings):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from smartlayer.checks.patterns import check_extra_pattern_engine, check_extra_pattern_safety
+
+    pattern = r"(?<!\w)admin(?=\d)"
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_EXTRA_PATTERNS": [
+        {"name": "fine", "pattern": r"\bzork\d{2}", "weight": 3},
+        {"name": "lookaround", "pattern": pattern, "weight": 3},
+    ]}
+    [message] = check_extra_pattern_engine()
+    assert message.id == "smartlayer.E030"
+    assert "VALIDATOR_EXTRA_PATTERNS[1] (lookaround)" in message.msg and repr(pattern) in message.msg
+    assert check_extra_pattern_safety() == []          # one id per problem
+    with pytest.raises(SystemCheckError, match="smartlayer.E030"):
+        call_command("check", stdout=io.StringIO(), stderr=io.StringIO())
+    # the supported one runs, in the same pass; the refused one never does
+    assert names(scan_text("zork42 admin7")) == {"fine"}
+
+
+def test_user_patterns_are_matched_case_insensitively(sl):
+    sl(VALIDATOR_EXTRA_PATTERNS=[{"name": "shout", "pattern": "EVIL[0-9]", "weight": 3}])
+    assert "shout" in names(scan_text("an evil7 thing"))
+
+
+@pytest.mark.parametrize("value", [0, 4, "2", 1.5, True, None])
+def test_a_bad_paranoia_level_is_reported_e031(settings, value):
+    from smartlayer.checks.patterns import check_paranoia
+
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_PARANOIA": value}
+    assert [m.id for m in check_paranoia()] == ["smartlayer.E031"]
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_PARANOIA": 2}
+    assert check_paranoia() == []
