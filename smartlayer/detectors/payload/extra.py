@@ -70,7 +70,7 @@ def extra_patterns() -> ExtraPatterns:
             errors.append(f"{where} ({name}): 'family' must be a string")
         else:
             try:
-                regex = re.compile(pattern, re.IGNORECASE)
+                regex = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
             except (re.error, ValueError, OverflowError, RecursionError) as exc:
                 errors.append(f"{where} ({name}): invalid regular expression: {exc}")
                 continue
@@ -92,7 +92,7 @@ def _audit(pattern: str) -> list[str]:
     from .regex_safety import backtracking_risks
 
     try:
-        return backtracking_risks(pattern, re.IGNORECASE)
+        return backtracking_risks(pattern, re.IGNORECASE | re.MULTILINE)
     except Exception as exc:  # a bug in the audit must break neither start-up nor requests
         return [f"it could not be checked ({type(exc).__name__}: {exc})"]
 

@@ -47,7 +47,7 @@ from typing import Any
 from ...conf import DEFAULTS, derived, sl_settings
 from .body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
 from .extra import _report_unused, compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
-from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _normalise, without_sql_comments
+from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _is_plain, _normalise, without_sql_comments
 from .parts import decode_body, json_strings, parse_content_type, wsgi_text
 from .sigbase import BODY, HEADER, PATH, QUERY
 from .signatures import _BY_NAME, _REGEX_SIGNATURES, SIGNATURES, Signature, engine_for  # noqa: F401
@@ -163,9 +163,6 @@ def paranoia_level() -> int:
 
 _EXCERPT_CHARS = 500
 _EXCERPT_BEFORE = 120
-#: Texts per part scanned one by one; the rest are joined into one text, so
-#: a body of 30 000 one-letter fields costs 251 scans, not 30 000.
-_MAX_TEXTS_PER_PART = 250
 #: What one request may cost: this many parts' worth of ``VALIDATOR_MAX_BYTES``,
 #: all parts together (query, body, headers, cookies).  Each part alone stops
 #: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
@@ -182,6 +179,8 @@ def _kind(location: str) -> str:
     return QUERY            # query, cookie, and text handed to scan_text
 
 
+_KINDS = {PATH: PATH, QUERY: QUERY, BODY: BODY, "cookie": QUERY, "text": QUERY}
+
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
@@ -189,7 +188,8 @@ _MAX_LOCATED = 8
 class _Scan:
     """Collects the evidence of one request, part by part."""
 
-    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located")
+    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
+                 "pending")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -202,6 +202,7 @@ class _Scan:
         self.truncated = False
         self.skipped: list[str] = []
         self.located = 0
+        self.pending: list[tuple[str, str, str]] = []   # (kind, location, normalised text), in reading order
 
     # evidence
     def _hit(self, sig: Signature, location: str, text: str, position: int | None) -> None:
@@ -220,19 +221,19 @@ class _Scan:
         if not self.excerpt:
             self.excerpt = excerpt
 
-    def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
-        """Normalise one text and match every signature against it, within the request's budget.
+    def normalised(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> str:
+        """One text normalised within the request's budget; the encoding tricks it hid become hits.
 
         The budget is charged the longer of the raw and the normalised text:
         the first is what normalising costs, the second what matching costs.
         """
         if not raw:
-            return
+            return ""
         if len(raw) > self.budget:
             raw = raw[:self.budget]
             self.truncated = True
             if not raw:
-                return
+                return ""
         text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY)
         if len(text) > self.budget:
             text = text[:self.budget]
@@ -244,10 +245,46 @@ class _Scan:
             for bit, name in _MARKER_NAMES:
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
-        self.match(text, location)
-        bare = without_sql_comments(text)
-        if bare is not text:
-            self.match(bare, location)
+        return text
+
+    def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
+        """Normalise one text and queue it for matching (see :meth:`flush`)."""
+        if raw and len(raw) <= self.budget and _is_plain(raw, form):     # most headers and cookies
+            self.budget -= len(raw)
+            self.queue(raw.lower(), location)
+            return
+        text = self.normalised(raw, location, form=form, json_text=json_text)
+        if text:
+            self.queue(text, location)
+
+    def queue(self, text: str, location: str) -> None:
+        """Keep a normalised text for the one pass per kind of location, with its SQL comments read as spaces."""
+        kind = _KINDS.get(location) or _kind(location)
+        self.pending.append((kind, location, text))
+        if "/*" in text or "*/" in text:
+            self.pending.append((kind, location, without_sql_comments(text)))
+
+    def flush(self) -> None:
+        """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
+
+        Nearly every request matches nothing, and that is settled by these
+        passes.  When one finds something, each text of that kind is matched
+        again on its own, in the order the parts were read, so that each hit
+        names its location and no signature is credited with a match that
+        spans two fields (``\\s`` reads a line break).
+        """
+        pending, self.pending = self.pending, []
+        if len(pending) == 1:
+            self.match(pending[0][2], pending[0][1])
+            return
+        by_kind: dict[str, list[str]] = {}
+        for kind, _, text in pending:
+            by_kind.setdefault(kind, []).append(text)
+        found = {kind for kind, texts in by_kind.items()
+                 if engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0].matches("\n".join(texts))}
+        for kind, location, text in pending:
+            if kind in found:
+                self.match(text, location)
 
     def match(self, text: str, location: str) -> None:
         """Match every signature that applies to ``location`` against one normalised text, in one pass."""
@@ -263,22 +300,16 @@ class _Scan:
             self._hit(sig, location, text, position)
 
     def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
-        """Scan texts one by one, ``VALIDATOR_MAX_BYTES`` characters in all."""
+        """Scan the texts of one part (fields, pairs, cookies), ``VALIDATOR_MAX_BYTES`` characters in all."""
         budget = self.cfg.max_bytes
-        rest: list[str] = []
-        for index, raw in enumerate(texts):
+        for raw in texts:
             if len(raw) > budget:
                 raw = raw[:budget]
                 self.truncated = True
                 if not raw:
                     break
             budget -= len(raw)
-            if index < _MAX_TEXTS_PER_PART:
-                self.text(raw, location, form=form)
-            else:
-                rest.append(raw)
-        if rest:
-            self.text(" ".join(rest), location, form=form)
+            self.text(raw, location, form=form)
 
     def clip(self, value: str | bytes) -> Any:
         if len(value) > self.cfg.max_bytes:
@@ -354,6 +385,7 @@ class _Scan:
             self.headers(headers)
         if cookies and self.cfg.scan_cookies:
             self.cookies(cookies)
+        self.flush()
 
     def fail(self, exc: BaseException) -> None:
         """A bug, not an attack: count and log it, keep what was found."""
@@ -391,6 +423,7 @@ def scan_text(text: str, location: str = "text") -> ScanResult:
     scan = _new_scan()
     try:
         scan.text(scan.clip(_as_text(text)), location)
+        scan.flush()
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
     return scan.result()

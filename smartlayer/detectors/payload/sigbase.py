@@ -21,7 +21,8 @@ KINDS = (PATH, QUERY, BODY, HEADER)
 ANYWHERE = frozenset(KINDS)
 #: Short values a client chose (not free text): the query string, cookies, headers and the path.
 VALUES = frozenset((PATH, QUERY, HEADER))
-#: The start of a value: query and form pairs are scanned as ``name=value``.
+#: The start of a value: query and form pairs are scanned as ``name=value``.  Patterns are compiled
+#: multi-line: the fields of one part are matched together, one a line, so ``^`` and ``$`` are a field's.
 START = r"(?:^|=)"
 
 
@@ -51,7 +52,7 @@ def sig(name: str, family: str, weight: int, alternatives: str | list[str] | Non
     if alternatives is None:
         return Signature(name, family, weight, None, paranoia, scope)
     pattern = alternatives if isinstance(alternatives, str) else "|".join(f"(?:{a})" for a in alternatives)
-    return Signature(name, family, weight, re.compile(pattern), paranoia, scope)
+    return Signature(name, family, weight, re.compile(pattern, re.MULTILINE), paranoia, scope)
 
 
 def word(text: str) -> str:

@@ -47,7 +47,7 @@ def engine_for(paranoia: int, kind: str, extra: Sequence[Signature] = ()) -> tup
             chosen = tuple(s for s in _REGEX_SIGNATURES if s.paranoia <= paranoia and kind in s.scope)
             chosen += tuple(s for s in extra if s.regex is not None)
             builtin = len(chosen) - len(extra)
-            engine = Engine([s.regex.pattern for s in chosen],  # type: ignore[union-attr]
+            engine = Engine(["(?m)" + s.regex.pattern for s in chosen],  # type: ignore[union-attr]
                             ignore_case=[False] * builtin + [True] * len(extra))
             if len(_ENGINES) > 64:       # settings reloaded many times (tests): keep the table bounded
                 _ENGINES.clear()
