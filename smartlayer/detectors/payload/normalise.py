@@ -194,6 +194,7 @@ def _is_plain(text: str, form: bool) -> bool:
         and (_NEEDS_WORK_FORM if form else _NEEDS_WORK).search(text) is None
         and "  " not in text
         and ("&" not in text or _ENTITY.search(text) is None)
+        and "0x" not in text and "0X" not in text
     )
 
 

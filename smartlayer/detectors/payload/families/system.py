@@ -49,7 +49,7 @@ _SUBSTITUTION_COMMANDS = "|".join((
     "dig", "pwd", "ifconfig", "mkfifo", "telnet", "nslookup", "whoami",
 ))
 _PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>])", _SEP + _SHELL_PROBES[0],
-              START + r"(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
+              START + r"id\s?[;|&]", START + r"(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
               r"|ls\s-[a-z]{1,5}(?:\s[/~.]\S{0,100})?|sleep\s\d{1,5}|ping(?:\.exe)?\s-[cnit]\s?\d{1,5}\s\S{1,100}"
               r"|which\s(?:gcc|cc|nc|ncat|netcat|python\d?|perl|ruby|php|wget|curl|bash|sh|telnet|socat)"
               r"|netsh\s\w{1,20}\s\w|net\suser|cat\s/\S{1,100}|echo\s\S{1,40}\s?\|\s?\w{1,20})$"]
@@ -113,6 +113,10 @@ SIGNATURES = (
         r"/@fs/", r"^/{0,4}\.{2,4}/", r"/\.{2,4}(?:/|$)", r"\.\.[\\;]",
         r"\b" + _UNIX_FILES + r"\b", r"\b(?:boot|win|system)\.ini\b", r"/proc/self/",
     ], scope=frozenset((PATH,))),
+    # paranoia 2: a system file named in a short value is blocked even without a climb to it
+    sig("lfi_system_path", "traversal", 3, _SENSITIVE, paranoia=2, scope=VALUES),
+    sig("redirect_absolute_url", "redirect", 2, START + r"\s?(?:https?:)?/{2}[^/\s]", paranoia=2,
+        scope=frozenset((QUERY,))),
     sig("lfi_file_uri", "traversal", 3, r"\bfile:/{1,3}(?:[a-z]:|/?(?:etc|proc|var|usr|home|root|windows|c:|tmp))",
         scope=frozenset((PATH, QUERY, HEADER))),
     # ── remote file inclusion and request forgery ──
@@ -152,6 +156,7 @@ SIGNATURES = (
         r"\$\{?ifs\b",
         r"\$\{\w{0,20}:?-?\w{0,20}\}\w{0,10}(?:/|\\)",
     ]),
+    sig("shell_variable_exec", "shell", 3, r"\w{1,20}=\$?['\"][^'\"]{1,40}['\"]\s?;\s?\$\{?\w{1,20}", scope=VALUES),
     sig("shell_shellshock", "shell", 3, [r"\(\s?\)\s?\{\s?(?::|_|\w{1,20})\s?;\s?\}\s?;", START + r"\(\s?\)\s?\{"]),
     sig("shell_windows_path_command", "shell", 3,
         r"(?:^|[|&;=])\s?(?:type|dir|copy|del|more|start|cmd|call|echo)\s(?:[a-z]:\\|%\w{2,30}%)"),

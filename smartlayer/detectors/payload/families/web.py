@@ -7,7 +7,7 @@ what only an attacker evaluates: arithmetic probes, object internals.
 """
 from __future__ import annotations
 
-from ..sigbase import sig, words
+from ..sigbase import START, VALUES, sig, words
 
 #: Event-handler attribute names (prefixes: ``mouse`` covers ``onmouseover``).
 _EVENT_PREFIXES = "|".join((
@@ -35,7 +35,7 @@ SIGNATURES = (
     sig("xss_js_uri_attribute", "xss", 3,
         r"""\b(?:href|src|action|formaction|background|dynsrc|lowsrc|data|xlink:href|poster|code|codebase"""
         r"""|style|values|to|from|by|content|url)\s?=\s?['"`]?\s?(?:java|vb|live|ecma)\s?script\s?:"""),
-    sig("xss_data_uri", "xss", 2,
+    sig("xss_data_uri", "xss", 3,
         r"\bdata:\s?(?:text/html|image/svg\+xml|application/(?:x-)?javascript|text/javascript|application/xhtml)"),
     sig("xss_dangerous_tag", "xss", 2,
         r"<\s?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|isindex|portal|xml|import|link"
@@ -48,10 +48,16 @@ SIGNATURES = (
         r"\.innerhtml\s?=",
         r"""\bfetch\(\s?['"`]?(?:https?:)?//""",
     ]),
-    sig("xss_tag_with_sink", "xss", 3,
-        r"""<[a-z][^<>]{0,200}(?:alert|confirm|prompt|eval|atob)\s?(?:\(|`)"""),
+    sig("xss_tag_with_sink", "xss", 3, [
+        r"""<[a-z][^<>]{0,200}(?:alert|confirm|prompt|eval|atob)\s?(?:\(|`)""",
+        r"""<[a-z][^<>]{0,60}>\s?(?:alert|confirm|prompt|eval)\s?\(""",
+        rf"""(?:^|[\s"'/;`(])on(?:{_EVENT_PREFIXES})[a-z]{{0,20}}\s?=\s?['"`]?\s?(?:javascript:)?[\w.$\[\]]{{1,60}}\s?(?:\(|`)""",
+    ]),
+    sig("xss_probe_value", "xss", 3,
+        START + r"""[\s"'`?(]{0,3}\(?(?:alert|prompt|confirm|print)\)?\s?(?:\(\s?(?:['"`\d/]|document\b|window\b|\))|`)""",
+        scope=VALUES),
     sig("xss_frame_source", "xss", 3,
-        r"<\s?\??(?:iframe|frame|object|embed|applet|base|bgsound|link|meta|import|portal|xml)\b[^<>]{0,200}"
+        r"<\s?\??(?:iframe|frame|object|embed|applet|base|bgsound|link|meta|import|portal|xml|layer|ilayer)\b[^<>]{0,200}"
         r"\b(?:src|data|href|code|codebase|content|movie|srcdoc|implementation)\s?="),
     sig("xss_cookie_theft", "xss", 3,
         r"[+(,=]\s?document\s?\.\s?cookie\b|\bdocument\s?\.\s?cookie\s?(?:=|\+|\))|\{\s?document\.cookie"),
@@ -69,6 +75,9 @@ SIGNATURES = (
         r"""-moz-binding\s?:|\bbehavior\s?:\s?url\(""",
         r"@import\s?['\"]?\s?(?:java|vb)script",
     ]),
+    sig("xss_markup_value", "xss", 2, r"<\s?/?[a-z][a-z0-9:-]{0,15}[\s/>]", paranoia=2, scope=VALUES),
+    sig("ssti_template_value", "ssti", 2, r"\{\{[^{}]{0,60}\}\}|\$\{[^{}]{0,60}\}|<%[^%]{0,60}%>|#\{[^{}]{0,60}\}",
+        paranoia=2, scope=VALUES),
     sig("xss_tag_breakout", "xss", 2, r"""['"`]\s?/?>\s?<\s?/?\s?[a-z]{1,12}[\s/>]""", paranoia=2),
     # ── server-side template injection ──
     sig("ssti_arithmetic", "ssti", 3,
@@ -90,10 +99,13 @@ SIGNATURES = (
     ]),
     sig("ssti_method_call", "ssti", 3, [
         _TEMPLATE_OPEN + r"[^{}]{0,60}(?:\.(?:execute|tourl|getclass|createnewfile|forname|newinstance|getruntime"
-        r"|getsession|setattribute|touppercase|tolowercase|constructor|getenv|exec|popen|spawn|fromcharcode)\s?\("
-        r"|\bnew\s[a-z][\w.]{1,60}\s?\(|\bpagecontext\b|\bapp\.request\.|\bconstructor\b|\bprocess\.)",
+        r"|getsession|setattribute|touppercase|tolowercase|constructor|getenv|exec|popen|spawn|fromcharcode|mro"
+        r"|subclasses|getclassloader|getattribute|shell|system|passthru|eval)\s?\("
+        r"|\bnew\s[a-z][\w.]{1,60}\s?\(|\bpagecontext\b|\bapp\.request\.|\bconstructor\b|\bprocess\.|\b_context\b"
+        r"|\bconfig\.(?:items|iteritems|__class__)\b)",
+        _TEMPLATE_OPEN + r"\s?(?:passthru|system|exec|shell_exec|popen|proc_open|source|dump|include)\s?\(",
         r"\|\s?(?:filter|map|reduce|sort|call)\s?\(\s?['\"](?:system|passthru|exec|shell_exec|popen|call_user_func"
-        r"|proc_open|assert)",
+        r"|proc_open|assert|ini_set|file_put_contents|file_get_contents)",
         r"\{%\s?debug\s?%\}",
     ]),
     sig("ssti_expression", "ssti", 2, [
