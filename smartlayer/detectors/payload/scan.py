@@ -41,14 +41,15 @@ Why it is built the way it is:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from ...conf import DEFAULTS, derived, sl_settings
+from ...conf import DEFAULTS
 from .body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
-from .extra import _report_unused, compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
+from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
+from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
 from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _is_plain, _normalise, without_sql_comments
 from .parts import decode_body, json_strings, parse_content_type, wsgi_text
+from .result import Hit, ScanResult
 from .sigbase import BODY, HEADER, PATH, QUERY
 from .signatures import _BY_NAME, _REGEX_SIGNATURES, SIGNATURES, Signature, engine_for  # noqa: F401
 
@@ -59,104 +60,6 @@ __all__ = [
     "scan_request",
     "scan_text",
 ]
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """One piece of evidence: which signature, of which family and level, where, on what text."""
-
-    signature: str
-    family: str
-    paranoia: int
-    weight: int
-    location: str
-    excerpt: str = ""
-
-    @property
-    def label(self) -> str:
-        """The reason code of :attr:`ScanResult.hits`: ``signature@location``."""
-        return f"{self.signature}@{self.location}"
-
-
-@dataclass(slots=True)
-class ScanResult:
-    """What the scan found; read by the middleware, the log and the LLM prompt.
-
-    A signature found in two parts is listed twice (``x@query``, ``x@cookie``)
-    but counted once: ``score`` measures how many kinds of evidence there are,
-    not how often an attacker repeated the same string.
-    """
-
-    score: int = 0                                      # sum of weights of distinct signatures
-    hits: list[str] = field(default_factory=list)       # "name@location", heaviest first
-    excerpt: str = ""                                   # normalised text around the first hit
-    truncated: bool = False                             # input beyond VALIDATOR_MAX_BYTES left unscanned
-    skipped: list[str] = field(default_factory=list)    # "part:reason" for parts not scanned
-    details: list[Hit] = field(default_factory=list)    # one per entry of ``hits``, in the same order
-
-
-@dataclass(frozen=True, slots=True)
-class _Config:
-    max_bytes: int
-    headers: dict[str, str]                 # lower-case header name → location label
-    meta_keys: tuple[tuple[str, str], ...]  # (lower-case header name, request.META key)
-    scan_cookies: bool
-    extra: tuple[Signature, ...]
-    paranoia: int = 1
-    #: header name as sent → label ("" = not scanned); saves a lower() per header per request
-    header_labels: dict[Any, str] = field(default_factory=dict)
-
-    def label_for(self, name: Any) -> str:
-        label = self.headers.get(name.lower().replace("_", "-"), "") if isinstance(name, str) else ""
-        if len(self.header_labels) < 512:     # bounded: clients choose header names
-            self.header_labels[name] = label
-        return label
-
-
-def _meta_key(header: str) -> str:
-    key = header.upper().replace("-", "_")
-    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
-
-
-def _header_names(value: Any) -> list[str]:
-    """``VALIDATOR_SCAN_HEADERS`` as lower-case names (a lone string is one name)."""
-    if isinstance(value, str):
-        value = [value]
-    elif not isinstance(value, (list, tuple, set, frozenset)):
-        return []
-    return list(dict.fromkeys(str(n).strip().lower().replace("_", "-") for n in value))
-
-
-@derived
-def _config() -> _Config:
-    """Everything read from the settings, once per settings generation.
-
-    Values of the wrong type fall back to something sensible instead of
-    raising on every request; the system checks report them.
-    """
-    try:
-        max_bytes = max(0, int(sl_settings.VALIDATOR_MAX_BYTES))
-    except (TypeError, ValueError):
-        max_bytes = DEFAULTS["VALIDATOR_MAX_BYTES"]
-    lower = _header_names(sl_settings.VALIDATOR_SCAN_HEADERS)
-    extra = extra_patterns()
-    _report_unused(extra)
-    return _Config(
-        max_bytes=max_bytes,
-        headers={n: f"header:{n}" for n in lower},
-        meta_keys=tuple((n, _meta_key(n)) for n in lower),
-        scan_cookies=bool(sl_settings.VALIDATOR_SCAN_COOKIES),
-        extra=extra.signatures,
-        paranoia=paranoia_level(),
-    )
-
-
-def paranoia_level() -> int:
-    """``VALIDATOR_PARANOIA`` as 1, 2 or 3; anything else reads as the default (system check E021 says so)."""
-    value = sl_settings.VALIDATOR_PARANOIA
-    if isinstance(value, bool) or not isinstance(value, int) or value not in (1, 2, 3):
-        return DEFAULTS["VALIDATOR_PARANOIA"]
-    return value
 
 
 # ── the scan ───────────────────────────────────────────────────────────────
