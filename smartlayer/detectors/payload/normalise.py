@@ -24,8 +24,8 @@ _DOUBLE_ENCODING, _OVERLONG, _ESCAPES = 1, 2, 4
 _CLIPPED = 8
 #: NFKC can turn one character into eighteen (U+FDFA); 64 KiB of those would
 #: take tens of milliseconds to fold and scan, so folding stops here.
-_MAX_FOLDED_CHARS = 128 * 1024
-_FOLD_CHUNK = 4096
+_MAX_FOLDED_CHARS = 64 * 1024
+_FOLD_CHUNK = 1024
 #: A decoded (not literal) line break in a value: followed by a header line, header injection.
 _CRLF_HEADER, _CRLF = 16, 32
 #: A percent-encoded dot (no client needs one: dots are unreserved), or a climb ``..`` then an encoded
@@ -67,6 +67,7 @@ _OVERLONG_RE = re.compile(r"%(c[01])%([0-9ab][0-9a-f])|%(e0)%([89][0-9a-f])%([0-
 #: Look-alikes of the path separators that NFKC leaves alone (division slash, fraction slash, set minus…).
 _SLASHES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\", "\u29f5": "\\",
                           "\u29f9": "\\", "\u20a9": "\\"})
+_SLASH_LOOKALIKES = re.compile("[\u2215\u2044\u29f8\u2216\u29f5\u29f9\u20a9]")
 #: Cheap case-sensitive pre-checks: an IGNORECASE search costs several µs per KiB, on every form body.
 _MAYBE_OVERLONG = re.compile(r"%[cCeEfF]")
 #: IIS-style %uXXXX.
@@ -102,7 +103,9 @@ def _fold_unicode(text: str) -> tuple[str, int]:
     parts: list[str] = []
     size = 0
     for start in range(0, len(text), _FOLD_CHUNK):
-        part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text[start:start + _FOLD_CHUNK])).translate(_SLASHES)
+        part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text[start:start + _FOLD_CHUNK]))
+        if _SLASH_LOOKALIKES.search(part):      # str.translate with a table is slow on non-ASCII text
+            part = part.translate(_SLASHES)
         parts.append(part)
         size += len(part)
         if size > _MAX_FOLDED_CHARS:
