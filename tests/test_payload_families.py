@@ -257,3 +257,11 @@ def test_a_bad_paranoia_level_is_reported_e031(settings, value):
     assert [m.id for m in check_paranoia()] == ["smartlayer.E031"]
     settings.SMART_MIDDLEWARE = {"VALIDATOR_PARANOIA": 2}
     assert check_paranoia() == []
+
+
+@pytest.mark.parametrize("path", [
+    "/static/scripts/app.js", "/api/credentials", "/downloads/release-1.2.tar.gz", "/~jane/", "/blog/what-is-etc/",
+    "/docs/select-from-where/", "/media/2024/report.pdf", "/sitemap.xml", "/robots.txt", "/api/v1/orders/42/items",
+])
+def test_ordinary_paths_score_zero(path):
+    assert scan_parts(path=path).score == 0

@@ -52,7 +52,7 @@ SIGNATURES = (
         r"/\.(?:git|svn|hg|bzr|env|htaccess|htpasswd|ds_store|aws|ssh|bash_history|idea|vscode|npmrc|dockerenv"
         r"|travis\.yml|gitlab-ci\.yml|docker|kube|config)(?:$|[/.])|/(?:web\.config|wp-config\.php|phpinfo\.php"
         r"|server-status|server-info|\.well-known/\.\.|composer\.(?:json|lock)|package\.json|yarn\.lock"
-        r"|docker-compose\.ya?ml|dockerfile|id_rsa|credentials)$|/(?:cgi-bin|scripts|msadc|_vti_bin|_vti_pvt"
+        r"|docker-compose\.ya?ml|id_rsa)$|/(?:cgi-bin|msadc|_vti_bin|_vti_pvt"
         r"|iisadmpwd|iissamples)/", scope=frozenset((PATH,))),
     sig("null_byte", "protocol", 3, r"\x00", scope=VALUES),
     sig("null_byte_body", "protocol", 2, r"\x00", scope=frozenset(("body",))),
