@@ -23,7 +23,7 @@ ANYWHERE = frozenset(KINDS)
 VALUES = frozenset((PATH, QUERY, HEADER))
 #: The start of a value: query and form pairs are scanned as ``name=value``.  Patterns are compiled
 #: multi-line: the fields of one part are matched together, one a line, so ``^`` and ``$`` are a field's.
-START = r"(?:^|=)"
+START = r"(?:^|=)\s?"
 
 
 @dataclass(frozen=True, slots=True)

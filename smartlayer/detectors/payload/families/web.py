@@ -62,10 +62,17 @@ SIGNATURES = (
     sig("xss_cookie_theft", "xss", 3,
         r"[+(,=]\s?document\s?\.\s?cookie\b|\bdocument\s?\.\s?cookie\s?(?:=|\+|\))|\{\s?document\.cookie"),
     sig("xss_js_breakout", "xss", 3,
-        r"""['"`]\s?(?:[;)+,-]|&&|\|\|)\s?\(?\s?(?:alert|confirm|prompt|eval|settimeout|setinterval|fetch|import"""
+        r"""(?:['"`]\s?(?:[;)+,-]|&&|\|\|)|[;}]\s?)\s?\(?\s?(?:alert|confirm|prompt|eval|settimeout|setinterval|fetch|import"""
         r"""|document\s?\.\s?(?:cookie|location|write|domain)|window\s?\.\s?location|top\s?\.\s?location"""
         r"""|location\s?\.\s?href)\s?[(=.`]"""),
-    sig("xss_utf7", "xss", 3, r"\+adw-\s?(?:\+ac8-)?\s?/?\s?[a-z]"),
+    sig("xss_utf7", "xss", 3, r"(?:^|[\s+=])adw-\s?(?:\+?ac8-)?\s?/?\s?[a-z]"),
+    sig("xss_style_script", "xss", 3, [
+        r"<\s?style\b[^<]{0,200}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:|(?:java|vb)script\s?:|@import\b)",
+        r"\bstyle\s?=\s?['\"]?[^'\">]{0,60}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:\s?url\s?\()",
+    ]),
+    sig("xss_dom_source", "xss", 3,
+        r"\b(?:eval|settimeout|setinterval|function|execscript|document\.write(?:ln)?)\s?\(\s?(?:decodeuri\w{0,10}\s?\(\s?|unescape\s?\(\s?)?"
+        r"(?:location|document\.url|document\.documenturi|window\.name|document\.referrer|top\.name)\b"),
     sig("xss_cookie_access", "xss", 2, [
         r"\bdocument\s?\.\s?(?:cookie|domain)\b",
         r"\blocalstorage\s?\.\s?getitem\b",
@@ -121,6 +128,10 @@ SIGNATURES = (
         r"<!doctype\s[^>\[]{0,60}\b(?:system|public)\s?['\"][^'\"]{0,200}(?:\.dtd|file:|https?:|php:|ftp:|expect:|jar:)",
         r"<xi:include\b|\bxmlns:xi\s?=",
         r"<!entity\s%\s",
+    ]),
+    sig("xml_script_smuggling", "xxe", 3, [
+        r"<!\[cdata\[\s?<?\s?\]\]>\s?/?\s?(?:script|img|svg|iframe)\b",
+        r"\bxmlns:php\s?=|\bphp:function\b|<xsl:value-of\s[^>]{0,60}\bphp:",
     ]),
     sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,60}\[\s?<!(?:entity|element|attlist)\s"),
     sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,60}\[", r"<!element\s"]),
