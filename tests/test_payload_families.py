@@ -268,3 +268,24 @@ def test_a_bad_paranoia_level_is_reported_e031(settings, value):
 ])
 def test_ordinary_paths_score_zero(path):
     assert scan_parts(path=path).score == 0
+
+
+def test_a_form_of_many_attacking_fields_is_rescanned_once_per_location(monkeypatch):
+    """After a hit, thousands of fields are matched again per location, not one pass per field."""
+    from smartlayer.detectors.payload import scan as payload
+
+    calls = []
+    original = payload._Scan.match
+
+    def counting(self, text, location):
+        calls.append(location)
+        return original(self, text, location)
+
+    monkeypatch.setattr(payload._Scan, "match", counting)
+    body = "&".join(f"f{i}=%27+or+1%3D1--" for i in range(2000)).encode()
+    result = scan_parts(body=body, content_type="application/x-www-form-urlencoded")
+    assert result.score >= BLOCK and len(calls) <= 2
+    calls.clear()
+    few = "&".join(f"f{i}=%27+or+1%3D1--" for i in range(3)).encode()
+    assert scan_parts(body=few, content_type="application/x-www-form-urlencoded").score >= BLOCK
+    assert len(calls) == 3                         # a few fields: each alone, as before

@@ -84,6 +84,10 @@ def _kind(location: str) -> str:
 
 _KINDS = {PATH: PATH, QUERY: QUERY, BODY: BODY, "cookie": QUERY, "text": QUERY}
 
+#: Texts of one kind matched one by one after a hit; beyond that, once per location (a form of
+#: 2,000 fields each carrying an attack would otherwise cost 2,000 passes).
+_MAX_RESCANNED = 64
+
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
@@ -185,9 +189,15 @@ class _Scan:
             by_kind.setdefault(kind, []).append(text)
         found = {kind for kind, texts in by_kind.items()
                  if engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0].matches("\n".join(texts))}
+        many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
+        joined: dict[str, list[str]] = {}
         for kind, location, text in pending:
-            if kind in found:
+            if kind in many:         # thousands of fields: once per location, not once per field
+                joined.setdefault(location, []).append(text)
+            elif kind in found:
                 self.match(text, location)
+        for location, texts in joined.items():
+            self.match("\n".join(texts), location)
 
     def match(self, text: str, location: str) -> None:
         """Match every signature that applies to ``location`` against one normalised text, in one pass."""
