@@ -254,7 +254,10 @@ def without_sql_comments(text: str) -> str:
     """``text`` with SQL comment markers read as spaces; the same text when it has none."""
     if "/*" not in text and "*/" not in text:
         return text
-    return " ".join(_SQL_COMMENT_MARK.sub(" ", _SQL_COMMENT.sub(" ", text)).split())
+    bare = _SQL_COMMENT_MARK.sub(" ", _SQL_COMMENT.sub(" ", text))
+    if "\n" not in text:
+        return " ".join(bare.split())
+    return "\n".join(" ".join(line.split()) for line in bare.split("\n"))   # one text a line: keep the lines
 
 
 def normalise(text: str) -> str:

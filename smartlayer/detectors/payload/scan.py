@@ -73,6 +73,10 @@ _EXCERPT_BEFORE = 120
 REQUEST_BUDGET_PARTS = 2
 
 
+def _has_comment(text: str) -> bool:
+    return "/*" in text or "*/" in text
+
+
 def _kind(location: str) -> str:
     """The kind of location a label names, for the signatures' scopes."""
     if location.startswith("header:"):
@@ -165,11 +169,8 @@ class _Scan:
             self.queue(text, location)
 
     def queue(self, text: str, location: str) -> None:
-        """Keep a normalised text for the one pass per kind of location, with its SQL comments read as spaces."""
-        kind = _KINDS.get(location) or _kind(location)
-        self.pending.append((kind, location, text))
-        if "/*" in text or "*/" in text:
-            self.pending.append((kind, location, without_sql_comments(text)))
+        """Keep a normalised text for the one pass per kind of location (see :meth:`flush`)."""
+        self.pending.append((_KINDS.get(location) or _kind(location), location, text))
 
     def flush(self) -> None:
         """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
@@ -178,26 +179,37 @@ class _Scan:
         passes.  When one finds something, each text of that kind is matched
         again on its own, in the order the parts were read, so that each hit
         names its location and no signature is credited with a match that
-        spans two fields (``\\s`` reads a line break).
+        spans two fields (``\\s`` reads a line break).  Texts with SQL
+        comments are matched a second time with the comments read as spaces.
         """
         pending, self.pending = self.pending, []
         if len(pending) == 1:
-            self.match(pending[0][2], pending[0][1])
+            self.match_text(pending[0][2], pending[0][1])
             return
         by_kind: dict[str, list[str]] = {}
         for kind, _, text in pending:
             by_kind.setdefault(kind, []).append(text)
-        found = {kind for kind, texts in by_kind.items()
-                 if engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0].matches("\n".join(texts))}
+        found = set()
+        for kind, texts in by_kind.items():
+            engine = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
+            joined = "\n".join(texts)
+            if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
+                found.add(kind)
         many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
-        joined: dict[str, list[str]] = {}
+        joined_by_location: dict[str, list[str]] = {}
         for kind, location, text in pending:
             if kind in many:         # thousands of fields: once per location, not once per field
-                joined.setdefault(location, []).append(text)
+                joined_by_location.setdefault(location, []).append(text)
             elif kind in found:
-                self.match(text, location)
-        for location, texts in joined.items():
-            self.match("\n".join(texts), location)
+                self.match_text(text, location)
+        for location, texts in joined_by_location.items():
+            self.match_text("\n".join(texts), location)
+
+    def match_text(self, text: str, location: str) -> None:
+        """Match one text, and again with its SQL comments read as spaces if it has any."""
+        self.match(text, location)
+        if _has_comment(text):
+            self.match(without_sql_comments(text), location)
 
     def match(self, text: str, location: str) -> None:
         """Match every signature that applies to ``location`` against one normalised text, in one pass."""
