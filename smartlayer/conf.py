@@ -185,6 +185,9 @@ DEFAULTS: dict[str, Any] = {
     "VALIDATOR_SCAN_COOKIES": True,
     # Extra signatures: list of {"name", "pattern", "weight", "family"}.
     "VALIDATOR_EXTRA_PATTERNS": [],
+    # Payload signatures run: 1 = near-zero false positives on real benign text; 2 and 3 add
+    # signatures that also fire on some technical prose (SQL tutorials, shell snippets).
+    "VALIDATOR_PARANOIA": 1,
 
     # ── RateLimiter (seed README keys) ─────────────────────────────────────
     "PLAN_FIELD": "plan",
