@@ -857,3 +857,13 @@ def test_unreadable_settings_fail_open(monkeypatch):
     result = scan_parts(query_string="q=<script>")
     assert result.skipped == ["error:internal"]
     assert result.hits == ["xss_script_tag@query"]      # still scanned with the defaults
+
+
+def test_a_referer_from_a_local_or_intranet_site_is_no_ssrf():
+    """The browser names the page it came from: on a developer's http://localhost:8000 or an
+    intranet host that origin is never fetched by the server; what follows it still counts."""
+    for referer in ("http://localhost:8000/admin/login/?next=/admin/", "http://10.1.2.3:8080/orders/",
+                    "http://127.0.0.1:46325/admin/"):
+        assert scan_parts(headers={"referer": referer}).score == 0, referer
+    assert scan_parts(headers={"referer": "http://localhost:8000/x?url=http://169.254.169.254/"}).score >= 3
+    assert scan_parts(headers={"referer": "http://u@localhost/"}).score >= 3  # not a plain origin

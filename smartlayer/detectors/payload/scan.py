@@ -40,6 +40,7 @@ Why it is built the way it is:
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -88,6 +89,19 @@ def _kind(location: str) -> str:
 
 
 _KINDS = {PATH: PATH, QUERY: QUERY, BODY: BODY, "cookie": QUERY, "text": QUERY}
+
+#: Headers whose value starts with the origin of the page the browser was on.
+_PAGE_URL_HEADERS = frozenset(("header:referer", "header:origin"))
+#: ``scheme://host[:port]`` with a plain host (no user part, nothing a host cannot hold).
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://[A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?(?=/|$)")
+
+
+def _without_origin(text: str) -> str:
+    """A Referer or Origin without its origin: the server never fetches the page a visitor
+    came from, so ``http://localhost:8000/`` (every developer's site) or an intranet host
+    there is no SSRF; what follows the origin is scanned as before."""
+    m = _ORIGIN.match(text)
+    return text[m.end():] if m else text
 
 #: Texts of one kind matched one by one after a hit; beyond that, once per location (a form of
 #: 2,000 fields each carrying an attack would otherwise cost 2,000 passes).
@@ -291,7 +305,10 @@ class _Scan:
             if label is None:
                 label = self.cfg.label_for(name)
             if label and value:
-                self.text(self.clip(_as_text(value)), label)
+                text = _as_text(value)
+                if label in _PAGE_URL_HEADERS:
+                    text = _without_origin(text)
+                self.text(self.clip(text), label)
 
     def cookies(self, cookies: Mapping[str, Any]) -> None:
         self.many((_as_text(v) for v in cookies.values() if v), "cookie")
