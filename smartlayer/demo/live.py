@@ -104,7 +104,9 @@ def _prober(rng: random.Random):
 def _grey_script(rng: random.Random):
     for p in ["/", "/about/", "/pricing/", "/blog/", "/products/3/"]:
         yield "GET", p, {}
-    yield "GET", "/.env", {}          # python-requests + sensitive path + anonymous: score 7, the grey zone
+    # python-requests + sensitive path + anonymous: score 7, the grey zone (a sensitive page, not a
+    # file probe: /.env is a restricted file the payload check refuses outright)
+    yield "GET", "/wp-login.php", {}
     yield "PAUSE", "", {}  # the LLM verdict arrives in the background: wait for it
     for p in ["/", "/products/4/", "/api/orders/"]:
         yield "GET", p, {}
