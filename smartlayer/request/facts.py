@@ -20,6 +20,7 @@ FLAG_EMPTY_UA = 4
 FLAG_SENSITIVE = 8
 FLAG_NAVIGATED = 16      # came from a page of the site itself (same-site referer)
 FLAG_TELEMETRY = 32      # sent to an endpoint the site profile knows as telemetry (a page's beacons)
+FLAG_ASSET = 64          # sent to an endpoint the site profile knows as an asset (a page's files and images)
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 
