@@ -254,3 +254,20 @@ def test_weights_are_configurable(sl):
     assert score(["path:unknown"]) == 1
     sl(PROFILE_WEIGHTS={"path:unknown": 3})
     assert score(["path:unknown", "param:shape"]) == 5
+
+
+def test_the_model_judges_a_client_without_its_pages_beacons_and_images():
+    from smartlayer.detectors.behaviour.detector import without_resources
+    from smartlayer.request.facts import FLAG_ASSET, FLAG_TELEMETRY
+
+    win = ClientWindow(500)
+    snap = None
+    for i in range(10):
+        win.arrive((T0 + i, "GET", f"/products/{i}/", 0), 600)
+        win.arrive((T0 + i + 0.1, "GET", f"/media/{i}-1.jpg", FLAG_ASSET), 600)
+        snap = win.arrive((T0 + i + 0.2, "POST", "/t/collect/", FLAG_TELEMETRY), 600)
+    quiet = without_resources(snap)
+    assert [a[2] for a in quiet.arrivals] == [f"/products/{i}/" for i in range(10)]
+    assert sum(quiet.minutes.values()) == 10 and sum(quiet.hours.values()) == 10
+    plain = ClientWindow(50).arrive((T0, "GET", "/", 0), 600)
+    assert without_resources(plain) is plain

@@ -12,9 +12,11 @@ thresholds); tampering and probing clients are caught ≥ 90 %; every hostile
 scenario of the main gate (tests/test_detection_gate.py) is still caught
 ≥ 95 %; fewer than 0.5 % of the other people are refused.
 
-Measured when the gate was set (2026-12-03), seeds 1–3: telemetry 0/9,
-product order 0/9 refused (without a profile 9/9 and 9/9); tampering 24/24,
-probing 24/24 caught (without a profile 16/24 and 3/24).
+Measured when the gate was set (2026-12-03), seeds 1–3 and, held out, 7–9:
+telemetry 0/9 and 0/9, product order 0/9 and 0/9 refused (the same model
+without the profile: 9/9 each); tampering 24/24 and 24/24, probing 24/24 and
+24/24 caught (without: 14/24, 15/24 and 1/24, 2/24).  The README's site-profile
+section has the whole table.
 """
 from __future__ import annotations
 

@@ -99,7 +99,7 @@ class _SmartLayerMiddleware:
         try:
             self.after(request, ctx, response)
             if ctx.owner is self:
-                finish(ctx, response, request)
+                finish(ctx, response)
         except Exception as exc:  # noqa: BLE001
             report_failure("finish", exc)
         return response
@@ -171,7 +171,7 @@ def _log_refusal(ctx: ctxmod.RequestContext, decision: Decision) -> None:
     )
 
 
-def finish(ctx: ctxmod.RequestContext, response: HttpResponse, request: Any = None) -> None:
+def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
     """Record a finished request: its outcome in the window, its row in the log."""
     if ctx.finished:
         return
@@ -188,10 +188,10 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse, request: Any = No
     if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
         from ..log.writer import get_writer
 
-        if ctx.params is None and request is not None:   # no validator: the query string's names and shapes
+        if ctx.params is None and ctx.query:   # no validator: the query string's names and shapes
             from ..profile.shapes import query_params
 
-            ctx.params = query_params(request.META.get("QUERY_STRING", ""))
+            ctx.params = query_params(ctx.query)
         headers = getattr(response, "headers", None)
         rtype = headers.get("Content-Type", "") if headers is not None else ""
         get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))

@@ -29,6 +29,7 @@ from .templates import Trie, extension
 FORMAT = 1
 CLASSES = ("page", "asset", "api", "telemetry", "form", "missing")
 _MEMO_MAX = 20_000
+_MEMO_PATH_MAX = 256
 
 
 @dataclass(slots=True)
@@ -116,9 +117,10 @@ class Profile:
         t = memo.get(path)
         if t is None:
             t = self.trie.find(path) or ""
-            if len(memo) >= _MEMO_MAX:
-                memo.clear()
-            memo[path] = t
+            if len(path) <= _MEMO_PATH_MAX:      # bounded: a client chooses its paths
+                if len(memo) >= _MEMO_MAX:
+                    memo.clear()
+                memo[path] = t
         return t or None
 
     def endpoint(self, path: str) -> Endpoint | None:
@@ -187,7 +189,8 @@ class Profile:
         unknown = shape = False
         for p in params:
             name = p[1]
-            if name in exempt_names or (own is not None and name in own) or name.startswith(exempt_prefixes or ("\0",)):
+            if (name in exempt_names or (own is not None and name in own)
+                    or (exempt_prefixes and name.startswith(exempt_prefixes))):
                 continue
             s = schema.get(name) if schema is not None else None
             if s is None:

@@ -303,7 +303,8 @@ def _schema(shapes: list[str], min_support: int, seen: int) -> dict[str, Any]:
     tags = Counter(p[3] for p in parsed)
     schema: dict[str, Any] = {"kind": kind, "len": [lengths[outliers], lengths[-1 - outliers]], "chars": chars,
                               "support": seen}
-    if n >= min_support and "" not in tags and len(tags) <= _ENUM_MAX and kind in ("text", "int"):
+    if n >= min_support and "" not in tags and len(tags) <= _ENUM_MAX and kind == "text":
+        # a handful of words (sort=price); numbers are ranges, not enumerations (page=12 exists tomorrow)
         schema["tags"] = sorted(t for t, c in tags.items() if c > outliers)
     return schema
 

@@ -54,6 +54,7 @@ class RequestContext:
     # how the client asked: what the site profile learns from and compares with (smartlayer.profile)
     referer: str = ""
     host: str = ""
+    query: str = ""                   # the raw query string
     accept: str = ""
     fetch: str = ""                   # "dest/mode/site" of the Sec-Fetch-* headers, "" without them
     xrw: bool = False                 # X-Requested-With: XMLHttpRequest
@@ -96,7 +97,7 @@ def begin(request: Any, owner: Any) -> RequestContext:
         client=client, method=request.method or "GET", path=path, user_agent=ua,
         started=time.time(), t0=time.perf_counter(), exempt=exempt, skip=view_exemptions(request), owner=owner,
         user=getattr(request, "user", None) if client.authenticated else None,
-        referer=_text(meta.get("HTTP_REFERER")), host=_text(meta.get("HTTP_HOST")),
+        referer=_text(meta.get("HTTP_REFERER")), host=_text(meta.get("HTTP_HOST")), query=_text(meta.get("QUERY_STRING")),
         accept=_text(meta.get("HTTP_ACCEPT")), fetch=fetch_of(meta),
         xrw=meta.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest",
     )

@@ -20,10 +20,11 @@ FLAG_EMPTY_UA = 4
 FLAG_SENSITIVE = 8
 FLAG_NAVIGATED = 16      # came from a page of the site itself (same-site referer)
 FLAG_TELEMETRY = 32      # sent to an endpoint the site profile knows as telemetry (a page's beacons)
+FLAG_ASSET = 64          # sent to an endpoint the site profile knows as an asset (a page's files and images)
 #: A signed-in customer's request on a route its plan has a quota for: the plan
 #: counts it, the rate rules do not (a burst within the plan is no flood on the
 #: customer's next page).
-FLAG_PLAN_GOVERNED = 64
+FLAG_PLAN_GOVERNED = 128
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 

@@ -24,7 +24,7 @@ from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
 from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
-from ...request.facts import FLAG_NAVIGATED, FLAG_TELEMETRY, arrival_flags
+from ...request.facts import FLAG_ASSET, FLAG_NAVIGATED, FLAG_TELEMETRY, arrival_flags
 from ...request.reasons import ban_code
 from ...state import bans as ban_service
 from ...state import prom
@@ -50,15 +50,19 @@ def _active_model():
     return get_active_model()
 
 
-def without_telemetry(snap: Snapshot) -> Snapshot:
-    """The snapshot without the arrivals sent to telemetry endpoints (the same object when there are none)."""
+_RESOURCES = FLAG_TELEMETRY | FLAG_ASSET
+
+
+def without_resources(snap: Snapshot) -> Snapshot:
+    """The snapshot without the arrivals sent to telemetry and asset endpoints (the same object when
+    there are none, or nothing else)."""
     arrivals = snap.arrivals
-    kept = tuple(a for a in arrivals if not a[3] & FLAG_TELEMETRY)
+    kept = tuple(a for a in arrivals if not a[3] & _RESOURCES)
     if len(kept) == len(arrivals) or not kept:
         return snap
     minutes, hours = dict(snap.minutes), dict(snap.hours)
     for a in arrivals:
-        if a[3] & FLAG_TELEMETRY:
+        if a[3] & _RESOURCES:
             m, h = int(a[0] // 60), int(a[0] // 3600)
             if minutes.get(m, 0) > 0:
                 minutes[m] -= 1
@@ -106,8 +110,11 @@ class Detector:
         if profile is not None:
             if ctx.referer and profile.same_site(referer_host(ctx.referer), ctx.host):
                 flags |= FLAG_NAVIGATED
-            if profile.endpoint_class(ctx.path) == "telemetry":
+            cls = profile.endpoint_class(ctx.path)
+            if cls == "telemetry":
                 flags |= FLAG_TELEMETRY
+            elif cls == "asset":
+                flags |= FLAG_ASSET
         arrival = (now, ctx.method, ctx.path, flags)
         shared = self._behind_shared_address(ctx, arrival, now)
         client = ctx.client
@@ -154,8 +161,9 @@ class Detector:
             if model is not None:
                 scored = model.score(snap)
                 if profile is not None and scored.score >= scored.threshold:
-                    # judged by what the client did, not by the beacons its pages sent meanwhile
-                    quiet = without_telemetry(snap)
+                    # judged by the pages and calls the client made, not by the beacons and
+                    # images those pages fetched meanwhile
+                    quiet = without_resources(snap)
                     if quiet is not snap:
                         scored = model.score(quiet)
                 ev.model_score, ev.model_threshold = scored.score, scored.threshold
