@@ -162,10 +162,17 @@ class _Scan:
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
         """Normalise one text and queue it for matching (see :meth:`flush`)."""
-        if raw and len(raw) <= self.budget and _is_plain(raw, form):     # most headers and cookies
-            self.budget -= len(raw)
-            self.queue(raw.lower(), location)
-            return
+        if raw and len(raw) <= self.budget:
+            if form and "+" in raw and "%" not in raw:           # "q=running+shoes": + is the only escape
+                spaced = raw.replace("+", " ")
+                if _is_plain(spaced, False) and spaced[-1] != " " and spaced[0] != " ":   # as the decoders leave it
+                    self.budget -= len(raw)
+                    self.queue(spaced.lower(), location)
+                    return
+            elif _is_plain(raw, form):                           # most headers and cookies
+                self.budget -= len(raw)
+                self.queue(raw.lower(), location)
+                return
         text = self.normalised(raw, location, form=form, json_text=json_text)
         if text:
             self.queue(text, location)
