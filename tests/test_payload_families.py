@@ -45,6 +45,7 @@ CASES = [
               "information_schema.tables group by x)a)", "sqli_error_based"),
     ("query", "1 and 1=(select count(*) from sysusers)", "sqli_subquery"),
     ("query", "char(65)||char(66)", "sqli_char_concat"),
+    ("query", "admin'--", "sqli_quote_comment_end"),
     ("query", "1 or 2>1", "sqli_numeric_suffix"),
     ("query", "<a href=\"javascript:alert(1)\">", "xss_js_uri_attribute"),
     ("query", "<img src=x alert(1)>", "xss_tag_with_sink"),
