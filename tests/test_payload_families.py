@@ -45,6 +45,7 @@ CASES = [
               "information_schema.tables group by x)a)", "sqli_error_based"),
     ("query", "1 and 1=(select count(*) from sysusers)", "sqli_subquery"),
     ("query", "char(65)||char(66)", "sqli_char_concat"),
+    ("query", "admin'--", "sqli_quote_comment_end"),
     ("query", "1 or 2>1", "sqli_numeric_suffix"),
     ("query", "<a href=\"javascript:alert(1)\">", "xss_js_uri_attribute"),
     ("query", "<img src=x alert(1)>", "xss_tag_with_sink"),
@@ -289,3 +290,11 @@ def test_a_form_of_many_attacking_fields_is_rescanned_once_per_location(monkeypa
     few = "&".join(f"f{i}=%27+or+1%3D1--" for i in range(3)).encode()
     assert scan_parts(body=few, content_type="application/x-www-form-urlencoded").score >= BLOCK
     assert len(calls) == 3                         # a few fields: each alone, as before
+
+
+@pytest.mark.parametrize(("query", "signature"), [
+    ("q=id+", "shell_probe"), ("q=+id", "shell_probe"), ("q=1+UNION+SELECT+password+FROM+users", "sqli_union_select"),
+    ("q=test+ORDER+BY+3%23", "sqli_order_probe"), ("q=a+%27+or+1%3D1--", "sqli_tautology"),
+])
+def test_a_value_whose_only_escape_is_plus_reads_as_the_decoders_read_it(query, signature):
+    assert signature in names(scan_parts(query_string=query))

@@ -6,7 +6,8 @@ from typing import Any
 
 from ...conf import DEFAULTS, derived, sl_settings
 from .extra import _report_unused, extra_patterns
-from .signatures import Signature
+from .sigbase import KINDS
+from .signatures import Signature, engine_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +56,7 @@ def _config() -> _Config:
     lower = _header_names(sl_settings.VALIDATOR_SCAN_HEADERS)
     extra = extra_patterns()
     _report_unused(extra)
-    return _Config(
+    config = _Config(
         max_bytes=max_bytes,
         headers={n: f"header:{n}" for n in lower},
         meta_keys=tuple((n, _meta_key(n)) for n in lower),
@@ -63,10 +64,21 @@ def _config() -> _Config:
         extra=extra.signatures,
         paranoia=paranoia_level(),
     )
+    _warm_up(config)
+    return config
+
+
+def _warm_up(config: _Config) -> None:
+    """Compile the engines now (tens of ms, once per level and set of extra patterns), not on a request."""
+    try:
+        for kind in KINDS:
+            engine_for(config.paranoia, kind, config.extra)
+    except Exception:  # noqa: BLE001 - the scan meets the same error and reports it, failing open
+        pass
 
 
 def paranoia_level() -> int:
-    """``VALIDATOR_PARANOIA`` as 1, 2 or 3; anything else reads as the default (system check E021 says so)."""
+    """``VALIDATOR_PARANOIA`` as 1, 2 or 3; anything else reads as the default (system check E031 says so)."""
     value = sl_settings.VALIDATOR_PARANOIA
     if isinstance(value, bool) or not isinstance(value, int) or value not in (1, 2, 3):
         return DEFAULTS["VALIDATOR_PARANOIA"]

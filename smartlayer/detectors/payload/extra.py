@@ -38,7 +38,7 @@ def extra_patterns() -> ExtraPatterns:
     super-linear time is left out too: it would run on every request, on text
     the attacker writes (``(a|aa)+b`` took 760 ms on 30 characters).  Patterns
     are compiled with ``IGNORECASE`` because users write ``UNION`` as often as
-    ``union``; they run on every non-empty part (they have no triggers).
+    ``union``, and multi-line, as the built-ins: the fields of a part are matched one a line.
     """
     try:
         entries = sl_settings.VALIDATOR_EXTRA_PATTERNS or []

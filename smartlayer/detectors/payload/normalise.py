@@ -31,7 +31,8 @@ _CRLF_HEADER, _CRLF = 16, 32
 #: A percent-encoded dot (no client needs one: dots are unreserved), or a climb ``..`` then an encoded
 #: slash: traversal payloads hide behind both.
 _ENCODED_DOT = 64
-_ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2e|%u002e|%c0%ae|%uff0e|\.\.%(?:25){0,3}(?:2f|5c)", re.IGNORECASE)
+_ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2[eE]|%[uU]002[eE]|%[cC]0%[aA][eE]|%[uU][fF][fF]0[eE]"
+                             r"|\.\.%(?:25){0,3}(?:2[fF]|5[cC])")   # spelled out: IGNORECASE is 5× slower
 _MARKER_NAMES = ((_DOUBLE_ENCODING, "double_encoding"), (_OVERLONG, "overlong_utf8"),
                  (_ESCAPES, "escape_obfuscation"), (_CRLF_HEADER, "crlf_header_injection"),
                  (_CRLF, "crlf_encoded_newline"), (_ENCODED_DOT, "encoded_dot"))
@@ -242,8 +243,8 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
 
 def _maybe_encoded_dot(text: str) -> bool:
     """Whether :data:`_ENCODED_DOT_RE` can match: substring tests, far cheaper than its search."""
-    low = text.lower()
-    return "2e" in low or ".%" in low or "%u" in low or "%c0" in low
+    return "2e" in text or "2E" in text or ".%" in text or "%u" in text or "%U" in text or "%c0" in text \
+        or "%C0" in text
 
 
 def _hex_char(match: re.Match[str]) -> str:

@@ -25,17 +25,19 @@ Why it is built the way it is:
   (blocked on its own with the default threshold), weak evidence 1–2 (sent to
   the LLM), and the score counts each signature once per request.
 * **The common case is cheap.**  Every benign GET passes through here.  Plain
-  ASCII text skips the decoders, and a gate (two trie regexes over literals
-  of which every match of every signature contains one) rules most texts out
-  before any individual signature runs.
+  ASCII text skips the decoders, and all of a request's texts of one kind of
+  location (path, query and cookies, body, headers) are matched in one RE2
+  pass (:mod:`.engine`), a text a line; only when that pass finds something
+  is each text matched again on its own, to name where the hit is.
 * **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` characters of each
   part (the query string, the body, a header, the cookies) are scanned, and
-  :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  Every regex
-  is linear on the input: bounded gaps, and no loop that can match the same
-  text in two ways — :mod:`smartlayer.detectors.payload.regex_safety` audits the built-in
-  signatures (in the tests) and ``VALIDATOR_EXTRA_PATTERNS`` (an unsafe one
-  is never run; system check E012).  Nothing here raises: a bug is reported
-  through :func:`smartlayer.state.failures.report_failure` and the partial result
+  :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  RE2 is an
+  automaton: matching is linear in the text whatever the pattern; the stdlib
+  fallback runs only patterns the static audit
+  (:mod:`smartlayer.detectors.payload.regex_safety`) shows linear, built-in
+  and ``VALIDATOR_EXTRA_PATTERNS`` alike (E012; E030 for syntax RE2 refuses).
+  Nothing here raises: a bug is reported through
+  :func:`smartlayer.state.failures.report_failure` and the partial result
   returned, so the validator fails open rather than taking the site down.
 """
 from __future__ import annotations
@@ -175,10 +177,17 @@ class _Scan:
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
         """Normalise one text and queue it for matching (see :meth:`flush`)."""
-        if raw and len(raw) <= self.budget and _is_plain(raw, form):     # most headers and cookies
-            self.budget -= len(raw)
-            self.queue(raw.lower(), location)
-            return
+        if raw and len(raw) <= self.budget:
+            if form and "+" in raw and "%" not in raw:           # "q=running+shoes": + is the only escape
+                spaced = raw.replace("+", " ")
+                if _is_plain(spaced, False) and spaced[-1] != " " and spaced[0] != " ":   # as the decoders leave it
+                    self.budget -= len(raw)
+                    self.queue(spaced.lower(), location)
+                    return
+            elif _is_plain(raw, form):                           # most headers and cookies
+                self.budget -= len(raw)
+                self.queue(raw.lower(), location)
+                return
         text = self.normalised(raw, location, form=form, json_text=json_text)
         if text:
             self.queue(text, location)

@@ -76,6 +76,8 @@ SIGNATURES = (
                            r"""|\bin\s?\(|\bbetween\b)|\s?\()"""),
     sig("sqli_numeric_tautology", "sqli", 2, r"\s(?:or|and|xor|&&|\|\|)\s-?\d{1,20}\s?(?:=|<>|!=|<|>)\s?-?\d"),
     sig("sqli_string_compare", "sqli", 2, r"""['"]\w{0,30}['"]\s?(?:=|<>|!=|like\b)\s?['"]\w{0,30}['"]?"""),
+    # a value ending in a quote and a comment: the rest of the application's query commented out
+    sig("sqli_quote_comment_end", "sqli", 3, r"""\w['"`]\)?\s?(?:--|#|/\*)[\s\w-]{0,20}$""", scope=VALUES),
     sig("sqli_quote_comment", "sqli", 2, _QUOTE_CLOSE + r"(?:;\s?)?(?:--(?:\s|$|[-+#])|#(?:\s|$)|/\*|;\s?%00|;$)"),
     sig("sqli_union_select", "sqli", 3,
         r"\bunion(?:\s|\(){0,20}(?:(?:all|distinct)(?:\s|\(){1,20})?\(*select\b"),

@@ -131,14 +131,14 @@ SIGNATURES = (
         r"(?:\]\w{0,20}\])?=\s?(?:https?|ftps?)://", scope=frozenset((PATH, QUERY))),
     sig("ssrf_internal_host", "ssrf", 3,
         r"\b(?:https?|ftps?|gopher|dict|ldap|tftp|file|ws|wss)://(?:[^/@\s]{0,100}@)?\[?(?:127\.\d|0\.0\.0\.0|0:|localhost\b"
-        r"|169\.254\.|::1?\b|::ffff|0x[0-9a-f]{1,8}\b|0{1,4}\d{1,3}\.|\d{8,10}(?:[/:?]|$)|metadata\b"
+        r"|169\.254\.|::1?\b|::ffff|\[[0:]{1,40}1?\]|\[[0:]{1,40}ffff:|\$\{\w|0x[0-9a-f]{1,8}\b|0{1,4}\d{1,3}\.|\d{8,10}(?:[/:?]|$)|metadata\b"
         r"|metadata\.google\.internal|100\.100\.100\.200|192\.0\.0\.192|instance-data|\w{0,30}\.?nip\.io"
         r"|\w{0,30}\.?xip\.io|localtest\.me|\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\.|0\b|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\.)",
         scope=frozenset((PATH, QUERY, HEADER))),
     sig("ssrf_metadata_path", "ssrf", 3,
         r"\b169\.254\.169\.254\b|/latest/(?:meta-data|user-data|api/token)|/computemetadata/v1|/metadata/(?:v1|instance)"
         r"|\b(?:metadata\.google\.internal|100\.100\.100\.200)\b"),
-    sig("ssrf_private_url", "ssrf", 2,
+    sig("ssrf_private_url", "ssrf", 3,
         r"\b(?:https?|ftps?)://(?:[^/@\s]{0,100}@)?(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.",
         scope=frozenset((PATH, QUERY, HEADER))),
     sig("open_redirect", "redirect", 1,
