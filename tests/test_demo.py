@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import queue
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -79,7 +80,10 @@ def test_demo_is_reproducible_cleans_up_and_serves(tmp_path):
         assert proc.wait(timeout=30) == 0, "".join(seen)
     finally:
         if proc.poll() is None:
-            proc.kill()
+            proc.kill()  # a failed test leaves no server behind, nor its directory
             proc.wait()
+            site = re.search(r"site in (\S+) ", "".join(seen))
+            if site:
+                shutil.rmtree(site.group(1), ignore_errors=True)
     assert not Path(removed.group(1)).exists()
     assert json.loads(second.read_text()) == summary, "the same seed gave other counts"

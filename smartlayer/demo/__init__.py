@@ -90,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
                 from .llm_standin import StandInLLM
 
                 llm = stack.enter_context(StandInLLM())
-                smart.update(AI_API_KEY="demo", AI_BASE_URL=llm.url, AI_MODEL="stand-in")
+                # a generous budget for the borderline payloads' synchronous question: a busy machine must
+                # not turn a verdict into a timeout, or the same seed would give other counts
+                smart.update(AI_API_KEY="demo", AI_BASE_URL=llm.url, AI_MODEL="stand-in", AI_PAYLOAD_TIMEOUT=15.0)
             from .site import configure
 
             configure(workdir, smart)

@@ -7,10 +7,12 @@ log (written by WatchLog's background writer) is read back and summarised per
 actor: how many requests, how many refused, from which request on, and why.
 
 Reproducible for a seed: the requests carry a virtual clock (one step of
-:data:`STEP` seconds per request sent, whatever the machine's speed) and the
-one wait — for the grey-zone client's LLM verdict — waits for the verdict
-itself, not for a length of time.  The rules count requests per 10 s, so on
-the wall clock a busy machine would see slower clients than a quiet one.
+:data:`STEP` seconds per request sent, whatever the machine's speed, starting
+on the hour so the rate limiter's clock-aligned windows fall the same way)
+and every background LLM verdict is waited for before the next request is
+sent.  The rules count requests per 10 s, so on the wall clock a busy machine
+would see slower clients than a quiet one; and a verdict arriving a few
+requests later bans a client a few requests later.
 
 Each hostile actor names the rule its story is about (:attr:`Actor.rule`);
 the summary checks it against the reasons of the actor's first refusal.
@@ -185,17 +187,44 @@ def run(seed: int = 7) -> list[Actor]:
         else:
             actor.key = f"ip:{actor.ip}"
         streams.append((actor, client, actor.requests(random.Random(rng.random()))))
-    clock = VirtualClock(float(int(time.time())))
+    clock = VirtualClock(float(int(time.time()) // 3600 * 3600))
     real_time = context.time
     context.time = types.SimpleNamespace(time=clock.time, perf_counter=time.perf_counter)
+    pending: list = []
+    llm = _track_background_calls(pending)
     try:
-        _send(streams, rng, clock)
+        _send(streams, rng, clock, pending)
     finally:
         context.time = real_time
+        if llm is not None:
+            del llm.submit  # the class's own method again
     return cast
 
 
-def _send(streams: list, rng: random.Random, clock: VirtualClock) -> None:
+def _track_background_calls(pending: list) -> Any:
+    """Collect the futures of the LLM client's background calls into ``pending``."""
+    from smartlayer.llm.status import missing_settings
+
+    if missing_settings():
+        return None
+    from smartlayer.llm.client import get_client
+
+    client = get_client()
+    submit = client.submit
+
+    def tracked(fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        future = submit(fn, *args, **kwargs)
+        if future is not None:
+            pending.append(future)
+        return future
+
+    client.submit = tracked
+    return client
+
+
+def _send(streams: list, rng: random.Random, clock: VirtualClock, pending: list) -> None:
+    from concurrent.futures import wait
+
     live = list(streams)
     while live:
         rng.shuffle(live)
@@ -213,6 +242,9 @@ def _send(streams: list, rng: random.Random, clock: VirtualClock) -> None:
             response = client.get(path, **kwargs) if method == "GET" else client.post(path, **kwargs)
             actor.sent += 1
             actor.statuses[response.status_code] += 1
+            if pending:  # a verdict (and the ban it makes) lands before the next request, as on a quiet day
+                wait(pending, timeout=30)
+                pending.clear()
 
 
 _PLANS: dict[Any, str] = {}
