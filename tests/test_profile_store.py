@@ -128,3 +128,25 @@ def test_an_active_profile_names_a_tampered_request_in_the_log(store, site_log, 
     rows = list(RequestLog.objects.filter(ip_address="203.0.113.50").order_by("timestamp", "pk"))
     assert rows[0].reason == "param:unknown_name" and not rows[0].was_blocked and rows[0].payload_score == 2
     assert rows[2].was_blocked and rows[2].reason == "profile:sustained"
+
+
+def test_the_overview_shows_the_active_profile_and_what_it_found_odd(store, site_log, client, django_user_model):
+    from django.urls import reverse
+
+    from smartlayer.admin.overview_data import gather
+
+    assert gather("24h").model["profile"] is None  # no active version yet: no profile to show
+    train("--activate")
+    RequestLog.objects.create(client_key="ip:203.0.113.7", method="GET", path="/products/3/", status_code=403,
+                              response_time_ms=1.0, reason="profile:sustained", was_blocked=True)
+    RequestLog.objects.create(client_key="ip:203.0.113.7", method="GET", path="/products/3/", status_code=200,
+                              response_time_ms=1.0, reason="param:unknown_name")
+    profile = gather("24h").model["profile"]
+    assert profile["endpoints"] > 10 and dict(profile["classes"])["telemetry"] >= 1
+    assert (profile["odd"], profile["refused"]) == (2, 1)
+    staff = django_user_model.objects.create_superuser(username="ops", password="pw", email="o@example.com")
+    client.force_login(staff)
+    page = client.get(reverse("admin:smartlayer_overview_changelist"), HTTP_USER_AGENT="Mozilla/5.0 Firefox/128.0")
+    assert page.status_code == 200
+    assert f"{profile['endpoints']} endpoints" in page.content.decode() and "2 requests odd for this site" in \
+        page.content.decode()

@@ -140,7 +140,37 @@ def _model(fig: Figures, logs: Any) -> None:
         info["scored"] = live["n"]
         info["live_flagged"] = live["flagged"] / live["n"] if live["n"] else None
     info["unscored"] = logs.filter(model_score__isnull=True).count() if mv is not None else None
+    info["profile"] = _profile(mv, logs)
     fig.model = info
+
+
+#: Reason-code prefixes of what the site profile found odd (see smartlayer.request.reasons).
+PROFILE_REASONS = ("param:", "path:unknown", "path:restricted_ext", "profile:")
+
+
+def _profile(mv: Any, logs: Any) -> dict[str, Any] | None:
+    """The active site profile (stored with the active model version): its endpoints by class,
+    and how many requests of the period it found odd and refused."""
+    if mv is None:
+        return None
+    from ..ml.store import ModelStore, ModelStoreError
+
+    try:
+        data = ModelStore().load_profile(mv.version)
+    except (ModelStoreError, OSError):
+        return {"missing": True}
+    if data is None:
+        return None
+    endpoints = data.get("endpoints") or {}
+    classes: dict[str, int] = {}
+    for e in endpoints.values():
+        classes[str(e.get("class"))] = classes.get(str(e.get("class")), 0) + 1
+    odd = Q()
+    for prefix in PROFILE_REASONS:
+        odd |= Q(reason__startswith=prefix)
+    found = logs.filter(odd).aggregate(n=Count("id"), refused=Count("id", filter=Q(was_blocked=True)))
+    return {"endpoints": len(endpoints), "classes": sorted(classes.items(), key=lambda kv: -kv[1]),
+            "odd": found["n"], "refused": found["refused"]}
 
 
 def _llm(fig: Figures, since: datetime, now: datetime) -> None:
