@@ -2,6 +2,8 @@
 serving processes' summaries shared through the cache, and Redis away reported down."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from smartlayer import status
@@ -17,9 +19,14 @@ def _by(report):
 
 def test_bus_and_processes_on_redis(redis_alias, sl, browser):
     sl(WINDOW_BACKEND="replicated")
-    browser.get("/page/1")  # starts this process's bus: it now listens for bans
+    browser.get("/page/1")  # starts this process's bus: it subscribes to the ban channel in its own thread
     heartbeat.publish(get_writer())
-    by = _by(status.collect())
+    deadline = time.monotonic() + 10
+    while True:  # the subscription is asynchronous: wait for it (seen late on a loaded machine)
+        by = _by(status.collect())
+        if by["replication bus"]["details"].get("ban_channel_listeners", 0) >= 1 or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert by["cache"]["state"] == "ok" and by["cache"]["details"]["shared"] is True
     assert by["replication bus"]["state"] == "ok"
     assert by["replication bus"]["details"]["ban_channel_listeners"] >= 1
