@@ -36,6 +36,8 @@ CATALOGUE: dict[str, str] = {
     "E018": "REPLICATION_GROUP is not a string",
     "E019": "CACHE_ALIAS names no entry of settings.CACHES",
     "E020": "CRAWLER_POLICY is not 'polite', 'block' or a list of user-agent tokens",
+    "E021": "MODEL_BOUND_FACTOR or MODEL_GUARD_FACTOR is not a number above 1",
+    "E022": "MODEL_TRIM_SHARE is not a share in [0, 0.5)",
     "W001": "unknown key in SMART_MIDDLEWARE (the closest known key is suggested)",
     "W002": "smartlayer is installed but none of its middlewares is in MIDDLEWARE",
     "W003": "a smartlayer middleware comes before AuthenticationMiddleware",

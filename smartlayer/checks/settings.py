@@ -29,11 +29,13 @@ _POSITIVE_INT = (
     "AI_MAX_WORKERS", "AI_QUEUE_SIZE", "AI_BREAKER_FAILURES", "MODEL_LOOKBACK_DAYS", "MODEL_MIN_SAMPLES",
     "MODEL_MAX_SAMPLES", "IPV6_PREFIX_LENGTH", "BLOCK_STATUS", "MODEL_SUSTAINED_WINDOW", "MODEL_SUSTAINED_COUNT",
     "MODEL_SUSTAINED_ALONE", "LOGIN_FLOOD_WINDOW",
-    "GREY_SUSTAINED_WINDOW", "SHARED_ADDRESS_MAX_CLIENTS",
+    "GREY_SUSTAINED_WINDOW", "SHARED_ADDRESS_MAX_CLIENTS", "MODEL_SHADOW_MAX_ROWS", "MODEL_GUARD_MINUTES",
+    "MODEL_GUARD_MIN_SCORED",
 )
 _POSITIVE_NUMBER = (
     "FAILURE_LOG_INTERVAL", "LOG_FLUSH_INTERVAL", "AI_CONNECT_TIMEOUT", "AI_READ_TIMEOUT",
     "AI_PAYLOAD_TIMEOUT", "AI_BREAKER_COOLDOWN", "MODEL_RELOAD_INTERVAL", "REPLICATION_INTERVAL",
+    "MODEL_SHADOW_DAYS",
 )
 WINDOW_BACKENDS = ("auto", "local", "replicated", "redis")
 
@@ -187,7 +189,27 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         messages.append(Error(f"SMART_MIDDLEWARE['CRAWLER_POLICY'] must be 'polite', 'block' or a list of user-agent "
                               f"tokens, got {policy!r}.", hint="For example ['googlebot', 'bingbot'].",
                               id="smartlayer.E020"))
+    messages += _model_guard_errors(cfg)
     return messages
+
+
+def _model_guard_errors(cfg: dict[str, Any]) -> list[Error]:
+    """The bound and the trimmed share: out of range, they silently disable a guard."""
+    errors = []
+    for key in ("MODEL_BOUND_FACTOR", "MODEL_GUARD_FACTOR"):
+        factor = cfg.get(key, DEFAULTS[key])
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not factor > 1:
+            # a model flags its contamination share by construction: a factor of 1 or
+            # less would hold back sound candidates and demote healthy models
+            errors.append(Error(f"SMART_MIDDLEWARE[{key!r}] must be a number above 1, got {factor!r}.",
+                                hint=f"The default is {DEFAULTS[key]!r} (times the contamination).",
+                                id="smartlayer.E021"))
+    trim = cfg.get("MODEL_TRIM_SHARE", DEFAULTS["MODEL_TRIM_SHARE"])
+    if not isinstance(trim, (int, float)) or isinstance(trim, bool) or not 0 <= trim < 0.5:
+        errors.append(Error(f"SMART_MIDDLEWARE['MODEL_TRIM_SHARE'] must be a share in [0, 0.5), got {trim!r}.",
+                            hint=f"The default is {DEFAULTS['MODEL_TRIM_SHARE']!r}; 0 turns trimming off.",
+                            id="smartlayer.E022"))
+    return errors
 
 
 def _login_flood_warnings(cfg: dict[str, Any]) -> list[Warning]:

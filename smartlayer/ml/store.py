@@ -7,10 +7,12 @@ read-only and is replaced on upgrade)::
     <root>/
       ACTIVE                  the active version's name (one line)
       .train.lock             flock'ed by a training run
+      HISTORY                 activations (who, when, forced past the shadow bound?), JSON lines
       <version>/              written once, never modified
         model.joblib          the fitted scikit-learn IsolationForest (offline use)
         forest.npz            the compiled arrays the runtime scores with
-        manifest.json         what, when, on which data, how good, and both sha256s
+        manifest.json         what, when, on which data, how good, and the sha256 of every file
+        shadow.json           the candidate scored on recent traffic before it could be activated
 
 A version directory is assembled under a temporary name and then renamed
 into place (atomic on POSIX), so a reader sees either no version or a
@@ -48,6 +50,9 @@ FOREST_FILE = "forest.npz"
 MANIFEST_FILE = "manifest.json"
 ACTIVE_FILE = "ACTIVE"
 LOCK_FILE = ".train.lock"
+SHADOW_FILE = "shadow.json"
+HISTORY_FILE = "HISTORY"
+_REPORT_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\.json$")
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -141,11 +146,14 @@ class ModelStore:
         return (self.path(version) / MANIFEST_FILE).is_file()
 
     # ── writing ────────────────────────────────────────────────────────────
-    def save(self, version: str, *, estimator: Any, forest: CompiledForest, manifest: dict[str, Any]) -> Path:
+    def save(self, version: str, *, estimator: Any, forest: CompiledForest, manifest: dict[str, Any],
+             reports: dict[str, dict[str, Any]] | None = None) -> Path:
         """Write a new immutable version; returns its directory.
 
         ``manifest`` gets ``version`` and ``artifacts`` (name → sha256 and
         size) filled in; the directory appears atomically or not at all.
+        ``reports``: JSON files written beside it (``shadow.json``, the shadow
+        scoring of the candidate), hashed in the manifest like the artifacts.
         """
         import joblib
 
@@ -157,16 +165,24 @@ class ModelStore:
         try:
             joblib.dump(estimator, tmp / MODEL_FILE)
             forest.to_npz(tmp / FOREST_FILE)
+            names = [MODEL_FILE, FOREST_FILE]
+            for name, report in (reports or {}).items():
+                if name in (MODEL_FILE, FOREST_FILE, MANIFEST_FILE) or not _REPORT_RE.match(name):
+                    raise ModelStoreError(f"invalid report file name {name!r}")
+                with open(tmp / name, "w", encoding="utf-8") as fh:
+                    json.dump(report, fh, indent=2, sort_keys=True, default=str)
+                    fh.write("\n")
+                names.append(name)
             manifest = dict(manifest)
             manifest["version"] = version
             manifest["artifacts"] = {
                 name: {"sha256": sha256_file(tmp / name), "bytes": (tmp / name).stat().st_size}
-                for name in (MODEL_FILE, FOREST_FILE)
+                for name in names
             }
             with open(tmp / MANIFEST_FILE, "w", encoding="utf-8") as fh:
                 json.dump(manifest, fh, indent=2, sort_keys=True, default=str)
                 fh.write("\n")
-            for name in (MODEL_FILE, FOREST_FILE, MANIFEST_FILE):
+            for name in (*names, MANIFEST_FILE):
                 _fsync(tmp / name)
                 os.chmod(tmp / name, 0o444)
             os.chmod(tmp, 0o755)
@@ -246,6 +262,46 @@ class ModelStore:
             if key not in manifest:
                 raise ModelStoreError(f"model version {version}: manifest lacks {key!r}")
         return LoadedModel(version=version, manifest=manifest, forest=forest, path=self.path(version))
+
+    def read_report(self, version: str, name: str = SHADOW_FILE) -> dict[str, Any] | None:
+        """A report stored with ``version`` (verified against the manifest's sha256),
+        or None when the version has none (trained before reports existed)."""
+        manifest = self.read_manifest(version)
+        if name not in (manifest.get("artifacts") or {}):
+            return None
+        self.verify(version, (name,))
+        try:
+            with open(self.path(version) / name, encoding="utf-8") as fh:
+                report = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ModelStoreError(f"model version {version}: unreadable {name}: {exc}") from None
+        return report if isinstance(report, dict) else None
+
+    # ── the history: who activated what, when, and whether past a bound ────
+    def record(self, event: dict[str, Any]) -> None:
+        """Append one event to ``<root>/HISTORY`` (JSON lines, append-only)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(event, sort_keys=True, default=str) + "\n"
+        fd = os.open(self.root / HISTORY_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def history(self) -> list[dict[str, Any]]:
+        """The recorded events, oldest first (unreadable lines skipped)."""
+        try:
+            text = (self.root / HISTORY_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        events = []
+        for line in text.splitlines():
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    events.append(event)
+        return events
 
     def load_estimator(self, version: str) -> Any:
         """The scikit-learn estimator (offline only: unpickling runs code, so

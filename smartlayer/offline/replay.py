@@ -113,6 +113,9 @@ class ReplayResult:
 def _client_of(line: Any) -> Client:
     user_id = getattr(line, "user_id", None)
     ip = getattr(line, "ip", None)
+    key = getattr(line, "client_key", None)
+    if key:  # a request-log row: the key the middleware used (a person behind a shared address too)
+        return Client(key=key, ip=ip, user_id=str(user_id) if user_id else None, authenticated=bool(user_id))
     if user_id:
         return Client(key=f"u:{user_id}", ip=ip, user_id=str(user_id), authenticated=True)
     cookie = getattr(line, "cookie", "") or ""
@@ -128,7 +131,7 @@ def _person(client: Client) -> str:
 class Replayer:
     """Feed request lines (in time order) through the detection pipeline."""
 
-    def __init__(self, *, model: Any = "active", payloads: bool = True) -> None:
+    def __init__(self, *, model: Any = "active", payloads: bool = True, guard: Any = None) -> None:
         if model == "active":
             from ..detectors.behaviour.detector import _active_model
 
@@ -136,9 +139,11 @@ class Replayer:
         self.model = model
         self.windows = LocalWindowStore(max_clients=10_000_000)
         self.bans = MemoryBans()
-        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model)
+        # guard None: the live guard judges the model on the log's clock, as it would have live
+        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, guard=guard)
         self.payloads = payloads
         self.result = ReplayResult(model_version=getattr(model, "version", "") or "")
+        self.last: RequestContext | None = None   # the context of the line fed last
 
     def feed(self, line: Any) -> bool:
         """Replay one line; returns True when the pipeline refused it."""
@@ -153,6 +158,7 @@ class Replayer:
         client = _client_of(line)
         ctx = RequestContext(client=client, method=line.method or "GET", path=line.path or "/",
                              user_agent=line.user_agent or "", started=ts, t0=0.0)
+        self.last = ctx
         who = _person(client)
         stats = res.clients.get(who)
         if stats is None:

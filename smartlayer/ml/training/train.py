@@ -30,12 +30,16 @@ Steps, and the choices made:
    share above the threshold).  With labels (a labelled access log, generated
    traffic) also per-label flag rates and precision/recall of hostile vs
    benign — in-sample, but the labels were not used to fit.
-6. **Store, register, activate.**  A new immutable version directory, a
+6. **Shadow scoring.**  The candidate replayed on the most recent traffic
+   beside the rules and the active version (:mod:`.shadow`); the report is
+   stored with the version and printed.
+7. **Store, register, activate.**  A new immutable version directory, a
    *candidate* row in the registry, and activation only if asked
    (``activate=True``) or if no version is active yet (``activate=None``, the
    default): the first model goes live by itself; later ones wait for a human
    (admin action or ``--activate``), because a model retrained on a poisoned
-   week should not replace a good one unattended.
+   week should not replace a good one unattended.  A candidate whose shadow
+   report is outside the bound is not activated unless ``force``.
 
 Safe from cron: the whole run holds ``<store>/.train.lock``; a second run
 fails at once (:class:`TrainingLocked`) or waits (``wait=True``).  Nothing is
@@ -61,11 +65,12 @@ import pandas as pd
 
 from ...conf import sl_settings
 from ..features import FEATURE_NAMES, FEATURE_SET_VERSION
-from ..store import ModelStore, StoreLocked
+from ..store import SHADOW_FILE, ModelStore, StoreLocked
 from .errors import NotEnoughData, TrainingError, TrainingLocked
 from .frames import Progress, frame_to_vectors
 from .labels import BENIGN
 from .model import WindowAnomalyModel
+from .shadow import format_report, score_candidate
 
 HISTOGRAM_BINS = 50
 # ─────────────────────────────────────────────────────────────────────────────
@@ -82,6 +87,7 @@ class TrainOptions:
     min_samples: int | None = None                          # default MODEL_MIN_SAMPLES
     sample_every: int | None = None                         # default: automatic (module docstring)
     activate: bool | None = None                            # None: only if nothing is active
+    force: bool = False                                     # activate even outside the shadow bound
     dry_run: bool = False
     wait: bool = False
     seed: int = 0
@@ -103,6 +109,8 @@ class TrainResult:
     activated: bool = False
     dry_run: bool = False
     registered: bool = True
+    shadow: dict[str, Any] | None = None   # the shadow report (.shadow)
+    held_back: str = ""                    # why it was not activated although asked to
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -130,9 +138,15 @@ class TrainResult:
             for label, row in sorted(evaluation.items()):
                 extra = f", precision {row['precision']:.3f}" if "precision" in row else ""
                 lines.append(f"  {label:<22} {row['vectors']:>7} vectors, {row['share_flagged']:.1%} flagged{extra}")
+        if self.shadow is not None:
+            from .shadow import format_report
+
+            lines.append(format_report(self.shadow))
         if not self.dry_run:
             if not self.registered:
                 lines.append("stored, not registered")
+            elif self.held_back:
+                lines.append(f"registered as a candidate, NOT activated: {self.held_back}")
             else:
                 lines.append("activated" if self.activated else "registered as a candidate (not activated)")
         return "\n".join(lines)
@@ -373,16 +387,19 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
             fitted = fit_frame(df, params=params, max_vectors=opts.max_vectors, min_samples=opts.min_samples,
                                sample_every=opts.sample_every, seed=opts.seed, source=source,
                                progress=progress, log=log)
+            version = "dry-run" if opts.dry_run else new_version_name()
+            shadow = score_candidate(fitted.model, fitted.manifest, version, store=store,
+                                     frame=df if opts.access_log else None)
+            log(format_report(shadow))
             del df
             if opts.dry_run:
-                return TrainResult(version=None, manifest=fitted.manifest, dry_run=True)
+                return TrainResult(version=None, manifest=fitted.manifest, dry_run=True, shadow=shadow)
 
-            version = new_version_name()
             store.save(version, estimator=fitted.model.forest_, forest=fitted.model.compiled_,
-                       manifest=fitted.manifest)
+                       manifest=fitted.manifest, reports={SHADOW_FILE: shadow})
             try:
                 manifest = store.read_manifest(version)
-                registry.register(manifest, sha256=store.manifest_sha256(version))
+                registry.register(manifest, sha256=store.manifest_sha256(version), shadow=shadow)
             except BaseException:
                 # a version nobody registered must not linger as if it were one
                 shutil.rmtree(store.path(version), ignore_errors=True)
@@ -393,12 +410,17 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
                 from ...models import ModelVersion
 
                 activate = not ModelVersion.objects.filter(status="active").exists()
+            held = ""
             if activate:
                 try:
-                    registry.activate(version, by="train_smartlayer", store=store)
+                    registry.activate(version, by="train_smartlayer" + (" --force" if opts.force else ""),
+                                      store=store, force=opts.force)
+                except registry.OutsideBound as exc:  # nightly --activate: only candidates inside the bound
+                    held, activate = str(exc), False
                 except registry.RegistryError as exc:
                     raise TrainingError(f"version {version} was stored and registered but not activated: {exc}") from None
-            return TrainResult(version=version, manifest=manifest, activated=bool(activate))
+            return TrainResult(version=version, manifest=manifest, activated=bool(activate), shadow=shadow,
+                               held_back=held)
     except StoreLocked as exc:
         raise TrainingLocked(str(exc)) from None
 
