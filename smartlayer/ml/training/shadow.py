@@ -279,7 +279,7 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _active_model(store: Any) -> Any:
+def active_model(store: Any) -> Any:
     """The active version, loaded for comparison (None when there is none or it cannot load)."""
     from ..runtime import ActiveModel
 
@@ -301,5 +301,5 @@ def score_candidate(model: Any, manifest: dict[str, Any], version: str, *, frame
 
     candidate = ActiveModel(version, model.compiled_, manifest)
     lines, window = frame_lines(frame) if frame is not None else requestlog_lines()
-    active = _active_model(store) if store is not None else None
+    active = active_model(store) if store is not None else None
     return shadow_report(candidate, lines, active=active, window=window)

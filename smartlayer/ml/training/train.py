@@ -70,7 +70,8 @@ from .errors import NotEnoughData, TrainingError, TrainingLocked
 from .frames import Progress, frame_to_vectors
 from .labels import BENIGN
 from .model import WindowAnomalyModel
-from .shadow import format_report, score_candidate
+from .poison import drop_suspects, suspect_clients, trim
+from .shadow import active_model, format_report, score_candidate
 
 HISTOGRAM_BINS = 50
 # ─────────────────────────────────────────────────────────────────────────────
@@ -188,9 +189,11 @@ def load_frame(opts: TrainOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise TrainingError(f"empty training window: since {since.isoformat()} is not before until {until.isoformat()}")
     counts: dict[str, int] = {}
     df = requestlog_frame(since, until, counts=counts)
+    df, suspects = drop_suspects(df, suspect_clients(since, until))
     return df, {"source": "requestlog", "start": since.isoformat(), "end": until.isoformat(),
                 "read": counts["read"],
-                "excluded": {k: counts[k] for k in ("refused", "during_ban", "exempt_path")}}
+                "excluded": {k: counts[k] for k in ("refused", "during_ban", "exempt_path")},
+                "suspects": suspects}
 
 
 def rows_read(source: dict[str, Any]) -> str:
@@ -200,9 +203,15 @@ def rows_read(source: dict[str, Any]) -> str:
     if not excluded or "read" not in source:
         return ""
     left_out = sum(excluded.values())
-    return (f"{source['read']} rows read from the request log, {left_out} left out: "
+    text = (f"{source['read']} rows read from the request log, {left_out} left out: "
             f"{excluded['refused']} refused or monitor-only, {excluded['during_ban']} during a ban, "
             f"{excluded['exempt_path']} on exempt paths; {source['read'] - left_out} used")
+    suspects = source.get("suspects") or {}
+    if suspects.get("rows"):
+        text += (f"; then {suspects['rows']} rows of {suspects['refused'] + suspects['llm_block']} clients left "
+                 f"out whole ({suspects['refused']} refused by a rule, {suspects['llm_block']} judged BLOCK by "
+                 f"the LLM during the window)")
+    return text
 
 
 def evaluate_labels(scores: np.ndarray, threshold: float, meta: pd.DataFrame) -> dict[str, Any]:
@@ -272,8 +281,13 @@ class FitOutput:
 def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vectors: int | None = None,
               min_samples: int | None = None, sample_every: int | None = None, seed: int = 0,
               source: dict[str, Any] | None = None, progress: Progress | None = None,
-              log: Callable[[str], None] | None = None) -> FitOutput:
+              log: Callable[[str], None] | None = None, trim_share: float | None = None,
+              reference: Any = None) -> FitOutput:
     """Vectors, fit, threshold and evaluation for one frame; writes nothing.
+
+    ``trim_share`` (default ``MODEL_TRIM_SHARE``) of the most anomalous
+    vectors under ``reference`` (the current model; None: a preliminary fit)
+    are left out of the fit (:func:`.poison.trim`).
 
     Raises :class:`NotEnoughData` when fewer than ``min_samples`` vectors
     (requests past the grace period) come out of ``df``.
@@ -301,6 +315,12 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
             f"at least {min_samples} are needed (MODEL_MIN_SAMPLES / --min-samples). Nothing was written.")
 
     t0 = time.perf_counter()
+    X, meta, trimmed = trim(X, meta, share=trim_share, reference=reference, params=params)
+    timings["trim"] = time.perf_counter() - t0
+    if trimmed.get("vectors"):
+        log(f"left out the {trimmed['vectors']} most anomalous vectors under {trimmed['under']} "
+            f"({trimmed['clients_whole']} clients whole)")
+    t0 = time.perf_counter()
     model = WindowAnomalyModel(**params).fit(X)
     timings["fit"] = time.perf_counter() - t0
     scores = model.training_scores_
@@ -317,6 +337,7 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
         "score_quantiles": {k: float(np.percentile(scores, q)) for k, q in qs.items()},
         "score_mean": float(scores.mean()),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
+        "trimmed": trimmed,
     }
     metrics.update(evaluate_labels(scores, threshold, meta))
     clients = int(meta["client_key"].nunique())
@@ -386,7 +407,7 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
             log(rows_read(source) or f"loaded {len(df)} rows ({source.get('source')})")
             fitted = fit_frame(df, params=params, max_vectors=opts.max_vectors, min_samples=opts.min_samples,
                                sample_every=opts.sample_every, seed=opts.seed, source=source,
-                               progress=progress, log=log)
+                               progress=progress, log=log, reference=active_model(store))
             version = "dry-run" if opts.dry_run else new_version_name()
             shadow = score_candidate(fitted.model, fitted.manifest, version, store=store,
                                      frame=df if opts.access_log else None)
