@@ -96,33 +96,41 @@ def sample():
 
 def test_trimming_drops_the_most_anomalous_share_under_the_current_model_and_clients_mostly_there():
     X, meta = sample()
-    kept, kmeta, info = trim(X, meta, share=0.02, reference=Reference())
-    assert "attacker" not in set(kmeta["client_key"])              # its 3 ordinary vectors too
+    fit, calib, info = trim(X, meta, share=0.02, reference=Reference())
+    clients = meta["client_key"].to_numpy()
+    assert not (fit & (clients == "attacker")).any()                 # its 3 ordinary vectors too
     assert info["under"] == "current" and info["clients_whole"] == 1
     assert info["vectors"] == 20 + 3    # the top 2 %, and the attacker's three ordinary vectors
     assert info["labels"]["slow_drip"] == 15
-    assert len(kept) == len(kmeta) == 1000 - info["vectors"]
-    # people lose only their most extreme moments
-    assert kmeta["client_key"].nunique() == 100
+    # people lose only their most extreme moments, which still set the threshold
+    assert len(set(clients[fit])) == 100
+    assert calib.sum() == 1000 - 15 and not (calib & (clients == "attacker")).any()
+    assert (fit <= calib).all()
 
 
-def test_no_trimming_at_zero_and_a_preliminary_fit_without_a_current_model():
+def test_no_trimming_at_zero_nor_without_a_current_model():
     X, meta = sample()
-    same, smeta, info = trim(X, meta, share=0.0)
-    assert same is X and info["vectors"] == 0
-    kept, kmeta, info = trim(X, meta, share=0.02, params={"n_estimators": 20, "random_state": 0})
-    assert info["under"] == "a preliminary fit" and info["labels"]["slow_drip"] >= 12
+    for kw in ({"share": 0.0, "reference": Reference()}, {"share": 0.02, "reference": None}):
+        fit, calib, info = trim(X, meta, **kw)
+        assert fit.all() and calib.all() and info["vectors"] == 0
 
 
 @pytest.mark.django_db
 def test_the_manifest_says_what_was_trimmed(tmp_path, sl):
+    from smartlayer.ml.runtime import ActiveModel
     from smartlayer.ml.training.frames import records_frame
     from smartlayer.ml.training.train import fit_frame
     from smartlayer.sim import DEFAULT_START, generate
 
     records = generate(start=DEFAULT_START, duration=86400, seed=3, humans=15, scenarios={"api_client": 1})
-    fitted = fit_frame(records_frame(records), params={"n_estimators": 10, "random_state": 0}, min_samples=50,
-                       trim_share=0.05)
+    params = {"n_estimators": 10, "contamination": 0.01, "random_state": 0}
+    first = fit_frame(records_frame(records), params=params, min_samples=50)
+    assert first.manifest["metrics"]["trimmed"]["vectors"] == 0     # nothing to trim under yet
+    current = ActiveModel("current", first.model.compiled_, first.manifest)
+    fitted = fit_frame(records_frame(records), params=params, min_samples=50, trim_share=0.05, reference=current)
     trimmed = fitted.manifest["metrics"]["trimmed"]
-    assert trimmed["share"] == 0.05 and trimmed["vectors"] >= int(0.05 * (len(fitted.X) + trimmed["vectors"]))
-    assert fitted.manifest["samples"] == len(fitted.X)
+    assert trimmed["share"] == 0.05 and trimmed["vectors"] > 0 and trimmed["under"] == "current"
+    assert fitted.manifest["samples"] == len(fitted.X) - trimmed["vectors"]     # fitted on
+    # the threshold is set on the traffic, odd moments included: 1 % of it above (contamination 0.01)
+    assert fitted.manifest["metrics"]["share_above_threshold"] == pytest.approx(0.01, abs=0.002)
+    assert fitted.manifest["threshold"] == fitted.model.threshold_ == -fitted.model.forest_.offset_

@@ -3,7 +3,9 @@
     python training/poisoning.py [--seeds 1 2 3] [--humans 300] [--share 0.039]
 
 For each seed: a *clean* model is trained on a normal generated week (the
-defaults of ``train_smartlayer``).  Then slow-drip attackers
+defaults of ``train_smartlayer``: the first model, nothing to trim under);
+the same week retrained under it shows what trimming costs when there is no
+attacker.  Then slow-drip attackers
 (``smartlayer/sim/scenarios/hostile.py``: a request a minute for hours,
 sensitive paths, IDs walked one by one, the odd payload — never banned, so
 nothing leaves them out) are mixed into the same week until they make up
@@ -13,8 +15,7 @@ model is retrained three ways:
 * **undefended** — no trimming (``trim_share=0``): what training did before;
 * **trimmed under the current model** — the default: the clean model is the
   active version, and the ``MODEL_TRIM_SHARE`` most anomalous vectors under it
-  (and clients mostly among them) are left out before the fit;
-* **trimmed, no model yet** — the same with a preliminary fit instead.
+  (and clients mostly above its threshold) are left out before the fit.
 
 Each model then replays a held-out attack day (``generate_attack_day``, seed
 + 100) through the whole pipeline.  Counted for the slow-drip clients:
@@ -98,7 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         return ActiveModel(name, fitted.model.compiled_, fitted.manifest), fitted.manifest["metrics"].get("trimmed")
 
     totals: dict[str, dict[str, int]] = {}
-    print(f"{'seed':>4} {'model':<28} {'drip flagged':>12} {'drip refused':>12} {'drip clients':>12} "
+    print(f"{'seed':>4} {'model':<30} {'drip flagged':>12} {'drip refused':>12} {'drip clients':>12} "
           f"{'people refused':>14}  trimmed")
     for seed in args.seeds:
         t0 = time.perf_counter()
@@ -110,9 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         poisoned_df = records_frame(poisoned)
         variants = [
             ("clean (no slow drip)", clean, clean_trim),
+            ("clean week again, trimmed", *model_of("clean-again", records_frame(clean_records), reference=clean)),
             ("undefended", *model_of("undefended", poisoned_df, trim_share=0.0)),
             ("trimmed under the clean model", *model_of("trimmed", poisoned_df, reference=clean)),
-            ("trimmed, no model yet", *model_of("trimmed-pre", poisoned_df)),
         ]
         print(f"seed {seed}: {actors} slow-drip actors, {drip_rows} of {len(poisoned)} rows "
               f"({drip_rows / len(poisoned):.1%}); {time.perf_counter() - t0:.0f}s to train")
@@ -123,14 +124,14 @@ def main(argv: list[str] | None = None) -> None:
                 acc[k] = acc.get(k, 0) + v
             note = "" if not trimmed else (f"{trimmed.get('vectors', 0)} vectors "
                                            f"({(trimmed.get('labels') or {}).get('slow_drip', 0)} slow drip)")
-            print(f"{seed:>4} {name:<28} {row['drip_flagged']:>12} {row['drip_refused']:>12} "
+            print(f"{seed:>4} {name:<30} {row['drip_flagged']:>12} {row['drip_refused']:>12} "
                   f"{row['drip_clients_caught']:>5}/{row['drip_clients']:<6} "
                   f"{row['people_refused']:>6}/{row['people']:<7}  {note}")
     base = totals["clean (no slow drip)"]["drip_flagged"]
     print("\npooled over seeds", " ".join(map(str, args.seeds)))
     for name, acc in totals.items():
         ratio = acc["drip_flagged"] / base if base else float("nan")
-        print(f"  {name:<28} drip flagged {acc['drip_flagged']:>6} ({ratio:6.1%} of clean), refused "
+        print(f"  {name:<30} drip flagged {acc['drip_flagged']:>6} ({ratio:6.1%} of clean), refused "
               f"{acc['drip_refused']:>6}, clients {acc['drip_clients_caught']}/{acc['drip_clients']}, people "
               f"refused {acc['people_refused']}/{acc['people']}")
 

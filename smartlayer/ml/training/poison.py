@@ -15,8 +15,7 @@ generated traffic: ``training/poisoning.py``).  Two defences, both cheap:
    by :mod:`.banned` (the rows while the ban was in force).
 2. **Trimming** (:func:`trim`): the ``MODEL_TRIM_SHARE`` (2 %) most anomalous
    vectors under the current model — the active version, which has not
-   learned this week's attacker yet; without one, a preliminary fit on the
-   same vectors — are dropped before the final fit, and with them every
+   learned this week's attacker yet — are dropped before the final fit, and with them every
    vector of a client that had most of its vectors among them (an attacker is
    odd request after request; a person has an odd moment).
 """
@@ -77,46 +76,45 @@ def drop_suspects(df: pd.DataFrame, suspects: dict[str, str]) -> tuple[pd.DataFr
     return df[~mask].reset_index(drop=True), counts
 
 
-def trim(X: np.ndarray, meta: pd.DataFrame, *, share: float | None = None, reference: Any = None,
-         params: dict[str, Any] | None = None) -> tuple[np.ndarray, pd.DataFrame, dict[str, Any]]:
-    """Drop the most anomalous ``share`` of ``X``, and the clients mostly above the threshold.
+def trim(X: np.ndarray, meta: pd.DataFrame, *, share: float | None = None,
+         reference: Any = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Which vectors to fit on, and which to set the threshold on.
+
+    Fit: all but the most anomalous ``share`` and the clients mostly above the
+    threshold.  Threshold: all but those clients — the people's odd moments
+    are part of normal traffic, and a threshold set without them would flag
+    more of it than the contamination says (measured: the trimmed model then
+    refused benign clients the untrimmed one served).
 
     ``reference``: an object with ``version``, ``threshold`` and ``forest`` (a
-    compiled forest over the same features) — the current model; None fits a
-    preliminary forest with ``params``.  Returns the kept vectors, their meta
-    and a description for the manifest.
+    compiled forest over the same features) — the current model.  Without
+    one nothing is trimmed.  Returns the two boolean masks over ``X`` and a
+    description for the manifest.
     """
     import numpy as np
 
-    from .model import WindowAnomalyModel
-
     share = float(sl_settings.MODEL_TRIM_SHARE if share is None else share)
+    everything = np.ones(len(X), dtype=bool)
     k = int(len(X) * share)
     if k <= 0:
-        return X, meta, {"share": share, "vectors": 0}
+        return everything, everything, {"share": share, "vectors": 0}
     forest = getattr(reference, "forest", None)
-    if forest is not None and getattr(forest, "n_features", None) == X.shape[1]:
-        scores = forest.anomaly_scores(X)
-        threshold = float(reference.threshold)
-        under = str(reference.version)
-    else:
-        pre = dict(params or {})
-        pre["n_estimators"] = min(int(pre.get("n_estimators") or 100), 50)
-        fitted = WindowAnomalyModel(**pre).fit(X)
-        scores, threshold = fitted.training_scores_, fitted.threshold_
-        under = "a preliminary fit"
-    cut = np.zeros(len(X), dtype=bool)
-    cut[np.argsort(scores, kind="stable")[-k:]] = True
+    if forest is None or getattr(forest, "n_features", None) != X.shape[1]:
+        return everything, everything, {"share": share, "vectors": 0, "under": None}
+    scores = forest.anomaly_scores(X)
+    threshold = float(reference.threshold)
+    under = str(reference.version)
     clients = meta["client_key"].to_numpy(dtype=object)
     per_client = Counter(clients.tolist())
     odd = Counter(clients[scores >= threshold].tolist())
     whole = {c for c, n in odd.items() if n >= CLIENT_SHARE * per_client[c] and n >= MIN_ODD}
-    if whole:
-        cut |= np.isin(clients, list(whole))
-    if int((~cut).sum()) < 2:  # never trim everything away
-        return X, meta, {"share": share, "vectors": 0, "under": under}
-    info: dict[str, Any] = {"share": share, "under": under, "vectors": int(cut.sum()), "clients_whole": len(whole)}
+    calib = ~np.isin(clients, list(whole)) if whole else everything.copy()
+    fit = calib.copy()
+    fit[np.argsort(scores, kind="stable")[-k:]] = False
+    if int(fit.sum()) < 2:  # never trim everything away
+        return everything, everything, {"share": share, "vectors": 0, "under": under}
+    info: dict[str, Any] = {"share": share, "under": under, "vectors": int((~fit).sum()),
+                            "clients_whole": len(whole), "vectors_of_those_clients": int((~calib).sum())}
     if "label" in meta.columns:
-        info["labels"] = dict(Counter(str(v) for v in meta["label"].to_numpy(dtype=object)[cut]).most_common())
-    keep = ~cut
-    return X[keep], meta[keep].reset_index(drop=True), info
+        info["labels"] = dict(Counter(str(v) for v in meta["label"].to_numpy(dtype=object)[~fit]).most_common())
+    return fit, calib, info

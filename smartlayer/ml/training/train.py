@@ -286,8 +286,10 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
     """Vectors, fit, threshold and evaluation for one frame; writes nothing.
 
     ``trim_share`` (default ``MODEL_TRIM_SHARE``) of the most anomalous
-    vectors under ``reference`` (the current model; None: a preliminary fit)
-    are left out of the fit (:func:`.poison.trim`).
+    vectors under ``reference`` (the current model; None: no trimming)
+    are left out of the fit, and the clients mostly above its threshold out of
+    the fit and the threshold (:func:`.poison.trim`); the evaluation (score
+    quantiles, labels) covers every vector.
 
     Raises :class:`NotEnoughData` when fewer than ``min_samples`` vectors
     (requests past the grace period) come out of ``df``.
@@ -315,15 +317,19 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
             f"at least {min_samples} are needed (MODEL_MIN_SAMPLES / --min-samples). Nothing was written.")
 
     t0 = time.perf_counter()
-    X, meta, trimmed = trim(X, meta, share=trim_share, reference=reference, params=params)
+    fit, calib, trimmed = trim(X, meta, share=trim_share, reference=reference)
     timings["trim"] = time.perf_counter() - t0
-    if trimmed.get("vectors"):
-        log(f"left out the {trimmed['vectors']} most anomalous vectors under {trimmed['under']} "
-            f"({trimmed['clients_whole']} clients whole)")
     t0 = time.perf_counter()
-    model = WindowAnomalyModel(**params).fit(X)
+    if trimmed.get("vectors"):
+        log(f"left out {trimmed['vectors']} vectors, the most anomalous under {trimmed['under']} and "
+            f"{trimmed['clients_whole']} clients mostly above its threshold, in {timings['trim']:.1f}s")
+        model = WindowAnomalyModel(**params).fit(X[fit])
+        scores = model.anomaly_scores(X)
+        model.calibrate(scores[calib])
+    else:
+        model = WindowAnomalyModel(**params).fit(X)
+        scores = model.training_scores_
     timings["fit"] = time.perf_counter() - t0
-    scores = model.training_scores_
     threshold = model.threshold_
     log(f"fitted {model.n_estimators} trees in {timings['fit']:.1f}s; threshold {threshold:.4f}")
 
@@ -333,7 +339,7 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
         "rows": rows,
         "vectors": int(len(X)),
         "sample_every": int(sample_every),
-        "share_above_threshold": float((scores >= threshold).mean()),
+        "share_above_threshold": float((scores[calib] >= threshold).mean()),
         "score_quantiles": {k: float(np.percentile(scores, q)) for k, q in qs.items()},
         "score_mean": float(scores.mean()),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
@@ -358,7 +364,7 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
                            "(= -IsolationForest.offset_); 0.5 for contamination='auto'"),
         "score_direction": "higher = more anomalous, in (0, 1)",
         "training": source,
-        "samples": int(len(X)),
+        "samples": int(fit.sum()),
         "clients": clients,
         "metrics": metrics,
         "score_histogram": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
