@@ -258,7 +258,10 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_GUARD_FACTOR": 25.0,      # the live guard's bound on the flagged share, × contamination
     "MODEL_GUARD_MINUTES": 3,        # minutes the flagged share must stay above it to demote
     "MODEL_GUARD_MIN_SCORED": 20,    # fewer scored requests in those minutes are not judged
-    "MODEL_TRIM_SHARE": 0.02,        # training drops this share of most anomalous vectors before the fit
+    # Training under an active model leaves out the clients mostly above its
+    # threshold, and this share of the most anomalous vectors (0: none; 0.02
+    # cost people and sensitivity on generated traffic: training/README.md).
+    "MODEL_TRIM_SHARE": 0.0,
     # smartlayer addition — a *sustained elevated rate*: this many grey-zone
     # requests with the elevated-rate rule on at most grey_burst_max_paths
     # distinct paths (in those 10 s), within GREY_SUSTAINED_WINDOW seconds,

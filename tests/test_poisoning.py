@@ -108,11 +108,12 @@ def test_trimming_drops_the_most_anomalous_share_under_the_current_model_and_cli
     assert (fit <= calib).all()
 
 
-def test_no_trimming_at_zero_nor_without_a_current_model():
+def test_nothing_is_trimmed_without_a_current_model_and_at_zero_only_persistent_clients():
     X, meta = sample()
-    for kw in ({"share": 0.0, "reference": Reference()}, {"share": 0.02, "reference": None}):
-        fit, calib, info = trim(X, meta, **kw)
-        assert fit.all() and calib.all() and info["vectors"] == 0
+    fit, calib, info = trim(X, meta, share=0.02, reference=None)
+    assert fit.all() and calib.all() and info["vectors"] == 0
+    fit, calib, info = trim(X, meta, share=0.0, reference=Reference())
+    assert (fit == calib).all() and (~fit == (meta["client_key"] == "attacker").to_numpy()).all()
 
 
 @pytest.mark.django_db

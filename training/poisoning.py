@@ -84,6 +84,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--humans", type=int, default=300)
     parser.add_argument("--share", type=float, default=0.039)
+    parser.add_argument("--trim", type=float, default=None, help="MODEL_TRIM_SHARE (default: the setting)")
     args = parser.parse_args(argv)
     setup()
 
@@ -111,9 +112,11 @@ def main(argv: list[str] | None = None) -> None:
         poisoned_df = records_frame(poisoned)
         variants = [
             ("clean (no slow drip)", clean, clean_trim),
-            ("clean week again, trimmed", *model_of("clean-again", records_frame(clean_records), reference=clean)),
+            ("clean week again, trimmed", *model_of("clean-again", records_frame(clean_records), reference=clean,
+                                                    trim_share=args.trim)),
             ("undefended", *model_of("undefended", poisoned_df, trim_share=0.0)),
-            ("trimmed under the clean model", *model_of("trimmed", poisoned_df, reference=clean)),
+            ("trimmed under the clean model", *model_of("trimmed", poisoned_df, reference=clean,
+                                                        trim_share=args.trim)),
         ]
         print(f"seed {seed}: {actors} slow-drip actors, {drip_rows} of {len(poisoned)} rows "
               f"({drip_rows / len(poisoned):.1%}); {time.perf_counter() - t0:.0f}s to train")

@@ -207,7 +207,7 @@ def _model_guard_errors(cfg: dict[str, Any]) -> list[Error]:
     trim = cfg.get("MODEL_TRIM_SHARE", DEFAULTS["MODEL_TRIM_SHARE"])
     if not isinstance(trim, (int, float)) or isinstance(trim, bool) or not 0 <= trim < 0.5:
         errors.append(Error(f"SMART_MIDDLEWARE['MODEL_TRIM_SHARE'] must be a share in [0, 0.5), got {trim!r}.",
-                            hint=f"The default is {DEFAULTS['MODEL_TRIM_SHARE']!r}; 0 turns trimming off.",
+                            hint=f"The default is {DEFAULTS['MODEL_TRIM_SHARE']!r} (no vector is trimmed).",
                             id="smartlayer.E022"))
     return errors
 
