@@ -207,3 +207,32 @@ def test_demoted_the_model_still_counts_with_a_rule_agreeing():
     # the rules keep working whatever the model's state
     assert combine(ev(black=["request_flood"], model_score=0.9, model_threshold=0.6,
                       model_demoted=True)).action is Action.BLOCK
+
+
+def test_the_middleware_s_detector_uses_the_process_guard_a_replay_its_own():
+    from smartlayer.ml.guard import process_guard
+    from smartlayer.offline.replay import Replayer
+
+    assert Detector().guard is process_guard()
+    replay = Replayer(model=StubModel())
+    assert replay.detector.guard is not process_guard() and not replay.detector.guard.publish
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_demotion_on_the_active_version(admin_client):
+    from django.urls import reverse
+
+    from smartlayer.admin import model_versions  # noqa: F401 - registers the admin
+    from smartlayer.models import ModelVersion
+
+    mv = ModelVersion.objects.create(version="stub-1", status="active")
+    url = reverse("admin:smartlayer_modelversion_change", args=[mv.pk])
+    assert "green: deciding as configured" in admin_client.get(url).content.decode()
+    model = StubModel()
+    model.share = 1.0
+    guard = Guard(publish=True)
+    for second in range(6 * 60):
+        for k in range(10):
+            guard.note(model, f"ip:198.51.100.{k}", True, T0 + second)
+    text = admin_client.get(url).content.decode()
+    assert "demoted to record-only" in text and "100.0%" in text
