@@ -132,7 +132,7 @@ class Guard:
     def note(self, model: Any, client: str, flagged: bool, now: float) -> bool:
         """Count one scored request of ``model`` by ``client``; return True while the guard is green."""
         minute = int(now // 60)
-        if minute != self.minute or model.version != self.version:
+        if minute != self.minute or getattr(model, "version", None) != self.version:
             self._roll(model, minute, now)
         counts = self.counts.get(client)
         if counts is None:
@@ -144,9 +144,10 @@ class Guard:
 
     def _roll(self, model: Any, minute: int, now: float) -> None:
         with self._lock:
-            if model.version != self.version:
+            version = getattr(model, "version", None)
+            if version != self.version:
                 self.reset()
-                self.version = model.version
+                self.version = version
                 self.bound = guard_bound_for(getattr(model, "manifest", None))
                 self.minute = minute
                 return
