@@ -114,6 +114,9 @@ DEFAULTS: dict[str, Any] = {
     "EXEMPT_PATHS": ["/static/", "/media/", "/favicon.ico", "/health"],
     # Client networks (CIDR) never blocked.
     "ALLOW_IPS": [],
+    # Client networks (CIDR) that may read the Prometheus endpoint
+    # (smartlayer.metrics.urls) without signing in as staff.
+    "METRICS_ALLOW_IPS": ["127.0.0.0/8", "::1/128"],
 
     # ── bans ───────────────────────────────────────────────────────────────
     "BAN_TTL": 3600,                 # seconds; 0 or None bans permanently
@@ -182,6 +185,9 @@ DEFAULTS: dict[str, Any] = {
     "VALIDATOR_SCAN_COOKIES": True,
     # Extra signatures: list of {"name", "pattern", "weight", "family"}.
     "VALIDATOR_EXTRA_PATTERNS": [],
+    # Payload signatures run: 1 = near-zero false positives on real benign text; 2 and 3 add
+    # signatures that also fire on some technical prose (SQL tutorials, shell snippets).
+    "VALIDATOR_PARANOIA": 1,
 
     # ── RateLimiter (seed README keys) ─────────────────────────────────────
     "PLAN_FIELD": "plan",
@@ -270,6 +276,26 @@ DEFAULTS: dict[str, Any] = {
     # one endpoint is a script hammering it.  0 turns it off.
     "GREY_SUSTAINED_COUNT": 5,
     "GREY_SUSTAINED_WINDOW": 60,
+
+    # ── site profile (smartlayer.profile): learned with the model, activated with it ──
+    "PROFILE_ENABLED": True,
+    # weight of each reason code in the validator's score (VALIDATOR_BLOCK_SCORE blocks)
+    "PROFILE_WEIGHTS": {"param:unknown_name": 2, "param:shape": 2, "path:unknown": 1, "path:restricted_ext": 3},
+    # parameters never counted as unknown or misshapen; a trailing * matches a prefix
+    "PROFILE_EXEMPT_PARAMS": ["utm_*", "fbclid", "gclid", "msclkid", "_ga", "ref", "_"],
+    # extensions a probe asks for; one the site never served is path:restricted_ext
+    "PROFILE_RESTRICTED_EXTENSIONS": [".bak", ".old", ".orig", ".save", ".swp", ".tmp", ".sql", ".env", ".git",
+                                      ".svn", ".inc", ".config", ".ini", ".log", ".php", ".asp", ".aspx", ".jsp",
+                                      ".cgi", ".pl", ".pwd", ".htaccess", ".htpasswd", ".dist", ".zip", ".tar",
+                                      ".gz", ".7z", ".rar", ".dump", ".db", ".sqlite", ".yml", ".yaml", ".conf"],
+    # requests with a profile anomaly of one client within the window that block (0: never)
+    "PROFILE_SUSTAINED_COUNT": 3,
+    "PROFILE_SUSTAINED_WINDOW": 600,
+    # learning: an endpoint, a parameter name, a value class needs this much support
+    "PROFILE_MIN_CLIENTS": 3,
+    "PROFILE_MIN_SUPPORT": 30,
+    # sequential ids reached by following the site's links at least this many seconds apart are browsing
+    "PROFILE_PAGE_PACE": 1.0,
 }
 
 _lock = threading.Lock()

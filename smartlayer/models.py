@@ -55,6 +55,16 @@ class RequestLog(models.Model):
     payload_score = models.SmallIntegerField(null=True, blank=True)
     model_version = models.CharField(max_length=64, blank=True, default="")
     details = models.JSONField(null=True, blank=True, help_text="Rules fired, scores, top features: why this decision.")
+    # What the site profile learns from (smartlayer.profile): how the client asked and what it got back.
+    response_type = models.CharField(max_length=64, blank=True, default="",
+                                     help_text="Media type of the response (Content-Type without parameters).")
+    accept = models.CharField(max_length=64, blank=True, default="", help_text="The Accept header (cut).")
+    fetch = models.CharField(max_length=48, blank=True, default="",
+                             help_text="Sec-Fetch-Dest/Mode/Site as dest/mode/site; empty when the client sent none.")
+    xrw = models.BooleanField(default=False, help_text="X-Requested-With: XMLHttpRequest was sent.")
+    referer_host = models.CharField(max_length=100, blank=True, default="", help_text="Host of the Referer.")
+    params = models.JSONField(null=True, blank=True,
+                              help_text="Parameter names and value shapes [[where, name, shape], …] — never values.")
 
     class Meta:
         indexes = [
@@ -69,6 +79,20 @@ class RequestLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} → {self.status_code}"
+
+
+class Overview(RequestLog):
+    """Not a table: the admin's overview page, drawn from the request log.
+
+    A proxy model, so that the admin lists the page on its index with the
+    smartlayer models, without a custom admin site the host project would
+    have to install.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = "overview"
+        verbose_name_plural = "overview: the last 24 hours and 7 days"
 
 
 class BanQuerySet(models.QuerySet):

@@ -24,6 +24,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.staticfiles",  # the admin's CSS and JS for the browser test's live server
     "tests.testapp",
     "smartlayer",
 ]
@@ -93,6 +94,8 @@ TEMPLATES = [
         },
     },
 ]
+
+STATIC_URL = "/static/"
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

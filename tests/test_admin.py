@@ -28,7 +28,7 @@ def admin_client(client, django_user_model):
 def rows():
     RequestLog.objects.create(client_key="ip:203.0.113.9", method="GET", path="/.env", status_code=403,
                               response_time_ms=1.0, was_blocked=True, blocked_by="anomaly", action="block",
-                              reason="grey:score_9", details={"decisions": []})
+                              reason="grey:score", details={"decisions": []})
     DailyReport.objects.create(date=timezone.now().date(), report="all quiet")
     UsageCounter.objects.create(client_key="u:1", plan="free", route="/api/", count=3)
     Verdict.objects.create(kind="grey", client_key="ip:203.0.113.9", verdict="BLOCK")

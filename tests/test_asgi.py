@@ -213,13 +213,13 @@ def test_one_thread_hop_per_middleware_and_the_bookkeeping_on_the_loop(monkeypat
     finished_on_loop: list[bool] = []
     original_finish = mw.finish
 
-    def finish(ctx, response):
+    def finish(ctx, response, *rest):
         try:
             asyncio.get_running_loop()
             finished_on_loop.append(True)
         except RuntimeError:
             finished_on_loop.append(False)
-        return original_finish(ctx, response)
+        return original_finish(ctx, response, *rest)
 
     monkeypatch.setattr(mw, "sync_to_async", counting)
     monkeypatch.setattr(mw, "finish", finish)

@@ -75,7 +75,7 @@ def test_a_ban_that_ends_within_the_second_asks_for_at_least_one_second():
 
 
 def test_other_refusals_are_unchanged():
-    decision = Decision(Action.BLOCK, "anomaly", reason="grey:score_9", details={"expires": time.time() + 60},
+    decision = Decision(Action.BLOCK, "anomaly", reason="grey:score", details={"expires": time.time() + 60},
                         public_reason=PUBLIC_REASONS["anomaly"])
     response = render(RequestFactory().get("/", **JSON), decision)
     assert json.loads(response.content) == {"error": "forbidden", "reason": "suspicious activity"}

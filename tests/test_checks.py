@@ -259,3 +259,21 @@ def test_no_extra_patterns_no_e012(settings):
     assert check_extra_pattern_safety() == []
     settings.SMART_MIDDLEWARE = {"VALIDATOR_EXTRA_PATTERNS": [{"name": "ok", "pattern": "evil", "weight": 1}]}
     assert check_extra_pattern_safety() == []
+
+
+def test_w005_is_quiet_while_developing_and_said_once_by_check_deploy(settings):
+    """runserver is one process: W005 must not print on every manage.py command with DEBUG = True,
+    and ``check --deploy`` still says it (once, whatever DEBUG is)."""
+    from django.core.checks import run_checks
+
+    settings.SMART_MIDDLEWARE = {}
+
+    def w005(deploy):
+        return [m.id for m in run_checks(include_deployment_checks=deploy) if m.id == "smartlayer.W005"]
+
+    settings.DEBUG = True
+    assert w005(False) == []
+    assert w005(True) == ["smartlayer.W005"]
+    settings.DEBUG = False
+    assert w005(False) == ["smartlayer.W005"]
+    assert w005(True) == ["smartlayer.W005"]

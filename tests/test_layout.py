@@ -37,17 +37,18 @@ def test_serving_requests_loads_no_offline_library():
 #: layers come first, the offline ones last.
 LAYERS = [
     {"conf", "signals", "models", "dbtext", "migrations"},
-    {"request"},
+    {"request", "decorators"},
     {"state"},
-    {"llm", "ml"},
+    {"llm", "ml", "profile"},
     {"policy"},
     {"detectors"},
     {"log"},
     {"http", "middleware", "asgi"},
-    {"offline", "sim", "demo", "admin", "checks", "management", "apps"},
+    {"offline", "sim", "demo", "admin", "checks", "management", "apps", "status", "metrics"},
 ]
 #: Sub-packages of an otherwise lower layer that are offline themselves.
 OFFLINE_SUBPACKAGES = {("ml", "training"): len(LAYERS) - 1, ("log", "report"): len(LAYERS) - 1,
+                       ("profile", "learn"): len(LAYERS) - 1,
                        ("log", "scheduler"): len(LAYERS) - 1}
 
 

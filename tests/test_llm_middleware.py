@@ -28,7 +28,7 @@ def test_grey_zone_client_is_banned_from_the_next_request_when_llm_says_block(cl
     server.default = answer("BLOCK")
     # no grace, anonymous (1) + python-requests (2) + sensitive path (4) = 7: the grey zone
     with ai_settings(server.url, grey_grace_requests=0):
-        r = client.get("/.env", **ANON_BOT)
+        r = client.get("/wp-login.php", **ANON_BOT)
         assert r.status_code == 404  # let through: the verdict is asked in the background
         assert wait_for(lambda: Ban.objects.filter(client_key="ip:203.0.113.40").exists())
         assert client.get("/", **ANON_BOT).status_code == 403
@@ -36,13 +36,13 @@ def test_grey_zone_client_is_banned_from_the_next_request_when_llm_says_block(cl
     assert ban.source == "llm"
     assert Verdict.objects.get(kind="grey").verdict == "BLOCK"
     sent = server.messages()[-1]["content"]
-    assert "/.env" in sent and "rule_score" not in sent and "sensitive_path\": true" not in sent.replace(" ", "")
+    assert "/wp-login.php" in sent and "rule_score" not in sent and "sensitive_path\": true" not in sent.replace(" ", "")
 
 
 def test_grey_zone_allow_is_recorded_and_nothing_banned(client, server):
     server.default = answer("ALLOW")
     with ai_settings(server.url, grey_grace_requests=0):
-        assert client.get("/.env", **ANON_BOT).status_code == 404
+        assert client.get("/wp-login.php", **ANON_BOT).status_code == 404
         assert wait_for(lambda: Verdict.objects.filter(kind="grey").exists())
         assert client.get("/", **ANON_BOT).status_code == 200
     assert Verdict.objects.get().verdict == "ALLOW" and not Ban.objects.exists()
@@ -50,7 +50,7 @@ def test_grey_zone_allow_is_recorded_and_nothing_banned(client, server):
 
 def test_no_key_means_no_call_and_the_grey_zone_is_recorded(client, server, flush_logs, sl):
     sl(grey_grace_requests=0)
-    assert client.get("/.env", **ANON_BOT).status_code == 404
+    assert client.get("/wp-login.php", **ANON_BOT).status_code == 404
     assert server.hits == 0
     flush_logs()
     row = RequestLog.objects.get()
@@ -85,13 +85,13 @@ def test_borderline_payload_timeout_lets_request_through_in_budget(client, serve
     flush_logs()
     row = RequestLog.objects.get()
     assert row.action == "record" and row.payload_score in (1, 2)
-    assert any("llm:none" in r for d in row.details["decisions"] for r in d["reasons"])
+    assert any("llm:no_verdict" in d["reasons"] and d["llm_error"] for d in row.details["decisions"])
 
 
 def test_llm_unreachable_keeps_the_site_serving(client):
     with ai_settings(closed_port_url(), grey_grace_requests=0):
         assert client.get(BORDERLINE, **BROWSER).status_code == 200
-        assert client.get("/.env", **ANON_BOT).status_code == 404
+        assert client.get("/wp-login.php", **ANON_BOT).status_code == 404
 
 
 def test_llm_cannot_lift_a_rule_block(client, server):

@@ -49,7 +49,7 @@ def test_repeated_blocks_turn_into_a_ban(browser, sl):
         browser.get("/page/1")
     ban = Ban.objects.get()
     assert ban.client_key == "ip:203.0.113.10" and ban.source == "rule" and ban.is_active
-    assert "repeat:3_blocks" in ban.reason
+    assert "repeat:blocks" in ban.reason and ban.details["blocks"] == 3
 
 
 def test_ban_is_served_from_the_cache_without_sql(browser, django_assert_num_queries):

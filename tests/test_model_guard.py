@@ -189,7 +189,7 @@ def ev(**kw) -> Evidence:
 def test_demoted_the_model_neither_bans_nor_blocks_alone():
     assert combine(ev(rule_score=0, model_score=0.9, model_threshold=0.6)).action is Action.BAN
     d = combine(ev(rule_score=0, model_score=0.9, model_threshold=0.6, model_demoted=True))
-    assert d.action is Action.ALLOW and d.reasons == ["model:record_only_0.900"]
+    assert d.action is Action.ALLOW and d.reasons == ["model:record_only"]
     assert combine(ev(rule_score=1, model_score=0.7, model_threshold=0.6, model_flags=15)).action is Action.BLOCK
     assert not combine(ev(rule_score=1, model_score=0.7, model_threshold=0.6, model_flags=15,
                           model_demoted=True)).refuses
@@ -200,10 +200,10 @@ def test_demoted_the_model_still_counts_with_a_rule_agreeing():
     for demoted in (False, True):
         d = combine(ev(rule_score=2, rules_fired=["suspicious_user_agent"], model_score=0.7, model_threshold=0.6,
                        model_flags=5, model_demoted=demoted))
-        assert d.action is Action.BLOCK and d.reason == "model:sustained_5"
+        assert d.action is Action.BLOCK and d.reason == "model:sustained" and d.details["model_flags"] == 5
     # and it still assists the rules: 6 + 2 reaches the hard block
     d = combine(ev(rule_score=6, model_score=0.7, model_threshold=0.6, model_demoted=True))
-    assert d.action is Action.BLOCK and d.reason == "grey:score_8"
+    assert d.action is Action.BLOCK and d.reason == "grey:score" and d.details["score"] == 8
     # the rules keep working whatever the model's state
     assert combine(ev(black=["request_flood"], model_score=0.9, model_threshold=0.6,
                       model_demoted=True)).action is Action.BLOCK
@@ -236,3 +236,13 @@ def test_the_admin_shows_a_demotion_on_the_active_version(admin_client):
             guard.note(model, f"ip:198.51.100.{k}", True, T0 + second)
     text = admin_client.get(url).content.decode()
     assert "demoted to record-only" in text and "100.0%" in text
+
+
+@pytest.mark.parametrize("key, value, code", [("MODEL_BOUND_FACTOR", 1, "smartlayer.E032"),
+                                               ("MODEL_GUARD_FACTOR", "x", "smartlayer.E032"),
+                                               ("MODEL_TRIM_SHARE", 0.5, "smartlayer.E033")])
+def test_guard_settings_out_of_range_are_check_errors(sl, key, value, code):
+    from smartlayer.checks.settings import check_settings
+
+    sl(**{key: value})
+    assert code in [m.id for m in check_settings()]

@@ -43,7 +43,7 @@ def test_clients_refused_by_a_rule_or_judged_block_are_left_out_whole():
     rows.append(log(41, "ip:7.7.7.1", was_blocked=True, blocked_by="anomaly", reason="grey:score_8"))
     rows.append(log(41, "ip:7.7.7.2", monitor_only=True, blocked_by="validator", reason="payload:sqli_union"))
     # the model alone refused 7.7.7.3, the rate limiter 7.7.7.4: their served rows stay
-    rows.append(log(41, "ip:7.7.7.3", was_blocked=True, blocked_by="anomaly", reason="model:sustained_15"))
+    rows.append(log(41, "ip:7.7.7.3", was_blocked=True, blocked_by="anomaly", reason="model:sustained"))
     rows.append(log(41, "ip:7.7.7.4", was_blocked=True, blocked_by="ratelimit", reason="ratelimit:per_minute"))
     rows.append(log(90, "ip:7.7.7.6", was_blocked=True, blocked_by="anomaly", reason="grey:score_9"))  # after
     RequestLog.objects.bulk_create(rows)

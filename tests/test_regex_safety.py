@@ -9,7 +9,8 @@ from smartlayer.detectors.payload import scan as payload
 from smartlayer.detectors.payload.regex_safety import backtracking_risks
 from tests.scaling import growth
 
-BUILT_IN = [s.regex for s in payload.SIGNATURES if s.regex is not None] + [payload._GATE_SYMBOLS, payload._GATE_WORDS]
+# the stdlib fallback runs these when RE2 is missing: each must be linear there too
+BUILT_IN = [s.regex for s in payload.SIGNATURES if s.regex is not None]
 
 
 @pytest.mark.parametrize("regex", BUILT_IN, ids=lambda r: r.pattern[:30])

@@ -25,6 +25,7 @@ from smartlayer.sim import (
     read_jsonl,
     to_jsonl,
 )
+from smartlayer.sim.generator import OPT_IN_SCENARIOS
 from smartlayer.sim.scenarios import BROWSER_UAS, PAYLOADS, PROBE_PATHS, activity
 
 HOUR = 3600.0
@@ -32,12 +33,12 @@ HOUR = 3600.0
 
 @pytest.fixture(scope="module")
 def attack_day() -> list[TrafficRecord]:
-    return generate_attack_day(11)
+    return generate_attack_day(11, profiled=True)
 
 
 @pytest.fixture(scope="module")
 def normal_week() -> list[TrafficRecord]:
-    return generate_normal_week(5, humans=60)
+    return generate_normal_week(5, humans=60, profiled=True)
 
 
 def by_client(records: list[TrafficRecord]) -> dict[str, list[TrafficRecord]]:
@@ -109,21 +110,21 @@ def test_short_window_still_shows_every_human():
 
 # ── labels ────────────────────────────────────────────────────────────────
 def test_labels_partition_the_scenarios():
-    assert BENIGN_LABELS == {"human", "api_client", "crawler", "office"}
+    assert BENIGN_LABELS == {"human", "api_client", "crawler", "office", "customer", "telemetry", "product_order"}
     assert HOSTILE_LABELS | BENIGN_LABELS == set(SCENARIOS)
     assert not HOSTILE_LABELS & BENIGN_LABELS
 
 
 def test_attack_day_has_every_scenario_with_its_label(attack_day):
     labels = Counter(r.label for r in attack_day)
-    assert set(labels) == set(SCENARIOS)
+    assert set(labels) == set(SCENARIOS) - OPT_IN_SCENARIOS
     assert labels["human"] > labels["scraper"]  # benign background dominates
     for r in attack_day:
         assert r.client_id.rsplit("-", 1)[0] == r.label
 
 
 def test_normal_week_is_benign_only_and_follows_the_day(normal_week):
-    assert {r.label for r in normal_week} == BENIGN_LABELS
+    assert {r.label for r in normal_week} == BENIGN_LABELS - OPT_IN_SCENARIOS
     human = [r.ts for r in normal_week if r.label == "human"]
     by_hour = Counter(int(t % 86400 // 3600) for t in human)
     assert by_hour[20] > 3 * by_hour[3]  # evening busier than the small hours

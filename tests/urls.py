@@ -33,6 +33,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", ok),
     path("echo/", echo),
+    path("shop/<slug:category>/<int:pk>/", ok),   # converters: the site profile's templates use them
     path("missing/", not_found),
     path("boom/", boom),
     path("slow/", slow),

@@ -9,4 +9,4 @@ Django's autodiscovery imports this package; each module registers its
 models.  May import: models, state (bans), ml (registry, plots).  Nothing on
 the request path imports the admin.
 """
-from . import bans, log, model_versions, reports  # noqa: F401 - each registers its ModelAdmins
+from . import bans, log, model_versions, overview, reports  # noqa: F401 - each registers its ModelAdmins

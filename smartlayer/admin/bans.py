@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from ..models import Ban
 from ..state import bans as ban_service
+from .links import link, log_url
 
 
 class ActiveFilter(admin.SimpleListFilter):
@@ -38,7 +39,8 @@ class BanForm(forms.ModelForm):
     class Meta:
         model = Ban
         fields = "__all__"
-        help_texts = {"client_key": "ip:<address>, ip:<IPv6 prefix>/<length>, u:<user pk>, or a bare IP address "
+        # help texts are HTML: no angle brackets
+        help_texts = {"client_key": "ip:ADDRESS, ip:IPV6-PREFIX/LENGTH, u:USER-PK, or a bare IP address "
                                     "(turned into its key)."}
 
     def clean_client_key(self) -> str:
@@ -54,14 +56,20 @@ class BanAdmin(admin.ModelAdmin):
     list_display = ["client_key", "source", "reason", "created_at", "expires_at", "is_active", "lifted_at"]
     list_filter = [ActiveFilter, "source"]
     search_fields = ["client_key", "ip_address", "user_id", "reason"]
-    readonly_fields = ["created_at", "lifted_at", "lifted_by", "details"]
+    readonly_fields = ["created_at", "lifted_at", "lifted_by", "details", "requests"]
     actions = ["lift_bans"]
     fields = ["client_key", "ip_address", "user_id", "reason", "source", "expires_at",
-              "created_at", "lifted_at", "lifted_by", "details"]
+              "created_at", "lifted_at", "lifted_by", "details", "requests"]
 
     @admin.display(boolean=True)
     def is_active(self, obj):
         return obj.is_active
+
+    @admin.display(description="requests")
+    def requests(self, obj):
+        if not obj or not obj.client_key:
+            return "—"
+        return link(log_url(client_key=obj.client_key), "this client's requests in the log")
 
     def get_changeform_initial_data(self, request):
         return {"source": "admin", "reason": "added in the admin"}

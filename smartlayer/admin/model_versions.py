@@ -12,7 +12,6 @@ so it works on a host that does not have the model store.
 """
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.contrib import admin, messages
@@ -23,6 +22,8 @@ from ..ml import registry
 from ..ml.guard import demotion_state
 from ..ml.plots import bars_svg, histogram_svg
 from ..models import ModelVersion
+from . import profile as profile_admin
+from .tables import key_value_table
 
 
 def _metric(obj: ModelVersion, *path: str) -> Any:
@@ -75,13 +76,25 @@ class ModelVersionAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["version", "status", "created_at", "activated_at", "feature_set", "notes"]}),
         ("Training data", {"fields": ["training_start", "training_end", "samples", "clients"]}),
-        ("Quality", {"fields": ["threshold", "score_histogram", "feature_medians", "metrics_table"]}),
+        ("Quality", {"fields": ["threshold_display", "score_histogram", "feature_medians", "metrics_table"]}),
         ("Before and after activation", {"fields": ["shadow_report", "guard_state"]}),
+        ("Site profile", {"fields": ["site_profile"], "classes": ["collapse"]}),
         ("Provenance", {"fields": ["params_json", "sha256"], "classes": ["collapse"]}),
     ]
     readonly_fields = ["version", "status", "created_at", "activated_at", "feature_set", "training_start",
-                       "training_end", "samples", "clients", "threshold", "score_histogram", "feature_medians",
-                       "metrics_table", "params_json", "sha256", "shadow_report", "guard_state"]
+                       "training_end", "samples", "clients", "threshold_display", "score_histogram", "feature_medians",
+                       "metrics_table", "params_json", "sha256", "site_profile", "shadow_report",
+                       "guard_state"]
+
+    def get_urls(self) -> list:
+        from django.urls import path
+
+        extra = [path("profile/", self.admin_site.admin_view(self.profile_view),
+                      name="smartlayer_modelversion_profile")]
+        return extra + super().get_urls()
+
+    def profile_view(self, request: Any) -> Any:
+        return profile_admin.overrides_view(self, request)
 
     # ── permissions: versions come from training, not from this form ───────
     def has_add_permission(self, request: Any) -> bool:
@@ -127,13 +140,25 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if len(names) != len(med):
             return "—"
         notes = [f"IQR {v:.3g}" for v in iqr] if len(iqr) == len(names) else None
-        return mark_safe(bars_svg(names, med, title="training medians", notes=notes))  # escaped by plots.py
+        # counts, seconds and shares side by side: a log axis keeps every bar visible
+        return mark_safe(bars_svg(names, med, title="training medians (log scale; values as printed)",
+                                  notes=notes, log_scale=True))  # escaped by plots.py
 
     @admin.display(description="metrics")
     def metrics_table(self, obj: ModelVersion) -> str:
-        data = {k: v for k, v in (obj.metrics or {}).items()
-                if k not in ("score_histogram", "feature_stats", "shadow")}
-        return format_html('<pre style="white-space:pre-wrap">{}</pre>', json.dumps(data, indent=2, sort_keys=True))
+        data = {k: v for k, v in (obj.metrics or {}).items() if k not in ("score_histogram", "feature_stats", "shadow")}
+        return key_value_table(data, "sl-metrics")
+
+    @admin.display(description="site profile")
+    def site_profile(self, obj: ModelVersion) -> str:
+        from django.urls import reverse
+
+        data = profile_admin.load(obj.version)
+        if data is None:
+            return "No site profile for this version on this host."
+        link = format_html('<p><a href="{}">Pin a class or exempt a parameter of the active profile →</a></p>',
+                           reverse("admin:smartlayer_modelversion_profile"))
+        return format_html("{}{}", link, profile_admin.profile_table(data))
 
     @admin.display(description="shadow scoring on recent traffic")
     def shadow_report(self, obj: ModelVersion) -> str:
@@ -153,7 +178,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="parameters")
     def params_json(self, obj: ModelVersion) -> str:
-        return format_html("<code>{}</code>", json.dumps(obj.params or {}, sort_keys=True))
+        return key_value_table(obj.params or {}, "sl-params")
 
     # ── actions ────────────────────────────────────────────────────────────
     # Both switch the model that decides on every request, so both need the

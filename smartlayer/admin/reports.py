@@ -2,17 +2,33 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html
 
 from ..models import DailyReport, UsageCounter, Verdict
+from .tables import key_value_table
 
 
 @admin.register(DailyReport)
 class DailyReportAdmin(admin.ModelAdmin):
+    """A report is written by ``analyse_logs``: read here, never edited (no Save button)."""
+
     list_display = ["date", "ai_status", "updated_at"]
-    readonly_fields = ["date", "report", "summary", "ai_status", "created_at", "updated_at"]
+    fields = ["date", "report_text", "figures", "ai_status", "created_at", "updated_at"]
+    readonly_fields = ["report_text", "figures"]
 
     def has_add_permission(self, request):
         return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="report")
+    def report_text(self, obj: DailyReport) -> str:
+        return format_html('<pre style="white-space:pre-wrap;margin:0;font-size:13px">{}</pre>', obj.report or "")
+
+    @admin.display(description="figures")
+    def figures(self, obj: DailyReport) -> str:
+        return key_value_table(obj.summary if isinstance(obj.summary, dict) else {}, "sl-figures")
 
 
 @admin.register(UsageCounter)

@@ -44,8 +44,6 @@ def check_middleware(app_configs: Any = None, **kwargs: Any) -> list:
 
 @register(Tags.caches)
 def check_cache(app_configs: Any = None, **kwargs: Any) -> list:
-    from ..conf import sl_settings
-
     cfg = _user() if isinstance(_user(), dict) else {}
     alias = cfg.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
     backend = getattr(settings, "CACHES", {}).get(alias, {}).get("BACKEND", "")
@@ -55,6 +53,31 @@ def check_cache(app_configs: Any = None, **kwargs: Any) -> list:
     if backend.endswith("DummyCache"):
         return [Error("smartlayer's cache is DummyCache: counters, windows and bans cannot work.",
                       hint="Use RedisCache in production, LocMemCache for a single process.", id="smartlayer.E009")]
+    if getattr(settings, "DEBUG", False):
+        return []  # W005 is about several worker processes: see check_cache_deploy
+    return _local_cache_warning(cfg, backend)
+
+
+@register(Tags.caches, deploy=True)
+def check_cache_deploy(app_configs: Any = None, **kwargs: Any) -> list:
+    """W005 while developing (``DEBUG = True``): only from ``check --deploy``.
+
+    runserver is one process, so a per-process cache is right there, and the
+    warning printed on every ``manage.py`` command teaches people to ignore
+    warnings.  With ``DEBUG = False`` :func:`check_cache` says it on every
+    check; this twin then stays quiet so ``check --deploy`` says it once.
+    """
+    if not getattr(settings, "DEBUG", False):
+        return []
+    cfg = _user() if isinstance(_user(), dict) else {}
+    alias = cfg.get("CACHE_ALIAS", DEFAULTS["CACHE_ALIAS"])
+    backend = getattr(settings, "CACHES", {}).get(alias, {}).get("BACKEND", "")
+    return _local_cache_warning(cfg, backend)
+
+
+def _local_cache_warning(cfg: dict, backend: str) -> list:
+    from ..conf import sl_settings
+
     enforcing = cfg.get("ENABLED", True) and sl_settings.MONITOR_MODE is not True
     local = backend.endswith(("locmem.LocMemCache", "filebased.FileBasedCache"))
     if enforcing and local:

@@ -20,7 +20,7 @@ _NON_NEGATIVE_INT = (
     "grey_suspicion_threshold", "grey_hard_block_score", "grey_grace_requests", "grey_elevated_rate_10s",
     "grey_error_rate_percent", "grey_scan_distinct_paths", "grey_sequential_ids", "grey_burst_requests_10s",
     "grey_burst_max_paths", "black_requests_10s", "black_error_rate_percent", "black_error_min_requests",
-    "LOGIN_FLOOD_ATTEMPTS", "GREY_SUSTAINED_COUNT",
+    "LOGIN_FLOOD_ATTEMPTS", "GREY_SUSTAINED_COUNT", "PROFILE_SUSTAINED_COUNT",
     "AI_RETRIES", "AI_PAYLOAD_BLOCK_CONFIDENCE", "MODEL_RULE_ASSIST", "MODEL_SUSTAINED_RULE_SCORE",
 )
 _POSITIVE_INT = (
@@ -29,13 +29,14 @@ _POSITIVE_INT = (
     "AI_MAX_WORKERS", "AI_QUEUE_SIZE", "AI_BREAKER_FAILURES", "MODEL_LOOKBACK_DAYS", "MODEL_MIN_SAMPLES",
     "MODEL_MAX_SAMPLES", "IPV6_PREFIX_LENGTH", "BLOCK_STATUS", "MODEL_SUSTAINED_WINDOW", "MODEL_SUSTAINED_COUNT",
     "MODEL_SUSTAINED_ALONE", "LOGIN_FLOOD_WINDOW",
-    "GREY_SUSTAINED_WINDOW", "SHARED_ADDRESS_MAX_CLIENTS", "MODEL_SHADOW_MAX_ROWS", "MODEL_GUARD_MINUTES",
-    "MODEL_GUARD_MIN_SCORED",
+    "GREY_SUSTAINED_WINDOW", "SHARED_ADDRESS_MAX_CLIENTS", "PROFILE_SUSTAINED_WINDOW", "PROFILE_MIN_CLIENTS",
+    "PROFILE_MIN_SUPPORT",
+    "MODEL_SHADOW_MAX_ROWS", "MODEL_GUARD_MINUTES", "MODEL_GUARD_MIN_SCORED",
 )
 _POSITIVE_NUMBER = (
     "FAILURE_LOG_INTERVAL", "LOG_FLUSH_INTERVAL", "AI_CONNECT_TIMEOUT", "AI_READ_TIMEOUT",
     "AI_PAYLOAD_TIMEOUT", "AI_BREAKER_COOLDOWN", "MODEL_RELOAD_INTERVAL", "REPLICATION_INTERVAL",
-    "MODEL_SHADOW_DAYS",
+    "PROFILE_PAGE_PACE", "MODEL_SHADOW_DAYS",
 )
 WINDOW_BACKENDS = ("auto", "local", "replicated", "redis")
 
@@ -116,7 +117,7 @@ def _plan_errors(cfg: dict[str, Any]) -> list[Error]:
 
 def _network_errors(cfg: dict[str, Any]) -> list[Error]:
     errors = []
-    for key in ("TRUSTED_PROXIES", "ALLOW_IPS"):
+    for key in ("TRUSTED_PROXIES", "ALLOW_IPS", "METRICS_ALLOW_IPS"):
         values = cfg.get(key, [])
         if isinstance(values, str):
             values = [values]
@@ -189,8 +190,21 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
         messages.append(Error(f"SMART_MIDDLEWARE['CRAWLER_POLICY'] must be 'polite', 'block' or a list of user-agent "
                               f"tokens, got {policy!r}.", hint="For example ['googlebot', 'bingbot'].",
                               id="smartlayer.E020"))
+    messages += _profile_errors(cfg)
     messages += _model_guard_errors(cfg)
     return messages
+
+
+def _profile_errors(cfg: dict[str, Any]) -> list[Error]:
+    """PROFILE_WEIGHTS: the profile's reason codes, each a whole number ≥ 0."""
+    weights = cfg.get("PROFILE_WEIGHTS", DEFAULTS["PROFILE_WEIGHTS"])
+    known = set(DEFAULTS["PROFILE_WEIGHTS"])
+    if (isinstance(weights, dict) and all(k in known for k in weights)
+            and all(_is_int(v) and v >= 0 for v in weights.values())):
+        return []
+    return [Error(f"SMART_MIDDLEWARE['PROFILE_WEIGHTS'] must map reason codes ({', '.join(sorted(known))}) to "
+                  f"whole numbers ≥ 0, got {weights!r}.", hint="Leave out a code to keep its default weight.",
+                  id="smartlayer.E021")]
 
 
 def _model_guard_errors(cfg: dict[str, Any]) -> list[Error]:
@@ -203,12 +217,12 @@ def _model_guard_errors(cfg: dict[str, Any]) -> list[Error]:
             # less would hold back sound candidates and demote healthy models
             errors.append(Error(f"SMART_MIDDLEWARE[{key!r}] must be a number above 1, got {factor!r}.",
                                 hint=f"The default is {DEFAULTS[key]!r} (times the contamination).",
-                                id="smartlayer.E021"))
+                                id="smartlayer.E032"))
     trim = cfg.get("MODEL_TRIM_SHARE", DEFAULTS["MODEL_TRIM_SHARE"])
     if not isinstance(trim, (int, float)) or isinstance(trim, bool) or not 0 <= trim < 0.5:
         errors.append(Error(f"SMART_MIDDLEWARE['MODEL_TRIM_SHARE'] must be a share in [0, 0.5), got {trim!r}.",
                             hint=f"The default is {DEFAULTS['MODEL_TRIM_SHARE']!r} (no vector is trimmed).",
-                            id="smartlayer.E022"))
+                            id="smartlayer.E033"))
     return errors
 
 

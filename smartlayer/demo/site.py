@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path, re_path
 
 from smartlayer import MIDDLEWARE as SMARTLAYER_MIDDLEWARE
 
@@ -39,11 +38,12 @@ def configure(workdir: Path, smart: dict[str, Any] | None = None) -> None:
         USE_TZ=True,
         TIME_ZONE="UTC",
         BASE_DIR=workdir,
-        ROOT_URLCONF="smartlayer.demo.site",
+        ROOT_URLCONF="smartlayer.demo.urls",
         INSTALLED_APPS=[
             "django.contrib.admin", "django.contrib.auth", "django.contrib.contenttypes",
-            "django.contrib.sessions", "django.contrib.messages", "smartlayer",
+            "django.contrib.sessions", "django.contrib.messages", "django.contrib.staticfiles", "smartlayer",
         ],
+        STATIC_URL="/static/",
         MIDDLEWARE=[
             "django.middleware.security.SecurityMiddleware",
             "django.contrib.sessions.middleware.SessionMiddleware",
@@ -88,16 +88,3 @@ def user_detail(request: HttpRequest, pk: str) -> JsonResponse:
 
 def missing(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
     return HttpResponse("not found", status=404)
-
-
-urlpatterns = [
-    path("", page),
-    re_path(r"^(about|pricing|blog|contact)/$", page),
-    re_path(r"^products/(\d+)/$", page),
-    re_path(r"^blog/(\d+)/$", page),
-    path("search/", page),
-    path("accounts/login/", page),
-    re_path(r"^api/users/(?P<pk>\d+)$", user_detail),
-    re_path(r"^api/(generate|analytics|export|orders)/$", api),
-    re_path(r"^.*$", missing),
-]

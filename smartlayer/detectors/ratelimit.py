@@ -35,6 +35,7 @@ from django.utils import timezone
 from ..conf import derived, sl_settings
 from ..request.client import Client
 from ..request.decision import PUBLIC_REASONS, Action, Decision
+from ..request.reasons import quota_code
 from ..state.cache import decr, incr_many, make_key
 from ..state.failures import report_failure
 
@@ -136,6 +137,21 @@ def _bucket_key(name: str, plan: str, route: Route, client: Client, bucket: int)
     return make_key("rl", name, plan, route.pattern, _quota_key(client), bucket)
 
 
+class PlanHolder:
+    """A stand-in user whose ``PLAN_FIELD`` reads ``plan``: for replays of logs that record the plan."""
+
+    __slots__ = ("_plan",)
+
+    def __init__(self, plan: str) -> None:
+        self._plan = plan
+
+    def __getattr__(self, name: str) -> Any:
+        return self._plan if name == str(sl_settings.PLAN_FIELD).split(".")[-1] else self
+
+    def __str__(self) -> str:
+        return self._plan
+
+
 def governs(client: Client, user: Any, path: str) -> bool:
     """True when a signed-in client's own plan has a quota on ``path``.
 
@@ -215,7 +231,7 @@ def check(client: Client, user: Any, path: str, now: float | None = None) -> Dec
     name, limit, retry = refused
     headers["Retry-After"] = str(max(1, retry))
     return Decision(
-        Action.THROTTLE, "ratelimit", reason=f"ratelimit:{name}", reasons=[f"ratelimit:{name}"], status=429,
+        Action.THROTTLE, "ratelimit", reason=quota_code(name), reasons=[quota_code(name)], status=429,
         details={"plan": plan, "route": route.pattern, "limit": limit, "window": name}, headers=headers,
         public_reason=PUBLIC_REASONS["ratelimit"],
     )
@@ -234,6 +250,6 @@ def _plan_gate(plan: str, path: str) -> Decision | None:
     if needed is None or rank.get(needed, 0) <= mine:
         return None
     return Decision(
-        Action.DENY, "ratelimit", reason="ratelimit:plan_required", reasons=[f"plan_required:{needed}"],
+        Action.DENY, "ratelimit", reason="ratelimit:plan_required", reasons=["ratelimit:plan_required"],
         status=403, details={"plan": plan, "required": needed}, public_reason=f"requires the {needed} plan",
     )

@@ -30,6 +30,7 @@ from .. import signals
 from ..conf import sl_settings
 from ..request import context as ctxmod
 from ..request.decision import Action, Decision
+from ..state import prom
 from ..state.failures import logger, report_failure
 from ..state.singleton import ProcessSingleton
 from .responses import render
@@ -66,7 +67,7 @@ class _SmartLayerMiddleware:
         except Exception as exc:  # noqa: BLE001 - identity resolution must never break a request
             report_failure("context", exc)
             return None, None
-        if ctx.exempt or ctx.refused_by is not None:
+        if ctx.exempt or ctx.refused_by is not None or self.component in ctx.skip:
             return ctx, None
         monitor = sl_settings.is_monitor(self.component)
         try:
@@ -83,6 +84,8 @@ class _SmartLayerMiddleware:
         if decision.component == "ban" and sl_settings.is_monitor("ban"):
             decision.monitor = True
         ctx.add(decision)
+        if prom.ON and (decision.action is not Action.ALLOW or decision.reasons):
+            prom.decision(decision.component, decision.action.value, decision.reason, decision.monitor)
         if decision.refuses:
             signals.request_blocked.send(sender=type(self), request=request, client=ctx.client, decision=decision)
             _log_refusal(ctx, decision)
@@ -173,6 +176,8 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
     if ctx.finished:
         return
     ctx.finished = True
+    if prom.ON:
+        prom.request()
     elapsed_ms = (time.perf_counter() - ctx.t0) * 1000.0
     status = getattr(response, "status_code", 0) or 0
     if ctx.window_key is not None:
@@ -180,10 +185,16 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
             _detector().record_outcome(ctx, status, elapsed_ms, blocked=ctx.refused_by is not None)
         except Exception as exc:  # noqa: BLE001
             report_failure("window", exc)
-    if ctxmod.watchlog_installed():
+    if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
         from ..log.writer import get_writer
 
-        get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms))
+        if ctx.params is None and ctx.query:   # no validator: the query string's names and shapes
+            from ..profile.shapes import query_params
+
+            ctx.params = query_params(ctx.query)
+        headers = getattr(response, "headers", None)
+        rtype = headers.get("Content-Type", "") if headers is not None else ""
+        get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
 
 
 def _build_detector():
@@ -222,7 +233,9 @@ class AIRequestValidator(_SmartLayerMiddleware):
         from ..detectors.payload.scan import scan_request
         from ..detectors.payload.validator import decide
 
-        return decide(ctx, scan_request(request), now=ctx.started, monitor=monitor)
+        scan = scan_request(request)
+        ctx.params = scan.params
+        return decide(ctx, scan, now=ctx.started, monitor=monitor)
 
 
 class RateLimiter(_SmartLayerMiddleware):

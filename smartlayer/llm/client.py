@@ -42,6 +42,7 @@ import httpx
 
 from .. import state
 from ..conf import sl_settings
+from ..state import prom
 from ..state.singleton import ProcessSingleton
 from .breaker import (
     CircuitBreaker,
@@ -155,6 +156,7 @@ class LLMClient:
             try:
                 self._admit()
             except LLMSkipped as exc:
+                prom.llm_call("skipped" if last_error is None else "failed")
                 if last_error is None:
                     if isinstance(exc, LLMBreakerOpen):
                         state.count("llm.skipped_breaker_open")
@@ -170,12 +172,14 @@ class LLMClient:
                 delay = self._retry_delay(exc, attempt, deadline)
                 if delay is None:
                     state.report_failure("llm", exc)
+                    prom.llm_call("failed")
                     raise
                 state.count("llm.retries")
                 time.sleep(delay)
                 continue
             self.breaker.record_success()
             state.count("llm.calls")
+            prom.llm_call("ok", time.monotonic() - started)
             return Completion(text=text, latency_ms=(time.monotonic() - started) * 1000, attempts=attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 

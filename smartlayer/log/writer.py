@@ -47,8 +47,10 @@ from typing import Any
 from django.db import close_old_connections
 
 from ..conf import sl_settings
+from ..state import prom
 from ..state.failures import count, report_failure
 from ..state.singleton import ProcessSingleton
+from . import heartbeat
 
 logger = logging.getLogger("smartlayer")
 
@@ -131,6 +133,7 @@ class LogWriter:
                 report_failure("log-write", exc)
                 return part + [row for rest in reversed(parts) for row in rest]
             self.stats["written"] += len(part)
+            prom.log_written(len(part))
         return []
 
     def _drop_invalid(self, exc: BaseException) -> None:
@@ -161,6 +164,8 @@ class LogWriter:
             self._wake.clear()
             if self._stop.is_set():
                 break
+            heartbeat.maybe_publish(self)
+            prom.log_queue(len(self.queue))
             batch = int(sl_settings.LOG_BATCH_SIZE)
             self._batch = batch
             while True:

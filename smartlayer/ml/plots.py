@@ -8,13 +8,16 @@ escaped; numbers are formatted by us.
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from html import escape
 
-_FONT = 'font-family="system-ui,-apple-system,sans-serif" font-size="11"'
-_BAR = "#417690"        # the admin's own blue
-_ACCENT = "#ba2121"     # the admin's delete red, for the threshold
-_MUTED = "#666"
+FONT = 'font-family="system-ui,-apple-system,sans-serif" font-size="11"'
+BAR_COLOUR = "#417690"  # the admin's own blue
+ACCENT = "#ba2121"      # the admin's delete red, for the threshold
+MUTED = "#666"
+_FONT, _BAR, _ACCENT, _MUTED = FONT, BAR_COLOUR, ACCENT, MUTED
+_CHAR_W = 6.6  # px per character of the 11 px sans-serif above, generously: labels must not be clipped
 
 
 def _open(width: int, height: int, title: str, fallback: str, *, title_x: float) -> list[str]:
@@ -32,9 +35,16 @@ def _num(v: float) -> str:
 
 
 def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: float | None = None,
-                  width: int = 560, height: int = 200, title: str = "") -> str:
+                  width: int = 560, height: int = 200, title: str = "",
+                  xlabel: str = "anomaly score (higher = more anomalous)", ylabel: str = "",
+                  integer: bool = False) -> str:
     """Bars of ``counts`` over bins ``edges`` (len(edges) == len(counts) + 1),
-    trimmed to the bins that hold data, with an optional threshold marker."""
+    trimmed to the bins that hold data, with an optional threshold marker.
+
+    ``integer``: the values are whole numbers and each bin holds one of them
+    (edges at k ± 0.5) — ticks then sit under the bars, on whole numbers only.
+    ``ylabel`` names what the bars count (e.g. "clients").
+    """
     counts = [int(c) for c in counts]
     edges = [float(e) for e in edges]
     if len(edges) != len(counts) + 1 or not counts:
@@ -49,7 +59,7 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: f
         while hi < len(counts) and edges[hi] < threshold:
             hi += 1
     counts, edges = counts[lo:hi], edges[lo:hi + 1]
-    left, right, top, bottom = 44, 10, 22 if title else 10, 30
+    left, right, top, bottom = 44 if not ylabel else 56, 24, 22 if title else 10, 30  # room for the last tick's label
     pw, ph = width - left - right, height - top - bottom
     peak = max(counts)
     x0, x1 = edges[0], edges[-1]
@@ -67,15 +77,28 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: f
         bw = max(1.0, x(edges[i + 1]) - bx - 1)
         parts.append(f'<rect x="{bx:.1f}" y="{top + ph - bh:.1f}" width="{bw:.1f}" height="{bh:.1f}" '
                      f'fill="{_BAR}"><title>{_num(edges[i])}–{_num(edges[i + 1])}: {c}</title></rect>')
+        if integer and len(counts) <= 24 and c != peak:  # a bar of 1 beside one of 175 must still be seen
+            parts.append(f'<text x="{bx + bw / 2:.1f}" y="{top + ph - bh - 3:.1f}" text-anchor="middle" '
+                         f'font-size="10">{c}</text>')
     base = top + ph
     parts.append(f'<line x1="{left}" y1="{base}" x2="{left + pw}" y2="{base}" stroke="{_MUTED}"/>')
-    for k in range(5):
-        v = x0 + span * k / 4
-        parts.append(f'<text x="{x(v):.1f}" y="{base + 14}" text-anchor="middle" fill="{_MUTED}">{_num(v)}</text>')
+    if integer:
+        first, last = math.ceil(x0), math.floor(x1)
+        step = max(1, math.ceil((last - first + 1) / 12))
+        ticks = [float(v) for v in range(first, last + 1, step)]
+    else:
+        ticks = [x0 + span * k / 4 for k in range(5)]
+    for v in ticks:
+        label = str(int(v)) if integer else _num(v)
+        parts.append(f'<text x="{x(v):.1f}" y="{base + 14}" text-anchor="middle" fill="{_MUTED}">{label}</text>')
     parts.append(f'<text x="{left - 4}" y="{top + 8}" text-anchor="end" fill="{_MUTED}">{peak}</text>')
     parts.append(f'<text x="{left - 4}" y="{base}" text-anchor="end" fill="{_MUTED}">0</text>')
+    if ylabel:
+        mid = top + ph / 2
+        parts.append(f'<text x="12" y="{mid:.1f}" text-anchor="middle" fill="{_MUTED}" '
+                     f'transform="rotate(-90 12 {mid:.1f})">{escape(ylabel)}</text>')
     parts.append(f'<text x="{left + pw / 2:.1f}" y="{height - 2}" text-anchor="middle" fill="{_MUTED}">'
-                 'anomaly score (higher = more anomalous)</text>')
+                 f'{escape(xlabel)}</text>')
     if threshold is not None and x0 <= threshold <= x1:
         tx = x(threshold)
         parts.append(f'<line x1="{tx:.1f}" y1="{top}" x2="{tx:.1f}" y2="{base}" stroke="{_ACCENT}" '
@@ -89,37 +112,59 @@ def histogram_svg(edges: Sequence[float], counts: Sequence[int], *, threshold: f
 
 
 def bars_svg(labels: Sequence[str], values: Sequence[float], *, width: int = 560, bar_height: int = 16,
-             title: str = "", notes: Sequence[str] | None = None) -> str:
+             title: str = "", notes: Sequence[str] | None = None, log_scale: bool = False) -> str:
     """Horizontal bars, one per label (negative values grow left of the axis).
 
     ``notes`` (optional, one per label) are printed after the value, e.g. the IQR.
+    ``log_scale``: bar lengths on log10(1 + |v|), for values of different units
+    and sizes side by side (request counts next to shares): on a linear axis
+    one large value leaves every other bar a pixel wide.  The printed numbers
+    stay the values themselves.  Label and value columns are as wide as their
+    longest text, so nothing is clipped.
     """
     values = [float(v) for v in values]
     if not labels or len(labels) != len(values):
         return _empty(width, 40, "no data")
-    label_w = 8 + 6 * max(len(str(lab)) for lab in labels)
-    text_w = 120
+    texts = [_num(v) + (f" ({notes[i]})" if notes and i < len(notes) and notes[i] else "")
+             for i, v in enumerate(values)]
+    label_w = 10 + _CHAR_W * max(len(str(lab)) for lab in labels)
+    text_w = 10 + _CHAR_W * max(len(t) for t in texts)
     top = 22 if title else 6
-    height = top + bar_height * len(labels) + 6
-    pw = max(60, width - label_w - text_w)
-    lo, hi = min(0.0, *values), max(0.0, *values)
+    axis_h = 16 if log_scale else 0
+    height = top + bar_height * len(labels) + 6 + axis_h
+    width = max(width, int(label_w + text_w + 120))
+    pw = width - label_w - text_w
+
+    def scaled(v: float) -> float:
+        if not log_scale:
+            return v
+        return math.copysign(math.log10(1.0 + abs(v)), v) if v == v else 0.0
+
+    lo, hi = min(0.0, *map(scaled, values)), max(0.0, *map(scaled, values))
     span = (hi - lo) or 1.0
 
     def x(v: float) -> float:
-        return label_w + (v - lo) / span * pw
+        return label_w + (scaled(v) - lo) / span * pw
 
     parts = _open(width, height, title, "bars", title_x=4)
     zero = x(0.0)
     for i, (lab, v) in enumerate(zip(labels, values, strict=True)):
         y = top + i * bar_height
         a, b = sorted((zero, x(v)))
-        parts.append(f'<text x="{label_w - 6}" y="{y + bar_height - 4}" text-anchor="end">{escape(str(lab))}</text>')
-        parts.append(f'<rect x="{a:.1f}" y="{y + 2}" width="{max(1.0, b - a):.1f}" height="{bar_height - 4}" '
-                     f'fill="{_BAR}"/>')
-        note = f" ({escape(str(notes[i]))})" if notes and i < len(notes) and notes[i] else ""
-        parts.append(f'<text x="{label_w + pw + 6}" y="{y + bar_height - 4}" fill="{_MUTED}">'
-                     f'{_num(v)}{note}</text>')
-    parts.append(f'<line x1="{zero:.1f}" y1="{top}" x2="{zero:.1f}" y2="{height - 6}" stroke="{_MUTED}"/>')
+        parts.append(f'<text x="{label_w - 6:.0f}" y="{y + bar_height - 4}" text-anchor="end">'
+                     f'{escape(str(lab))}</text>')
+        if v:  # a zero has no bar: the axis and the printed 0 say it
+            parts.append(f'<rect x="{a:.1f}" y="{y + 2}" width="{max(1.5, b - a):.1f}" height="{bar_height - 4}" '
+                         f'fill="{_BAR}"/>')
+        parts.append(f'<text x="{label_w + pw + 6:.0f}" y="{y + bar_height - 4}" fill="{_MUTED}">'
+                     f'{escape(texts[i])}</text>')
+    bottom = top + bar_height * len(labels) + 2
+    parts.append(f'<line x1="{zero:.1f}" y1="{top}" x2="{zero:.1f}" y2="{bottom}" stroke="{_MUTED}"/>')
+    if log_scale and hi > 0:
+        for tick in [0.0] + [10.0 ** k for k in range(0, 12) if scaled(10.0 ** k) <= hi + 1e-9]:
+            tx, label = x(tick), f"{tick:g}"
+            parts.append(f'<line x1="{tx:.1f}" y1="{bottom}" x2="{tx:.1f}" y2="{bottom + 3}" stroke="{_MUTED}"/>')
+            parts.append(f'<text x="{tx:.1f}" y="{bottom + 13}" text-anchor="middle" fill="{_MUTED}">{label}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

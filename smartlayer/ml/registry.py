@@ -93,6 +93,8 @@ def register(manifest: dict[str, Any], *, sha256: str = "", notes: str = "",
     metrics = dict(manifest.get("metrics") or {})
     if "score_histogram" in manifest:
         metrics["score_histogram"] = manifest["score_histogram"]
+    if "profile" in manifest:
+        metrics["profile"] = manifest["profile"]
     if "feature_stats" in manifest:
         stats = manifest["feature_stats"]
         metrics["feature_stats"] = {"names": list(manifest.get("feature_names") or []),

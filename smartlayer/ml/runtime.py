@@ -32,6 +32,7 @@ from operator import mul, sub
 from typing import Any
 
 from ..conf import sl_settings
+from ..profile.core import Profile
 from ..state.cache import get_cache, make_key
 from ..state.failures import report_failure
 from ..state.singleton import ProcessSingleton
@@ -116,6 +117,9 @@ class _Runtime:
 
     def reset(self) -> None:
         self.current: ActiveModel | None = None
+        self.profile: Profile | None = None        # the site profile stored with the active version
+        self.profile_data: dict[str, Any] | None = None
+        self.overrides_sig: tuple[int, int, int] | None = None
         self.next_check = 0.0
         self.generation = -1
         self.store: ModelStore | None = None
@@ -176,22 +180,58 @@ class _Runtime:
             self.current = None
             return
         if version is None:
-            self.current = None
+            self.current = self.profile = self.profile_data = None
             return
         if self.current is not None and self.current.version == version:
+            self.refresh_overrides()
             return
         retry_at = self.broken.get(version)
         if retry_at is not None and now < retry_at:
-            self.current = None
+            self.current = self.profile = self.profile_data = None
             return
         try:
-            self.current = ActiveModel.from_loaded(self.store.load(version))
+            loaded = self.store.load(version)
+            self.current = ActiveModel.from_loaded(loaded)
             self.broken.pop(version, None)
             _warn_if_window_differs(self.current)
         except Exception as exc:  # noqa: BLE001 - ModelStoreError and anything a bad file raises
             report_failure("model", f"cannot load model version {version!r}: {exc}")
             self.broken[version] = now + RETRY_BROKEN_AFTER
-            self.current = None
+            self.current = self.profile = self.profile_data = None
+            return
+        try:
+            self.profile_data = self.store.load_profile(version, loaded.manifest)
+        except Exception as exc:  # noqa: BLE001 - a broken profile costs the profile, not the model
+            report_failure("profile", f"cannot load the profile of version {version!r}: {exc}")
+            self.profile_data = None
+        self.overrides_sig = None
+        self.profile = None
+        self.refresh_overrides()
+
+    def refresh_overrides(self) -> None:
+        """(Re)build the profile when the owner's overrides changed (or it was just loaded)."""
+        if self.profile_data is None or self.store is None or self.current is None:
+            return
+        try:
+            st = os.stat(self.store.overrides_path)
+            sig: tuple[int, int, int] | None = (st.st_mtime_ns, st.st_size, st.st_ino)
+        except FileNotFoundError:
+            sig = (0, 0, 0)
+        except OSError:
+            sig = None
+        if sig is not None and sig == self.overrides_sig and self.profile is not None:
+            return
+        try:
+            data = dict(self.profile_data)
+            overrides = self.store.read_overrides() if sig not in (None, (0, 0, 0)) else {}
+            merged = {key: {**((data.get("overrides") or {}).get(key) or {}), **(overrides.get(key) or {})}
+                      for key in ("class", "exempt_params")}
+            data["overrides"] = merged
+            self.profile = Profile(data, self.current.version)
+            self.overrides_sig = sig
+        except Exception as exc:  # noqa: BLE001
+            report_failure("profile", f"cannot build the profile of version {self.current.version!r}: {exc}")
+            self.profile = None
 
 
 def _warn_if_window_differs(model: ActiveModel) -> None:
@@ -225,6 +265,22 @@ def get_active_model() -> ActiveModel | None:
         finally:
             rt.lock.release()
     return rt.current
+
+
+def get_active_profile() -> Profile | None:
+    """The site profile of the active version, or None (none, disabled, or it failed to load)."""
+    if not sl_settings.PROFILE_ENABLED:
+        return None
+    rt = _runtime.get()
+    now = time.monotonic()
+    if now < rt.next_check and rt.generation == sl_settings.generation:
+        return rt.profile
+    if rt.lock.acquire(blocking=False):
+        try:
+            rt.refresh(now)
+        finally:
+            rt.lock.release()
+    return rt.profile
 
 
 def reset_runtime() -> None:

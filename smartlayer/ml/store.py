@@ -11,8 +11,9 @@ read-only and is replaced on upgrade)::
       <version>/              written once, never modified
         model.joblib          the fitted scikit-learn IsolationForest (offline use)
         forest.npz            the compiled arrays the runtime scores with
-        manifest.json         what, when, on which data, how good, and the sha256 of every file
+        profile.json          the site profile learned with it (smartlayer.profile), when there is one
         shadow.json           the candidate scored on recent traffic before it could be activated
+        manifest.json         what, when, on which data, how good, and every artifact's sha256
 
 A version directory is assembled under a temporary name and then renamed
 into place (atomic on POSIX), so a reader sees either no version or a
@@ -48,7 +49,9 @@ from .forest import CompiledForest, ForestFormatError
 MODEL_FILE = "model.joblib"
 FOREST_FILE = "forest.npz"
 MANIFEST_FILE = "manifest.json"
+PROFILE_FILE = "profile.json"
 ACTIVE_FILE = "ACTIVE"
+OVERRIDES_FILE = "PROFILE_OVERRIDES.json"
 LOCK_FILE = ".train.lock"
 SHADOW_FILE = "shadow.json"
 HISTORY_FILE = "HISTORY"
@@ -147,11 +150,13 @@ class ModelStore:
 
     # ── writing ────────────────────────────────────────────────────────────
     def save(self, version: str, *, estimator: Any, forest: CompiledForest, manifest: dict[str, Any],
-             reports: dict[str, dict[str, Any]] | None = None) -> Path:
+             profile: dict[str, Any] | None = None, reports: dict[str, dict[str, Any]] | None = None) -> Path:
         """Write a new immutable version; returns its directory.
 
         ``manifest`` gets ``version`` and ``artifacts`` (name → sha256 and
         size) filled in; the directory appears atomically or not at all.
+        ``profile``: the site profile learned with the model, stored beside it
+        (``profile.json``) so that it is activated and rolled back with it.
         ``reports``: JSON files written beside it (``shadow.json``, the shadow
         scoring of the candidate), hashed in the manifest like the artifacts.
         """
@@ -166,8 +171,12 @@ class ModelStore:
             joblib.dump(estimator, tmp / MODEL_FILE)
             forest.to_npz(tmp / FOREST_FILE)
             names = [MODEL_FILE, FOREST_FILE]
+            if profile is not None:
+                with open(tmp / PROFILE_FILE, "w", encoding="utf-8") as fh:
+                    json.dump(profile, fh, sort_keys=True, separators=(",", ":"), default=str)
+                names.append(PROFILE_FILE)
             for name, report in (reports or {}).items():
-                if name in (MODEL_FILE, FOREST_FILE, MANIFEST_FILE) or not _REPORT_RE.match(name):
+                if name in (MODEL_FILE, FOREST_FILE, MANIFEST_FILE, PROFILE_FILE) or not _REPORT_RE.match(name):
                     raise ModelStoreError(f"invalid report file name {name!r}")
                 with open(tmp / name, "w", encoding="utf-8") as fh:
                     json.dump(report, fh, indent=2, sort_keys=True, default=str)
@@ -302,6 +311,20 @@ class ModelStore:
                 if isinstance(event, dict):
                     events.append(event)
         return events
+    def load_profile(self, version: str, manifest: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        """The site profile stored with ``version`` (sha256 verified), or None when it has none."""
+        manifest = manifest if manifest is not None else self.read_manifest(version)
+        if PROFILE_FILE not in (manifest.get("artifacts") or {}):
+            return None
+        self.verify(version, (PROFILE_FILE,))
+        try:
+            with open(self.path(version) / PROFILE_FILE, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ModelStoreError(f"model version {version}: unreadable {PROFILE_FILE}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ModelStoreError(f"model version {version}: {PROFILE_FILE} is not an object")
+        return data
 
     def load_estimator(self, version: str) -> Any:
         """The scikit-learn estimator (offline only: unpickling runs code, so
@@ -336,6 +359,38 @@ class ModelStore:
                 os.unlink(tmp)
             raise
         _fsync_dir(self.root)
+
+    # ── the owner's profile overrides (any version) ───────────────────────
+    @property
+    def overrides_path(self) -> Path:
+        return self.root / OVERRIDES_FILE
+
+    def read_overrides(self) -> dict[str, Any]:
+        """``{"class": {template: class}, "exempt_params": {template: [names]}}``; empty when none."""
+        try:
+            with open(self.overrides_path, encoding="utf-8") as fh:
+                data = json.load(fh)
+        except FileNotFoundError:
+            return {"class": {}, "exempt_params": {}}
+        except (OSError, ValueError) as exc:
+            raise ModelStoreError(f"unreadable {self.overrides_path}: {exc}") from None
+        if not isinstance(data, dict):
+            raise ModelStoreError(f"{self.overrides_path} is not an object")
+        return {"class": dict(data.get("class") or {}), "exempt_params": dict(data.get("exempt_params") or {})}
+
+    def write_overrides(self, data: dict[str, Any]) -> None:
+        """Replace the overrides atomically (every worker picks them up within MODEL_RELOAD_INTERVAL)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".overrides-", dir=self.root)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(data, fh, indent=2, sort_keys=True)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, self.overrides_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
     def clear_active(self) -> None:
         with contextlib.suppress(FileNotFoundError):

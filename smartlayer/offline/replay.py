@@ -22,11 +22,14 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from ..conf import sl_settings
 from ..detectors.behaviour.detector import Detector
+from ..detectors.ratelimit import PlanHolder
 from ..ml.training.labels import BENIGN_LABELS
+from ..profile.shapes import request_params
 from ..request.client import Client, cookie_hash, ip_key, person_key
 from ..request.context import RequestContext
 from ..request.decision import Action
@@ -34,7 +37,7 @@ from ..request.exempt import is_exempt
 from ..state.ban_backends import MemoryBans
 from ..state.windows.window import LocalWindowStore
 
-__all__ = ["BENIGN_LABELS", "ClientResult", "ReplayResult", "Replayer"]
+__all__ = ["BENIGN_LABELS", "ClientResult", "ReplayResult", "Replayer", "iso"]
 
 
 @dataclass(slots=True)
@@ -58,7 +61,15 @@ class ClientResult:
     def as_row(self) -> dict[str, Any]:
         row = asdict(self)
         row["reasons"] = "; ".join(f"{r}×{n}" for r, n in self.reasons.most_common(3))
+        row["first_blocked_at"] = iso(self.first_blocked_at)
         return row
+
+
+def iso(ts: float | None) -> str | None:
+    """A log timestamp as ISO 8601 UTC (``2026-12-02T14:03:07Z``), None for None."""
+    if ts is None:
+        return None
+    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -67,7 +78,9 @@ class ReplayResult:
     replayed: int = 0
     malformed: int = 0
     first_errors: list[str] = field(default_factory=list)
-    decisions: Counter = field(default_factory=Counter)   # (component, action) → count
+    decisions: Counter = field(default_factory=Counter)   # (component, action) → count; a line may have several
+    outcomes: Counter = field(default_factory=Counter)    # (component, action) of each line's deciding decision:
+    #                                                       one per line replayed, so they add up to ``replayed``
     clients: dict[str, ClientResult] = field(default_factory=dict)
     model_version: str = ""
     started: float | None = None
@@ -131,16 +144,23 @@ def _person(client: Client) -> str:
 class Replayer:
     """Feed request lines (in time order) through the detection pipeline."""
 
-    def __init__(self, *, model: Any = "active", payloads: bool = True, guard: Any = None) -> None:
-        if model == "active":
+    def __init__(self, *, model: Any = "active", payloads: bool = True, profile: Any = "active",
+                 guard: Any = None) -> None:
+        if isinstance(model, str) and model == "active":
             from ..detectors.behaviour.detector import _active_model
 
             model = _active_model()
+        if isinstance(profile, str) and profile == "active":
+            # the profile travels with the model: no model, no profile
+            from ..ml.runtime import get_active_profile
+
+            profile = get_active_profile() if model is not None else None
         self.model = model
+        self.profile = profile
         self.windows = LocalWindowStore(max_clients=10_000_000)
         self.bans = MemoryBans()
         # guard None: the live guard judges the model on the log's clock, as it would have live
-        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, guard=guard)
+        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile, guard=guard)
         self.payloads = payloads
         self.result = ReplayResult(model_version=getattr(model, "version", "") or "")
         self.last: RequestContext | None = None   # the context of the line fed last
@@ -157,14 +177,19 @@ class Replayer:
         res.ended = ts if res.ended is None else max(res.ended, ts)
         client = _client_of(line)
         ctx = RequestContext(client=client, method=line.method or "GET", path=line.path or "/",
-                             user_agent=line.user_agent or "", started=ts, t0=0.0)
+                             user_agent=line.user_agent or "", started=ts, t0=0.0,
+                             referer=getattr(line, "referer", "") or "")
         self.last = ctx
+        plan = getattr(line, "plan", "") if client.authenticated else ""
+        if plan:  # a signed-in line that records its plan: the plan governs its routes, as live
+            ctx.user = PlanHolder(plan)
         who = _person(client)
         stats = res.clients.get(who)
         if stats is None:
             stats = res.clients[who] = ClientResult(who, getattr(line, "label", None) or None)
         stats.requests += 1
         if is_exempt(ctx.path, client.ip):
+            res.outcomes[("exempt", "pass")] += 1
             return False  # never inspected, exactly as in the middleware
 
         decision = self.detector.inspect(ctx, ts)
@@ -172,13 +197,16 @@ class Replayer:
         if not decision.refuses and self.payloads:
             query = getattr(line, "query", "") or ""
             body = getattr(line, "body", "") or ""
-            if query or body or line.user_agent or getattr(line, "referer", ""):
+            if query or body or line.user_agent or getattr(line, "referer", "") or self.profile is not None:
+                raw = body.encode("utf-8", "replace") if body else None
+                content_type = getattr(line, "content_type", "") or ""
                 scan = scan_parts(
-                    query_string=query, body=body.encode("utf-8", "replace") if body else None,
-                    content_type=getattr(line, "content_type", "") or "",
+                    query_string=query, body=raw, content_type=content_type,
                     headers={"User-Agent": line.user_agent or "", "Referer": getattr(line, "referer", "") or ""},
                 )
-                payload_decision = decide(ctx, scan, bans=self.bans, now=ts, use_llm=False)
+                if self.profile is not None:
+                    ctx.params = request_params(query, raw, content_type)
+                payload_decision = decide(ctx, scan, bans=self.bans, now=ts, use_llm=False, profile=self.profile)
                 if payload_decision is not None:
                     ctx.add(payload_decision)
                     decision = payload_decision if payload_decision.action is not Action.ALLOW else decision
@@ -186,6 +214,8 @@ class Replayer:
         refused = ctx.refused_by is not None
         for d in ctx.decisions:
             res.decisions[(d.component, d.action.value)] += 1
+        head = ctx.headline()
+        res.outcomes[(head.component, head.action.value) if head is not None else ("none", "allow")] += 1
         if refused:
             stats.blocked_requests += 1
             head = ctx.refused_by
@@ -202,7 +232,10 @@ class Replayer:
             stats.max_payload_score = max(stats.max_payload_score, ctx.payload_score)
         status = 403 if refused else int(getattr(line, "status", 200) or 200)
         rt = getattr(line, "response_ms", None)
-        self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0, refused, now=ts)
+        # a 429 the log records for a plan's route was the quota answering (smartlayer's own
+        # refusal, live): like every refusal of ours it is no error of the client's
+        quota = status == 429 and ctx.user is not None
+        self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0, refused or quota, now=ts)
         return refused
 
     def run(self, lines: Iterable[Any]) -> ReplayResult:

@@ -1,16 +1,25 @@
-"""The detection report of a replay: a printed summary, and on disk a Markdown
-report with pictures (SVG) plus a machine-readable per-client file.
+"""The detection report of a replay: a printed summary, and on disk one
+self-contained HTML page (:mod:`.replay_html`), a Markdown report with its
+pictures (SVG) and a machine-readable per-client file.
+
+Every count adds up: decisions are counted once per line (the deciding one),
+so their total is the number of lines replayed; every time is ISO 8601 UTC;
+every chart says what it counts and which clients it leaves out.
 
 Pictures are SVG from :mod:`smartlayer.ml.plots` — no plotting library on a server."""
 from __future__ import annotations
 
 import csv
 import json
+import math
+from dataclasses import dataclass
 from datetime import datetime, timezone
+from html import escape
 from pathlib import Path
 from typing import IO, Any
 
-from .replay import BENIGN_LABELS, ReplayResult
+from ..conf import sl_settings
+from .replay import BENIGN_LABELS, ClientResult, ReplayResult, iso
 
 CLIENT_FIELDS = ["client", "label", "requests", "first_blocked_index", "first_blocked_at", "blocked_requests",
                  "final_action", "max_rule_score", "max_model_score", "max_payload_score", "reasons"]
@@ -46,14 +55,15 @@ def print_summary(result: ReplayResult, out: IO[str], *, seconds: float, top: in
     for err in result.first_errors:
         out.write(f"  malformed: {err}\n")
     out.write(f"model: {result.model_version or 'none (rules and payload checks only)'}\n")
-    out.write("\ndecisions per component:\n")
-    for (component, action), n in sorted(result.decisions.items()):
+    out.write(f"\ndecisions per component (the deciding one of each line; {result.replayed:,} lines):\n")
+    for (component, action), n in outcome_rows(result):
         out.write(f"  {component:<10} {action:<9} {n:>9,}\n")
-    refused = sorted((c for c in result.clients.values() if c.caught), key=lambda c: -c.blocked_requests)
+    out.write(f"  {'total':<20} {sum(result.outcomes.values()):>9,}\n")
+    refused = refused_clients(result)
     out.write(f"\nclients: {len(result.clients):,}, refused at least once: {len(refused):,}\n")
     for c in refused[:top]:
         out.write(f"  {c.client:<28} {c.label or '':<20} {c.requests:>6} req, first refused at #"
-                  f"{c.first_blocked_index}, {c.final_action}: {', '.join(c.reasons)}\n")
+                  f"{c.first_blocked_index} ({iso(c.first_blocked_at)}), {c.final_action}: {', '.join(c.reasons)}\n")
     if result.by_label():
         out.write("\nper scenario (clients):\n")
         for line in table_lines(result):
@@ -61,17 +71,31 @@ def print_summary(result: ReplayResult, out: IO[str], *, seconds: float, top: in
         out.write(f"precision (refused clients that were hostile): {_pct(result.precision())}\n")
 
 
+def outcome_rows(result: ReplayResult) -> list[tuple[tuple[str, str], int]]:
+    return sorted(result.outcomes.items())
+
+
+def refused_clients(result: ReplayResult) -> list[ClientResult]:
+    """Clients refused at least once, most refused requests first."""
+    return sorted((c for c in result.clients.values() if c.caught), key=lambda c: (-c.blocked_requests, c.client))
+
+
 # ── pictures (drawn by the one SVG chart module, which escapes every text) ──
 def _shared_histograms(series: dict[str, list[float]], *, bins: int = 30, threshold: float | None = None,
-                       title: str) -> dict[str, str]:
-    """One histogram per series over the same bins, so they compare at a glance."""
+                       integer: bool = False, xlabel: str) -> dict[str, str]:
+    """One histogram per series over the same bins, so they compare at a glance.
+
+    ``integer`` (rule scores): one bin per whole number, ticks on whole numbers."""
     from ..ml.plots import histogram_svg
 
     values = [v for vs in series.values() for v in vs]
     if threshold is not None:
         values.append(threshold)
     lo, hi = min(values), max(values)
-    if hi == lo:
+    if integer:
+        lo, hi = math.floor(lo) - 0.5, math.ceil(hi) + 0.5
+        bins = int(hi - lo)
+    elif hi == lo:
         hi = lo + 1.0
     step = (hi - lo) / bins
     edges = [lo + i * step for i in range(bins + 1)]
@@ -80,41 +104,66 @@ def _shared_histograms(series: dict[str, list[float]], *, bins: int = 30, thresh
         counts = [0] * bins
         for v in vs:
             counts[min(bins - 1, int((v - lo) / step))] += 1
-        charts[name] = histogram_svg(edges, counts, threshold=threshold, title=f"{title}: {name} ({len(vs)})")
+        charts[name] = histogram_svg(edges, counts, threshold=threshold, integer=integer, xlabel=xlabel,
+                                     ylabel="clients", title=f"{name}: {len(vs):,} clients")
     return charts
 
 
-def _write_pictures(result: ReplayResult, out_dir: Path, threshold: float | None) -> list[tuple[str, str]]:
+@dataclass
+class Chart:
+    caption: str
+    file: str
+    svg: str
+    note: str = ""
+
+
+def charts(result: ReplayResult, threshold: float | None) -> list[Chart]:
+    """The report's pictures, each with the sentence that says what it shows (and what it leaves out)."""
     from ..ml.plots import bars_svg
 
-    pictures = []
+    out: list[Chart] = []
     clients = list(result.clients.values())
     groups = {
         "benign clients": [c for c in clients if (c.label or "human") in BENIGN_LABELS],
         "hostile clients": [c for c in clients if c.label and c.label not in BENIGN_LABELS],
     }
+    grace = int(sl_settings.grey_grace_requests)
     model = {k: [c.max_model_score for c in g if c.max_model_score is not None] for k, g in groups.items()}
     if any(model.values()):
-        for name, svg in _shared_histograms({k: v for k, v in model.items() if v}, threshold=threshold,
-                                            title="highest anomaly score per client").items():
-            file = f"model_scores_{name.split()[0]}.svg"
-            (out_dir / file).write_text(svg)
-            pictures.append((f"Anomaly scores, {name} (higher = more anomalous)", file))
+        svgs = _shared_histograms({k: v for k, v in model.items() if v}, threshold=threshold,
+                                  xlabel="highest anomaly score of the client (higher = more anomalous)")
+        for name, svg in svgs.items():
+            members = groups[name]
+            unscored = [c for c in members if c.max_model_score is None]
+            short = sum(1 for c in unscored if c.requests <= grace)
+            note = (f"{len(model[name]):,} of {len(members):,} {name} have a model score. The model scores a client "
+                    f"only after its first {grace} requests (the grace period) and while it is not refused: "
+                    f"{short:,} sent no more than that, {len(unscored) - short:,} were refused by the rules "
+                    "or a ban before the model saw them."
+                    + (" The dashed line is the model's threshold." if threshold is not None else ""))
+            out.append(Chart(f"Model anomaly scores, {name}", f"model_scores_{name.split()[0]}.svg", svg, note))
     rules = {k: [float(c.max_rule_score) for c in g] for k, g in groups.items()}
     if any(rules.values()):
-        for name, svg in _shared_histograms({k: v for k, v in rules.items() if v}, bins=16,
-                                            title="highest rule score per client").items():
-            file = f"rule_scores_{name.split()[0]}.svg"
-            (out_dir / file).write_text(svg)
-            pictures.append((f"Rule scores, {name}", file))
+        hard = int(sl_settings.grey_hard_block_score)
+        grey = int(sl_settings.grey_suspicion_threshold)
+        svgs = _shared_histograms({k: v for k, v in rules.items() if v}, integer=True,
+                                  xlabel="highest rule score of the client (behaviour rules, whole points)")
+        for name, svg in svgs.items():
+            note = (f"Every {name[:-1]} is counted once, at its highest rule score. From {grey} a client is in the "
+                    f"grey zone (recorded, or asked to the LLM), from {hard} a request is blocked. A client's first "
+                    f"{grace} requests are not scored (the grace period), so a client that sent no more, or was "
+                    "refused by a BLACK rule, a payload or a ban first, stays at 0. Rule scores are points of the "
+                    "documented rules, not the model's anomaly score.")
+            out.append(Chart(f"Rule scores, {name}", f"rule_scores_{name.split()[0]}.svg", svg, note))
     rows = [(r["scenario"], float(r["median_before_block"])) for r in result.scenario_table()
             if not r["benign"] and r["median_before_block"] is not None]
     if rows:
-        (out_dir / "time_to_block.svg").write_text(bars_svg(
-            [name for name, _ in rows], [v for _, v in rows],
-            title="requests let through before the first block (median per scenario)"))
-        pictures.append(("Time to first block", "time_to_block.svg"))
-    return pictures
+        svg = bars_svg([name for name, _ in rows], [v for _, v in rows],
+                       title="requests let through before the first refusal (median per scenario)")
+        out.append(Chart("Time to first refusal", "time_to_block.svg", svg,
+                         "For each hostile scenario, the median number of requests its caught clients sent "
+                         "before the first one was refused (clients never caught are not in it)."))
+    return out
 
 
 # ── files ───────────────────────────────────────────────────────────────────
@@ -132,27 +181,29 @@ def write_clients(result: ReplayResult, out_dir: Path) -> None:
 
 def write_report(result: ReplayResult, out_dir: Path, *, title: str = "Replay",
                  threshold: float | None = None) -> Path:
-    """Write report.md, the pictures and the per-client files; returns the report's path."""
+    """Write report.html (self-contained), report.md with its SVG files, and the per-client files;
+    returns the Markdown report's path."""
+    from .replay_html import render_html
+
     out_dir.mkdir(parents=True, exist_ok=True)
     write_clients(result, out_dir)
     if threshold is None and result.model_version:
         from ..detectors.behaviour.detector import _active_model
 
         threshold = getattr(_active_model(), "threshold", None)
-    pictures = _write_pictures(result, out_dir, threshold)
+    pictures = charts(result, threshold)
+    for chart in pictures:
+        (out_dir / chart.file).write_text(chart.svg)
+    (out_dir / "report.html").write_text(render_html(result, pictures, title=title), encoding="utf-8")
     table = result.scenario_table()
 
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    span = ""
-    if result.started is not None and result.ended is not None:
-        fmt = "%Y-%m-%d %H:%M"
-        span = (f"{datetime.fromtimestamp(result.started, timezone.utc).strftime(fmt)} → "
-                f"{datetime.fromtimestamp(result.ended, timezone.utc).strftime(fmt)} UTC")
-    md = [f"# {title}", "", f"Written {when}. Log span: {span or 'unknown'}.", "",
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    span = f"{iso(result.started)} → {iso(result.ended)}" if result.started is not None else "unknown"
+    refused = refused_clients(result)
+    md = [f"# {title}", "", f"Written {when}. Log span: {span}. Times are UTC (ISO 8601).", "",
           f"* lines: {result.lines:,}, replayed: {result.replayed:,}, malformed: {result.malformed:,}",
           f"* model: {result.model_version or 'none (rules and payload checks only)'}",
-          f"* clients: {len(result.clients):,}, refused at least once: "
-          f"{sum(1 for c in result.clients.values() if c.caught):,}", ""]
+          f"* clients: {len(result.clients):,}, refused at least once: {len(refused):,}", ""]
     if table:
         md += ["## Per scenario", "",
                "| scenario | clients | requests | caught | recall | FP rate | median requests before block | let through |",
@@ -163,13 +214,36 @@ def write_report(result: ReplayResult, out_dir: Path, *, title: str = "Replay",
         md += ["", f"Precision (refused clients that were hostile): {_pct(result.precision())}.", "",
                "Recall counts a hostile client as caught when at least one of its requests was refused; "
                "FP rate is the share of benign clients refused at least once.", ""]
-    md += ["## Decisions per component", "", "| component | action | count |", "|---|---|---:|"]
-    md += [f"| {c} | {a} | {n:,} |" for (c, a), n in sorted(result.decisions.items())]
+    md += ["## Decisions per component", "",
+           f"The deciding decision of each line, so the counts add up to the {result.replayed:,} lines replayed "
+           "(`exempt`: an exempt path or allow-listed address, never inspected; `none`: nothing to say).", "",
+           "| component | action | lines |", "|---|---|---:|"]
+    md += [f"| {c} | {a} | {n:,} |" for (c, a), n in outcome_rows(result)]
+    md += [f"| **total** | | **{sum(result.outcomes.values()):,}** |", ""]
+    md += [f"## Refused clients ({len(refused):,})", "",
+           "| client | label | requests | refused | first refused at | first refused | final action | reasons |",
+           "|---|---|---:|---:|---:|---|---|---|"]
+    for c in refused[:REFUSED_LISTED]:
+        md.append(f"| `{_md(c.client)}` | {_md(c.label or '')} | {c.requests:,} | {c.blocked_requests:,} | "
+                  f"#{c.first_blocked_index} | {iso(c.first_blocked_at)} | {c.final_action} | "
+                  f"{_md(', '.join(f'{r} ×{n}' for r, n in c.reasons.most_common(3)))} |")
+    if len(refused) > REFUSED_LISTED:
+        md.append(f"\n{len(refused) - REFUSED_LISTED:,} more in `clients.csv`.")
     md.append("")
-    for caption, name in pictures:
-        md += [f"## {caption}", "", f"![{caption}]({name})", ""]
-    md += ["## Files", "", "* `clients.csv`, `clients.jsonl` — one row per client: requests, first refusal "
-           "(index and time), final action, highest rule / model / payload scores, label.", ""]
+    for chart in pictures:
+        md += [f"## {chart.caption}", "", f"![{chart.caption}]({chart.file})", "", chart.note, ""]
+    md += ["## Files", "", "* `report.html` — this report as one page, pictures included.",
+           "* `clients.csv`, `clients.jsonl` — one row per client: requests, first refusal "
+           "(index and ISO time), final action, highest rule / model / payload scores, label.", ""]
     path = out_dir / "report.md"
     path.write_text("\n".join(md))
     return path
+
+
+#: refused clients listed in the reports (all of them are in clients.csv)
+REFUSED_LISTED = 500
+
+
+def _md(text: str) -> str:
+    """Text from the log inside a Markdown table cell: no pipes, no markup."""
+    return escape(str(text)).replace("|", "\\|").replace("`", "'")

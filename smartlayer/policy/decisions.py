@@ -8,8 +8,12 @@ anomaly score, the payload score, an LLM verdict) and hands it to
 2. a borderline payload or a grey-zone client with an LLM verdict: the LLM
    can only make a decision stricter — a payload verdict above
    ``AI_PAYLOAD_BLOCK_CONFIDENCE`` → **block**;
-3. payload score ≥ ``VALIDATOR_BLOCK_SCORE`` → **block**; 1 … below → **ask the LLM**
-   (recorded only when no LLM is configured);
+3. payload score (signatures plus the site profile's anomalies, weighted by
+   ``PROFILE_WEIGHTS``) ≥ ``VALIDATOR_BLOCK_SCORE`` → **block**; a client
+   with ``PROFILE_SUSTAINED_COUNT`` anomalous requests within
+   ``PROFILE_SUSTAINED_WINDOW`` → **block**; profile anomalies alone below
+   that → **record**; 1 … below → **ask the LLM** (recorded only when no LLM
+   is configured);
 4. the model alone, above ``MODEL_BAN_SCORE`` → **ban** for ``BAN_TTL``
    (not while the live guard has demoted it, :mod:`smartlayer.ml.guard`: then
    the model counts only where a rule agrees — a rule score of at least
@@ -33,20 +37,25 @@ anomaly score, the payload score, an LLM verdict) and hands it to
    is **banned** for ``BAN_TTL``.
 
 Clients in the grace period are scored by neither the rules nor the model.
-Every non-allow decision carries its reasons: rules fired, scores, model
-version and the features that stood out most.
+Every non-allow decision carries its reasons — stable codes from
+:data:`smartlayer.request.reasons.CATALOGUE`, never a number — and its
+details: rules fired, scores and counts, model version and the features that
+stood out most.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ..conf import sl_settings
 from ..request.decision import ALLOW, PUBLIC_REASONS, Action, Decision, Evidence
+from ..request.reasons import payload_code
 
 #: BLACK rules that ban at once instead of blocking one request: after a login
 #: flood, whatever that client does next — including the session of an account
 #: it has just broken into, from the same IP — is refused.
 BANNING_RULES = frozenset({"login_flood"})
 
-def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str]) -> Decision:
+def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str], **details: Any) -> Decision:
     ttl = None
     if action is Action.BAN:
         ttl = int(sl_settings.BAN_TTL or 0) or None
@@ -56,7 +65,7 @@ def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str]) -> 
         reason=reason,
         reasons=reasons,
         status=int(sl_settings.BLOCK_STATUS),
-        details=ev.details(),
+        details={**ev.details(), **details},
         ban_ttl=ttl,
         public_reason=PUBLIC_REASONS.get(ev.component, "forbidden"),
     )
@@ -69,7 +78,8 @@ def escalate(decision: Decision, blocks: int) -> Decision:
     if decision.action is Action.BLOCK and limit and blocks >= limit:
         decision.action = Action.BAN
         decision.ban_ttl = int(sl_settings.BAN_TTL or 0) or None
-        decision.reasons.append(f"repeat:{blocks}_blocks")
+        decision.reasons.append("repeat:blocks")
+        decision.details["blocks"] = blocks
     return decision
 
 
@@ -84,13 +94,20 @@ def combine(ev: Evidence) -> Decision:
         action = Action.BAN if BANNING_RULES.intersection(ev.black) else Action.BLOCK
         return _decision(action, ev, reasons[0], reasons)
 
-    # 2–3. payloads
+    # 2–3. payloads, and what is odd for this site (the profile's parameter and path anomalies)
     if ev.payload_score is not None and ev.payload_score > 0:
-        hits = [f"payload:{h}" for h in ev.payload_hits]
+        hits = list(dict.fromkeys(payload_code(h) for h in ev.payload_hits)) + ev.profile_hits  # where: in details
         if ev.payload_score >= int(s.VALIDATOR_BLOCK_SCORE):
-            return _decision(Action.BLOCK, ev, hits[0] if hits else "payload", hits)
+            return _decision(Action.BLOCK, ev, hits[0] if hits else "payload:borderline", hits)
+        sustained = int(s.PROFILE_SUSTAINED_COUNT or 0)
+        if ev.profile_hits and sustained and ev.profile_flags >= sustained:
+            reasons = ["profile:sustained"] + hits
+            return _decision(Action.BLOCK, ev, reasons[0], reasons, profile_flags=ev.profile_flags)
+        if ev.profile_hits and ev.payload_score <= ev.profile_score:
+            # odd for this site, nothing an attack string: recorded, never worth a synchronous LLM call
+            return _decision(Action.RECORD, ev, hits[0], hits)
         if ev.llm_confidence is not None and ev.llm_confidence > int(s.AI_PAYLOAD_BLOCK_CONFIDENCE):
-            reasons = hits + [f"llm:confidence_{ev.llm_confidence}"]
+            reasons = hits + ["llm:payload_block"]
             return _decision(Action.BLOCK, ev, reasons[-1], reasons)
         action = Action.ASK_LLM if ev.llm_available and ev.llm_confidence is None else Action.RECORD
         return _decision(action, ev, "payload:borderline", hits)
@@ -106,33 +123,33 @@ def combine(ev: Evidence) -> Decision:
         alone = not ev.model_demoted
         agreed = score >= int(s.MODEL_SUSTAINED_RULE_SCORE)
         if alone and ev.model_score >= float(s.MODEL_BAN_SCORE):
-            reasons = [f"model:score_{ev.model_score:.3f}"] + reasons
+            reasons = ["model:ban_score"] + reasons
             return _decision(Action.BAN, ev, reasons[0], reasons)
         block_at = s.MODEL_BLOCK_SCORE if s.MODEL_BLOCK_SCORE is not None else ev.model_threshold
         if ev.model_score >= float(block_at):
             flags = ev.model_flags
             if not (alone or agreed):
-                reasons.append(f"model:record_only_{ev.model_score:.3f}")
+                reasons.append("model:record_only")
             elif ((alone and flags >= int(s.MODEL_SUSTAINED_ALONE))
                     or (flags >= int(s.MODEL_SUSTAINED_COUNT) and agreed)):
-                reasons = [f"model:sustained_{flags}"] + reasons
+                reasons = ["model:sustained"] + reasons
                 return _decision(Action.BLOCK, ev, reasons[0], reasons)
             else:
                 score += int(s.MODEL_RULE_ASSIST)
-                reasons.append(f"model:above_threshold_{ev.model_score:.3f}")
+                reasons.append("model:above_threshold")
 
     # 6. rule score
     if score >= int(s.grey_hard_block_score):
-        return _decision(Action.BLOCK, ev, f"grey:score_{score}", reasons)
+        return _decision(Action.BLOCK, ev, "grey:score", reasons, score=score)
     if score >= int(s.grey_suspicion_threshold):
         if ev.llm_verdict == "BLOCK":
-            return _decision(Action.BAN, ev, "llm:block", reasons + ["llm:block"])
+            return _decision(Action.BAN, ev, "llm:block", reasons + ["llm:block"], score=score)
         sustained = int(s.GREY_SUSTAINED_COUNT or 0)
         if sustained and ev.grey_flags >= sustained:
-            reasons = [f"grey:sustained_rate_{ev.grey_flags}"] + reasons
-            return _decision(Action.BLOCK, ev, reasons[0], reasons)
+            reasons = ["grey:sustained_rate"] + reasons
+            return _decision(Action.BLOCK, ev, reasons[0], reasons, score=score)
         action = Action.ASK_LLM if ev.llm_available else Action.RECORD
-        return _decision(action, ev, f"grey:score_{score}", reasons)
+        return _decision(action, ev, "grey:suspicion", reasons, score=score)
     if reasons:
         return _decision(Action.ALLOW, ev, "", reasons)
     return ALLOW

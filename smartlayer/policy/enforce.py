@@ -114,13 +114,14 @@ def _ask_payload(ev: Evidence, decision: Decision, ctx: RequestContext, excerpt:
         confidence, error = None, type(exc).__name__
     if confidence is None:
         decision.action = Action.RECORD
-        decision.reasons.append(f"llm:none({error or 'no verdict'})"[:120])
+        decision.reasons.append("llm:no_verdict")
+        decision.details["llm_error"] = str(error or "no verdict")[:120]
         return decision
     ev.llm_confidence = confidence
     decision = combine(ev)
     if decision.action is not Action.BLOCK:
         decision.action = Action.RECORD
-        decision.reasons.append(f"llm:confidence_{confidence}")
+        decision.reasons.append("llm:payload_below_confidence")
     return decision
 
 

@@ -18,7 +18,7 @@ from ..conf import derived, sl_settings
 from ..dbtext import columns, db_json, db_text
 from .client import Client, resolve_client
 from .decision import Action, Decision
-from .exempt import is_exempt
+from .exempt import is_exempt, view_exemptions
 
 ATTR = "_smartlayer"
 
@@ -39,6 +39,7 @@ class RequestContext:
     started: float                    # wall clock, seconds
     t0: float                         # perf_counter at start
     exempt: bool = False              # exempt path or allow-listed IP: never refused
+    skip: frozenset[str] = frozenset()  # components the view opted out of (@smartlayer_exempt)
     owner: Any = None
     window_key: str | None = None     # set when the anomaly detector recorded an arrival
     decisions: list[Decision] = field(default_factory=list)
@@ -50,6 +51,14 @@ class RequestContext:
     response_headers: dict[str, str] | None = None  # set by a component, added to the response (quota headers)
     user: Any = None                  # request.user as the request has it (lazy; read only for signed-in clients)
     finished: bool = False
+    # how the client asked: what the site profile learns from and compares with (smartlayer.profile)
+    referer: str = ""
+    host: str = ""
+    query: str = ""                   # the raw query string
+    accept: str = ""
+    fetch: str = ""                   # "dest/mode/site" of the Sec-Fetch-* headers, "" without them
+    xrw: bool = False                 # X-Requested-With: XMLHttpRequest
+    params: list[list[str]] | None = None  # [where, name, shape] per parameter (set by the validator or at the end)
 
     def add(self, decision: Decision) -> None:
         if decision.action is Action.ALLOW and not decision.reasons:
@@ -86,14 +95,43 @@ def begin(request: Any, owner: Any) -> RequestContext:
     exempt = is_exempt(path, client.ip)
     ctx = RequestContext(
         client=client, method=request.method or "GET", path=path, user_agent=ua,
-        started=time.time(), t0=time.perf_counter(), exempt=exempt, owner=owner,
+        started=time.time(), t0=time.perf_counter(), exempt=exempt, skip=view_exemptions(request), owner=owner,
         user=getattr(request, "user", None) if client.authenticated else None,
+        referer=_text(meta.get("HTTP_REFERER")), host=_text(meta.get("HTTP_HOST")), query=_text(meta.get("QUERY_STRING")),
+        accept=_text(meta.get("HTTP_ACCEPT")), fetch=fetch_of(meta),
+        xrw=meta.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest",
     )
     setattr(request, ATTR, ctx)
     return ctx
 
 
-def log_row(ctx: RequestContext, status: int, elapsed_ms: float) -> dict[str, Any]:
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def fetch_of(meta: Any) -> str:
+    """``dest/mode/site`` of the Sec-Fetch-* headers a browser sends; "" when it sent none."""
+    dest = meta.get("HTTP_SEC_FETCH_DEST")
+    mode = meta.get("HTTP_SEC_FETCH_MODE")
+    if not dest and not mode:
+        return ""
+    return f"{_text(dest)[:16]}/{_text(mode)[:16]}/{_text(meta.get('HTTP_SEC_FETCH_SITE'))[:12]}"
+
+
+def referer_host(referer: str) -> str:
+    """``https://shop.example/a?b`` → ``shop.example`` (lower case, port kept); "" for none."""
+    if "//" not in referer:
+        return ""
+    rest = referer.split("//", 1)[1]
+    end = len(rest)
+    for sep in "/?#":
+        i = rest.find(sep)
+        if 0 <= i < end:
+            end = i
+    return rest[:end].rsplit("@", 1)[-1].lower()
+
+
+def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: str = "") -> dict[str, Any]:
     """The RequestLog fields of a finished request.
 
     Every text value is cleaned of what the database refuses and cut to its
@@ -118,6 +156,12 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float) -> dict[str, An
         "model_score": ctx.model_score,
         "payload_score": ctx.payload_score,
         "model_version": db_text(ctx.model_version, cut["model_version"]),
+        "response_type": db_text(response_type.partition(";")[0].strip().lower(), cut["response_type"]),
+        "accept": db_text(ctx.accept, cut["accept"]),
+        "fetch": db_text(ctx.fetch, cut["fetch"]),
+        "xrw": ctx.xrw,
+        "referer_host": db_text(referer_host(ctx.referer), cut["referer_host"]),
+        "params": db_json(ctx.params) if ctx.params else None,
     }
     if head is not None:
         row["blocked_by"] = head.component if head.refuses else ""

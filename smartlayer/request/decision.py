@@ -83,6 +83,9 @@ class Evidence:
     top_features: list[Any] = field(default_factory=list)
     payload_score: int | None = None
     payload_hits: list[str] = field(default_factory=list)
+    profile_hits: list[str] = field(default_factory=list)   # reason codes of the site profile (param:…, path:…)
+    profile_score: int = 0                  # their weight (PROFILE_WEIGHTS), part of the payload score
+    profile_flags: int = 0                  # requests with a profile anomaly in PROFILE_SUSTAINED_WINDOW, this one included
     llm_verdict: str | None = None          # "BLOCK" / "ALLOW" / None
     llm_confidence: int | None = None
     llm_available: bool = False
@@ -111,6 +114,11 @@ class Evidence:
         if self.payload_score is not None:
             d["payload_score"] = self.payload_score
             d["payload_hits"] = list(self.payload_hits)
+        if self.profile_hits:
+            d["profile_hits"] = list(self.profile_hits)
+            d["profile_score"] = self.profile_score
+            if self.profile_flags:
+                d["profile_flags"] = self.profile_flags
         if self.llm_verdict is not None or self.llm_confidence is not None:
             d["llm"] = {"verdict": self.llm_verdict, "confidence": self.llm_confidence}
         return d

@@ -18,10 +18,13 @@ FLAG_AUTHENTICATED = 1
 FLAG_SUSPICIOUS_UA = 2
 FLAG_EMPTY_UA = 4
 FLAG_SENSITIVE = 8
+FLAG_NAVIGATED = 16      # came from a page of the site itself (same-site referer)
+FLAG_TELEMETRY = 32      # sent to an endpoint the site profile knows as telemetry (a page's beacons)
+FLAG_ASSET = 64          # sent to an endpoint the site profile knows as an asset (a page's files and images)
 #: A signed-in customer's request on a route its plan has a quota for: the plan
 #: counts it, the rate rules do not (a burst within the plan is no flood on the
 #: customer's next page).
-FLAG_PLAN_GOVERNED = 16
+FLAG_PLAN_GOVERNED = 128
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 
@@ -121,3 +124,26 @@ def longest_sequential_run(paths: Iterable[str]) -> int:
                 if n > best:
                     best = n
     return best
+
+
+def probing_run(arrivals: Iterable[tuple], page_pace: float) -> int:
+    """Longest run of consecutive ids on one template, leaving out the ids a person browsed to.
+
+    An id was *browsed to* when the request came from a page of the site
+    (:data:`FLAG_NAVIGATED`) at least ``page_pace`` seconds after the previous
+    id of that template: "next product" clicked by a reader.  What is left —
+    ids fetched fast, or without the site's own navigation — is what
+    enumeration looks like.  ``arrivals``: ``(ts, method, path, flags)``.
+    """
+    last: dict[str, float] = {}
+    paths: list[str] = []
+    for a in arrivals:
+        t = _template_id(a[2])
+        if t is None:
+            continue
+        before = last.get(t[0])
+        last[t[0]] = a[0]
+        if a[3] & FLAG_NAVIGATED and (before is None or a[0] - before >= page_pace):
+            continue
+        paths.append(a[2])
+    return longest_sequential_run(paths) if len(paths) > 1 else len(paths)

@@ -51,6 +51,11 @@ class TrafficRecord:
     label: str = "human"       # scenario name; see BENIGN_LABELS
     client_id: str = ""        # stable id of the simulated actor
     cookie: str = ""           # the site's session/CSRF cookie the client presents ("" for none)
+    plan: str = ""             # the signed-in user's plan ("" for none): what PLAN_FIELD would read
+    accept: str = ""           # the Accept header
+    fetch: str = ""            # Sec-Fetch-Dest/Mode/Site as "dest/mode/site" ("" when not a browser)
+    xrw: bool = False          # X-Requested-With: XMLHttpRequest
+    response_type: str = ""    # media type of the answer
 
     @property
     def is_benign(self) -> bool:

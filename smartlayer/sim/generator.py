@@ -34,6 +34,11 @@ WEEK = 7 * DAY
 HUMANS_PER_API_CLIENT = 100
 #: One office (10–25 colleagues behind one address) per this many independent visitors.
 HUMANS_PER_OFFICE = 150
+#: Scenarios generated only when asked for by name: what is fair for them
+#: depends on the site's configuration (a ``customer`` is within its rights
+#: only where ``RATE_LIMIT_PLANS`` sells it a quota), so the ready-made week
+#: and attack day, replayed with default settings, leave them out.
+OPT_IN_SCENARIOS = frozenset({"customer"})
 HUMANS_PER_CRAWLER = 100
 #: Hostile actors of :func:`generate_attack_day`: every hostile scenario, at least once.
 ATTACK_DAY_HOSTILES: dict[str, int] = {
@@ -141,19 +146,40 @@ def _benign_mix(humans: int, crawlers: int | None = None) -> dict[str, int]:
     }
 
 
+#: The site-profile patterns (:mod:`~smartlayer.sim.scenarios.profiled`), per this many humans.
+HUMANS_PER_TELEMETRY_READER = 40
+HUMANS_PER_PRODUCT_CLICKER = 50
+#: Hostile actors of the attack day when the profile scenarios are asked for.
+PROFILE_HOSTILES: dict[str, int] = {"tampering": 8, "path_probing": 8}
+
+
+def _profile_mix(humans: int) -> dict[str, int]:
+    return {"telemetry": max(1, humans // HUMANS_PER_TELEMETRY_READER),
+            "product_order": max(1, humans // HUMANS_PER_PRODUCT_CLICKER)}
+
+
 def generate_normal_week(seed: int, start: float | None = None, humans: int = 300,
-                         sitemap: SiteMap | None = None) -> list[TrafficRecord]:
+                         sitemap: SiteMap | None = None, profiled: bool = False) -> list[TrafficRecord]:
     """A week of benign traffic only (humans, API clients, crawlers) with a
-    diurnal rhythm: the kind of history a model is trained on."""
+    diurnal rhythm: the kind of history a model is trained on.  ``profiled``
+    adds the telemetry readers and product clickers the site profile is for."""
+    mix = _benign_mix(humans)
+    if profiled:
+        mix.update(_profile_mix(humans))
     return generate(start=DEFAULT_START if start is None else start, duration=WEEK, seed=seed,
-                    humans=humans, scenarios=_benign_mix(humans), sitemap=sitemap)
+                    humans=humans, scenarios=mix, sitemap=sitemap)
 
 
 def generate_attack_day(seed: int, start: float | None = None, humans: int = 150,
-                        sitemap: SiteMap | None = None) -> list[TrafficRecord]:
+                        sitemap: SiteMap | None = None, profiled: bool = False) -> list[TrafficRecord]:
     """A day of benign background with every hostile scenario at least once
-    (:data:`ATTACK_DAY_HOSTILES`): the kind of day a detector is scored on."""
+    (:data:`ATTACK_DAY_HOSTILES`): the kind of day a detector is scored on.
+    ``profiled`` adds telemetry readers, product clickers, parameter
+    tampering and path probing (:data:`PROFILE_HOSTILES`)."""
     mix = _benign_mix(humans, crawlers=2)
     mix.update(ATTACK_DAY_HOSTILES)
+    if profiled:
+        mix.update(_profile_mix(humans))
+        mix.update(PROFILE_HOSTILES)
     return generate(start=DEFAULT_START if start is None else start, duration=DAY, seed=seed,
                     humans=humans, scenarios=mix, sitemap=sitemap)

@@ -47,11 +47,16 @@ API_PUBLIC = "api_public"
 API_PRIVATE = "api_private"    # anonymous → 401; POST creates → 201
 API_PRIVATE_MISSING = "api_private_missing"  # 401 before the lookup, then 404
 API_CREDENTIALS = "api_credentials"  # POST credentials → 200 or 401
+BEACON = "beacon"              # a page's telemetry: POST → 204
 
 _READ = frozenset({"GET", "HEAD"})
 _API_KINDS = frozenset({API_PUBLIC, API_PRIVATE, API_PRIVATE_MISSING, API_CREDENTIALS})
 _DYNAMIC_KINDS = frozenset({PAGE, FORM, ACTION, LOGIN, LOGOUT, PRIVATE, ADMIN_LOGIN, ADMIN,
-                            ADMIN_MISSING}) | _API_KINDS
+                            ADMIN_MISSING, BEACON}) | _API_KINDS
+_HTML_KINDS = frozenset({PAGE, FORM, LOGIN, PRIVATE, ADMIN_LOGIN, ADMIN, ADMIN_MISSING, MISSING})
+_FILE_TYPES = {".css": "text/css", ".js": "application/javascript", ".woff2": "font/woff2", ".svg": "image/svg+xml",
+               ".jpg": "image/jpeg", ".png": "image/png", ".ico": "image/x-icon", ".txt": "text/plain",
+               ".xml": "application/xml"}
 
 _DYNAMIC = re.compile(
     r"^/(?:products/(?P<product>\d{1,9})/(?P<review>review/)?"
@@ -80,6 +85,7 @@ _COSTS: dict[str, tuple[float, float, int]] = {
     API_PRIVATE: (45.0, 0.6, 2600),
     API_PRIVATE_MISSING: (12.0, 0.4, 60),
     API_CREDENTIALS: (180.0, 0.3, 420),  # password hashing dominates
+    BEACON: (3.0, 0.4, 0),
 }
 # answers whose cost does not depend on the route
 _STATUS_COSTS: dict[int, tuple[float, float, int]] = {
@@ -130,6 +136,7 @@ class SiteMap:
         "/static/css/site.css", "/static/js/vendor.js", "/static/js/app.js",
         "/static/fonts/inter.woff2", "/static/img/logo.svg", "/favicon.ico",
     )
+    beacons: tuple[str, ...] = ("/t/collect/",)
     robots_disallow: tuple[str, ...] = (
         "/admin/", "/accounts/", "/account/", "/cart/", "/checkout/", "/api/", "/search/",
     )
@@ -147,6 +154,7 @@ class SiteMap:
         exact.update({p: API_PUBLIC for p in self.api_public})
         exact.update({p: API_PRIVATE for p in self.api_private})
         exact.update({p: STATIC for p in self.static_assets})
+        exact.update({p: BEACON for p in self.beacons})
         exact.update({
             "/robots.txt": STATIC, "/sitemap.xml": STATIC,
             self.login_path: LOGIN, self.logout_path: LOGOUT,
@@ -246,6 +254,8 @@ class SiteMap:
             return 301
         if kind == STATIC:
             return (304 if cached else 200) if read else 405
+        if kind == BEACON:
+            return 405 if read else 204
         if not read and not csrf and kind not in _API_KINDS:
             return 403
         if kind == PAGE or kind == API_PUBLIC:
@@ -298,6 +308,18 @@ class SiteMap:
         if path == "/sitemap.xml":
             return 90 * (self.n_products + self.n_articles + len(self.categories) + len(self.pages))
         return 800 + zlib.crc32(path.encode()) % 180_000
+
+    def response_type(self, path: str, status: int) -> str:
+        """The media type of the answer ("" for redirects, 204 and 304)."""
+        if status in (204, 301, 302, 304, 405):
+            return ""
+        kind = self.route(path)
+        if kind == STATIC and status == 200:
+            dot = path.rfind(".")
+            return _FILE_TYPES.get(path[dot:], "application/octet-stream") if dot > 0 else "application/octet-stream"
+        if kind in _API_KINDS:
+            return "application/json"
+        return "text/html" if kind in _HTML_KINDS or status >= 400 else ""
 
     # ── how it links ──────────────────────────────────────────────────────
     def url(self, path: str, query: str = "") -> str:

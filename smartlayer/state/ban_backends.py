@@ -30,7 +30,16 @@ def _flag_buckets(now: float, window: float) -> tuple[int, int, float]:
 def _flag_window(kind: str) -> float:
     if kind == "grey":
         return float(sl_settings.GREY_SUSTAINED_WINDOW)
+    if kind == "profile":
+        return float(sl_settings.PROFILE_SUSTAINED_WINDOW)
     return float(sl_settings.MODEL_SUSTAINED_WINDOW)
+
+
+def ban_source(decision: Decision) -> str:
+    """Who made an automatic ban: the model, an LLM verdict, or the rules (``Ban.source``)."""
+    if decision.reason.startswith("model:"):
+        return "model"
+    return "llm" if decision.reason.startswith("llm:") else "rule"
 
 
 class CacheBans:
@@ -49,8 +58,7 @@ class CacheBans:
         return ban_service.active_entry([get_cache().get(key)], now)
 
     def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
-        source = "model" if decision.reason.startswith("model:") else (
-            "llm" if decision.reason.startswith("llm:") else "rule")
+        source = ban_source(decision)
         ban_service.ban(
             ctx.client.key, reason=", ".join(decision.reasons)[:300] or decision.reason, source=source,
             ttl=decision.ban_ttl or 0, ip=ctx.client.ip, user_id=ctx.client.user_id,
@@ -96,7 +104,7 @@ class MemoryBans:
     def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
         ttl = decision.ban_ttl
         self.bans[ctx.client.key] = {
-            "reason": decision.reason, "source": decision.reason.split(":", 1)[0],
+            "reason": decision.reason, "source": ban_source(decision),
             "expires": now + ttl if ttl else None,
         }
 

@@ -35,6 +35,7 @@ from .. import signals
 from ..conf import sl_settings
 from ..dbtext import db_json, db_text
 from ..request.client import COOKIE_MARK, Client
+from . import prom
 from .ban_mirror import active_entry, announce_changes, ban_mirror
 from .cache import get_cache, make_key
 from .failures import count, report_failure
@@ -131,6 +132,7 @@ def ban(client_key: str, *, reason: str, source: str, ttl: int | None = -1, ip: 
     except Exception as exc:  # noqa: BLE001
         report_failure("database", exc)
     count("bans")
+    prom.ban(source)
     logger.warning("smartlayer: banned %s (%s): %s, until %s", client_key, source, reason,
                    expires.isoformat(timespec="seconds") if expires else "lifted")
     signals.client_banned.send(sender=sender or Ban, ban=obj, client_key=client_key, source=source,

@@ -14,6 +14,7 @@ import time
 from collections import Counter
 
 from ..conf import sl_settings
+from . import prom
 
 logger = logging.getLogger("smartlayer")
 
@@ -26,6 +27,8 @@ _last_logged: dict[str, float] = {}
 def count(name: str, n: int = 1) -> None:
     with _metrics_lock:
         metrics[name] += n
+    if prom.ON:
+        prom.event(name, n)
 
 
 def report_failure(kind: str, exc: BaseException | str, *, level: int = logging.WARNING) -> None:

@@ -15,7 +15,7 @@ import time
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.urls import path
+from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 
 
@@ -65,6 +65,7 @@ urlpatterns = [
     path("health", ok),
     path("page/<path:rest>", ok),
     path("api/<path:rest>", ok),
+    path("metrics/", include("smartlayer.metrics.urls")),  # the documented include
 ]
 if settings.DEBUG_ROUTES:
     urlpatterns += [path("_debug/worker", worker), path("_debug/ban", ban), path("_debug/login", login)]

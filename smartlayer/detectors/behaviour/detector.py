@@ -23,16 +23,24 @@ from ...ml.guard import Guard, process_guard
 from ...policy import enforce
 from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
-from ...request.context import RequestContext
+from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
-from ...request.facts import arrival_flags
+from ...request.facts import FLAG_ASSET, FLAG_NAVIGATED, FLAG_TELEMETRY, arrival_flags
+from ...request.reasons import ban_code
 from ...state import bans as ban_service
+from ...state import prom
 from ...state.ban_backends import CacheBans
 from ...state.windows import get_window_store
-from ...state.windows.window import Outcome, WindowStore
+from ...state.windows.window import Outcome, Snapshot, WindowStore
 from .. import ratelimit
 from . import crawlers
 from .rules import evaluate
+
+
+def _active_profile():
+    from ...ml.runtime import get_active_profile
+
+    return get_active_profile()
 
 
 def _active_model():
@@ -43,18 +51,42 @@ def _active_model():
     return get_active_model()
 
 
+_RESOURCES = FLAG_TELEMETRY | FLAG_ASSET
+
+
+def without_resources(snap: Snapshot) -> Snapshot:
+    """The snapshot without the arrivals sent to telemetry and asset endpoints (the same object when
+    there are none, or nothing else)."""
+    arrivals = snap.arrivals
+    kept = tuple(a for a in arrivals if not a[3] & _RESOURCES)
+    if len(kept) == len(arrivals) or not kept:
+        return snap
+    minutes, hours = dict(snap.minutes), dict(snap.hours)
+    for a in arrivals:
+        if a[3] & _RESOURCES:
+            m, h = int(a[0] // 60), int(a[0] // 3600)
+            if minutes.get(m, 0) > 0:
+                minutes[m] -= 1
+            if hours.get(h, 0) > 0:
+                hours[h] -= 1
+    return dataclasses.replace(snap, arrivals=kept, minutes=minutes, hours=hours)
+
+
 class Detector:
     component = "anomaly"
 
     def __init__(self, windows: WindowStore | None = None, bans: BanBackend | None = None, *,
-                 use_llm: bool = True, model: Any = "active", guard: Guard | None = None) -> None:
+                 use_llm: bool = True, model: Any = "active", profile: Any = "active",
+                 guard: Guard | None = None) -> None:
         self._windows = windows
         self.bans = bans or CacheBans()
         self.use_llm = use_llm
         self._model = model  # "active": whatever the runtime has active; None: rules only
+        # "active": the active version's site profile; None: no profile (nor with model=None: they travel together)
+        self._profile = None if model is None and profile == "active" else profile
         # the live guard: the process's for the active model; a replay (or a test)
         # with a model of its own judges it on its own clock, publishing nothing
-        self._guard = guard if guard is not None else (None if model == "active" else Guard())
+        self._guard = guard if guard is not None else (None if isinstance(model, str) and model == "active" else Guard())
 
     @property
     def guard(self) -> Guard:
@@ -68,6 +100,9 @@ class Detector:
     def model(self):
         return _active_model() if self._model == "active" else self._model
 
+    def profile(self):
+        return _active_profile() if isinstance(self._profile, str) else self._profile
+
     def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:
         now = time.time() if now is None else now
         client = ctx.client
@@ -80,6 +115,15 @@ class Detector:
         governed = client.authenticated and ratelimit.governs(client, ctx.user, ctx.path)
         flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path,
                               plan_governed=governed)
+        profile = self.profile()
+        if profile is not None:
+            if ctx.referer and profile.same_site(referer_host(ctx.referer), ctx.host):
+                flags |= FLAG_NAVIGATED
+            cls = profile.endpoint_class(ctx.path)
+            if cls == "telemetry":
+                flags |= FLAG_TELEMETRY
+            elif cls == "asset":
+                flags |= FLAG_ASSET
         arrival = (now, ctx.method, ctx.path, flags)
         shared = self._behind_shared_address(ctx, arrival, now)
         client = ctx.client
@@ -102,14 +146,16 @@ class Detector:
             snap = None if entry is not None else self.windows.arrive(client.key, arrival)
         if entry is not None:
             return Decision(
-                Action.BLOCK, "ban", reason=f"ban:{entry.get('source', '?')}",
-                reasons=[str(entry.get("reason", ""))[:200]], status=int(sl_settings.BLOCK_STATUS),
-                details={"ban_id": entry.get("id"), "expires": entry.get("expires")},
+                Action.BLOCK, "ban", reason=(code := ban_code(entry.get("source"))), reasons=[code],
+                status=int(sl_settings.BLOCK_STATUS),
+                details={"ban_id": entry.get("id"), "expires": entry.get("expires"),
+                         "ban_reason": str(entry.get("reason", ""))[:200]},
                 public_reason=PUBLIC_REASONS["ban"],
             )
         ctx.window_key = client.key
         crawler = crawlers.judge(ctx.user_agent, snap) if not client.authenticated else None
-        result = evaluate(snap, is_staff=client.is_staff, shared=shared, rate_governed=governed, crawler=crawler)
+        result = evaluate(snap, is_staff=client.is_staff, shared=shared, rate_governed=governed, crawler=crawler,
+                          profile=profile)
         llm_ok = self.use_llm and not monitor and llm_available()
         ev = Evidence(self.component, black=result.black, rule_score=result.score, rules_fired=result.fired,
                       in_grace=result.in_grace, llm_available=llm_ok)
@@ -119,11 +165,21 @@ class Detector:
                     and result.score >= int(sl_settings.grey_suspicion_threshold)):
                 ev.grey_flags = counted(self.bans.note_flag, ctx, now, "grey")
             model = None if governed else self.model()  # the plan's quota answers for a customer's pace
+            if model is not None and profile is not None and profile.routine(ctx.path, snap.arrivals_since(10)):
+                model = None  # a beacon or an asset at its usual pace: the page it came with was scored
             if model is not None:
                 scored = model.score(snap)
+                if profile is not None and scored.score >= scored.threshold:
+                    # judged by the pages and calls the client made, not by the beacons and
+                    # images those pages fetched meanwhile
+                    quiet = without_resources(snap)
+                    if quiet is not snap:
+                        scored = model.score(quiet)
                 ev.model_score, ev.model_threshold = scored.score, scored.threshold
                 ev.model_version, ev.top_features = scored.version, list(scored.top_features)
                 ctx.model_score, ctx.model_version = scored.score, scored.version
+                if prom.ON:
+                    prom.model_score(scored.score)
                 block_at = sl_settings.MODEL_BLOCK_SCORE
                 above = scored.score >= (scored.threshold if block_at is None else float(block_at))
                 ev.model_demoted = not self.guard.note(model, client.key, above, now)

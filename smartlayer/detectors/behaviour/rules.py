@@ -35,6 +35,7 @@ from ...request.facts import (
     FLAG_SUSPICIOUS_UA,
     is_login_attempt,
     longest_sequential_run,
+    probing_run,
 )
 from ...state.windows.window import Snapshot
 
@@ -106,8 +107,35 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
     }
 
 
+def apply_profile(facts: dict[str, Any], snap: Snapshot, profile: Any) -> None:
+    """With a site profile: rates counted against each endpoint's learned norm, ids judged by navigation.
+
+    ``count_10s`` becomes the requests beyond what this site's clients send to
+    those endpoints at their usual pace (``count_10s_raw`` keeps the total),
+    so a page's beacons or an app's polling at their usual pace are no flood;
+    ``sequential_run_1min`` leaves out the ids a reader reached by following
+    the site's own links at page pace (:func:`~smartlayer.request.facts.probing_run`);
+    ``distinct_paths_1min`` leaves out the site's assets (a page's images are not a scan).
+    Only computed when a rate rule could fire or a run is long enough to count.
+    """
+    s = sl_settings
+    raw = facts["count_10s"]
+    if raw >= min(int(s.grey_elevated_rate_10s), int(s.grey_burst_requests_10s)):
+        normal = profile.normal_count(snap.arrivals_since(10))
+        facts["count_10s_raw"], facts["count_10s_normal"] = raw, normal
+        facts["count_10s"] = max(1, raw - normal)
+    if facts["distinct_paths_1min"] >= s.grey_scan_distinct_paths:
+        # the images and files of the pages a client reads are not endpoints it scans
+        paths = {a[2] for a in snap.arrivals_since(60)}
+        facts["distinct_paths_raw"] = facts["distinct_paths_1min"]
+        facts["distinct_paths_1min"] = sum(1 for p in paths if profile.endpoint_class(p) != "asset")
+    if facts["sequential_run_1min"] >= s.grey_sequential_ids:
+        facts["sequential_run_raw"] = facts["sequential_run_1min"]
+        facts["sequential_run_1min"] = probing_run(snap.arrivals_since(60), float(s.PROFILE_PAGE_PACE))
+
+
 def evaluate(snap: Snapshot, *, is_staff: bool = False, shared: Any = None, rate_governed: bool = False,
-             crawler: str | None = None) -> RuleResult:
+             crawler: str | None = None, profile: Any = None) -> RuleResult:
     """Apply the BLACK rules and the GREY scoring to one snapshot.
 
     ``shared``: the clients behind this address
@@ -118,9 +146,12 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False, shared: Any = None, rate
     ``crawler``: ``"polite"`` for a declared crawler that keeps to robots.txt
     (it is not refused for crawling: many distinct paths, ids in order),
     ``"refused"`` for a declared crawler ``CRAWLER_POLICY`` does not allow.
+    ``profile``: the active site profile (:func:`apply_profile`); None: today's fixed thresholds.
     """
     s = sl_settings
     facts = summarise(snap)
+    if profile is not None:
+        apply_profile(facts, snap, profile)
     result = RuleResult(facts=facts)
 
     # ── BLACK: instant blocks, from the first request ──────────────────────

@@ -3,7 +3,14 @@
 * :mod:`.body` — which parts of a request are read, and how a body is read
   without taking it from the view;
 * :mod:`.normalise` — decoding what attackers hide behind, once per text;
-* :mod:`.signatures` — the weighted signature table and its pre-filter;
+* :mod:`.sigbase` / :mod:`.families` — what a signature is (weight, family,
+  paranoia level, scope) and the table, one module per group of families;
+* :mod:`.engine` — RE2 (``re2.Set``): every signature in one pass, linear
+  time; the audited stdlib fallback;
+* :mod:`.signatures` — the table joined and compiled per level and kind of
+  location;
+* :mod:`.parts` / :mod:`.config` / :mod:`.result` — reading parts as text,
+  the settings as the scan reads them, what a scan returns (``Hit``);
 * :mod:`.extra` — the site's own ``VALIDATOR_EXTRA_PATTERNS``;
 * :mod:`.regex_safety` / :mod:`.regex_automaton` — the backtracking audit
   every pattern passes;
@@ -16,8 +23,9 @@ May import: conf, request, state (failures), policy (validator only).
 """
 from .extra import ExtraPatterns, compile_extra_patterns, extra_patterns
 from .normalise import normalise
+from .result import Hit
 from .scan import ScanResult, scan_parts, scan_request, scan_text
 from .signatures import SIGNATURES, Signature
 
-__all__ = ["SIGNATURES", "ExtraPatterns", "ScanResult", "Signature", "compile_extra_patterns", "extra_patterns",
+__all__ = ["SIGNATURES", "ExtraPatterns", "Hit", "ScanResult", "Signature", "compile_extra_patterns", "extra_patterns",
            "normalise", "scan_parts", "scan_request", "scan_text"]

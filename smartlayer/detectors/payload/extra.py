@@ -1,8 +1,10 @@
 """VALIDATOR_EXTRA_PATTERNS: the site's own signatures, compiled and audited once per settings.
 
-An extra pattern runs on every request over text an attacker writes; one
-the audit (:mod:`.regex_safety`) finds can backtrack is never run, and is
-reported once (and by system check E012).
+An extra pattern runs on every request over text an attacker writes, in the
+same RE2 pass as the built-in table (:mod:`.engine`).  One RE2 cannot compile
+(look-around, back-references) is never run (system check E030), nor is one
+the audit (:mod:`.regex_safety`) finds can backtrack (E012): that audit is
+what keeps the stdlib fallback linear on a platform without RE2.
 """
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ...conf import derived, sl_settings
+from .engine import unsupported
 from .signatures import _BY_NAME, Signature
 
 # ── settings ───────────────────────────────────────────────────────────────
@@ -22,6 +25,7 @@ class ExtraPatterns:
     signatures: tuple[Signature, ...]               # valid and linear: matched on every request
     invalid: tuple[str, ...]                        # malformed entries (system check E007)
     unsafe: tuple[tuple[str, str, str], ...]        # (entry, pattern, why it can backtrack) (E012)
+    unsupported: tuple[tuple[str, str, str], ...] = ()  # (entry, pattern, why the engine refuses it) (E030)
 
 
 @derived
@@ -34,7 +38,7 @@ def extra_patterns() -> ExtraPatterns:
     super-linear time is left out too: it would run on every request, on text
     the attacker writes (``(a|aa)+b`` took 760 ms on 30 characters).  Patterns
     are compiled with ``IGNORECASE`` because users write ``UNION`` as often as
-    ``union``; they run on every non-empty part (they have no triggers).
+    ``union``, and multi-line, as the built-ins: the fields of a part are matched one a line.
     """
     try:
         entries = sl_settings.VALIDATOR_EXTRA_PATTERNS or []
@@ -45,6 +49,7 @@ def extra_patterns() -> ExtraPatterns:
     compiled: list[Signature] = []
     errors: list[str] = []
     unsafe: list[tuple[str, str, str]] = []
+    refused: list[tuple[str, str, str]] = []
     names = set(_BY_NAME)
     for index, entry in enumerate(entries):
         where = f"VALIDATOR_EXTRA_PATTERNS[{index}]"
@@ -65,9 +70,13 @@ def extra_patterns() -> ExtraPatterns:
             errors.append(f"{where} ({name}): 'family' must be a string")
         else:
             try:
-                regex = re.compile(pattern, re.IGNORECASE)
+                regex = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
             except (re.error, ValueError, OverflowError, RecursionError) as exc:
                 errors.append(f"{where} ({name}): invalid regular expression: {exc}")
+                continue
+            why = unsupported(pattern, ignore_case=True)
+            if why:
+                refused.append((f"{where} ({name})", pattern, why))
                 continue
             risks = _audit(pattern)
             if risks:
@@ -75,7 +84,7 @@ def extra_patterns() -> ExtraPatterns:
                 continue
             names.add(name)
             compiled.append(Signature(name, family, weight, regex))
-    return ExtraPatterns(tuple(compiled), tuple(errors), tuple(unsafe))
+    return ExtraPatterns(tuple(compiled), tuple(errors), tuple(unsafe), tuple(refused))
 
 
 def _audit(pattern: str) -> list[str]:
@@ -83,7 +92,7 @@ def _audit(pattern: str) -> list[str]:
     from .regex_safety import backtracking_risks
 
     try:
-        return backtracking_risks(pattern, re.IGNORECASE)
+        return backtracking_risks(pattern, re.IGNORECASE | re.MULTILINE)
     except Exception as exc:  # a bug in the audit must break neither start-up nor requests
         return [f"it could not be checked ({type(exc).__name__}: {exc})"]
 
@@ -99,6 +108,8 @@ def _report_unused(loaded: ExtraPatterns) -> None:
     from ...state.failures import report_failure
 
     problems = [f"{where}: {pattern!r} can backtrack ({why})" for where, pattern, why in loaded.unsafe]
+    problems += [f"{where}: {pattern!r} is not supported by the matching engine ({why})"
+                 for where, pattern, why in loaded.unsupported]
     problems += list(loaded.invalid)
     if problems:
         report_failure("validator_extra_patterns", "not used: " + " | ".join(problems))

@@ -25,33 +25,40 @@ Why it is built the way it is:
   (blocked on its own with the default threshold), weak evidence 1–2 (sent to
   the LLM), and the score counts each signature once per request.
 * **The common case is cheap.**  Every benign GET passes through here.  Plain
-  ASCII text skips the decoders, and a gate (two trie regexes over literals
-  of which every match of every signature contains one) rules most texts out
-  before any individual signature runs.
+  ASCII text skips the decoders, and all of a request's texts of one kind of
+  location (path, query and cookies, body, headers) are matched in one RE2
+  pass (:mod:`.engine`), a text a line; only when that pass finds something
+  is each text matched again on its own, to name where the hit is.
 * **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` characters of each
   part (the query string, the body, a header, the cookies) are scanned, and
-  :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  Every regex
-  is linear on the input: bounded gaps, and no loop that can match the same
-  text in two ways — :mod:`smartlayer.detectors.payload.regex_safety` audits the built-in
-  signatures (in the tests) and ``VALIDATOR_EXTRA_PATTERNS`` (an unsafe one
-  is never run; system check E012).  Nothing here raises: a bug is reported
-  through :func:`smartlayer.state.failures.report_failure` and the partial result
+  :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  RE2 is an
+  automaton: matching is linear in the text whatever the pattern; the stdlib
+  fallback runs only patterns the static audit
+  (:mod:`smartlayer.detectors.payload.regex_safety`) shows linear, built-in
+  and ``VALIDATOR_EXTRA_PATTERNS`` alike (E012; E030 for syntax RE2 refuses).
+  Nothing here raises: a bug is reported through
+  :func:`smartlayer.state.failures.report_failure` and the partial result
   returned, so the validator fails open rather than taking the site down.
 """
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from ...conf import DEFAULTS, derived, sl_settings
+from ...conf import DEFAULTS
+from ...profile.shapes import request_params
 from .body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
-from .extra import _report_unused, compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
-from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _normalise
-from .signatures import _BY_NAME, _GATE_SYMBOLS, _GATE_WORDS, _REGEX_SIGNATURES, SIGNATURES, Signature  # noqa: F401
+from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
+from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
+from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _is_plain, _normalise, without_sql_comments
+from .parts import decode_body, json_strings, parse_content_type, wsgi_text
+from .result import Hit, ScanResult
+from .sigbase import BODY, HEADER, PATH, QUERY
+from .signatures import _BY_NAME, _REGEX_SIGNATURES, SIGNATURES, Signature, engine_for  # noqa: F401
 
 __all__ = [
+    "Hit",
     "ScanResult",
     "scan_parts",
     "scan_request",
@@ -59,83 +66,10 @@ __all__ = [
 ]
 
 
-@dataclass(slots=True)
-class ScanResult:
-    """What the scan found; read by the middleware, the log and the LLM prompt.
-
-    A signature found in two parts is listed twice (``x@query``, ``x@cookie``)
-    but counted once: ``score`` measures how many kinds of evidence there are,
-    not how often an attacker repeated the same string.
-    """
-
-    score: int = 0                                      # sum of weights of distinct signatures
-    hits: list[str] = field(default_factory=list)       # "name@location", heaviest first
-    excerpt: str = ""                                   # normalised text around the first hit
-    truncated: bool = False                             # input beyond VALIDATOR_MAX_BYTES left unscanned
-    skipped: list[str] = field(default_factory=list)    # "part:reason" for parts not scanned
-
-
-@dataclass(frozen=True, slots=True)
-class _Config:
-    max_bytes: int
-    headers: dict[str, str]                 # lower-case header name → location label
-    meta_keys: tuple[tuple[str, str], ...]  # (lower-case header name, request.META key)
-    scan_cookies: bool
-    extra: tuple[Signature, ...]
-    #: header name as sent → label ("" = not scanned); saves a lower() per header per request
-    header_labels: dict[Any, str] = field(default_factory=dict)
-
-    def label_for(self, name: Any) -> str:
-        label = self.headers.get(name.lower().replace("_", "-"), "") if isinstance(name, str) else ""
-        if len(self.header_labels) < 512:     # bounded: clients choose header names
-            self.header_labels[name] = label
-        return label
-
-
-def _meta_key(header: str) -> str:
-    key = header.upper().replace("-", "_")
-    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key
-
-
-def _header_names(value: Any) -> list[str]:
-    """``VALIDATOR_SCAN_HEADERS`` as lower-case names (a lone string is one name)."""
-    if isinstance(value, str):
-        value = [value]
-    elif not isinstance(value, (list, tuple, set, frozenset)):
-        return []
-    return list(dict.fromkeys(str(n).strip().lower().replace("_", "-") for n in value))
-
-
-@derived
-def _config() -> _Config:
-    """Everything read from the settings, once per settings generation.
-
-    Values of the wrong type fall back to something sensible instead of
-    raising on every request; the system checks report them.
-    """
-    try:
-        max_bytes = max(0, int(sl_settings.VALIDATOR_MAX_BYTES))
-    except (TypeError, ValueError):
-        max_bytes = DEFAULTS["VALIDATOR_MAX_BYTES"]
-    lower = _header_names(sl_settings.VALIDATOR_SCAN_HEADERS)
-    extra = extra_patterns()
-    _report_unused(extra)
-    return _Config(
-        max_bytes=max_bytes,
-        headers={n: f"header:{n}" for n in lower},
-        meta_keys=tuple((n, _meta_key(n)) for n in lower),
-        scan_cookies=bool(sl_settings.VALIDATOR_SCAN_COOKIES),
-        extra=extra.signatures,
-    )
-
-
 # ── the scan ───────────────────────────────────────────────────────────────
 
 _EXCERPT_CHARS = 500
 _EXCERPT_BEFORE = 120
-#: Texts per part scanned one by one; the rest are joined into one text, so
-#: a body of 30 000 one-letter fields costs 251 scans, not 30 000.
-_MAX_TEXTS_PER_PART = 250
 #: What one request may cost: this many parts' worth of ``VALIDATOR_MAX_BYTES``,
 #: all parts together (query, body, headers, cookies).  Each part alone stops
 #: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
@@ -143,63 +77,47 @@ _MAX_TEXTS_PER_PART = 250
 REQUEST_BUDGET_PARTS = 2
 
 
-def _wsgi_text(value: Any) -> str:
-    """WSGI and ASGI hand Django the query string as bytes decoded as latin-1."""
-    if not isinstance(value, str):
-        return _as_text(value)
-    if value.isascii():
-        return value
-    try:
-        return value.encode("latin-1").decode("utf-8")
-    except UnicodeError:        # already real text (a caller passed str), keep it
-        return value
+def _has_comment(text: str) -> bool:
+    return "/*" in text or "*/" in text
 
 
-def _parse_content_type(content_type: str) -> tuple[str, str]:
-    """(media type, charset) of a Content-Type header, both lower-case."""
-    media, _, params = content_type.partition(";")
-    charset = ""
-    for param in params.split(";"):
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip('"').lower()
-    return media.strip().lower(), charset
+def _kind(location: str) -> str:
+    """The kind of location a label names, for the signatures' scopes."""
+    if location.startswith("header:"):
+        return HEADER
+    if location in (PATH, BODY):
+        return location
+    return QUERY            # query, cookie, and text handed to scan_text
 
 
-def _decode_body(body: bytes, charset: str) -> str:
-    if charset and charset not in ("utf-8", "utf8"):
-        try:
-            return body.decode(charset, errors="replace")
-        except (LookupError, ValueError, TypeError):
-            pass
-    return body.decode("utf-8", errors="replace")
+_KINDS = {PATH: PATH, QUERY: QUERY, BODY: BODY, "cookie": QUERY, "text": QUERY}
+
+#: Headers whose value starts with the origin of the page the browser was on.
+_PAGE_URL_HEADERS = frozenset(("header:referer", "header:origin"))
+#: ``scheme://host[:port]`` with a plain host (no user part, nothing a host cannot hold).
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://[A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?(?=/|$)")
 
 
-def _json_strings(text: str) -> list[str] | None:
-    """Keys and string values of a JSON document, or None if it is not JSON."""
-    try:
-        document = json.loads(text)
-    except (ValueError, RecursionError):
-        return None
-    strings: list[str] = []
-    stack = [document]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            strings.append(item)
-        elif isinstance(item, dict):
-            for key, value in item.items():
-                strings.append(key)
-                stack.append(value)
-        elif isinstance(item, list):
-            stack.extend(reversed(item))
-    return strings
+def _without_origin(text: str) -> str:
+    """A Referer or Origin without its origin: the server never fetches the page a visitor
+    came from, so ``http://localhost:8000/`` (every developer's site) or an intranet host
+    there is no SSRF; what follows the origin is scanned as before."""
+    m = _ORIGIN.match(text)
+    return text[m.end():] if m else text
+
+#: Texts of one kind matched one by one after a hit; beyond that, once per location (a form of
+#: 2,000 fields each carrying an attack would otherwise cost 2,000 passes).
+_MAX_RESCANNED = 64
+
+#: Hits per request whose excerpt is located (one more search each); the rest are named without one.
+_MAX_LOCATED = 8
 
 
 class _Scan:
     """Collects the evidence of one request, part by part."""
 
-    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped")
+    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
+                 "pending")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -207,39 +125,44 @@ class _Scan:
         self.score = 0
         self.seen: set[str] = set()          # signature names: each counts once per request
         self.labels: set[str] = set()        # "name@location" already listed
-        self.hits: list[tuple[int, str]] = []
+        self.hits: list[Hit] = []
         self.excerpt = ""
         self.truncated = False
         self.skipped: list[str] = []
+        self.located = 0
+        self.pending: list[tuple[str, str, str]] = []   # (kind, location, normalised text), in reading order
 
     # evidence
-    def _hit(self, sig: Signature, location: str, text: str, position: int) -> None:
+    def _hit(self, sig: Signature, location: str, text: str, position: int | None) -> None:
         label = f"{sig.name}@{location}"
         if label in self.labels:
             return
         self.labels.add(label)
-        self.hits.append((sig.weight, label))
+        excerpt = ""
+        if position is not None:
+            start = max(0, position - _EXCERPT_BEFORE)
+            excerpt = text[start:start + _EXCERPT_CHARS]
+        self.hits.append(Hit(sig.name, sig.family, sig.paranoia, sig.weight, location, excerpt))
         if sig.name not in self.seen:
             self.seen.add(sig.name)
             self.score += sig.weight
         if not self.excerpt:
-            start = max(0, position - _EXCERPT_BEFORE)
-            self.excerpt = text[start:start + _EXCERPT_CHARS]
+            self.excerpt = excerpt
 
-    def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
-        """Normalise one text and match every signature against it, within the request's budget.
+    def normalised(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> str:
+        """One text normalised within the request's budget; the encoding tricks it hid become hits.
 
         The budget is charged the longer of the raw and the normalised text:
         the first is what normalising costs, the second what matching costs.
         """
         if not raw:
-            return
+            return ""
         if len(raw) > self.budget:
             raw = raw[:self.budget]
             self.truncated = True
             if not raw:
-                return
-        text, markers = _normalise(raw, form=form, json_text=json_text)
+                return ""
+        text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY)
         if len(text) > self.budget:
             text = text[:self.budget]
             self.truncated = True
@@ -250,37 +173,92 @@ class _Scan:
             for bit, name in _MARKER_NAMES:
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
+        return text
+
+    def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
+        """Normalise one text and queue it for matching (see :meth:`flush`)."""
+        if raw and len(raw) <= self.budget:
+            if form and "+" in raw and "%" not in raw:           # "q=running+shoes": + is the only escape
+                spaced = raw.replace("+", " ")
+                if _is_plain(spaced, False) and spaced[-1] != " " and spaced[0] != " ":   # as the decoders leave it
+                    self.budget -= len(raw)
+                    self.queue(spaced.lower(), location)
+                    return
+            elif _is_plain(raw, form):                           # most headers and cookies
+                self.budget -= len(raw)
+                self.queue(raw.lower(), location)
+                return
+        text = self.normalised(raw, location, form=form, json_text=json_text)
+        if text:
+            self.queue(text, location)
+
+    def queue(self, text: str, location: str) -> None:
+        """Keep a normalised text for the one pass per kind of location (see :meth:`flush`)."""
+        self.pending.append((_KINDS.get(location) or _kind(location), location, text))
+
+    def flush(self) -> None:
+        """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
+
+        Nearly every request matches nothing, and that is settled by these
+        passes.  When one finds something, each text of that kind is matched
+        again on its own, in the order the parts were read, so that each hit
+        names its location and no signature is credited with a match that
+        spans two fields (``\\s`` reads a line break).  Texts with SQL
+        comments are matched a second time with the comments read as spaces.
+        """
+        pending, self.pending = self.pending, []
+        if len(pending) == 1:
+            self.match_text(pending[0][2], pending[0][1])
+            return
+        by_kind: dict[str, list[str]] = {}
+        for kind, _, text in pending:
+            by_kind.setdefault(kind, []).append(text)
+        found = set()
+        for kind, texts in by_kind.items():
+            engine = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
+            joined = "\n".join(texts)
+            if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
+                found.add(kind)
+        many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
+        joined_by_location: dict[str, list[str]] = {}
+        for kind, location, text in pending:
+            if kind in many:         # thousands of fields: once per location, not once per field
+                joined_by_location.setdefault(location, []).append(text)
+            elif kind in found:
+                self.match_text(text, location)
+        for location, texts in joined_by_location.items():
+            self.match_text("\n".join(texts), location)
+
+    def match_text(self, text: str, location: str) -> None:
+        """Match one text, and again with its SQL comments read as spaces if it has any."""
         self.match(text, location)
+        if _has_comment(text):
+            self.match(without_sql_comments(text), location)
 
     def match(self, text: str, location: str) -> None:
-        """Match every signature against one normalised text."""
-        if _GATE_SYMBOLS.search(text) is not None or _GATE_WORDS.search(text) is not None:
-            for sig in _REGEX_SIGNATURES:
-                match = sig.regex.search(text)  # type: ignore[union-attr]
-                if match is not None:
-                    self._hit(sig, location, text, match.start())
-        for sig in self.cfg.extra:
-            match = sig.regex.search(text)  # type: ignore[union-attr]
-            if match is not None:
-                self._hit(sig, location, text, match.start())
+        """Match every signature that applies to ``location`` against one normalised text, in one pass."""
+        engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
+        for index in engine.matches(text):
+            sig = signatures[index]
+            if f"{sig.name}@{location}" in self.labels:
+                continue
+            position = None
+            if self.located < _MAX_LOCATED:
+                self.located += 1
+                position = engine.position(index, text)
+            self._hit(sig, location, text, position)
 
     def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
-        """Scan texts one by one, ``VALIDATOR_MAX_BYTES`` characters in all."""
+        """Scan the texts of one part (fields, pairs, cookies), ``VALIDATOR_MAX_BYTES`` characters in all."""
         budget = self.cfg.max_bytes
-        rest: list[str] = []
-        for index, raw in enumerate(texts):
+        for raw in texts:
             if len(raw) > budget:
                 raw = raw[:budget]
                 self.truncated = True
                 if not raw:
                     break
             budget -= len(raw)
-            if index < _MAX_TEXTS_PER_PART:
-                self.text(raw, location, form=form)
-            else:
-                rest.append(raw)
-        if rest:
-            self.text(" ".join(rest), location, form=form)
+            self.text(raw, location, form=form)
 
     def clip(self, value: str | bytes) -> Any:
         if len(value) > self.cfg.max_bytes:
@@ -293,25 +271,29 @@ class _Scan:
             self.skipped.append(reason)
 
     # parts
+    def path(self, path: str | bytes) -> None:
+        """The URL path: traversal, restricted files and anything else a client writes there."""
+        self.text(wsgi_text(self.clip(path)), PATH)
+
     def query(self, query_string: str | bytes) -> None:
-        text = _wsgi_text(self.clip(query_string))
+        text = wsgi_text(self.clip(query_string))
         self.many((pair for pair in text.split("&") if pair), "query", form=True)
 
     def body(self, body: bytes, content_type: str) -> None:
-        media, charset = _parse_content_type(content_type)
+        media, charset = parse_content_type(content_type)
         if media.startswith("multipart/"):
             self.skip("multipart:body")     # raw multipart is not parsed here: pass form_fields
             return
         if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
             self.skip("body:binary")
             return
-        text = _decode_body(bytes(self.clip(body)), charset)
+        text = decode_body(bytes(self.clip(body)), charset)
         if media == "application/x-www-form-urlencoded":
             self.many((pair for pair in text.split("&") if pair), "body", form=True)
             return
         is_json = media.endswith(("/json", "+json"))
         if is_json or text.lstrip()[:1] in ("{", "["):
-            strings = _json_strings(text)
+            strings = json_strings(text)
             if strings is not None:
                 self.many(strings, "body")
                 return
@@ -332,13 +314,18 @@ class _Scan:
             if label is None:
                 label = self.cfg.label_for(name)
             if label and value:
-                self.text(self.clip(_as_text(value)), label)
+                text = _as_text(value)
+                if label in _PAGE_URL_HEADERS:
+                    text = _without_origin(text)
+                self.text(self.clip(text), label)
 
     def cookies(self, cookies: Mapping[str, Any]) -> None:
         self.many((_as_text(v) for v in cookies.values() if v), "cookie")
 
     def run(self, *, query_string: Any, body: Any, content_type: Any, headers: Any, cookies: Any,
-            form_fields: Any) -> None:
+            form_fields: Any, path: Any = "") -> None:
+        if path and path != "/":
+            self.path(path)
         if query_string:
             self.query(query_string)
         if body:
@@ -350,6 +337,7 @@ class _Scan:
             self.headers(headers)
         if cookies and self.cfg.scan_cookies:
             self.cookies(cookies)
+        self.flush()
 
     def fail(self, exc: BaseException) -> None:
         """A bug, not an attack: count and log it, keep what was found."""
@@ -361,10 +349,11 @@ class _Scan:
     def result(self) -> ScanResult:
         if not self.hits:
             return ScanResult(0, [], "", self.truncated, self.skipped)
-        ordered = sorted(range(len(self.hits)), key=lambda i: -self.hits[i][0])
+        ordered = sorted(self.hits, key=lambda hit: -hit.weight)
         return ScanResult(
             score=self.score,
-            hits=[self.hits[i][1] for i in ordered],
+            hits=[hit.label for hit in ordered],
+            details=ordered,
             # lone surrogates (from JSON "\\ud800") would break a log write or an LLM call
             excerpt=self.excerpt.encode("utf-8", "replace").decode("utf-8"),
             truncated=self.truncated,
@@ -386,6 +375,7 @@ def scan_text(text: str, location: str = "text") -> ScanResult:
     scan = _new_scan()
     try:
         scan.text(scan.clip(_as_text(text)), location)
+        scan.flush()
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
     return scan.result()
@@ -393,13 +383,14 @@ def scan_text(text: str, location: str = "text") -> ScanResult:
 
 def scan_parts(*, query_string: str | bytes = "", body: bytes | None = None, content_type: str = "",
                headers: Mapping[str, str] | None = None, cookies: Mapping[str, str] | None = None,
-               form_fields: Mapping[str, list[str]] | None = None) -> ScanResult:
+               form_fields: Mapping[str, list[str]] | None = None, path: str | bytes = "") -> ScanResult:
     """Scan the attacker-controlled parts of a request.
 
     ``query_string`` is the raw (still percent-encoded) query string;
     ``body`` the raw body, read as urlencoded pairs, JSON strings or text
     according to ``content_type`` (binary media types are skipped, raw
     multipart is not parsed: pass its text fields as ``form_fields``);
+    ``path`` the raw (percent-encoded) URL path;
     ``headers`` any mapping, of which only ``VALIDATOR_SCAN_HEADERS`` are read
     (names compared case-insensitively); ``cookies`` name → value, values
     scanned when ``VALIDATOR_SCAN_COOKIES``.
@@ -407,13 +398,22 @@ def scan_parts(*, query_string: str | bytes = "", body: bytes | None = None, con
     scan = _new_scan()
     try:
         scan.run(query_string=query_string, body=body, content_type=content_type, headers=headers,
-                 cookies=cookies, form_fields=form_fields)
+                 cookies=cookies, form_fields=form_fields, path=path)
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
     return scan.result()
 
 
 # ── Django requests ────────────────────────────────────────────────────────
+
+def _raw_path(request: Any) -> str:
+    """The path as the client sent it (still percent-encoded), or Django's decoded one."""
+    raw = request.META.get("RAW_URI") or request.META.get("REQUEST_URI")
+    if isinstance(raw, str) and raw.startswith("/"):
+        return raw.partition("?")[0]
+    path = getattr(request, "path_info", "") or getattr(request, "path", "")
+    return path if isinstance(path, str) else ""
+
 
 def scan_request(request: Any) -> ScanResult:
     """Scan a Django ``HttpRequest``: query string, body, headers, cookies.
@@ -437,8 +437,13 @@ def scan_request(request: Any) -> ScanResult:
             for reason in body.skipped:
                 scan.skip(reason)
             scan.truncated |= body.truncated
-        scan.run(query_string=meta.get("QUERY_STRING", ""), body=body and body.raw, content_type=content_type,
-                 headers=headers, cookies=cookies, form_fields=body and body.fields)
+        query = meta.get("QUERY_STRING", "")
+        scan.run(query_string=query, body=body and body.raw, content_type=content_type,
+                 headers=headers, cookies=cookies, form_fields=body and body.fields, path=_raw_path(request))
+        params = request_params(query, body and body.raw, content_type, body and body.fields)
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
-    return scan.result()
+        params = None
+    result = scan.result()
+    result.params = params
+    return result

@@ -15,22 +15,45 @@ import time
 from typing import Any
 
 from ...policy import enforce
-from ...policy.enforce import BanBackend, llm_available
+from ...policy.enforce import BanBackend, counted, llm_available
+from ...profile.core import score
 from ...request.context import RequestContext
 from ...request.decision import Decision, Evidence
 
 
+def profile_reasons(ctx: RequestContext, profile: Any) -> list[str]:
+    """What is odd about this request *for this site* (the profile's reason codes); [] without a profile.
+
+    Staff are left out: they administer pages and parameters few others use.
+    """
+    if profile is None or ctx.client.is_staff:
+        return []
+    return profile.anomalies(ctx.method, ctx.path, ctx.params)
+
+
 def decide(ctx: RequestContext, scan: Any, *, bans: BanBackend | None = None, now: float | None = None,
-           monitor: bool = False, use_llm: bool = True) -> Decision | None:
-    """The decision for one scanned request; None when the payload is clean."""
-    ctx.payload_score = scan.score
-    if scan.score <= 0:
+           monitor: bool = False, use_llm: bool = True, profile: Any = "active") -> Decision | None:
+    """The decision for one scanned request; None when the payload is clean and nothing is odd.
+
+    ``profile``: the site profile whose anomalies join the evidence ("active":
+    the active version's; None: signatures alone, as without a profile).
+    """
+    if isinstance(profile, str):
+        from ...ml.runtime import get_active_profile
+
+        profile = get_active_profile()
+    reasons = profile_reasons(ctx, profile)
+    extra = score(reasons) if reasons else 0
+    ctx.payload_score = scan.score + extra
+    if scan.score <= 0 and not reasons:
         return None
+    now = time.time() if now is None else now
     if bans is None:
         from ...state.ban_backends import CacheBans
 
         bans = CacheBans()
-    ev = Evidence("validator", payload_score=scan.score, payload_hits=list(scan.hits),
-                  llm_available=use_llm and llm_available())
-    return enforce.decide(ev, ctx, bans=bans, now=time.time() if now is None else now, monitor=monitor,
-                          excerpt=scan.excerpt)
+    ev = Evidence("validator", payload_score=scan.score + extra, payload_hits=list(scan.hits),
+                  profile_hits=reasons, profile_score=extra, llm_available=use_llm and llm_available())
+    if reasons:
+        ev.profile_flags = counted(bans.note_flag, ctx, now, "profile")
+    return enforce.decide(ev, ctx, bans=bans, now=now, monitor=monitor, excerpt=scan.excerpt)

@@ -34,7 +34,8 @@ class Command(BaseCommand):
         parser.add_argument("--model", help="model version to use (default: the active one)")
         parser.add_argument("--no-model", action="store_true", help="rules and payload checks only")
         parser.add_argument("--config", help="JSON object (or file) of SMART_MIDDLEWARE overrides")
-        parser.add_argument("--output", help="directory for report.md, clients.csv, clients.jsonl and plots")
+        parser.add_argument("--output", help="directory for report.html (one self-contained page), report.md with "
+                                             "its SVG pictures, clients.csv and clients.jsonl")
         parser.add_argument("--top", type=int, default=15, help="clients listed in the printed verdicts")
 
     def handle(self, *args, **opts):
@@ -45,14 +46,15 @@ class Command(BaseCommand):
             raise CommandError(f"no such file: {path}")
         overrides = _overrides(opts["config"])
         merged = {**getattr(settings, "SMART_MIDDLEWARE", {}), **overrides}
-        with override_settings(SMART_MIDDLEWARE=merged):
-            result, seconds = self._replay(path, opts)
         from smartlayer.offline.replay_report import print_summary, write_report
 
-        print_summary(result, self.stdout, seconds=seconds, top=opts["top"])
-        if opts["output"]:
-            out = write_report(result, Path(opts["output"]), title=f"Replay of {path.name}")
-            self.stdout.write(f"\nreport: {out}")
+        # the report explains its figures with the settings the replay ran with (--config included)
+        with override_settings(SMART_MIDDLEWARE=merged):
+            result, seconds = self._replay(path, opts)
+            print_summary(result, self.stdout, seconds=seconds, top=opts["top"])
+            if opts["output"]:
+                out = write_report(result, Path(opts["output"]), title=f"Replay of {path.name}")
+                self.stdout.write(f"\nreport: {out.with_name('report.html')} (and report.md)")
         if result.replayed == 0:
             raise CommandError(f"no line of {path} could be parsed ({result.malformed} malformed)")
 
@@ -61,17 +63,23 @@ class Command(BaseCommand):
         from smartlayer.offline.replay import Replayer
 
         model: Any = "active"
+        profile: Any = "active"
         if opts["no_model"]:
             model = None
         elif opts["model"]:
             from smartlayer.ml.runtime import ActiveModel
             from smartlayer.ml.store import ModelStore
+            from smartlayer.profile.core import Profile
 
             try:
-                model = ActiveModel.from_loaded(ModelStore().load(opts["model"]))
+                store = ModelStore()
+                loaded = store.load(opts["model"])
+                model = ActiveModel.from_loaded(loaded)
+                data = store.load_profile(opts["model"], loaded.manifest)   # the profile learned with it
+                profile = Profile(data, opts["model"]) if data is not None else None
             except Exception as exc:  # noqa: BLE001 - any load failure is a clear command error
                 raise CommandError(f"cannot load model {opts['model']!r}: {exc}") from None
-        replayer = Replayer(model=model)
+        replayer = Replayer(model=model, profile=profile)
         started = time.perf_counter()
         stats = None
         lines = iter_log(path)

@@ -112,6 +112,9 @@ class Command(BaseCommand):
         run.add_argument("--dry-run", action="store_true", help="Train and evaluate, write nothing.")
         run.add_argument("--wait", action="store_true", help="Wait for a running training instead of exiting.")
         run.add_argument("--seed", type=int, default=0, help="Seed of the sampling of training vectors.")
+        run.add_argument("--profile", action=argparse.BooleanOptionalAction, default=True,
+                         help="Also learn the site profile (endpoint templates, classes, rate norms, parameter "
+                              "schemas), stored and activated with the model (default: yes).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name in ("max_vectors", "n_estimators", "sample_every"):
@@ -127,6 +130,7 @@ class Command(BaseCommand):
             max_vectors=options.get("max_vectors"), min_samples=options.get("min_samples"),
             sample_every=options.get("sample_every"), activate=options.get("activate"), force=options.get("force", False),
             dry_run=options.get("dry_run", False), wait=options.get("wait", False), seed=options.get("seed", 0),
+            profile=options.get("profile", True),
         )
         verbose = options.get("verbosity", 1) >= 2
 

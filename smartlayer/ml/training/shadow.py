@@ -63,6 +63,7 @@ class ShadowLine:
     user_id: str | None = None
     ip: str | None = None
     label: str | None = None
+    referer: str = ""          # the request log keeps the referer's host only: "http://<host>/"
 
 
 def _sample_every(rows: int, max_rows: int) -> int:
@@ -88,9 +89,10 @@ def requestlog_lines(end: datetime | None = None) -> tuple[list[ShadowLine], dic
     window = RequestLog.objects.filter(timestamp__gte=start, timestamp__lt=end)
     every = _sample_every(window.count(), int(sl_settings.MODEL_SHADOW_MAX_ROWS))
     fields = ("timestamp", "client_key", "method", "path", "status_code", "response_time_ms", "user_agent",
-              "user_id", "ip_address")
-    lines = [ShadowLine(ts.timestamp(), key, method, path, status, float(ms or 0.0), ua or "", uid or None, ip)
-             for ts, key, method, path, status, ms, ua, uid, ip
+              "user_id", "ip_address", "referer_host")
+    lines = [ShadowLine(ts.timestamp(), key, method, path, status, float(ms or 0.0), ua or "", uid or None, ip,
+                        referer=f"http://{host}/" if host else "")
+             for ts, key, method, path, status, ms, ua, uid, ip, host
              in window.order_by("timestamp", "pk").values_list(*fields).iterator(chunk_size=20_000)
              if _kept(key, every)]
     return lines, {"source": "requestlog", "start": start.isoformat(), "end": end.isoformat(),
@@ -133,10 +135,11 @@ class _Unguarded:
 class _Tally:
     """What one model's replay did, request by request and client by client."""
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, profile: Any = None) -> None:
         self.model = model
-        # unguarded: the report must show what the model would do, not what the guard would leave of it
-        self.replayer = Replayer(model=model, payloads=False, guard=_Unguarded())
+        # unguarded: the report must show what the model would do, not what the guard would leave of it;
+        # with the site profile learned (or active) with it, as it would decide live
+        self.replayer = Replayer(model=model, payloads=False, guard=_Unguarded(), profile=profile)
         block_at = sl_settings.MODEL_BLOCK_SCORE
         self.block_at = None if model is None else (model.threshold if block_at is None else float(block_at))
         self.scored = self.flagged = self.refused = self.model_only = 0
@@ -192,11 +195,13 @@ class _Tally:
 
 
 def shadow_report(candidate: Any, lines: Iterable[ShadowLine], *, active: Any = None,
-                  window: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Replay ``lines`` (in time order) with the rules alone, the candidate and the active version."""
+                  window: dict[str, Any] | None = None, candidate_profile: Any = None,
+                  active_profile: Any = None) -> dict[str, Any]:
+    """Replay ``lines`` (in time order) with the rules alone, the candidate and the active version
+    (each with its site profile, when it has one)."""
     rules = _Tally(None)
-    cand = _Tally(candidate)
-    act = _Tally(active) if active is not None else None
+    cand = _Tally(candidate, candidate_profile)
+    act = _Tally(active, active_profile) if active is not None else None
     requests = 0
     clients: set[str] = set()
     labels: dict[str, dict[str, set[str]]] = {}
@@ -290,8 +295,24 @@ def active_model(store: Any) -> Any:
         return None
 
 
+def _profile(data: dict[str, Any] | None, version: str) -> Any:
+    from ...profile.core import Profile
+
+    try:
+        return Profile(data, version) if data else None
+    except (ValueError, TypeError):
+        return None
+
+
+def _active_profile(store: Any, active: Any) -> Any:
+    try:
+        return _profile(store.load_profile(active.version), active.version) if active is not None else None
+    except Exception:  # noqa: BLE001 - as for the active model: compare without it
+        return None
+
+
 def score_candidate(model: Any, manifest: dict[str, Any], version: str, *, frame: Any = None,
-                    store: Any = None) -> dict[str, Any]:
+                    store: Any = None, profile: dict[str, Any] | None = None) -> dict[str, Any]:
     """Shadow-score a fitted :class:`~.model.WindowAnomalyModel` before it is stored.
 
     ``frame``: the training frame of an access log (its last days are the
@@ -302,4 +323,6 @@ def score_candidate(model: Any, manifest: dict[str, Any], version: str, *, frame
     candidate = ActiveModel(version, model.compiled_, manifest)
     lines, window = frame_lines(frame) if frame is not None else requestlog_lines()
     active = active_model(store) if store is not None else None
-    return shadow_report(candidate, lines, active=active, window=window)
+    return shadow_report(candidate, lines, active=active, window=window,
+                         candidate_profile=_profile(profile, version),
+                         active_profile=_active_profile(store, active) if store is not None else None)

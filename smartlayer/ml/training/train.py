@@ -92,6 +92,7 @@ class TrainOptions:
     dry_run: bool = False
     wait: bool = False
     seed: int = 0
+    profile: bool = True                                    # learn the site profile too (smartlayer.profile)
 
     def model_params(self) -> dict[str, Any]:
         params = dict(sl_settings.MODEL_PARAMS or {})
@@ -130,6 +131,10 @@ class TrainResult:
             f"{m.get('share_above_threshold', 0):.2%} of training vectors above it",
             "scores: " + ", ".join(f"{k} {v:.3f}" for k, v in q.items()),
         ]
+        prof = self.manifest.get("profile")
+        if prof:
+            lines.append(f"site profile: {prof['endpoints']} endpoints (" +
+                         ", ".join(f"{n} {c}" for c, n in sorted(prof["classes"].items())) + ")")
         evaluation = m.get("labels")
         if evaluation:
             overall = m.get("hostile_vs_benign", {})
@@ -194,6 +199,34 @@ def load_frame(opts: TrainOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
                 "read": counts["read"],
                 "excluded": {k: counts[k] for k in ("refused", "during_ban", "exempt_path")},
                 "suspects": suspects}
+
+
+def learn_site_profile(opts: TrainOptions, log: Callable[[str], None]) -> dict[str, Any] | None:
+    """The site profile of the same data the model is trained on (served requests only)."""
+    from ...profile.learn import LOG_FIELDS, learn_profile, rows_from_log, rows_from_records
+
+    if opts.access_log:
+        from ...offline.accesslog import iter_log
+
+        since = opts.since.timestamp() if opts.since else None
+        until = opts.until.timestamp() if opts.until else None
+
+        def lines() -> Any:   # read twice (paths, then statistics): never all in memory
+            return rows_from_records(ln for ln in iter_log(opts.access_log)
+                                     if (since is None or ln.ts >= since) and (until is None or ln.ts < until))
+
+        profile = learn_profile(lines, log=log)
+    else:
+        from ...models import RequestLog
+
+        since, until = opts.since, opts.until
+        if since is None or until is None:
+            d_since, d_until = default_window()
+            since, until = since or d_since, until or d_until
+        qs = RequestLog.objects.filter(timestamp__gte=since, timestamp__lt=until, was_blocked=False,
+                                       monitor_only=False).values(*LOG_FIELDS)
+        profile = learn_profile(lambda: rows_from_log(qs.iterator(chunk_size=20_000)), log=log)
+    return profile if profile["endpoints"] else None
 
 
 def rows_read(source: dict[str, Any]) -> str:
@@ -376,6 +409,15 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
     return FitOutput(model=model, X=X, meta=meta, manifest=manifest)
 
 
+def profile_summary(profile: dict[str, Any]) -> dict[str, Any]:
+    """What the manifest (and the registry, the admin) says about a learned profile."""
+    classes: dict[str, int] = {}
+    for e in profile["endpoints"].values():
+        classes[e["class"]] = classes.get(e["class"], 0) + 1
+    return {"endpoints": len(profile["endpoints"]), "classes": classes, "rows": profile.get("rows", 0),
+            "hosts": profile.get("hosts", [])}
+
+
 def new_version_name() -> str:
     return f"{datetime.now(dt_timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
 
@@ -415,15 +457,19 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
                                sample_every=opts.sample_every, seed=opts.seed, source=source,
                                progress=progress, log=log, reference=active_model(store))
             version = "dry-run" if opts.dry_run else new_version_name()
+            # the profile first: the candidate is shadow-scored with it, as it would decide live
+            profile = learn_site_profile(opts, log) if opts.profile else None
+            if profile is not None:
+                fitted.manifest["profile"] = profile_summary(profile)
             shadow = score_candidate(fitted.model, fitted.manifest, version, store=store,
-                                     frame=df if opts.access_log else None)
+                                     frame=df if opts.access_log else None, profile=profile)
             log(format_report(shadow))
             del df
             if opts.dry_run:
                 return TrainResult(version=None, manifest=fitted.manifest, dry_run=True, shadow=shadow)
 
             store.save(version, estimator=fitted.model.forest_, forest=fitted.model.compiled_,
-                       manifest=fitted.manifest, reports={SHADOW_FILE: shadow})
+                       manifest=fitted.manifest, profile=profile, reports={SHADOW_FILE: shadow})
             try:
                 manifest = store.read_manifest(version)
                 registry.register(manifest, sha256=store.manifest_sha256(version), shadow=shadow)

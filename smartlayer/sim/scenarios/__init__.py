@@ -20,14 +20,16 @@ from ...ml.training.labels import BENIGN_LABELS
 from .common import BROWSER_UAS, PAYLOADS, PROBE_PATHS, Actor, Scenario, activity
 from .hostile import burst, credential_stuffing, distributed, enumeration, scraper, slow_drip, vuln_scanner
 from .humans import human
-from .machines import api_client, crawler
+from .machines import api_client, crawler, customer
 from .office import office
+from .profiled import path_probing, product_order, tampering, telemetry
 
 #: Every scenario by label.  ``generate(scenarios={label: count})`` uses these.
 SCENARIOS: dict[str, Scenario] = {
     "human": human,
     "api_client": api_client,
     "crawler": crawler,
+    "customer": customer,
     "office": office,
     "scraper": scraper,
     "burst": burst,
@@ -36,6 +38,10 @@ SCENARIOS: dict[str, Scenario] = {
     "vuln_scanner": vuln_scanner,
     "slow_drip": slow_drip,
     "distributed": distributed,
+    "telemetry": telemetry,
+    "product_order": product_order,
+    "tampering": tampering,
+    "path_probing": path_probing,
 }
 #: Labels of traffic a site does not want.
 HOSTILE_LABELS = frozenset(SCENARIOS) - BENIGN_LABELS

@@ -141,6 +141,7 @@ class Actor:
     staff: bool = False
     new_account: Callable[[], str] = _no_accounts
     more_ips: Callable[[int], list[str]] = _no_ips
+    browser: bool = False      # a real browser: sends Accept and Sec-Fetch-* as browsers do
 
     def pick_start(self, rng: random.Random, span: float) -> float:
         """A start time that lets an activity of ``span`` seconds fit the window."""
@@ -149,20 +150,49 @@ class Actor:
     def request(self, rng: random.Random, ts: float, method: str, path: str, user_agent: str, *,
                 query: str = "", body: str = "", content_type: str = "", referer: str = "",
                 user_id: str | None = None, login_ok: bool = False, cached: bool = False,
-                ip: str | None = None) -> TrafficRecord:
-        """One request by this actor, answered by the site: the only place records are built."""
+                ip: str | None = None, dest: str | None = None) -> TrafficRecord:
+        """One request by this actor, answered by the site: the only place records are built.
+
+        ``dest``: what a browser fetches (``document``, ``image``, ``empty`` for a
+        beacon or XHR …); derived from the path when None.  Only actors that
+        are browsers send the Sec-Fetch-* headers; tools send ``Accept: */*``.
+        """
         status, ms, size = self.site.respond(
             rng, method, path, authenticated=user_id is not None, staff=self.staff,
             login_ok=login_ok, cached=cached, csrf="csrfmiddlewaretoken=" in body,
         )
-        return TrafficRecord(
+        rec = TrafficRecord(
             ts=round(ts, 3), ip=ip or self.ip, method=method, path=path, query=query, status=status,
             user_agent=user_agent, response_ms=ms, body=body, content_type=content_type,
             user_id=user_id, referer=referer, bytes_sent=size, label=self.label, client_id=self.client_id,
+            response_type=self.site.response_type(path, status), accept="*/*",
         )
+        if self.browser:
+            _browser_headers(rec, self.site.host, dest)
+        return rec
 
 
 Scenario = Callable[..., Iterator[TrafficRecord]]
+
+_DESTS = {".css": "style", ".js": "script", ".woff2": "font", ".svg": "image", ".jpg": "image", ".png": "image",
+          ".ico": "image"}
+_ACCEPTS = {"document": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+            "image": "image/avif,image/webp,image/apng,image/*,*/*;q=0.8", "style": "text/css,*/*;q=0.1",
+            "empty": "*/*", "script": "*/*", "font": "*/*"}
+
+
+def _browser_headers(rec: TrafficRecord, host: str, dest: str | None) -> None:
+    """Accept and Sec-Fetch-* as a browser sends them for this request."""
+    if dest is None:
+        dot = rec.path.rfind(".")
+        dest = _DESTS.get(rec.path[dot:], "document") if dot > rec.path.rfind("/") else "document"
+    mode = {"document": "navigate", "empty": "cors", "font": "cors"}.get(dest, "no-cors")
+    if rec.referer.startswith(f"https://{host}/"):
+        site = "same-origin"
+    else:
+        site = "cross-site" if rec.referer else "none"
+    rec.fetch = f"{dest}/{mode}/{site}"
+    rec.accept = _ACCEPTS.get(dest, "*/*")
 
 
 # ── small shared helpers ──────────────────────────────────────────────────

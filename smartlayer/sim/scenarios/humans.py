@@ -169,6 +169,7 @@ def human(rng: random.Random, actor: Actor, *, sessions_per_day: float | None = 
     think_median = rng.uniform(8.0, 30.0)
     uid = actor.new_account() if rng.random() < account_share else None
     actor.staff = uid is not None and rng.random() < staff_share
+    actor.browser = True
     user: str | None = None
     last_end = -math.inf
     for start in _session_starts(rng, actor, per_day):

@@ -1,4 +1,4 @@
-"""Benign machines: an API client at its usual pace, a polite crawler."""
+"""Benign machines: an API client at its usual pace, a customer using its quota, a polite crawler."""
 from __future__ import annotations
 
 import json
@@ -15,8 +15,50 @@ from .common import (
     _token,
 )
 
-
 # ── benign: machines ──────────────────────────────────────────────────────
+#: The plan of :func:`customer` and the quota it buys: what a replay's
+#: ``RATE_LIMIT_PLANS`` must say for the plan to govern it.
+CUSTOMER_PLAN = "premium"
+CUSTOMER_ROUTE = "/api/orders/*"
+CUSTOMER_PER_MINUTE = 50
+
+
+def customer(rng: random.Random, actor: Actor, *, per_minute: int = CUSTOMER_PER_MINUTE,
+             bursts_per_day: tuple[int, int] = (3, 12)) -> Iterator[TrafficRecord]:
+    """A paying customer's integration using the quota it bought: bursts at once.
+
+    A few times a day it sends a batch of 30–120 requests as fast as its
+    workers go (a nightly sync, a user's bulk action) to the routes its plan
+    covers; what passes the per-minute quota is answered ``429`` — the
+    quota at work, as the site's rate limiter answers.  Measured with a
+    real customer before plans governed: 35 × 200, 85 × 403 and a ban.
+    """
+    site = actor.site
+    uid = actor.new_account()
+    ua = rng.choice(API_UAS)
+    days = max(1.0, (actor.end - actor.start) / 86400.0)
+    starts = sorted(actor.start + rng.uniform(0.0, actor.end - actor.start - 120.0)
+                    for _ in range(max(1, round(rng.randint(*bursts_per_day) * days))))
+    minute, used, t_free = -1, 0, actor.start
+    for start in starts:
+        t = max(start, t_free + 60.0)
+        for _ in range(rng.randint(30, 120)):
+            if rng.random() < 0.7:
+                path, query, method = "/api/orders/", f"status=new&since={int(t - 3600)}", "GET"
+            else:
+                path, query, method = f"/api/orders/{rng.randint(1, site.n_orders)}/", "", "GET"
+            rec = actor.request(rng, t, method, path, ua, query=query, user_id=uid)
+            rec.plan = CUSTOMER_PLAN
+            if int(t // 60) != minute:
+                minute, used = int(t // 60), 0
+            used += 1
+            if used > per_minute:
+                rec.status, rec.bytes_sent = 429, 0
+            yield rec
+            t += rng.uniform(0.005, 0.08)
+        t_free = t
+
+
 def api_client(rng: random.Random, actor: Actor, *, interval: float | None = None,
                batch: tuple[int, int] = (1, 6)) -> Iterator[TrafficRecord]:
     """A partner integration: a token once a day, then small batches of

@@ -32,6 +32,7 @@ def office(rng: random.Random, actor: Actor, *, people: int | None = None,
     person's think time as people read (median 4–15 s, lognormal, at least 0.8 s).
     """
     n = people or rng.randint(10, 25)
+    actor.browser = True
     streams = [_colleague(random.Random(rng.getrandbits(64)), actor, _token(rng), gap, sessions, pages)
                for _ in range(n)]
     yield from heapq.merge(*streams, key=lambda r: r.ts)

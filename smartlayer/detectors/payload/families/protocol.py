@@ -1,0 +1,133 @@
+"""The request itself: header injection, session fixation, protocol anomalies, scanners, LDAP, NoSQL, prompts.
+
+Several of these only mean something in one place: a ``.bak`` extension in
+the path (a backup probe) is nothing in a comment; a scanner's name in the
+User-Agent is a scanner, in a search box a reader.  Their ``scope`` says so.
+"""
+from __future__ import annotations
+
+import re
+
+from ..sigbase import HEADER, PATH, QUERY, VALUES, sig, words
+
+#: Extensions of files no site should serve: backups, sources, configuration, databases.
+_RESTRICTED = ("bak", "old", "orig", "inc", "swp", "swo", "save", "sav", "backup", "bkp", "bk", "tmp", "temp",
+               "dist", "sql", "sqlite", "sqlite3", "mdb", "dbf", "db", "config", "conf", "cfg", "ini", "htr",
+               "htw", "ida", "idc", "idq", "asa", "asax", "ascx", "axd", "licx", "resx", "csproj", "vbproj", "pdb",
+               "pol", "printer", "pwd", "pass", "rdb", "sys", "vsdisco", "webinfo", "xsd", "xsx", "dll", "bat",
+               "cmd", "lnk", "cdx", "csr", "vbs", "passwd", "log", "git", "svn", "htaccess", "htpasswd",
+               "ds_store", "env", "pem", "p12", "pfx", "jks", "keystore")
+_SCANNERS = ("sqlmap", "nikto", "wapiti", "nmap", "nessus", "acunetix", "netsparker", "w3af", "dirbuster",
+             "gobuster", "nuclei", "zgrab", "masscan", "openvas", "whatweb", "wpscan", "havij", "zmeu", "jorgee",
+             "fimap", "arachni", "skipfish", "burpcollaborator", "appscan", "webinspect", "paros", "grabber",
+             "brutus", "bsqlbf", "dirb/", "ffuf", "feroxbuster", "wfuzz", "commix", "xsser", "jaascois", "pangolin",
+             "sqlninja", "absinthe", "floodgate", "vega/", "webshag", "webvulnscan", "qualys", "morfeus",
+             "zollard", "masscan", "httrack", "nessus", "metis", "sysscan", "n-stealth", "blackwidow", "crimscanner",
+             "cgichk", "mozilla/4.0 (compatible; msie 6.0; win32)", "struts-pwn", "interactsh", "oast.")
+_NOSQL_OPS = ("ne", "eq", "gt", "gte", "lt", "lte", "in", "nin", "regex", "where", "exists", "expr",
+              "elemmatch", "not", "nor", "or", "and", "all", "size", "type", "mod", "text", "function",
+              "accumulator", "lookup")
+_PROMPT_VERBS = ("ignore", "disregard", "forget", "override", "bypass", "skip")
+_PROMPT_SECRETS = ("system", "initial", "hidden", "original", "secret", "developer", "preprompt", "pre-prompt")
+_OPS = "|".join(_NOSQL_OPS)
+
+SIGNATURES = (
+    # ── header injection and session fixation ──
+    sig("crlf_header_injection", "crlf", 3, None),
+    sig("crlf_encoded_newline", "crlf", 2, None),
+    sig("session_fixation", "session", 3, [
+        r"\bhttp-equiv\W{1,3}set-cookie\b",
+        r"\bdocument\s?\.\s?cookie\s?=\s?['\"]?\w{1,40}=",
+        r"\bset-cookie\s?:\s?\w{1,60}=",
+        r"\.cookie\b.{0,60};\W{0,3}(?:expires|domain|path)\W{0,3}=",
+    ]),
+    sig("session_id_in_url", "session", 1, r"[;?&]?\b(?:jsessionid|phpsessid|aspsessionid\w{0,10}|sessionid|sid)=\w{8,}",
+        paranoia=2, scope=frozenset((PATH,))),
+    # ── protocol anomalies (the path) ──
+    sig("restricted_extension", "protocol", 3,
+        r"\.(?:" + "|".join(re.escape(e) for e in _RESTRICTED) + r")(?:$|[;/?])|[\w)]~$|/~?\.?#\w[^/]{0,200}#$"
+        r"|\.(?:php|aspx?|jsp|py|rb|pl|cgi|html?|js|json|ya?ml|xml|txt|conf)[.~_-]?(?:bak|old|orig|save|swp|copy"
+        r"|backup|\d)$", scope=frozenset((PATH,))),
+    sig("restricted_file", "protocol", 3,
+        r"/\.(?:git|svn|hg|bzr|env|htaccess|htpasswd|ds_store|aws|ssh|bash_history|idea|vscode|npmrc|dockerenv"
+        r"|travis\.yml|gitlab-ci\.yml|docker|kube|config)(?:$|[/.])|/(?:web\.config|wp-config\.php|phpinfo\.php"
+        r"|server-status|server-info|\.well-known/\.\.|composer\.(?:json|lock)|package\.json|yarn\.lock"
+        r"|docker-compose\.ya?ml|id_rsa)$|/(?:cgi-bin|msadc|_vti_bin|_vti_pvt"
+        r"|iisadmpwd|iissamples)/", scope=frozenset((PATH,))),
+    sig("null_byte", "protocol", 3, r"\x00", scope=VALUES),
+    sig("null_byte_body", "protocol", 2, r"\x00", scope=frozenset(("body",))),
+    # ── scanners ──
+    sig("scanner_user_agent", "scanner", 3, "(?:" + "|".join(re.escape(s) for s in _SCANNERS) + ")",
+        scope=frozenset((HEADER,))),
+    # markers only a scanner sends: PHP's easter-egg GUIDs, out-of-band callback domains, tools' own tokens
+    sig("scanner_probe_value", "scanner", 3,
+        r"\bphp(?:b8b5f2a0-3c92-11d3-a3a9-4c7b08c10000|e9568f3[456]-d428-11d2-a769-00aa001acf42)\b|\bw4p1t1\w{0,20}"
+        r"|\bwvs(?:[_-]|\d)\w{0,10}|\b(?:bxss|xss)\.(?:ht|report)\b|\bdnslog\.cn\b|\bceye\.io\b|\boastify\.com\b"
+        r"|\binteract\.sh\b|\bw00tw00t\b|\bburpcollaborator\.net\b",
+        scope=frozenset((PATH, QUERY))),
+    # a tool's name in a value: someone may be searching for it
+    sig("scanner_name_value", "scanner", 2,
+        r"\b(?:nessus|netsparker|acunetix|appscan|interactsh|sqlmap|xsstrike|nikto)\b", scope=frozenset((PATH, QUERY))),
+    # ── LDAP ──
+    sig("ldap_injection", "ldap", 3, [
+        r"\*\)\s?\(\s?[|&!]?\s?\(?\w{1,40}\s?[=~<>]",
+        r"\)\s?\(\s?[|&!]\s?\(\s?\w{1,40}\s?[=~<>]",
+        r"\(\s?[|&!]\s?\(\s?\w{1,40}\s?=\s?\*\s?\)",
+        r"\*\)\s?\)\s?\(\s?[|&!]",
+        r"\*\)\s?\(\s?[(|&!]",
+        r"\w\)\s?\(\s?[|&!]\s?\)",
+        r"\w\*?\)\s?\(\s?\|\s?\(\s?\w{1,40}\s?=",
+        r"\(\s?&\s?\(\s?\w{1,40}\s?=",
+        r"\)\s?\(\s?\w{1,40}\s?=\s?\*",
+    ]),
+    sig("ldap_filter", "ldap", 1, r"\*\)\s?\(|\)\s?\(\s?[|&!]|\(\s?\w{1,40}=\*\)", paranoia=2),
+    # ── NoSQL ──
+    sig("nosql_operator", "nosql", 3, [
+        rf"\[\s?\$(?:{_OPS})\s?\]",
+        rf"\{{\s?['\"]?\$(?:{_OPS})['\"]?\s?:",
+        rf"^\$(?:{_OPS})$",
+    ]),
+    sig("nosql_js_injection", "nosql", 3, [
+        r"\bthis\.\w{1,40}\.match\s?\(",
+        r"['\"]\s?(?:;|&&|\|\|)\s?(?:this\.|sleep\s?\(|return\s|while\s?\(|db\.|tojson|emit\s?\()",
+        r"\bdb\.\w{1,40}\.(?:find|insert|remove|drop|update|mapreduce)\w{0,10}\s?\(",
+        r"\$where\b|\$function\b|\$accumulator\b",
+        rf"\$(?:{_OPS})\s?:\s?[\[{{]",
+        r"(?:\|\||&&)\s?\(?\s?\d{1,10}\s?===?\s?\d{1,10}",
+        r";\s?return\s?\(?\s?(?:true|1)\b",
+        r"\bwhile\s?\(\s?\w{1,20}\s?-\s?\w{1,20}\s?<\s?\d",
+    ]),
+    # ── prompt injection ──
+    sig("prompt_ignore_instructions", "prompt", 2,
+        rf"(?:{'|'.join(words(_PROMPT_VERBS))})\s(?:\w{{1,20}}\s){{0,3}}"
+        r"(?:all|any|previous|prior|above|earlier|preceding|former|system|original|initial|your|these|those)\s"
+        r"(?:\w{1,20}\s){0,2}(?:instructions?|prompts?|directives?|rules|guidelines|guardrails|constraints)\b"),
+    sig("prompt_reveal_system", "prompt", 2,
+        rf"(?:{'|'.join(words(('reveal', 'show', 'print', 'output', 'repeat', 'display', 'leak', 'dump')))}"
+        rf"|{'|'.join(words(('expose', 'tell', 'give', 'write', 'what')))})"
+        r"(?:'s|\s(?:is|are|was))?\s(?:\w{1,20}\s){0,3}"
+        rf"(?:{'|'.join(re.escape(s) for s in _PROMPT_SECRETS)})\s(?:prompt|instructions?|message)\b"),
+    sig("prompt_role_override", "prompt", 1, [
+        r"\byou\sare\snow\s(?:a|an|the|my|in|dan|no\slonger|free|unrestricted|unfiltered|going|acting|called)\b",
+        r"\bfrom\snow\son,?\syou\s(?:are|will|must|shall)\b",
+        r"\bact\sas\s(?:an?\s)?(?:unrestricted|unfiltered|uncensored|evil|jailbroken|dan)\b",
+        r"\bpretend\s(?:to\sbe|you\sare|that\syou\sare)\b",
+        r"\bnew\sinstructions\s?:",
+    ]),
+    sig("prompt_jailbreak", "prompt", 1, r"\bjailbr(?:eak|oken)"),
+    sig("prompt_dan_mode", "prompt", 2, [
+        r"\bdan\smode\b", r"\bdo\sanything\snow\b", r"\bdeveloper\smode\s(?:enabled|on|activated|output)\b",
+    ]),
+    sig("prompt_special_tokens", "prompt", 2, [
+        r"<\|(?:im_start|im_end|system|user|assistant|endoftext|eot_id|start_header_id)\|>",
+        r"\[/?inst\]",
+        r"<</?sys>>",
+    ]),
+    # ── encoding tricks (noticed by the normaliser) ──
+    sig("double_encoding", "encoding", 1, None),
+    sig("overlong_utf8", "encoding", 3, None),
+    sig("escape_obfuscation", "encoding", 2, None),
+    sig("encoded_dot", "encoding", 1, None),
+)
+
+__all__ = ["QUERY", "SIGNATURES"]

@@ -1,0 +1,206 @@
+"""Reaching the server itself: traversal and file inclusion, remote inclusion and SSRF, commands, PHP, Java.
+
+A file path is ordinary text; climbing out of a directory (``../``) towards a
+system file, a URL whose scheme only an attacker asks a server to fetch
+(``gopher:``, ``jar:``, ``php://filter``), a command after a shell separator,
+a serialised object or a class only an exploit names, are not.
+"""
+from __future__ import annotations
+
+import re
+
+from ..sigbase import BODY, HEADER, PATH, QUERY, START, VALUES, sig
+
+# ── commands ──
+_SHELL_SEPARATORS = (";", "|", "&", "`", "$(")
+_SEP = "(?:" + "|".join(re.escape(s) for s in _SHELL_SEPARATORS) + r")\s?"
+#: Commands that after a separator (or alone at the start of a value) mean an attack.
+_SHELL_STRONG = {
+    "rm": r"\s-[a-z]{0,4}[rf]",
+    "cat": r"\s(?:-[a-z]{1,4}\s)?(?:[/~]|\.\./|\$)",
+    "head": r"\s(?:-[a-z0-9]{1,4}\s)?[/~]", "tail": r"\s(?:-[a-z0-9]{1,4}\s)?[/~]",
+    "more": r"\s[/~]", "less": r"\s[/~]", "nl": r"\s[/~]", "tac": r"\s[/~]",
+    "wget": r"\s(?:-\S{1,20}\s){0,4}(?:[a-z]{3,5}://|[\w-]{1,63}\.[\w-]{2,}|\d{1,3}\.\d)",
+    "curl": r"\s(?:-\S{1,20}\s){0,4}(?:[a-z]{3,5}://|[\w-]{1,63}\.[\w-]{2,}|\d{1,3}\.\d)",
+    "sh": r"(?:\s-[a-z]{0,3}[ci]|$)", "bash": r"(?:\s-[a-z]{0,3}[ci]|$)", "zsh": r"(?:\s-[a-z]{0,3}[ci]|$)",
+    "/bin/": r"(?:ba|z|k|da|c|tc)?sh\b|(?:cat|ls|nc|id|uname|echo|ping|sleep)\b",
+    "/usr/bin/": r"(?:env\s)?(?:(?:ba|z|k|da|c|tc)?sh|python[23]?|perl|ruby|php|nc|wget|curl|id|whoami)\b",
+    "nc": r"\s(?:-[a-z]{1,4}\s\S{1,40}\s){0,4}[\w.-]{1,253}\s\d{1,5}\b", "ncat": r"\s", "netcat": r"\s",
+    "socat": r"\s", "python": r"[23]?\s-[a-z]{0,3}c\s", "perl": r"\s-[a-z]{0,3}e\s", "ruby": r"\s-[a-z]{0,3}e\s",
+    "php": r"\s-[a-z]{0,3}r\s", "node": r"\s-[a-z]{0,3}e\s", "chmod": r"\s(?:[+][rwxs]|[0-7]{3,4}\b)",
+    "cmd": r"(?:\.exe)?\s?/[ck]\b", "powershell": r"(?:\.exe)?\s-", "mkfifo": r"\b",
+    "telnet": r"\s[\w.-]{1,253}\s\d{1,5}\b",
+    "type": r"\s[a-z]:\\", "dir": r"\s(?:/[a-z]\s)?[a-z]:", "copy": r"\s[a-z]:\\", "del": r"\s[a-z]:\\",
+    "certutil": r"(?:\.exe)?\s-", "bitsadmin": r"(?:\.exe)?\s/", "wmic": r"\s", "reg": r"\squery\b",
+    "net": r"\s(?:user|localgroup|share|view)\b", "echo": r"\s[^|;&]{0,80}(?:>|\|)\s?(?:/|[a-z]:\\|sh\b|bash\b)",
+}
+#: Commands that after a separator are a probe rather than damage.
+_SHELL_PROBES = (
+    r"id(?:$|[;|&`)'\"#<>]|\s[;|&#])", "whoami", r"uname(?:\s-[a-z]{1,4})?", "ifconfig", "ipconfig", "hostname", "pwd", r"ls(?:\s-[a-z]{1,5})?",
+    "env", "printenv", "systeminfo", r"sleep\s\d{1,5}", r"ping\s(?:-[cn]\s?\d{1,3}\s)?[\w.-]{1,253}",
+    r"ps\s(?:-ef|-?aux)", r"netstat\s-[a-z]{1,5}", r"nslookup\s\S", "tasklist", "uptime", r"cat\s\S",
+    r"dir\s?/\w", r"nc\s-\w", "ver", "dir",
+)
+#: Commands that are also English words: probes at paranoia 2.
+_SHELL_WORDS = ("set", "echo", "time", "who", "w", "last", "find", "date", "help", "type", "more", "sleep", "exit")
+_SUBSTITUTION_COMMANDS = "|".join((
+    "rm", "cat", "id", "whoami", "uname", "ls", "curl", "wget", "bash", "sh", "nc", "python", "perl",
+    "php", "ping", "sleep", "echo", "touch", "chmod", "base64", "env", "printenv", "hostname", "nslookup",
+    "dig", "pwd", "ifconfig", "mkfifo", "telnet", "nslookup", "whoami",
+))
+_PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>])", _SEP + _SHELL_PROBES[0],
+              START + r"id\s?[;|&]", START + r"(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
+              r"|ls\s-[a-z]{1,5}(?:\s[/~.]\S{0,100})?|sleep\s\d{1,5}|ping(?:\.exe)?\s-[cnit]\s?\d{1,5}\s\S{1,100}"
+              r"|which\s(?:gcc|cc|nc|ncat|netcat|python\d?|perl|ruby|php|wget|curl|bash|sh|telnet|socat)"
+              r"|netsh\s\w{1,20}\s\w|net\suser|cat\s/\S{1,100}|echo\s\S{1,40}\s?\|\s?\w{1,20})$"]
+_STRONG = "|".join(re.escape(head) + f"(?:{rest})" for head, rest in _SHELL_STRONG.items())
+_PROBES = "|".join(_SHELL_PROBES)
+
+# ── files ──
+_UNIX_FILES = (r"etc\W{1,12}(?:passwd|shadow|group|hosts|issue|crontab|sudoers|hostname|resolv\.conf|motd|fstab|"
+               r"mtab|inittab|profile|bashrc|my\.cnf|httpd|apache2?|nginx|mysql|php|ssh|security|redhat-release|"
+               r"lsb-release|os-release|master\.passwd|aliases|environment|exports|ftpusers|logrotate|init\.d|rc\.d|"
+               r"network|syslog|cron|pam\.d|passwd-|sysconfig|x11|xinetd|shells|netplan|httpd|lighttpd)")
+_SENSITIVE_DOTFILES = ("ssh", "aws", "git", "env", "htpasswd", "htaccess", "bash_history", "docker", "svn", "hg",
+                       "npmrc", "pgpass", "my.cnf", "netrc", "kube", "gnupg", "mysql_history", "viminfo")
+_SENSITIVE = [
+    r"\b" + _UNIX_FILES + r"\b",
+    r"\bproc\W{1,6}(?:self|\d{1,7}|version|cmdline|mounts|net)\W{1,6}(?:environ|cmdline|maps|mem|fd|status|root|cwd"
+    r"|exe|stat|tcp|arp|route|\d)?",
+    r"\b(?:boot|win|system|php|my|desktop)\.ini\b",
+    r"\b[a-z]:\W{1,6}(?:windows|winnt|boot\.ini|inetpub|program\sfiles|users|documents\sand|xampp|wamp|apache)\b",
+    r"\b(?:windows|winnt)\W{1,6}(?:system32|repair|win\.ini|system\.ini|debug|panther|php\.ini)",
+    r"\bsystem32\W{1,6}(?:drivers|config|inetsrv|cmd\.exe|logfiles)",
+    r"[/\\](?:\.(?:" + "|".join(re.escape(d) for d in _SENSITIVE_DOTFILES) + r"))\b",
+    r"\bweb\.config\b|\bwp-config\.php\b|\bconfiguration\.php\b|\blocalsettings\.php\b|\bconfig\.inc\.php\b",
+    r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\bknown_hosts\b",
+    r"\bvar\W{1,6}(?:log|www|lib|mail|spool|run|adm|backups|opt|cache)\W{1,6}\w",
+    r"\busr\W{1,6}(?:local\W{1,6})?(?:apache2?|etc|lib|share|pkg|bin|sbin|nginx|php)\W",
+    r"\b(?:opt|srv|home|root)\W{1,6}\w[\w.-]{0,40}\W{1,6}\.\w",
+    r"\b(?:apache2?|httpd|nginx|tomcat\d?)\W{1,6}(?:logs?|conf|access_log|error_log|access\.log|error\.log)\b",
+    r"\b(?:access|error)[_.]log\b",
+    r"\bweb-inf\W{1,6}(?:web\.xml|classes|lib|config)|\bglobal\.asa\b|\bboot\.ini\b",
+]
+#: What a traversal or an encoding trick is written with, just before the file it reaches.
+_OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%~]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{2}|\./|li4v)[^\w\s]{0,12}"
+
+SIGNATURES = (
+    # ── path traversal and local file inclusion ──
+    sig("traversal_sequence", "traversal", 2, [
+        r"\.\.\.{0,2}[/\\]{1,4}\.{2,4}[/\\]",
+        r"\.{2,4}(?:[/\\]{1,4}|;/)\.{2,4}",
+        r"[/\\=]\.{2,4}(?:[/\\]{1,4}|\?{1,4})[^\s/\\]",
+        r"(?:^|[/\\=])(?:\.{1,4}[/\\]{1,4}){2}",
+        r"\.{2,4}[/\\]{1,2}\.?[/\\]\.{2}",
+        r"(?:\.[\\/]){2}\.\.",
+        r"(?:0x2e){2}(?:0x2f|0x5c)|\.\.(?:0x2f|0x5c)|(?:0x2e){2}[/\\]",
+        r"\bli4vli4v|\bli4uxc|\bli5c",
+        r"\.\.[^\w\s.]{1,6}\.\.[^\w\s.]",
+        r"(?:^|[/\\=])\.{2,4}[/\\]$",
+    ]),
+    sig("traversal_repeated", "traversal", 3, r"(?:\.{2,4}(?:[^\w\s.]|0x[0-9a-f]{2}){1,8}){2}"),
+    sig("traversal_sensitive_file", "traversal", 2, _SENSITIVE),
+    sig("lfi_obfuscated_file", "traversal", 3,
+        _OBFUSCATED_PREFIX + "(?:" + "|".join([_UNIX_FILES, *_SENSITIVE[1:7], _SENSITIVE[-1]]) + ")"),
+    sig("traversal_to_file", "traversal", 3, [
+        r"\.\.[/\\]{1,4}(?:[\w.-]{1,40}[/\\]{1,4}){0,12}(?:" + "|".join(a for a in _SENSITIVE[:6]) + ")",
+        r"\.\.[/\\]{1,4}(?:[\w.-]{1,40}[/\\]{1,4}){0,12}[\w.-]{1,60}\.(?:php|ini|conf|cfg|config|log|xml|txt|inc|"
+        r"yml|yaml|env|json|properties|jsp|asp|aspx|sh|py|rb|pl|bak|sql|db|key|pem)\b",
+        r"\.\.[/\\]{1,4}\.\.[/\\]{1,4}[\w.-]",
+        r"(?:^|[=/\\])(?:\.{2,4}[/\\]{1,4}){2}",
+    ]),
+    sig("traversal_in_path", "traversal", 3, [
+        r"/@fs/", r"^/{0,4}\.{2,4}/", r"/\.{2,4}(?:/|$)", r"\.\.[\\;]",
+        r"\b" + _UNIX_FILES + r"\b", r"\b(?:boot|win|system)\.ini\b", r"/proc/self/",
+    ], scope=frozenset((PATH,))),
+    # paranoia 2: a system file named in a short value is blocked even without a climb to it
+    sig("lfi_system_path", "traversal", 3, _SENSITIVE, paranoia=2, scope=VALUES),
+    sig("redirect_absolute_url", "redirect", 2, START + r"\s?(?:https?:)?/{2}[^/\s]", paranoia=2,
+        scope=frozenset((QUERY,))),
+    sig("lfi_file_uri", "traversal", 3, r"\bfile:/{1,3}(?:[a-z]:|/?(?:etc|proc|var|usr|home|root|windows|c:|tmp))",
+        scope=frozenset((PATH, QUERY, HEADER))),
+    # ── remote file inclusion and request forgery ──
+    sig("rfi_dangerous_scheme", "rfi", 3,
+        r"\b(?:gopher|dict|jar|ldaps?|rmi|iiop|corba|expect|phar|netdoc|tftp|ssh2(?:\.\w{1,10})?|glob|ogg|rar"
+        r"|compress\.(?:zlib|bzip2)|zlib|bzip2|php|sftp|smb|nntp|telnet|mailto:.{0,60}%0a)://"),
+    sig("rfi_jar_url", "rfi", 3, r"\bjar:(?:https?|file|ftp):"),
+    sig("rfi_url_trailing_question", "rfi", 3, r"(?:https?|ftps?|file)://[^\s?#]{1,60}(?:\?{1,4}\s?$|\?{2,4})",
+        scope=frozenset((PATH, QUERY, HEADER))),
+    sig("rfi_include_param", "rfi", 2,
+        r"(?:_path|_dir|_root|_url|root_?path|include|inc|file|page|template|module|conf|lang)\w{0,20}"
+        r"(?:\]\w{0,20}\])?=\s?(?:https?|ftps?)://", scope=frozenset((PATH, QUERY))),
+    sig("ssrf_internal_host", "ssrf", 3,
+        r"\b(?:https?|ftps?|gopher|dict|ldap|tftp|file|ws|wss)://(?:[^/@\s]{0,100}@)?\[?(?:127\.\d|0\.0\.0\.0|0:|localhost\b"
+        r"|169\.254\.|::1?\b|::ffff|\[[0:]{1,40}1?\]|\[[0:]{1,40}ffff:|\$\{\w|0x[0-9a-f]{1,8}\b|0{1,4}\d{1,3}\.|\d{8,10}(?:[/:?]|$)|metadata\b"
+        r"|metadata\.google\.internal|100\.100\.100\.200|192\.0\.0\.192|instance-data|\w{0,30}\.?nip\.io"
+        r"|\w{0,30}\.?xip\.io|localtest\.me|\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\.|0\b|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\.)",
+        scope=frozenset((PATH, QUERY, HEADER))),
+    sig("ssrf_metadata_path", "ssrf", 3,
+        r"\b169\.254\.169\.254\b|/latest/(?:meta-data|user-data|api/token)|/computemetadata/v1|/metadata/(?:v1|instance)"
+        r"|\b(?:metadata\.google\.internal|100\.100\.100\.200)\b"),
+    sig("ssrf_private_url", "ssrf", 3,
+        r"\b(?:https?|ftps?)://(?:[^/@\s]{0,100}@)?(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.",
+        scope=frozenset((PATH, QUERY, HEADER))),
+    sig("open_redirect", "redirect", 1,
+        START + r"(?:/{2}|/\\|\\{2}|/%09|/\t|https?:/{0,3}[^/\s]{0,60}@|https?:\\)[\w\[]|" + START + r"\w{2,10}://[^/?\s]{0,60}@[\w\[]",
+        scope=frozenset((QUERY,))),
+    # ── operating-system commands ──
+    sig("shell_command", "shell", 3, [rf"{_SEP}(?:{_STRONG})", rf"{START}(?:{_STRONG})"]),
+    # a probe between separators is an attack in a short value, a hint in free text
+    sig("shell_probe", "shell", 3, _PROBE_RES, scope=VALUES),
+    sig("shell_probe_text", "shell", 2, _PROBE_RES, scope=frozenset((BODY,))),
+    sig("shell_probe_word", "shell", 1, rf"{_SEP}(?:{'|'.join(_SHELL_WORDS)})(?:$|[\s;|&`)'\"#<>])", paranoia=2),
+    sig("shell_substitution", "shell", 2, [
+        rf"\$\(\s?(?:{_SUBSTITUTION_COMMANDS})\b",
+        rf"`\s?(?:{_SUBSTITUTION_COMMANDS})\b[^`]{{0,100}}`",
+        r"\$\{?ifs\b",
+        r"\$\{\w{0,20}:?-?\w{0,20}\}\w{0,10}(?:/|\\)",
+    ]),
+    sig("shell_variable_exec", "shell", 3, r"\w{1,20}=\$?['\"][^'\"]{1,40}['\"]\s?;\s?\$\{?\w{1,20}", scope=VALUES),
+    sig("shell_shellshock", "shell", 3, [r"\(\s?\)\s?\{\s?(?::|_|\w{1,20})\s?;\s?\}\s?;", START + r"\(\s?\)\s?\{"]),
+    sig("shell_windows_path_command", "shell", 3,
+        r"(?:^|[|&;=])\s?(?:type|dir|copy|del|more|start|cmd|call|echo)\s(?:[a-z]:\\|%\w{2,30}%)"),
+    sig("shell_windows_variable", "shell", 2,
+        r"%(?:systemroot|windir|comspec|userprofile|programfiles|appdata|computername|username|homepath"
+        r"|systemdrive|allusersprofile)%"),
+    sig("shell_reverse_shell", "shell", 3,
+        r"/dev/(?:tcp|udp)/|\bsocket\s?\.\s?socket\s?\(|\bfsockopen\s?\(|\bnew-object\s(?:system\.)?net\.(?:sockets|webclient)"
+        r"|\binvoke-(?:expression|webrequest)\b|\biex\s?\(|\bdownloadstring\s?\(|-encodedcommand\b|\bpowershell\s-e(?:nc)?\s"),
+    # ── PHP ──
+    sig("php_code", "php", 3, [
+        r"<\?(?:php\b|=)",
+        r"\$_(?:get|post|request|cookie|server|files|env|session)\s?\[",
+        r"\{?\$\{\s?@?\w{2,30}\s?\(",
+        r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func"
+        r"|call_user_func_array|preg_replace|file_get_contents|file_put_contents|fwrite|fputs|readfile|highlight_file"
+        r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|include|require|include_once"
+        r"|require_once|unserialize|var_dump|print_r|eval)\s?\(\s?(?:['\"$`]|\)|base64|gzinflate|str_rot13|chr\()",
+    ]),
+    sig("php_wrapper", "php", 3,
+        r"\bphp://(?:filter|input|stdin|memory|temp|fd|output)\b|\bdata://text/plain|\bexpect://|\bphar://|\bzip://"
+        r"|\bconvert\.(?:base64|iconv|quoted-printable)"),
+    sig("php_serialised_object", "php", 3, [
+        r"\b[oc]:\d{1,5}:\"[\w\\]{1,100}\":\d{1,5}:\{",
+        r"(?:^|[;{=])a:\d{1,5}:\{(?:[isbd]:|n;|[isbd]:\d{0,10}[:;])",
+    ]),
+    sig("php_function_call", "php", 2,
+        r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|phpinfo|assert|unserialize|file_get_contents)\s?\(",
+        scope=VALUES),
+    # ── Java ──
+    sig("shell_jndi_lookup", "java", 3, [r"\$\{\s?jndi\s?:", r"\$\{[^{}]{0,40}\$\{", r"\$\{(?:env|sys|java|lower|upper"
+                                         r"|::-\w|date|ctx|main|spring|k8s|docker|bundle|web|log4j):"]),
+    sig("java_class", "java", 3, [
+        r"\bjava\.lang\.(?:runtime|processbuilder|system|class|reflect|thread|classloader|object|string\b.{0,40}"
+        r"getclass)",
+        r"\bgetruntime\s?\(\s?\)|\bprocessbuilder\b|\bjavax?\.(?:script|naming|management)\.",
+        r"\b(?:invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|templatesimpl"
+        r"|jdbcrowsetimpl|annotationinvocationhandler|badattributevalueexpexception|priorityqueue.{0,40}comparator"
+        r"|commons\.collections\d?\.functors|org\.apache\.xalan|com\.sun\.org\.apache|ysoserial|groovy\.util\.expando"
+        r"|org\.codehaus\.groovy|bsh\.interpreter|c3p0|springframework\.beans\.factory|javassist|com\.sun\.jndi)",
+        r"%\{\s?\(?#|#_memberaccess|#context\[|@java\.lang|\bognl\b|\bclass\.module\.classloader|\bclass\.classloader",
+        r"\bt\s?\(\s?java\.",
+    ]),
+    sig("java_serialised_object", "java", 3, [r"\bro0ab[a-z0-9+/]{4}", r"\baced0005"]),
+)
+
+__all__ = ["BODY", "SIGNATURES"]

@@ -1,0 +1,142 @@
+"""Markup and template injection: XSS, server-side templates, XML entities, SSI/ESI.
+
+A tag alone is HTML someone may legitimately paste; a tag *carrying* script
+(an event handler, a ``javascript:`` URI, a script element) is the attack.
+Template injection is an opener (``{{``, ``${``, ``#{``, ``<%``) followed by
+what only an attacker evaluates: arithmetic probes, object internals.
+"""
+from __future__ import annotations
+
+from ..sigbase import START, VALUES, sig, words
+
+#: Event-handler attribute names (prefixes: ``mouse`` covers ``onmouseover``).
+_EVENT_PREFIXES = "|".join((
+    "error", "load", "click", "dblclick", "auxclick", "mouse", "focus", "blur", "key", "change", "submit",
+    "input", "begin", "end", "toggle", "animation", "transition", "pointer", "touch", "drag", "drop",
+    "wheel", "scroll", "resize", "unload", "beforeunload", "message", "hashchange", "popstate", "pageshow",
+    "pagehide", "abort", "canplay", "play", "pause", "copy", "cut", "paste", "contextmenu", "invalid",
+    "reset", "search", "select", "show", "start", "finish", "afterprint", "beforeprint", "progress",
+    "readystatechange", "activate", "beforeactivate", "deactivate", "filterchange", "propertychange",
+    "before", "after", "cellchange", "datasetchanged", "rowenter", "rowexit", "bounce", "help", "move",
+    "page", "ready", "repeat", "seek", "stop", "sync", "time", "urlflip", "volume", "zoom", "media",
+    "outofsync", "track", "storage", "online", "offline", "waiting", "content", "fullscreen",
+))
+_TEMPLATE_OPEN = r"(?:\{\{|\$\{|#\{|\{%|<%=?|\[\[|\*\{|@\(|\{\$|\$\{\{|~\{)"
+_PY_INTERNALS = ("__class__", "__mro__", "__subclasses__", "__globals__", "__builtins__", "__import__",
+                 "__base__", "__bases__", "__init__.__globals__", "__getattribute__", "__dict__")
+
+SIGNATURES = (
+    # ── cross-site scripting ──
+    sig("xss_script_tag", "xss", 3, r"<\s?/?\s?script\b"),
+    sig("xss_event_handler", "xss", 3, r"""<[a-z!?/][^<>]{0,200}[\s/"'`;]on[a-z]{3,40}\s?="""),
+    sig("xss_event_attribute", "xss", 2, rf"""(?:^|[\s"'/;`(])on(?:{_EVENT_PREFIXES})[a-z]{{0,20}}\s?="""),
+    sig("xss_js_uri", "xss", 2,
+        r"""(?:java|vb|live|ecma)\s?script\s?:\s?(?:[\w$.\[\]]{1,60}\s?[(=`]|[/'"`(\[{!+-]|void\b|eval\b)"""),
+    sig("xss_js_uri_attribute", "xss", 3,
+        r"""\b(?:href|src|action|formaction|background|dynsrc|lowsrc|data|xlink:href|poster|code|codebase"""
+        r"""|style|values|to|from|by|content|url)\s?=\s?['"`]?\s?(?:java|vb|live|ecma)\s?script\s?:"""),
+    sig("xss_data_uri", "xss", 3,
+        r"\bdata:\s?(?:text/html|image/svg\+xml|application/(?:x-)?javascript|text/javascript|application/xhtml)"),
+    sig("xss_dangerous_tag", "xss", 2,
+        r"<\s?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|isindex|portal|xml|import|link"
+        r"|bgsound|layer|ilayer|marquee|xss|vmlframe|animate|set|handler|listener|template)\b"),
+    sig("xss_js_sink", "xss", 1, [
+        *words(("alert", "confirm", "prompt"), r"""\s?(?:\(\s?(?:['"`\d/]|document\b|window\b|this\b|\))|`)"""),
+        *words(("eval", "atob", "settimeout", "setinterval", "execscript"), r"\s?\("),
+        r"\bstring\.fromcharcode\s?\(",
+        r"\bdocument\.write(?:ln)?\s?\(",
+        r"\.innerhtml\s?=",
+        r"""\bfetch\(\s?['"`]?(?:https?:)?//""",
+    ]),
+    sig("xss_tag_with_sink", "xss", 3, [
+        r"""<[a-z][^<>]{0,200}(?:alert|confirm|prompt|eval|atob)\s?(?:\(|`)""",
+        r"""<[a-z][^<>]{0,60}>\s?(?:alert|confirm|prompt|eval)\s?\(""",
+        rf"""(?:^|[\s"'/;`(])on(?:{_EVENT_PREFIXES})[a-z]{{0,20}}\s?=\s?['"`]?\s?(?:javascript:)?[\w.$\[\]]{{1,60}}\s?(?:\(|`)""",
+    ]),
+    sig("xss_probe_value", "xss", 3,
+        START + r"""[\s"'`?(]{0,3}\(?(?:alert|prompt|confirm|print)\)?\s?(?:\(\s?(?:['"`\d/]|document\b|window\b|\))|`)""",
+        scope=VALUES),
+    sig("xss_frame_source", "xss", 3,
+        r"<\s?\??(?:iframe|frame|object|embed|applet|base|bgsound|link|meta|import|portal|xml|layer|ilayer)\b[^<>]{0,200}"
+        r"\b(?:src|data|href|code|codebase|content|movie|srcdoc|implementation)\s?="),
+    sig("xss_cookie_theft", "xss", 3,
+        r"[+(,=]\s?document\s?\.\s?cookie\b|\bdocument\s?\.\s?cookie\s?(?:=|\+|\))|\{\s?document\.cookie"),
+    sig("xss_js_breakout", "xss", 3,
+        r"""(?:['"`]\s?(?:[;)+,-]|&&|\|\|)|[;}]\s?)\s?\(?\s?(?:alert|confirm|prompt|eval|settimeout|setinterval|fetch|import"""
+        r"""|document\s?\.\s?(?:cookie|location|write|domain)|window\s?\.\s?location|top\s?\.\s?location"""
+        r"""|location\s?\.\s?href)\s?[(=.`]"""),
+    sig("xss_utf7", "xss", 3, r"(?:^|[\s+=])adw-\s?(?:\+?ac8-)?\s?/?\s?[a-z]"),
+    sig("xss_style_script", "xss", 3, [
+        r"<\s?style\b[^<]{0,200}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:|(?:java|vb)script\s?:|@import\b)",
+        r"\bstyle\s?=\s?['\"]?[^'\">]{0,60}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:\s?url\s?\()",
+    ]),
+    sig("xss_dom_source", "xss", 3,
+        r"\b(?:eval|settimeout|setinterval|function|execscript|document\.write(?:ln)?)\s?\(\s?(?:decodeuri\w{0,10}\s?\(\s?|unescape\s?\(\s?)?"
+        r"(?:location|document\.url|document\.documenturi|window\.name|document\.referrer|top\.name)\b"),
+    sig("xss_cookie_access", "xss", 2, [
+        r"\bdocument\s?\.\s?(?:cookie|domain)\b",
+        r"\blocalstorage\s?\.\s?getitem\b",
+    ]),
+    sig("xss_css_expression", "xss", 2, [
+        r"\bexpression\s?\(",
+        r"""-moz-binding\s?:|\bbehavior\s?:\s?url\(""",
+        r"@import\s?['\"]?\s?(?:java|vb)script",
+    ]),
+    sig("xss_markup_value", "xss", 2, r"<\s?/?[a-z][a-z0-9:-]{0,15}[\s/>]", paranoia=2, scope=VALUES),
+    sig("ssti_template_value", "ssti", 2, r"\{\{[^{}]{0,60}\}\}|\$\{[^{}]{0,60}\}|<%[^%]{0,60}%>|#\{[^{}]{0,60}\}",
+        paranoia=2, scope=VALUES),
+    sig("xss_tag_breakout", "xss", 2, r"""['"`]\s?/?>\s?<\s?/?\s?[a-z]{1,12}[\s/>]""", paranoia=2),
+    # ── server-side template injection ──
+    sig("ssti_arithmetic", "ssti", 3,
+        _TEMPLATE_OPEN + r"""\s?['"]?\d{1,10}['"]?\s?[*+/%-]\s?['"]?\d{1,10}['"]?\s?(?:\}|%|\]|\))"""),
+    sig("ssti_object_internals", "ssti", 3, [
+        "(?:" + "|".join(_PY_INTERNALS) + r")\b",
+        r"\b(?:_self\.env|self\._templatereference__context|request\.application|lipsum\.__globals__"
+        r"|cycler\.__init__|joiner\.__init__|namespace\.__init__|config\.items\s?\(|get_flashed_messages"
+        r"\.__globals__|url_for\.__globals__)",
+        r"\bfreemarker\.template\.utility\.(?:execute|objectconstructor|jythonruntime)\b",
+        r"<#assign\b|\$\{\s?product\.getclass\(",
+        r"#set\s?\(\s?\$\w{1,30}\s?=",
+        r"\$class\.inspect\(|\bvelocity(?:context|engine)\b",
+        r"\{php\}|\{system\s?\(|\{\s?smarty\.(?:version|template_object)",
+        r"\.getclass\s?\(\s?\)\s?\.(?:forname|getclassloader|getmethod|getresource|getprotectiondomain)",
+        r"\bregisterundefinedfiltercallback\b|\bgetfilter\s?\(",
+        r"<%\s?(?:import|=\s?(?:system|`|%x|exec|eval|self\.module|file\.read))",
+        r"\$\{\s?self\.(?:module|template)\b",
+    ]),
+    sig("ssti_method_call", "ssti", 3, [
+        _TEMPLATE_OPEN + r"[^{}]{0,60}(?:\.(?:execute|tourl|getclass|createnewfile|forname|newinstance|getruntime"
+        r"|getsession|setattribute|touppercase|tolowercase|constructor|getenv|exec|popen|spawn|fromcharcode|mro"
+        r"|subclasses|getclassloader|getattribute|shell|system|passthru|eval)\s?\("
+        r"|\bnew\s[a-z][\w.]{1,60}\s?\(|\bpagecontext\b|\bapp\.request\.|\bconstructor\b|\bprocess\.|\b_context\b"
+        r"|\bconfig\.(?:items|iteritems|__class__)\b)",
+        _TEMPLATE_OPEN + r"\s?(?:passthru|system|exec|shell_exec|popen|proc_open|source|dump|include)\s?\(",
+        r"\|\s?(?:filter|map|reduce|sort|call)\s?\(\s?['\"](?:system|passthru|exec|shell_exec|popen|call_user_func"
+        r"|proc_open|assert|ini_set|file_put_contents|file_get_contents)",
+        r"\{%\s?debug\s?%\}",
+    ]),
+    sig("ssti_expression", "ssti", 2, [
+        _TEMPLATE_OPEN + r"[^{}]{0,60}(?:\.(?:popen|system|exec|eval|spawn|getruntime|forname|invoke|read)\s?\("
+        r"|\bos\.|\bsubprocess\b|\brequire\s?\(|\bprocess\.|\bruntime\b|\bimport\b|\bself\b|\bconfig\b)",
+        r"#\{\s?%x\||#\{\s?`",
+        r"\{\{\s?['\"]?\w{0,30}['\"]?\s?\|\s?(?:attr|safe|e|format|join|map|select)\b",
+        r"\bthymeleaf\b|__\$\{|\*\{\s?t\s?\(",
+    ]),
+    # ── XML external entities ──
+    sig("xxe_external_entity", "xxe", 3, [
+        r"<!entity\s[^>]{0,60}\b(?:system|public)\b",
+        r"<!doctype\s[^>\[]{0,60}\b(?:system|public)\s?['\"][^'\"]{0,200}(?:\.dtd|file:|https?:|php:|ftp:|expect:|jar:)",
+        r"<xi:include\b|\bxmlns:xi\s?=",
+        r"<!entity\s%\s",
+    ]),
+    sig("xml_script_smuggling", "xxe", 3, [
+        r"<!\[cdata\[\s?<?\s?\]\]>\s?/?\s?(?:script|img|svg|iframe)\b",
+        r"\bxmlns:php\s?=|\bphp:function\b|<xsl:value-of\s[^>]{0,60}\bphp:",
+    ]),
+    sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,60}\[\s?<!(?:entity|element|attlist)\s"),
+    sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,60}\[", r"<!element\s"]),
+    # ── server-side and edge-side includes ──
+    sig("ssi_directive", "ssi", 3,
+        r"<!--\s?#\s?(?:exec|include|echo|config|printenv|set|fsize|flastmod|if|elif|else|endif)\b"),
+    sig("esi_directive", "ssi", 3, r"<\s?esi:(?:include|vars|inline|assign|eval|try|debug|choose|when|remove|comment)\b"),
+)

@@ -1,0 +1,39 @@
+"""What a payload scan returns: the score, the hits as reason codes, and each hit in full."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One piece of evidence: which signature, of which family and level, where, on what text."""
+
+    signature: str
+    family: str
+    paranoia: int
+    weight: int
+    location: str
+    excerpt: str = ""
+
+    @property
+    def label(self) -> str:
+        """The reason code of :attr:`ScanResult.hits`: ``signature@location``."""
+        return f"{self.signature}@{self.location}"
+
+
+@dataclass(slots=True)
+class ScanResult:
+    """What the scan found; read by the middleware, the log and the LLM prompt.
+
+    A signature found in two parts is listed twice (``x@query``, ``x@cookie``)
+    but counted once: ``score`` measures how many kinds of evidence there are,
+    not how often an attacker repeated the same string.
+    """
+
+    score: int = 0                                      # sum of weights of distinct signatures
+    hits: list[str] = field(default_factory=list)       # "name@location", heaviest first
+    excerpt: str = ""                                   # normalised text around the first hit
+    truncated: bool = False                             # input beyond VALIDATOR_MAX_BYTES left unscanned
+    skipped: list[str] = field(default_factory=list)    # "part:reason" for parts not scanned
+    details: list[Hit] = field(default_factory=list)    # one per entry of ``hits``, in the same order
+    params: list[list[str]] | None = field(default=None, compare=False)  # [where, name, shape] (the log's)

@@ -1,0 +1,222 @@
+"""Parameter names and value shapes: what the log keeps instead of values.
+
+A *shape* says what kind of value a parameter carried without keeping it:
+``kind:length:classes:tag`` — ``int:4:d:1a2b``.
+
+* kind — ``int``, ``dec``, ``uuid``, ``email``, ``date``, ``hex``, ``empty``,
+  ``obj`` (a JSON object or list) or ``text``;
+* length in characters (decoded);
+* character classes present: ``l`` lower, ``u`` upper, ``d`` digit, ``s``
+  space, ``p`` ordinary punctuation (``-_.,:/@+``), ``x`` anything else
+  (quotes, ``<>;=()&|$`` …, control and non-ASCII characters);
+* tag — 4 hex digits of a CRC of a short value (≤ 24 characters), so that a
+  parameter taking a handful of values (``sort=price``) can be learned as an
+  enumeration; no tag for longer values.  A tag is not the value: 65 536
+  buckets, many values per bucket.
+
+Pure Python, linear in the input, and bounded: at most :data:`MAX_PARAMS`
+parameters per request, names cut to :data:`MAX_NAME` characters, values
+looked at up to :data:`MAX_VALUE` characters.
+"""
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+from urllib.parse import unquote_plus
+
+MAX_PARAMS = 32
+MAX_NAME = 64
+MAX_VALUE = 2048
+TAG_MAX_LENGTH = 24
+
+#: kinds, from the narrowest to the widest; a learned kind accepts itself and those listed for it
+KIND_ACCEPTS: dict[str, frozenset[str]] = {
+    "empty": frozenset({"empty"}),
+    "int": frozenset({"int", "empty"}),
+    "dec": frozenset({"int", "dec", "empty"}),
+    "hex": frozenset({"hex", "int", "empty"}),
+    "uuid": frozenset({"uuid", "empty"}),
+    "email": frozenset({"email", "empty"}),
+    "date": frozenset({"date", "empty"}),
+    "obj": frozenset({"obj", "empty"}),
+}
+CLASS_LETTERS = "ludspx"
+_PUNCT = frozenset("-_.,:/@+")
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def char_classes(value: str) -> str:
+    """The classes present in ``value``, in :data:`CLASS_LETTERS` order."""
+    lo = up = dg = sp = pu = ot = False
+    for ch in value:
+        if ch.isascii():
+            if "a" <= ch <= "z":
+                lo = True
+            elif "A" <= ch <= "Z":
+                up = True
+            elif "0" <= ch <= "9":
+                dg = True
+            elif ch == " ":
+                sp = True
+            elif ch in _PUNCT:
+                pu = True
+            else:
+                ot = True
+        elif ch.isalpha():            # accented letters are letters, not specials
+            lo = True
+        else:
+            ot = True
+    return "".join(c for c, on in zip(CLASS_LETTERS, (lo, up, dg, sp, pu, ot), strict=True) if on)
+
+
+def _is_int(v: str) -> bool:
+    body = v[1:] if v[:1] == "-" else v
+    return 0 < len(body) <= 18 and body.isascii() and body.isdigit()
+
+
+def _is_dec(v: str) -> bool:
+    body = v[1:] if v[:1] == "-" else v
+    for sep in (".", ","):
+        whole, found, frac = body.partition(sep)
+        if found:
+            return (whole == "" or _is_int(whole)) and _is_int(frac) and "-" not in frac
+    return False
+
+
+def _is_uuid(v: str) -> bool:
+    if len(v) != 36:
+        return False
+    parts = v.split("-")
+    return [len(p) for p in parts] == [8, 4, 4, 4, 12] and all(_HEX.issuperset(p) for p in parts)
+
+
+def _is_email(v: str) -> bool:
+    if len(v) > 254 or v.count("@") != 1 or " " in v:
+        return False
+    local, _, domain = v.partition("@")
+    return bool(local) and "." in domain.strip(".") and all(c.isalnum() or c in "-._+" for c in local + domain)
+
+
+def _is_date(v: str) -> bool:
+    head = v[:10]
+    return (len(v) in (10, 19, 20, 25) and head[4:5] == "-" and head[7:8] == "-"
+            and head[:4].isdigit() and head[5:7].isdigit() and head[8:10].isdigit())
+
+
+def value_kind(v: str) -> str:
+    if not v:
+        return "empty"
+    if _is_int(v):
+        return "int"
+    if _is_dec(v):
+        return "dec"
+    if _is_uuid(v):
+        return "uuid"
+    if _is_date(v):
+        return "date"
+    if "@" in v and _is_email(v):
+        return "email"
+    if len(v) >= 16 and _HEX.issuperset(v):
+        return "hex"
+    return "text"
+
+
+def value_shape(value: str) -> str:
+    """``kind:length:classes:tag`` of one decoded value (see the module docstring)."""
+    v = value[:MAX_VALUE]
+    tag = f"{zlib.crc32(v.encode('utf-8', 'replace')) & 0xFFFF:04x}" if len(v) <= TAG_MAX_LENGTH else ""
+    return f"{value_kind(v)}:{len(value)}:{char_classes(v)}:{tag}"
+
+
+def parse_shape(shape: str) -> tuple[str, int, str, str]:
+    """``(kind, length, classes, tag)`` of a shape string; a malformed one reads as free text."""
+    parts = shape.split(":")
+    if len(parts) != 4:
+        return "text", 0, "x", ""
+    kind, length, classes, tag = parts
+    try:
+        n = int(length)
+    except ValueError:
+        n = 0
+    return kind, n, classes, tag
+
+
+def _decode(text: str) -> str:
+    try:
+        return unquote_plus(text, errors="replace")
+    except Exception:  # noqa: BLE001 - never raise on what a client sent
+        return text
+
+
+def _pairs(text: str, where: str, out: list[list[str]]) -> None:
+    for pair in text.split("&"):
+        if len(out) >= MAX_PARAMS:
+            return
+        if not pair:
+            continue
+        name, _, value = pair.partition("=")
+        out.append([where, _decode(name)[:MAX_NAME], value_shape(_decode(value[:MAX_VALUE * 3]))])
+
+
+def query_params(query_string: str | bytes, out: list[list[str]] | None = None) -> list[list[str]]:
+    """``[["q", name, shape], …]`` of a raw (percent-encoded) query string."""
+    out = [] if out is None else out
+    if isinstance(query_string, bytes):
+        query_string = query_string.decode("latin-1")
+    if query_string:
+        _pairs(query_string[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)], "q", out)
+    return out
+
+
+def _json_shape(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return f"obj:{len(value)}::"
+    if isinstance(value, bool):
+        return value_shape("true" if value else "false")
+    if value is None:
+        return "empty:0::"
+    return value_shape(str(value))
+
+
+def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any] | None = None,
+                out: list[list[str]] | None = None) -> list[list[str]]:
+    """Names and shapes of a form body (``f``) or of a JSON object's top-level keys (``j``).
+
+    ``fields``: multipart text fields already parsed (name → values).
+    """
+    out = [] if out is None else out
+    if fields:
+        for name, values in fields.items():
+            for v in (values if isinstance(values, (list, tuple)) else [values]):
+                if len(out) >= MAX_PARAMS:
+                    return out
+                out.append(["f", str(name)[:MAX_NAME], value_shape(str(v))])
+    if not body:
+        return out
+    media = content_type.partition(";")[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        _pairs(body[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)].decode("utf-8", "replace"), "f", out)
+    elif media.endswith(("/json", "+json")) and body.lstrip()[:1] == b"{":
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            return out
+        if isinstance(document, dict):
+            for name, value in document.items():
+                if len(out) >= MAX_PARAMS:
+                    break
+                out.append(["j", str(name)[:MAX_NAME], _json_shape(value)])
+    return out
+
+
+def request_params(query_string: str | bytes, body: bytes | None = None, content_type: str = "",
+                   fields: Mapping[str, Any] | None = None) -> list[list[str]]:
+    """Every parameter of a request: query string, then form fields or JSON keys."""
+    out = query_params(query_string)
+    return body_params(body, content_type, fields, out)
+
+
+def names(params: Iterable[list[str]]) -> list[str]:
+    return [p[1] for p in params]

