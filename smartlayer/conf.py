@@ -255,6 +255,19 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_SUSTAINED_COUNT": 5,
     "MODEL_SUSTAINED_RULE_SCORE": 2,
     "MODEL_SUSTAINED_ALONE": 15,
+    # Guards around the model (see smartlayer.ml.guard and ml/training/shadow.py).
+    # The bound: a candidate may refuse (shadow scoring) at most this multiple
+    # of its contamination share of recent requests.
+    "MODEL_BOUND_FACTOR": 3.0,
+    "MODEL_SHADOW_DAYS": 1,          # candidates are scored on the most recent day(s) of traffic
+    "MODEL_SHADOW_MAX_ROWS": 300000,  # beyond that, a fixed share of clients is replayed
+    "MODEL_GUARD_FACTOR": 25.0,      # the live guard's bound on the flagged share, × contamination
+    "MODEL_GUARD_MINUTES": 3,        # minutes the flagged share must stay above it to demote
+    "MODEL_GUARD_MIN_SCORED": 20,    # fewer scored requests in those minutes are not judged
+    # Training under an active model leaves out the clients mostly above its
+    # threshold, and this share of the most anomalous vectors (0: none; 0.02
+    # cost people and sensitivity on generated traffic: training/README.md).
+    "MODEL_TRIM_SHARE": 0.0,
     # smartlayer addition — a *sustained elevated rate*: this many grey-zone
     # requests with the elevated-rate rule on at most grey_burst_max_paths
     # distinct paths (in those 10 s), within GREY_SUSTAINED_WINDOW seconds,

@@ -15,7 +15,16 @@
     kwargs: ``ban``, ``client_key``, ``lifted_by``.
 
 ``model_activated``
-    kwargs: ``version`` (str), ``previous`` (str or None).
+    kwargs: ``version`` (str), ``previous`` (str or None), ``by`` (who: a user name,
+    "train_smartlayer", or ""), ``forced`` (True when activated past its shadow
+    report's bound).
+
+``model_demoted``
+    The live guard demoted the active model to record-only (it refuses or bans
+    only when a rule agrees) because the share of requests it flagged stayed
+    above the bound.  Sent once, by the process that saw it.
+    kwargs: ``version`` (str), ``share`` (float, flagged share of the last judged
+    minute), ``bound`` (float), ``minutes`` (int, judged minutes above the bound).
 """
 from django.dispatch import Signal
 
@@ -23,3 +32,4 @@ request_blocked = Signal()
 client_banned = Signal()
 client_unbanned = Signal()
 model_activated = Signal()
+model_demoted = Signal()

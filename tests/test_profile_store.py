@@ -20,7 +20,10 @@ FAST = ["--since", "2024-01-01", "--until", "2024-01-04", "--n-estimators", "20"
 
 @pytest.fixture
 def store(tmp_path, sl):
-    sl(MODEL_STORE=str(tmp_path / "store"), MODEL_RELOAD_INTERVAL=0.001, MODEL_ENABLED=True, MODEL_MIN_SAMPLES=200)
+    # the profile's storage is what is tested here, not the shadow bound (tests/test_shadow.py): on this
+    # two-day site one crawler is 12 % of the traffic, and the model refusing it would hold activation back
+    sl(MODEL_STORE=str(tmp_path / "store"), MODEL_RELOAD_INTERVAL=0.001, MODEL_ENABLED=True, MODEL_MIN_SAMPLES=200,
+       MODEL_BOUND_FACTOR=100.0)
     runtime.reset_runtime()
     yield ModelStore()
     runtime.reset_runtime()

@@ -39,6 +39,8 @@ CATALOGUE: dict[str, str] = {
     "E021": "PROFILE_WEIGHTS is not a dict of the profile's reason codes to whole numbers ≥ 0",
     "E030": "a VALIDATOR_EXTRA_PATTERNS entry uses syntax the RE2 matching engine does not support (it is not used)",
     "E031": "VALIDATOR_PARANOIA is not 1, 2 or 3",
+    "E032": "MODEL_BOUND_FACTOR or MODEL_GUARD_FACTOR is not a number above 1",
+    "E033": "MODEL_TRIM_SHARE is not a share in [0, 0.5)",
     "W001": "unknown key in SMART_MIDDLEWARE (the closest known key is suggested)",
     "W002": "smartlayer is installed but none of its middlewares is in MIDDLEWARE",
     "W003": "a smartlayer middleware comes before AuthenticationMiddleware",

@@ -31,11 +31,12 @@ _POSITIVE_INT = (
     "MODEL_SUSTAINED_ALONE", "LOGIN_FLOOD_WINDOW",
     "GREY_SUSTAINED_WINDOW", "SHARED_ADDRESS_MAX_CLIENTS", "PROFILE_SUSTAINED_WINDOW", "PROFILE_MIN_CLIENTS",
     "PROFILE_MIN_SUPPORT",
+    "MODEL_SHADOW_MAX_ROWS", "MODEL_GUARD_MINUTES", "MODEL_GUARD_MIN_SCORED",
 )
 _POSITIVE_NUMBER = (
     "FAILURE_LOG_INTERVAL", "LOG_FLUSH_INTERVAL", "AI_CONNECT_TIMEOUT", "AI_READ_TIMEOUT",
     "AI_PAYLOAD_TIMEOUT", "AI_BREAKER_COOLDOWN", "MODEL_RELOAD_INTERVAL", "REPLICATION_INTERVAL",
-    "PROFILE_PAGE_PACE",
+    "PROFILE_PAGE_PACE", "MODEL_SHADOW_DAYS",
 )
 WINDOW_BACKENDS = ("auto", "local", "replicated", "redis")
 
@@ -190,6 +191,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list:
                               f"tokens, got {policy!r}.", hint="For example ['googlebot', 'bingbot'].",
                               id="smartlayer.E020"))
     messages += _profile_errors(cfg)
+    messages += _model_guard_errors(cfg)
     return messages
 
 
@@ -203,6 +205,25 @@ def _profile_errors(cfg: dict[str, Any]) -> list[Error]:
     return [Error(f"SMART_MIDDLEWARE['PROFILE_WEIGHTS'] must map reason codes ({', '.join(sorted(known))}) to "
                   f"whole numbers ≥ 0, got {weights!r}.", hint="Leave out a code to keep its default weight.",
                   id="smartlayer.E021")]
+
+
+def _model_guard_errors(cfg: dict[str, Any]) -> list[Error]:
+    """The bound and the trimmed share: out of range, they silently disable a guard."""
+    errors = []
+    for key in ("MODEL_BOUND_FACTOR", "MODEL_GUARD_FACTOR"):
+        factor = cfg.get(key, DEFAULTS[key])
+        if not isinstance(factor, (int, float)) or isinstance(factor, bool) or not factor > 1:
+            # a model flags its contamination share by construction: a factor of 1 or
+            # less would hold back sound candidates and demote healthy models
+            errors.append(Error(f"SMART_MIDDLEWARE[{key!r}] must be a number above 1, got {factor!r}.",
+                                hint=f"The default is {DEFAULTS[key]!r} (times the contamination).",
+                                id="smartlayer.E032"))
+    trim = cfg.get("MODEL_TRIM_SHARE", DEFAULTS["MODEL_TRIM_SHARE"])
+    if not isinstance(trim, (int, float)) or isinstance(trim, bool) or not 0 <= trim < 0.5:
+        errors.append(Error(f"SMART_MIDDLEWARE['MODEL_TRIM_SHARE'] must be a share in [0, 0.5), got {trim!r}.",
+                            hint=f"The default is {DEFAULTS['MODEL_TRIM_SHARE']!r} (no vector is trimmed).",
+                            id="smartlayer.E033"))
+    return errors
 
 
 def _login_flood_warnings(cfg: dict[str, Any]) -> list[Warning]:

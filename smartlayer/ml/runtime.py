@@ -157,6 +157,14 @@ class _Runtime:
         return version
 
     def refresh(self, now: float) -> None:
+        self._refresh(now)
+        if self.current is not None:
+            from .guard import demotion_state, process_guard
+
+            # a demotion another worker published, or its clearing by an activation
+            process_guard().adopt(demotion_state(), self.current.version)
+
+    def _refresh(self, now: float) -> None:
         gen = sl_settings.generation
         if gen != self.generation:
             # new settings: maybe another store, another interval; forget everything

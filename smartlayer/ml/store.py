@@ -7,10 +7,12 @@ read-only and is replaced on upgrade)::
     <root>/
       ACTIVE                  the active version's name (one line)
       .train.lock             flock'ed by a training run
+      HISTORY                 activations (who, when, forced past the shadow bound?), JSON lines
       <version>/              written once, never modified
         model.joblib          the fitted scikit-learn IsolationForest (offline use)
         forest.npz            the compiled arrays the runtime scores with
         profile.json          the site profile learned with it (smartlayer.profile), when there is one
+        shadow.json           the candidate scored on recent traffic before it could be activated
         manifest.json         what, when, on which data, how good, and every artifact's sha256
 
 A version directory is assembled under a temporary name and then renamed
@@ -51,6 +53,9 @@ PROFILE_FILE = "profile.json"
 ACTIVE_FILE = "ACTIVE"
 OVERRIDES_FILE = "PROFILE_OVERRIDES.json"
 LOCK_FILE = ".train.lock"
+SHADOW_FILE = "shadow.json"
+HISTORY_FILE = "HISTORY"
+_REPORT_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\.json$")
 _VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -145,13 +150,15 @@ class ModelStore:
 
     # ── writing ────────────────────────────────────────────────────────────
     def save(self, version: str, *, estimator: Any, forest: CompiledForest, manifest: dict[str, Any],
-             profile: dict[str, Any] | None = None) -> Path:
+             profile: dict[str, Any] | None = None, reports: dict[str, dict[str, Any]] | None = None) -> Path:
         """Write a new immutable version; returns its directory.
 
         ``manifest`` gets ``version`` and ``artifacts`` (name → sha256 and
         size) filled in; the directory appears atomically or not at all.
         ``profile``: the site profile learned with the model, stored beside it
         (``profile.json``) so that it is activated and rolled back with it.
+        ``reports``: JSON files written beside it (``shadow.json``, the shadow
+        scoring of the candidate), hashed in the manifest like the artifacts.
         """
         import joblib
 
@@ -168,6 +175,13 @@ class ModelStore:
                 with open(tmp / PROFILE_FILE, "w", encoding="utf-8") as fh:
                     json.dump(profile, fh, sort_keys=True, separators=(",", ":"), default=str)
                 names.append(PROFILE_FILE)
+            for name, report in (reports or {}).items():
+                if name in (MODEL_FILE, FOREST_FILE, MANIFEST_FILE, PROFILE_FILE) or not _REPORT_RE.match(name):
+                    raise ModelStoreError(f"invalid report file name {name!r}")
+                with open(tmp / name, "w", encoding="utf-8") as fh:
+                    json.dump(report, fh, indent=2, sort_keys=True, default=str)
+                    fh.write("\n")
+                names.append(name)
             manifest = dict(manifest)
             manifest["version"] = version
             manifest["artifacts"] = {
@@ -258,6 +272,45 @@ class ModelStore:
                 raise ModelStoreError(f"model version {version}: manifest lacks {key!r}")
         return LoadedModel(version=version, manifest=manifest, forest=forest, path=self.path(version))
 
+    def read_report(self, version: str, name: str = SHADOW_FILE) -> dict[str, Any] | None:
+        """A report stored with ``version`` (verified against the manifest's sha256),
+        or None when the version has none (trained before reports existed)."""
+        manifest = self.read_manifest(version)
+        if name not in (manifest.get("artifacts") or {}):
+            return None
+        self.verify(version, (name,))
+        try:
+            with open(self.path(version) / name, encoding="utf-8") as fh:
+                report = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise ModelStoreError(f"model version {version}: unreadable {name}: {exc}") from None
+        return report if isinstance(report, dict) else None
+
+    # ── the history: who activated what, when, and whether past a bound ────
+    def record(self, event: dict[str, Any]) -> None:
+        """Append one event to ``<root>/HISTORY`` (JSON lines, append-only)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        line = json.dumps(event, sort_keys=True, default=str) + "\n"
+        fd = os.open(self.root / HISTORY_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def history(self) -> list[dict[str, Any]]:
+        """The recorded events, oldest first (unreadable lines skipped)."""
+        try:
+            text = (self.root / HISTORY_FILE).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        events = []
+        for line in text.splitlines():
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    events.append(event)
+        return events
     def load_profile(self, version: str, manifest: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The site profile stored with ``version`` (sha256 verified), or None when it has none."""
         manifest = manifest if manifest is not None else self.read_manifest(version)

@@ -126,6 +126,9 @@ class ReplayResult:
 def _client_of(line: Any) -> Client:
     user_id = getattr(line, "user_id", None)
     ip = getattr(line, "ip", None)
+    key = getattr(line, "client_key", None)
+    if key:  # a request-log row: the key the middleware used (a person behind a shared address too)
+        return Client(key=key, ip=ip, user_id=str(user_id) if user_id else None, authenticated=bool(user_id))
     if user_id:
         return Client(key=f"u:{user_id}", ip=ip, user_id=str(user_id), authenticated=True)
     cookie = getattr(line, "cookie", "") or ""
@@ -141,7 +144,8 @@ def _person(client: Client) -> str:
 class Replayer:
     """Feed request lines (in time order) through the detection pipeline."""
 
-    def __init__(self, *, model: Any = "active", payloads: bool = True, profile: Any = "active") -> None:
+    def __init__(self, *, model: Any = "active", payloads: bool = True, profile: Any = "active",
+                 guard: Any = None) -> None:
         if isinstance(model, str) and model == "active":
             from ..detectors.behaviour.detector import _active_model
 
@@ -155,9 +159,11 @@ class Replayer:
         self.profile = profile
         self.windows = LocalWindowStore(max_clients=10_000_000)
         self.bans = MemoryBans()
-        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile)
+        # guard None: the live guard judges the model on the log's clock, as it would have live
+        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile, guard=guard)
         self.payloads = payloads
         self.result = ReplayResult(model_version=getattr(model, "version", "") or "")
+        self.last: RequestContext | None = None   # the context of the line fed last
 
     def feed(self, line: Any) -> bool:
         """Replay one line; returns True when the pipeline refused it."""
@@ -173,6 +179,7 @@ class Replayer:
         ctx = RequestContext(client=client, method=line.method or "GET", path=line.path or "/",
                              user_agent=line.user_agent or "", started=ts, t0=0.0,
                              referer=getattr(line, "referer", "") or "")
+        self.last = ctx
         plan = getattr(line, "plan", "") if client.authenticated else ""
         if plan:  # a signed-in line that records its plan: the plan governs its routes, as live
             ctx.user = PlanHolder(plan)

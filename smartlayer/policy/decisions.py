@@ -14,7 +14,10 @@ anomaly score, the payload score, an LLM verdict) and hands it to
    ``PROFILE_SUSTAINED_WINDOW`` → **block**; profile anomalies alone below
    that → **record**; 1 … below → **ask the LLM** (recorded only when no LLM
    is configured);
-4. the model alone, above ``MODEL_BAN_SCORE`` → **ban** for ``BAN_TTL``;
+4. the model alone, above ``MODEL_BAN_SCORE`` → **ban** for ``BAN_TTL``
+   (not while the live guard has demoted it, :mod:`smartlayer.ml.guard`: then
+   the model counts only where a rule agrees — a rule score of at least
+   ``MODEL_SUSTAINED_RULE_SCORE`` — and is otherwise recorded);
 5. the model above its threshold adds ``MODEL_RULE_ASSIST`` to the rule
    score, so model and rules together block sooner; and a *sustained*
    anomaly blocks: ``MODEL_SUSTAINED_COUNT`` requests above the threshold
@@ -115,20 +118,25 @@ def combine(ev: Evidence) -> Decision:
     score = int(ev.rule_score or 0)
     reasons = [f"grey:{r}" for r in ev.rules_fired]
 
-    # 4–5. the model
+    # 4–5. the model (demoted by the live guard: only where a rule agrees)
     if ev.model_score is not None and ev.model_threshold is not None:
-        if ev.model_score >= float(s.MODEL_BAN_SCORE):
+        alone = not ev.model_demoted
+        agreed = score >= int(s.MODEL_SUSTAINED_RULE_SCORE)
+        if alone and ev.model_score >= float(s.MODEL_BAN_SCORE):
             reasons = ["model:ban_score"] + reasons
             return _decision(Action.BAN, ev, reasons[0], reasons)
         block_at = s.MODEL_BLOCK_SCORE if s.MODEL_BLOCK_SCORE is not None else ev.model_threshold
         if ev.model_score >= float(block_at):
             flags = ev.model_flags
-            if (flags >= int(s.MODEL_SUSTAINED_ALONE)
-                    or (flags >= int(s.MODEL_SUSTAINED_COUNT) and score >= int(s.MODEL_SUSTAINED_RULE_SCORE))):
+            if not (alone or agreed):
+                reasons.append("model:record_only")
+            elif ((alone and flags >= int(s.MODEL_SUSTAINED_ALONE))
+                    or (flags >= int(s.MODEL_SUSTAINED_COUNT) and agreed)):
                 reasons = ["model:sustained"] + reasons
                 return _decision(Action.BLOCK, ev, reasons[0], reasons)
-            score += int(s.MODEL_RULE_ASSIST)
-            reasons.append("model:above_threshold")
+            else:
+                score += int(s.MODEL_RULE_ASSIST)
+                reasons.append("model:above_threshold")
 
     # 6. rule score
     if score >= int(s.grey_hard_block_score):

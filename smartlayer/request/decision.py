@@ -78,6 +78,7 @@ class Evidence:
     model_threshold: float | None = None
     model_version: str = ""
     model_flags: int = 0                    # requests above the threshold in MODEL_SUSTAINED_WINDOW, this one included
+    model_demoted: bool = False             # the live guard demoted the model: it refuses only with a rule agreeing
     grey_flags: int = 0                     # grey-zone hammering requests in GREY_SUSTAINED_WINDOW, this one included
     top_features: list[Any] = field(default_factory=list)
     payload_score: int | None = None
@@ -104,6 +105,8 @@ class Evidence:
             d["model_version"] = self.model_version
             if self.model_flags:
                 d["model_flags"] = self.model_flags
+            if self.model_demoted:
+                d["model_guard"] = "record-only"
         if self.grey_flags:
             d["grey_flags"] = self.grey_flags
             if self.top_features:

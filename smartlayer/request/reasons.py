@@ -62,6 +62,8 @@ CATALOGUE: dict[str, Reason] = {
                                          "MODEL_SUSTAINED_WINDOW: blocked", "model_flags, model_score"),
     "model:above_threshold": Reason("anomaly", "above the model's threshold: MODEL_RULE_ASSIST added to the score",
                                     "model_score, model_threshold"),
+    "model:record_only": Reason("anomaly", "above the model's threshold while the live guard has demoted it and no "
+                                           "rule agrees: recorded, not counted", "model_score, model_threshold"),
     # ── payloads ───────────────────────────────────────────────────────────
     "payload:<signature>": Reason("validator", "an attack signature (sqli_union_select, xss_script_tag, …) scored "
                                                "VALIDATOR_BLOCK_SCORE or more: blocked",

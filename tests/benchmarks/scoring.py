@@ -14,7 +14,9 @@ the window replay), compiles it, and times on this machine:
   200-event window of a busy normal client, and of an ID enumerator (the
   worst case: every path carries an ID, so the rule's regex runs on each);
 * **ActiveModel.score** — extraction + scoring + top features, what the
-  detector pays per scored request.
+  detector pays per scored request;
+* **Guard.note** — the live guard's count of that request (and, once a
+  minute, its judgement).
 
 Every vector scored is checked against scikit-learn first (1e-9).  Prints
 median and p99 in microseconds.
@@ -163,6 +165,17 @@ def main(argv: list[str] | None = None) -> None:
     active = ActiveModel("bench", model.compiled_, {"threshold": model.threshold_, "feature_stats": stats})
     results.append(("ActiveModel.score (extract+score+top 3), normal",
                     *timed(lambda: active.score(normal), args.repeat)))
+    from smartlayer.ml.guard import Guard
+
+    guard = Guard()
+    keys = [f"ip:198.51.100.{i}" for i in range(200)]
+    clock = iter(range(10**12))
+
+    def note():  # 200 clients, 50 requests a second: a minute closes every 3,000 calls
+        n = next(clock)
+        return guard.note(active, keys[n % 200], n % 50 == 0, 1_700_000_000.0 + n / 50)
+
+    results.append(("live guard: Guard.note per scored request", *timed(note, args.repeat)))
 
     print(f"\n{args.trees} trees, max_samples={args.max_samples}, {forest.n_nodes:,} nodes, depth {forest.max_depth}; "
           f"python {sys.version.split()[0]}, numpy {np.__version__}, {os.cpu_count()} CPUs")

@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from ...conf import sl_settings
+from ...ml.guard import Guard, process_guard
 from ...policy import enforce
 from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
@@ -75,13 +76,21 @@ class Detector:
     component = "anomaly"
 
     def __init__(self, windows: WindowStore | None = None, bans: BanBackend | None = None, *,
-                 use_llm: bool = True, model: Any = "active", profile: Any = "active") -> None:
+                 use_llm: bool = True, model: Any = "active", profile: Any = "active",
+                 guard: Guard | None = None) -> None:
         self._windows = windows
         self.bans = bans or CacheBans()
         self.use_llm = use_llm
         self._model = model  # "active": whatever the runtime has active; None: rules only
         # "active": the active version's site profile; None: no profile (nor with model=None: they travel together)
         self._profile = None if model is None and profile == "active" else profile
+        # the live guard: the process's for the active model; a replay (or a test)
+        # with a model of its own judges it on its own clock, publishing nothing
+        self._guard = guard if guard is not None else (None if isinstance(model, str) and model == "active" else Guard())
+
+    @property
+    def guard(self) -> Guard:
+        return self._guard if self._guard is not None else process_guard()
 
     @property
     def windows(self) -> WindowStore:
@@ -172,7 +181,9 @@ class Detector:
                 if prom.ON:
                     prom.model_score(scored.score)
                 block_at = sl_settings.MODEL_BLOCK_SCORE
-                if scored.score >= (scored.threshold if block_at is None else float(block_at)):
+                above = scored.score >= (scored.threshold if block_at is None else float(block_at))
+                ev.model_demoted = not self.guard.note(model, client.key, above, now)
+                if above:
                     ev.model_flags = counted(self.bans.note_flag, ctx, now)
 
         return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)

@@ -12,9 +12,18 @@ Output: what was trained on — for the request log, how many rows were read
 and how many were left out, by reason (refused or monitor-only, during a ban,
 exempt path) — also in the error when there is too little data.
 
+Shadow scoring: before it can be activated, the candidate is replayed on the
+most recent ``MODEL_SHADOW_DAYS`` of traffic beside the rules and the active
+version; the report (shares of requests and clients it would flag and refuse,
+overlap with the rules, endpoints and clients hit most, change from the
+active version) is printed and stored with the version.
+
 Activation: by default a new version is activated only when no version is
-active yet; ``--activate`` always activates it, ``--no-activate`` never does
-(activate later from the admin).
+active yet; ``--activate`` activates it, ``--no-activate`` never does
+(activate later from the admin).  Either way, a candidate that would refuse
+more than the bound (``MODEL_BOUND_FACTOR`` × its contamination) of the
+recent requests the rules serve stays a candidate (exit status 0, the output
+says why) unless ``--force`` is given; a forced activation is recorded.
 
 Exit status: 0 on success; 1 when there is too little data (nothing is
 written) or anything else fails (the active model is untouched); 75
@@ -97,6 +106,9 @@ class Command(BaseCommand):
         run = parser.add_argument_group("run")
         run.add_argument("--activate", action=argparse.BooleanOptionalAction, default=None,
                          help="Activate the new version (default: only if no version is active).")
+        run.add_argument("--force", action="store_true",
+                         help="With --activate: activate even when shadow scoring on recent traffic says the "
+                              "candidate would refuse more than the bound (recorded in the store's history).")
         run.add_argument("--dry-run", action="store_true", help="Train and evaluate, write nothing.")
         run.add_argument("--wait", action="store_true", help="Wait for a running training instead of exiting.")
         run.add_argument("--seed", type=int, default=0, help="Seed of the sampling of training vectors.")
@@ -116,7 +128,7 @@ class Command(BaseCommand):
                     "max_samples": options.get("max_samples"), "max_features": options.get("max_features"),
                     "random_state": options.get("random_state")},
             max_vectors=options.get("max_vectors"), min_samples=options.get("min_samples"),
-            sample_every=options.get("sample_every"), activate=options.get("activate"),
+            sample_every=options.get("sample_every"), activate=options.get("activate"), force=options.get("force", False),
             dry_run=options.get("dry_run", False), wait=options.get("wait", False), seed=options.get("seed", 0),
             profile=options.get("profile", True),
         )

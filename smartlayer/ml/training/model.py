@@ -68,6 +68,14 @@ class WindowAnomalyModel(BaseEstimator):
         self.feature_p01_, self.feature_p99_ = p01, p99
         return self
 
+    def calibrate(self, scores: np.ndarray) -> None:
+        """Set the threshold on the ``scores`` of the traffic it judges rather
+        than on the vectors it was fitted on.  With ``contamination`` "auto"
+        the threshold stays the paper's 0.5."""
+        if self.contamination != "auto" and len(scores):
+            self.threshold_ = float(np.quantile(scores, 1.0 - float(self.contamination)))
+            self.forest_.offset_ = -self.threshold_   # so the pickled estimator's predict agrees
+
     def _check_compiled(self, X: np.ndarray, n: int = 2000) -> None:
         """Never ship a compiled forest that disagrees with scikit-learn."""
         rng = np.random.default_rng(0)

@@ -30,12 +30,16 @@ Steps, and the choices made:
    share above the threshold).  With labels (a labelled access log, generated
    traffic) also per-label flag rates and precision/recall of hostile vs
    benign — in-sample, but the labels were not used to fit.
-6. **Store, register, activate.**  A new immutable version directory, a
+6. **Shadow scoring.**  The candidate replayed on the most recent traffic
+   beside the rules and the active version (:mod:`.shadow`); the report is
+   stored with the version and printed.
+7. **Store, register, activate.**  A new immutable version directory, a
    *candidate* row in the registry, and activation only if asked
    (``activate=True``) or if no version is active yet (``activate=None``, the
    default): the first model goes live by itself; later ones wait for a human
    (admin action or ``--activate``), because a model retrained on a poisoned
-   week should not replace a good one unattended.
+   week should not replace a good one unattended.  A candidate whose shadow
+   report is outside the bound is not activated unless ``force``.
 
 Safe from cron: the whole run holds ``<store>/.train.lock``; a second run
 fails at once (:class:`TrainingLocked`) or waits (``wait=True``).  Nothing is
@@ -61,11 +65,13 @@ import pandas as pd
 
 from ...conf import sl_settings
 from ..features import FEATURE_NAMES, FEATURE_SET_VERSION
-from ..store import ModelStore, StoreLocked
+from ..store import SHADOW_FILE, ModelStore, StoreLocked
 from .errors import NotEnoughData, TrainingError, TrainingLocked
 from .frames import Progress, frame_to_vectors
 from .labels import BENIGN
 from .model import WindowAnomalyModel
+from .poison import drop_suspects, suspect_clients, trim
+from .shadow import active_model, format_report, score_candidate
 
 HISTOGRAM_BINS = 50
 # ─────────────────────────────────────────────────────────────────────────────
@@ -82,6 +88,7 @@ class TrainOptions:
     min_samples: int | None = None                          # default MODEL_MIN_SAMPLES
     sample_every: int | None = None                         # default: automatic (module docstring)
     activate: bool | None = None                            # None: only if nothing is active
+    force: bool = False                                     # activate even outside the shadow bound
     dry_run: bool = False
     wait: bool = False
     seed: int = 0
@@ -104,6 +111,8 @@ class TrainResult:
     activated: bool = False
     dry_run: bool = False
     registered: bool = True
+    shadow: dict[str, Any] | None = None   # the shadow report (.shadow)
+    held_back: str = ""                    # why it was not activated although asked to
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -135,9 +144,15 @@ class TrainResult:
             for label, row in sorted(evaluation.items()):
                 extra = f", precision {row['precision']:.3f}" if "precision" in row else ""
                 lines.append(f"  {label:<22} {row['vectors']:>7} vectors, {row['share_flagged']:.1%} flagged{extra}")
+        if self.shadow is not None:
+            from .shadow import format_report
+
+            lines.append(format_report(self.shadow))
         if not self.dry_run:
             if not self.registered:
                 lines.append("stored, not registered")
+            elif self.held_back:
+                lines.append(f"registered as a candidate, NOT activated: {self.held_back}")
             else:
                 lines.append("activated" if self.activated else "registered as a candidate (not activated)")
         return "\n".join(lines)
@@ -179,9 +194,11 @@ def load_frame(opts: TrainOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
         raise TrainingError(f"empty training window: since {since.isoformat()} is not before until {until.isoformat()}")
     counts: dict[str, int] = {}
     df = requestlog_frame(since, until, counts=counts)
+    df, suspects = drop_suspects(df, suspect_clients(since, until))
     return df, {"source": "requestlog", "start": since.isoformat(), "end": until.isoformat(),
                 "read": counts["read"],
-                "excluded": {k: counts[k] for k in ("refused", "during_ban", "exempt_path")}}
+                "excluded": {k: counts[k] for k in ("refused", "during_ban", "exempt_path")},
+                "suspects": suspects}
 
 
 def learn_site_profile(opts: TrainOptions, log: Callable[[str], None]) -> dict[str, Any] | None:
@@ -219,9 +236,15 @@ def rows_read(source: dict[str, Any]) -> str:
     if not excluded or "read" not in source:
         return ""
     left_out = sum(excluded.values())
-    return (f"{source['read']} rows read from the request log, {left_out} left out: "
+    text = (f"{source['read']} rows read from the request log, {left_out} left out: "
             f"{excluded['refused']} refused or monitor-only, {excluded['during_ban']} during a ban, "
             f"{excluded['exempt_path']} on exempt paths; {source['read'] - left_out} used")
+    suspects = source.get("suspects") or {}
+    if suspects.get("rows"):
+        text += (f"; then {suspects['rows']} rows of {suspects['refused'] + suspects['llm_block']} clients left "
+                 f"out whole ({suspects['refused']} refused by a rule, {suspects['llm_block']} judged BLOCK by "
+                 f"the LLM during the window)")
+    return text
 
 
 def evaluate_labels(scores: np.ndarray, threshold: float, meta: pd.DataFrame) -> dict[str, Any]:
@@ -291,8 +314,15 @@ class FitOutput:
 def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vectors: int | None = None,
               min_samples: int | None = None, sample_every: int | None = None, seed: int = 0,
               source: dict[str, Any] | None = None, progress: Progress | None = None,
-              log: Callable[[str], None] | None = None) -> FitOutput:
+              log: Callable[[str], None] | None = None, trim_share: float | None = None,
+              reference: Any = None) -> FitOutput:
     """Vectors, fit, threshold and evaluation for one frame; writes nothing.
+
+    ``trim_share`` (default ``MODEL_TRIM_SHARE``) of the most anomalous
+    vectors under ``reference`` (the current model; None: no trimming)
+    are left out of the fit, and the clients mostly above its threshold out of
+    the fit and the threshold (:func:`.poison.trim`); the evaluation (score
+    quantiles, labels) covers every vector.
 
     Raises :class:`NotEnoughData` when fewer than ``min_samples`` vectors
     (requests past the grace period) come out of ``df``.
@@ -320,9 +350,19 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
             f"at least {min_samples} are needed (MODEL_MIN_SAMPLES / --min-samples). Nothing was written.")
 
     t0 = time.perf_counter()
-    model = WindowAnomalyModel(**params).fit(X)
+    fit, calib, trimmed = trim(X, meta, share=trim_share, reference=reference)
+    timings["trim"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if trimmed.get("vectors"):
+        log(f"left out {trimmed['vectors']} vectors, the most anomalous under {trimmed['under']} and "
+            f"{trimmed['clients_whole']} clients mostly above its threshold, in {timings['trim']:.1f}s")
+        model = WindowAnomalyModel(**params).fit(X[fit])
+        scores = model.anomaly_scores(X)
+        model.calibrate(scores[calib])
+    else:
+        model = WindowAnomalyModel(**params).fit(X)
+        scores = model.training_scores_
     timings["fit"] = time.perf_counter() - t0
-    scores = model.training_scores_
     threshold = model.threshold_
     log(f"fitted {model.n_estimators} trees in {timings['fit']:.1f}s; threshold {threshold:.4f}")
 
@@ -332,10 +372,11 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
         "rows": rows,
         "vectors": int(len(X)),
         "sample_every": int(sample_every),
-        "share_above_threshold": float((scores >= threshold).mean()),
+        "share_above_threshold": float((scores[calib] >= threshold).mean()),
         "score_quantiles": {k: float(np.percentile(scores, q)) for k, q in qs.items()},
         "score_mean": float(scores.mean()),
         "seconds": {k: round(v, 3) for k, v in timings.items()},
+        "trimmed": trimmed,
     }
     metrics.update(evaluate_labels(scores, threshold, meta))
     clients = int(meta["client_key"].nunique())
@@ -356,7 +397,7 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
                            "(= -IsolationForest.offset_); 0.5 for contamination='auto'"),
         "score_direction": "higher = more anomalous, in (0, 1)",
         "training": source,
-        "samples": int(len(X)),
+        "samples": int(fit.sum()),
         "clients": clients,
         "metrics": metrics,
         "score_histogram": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
@@ -414,20 +455,24 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
             log(rows_read(source) or f"loaded {len(df)} rows ({source.get('source')})")
             fitted = fit_frame(df, params=params, max_vectors=opts.max_vectors, min_samples=opts.min_samples,
                                sample_every=opts.sample_every, seed=opts.seed, source=source,
-                               progress=progress, log=log)
-            del df
+                               progress=progress, log=log, reference=active_model(store))
+            version = "dry-run" if opts.dry_run else new_version_name()
+            # the profile first: the candidate is shadow-scored with it, as it would decide live
             profile = learn_site_profile(opts, log) if opts.profile else None
             if profile is not None:
                 fitted.manifest["profile"] = profile_summary(profile)
+            shadow = score_candidate(fitted.model, fitted.manifest, version, store=store,
+                                     frame=df if opts.access_log else None, profile=profile)
+            log(format_report(shadow))
+            del df
             if opts.dry_run:
-                return TrainResult(version=None, manifest=fitted.manifest, dry_run=True)
+                return TrainResult(version=None, manifest=fitted.manifest, dry_run=True, shadow=shadow)
 
-            version = new_version_name()
             store.save(version, estimator=fitted.model.forest_, forest=fitted.model.compiled_,
-                       manifest=fitted.manifest, profile=profile)
+                       manifest=fitted.manifest, profile=profile, reports={SHADOW_FILE: shadow})
             try:
                 manifest = store.read_manifest(version)
-                registry.register(manifest, sha256=store.manifest_sha256(version))
+                registry.register(manifest, sha256=store.manifest_sha256(version), shadow=shadow)
             except BaseException:
                 # a version nobody registered must not linger as if it were one
                 shutil.rmtree(store.path(version), ignore_errors=True)
@@ -438,12 +483,17 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
                 from ...models import ModelVersion
 
                 activate = not ModelVersion.objects.filter(status="active").exists()
+            held = ""
             if activate:
                 try:
-                    registry.activate(version, by="train_smartlayer", store=store)
+                    registry.activate(version, by="train_smartlayer" + (" --force" if opts.force else ""),
+                                      store=store, force=opts.force)
+                except registry.OutsideBound as exc:  # nightly --activate: only candidates inside the bound
+                    held, activate = str(exc), False
                 except registry.RegistryError as exc:
                     raise TrainingError(f"version {version} was stored and registered but not activated: {exc}") from None
-            return TrainResult(version=version, manifest=manifest, activated=bool(activate))
+            return TrainResult(version=version, manifest=manifest, activated=bool(activate), shadow=shadow,
+                               held_back=held)
     except StoreLocked as exc:
         raise TrainingLocked(str(exc)) from None
 
