@@ -250,37 +250,33 @@ def _warn_if_window_differs(model: ActiveModel) -> None:
 _runtime: ProcessSingleton[_Runtime] = ProcessSingleton("model runtime", _Runtime, close=lambda rt: rt.reset())
 
 
-def get_active_model() -> ActiveModel | None:
-    """The active model, or None (no model, disabled, or it failed to load)."""
-    if not sl_settings.MODEL_ENABLED:
-        return None
+def _checked() -> _Runtime:
+    """The runtime, refreshed when its reload interval or the settings generation says so.
+
+    One thread checks; the others keep scoring with what is loaded.
+    """
     rt = _runtime.get()
     now = time.monotonic()
-    if now < rt.next_check and rt.generation == sl_settings.generation:
-        return rt.current
-    # one thread checks; the others keep scoring with what is loaded
-    if rt.lock.acquire(blocking=False):
+    if (now >= rt.next_check or rt.generation != sl_settings.generation) and rt.lock.acquire(blocking=False):
         try:
             rt.refresh(now)
         finally:
             rt.lock.release()
-    return rt.current
+    return rt
+
+
+def get_active_model() -> ActiveModel | None:
+    """The active model, or None (no model, disabled, or it failed to load)."""
+    if not sl_settings.MODEL_ENABLED:
+        return None
+    return _checked().current
 
 
 def get_active_profile() -> Profile | None:
     """The site profile of the active version, or None (none, disabled, or it failed to load)."""
     if not sl_settings.PROFILE_ENABLED:
         return None
-    rt = _runtime.get()
-    now = time.monotonic()
-    if now < rt.next_check and rt.generation == sl_settings.generation:
-        return rt.profile
-    if rt.lock.acquire(blocking=False):
-        try:
-            rt.refresh(now)
-        finally:
-            rt.lock.release()
-    return rt.profile
+    return _checked().profile
 
 
 def reset_runtime() -> None:

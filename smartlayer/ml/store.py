@@ -275,16 +275,25 @@ class ModelStore:
     def read_report(self, version: str, name: str = SHADOW_FILE) -> dict[str, Any] | None:
         """A report stored with ``version`` (verified against the manifest's sha256),
         or None when the version has none (trained before reports existed)."""
-        manifest = self.read_manifest(version)
+        return self._json_artifact(version, name, self.read_manifest(version), strict=False)
+
+    def _json_artifact(self, version: str, name: str, manifest: dict[str, Any], *,
+                       strict: bool) -> dict[str, Any] | None:
+        """A JSON object stored with ``version``, sha256 verified; None when the manifest lists no such
+        file.  Anything but an object is an error (``strict``) or None."""
         if name not in (manifest.get("artifacts") or {}):
             return None
         self.verify(version, (name,))
         try:
             with open(self.path(version) / name, encoding="utf-8") as fh:
-                report = json.load(fh)
+                data = json.load(fh)
         except (OSError, ValueError) as exc:
             raise ModelStoreError(f"model version {version}: unreadable {name}: {exc}") from None
-        return report if isinstance(report, dict) else None
+        if isinstance(data, dict):
+            return data
+        if strict:
+            raise ModelStoreError(f"model version {version}: {name} is not an object")
+        return None
 
     # ── the history: who activated what, when, and whether past a bound ────
     def record(self, event: dict[str, Any]) -> None:
@@ -311,20 +320,11 @@ class ModelStore:
                 if isinstance(event, dict):
                     events.append(event)
         return events
+
     def load_profile(self, version: str, manifest: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The site profile stored with ``version`` (sha256 verified), or None when it has none."""
         manifest = manifest if manifest is not None else self.read_manifest(version)
-        if PROFILE_FILE not in (manifest.get("artifacts") or {}):
-            return None
-        self.verify(version, (PROFILE_FILE,))
-        try:
-            with open(self.path(version) / PROFILE_FILE, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except (OSError, ValueError) as exc:
-            raise ModelStoreError(f"model version {version}: unreadable {PROFILE_FILE}: {exc}") from None
-        if not isinstance(data, dict):
-            raise ModelStoreError(f"model version {version}: {PROFILE_FILE} is not an object")
-        return data
+        return self._json_artifact(version, PROFILE_FILE, manifest, strict=True)
 
     def load_estimator(self, version: str) -> Any:
         """The scikit-learn estimator (offline only: unpickling runs code, so

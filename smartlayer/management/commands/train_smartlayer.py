@@ -88,6 +88,8 @@ class Command(BaseCommand):
         data.add_argument("--since", type=_when, help="Start of the training window (ISO date/datetime, UTC). "
                           "Default: MODEL_LOOKBACK_DAYS before --until.")
         data.add_argument("--until", type=_when, help="End of the training window (exclusive). Default: now.")
+        data.add_argument("--shadow-until", type=_when, help="End of the recent traffic the candidate is "
+                          "shadow-scored on (MODEL_SHADOW_DAYS before it). Default: the newest request logged.")
         data.add_argument("--from-access-log", dest="access_log", metavar="FILE",
                           help="Train on an nginx/Apache combined log (or JSON lines, .gz ok) instead of the "
                                "request log; clients are keyed by IP.")
@@ -124,6 +126,7 @@ class Command(BaseCommand):
             raise CommandError("--min-samples must not be negative")
         opts = TrainOptions(
             since=options.get("since"), until=options.get("until"), access_log=options.get("access_log"),
+            shadow_until=options.get("shadow_until"),
             params={"contamination": options.get("contamination"), "n_estimators": options.get("n_estimators"),
                     "max_samples": options.get("max_samples"), "max_features": options.get("max_features"),
                     "random_state": options.get("random_state")},

@@ -312,7 +312,8 @@ def _active_profile(store: Any, active: Any) -> Any:
 
 
 def score_candidate(model: Any, manifest: dict[str, Any], version: str, *, frame: Any = None,
-                    store: Any = None, profile: dict[str, Any] | None = None) -> dict[str, Any]:
+                    store: Any = None, profile: dict[str, Any] | None = None,
+                    end: datetime | None = None) -> dict[str, Any]:
     """Shadow-score a fitted :class:`~.model.WindowAnomalyModel` before it is stored.
 
     ``frame``: the training frame of an access log (its last days are the
@@ -321,7 +322,8 @@ def score_candidate(model: Any, manifest: dict[str, Any], version: str, *, frame
     from ..runtime import ActiveModel
 
     candidate = ActiveModel(version, model.compiled_, manifest)
-    lines, window = frame_lines(frame) if frame is not None else requestlog_lines()
+    # recent = the last days before ``end`` (default: the newest row logged)
+    lines, window = frame_lines(frame) if frame is not None else requestlog_lines(end)
     active = active_model(store) if store is not None else None
     return shadow_report(candidate, lines, active=active, window=window,
                          candidate_profile=_profile(profile, version),

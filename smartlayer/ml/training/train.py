@@ -82,6 +82,7 @@ HISTOGRAM_BINS = 50
 class TrainOptions:
     since: datetime | None = None
     until: datetime | None = None
+    shadow_until: datetime | None = None   # end of the shadow scoring's recent traffic (None: the newest row)
     access_log: str | None = None
     params: dict[str, Any] = field(default_factory=dict)   # overrides of MODEL_PARAMS
     max_vectors: int | None = None                          # default MODEL_MAX_SAMPLES
@@ -462,7 +463,7 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
             if profile is not None:
                 fitted.manifest["profile"] = profile_summary(profile)
             shadow = score_candidate(fitted.model, fitted.manifest, version, store=store,
-                                     frame=df if opts.access_log else None, profile=profile)
+                                     frame=df if opts.access_log else None, profile=profile, end=opts.shadow_until)
             log(format_report(shadow))
             del df
             if opts.dry_run:
