@@ -31,11 +31,15 @@ _CRLF_HEADER, _CRLF = 16, 32
 #: A percent-encoded dot (no client needs one: dots are unreserved), or a climb ``..`` then an encoded
 #: slash: traversal payloads hide behind both.
 _ENCODED_DOT = 64
+#: A decoded CR LF pair: the end of a header line, what response splitting needs (a textarea sends its line
+#: breaks in the body, not in a query value, a header or the path).
+_CRLF_PAIR = 128
 _ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2[eE]|%[uU]002[eE]|%[cC]0%[aA][eE]|%[uU][fF][fF]0[eE]"
                              r"|\.\.%(?:25){0,3}(?:2[fF]|5[cC])")   # spelled out: IGNORECASE is 5× slower
 _MARKER_NAMES = ((_DOUBLE_ENCODING, "double_encoding"), (_OVERLONG, "overlong_utf8"),
                  (_ESCAPES, "escape_obfuscation"), (_CRLF_HEADER, "crlf_header_injection"),
-                 (_CRLF, "crlf_encoded_newline"), (_ENCODED_DOT, "encoded_dot"))
+                 (_CRLF, "crlf_encoded_newline"), (_ENCODED_DOT, "encoded_dot"),
+                 (_CRLF_PAIR, "crlf_encoded_pair"))
 #: A line break then a header line: what a response-splitting payload writes.
 _HEADER_LINE = re.compile(r"[\r\n][\t ]{0,4}[a-z][a-z0-9-]{1,40}[\t ]{0,4}:|[\r\n][^\r\n]{0,8}(?:set-cookie|location"
                           r"|content-(?:type|length)|refresh|x-xss-protection|access-control-allow-origin)[\t ]{0,4}:",
@@ -234,7 +238,7 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     if changes > 1:
         markers |= _DOUBLE_ENCODING
     if lines and changes and not raw_breaks and ("\n" in text or "\r" in text):
-        markers |= _CRLF_HEADER if _HEADER_LINE.search(text) else _CRLF
+        markers |= _CRLF_HEADER if _HEADER_LINE.search(text) else _CRLF | _CRLF_PAIR if "\r\n" in text else _CRLF
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", " ; ")
     if "0x" in text or "0X" in text:
         text = _HEX_SEPARATOR.sub(_hex_char, text)
