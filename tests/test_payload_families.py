@@ -135,6 +135,8 @@ CASES = [
     ("query", "' whoami", "shell_probe"),
     ("query", "netstat -an", "shell_probe"),
     ("query", "CMD=$\\'id\\';$CMD", "shell_variable_exec"),
+    ("query", "..%c0%qf..%c0%qfetc%c0%qfpasswd", "traversal_encoded_target"),
+    ("query", "..%%35%%63..%%35%%63windows%%35%%63win.ini", "traversal_encoded_target"),
 ]
 #: Signatures that run only from paranoia level 2 or 3: (level, where, text, signature).
 PARANOID_CASES = [

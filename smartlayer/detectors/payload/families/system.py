@@ -87,6 +87,10 @@ _SENSITIVE = [
 #: What a traversal or an encoding trick is written with, just before the file it reaches.
 _OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%~]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{2}|\./|li4v)[^\w\s]{0,12}"
 
+#: What is left of an escape no decoder accepts (``%c0%qf``, ``%%32%%66`` read once): after normalising, a
+#: ``%`` still followed by letters or digits stands where a separator was meant.
+_RESIDUE = r"(?:[^\w\s%]{0,4}%\w{1,2}){1,6}[^\w\s%]{0,4}"
+
 SIGNATURES = (
     # ── path traversal and local file inclusion ──
     sig("traversal_sequence", "traversal", 2, [
@@ -101,6 +105,10 @@ SIGNATURES = (
         r"\.\.[^\w\s.]{1,6}\.\.[^\w\s.]",
         r"(?:^|[/\\=])\.{2,4}[/\\]$",
     ]),
+    # a system file reached through escapes no decoder accepts: the generators' spellings for old servers
+    sig("traversal_encoded_target", "traversal", 3,
+        _RESIDUE + r"(?:etc" + _RESIDUE + r"(?:passwd|shadow|issue|hosts|group)|(?:boot|win|system)\.ini|windows"
+        + _RESIDUE + r"system32|web-inf" + _RESIDUE + r"web\.xml|inetpub" + _RESIDUE + r"wwwroot)\b"),
     sig("traversal_repeated", "traversal", 3, r"(?:\.{2,4}(?:[^\w\s.]|0x[0-9a-f]{2}){1,8}){2}"),
     sig("traversal_sensitive_file", "traversal", 2, _SENSITIVE),
     sig("lfi_obfuscated_file", "traversal", 3,
