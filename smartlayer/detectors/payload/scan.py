@@ -51,7 +51,15 @@ from ...profile.shapes import request_params
 from .body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
-from .normalise import _CLIPPED, _MARKER_NAMES, _as_text, _is_plain, _normalise, without_sql_comments
+from .normalise import (
+    _CLIPPED,
+    _MARKER_NAMES,
+    _NEEDS_WORK,
+    _as_text,
+    _is_plain,
+    _normalise,
+    without_sql_comments,
+)
 from .parts import decode_body, json_strings, parse_content_type, wsgi_text
 from .result import Hit, ScanResult
 from .sigbase import BODY, HEADER, PATH, QUERY
@@ -257,7 +265,9 @@ class _Scan:
         """
         if len(text) <= min(self.cfg.max_bytes, self.budget) and "\n" not in text:
             spaced = text.replace("+", " ") if "+" in text else text
-            if _is_plain(spaced, False) and " &" not in spaced and "& " not in spaced and "= " not in spaced \
+            # as _is_plain, but for entities: a pair never holds a raw "&", so none can be decoded in one
+            if spaced.isascii() and _NEEDS_WORK.search(spaced) is None and "  " not in spaced \
+                    and "0x" not in spaced and "0X" not in spaced and " &" not in spaced and "& " not in spaced \
                     and spaced[-1:] != " " and spaced[:1] != " ":
                 self.budget -= len(text)
                 for pair in spaced.lower().split("&"):
