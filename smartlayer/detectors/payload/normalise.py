@@ -28,7 +28,7 @@ _MAX_FOLDED_CHARS = 64 * 1024
 #: What folding may add to a text: real text grows a little under NFKC (ligatures, ½, ㎏), a crafted one
 #: eighteenfold; past this the expansion is not normal text, and folding the rest would cost tens of ms.
 _MAX_FOLD_GROWTH = 4 * 1024
-_FOLD_CHUNK = 1024
+_FOLD_CHUNK = 256
 #: A decoded (not literal) line break in a value: followed by a header line, header injection.
 _CRLF_HEADER, _CRLF = 16, 32
 #: A percent-encoded dot (no client needs one: dots are unreserved), or a climb ``..`` then an encoded
@@ -83,6 +83,11 @@ _PERCENT_U = re.compile(r"%u([0-9a-f]{4})", re.IGNORECASE)
 #: JavaScript/JSON/C escapes; a surrogate pair first so it becomes one character.
 _ESCAPE_RE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})|\\x([0-9a-f]{2})",
                         re.IGNORECASE)
+#: The same escapes as whole tokens (no groups, for ``findall``), and the character each starts with.
+_ESCAPE_TOKENS = {
+    _ESCAPE_RE: (re.compile(r"\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}", re.IGNORECASE), "\\"),
+    _PERCENT_U: (re.compile(r"%u[0-9a-f]{4}", re.IGNORECASE), "%"),
+}
 #: Characters an escape has no business hiding in ordinary text.
 _METACHARACTERS = frozenset("<>'\"`;()|&$\\/\x00")
 #: Unicode format characters (category Cf): zero-width spaces and joiners,
@@ -102,23 +107,30 @@ def _as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _fold_unicode(text: str) -> tuple[str, int]:
+def _fold_unicode(text: str, growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
     """NFKC (fullwidth ``＜`` → ``<``) without invisible format characters.
 
-    Long text is folded in chunks so that an expanding input stops at
-    :data:`_MAX_FOLDED_CHARS` (returned with the ``_CLIPPED`` bit).
+    Long text is folded in chunks; once the folded part has grown by more
+    than ``growth`` characters (what is left of the request's allowance) the
+    rest is left as it is, and once the text reaches
+    :data:`_MAX_FOLDED_CHARS` it is cut (both set the ``_CLIPPED`` bit: only
+    crafted text gets there, and the scan reports itself truncated).
     """
+    if growth <= 0:
+        return text, _CLIPPED
     parts: list[str] = []
     size = 0
-    limit = min(_MAX_FOLDED_CHARS, len(text) + _MAX_FOLD_GROWTH)
     for start in range(0, len(text), _FOLD_CHUNK):
-        part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text[start:start + _FOLD_CHUNK]))
+        end = start + _FOLD_CHUNK
+        part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", text[start:end]))
         if _SLASH_LOOKALIKES.search(part):      # str.translate with a table is slow on non-ASCII text
             part = part.translate(_SLASHES)
         parts.append(part)
         size += len(part)
-        if size > limit:
-            return "".join(parts)[:limit], _CLIPPED
+        if size > _MAX_FOLDED_CHARS:
+            return "".join(parts)[:_MAX_FOLDED_CHARS], _CLIPPED
+        if size - min(end, len(text)) > growth:
+            return ("".join(parts) + text[end:])[:_MAX_FOLDED_CHARS], _CLIPPED
     return "".join(parts), 0
 
 
@@ -160,6 +172,14 @@ def _decode_escapes(text: str, pattern: re.Pattern[str], flag_metachars: bool) -
             found = True
         return char
 
+    tokens = _ESCAPE_TOKENS[pattern]
+    if text.count(tokens[1]) >= _MANY_REFERENCES:
+        distinct = set(tokens[0].findall(text))
+        if len(distinct) <= _FEW_DISTINCT:       # a few escapes repeated: decoded once each, as references are
+            decoded_of = {token: pattern.sub(replace, token) for token in distinct}
+            for token in sorted(distinct, key=lambda t: (decoded_of[t] in ("\\", "%"), -len(t))):
+                text = text.replace(token, decoded_of[token])
+            return text, (_ESCAPES if found and flag_metachars else 0)
     decoded = pattern.sub(replace, text)
     return decoded, (_ESCAPES if found and flag_metachars else 0)
 
@@ -247,7 +267,8 @@ def _is_plain(text: str, form: bool) -> bool:
     )
 
 
-def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines: bool = False) -> tuple[str, int]:
+def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines: bool = False,
+               growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
     """The normalised text and a bit set of the encoding tricks seen.
 
     ``form``: ``+`` means a space (query strings, urlencoded bodies), in the
@@ -262,7 +283,9 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     raw_breaks = lines and ("\n" in text or "\r" in text)
     markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and _ENCODED_DOT_RE.search(text) else 0
     if not text.isascii():
-        text, folded = _fold_unicode(text)
+        size = len(text)
+        text, folded = _fold_unicode(text, growth)
+        growth -= len(text) - size
         markers |= folded
     changes = 0
     for round_ in range(_MAX_DECODE_ROUNDS):
@@ -274,7 +297,8 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         if decoded.isascii():
             text = decoded
         else:
-            text, clipped = _fold_unicode(decoded)
+            text, clipped = _fold_unicode(decoded, growth)
+            growth -= max(0, len(text) - len(decoded))
             markers |= clipped
     if changes > 1:
         markers |= _DOUBLE_ENCODING

@@ -54,6 +54,7 @@ from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the mo
 from .normalise import (
     _CLIPPED,
     _MARKER_NAMES,
+    _MAX_FOLD_GROWTH,
     _NEEDS_WORK,
     _as_text,
     _is_plain,
@@ -124,12 +125,13 @@ _MAX_LOCATED = 8
 class _Scan:
     """Collects the evidence of one request, part by part."""
 
-    __slots__ = ("cfg", "budget", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
+    __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
         self.budget = cfg.max_bytes * REQUEST_BUDGET_PARTS   # characters left to scan in this request
+        self.growth = _MAX_FOLD_GROWTH                      # characters NFKC may still add in this request
         self.score = 0
         self.seen: set[str] = set()          # signature names: each counts once per request
         self.labels: set[str] = set()        # "name@location" already listed
@@ -170,7 +172,9 @@ class _Scan:
             self.truncated = True
             if not raw:
                 return ""
-        text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY)
+        text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY, growth=self.growth)
+        if len(text) > len(raw):
+            self.growth -= len(text) - len(raw)
         if len(text) > self.budget:
             text = text[:self.budget]
             self.truncated = True
