@@ -110,6 +110,33 @@ CASES = [
     ("query", "{\"username\": {\"$ne\": null}}", "nosql_operator"),
     ("query", "' && this.password.match(/.*/)//", "nosql_js_injection"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),
+    # markup where a short value belongs, template probes, calls that hide the name of the function
+    ("query", "<div style=\"background:url(x)\">", "xss_html_injection"),
+    ("query", "<span datasrc=#i datafld=c dataformatas=html>", "xss_html_injection"),
+    ("query", "top['al'+'ert'](1)", "xss_indirect_call"),
+    ("query", "[1].find(alert)", "xss_indirect_call"),
+    ("query", "a=alert,a(1)", "xss_indirect_call"),
+    ("query", "{{ request }}", "ssti_template_probe"),
+    ("query", "{% set cmd = 'id' %}", "ssti_template_probe"),
+    ("query", "{{#with \"s\" as |string|}}", "ssti_template_probe"),
+    ("query", "${class.getResource(\"\").getPath()}", "ssti_template_probe"),
+    ("query", "<%= name %>", "ssti_template_probe"),
+    ("query", "{{364|add:733}}", "ssti_template_probe"),
+    ("body", "<%= Dir.entries('/') %>", "ssti_ruby_code"),
+    ("body", "<% require 'open3' %>", "ssti_ruby_code"),
+    ("body", "<?xml version=\"1.0\"?><methodCall><methodName>pingback.ping</methodName></methodCall>",
+     "xmlrpc_abuse"),
+    ("query", "%0d%0a", "crlf_encoded_pair"),
+    # commands: Windows administration, a written-out line break as the separator, a quoted probe
+    ("query", "; netsh firewall set opmode disable", "shell_probe"),
+    ("query", "| reg add \"HKLM\\System\" /v x /t REG_DWORD /d 0 /f", "shell_probe"),
+    ("query", "\\nid", "shell_probe"),
+    ("query", "\\n/bin/ls -al\\n", "shell_command"),
+    ("query", "' whoami", "shell_probe"),
+    ("query", "netstat -an", "shell_probe"),
+    ("query", "CMD=$\\'id\\';$CMD", "shell_variable_exec"),
+    ("query", "..%c0%qf..%c0%qfetc%c0%qfpasswd", "traversal_encoded_target"),
+    ("query", "..%%35%%63..%%35%%63windows%%35%%63win.ini", "traversal_encoded_target"),
 ]
 #: Signatures that run only from paranoia level 2 or 3: (level, where, text, signature).
 PARANOID_CASES = [
@@ -197,6 +224,8 @@ BENIGN = [
     "https://example.com/page?ref=home", "a=1&b=2", "C:\\Users\\me\\Documents", "Tom & Jerry (1940)",
     "if (a == 'x' or b == 'y') { return; }", "email me at jane@example.com",
     "Order by 3pm for next-day delivery", "union of 3 sets", "I'd like 2 or 3 -- if possible",
+    "<b>bold</b> and <i>italics</i>", "<foo val=bar />", "{{ user.name }} and {{ 4 }}", "we use {% raw %}",
+    "top[3] (of 10)", "C:\\new\\folder", "the id", "a\\nb",
 ]
 
 

@@ -35,6 +35,7 @@ SIGNATURES = (
     # ── header injection and session fixation ──
     sig("crlf_header_injection", "crlf", 3, None),
     sig("crlf_encoded_newline", "crlf", 2, None),
+    sig("crlf_encoded_pair", "crlf", 3, None),
     sig("session_fixation", "session", 3, [
         r"\bhttp-equiv\W{1,3}set-cookie\b",
         r"\bdocument\s?\.\s?cookie\s?=\s?['\"]?\w{1,40}=",

@@ -13,7 +13,8 @@ from ..sigbase import BODY, HEADER, PATH, QUERY, START, VALUES, sig
 
 # ── commands ──
 _SHELL_SEPARATORS = (";", "|", "&", "`", "$(")
-_SEP = "(?:" + "|".join(re.escape(s) for s in _SHELL_SEPARATORS) + r")\s?"
+#: ``\n`` written out: what a value that is pasted into a script, a log line or a shell prompt reads as a line break.
+_SEP = "(?:" + "|".join(re.escape(s) for s in _SHELL_SEPARATORS) + r"|\\[nr])\s?"
 #: Commands that after a separator (or alone at the start of a value) mean an attack.
 _SHELL_STRONG = {
     "rm": r"\s-[a-z]{0,4}[rf]",
@@ -39,7 +40,7 @@ _SHELL_PROBES = (
     r"id(?:$|[;|&`)'\"#<>]|\s[;|&#])", "whoami", r"uname(?:\s-[a-z]{1,4})?", "ifconfig", "ipconfig", "hostname", "pwd", r"ls(?:\s-[a-z]{1,5})?",
     "env", "printenv", "systeminfo", r"sleep\s\d{1,5}", r"ping\s(?:-[cn]\s?\d{1,3}\s)?[\w.-]{1,253}",
     r"ps\s(?:-ef|-?aux)", r"netstat\s-[a-z]{1,5}", r"nslookup\s\S", "tasklist", "uptime", r"cat\s\S",
-    r"dir\s?/\w", r"nc\s-\w", "ver", "dir",
+    r"dir\s?/\w", r"nc\s-\w", "ver", "dir", "sysinfo", r"netsh\s\w{1,20}\s\w{1,20}", r"netstat(?:\s-[a-z]{1,5})?", r"ipconfig\s/\w{1,10}",
 )
 #: Commands that are also English words: probes at paranoia 2.
 _SHELL_WORDS = ("set", "echo", "time", "who", "w", "last", "find", "date", "help", "type", "more", "sleep", "exit")
@@ -49,10 +50,12 @@ _SUBSTITUTION_COMMANDS = "|".join((
     "dig", "pwd", "ifconfig", "mkfifo", "telnet", "nslookup", "whoami",
 ))
 _PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>])", _SEP + _SHELL_PROBES[0],
-              START + r"id\s?[;|&]", START + r"(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
+              START + r"id\s?[;|&]", START + r"['\"`]{0,2}\s?(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
               r"|ls\s-[a-z]{1,5}(?:\s[/~.]\S{0,100})?|sleep\s\d{1,5}|ping(?:\.exe)?\s-[cnit]\s?\d{1,5}\s\S{1,100}"
               r"|which\s(?:gcc|cc|nc|ncat|netcat|python\d?|perl|ruby|php|wget|curl|bash|sh|telnet|socat)"
-              r"|netsh\s\w{1,20}\s\w|net\suser|cat\s/\S{1,100}|echo\s\S{1,40}\s?\|\s?\w{1,20})$"]
+              r"|netsh\s\w{1,20}\s\w{1,20}(?:\s\w{1,20}){0,4}|net\suser|cat\s/\S{1,100}|echo\s\S{1,40}\s?\|\s?\w{1,20}|netstat(?:\s-[a-z]{1,5})?"
+              r"|ipconfig(?:\s/\w{1,10})?)['\"`]{0,2}$",
+              rf"(?:{_SEP}|{START})reg(?:\.exe)?\s(?:add|delete|query|save|export|import)\s['\"]?hk"]
 _STRONG = "|".join(re.escape(head) + f"(?:{rest})" for head, rest in _SHELL_STRONG.items())
 _PROBES = "|".join(_SHELL_PROBES)
 
@@ -84,6 +87,10 @@ _SENSITIVE = [
 #: What a traversal or an encoding trick is written with, just before the file it reaches.
 _OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%~]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{2}|\./|li4v)[^\w\s]{0,12}"
 
+#: What is left of an escape no decoder accepts (``%c0%qf``, ``%%32%%66`` read once): after normalising, a
+#: ``%`` still followed by letters or digits stands where a separator was meant.
+_RESIDUE = r"(?:[^\w\s%]{0,4}%\w{1,2}){1,6}[^\w\s%]{0,4}"
+
 SIGNATURES = (
     # ── path traversal and local file inclusion ──
     sig("traversal_sequence", "traversal", 2, [
@@ -98,6 +105,10 @@ SIGNATURES = (
         r"\.\.[^\w\s.]{1,6}\.\.[^\w\s.]",
         r"(?:^|[/\\=])\.{2,4}[/\\]$",
     ]),
+    # a system file reached through escapes no decoder accepts: the generators' spellings for old servers
+    sig("traversal_encoded_target", "traversal", 3,
+        _RESIDUE + r"(?:etc" + _RESIDUE + r"(?:passwd|shadow|issue|hosts|group)|(?:boot|win|system)\.ini|windows"
+        + _RESIDUE + r"system32|web-inf" + _RESIDUE + r"web\.xml|inetpub" + _RESIDUE + r"wwwroot)\b"),
     sig("traversal_repeated", "traversal", 3, r"(?:\.{2,4}(?:[^\w\s.]|0x[0-9a-f]{2}){1,8}){2}"),
     sig("traversal_sensitive_file", "traversal", 2, _SENSITIVE),
     sig("lfi_obfuscated_file", "traversal", 3,
@@ -156,7 +167,7 @@ SIGNATURES = (
         r"\$\{?ifs\b",
         r"\$\{\w{0,20}:?-?\w{0,20}\}\w{0,10}(?:/|\\)",
     ]),
-    sig("shell_variable_exec", "shell", 3, r"\w{1,20}=\$?['\"][^'\"]{1,40}['\"]\s?;\s?\$\{?\w{1,20}", scope=VALUES),
+    sig("shell_variable_exec", "shell", 3, r"\w{1,20}=\$?\\?['\"][^'\"]{1,40}['\"]\s?;\s?\$\{?\w{1,20}", scope=VALUES),
     sig("shell_shellshock", "shell", 3, [r"\(\s?\)\s?\{\s?(?::|_|\w{1,20})\s?;\s?\}\s?;", START + r"\(\s?\)\s?\{"]),
     sig("shell_windows_path_command", "shell", 3,
         r"(?:^|[|&;=])\s?(?:type|dir|copy|del|more|start|cmd|call|echo)\s(?:[a-z]:\\|%\w{2,30}%)"),

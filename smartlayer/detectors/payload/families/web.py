@@ -22,6 +22,13 @@ _EVENT_PREFIXES = "|".join((
     "outofsync", "track", "storage", "online", "offline", "waiting", "content", "fullscreen",
 ))
 _TEMPLATE_OPEN = r"(?:\{\{|\$\{|#\{|\{%|<%=?|\[\[|\*\{|@\(|\{\$|\$\{\{|~\{)"
+#: Attributes of HTML, SVG and the old IE extensions that markup injection writes (``val=`` in ``<foo val=x>`` is not one).
+_ATTRIBUTES = ("(?:href|src|srcset|srcdoc|style|id|class|name|value|type|action|method|formaction|target|rel|content"
+               r"|http-equiv|charset|data[\w-]{0,30}|xmlns[\w:-]{0,30}|xlink:\w{1,10}|ev:\w{1,10}|on[a-z]{3,30}|width"
+               "|height|fill|stroke|attributename|to|from|values|begin|dur|dirname|pattern|background|dynsrc|lowsrc"
+               "|poster|code|codebase|classid|autofocus|repeat[a-z-]{0,10}|title|alt|lang|d|r|x|y|cx|cy|match|select"
+               "|event|handler|observer|for|form|contenteditable|draggable|tabindex|accesskey|sandbox|allow|frameborder"
+               "|color|size|face|align|border|bgcolor|cols|rows|maxlength|placeholder|role|aria-[a-z-]{1,20})")
 _PY_INTERNALS = ("__class__", "__mro__", "__subclasses__", "__globals__", "__builtins__", "__import__",
                  "__base__", "__bases__", "__init__.__globals__", "__getattribute__", "__dict__")
 
@@ -82,13 +89,35 @@ SIGNATURES = (
         r"""-moz-binding\s?:|\bbehavior\s?:\s?url\(""",
         r"@import\s?['\"]?\s?(?:java|vb)script",
     ]),
+    # a short value is no place for markup: an element with an attribute, a template tag or object
+    sig("xss_html_injection", "xss", 3,
+        r"<\s?[a-z][a-z0-9]{0,15}(?::[a-z][a-z0-9-]{0,20})?\s(?:[^<>]{0,200}\s)?" + _ATTRIBUTES + r"\s?=\s?[^\s>]",
+        scope=VALUES),
+    sig("xss_indirect_call", "xss", 3, [
+        r"\b(?:top|window|self|parent|frames|globalthis|this|document)\s?\[[^\]]{1,80}\]\(",
+        r"\.(?:find|map|filter|foreach|some|every|call|apply|bind|then)\s?\(\s?(?:alert|confirm|prompt|eval)\s?[),]",
+        START + r"\w{1,20}\s?=\s?(?:alert|confirm|prompt|eval)\s?[,;]",
+    ], scope=VALUES),
+    sig("ssti_template_probe", "ssti", 3, [
+        _TEMPLATE_OPEN + r"\s?(?:request|self|this|config|settings|_self|_context|app|session|lipsum|cycler|joiner"
+        r"|namespace|class|_|dump)\s?(?:\}|\.|\[|\||\()",
+        r"\{%-?\s?(?:set|load|include|extends|import|from|debug|csrf_token|get_admin_log|block|macro|call|filter"
+        r"|for\s\w{1,30}\sin)\b",
+        r"\{\{[#/](?:with|each|if|unless|lookup|let)\b|\{\{=",
+        r"\$\{\s?(?:[a-z_]\w{0,40}|'[^']{0,40}'|\(\d{1,10}\))\.\w{1,40}\s?\(",
+        r"<%[=#-]?\s?[@a-z_$'\"\[(][^%]{0,100}%>",
+        r"\{\{\s?\d{1,10}\s?\|\s?add:",
+    ], scope=VALUES),
+    sig("ssti_ruby_code", "ssti", 3,
+        r"<%=?-?\s?(?:require\s|system\s?[(`'\"]|exec\s?\(|`|%x|(?:file|dir|io|open[34]|kernel|process)\s?\.\s?\w"
+        r"|@\w{1,20}\s?,)"),
     sig("xss_markup_value", "xss", 2, r"<\s?/?[a-z][a-z0-9:-]{0,15}[\s/>]", paranoia=2, scope=VALUES),
     sig("ssti_template_value", "ssti", 2, r"\{\{[^{}]{0,60}\}\}|\$\{[^{}]{0,60}\}|<%[^%]{0,60}%>|#\{[^{}]{0,60}\}",
         paranoia=2, scope=VALUES),
     sig("xss_tag_breakout", "xss", 2, r"""['"`]\s?/?>\s?<\s?/?\s?[a-z]{1,12}[\s/>]""", paranoia=2),
     # ── server-side template injection ──
     sig("ssti_arithmetic", "ssti", 3,
-        _TEMPLATE_OPEN + r"""\s?['"]?\d{1,10}['"]?\s?[*+/%-]\s?['"]?\d{1,10}['"]?\s?(?:\}|%|\]|\))"""),
+        _TEMPLATE_OPEN + r"""\s?['"]?\d{1,10}['"]?(?:\s?[*+/%-]\s?|\s)['"]?\d{1,10}['"]?\s?(?:\}|%|\]|\))"""),
     sig("ssti_object_internals", "ssti", 3, [
         "(?:" + "|".join(_PY_INTERNALS) + r")\b",
         r"\b(?:_self\.env|self\._templatereference__context|request\.application|lipsum\.__globals__"
@@ -98,7 +127,7 @@ SIGNATURES = (
         r"<#assign\b|\$\{\s?product\.getclass\(",
         r"#set\s?\(\s?\$\w{1,30}\s?=",
         r"\$class\.inspect\(|\bvelocity(?:context|engine)\b",
-        r"\{php\}|\{system\s?\(|\{\s?smarty\.(?:version|template_object)",
+        r"\{php\}|\{system\s?\(|\{\$?\s?smarty\.(?:version|template_object)",
         r"\.getclass\s?\(\s?\)\s?\.(?:forname|getclassloader|getmethod|getresource|getprotectiondomain)",
         r"\bregisterundefinedfiltercallback\b|\bgetfilter\s?\(",
         r"<%\s?(?:import|=\s?(?:system|`|%x|exec|eval|self\.module|file\.read))",
@@ -134,6 +163,7 @@ SIGNATURES = (
         r"\bxmlns:php\s?=|\bphp:function\b|<xsl:value-of\s[^>]{0,60}\bphp:",
     ]),
     sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,60}\[\s?<!(?:entity|element|attlist)\s"),
+    sig("xmlrpc_abuse", "xxe", 3, r"<methodname>\s?(?:pingback\.ping|system\.multicall|wp\.getusersblogs)\s?<"),
     sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,60}\[", r"<!element\s"]),
     # ── server-side and edge-side includes ──
     sig("ssi_directive", "ssi", 3,
