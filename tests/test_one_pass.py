@@ -168,3 +168,23 @@ def test_thread_hops_under_asgi(settings, monkeypatch, apart, hops_expected):
     monkeypatch.setattr(mw, "sync_to_async", counting)
     r = async_to_sync(AsyncClient().get)("/page/1", headers={"user-agent": BROWSER_UA})
     assert r.status_code == 200 and len(hops) == hops_expected
+
+
+# ── nothing per request that can be done once ──────────────────────────────
+def test_remembered_agent_answers_follow_the_settings(sl):
+    from smartlayer.request.facts import is_suspicious_agent
+
+    assert is_suspicious_agent("MyCrawler/1.0") is False
+    assert is_suspicious_agent("MyCrawler/1.0") is False       # remembered
+    sl(grey_suspicious_user_agents=["mycrawler"])
+    assert is_suspicious_agent("MyCrawler/1.0") is True        # a settings change forgets the answers
+    assert is_suspicious_agent("x" * 600 + "mycrawler") is True  # too long to remember, still answered
+
+
+def test_remembered_addresses_parse_as_before():
+    from smartlayer.request.client import parse_ip
+
+    for _ in range(2):
+        assert str(parse_ip("::ffff:198.51.100.7")) == "198.51.100.7"
+        assert str(parse_ip("[2001:db8::1]:443")) == "2001:db8::1"
+        assert parse_ip("198.51.100.300") is None and parse_ip("") is None
