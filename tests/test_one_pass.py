@@ -188,3 +188,27 @@ def test_remembered_addresses_parse_as_before():
         assert str(parse_ip("::ffff:198.51.100.7")) == "198.51.100.7"
         assert str(parse_ip("[2001:db8::1]:443")) == "2001:db8::1"
         assert parse_ip("198.51.100.300") is None and parse_ip("") is None
+
+
+def test_an_error_inside_an_inner_component_is_answered_and_logged_alike(settings, flush_logs):
+    """A ``request_blocked`` receiver that raises, on the validator's refusal:
+    apart, Django turns it into a 500 at the validator's own layer and the
+    owner logs it; fused, the pass does the same."""
+
+    def broken(sender, **kwargs):
+        raise RuntimeError("receiver failure")
+
+    signals.request_blocked.connect(broken)
+    try:
+        outcomes = []
+        for net, is_apart in (("198.51.100", False), ("192.0.2", True)):
+            if is_apart:
+                _apart(settings)
+            r = HttpClient(raise_request_exception=False, HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR=f"{net}.20").get(
+                "/page/2", {"q": "' UNION SELECT password FROM users--"})
+            flush_logs()
+            row = RequestLog.objects.get(client_key=f"ip:{net}.20")
+            outcomes.append((r.status_code, row.status_code, row.was_blocked, row.blocked_by))
+    finally:
+        signals.request_blocked.disconnect(broken)
+    assert outcomes[0] == outcomes[1] == (500, 500, True, "validator")

@@ -32,6 +32,7 @@ import time
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.handlers.exception import response_for_exception
 from django.db import close_old_connections
 from django.http import HttpResponse
 
@@ -97,7 +98,15 @@ class _SmartLayerMiddleware:
             return None, None, ()
         members = self.members
         for i, member in enumerate(members):
-            early = _decide(member, request, ctx)
+            try:
+                early = _decide(member, request, ctx)
+            except Exception as exc:
+                if i == 0:
+                    raise
+                # What Django's handler around a separate inner middleware
+                # would do with it: an error response, which the outer
+                # components still see on its way out and the owner logs.
+                early = response_for_exception(request, exc)
             if early is not None:
                 return ctx, early, members[:i + 1]
         return ctx, None, members
