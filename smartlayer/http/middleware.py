@@ -6,6 +6,15 @@ decision, and maps the decision to a response.  The cores —
 :mod:`smartlayer.detectors.ratelimit` — know nothing about HTTP responses, and
 :mod:`smartlayer.request.context` records every request once, whoever refused it.
 
+**One pass.**  The four classes stay the entry points and the switches, but
+when several sit next to each other in ``settings.MIDDLEWARE`` (the documented
+setup) the outermost one runs all of their components in a single pass: one
+context, the decisions in settings order up to the first enforced refusal, the
+after-hooks innermost first, one log row — and, under ASGI, one thread hop.
+The inner ones are left out of the chain.  With another middleware between
+two of them each keeps its own pass, so that middleware still runs between
+their decisions.
+
 All four work under WSGI and ASGI (``sync_capable`` and ``async_capable``).
 Under ASGI the cores, which may talk to the cache or database, run in a
 worker thread via ``sync_to_async`` so the event loop never blocks on I/O; the
@@ -23,6 +32,7 @@ import time
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.handlers.exception import response_for_exception
 from django.db import close_old_connections
 from django.http import HttpResponse
 
@@ -49,6 +59,23 @@ class _SmartLayerMiddleware:
         self.is_async = iscoroutinefunction(get_response)
         if self.is_async:
             markcoroutinefunction(self)
+        #: the components this instance runs, in settings order: itself, then
+        #: every smartlayer middleware directly inside it (see :func:`_adjacent`)
+        self.members: tuple[_SmartLayerMiddleware, ...] = (self,)
+        #: the outer middleware that does this one's work, when it was fused into one
+        self.fused_into: _SmartLayerMiddleware | None = None
+        inner = _adjacent(get_response, self.is_async)
+        if inner is not None:
+            # One pass: Django builds the chain from the inside out, so the
+            # smartlayer middleware right inside this one is already built
+            # (with the ones inside it fused into it).  Take its components
+            # and hand the request straight to what comes after them: the
+            # context, the decisions, the after-hooks and the log row then
+            # cost one call (and one thread hop under ASGI), not four.
+            self.members = (self, *inner.members)
+            self.get_response = inner.get_response
+            for member in inner.members:
+                member.fused_into = self
 
     # ── the core's hooks ───────────────────────────────────────────────────
     def decide(self, request: Any, ctx: ctxmod.RequestContext, monitor: bool) -> Decision | None:
@@ -59,57 +86,55 @@ class _SmartLayerMiddleware:
         return None
 
     # ── plumbing ───────────────────────────────────────────────────────────
-    def _before(self, request: Any) -> tuple[ctxmod.RequestContext | None, HttpResponse | None]:
+    def _before(self, request: Any) -> tuple[ctxmod.RequestContext | None, HttpResponse | None, tuple]:
+        """Every member's decision in settings order, up to the first enforced
+        refusal: (context, the refusal's response or None, the members that ran)."""
         if not sl_settings.ENABLED:
-            return None, None
+            return None, None, ()
         try:
             ctx = ctxmod.begin(request, self)
         except Exception as exc:  # noqa: BLE001 - identity resolution must never break a request
             report_failure("context", exc)
-            return None, None
-        if ctx.exempt or ctx.refused_by is not None or self.component in ctx.skip:
-            return ctx, None
-        monitor = sl_settings.is_monitor(self.component)
-        try:
-            decision = self.decide(request, ctx, monitor)
-        except Exception as exc:  # noqa: BLE001
-            report_failure(self.component, exc)
-            if sl_settings.CACHE_FAIL_OPEN:
-                return ctx, None
-            decision = Decision(Action.BLOCK, self.component, reason="unavailable", status=503,
-                                public_reason="temporarily unavailable")
-        if decision is None:
-            return ctx, None
-        decision.monitor = decision.monitor or (monitor and decision.refuses)
-        if decision.component == "ban" and sl_settings.is_monitor("ban"):
-            decision.monitor = True
-        ctx.add(decision)
-        if prom.ON and (decision.action is not Action.ALLOW or decision.reasons):
-            prom.decision(decision.component, decision.action.value, decision.reason, decision.monitor)
-        if decision.refuses:
-            signals.request_blocked.send(sender=type(self), request=request, client=ctx.client, decision=decision)
-            _log_refusal(ctx, decision)
-        if decision.enforced:
-            return ctx, render(request, decision)
-        return ctx, None
+            return None, None, ()
+        members = self.members
+        for i, member in enumerate(members):
+            try:
+                early = _decide(member, request, ctx)
+            except Exception as exc:
+                if i == 0:
+                    raise
+                # What Django's handler around a separate inner middleware
+                # would do with it: an error response, which the outer
+                # components still see on its way out and the owner logs.
+                early = response_for_exception(request, exc)
+            if early is not None:
+                return ctx, early, members[:i + 1]
+        return ctx, None, members
 
-    def _after(self, request: Any, ctx: ctxmod.RequestContext | None, response: HttpResponse) -> HttpResponse:
+    def _after(self, request: Any, ctx: ctxmod.RequestContext | None, response: HttpResponse,
+               ran: tuple = ()) -> HttpResponse:
+        """The members' after-hooks, innermost first (as separate middlewares
+        would run them), then — for the context's owner — the record, once."""
         if ctx is None:
             return response
-        try:
-            self.after(request, ctx, response)
-            if ctx.owner is self:
+        for member in reversed(ran):
+            try:
+                member.after(request, ctx, response)
+            except Exception as exc:  # noqa: BLE001
+                report_failure("finish", exc)
+        if ctx.owner is self:
+            try:
                 finish(ctx, response)
-        except Exception as exc:  # noqa: BLE001
-            report_failure("finish", exc)
+            except Exception as exc:  # noqa: BLE001
+                report_failure("finish", exc)
         return response
 
     def __call__(self, request: Any) -> Any:
         if self.is_async:
             return self.__acall__(request)
-        ctx, early = self._before(request)
+        ctx, early, ran = self._before(request)
         response = early if early is not None else self.get_response(request)
-        return self._after(request, ctx, response)
+        return self._after(request, ctx, response, ran)
 
     async def __acall__(self, request: Any) -> Any:
         # shielded: a thread cannot be cancelled, so the decision runs to its
@@ -118,7 +143,7 @@ class _SmartLayerMiddleware:
         before = asyncio.ensure_future(
             sync_to_async(_releasing_db(self._before), thread_sensitive=False)(request))
         try:
-            ctx, early = await asyncio.shield(before)
+            ctx, early, ran = await asyncio.shield(before)
             response = early if early is not None else await self.get_response(request)
         except asyncio.CancelledError:
             # The client went away and Django cancelled the request.  It still
@@ -126,15 +151,72 @@ class _SmartLayerMiddleware:
             # or it would vanish from the record without a trace.
             gone = HttpResponse(status=CLIENT_CLOSED)
             if before.done():
-                self._after(request, getattr(request, ctxmod.ATTR, None), gone)
+                self._late_after(request, gone, before)
             else:
-                before.add_done_callback(lambda _: self._after(request, getattr(request, ctxmod.ATTR, None), gone))
+                before.add_done_callback(lambda done: self._late_after(request, gone, done))
             raise
         # On the loop, no thread hop: _after only adds headers, queues the
         # outcome for the window store and the row for the log writer — every
         # one a memory operation by design (a hop costs ~0.4 ms of latency on
         # the test machine; four middlewares × two hops were 3.8 ms a request).
-        return self._after(request, ctx, response)
+        return self._after(request, ctx, response, ran)
+
+    def _late_after(self, request: Any, response: HttpResponse, before: Any) -> None:
+        """The after-hooks of a cancelled request, once its decisions are done."""
+        ran = self.members
+        if not before.cancelled() and before.exception() is None:
+            ran = before.result()[2]
+        self._after(request, getattr(request, ctxmod.ATTR, None), response, ran)
+
+
+def _adjacent(get_response: Any, is_async: bool) -> _SmartLayerMiddleware | None:
+    """The smartlayer middleware ``get_response`` is, when it is the next one in
+    ``settings.MIDDLEWARE`` (Django wraps each middleware in its exception
+    handler, which keeps the middleware as ``__wrapped__``), else None.
+
+    Only a direct neighbour of the same mode qualifies: with another
+    middleware between two smartlayer ones, that middleware's work must run
+    between their decisions, so each keeps its own pass.
+    """
+    target = get_response
+    for _ in range(3):
+        if isinstance(target, _SmartLayerMiddleware):
+            return target if target.is_async == is_async and target.fused_into is None else None
+        target = getattr(target, "__wrapped__", None)
+        if target is None:
+            return None
+    return None
+
+
+def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestContext) -> HttpResponse | None:
+    """One component's decision on the request: recorded in ``ctx``, refusals
+    signalled and logged; the response when it is an enforced refusal."""
+    component = member.component
+    if ctx.exempt or ctx.refused_by is not None or component in ctx.skip:
+        return None
+    monitor = sl_settings.is_monitor(component)
+    try:
+        decision = member.decide(request, ctx, monitor)
+    except Exception as exc:  # noqa: BLE001
+        report_failure(component, exc)
+        if sl_settings.CACHE_FAIL_OPEN:
+            return None
+        decision = Decision(Action.BLOCK, component, reason="unavailable", status=503,
+                            public_reason="temporarily unavailable")
+    if decision is None:
+        return None
+    decision.monitor = decision.monitor or (monitor and decision.refuses)
+    if decision.component == "ban" and sl_settings.is_monitor("ban"):
+        decision.monitor = True
+    ctx.add(decision)
+    if prom.ON and (decision.action is not Action.ALLOW or decision.reasons):
+        prom.decision(decision.component, decision.action.value, decision.reason, decision.monitor)
+    if decision.refuses:
+        signals.request_blocked.send(sender=type(member), request=request, client=ctx.client, decision=decision)
+        _log_refusal(ctx, decision)
+    if decision.enforced:
+        return render(request, decision)
+    return None
 
 
 def _releasing_db(func: Any) -> Any:

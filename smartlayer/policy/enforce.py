@@ -23,6 +23,7 @@ the block — stands.
 """
 from __future__ import annotations
 
+import functools
 import ipaddress
 import time
 from collections.abc import Callable
@@ -77,6 +78,14 @@ def counted(counter: Callable[..., int], *args: Any) -> int:
 def is_loopback(ip: str | None) -> bool:
     if not ip:
         return False
+    return _is_loopback(ip)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_loopback(ip: str) -> bool:
+    """Parsing an address costs more than the rest of the ban check: remembered
+    for the addresses seen lately (bounded, so an attacker rotating addresses
+    only evicts entries)."""
     try:
         return ipaddress.ip_address(ip).is_loopback
     except ValueError:

@@ -123,6 +123,14 @@ def parse_ip(value: str | None) -> IPAddress | None:
         text = text.split(":", 1)[0]
     if "%" in text:  # zone index
         text = text.split("%", 1)[0]
+    return _address(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _address(text: str) -> IPAddress | None:
+    """The parsed address (immutable, so shared): parsing costs more than the
+    rest of the client's resolution, and a site's clients come back (bounded:
+    addresses an attacker rotates through only evict entries)."""
     try:
         addr = ipaddress.ip_address(text)
     except ValueError:

@@ -59,8 +59,29 @@ def is_sensitive_path(path: str) -> bool:
 
 
 def is_suspicious_agent(user_agent: str) -> bool:
-    ua = user_agent.lower()
-    return any(k in ua for k in suspicious_agents())
+    global _agents_memo_of
+    agents = suspicious_agents()
+    if agents is not _agents_memo_of:   # the settings changed: forget every answer
+        _agents_memo.clear()
+        _agents_memo_of = agents
+    found = _agents_memo.get(user_agent)
+    if found is None:
+        ua = user_agent.lower()
+        found = any(k in ua for k in agents)
+        if len(user_agent) <= _AGENT_MEMO_LENGTH:
+            if len(_agents_memo) >= _AGENT_MEMO_MAX:
+                _agents_memo.clear()
+            _agents_memo[user_agent] = found
+    return found
+
+
+#: The answer per user agent: a site sees few distinct ones, and each costs a
+#: scan for every listed substring.  Bounded in entries and in their length
+#: (attacker-chosen agents only empty it).
+_agents_memo: dict[str, bool] = {}
+_agents_memo_of: tuple[str, ...] | None = None
+_AGENT_MEMO_MAX = 4096
+_AGENT_MEMO_LENGTH = 512
 
 
 def arrival_flags(*, authenticated: bool, user_agent: str, path: str, plan_governed: bool = False) -> int:

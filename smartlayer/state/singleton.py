@@ -19,6 +19,8 @@ import weakref
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+from .. import conf as _conf
+
 T = TypeVar("T")
 
 _all: weakref.WeakSet[ProcessSingleton] = weakref.WeakSet()
@@ -85,9 +87,9 @@ class ProcessSingleton(Generic[T]):
 
 
 def _settings_generation() -> int:
-    from ..conf import sl_settings
-
-    return sl_settings.generation
+    # read from the module, not through sl_settings' property: every get()
+    # of every per-settings singleton asks (several times a request)
+    return _conf._generation
 
 
 def reset_all() -> None:
