@@ -311,6 +311,17 @@ class AIRequestValidator(_SmartLayerMiddleware):
 
     component = "validator"
 
+    def __init__(self, get_response: Any) -> None:
+        super().__init__(get_response)
+        # Compile the signature engines now, when the worker loads the app, not on its first request:
+        # under a burst a worker busy compiling (tens of ms, more on a loaded host) misses the burst.
+        try:
+            from ..detectors.payload.config import _config
+
+            _config()
+        except Exception as exc:  # noqa: BLE001 - the first request meets the same error and fails open
+            report_failure(self.component, exc)
+
     def decide(self, request, ctx, monitor):
         from ..detectors.payload.scan import scan_request
         from ..detectors.payload.validator import decide
