@@ -28,6 +28,7 @@ from smartlayer.ml.training.train import fit_frame
 from smartlayer.offline.replay import Replayer
 from smartlayer.offline.replay_report import table_lines
 from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week
+from tests.helpers import pool_scenarios
 
 SEEDS = (1, 2, 3)
 GATED = ("scraper", "burst", "credential_stuffing", "enumeration", "vuln_scanner", "slow_drip")
@@ -43,13 +44,8 @@ def replay_seed(seed: int):
 
 @pytest.fixture(scope="module")
 def pooled():
-    totals: dict[str, list[int]] = {}
     results = [replay_seed(seed) for seed in SEEDS]
-    for result in results:
-        for row in result.scenario_table():
-            caught, clients = totals.setdefault(row["scenario"], [0, 0])
-            totals[row["scenario"]] = [caught + row["caught"], clients + row["clients"]]
-    return totals, results
+    return pool_scenarios(results), results
 
 
 @pytest.mark.slow

@@ -11,19 +11,14 @@ from smartlayer.ml import registry, runtime
 from smartlayer.ml.plots import bars_svg, histogram_svg
 from smartlayer.ml.store import ModelStore
 from smartlayer.models import ModelVersion
+from tests.helpers import small_fitted_model
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(scope="module")
 def fitted():
-    from smartlayer.ml.training.frames import records_frame
-    from smartlayer.ml.training.train import fit_frame
-    from smartlayer.sim import generate_attack_day
-
-    return fit_frame(records_frame(generate_attack_day(4, humans=10)),
-                     params={"n_estimators": 15, "max_samples": 64, "contamination": 0.02, "random_state": 0},
-                     min_samples=50)
+    return small_fitted_model()
 
 
 @pytest.fixture

@@ -31,6 +31,7 @@ from smartlayer.offline.replay_report import table_lines
 from smartlayer.profile.core import Profile
 from smartlayer.profile.learn import learn_profile, rows_from_records
 from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week
+from tests.helpers import pool_scenarios
 
 SEEDS = (1, 2, 3)
 GATED = ("scraper", "burst", "credential_stuffing", "enumeration", "vuln_scanner", "slow_drip")
@@ -48,13 +49,8 @@ def replay_seed(seed: int):
 
 @pytest.fixture(scope="module")
 def pooled():
-    totals: dict[str, list[int]] = {}
     results = [replay_seed(seed) for seed in SEEDS]
-    for result in results:
-        for row in result.scenario_table():
-            caught, clients = totals.setdefault(row["scenario"], [0, 0])
-            totals[row["scenario"]] = [caught + row["caught"], clients + row["clients"]]
-    return totals, results
+    return pool_scenarios(results), results
 
 
 def _table(results) -> str:
