@@ -345,20 +345,27 @@ class ModelStore:
     def set_active(self, version: str) -> None:
         """Point ACTIVE at ``version`` (atomically: write a temp file, then os.replace)."""
         check_version_name(version)
+        self._replace(self.active_path, version + "\n", durable=True)
+
+    def _replace(self, path: Path, text: str, *, durable: bool = False) -> None:
+        """Replace ``path`` atomically (a temp file beside it, then os.replace): a reader sees the
+        old content or the new, never half.  ``durable``: fsync the file and the directory too."""
         self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".ACTIVE-", dir=self.root)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=self.root)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(version + "\n")
-                fh.flush()
-                os.fsync(fh.fileno())
+                fh.write(text)
+                if durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             os.chmod(tmp, 0o644)
-            os.replace(tmp, self.active_path)
+            os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
-        _fsync_dir(self.root)
+        if durable:
+            _fsync_dir(self.root)
 
     # ── the owner's profile overrides (any version) ───────────────────────
     @property
@@ -380,17 +387,7 @@ class ModelStore:
 
     def write_overrides(self, data: dict[str, Any]) -> None:
         """Replace the overrides atomically (every worker picks them up within MODEL_RELOAD_INTERVAL)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".overrides-", dir=self.root)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, indent=2, sort_keys=True)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, self.overrides_path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        self._replace(self.overrides_path, json.dumps(data, indent=2, sort_keys=True))
 
     def clear_active(self) -> None:
         with contextlib.suppress(FileNotFoundError):
