@@ -41,7 +41,14 @@ DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "payload"
 BLOCK = 3
 #: What a tool must encode in a query value: it would end the value or the line.
 _TOOL_ENCODE = re.compile(r"[\s&#\x00-\x1f\x7f-\U0010ffff]")
-_BARE_PATH = re.compile(r"^(?:[a-z]:)?[\\/]?[\w.-]+(?:[\\/][\w.~ ()<>-]+)+[\\/]?\s?$", re.IGNORECASE)
+#: In a URL's own query string ``&`` separates the pairs: only what would end the line is encoded.
+_QUERY_ENCODE = re.compile(r"[\s#\x00-\x1f\x7f-\U0010ffff]")
+#: A file path or file name with no traversal, no encoding, no scheme (``/etc/logrotate.d/httpd``,
+#: ``C:/Program Files/MySQL/my.ini``, ``/.bashrc``, ``wp-config.php``): text a benign form can carry too.
+_BARE_PATH = re.compile(r"^(?:[a-z]:)?[\\/]?(?:[\w.~ ()-]*[\\/])*[\w.~ ()<>-]*[\w~)][\\/]?\s?$", re.IGNORECASE)
+#: The families where a bare path is the attack's own shape (elsewhere it is only a fragment of a list).
+_FILE_FAMILIES = frozenset(("lfi", "traversal"))
+_FILE_LIKE = re.compile(r"[\\/]|\.[a-z0-9]{1,8}$", re.IGNORECASE)
 
 
 def _setup() -> None:
@@ -52,8 +59,14 @@ def _setup() -> None:
     django.setup()
 
 
-def tool_encoded(value: str) -> str:
-    return _TOOL_ENCODE.sub(lambda m: quote(m.group(0), safe=""), value)
+def tool_encoded(value: str, pattern: re.Pattern[str] = _TOOL_ENCODE) -> str:
+    return pattern.sub(lambda m: quote(m.group(0), safe=""), value)
+
+
+def is_bare_path(value: str) -> bool:
+    """A file path (or name) as such, with no climb out of a directory."""
+    value = value.strip()
+    return bool(_BARE_PATH.match(value)) and bool(_FILE_LIKE.search(value)) and ".." not in value
 
 
 def family_of(row: dict) -> str:
@@ -68,7 +81,7 @@ def request_of(row: dict) -> dict:
     value, location, attack = row["value"], row["location"], row["label"] == 1
     if location == "path":
         path, _, query = value.partition("?")
-        return {"path": tool_encoded(path), "query_string": tool_encoded(query)}
+        return {"path": tool_encoded(path), "query_string": tool_encoded(query, _QUERY_ENCODE)}
     if location == "body":
         if attack:
             xml = value.lstrip().startswith("<")
@@ -127,7 +140,7 @@ def main() -> None:
             c["rows"] += 1
             c["blocked"] += score >= BLOCK
             c["borderline"] += 0 < score < BLOCK
-            if row["label"] == 1 and score < BLOCK and _BARE_PATH.match(row["value"].strip()):
+            if family in _FILE_FAMILIES and score < BLOCK and is_bare_path(row["value"]):
                 c["bare"] += 1
             if args.misses and level == levels[0] and (
                     (args.misses == family != "benign" and score < BLOCK) or (args.misses == "benign" == family and score > 0)):

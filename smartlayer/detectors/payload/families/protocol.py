@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..sigbase import HEADER, PATH, QUERY, VALUES, sig, words
+from ..sigbase import HEADER, PATH, QUERY, START, VALUES, sig, words
 
 #: Extensions of files no site should serve: backups, sources, configuration, databases.
 _RESTRICTED = ("bak", "old", "orig", "inc", "swp", "swo", "save", "sav", "backup", "bkp", "bk", "tmp", "temp",
@@ -36,6 +36,8 @@ SIGNATURES = (
     sig("crlf_header_injection", "crlf", 3, None),
     sig("crlf_encoded_newline", "crlf", 2, None),
     sig("crlf_encoded_pair", "crlf", 3, None),
+    # a line break written out as an escape, for code that unescapes it before writing a header or a log line
+    sig("crlf_written_escape", "crlf", 2, r"\\r\\n|\\x0d\\x0a|\\u000d\\u000a|0x0d0x0a|%5cr%5cn", scope=VALUES),
     sig("session_fixation", "session", 3, [
         r"\bhttp-equiv\W{1,3}set-cookie\b",
         r"\bdocument\s?\.\s?cookie\s?=\s?['\"]?\w{1,40}=",
@@ -80,7 +82,10 @@ SIGNATURES = (
         r"\w\*?\)\s?\(\s?\|\s?\(\s?\w{1,40}\s?=",
         r"\(\s?&\s?\(\s?\w{1,40}\s?=",
         r"\)\s?\(\s?\w{1,40}\s?=\s?\*",
+        r"\*\s?\(\s?\)\s?[|&!]",
     ]),
+    # a short value made of nothing but filter metacharacters around a wildcard (``*)*``, ``(*)*)``)
+    sig("ldap_metachar_value", "ldap", 2, START + r"[*|&!]{0,5}(?:\(\*|\*\)|\(\))[*()|&!']{0,10}$", scope=VALUES),
     sig("ldap_filter", "ldap", 1, r"\*\)\s?\(|\)\s?\(\s?[|&!]|\(\s?\w{1,40}=\*\)", paranoia=2),
     # ── NoSQL ──
     sig("nosql_operator", "nosql", 3, [

@@ -40,6 +40,7 @@ SIGNATURES = (
         _QUOTE_CONNECTOR + r"\w{1,30}" + _COMPARE + r"(?:'[^']{0,30}'?|\"[^\"]{0,30}\"?)",
         _QUOTE_CONNECTOR + r"\w{1,30}\s?=\s?\w{1,30}\s?(?:--|#|$|–)",
         _QUOTE_CONNECTOR + r"['\"]\w{0,30}$",
+        _QUOTE_CONNECTOR + r"(?:''|\"\")\s?[-&^*|+%]?\s?['\"]",              # ' or ''-' : an empty string and an operator
         _QUOTE_CONNECTOR + r"(?:-?\d{1,20}|true|false)\s?(?:--|#|;|/\*|$)",
         _QUOTE_CONNECTOR + rf"(?:not\s)?(?:{_FN}|exists|select|if|case|char|chr|ascii|substring|substr|mid|"
         r"ord|length|elt|iif|\(\s?select)\b",
@@ -49,7 +50,7 @@ SIGNATURES = (
         r"exists|select|if|case|char|chr|elt|iif|ascii|substring|substr|make_set)\s?\()",
         _NUMBER_CLOSE + r"(?:as\s\w{1,10}\s)?where\s-?\d{1,20}\s?=\s?-?\d",
     ]),
-    sig("sqli_where_tautology", "sqli", 3, r"\bwhere\s-?\d{1,20}\s?=\s?-?\d{1,20}\b"),
+    sig("sqli_where_tautology", "sqli", 3, r"\b(?:where|having)\s-?\d{1,20}\s?=\s?-?\d{1,20}\b"),
     sig("sqli_function_condition", "sqli", 3,
         [r"\b(?:elt|iif|make_set|if|case|nullif|ifnull|coalesce|decode|instr|field)\s?\(\s?-?\d{1,20}\s?=\s?-?\d{1,20}\s?,",
          r"\bcase\swhen\s-?\d{1,20}\s?=\s?-?\d",
@@ -64,17 +65,22 @@ SIGNATURES = (
         r"\d\s(?:order|group)\sby\s\d{1,6}\b",
     ], scope=VALUES),
     sig("sqli_time_delay_injected", "sqli", 3,
-        [r"(?:^|[,('\"+|=;]|\b(?:and|or|rlike|select|if|then|else|like|xor|when|waitfor))\s?(?:sleep|pg_sleep|benchmark"
+        [r"(?:^|[,('\"+|=;&]|\b(?:and|or|rlike|select|if|then|else|like|xor|when|waitfor|by))\s?(?:sleep|pg_sleep|benchmark"
          r"|randomblob)\s?\(\s?(?:\d|__time__)",
          r"\bwaitfor\s(?:delay|time)\s['\"]?\d"]),
     sig("sqli_exec_procedure", "sqli", 3, r"\bexec(?:ute)?\s(?:master\.\.|master\.dbo\.)?(?:xp_|sp_)\w{2,30}"),
     sig("sqli_select_probe", "sqli", 3,
         r"\bselect\s?\(?\s?(?:@@\w{2,30}|(?:user|database|version|current_user|schema|system_user|session_user|"
-        r"pg_sleep|sleep|load_file|benchmark)\s?\()"),
+        r"pg_sleep|sleep|load_file|benchmark)\s?\()"
+        r"|\bselect\s(?:current_user|session_user|system_user|current_database\s?\(\s?\)|user\s?\(\s?\)"
+        r"|version\s?\(\s?\)|current_setting\s?\()\s?(?:;|$|--|#|\bfrom\b)"),
     sig("sqli_boolean", "sqli", 2,
         _QUOTE_CONNECTOR + r"""['"]?\w{1,30}['"]?(?:\s?(?:=|<>|!=|<|>|\blike\b|\bis\s(?:not\s)?null\b"""
                            r"""|\bin\s?\(|\bbetween\b)|\s?\()"""),
     sig("sqli_numeric_tautology", "sqli", 2, r"\s(?:or|and|xor|&&|\|\|)\s-?\d{1,20}\s?(?:=|<>|!=|<|>)\s?-?\d"),
+    # a connector, then two quoted literals compared: ``} or '1'='1``, ``|| '1'=='1`` (whatever came before)
+    sig("sqli_string_tautology", "sqli", 3,
+        r"""(?:\b(?:or|and|xor)|\|\||&&)\s?\(?\s?['"]\w{0,30}['"]\s?(?:=|==|<>|!=)\s?['"]\w{0,30}['"]?"""),
     sig("sqli_string_compare", "sqli", 2, r"""['"]\w{0,30}['"]\s?(?:=|<>|!=|like\b)\s?['"]\w{0,30}['"]?"""),
     # a value ending in a quote and a comment: the rest of the application's query commented out
     sig("sqli_quote_comment_end", "sqli", 3, r"""\w['"`]\)?\s?(?:--|#|/\*)[\s\w-]{0,20}$""", scope=VALUES),
@@ -115,7 +121,7 @@ SIGNATURES = (
         r"\(\s?select\s(?:\w{1,30}\s?\(|count\b|\d|null\b|char\b|@@|case\b|if\b)",
         r"\bselect\s(?:null|\d{1,10}|@@\w{1,20}|char\s?\(\d)(?:\s?,\s?(?:null|\d{1,10}|char\s?\(\d)){1,30}",
         r"\bselect\s[\w,*@()\s]{1,60}\sfrom\s(?:information_schema|mysql\.|sys\.|dual\b|pg_|sqlite_master"
-        r"|master\.\.|all_tables|user_tables|sysobjects|sysusers|sysibm\.|syscolumns|rdb\$|msysobjects|all_users)",
+        r"|master\.\.|all_tables|user_tables|sysobjects|sysusers|sysibm\.|syscat\.|syscolumns|rdb\$|msysobjects|all_users)",
     ]),
     sig("sqli_order_probe", "sqli", 3, [
         r"\b(?:order|group)\sby\s\d{1,6}(?:\s?,\s?\d{1,6}){0,20}\s?(?:--|#|/\*|;|%00)",
@@ -130,6 +136,7 @@ SIGNATURES = (
         r"\bmysql\.(?:user|db)\b",
         r"\bsys\.(?:objects|tables|columns|databases|user_summary)\b",
         r"\bmsysobjects\b",
+        r"\bsys(?:ibm|cat)\.(?:sys\w{2,20}|tab\w{0,10}|dbauth|schemata|columns)\b",
     ]),
     sig("sqli_function", "sqli", 1, [
         *words(_SQL_FUNCTIONS[:6], r"\s?\("),
@@ -148,6 +155,13 @@ SIGNATURES = (
     sig("sqli_numeric_suffix", "sqli", 2,
         START + r"-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|procedure)\s",
         scope=VALUES),
+    # sqlmap's first, heuristic probe: the value followed by a run of quotes, brackets, commas and dots with
+    # both kinds of quote (``1,)).)(('"``), to see which of them breaks the query
+    sig("sqli_syntax_probe", "sqli", 3, [
+        r"""\w[(),.]{2,12}['"][(),.]{0,12}['"][(),.]{0,12}$""",
+        r"""\w[(),.]{0,12}['"][(),.]{2,12}['"][(),.]{0,12}$""",
+        r"""\w[(),.]{0,12}['"][(),.]{0,12}['"][(),.]{2,12}$""",
+    ], scope=VALUES),
     # PL2: fragments that appear in injections and, rarely, in technical prose.
     sig("sqli_select_from", "sqli", 1, r"\bselect\s.{1,60}\sfrom\s\w", paranoia=2),
     sig("sqli_comment_terminator", "sqli", 1, r"(?:\d|\))\s?(?:--\s?-?|#)$", paranoia=2, scope=VALUES),

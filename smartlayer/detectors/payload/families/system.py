@@ -14,7 +14,7 @@ from ..sigbase import BODY, HEADER, PATH, QUERY, START, VALUES, sig
 # ── commands ──
 _SHELL_SEPARATORS = (";", "|", "&", "`", "$(")
 #: ``\n`` written out: what a value that is pasted into a script, a log line or a shell prompt reads as a line break.
-_SEP = "(?:" + "|".join(re.escape(s) for s in _SHELL_SEPARATORS) + r"|\\[nr])\s?"
+_SEP = "(?:" + "|".join(re.escape(s) for s in _SHELL_SEPARATORS) + r"|\\[nr]|\\(?:033|x1b|e)\[\d{0,4}[a-z]?)\s?"
 #: Commands that after a separator (or alone at the start of a value) mean an attack.
 _SHELL_STRONG = {
     "rm": r"\s-[a-z]{0,4}[rf]",
@@ -37,7 +37,7 @@ _SHELL_STRONG = {
 }
 #: Commands that after a separator are a probe rather than damage.
 _SHELL_PROBES = (
-    r"id(?:$|[;|&`)'\"#<>]|\s[;|&#])", "whoami", r"uname(?:\s-[a-z]{1,4})?", "ifconfig", "ipconfig", "hostname", "pwd", r"ls(?:\s-[a-z]{1,5})?",
+    r"id(?:$|[;|&`)'\"#<>\\]|\s[;|&#])", "whoami", r"uname(?:\s-[a-z]{1,4})?", "ifconfig", "ipconfig", "hostname", "pwd", r"ls(?:\s-[a-z]{1,5})?",
     "env", "printenv", "systeminfo", r"sleep\s\d{1,5}", r"ping\s(?:-[cn]\s?\d{1,3}\s)?[\w.-]{1,253}",
     r"ps\s(?:-ef|-?aux)", r"netstat\s-[a-z]{1,5}", r"nslookup\s\S", "tasklist", "uptime", r"cat\s\S",
     r"dir\s?/\w", r"nc\s-\w", "ver", "dir", "sysinfo", r"netsh\s\w{1,20}\s\w{1,20}", r"netstat(?:\s-[a-z]{1,5})?", r"ipconfig\s/\w{1,10}",
@@ -49,8 +49,8 @@ _SUBSTITUTION_COMMANDS = "|".join((
     "php", "ping", "sleep", "echo", "touch", "chmod", "base64", "env", "printenv", "hostname", "nslookup",
     "dig", "pwd", "ifconfig", "mkfifo", "telnet", "nslookup", "whoami",
 ))
-_PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>])", _SEP + _SHELL_PROBES[0],
-              START + r"id\s?[;|&]", START + r"['\"`]{0,2}\s?(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
+_PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>\\])", _SEP + _SHELL_PROBES[0],
+              START + r"[<^]?id\s?[;|&\\]", START + r"[<^]?['\"`]{0,2}\s?(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
               r"|ls\s-[a-z]{1,5}(?:\s[/~.]\S{0,100})?|sleep\s\d{1,5}|ping(?:\.exe)?\s-[cnit]\s?\d{1,5}\s\S{1,100}"
               r"|which\s(?:gcc|cc|nc|ncat|netcat|python\d?|perl|ruby|php|wget|curl|bash|sh|telnet|socat)"
               r"|netsh\s\w{1,20}\s\w{1,20}(?:\s\w{1,20}){0,4}|net\suser|cat\s/\S{1,100}|echo\s\S{1,40}\s?\|\s?\w{1,20}|netstat(?:\s-[a-z]{1,5})?"
@@ -65,7 +65,12 @@ _UNIX_FILES = (r"etc\W{1,12}(?:passwd|shadow|group|hosts|issue|crontab|sudoers|h
                r"lsb-release|os-release|master\.passwd|aliases|environment|exports|ftpusers|logrotate|init\.d|rc\.d|"
                r"network|syslog|cron|pam\.d|passwd-|sysconfig|x11|xinetd|shells|netplan|httpd|lighttpd)")
 _SENSITIVE_DOTFILES = ("ssh", "aws", "git", "env", "htpasswd", "htaccess", "bash_history", "docker", "svn", "hg",
-                       "npmrc", "pgpass", "my.cnf", "netrc", "kube", "gnupg", "mysql_history", "viminfo")
+                       "npmrc", "pgpass", "my.cnf", "netrc", "kube", "gnupg", "mysql_history", "viminfo",
+                       # shells' start-up files and histories, remote-login trust files, stored credentials
+                       "bashrc", "bash_profile", "bash_logout", "profile", "cshrc", "tcshrc", "zshrc", "zsh_history",
+                       "sh_history", "history", "login", "logout", "forward", "rhosts", "shosts", "xauthority",
+                       "k5login", "psql_history", "python_history", "rediscli_history", "lesshst", "git-credentials",
+                       "gitconfig", "s3cfg", "boto", "dockercfg", "passwd")
 _SENSITIVE = [
     r"\b" + _UNIX_FILES + r"\b",
     r"\bproc\W{1,6}(?:self|\d{1,7}|version|cmdline|mounts|net)\W{1,6}(?:environ|cmdline|maps|mem|fd|status|root|cwd"
@@ -76,7 +81,8 @@ _SENSITIVE = [
     r"\bsystem32\W{1,6}(?:drivers|config|inetsrv|cmd\.exe|logfiles)",
     r"[/\\](?:\.(?:" + "|".join(re.escape(d) for d in _SENSITIVE_DOTFILES) + r"))\b",
     r"\bweb\.config\b|\bwp-config\.php\b|\bconfiguration\.php\b|\blocalsettings\.php\b|\bconfig\.inc\.php\b",
-    r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\bknown_hosts\b",
+    r"\bid_(?:rsa|dsa|ecdsa|ed25519)\b|\bauthorized_keys\b|\bknown_hosts\b|\bmaster\.passwd\b",
+    r"\b(?:unattend(?:ed)?\.(?:xml|txt)|sysprep\.(?:inf|xml)|ntuser\.dat|sam\.bak)\b",
     r"\bvar\W{1,6}(?:log|www|lib|mail|spool|run|adm|backups|opt|cache)\W{1,6}\w",
     r"\busr\W{1,6}(?:local\W{1,6})?(?:apache2?|etc|lib|share|pkg|bin|sbin|nginx|php)\W",
     r"\b(?:opt|srv|home|root)\W{1,6}\w[\w.-]{0,40}\W{1,6}\.\w",
@@ -90,6 +96,9 @@ _OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%~]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{
 #: What is left of an escape no decoder accepts (``%c0%qf``, ``%%32%%66`` read once): after normalising, a
 #: ``%`` still followed by letters or digits stands where a separator was meant.
 _RESIDUE = r"(?:[^\w\s%]{0,4}%\w{1,2}){1,6}[^\w\s%]{0,4}"
+#: What old servers read as a slash: Unicode's division and set-minus slashes, fullwidth ones, the private-use
+#: code points ``%uEFC8``/``%uF025`` that IIS mapped to ``/`` and ``\``.
+_ODD_SLASHES = "\u2215\u2216\u29f5\u29f8\uff0f\uff3c\ue000-\uf8ff"
 
 SIGNATURES = (
     # ── path traversal and local file inclusion ──
@@ -109,7 +118,24 @@ SIGNATURES = (
     sig("traversal_encoded_target", "traversal", 3,
         _RESIDUE + r"(?:etc" + _RESIDUE + r"(?:passwd|shadow|issue|hosts|group)|(?:boot|win|system)\.ini|windows"
         + _RESIDUE + r"system32|web-inf" + _RESIDUE + r"web\.xml|inetpub" + _RESIDUE + r"wwwroot)\b"),
-    sig("traversal_repeated", "traversal", 3, r"(?:\.{2,4}(?:[^\w\s.]|0x[0-9a-f]{2}){1,8}){2}"),
+    # two climbs, whatever separates them: ``..%c0%af``, ``..;/``, an escape no decoder accepts (``..%2%f``)
+    sig("traversal_repeated", "traversal", 3, r"(?:\.{2,4}(?:[^\w\s.]|0x[0-9a-f]{2}|%[0-9a-f]{1,2}){1,8}){2}"),
+    # the escapes' percent signs lost on the way (``..2f..2fetc2fpasswd``): no text writes ``..2f``
+    sig("traversal_stripped_escape", "traversal", 3, [
+        r"\.\.(?:2f|5c)\.\.(?:2f|5c)",
+        r"(?:^|[=/\\\s])\.\.(?:2f|5c)(?:etc|var|usr|proc|home|root|windows|winnt|boot|inetpub|apache|web-inf)",
+    ]),
+    # a short value that *is* a climb out of the directory, or starts with one written as no path is
+    sig("traversal_value", "traversal", 3, [
+        START + r"[/\\]{0,4}(?:\.{1,4}[/\\]{1,4}){0,8}\.{2,4}(?:[/\\]{1,4}|;/)$",
+        START + r"[/\\]{0,4}\.{2,4}(?:[/\\]{2,4}|\\|;/|0x(?:2f|5c)|[" + _ODD_SLASHES + "])",
+        START + r"[/\\]{0,4}\.{5,99}[/\\]",
+        START + r"[/\\]{0,4}(?:\.{1,4}[/\\]{1,4}){2,60}\.{0,4}$",        # ``/./\/./``: nothing but dots and slashes
+    ], scope=VALUES),
+    # a file path sent base64-encoded, for an application that decodes it (``L2V0Yy9wYXNzd2Q=`` is /etc/passwd)
+    sig("lfi_base64_path", "traversal", 3,
+        START + r"(?:li4v|li5c|l2v0yy|zxrjl[23w]|l3byb2mv|l3zhci9|l3vzci9|l2jpbi9|yzpc|qzpc|yzov|qzov)[a-z0-9+/]{4}",
+        scope=VALUES),
     sig("traversal_sensitive_file", "traversal", 2, _SENSITIVE),
     sig("lfi_obfuscated_file", "traversal", 3,
         _OBFUSCATED_PREFIX + "(?:" + "|".join([_UNIX_FILES, *_SENSITIVE[1:7], _SENSITIVE[-1]]) + ")"),
@@ -119,6 +145,7 @@ SIGNATURES = (
         r"yml|yaml|env|json|properties|jsp|asp|aspx|sh|py|rb|pl|bak|sql|db|key|pem)\b",
         r"\.\.[/\\]{1,4}\.\.[/\\]{1,4}[\w.-]",
         r"(?:^|[=/\\])(?:\.{2,4}[/\\]{1,4}){2}",
+        r"\.\.[/\\]{1,4}(?:\.[/\\]{1,4}){1,4}\.\.[/\\]",
     ]),
     sig("traversal_in_path", "traversal", 3, [
         r"/@fs/", r"^/{0,4}\.{2,4}/", r"/\.{2,4}(?:/|$)", r"\.\.[\\;]",
@@ -135,7 +162,8 @@ SIGNATURES = (
         r"\b(?:gopher|dict|jar|ldaps?|rmi|iiop|corba|expect|phar|netdoc|tftp|ssh2(?:\.\w{1,10})?|glob|ogg|rar"
         r"|compress\.(?:zlib|bzip2)|zlib|bzip2|php|sftp|smb|nntp|telnet|mailto:.{0,60}%0a)://"),
     sig("rfi_jar_url", "rfi", 3, r"\bjar:(?:https?|file|ftp):"),
-    sig("rfi_url_trailing_question", "rfi", 3, r"(?:https?|ftps?|file)://[^\s?#]{1,60}(?:\?{1,4}\s?$|\?{2,4})",
+    sig("rfi_url_trailing_question", "rfi", 3,
+        r"(?:https?|ftps?|file)://[^\s?#]{1,60}(?:\?{1,4}['\"]?\s?(?:$|&)|\?{2,4})",
         scope=frozenset((PATH, QUERY, HEADER))),
     sig("rfi_include_param", "rfi", 2,
         r"(?:_path|_dir|_root|_url|root_?path|include|inc|file|page|template|module|conf|lang)\w{0,20}"
@@ -152,9 +180,19 @@ SIGNATURES = (
     sig("ssrf_private_url", "ssrf", 3,
         r"\b(?:https?|ftps?)://(?:[^/@\s]{0,100}@)?(?:10\.\d{1,3}|192\.168|172\.(?:1[6-9]|2\d|3[01]))\.\d{1,3}\.",
         scope=frozenset((PATH, QUERY, HEADER))),
-    sig("open_redirect", "redirect", 1,
-        START + r"(?:/{2}|/\\|\\{2}|/%09|/\t|https?:/{0,3}[^/\s]{0,60}@|https?:\\)[\w\[]|" + START + r"\w{2,10}://[^/?\s]{0,60}@[\w\[]",
-        scope=frozenset((QUERY,))),
+    sig("open_redirect", "redirect", 1, [
+        START + r"(?:/{2}|/\\|\\{2}|/%09|/\t|https?:/{0,3}[^/\s]{0,60}@|https?:\\)[\w\[]",
+        START + r"\w{2,10}://[^/?\s]{0,60}@[\w\[]",
+        # a scheme-relative URL however many slashes, backslashes, tabs or ``;@`` a browser skips
+        START + r"(?:https?:)?[/\\]{2,8}[\s/\\;@]{1,8}[\w\[]",
+        START + r"[/\\]\s{1,4}[/\\]{1,4}[\w\[]",                    # /%09/elsewhere
+        START + r"[/\\]\s?https?:",                               # /https://elsewhere
+        START + r"https?:(?:[^/\s]|/[^/]|//[\s\\]|/{3})",          # https:elsewhere, http:/x, https:///x
+    ], scope=frozenset((QUERY,))),
+    # a host written as one number, in hex or octal: what only a filter bypass writes
+    sig("url_obfuscated_host", "ssrf", 2,
+        r"\b(?:https?|ftp|gopher):/{0,3}(?:[^/@\s]{0,60}@)?\[?(?:0x[0-9a-f]{1,8}\b|\d{8,10}\b|0\d{1,4}\.\d|\d{1,3}\.0x"
+        r"|::(?:ffff:)?\d{1,3}\.|\d{1,3}\.\d{1,3}\.\d{4,})", scope=frozenset((PATH, QUERY, HEADER))),
     # ── operating-system commands ──
     sig("shell_command", "shell", 3, [rf"{_SEP}(?:{_STRONG})", rf"{START}(?:{_STRONG})"]),
     # a probe between separators is an attack in a short value, a hint in free text

@@ -7,7 +7,7 @@ what only an attacker evaluates: arithmetic probes, object internals.
 """
 from __future__ import annotations
 
-from ..sigbase import START, VALUES, sig, words
+from ..sigbase import BODY, START, VALUES, sig, words
 
 #: Event-handler attribute names (prefixes: ``mouse`` covers ``onmouseover``).
 _EVENT_PREFIXES = "|".join((
@@ -36,6 +36,12 @@ SIGNATURES = (
     # ── cross-site scripting ──
     sig("xss_script_tag", "xss", 3, r"<\s?/?\s?script\b"),
     sig("xss_event_handler", "xss", 3, r"""<[a-z!?/][^<>]{0,200}[\s/"'`;]on[a-z]{3,40}\s?="""),
+    # in a short value: a tag, then (past a quoted ``>`` or a second ``<``) an event handler
+    sig("xss_event_handler_value", "xss", 3, r"""<[a-z][\w:-]{0,20}\s[^\n]{0,99}[\s/"'`]on[a-z]{3,40}\s?=""",
+        scope=VALUES),
+    # ``<'">``: the probe for output that is not escaped (sqlmap's and others' second request)
+    sig("xss_escape_probe", "xss", 3, r"""<\s?['"]{1,3}\s?>|<['"]{1,2}\w{0,10}['"]{1,2}>|;!--['"]<|=&\{\(\)\}""",
+        scope=VALUES),
     sig("xss_event_attribute", "xss", 2, rf"""(?:^|[\s"'/;`(])on(?:{_EVENT_PREFIXES})[a-z]{{0,20}}\s?="""),
     sig("xss_js_uri", "xss", 2,
         r"""(?:java|vb|live|ecma)\s?script\s?:\s?(?:[\w$.\[\]]{1,60}\s?[(=`]|[/'"`(\[{!+-]|void\b|eval\b)"""),
@@ -56,7 +62,7 @@ SIGNATURES = (
         r"""\bfetch\(\s?['"`]?(?:https?:)?//""",
     ]),
     sig("xss_tag_with_sink", "xss", 3, [
-        r"""<[a-z][^<>]{0,200}(?:alert|confirm|prompt|eval|atob)\s?(?:\(|`)""",
+        r"""<\s?/?[a-z][^<>]{0,200}(?:alert|confirm|prompt|eval|atob)\s?(?:\(|`)""",
         r"""<[a-z][^<>]{0,60}>\s?(?:alert|confirm|prompt|eval)\s?\(""",
         rf"""(?:^|[\s"'/;`(])on(?:{_EVENT_PREFIXES})[a-z]{{0,20}}\s?=\s?['"`]?\s?(?:javascript:)?[\w.$\[\]]{{1,60}}\s?(?:\(|`)""",
     ]),
@@ -74,12 +80,16 @@ SIGNATURES = (
         r"""|location\s?\.\s?href)\s?[(=.`]"""),
     sig("xss_utf7", "xss", 3, r"(?:^|[\s+=])adw-\s?(?:\+?ac8-)?\s?/?\s?[a-z]"),
     sig("xss_style_script", "xss", 3, [
-        r"<\s?style\b[^<]{0,200}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:|(?:java|vb)script\s?:|@import\b)",
+        r"<\s?style\b[^<]{0,200}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:|(?:java|vb)script\s?:|@import\b"
+        r"|@im\\{1,2}port\b|(?:alert|confirm|prompt|eval)\s?\()",
         r"\bstyle\s?=\s?['\"]?[^'\">]{0,60}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:\s?url\s?\()",
     ]),
     sig("xss_dom_source", "xss", 3,
         r"\b(?:eval|settimeout|setinterval|function|execscript|document\.write(?:ln)?)\s?\(\s?(?:decodeuri\w{0,10}\s?\(\s?|unescape\s?\(\s?)?"
         r"(?:location|document\.url|document\.documenturi|window\.name|document\.referrer|top\.name)\b"),
+    sig("xss_eval_source", "xss", 3,
+        r"\b(?:eval|settimeout|setinterval|execscript)\s?\(\s?(?:url|name|top\.name|self\.name|parent\.name|atob\s?\("
+        r"\s?(?:location|name|url))\b"),
     sig("xss_cookie_access", "xss", 2, [
         r"\bdocument\s?\.\s?(?:cookie|domain)\b",
         r"\blocalstorage\s?\.\s?getitem\b",
@@ -107,7 +117,14 @@ SIGNATURES = (
         r"\$\{\s?(?:[a-z_]\w{0,40}|'[^']{0,40}'|\(\d{1,10}\))\.\w{1,40}\s?\(",
         r"<%[=#-]?\s?[@a-z_$'\"\[(][^%]{0,100}%>",
         r"\{\{\s?\d{1,10}\s?\|\s?add:",
+        _TEMPLATE_OPEN + r"\s?\(\s?\d{1,10}\s?\)\s?\.\s?[a-z_]",          # {{ (1).TYPE }}: reflection on a literal
+        r"(?:\$\{|#\{|\{\{)\{?\s?<%|<%\s?\[%|%\}\}%",                     # ${{<%[%'"}}%\ : every engine's opener at once
+        # reading a secret through the template context (``{{ messages.storages.0.signer.key }}``)
+        r"(?:\{\{|\$\{|#\{|\{%|<%=?)[^{}]{0,60}[._](?:secret\w{0,20}|password|passwd|signer|private_key|api_key"
+        r"|access_token|credentials?|environ)\b",
     ], scope=VALUES),
+    # a function called inside a template expression: a hint, as templates do call functions
+    sig("ssti_call", "ssti", 1, r"(?:\{\{|\$\{|#\{|<%=?)\s?[^{}]{0,60}\b[a-z_]\w{0,40}\s?\(", scope=VALUES),
     sig("ssti_ruby_code", "ssti", 3,
         r"<%=?-?\s?(?:require\s|system\s?[(`'\"]|exec\s?\(|`|%x|(?:file|dir|io|open[34]|kernel|process)\s?\.\s?\w"
         r"|@\w{1,20}\s?,)"),
@@ -165,6 +182,8 @@ SIGNATURES = (
     sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,60}\[\s?<!(?:entity|element|attlist)\s"),
     sig("xmlrpc_abuse", "xxe", 3, r"<methodname>\s?(?:pingback\.ping|system\.multicall|wp\.getusersblogs)\s?<"),
     sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,60}\[", r"<!element\s"]),
+    # an element whose content is an entity of the document's own (``<foo>&xxe;</foo>``): what the declaration is for
+    sig("xxe_entity_reference", "xxe", 2, r">\s?&[a-z_][\w.-]{0,40};\s?</", scope=frozenset((BODY,))),
     # ── server-side and edge-side includes ──
     sig("ssi_directive", "ssi", 3,
         r"<!--\s?#\s?(?:exec|include|echo|config|printenv|set|fsize|flastmod|if|elif|else|endif)\b"),
