@@ -137,6 +137,21 @@ CASES = [
     ("query", "CMD=$\\'id\\';$CMD", "shell_variable_exec"),
     ("query", "..%c0%qf..%c0%qfetc%c0%qfpasswd", "traversal_encoded_target"),
     ("query", "..%%35%%63..%%35%%63windows%%35%%63win.ini", "traversal_encoded_target"),
+    # climbs written as no path is, files asked for in base64, the probes tools send first
+    ("query", "..2f..2f..2fvar2flog2fsyslog", "traversal_stripped_escape"),
+    ("query", "..\\\\{x}", "traversal_value"),
+    ("query", "/./\\/./\\/./", "traversal_value"),
+    ("query", "L2V0Yy9ob3N0cw==", "lfi_base64_path"),
+    ("query", "http://0x7f000001/", "url_obfuscated_host"),
+    ("query", "42.)(,'.\"(", "sqli_syntax_probe"),
+    ("query", "x} or 'b'='b", "sqli_string_tautology"),
+    ("query", "<p title=\">\" onpointerenter=x()", "xss_event_handler_value"),
+    ("query", "7<'\">z", "xss_escape_probe"),
+    ("query", "setTimeout(name)", "xss_eval_source"),
+    ("query", "{{ now() }}", "ssti_call"),
+    ("body", "<order><note>&ext;</note></order>", "xxe_entity_reference"),
+    ("query", "*)(*", "ldap_metachar_value"),
+    ("query", "a\\r\\nb", "crlf_written_escape"),
 ]
 #: Signatures that run only from paranoia level 2 or 3: (level, where, text, signature).
 PARANOID_CASES = [
