@@ -126,3 +126,50 @@ def test_a_terminal_escape_or_written_line_break_separates_a_command(value):
 def test_a_written_out_line_break_alone_is_a_hint():
     """Searching how to strip ``\\r\\n`` is ordinary on a developers' site; a header after it is not."""
     assert 0 < query("how to strip \\r\\n in python").score < BLOCK
+
+
+# ── protocol anomalies: facts of the request, borderline on their own ──────
+
+def _request(method: str, body: str = "", content_type: str = "text/plain"):
+    from django.test import RequestFactory
+
+    from smartlayer.detectors.payload import scan_request
+
+    return scan_request(RequestFactory().generic(method, "/api/items", data=body.encode(), content_type=content_type))
+
+
+@pytest.mark.parametrize(("method", "body", "content_type", "signature"), [
+    ("TRACE", "", "text/plain", "method_probe"),
+    ("CONNECT", "", "text/plain", "method_probe"),
+    ("FOO", "", "text/plain", "method_unknown"),
+    ("M-SEARCH", "", "text/plain", "method_unknown"),
+    ("GET", "q=1", "application/x-www-form-urlencoded", "body_on_bodiless_method"),
+    ("POST", "name=x", "application/json", "content_type_mismatch"),
+    ("POST", "text=1", "application/json", "content_type_mismatch"),
+    ("POST", '{"a": 1}', "application/x-www-form-urlencoded", "content_type_mismatch"),
+    ("POST", "<a>1</a>", "application/x-www-form-urlencoded", "content_type_mismatch"),
+    ("PUT", "a,b,c", "application/xml", "content_type_mismatch"),
+])
+def test_a_protocol_anomaly_is_named_and_only_borderline(method, body, content_type, signature):
+    result = _request(method, body, content_type)
+    assert signature in names(result) and 0 < result.score < BLOCK, result.hits
+    assert any(hit.family == "protocol" and hit.signature == signature for hit in result.details)
+
+
+@pytest.mark.parametrize(("method", "body", "content_type"), [
+    ("GET", "", "text/plain"), ("HEAD", "", "text/plain"), ("OPTIONS", "", "text/plain"),
+    ("POST", "a=1&b=2", "application/x-www-form-urlencoded"), ("POST", '{"a": [1, 2]}', "application/json"),
+    ("PATCH", "\ufeff [1]", "application/merge-patch+json"), ("PUT", "  <?xml version='1.0'?><a/>", "text/xml"),
+    ("DELETE", "", "application/json"), ("PROPFIND", "<d:propfind xmlns:d='DAV:'/>", "application/xml"),
+    ("POST", "null", "application/json"), ("POST", "plain words", "text/plain"),
+])
+def test_ordinary_requests_have_no_anomaly(method, body, content_type):
+    assert _request(method, body, content_type).score == 0
+
+
+def test_an_anomaly_adds_to_the_evidence_of_the_body():
+    """A JSON document sent as a form is scanned as the form it claims to be, and weighs one more."""
+    body = '{"q": "1 or 2>1"}'
+    alone = scan_parts(body=body.encode(), content_type="application/x-www-form-urlencoded")
+    result = _request("POST", body, "application/x-www-form-urlencoded")
+    assert alone.score > 0 and result.score == alone.score + 1

@@ -25,6 +25,11 @@ def scan_at(where: str, text: str):
         return scan_parts(headers={"User-Agent": text})
     if where == "body":
         return scan_parts(body=text.encode(), content_type="text/plain")
+    if where == "request":            # "METHOD content-type body": what only a whole request shows
+        from django.test import RequestFactory
+
+        method, content_type, body = (text.split(" ", 2) + ["", ""])[:3]
+        return scan_request(RequestFactory().generic(method, "/", data=body.encode(), content_type=content_type))
     return scan_parts(query_string="q=" + quote(text, safe="%"))
 
 
@@ -152,6 +157,10 @@ CASES = [
     ("body", "<order><note>&ext;</note></order>", "xxe_entity_reference"),
     ("query", "*)(*", "ldap_metachar_value"),
     ("query", "a\\r\\nb", "crlf_written_escape"),
+    ("request", "TRACK", "method_probe"),
+    ("request", "BREW", "method_unknown"),
+    ("request", "GET text/plain x=1", "body_on_bodiless_method"),
+    ("request", "POST application/json x=1", "content_type_mismatch"),
 ]
 #: Signatures that run only from paranoia level 2 or 3: (level, where, text, signature).
 PARANOID_CASES = [

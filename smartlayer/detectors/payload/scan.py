@@ -48,6 +48,7 @@ from typing import Any
 
 from ...conf import DEFAULTS
 from ...profile.shapes import request_params
+from .anomalies import request_anomalies
 from .body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
@@ -474,6 +475,8 @@ def scan_request(request: Any) -> ScanResult:
                 scan.skip(reason)
             scan.truncated |= body.truncated
         query = meta.get("QUERY_STRING", "")
+        for name, where, excerpt in request_anomalies(request.method, content_type, meta, body and body.raw):
+            scan._hit(_BY_NAME[name], where, excerpt, 0)
         scan.run(query_string=query, body=body and body.raw, content_type=content_type,
                  headers=headers, cookies=cookies, form_fields=body and body.fields, path=_raw_path(request))
         params = request_params(query, body and body.raw, content_type, body and body.fields)

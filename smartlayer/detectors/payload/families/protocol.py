@@ -58,6 +58,11 @@ SIGNATURES = (
         r"|docker-compose\.ya?ml|id_rsa)$|/(?:cgi-bin|msadc|_vti_bin|_vti_pvt"
         r"|iisadmpwd|iissamples)/", scope=frozenset((PATH,))),
     sig("null_byte", "protocol", 3, r"\x00", scope=VALUES),
+    # ── protocol anomalies (the request line and the declared type; noticed by :mod:`..anomalies`) ──
+    sig("method_probe", "protocol", 2, None),                 # TRACE, TRACK, DEBUG, CONNECT
+    sig("method_unknown", "protocol", 1, None),
+    sig("body_on_bodiless_method", "protocol", 1, None),      # a body on GET or HEAD
+    sig("content_type_mismatch", "protocol", 1, None),        # JSON declared, none sent; a form that is JSON or XML
     sig("null_byte_body", "protocol", 2, r"\x00", scope=frozenset(("body",))),
     # ── scanners ──
     sig("scanner_user_agent", "scanner", 3, "(?:" + "|".join(re.escape(s) for s in _SCANNERS) + ")",
