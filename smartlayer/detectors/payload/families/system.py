@@ -88,6 +88,8 @@ _SENSITIVE = [
     r"\b(?:opt|srv|home|root)\W{1,6}\w[\w.-]{0,40}\W{1,6}\.\w",
     r"\b(?:apache2?|httpd|nginx|tomcat\d?)\W{1,6}(?:logs?|conf|access_log|error_log|access\.log|error\.log)\b",
     r"\b(?:access|error)[_.]log\b",
+    # any configuration or credentials file under /etc (``/etc/proftpd/modules.conf``, ``/etc/pureftpd.pdb``)
+    r"\betc[/\\](?:[\w.-]{1,40}[/\\]){0,3}[\w.-]{1,40}\.(?:conf|cfg|ini|cnf|pdb|db|passwd|secrets?|keys?)\b",
     r"\bweb-inf\W{1,6}(?:web\.xml|classes|lib|config)|\bglobal\.asa\b|\bboot\.ini\b",
 ]
 #: What a traversal or an encoding trick is written with, just before the file it reaches.
@@ -161,7 +163,7 @@ SIGNATURES = (
     sig("rfi_dangerous_scheme", "rfi", 3,
         r"\b(?:gopher|dict|jar|ldaps?|rmi|iiop|corba|expect|phar|netdoc|tftp|ssh2(?:\.\w{1,10})?|glob|ogg|rar"
         r"|compress\.(?:zlib|bzip2)|zlib|bzip2|php|sftp|smb|nntp|telnet|mailto:.{0,60}%0a)://"),
-    sig("rfi_jar_url", "rfi", 3, r"\bjar:(?:https?|file|ftp):"),
+    sig("rfi_jar_url", "rfi", 3, r"\b(?:jar|mhtml):(?:https?|file|ftp):"),
     sig("rfi_url_trailing_question", "rfi", 3,
         r"(?:https?|ftps?|file)://[^\s?#]{1,60}(?:\?{1,4}['\"]?\s?(?:$|&)|\?{2,4})",
         scope=frozenset((PATH, QUERY, HEADER))),

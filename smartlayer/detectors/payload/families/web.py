@@ -82,7 +82,7 @@ SIGNATURES = (
     sig("xss_style_script", "xss", 3, [
         r"<\s?style\b[^<]{0,200}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:|(?:java|vb)script\s?:|@import\b"
         r"|@im\\{1,2}port\b|(?:alert|confirm|prompt|eval)\s?\()",
-        r"\bstyle\s?=\s?['\"]?[^'\">]{0,60}(?:expression\s?\(|-moz-binding\s?:|behavior\s?:\s?url\s?\()",
+        r"\bstyle\s?=\s?['\"]?[^'\">]{0,60}(?:expression\s?(?:\(|\\0{0,4}28)|-moz-binding\s?:|behavior\s?:\s?url\s?\()",
     ]),
     sig("xss_dom_source", "xss", 3,
         r"\b(?:eval|settimeout|setinterval|function|execscript|document\.write(?:ln)?)\s?\(\s?(?:decodeuri\w{0,10}\s?\(\s?|unescape\s?\(\s?)?"
