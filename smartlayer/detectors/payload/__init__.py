@@ -12,6 +12,8 @@
 * :mod:`.parts` / :mod:`.config` / :mod:`.result` — reading parts as text,
   the settings as the scan reads them, what a scan returns (``Hit``);
 * :mod:`.extra` — the site's own ``VALIDATOR_EXTRA_PATTERNS``;
+* :mod:`.anomalies` — facts of the request itself (its method, a body unlike
+  its declared type), recorded as ``protocol`` hits;
 * :mod:`.regex_safety` / :mod:`.regex_automaton` — the backtracking audit
   every pattern passes;
 * :mod:`.scan` — the scan of one request: parts → texts → hits → score;
