@@ -134,9 +134,12 @@ SIGNATURES = (
         START + r"[/\\]{0,4}\.{5,99}[/\\]",
         START + r"[/\\]{0,4}(?:\.{1,4}[/\\]{1,4}){2,60}\.{0,4}$",        # ``/./\/./``: nothing but dots and slashes
     ], scope=VALUES),
-    # a file path sent base64-encoded, for an application that decodes it (``L2V0Yy9wYXNzd2Q=`` is /etc/passwd)
+    # a file path sent base64-encoded, for an application that decodes it (``L2V0Yy9wYXNzd2Q=`` is /etc/passwd):
+    # at least seven characters of the encoding of a climb or a system root, so that a random token (a session
+    # cookie) starts with one about once in 10^10
     sig("lfi_base64_path", "traversal", 3,
-        START + r"(?:li4v|li5c|l2v0yy|zxrjl[23w]|l3byb2mv|l3zhci9|l3vzci9|l2jpbi9|yzpc|qzpc|yzov|qzov)[a-z0-9+/]{4}",
+        START + r"(?:li4v(?:li4v|li5c|zxrj)|li5cli5c|l2v0yy[89+/]|zxrjl[23w]|l3byb2mv|l3zhci[89+/]|l3vzci[89+/]"
+        r"|l2jpbi[89+/]|[yq]z(?:pc|ov)(?:[dv]2lu|[yq]m9v|[cu]hjv|[dv]xnl|[as]w5l))[a-z0-9+/]{2}",
         scope=VALUES),
     sig("traversal_sensitive_file", "traversal", 2, _SENSITIVE),
     sig("lfi_obfuscated_file", "traversal", 3,
