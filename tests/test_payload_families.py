@@ -104,6 +104,7 @@ CASES = [
     ("path", "/config.inc", "restricted_extension"),
     ("path", "/index.php~", "restricted_extension"),
     ("path", "/.git/config", "restricted_file"),
+    ("path", "/~jane/.rhosts", "restricted_file"),
     ("path", "/shell.php%00.jpg", "null_byte"),
     ("body", "a\x00b", "null_byte_body"),
     ("header", "sqlmap/1.7.2#stable (https://sqlmap.org)", "scanner_user_agent"),

@@ -53,7 +53,9 @@ SIGNATURES = (
         r"|backup|\d)$", scope=frozenset((PATH,))),
     sig("restricted_file", "protocol", 3,
         r"/\.(?:git|svn|hg|bzr|env|htaccess|htpasswd|ds_store|aws|ssh|bash_history|idea|vscode|npmrc|dockerenv"
-        r"|travis\.yml|gitlab-ci\.yml|docker|kube|config)(?:$|[/.])|/(?:web\.config|wp-config\.php|phpinfo\.php"
+        r"|travis\.yml|gitlab-ci\.yml|docker|kube|config|bashrc|bash_profile|profile|cshrc|tcshrc|zshrc|sh_history"
+        r"|zsh_history|history|mysql_history|psql_history|rhosts|shosts|forward|netrc|pgpass|viminfo|xauthority"
+        r"|git-credentials|gitconfig|s3cfg|boto|dockercfg|k5login|passwd)(?:$|[/.])|/(?:web\.config|wp-config\.php|phpinfo\.php"
         r"|server-status|server-info|\.well-known/\.\.|composer\.(?:json|lock)|package\.json|yarn\.lock"
         r"|docker-compose\.ya?ml|id_rsa)$|/(?:cgi-bin|msadc|_vti_bin|_vti_pvt"
         r"|iisadmpwd|iissamples)/", scope=frozenset((PATH,))),
