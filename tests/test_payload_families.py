@@ -145,6 +145,7 @@ CASES = [
     ("query", "..%%35%%63..%%35%%63windows%%35%%63win.ini", "traversal_encoded_target"),
     # climbs written as no path is, files asked for in base64, the probes tools send first
     ("query", "..2f..2f..2fvar2flog2fsyslog", "traversal_stripped_escape"),
+    ("query", ".?%%35%%63.?%%35%%63x", "traversal_escape_residue"),
     ("query", "..\\\\{x}", "traversal_value"),
     ("query", "/./\\/./\\/./", "traversal_value"),
     ("query", "L2V0Yy9ob3N0cw==", "lfi_base64_path"),

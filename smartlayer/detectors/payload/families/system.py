@@ -122,6 +122,10 @@ SIGNATURES = (
         + _RESIDUE + r"system32|web-inf" + _RESIDUE + r"web\.xml|inetpub" + _RESIDUE + r"wwwroot)\b"),
     # two climbs, whatever separates them: ``..%c0%af``, ``..;/``, an escape no decoder accepts (``..%2%f``)
     sig("traversal_repeated", "traversal", 3, r"(?:\.{2,4}(?:[^\w\s.]|0x[0-9a-f]{2}|%[0-9a-f]{1,2}){1,8}){2}"),
+    # what nested escapes (``..%%32%%66``) leave once decoded: a climb before an escape no decoder accepts, or
+    # such escapes in pairs (``%2%f``); a hint, that the double decoding it took adds to
+    sig("traversal_escape_residue", "traversal", 2,
+        [r"\.\.[\x00-\x1f]?%[0-9a-f]", r"(?:%[0-9a-f]%[0-9a-f][^%\s]{0,12}){2}"], scope=VALUES),
     # the escapes' percent signs lost on the way (``..2f..2fetc2fpasswd``): no text writes ``..2f``
     sig("traversal_stripped_escape", "traversal", 3, [
         r"\.\.(?:2f|5c)\.\.(?:2f|5c)",
