@@ -656,8 +656,41 @@ def test_an_internal_error_fails_open(monkeypatch):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(payload, "_normalise", boom)
-    result = scan_parts(query_string="q=%31")       # an escape: plain text takes a path without the decoders
+    result = scan_parts(query_string="q=%2531")     # escaped twice: plain text and one round of escapes skip the decoders
     assert result.score == 0 and result.skipped == ["error:internal"]
+
+
+FORM = "application/x-www-form-urlencoded"
+FORMS = [
+    "name=Jane+O%27Reilly&email=jane.doe%2Bshop%40example.co.uk&comment=fine%2C+thanks%3B+3+days",
+    "q=test%27+AND+8705%3D9360+AND+%27rbaE%27%3D%27rbaE", "q=%27%20or%201%3D1--", "next=%2F..%2F..%2Fetc%2Fpasswd",
+    "x=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "a=%2e%2e%2fetc", "a=%252e%252e", "a=%c0%af", "a=%u003cscript",
+    "a=1%0d%0aSet-Cookie%3A+x%3D1", "a=%5cx3cscript", "a=0x2e0x2e0x2f", "a=%26lt%3Bscript%26gt%3B", "a=%zz%41",
+    "a=b%26c%3Dd", "a=%EF%BC%9Cscript", "cmd=%3B+cat+%2Fetc%2Fpasswd", "a=union%2F**%2Fselect+1", "a=+%20+&b=%20",
+    "q=select+the+best+%2B+drop+leaf+table", "q=%27%3B+DROP+TABLE+users%3B--&page=2",
+]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_form_decoded_in_one_call_scans_as_pair_by_pair(form, monkeypatch):
+    """The one-call decoding of a form part finds what decoding each pair finds, in the query and the body."""
+    fast_q, fast_b = scan_parts(query_string=form), scan_parts(body=form.encode(), content_type=FORM)
+    monkeypatch.setattr(payload._Scan, "escaped_form", lambda self, text, location: False)
+    slow_q, slow_b = scan_parts(query_string=form), scan_parts(body=form.encode(), content_type=FORM)
+    for fast, slow in ((fast_q, slow_q), (fast_b, slow_b)):
+        assert (fast.score, sorted(fast.hits), fast.truncated) == (slow.score, sorted(slow.hits), slow.truncated)
+
+
+def test_a_typical_form_body_is_decoded_in_one_call_not_pair_by_pair(monkeypatch):
+    calls = []
+    real = payload._normalise
+    monkeypatch.setattr(payload, "_normalise", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    scan = payload._new_scan()
+    scan.run(query_string="", body=FORMS[0].encode(), content_type=FORM, headers=None, cookies=None, form_fields=None)
+    assert scan.decoded_forms == 1 and calls == [] and scan.result().score == 0
+    scan = payload._new_scan()              # an escape that stands for "&": pair by pair, through the decoders
+    scan.run(query_string="a=b%26c%3Dd", body=None, content_type="", headers=None, cookies=None, form_fields=None)
+    assert scan.decoded_forms == 0 and calls == ["a=b%26c%3Dd"]
 
 
 # ── extra patterns ─────────────────────────────────────────────────────────
