@@ -667,7 +667,8 @@ FORMS = [
     "x=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "a=%2e%2e%2fetc", "a=%252e%252e", "a=%c0%af", "a=%u003cscript",
     "a=1%0d%0aSet-Cookie%3A+x%3D1", "a=%5cx3cscript", "a=0x2e0x2e0x2f", "a=%26lt%3Bscript%26gt%3B", "a=%zz%41",
     "a=b%26c%3Dd", "a=%EF%BC%9Cscript", "cmd=%3B+cat+%2Fetc%2Fpasswd", "a=union%2F**%2Fselect+1", "a=+%20+&b=%20",
-    "q=select+the+best+%2B+drop+leaf+table", "q=%27%3B+DROP+TABLE+users%3B--&page=2",
+    "q=select+the+best+%2B+drop+leaf+table", "q=%27%3B+DROP+TABLE+users%3B--&page=2", "a=..%2Fx", "a=%2E",
+    "a=b%2Ec&c=%20+x++y+",
 ]
 
 

@@ -53,13 +53,11 @@ from .config import _Config, _config, paranoia_level  # noqa: F401 - the module'
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
 from .normalise import (
     _CLIPPED,
-    _ENCODED_DOT_RE,
     _MARKER_NAMES,
     _MAX_FOLD_GROWTH,
     _NEEDS_WORK,
     _as_text,
     _is_plain,
-    _maybe_encoded_dot,
     _normalise,
     _unquote,
     without_sql_comments,
@@ -307,14 +305,19 @@ class _Scan:
         else, and an encoded dot (a marker), returns False: the caller then
         takes the pair-by-pair path, which records what it finds.
         """
-        if "%26" in text or (_maybe_encoded_dot(text) and _ENCODED_DOT_RE.search(text)):
+        if "%26" in text:
             return False
         decoded = _unquote(text.replace("+", " ") if "+" in text else text)
         if not decoded.isascii() or _NEEDS_WORK.search(decoded) is not None or "0x" in decoded or "0X" in decoded:
             return False
+        # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above), and
+        # "..%2f" to a slash after a climb: counting is cheaper than the marker's pattern
+        if decoded.count(".") != text.count(".") or (".." in text and "%2f" in text.lower()):
+            return False
         self.budget -= len(text)
         self.decoded_forms += 1
-        pairs = [" ".join(pair.split()) for pair in decoded.lower().split("&")]
+        pairs = [pair if "  " not in pair and pair[:1] != " " and pair[-1:] != " " else " ".join(pair.split())
+                 for pair in decoded.lower().split("&")]
         if len(pairs) > _MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location)
             return True
