@@ -694,6 +694,24 @@ def test_a_typical_form_body_is_decoded_in_one_call_not_pair_by_pair(monkeypatch
     assert scan.decoded_forms == 0 and calls == ["a=b%26c%3Dd"]
 
 
+def test_texts_an_engine_found_clean_are_not_matched_again_and_attacks_still_are(monkeypatch):
+    monkeypatch.setattr(payload, "_CLEAN", {})
+    headers = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", "Referer": "https://shop.example/a?b=1"}
+
+    def passes(query):
+        scan = payload._new_scan()
+        scan.run(query_string=query, body=None, content_type="", headers=headers, cookies={"theme": "dark"},
+                 form_fields=None, path="/shop/")
+        return scan.passes, scan.result()
+
+    assert passes("q=red+shoes&page=2")[0] == 3             # path, query and cookies, headers
+    assert passes("q=red+shoes&page=2")[0] == 0             # every text known clean: no pass at all
+    count, result = passes("q=red+shoes&page=2&id=1'+or+'1'='1")
+    assert count == 1 and result.score >= BLOCK             # only the new text is matched, and found
+    assert passes("q=red+shoes&page=2&id=1'+or+'1'='1")[1].score >= BLOCK   # an attack is never remembered
+    assert not any(text.startswith("id=") for _, text in payload._CLEAN)
+
+
 # ── extra patterns ─────────────────────────────────────────────────────────
 
 def test_extra_patterns_are_used(sl):

@@ -122,12 +122,22 @@ _MAX_RESCANNED = 64
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
+#: Normalised texts an engine found nothing in, keyed by (engine, text): a User-Agent, an Accept
+#: header, ``page=2`` come back on request after request, and a pass of the engine costs more (its
+#: tables are cold between requests) than the lookup.  Only a clean verdict is kept, and only the
+#: engine's own: a text none of its signatures matches alone on one line of a pass that matched
+#: nothing.  Keyed by the engine object (not its id), so new settings (new engines) start afresh;
+#: bounded, and cleared when full, so a client sending ever new texts costs what it did without it.
+_CLEAN: dict[tuple[Any, str], bool] = {}
+_CLEAN_MAX = 8192
+_CLEAN_TEXT_CHARS = 256
+
 
 class _Scan:
     """Collects the evidence of one request, part by part."""
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
-                 "pending", "decoded_forms")
+                 "pending", "decoded_forms", "passes")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -143,6 +153,7 @@ class _Scan:
         self.located = 0
         self.pending: list[tuple[str, str, str]] = []   # (kind, location, normalised text), in reading order
         self.decoded_forms = 0               # form parts decoded in one call (escaped_form): counted for the tests
+        self.passes = 0                      # engine passes of flush() (texts already known clean need none)
 
     # evidence
     def _hit(self, sig: Signature, location: str, text: str, position: int | None) -> None:
@@ -228,11 +239,22 @@ class _Scan:
         for kind, _, text in pending:
             by_kind.setdefault(kind, []).append(text)
         found = set()
+        clean = _CLEAN
         for kind, texts in by_kind.items():
             engine = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
-            joined = "\n".join(texts)
+            unknown = [text for text in texts if (engine, text) not in clean]
+            if not unknown:
+                continue
+            joined = "\n".join(unknown)
+            self.passes += 1
             if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
                 found.add(kind)
+                continue
+            if len(clean) + len(unknown) > _CLEAN_MAX:
+                clean.clear()
+            for text in unknown:
+                if len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
+                    clean[(engine, text)] = True
         many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
         joined_by_location: dict[str, list[str]] = {}
         for kind, location, text in pending:
