@@ -712,6 +712,23 @@ def test_texts_an_engine_found_clean_are_not_matched_again_and_attacks_still_are
     assert not any(text.startswith("id=") for _, text in payload._CLEAN)
 
 
+def test_header_and_cookie_values_are_read_as_the_utf_8_a_wsgi_server_hands_over_as_latin_1():
+    """A fullwidth tag in a User-Agent or a cookie is folded like one in the query string (and 8 KiB of a
+    character NFKC grows eighteenfold meets the request's growth allowance instead of being folded as mojibake)."""
+    from django.test import RequestFactory
+
+    def wsgi(value):
+        return value.encode("utf-8").decode("latin-1")
+
+    attack = "\uff1cscript\uff1ealert(1)\uff1c/script\uff1e"
+    request = RequestFactory().get("/", HTTP_USER_AGENT=wsgi(attack))
+    assert scan_request(request).score >= BLOCK
+    request = RequestFactory().get("/", HTTP_COOKIE=wsgi("theme=" + attack))
+    assert scan_request(request).score >= BLOCK
+    request = RequestFactory().get("/", HTTP_USER_AGENT=wsgi("caf\u00e9 \u00bd"), HTTP_COOKIE="t=caf\xe9")
+    assert scan_request(request).score == 0                 # latin-1 that is not UTF-8 stays as it was
+
+
 # ── extra patterns ─────────────────────────────────────────────────────────
 
 def test_extra_patterns_are_used(sl):

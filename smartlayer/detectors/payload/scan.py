@@ -413,13 +413,13 @@ class _Scan:
             if label is None:
                 label = self.cfg.label_for(name)
             if label and value:
-                text = _as_text(value)
+                text = wsgi_text(value)          # UTF-8 read as latin-1, as the path and query string
                 if label in _PAGE_URL_HEADERS:
                     text = _without_origin(text)
                 self.text(self.clip(text), label)
 
     def cookies(self, cookies: Mapping[str, Any]) -> None:
-        self.many((_as_text(v) for v in cookies.values() if v), "cookie")
+        self.many((wsgi_text(v) for v in cookies.values() if v), "cookie")
 
     def run(self, *, query_string: Any, body: Any, content_type: Any, headers: Any, cookies: Any,
             form_fields: Any, path: Any = "") -> None:
