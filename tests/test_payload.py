@@ -48,10 +48,11 @@ def matched(monkeypatch):
     """Lengths of the normalised texts the signatures are matched against: the scan's work."""
     lengths = []
     original = payload._Scan.queue       # every normalised text goes through here to the engine
+    monkeypatch.setattr(payload, "_CLEAN", {})   # nothing remembered from other tests (texts found clean)
 
-    def counting(self, text, location):
+    def counting(self, text, location, *key):
         lengths.append(len(text))
-        return original(self, text, location)
+        return original(self, text, location, *key)
 
     monkeypatch.setattr(payload._Scan, "queue", counting)
     return lengths
@@ -675,14 +676,21 @@ FORMS = [
 @pytest.mark.parametrize("form", FORMS)
 def test_a_form_decoded_in_one_call_scans_as_pair_by_pair(form, monkeypatch):
     """The one-call decoding of a form part finds what decoding each pair finds, in the query and the body."""
-    fast_q, fast_b = scan_parts(query_string=form), scan_parts(body=form.encode(), content_type=FORM)
-    monkeypatch.setattr(payload._Scan, "escaped_form", lambda self, text, location: False)
-    slow_q, slow_b = scan_parts(query_string=form), scan_parts(body=form.encode(), content_type=FORM)
+    def scans():
+        monkeypatch.setattr(payload, "_CLEAN", {})           # nothing remembered from the other path
+        query = scan_parts(query_string=form)
+        monkeypatch.setattr(payload, "_CLEAN", {})
+        return query, scan_parts(body=form.encode(), content_type=FORM)
+
+    fast_q, fast_b = scans()
+    monkeypatch.setattr(payload._Scan, "escaped_form", lambda self, text, location, key=None: False)
+    slow_q, slow_b = scans()
     for fast, slow in ((fast_q, slow_q), (fast_b, slow_b)):
         assert (fast.score, sorted(fast.hits), fast.truncated) == (slow.score, sorted(slow.hits), slow.truncated)
 
 
 def test_a_typical_form_body_is_decoded_in_one_call_not_pair_by_pair(monkeypatch):
+    monkeypatch.setattr(payload, "_CLEAN", {})
     calls = []
     real = payload._normalise
     monkeypatch.setattr(payload, "_normalise", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
@@ -709,7 +717,24 @@ def test_texts_an_engine_found_clean_are_not_matched_again_and_attacks_still_are
     count, result = passes("q=red+shoes&page=2&id=1'+or+'1'='1")
     assert count == 1 and result.score >= BLOCK             # only the new text is matched, and found
     assert passes("q=red+shoes&page=2&id=1'+or+'1'='1")[1].score >= BLOCK   # an attack is never remembered
-    assert not any(text.startswith("id=") for _, text in payload._CLEAN)
+    assert not any("id=" in key[1] for key in payload._CLEAN)   # neither the pair nor the query string
+
+
+def test_a_plain_text_known_clean_is_neither_normalised_nor_queued(matched):
+    headers = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", "Referer": "https://shop.example/a?b=1"}
+    first = payload._new_scan()
+    first.run(query_string="page=2&sort=price", body=None, content_type="", headers=headers, cookies=None,
+              form_fields=None)
+    queued = len(matched)
+    again = payload._new_scan()
+    again.run(query_string="page=2&sort=price", body=None, content_type="", headers=headers, cookies=None,
+              form_fields=None)
+    assert queued >= 3 and len(matched) == queued and again.remembered == 3 and again.passes == 0
+    assert again.budget == first.budget                     # the budget is charged all the same
+    attack = payload._new_scan()                            # the same header names with an attack: matched
+    attack.run(query_string="page=2&sort=price", body=None, content_type="", cookies=None, form_fields=None,
+               headers=dict(headers, Referer="https://shop.example/a?b=1<script>alert(1)</script>"))
+    assert attack.remembered == 2 and attack.result().score >= BLOCK
 
 
 def test_header_and_cookie_values_are_read_as_the_utf_8_a_wsgi_server_hands_over_as_latin_1():

@@ -137,7 +137,8 @@ class _Scan:
     """Collects the evidence of one request, part by part."""
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
-                 "pending", "decoded_forms", "passes")
+                 "pending", "decoded_forms", "passes", "remembered",
+                 "engines")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -151,9 +152,11 @@ class _Scan:
         self.truncated = False
         self.skipped: list[str] = []
         self.located = 0
-        self.pending: list[tuple[str, str, str]] = []   # (kind, location, normalised text), in reading order
         self.decoded_forms = 0               # form parts decoded in one call (escaped_form): counted for the tests
         self.passes = 0                      # engine passes of flush() (texts already known clean need none)
+        self.remembered = 0                  # raw texts and form parts skipped as known clean
+        self.engines: dict[str, Any] | None = None   # kind → engine, filled as needed (engine())
+        self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
 
     # evidence
     def _hit(self, sig: Signature, location: str, text: str, position: int | None) -> None:
@@ -201,25 +204,52 @@ class _Scan:
         return text
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
-        """Normalise one text and queue it for matching (see :meth:`flush`)."""
+        """Normalise one text and queue it for matching (see :meth:`flush`).
+
+        A plain text (nothing to decode) the engine of its kind already
+        found clean costs a lookup: neither normalised nor queued.
+        """
         if raw and len(raw) <= self.budget:
+            key = None
+            if len(raw) <= _CLEAN_TEXT_CHARS:
+                key = (self.engine(_KINDS.get(location) or _kind(location)), raw, form)
+                if key in _CLEAN:
+                    self.budget -= len(raw)
+                    self.remembered += 1
+                    return
             if form and "+" in raw and "%" not in raw:           # "q=running+shoes": + is the only escape
                 spaced = raw.replace("+", " ")
                 if _is_plain(spaced, False) and spaced[-1] != " " and spaced[0] != " ":   # as the decoders leave it
                     self.budget -= len(raw)
-                    self.queue(spaced.lower(), location)
+                    self.queue(spaced.lower(), location, key)
                     return
             elif _is_plain(raw, form):                           # most headers and cookies
                 self.budget -= len(raw)
-                self.queue(raw.lower(), location)
+                self.queue(raw.lower(), location, key)
                 return
         text = self.normalised(raw, location, form=form, json_text=json_text)
         if text:
             self.queue(text, location)
 
-    def queue(self, text: str, location: str) -> None:
-        """Keep a normalised text for the one pass per kind of location (see :meth:`flush`)."""
-        self.pending.append((_KINDS.get(location) or _kind(location), location, text))
+    def engine(self, kind: str) -> Any:
+        """The engine of a kind of location, looked up once per scan."""
+        engines = self.engines
+        if engines is None:
+            engines = self.engines = {}
+        found = engines.get(kind)
+        if found is None:
+            found = engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
+        return found
+
+    def queue(self, text: str, location: str, key: tuple[Any, str, int] | None = None) -> None:
+        """Keep a normalised text for the one pass per kind of location (see :meth:`flush`).
+
+        ``key``: how the raw text (or the whole form part) it came from is
+        remembered if the pass finds its kind clean; None for texts whose
+        normalisation did more than change case.
+        """
+        self.pending.append((_KINDS.get(location) or _kind(location), location, text,
+                             key if key is not None and not _has_comment(key[1]) else None))
 
     def flush(self) -> None:
         """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
@@ -233,31 +263,29 @@ class _Scan:
         """
         pending, self.pending = self.pending, []
         if len(pending) == 1:
-            self.match_text(pending[0][2], pending[0][1])
+            kind, location, text, key = pending[0]
+            self.passes += 1
+            if not self.match_text(text, location):
+                self.remember(kind, [(text, key)])
             return
-        by_kind: dict[str, list[str]] = {}
-        for kind, _, text in pending:
-            by_kind.setdefault(kind, []).append(text)
+        by_kind: dict[str, list[tuple[str, Any]]] = {}
+        for kind, _, text, key in pending:
+            by_kind.setdefault(kind, []).append((text, key))
         found = set()
         clean = _CLEAN
-        for kind, texts in by_kind.items():
-            engine = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
-            unknown = [text for text in texts if (engine, text) not in clean]
-            if not unknown:
-                continue
-            joined = "\n".join(unknown)
-            self.passes += 1
-            if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
-                found.add(kind)
-                continue
-            if len(clean) + len(unknown) > _CLEAN_MAX:
-                clean.clear()
-            for text in unknown:
-                if len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
-                    clean[(engine, text)] = True
+        for kind, entries in by_kind.items():
+            engine = self.engine(kind)
+            unknown = [text for text, _ in entries if (engine, text) not in clean]
+            if unknown:
+                joined = "\n".join(unknown)
+                self.passes += 1
+                if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
+                    found.add(kind)
+                    continue
+            self.remember(kind, entries)
         many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
         joined_by_location: dict[str, list[str]] = {}
-        for kind, location, text in pending:
+        for kind, location, text, _ in pending:
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
             elif kind in found:
@@ -265,16 +293,31 @@ class _Scan:
         for location, texts in joined_by_location.items():
             self.match_text("\n".join(texts), location)
 
-    def match_text(self, text: str, location: str) -> None:
-        """Match one text, and again with its SQL comments read as spaces if it has any."""
-        self.match(text, location)
-        if _has_comment(text):
-            self.match(without_sql_comments(text), location)
+    def remember(self, kind: str, entries: list[tuple[str, Any]]) -> None:
+        """Remember texts of ``kind`` its engine found nothing in (see :data:`_CLEAN`), and the raw
+        texts and form parts they came from."""
+        clean = _CLEAN
+        if len(clean) + 2 * len(entries) > _CLEAN_MAX:
+            clean.clear()
+        engine = self.engine(kind)
+        for text, key in entries:
+            if len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
+                clean[(engine, text)] = True
+            if key is not None:
+                clean[key] = True
 
-    def match(self, text: str, location: str) -> None:
+    def match_text(self, text: str, location: str) -> bool:
+        """Match one text, and again with its SQL comments read as spaces if it has any; True if anything matched."""
+        found = self.match(text, location)
+        if _has_comment(text):
+            found = self.match(without_sql_comments(text), location) or found
+        return found
+
+    def match(self, text: str, location: str) -> bool:
         """Match every signature that applies to ``location`` against one normalised text, in one pass."""
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
-        for index in engine.matches(text):
+        found = engine.matches(text)
+        for index in found:
             sig = signatures[index]
             if f"{sig.name}@{location}" in self.labels:
                 continue
@@ -283,6 +326,7 @@ class _Scan:
                 self.located += 1
                 position = engine.position(index, text)
             self._hit(sig, location, text, position)
+        return bool(found)
 
     def form_part(self, text: str, location: str) -> None:
         """The ``name=value&…`` pairs of a query string or an urlencoded body.
@@ -293,6 +337,13 @@ class _Scan:
         by pair through them (thousands of pairs cost ms that way).
         """
         if len(text) <= min(self.cfg.max_bytes, self.budget):
+            key = None
+            if len(text) <= _CLEAN_TEXT_CHARS:               # a whole query string seen before, found clean
+                key = (self.engine(_KINDS[location]), text, 2)
+                if key in _CLEAN:
+                    self.budget -= len(text)
+                    self.remembered += 1
+                    return
             spaced = text.replace("+", " ") if "+" in text else text
             # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
             if spaced.isascii() and _NEEDS_WORK.search(spaced) is None and "0x" not in spaced and "0X" not in spaced:
@@ -301,17 +352,17 @@ class _Scan:
                 if " " in spaced:
                     pairs = [" ".join(pair.split()) if " " in pair else pair for pair in pairs]
                 if len(pairs) > _MAX_RESCANNED:    # as flush() would rescan them: once for the location
-                    self.queue("\n".join(pair for pair in pairs if pair), location)
+                    self.queue("\n".join(pair for pair in pairs if pair), location, key)
                     return
                 for pair in pairs:
                     if pair:
-                        self.queue(pair, location)
+                        self.queue(pair, location, key)
                 return
-            if "%" in text and self.escaped_form(text, location):
+            if "%" in text and self.escaped_form(text, location, key):
                 return
         self.many((pair for pair in text.split("&") if pair), location, form=True)
 
-    def escaped_form(self, text: str, location: str) -> bool:
+    def escaped_form(self, text: str, location: str, key: tuple[Any, str, int] | None = None) -> bool:
         """A form part whose only encoding is one round of ``%XX`` (and ``+``), decoded in one call.
 
         A typical form body (``O%27Reilly``, ``a%2Cb``) went pair by pair
@@ -341,11 +392,11 @@ class _Scan:
         pairs = [pair if "  " not in pair and pair[:1] != " " and pair[-1:] != " " else " ".join(pair.split())
                  for pair in decoded.lower().split("&")]
         if len(pairs) > _MAX_RESCANNED:          # as flush() would rescan them: once for the location
-            self.queue("\n".join(pair for pair in pairs if pair), location)
+            self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True
         for pair in pairs:
             if pair:
-                self.queue(pair, location)
+                self.queue(pair, location, key)
         return True
 
     def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
