@@ -91,7 +91,12 @@ def main() -> None:
 
     print(f"engine: {engine.ENGINE}; {len(form_body())} bytes of form body, {len(QUERY)} query parameters"
           + ("; new values in every request" if args.fresh else ""))
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    start = time.perf_counter()
+    for _ in range(1_000_000):
+        pass
+    loop_ms = (time.perf_counter() - start) * 1e3
+    # the machine's speed at the time: ~15-25 ms on an idle desktop core, several times that on a loaded one
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; an empty loop of 10^6 steps: {loop_ms:.0f} ms")
     print("| request | median µs | p99 µs | median CPU µs | score |")
     print("|---|---:|---:|---:|---:|")
     for attack in (False, True):
