@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -718,6 +719,19 @@ def test_texts_an_engine_found_clean_are_not_matched_again_and_attacks_still_are
     assert count == 1 and result.score >= BLOCK             # only the new text is matched, and found
     assert passes("q=red+shoes&page=2&id=1'+or+'1'='1")[1].score >= BLOCK   # an attack is never remembered
     assert not any("id=" in key[1] for key in payload._CLEAN)   # neither the pair nor the query string
+
+
+def test_the_memory_of_clean_texts_lets_go_of_old_engines(monkeypatch):
+    """Settings reloaded with new extra patterns compile new engines; the memory keeps verdicts of a few only."""
+    monkeypatch.setattr(payload, "_CLEAN", {})
+    monkeypatch.setattr(payload, "_CLEAN_ENGINES", set())
+    engines = [engine_for(1, "query", (payload.Signature(f"x{i}", "x", 3, re.compile(f"zz{i}q")),))[0]
+               for i in range(payload._CLEAN_MAX_ENGINES + 1)]
+    scan = payload._new_scan()
+    for i, compiled in enumerate(engines):
+        monkeypatch.setattr(scan, "engines", {"query": compiled})
+        scan.remember("query", [(f"page={i}", None)])
+    assert len(payload._CLEAN_ENGINES) == 1 and list(payload._CLEAN) == [(engines[-1], f"page={len(engines) - 1}")]
 
 
 def test_a_plain_text_known_clean_is_neither_normalised_nor_queued(matched):

@@ -101,8 +101,12 @@ _MAX_LOCATED = 8
 #: engine's own: a text none of its signatures matches alone on one line of a pass that matched
 #: nothing.  Keyed by the engine object (not its id), so new settings (new engines) start afresh;
 #: bounded, and cleared when full, so a client sending ever new texts costs what it did without it.
-_CLEAN: dict[tuple[Any, str], bool] = {}
+_CLEAN: dict[tuple, bool] = {}
 _CLEAN_MAX = 8192
+#: The engines :data:`_CLEAN` holds verdicts of (its keys keep them alive): past a few (settings
+#: reloaded with new extra patterns or levels), the memory is cleared so old engines can go.
+_CLEAN_ENGINES: set[Any] = set()
+_CLEAN_MAX_ENGINES = 8
 
 
 class _Scan(PartReader):
@@ -273,9 +277,14 @@ class _Scan(PartReader):
         """Remember texts of ``kind`` its engine found nothing in (see :data:`_CLEAN`), and the raw
         texts and form parts they came from."""
         clean = _CLEAN
+        engine = self.engine(kind)
+        if engine not in _CLEAN_ENGINES:
+            if len(_CLEAN_ENGINES) >= _CLEAN_MAX_ENGINES:
+                clean.clear()
+                _CLEAN_ENGINES.clear()
+            _CLEAN_ENGINES.add(engine)
         if len(clean) + 2 * len(entries) > _CLEAN_MAX:
             clean.clear()
-        engine = self.engine(kind)
         for text, key in entries:
             if len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
                 clean[(engine, text)] = True
