@@ -703,6 +703,44 @@ def test_a_typical_form_body_is_decoded_in_one_call_not_pair_by_pair(monkeypatch
     assert scan.decoded_forms == 0 and calls == ["a=b%26c%3Dd"]
 
 
+MANY_FIELDS = [
+    [f"note {i}" for i in range(100)],
+    [f"note {i}" for i in range(99)] + ["1' or '1'='1"],
+    [f"a{i}" for i in range(70)] + ["%253Cscript%253E", "x\ny", "\uff1cscript\uff1ealert(1)",
+                                     "&lt;img src=x onerror=alert(1)&gt;"],
+    [f"b{i}" for i in range(70)] + ["union%0aselect password from users", "drop leaf table", "O'Reilly"],
+    [f"c{i}" for i in range(70)] + ["&#10;set-cookie: x=1", "..%2f..%2fetc%2fpasswd", "\\u003cscript\\u003e",
+                                     "0x2e0x2e0x2f"],
+    ["select the best"] * 80 + ["; cat /etc/passwd", "$(id)", "{{7*7}}", "/*!50000union*/ select 1"],
+]
+
+
+@pytest.mark.parametrize("fields", MANY_FIELDS)
+def test_a_body_of_many_fields_normalised_as_one_text_scans_as_field_by_field(fields, monkeypatch):
+    """JSON strings and form pairs past _MAX_RESCANNED are normalised in one call: the same score, hits and truncation."""
+    from urllib.parse import quote_plus
+
+    bodies = [(json.dumps(fields).encode(), "application/json"),
+              ("&".join(f"f{i}={quote_plus(v)}" for i, v in enumerate(fields)).encode(), FORM)]
+
+    def scans():
+        out = []
+        for body, content_type in bodies:
+            monkeypatch.setattr(payload, "_CLEAN", {})
+            scan = payload._new_scan()
+            scan.run(query_string="", body=body, content_type=content_type, headers=None, cookies=None,
+                     form_fields=None)
+            result = scan.result()
+            out.append((result.score, sorted(result.hits), result.truncated, scan.joined_parts))
+        return out
+
+    joined = scans()
+    monkeypatch.setattr(payload._Scan, "joined_fields", lambda self, raws, location, form: False)
+    one_by_one = scans()
+    assert [r[:3] for r in joined] == [r[:3] for r in one_by_one]
+    assert joined[0][3] == (0 if any("%0a" in f or "&#10;" in f for f in fields) else 1)   # JSON: a field a line
+
+
 def test_texts_an_engine_found_clean_are_not_matched_again_and_attacks_still_are(monkeypatch):
     monkeypatch.setattr(payload, "_CLEAN", {})
     headers = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", "Referer": "https://shop.example/a?b=1"}

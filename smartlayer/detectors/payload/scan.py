@@ -114,7 +114,7 @@ class _Scan(PartReader):
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered",
-                 "engines")
+                 "engines", "joined_parts")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -131,6 +131,7 @@ class _Scan(PartReader):
         self.decoded_forms = 0               # form parts decoded in one call (escaped_form): counted for the tests
         self.passes = 0                      # engine passes of flush() (texts already known clean need none)
         self.remembered = 0                  # raw texts and form parts skipped as known clean
+        self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
         self.engines: dict[str, Any] | None = None   # kind → engine, filled as needed (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
 
@@ -165,6 +166,10 @@ class _Scan(PartReader):
             if not raw:
                 return ""
         text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY, growth=self.growth)
+        return self.account(raw, text, markers, location)
+
+    def account(self, raw: str, text: str, markers: int, location: str) -> str:
+        """Charge a normalised text to the request's budget and growth allowance; its markers become hits."""
         if len(text) > len(raw):
             self.growth -= len(text) - len(raw)
         if len(text) > self.budget:
@@ -178,6 +183,31 @@ class _Scan(PartReader):
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
         return text
+
+    def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
+        """Normalise the many fields of a body as one text, a field a line; False to take them one by one.
+
+        Equivalent to normalising each (a body's fields are read with
+        ``lines`` off, so a line break of their own is a space, written as
+        one here): every decoder works within a field, the markers are the
+        union of the fields', and a field decoded twice makes the text take
+        two rounds.  Refused when a field decodes to a line break of its own
+        (``%0a``, ``&#10;``: the lines would no longer be the fields) or the
+        request's budget would cut the text.  The lines are queued as one
+        text, as :meth:`flush` matches more than :data:`_MAX_RESCANNED` texts
+        of a location anyway.
+        """
+        joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in raws])
+        if len(joined) > self.budget:
+            return False
+        text, markers = _normalise(joined, form=form, lines=False, growth=self.growth, keep_lines=True)
+        if text.count("\n") != len(raws) - 1:
+            return False
+        self.joined_parts += 1
+        text = "\n".join([line for line in self.account(joined, text, markers, location).split("\n") if line])
+        if text:
+            self.queue(text, location)
+        return True
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
         """Normalise one text and queue it for matching (see :meth:`flush`).
