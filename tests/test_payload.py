@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -48,10 +49,11 @@ def matched(monkeypatch):
     """Lengths of the normalised texts the signatures are matched against: the scan's work."""
     lengths = []
     original = payload._Scan.queue       # every normalised text goes through here to the engine
+    monkeypatch.setattr(payload, "_CLEAN", {})   # nothing remembered from other tests (texts found clean)
 
-    def counting(self, text, location):
+    def counting(self, text, location, *key):
         lengths.append(len(text))
-        return original(self, text, location)
+        return original(self, text, location, *key)
 
     monkeypatch.setattr(payload._Scan, "queue", counting)
     return lengths
@@ -656,8 +658,152 @@ def test_an_internal_error_fails_open(monkeypatch):
         raise RuntimeError("bug")
 
     monkeypatch.setattr(payload, "_normalise", boom)
-    result = scan_parts(query_string="q=%31")       # an escape: plain text takes a path without the decoders
+    result = scan_parts(query_string="q=%2531")     # escaped twice: plain text and one round of escapes skip the decoders
     assert result.score == 0 and result.skipped == ["error:internal"]
+
+
+FORM = "application/x-www-form-urlencoded"
+FORMS = [
+    "name=Jane+O%27Reilly&email=jane.doe%2Bshop%40example.co.uk&comment=fine%2C+thanks%3B+3+days",
+    "q=test%27+AND+8705%3D9360+AND+%27rbaE%27%3D%27rbaE", "q=%27%20or%201%3D1--", "next=%2F..%2F..%2Fetc%2Fpasswd",
+    "x=%3Cscript%3Ealert(1)%3C%2Fscript%3E", "a=%2e%2e%2fetc", "a=%252e%252e", "a=%c0%af", "a=%u003cscript",
+    "a=1%0d%0aSet-Cookie%3A+x%3D1", "a=%5cx3cscript", "a=0x2e0x2e0x2f", "a=%26lt%3Bscript%26gt%3B", "a=%zz%41",
+    "a=b%26c%3Dd", "a=%EF%BC%9Cscript", "cmd=%3B+cat+%2Fetc%2Fpasswd", "a=union%2F**%2Fselect+1", "a=+%20+&b=%20",
+    "q=select+the+best+%2B+drop+leaf+table", "q=%27%3B+DROP+TABLE+users%3B--&page=2", "a=..%2Fx", "a=%2E",
+    "a=b%2Ec&c=%20+x++y+",
+]
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_a_form_decoded_in_one_call_scans_as_pair_by_pair(form, monkeypatch):
+    """The one-call decoding of a form part finds what decoding each pair finds, in the query and the body."""
+    def scans():
+        monkeypatch.setattr(payload, "_CLEAN", {})           # nothing remembered from the other path
+        query = scan_parts(query_string=form)
+        monkeypatch.setattr(payload, "_CLEAN", {})
+        return query, scan_parts(body=form.encode(), content_type=FORM)
+
+    fast_q, fast_b = scans()
+    monkeypatch.setattr(payload._Scan, "escaped_form", lambda self, text, location, key=None: False)
+    slow_q, slow_b = scans()
+    for fast, slow in ((fast_q, slow_q), (fast_b, slow_b)):
+        assert (fast.score, sorted(fast.hits), fast.truncated) == (slow.score, sorted(slow.hits), slow.truncated)
+
+
+def test_a_typical_form_body_is_decoded_in_one_call_not_pair_by_pair(monkeypatch):
+    monkeypatch.setattr(payload, "_CLEAN", {})
+    calls = []
+    real = payload._normalise
+    monkeypatch.setattr(payload, "_normalise", lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    scan = payload._new_scan()
+    scan.run(query_string="", body=FORMS[0].encode(), content_type=FORM, headers=None, cookies=None, form_fields=None)
+    assert scan.decoded_forms == 1 and calls == [] and scan.result().score == 0
+    scan = payload._new_scan()              # an escape that stands for "&": pair by pair, through the decoders
+    scan.run(query_string="a=b%26c%3Dd", body=None, content_type="", headers=None, cookies=None, form_fields=None)
+    assert scan.decoded_forms == 0 and calls == ["a=b%26c%3Dd"]
+
+
+MANY_FIELDS = [
+    [f"note {i}" for i in range(100)],
+    [f"note {i}" for i in range(99)] + ["1' or '1'='1"],
+    [f"a{i}" for i in range(70)] + ["%253Cscript%253E", "x\ny", "\uff1cscript\uff1ealert(1)",
+                                     "&lt;img src=x onerror=alert(1)&gt;"],
+    [f"b{i}" for i in range(70)] + ["union%0aselect password from users", "drop leaf table", "O'Reilly"],
+    [f"c{i}" for i in range(70)] + ["&#10;set-cookie: x=1", "..%2f..%2fetc%2fpasswd", "\\u003cscript\\u003e",
+                                     "0x2e0x2e0x2f"],
+    ["select the best"] * 80 + ["; cat /etc/passwd", "$(id)", "{{7*7}}", "/*!50000union*/ select 1"],
+]
+
+
+@pytest.mark.parametrize("fields", MANY_FIELDS)
+def test_a_body_of_many_fields_normalised_as_one_text_scans_as_field_by_field(fields, monkeypatch):
+    """JSON strings and form pairs past _MAX_RESCANNED are normalised in one call: the same score, hits and truncation."""
+    from urllib.parse import quote_plus
+
+    bodies = [(json.dumps(fields).encode(), "application/json"),
+              ("&".join(f"f{i}={quote_plus(v)}" for i, v in enumerate(fields)).encode(), FORM)]
+
+    def scans():
+        out = []
+        for body, content_type in bodies:
+            monkeypatch.setattr(payload, "_CLEAN", {})
+            scan = payload._new_scan()
+            scan.run(query_string="", body=body, content_type=content_type, headers=None, cookies=None,
+                     form_fields=None)
+            result = scan.result()
+            out.append((result.score, sorted(result.hits), result.truncated, scan.joined_parts))
+        return out
+
+    joined = scans()
+    monkeypatch.setattr(payload._Scan, "joined_fields", lambda self, raws, location, form: False)
+    one_by_one = scans()
+    assert [r[:3] for r in joined] == [r[:3] for r in one_by_one]
+    assert joined[0][3] == (0 if any("%0a" in f or "&#10;" in f for f in fields) else 1)   # JSON: a field a line
+
+
+def test_texts_an_engine_found_clean_are_not_matched_again_and_attacks_still_are(monkeypatch):
+    monkeypatch.setattr(payload, "_CLEAN", {})
+    headers = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", "Referer": "https://shop.example/a?b=1"}
+
+    def passes(query):
+        scan = payload._new_scan()
+        scan.run(query_string=query, body=None, content_type="", headers=headers, cookies={"theme": "dark"},
+                 form_fields=None, path="/shop/")
+        return scan.passes, scan.result()
+
+    assert passes("q=red+shoes&page=2")[0] == 3             # path, query and cookies, headers
+    assert passes("q=red+shoes&page=2")[0] == 0             # every text known clean: no pass at all
+    count, result = passes("q=red+shoes&page=2&id=1'+or+'1'='1")
+    assert count == 1 and result.score >= BLOCK             # only the new text is matched, and found
+    assert passes("q=red+shoes&page=2&id=1'+or+'1'='1")[1].score >= BLOCK   # an attack is never remembered
+    assert not any("id=" in key[1] for key in payload._CLEAN)   # neither the pair nor the query string
+
+
+def test_the_memory_of_clean_texts_lets_go_of_old_engines(monkeypatch):
+    """Settings reloaded with new extra patterns compile new engines; the memory keeps verdicts of a few only."""
+    monkeypatch.setattr(payload, "_CLEAN", {})
+    monkeypatch.setattr(payload, "_CLEAN_ENGINES", set())
+    engines = [engine_for(1, "query", (payload.Signature(f"x{i}", "x", 3, re.compile(f"zz{i}q")),))[0]
+               for i in range(payload._CLEAN_MAX_ENGINES + 1)]
+    scan = payload._new_scan()
+    for i, compiled in enumerate(engines):
+        monkeypatch.setattr(scan, "engines", {"query": compiled})
+        scan.remember("query", [(f"page={i}", None)])
+    assert len(payload._CLEAN_ENGINES) == 1 and list(payload._CLEAN) == [(engines[-1], f"page={len(engines) - 1}")]
+
+
+def test_a_plain_text_known_clean_is_neither_normalised_nor_queued(matched):
+    headers = {"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", "Referer": "https://shop.example/a?b=1"}
+    first = payload._new_scan()
+    first.run(query_string="page=2&sort=price", body=None, content_type="", headers=headers, cookies=None,
+              form_fields=None)
+    queued = len(matched)
+    again = payload._new_scan()
+    again.run(query_string="page=2&sort=price", body=None, content_type="", headers=headers, cookies=None,
+              form_fields=None)
+    assert queued >= 3 and len(matched) == queued and again.remembered == 3 and again.passes == 0
+    assert again.budget == first.budget                     # the budget is charged all the same
+    attack = payload._new_scan()                            # the same header names with an attack: matched
+    attack.run(query_string="page=2&sort=price", body=None, content_type="", cookies=None, form_fields=None,
+               headers=dict(headers, Referer="https://shop.example/a?b=1<script>alert(1)</script>"))
+    assert attack.remembered == 2 and attack.result().score >= BLOCK
+
+
+def test_header_and_cookie_values_are_read_as_the_utf_8_a_wsgi_server_hands_over_as_latin_1():
+    """A fullwidth tag in a User-Agent or a cookie is folded like one in the query string (and 8 KiB of a
+    character NFKC grows eighteenfold meets the request's growth allowance instead of being folded as mojibake)."""
+    from django.test import RequestFactory
+
+    def wsgi(value):
+        return value.encode("utf-8").decode("latin-1")
+
+    attack = "\uff1cscript\uff1ealert(1)\uff1c/script\uff1e"
+    request = RequestFactory().get("/", HTTP_USER_AGENT=wsgi(attack))
+    assert scan_request(request).score >= BLOCK
+    request = RequestFactory().get("/", HTTP_COOKIE=wsgi("theme=" + attack))
+    assert scan_request(request).score >= BLOCK
+    request = RequestFactory().get("/", HTTP_USER_AGENT=wsgi("caf\u00e9 \u00bd"), HTTP_COOKIE="t=caf\xe9")
+    assert scan_request(request).score == 0                 # latin-1 that is not UTF-8 stays as it was
 
 
 # ── extra patterns ─────────────────────────────────────────────────────────

@@ -36,6 +36,32 @@ def test_value_shapes_keep_kind_length_and_classes_never_the_value(value, kind, 
     assert shape.count(":") == 3 and (tag == "" or len(tag) == 4)
 
 
+def _kind_trying_every_kind(v):
+    """value_kind as first written: every kind tried in order (the dispatch on the first character must agree)."""
+    from smartlayer.profile import shapes
+
+    for kind, test in (("int", shapes._is_int), ("dec", shapes._is_dec), ("uuid", shapes._is_uuid),
+                       ("date", shapes._is_date)):
+        if test(v):
+            return kind
+    if "@" in v and shapes._is_email(v):
+        return "email"
+    if len(v) >= 16 and shapes._HEX.issuperset(v):
+        return "hex"
+    return "text"
+
+
+def test_value_kind_dispatch_agrees_with_trying_every_kind():
+    from smartlayer.profile.shapes import value_kind
+
+    values = ["1", "-1", ".5", ",5", "-.5", "1.", "1,5", "a", "ab@c.de", "1a@b.cd", "-", ".", ",", "deadbeefdeadbeef",
+              "DEADBEEFdeadbeef00", "0f8fad5b-d9cb-469f-a165-70867728950e", "Af8fad5b-d9cb-469f-a165-70867728950e",
+              "2024-01-31", "2024-01-31T10:00:00", "٢٠٢٤-٠١-٣١", "²", "١٢", "12345678901234567890", "e5", "E.5",
+              "f@x.io", "-2024-01-31", "1e3", " 1", "x1", "٣.٤"]
+    for v in values:
+        assert value_kind(v) == _kind_trying_every_kind(v), v
+
+
 def test_query_and_body_parameters_are_names_and_shapes():
     params = request_params("q=red+shoes&page=2&precioA=4250", b'{"sku": "A1", "quantity": 3}', "application/json")
     assert [(w, n) for w, n, _ in params] == [("q", "q"), ("q", "page"), ("q", "precioA"), ("j", "sku"),

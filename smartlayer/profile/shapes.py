@@ -109,17 +109,33 @@ def _is_date(v: str) -> bool:
             and head[:4].isdigit() and head[5:7].isdigit() and head[8:10].isdigit())
 
 
+#: What a value of each narrow kind can start with: int, dec and date start with a digit (``isdigit``:
+#: any script's, as :func:`_is_date` reads them), ``-``, ``.`` or ``,``; uuid and hex with a hex digit.
+_NUMBER_START = frozenset("-.,")
+_HEX_LETTERS = frozenset("abcdefABCDEF")
+
+
 def value_kind(v: str) -> str:
+    """The narrowest kind ``v`` reads as.
+
+    Dispatched on the first character: most values are words, which no
+    numeric kind can be, so they skip those checks (the same answer as
+    trying every kind in order, which ``tests/test_profile.py`` checks).
+    """
     if not v:
         return "empty"
-    if _is_int(v):
-        return "int"
-    if _is_dec(v):
-        return "dec"
-    if _is_uuid(v):
+    first = v[0]
+    if first.isdigit() or first in _NUMBER_START:
+        if _is_int(v):
+            return "int"
+        if _is_dec(v):
+            return "dec"
+        if _is_uuid(v):
+            return "uuid"
+        if _is_date(v):
+            return "date"
+    elif first in _HEX_LETTERS and _is_uuid(v):
         return "uuid"
-    if _is_date(v):
-        return "date"
     if "@" in v and _is_email(v):
         return "email"
     if len(v) >= 16 and _HEX.issuperset(v):
@@ -127,8 +143,27 @@ def value_kind(v: str) -> str:
     return "text"
 
 
+#: Shapes of short values already seen (``page=2``, ``sort=price``: most values repeat across requests),
+#: cleared when full, so a client sending ever new values costs what it did without the cache.
+_SHAPES: dict[str, str] = {}
+_SHAPES_MAX = 4096
+_SHAPES_VALUE_CHARS = 64
+
+
 def value_shape(value: str) -> str:
     """``kind:length:classes:tag`` of one decoded value (see the module docstring)."""
+    if len(value) > _SHAPES_VALUE_CHARS:
+        return _shape(value)
+    shape = _SHAPES.get(value)
+    if shape is None:
+        shape = _shape(value)
+        if len(_SHAPES) >= _SHAPES_MAX:
+            _SHAPES.clear()
+        _SHAPES[value] = shape
+    return shape
+
+
+def _shape(value: str) -> str:
     v = value[:MAX_VALUE]
     tag = f"{zlib.crc32(v.encode('utf-8', 'replace')) & 0xFFFF:04x}" if len(v) <= TAG_MAX_LENGTH else ""
     return f"{value_kind(v)}:{len(value)}:{char_classes(v)}:{tag}"

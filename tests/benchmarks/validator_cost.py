@@ -1,6 +1,6 @@
 """The payload validator's cost on a typical request, clean and attacking, and the engine against the stdlib.
 
-    python tests/benchmarks/validator_cost.py [--repeat 3000]
+    python tests/benchmarks/validator_cost.py [--repeat 3000] [--fresh]
 
 A typical request: five query parameters, a 1 KiB urlencoded form body and
 the headers a browser sends (User-Agent, Referer, Accept*, cookies), scanned
@@ -8,6 +8,11 @@ by ``scan_request`` as AIRequestValidator does.  The attack request is the
 same with one parameter carrying a sqlmap probe.  Each figure is the median
 (and p99) of ``--repeat`` scans of fresh Django requests; building the
 request is not timed.  The 64 KiB worst cases are ``validator_worst.py``.
+
+Repeated values (the same User-Agent, ``page=2``) are what a site sees, and
+the scan remembers texts it found clean; ``--fresh`` makes every query value,
+the comment and the session cookie new in each request, so that only the
+headers repeat: the cost of a request made of values never seen before.
 """
 from __future__ import annotations
 
@@ -42,14 +47,23 @@ def form_body() -> bytes:
     return urlencode(fields).encode()
 
 
-def requests(attack: bool, count: int) -> list:
+def requests(attack: bool, count: int, fresh: bool = False) -> list:
     from django.test import RequestFactory
 
     rf = RequestFactory()
     query = dict(QUERY, q="test' AND 8705=9360 AND 'rbaE'='rbaE") if attack else QUERY
     body = form_body()
-    return [rf.post("/shop/review?" + urlencode(query), data=body, content_type="application/x-www-form-urlencoded",
-                    **HEADERS) for _ in range(count)]
+    if not fresh:
+        return [rf.post("/shop/review?" + urlencode(query), data=body,
+                        content_type="application/x-www-form-urlencoded", **HEADERS) for _ in range(count)]
+    out = []
+    for i in range(count):
+        n = f"{os.getpid()}{i:06d}"
+        values = {k: f"{v} {n}" if k != "q" or not attack else f"{v} -- {n}" for k, v in query.items()}
+        headers = dict(HEADERS, HTTP_COOKIE=HEADERS["HTTP_COOKIE"].replace("k2j9d0s7", n[-8:]))
+        out.append(rf.post("/shop/review?" + urlencode(values), data=body.replace(b"I+ordered", b"I+%s+ordered" % n.encode()),
+                           content_type="application/x-www-form-urlencoded", **headers))
+    return out
 
 
 def timed(fn, items) -> tuple[list[float], list[float]]:
@@ -66,6 +80,7 @@ def timed(fn, items) -> tuple[list[float], list[float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3000)
+    parser.add_argument("--fresh", action="store_true", help="new query values, comment and session in each request")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
@@ -74,13 +89,19 @@ def main() -> None:
     django.setup()
     from smartlayer.detectors.payload import engine, scan_request
 
-    print(f"engine: {engine.ENGINE}; {len(form_body())} bytes of form body, {len(QUERY)} query parameters")
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"engine: {engine.ENGINE}; {len(form_body())} bytes of form body, {len(QUERY)} query parameters"
+          + ("; new values in every request" if args.fresh else ""))
+    start = time.perf_counter()
+    for _ in range(1_000_000):
+        pass
+    loop_ms = (time.perf_counter() - start) * 1e3
+    # the machine's speed at the time: ~15-25 ms on an idle desktop core, several times that on a loaded one
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; an empty loop of 10^6 steps: {loop_ms:.0f} ms")
     print("| request | median µs | p99 µs | median CPU µs | score |")
     print("|---|---:|---:|---:|---:|")
     for attack in (False, True):
         scan_request(requests(attack, 1)[0])                  # warm up: settings, compiled engines
-        batch = requests(attack, args.repeat)
+        batch = requests(attack, args.repeat, args.fresh)
         wall, cpu = timed(scan_request, batch)
         times = sorted(wall)
         score = scan_request(requests(attack, 1)[0]).score

@@ -268,7 +268,7 @@ def _is_plain(text: str, form: bool) -> bool:
 
 
 def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines: bool = False,
-               growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
+               growth: int = _MAX_FOLD_GROWTH, keep_lines: bool = False) -> tuple[str, int]:
     """The normalised text and a bit set of the encoding tricks seen.
 
     ``form``: ``+`` means a space (query strings, urlencoded bodies), in the
@@ -277,6 +277,8 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     ``lines``: the text is a value that cannot hold a line break of its own
     (a query value, a header, the path): a decoded one is a marker, and a
     shell separator for the signatures.
+    ``keep_lines``: the text is many fields, one a line (``lines`` must be
+    False): whitespace is collapsed within each line, the line breaks stay.
     """
     if _is_plain(text, form):
         return text.lower(), 0
@@ -307,6 +309,8 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", " ; ")
     if "0x" in text or "0X" in text:
         text = _HEX_SEPARATOR.sub(_hex_char, text)
+    if keep_lines:
+        return "\n".join([" ".join(line.split()) for line in text.split("\n")]).lower(), markers
     return " ".join(text.split()).lower(), markers
 
 

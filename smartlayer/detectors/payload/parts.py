@@ -1,10 +1,20 @@
-"""Reading the parts of a request as text: the query string as WSGI hands it, body charsets, JSON strings."""
+"""Reading the parts of a request as text: the query string as WSGI hands it, body charsets, JSON strings.
+
+:class:`PartReader` is the half of a scan (:class:`.scan._Scan`) that turns
+each part of a request — path, query string, body, form fields, headers,
+cookies — into the texts it normalises and queues; the other half (in
+:mod:`.scan`) normalises, matches and keeps the evidence.
+"""
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .normalise import _as_text
+from .body import BINARY_PREFIXES, BINARY_TYPES
+from .normalise import _NEEDS_WORK, _as_text, _unquote
+from .sigbase import BODY, HEADER, PATH, QUERY
 
 
 def wsgi_text(value: Any) -> str:
@@ -58,3 +68,216 @@ def json_strings(text: str) -> list[str] | None:
         elif isinstance(item, list):
             stack.extend(reversed(item))
     return strings
+
+
+def kind_of(location: str) -> str:
+    """The kind of location a label names, for the signatures' scopes."""
+    if location.startswith("header:"):
+        return HEADER
+    if location in (PATH, BODY):
+        return location
+    return QUERY            # query, cookie, and text handed to scan_text
+
+
+KINDS = {PATH: PATH, QUERY: QUERY, BODY: BODY, "cookie": QUERY, "text": QUERY}
+
+#: Headers whose value starts with the origin of the page the browser was on.
+_PAGE_URL_HEADERS = frozenset(("header:referer", "header:origin"))
+#: ``scheme://host[:port]`` with a plain host (no user part, nothing a host cannot hold).
+_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://[A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?(?=/|$)")
+
+
+def _without_origin(text: str) -> str:
+    """A Referer or Origin without its origin: the server never fetches the page a visitor
+    came from, so ``http://localhost:8000/`` (every developer's site) or an intranet host
+    there is no SSRF; what follows the origin is scanned as before."""
+    m = _ORIGIN.match(text)
+    return text[m.end():] if m else text
+
+#: Texts of one kind matched one by one after a hit; beyond that, once per location (a form of
+#: 2,000 fields each carrying an attack would otherwise cost 2,000 passes).
+MAX_RESCANNED = 64
+#: Texts (raw or normalised) and form parts up to this long are remembered when found clean (scan._CLEAN).
+CLEAN_TEXT_CHARS = 256
+
+
+class PartReader:
+    """The parts of a request as texts for a scan (mixed into :class:`.scan._Scan`, whose state it uses)."""
+
+    __slots__ = ()
+    cfg: Any
+    budget: int
+    truncated: bool
+    decoded_forms: int
+    remembered: int
+
+    def form_part(self, text: str, location: str) -> None:
+        """The ``name=value&…`` pairs of a query string or an urlencoded body.
+
+        A part with nothing to decode but ``+`` (most query strings, many
+        bodies) is checked once as a whole and its pairs queued with their
+        spaces collapsed — what the decoders would return — instead of pair
+        by pair through them (thousands of pairs cost ms that way).
+        """
+        if len(text) <= min(self.cfg.max_bytes, self.budget):
+            key = None
+            if len(text) <= CLEAN_TEXT_CHARS:                # a whole query string seen before, found clean
+                key = (self.engine(KINDS[location]), text, 2)
+                if self.known(key):
+                    self.budget -= len(text)
+                    self.remembered += 1
+                    return
+            spaced = text.replace("+", " ") if "+" in text else text
+            # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
+            if spaced.isascii() and _NEEDS_WORK.search(spaced) is None and "0x" not in spaced and "0X" not in spaced:
+                self.budget -= len(text)
+                pairs = spaced.lower().split("&")
+                if " " in spaced:
+                    pairs = [" ".join(pair.split()) if " " in pair else pair for pair in pairs]
+                if len(pairs) > MAX_RESCANNED:    # as flush() would rescan them: once for the location
+                    self.queue("\n".join(pair for pair in pairs if pair), location, key)
+                    return
+                for pair in pairs:
+                    if pair:
+                        self.queue(pair, location, key)
+                return
+            if "%" in text and self.escaped_form(text, location, key):
+                return
+        self.many((pair for pair in text.split("&") if pair), location, form=True)
+
+    def escaped_form(self, text: str, location: str, key: tuple[Any, str, int] | None = None) -> bool:
+        """A form part whose only encoding is one round of ``%XX`` (and ``+``), decoded in one call.
+
+        A typical form body (``O%27Reilly``, ``a%2Cb``) went pair by pair
+        through the decoders, which cost more than the rest of its scan.
+        Decoding the whole part at once gives each pair's own decoding when
+        no escape stands for the separator (``%26``); the pairs are then
+        queued with their spaces collapsed, as :func:`.normalise._normalise`
+        returns them, provided the decoded text is what a second round would
+        leave alone: ASCII (overlong and invalid UTF-8 decode to U+FFFD),
+        no ``%`` (double encoding, ``%u``), no backslash, no control
+        character (decoded line breaks), no ``0x`` (every ``&`` left is a separator: no entity
+        can start in a pair).  Anything
+        else, and an encoded dot (a marker), returns False: the caller then
+        takes the pair-by-pair path, which records what it finds.
+        """
+        if "%26" in text:
+            return False
+        decoded = _unquote(text.replace("+", " ") if "+" in text else text)
+        if not decoded.isascii() or _NEEDS_WORK.search(decoded) is not None or "0x" in decoded or "0X" in decoded:
+            return False
+        # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above), and
+        # "..%2f" to a slash after a climb: counting is cheaper than the marker's pattern
+        if decoded.count(".") != text.count(".") or (".." in text and "%2f" in text.lower()):
+            return False
+        self.budget -= len(text)
+        self.decoded_forms += 1
+        pairs = [pair if "  " not in pair and pair[:1] != " " and pair[-1:] != " " else " ".join(pair.split())
+                 for pair in decoded.lower().split("&")]
+        if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
+            self.queue("\n".join(pair for pair in pairs if pair), location, key)
+            return True
+        for pair in pairs:
+            if pair:
+                self.queue(pair, location, key)
+        return True
+
+    def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
+        """Scan the texts of one part (fields, pairs, cookies), ``VALIDATOR_MAX_BYTES`` characters in all.
+
+        A body of more than :data:`MAX_RESCANNED` fields (a JSON document,
+        a long form) is normalised as one text, a field a line
+        (:meth:`.scan._Scan.joined_fields`): 2,000 fields cost 2,000 passes
+        through the normaliser otherwise, milliseconds of Python calls.
+        """
+        budget = self.cfg.max_bytes
+        raws = []
+        for raw in texts:
+            if len(raw) > budget:
+                raw = raw[:budget]
+                self.truncated = True
+                if not raw:
+                    break
+            budget -= len(raw)
+            raws.append(raw)
+        if len(raws) > MAX_RESCANNED and location == BODY and self.joined_fields(raws, location, form):
+            return
+        for raw in raws:
+            self.text(raw, location, form=form)
+
+    def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
+        """Normalise many fields as one text (the scan's; see :meth:`.scan._Scan.joined_fields`)."""
+        return False
+
+    def clip(self, value: str | bytes) -> Any:
+        if len(value) > self.cfg.max_bytes:
+            self.truncated = True
+            return value[:self.cfg.max_bytes]
+        return value
+
+    def path(self, path: str | bytes) -> None:
+        """The URL path: traversal, restricted files and anything else a client writes there."""
+        self.text(wsgi_text(self.clip(path)), PATH)
+
+    def query(self, query_string: str | bytes) -> None:
+        self.form_part(wsgi_text(self.clip(query_string)), "query")
+
+    def body(self, body: bytes, content_type: str) -> None:
+        media, charset = parse_content_type(content_type)
+        if media.startswith("multipart/"):
+            self.skip("multipart:body")     # raw multipart is not parsed here: pass form_fields
+            return
+        if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
+            self.skip("body:binary")
+            return
+        text = decode_body(bytes(self.clip(body)), charset)
+        if media == "application/x-www-form-urlencoded":
+            self.form_part(text, "body")
+            return
+        is_json = media.endswith(("/json", "+json"))
+        if is_json or text.lstrip()[:1] in ("{", "["):
+            strings = json_strings(text)
+            if strings is not None:
+                self.many(strings, "body")
+                return
+        self.text(text, "body", json_text=is_json)
+
+    def form_fields(self, fields: Mapping[str, Any]) -> None:
+        pairs = (
+            f"{name}={_as_text(value)}"
+            for name, values in fields.items()
+            for value in (values if isinstance(values, (list, tuple)) else [values])
+        )
+        self.many(pairs, "body")
+
+    def headers(self, headers: Mapping[str, Any]) -> None:
+        labels = self.cfg.header_labels
+        for name, value in headers.items():
+            label = labels.get(name)
+            if label is None:
+                label = self.cfg.label_for(name)
+            if label and value:
+                text = wsgi_text(value)          # UTF-8 read as latin-1, as the path and query string
+                if label in _PAGE_URL_HEADERS:
+                    text = _without_origin(text)
+                self.text(self.clip(text), label)
+
+    def cookies(self, cookies: Mapping[str, Any]) -> None:
+        self.many((wsgi_text(v) for v in cookies.values() if v), "cookie")
+
+    def run(self, *, query_string: Any, body: Any, content_type: Any, headers: Any, cookies: Any,
+            form_fields: Any, path: Any = "") -> None:
+        if path and path != "/":
+            self.path(path)
+        if query_string:
+            self.query(query_string)
+        if body:
+            raw = body if isinstance(body, bytes) else _as_text(body).encode("utf-8", "surrogatepass")
+            self.body(raw, _as_text(content_type))
+        if form_fields:
+            self.form_fields(form_fields)
+        if headers and self.cfg.headers:
+            self.headers(headers)
+        if cookies and self.cfg.scan_cookies:
+            self.cookies(cookies)
+        self.flush()

@@ -42,29 +42,31 @@ Why it is built the way it is:
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from ...conf import DEFAULTS
 from ...profile.shapes import request_params
 from .anomalies import request_anomalies
-from .body import BINARY_PREFIXES, BINARY_TYPES, scannable_body
+from .body import scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
 from .normalise import (
     _CLIPPED,
     _MARKER_NAMES,
     _MAX_FOLD_GROWTH,
-    _NEEDS_WORK,
     _as_text,
     _is_plain,
     _normalise,
     without_sql_comments,
 )
-from .parts import decode_body, json_strings, parse_content_type, wsgi_text
+from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
+from .parts import KINDS as _KINDS
+from .parts import MAX_RESCANNED as _MAX_RESCANNED
+from .parts import PartReader
+from .parts import kind_of as _kind
 from .result import Hit, ScanResult
-from .sigbase import BODY, HEADER, PATH, QUERY
+from .sigbase import BODY
 from .signatures import _BY_NAME, _REGEX_SIGNATURES, SIGNATURES, Signature, engine_for  # noqa: F401
 
 __all__ = [
@@ -91,43 +93,29 @@ def _has_comment(text: str) -> bool:
     return "/*" in text or "*/" in text
 
 
-def _kind(location: str) -> str:
-    """The kind of location a label names, for the signatures' scopes."""
-    if location.startswith("header:"):
-        return HEADER
-    if location in (PATH, BODY):
-        return location
-    return QUERY            # query, cookie, and text handed to scan_text
-
-
-_KINDS = {PATH: PATH, QUERY: QUERY, BODY: BODY, "cookie": QUERY, "text": QUERY}
-
-#: Headers whose value starts with the origin of the page the browser was on.
-_PAGE_URL_HEADERS = frozenset(("header:referer", "header:origin"))
-#: ``scheme://host[:port]`` with a plain host (no user part, nothing a host cannot hold).
-_ORIGIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]{0,15}://[A-Za-z0-9.\-]{1,253}(?::[0-9]{1,5})?(?=/|$)")
-
-
-def _without_origin(text: str) -> str:
-    """A Referer or Origin without its origin: the server never fetches the page a visitor
-    came from, so ``http://localhost:8000/`` (every developer's site) or an intranet host
-    there is no SSRF; what follows the origin is scanned as before."""
-    m = _ORIGIN.match(text)
-    return text[m.end():] if m else text
-
-#: Texts of one kind matched one by one after a hit; beyond that, once per location (a form of
-#: 2,000 fields each carrying an attack would otherwise cost 2,000 passes).
-_MAX_RESCANNED = 64
-
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
+#: Normalised texts an engine found nothing in, keyed by (engine, text): a User-Agent, an Accept
+#: header, ``page=2`` come back on request after request, and a pass of the engine costs more (its
+#: tables are cold between requests) than the lookup.  Only a clean verdict is kept, and only the
+#: engine's own: a text none of its signatures matches alone on one line of a pass that matched
+#: nothing.  Keyed by the engine object (not its id), so new settings (new engines) start afresh;
+#: bounded, and cleared when full, so a client sending ever new texts costs what it did without it.
+_CLEAN: dict[tuple, bool] = {}
+_CLEAN_MAX = 8192
+#: The engines :data:`_CLEAN` holds verdicts of (its keys keep them alive): past a few (settings
+#: reloaded with new extra patterns or levels), the memory is cleared so old engines can go.
+_CLEAN_ENGINES: set[Any] = set()
+_CLEAN_MAX_ENGINES = 8
 
-class _Scan:
+
+class _Scan(PartReader):
     """Collects the evidence of one request, part by part."""
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
-                 "pending")
+                 "pending", "decoded_forms", "passes", "remembered",
+                 "engines", "joined_parts")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -141,7 +129,12 @@ class _Scan:
         self.truncated = False
         self.skipped: list[str] = []
         self.located = 0
-        self.pending: list[tuple[str, str, str]] = []   # (kind, location, normalised text), in reading order
+        self.decoded_forms = 0               # form parts decoded in one call (escaped_form): counted for the tests
+        self.passes = 0                      # engine passes of flush() (texts already known clean need none)
+        self.remembered = 0                  # raw texts and form parts skipped as known clean
+        self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
+        self.engines: dict[str, Any] | None = None   # kind → engine, filled as needed (engine())
+        self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
 
     # evidence
     def _hit(self, sig: Signature, location: str, text: str, position: int | None) -> None:
@@ -174,6 +167,10 @@ class _Scan:
             if not raw:
                 return ""
         text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY, growth=self.growth)
+        return self.account(raw, text, markers, location)
+
+    def account(self, raw: str, text: str, markers: int, location: str) -> str:
+        """Charge a normalised text to the request's budget and growth allowance; its markers become hits."""
         if len(text) > len(raw):
             self.growth -= len(text) - len(raw)
         if len(text) > self.budget:
@@ -188,26 +185,78 @@ class _Scan:
                     self._hit(_BY_NAME[name], location, text, 0)
         return text
 
+    def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
+        """Normalise the many fields of a body as one text, a field a line; False to take them one by one.
+
+        Equivalent to normalising each (a body's fields are read with
+        ``lines`` off, so a line break of their own is a space, written as
+        one here): every decoder works within a field, the markers are the
+        union of the fields', and a field decoded twice makes the text take
+        two rounds.  Refused when a field decodes to a line break of its own
+        (``%0a``, ``&#10;``: the lines would no longer be the fields) or the
+        request's budget would cut the text.  The lines are queued as one
+        text, as :meth:`flush` matches more than :data:`_MAX_RESCANNED` texts
+        of a location anyway.
+        """
+        joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in raws])
+        if len(joined) > self.budget:
+            return False
+        text, markers = _normalise(joined, form=form, lines=False, growth=self.growth, keep_lines=True)
+        if text.count("\n") != len(raws) - 1:
+            return False
+        self.joined_parts += 1
+        text = "\n".join([line for line in self.account(joined, text, markers, location).split("\n") if line])
+        if text:
+            self.queue(text, location)
+        return True
+
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
-        """Normalise one text and queue it for matching (see :meth:`flush`)."""
+        """Normalise one text and queue it for matching (see :meth:`flush`).
+
+        A plain text (nothing to decode) the engine of its kind already
+        found clean costs a lookup: neither normalised nor queued.
+        """
         if raw and len(raw) <= self.budget:
+            key = None
+            if len(raw) <= _CLEAN_TEXT_CHARS:
+                key = (self.engine(_KINDS.get(location) or _kind(location)), raw, form)
+                if key in _CLEAN:
+                    self.budget -= len(raw)
+                    self.remembered += 1
+                    return
             if form and "+" in raw and "%" not in raw:           # "q=running+shoes": + is the only escape
                 spaced = raw.replace("+", " ")
                 if _is_plain(spaced, False) and spaced[-1] != " " and spaced[0] != " ":   # as the decoders leave it
                     self.budget -= len(raw)
-                    self.queue(spaced.lower(), location)
+                    self.queue(spaced.lower(), location, key)
                     return
             elif _is_plain(raw, form):                           # most headers and cookies
                 self.budget -= len(raw)
-                self.queue(raw.lower(), location)
+                self.queue(raw.lower(), location, key)
                 return
         text = self.normalised(raw, location, form=form, json_text=json_text)
         if text:
             self.queue(text, location)
 
-    def queue(self, text: str, location: str) -> None:
-        """Keep a normalised text for the one pass per kind of location (see :meth:`flush`)."""
-        self.pending.append((_KINDS.get(location) or _kind(location), location, text))
+    def engine(self, kind: str) -> Any:
+        """The engine of a kind of location, looked up once per scan."""
+        engines = self.engines
+        if engines is None:
+            engines = self.engines = {}
+        found = engines.get(kind)
+        if found is None:
+            found = engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
+        return found
+
+    def queue(self, text: str, location: str, key: tuple[Any, str, int] | None = None) -> None:
+        """Keep a normalised text for the one pass per kind of location (see :meth:`flush`).
+
+        ``key``: how the raw text (or the whole form part) it came from is
+        remembered if the pass finds its kind clean; None for texts whose
+        normalisation did more than change case.
+        """
+        self.pending.append((_KINDS.get(location) or _kind(location), location, text,
+                             key if key is not None and not _has_comment(key[1]) else None))
 
     def flush(self) -> None:
         """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
@@ -221,20 +270,29 @@ class _Scan:
         """
         pending, self.pending = self.pending, []
         if len(pending) == 1:
-            self.match_text(pending[0][2], pending[0][1])
+            kind, location, text, key = pending[0]
+            self.passes += 1
+            if not self.match_text(text, location):
+                self.remember(kind, [(text, key)])
             return
-        by_kind: dict[str, list[str]] = {}
-        for kind, _, text in pending:
-            by_kind.setdefault(kind, []).append(text)
+        by_kind: dict[str, list[tuple[str, Any]]] = {}
+        for kind, _, text, key in pending:
+            by_kind.setdefault(kind, []).append((text, key))
         found = set()
-        for kind, texts in by_kind.items():
-            engine = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
-            joined = "\n".join(texts)
-            if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
-                found.add(kind)
+        clean = _CLEAN
+        for kind, entries in by_kind.items():
+            engine = self.engine(kind)
+            unknown = [text for text, _ in entries if (engine, text) not in clean]
+            if unknown:
+                joined = "\n".join(unknown)
+                self.passes += 1
+                if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
+                    found.add(kind)
+                    continue
+            self.remember(kind, entries)
         many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
         joined_by_location: dict[str, list[str]] = {}
-        for kind, location, text in pending:
+        for kind, location, text, _ in pending:
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
             elif kind in found:
@@ -242,16 +300,40 @@ class _Scan:
         for location, texts in joined_by_location.items():
             self.match_text("\n".join(texts), location)
 
-    def match_text(self, text: str, location: str) -> None:
-        """Match one text, and again with its SQL comments read as spaces if it has any."""
-        self.match(text, location)
-        if _has_comment(text):
-            self.match(without_sql_comments(text), location)
+    def known(self, key: tuple[Any, str, int]) -> bool:
+        """Whether a raw text or a form part is remembered as clean."""
+        return key in _CLEAN
 
-    def match(self, text: str, location: str) -> None:
+    def remember(self, kind: str, entries: list[tuple[str, Any]]) -> None:
+        """Remember texts of ``kind`` its engine found nothing in (see :data:`_CLEAN`), and the raw
+        texts and form parts they came from."""
+        clean = _CLEAN
+        engine = self.engine(kind)
+        if engine not in _CLEAN_ENGINES:
+            if len(_CLEAN_ENGINES) >= _CLEAN_MAX_ENGINES:
+                clean.clear()
+                _CLEAN_ENGINES.clear()
+            _CLEAN_ENGINES.add(engine)
+        if len(clean) + 2 * len(entries) > _CLEAN_MAX:
+            clean.clear()
+        for text, key in entries:
+            if len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
+                clean[(engine, text)] = True
+            if key is not None:
+                clean[key] = True
+
+    def match_text(self, text: str, location: str) -> bool:
+        """Match one text, and again with its SQL comments read as spaces if it has any; True if anything matched."""
+        found = self.match(text, location)
+        if _has_comment(text):
+            found = self.match(without_sql_comments(text), location) or found
+        return found
+
+    def match(self, text: str, location: str) -> bool:
         """Match every signature that applies to ``location`` against one normalised text, in one pass."""
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
-        for index in engine.matches(text):
+        found = engine.matches(text)
+        for index in found:
             sig = signatures[index]
             if f"{sig.name}@{location}" in self.labels:
                 continue
@@ -260,122 +342,13 @@ class _Scan:
                 self.located += 1
                 position = engine.position(index, text)
             self._hit(sig, location, text, position)
-
-    def form_part(self, text: str, location: str) -> None:
-        """The ``name=value&…`` pairs of a query string or an urlencoded body.
-
-        A part with nothing to decode but ``+`` (most query strings, many
-        bodies) is checked once as a whole and its pairs queued with their
-        spaces collapsed — what the decoders would return — instead of pair
-        by pair through them (thousands of pairs cost ms that way).
-        """
-        if len(text) <= min(self.cfg.max_bytes, self.budget):
-            spaced = text.replace("+", " ") if "+" in text else text
-            # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
-            if spaced.isascii() and _NEEDS_WORK.search(spaced) is None and "0x" not in spaced and "0X" not in spaced:
-                self.budget -= len(text)
-                pairs = spaced.lower().split("&")
-                if " " in spaced:
-                    pairs = [" ".join(pair.split()) if " " in pair else pair for pair in pairs]
-                if len(pairs) > _MAX_RESCANNED:    # as flush() would rescan them: once for the location
-                    self.queue("\n".join(pair for pair in pairs if pair), location)
-                    return
-                for pair in pairs:
-                    if pair:
-                        self.queue(pair, location)
-                return
-        self.many((pair for pair in text.split("&") if pair), location, form=True)
-
-    def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
-        """Scan the texts of one part (fields, pairs, cookies), ``VALIDATOR_MAX_BYTES`` characters in all."""
-        budget = self.cfg.max_bytes
-        for raw in texts:
-            if len(raw) > budget:
-                raw = raw[:budget]
-                self.truncated = True
-                if not raw:
-                    break
-            budget -= len(raw)
-            self.text(raw, location, form=form)
-
-    def clip(self, value: str | bytes) -> Any:
-        if len(value) > self.cfg.max_bytes:
-            self.truncated = True
-            return value[:self.cfg.max_bytes]
-        return value
+        return bool(found)
 
     def skip(self, reason: str) -> None:
         if reason not in self.skipped:
             self.skipped.append(reason)
 
     # parts
-    def path(self, path: str | bytes) -> None:
-        """The URL path: traversal, restricted files and anything else a client writes there."""
-        self.text(wsgi_text(self.clip(path)), PATH)
-
-    def query(self, query_string: str | bytes) -> None:
-        self.form_part(wsgi_text(self.clip(query_string)), "query")
-
-    def body(self, body: bytes, content_type: str) -> None:
-        media, charset = parse_content_type(content_type)
-        if media.startswith("multipart/"):
-            self.skip("multipart:body")     # raw multipart is not parsed here: pass form_fields
-            return
-        if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
-            self.skip("body:binary")
-            return
-        text = decode_body(bytes(self.clip(body)), charset)
-        if media == "application/x-www-form-urlencoded":
-            self.form_part(text, "body")
-            return
-        is_json = media.endswith(("/json", "+json"))
-        if is_json or text.lstrip()[:1] in ("{", "["):
-            strings = json_strings(text)
-            if strings is not None:
-                self.many(strings, "body")
-                return
-        self.text(text, "body", json_text=is_json)
-
-    def form_fields(self, fields: Mapping[str, Any]) -> None:
-        pairs = (
-            f"{name}={_as_text(value)}"
-            for name, values in fields.items()
-            for value in (values if isinstance(values, (list, tuple)) else [values])
-        )
-        self.many(pairs, "body")
-
-    def headers(self, headers: Mapping[str, Any]) -> None:
-        labels = self.cfg.header_labels
-        for name, value in headers.items():
-            label = labels.get(name)
-            if label is None:
-                label = self.cfg.label_for(name)
-            if label and value:
-                text = _as_text(value)
-                if label in _PAGE_URL_HEADERS:
-                    text = _without_origin(text)
-                self.text(self.clip(text), label)
-
-    def cookies(self, cookies: Mapping[str, Any]) -> None:
-        self.many((_as_text(v) for v in cookies.values() if v), "cookie")
-
-    def run(self, *, query_string: Any, body: Any, content_type: Any, headers: Any, cookies: Any,
-            form_fields: Any, path: Any = "") -> None:
-        if path and path != "/":
-            self.path(path)
-        if query_string:
-            self.query(query_string)
-        if body:
-            raw = body if isinstance(body, bytes) else _as_text(body).encode("utf-8", "surrogatepass")
-            self.body(raw, _as_text(content_type))
-        if form_fields:
-            self.form_fields(form_fields)
-        if headers and self.cfg.headers:
-            self.headers(headers)
-        if cookies and self.cfg.scan_cookies:
-            self.cookies(cookies)
-        self.flush()
-
     def fail(self, exc: BaseException) -> None:
         """A bug, not an attack: count and log it, keep what was found."""
         from ...state.failures import report_failure
