@@ -68,7 +68,7 @@ def synthetic_rows(seed: int = 3, clients: int = 12, per_client: int = 120) -> p
 
 def test_names_and_shape_are_fixed():
     assert len(FEATURE_NAMES) == N_FEATURES == len(set(FEATURE_NAMES))
-    assert F.FEATURE_SET_VERSION == "fs1"
+    assert F.FEATURE_SET_VERSION == "fs2"
     win = ClientWindow(200)
     _, vec = feed(win, T0)
     assert len(vec) == N_FEATURES and all(isinstance(v, float) and math.isfinite(v) for v in vec)
@@ -211,14 +211,17 @@ def test_online_and_offline_vectors_are_identical():
         assert offline[row] == vec, (row, df.loc[row].to_dict())  # exact, not approximate
 
 
-def test_the_grace_period_is_not_vectorised(sl):
-    sl(grey_grace_requests=20)
+def test_requests_are_vectorised_from_model_score_from(sl):
+    sl(grey_grace_requests=20, MODEL_SCORE_FROM=21)
     rows = [{"ts": T0 + i, "client_key": "ip:1.2.3.4", "method": "GET", "path": f"/p{i}", "status_code": 200,
              "response_time_ms": 5.0, "user_agent": BROWSER, "authenticated": False, "was_blocked": False}
             for i in range(25)]
     X, meta = frame_to_vectors(pd.DataFrame(rows))
     assert list(meta["row"]) == [20, 21, 22, 23, 24]  # the 21st request is the first one scored
     assert col(list(X[0]), "count_24h") == 21
+    sl(MODEL_SCORE_FROM=2)  # score early (the default): inside the grace period, from the 2nd request
+    X, meta = frame_to_vectors(pd.DataFrame(rows))
+    assert list(meta["row"]) == list(range(1, 25))
 
 
 def test_sampling_is_bounded_deterministic_and_exact():
@@ -300,12 +303,12 @@ def test_requestlog_frame_leaves_out_what_was_not_served():
     df = frames.requestlog_frame(base, base + timedelta(hours=1), chunk_size=7)
     assert len(df) == 35
     assert set(df["client_key"]) == {"ip:1.1.1.1", "u:7"}
-    assert list(df.columns) == list(F.FRAME_COLUMNS)
+    assert list(df.columns) == [*F.FRAME_COLUMNS, *F.OPTIONAL_COLUMNS]
     assert df["ts"].iloc[0] == pytest.approx(base.timestamp())
     assert df.loc[df.client_key == "u:7", "authenticated"].all()
     assert not df.loc[df.client_key == "ip:1.1.1.1", "authenticated"].any()
     empty = frames.requestlog_frame(base + timedelta(days=5), base + timedelta(days=6))
-    assert empty.empty and list(empty.columns) == list(F.FRAME_COLUMNS)
+    assert empty.empty and list(empty.columns) == [*F.FRAME_COLUMNS, *F.OPTIONAL_COLUMNS]
 
 
 def test_out_of_order_arrivals_never_raise():

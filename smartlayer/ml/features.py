@@ -3,35 +3,45 @@
 :func:`extract` is the **one** function that turns a client's window
 (:class:`~smartlayer.state.windows.window.Snapshot`, the current request included) into the
 vector the model scores.  The middleware calls it on the request path for
-clients past the grace period; training calls it through
+the requests :func:`scored` selects; training calls it through
 :func:`smartlayer.ml.training.frames.frame_to_vectors`, which replays historical rows through the very same
 :class:`~smartlayer.state.windows.window.ClientWindow` in the very same order the middleware
-uses (arrival → features → outcome).  Online and offline vectors are therefore
-identical by construction, not by two implementations kept in step.
+uses (arrival → features → outcome), with the same flag bits (:func:`site_flags`).
+Online and offline vectors are therefore identical by construction, not by two
+implementations kept in step.
 
-Feature set ``fs1`` (:data:`FEATURE_NAMES`; the names say what, the comments
+Feature set ``fs2`` (:data:`FEATURE_NAMES`; the names say what, the comments
 below say why).  "Window" means the arrivals/outcomes the snapshot holds
 (``WINDOW_SECONDS`` and ``WINDOW_MAX_EVENTS`` bound it).
+
+Why fs2: on real sessions of people and browser-automation bots, ``fs1``
+could not tell a page view from an asset, an API call or a beacon, so a
+site's telemetry rate decided who looked odd; what did separate bots from
+people was **page-view pacing** (a task list opens a page every 2–6 s, a
+reader stays seconds to minutes, irregularly), whether a page's assets were
+fetched, and whether the client followed the site's links.  So fs2 counts the
+site profile's request classes apart (the arrival's flag bits, set by
+:func:`site_flags`), and describes the page views: their pacing, their
+assets, their referers, how broad and how deep the navigation went.  Nothing
+encodes the absolute date, the time of day or per-path byte counts: those
+describe the site's week, not the client.  Without a site profile there are no
+class bits: every GET is a page view and nobody is "navigated".
 
 Scaling, decided by measurement (``training/experiments.py``): **counts stay
 raw**, durations are ``log1p``-compressed.  An isolation tree splits a node
 at a threshold drawn uniformly between the node's min and max, so a stretched
 upper tail gets many splits and its members are isolated fast — and the
 heavy upper tail of request counts is exactly where scrapers and floods
-live.  ``log1p`` on counts squeezed that tail into a sliver of the range:
-on the generated attack days it lost most scrapers (0 % of scraper vectors
-above the threshold vs. ~80–95 % raw) at the same false-positive rate.
-It also matters because a forest cannot extrapolate: a client ten times
-faster than anything in training lands in the same leaf as the fastest
-training client, so that client must already look rare.  Response time and
-mean gap are durations whose ratios matter (5 ms vs 50 ms, 1 s vs 10 s), so
-they keep the log.
+live.  Durations (response time, gaps, dwell, session) are ratios that
+matter (2 s vs 20 s), so they keep the log.
 
 The request path budget is a few tens of microseconds, so the code is written
 for CPython speed: one ``zip(*arrivals)`` transpose, bisection for the time
-spans, ``tuple.count``/``Counter``/``math.dist`` for the aggregates (C loops,
-no per-element Python frames), and no pandas/NumPy on this path (their per-call overhead is larger than the
-whole computation for 200 events).
+spans, one ``Counter`` over the few distinct flag values, the classes as a
+string (one character per arrival, C-level ``map``/``join``/``count``), and
+``math.dist`` for the squared gaps — no per-element Python frames, and no
+pandas/NumPy on this path (their per-call overhead is larger than the whole
+computation for 200 events).
 """
 from __future__ import annotations
 
@@ -40,24 +50,29 @@ import operator
 from bisect import bisect_left
 from collections import Counter
 from itertools import compress
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..conf import sl_settings
 from ..request.facts import (
+    FLAG_API,
+    FLAG_ASSET,
     FLAG_AUTHENTICATED,
     FLAG_EMPTY_UA,
+    FLAG_FOREIGN_REFERER,
+    FLAG_NAVIGATED,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
+    FLAG_TELEMETRY,
+    FLAG_UNKNOWN_PATH,
     longest_sequential_run,
 )
 from ..state.windows.window import Snapshot
 
-if TYPE_CHECKING:  # pragma: no cover - typing only; never imported on the request path
-    pass
+_sqrt = math.sqrt
 
 #: Bump whenever a feature's definition, order or scaling changes: the store
 #: refuses to load a model trained on another feature set.
-FEATURE_SET_VERSION = "fs1"
+FEATURE_SET_VERSION = "fs2"
 
 FEATURE_NAMES: tuple[str, ...] = (
     # how fast — short spans from the arrivals, long spans from minute buckets
@@ -66,11 +81,32 @@ FEATURE_NAMES: tuple[str, ...] = (
     "count_10min",              # ... last 10 minute buckets (current minute included)
     "count_1h",                 # ... last 60 minute buckets
     "count_24h",                # arrivals in 24 h (hour buckets; the grace count)
-    # what — breadth and shape of the paths asked for in the last 60 s
+    # what — breadth of the paths asked for in the last 60 s, and what the site does not have
     "distinct_paths_60s",
     "path_entropy_60s",         # Shannon entropy (bits) of the path distribution
     "sequential_run_60s",       # longest run of consecutive numeric IDs (enumeration)
     "sensitive_hits",           # window arrivals on grey_sensitive_paths
+    "unknown_paths",            # window arrivals on paths the site profile never saw served
+    # the site's request classes, counted apart over the window
+    "page_views",               # GET/HEAD of a page (not an asset, a beacon, an API call or an unknown path)
+    "assets",                   # the pages' files and images
+    "api_calls",                # API / XHR endpoints
+    "telemetry",                # the pages' beacons
+    "assets_per_page",
+    "pages_with_assets",        # share of page views followed by at least one asset before the next page
+    # page-view pacing: how people read (seconds to minutes, irregular) vs a task list (seconds, even)
+    "log_page_gap_mean_s",
+    "page_gap_cv",              # std / mean of the gaps between page views
+    "log_page_gap_min_s",
+    "log_dwell_s",              # time on the page before the current request
+    # navigation: followed the site's links (same-site referer) or typed/jumped to each URL
+    "referer_share",            # page views with any referer
+    "navigated_share",          # page views with a referer of this site
+    "chain_depth",              # longest run of consecutive page views each reached from the site
+    "page_breadth",             # distinct pages / page views
+    "share_head",
+    "robots_txt",               # fetched /robots.txt in the last day
+    "log_session_s",            # since the session began (the last pause of SESSION_GAP without a page)
     # how it went — finished requests in the window (blocked ones left out)
     "share_4xx",
     "share_404",
@@ -82,23 +118,31 @@ FEATURE_NAMES: tuple[str, ...] = (
     "gap_cv",                   # std / mean: ~0 for a metronome script, ~1 for people
     # how — method mix over the window, and who the client says it is
     "share_post",
-    "share_other_methods",      # neither GET nor POST (HEAD, PUT, DELETE, OPTIONS, ...)
+    "share_other_methods",      # neither GET, HEAD nor POST (PUT, DELETE, OPTIONS, ...)
     "suspicious_ua",            # current user agent is empty or a known tool
     "authenticated",
 )
 N_FEATURES = len(FEATURE_NAMES)
 
 #: Columns :func:`frame_to_vectors` needs (RequestLog-like, ``ts`` in unix seconds).
+#: ``referer_host`` is optional: without it no request counts as navigated.
 FRAME_COLUMNS: tuple[str, ...] = (
     "ts", "client_key", "method", "path", "status_code", "response_time_ms",
     "user_agent", "authenticated", "was_blocked",
 )
 
-_log1p = math.log1p
-_dist = math.dist
-_not = operator.not_
+#: Optional columns: the referer's host (what the request log keeps of the referer).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("referer_host",)
+
+#: A pause between page views this long (seconds) starts a new session.
+SESSION_GAP = 300.0
+
+#: Flags that make a request something other than a page view.
+_NOT_PAGE = FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH
+_PAGE_METHODS = frozenset({"GET", "HEAD"})
+_PAGE_KINDS = frozenset("NRP")
+
 _log2 = math.log2
-_sqrt = math.sqrt
 
 
 class _XLog2X(dict):
@@ -111,8 +155,54 @@ class _XLog2X(dict):
         return value
 
 
-_xlog2x = _XLog2X()
-_xlog2x_get = _xlog2x.__getitem__
+_xlog2x_get = _XLog2X().__getitem__
+_log1p = math.log1p
+_dist = math.dist
+_not = operator.not_
+_sub = operator.sub
+_DAY = 86400.0
+
+
+def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> int:
+    """The flag bits only the site profile can tell (none without one): the class of the endpoint
+    asked for and where the client came from.  The detector and the training frames both call this."""
+    if profile is None:
+        return 0
+    flags = 0
+    if referer_host:
+        flags |= FLAG_NAVIGATED if profile.same_site(referer_host, host) else FLAG_FOREIGN_REFERER
+    cls = profile.endpoint_class(path)
+    if cls is None:
+        flags |= FLAG_UNKNOWN_PATH
+    elif cls == "telemetry":
+        flags |= FLAG_TELEMETRY
+    elif cls == "asset":
+        flags |= FLAG_ASSET
+    elif cls == "api":
+        flags |= FLAG_API
+    return flags
+
+
+class _Kinds(dict):
+    """Memo of what a ``(method, flags)`` pair is: a character for the class string
+    (page views: ``N`` reached from the site, ``R`` from another site, ``P`` without a referer;
+    ``A`` an asset; ``""`` the rest)."""
+
+    def __missing__(self, key: tuple[str, int]) -> str:
+        method, f = key
+        if method in _PAGE_METHODS and not f & _NOT_PAGE:
+            kind = "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
+        elif f & FLAG_ASSET:
+            kind = "A"
+        else:
+            kind = ""
+        if len(self) < 4096:
+            self[key] = kind
+        return kind
+
+
+_kinds = _Kinds()
+_kind_of = _kinds.__getitem__
 
 
 def extract(snap: Snapshot) -> list[float]:
@@ -127,6 +217,7 @@ def extract(snap: Snapshot) -> list[float]:
     if not n:
         return [0.0] * N_FEATURES
     now = snap.now
+    window = float(sl_settings.WINDOW_SECONDS)
     # one C-level transpose instead of a Python loop per feature
     ts, methods, paths_all, flags_all = zip(*arr, strict=False)
 
@@ -143,25 +234,77 @@ def extract(snap: Snapshot) -> list[float]:
             c60 += k
             if minute >= lo10:
                 c10 += k
-
-    # ── paths in the last minute ────────────────────────────────────────────
-    paths = Counter(paths_all[i60:])
-    distinct = len(paths)
+    recent = Counter(paths_all[i60:])
+    distinct = len(recent)
     if distinct > 1:
-        entropy = _log2(n60) - sum(map(_xlog2x_get, paths.values())) / n60
+        entropy = _log2(n60) - sum(map(_xlog2x_get, recent.values())) / n60
         if entropy < 0.0:  # rounding below zero for near-uniform tiny counts
             entropy = 0.0
     else:
         entropy = 0.0
-    run = longest_sequential_run(paths)
+    run = longest_sequential_run(recent)
 
-    # ── methods, sensitive hits over the window ─────────────────────────────
-    posts = methods.count("POST")
-    others = n - posts - methods.count("GET")
-    sensitive = 0
-    for f in set(flags_all):
+    # ── classes: one count per distinct flag value (a client has few) ───────
+    sensitive = unknown = assets = api = tele = 0
+    for f, k in Counter(flags_all).items():
         if f & FLAG_SENSITIVE:
-            sensitive += flags_all.count(f)
+            sensitive += k
+        if f & FLAG_UNKNOWN_PATH:
+            unknown += k
+        elif f & FLAG_ASSET:
+            assets += k
+        elif f & FLAG_TELEMETRY:
+            tele += k
+        elif f & FLAG_API:
+            api += k
+    # the class string: one character per arrival (C-level map and join), see _Kinds
+    ks = list(map(_kind_of, zip(methods, flags_all)))
+    kinds = "".join(ks)
+    pages_only = kinds.replace("A", "")
+    pages = len(pages_only)
+    if pages:
+        mask = list(map(_PAGE_KINDS.__contains__, ks))
+        pts = list(compress(ts, mask))
+        with_assets = (kinds.count("PA") + kinds.count("NA") + kinds.count("RA")) / pages
+        navigated = pages_only.count("N")
+        referred = navigated + pages_only.count("R")
+        depth = max(map(len, pages_only.replace("R", "P").split("P")))
+        breadth = len(set(compress(paths_all, mask))) / pages
+    else:
+        pts = []
+        with_assets = breadth = 0.0
+        navigated = referred = depth = 0
+
+    # ── page-view pacing and the session ────────────────────────────────────
+    np_ = len(pts)
+    session_start = ts[0]
+    if np_ >= 2:
+        gaps = list(map(_sub, pts[1:], pts[:-1]))
+        pg_mean = max(0.0, (pts[-1] - pts[0]) / (np_ - 1))
+        pg_min = max(0.0, min(gaps))
+        if pg_mean > 0.0:
+            sq = _dist(pts[1:], pts[:-1])
+            var = sq * sq / (np_ - 1) - pg_mean * pg_mean
+            pg_cv = _sqrt(var) / pg_mean if var > 0.0 else 0.0
+        else:
+            pg_cv = 0.0
+        for i in range(np_ - 2, -1, -1):
+            if gaps[i] > SESSION_GAP:
+                session_start = pts[i + 1]
+                break
+    else:
+        pg_mean = pg_min = window
+        pg_cv = 0.0
+    # the time on the page the client is on: before the current request's own page view, if it is one
+    if ks[-1] in _PAGE_KINDS:
+        dwell = now - pts[-2] if np_ >= 2 else window
+    else:
+        dwell = now - pts[-1] if np_ else window
+
+    # ── methods ─────────────────────────────────────────────────────────────
+    posts = methods.count("POST")
+    heads = methods.count("HEAD")
+    others = n - posts - heads - methods.count("GET")
 
     # ── rhythm ──────────────────────────────────────────────────────────────
     if n >= 2:
@@ -176,7 +319,7 @@ def extract(snap: Snapshot) -> list[float]:
             gap_cv = 0.0
     else:
         # one arrival in the window: the previous one is at least a window ago
-        gap_mean = float(sl_settings.WINDOW_SECONDS)
+        gap_mean = window
         gap_cv = 0.0
 
     # ── outcomes (finished requests; the current one is not finished yet) ──
@@ -202,8 +345,10 @@ def extract(snap: Snapshot) -> list[float]:
                 c5xx = finished - at500
             resp_mean = sum(response_ms) / finished
     inv = 1.0 / finished if finished else 0.0
+    per_page = 1.0 / pages if pages else 0.0
 
     flags = flags_all[-1]
+    robots = snap.robots_at
     return [
         float(n - i10),
         float(n60),
@@ -214,6 +359,24 @@ def extract(snap: Snapshot) -> list[float]:
         entropy,
         float(run),
         float(sensitive),
+        float(unknown),
+        float(pages),
+        float(assets),
+        float(api),
+        float(tele),
+        assets * per_page,
+        with_assets,
+        _log1p(pg_mean),
+        pg_cv,
+        _log1p(pg_min),
+        _log1p(max(0.0, dwell)),
+        referred * per_page,
+        navigated * per_page,
+        float(depth),
+        breadth,
+        heads / n,
+        1.0 if robots and now - robots < _DAY else 0.0,
+        _log1p(max(0.0, now - session_start)),
         c4xx * inv,
         c404 * inv,
         c5xx * inv,
@@ -229,8 +392,28 @@ def extract(snap: Snapshot) -> list[float]:
 
 
 def past_grace(snap: Snapshot) -> bool:
-    """True when the middleware scores this request: :func:`smartlayer.detectors.behaviour.rules.evaluate`
-    puts a client in grace while ``count_last_day() <= grey_grace_requests``."""
+    """True once the client is past the grace period: :func:`smartlayer.detectors.behaviour.rules.evaluate`
+    puts a client in grace while ``count_last_day() <= grey_grace_requests`` (nothing refuses it then
+    on behaviour alone)."""
     grace = int(sl_settings.grey_grace_requests)
     # every arrival still in the window is also in the 24 h count
     return len(snap.arrivals) > grace or snap.count_last_day() > grace
+
+
+_RESOURCES = FLAG_ASSET | FLAG_TELEMETRY
+
+
+def scored(snap: Snapshot) -> bool:
+    """True when the model scores this request — online (the detector) and offline (training) alike.
+
+    Score early, decide later: from the client's ``MODEL_SCORE_FROM``-th request in 24 h, inside
+    the grace period too, so the evidence (each request above the threshold) accumulates from the
+    start of a visit; the grace period still decides when the behaviour may refuse anyone.
+    A page's assets and beacons are not scored on their own: the features of the next page view
+    or call count them (their pace is the page's, not the client's).
+    """
+    arr = snap.arrivals
+    if not arr or arr[-1][3] & _RESOURCES:
+        return False
+    start = max(1, int(sl_settings.MODEL_SCORE_FROM))
+    return len(arr) >= start or snap.count_last_day() >= start

@@ -25,6 +25,9 @@ FLAG_ASSET = 64          # sent to an endpoint the site profile knows as an asse
 #: counts it, the rate rules do not (a burst within the plan is no flood on the
 #: customer's next page).
 FLAG_PLAN_GOVERNED = 128
+FLAG_API = 256           # sent to an endpoint the site profile knows as an API or XHR call (not a page view)
+FLAG_UNKNOWN_PATH = 512  # a path the site profile never saw served (no endpoint template matches)
+FLAG_FOREIGN_REFERER = 1024  # came with a referer from another site (a search engine, a link elsewhere)
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 
