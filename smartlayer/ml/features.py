@@ -57,6 +57,7 @@ from ..request.facts import (
     FLAG_API,
     FLAG_ASSET,
     FLAG_AUTHENTICATED,
+    FLAG_DECLARED_CRAWLER,
     FLAG_EMPTY_UA,
     FLAG_FOREIGN_REFERER,
     FLAG_NAVIGATED,
@@ -75,15 +76,15 @@ _sqrt = math.sqrt
 FEATURE_SET_VERSION = "fs2"
 
 FEATURE_NAMES: tuple[str, ...] = (
-    # how fast — short spans from the arrivals, long spans from minute buckets
-    "count_10s",                # arrivals in the last 10 s (the current one included)
+    # how fast — the client's own requests (page views, calls, forms; not its pages' assets and
+    # beacons, whose pace is the site's script's), over 10 s, 60 s and the window; all of them in 24 h
+    "count_10s",                # own requests in the last 10 s (the current one included)
     "count_60s",                # ... 60 s
-    "count_10min",              # ... last 10 minute buckets (current minute included)
-    "count_1h",                 # ... last 60 minute buckets
-    "count_24h",                # arrivals in 24 h (hour buckets; the grace count)
-    # what — breadth of the paths asked for in the last 60 s, and what the site does not have
+    "count_window",             # ... in the window
+    "count_24h",                # every arrival in 24 h (hour buckets; the grace count)
+    # what — breadth of the own requests of the last 60 s, and what the site does not have
     "distinct_paths_60s",
-    "path_entropy_60s",         # Shannon entropy (bits) of the path distribution
+    "path_entropy_60s",         # Shannon entropy (bits) of their path distribution
     "sequential_run_60s",       # longest run of consecutive numeric IDs (enumeration)
     "sensitive_hits",           # window arrivals on grey_sensitive_paths
     "unknown_paths",            # window arrivals on paths the site profile never saw served
@@ -91,32 +92,32 @@ FEATURE_NAMES: tuple[str, ...] = (
     "page_views",               # GET/HEAD of a page (not an asset, a beacon, an API call or an unknown path)
     "assets",                   # the pages' files and images
     "api_calls",                # API / XHR endpoints
-    "telemetry",                # the pages' beacons
-    "assets_per_page",
-    "pages_with_assets",        # share of page views followed by at least one asset before the next page
+    "assets_per_page",          # (-1: no page view to have them)
+    "pages_with_assets",        # share of page views followed by an asset before the next page (-1: none)
+    "bare_pages",               # page views followed by no asset before the next page (a count: its tail isolates)
+    "pages_with_telemetry",     # share of page views followed by a beacon before the next page (-1: none)
     # page-view pacing: how people read (seconds to minutes, irregular) vs a task list (seconds, even)
     "log_page_gap_mean_s",
     "page_gap_cv",              # std / mean of the gaps between page views
     "log_page_gap_min_s",
     "log_dwell_s",              # time on the page before the current request
     # navigation: followed the site's links (same-site referer) or typed/jumped to each URL
-    "referer_share",            # page views with any referer
-    "navigated_share",          # page views with a referer of this site
+    "direct_pages",             # page views without any referer: typed, bookmarked, or opened by a script
+    "navigated_share",          # page views with a referer of this site (-1: no page view)
     "chain_depth",              # longest run of consecutive page views each reached from the site
-    "page_breadth",             # distinct pages / page views
+    "page_breadth",             # distinct pages / page views (-1: no page view)
     "share_head",
     "robots_txt",               # fetched /robots.txt in the last day
-    "log_session_s",            # since the session began (the last pause of SESSION_GAP without a page)
+    "log_session_s",            # since the session began (the last pause of SESSION_GAP between page views)
     # how it went — finished requests in the window (blocked ones left out)
     "share_4xx",
     "share_404",
     "share_5xx",
     "share_blocked",            # outcomes smartlayer itself refused
-    "log_response_ms_mean",
-    # rhythm — gaps between consecutive arrivals in the window
+    # rhythm — gaps between the client's own consecutive requests in the window
     "log_gap_mean_s",
     "gap_cv",                   # std / mean: ~0 for a metronome script, ~1 for people
-    # how — method mix over the window, and who the client says it is
+    # how — method mix of its own requests, and who the client says it is
     "share_post",
     "share_other_methods",      # neither GET, HEAD nor POST (PUT, DELETE, OPTIONS, ...)
     "suspicious_ua",            # current user agent is empty or a known tool
@@ -141,6 +142,10 @@ SESSION_GAP = 300.0
 _NOT_PAGE = FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH
 _PAGE_METHODS = frozenset({"GET", "HEAD"})
 _PAGE_KINDS = frozenset("NRP")
+_OWN_KINDS = frozenset("NRPC")
+_ONLY_PAGES = str.maketrans("", "", "ATC")
+_NO_TELEMETRY = str.maketrans("", "", "TC")
+_NO_ASSETS = str.maketrans("", "", "AC")
 
 _log2 = math.log2
 
@@ -184,9 +189,12 @@ def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> in
 
 
 class _Kinds(dict):
-    """Memo of what a ``(method, flags)`` pair is: a character for the class string
-    (page views: ``N`` reached from the site, ``R`` from another site, ``P`` without a referer;
-    ``A`` an asset; ``""`` the rest)."""
+    """Memo of what a ``(method, flags)`` pair is: one character of the class string.
+
+    Page views: ``N`` reached from the site, ``R`` from another site, ``P`` without a referer;
+    ``A`` an asset, ``T`` a beacon (the page's resources); ``C`` any other request of the client's
+    own (an API call, a form post, an unknown path).
+    """
 
     def __missing__(self, key: tuple[str, int]) -> str:
         method, f = key
@@ -194,8 +202,10 @@ class _Kinds(dict):
             kind = "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
         elif f & FLAG_ASSET:
             kind = "A"
+        elif f & FLAG_TELEMETRY:
+            kind = "T"
         else:
-            kind = ""
+            kind = "C"
         if len(self) < 4096:
             self[key] = kind
         return kind
@@ -220,21 +230,21 @@ def extract(snap: Snapshot) -> list[float]:
     window = float(sl_settings.WINDOW_SECONDS)
     # one C-level transpose instead of a Python loop per feature
     ts, methods, paths_all, flags_all = zip(*arr, strict=False)
+    # the class string: one character per arrival (C-level map and join), see _Kinds
+    ks = list(map(_kind_of, zip(methods, flags_all, strict=False)))
+    kinds = "".join(ks)
+    resources = "A" in kinds or "T" in kinds
+    own_mask = list(map(_OWN_KINDS.__contains__, ks)) if resources else None
+    own_ts = list(compress(ts, own_mask)) if own_mask else list(ts)
+    n_own = len(own_ts)
 
-    # ── rates ──────────────────────────────────────────────────────────────
+    # ── rates of its own requests ──────────────────────────────────────────
     # arrivals are time-ordered: bisect instead of walking back
-    i10 = bisect_left(ts, now - 10.0)
-    i60 = bisect_left(ts, now - 60.0, 0, i10)
-    n60 = n - i60
-    cur = int(now // 60)
-    lo10, lo60 = cur - 9, cur - 59
-    c10 = c60 = 0
-    for minute, k in snap.minutes.items():
-        if minute >= lo60:
-            c60 += k
-            if minute >= lo10:
-                c10 += k
-    recent = Counter(paths_all[i60:])
+    i10 = bisect_left(own_ts, now - 10.0)
+    i60 = bisect_left(own_ts, now - 60.0, 0, i10)
+    n60 = n_own - i60
+    own_paths = list(compress(paths_all, own_mask)) if own_mask else paths_all
+    recent = Counter(own_paths[i60:])
     distinct = len(recent)
     if distinct > 1:
         entropy = _log2(n60) - sum(map(_xlog2x_get, recent.values())) / n60
@@ -245,7 +255,7 @@ def extract(snap: Snapshot) -> list[float]:
     run = longest_sequential_run(recent)
 
     # ── classes: one count per distinct flag value (a client has few) ───────
-    sensitive = unknown = assets = api = tele = 0
+    sensitive = unknown = assets = api = 0
     for f, k in Counter(flags_all).items():
         if f & FLAG_SENSITIVE:
             sensitive += k
@@ -253,27 +263,29 @@ def extract(snap: Snapshot) -> list[float]:
             unknown += k
         elif f & FLAG_ASSET:
             assets += k
-        elif f & FLAG_TELEMETRY:
-            tele += k
         elif f & FLAG_API:
             api += k
-    # the class string: one character per arrival (C-level map and join), see _Kinds
-    ks = list(map(_kind_of, zip(methods, flags_all)))
-    kinds = "".join(ks)
-    pages_only = kinds.replace("A", "")
+    pages_only = kinds.translate(_ONLY_PAGES)
     pages = len(pages_only)
     if pages:
         mask = list(map(_PAGE_KINDS.__contains__, ks))
         pts = list(compress(ts, mask))
-        with_assets = (kinds.count("PA") + kinds.count("NA") + kinds.count("RA")) / pages
+        no_tele = kinds.translate(_NO_TELEMETRY)
+        furnished = no_tele.count("PA") + no_tele.count("NA") + no_tele.count("RA")
+        with_assets = furnished / pages
+        no_assets = kinds.translate(_NO_ASSETS)
+        bare = pages - furnished
+        with_tele = (no_assets.count("PT") + no_assets.count("NT") + no_assets.count("RT")) / pages
         navigated = pages_only.count("N")
-        referred = navigated + pages_only.count("R")
+        direct = pages_only.count("P")
         depth = max(map(len, pages_only.replace("R", "P").split("P")))
         breadth = len(set(compress(paths_all, mask))) / pages
+        per_page = assets / pages
+        nav_share = navigated / pages
     else:
         pts = []
-        with_assets = breadth = 0.0
-        navigated = referred = depth = 0
+        with_assets = with_tele = nav_share = breadth = per_page = -1.0
+        depth = direct = bare = 0
 
     # ── page-view pacing and the session ────────────────────────────────────
     np_ = len(pts)
@@ -301,24 +313,25 @@ def extract(snap: Snapshot) -> list[float]:
     else:
         dwell = now - pts[-1] if np_ else window
 
-    # ── methods ─────────────────────────────────────────────────────────────
-    posts = methods.count("POST")
+    # ── methods of its own requests ─────────────────────────────────────────
     heads = methods.count("HEAD")
-    others = n - posts - heads - methods.count("GET")
+    own_methods = tuple(compress(methods, own_mask)) if own_mask else methods
+    posts = own_methods.count("POST")
+    others = n_own - posts - own_methods.count("HEAD") - own_methods.count("GET")
 
-    # ── rhythm ──────────────────────────────────────────────────────────────
-    if n >= 2:
+    # ── rhythm of its own requests ──────────────────────────────────────────
+    if n_own >= 2:
         # max(): arrivals from hosts with skewed clocks may be slightly out of order
-        gap_mean = max(0.0, (ts[-1] - ts[0]) / (n - 1))
+        gap_mean = max(0.0, (own_ts[-1] - own_ts[0]) / (n_own - 1))
         if gap_mean > 0.0:
             # sum of squared gaps = squared distance between ts[1:] and ts[:-1]
-            sq = _dist(ts[1:], ts[:-1])
-            var = sq * sq / (n - 1) - gap_mean * gap_mean
+            sq = _dist(own_ts[1:], own_ts[:-1])
+            var = sq * sq / (n_own - 1) - gap_mean * gap_mean
             gap_cv = _sqrt(var) / gap_mean if var > 0.0 else 0.0
         else:
             gap_cv = 0.0
     else:
-        # one arrival in the window: the previous one is at least a window ago
+        # one request in the window: the previous one is at least a window ago
         gap_mean = window
         gap_cv = 0.0
 
@@ -326,34 +339,28 @@ def extract(snap: Snapshot) -> list[float]:
     outs = snap.outcomes
     no = len(outs)
     c4xx = c404 = c5xx = blocked = finished = 0
-    resp_mean = 0.0
     if no:
-        _, statuses, response_ms, was_blocked = zip(*outs, strict=False)
+        _, statuses, _, was_blocked = zip(*outs, strict=False)
         blocked = was_blocked.count(True)
         if blocked:
-            keep = tuple(map(_not, was_blocked))
-            statuses = tuple(compress(statuses, keep))
-            response_ms = tuple(compress(response_ms, keep))
+            statuses = tuple(compress(statuses, map(_not, was_blocked)))
         finished = len(statuses)
-        if finished:
-            if max(statuses) >= 400:
-                ordered = sorted(statuses)
-                at400 = bisect_left(ordered, 400)
-                at500 = bisect_left(ordered, 500)
-                c4xx = at500 - at400
-                c404 = bisect_left(ordered, 405, at400) - bisect_left(ordered, 404, at400)
-                c5xx = finished - at500
-            resp_mean = sum(response_ms) / finished
+        if finished and max(statuses) >= 400:
+            ordered = sorted(statuses)
+            at400 = bisect_left(ordered, 400)
+            at500 = bisect_left(ordered, 500)
+            c4xx = at500 - at400
+            c404 = bisect_left(ordered, 405, at400) - bisect_left(ordered, 404, at400)
+            c5xx = finished - at500
     inv = 1.0 / finished if finished else 0.0
-    per_page = 1.0 / pages if pages else 0.0
+    inv_own = 1.0 / n_own if n_own else 0.0
 
     flags = flags_all[-1]
     robots = snap.robots_at
     return [
-        float(n - i10),
+        float(n_own - i10),
         float(n60),
-        float(c10),
-        float(c60),
+        float(n_own),
         float(snap.count_last_day()),
         float(distinct),
         entropy,
@@ -363,15 +370,16 @@ def extract(snap: Snapshot) -> list[float]:
         float(pages),
         float(assets),
         float(api),
-        float(tele),
-        assets * per_page,
+        per_page,
         with_assets,
+        float(bare),
+        with_tele,
         _log1p(pg_mean),
         pg_cv,
         _log1p(pg_min),
         _log1p(max(0.0, dwell)),
-        referred * per_page,
-        navigated * per_page,
+        float(direct),
+        nav_share,
         float(depth),
         breadth,
         heads / n,
@@ -381,11 +389,10 @@ def extract(snap: Snapshot) -> list[float]:
         c404 * inv,
         c5xx * inv,
         blocked / no if no else 0.0,
-        _log1p(resp_mean) if resp_mean > 0.0 else 0.0,
         _log1p(gap_mean),
         gap_cv,
-        posts / n,
-        others / n,
+        posts * inv_own,
+        others * inv_own,
         1.0 if flags & (FLAG_SUSPICIOUS_UA | FLAG_EMPTY_UA) else 0.0,
         1.0 if flags & FLAG_AUTHENTICATED else 0.0,
     ]
@@ -410,10 +417,16 @@ def scored(snap: Snapshot) -> bool:
     the grace period too, so the evidence (each request above the threshold) accumulates from the
     start of a visit; the grace period still decides when the behaviour may refuse anyone.
     A page's assets and beacons are not scored on their own: the features of the next page view
-    or call count them (their pace is the page's, not the client's).
+    or call count them (their pace is the page's, not the client's).  Nor is a declared crawler
+    that asked for robots.txt: ``CRAWLER_POLICY`` judges crawlers, the model learns how browsers
+    and the site's API clients behave (a crawler's no-asset, no-referer pace is what a task-list
+    bot in a browser looks like; learned as normal, it would hide them).
     """
     arr = snap.arrivals
-    if not arr or arr[-1][3] & _RESOURCES:
+    if not arr:
+        return False
+    flags = arr[-1][3]
+    if flags & _RESOURCES or (flags & FLAG_DECLARED_CRAWLER and snap.robots_at):
         return False
     start = max(1, int(sl_settings.MODEL_SCORE_FROM))
     return len(arr) >= start or snap.count_last_day() >= start

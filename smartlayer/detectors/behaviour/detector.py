@@ -19,13 +19,13 @@ import time
 from typing import Any
 
 from ...conf import sl_settings
+from ...ml.features import scored, site_flags
 from ...ml.guard import Guard, process_guard
 from ...policy import enforce
 from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
 from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
-from ...ml.features import scored, site_flags
 from ...request.facts import arrival_flags
 from ...request.reasons import ban_code
 from ...state import bans as ban_service
