@@ -23,7 +23,6 @@ The drift case (the site adds a telemetry endpoint and doubles its rate) is ``te
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import time
 from collections import defaultdict
@@ -39,9 +38,9 @@ TARGETS = {"moderate bots": ">= 80 %", "advanced bots": ">= 50 %", "people": "<=
 
 
 def site_of(name: str):
-    from smartlayer.sim import SiteMap
+    from smartlayer.sim import SiteMap, with_telemetry
 
-    return dataclasses.replace(SiteMap(), telemetry_interval=2.0 if name == "telemetry" else 0.0)
+    return with_telemetry(SiteMap()) if name == "telemetry" else SiteMap()
 
 
 def train_on_week(seed: int, humans: int, site) -> tuple:
@@ -60,14 +59,10 @@ def train_on_week(seed: int, humans: int, site) -> tuple:
     return model, Profile(profile, f"targets-{seed}")
 
 
-def test_day(seed: int, humans: int, site, *, moderate: int = 50, advanced: int = 30) -> list:
-    from smartlayer.sim import DEFAULT_START, generate
+def test_day(seed: int, humans: int, site) -> list:
+    from smartlayer.sim import generate_automation_day
 
-    mix = {"api_client": max(1, humans // 100), "crawler": 2, "office": max(1, humans // 150),
-           "telemetry": max(1, humans // 40), "product_order": max(1, humans // 50),
-           "moderate_bot": moderate, "advanced_bot": advanced}
-    return generate(start=DEFAULT_START + 7 * 86400, duration=86400, seed=seed, humans=humans, scenarios=mix,
-                    sitemap=site)
+    return generate_automation_day(seed, humans=humans, sitemap=site)
 
 
 def sessions_caught(records: list, model, profile) -> dict[str, list[int]]:
@@ -102,13 +97,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--humans", type=int, default=200, help="people of the training week")
     parser.add_argument("--day-humans", type=int, default=300, help="people of the day replayed")
     parser.add_argument("--sites", nargs="+", default=["plain", "telemetry"], choices=["plain", "telemetry"])
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
+                        help="SMART_MIDDLEWARE settings for the run (a number, or a JSON value)")
     args = parser.parse_args(argv)
+    import json
     import os
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     import django
 
     django.setup()
+    from django.conf import settings
+
+    overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
+    settings.SMART_MIDDLEWARE = {**getattr(settings, "SMART_MIDDLEWARE", {}), **overrides}
+    if overrides:
+        print(f"settings: {overrides}")
 
     for name in args.sites:
         site = site_of(name)

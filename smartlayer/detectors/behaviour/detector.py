@@ -154,6 +154,11 @@ class Detector:
             ev.model_demoted = not self.guard.note(model, client.key, above, now)
             if above:
                 ev.model_flags = counted(self.bans.note_flag, ctx, now)
+                # the grace period protects from a refusal on little evidence: a sustained anomaly
+                # (MODEL_SUSTAINED_ALONE flagged requests, the guard green) is not little
+                if (result.in_grace and not ev.model_demoted
+                        and ev.model_flags >= int(sl_settings.MODEL_SUSTAINED_ALONE)):
+                    ev.in_grace = False
 
         return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
 
