@@ -108,9 +108,10 @@ def main(argv: list[str] | None = None) -> None:
 
     django.setup()
     from django.conf import settings
+    from django.test import override_settings
 
     overrides = {k: json.loads(v) for k, v in (item.split("=", 1) for item in args.set)}
-    settings.SMART_MIDDLEWARE = {**getattr(settings, "SMART_MIDDLEWARE", {}), **overrides}
+    override_settings(SMART_MIDDLEWARE={**getattr(settings, "SMART_MIDDLEWARE", {}), **overrides}).enable()
     if overrides:
         print(f"settings: {overrides}")
 
