@@ -255,6 +255,9 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_SUSTAINED_COUNT": 5,
     "MODEL_SUSTAINED_RULE_SCORE": 2,
     "MODEL_SUSTAINED_ALONE": 15,
+    # Score early, decide later: the model scores a client from its n-th request in 24 h,
+    # inside the grace period too (evidence accumulates from the start; grace still protects).
+    "MODEL_SCORE_FROM": 2,
     # Guards around the model (see smartlayer.ml.guard and ml/training/shadow.py).
     # The bound: a candidate may refuse (shadow scoring) at most this multiple
     # of its contamination share of recent requests.

@@ -68,7 +68,7 @@ def synthetic_rows(seed: int = 3, clients: int = 12, per_client: int = 120) -> p
 
 def test_names_and_shape_are_fixed():
     assert len(FEATURE_NAMES) == N_FEATURES == len(set(FEATURE_NAMES))
-    assert F.FEATURE_SET_VERSION == "fs1"
+    assert F.FEATURE_SET_VERSION == "fs2"
     win = ClientWindow(200)
     _, vec = feed(win, T0)
     assert len(vec) == N_FEATURES and all(isinstance(v, float) and math.isfinite(v) for v in vec)
@@ -84,7 +84,7 @@ def test_rates_shares_and_flags():
     assert col(vec, "count_10s") == 12
     assert col(vec, "count_60s") == 12
     assert col(vec, "count_24h") == 42
-    assert col(vec, "count_1h") == 42 and col(vec, "count_10min") == 42
+    assert col(vec, "count_window") == 42
     # 11 of the 12 /admin/ outcomes are in (the current request is not finished)
     finished = 30 + 11
     assert col(vec, "share_5xx") == pytest.approx(11 / finished)
@@ -211,14 +211,17 @@ def test_online_and_offline_vectors_are_identical():
         assert offline[row] == vec, (row, df.loc[row].to_dict())  # exact, not approximate
 
 
-def test_the_grace_period_is_not_vectorised(sl):
-    sl(grey_grace_requests=20)
+def test_requests_are_vectorised_from_model_score_from(sl):
+    sl(grey_grace_requests=20, MODEL_SCORE_FROM=21)
     rows = [{"ts": T0 + i, "client_key": "ip:1.2.3.4", "method": "GET", "path": f"/p{i}", "status_code": 200,
              "response_time_ms": 5.0, "user_agent": BROWSER, "authenticated": False, "was_blocked": False}
             for i in range(25)]
     X, meta = frame_to_vectors(pd.DataFrame(rows))
     assert list(meta["row"]) == [20, 21, 22, 23, 24]  # the 21st request is the first one scored
     assert col(list(X[0]), "count_24h") == 21
+    sl(MODEL_SCORE_FROM=2)  # score early (the default): inside the grace period, from the 2nd request
+    X, meta = frame_to_vectors(pd.DataFrame(rows))
+    assert list(meta["row"]) == list(range(1, 25))
 
 
 def test_sampling_is_bounded_deterministic_and_exact():
@@ -300,12 +303,12 @@ def test_requestlog_frame_leaves_out_what_was_not_served():
     df = frames.requestlog_frame(base, base + timedelta(hours=1), chunk_size=7)
     assert len(df) == 35
     assert set(df["client_key"]) == {"ip:1.1.1.1", "u:7"}
-    assert list(df.columns) == list(F.FRAME_COLUMNS)
+    assert list(df.columns) == [*F.FRAME_COLUMNS, *F.OPTIONAL_COLUMNS]
     assert df["ts"].iloc[0] == pytest.approx(base.timestamp())
     assert df.loc[df.client_key == "u:7", "authenticated"].all()
     assert not df.loc[df.client_key == "ip:1.1.1.1", "authenticated"].any()
     empty = frames.requestlog_frame(base + timedelta(days=5), base + timedelta(days=6))
-    assert empty.empty and list(empty.columns) == list(F.FRAME_COLUMNS)
+    assert empty.empty and list(empty.columns) == [*F.FRAME_COLUMNS, *F.OPTIONAL_COLUMNS]
 
 
 def test_out_of_order_arrivals_never_raise():
@@ -321,3 +324,106 @@ def test_out_of_order_arrivals_never_raise():
         snap = win.arrive((ts, "GET", "/", 0), 600)
     vector = extract(snap)
     assert len(vector) == len(FEATURE_NAMES) and all(math.isfinite(v) for v in vector)
+
+
+# ── fs2: the site's request classes, page-view pacing, navigation ──────────
+
+def _classes_window(*, assets: bool, referer: bool, gap: float, pages: int = 8):
+    from smartlayer.request.facts import FLAG_ASSET, FLAG_NAVIGATED, FLAG_TELEMETRY
+
+    win = ClientWindow(200)
+    t, snap = T0, None
+    for i in range(pages):
+        nav = FLAG_NAVIGATED if referer and i else 0
+        snap = win.arrive((t, "GET", f"/products/{10 * i}/", nav), 600)
+        win.complete((t, 200, 30.0, False))
+        if assets:
+            snap = win.arrive((t + 0.1, "GET", f"/media/{i}.jpg", FLAG_ASSET | FLAG_NAVIGATED), 600)
+            snap = win.arrive((t + 0.3, "POST", "/t/collect/", FLAG_TELEMETRY | FLAG_NAVIGATED), 600)
+        t += gap
+    return snap
+
+
+def test_page_views_assets_and_beacons_are_counted_apart():
+    person = extract(_classes_window(assets=True, referer=True, gap=25.0))
+    assert col(person, "page_views") == 8 and col(person, "assets") == 8
+    assert col(person, "pages_with_assets") == 1.0 and col(person, "pages_with_telemetry") == 1.0
+    assert col(person, "bare_pages") == 0 and col(person, "direct_pages") == 1  # only the landing page
+    assert col(person, "navigated_share") == pytest.approx(7 / 8)
+    assert col(person, "chain_depth") == 7
+    assert col(person, "log_page_gap_mean_s") == pytest.approx(math.log1p(25.0))
+    # a page's resources are not the client's own pace: the rates count page views and calls
+    assert col(person, "count_window") == 8
+    bot = extract(_classes_window(assets=False, referer=False, gap=4.0))
+    assert col(bot, "page_views") == 8 and col(bot, "assets") == 0
+    assert col(bot, "bare_pages") == 8 and col(bot, "direct_pages") == 8 and col(bot, "chain_depth") == 0
+    assert col(bot, "pages_with_assets") == 0.0 and col(bot, "pages_with_telemetry") == 0.0
+    assert col(bot, "log_page_gap_mean_s") == pytest.approx(math.log1p(4.0))
+    assert col(bot, "page_gap_cv") == pytest.approx(0.0, abs=1e-6)
+
+
+def test_without_page_views_the_page_shares_are_undefined():
+    win = ClientWindow(200)
+    for i in range(5):
+        snap = win.arrive((T0 + i, "POST", "/api/orders/", 256), 600)  # FLAG_API
+    vec = extract(snap)
+    assert col(vec, "page_views") == 0 and col(vec, "api_calls") == 5
+    for name in ("assets_per_page", "pages_with_assets", "pages_with_telemetry", "navigated_share", "page_breadth"):
+        assert col(vec, name) == -1.0
+
+
+def test_assets_beacons_and_declared_crawlers_are_not_scored(sl):
+    from smartlayer.ml.features import scored
+    from smartlayer.request.facts import FLAG_ASSET, FLAG_DECLARED_CRAWLER
+
+    sl(MODEL_SCORE_FROM=2)
+    win = ClientWindow(200)
+    assert not scored(win.arrive((T0, "GET", "/", 0), 600))           # one request: no pace yet
+    assert scored(win.arrive((T0 + 1, "GET", "/a/", 0), 600))
+    assert not scored(win.arrive((T0 + 1.1, "GET", "/a.jpg", FLAG_ASSET), 600))
+    bot = ClientWindow(200)
+    bot.arrive((T0, "GET", "/robots.txt", FLAG_DECLARED_CRAWLER), 600)
+    assert not scored(bot.arrive((T0 + 2, "GET", "/a/", FLAG_DECLARED_CRAWLER), 600))  # CRAWLER_POLICY's to judge
+
+
+def test_online_and_offline_vectors_are_identical_with_a_site_profile():
+    """With the profile's classes and referers: the detector's flags are the training frame's flags."""
+    from smartlayer.detectors.behaviour.detector import Detector
+    from smartlayer.ml.runtime import ModelScore
+    from smartlayer.offline.replay import _client_of
+    from smartlayer.profile.core import Profile
+    from smartlayer.profile.learn import learn_profile, rows_from_records
+    from smartlayer.request.context import RequestContext
+    from smartlayer.sim import DEFAULT_START, generate
+    from smartlayer.state.ban_backends import MemoryBans
+    from smartlayer.state.windows.window import LocalWindowStore
+
+    records = generate(start=DEFAULT_START, duration=6 * 3600, seed=4, humans=12, diurnal=False,
+                       scenarios={"moderate_bot": 3, "advanced_bot": 2, "telemetry": 2, "api_client": 1})
+    profile = Profile(learn_profile(lambda: rows_from_records(records)))
+    df = frames.records_frame(records)
+    assert (df["referer_host"] != "").any()
+    seen: dict[int, list[float]] = {}
+    current = [-1]
+
+    class Spy:
+        def score(self, snap):
+            seen[current[0]] = extract(snap)
+            return ModelScore(0.0, 1.0, "spy", [])
+
+    from smartlayer.request.exempt import is_exempt
+
+    det = Detector(LocalWindowStore(max_clients=1000), MemoryBans(), use_llm=False, model=Spy(), profile=profile)
+    served = [r for r in records if not is_exempt(r.path, r.ip)]   # what records_frame keeps, in order
+    for i, r in enumerate(served):
+        ctx = RequestContext(client=_client_of(r), method=r.method, path=r.path, user_agent=r.user_agent,
+                             started=r.ts, t0=0.0, referer=r.referer)
+        current[0] = i
+        det.inspect(ctx, r.ts, monitor=True)
+        det.record_outcome(ctx, r.status, r.response_ms, False, now=r.ts)
+    X, meta = frame_to_vectors(df, profile=profile)
+    offline = {int(row): list(vec) for row, vec in zip(meta["row"], X, strict=True)}
+    assert len(offline) > 300 and offline.keys() == seen.keys()
+    assert any(v[FEATURE_NAMES.index("navigated_share")] > 0 for v in offline.values())
+    for row, vec in seen.items():
+        assert offline[row] == vec, row

@@ -62,7 +62,7 @@ def test_save_writes_an_immutable_complete_version(store, fitted):
     assert sorted(p.name for p in path.iterdir()) == sorted([MODEL_FILE, FOREST_FILE, MANIFEST_FILE])
     manifest = json.loads((path / MANIFEST_FILE).read_text())
     assert manifest["version"] == "v1"
-    assert manifest["feature_set"] == "fs1" and manifest["feature_names"] == list(FEATURE_NAMES)
+    assert manifest["feature_set"] == "fs2" and manifest["feature_names"] == list(FEATURE_NAMES)
     assert set(manifest["libraries"]) >= {"python", "numpy", "sklearn", "smartlayer"}
     assert set(manifest["artifacts"]) == {MODEL_FILE, FOREST_FILE}
     assert all(len(a["sha256"]) == 64 for a in manifest["artifacts"].values())
@@ -281,7 +281,7 @@ def test_a_working_model_scores_requests_in_the_middleware(store, fitted, browse
         browser.get(f"/page/{i}")
     flush_logs()
     scored = RequestLog.objects.exclude(model_score=None)
-    assert scored.count() == 5  # requests 21..25: past the grace period
+    assert scored.count() == 24  # requests 2..25: scored from MODEL_SCORE_FROM, the grace period included
     assert set(scored.values_list("model_version", flat=True)) == {"v1"}
 
 

@@ -45,3 +45,36 @@ def test_the_notebook_executes_on_generated_data(monkeypatch):
     assert "NOTEBOOK_OK" in text
     assert "hostile flagged" in text        # the per-version score table
     assert figures >= 5                     # distributions, correlations, per-label, scores, clients
+
+
+FS2_NOTEBOOK = NOTEBOOK.parent / "fs2_generated_traffic.ipynb"
+
+
+def test_the_fs2_notebook_is_committed_clean():
+    nb = nbformat.read(FS2_NOTEBOOK, as_version=4)
+    nbformat.validate(nb)
+    assert all(not c.outputs and c.execution_count is None for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.slow
+def test_the_fs2_notebook_executes_on_generated_traffic(monkeypatch):
+    from nbclient import NotebookClient
+
+    monkeypatch.setenv("SMARTLAYER_NOTEBOOK_HUMANS", "40")
+    monkeypatch.delenv("DJANGO_SETTINGS_MODULE", raising=False)
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    nb = nbformat.read(FS2_NOTEBOOK, as_version=4)
+    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(FS2_NOTEBOOK.parent)}})
+    client.execute(env=dict(os.environ))
+    texts, figures = [], 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            if out.output_type == "stream":
+                texts.append(out.text)
+            elif out.output_type in ("execute_result", "display_data"):
+                texts.append(out.data.get("text/plain", ""))
+                figures += "image/png" in out.data
+    text = "\n".join(texts)
+    assert "feature set fs2" in text and "moderate bot" in text and "NOTEBOOK_OK" in text
+    assert figures >= 3

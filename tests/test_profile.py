@@ -282,18 +282,21 @@ def test_weights_are_configurable(sl):
     assert score(["path:unknown", "param:shape"]) == 5
 
 
-def test_the_model_judges_a_client_without_its_pages_beacons_and_images():
-    from smartlayer.detectors.behaviour.detector import without_resources
+def test_the_model_judges_a_client_by_its_pages_not_their_beacons_and_images():
+    """fs2 counts a page's assets and beacons apart: they do not make the client's pace."""
+    from smartlayer.ml.features import FEATURE_NAMES, extract
     from smartlayer.request.facts import FLAG_ASSET, FLAG_TELEMETRY
 
-    win = ClientWindow(500)
-    snap = None
+    win, quiet = ClientWindow(500), ClientWindow(500)
+    snap = quiet_snap = None
     for i in range(10):
-        win.arrive((T0 + i, "GET", f"/products/{i}/", 0), 600)
+        quiet_snap = quiet.arrive((T0 + i, "GET", f"/products/{i}/", 0), 600)
+        snap = win.arrive((T0 + i, "GET", f"/products/{i}/", 0), 600)
         win.arrive((T0 + i + 0.1, "GET", f"/media/{i}-1.jpg", FLAG_ASSET), 600)
-        snap = win.arrive((T0 + i + 0.2, "POST", "/t/collect/", FLAG_TELEMETRY), 600)
-    quiet = without_resources(snap)
-    assert [a[2] for a in quiet.arrivals] == [f"/products/{i}/" for i in range(10)]
-    assert sum(quiet.minutes.values()) == 10 and sum(quiet.hours.values()) == 10
-    plain = ClientWindow(50).arrive((T0, "GET", "/", 0), 600)
-    assert without_resources(plain) is plain
+        win.arrive((T0 + i + 0.2, "POST", "/t/collect/", FLAG_TELEMETRY), 600)
+    with_resources, without = extract(snap), extract(quiet_snap)
+    for name in ("count_10s", "count_60s", "count_window", "log_gap_mean_s", "gap_cv", "share_post",
+                 "page_views", "log_page_gap_mean_s", "distinct_paths_60s"):
+        i = FEATURE_NAMES.index(name)
+        assert with_resources[i] == without[i], name
+    assert with_resources[FEATURE_NAMES.index("assets")] == 9  # the current page's are still to come

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
+import statistics
 from collections import Counter, defaultdict
 from itertools import pairwise
 from urllib.parse import unquote_plus
@@ -333,3 +334,87 @@ def test_jsonl_round_trip(attack_day):
     assert to_jsonl(records, buf) == len(records)
     buf.seek(0)
     assert read_jsonl(buf) == records
+
+
+# ── browser automation, a site with telemetry, drift ──────────────────────
+@pytest.fixture(scope="module")
+def automation_day() -> list[TrafficRecord]:
+    from smartlayer.sim import generate_automation_day, with_telemetry
+
+    return generate_automation_day(21, humans=60, sitemap=with_telemetry(SiteMap()),
+                                   bots={"moderate_bot": 12, "advanced_bot": 12})
+
+
+def _sessions(records: list[TrafficRecord], gap: float = 1800.0) -> list[list[TrafficRecord]]:
+    out: list[list[TrafficRecord]] = []
+    for recs in by_client(records).values():
+        current = [recs[0]]
+        for a, b in pairwise(recs):
+            if b.ts - a.ts > gap:
+                out.append(current)
+                current = []
+            current.append(b)
+        out.append(current)
+    return out
+
+
+def _pages(recs: list[TrafficRecord]) -> list[TrafficRecord]:
+    return [r for r in recs if r.method == "GET" and not r.path.startswith(("/static/", "/media/", "/favicon"))]
+
+
+def test_moderate_bots_look_like_browsers_and_work_down_a_list(automation_day):
+    sessions = _sessions([r for r in automation_day if r.label == "moderate_bot"])
+    assert len(sessions) >= 12
+    for recs in sessions:
+        assert {r.user_agent for r in recs} <= set(BROWSER_UAS)
+        pages = _pages(recs)
+        span = pages[-1].ts - pages[0].ts
+        assert span <= 111 + 7 and all(r.referer == "" for r in pages)   # direct navigation
+        assert all(2.0 <= b.ts - a.ts <= 6.0 + 0.5 for a, b in pairwise(pages) if b.ts - a.ts < 30)
+        assert not any(r.path == "/t/collect/" for r in recs)              # nobody moves a mouse
+    assets = sum(1 for r in automation_day if r.label == "moderate_bot" and r.path.startswith("/media/"))
+    pages_all = sum(len(_pages(s)) for s in sessions)
+    assert assets < 0.3 * pages_all                                        # few or no assets
+    assert 25 <= statistics.median(len(_pages(s)) * 4 for s in sessions) <= 111 * 2
+
+
+def test_advanced_bots_follow_links_with_assets_but_keep_a_tell(automation_day):
+    bots = of_label(automation_day, "advanced_bot")
+    assert len(bots) == 12
+    for recs in bots.values():
+        pages = _pages(recs)
+        assert sum(1 for r in pages if r.referer.startswith("https://shop.example.com/")) >= 0.8 * (len(pages) - 3)
+        assert any(r.path.startswith(("/media/", "/static/")) for r in recs)
+        gaps = [b.ts - a.ts for a, b in pairwise(pages) if b.ts - a.ts < 600]
+        beacons = sum(1 for r in recs if r.path == "/t/collect/")
+        cv = statistics.pstdev(gaps) / statistics.mean(gaps)
+        # at least one tell: no telemetry, too even or too short a pause, or a listing crawled in order
+        breadth = sum(1 for r in pages if r.path.startswith("/products/")) > 0.8 * len(pages)
+        assert beacons == 0 or cv < 0.5 or statistics.mean(gaps) < 5 or breadth
+
+
+def test_people_of_a_site_with_telemetry_post_beacons_while_they_read(automation_day):
+    people = of_label(automation_day, "human")
+    with_beacons = [recs for recs in people.values() if any(r.path == "/t/collect/" for r in recs)]
+    assert len(with_beacons) > 0.8 * len(people)
+    for recs in with_beacons[:10]:
+        for r in recs:
+            if r.path == "/t/collect/":
+                assert r.method == "POST" and r.status == 204 and r.referer.startswith("https://shop.example.com/")
+    # the default site has none: the ready-made days are as they were
+    assert not any(r.path == "/t/collect/" for r in generate(start=DEFAULT_START, duration=6 * HOUR, seed=3,
+                                                             humans=10, diurnal=False))
+
+
+def test_drift_adds_an_endpoint_and_doubles_the_telemetry_rate():
+    from smartlayer.sim import drifted, with_telemetry
+
+    site = with_telemetry(SiteMap())
+    before = generate(start=DEFAULT_START, duration=6 * HOUR, seed=8, humans=40, diurnal=False, sitemap=site)
+    after = generate(start=DEFAULT_START, duration=6 * HOUR, seed=8, humans=40, diurnal=False, sitemap=drifted(site))
+    beacons = lambda recs: [r for r in recs if r.method == "POST" and r.path.startswith("/t/")]  # noqa: E731
+    assert {r.path for r in beacons(before)} == {"/t/collect/"}
+    assert {r.path for r in beacons(after)} == {"/t/collect/", "/t/vitals/"}
+    pages = lambda recs: len(_pages(recs))  # noqa: E731
+    rate_before, rate_after = len(beacons(before)) / pages(before), len(beacons(after)) / pages(after)
+    assert 1.5 < rate_after / rate_before < 2.5

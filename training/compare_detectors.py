@@ -1,6 +1,6 @@
 """Choose the detector by measurement: IsolationForest against LocalOutlierFactor (novelty mode).
 
-    python training/compare_detectors.py [--seeds 7 8 9] [--humans 300] [--lof-train 20000]
+    python training/compare_detectors.py [--seeds 7 8 9] [--humans 300] [--lof-train 20000] [--automation]
 
 For each held-out seed (7-12 were never looked at while tuning): train both detectors on a
 generated normal week, score a generated attack day of another seed (``generate_attack_day``,
@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8, 9])
     parser.add_argument("--humans", type=int, default=300)
     parser.add_argument("--lof-train", type=int, default=20000)
+    parser.add_argument("--automation", action="store_true",
+                        help="score the automation day (people, moderate and advanced browser bots) with the "
+                             "week's site profile, instead of the attack day")
     args = parser.parse_args(argv)
     import os
 
@@ -71,13 +74,22 @@ def main(argv: list[str] | None = None) -> None:
 
     from smartlayer.ml.training.frames import frame_to_vectors, records_frame
     from smartlayer.ml.training.labels import BENIGN
-    from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week
+    from smartlayer.profile.core import Profile
+    from smartlayer.profile.learn import learn_profile, rows_from_records
+    from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_automation_day, generate_normal_week
 
     pooled: dict[str, dict[str, list]] = {"IsolationForest": {}, "LocalOutlierFactor": {}}
     for seed in args.seeds:
-        X_train, _ = frame_to_vectors(records_frame(generate_normal_week(seed=seed, humans=args.humans)))
-        X_test, meta = frame_to_vectors(records_frame(generate_attack_day(seed=seed + 100,
-                                                                          start=DEFAULT_START + 7 * 86400)))
+        if args.automation:
+            # the model's day: people and browser-automation bots, with the site profile of the week
+            week = generate_normal_week(seed=seed, humans=args.humans, profiled=True)
+            profile = Profile(learn_profile(lambda week=week: rows_from_records(week)))
+            X_train, _ = frame_to_vectors(records_frame(week), profile=profile)
+            X_test, meta = frame_to_vectors(records_frame(generate_automation_day(seed + 100)), profile=profile)
+        else:
+            X_train, _ = frame_to_vectors(records_frame(generate_normal_week(seed=seed, humans=args.humans)))
+            X_test, meta = frame_to_vectors(records_frame(generate_attack_day(seed=seed + 100,
+                                                                              start=DEFAULT_START + 7 * 86400)))
         labels = meta["label"].fillna("").astype(str).to_numpy()
         keep = labels != "distributed"
         X_test, labels, clients = X_test[keep], labels[keep], meta["client_key"].to_numpy()[keep]

@@ -3,35 +3,45 @@
 :func:`extract` is the **one** function that turns a client's window
 (:class:`~smartlayer.state.windows.window.Snapshot`, the current request included) into the
 vector the model scores.  The middleware calls it on the request path for
-clients past the grace period; training calls it through
+the requests :func:`scored` selects; training calls it through
 :func:`smartlayer.ml.training.frames.frame_to_vectors`, which replays historical rows through the very same
 :class:`~smartlayer.state.windows.window.ClientWindow` in the very same order the middleware
-uses (arrival → features → outcome).  Online and offline vectors are therefore
-identical by construction, not by two implementations kept in step.
+uses (arrival → features → outcome), with the same flag bits (:func:`site_flags`).
+Online and offline vectors are therefore identical by construction, not by two
+implementations kept in step.
 
-Feature set ``fs1`` (:data:`FEATURE_NAMES`; the names say what, the comments
+Feature set ``fs2`` (:data:`FEATURE_NAMES`; the names say what, the comments
 below say why).  "Window" means the arrivals/outcomes the snapshot holds
 (``WINDOW_SECONDS`` and ``WINDOW_MAX_EVENTS`` bound it).
+
+Why fs2: on real sessions of people and browser-automation bots, ``fs1``
+could not tell a page view from an asset, an API call or a beacon, so a
+site's telemetry rate decided who looked odd; what did separate bots from
+people was **page-view pacing** (a task list opens a page every 2–6 s, a
+reader stays seconds to minutes, irregularly), whether a page's assets were
+fetched, and whether the client followed the site's links.  So fs2 counts the
+site profile's request classes apart (the arrival's flag bits, set by
+:func:`site_flags`), and describes the page views: their pacing, their
+assets, their referers, how broad and how deep the navigation went.  Nothing
+encodes the absolute date, the time of day or per-path byte counts: those
+describe the site's week, not the client.  Without a site profile there are no
+class bits: every GET is a page view and nobody is "navigated".
 
 Scaling, decided by measurement (``training/experiments.py``): **counts stay
 raw**, durations are ``log1p``-compressed.  An isolation tree splits a node
 at a threshold drawn uniformly between the node's min and max, so a stretched
 upper tail gets many splits and its members are isolated fast — and the
 heavy upper tail of request counts is exactly where scrapers and floods
-live.  ``log1p`` on counts squeezed that tail into a sliver of the range:
-on the generated attack days it lost most scrapers (0 % of scraper vectors
-above the threshold vs. ~80–95 % raw) at the same false-positive rate.
-It also matters because a forest cannot extrapolate: a client ten times
-faster than anything in training lands in the same leaf as the fastest
-training client, so that client must already look rare.  Response time and
-mean gap are durations whose ratios matter (5 ms vs 50 ms, 1 s vs 10 s), so
-they keep the log.
+live.  Durations (response time, gaps, dwell, session) are ratios that
+matter (2 s vs 20 s), so they keep the log.
 
 The request path budget is a few tens of microseconds, so the code is written
 for CPython speed: one ``zip(*arrivals)`` transpose, bisection for the time
-spans, ``tuple.count``/``Counter``/``math.dist`` for the aggregates (C loops,
-no per-element Python frames), and no pandas/NumPy on this path (their per-call overhead is larger than the
-whole computation for 200 events).
+spans, one ``Counter`` over the few distinct flag values, the classes as a
+string (one character per arrival, C-level ``map``/``join``/``count``), and
+``math.dist`` for the squared gaps — no per-element Python frames, and no
+pandas/NumPy on this path (their per-call overhead is larger than the whole
+computation for 200 events).
 """
 from __future__ import annotations
 
@@ -40,65 +50,104 @@ import operator
 from bisect import bisect_left
 from collections import Counter
 from itertools import compress
-from typing import TYPE_CHECKING
+from typing import Any
 
 from ..conf import sl_settings
 from ..request.facts import (
+    FLAG_API,
+    FLAG_ASSET,
     FLAG_AUTHENTICATED,
+    FLAG_DECLARED_CRAWLER,
     FLAG_EMPTY_UA,
+    FLAG_FOREIGN_REFERER,
+    FLAG_NAVIGATED,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
+    FLAG_TELEMETRY,
+    FLAG_UNKNOWN_PATH,
     longest_sequential_run,
 )
 from ..state.windows.window import Snapshot
 
-if TYPE_CHECKING:  # pragma: no cover - typing only; never imported on the request path
-    pass
+_sqrt = math.sqrt
 
 #: Bump whenever a feature's definition, order or scaling changes: the store
 #: refuses to load a model trained on another feature set.
-FEATURE_SET_VERSION = "fs1"
+FEATURE_SET_VERSION = "fs2"
 
 FEATURE_NAMES: tuple[str, ...] = (
-    # how fast — short spans from the arrivals, long spans from minute buckets
-    "count_10s",                # arrivals in the last 10 s (the current one included)
+    # how fast — the client's own requests (page views, calls, forms; not its pages' assets and
+    # beacons, whose pace is the site's script's), over 10 s, 60 s and the window; all of them in 24 h
+    "count_10s",                # own requests in the last 10 s (the current one included)
     "count_60s",                # ... 60 s
-    "count_10min",              # ... last 10 minute buckets (current minute included)
-    "count_1h",                 # ... last 60 minute buckets
-    "count_24h",                # arrivals in 24 h (hour buckets; the grace count)
-    # what — breadth and shape of the paths asked for in the last 60 s
+    "count_window",             # ... in the window
+    "count_24h",                # every arrival in 24 h (hour buckets; the grace count)
+    # what — breadth of the own requests of the last 60 s, and what the site does not have
     "distinct_paths_60s",
-    "path_entropy_60s",         # Shannon entropy (bits) of the path distribution
+    "path_entropy_60s",         # Shannon entropy (bits) of their path distribution
     "sequential_run_60s",       # longest run of consecutive numeric IDs (enumeration)
     "sensitive_hits",           # window arrivals on grey_sensitive_paths
+    "unknown_paths",            # window arrivals on paths the site profile never saw served
+    # the site's request classes, counted apart over the window
+    "page_views",               # GET/HEAD of a page (not an asset, a beacon, an API call or an unknown path)
+    "assets",                   # the pages' files and images
+    "api_calls",                # API / XHR endpoints
+    "assets_per_page",          # (-1: no page view to have them)
+    "pages_with_assets",        # share of page views followed by an asset before the next page (-1: none)
+    "bare_pages",               # page views followed by no asset before the next page (a count: its tail isolates)
+    "pages_with_telemetry",     # share of page views followed by a beacon before the next page (-1: none)
+    # page-view pacing: how people read (seconds to minutes, irregular) vs a task list (seconds, even)
+    "log_page_gap_mean_s",
+    "page_gap_cv",              # std / mean of the gaps between page views
+    "log_page_gap_min_s",
+    "log_dwell_s",              # time on the page before the current request
+    # navigation: followed the site's links (same-site referer) or typed/jumped to each URL
+    "direct_pages",             # page views without any referer: typed, bookmarked, or opened by a script
+    "navigated_share",          # page views with a referer of this site (-1: no page view)
+    "chain_depth",              # longest run of consecutive page views each reached from the site
+    "page_breadth",             # distinct pages / page views (-1: no page view)
+    "share_head",
+    "robots_txt",               # fetched /robots.txt in the last day
+    "log_session_s",            # since the session began (the last pause of SESSION_GAP between page views)
     # how it went — finished requests in the window (blocked ones left out)
     "share_4xx",
     "share_404",
     "share_5xx",
     "share_blocked",            # outcomes smartlayer itself refused
-    "log_response_ms_mean",
-    # rhythm — gaps between consecutive arrivals in the window
+    # rhythm — gaps between the client's own consecutive requests in the window
     "log_gap_mean_s",
     "gap_cv",                   # std / mean: ~0 for a metronome script, ~1 for people
-    # how — method mix over the window, and who the client says it is
+    # how — method mix of its own requests, and who the client says it is
     "share_post",
-    "share_other_methods",      # neither GET nor POST (HEAD, PUT, DELETE, OPTIONS, ...)
+    "share_other_methods",      # neither GET, HEAD nor POST (PUT, DELETE, OPTIONS, ...)
     "suspicious_ua",            # current user agent is empty or a known tool
     "authenticated",
 )
 N_FEATURES = len(FEATURE_NAMES)
 
 #: Columns :func:`frame_to_vectors` needs (RequestLog-like, ``ts`` in unix seconds).
+#: ``referer_host`` is optional: without it no request counts as navigated.
 FRAME_COLUMNS: tuple[str, ...] = (
     "ts", "client_key", "method", "path", "status_code", "response_time_ms",
     "user_agent", "authenticated", "was_blocked",
 )
 
-_log1p = math.log1p
-_dist = math.dist
-_not = operator.not_
+#: Optional columns: the referer's host (what the request log keeps of the referer).
+OPTIONAL_COLUMNS: tuple[str, ...] = ("referer_host",)
+
+#: A pause between page views this long (seconds) starts a new session.
+SESSION_GAP = 300.0
+
+#: Flags that make a request something other than a page view.
+_NOT_PAGE = FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH
+_PAGE_METHODS = frozenset({"GET", "HEAD"})
+_PAGE_KINDS = frozenset("NRP")
+_OWN_KINDS = frozenset("NRPC")
+_ONLY_PAGES = str.maketrans("", "", "ATC")
+_NO_TELEMETRY = str.maketrans("", "", "TC")
+_NO_ASSETS = str.maketrans("", "", "AC")
+
 _log2 = math.log2
-_sqrt = math.sqrt
 
 
 class _XLog2X(dict):
@@ -111,8 +160,72 @@ class _XLog2X(dict):
         return value
 
 
-_xlog2x = _XLog2X()
-_xlog2x_get = _xlog2x.__getitem__
+_xlog2x_get = _XLog2X().__getitem__
+_log1p = math.log1p
+_dist = math.dist
+_not = operator.not_
+_sub = operator.sub
+_DAY = 86400.0
+
+
+def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> int:
+    """The flag bits only the site profile can tell (none without one): the class of the endpoint
+    asked for and where the client came from.  The detector and the training frames both call this."""
+    if profile is None:
+        return 0
+    flags = 0
+    if referer_host:
+        flags |= FLAG_NAVIGATED if profile.same_site(referer_host, host) else FLAG_FOREIGN_REFERER
+    cls = profile.endpoint_class(path)
+    if cls is None:
+        flags |= FLAG_UNKNOWN_PATH
+    elif cls == "telemetry":
+        flags |= FLAG_TELEMETRY
+    elif cls == "asset":
+        flags |= FLAG_ASSET
+    elif cls == "api":
+        flags |= FLAG_API
+    return flags
+
+
+class _Kinds(dict):
+    """Memo of what a ``(method, flags)`` pair is: one character of the class string.
+
+    Page views: ``N`` reached from the site, ``R`` from another site, ``P`` without a referer;
+    ``A`` an asset, ``T`` a beacon (the page's resources); ``C`` any other request of the client's
+    own (an API call, a form post, an unknown path).
+    """
+
+    def __missing__(self, key: tuple[str, int]) -> str:
+        method, f = key
+        if method in _PAGE_METHODS and not f & _NOT_PAGE:
+            kind = "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
+        elif f & FLAG_ASSET:
+            kind = "A"
+        elif f & FLAG_TELEMETRY:
+            kind = "T"
+        else:
+            kind = "C"
+        if len(self) < 4096:
+            self[key] = kind
+        return kind
+
+
+_kinds = _Kinds()
+_kind_of = _kinds.__getitem__
+
+
+class _ReadKinds(dict):
+    """The class character of a GET or HEAD by its flags (see :class:`_Kinds`)."""
+
+    def __missing__(self, f: int) -> str:
+        kind = _kind_of(("GET", f))
+        if len(self) < 4096:
+            self[f] = kind
+        return kind
+
+
+_read_kind_of = _ReadKinds().__getitem__
 
 
 def extract(snap: Snapshot) -> list[float]:
@@ -127,110 +240,212 @@ def extract(snap: Snapshot) -> list[float]:
     if not n:
         return [0.0] * N_FEATURES
     now = snap.now
+    window = float(sl_settings.WINDOW_SECONDS)
     # one C-level transpose instead of a Python loop per feature
     ts, methods, paths_all, flags_all = zip(*arr, strict=False)
+    # the class string: one character per arrival (C-level map and join), see _Kinds; when every
+    # request is a GET or HEAD (the common window) the class depends on the flags alone
+    if methods.count("GET") + methods.count("HEAD") == n:
+        ks = list(map(_read_kind_of, flags_all))
+    else:
+        ks = list(map(_kind_of, zip(methods, flags_all, strict=False)))
+    kinds = "".join(ks)
+    resources = "A" in kinds or "T" in kinds
+    own_mask = list(map(_OWN_KINDS.__contains__, ks)) if resources else None
+    own_ts = list(compress(ts, own_mask)) if own_mask else list(ts)
+    n_own = len(own_ts)
 
-    # ── rates ──────────────────────────────────────────────────────────────
+    # ── rates of its own requests ──────────────────────────────────────────
     # arrivals are time-ordered: bisect instead of walking back
-    i10 = bisect_left(ts, now - 10.0)
-    i60 = bisect_left(ts, now - 60.0, 0, i10)
-    n60 = n - i60
-    cur = int(now // 60)
-    lo10, lo60 = cur - 9, cur - 59
-    c10 = c60 = 0
-    for minute, k in snap.minutes.items():
-        if minute >= lo60:
-            c60 += k
-            if minute >= lo10:
-                c10 += k
-
-    # ── paths in the last minute ────────────────────────────────────────────
-    paths = Counter(paths_all[i60:])
-    distinct = len(paths)
+    i10 = bisect_left(own_ts, now - 10.0)
+    i60 = bisect_left(own_ts, now - 60.0, 0, i10)
+    n60 = n_own - i60
+    own_paths = list(compress(paths_all, own_mask)) if own_mask else paths_all
+    recent = Counter(own_paths[i60:])
+    distinct = len(recent)
     if distinct > 1:
-        entropy = _log2(n60) - sum(map(_xlog2x_get, paths.values())) / n60
+        entropy = _log2(n60) - sum(map(_xlog2x_get, recent.values())) / n60
         if entropy < 0.0:  # rounding below zero for near-uniform tiny counts
             entropy = 0.0
     else:
         entropy = 0.0
-    run = longest_sequential_run(paths)
+    run = longest_sequential_run(recent)
 
-    # ── methods, sensitive hits over the window ─────────────────────────────
-    posts = methods.count("POST")
-    others = n - posts - methods.count("GET")
-    sensitive = 0
-    for f in set(flags_all):
+    # ── classes: one count per distinct flag value (a client has few) ───────
+    sensitive = unknown = assets = api = 0
+    count = flags_all.count
+    for f in set(flags_all):   # a client has few distinct flag values: one C-level count each
+        k = count(f)
         if f & FLAG_SENSITIVE:
-            sensitive += flags_all.count(f)
+            sensitive += k
+        if f & FLAG_UNKNOWN_PATH:
+            unknown += k
+        elif f & FLAG_ASSET:
+            assets += k
+        elif f & FLAG_API:
+            api += k
+    pages_only = kinds.translate(_ONLY_PAGES)
+    pages = len(pages_only)
+    if pages:
+        mask = list(map(_PAGE_KINDS.__contains__, ks))
+        pts = list(compress(ts, mask))
+        no_tele = kinds.translate(_NO_TELEMETRY)
+        furnished = no_tele.count("PA") + no_tele.count("NA") + no_tele.count("RA")
+        with_assets = furnished / pages
+        no_assets = kinds.translate(_NO_ASSETS)
+        bare = pages - furnished
+        with_tele = (no_assets.count("PT") + no_assets.count("NT") + no_assets.count("RT")) / pages
+        navigated = pages_only.count("N")
+        direct = pages_only.count("P")
+        depth = max(map(len, pages_only.replace("R", "P").split("P")))
+        breadth = len(set(compress(paths_all, mask))) / pages
+        per_page = assets / pages
+        nav_share = navigated / pages
+    else:
+        pts = []
+        with_assets = with_tele = nav_share = breadth = per_page = -1.0
+        depth = direct = bare = 0
 
-    # ── rhythm ──────────────────────────────────────────────────────────────
-    if n >= 2:
+    # ── page-view pacing and the session ────────────────────────────────────
+    np_ = len(pts)
+    session_start = ts[0]
+    if np_ >= 2:
+        gaps = list(map(_sub, pts[1:], pts[:-1]))
+        pg_mean = max(0.0, (pts[-1] - pts[0]) / (np_ - 1))
+        pg_min = max(0.0, min(gaps))
+        if pg_mean > 0.0:
+            sq = _dist(pts[1:], pts[:-1])
+            var = sq * sq / (np_ - 1) - pg_mean * pg_mean
+            pg_cv = _sqrt(var) / pg_mean if var > 0.0 else 0.0
+        else:
+            pg_cv = 0.0
+        for i in range(np_ - 2, -1, -1):
+            if gaps[i] > SESSION_GAP:
+                session_start = pts[i + 1]
+                break
+    else:
+        pg_mean = pg_min = window
+        pg_cv = 0.0
+    # the time on the page the client is on: before the current request's own page view, if it is one
+    if ks[-1] in _PAGE_KINDS:
+        dwell = now - pts[-2] if np_ >= 2 else window
+    else:
+        dwell = now - pts[-1] if np_ else window
+
+    # ── methods of its own requests ─────────────────────────────────────────
+    heads = methods.count("HEAD")
+    own_methods = tuple(compress(methods, own_mask)) if own_mask else methods
+    posts = own_methods.count("POST")
+    others = n_own - posts - own_methods.count("HEAD") - own_methods.count("GET")
+
+    # ── rhythm of its own requests ──────────────────────────────────────────
+    if n_own >= 2:
         # max(): arrivals from hosts with skewed clocks may be slightly out of order
-        gap_mean = max(0.0, (ts[-1] - ts[0]) / (n - 1))
+        gap_mean = max(0.0, (own_ts[-1] - own_ts[0]) / (n_own - 1))
         if gap_mean > 0.0:
             # sum of squared gaps = squared distance between ts[1:] and ts[:-1]
-            sq = _dist(ts[1:], ts[:-1])
-            var = sq * sq / (n - 1) - gap_mean * gap_mean
+            sq = _dist(own_ts[1:], own_ts[:-1])
+            var = sq * sq / (n_own - 1) - gap_mean * gap_mean
             gap_cv = _sqrt(var) / gap_mean if var > 0.0 else 0.0
         else:
             gap_cv = 0.0
     else:
-        # one arrival in the window: the previous one is at least a window ago
-        gap_mean = float(sl_settings.WINDOW_SECONDS)
+        # one request in the window: the previous one is at least a window ago
+        gap_mean = window
         gap_cv = 0.0
 
     # ── outcomes (finished requests; the current one is not finished yet) ──
     outs = snap.outcomes
     no = len(outs)
     c4xx = c404 = c5xx = blocked = finished = 0
-    resp_mean = 0.0
     if no:
-        _, statuses, response_ms, was_blocked = zip(*outs, strict=False)
+        _, statuses, _, was_blocked = zip(*outs, strict=False)
         blocked = was_blocked.count(True)
         if blocked:
-            keep = tuple(map(_not, was_blocked))
-            statuses = tuple(compress(statuses, keep))
-            response_ms = tuple(compress(response_ms, keep))
+            statuses = tuple(compress(statuses, map(_not, was_blocked)))
         finished = len(statuses)
-        if finished:
-            if max(statuses) >= 400:
-                ordered = sorted(statuses)
-                at400 = bisect_left(ordered, 400)
-                at500 = bisect_left(ordered, 500)
-                c4xx = at500 - at400
-                c404 = bisect_left(ordered, 405, at400) - bisect_left(ordered, 404, at400)
-                c5xx = finished - at500
-            resp_mean = sum(response_ms) / finished
+        if finished and max(statuses) >= 400:
+            ordered = sorted(statuses)
+            at400 = bisect_left(ordered, 400)
+            at500 = bisect_left(ordered, 500)
+            c4xx = at500 - at400
+            c404 = bisect_left(ordered, 405, at400) - bisect_left(ordered, 404, at400)
+            c5xx = finished - at500
     inv = 1.0 / finished if finished else 0.0
+    inv_own = 1.0 / n_own if n_own else 0.0
 
     flags = flags_all[-1]
+    robots = snap.robots_at
     return [
-        float(n - i10),
+        float(n_own - i10),
         float(n60),
-        float(c10),
-        float(c60),
+        float(n_own),
         float(snap.count_last_day()),
         float(distinct),
         entropy,
         float(run),
         float(sensitive),
+        float(unknown),
+        float(pages),
+        float(assets),
+        float(api),
+        per_page,
+        with_assets,
+        float(bare),
+        with_tele,
+        _log1p(pg_mean),
+        pg_cv,
+        _log1p(pg_min),
+        _log1p(max(0.0, dwell)),
+        float(direct),
+        nav_share,
+        float(depth),
+        breadth,
+        heads / n,
+        1.0 if robots and now - robots < _DAY else 0.0,
+        _log1p(max(0.0, now - session_start)),
         c4xx * inv,
         c404 * inv,
         c5xx * inv,
         blocked / no if no else 0.0,
-        _log1p(resp_mean) if resp_mean > 0.0 else 0.0,
         _log1p(gap_mean),
         gap_cv,
-        posts / n,
-        others / n,
+        posts * inv_own,
+        others * inv_own,
         1.0 if flags & (FLAG_SUSPICIOUS_UA | FLAG_EMPTY_UA) else 0.0,
         1.0 if flags & FLAG_AUTHENTICATED else 0.0,
     ]
 
 
 def past_grace(snap: Snapshot) -> bool:
-    """True when the middleware scores this request: :func:`smartlayer.detectors.behaviour.rules.evaluate`
-    puts a client in grace while ``count_last_day() <= grey_grace_requests``."""
+    """True once the client is past the grace period: :func:`smartlayer.detectors.behaviour.rules.evaluate`
+    puts a client in grace while ``count_last_day() <= grey_grace_requests`` (nothing refuses it then
+    on behaviour alone)."""
     grace = int(sl_settings.grey_grace_requests)
     # every arrival still in the window is also in the 24 h count
     return len(snap.arrivals) > grace or snap.count_last_day() > grace
+
+
+_RESOURCES = FLAG_ASSET | FLAG_TELEMETRY
+
+
+def scored(snap: Snapshot) -> bool:
+    """True when the model scores this request — online (the detector) and offline (training) alike.
+
+    Score early, decide later: from the client's ``MODEL_SCORE_FROM``-th request in 24 h, inside
+    the grace period too, so the evidence (each request above the threshold) accumulates from the
+    start of a visit; the grace period still decides when the behaviour may refuse anyone.
+    A page's assets and beacons are not scored on their own: the features of the next page view
+    or call count them (their pace is the page's, not the client's).  Nor is a declared crawler
+    that asked for robots.txt: ``CRAWLER_POLICY`` judges crawlers, the model learns how browsers
+    and the site's API clients behave (a crawler's no-asset, no-referer pace is what a task-list
+    bot in a browser looks like; learned as normal, it would hide them).
+    """
+    arr = snap.arrivals
+    if not arr:
+        return False
+    flags = arr[-1][3]
+    if flags & _RESOURCES or (flags & FLAG_DECLARED_CRAWLER and snap.robots_at):
+        return False
+    start = max(1, int(sl_settings.MODEL_SCORE_FROM))
+    return len(arr) >= start or snap.count_last_day() >= start

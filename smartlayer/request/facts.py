@@ -25,6 +25,10 @@ FLAG_ASSET = 64          # sent to an endpoint the site profile knows as an asse
 #: counts it, the rate rules do not (a burst within the plan is no flood on the
 #: customer's next page).
 FLAG_PLAN_GOVERNED = 128
+FLAG_API = 256           # sent to an endpoint the site profile knows as an API or XHR call (not a page view)
+FLAG_UNKNOWN_PATH = 512  # a path the site profile never saw served (no endpoint template matches)
+FLAG_FOREIGN_REFERER = 1024  # came with a referer from another site (a search engine, a link elsewhere)
+FLAG_DECLARED_CRAWLER = 2048  # the user agent declares a crawler (CRAWLER_USER_AGENTS)
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 
@@ -37,6 +41,11 @@ def sensitive_prefixes() -> tuple[str, ...]:
 @derived
 def suspicious_agents() -> tuple[str, ...]:
     return tuple(str(a).lower() for a in sl_settings.grey_suspicious_user_agents or ())
+
+
+@derived
+def crawler_tokens() -> tuple[str, ...]:
+    return tuple(str(t).lower() for t in sl_settings.CRAWLER_USER_AGENTS or ())
 
 
 @derived
@@ -84,6 +93,28 @@ _AGENT_MEMO_MAX = 4096
 _AGENT_MEMO_LENGTH = 512
 
 
+def is_declared_crawler(user_agent: str) -> bool:
+    """The user agent declares a crawler (a ``CRAWLER_USER_AGENTS`` token): memoised as the tool check."""
+    global _crawler_memo_of
+    tokens = crawler_tokens()
+    if tokens is not _crawler_memo_of:
+        _crawler_memo.clear()
+        _crawler_memo_of = tokens
+    found = _crawler_memo.get(user_agent)
+    if found is None:
+        ua = user_agent.lower()
+        found = any(t in ua for t in tokens)
+        if len(user_agent) <= _AGENT_MEMO_LENGTH:
+            if len(_crawler_memo) >= _AGENT_MEMO_MAX:
+                _crawler_memo.clear()
+            _crawler_memo[user_agent] = found
+    return found
+
+
+_crawler_memo: dict[str, bool] = {}
+_crawler_memo_of: tuple[str, ...] | None = None
+
+
 def arrival_flags(*, authenticated: bool, user_agent: str, path: str, plan_governed: bool = False) -> int:
     """The flag bits stored with an arrival (see :mod:`smartlayer.state.windows.window`)."""
     flags = FLAG_PLAN_GOVERNED if plan_governed else 0
@@ -91,8 +122,11 @@ def arrival_flags(*, authenticated: bool, user_agent: str, path: str, plan_gover
         flags |= FLAG_AUTHENTICATED
     if not user_agent.strip():
         flags |= FLAG_EMPTY_UA
-    elif is_suspicious_agent(user_agent):
-        flags |= FLAG_SUSPICIOUS_UA
+    else:
+        if is_suspicious_agent(user_agent):
+            flags |= FLAG_SUSPICIOUS_UA
+        if is_declared_crawler(user_agent):
+            flags |= FLAG_DECLARED_CRAWLER
     if is_sensitive_path(path):
         flags |= FLAG_SENSITIVE
     return flags

@@ -9,7 +9,10 @@ status the site would have answered and who really sent it (``label``).
 * :class:`TrafficRecord` — one request, the shape every producer and
   consumer agrees on; ``label`` is the scenario that produced it.
 * :func:`generate` and the ready-made :func:`generate_normal_week` /
-  :func:`generate_attack_day` — deterministic for a seed.
+  :func:`generate_attack_day` / :func:`generate_automation_day` (people and
+  browser-automation bots) — deterministic for a seed; :func:`with_telemetry`
+  and :func:`drifted` give the site telemetry on every page, then a release
+  that adds a beacon endpoint and doubles the rate.
 * :func:`to_jsonl` / :func:`read_jsonl` — the lossless on-disk form.  The
   combined access-log form lives in :mod:`smartlayer.offline.accesslog`.
 
@@ -96,9 +99,12 @@ def read_jsonl(fp: IO[str] | Iterable[str]) -> list[TrafficRecord]:
 # The submodules import TrafficRecord from this module, so they come last.
 from .generator import (  # noqa: E402
     DEFAULT_START,
+    drifted,
     generate,
     generate_attack_day,
+    generate_automation_day,
     generate_normal_week,
+    with_telemetry,
 )
 from .scenarios import HOSTILE_LABELS, SCENARIOS  # noqa: E402
 from .sitemap import SiteMap  # noqa: E402
@@ -111,9 +117,12 @@ __all__ = [
     "SCENARIOS",
     "SiteMap",
     "TrafficRecord",
+    "drifted",
     "generate",
     "generate_attack_day",
+    "generate_automation_day",
     "generate_normal_week",
     "read_jsonl",
     "to_jsonl",
+    "with_telemetry",
 ]

@@ -38,7 +38,9 @@ HUMANS_PER_OFFICE = 150
 #: depends on the site's configuration (a ``customer`` is within its rights
 #: only where ``RATE_LIMIT_PLANS`` sells it a quota), so the ready-made week
 #: and attack day, replayed with default settings, leave them out.
-OPT_IN_SCENARIOS = frozenset({"customer"})
+#: The browser-automation bots are opt-in too: the ready-made attack day keeps the attacks the
+#: rules are measured on; :func:`generate_automation_day` is the learned model's day.
+OPT_IN_SCENARIOS = frozenset({"customer", "moderate_bot", "advanced_bot"})
 HUMANS_PER_CRAWLER = 100
 #: Hostile actors of :func:`generate_attack_day`: every hostile scenario, at least once.
 ATTACK_DAY_HOSTILES: dict[str, int] = {
@@ -182,4 +184,36 @@ def generate_attack_day(seed: int, start: float | None = None, humans: int = 150
         mix.update(_profile_mix(humans))
         mix.update(PROFILE_HOSTILES)
     return generate(start=DEFAULT_START if start is None else start, duration=DAY, seed=seed,
+                    humans=humans, scenarios=mix, sitemap=sitemap)
+
+
+#: Browser-automation bots of :func:`generate_automation_day` (the shares of the labelled real
+#: sessions the model's targets come from: 50 moderate, 30 advanced).
+AUTOMATION_BOTS: dict[str, int] = {"moderate_bot": 50, "advanced_bot": 30}
+
+
+def with_telemetry(site: SiteMap | None = None, interval: float = 2.0) -> SiteMap:
+    """The site with telemetry on every page: a beacon every ``interval`` seconds or so while a person reads."""
+    import dataclasses
+
+    return dataclasses.replace(site or SiteMap(), telemetry_interval=interval)
+
+
+def drifted(site: SiteMap, endpoint: str = "/t/vitals/") -> SiteMap:
+    """The same site after a release: a new telemetry endpoint, and the pages' telemetry rate doubled."""
+    import dataclasses
+
+    interval = site.telemetry_interval or 2.0
+    return dataclasses.replace(site, beacons=(*site.beacons, endpoint), telemetry_interval=interval / 2)
+
+
+def generate_automation_day(seed: int, start: float | None = None, humans: int = 300,
+                            sitemap: SiteMap | None = None, bots: Mapping[str, int] | None = None) -> list[TrafficRecord]:
+    """A day of the site's people (with an office, the benign machines, telemetry readers and
+    product clickers) and browser-automation bots (:data:`AUTOMATION_BOTS`): the day the learned
+    model is measured on (``training/targets.py``)."""
+    mix = _benign_mix(humans, crawlers=2)
+    mix.update(_profile_mix(humans))
+    mix.update(AUTOMATION_BOTS if bots is None else bots)
+    return generate(start=DEFAULT_START + WEEK if start is None else start, duration=DAY, seed=seed,
                     humans=humans, scenarios=mix, sitemap=sitemap)

@@ -137,6 +137,9 @@ class SiteMap:
         "/static/fonts/inter.woff2", "/static/img/logo.svg", "/favicon.ico",
     )
     beacons: tuple[str, ...] = ("/t/collect/",)
+    #: Seconds between a page's telemetry beacons while a person reads it (0: the pages send none,
+    #: only the ``telemetry`` scenario's readers do).  A site with telemetry on every page sets it.
+    telemetry_interval: float = 0.0
     robots_disallow: tuple[str, ...] = (
         "/admin/", "/accounts/", "/account/", "/cart/", "/checkout/", "/api/", "/search/",
     )

@@ -91,8 +91,10 @@ class LoopForest:
 
 
 def window(kind: str):
-    """A 200-event snapshot: a busy normal client, or an ID enumerator."""
-    from smartlayer.request.facts import arrival_flags
+    """A 200-event snapshot: a busy normal client, an ID enumerator, or a reader on a site profile
+    (``"classes"``: page views from the site's links, each with its assets and beacons — every
+    class of fs2 present)."""
+    from smartlayer.request.facts import FLAG_ASSET, FLAG_NAVIGATED, FLAG_TELEMETRY, arrival_flags
     from smartlayer.state.windows.window import ClientWindow
 
     rng = random.Random(1)
@@ -102,7 +104,18 @@ def window(kind: str):
     t = 1.7e9
     snap = None
     for i in range(260):
-        if kind == "normal":
+        extra = 0
+        if kind == "classes":
+            t += rng.expovariate(1 / 2.5)
+            ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
+            r = rng.random()
+            if r < 0.3:
+                path, extra = rng.choice(pages), FLAG_NAVIGATED
+            elif r < 0.6:
+                path, extra = f"/media/products/{rng.randrange(5000)}-1.jpg", FLAG_ASSET | FLAG_NAVIGATED
+            else:
+                path, extra = "/t/collect/", FLAG_TELEMETRY | FLAG_NAVIGATED
+        elif kind == "normal":
             t += rng.expovariate(1 / 2.5)
             path = rng.choice(pages)
             ua = "Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0"
@@ -111,7 +124,8 @@ def window(kind: str):
             path = f"/users/{1000 + i}"
             ua = "python-requests/2.32"
         method = "POST" if rng.random() < 0.05 else "GET"
-        snap = win.arrive((t, method, path, arrival_flags(authenticated=False, user_agent=ua, path=path)), 600)
+        flags = arrival_flags(authenticated=False, user_agent=ua, path=path) | extra
+        snap = win.arrive((t, method, path, flags), 600)
         win.complete((t, 404 if rng.random() < 0.05 else 200, rng.uniform(5, 80), False))
     assert len(snap.arrivals) == 200 and len(snap.outcomes) == 200
     return snap
@@ -160,11 +174,15 @@ def main(argv: list[str] | None = None) -> None:
     normal, enum = window("normal"), window("enumeration")
     results.append(("extract(), 200-event busy normal window", *timed(lambda: extract(normal), args.repeat)))
     results.append(("extract(), 200-event enumerator window", *timed(lambda: extract(enum), args.repeat // 4)))
+    classes = window("classes")
+    results.append(("extract(), 200-event reader: pages, assets, beacons", *timed(lambda: extract(classes), args.repeat)))
     model = WindowAnomalyModel(n_estimators=args.trees, max_samples=args.max_samples, random_state=0).fit(X_train)
     stats = model.feature_stats()
     active = ActiveModel("bench", model.compiled_, {"threshold": model.threshold_, "feature_stats": stats})
     results.append(("ActiveModel.score (extract+score+top 3), normal",
                     *timed(lambda: active.score(normal), args.repeat)))
+    results.append(("ActiveModel.score (extract+score+top 3), reader",
+                    *timed(lambda: active.score(classes), args.repeat)))
     from smartlayer.ml.guard import Guard
 
     guard = Guard()

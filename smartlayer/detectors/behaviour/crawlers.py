@@ -25,6 +25,7 @@ import urllib.robotparser
 from typing import Any
 
 from ...conf import derived, sl_settings
+from ...request.facts import is_declared_crawler
 
 ROBOTS_PATH = "/robots.txt"
 #: Bytes of a robots.txt read at most (a site's real one is a few KiB).
@@ -76,11 +77,6 @@ def learn_robots(path: str, status: int, response: Any) -> None:
 
 
 @derived
-def _declared_tokens() -> tuple[str, ...]:
-    return tuple(str(t).lower() for t in sl_settings.CRAWLER_USER_AGENTS or ())
-
-
-@derived
 def _allowed_tokens() -> tuple[str, ...] | None:
     policy = sl_settings.CRAWLER_POLICY
     if isinstance(policy, (list, tuple)):
@@ -89,8 +85,7 @@ def _allowed_tokens() -> tuple[str, ...] | None:
 
 
 def declared(user_agent: str) -> bool:
-    ua = user_agent.lower()
-    return any(t in ua for t in _declared_tokens())
+    return is_declared_crawler(user_agent)
 
 
 def judge(user_agent: str, snap: Any) -> str | None:

@@ -19,19 +19,20 @@ import time
 from typing import Any
 
 from ...conf import sl_settings
+from ...ml.features import scored, site_flags
 from ...ml.guard import Guard, process_guard
 from ...policy import enforce
 from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
 from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
-from ...request.facts import FLAG_ASSET, FLAG_NAVIGATED, FLAG_TELEMETRY, arrival_flags
+from ...request.facts import arrival_flags
 from ...request.reasons import ban_code
 from ...state import bans as ban_service
 from ...state import prom
 from ...state.ban_backends import CacheBans
 from ...state.windows import get_window_store
-from ...state.windows.window import Outcome, Snapshot, WindowStore
+from ...state.windows.window import Outcome, WindowStore
 from .. import ratelimit
 from . import crawlers
 from .rules import evaluate
@@ -49,27 +50,6 @@ def _active_model():
     from ...ml.runtime import get_active_model
 
     return get_active_model()
-
-
-_RESOURCES = FLAG_TELEMETRY | FLAG_ASSET
-
-
-def without_resources(snap: Snapshot) -> Snapshot:
-    """The snapshot without the arrivals sent to telemetry and asset endpoints (the same object when
-    there are none, or nothing else)."""
-    arrivals = snap.arrivals
-    kept = tuple(a for a in arrivals if not a[3] & _RESOURCES)
-    if len(kept) == len(arrivals) or not kept:
-        return snap
-    minutes, hours = dict(snap.minutes), dict(snap.hours)
-    for a in arrivals:
-        if a[3] & _RESOURCES:
-            m, h = int(a[0] // 60), int(a[0] // 3600)
-            if minutes.get(m, 0) > 0:
-                minutes[m] -= 1
-            if hours.get(h, 0) > 0:
-                hours[h] -= 1
-    return dataclasses.replace(snap, arrivals=kept, minutes=minutes, hours=hours)
 
 
 class Detector:
@@ -117,13 +97,7 @@ class Detector:
                               plan_governed=governed)
         profile = self.profile()
         if profile is not None:
-            if ctx.referer and profile.same_site(referer_host(ctx.referer), ctx.host):
-                flags |= FLAG_NAVIGATED
-            cls = profile.endpoint_class(ctx.path)
-            if cls == "telemetry":
-                flags |= FLAG_TELEMETRY
-            elif cls == "asset":
-                flags |= FLAG_ASSET
+            flags |= site_flags(profile, ctx.path, referer_host(ctx.referer) if ctx.referer else "", ctx.host)
         arrival = (now, ctx.method, ctx.path, flags)
         shared = self._behind_shared_address(ctx, arrival, now)
         client = ctx.client
@@ -164,27 +138,27 @@ class Detector:
             if (sl_settings.GREY_SUSTAINED_COUNT and result.hammering
                     and result.score >= int(sl_settings.grey_suspicion_threshold)):
                 ev.grey_flags = counted(self.bans.note_flag, ctx, now, "grey")
-            model = None if governed else self.model()  # the plan's quota answers for a customer's pace
-            if model is not None and profile is not None and profile.routine(ctx.path, snap.arrivals_since(10)):
-                model = None  # a beacon or an asset at its usual pace: the page it came with was scored
-            if model is not None:
-                scored = model.score(snap)
-                if profile is not None and scored.score >= scored.threshold:
-                    # judged by the pages and calls the client made, not by the beacons and
-                    # images those pages fetched meanwhile
-                    quiet = without_resources(snap)
-                    if quiet is not snap:
-                        scored = model.score(quiet)
-                ev.model_score, ev.model_threshold = scored.score, scored.threshold
-                ev.model_version, ev.top_features = scored.version, list(scored.top_features)
-                ctx.model_score, ctx.model_version = scored.score, scored.version
-                if prom.ON:
-                    prom.model_score(scored.score)
-                block_at = sl_settings.MODEL_BLOCK_SCORE
-                above = scored.score >= (scored.threshold if block_at is None else float(block_at))
-                ev.model_demoted = not self.guard.note(model, client.key, above, now)
-                if above:
-                    ev.model_flags = counted(self.bans.note_flag, ctx, now)
+        # score early, decide later: the model scores from the client's first requests (the grace
+        # period included) so its flags accumulate from the start; the combiner still refuses nobody
+        # in grace.  A page's assets and beacons are counted by the features of its page views.
+        model = None if governed else self.model()  # the plan's quota answers for a customer's pace
+        if model is not None and scored(snap):
+            scored_ = model.score(snap)
+            ev.model_score, ev.model_threshold = scored_.score, scored_.threshold
+            ev.model_version, ev.top_features = scored_.version, list(scored_.top_features)
+            ctx.model_score, ctx.model_version = scored_.score, scored_.version
+            if prom.ON:
+                prom.model_score(scored_.score)
+            block_at = sl_settings.MODEL_BLOCK_SCORE
+            above = scored_.score >= (scored_.threshold if block_at is None else float(block_at))
+            ev.model_demoted = not self.guard.note(model, client.key, above, now)
+            if above:
+                ev.model_flags = counted(self.bans.note_flag, ctx, now)
+                # the grace period protects from a refusal on little evidence: a sustained anomaly
+                # (MODEL_SUSTAINED_ALONE flagged requests, the guard green) is not little
+                if (result.in_grace and not ev.model_demoted
+                        and ev.model_flags >= int(sl_settings.MODEL_SUSTAINED_ALONE)):
+                    ev.in_grace = False
 
         return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ...conf import sl_settings
 from ...request.facts import arrival_flags
 from ...state.windows.window import ClientWindow
-from ..features import FRAME_COLUMNS, N_FEATURES, extract, past_grace
+from ..features import FRAME_COLUMNS, N_FEATURES, OPTIONAL_COLUMNS, extract, scored, site_flags
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import numpy as np
@@ -71,6 +71,7 @@ def frame_to_vectors(
     max_vectors: int | None = None,
     seed: int = 0,
     progress: Progress | None = None,
+    profile: Any = None,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Replay RequestLog-like rows through per-client windows and extract vectors.
 
@@ -87,6 +88,10 @@ def frame_to_vectors(
     cost: every ``sample_every``-th request of each client (a seeded random
     phase per client), and of those at most ``max_vectors`` kept by uniform
     reservoir sampling, decided *before* extracting.
+
+    ``profile``: the site profile (:class:`~smartlayer.profile.core.Profile`) the model will
+    serve with — the request classes and referers of :func:`~smartlayer.ml.features.site_flags`,
+    read from the optional ``referer_host`` column, exactly as the detector sets them live.
 
     Returns ``(X, meta)``: ``X`` float64 of shape ``(n, N_FEATURES)``; ``meta``
     with ``row`` (position in ``df``), ``client_key``, ``ts`` (and ``label``),
@@ -124,6 +129,8 @@ def frame_to_vectors(
         df["status_code"].to_numpy(dtype=np.int64), df["response_time_ms"].to_numpy(dtype=np.float64),
         df["user_agent"].fillna("").to_numpy(dtype=object), df["authenticated"].to_numpy(dtype=bool),
         df["was_blocked"].to_numpy(dtype=bool),
+        (df["referer_host"].fillna("").to_numpy(dtype=object) if profile is not None and "referer_host" in df.columns
+         else np.full(total, "", dtype=object)),
     )
     block = 100_000
     done_rows = 0
@@ -134,7 +141,8 @@ def frame_to_vectors(
     for start in range(0, total, block):
         idx = order[start:start + block]
         row_l = idx.tolist()
-        ts_l, code_l, method_l, path_l, status_l, resp_l, ua_l, auth_l, blocked_l = (a[idx].tolist() for a in arrays)
+        ts_l, code_l, method_l, path_l, status_l, resp_l, ua_l, auth_l, blocked_l, ref_l = (
+            a[idx].tolist() for a in arrays)
         for j in range(len(row_l)):
             code = code_l[j]
             if code != last_code:
@@ -150,9 +158,11 @@ def frame_to_vectors(
                 if len(flag_memo) > 200_000:
                     flag_memo.clear()
                 flags = flag_memo[key] = arrival_flags(authenticated=key[0], user_agent=key[1], path=path)
+            if profile is not None:
+                flags |= site_flags(profile, path, ref_l[j])
             snap = win.arrive((t, method_l[j], path, flags), keep)
             nth += 1
-            if nth % sample_every == phase and past_grace(snap):
+            if nth % sample_every == phase and scored(snap):
                 if reservoir is None:
                     rows_out.append(row_l[j])
                     vecs.append(extract(snap))
@@ -246,7 +256,7 @@ def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000,
     refused = window.filter(Q(was_blocked=True) | Q(monitor_only=True)).count()
     qs = window.filter(was_blocked=False, monitor_only=False).order_by("client_key", "timestamp", "pk")
     fields = ("timestamp", "client_key", "method", "path", "status_code", "response_time_ms",
-              "user_agent", "user_id", "was_blocked", "ip_address")
+              "user_agent", "user_id", "was_blocked", "ip_address", "referer_host")
 
     frames: list[pd.DataFrame] = []
     buf: list[tuple] = []
@@ -278,7 +288,7 @@ def requestlog_frame(since: Any, until: Any, *, chunk_size: int = 20_000,
     flush()
     tally["read"] += served
     tally["during_ban"] = banned
-    out = pd.concat(frames, ignore_index=True)[list(FRAME_COLUMNS)] if frames else empty_frame()
+    out = pd.concat(frames, ignore_index=True)[[*FRAME_COLUMNS, *OPTIONAL_COLUMNS]] if frames else empty_frame()
     tally["kept"] = len(out)
     if counts is not None:
         counts.update(tally)
@@ -305,8 +315,10 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
 
     if key not in ("identity", "ip"):
         raise ValueError("key must be 'identity' or 'ip'")
-    cols: dict[str, list] = {c: [] for c in (*FRAME_COLUMNS, "label")}
-    ts, ck, me, pa, st, rt, ua, au, bl, lb = (cols[c] for c in (*FRAME_COLUMNS, "label"))
+    from ...request.context import referer_host
+
+    cols: dict[str, list] = {c: [] for c in (*FRAME_COLUMNS, "label", "referer_host")}
+    ts, ck, me, pa, st, rt, ua, au, bl, lb, rh = (cols[c] for c in (*FRAME_COLUMNS, "label", "referer_host"))
     ips: list[str | None] = []
     cookies = key == "identity" and sl_settings.SHARED_ADDRESS_COOKIES
     for r in records:
@@ -326,6 +338,7 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
         au.append(bool(uid))
         bl.append(False)
         lb.append(getattr(r, "label", None))
+        rh.append(referer_host(getattr(r, "referer", "") or ""))
     if not ts:
         out = empty_frame()
         out["label"] = pd.Series([], dtype=object)
@@ -340,6 +353,6 @@ def empty_frame() -> pd.DataFrame:
     """A frame with :data:`FRAME_COLUMNS` and no rows."""
     import pandas as pd
 
-    return pd.DataFrame({c: pd.Series([], dtype=object) for c in FRAME_COLUMNS}).astype(
+    return pd.DataFrame({c: pd.Series([], dtype=object) for c in (*FRAME_COLUMNS, *OPTIONAL_COLUMNS)}).astype(
         {"ts": "float64", "status_code": "int64", "response_time_ms": "float64",
          "authenticated": bool, "was_blocked": bool})

@@ -108,12 +108,13 @@ def frame_lines(df: Any) -> tuple[list[ShadowLine], dict[str, Any]]:
     recent = df[df["ts"] >= start].sort_values("ts", kind="stable")
     every = _sample_every(len(recent), int(sl_settings.MODEL_SHADOW_MAX_ROWS))
     labels = recent["label"].tolist() if "label" in recent.columns else [None] * len(recent)
+    hosts = recent["referer_host"].fillna("").tolist() if "referer_host" in recent.columns else [""] * len(recent)
     lines = [ShadowLine(float(ts), key, method, path, int(status), float(ms), ua or "", None, None,
-                        label if isinstance(label, str) and label else None)
-             for ts, key, method, path, status, ms, ua, label in zip(
+                        label if isinstance(label, str) and label else None, f"http://{host}/" if host else "")
+             for ts, key, method, path, status, ms, ua, label, host in zip(
                  recent["ts"].tolist(), recent["client_key"].tolist(), recent["method"].tolist(),
                  recent["path"].tolist(), recent["status_code"].tolist(), recent["response_time_ms"].tolist(),
-                 recent["user_agent"].tolist(), labels, strict=True)
+                 recent["user_agent"].tolist(), labels, hosts, strict=True)
              if _kept(key, every)]
     iso = lambda t: datetime.fromtimestamp(t, dt_timezone.utc).isoformat()  # noqa: E731
     return lines, {"source": "frame", "start": iso(start), "end": iso(end), "rows": len(lines),

@@ -208,7 +208,7 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
               min_samples: int | None = None, sample_every: int | None = None, seed: int = 0,
               source: dict[str, Any] | None = None, progress: Progress | None = None,
               log: Callable[[str], None] | None = None, trim_share: float | None = None,
-              reference: Any = None) -> FitOutput:
+              reference: Any = None, profile: Any = None) -> FitOutput:
     """Vectors, fit, threshold and evaluation for one frame; writes nothing.
 
     ``trim_share`` (default ``MODEL_TRIM_SHARE``) of the most anomalous
@@ -217,8 +217,11 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
     the fit and the threshold (:func:`.poison.trim`); the evaluation (score
     quantiles, labels) covers every vector.
 
+    ``profile``: the site profile the model will serve with (a learned profile's dict or a
+    :class:`~smartlayer.profile.core.Profile`): the features read its request classes.
+
     Raises :class:`NotEnoughData` when fewer than ``min_samples`` vectors
-    (requests past the grace period) come out of ``df``.
+    (scored requests, :func:`~smartlayer.ml.features.scored`) come out of ``df``.
     """
     log = log or (lambda msg: None)
     params = dict(sl_settings.MODEL_PARAMS if params is None else params)
@@ -230,16 +233,20 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
     timings: dict[str, float] = {}
 
     t0 = time.perf_counter()
+    if isinstance(profile, dict):
+        from ...profile.core import Profile
+
+        profile = Profile(profile)
     X, meta = frame_to_vectors(df, sample_every=sample_every, max_vectors=max_vectors, seed=seed,
-                               progress=progress)
+                               progress=progress, profile=profile)
     timings["vectors"] = time.perf_counter() - t0
     every = "every request" if sample_every == 1 else f"every {sample_every}th request of a client"
     log(f"{len(X)} vectors from {rows} rows ({every}, at most {max_vectors}) in {timings['vectors']:.1f}s")
     if len(X) < max(min_samples, 2):
         read = rows_read(source or {})
         raise NotEnoughData(
-            f"too little data to train: {len(X)} scored requests (clients past the grace period of "
-            f"{sl_settings.grey_grace_requests} requests) in {rows} rows{f' ({read})' if read else ''}; "
+            f"too little data to train: {len(X)} scored requests (from a client's "
+            f"{sl_settings.MODEL_SCORE_FROM}th request, beacons and assets left out) in {rows} rows{f' ({read})' if read else ''}; "
             f"at least {min_samples} are needed (MODEL_MIN_SAMPLES / --min-samples). Nothing was written.")
 
     t0 = time.perf_counter()
@@ -337,12 +344,13 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
         with guard:
             df, source = load_frame(opts)
             log(rows_read(source) or f"loaded {len(df)} rows ({source.get('source')})")
+            # the profile first: the features read its request classes, and the candidate is
+            # shadow-scored with it, as it would decide live
+            profile = learn_site_profile(opts, log) if opts.profile else None
             fitted = fit_frame(df, params=params, max_vectors=opts.max_vectors, min_samples=opts.min_samples,
                                sample_every=opts.sample_every, seed=opts.seed, source=source,
-                               progress=progress, log=log, reference=active_model(store))
+                               progress=progress, log=log, reference=active_model(store), profile=profile)
             version = "dry-run" if opts.dry_run else new_version_name()
-            # the profile first: the candidate is shadow-scored with it, as it would decide live
-            profile = learn_site_profile(opts, log) if opts.profile else None
             if profile is not None:
                 fitted.manifest["profile"] = profile_summary(profile)
             shadow = score_candidate(fitted.model, fitted.manifest, version, store=store,

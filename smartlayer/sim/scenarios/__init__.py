@@ -17,6 +17,7 @@ apostrophes into forms.  The label is the only ground truth.
 from __future__ import annotations
 
 from ...ml.training.labels import BENIGN_LABELS
+from .automation import advanced_bot, moderate_bot
 from .common import BROWSER_UAS, PAYLOADS, PROBE_PATHS, Actor, Scenario, activity
 from .hostile import burst, credential_stuffing, distributed, enumeration, scraper, slow_drip, vuln_scanner
 from .humans import human
@@ -42,6 +43,8 @@ SCENARIOS: dict[str, Scenario] = {
     "product_order": product_order,
     "tampering": tampering,
     "path_probing": path_probing,
+    "moderate_bot": moderate_bot,
+    "advanced_bot": advanced_bot,
 }
 #: Labels of traffic a site does not want.
 HOSTILE_LABELS = frozenset(SCENARIOS) - BENIGN_LABELS

@@ -247,3 +247,41 @@ def _session_starts(rng: random.Random, actor: Actor, per_day: float) -> list[fl
                 break
         starts.append(t)
     return starts
+
+
+def page_telemetry(rng: random.Random, actor: Actor, t: float, until: float, ua: str, url: str,
+                   user_id: str | None = None) -> list[TrafficRecord]:
+    """The beacons a page of a site with telemetry (``SiteMap.telemetry_interval``) posts while a
+    person reads it from ``t`` to ``until``: the queued events flushed on load, then one every
+    interval or so while the mouse moves (people pause: a reader is active for part of the time).
+    Endpoints of ``SiteMap.beacons`` take turns.  Empty for a site without telemetry."""
+    site = actor.site
+    interval = site.telemetry_interval
+    if interval <= 0 or until <= t:
+        return []
+    out: list[TrafficRecord] = []
+    ends = site.beacons
+    k = 0
+    for _ in range(rng.randint(1, 4)):
+        t += rng.uniform(0.005, 0.05)
+        out.append(_beacon(rng, actor, t, ua, url, ends[k % len(ends)], "flush", user_id))
+        k += 1
+    active_until = min(until, t + rng.lognormvariate(2.5, 0.8))
+    while True:
+        t += interval * rng.uniform(0.6, 1.4)
+        if t >= active_until:
+            break
+        out.append(_beacon(rng, actor, t, ua, url, ends[k % len(ends)], "move", user_id))
+        k += 1
+    return out
+
+
+def _beacon(rng: random.Random, actor: Actor, t: float, ua: str, url: str, path: str, kind: str,
+            user_id: str | None) -> TrafficRecord:
+    import json
+
+    body = json.dumps({"t": kind, "x": rng.randint(0, 1920), "y": rng.randint(0, 1080), "ts": int(t * 1000)})
+    rec = actor.request(rng, t, "POST", path, ua, body=body, content_type=JSON_TYPE, referer=url, dest="empty",
+                        user_id=user_id)
+    rec.fetch = "empty/no-cors/same-origin"
+    return rec

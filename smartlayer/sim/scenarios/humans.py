@@ -20,6 +20,7 @@ from .common import (
     _form,
     _session_starts,
     _token,
+    page_telemetry,
 )
 
 
@@ -27,7 +28,7 @@ from .common import (
 class _Visit:
     """One browsing session: the clock, the login state, the referer chain."""
 
-    __slots__ = ("rng", "actor", "ua", "t", "user", "referer", "cold", "think_median", "out")
+    __slots__ = ("rng", "actor", "ua", "t", "user", "referer", "cold", "think_median", "out", "page")
 
     def __init__(self, rng: random.Random, actor: Actor, ua: str, t: float, user: str | None,
                  cold: bool, think_median: float) -> None:
@@ -36,6 +37,7 @@ class _Visit:
         r = rng.random()
         self.referer = rng.choice(_EXTERNAL_REFERERS) if r < 0.55 else ""
         self.out: list[TrafficRecord] = []
+        self.page = ""   # the page being read (its telemetry, on a site with telemetry)
 
     def hit(self, path: str, query: str = "", *, method: str = "GET", body: str = "",
             login_ok: bool = False) -> int:
@@ -53,7 +55,7 @@ class _Visit:
                 self.out.append(actor.request(rng, t, "GET", asset, self.ua, referer=url, user_id=self.user,
                                               cached=not self.cold and rng.random() < 0.3))
             self.cold = False
-            self.referer = url
+            self.referer = self.page = url
         self.t = t
         return rec.status
 
@@ -63,7 +65,10 @@ class _Visit:
 
     def think(self, scale: float = 1.0) -> None:
         """Reading time: log-normal, seconds to minutes."""
-        self.t += min(900.0, max(0.8, scale * self.think_median * self.rng.lognormvariate(0.0, 1.0)))
+        until = self.t + min(900.0, max(0.8, scale * self.think_median * self.rng.lognormvariate(0.0, 1.0)))
+        if self.page:
+            self.out += page_telemetry(self.rng, self.actor, self.t, until, self.ua, self.page, self.user)
+        self.t = until
 
 
 def _login(v: _Visit, uid: str, next_path: str) -> None:

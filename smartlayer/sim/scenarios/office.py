@@ -17,7 +17,7 @@ import random
 from collections.abc import Iterator
 
 from .. import TrafficRecord
-from .common import BROWSER_UAS, Actor, _token, activity
+from .common import BROWSER_UAS, Actor, _token, activity, page_telemetry
 
 #: Working hours (UTC) in which an office browses.
 _OFFICE_HOURS = (8, 18)
@@ -76,6 +76,11 @@ def _colleague(rng: random.Random, actor: Actor, cookie: str, gap: tuple[float, 
                     a.cookie = cookie
                     yield a
                 referer = url
-            t += rng.uniform(*gap) if gap else min(600.0, max(0.8, think * rng.lognormvariate(0.0, 0.8)))
+            until = t + (rng.uniform(*gap) if gap else min(600.0, max(0.8, think * rng.lognormvariate(0.0, 0.8))))
+            if rec.status == 200:
+                for b in page_telemetry(rng, actor, t, until, ua, referer):
+                    b.cookie = cookie
+                    yield b
+            t = until
             path, query = site.next_page(rng, path)
         t_free = t
