@@ -294,15 +294,31 @@ def parse_line(line: str) -> ParsedLine | None:
         return None
     if not (method.isalpha() and method.isupper()) or not target:
         return None
-    path, query = _split_target(target)
+    if target[0] == "/":  # the common origin-form target: no URL to take apart
+        path, _, query = target.partition("?")
+    else:
+        path, query = _split_target(target)
     label = response_ms = None
     if rest:
-        label, response_ms = _extras(rest)
+        quoted = rest.lstrip()
+        # the labelled logs' one trailing '"label"': no regex scan of the extras
+        if quoted[:1] == '"' and quoted[-1:] == '"' and quoted.count('"') == 2 and " " not in quoted \
+                and _LABEL.fullmatch(quoted, 1, len(quoted) - 1):
+            label = quoted[1:-1]
+        else:
+            label, response_ms = _extras(rest)
+    if referer is None or referer == "-":
+        referer = ""
+    elif "\\" in referer:
+        referer = _unescape(referer)
+    if agent is None or agent == "-":
+        agent = ""
+    elif "\\" in agent:
+        agent = _unescape(agent)
     return ParsedLine(  # positional, in field order: keywords cost measurable time per line
         ts, ip, method, path, query, int(status),
         0 if size == "-" else int(size),
-        "" if referer is None or referer == "-" else _unescape(referer),
-        "" if agent is None or agent == "-" else _unescape(agent),
+        referer, agent,
         None if user == "-" else user,
         label, response_ms,
     )
