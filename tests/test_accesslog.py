@@ -209,3 +209,23 @@ def test_foreign_json_lines():
     row = parse_line('{"ts": "2023-10-10T13:55:36Z", "ip": "192.0.2.1", "method": "GET", '
                      '"path": "/a/?b=1", "status": "404"}')
     assert (row.ts, row.path, row.query, row.status, row.label, row.user_id) == (T0, "/a/", "b=1", 404, None, None)
+
+
+def test_time_of_day_arithmetic_agrees_with_the_full_parser():
+    # the fast path (day start cached, time of day as three integers) must give
+    # exactly what the datetime-based parser gives, every offset and day included
+    from smartlayer.offline import accesslog
+
+    rng = __import__("random").Random(5)
+    for _ in range(2000):
+        stamp = format_clf_time(rng.uniform(0, 4e9))[:21]
+        for offset in ("+0000", "+0230", "-0500", "+1400", "-1200"):
+            text = stamp + offset
+            assert accesslog._parse_clf_time_fast(text) == accesslog._parse_clf_time_uncached(text), text
+    for bad in ("01/Jan/2024:24:00:00 +0000", "01/Jan/2024:12:60:00 +0000", "31/Feb/2024:12:00:00 +0000",
+                "01/Jan/2024:1\u00b2:00:00 +0000", "01/Foo/2024:12:00:00 +0000", "01/Jan/2024:12:00:00 0000"):
+        assert accesslog._parse_clf_time_fast(bad) is None, bad
+        assert parse_clf_time(bad) is None, bad
+    # forms the fast path leaves to the full parser still parse
+    assert parse_clf_time("01/Jan/2024:12:00:00.250 +0000") == 1704110400.25
+    assert parse_clf_time("01/Jan/2024:12:00:00 +02:00") == 1704103200.0

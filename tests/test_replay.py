@@ -154,3 +154,25 @@ def test_replay_honours_allow_listed_networks_like_the_middleware(sl):
     recs = [TrafficRecord(ts=1_700_000_000, ip="198.18.0.30", method="GET", path="/", query="", status=200,
                           user_agent="", response_ms=1.0)]
     assert not replay(recs).clients["ip:198.18.0.30"].caught  # empty UA, but allow-listed
+
+
+def test_shared_scans_and_clients_decide_as_one_scan_per_line(monkeypatch):
+    # the replay reuses a body-less request's payload scan and the client object of a sender
+    # seen before: the decisions must be those of scanning and resolving every line afresh
+    from smartlayer.offline import replay as replay_module
+
+    recs = generate(start=1_700_000_000, duration=2 * 3600, seed=8, humans=15,
+                    scenarios={"vuln_scanner": 2, "scraper": 1, "tampering": 1})
+    shared = Replayer(model=None)
+    shared.run(recs)
+    assert shared._scans and len(shared._clients) < len(recs)
+
+    monkeypatch.setattr(replay_module, "_SCAN_CACHE", 0)
+    monkeypatch.setattr(replay_module, "_CLIENT_CACHE", 0)
+    fresh = Replayer(model=None)
+    fresh._scans = fresh._clients = type("Never", (dict,), {"get": lambda self, key: None})()
+    fresh.run(recs)
+    assert fresh.result.decisions == shared.result.decisions
+    assert fresh.result.outcomes == shared.result.outcomes
+    assert {k: c.as_row() for k, c in fresh.result.clients.items()} == \
+        {k: c.as_row() for k, c in shared.result.clients.items()}

@@ -21,7 +21,7 @@ scikit-learn's trees, inputs are rounded to float32 before the comparisons.
 
 The single-vector path walks *all trees at once*, level by level: a vector of
 current nodes, one gather/compare/gather per level.  It uses a "doubled"
-layout (node ``i`` lives at ``2*i``; ``child[2*i + go_right]``), so a level
+layout (node ``i`` lives at ``2*i``; ``child[2*i | go_right]``), so a level
 costs five NumPy calls with no arithmetic on indices, and leaves point to
 themselves so trees of different depths need no masking.  Measured against a
 tight Python loop over flat lists in ``tests/benchmarks/scoring.py``; the
@@ -224,11 +224,14 @@ class CompiledForest:
         total = math.fsum(x) if not isinstance(x, np.ndarray) else float(x.sum())
         if total != total:  # a NaN somewhere: the batch path honours missing_left
             return float(self.anomaly_scores(np.asarray(x, dtype=np.float64).reshape(1, -1))[0])
-        xv = np.asarray(x, dtype=np.float32)
+        # rounded to float32 as scikit-learn's trees round, then widened (exactly) so that every level
+        # compares float64 with float64: a mixed-type comparison takes NumPy's slower casting path
+        xv = np.asarray(x, dtype=np.float32).astype(np.float64)
         feat, thr, child = self._feat2, self._thr2, self._child2
         n = self._roots2
         for _ in self._levels:
-            n = child[n + (xv[feat[n]] > thr[n])]
+            # node indices are even in the doubled layout: "| go" is "+ go" without a type promotion
+            n = child[n | (xv[feat[n]] > thr[n])]
         return self._to_score(float(self._value2[n].sum()))
 
     def anomaly_scores(self, X: np.ndarray | Sequence[Sequence[float]], *, chunk: int = 2048) -> np.ndarray:

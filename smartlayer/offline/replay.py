@@ -136,9 +136,12 @@ def _client_of(line: Any) -> Client:
                   cookie=cookie_hash(cookie) if cookie and sl_settings.SHARED_ADDRESS_COOKIES else None)
 
 
-def _person(client: Client) -> str:
-    """Whom the replay counts: a client behind a shared address by its cookie, as the middleware does."""
-    return person_key(client.key, client.cookie)
+_VALUE = {a: a.value for a in Action}    # an enum's .value is a descriptor call: once per line adds up
+_EXEMPT = ("exempt", "pass")
+_NONE = ("none", "allow")
+#: Bounds of the per-replay caches (cleared when full: memory stays bounded on any log).
+_CLIENT_CACHE = 200_000
+_SCAN_CACHE = 50_000
 
 
 class Replayer:
@@ -164,79 +167,114 @@ class Replayer:
         self.payloads = payloads
         self.result = ReplayResult(model_version=getattr(model, "version", "") or "")
         self.last: RequestContext | None = None   # the context of the line fed last
-
-    def feed(self, line: Any) -> bool:
-        """Replay one line; returns True when the pipeline refused it."""
         from ..detectors.payload.scan import scan_parts
         from ..detectors.payload.validator import decide
 
+        self._scan_parts, self._decide = scan_parts, decide
+        self._clients: dict[tuple, Client] = {}
+        self._scans: dict[tuple[str, str, str], Any] = {}
+
+    def feed(self, line: Any) -> bool:
+        """Replay one line; returns True when the pipeline refused it."""
         res = self.result
         ts = float(line.ts)
         res.replayed += 1
-        res.started = ts if res.started is None else min(res.started, ts)
-        res.ended = ts if res.ended is None else max(res.ended, ts)
-        client = _client_of(line)
-        ctx = RequestContext(client=client, method=line.method or "GET", path=line.path or "/",
-                             user_agent=line.user_agent or "", started=ts, t0=0.0,
-                             referer=getattr(line, "referer", "") or "")
+        if res.started is None or ts < res.started:
+            res.started = ts
+        if res.ended is None or ts > res.ended:
+            res.ended = ts
+        client = self._client(line)
+        referer = getattr(line, "referer", "") or ""
+        user_agent = line.user_agent or ""
+        path = line.path or "/"
+        ctx = RequestContext(client, line.method or "GET", path, user_agent, ts, 0.0, referer=referer)
         self.last = ctx
         plan = getattr(line, "plan", "") if client.authenticated else ""
         if plan:  # a signed-in line that records its plan: the plan governs its routes, as live
             ctx.user = PlanHolder(plan)
-        who = _person(client)
-        stats = res.clients.get(who)
+        # whom the replay counts: a client behind a shared address by its cookie, as the middleware does
+        who = person_key(client.key, client.cookie)
+        clients = res.clients
+        stats = clients.get(who)
         if stats is None:
-            stats = res.clients[who] = ClientResult(who, getattr(line, "label", None) or None)
+            stats = clients[who] = ClientResult(who, getattr(line, "label", None) or None)
         stats.requests += 1
-        if is_exempt(ctx.path, client.ip):
-            res.outcomes[("exempt", "pass")] += 1
+        if is_exempt(path, client.ip):
+            res.outcomes[_EXEMPT] += 1
             return False  # never inspected, exactly as in the middleware
 
         decision = self.detector.inspect(ctx, ts)
         ctx.add(decision)
-        if not decision.refuses and self.payloads:
+        if self.payloads and not decision.refuses:
             query = getattr(line, "query", "") or ""
             body = getattr(line, "body", "") or ""
-            if query or body or line.user_agent or getattr(line, "referer", "") or self.profile is not None:
+            if query or body or user_agent or referer or self.profile is not None:
                 raw = body.encode("utf-8", "replace") if body else None
                 content_type = getattr(line, "content_type", "") or ""
-                scan = scan_parts(
-                    query_string=query, body=raw, content_type=content_type,
-                    headers={"User-Agent": line.user_agent or "", "Referer": getattr(line, "referer", "") or ""},
-                )
+                scan = self._scan(query, raw, content_type, user_agent, referer)
                 if self.profile is not None:
                     ctx.params = request_params(query, raw, content_type)
-                payload_decision = decide(ctx, scan, bans=self.bans, now=ts, use_llm=False, profile=self.profile)
+                payload_decision = self._decide(ctx, scan, bans=self.bans, now=ts, use_llm=False,
+                                                profile=self.profile)
                 if payload_decision is not None:
                     ctx.add(payload_decision)
                     decision = payload_decision if payload_decision.action is not Action.ALLOW else decision
 
-        refused = ctx.refused_by is not None
+        refused_by = ctx.refused_by
+        decisions = res.decisions
         for d in ctx.decisions:
-            res.decisions[(d.component, d.action.value)] += 1
+            decisions[(d.component, _VALUE[d.action])] += 1
         head = ctx.headline()
-        res.outcomes[(head.component, head.action.value) if head is not None else ("none", "allow")] += 1
-        if refused:
+        res.outcomes[(head.component, _VALUE[head.action]) if head is not None else _NONE] += 1
+        if refused_by is not None:
             stats.blocked_requests += 1
-            head = ctx.refused_by
-            stats.reasons[head.reason] += 1
+            stats.reasons[refused_by.reason] += 1
             if stats.first_blocked_index is None:
                 stats.first_blocked_index = stats.requests
                 stats.first_blocked_at = ts
-        stats.final_action = (ctx.headline() or decision).action.value
-        if ctx.rule_score is not None:
-            stats.max_rule_score = max(stats.max_rule_score, ctx.rule_score)
+        stats.final_action = _VALUE[(head or decision).action]
+        if ctx.rule_score is not None and ctx.rule_score > stats.max_rule_score:
+            stats.max_rule_score = ctx.rule_score
         if ctx.model_score is not None:
             stats.max_model_score = max(stats.max_model_score or 0.0, ctx.model_score)
-        if ctx.payload_score:
-            stats.max_payload_score = max(stats.max_payload_score, ctx.payload_score)
-        status = 403 if refused else int(getattr(line, "status", 200) or 200)
+        if ctx.payload_score and ctx.payload_score > stats.max_payload_score:
+            stats.max_payload_score = ctx.payload_score
+        status = 403 if refused_by is not None else int(getattr(line, "status", 200) or 200)
         rt = getattr(line, "response_ms", None)
         # a 429 the log records for a plan's route was the quota answering (smartlayer's own
         # refusal, live): like every refusal of ours it is no error of the client's
         quota = status == 429 and ctx.user is not None
-        self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0, refused or quota, now=ts)
-        return refused
+        self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0,
+                                     refused_by is not None or quota, now=ts)
+        return refused_by is not None
+
+    def _client(self, line: Any) -> Client:
+        """The line's client; one shared (immutable) object per distinct sender, not one per line."""
+        key = (getattr(line, "client_key", None), line.ip, getattr(line, "user_id", None),
+               getattr(line, "cookie", "") or "")
+        client = self._clients.get(key)
+        if client is None:
+            if len(self._clients) >= _CLIENT_CACHE:
+                self._clients.clear()
+            client = self._clients[key] = _client_of(line)
+        return client
+
+    def _scan(self, query: str, raw: bytes | None, content_type: str, user_agent: str, referer: str) -> Any:
+        """The payload scan of these parts.  A scan is a pure function of the parts and the settings
+        (fixed for a replay), so a body-less request identical in query, user agent and referer to one
+        already scanned reuses its (never modified) result: most lines repeat a user agent and a page."""
+        key = (query, user_agent, referer) if raw is None and not content_type else None
+        if key is not None:
+            scan = self._scans.get(key)
+            if scan is not None:
+                return scan
+        scan = self._scan_parts(query_string=query, body=raw, content_type=content_type,
+                                headers={"User-Agent": user_agent, "Referer": referer})
+        if key is not None:
+            if len(self._scans) >= _SCAN_CACHE:
+                self._scans.clear()
+            self._scans[key] = scan
+        return scan
 
     def run(self, lines: Iterable[Any]) -> ReplayResult:
         for line in lines:

@@ -18,6 +18,7 @@ part of the JSON (``overrides``) and of ``PROFILE_EXEMPT_PARAMS``.
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,10 +139,11 @@ class Profile:
     def normal_count(self, arrivals: Iterable[Sequence[Any]]) -> int:
         """Of these arrivals, how many are within their endpoint's per-client 10 s norm."""
         per: dict[str, int] = {}
-        for a in arrivals:
-            t = self.template(a[2])
+        # each distinct path looked up once: a client's last 10 s repeat a few paths many times
+        for path, n in Counter([a[2] for a in arrivals]).items():
+            t = self.template(path)
             if t is not None:
-                per[t] = per.get(t, 0) + 1
+                per[t] = per.get(t, 0) + n
         normal = 0
         endpoints = self.endpoints
         for t, n in per.items():
@@ -161,9 +163,9 @@ class Profile:
             return False
         template = e.template
         n = 0
-        for a in arrivals:
-            if self.template(a[2]) == template:
-                n += 1
+        for p, count in Counter([a[2] for a in arrivals]).items():   # each distinct path looked up once
+            if self.template(p) == template:
+                n += count
         return n <= e.allowance_10s
 
     # ── parameters and paths ───────────────────────────────────────────────

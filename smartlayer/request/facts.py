@@ -159,7 +159,9 @@ def longest_sequential_run(paths: Iterable[str]) -> int:
     Used by the rule and by the model's features alike.
     """
     by_template: dict[str, set[int]] = {}
-    for p in paths:
+    # each distinct path once: a window repeats its paths (a page's beacons, a poller), and a
+    # repeated id adds nothing to a set of ids
+    for p in set(paths):
         t = _template_id(p)
         if t is not None:
             ids = by_template.get(t[0])

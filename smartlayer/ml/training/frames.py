@@ -160,9 +160,15 @@ def frame_to_vectors(
                 flags = flag_memo[key] = arrival_flags(authenticated=key[0], user_agent=key[1], path=path)
             if profile is not None:
                 flags |= site_flags(profile, path, ref_l[j])
-            snap = win.arrive((t, method_l[j], path, flags), keep)
             nth += 1
-            if nth % sample_every == phase and scored(snap):
+            if nth % sample_every != phase:
+                # not a candidate: the window must still be exact, but no snapshot (a copy of the
+                # whole window) is built for a request that will not be extracted
+                win.arrive((t, method_l[j], path, flags), keep, False)
+                win.complete((t, status_l[j], resp_l[j], blocked_l[j]))
+                continue
+            snap = win.arrive((t, method_l[j], path, flags), keep)
+            if scored(snap):
                 if reservoir is None:
                     rows_out.append(row_l[j])
                     vecs.append(extract(snap))
