@@ -36,7 +36,10 @@ anomaly score, the payload score, an LLM verdict) and hands it to
 7. a client blocked ``BAN_AFTER_BLOCKS`` times within ``BAN_BLOCK_WINDOW``
    is **banned** for ``BAN_TTL``.
 
-Clients in the grace period are scored by neither the rules nor the model.
+Clients in the grace period get no grey-zone rule score and are not refused: the model scores
+them from ``MODEL_SCORE_FROM`` on so that evidence accumulates from their first requests, and
+only a sustained anomaly (``MODEL_SUSTAINED_ALONE`` flagged requests, the live guard green)
+ends the grace period early — the detector clears ``in_grace`` then, not this module.
 Every non-allow decision carries its reasons — stable codes from
 :data:`smartlayer.request.reasons.CATALOGUE`, never a number — and its
 details: rules fired, scores and counts, model version and the features that
