@@ -9,7 +9,7 @@ model's features on the request path and the training frames offline.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..conf import derived, sl_settings
 
@@ -67,52 +67,43 @@ def is_sensitive_path(path: str) -> bool:
     return path.lower().startswith(sensitive_prefixes())
 
 
-def is_suspicious_agent(user_agent: str) -> bool:
-    global _agents_memo_of
-    agents = suspicious_agents()
-    if agents is not _agents_memo_of:   # the settings changed: forget every answer
-        _agents_memo.clear()
-        _agents_memo_of = agents
-    found = _agents_memo.get(user_agent)
-    if found is None:
-        ua = user_agent.lower()
-        found = any(k in ua for k in agents)
-        if len(user_agent) <= _AGENT_MEMO_LENGTH:
-            if len(_agents_memo) >= _AGENT_MEMO_MAX:
-                _agents_memo.clear()
-            _agents_memo[user_agent] = found
-    return found
+class _AgentAnswers:
+    """Whether a user agent contains one of a settings-given list of tokens, remembered per agent.
+
+    A site sees few distinct agents and each answer costs a scan for every token, so answers are
+    kept — bounded in entries and in agent length (attacker-chosen agents only empty the memo) —
+    and forgotten whenever the token tuple changes (the settings were reloaded).
+    """
+
+    MAX = 4096
+    LENGTH = 512
+
+    def __init__(self, tokens: Callable[[], tuple[str, ...]]) -> None:
+        self._tokens = tokens            # the settings-cached tuple factory
+        self._of: tuple[str, ...] | None = None
+        self._memo: dict[str, bool] = {}
+
+    def __call__(self, user_agent: str) -> bool:
+        tokens = self._tokens()
+        memo = self._memo
+        if tokens is not self._of:
+            memo.clear()
+            self._of = tokens
+        found = memo.get(user_agent)
+        if found is None:
+            ua = user_agent.lower()
+            found = any(t in ua for t in tokens)
+            if len(user_agent) <= self.LENGTH:
+                if len(memo) >= self.MAX:
+                    memo.clear()
+                memo[user_agent] = found
+        return found
 
 
-#: The answer per user agent: a site sees few distinct ones, and each costs a
-#: scan for every listed substring.  Bounded in entries and in their length
-#: (attacker-chosen agents only empty it).
-_agents_memo: dict[str, bool] = {}
-_agents_memo_of: tuple[str, ...] | None = None
-_AGENT_MEMO_MAX = 4096
-_AGENT_MEMO_LENGTH = 512
-
-
-def is_declared_crawler(user_agent: str) -> bool:
-    """The user agent declares a crawler (a ``CRAWLER_USER_AGENTS`` token): memoised as the tool check."""
-    global _crawler_memo_of
-    tokens = crawler_tokens()
-    if tokens is not _crawler_memo_of:
-        _crawler_memo.clear()
-        _crawler_memo_of = tokens
-    found = _crawler_memo.get(user_agent)
-    if found is None:
-        ua = user_agent.lower()
-        found = any(t in ua for t in tokens)
-        if len(user_agent) <= _AGENT_MEMO_LENGTH:
-            if len(_crawler_memo) >= _AGENT_MEMO_MAX:
-                _crawler_memo.clear()
-            _crawler_memo[user_agent] = found
-    return found
-
-
-_crawler_memo: dict[str, bool] = {}
-_crawler_memo_of: tuple[str, ...] | None = None
+#: ``SUSPICIOUS_USER_AGENTS`` in the agent (a tool, a scanner).
+is_suspicious_agent = _AgentAnswers(suspicious_agents)
+#: The agent declares a crawler (a ``CRAWLER_USER_AGENTS`` token).
+is_declared_crawler = _AgentAnswers(crawler_tokens)
 
 
 def arrival_flags(*, authenticated: bool, user_agent: str, path: str, plan_governed: bool = False) -> int:
