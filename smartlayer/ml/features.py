@@ -49,6 +49,7 @@ import math
 import operator
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Sequence
 from itertools import compress
 from typing import Any
 
@@ -228,6 +229,21 @@ class _ReadKinds(dict):
 _read_kind_of = _ReadKinds().__getitem__
 
 
+def _gap_mean_cv(ts: Sequence[float]) -> tuple[float, float]:
+    """Mean and coefficient of variation of the gaps between consecutive times (two or more).
+
+    ``max()``: arrivals from hosts with skewed clocks may be slightly out of order.  The sum
+    of squared gaps is the squared distance between ``ts[1:]`` and ``ts[:-1]`` (one C call).
+    """
+    n = len(ts) - 1
+    mean = max(0.0, (ts[-1] - ts[0]) / n)
+    if mean <= 0.0:
+        return mean, 0.0
+    sq = _dist(ts[1:], ts[:-1])
+    var = sq * sq / n - mean * mean
+    return mean, (_sqrt(var) / mean if var > 0.0 else 0.0)
+
+
 def extract(snap: Snapshot) -> list[float]:
     """The feature vector of the request that produced ``snap`` (see :data:`FEATURE_NAMES`).
 
@@ -311,14 +327,8 @@ def extract(snap: Snapshot) -> list[float]:
     session_start = ts[0]
     if np_ >= 2:
         gaps = list(map(_sub, pts[1:], pts[:-1]))
-        pg_mean = max(0.0, (pts[-1] - pts[0]) / (np_ - 1))
+        pg_mean, pg_cv = _gap_mean_cv(pts)
         pg_min = max(0.0, min(gaps))
-        if pg_mean > 0.0:
-            sq = _dist(pts[1:], pts[:-1])
-            var = sq * sq / (np_ - 1) - pg_mean * pg_mean
-            pg_cv = _sqrt(var) / pg_mean if var > 0.0 else 0.0
-        else:
-            pg_cv = 0.0
         for i in range(np_ - 2, -1, -1):
             if gaps[i] > SESSION_GAP:
                 session_start = pts[i + 1]
@@ -340,15 +350,7 @@ def extract(snap: Snapshot) -> list[float]:
 
     # ── rhythm of its own requests ──────────────────────────────────────────
     if n_own >= 2:
-        # max(): arrivals from hosts with skewed clocks may be slightly out of order
-        gap_mean = max(0.0, (own_ts[-1] - own_ts[0]) / (n_own - 1))
-        if gap_mean > 0.0:
-            # sum of squared gaps = squared distance between ts[1:] and ts[:-1]
-            sq = _dist(own_ts[1:], own_ts[:-1])
-            var = sq * sq / (n_own - 1) - gap_mean * gap_mean
-            gap_cv = _sqrt(var) / gap_mean if var > 0.0 else 0.0
-        else:
-            gap_cv = 0.0
+        gap_mean, gap_cv = _gap_mean_cv(own_ts)
     else:
         # one request in the window: the previous one is at least a window ago
         gap_mean = window
