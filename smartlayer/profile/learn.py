@@ -13,8 +13,9 @@ compiles (format :data:`~.core.FORMAT`):
    mostly answered 404) from what was recorded — response type, Accept,
    Sec-Fetch-*, X-Requested-With, extension — and which of those signals the
    log never had (``missing``); methods; distinct clients; per-client rate
-   norms (quantiles of requests per client per 10 s and per minute) and the
-   allowance the rate rules grant (the 99th percentile per 10 s);
+   norms — per 10 s, quantiles over clients of each one's peak sliding count
+   (:mod:`.rates`, what the rate rules count), per minute in fixed buckets —
+   and the allowance the rate rules grant (the 99th percentile per 10 s);
 3. per template and method: parameter names and their value schema (kind,
    length range, character classes, enumeration tags), each with a minimum
    support so rare values do not widen it.
@@ -35,11 +36,14 @@ from ..conf import sl_settings
 from ..request.client import cookie_hash, ip_key, person_key
 from ..request.context import referer_host
 from .core import FORMAT
+from .rates import SlidingCounts, peak_quantiles
 from .shapes import KIND_ACCEPTS, parse_shape, request_params
 from .templates import HASH, INT, SLUG, UUID, Trie, extension, is_slug, segment_type, split, typed_template
 
 #: distinct siblings of one parent that collapse into one placeholder
 COLLAPSE_MIN = 8
+#: rows between two sweeps of the clients silent for over 10 s (keeps the rate counters to the active ones)
+_PRUNE_EVERY = 50_000
 ASSET_EXTENSIONS = frozenset({".css", ".js", ".mjs", ".map", ".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp",
                               ".avif", ".ico", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp4", ".webm", ".mp3",
                               ".pdf", ".txt", ".xml", ".json", ".webmanifest"})
@@ -224,7 +228,7 @@ class _Sample:
 
 class _Stats:
     __slots__ = ("requests", "methods", "clients", "status", "votes", "signals", "no_content", "nocors",
-                 "b10", "b60", "params", "rate_p50_60s")
+                 "b10", "b60", "s10", "params", "rate_p50_60s")
 
     def __init__(self) -> None:
         self.requests = 0
@@ -237,6 +241,7 @@ class _Stats:
         self.nocors = 0
         self.b10: Counter = Counter()
         self.b60: Counter = Counter()
+        self.s10 = SlidingCounts(10.0)   # each client's busiest 10 s here, as the rate rules count
         self.params: dict[str, dict[str, _Sample]] = defaultdict(dict)   # method → name → shapes
         self.rate_p50_60s = 0.0
 
@@ -258,6 +263,7 @@ class _Stats:
             self.nocors += 1
         self.b10[(row.client, int(row.ts // 10))] += 1
         self.b60[(row.client, int(row.ts // 60))] += 1
+        self.s10.add(row.client, row.ts)
         if row.params:
             seen = self.params[row.method]
             for _where, name, shape in row.params:
@@ -336,6 +342,9 @@ def learn_profile(rows: Iterable[Row] | Callable[[], Iterable[Row]], *, resolver
     n_rows = 0
     for r in source():
         n_rows += 1
+        if not n_rows % _PRUNE_EVERY and end is not None:
+            for st in stats.values():
+                st.s10.prune(end)
         t = of.get(r.path)
         if t is None:
             continue
@@ -352,7 +361,7 @@ def learn_profile(rows: Iterable[Row] | Callable[[], Iterable[Row]], *, resolver
     for t, st in sorted(stats.items()):
         if len(st.clients) < min_clients and not _served_to_users(st):
             continue
-        n10 = _quantiles(st.b10.values())
+        n10 = peak_quantiles(st.s10.peaks.values())
         n60 = _quantiles(st.b60.values())
         st.rate_p50_60s = n60[0]
         cls = classify(t, st)
