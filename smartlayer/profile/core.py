@@ -152,22 +152,6 @@ class Profile:
                 normal += n if n <= e.allowance_10s else e.allowance_10s
         return normal
 
-    def routine(self, path: str, arrivals: Iterable[Sequence[Any]]) -> bool:
-        """A beacon or an asset fetched within its endpoint's per-client 10 s norm (``arrivals``: the last 10 s).
-
-        Such a request says nothing about the client the page it came with did not
-        already say: the model is not asked about it (its pace is the page's, not the client's).
-        """
-        e = self.endpoint(path)
-        if e is None or e.cls not in ("telemetry", "asset") or e.allowance_10s <= 0:
-            return False
-        template = e.template
-        n = 0
-        for p, count in Counter([a[2] for a in arrivals]).items():   # each distinct path looked up once
-            if self.template(p) == template:
-                n += count
-        return n <= e.allowance_10s
-
     # ── parameters and paths ───────────────────────────────────────────────
     def anomalies(self, method: str, path: str, params: Sequence[Sequence[str]] | None) -> list[str]:
         """Reason codes for one request (empty: nothing odd for this site)."""
