@@ -39,10 +39,16 @@ _ENCODED_DOT = 64
 _CRLF_PAIR = 128
 _ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2[eE]|%[uU]002[eE]|%[cC]0%[aA][eE]|%[uU][fF][fF]0[eE]"
                              r"|\.\.%(?:25){0,3}(?:2[fF]|5[cC])")   # spelled out: IGNORECASE is 5× slower
+#: A value that is nothing but an angle bracket (and quotes) written as a character reference or an escape
+#: (``&#x0003c``, ``&LT``, ``\\x3c``): the probe for which spelling of ``<`` a filter lets through.  A person
+#: types ``<`` (the browser percent-encodes it); only a filter-evasion list writes it as a reference.
+_ENCODED_BRACKET = 256
+_BRACKET_ONLY = re.compile(r"[\s\"'`/]{0,3}[<>][\s<>\"'`/]{0,3}")
+_PLAIN_BRACKET = re.compile(r"[<>]|%3[ce]", re.IGNORECASE)
 _MARKER_NAMES = ((_DOUBLE_ENCODING, "double_encoding"), (_OVERLONG, "overlong_utf8"),
                  (_ESCAPES, "escape_obfuscation"), (_CRLF_HEADER, "crlf_header_injection"),
                  (_CRLF, "crlf_encoded_newline"), (_ENCODED_DOT, "encoded_dot"),
-                 (_CRLF_PAIR, "crlf_encoded_pair"))
+                 (_CRLF_PAIR, "crlf_encoded_pair"), (_ENCODED_BRACKET, "xss_encoded_bracket"))
 #: A line break then a header line: what a response-splitting payload writes.
 _HEADER_LINE = re.compile(r"[\r\n][\t ]{0,4}[a-z][a-z0-9-]{1,40}[\t ]{0,4}:|[\r\n][^\r\n]{0,8}(?:set-cookie|location"
                           r"|content-(?:type|length)|refresh|x-xss-protection|access-control-allow-origin)[\t ]{0,4}:",
@@ -282,6 +288,7 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     """
     if _is_plain(text, form):
         return text.lower(), 0
+    raw = text
     raw_breaks = lines and ("\n" in text or "\r" in text)
     markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and _ENCODED_DOT_RE.search(text) else 0
     if not text.isascii():
@@ -311,7 +318,11 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         text = _HEX_SEPARATOR.sub(_hex_char, text)
     if keep_lines:
         return "\n".join([" ".join(line.split()) for line in text.split("\n")]).lower(), markers
-    return " ".join(text.split()).lower(), markers
+    text = " ".join(text.split()).lower()
+    if lines and changes and len(text) <= 64 and _BRACKET_ONLY.fullmatch(text.rpartition("=")[2]) \
+            and not _PLAIN_BRACKET.search(raw):       # the bracket was not sent as itself or its percent-escape
+        markers |= _ENCODED_BRACKET
+    return text, markers
 
 
 def _maybe_encoded_dot(text: str) -> bool:
