@@ -295,7 +295,7 @@ class _Scan(PartReader):
         for kind, location, text, _ in pending:
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
-            elif kind in found:
+            elif kind in found and (self.engines[kind], text) not in clean:   # a text known clean matches nothing
                 self.match_text(text, location)
         for location, texts in joined_by_location.items():
             self.match_text("\n".join(texts), location)
