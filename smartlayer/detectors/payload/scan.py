@@ -290,6 +290,8 @@ class _Scan(PartReader):
                     found.add(kind)
                     continue
             self.remember(kind, entries)
+        if not found:                # nearly every request: nothing to locate
+            return
         many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
         joined_by_location: dict[str, list[str]] = {}
         for kind, location, text, _ in pending:
