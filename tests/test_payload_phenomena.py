@@ -137,3 +137,13 @@ def test_an_application_path_is_no_system_path(value):
 
 def test_php_short_open_tag_with_a_statement_is_code():
     assert "php_code" in names(query("<? echo('x'); ?>"))
+
+
+@pytest.mark.parametrize("text", ["Use count(...) to count rows", "the name(...) helper", "string(..) casts"])
+def test_an_ellipsis_in_a_call_is_no_xpath_step(text):
+    assert "xpath_injection" not in names(query(text))
+    assert "xpath_injection" not in names(scan_parts(body=text.encode(), content_type="text/plain"))
+
+
+def test_a_library_route_is_no_system_path():
+    assert query("/library/books/12").score == 0

@@ -98,7 +98,7 @@ _SENSITIVE = [
 #: not a block: a reader may ask about ``/etc/apt/sources.list`` too; ``lfi_system_path`` blocks from level 2.
 _SYSTEM_PATH_VALUES = [
     START + r"(?:[a-z]:)?[/\\]{1,2}(?:etc|proc|boot|var|usr|opt|srv|root|bin|sbin|lib(?:64)?|windows|winnt|inetpub"
-    r"|xampp|wamp|program\s?files(?:\s?\(x86\))?|programdata|library|private/etc|private/var|tmp)[/\\][^\s][^\n]{0,99}$",
+    r"|xampp|wamp|program\s?files(?:\s?\(x86\))?|programdata|private/etc|private/var|tmp)[/\\][^\s][^\n]{0,99}$",
     START + r"[a-z]:[/\\][^\s<>|][^\n<>|]{0,99}$",
     START + r"[/\\]?\.(?:" + "|".join(re.escape(d) for d in _SENSITIVE_DOTFILES) + r")$",
     START + r"[\w./\\-]{0,99}\b(?:config|configuration|settings|database|db|wp-config|secrets?|credentials|passwords?"

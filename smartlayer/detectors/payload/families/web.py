@@ -209,7 +209,7 @@ SIGNATURES = (
     # a location path handed to XPath's node functions, or an axis step: what XPath injection writes to walk a
     # document it cannot see (``count(/child::node())``, ``name(/*[1])``, ``string-length(name(parent::*))``)
     sig("xpath_injection", "xxe", 3, [
-        r"\b(?:count|name|local-name|string-length|substring|string|normalize-space)\s?\(\s?(?:/|\.\.|@\*|\*\["
+        r"\b(?:count|name|local-name|string-length|substring|string|normalize-space)\s?\(\s?(?:/|\.\./|@\*|\*\["
         r"|name\s?\(\s?/|(?:child|parent|ancestor|descendant|self|attribute|following|preceding)\w{0,12}::)",
         r"\b(?:child|parent|ancestor|descendant|self|attribute|following-sibling|preceding-sibling"
         r"|descendant-or-self|ancestor-or-self)::(?:node\s?\(\s?\)|text\s?\(\s?\)|\*)",
