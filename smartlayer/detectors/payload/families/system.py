@@ -94,8 +94,8 @@ _SENSITIVE = [
 ]
 #: A value (or a field) that is nothing but a path into the system's own directories or a drive, a dotfile, or
 #: a site's configuration script (server-side code or a dump, not a settings file an app documents): what a
-#: file-inclusion probe sends as is.  A hint (``traversal_sensitive_file``),
-#: not a block: a reader may ask about ``/etc/apt/sources.list`` too; ``lfi_system_path`` blocks from level 2.
+#: file-inclusion probe sends as is.  A hint (``traversal_sensitive_file``), not a block: a reader may ask
+#: about ``/etc/apt/sources.list`` too; from level 2 ``lfi_system_path`` blocks the files :data:`_SENSITIVE` names.
 _SYSTEM_PATH_VALUES = [
     START + r"(?:[a-z]:)?[/\\]{1,2}(?:etc|proc|boot|var|usr|opt|srv|root|bin|sbin|lib(?:64)?|windows|winnt|inetpub"
     r"|xampp|wamp|program\s?files(?:\s?\(x86\))?|programdata|private/etc|private/var|tmp)[/\\][^\s][^\n]{0,99}$",
