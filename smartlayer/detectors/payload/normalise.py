@@ -39,10 +39,16 @@ _ENCODED_DOT = 64
 _CRLF_PAIR = 128
 _ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2[eE]|%[uU]002[eE]|%[cC]0%[aA][eE]|%[uU][fF][fF]0[eE]"
                              r"|\.\.%(?:25){0,3}(?:2[fF]|5[cC])")   # spelled out: IGNORECASE is 5× slower
+#: A value that is nothing but an angle bracket (and quotes) written as a character reference or an escape
+#: (``&#x0003c``, ``&LT``, ``\\x3c``): the probe for which spelling of ``<`` a filter lets through.  A person
+#: types ``<`` (the browser percent-encodes it); only a filter-evasion list writes it as a reference.
+_ENCODED_BRACKET = 256
+_BRACKET_ONLY = re.compile(r"[\s\"'`/]{0,3}[<>][\s<>\"'`/]{0,3}")
+_PLAIN_BRACKET = re.compile(r"[<>]|%3[ce]", re.IGNORECASE)
 _MARKER_NAMES = ((_DOUBLE_ENCODING, "double_encoding"), (_OVERLONG, "overlong_utf8"),
                  (_ESCAPES, "escape_obfuscation"), (_CRLF_HEADER, "crlf_header_injection"),
                  (_CRLF, "crlf_encoded_newline"), (_ENCODED_DOT, "encoded_dot"),
-                 (_CRLF_PAIR, "crlf_encoded_pair"))
+                 (_CRLF_PAIR, "crlf_encoded_pair"), (_ENCODED_BRACKET, "xss_encoded_bracket"))
 #: A line break then a header line: what a response-splitting payload writes.
 _HEADER_LINE = re.compile(r"[\r\n][\t ]{0,4}[a-z][a-z0-9-]{1,40}[\t ]{0,4}:|[\r\n][^\r\n]{0,8}(?:set-cookie|location"
                           r"|content-(?:type|length)|refresh|x-xss-protection|access-control-allow-origin)[\t ]{0,4}:",
@@ -59,7 +65,22 @@ _SQL_COMMENT_MARK = re.compile(r"/\*!?\d{0,6}|\*/")
 #: ASCII text without these, without an HTML entity and without a double
 #: space is already normal but for case: the fast path of every header.
 _NEEDS_WORK = re.compile(r"[%\\\t-\r\x1c-\x1f]")
-_NEEDS_WORK_FORM = re.compile(r"[%+\\\t-\r\x1c-\x1f]")
+
+
+def needs_work(text: str) -> bool:
+    """Whether ``text`` holds one of :data:`_NEEDS_WORK`'s characters.
+
+    One substring test per character (a ``memchr`` each) rather than the
+    pattern's search: as fast on a short value, thirteen times faster on the
+    KiB of a form body, which is read two or three times before matching.
+    """
+    return ("%" in text or "\\" in text or "\n" in text or "\r" in text or "\t" in text or "\x0b" in text
+            or "\x0c" in text or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text)
+
+
+def has_hex_prefix(text: str) -> bool:
+    """Whether ``text`` holds ``0x`` or ``0X`` (a C hex literal the normaliser reads): most text has no ``0`` at all."""
+    return "0" in text and ("0x" in text or "0X" in text)
 #: What ``html.unescape`` can decode: numeric references, ``&name;`` and the
 #: legacy names it accepts without a semicolon (``&lt``, ``&copy``).  A Referer
 #: with ``?a=1&page=2`` has none and skips the decoders.
@@ -260,10 +281,10 @@ def _is_plain(text: str, form: bool) -> bool:
     """True when normalising ``text`` could only change its case."""
     return (
         text.isascii()
-        and (_NEEDS_WORK_FORM if form else _NEEDS_WORK).search(text) is None
+        and not (form and "+" in text) and not needs_work(text)
         and "  " not in text
         and ("&" not in text or _ENTITY.search(text) is None)
-        and "0x" not in text and "0X" not in text
+        and not has_hex_prefix(text)
     )
 
 
@@ -282,6 +303,7 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     """
     if _is_plain(text, form):
         return text.lower(), 0
+    raw = text
     raw_breaks = lines and ("\n" in text or "\r" in text)
     markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and _ENCODED_DOT_RE.search(text) else 0
     if not text.isascii():
@@ -311,7 +333,11 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         text = _HEX_SEPARATOR.sub(_hex_char, text)
     if keep_lines:
         return "\n".join([" ".join(line.split()) for line in text.split("\n")]).lower(), markers
-    return " ".join(text.split()).lower(), markers
+    text = " ".join(text.split()).lower()
+    if lines and changes and len(text) <= 64 and _BRACKET_ONLY.fullmatch(text.rpartition("=")[2]) \
+            and not _PLAIN_BRACKET.search(raw):       # the bracket was not sent as itself or its percent-escape
+        markers |= _ENCODED_BRACKET
+    return text, markers
 
 
 def _maybe_encoded_dot(text: str) -> bool:

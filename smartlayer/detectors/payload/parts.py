@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .body import BINARY_PREFIXES, BINARY_TYPES
-from .normalise import _NEEDS_WORK, _as_text, _unquote
+from .normalise import _as_text, _unquote, has_hex_prefix, needs_work
 from .sigbase import BODY, HEADER, PATH, QUERY
 
 
@@ -129,7 +129,7 @@ class PartReader:
                     return
             spaced = text.replace("+", " ") if "+" in text else text
             # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
-            if spaced.isascii() and _NEEDS_WORK.search(spaced) is None and "0x" not in spaced and "0X" not in spaced:
+            if spaced.isascii() and not needs_work(spaced) and not has_hex_prefix(spaced):
                 self.budget -= len(text)
                 pairs = spaced.lower().split("&")
                 if " " in spaced:
@@ -164,11 +164,11 @@ class PartReader:
         if "%26" in text:
             return False
         decoded = _unquote(text.replace("+", " ") if "+" in text else text)
-        if not decoded.isascii() or _NEEDS_WORK.search(decoded) is not None or "0x" in decoded or "0X" in decoded:
+        if not decoded.isascii() or needs_work(decoded) or has_hex_prefix(decoded):
             return False
         # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above), and
-        # "..%2f" to a slash after a climb: counting is cheaper than the marker's pattern
-        if decoded.count(".") != text.count(".") or (".." in text and "%2f" in text.lower()):
+        # "..%2f" to a slash after a climb: substring tests are cheaper than the marker's pattern
+        if "%2e" in text or "%2E" in text or (".." in text and "%2f" in text.lower()):
             return False
         self.budget -= len(text)
         self.decoded_forms += 1

@@ -290,12 +290,14 @@ class _Scan(PartReader):
                     found.add(kind)
                     continue
             self.remember(kind, entries)
+        if not found:                # nearly every request: nothing to locate
+            return
         many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
         joined_by_location: dict[str, list[str]] = {}
         for kind, location, text, _ in pending:
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
-            elif kind in found:
+            elif kind in found and (self.engines[kind], text) not in clean:   # a text known clean matches nothing
                 self.match_text(text, location)
         for location, texts in joined_by_location.items():
             self.match_text("\n".join(texts), location)

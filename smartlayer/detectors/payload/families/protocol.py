@@ -30,6 +30,8 @@ _NOSQL_OPS = ("ne", "eq", "gt", "gte", "lt", "lte", "in", "nin", "regex", "where
 _PROMPT_VERBS = ("ignore", "disregard", "forget", "override", "bypass", "skip")
 _PROMPT_SECRETS = ("system", "initial", "hidden", "original", "secret", "developer", "preprompt", "pre-prompt")
 _OPS = "|".join(_NOSQL_OPS)
+#: A CR or LF written out: C and JavaScript escapes, a percent-escaped backslash, C hex literals.
+_WRITTEN_BREAK = r"(?:\\[rn]|\\x0[da]|\\u000[da]|%5c[rn]|0x0[da])"
 
 SIGNATURES = (
     # ── header injection and session fixation ──
@@ -38,6 +40,14 @@ SIGNATURES = (
     sig("crlf_encoded_pair", "crlf", 3, None),
     # a line break written out as an escape, for code that unescapes it before writing a header or a log line
     sig("crlf_written_escape", "crlf", 2, r"\\r\\n|\\x0d\\x0a|\\u000d\\u000a|0x0d0x0a|%5cr%5cn", scope=VALUES),
+    # a written line break that ends a value's line and starts a response header, or a value made of nothing
+    # but written line breaks (the probe for code that unescapes before writing): both the way a CR and a LF
+    # are spelled where the raw characters would be refused
+    sig("crlf_written_header", "crlf", 3, [
+        _WRITTEN_BREAK + r"\s?(?:set-cookie|location|content-(?:type|length|disposition)|refresh|cache-control"
+        r"|transfer-encoding|x-xss-protection|access-control-allow-\w{1,12}|link|host|cookie)\s?:",
+        START + r"(?:" + _WRITTEN_BREAK + r"){2,8}$",
+    ], scope=VALUES),
     sig("session_fixation", "session", 3, [
         r"\bhttp-equiv\W{1,3}set-cookie\b",
         r"\bdocument\s?\.\s?cookie\s?=\s?['\"]?\w{1,40}=",
@@ -93,6 +103,13 @@ SIGNATURES = (
     ]),
     # a short value made of nothing but filter metacharacters around a wildcard (``*)*``, ``(*)*)``)
     sig("ldap_metachar_value", "ldap", 2, START + r"[*|&!]{0,5}(?:\(\*|\*\)|\(\))[*()|&!']{0,10}$", scope=VALUES),
+    # the same, when it closes the application's filter: a wildcard then a closing bracket, with more metacharacters
+    # around it (``*)*``, ``(*)*)``, ``*))``), or a value of nothing but RFC 4515 escapes of filter metacharacters
+    # (``\28``, ``\2a\29``): no search or name is written either way
+    sig("ldap_filter_breakout", "ldap", 3, [
+        START + r"(?:\*\)[*()|&!']{1,10}|[*(|&!]{1,5}\*\)[*()|&!']{1,10})$",
+        START + r"(?:\\(?:2[1689a]|5c|00|7c|3[cde]|7e)){1,10}$",
+    ], scope=VALUES),
     sig("ldap_filter", "ldap", 1, r"\*\)\s?\(|\)\s?\(\s?[|&!]|\(\s?\w{1,40}=\*\)", paranoia=2),
     # ── NoSQL ──
     sig("nosql_operator", "nosql", 3, [

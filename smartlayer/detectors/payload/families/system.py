@@ -92,6 +92,18 @@ _SENSITIVE = [
     r"\betc[/\\](?:[\w.-]{1,40}[/\\]){0,3}[\w.-]{1,40}\.(?:conf|cfg|ini|cnf|pdb|db|passwd|secrets?|keys?)\b",
     r"\bweb-inf\W{1,6}(?:web\.xml|classes|lib|config)|\bglobal\.asa\b|\bboot\.ini\b",
 ]
+#: A value (or a field) that is nothing but a path into the system's own directories or a drive, a dotfile, or
+#: a site's configuration script (server-side code or a dump, not a settings file an app documents): what a
+#: file-inclusion probe sends as is.  A hint (``traversal_sensitive_file``), not a block: a reader may ask
+#: about ``/etc/apt/sources.list`` too; from level 2 ``lfi_system_path`` blocks the files :data:`_SENSITIVE` names.
+_SYSTEM_PATH_VALUES = [
+    START + r"(?:[a-z]:)?[/\\]{1,2}(?:etc|proc|boot|var|usr|opt|srv|root|bin|sbin|lib(?:64)?|windows|winnt|inetpub"
+    r"|xampp|wamp|program\s?files(?:\s?\(x86\))?|programdata|private/etc|private/var|tmp)[/\\][^\s][^\n]{0,99}$",
+    START + r"[a-z]:[/\\][^\s<>|][^\n<>|]{0,99}$",
+    START + r"[/\\]?\.(?:" + "|".join(re.escape(d) for d in _SENSITIVE_DOTFILES) + r")$",
+    START + r"[\w./\\-]{0,99}\b(?:config|configuration|settings|database|db|wp-config|secrets?|credentials|passwords?"
+    r"|localsettings)\.(?:php\d?|inc|asp|aspx|jsp|bak|old|sql|db)$",
+]
 #: What a traversal or an encoding trick is written with, just before the file it reaches.
 _OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%~]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{2}|\./|li4v)[^\w\s]{0,12}"
 
@@ -100,6 +112,7 @@ _OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%~]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{
 _RESIDUE = r"(?:[^\w\s%]{0,4}%\w{1,2}){1,6}[^\w\s%]{0,4}"
 #: What old servers read as a slash: Unicode's division and set-minus slashes, fullwidth ones, the private-use
 #: code points ``%uEFC8``/``%uF025`` that IIS mapped to ``/`` and ``\``.
+_KANA_SLASHES = "\u3031\u3035\u309d\u30fc"
 _ODD_SLASHES = "\u2215\u2216\u29f5\u29f8\uff0f\uff3c\ue000-\uf8ff"
 
 SIGNATURES = (
@@ -145,7 +158,7 @@ SIGNATURES = (
         START + r"(?:li4v(?:li4v|li5c|zxrj)|li5cli5c|l2v0yy[89+/]|zxrjl[23w]|l3byb2mv|l3zhci[89+/]|l3vzci[89+/]"
         r"|l2jpbi[89+/]|[yq]z(?:pc|ov)(?:[dv]2lu|[yq]m9v|[cu]hjv|[dv]xnl|[as]w5l))[a-z0-9+/]{2}",
         scope=VALUES),
-    sig("traversal_sensitive_file", "traversal", 2, _SENSITIVE),
+    sig("traversal_sensitive_file", "traversal", 2, [*_SENSITIVE, *_SYSTEM_PATH_VALUES]),
     sig("lfi_obfuscated_file", "traversal", 3,
         _OBFUSCATED_PREFIX + "(?:" + "|".join([_UNIX_FILES, *_SENSITIVE[1:7], _SENSITIVE[-1]]) + ")"),
     sig("traversal_to_file", "traversal", 3, [
@@ -197,11 +210,19 @@ SIGNATURES = (
         START + r"[/\\]\s{1,4}[/\\]{1,4}[\w\[]",                    # /%09/elsewhere
         START + r"[/\\]\s?https?:",                               # /https://elsewhere
         START + r"https?:(?:[^/\s]|/[^/]|//[\s\\]|/{3})",          # https:elsewhere, http:/x, https:///x
+        START + r"[/\\]?<>\s?[/\\]{2}",                            # <>//elsewhere: what a filter strips joins it
+        START + r"https?://[^/\s\\?#]{1,100}\\",                   # http://elsewhere\trusted: a browser reads / there
+        START + r"(?:https?:)?[/\\]{2,8}\S{1,99}[/\\]\.\.$",       # //elsewhere/%2f..: ends climbing out of its path
+        # a host after a character old browsers read as a slash (kana iteration and prolonged-sound marks)
+        START + r"[/\\]?[" + _KANA_SLASHES + r"][a-z0-9-]{1,63}\.[a-z]{2,}",
     ], scope=frozenset((QUERY,))),
     # a host written as one number, in hex or octal: what only a filter bypass writes
     sig("url_obfuscated_host", "ssrf", 2,
         r"\b(?:https?|ftp|gopher):/{0,3}(?:[^/@\s]{0,60}@)?\[?(?:0x[0-9a-f]{1,8}\b|\d{8,10}\b|0\d{1,4}\.\d|\d{1,3}\.0x"
-        r"|::(?:ffff:)?\d{1,3}\.|\d{1,3}\.\d{1,3}\.\d{4,})", scope=frozenset((PATH, QUERY, HEADER))),
+        r"|::(?:ffff:)?\d{1,3}\.|\d{1,3}\.\d{1,3}\.\d{4,}"
+        # a dotted address with a part past 255 (``472.314.470.462``): some parsers wrap it round to a real one
+        r"|(?:\d{1,3}\.){0,3}(?:25[6-9]|2[6-9]\d|[3-9]\d\d)(?:\.\d{1,3}){1,3}(?:[/:?#]|$)"
+        r"|(?:\d{1,3}\.){3}(?:25[6-9]|2[6-9]\d|[3-9]\d\d)(?:[/:?#]|$))", scope=frozenset((PATH, QUERY, HEADER))),
     # ── operating-system commands ──
     sig("shell_command", "shell", 3, [rf"{_SEP}(?:{_STRONG})", rf"{START}(?:{_STRONG})"]),
     # a probe between separators is an attack in a short value, a hint in free text
@@ -227,6 +248,7 @@ SIGNATURES = (
     # ── PHP ──
     sig("php_code", "php", 3, [
         r"<\?(?:php\b|=)",
+        r"<\?\s{1,2}(?:echo|print|system|exec|passthru|eval|include|require|readfile|phpinfo|\$_)\b",   # short open tag
         r"\$_(?:get|post|request|cookie|server|files|env|session)\s?\[",
         r"\{?\$\{\s?@?\w{2,30}\s?\(",
         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func"

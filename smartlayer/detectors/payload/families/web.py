@@ -35,7 +35,11 @@ _PY_INTERNALS = ("__class__", "__mro__", "__subclasses__", "__globals__", "__bui
 SIGNATURES = (
     # ── cross-site scripting ──
     sig("xss_script_tag", "xss", 3, r"<\s?/?\s?script\b"),
-    sig("xss_event_handler", "xss", 3, r"""<[a-z!?/][^<>]{0,200}[\s/"'`;]on[a-z]{3,40}\s?="""),
+    sig("xss_event_handler", "xss", 3, [
+        r"""<[a-z!?/][^<>]{0,200}[\s/"'`;]on[a-z]{3,40}\s?=""",
+        # a DTD giving an element an event-handler attribute by default (``<!ATTLIST img onerror CDATA "…">``)
+        r"""\bon[a-z]{3,40}\scdata\s['"]""",
+    ]),
     # in a short value: a tag, then (past a quoted ``>`` or a second ``<``) an event handler
     sig("xss_event_handler_value", "xss", 3, r"""<[a-z][\w:-]{0,20}\s[^\n]{0,99}[\s/"'`]on[a-z]{3,40}\s?=""",
         scope=VALUES),
@@ -50,6 +54,21 @@ SIGNATURES = (
         r"""|style|values|to|from|by|content|url)\s?=\s?['"`]?\s?(?:java|vb|live|ecma)\s?script\s?:"""),
     sig("xss_data_uri", "xss", 3,
         r"\bdata:\s?(?:text/html|image/svg\+xml|application/(?:x-)?javascript|text/javascript|application/xhtml)"),
+    # an angle bracket written as a character reference or escape, and nothing else (noticed by the normaliser)
+    sig("xss_encoded_bracket", "xss", 3, None),
+    # a script element whose brackets a filter stripped or mangled, still carrying its code
+    # (``scriptalert(1)/script``, ``[a]script>alert(1)[a]/script>``)
+    sig("xss_stripped_script", "xss", 3,
+        r"(?:^|[^a-z<])script\W{0,3}(?:alert|confirm|prompt|eval|document\.cookie|document\.write)\b[^\n]{0,99}"
+        r"/\s?script\b"),
+    # old IE's ways to bind script through an XML namespace (HTML+TIME, VML behaviours)
+    sig("xss_behaviour_import", "xss", 3,
+        r"<\??\s?xml:namespace\b|\bimport\s?namespace\s?=|\burn:schemas-microsoft-com:(?:time|vml)\b"),
+    # markup sent base64-encoded, for an application that decodes it: the encodings of ``<script``, ``<svg``,
+    # ``<img``, ``<iframe``, ``<body``, ``<html``, ``<object``, ``<embed`` (six characters or more, so a random
+    # token starts with one about once in 10^9)
+    sig("xss_base64_markup", "xss", 3,
+        START + r"(?:phnjcmlwd|phn2zy|pgltzy|pglmcmft|pgjvzhk|pgh0bww|pg9iamvjd|pgvtymvk)", scope=VALUES),
     sig("xss_dangerous_tag", "xss", 2,
         r"<\s?(?:iframe|frame|frameset|object|embed|applet|svg|math|base|meta|isindex|portal|xml|import|link"
         r"|bgsound|layer|ilayer|marquee|xss|vmlframe|animate|set|handler|listener|template)\b"),
@@ -181,9 +200,20 @@ SIGNATURES = (
     ]),
     sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,60}\[\s?<!(?:entity|element|attlist)\s"),
     sig("xmlrpc_abuse", "xxe", 3, r"<methodname>\s?(?:pingback\.ping|system\.multicall|wp\.getusersblogs)\s?<"),
-    sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,60}\[", r"<!element\s"]),
-    # an element whose content is an entity of the document's own (``<foo>&xxe;</foo>``): what the declaration is for
-    sig("xxe_entity_reference", "xxe", 2, r">\s?&[a-z_][\w.-]{0,40};\s?</", scope=frozenset((BODY,))),
+    sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,60}\[", r"<!element\s",
+                                             r"<!attlist\s"]),
+    # an element whose whole content is an entity of the document's own (``<foo>&xxe;</foo>``): HTML's entities
+    # are decoded before matching, so what is left is one only a DTD (declared here or fetched) defines
+    sig("xxe_entity_reference", "xxe", 3, r">\s?&[a-z_][\w.-]{0,40};\s?</", scope=frozenset((BODY,))),
+    # ── XPath (filed with the XML attacks) ──
+    # a location path handed to XPath's node functions, or an axis step: what XPath injection writes to walk a
+    # document it cannot see (``count(/child::node())``, ``name(/*[1])``, ``string-length(name(parent::*))``)
+    sig("xpath_injection", "xxe", 3, [
+        r"\b(?:count|name|local-name|string-length|substring|string|normalize-space)\s?\(\s?(?:/|\.\./|@\*|\*\["
+        r"|name\s?\(\s?/|(?:child|parent|ancestor|descendant|self|attribute|following|preceding)\w{0,12}::)",
+        r"\b(?:child|parent|ancestor|descendant|self|attribute|following-sibling|preceding-sibling"
+        r"|descendant-or-self|ancestor-or-self)::(?:node\s?\(\s?\)|text\s?\(\s?\)|\*)",
+    ]),
     # ── server-side and edge-side includes ──
     sig("ssi_directive", "ssi", 3,
         r"<!--\s?#\s?(?:exec|include|echo|config|printenv|set|fsize|flastmod|if|elif|else|endif)\b"),
