@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from ...conf import sl_settings
 from ...request.client import COOKIE_MARK
+from .recent import Recent, Tally, recent_of
 
 Arrival = tuple  # (ts: float, method: str, path: str, flags: int)
 Outcome = tuple  # (ts: float, status: int, response_ms: float, blocked: bool)
@@ -65,6 +66,17 @@ class Snapshot:
     hours: dict
     first_seen: float
     robots_at: float = 0.0   # when this client last fetched /robots.txt (0: never, as far as the window knows)
+    #: the counts the rules read (:mod:`.recent`), kept running by the window; None: counted on demand.
+    #: Derived from the events, so no part of a snapshot's equality (a Redis snapshot equals a window's)
+    counts: Recent | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def recent(self) -> Recent:
+        """The recent counts (:class:`~.recent.Recent`) at ``now``, the current request included."""
+        counts = self.counts
+        if counts is None:
+            counts = self.counts = recent_of(self.arrivals, self.outcomes, self.now)
+        return counts
 
     def arrivals_since(self, seconds: float) -> list:
         return _tail_since(self.arrivals, self.now - seconds)
@@ -87,7 +99,7 @@ class Snapshot:
 class ClientWindow:
     """The mutable window of one client.  Not thread-safe: stores lock around it."""
 
-    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen", "robots_at")
+    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen", "robots_at", "tally")
 
     def __init__(self, max_events: int) -> None:
         self.arrivals: deque = deque(maxlen=max_events)
@@ -97,15 +109,18 @@ class ClientWindow:
         self.first_seen: float = 0.0
         self.last_seen: float = 0.0
         self.robots_at: float = 0.0
+        # the rules' counts, kept running (.recent); told of every event in and out
+        self.tally = Tally()
 
     def _expire(self, now: float, keep_seconds: float) -> None:
         cutoff = now - keep_seconds
         arr = self.arrivals
+        tally = self.tally
         while arr and arr[0][0] < cutoff:
-            arr.popleft()
+            tally.arrival_left(arr.popleft())
         out = self.outcomes
         while out and out[0][0] < cutoff:
-            out.popleft()
+            tally.outcome_left(out.popleft())
         if len(self.minutes) > 61:
             floor_m = int(now // MINUTE) - 60
             for m in [m for m in self.minutes if m < floor_m]:
@@ -128,7 +143,14 @@ class ClientWindow:
             self.first_seen = now
         self.last_seen = now
         self._expire(now, keep_seconds)
-        self.arrivals.append(arrival)
+        arr, tally = self.arrivals, self.tally
+        if arr:
+            if now < arr[-1][0]:
+                tally.stale()   # late: the running counts only move forward in time
+            if len(arr) == arr.maxlen:
+                tally.arrival_left(arr.popleft())   # what the bounded deque's append would drop
+        arr.append(arrival)
+        tally.arrived(arrival)
         if arrival[2] == "/robots.txt":
             self.robots_at = now
         m = int(now // MINUTE)
@@ -145,11 +167,19 @@ class ClientWindow:
             hours=dict(self.hours),
             first_seen=self.first_seen,
             robots_at=self.robots_at,
+            counts=tally.at(arr, self.outcomes, now),
         )
 
     def complete(self, outcome: Outcome) -> None:
         """Record the outcome of a request once its response is known."""
-        self.outcomes.append(outcome)
+        out, tally = self.outcomes, self.tally
+        if out:
+            if outcome[0] < out[-1][0]:
+                tally.stale()
+            if len(out) == out.maxlen:
+                tally.outcome_left(out.popleft())
+        out.append(outcome)
+        tally.completed(outcome)
 
     # ── events another process recorded (smartlayer.state.windows.replicated) ──────
     def merge_arrival(self, arrival: Arrival, keep_seconds: float) -> None:
@@ -169,6 +199,7 @@ class ClientWindow:
             self.first_seen = now
         if now >= self.last_seen - keep_seconds:  # else too old for the event list, not for the buckets
             _insert_in_order(self.arrivals, arrival)
+            self.tally.stale()
         if arrival[2] == "/robots.txt" and now > self.robots_at:
             self.robots_at = now
         m = int(now // MINUTE)
@@ -180,9 +211,10 @@ class ClientWindow:
         """Record an outcome another worker saw, in its place in time."""
         out = self.outcomes
         if not out or outcome[0] >= out[-1][0]:
-            out.append(outcome)
+            self.complete(outcome)
         else:
             _insert_in_order(out, outcome)
+            self.tally.stale()
 
 
 def _insert_in_order(events: deque, event: tuple) -> None:
