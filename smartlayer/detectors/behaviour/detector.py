@@ -37,19 +37,28 @@ from .. import ratelimit
 from . import crawlers
 from .rules import evaluate
 
+_runtime: Any = None
+
+
+def _ml_runtime() -> Any:
+    """:mod:`smartlayer.ml.runtime`, imported on first use (not at import: the model's machinery
+    loads only when something scores) and kept — an import statement per request costs microseconds."""
+    global _runtime
+    if _runtime is None:
+        from ...ml import runtime
+
+        _runtime = runtime
+    return _runtime
+
 
 def _active_profile():
-    from ...ml.runtime import get_active_profile
-
-    return get_active_profile()
+    return _ml_runtime().get_active_profile()
 
 
 def _active_model():
     if not sl_settings.MODEL_ENABLED:
         return None
-    from ...ml.runtime import get_active_model
-
-    return get_active_model()
+    return _ml_runtime().get_active_model()
 
 
 class Detector:

@@ -32,9 +32,9 @@ tally resumes from there when the events it covers are in order.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
+from typing import NamedTuple
 
 from ...request.facts import FLAG_PLAN_GOVERNED
 
@@ -45,9 +45,11 @@ RECENT_PATHS = 20
 _path = itemgetter(2)
 
 
-@dataclass(frozen=True, slots=True)
-class Recent:
-    """The recent counts of one client at a snapshot's ``now`` (the current request included)."""
+class Recent(NamedTuple):
+    """The recent counts of one client at a snapshot's ``now`` (the current request included).
+
+    A named tuple: built on every request, and a tuple is built several times faster than a frozen dataclass.
+    """
 
     count_10s: int
     governed_10s: int          # of those, requests a customer's plan governs
@@ -188,13 +190,9 @@ class Tally:
 
     def _recent(self, arrivals: deque) -> Recent:
         k = min(RECENT_PATHS, len(arrivals) - self.a60)
-        return Recent(
-            count_10s=self.n10, governed_10s=self.gov10, paths_10s=len(self.p10),
-            paths_60s=tuple(self.p60),
-            # the newest k, walked from the end (C-level), oldest first
-            recent_paths=tuple(map(_path, islice(reversed(arrivals), k)))[::-1],
-            finished_2min=self.finished, errors_2min=self.errors,
-        )
+        # positional (the field order above): the newest k paths walked from the end, C-level, oldest first
+        return Recent(self.n10, self.gov10, len(self.p10), tuple(self.p60),
+                      tuple(map(_path, islice(reversed(arrivals), k)))[::-1], self.finished, self.errors)
 
     def _rebuild(self, arrivals: deque, outcomes: deque, now: float) -> Recent:
         recent = recent_of(arrivals, outcomes, now)
