@@ -28,6 +28,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Protocol
 
 from ...conf import sl_settings
@@ -48,7 +49,7 @@ def _tail_since(events: tuple, cutoff: float) -> list:
     i = len(events)
     while i > 0 and events[i - 1][0] >= cutoff:
         i -= 1
-    return list(events[i:])
+    return list(events[i:]) if events.__class__ is tuple else list(islice(events, i, len(events)))
 
 
 @dataclass(slots=True)
@@ -130,9 +131,19 @@ class ClientWindow:
             for h in [h for h in self.hours if h < floor_h]:
                 del self.hours[h]
 
-    def arrive(self, arrival: Arrival, keep_seconds: float, snapshot: bool = True) -> Snapshot | None:
+    def arrive(self, arrival: Arrival, keep_seconds: float, snapshot: bool = True,
+               view: bool = False) -> Snapshot | None:
         """Record an arriving request and return the window including it
-        (``snapshot=False``: record only)."""
+        (``snapshot=False``: record only).
+
+        ``view=True``: the snapshot reads this window's own event deques and
+        bucket dicts instead of copies of them (up to 2 × WINDOW_MAX_EVENTS
+        events and ~90 buckets per request), so it is valid only until the
+        window next changes — for a caller that is done with each snapshot
+        before it records anything else for that client, on one thread (the
+        replay).  Concurrent stores need the copy: another thread's request
+        or the replication thread may change the window meanwhile.
+        """
         now = arrival[0]
         if self.last_seen and now - self.last_seen > DAY:
             # quiet for a day: nothing in the buckets is still in range
@@ -159,9 +170,12 @@ class ClientWindow:
         self.hours[h] = self.hours.get(h, 0) + 1
         if not snapshot:
             return None
+        if view:
+            return Snapshot(now, arr, self.outcomes, self.minutes, self.hours, self.first_seen, self.robots_at,
+                            tally.at(arr, self.outcomes, now))
         return Snapshot(
             now=now,
-            arrivals=tuple(self.arrivals),
+            arrivals=tuple(arr),
             outcomes=tuple(self.outcomes),
             minutes=dict(self.minutes),
             hours=dict(self.hours),
@@ -284,8 +298,11 @@ class LocalWindowStore:
     """
 
     def __init__(self, max_clients: int | None = None, max_events: int | None = None,
-                 keep_seconds: float | None = None) -> None:
+                 keep_seconds: float | None = None, *, views: bool = False) -> None:
+        """``views=True``: snapshots are views of the windows, not copies (:meth:`ClientWindow.arrive`):
+        only for one thread that is done with each snapshot before the next event of that client."""
         self.max_clients = int(max_clients or sl_settings.WINDOW_MAX_CLIENTS)
+        self.views = views
         self.max_events = int(max_events or sl_settings.WINDOW_MAX_EVENTS)
         self.keep_seconds = float(keep_seconds or sl_settings.WINDOW_SECONDS)
         self._windows: OrderedDict[str, ClientWindow] = OrderedDict()
@@ -354,7 +371,7 @@ class LocalWindowStore:
 
     def arrive(self, key: str, arrival: Arrival) -> Snapshot:
         with self._lock:
-            return self._touch(key).arrive(arrival, self.keep_seconds)
+            return self._touch(key).arrive(arrival, self.keep_seconds, view=self.views)
 
     def complete(self, key: str, outcome: Outcome) -> None:
         with self._lock:
