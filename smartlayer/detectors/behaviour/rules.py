@@ -33,7 +33,6 @@ from ...request.facts import (
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
     is_login_attempt,
-    longest_sequential_run,
     probing_run,
 )
 from ...state.windows.window import Snapshot
@@ -90,7 +89,7 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
         "errors_2min": errors,
         "error_rate_2min": (errors * 100.0 / finished) if finished else 0.0,
         "distinct_paths_1min": len(recent.paths_60s),
-        "sequential_run_1min": longest_sequential_run(recent.paths_60s),
+        "sequential_run_1min": recent.sequential_run_60s,
         "idle_before": snap.count_between(idle_from, idle_to) == 0,
         "login_attempts": login_attempts,
         "current_path": current[2],

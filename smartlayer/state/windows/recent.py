@@ -36,7 +36,7 @@ from itertools import islice
 from operator import itemgetter
 from typing import NamedTuple
 
-from ...request.facts import FLAG_PLAN_GOVERNED
+from ...request.facts import FLAG_PLAN_GOVERNED, longest_sequential_run
 
 #: The horizons the rules count over (seconds); see the module docstring of the rules.
 SHORT, MINUTE_H, OUTCOMES_H = 10.0, 60.0, 120.0
@@ -54,7 +54,8 @@ class Recent(NamedTuple):
     count_10s: int
     governed_10s: int          # of those, requests a customer's plan governs
     paths_10s: int             # distinct paths in the last 10 s
-    paths_60s: tuple           # the distinct paths of the last 60 s
+    paths_60s: tuple           # the distinct paths of the last 60 s, in no particular order
+    sequential_run_60s: int    # longest run of consecutive ids among them (request.facts.longest_sequential_run)
     recent_paths: tuple        # the paths of the last ≤ RECENT_PATHS arrivals of the last 60 s, oldest first
     finished_2min: int         # outcomes of the last 2 min, refusals of ours left out
     errors_2min: int           # of those, answered ≥ 400
@@ -75,13 +76,15 @@ def recent_of(arrivals: deque | tuple, outcomes: deque | tuple, now: float) -> R
     i10 = _suffix_start(arrivals, now - SHORT)
     last_10s = list(islice(arrivals, i10, n))
     paths_60s = [a[2] for a in islice(arrivals, i60, n)]
+    distinct = tuple(dict.fromkeys(paths_60s))
     o120 = _suffix_start(outcomes, now - OUTCOMES_H)
     finished = [o[1] for o in islice(outcomes, o120, len(outcomes)) if not o[3]]
     return Recent(
         count_10s=len(last_10s),
         governed_10s=sum(1 for a in last_10s if a[3] & FLAG_PLAN_GOVERNED),
         paths_10s=len({a[2] for a in last_10s}),
-        paths_60s=tuple(dict.fromkeys(paths_60s)),
+        paths_60s=distinct,
+        sequential_run_60s=longest_sequential_run(distinct),
         recent_paths=tuple(paths_60s[-RECENT_PATHS:]),
         finished_2min=len(finished),
         errors_2min=sum(1 for status in finished if status >= 400),
@@ -106,7 +109,7 @@ class Tally:
     time order, and the counters hold exactly those events.
     """
 
-    __slots__ = ("fresh", "now", "a10", "a60", "o120", "n10", "gov10", "p10", "p60", "finished", "errors")
+    __slots__ = ("fresh", "now", "a10", "a60", "o120", "n10", "gov10", "p10", "p60", "finished", "errors", "run")
 
     def __init__(self) -> None:
         self.fresh = False
@@ -115,6 +118,9 @@ class Tally:
         self.n10 = self.gov10 = self.finished = self.errors = 0
         self.p10: dict[str, int] = {}
         self.p60: dict[str, int] = {}
+        # the sequential run of p60's paths; -1: their set changed since it was found
+        # (a reader's beacons and a poller repeat paths: the set rarely changes)
+        self.run = -1
 
     def stale(self) -> None:
         self.fresh = False
@@ -125,7 +131,10 @@ class Tally:
         if self.fresh:
             self._add10(arrival)
             p = arrival[2]
-            self.p60[p] = self.p60.get(p, 0) + 1
+            n = self.p60.get(p, 0)
+            if not n:
+                self.run = -1
+            self.p60[p] = n + 1
 
     def arrival_left(self, arrival: tuple) -> None:
         """The oldest arrival left the window (expiry or the event bound)."""
@@ -133,8 +142,8 @@ class Tally:
             return
         if self.a60:
             self.a60 -= 1
-        else:
-            _drop(self.p60, arrival[2])
+        elif _drop(self.p60, arrival[2]):
+            self.run = -1
         if self.a10:
             self.a10 -= 1
         else:
@@ -167,7 +176,8 @@ class Tally:
         n = len(arrivals)
         i = self.a60
         while i < n and arrivals[i][0] < cut:
-            _drop(self.p60, arrivals[i][2])
+            if _drop(self.p60, arrivals[i][2]):
+                self.run = -1
             i += 1
         self.a60 = i
         cut = now - SHORT
@@ -190,8 +200,11 @@ class Tally:
 
     def _recent(self, arrivals: deque) -> Recent:
         k = min(RECENT_PATHS, len(arrivals) - self.a60)
+        paths = tuple(self.p60)
+        if self.run < 0:
+            self.run = longest_sequential_run(paths)
         # positional (the field order above): the newest k paths walked from the end, C-level, oldest first
-        return Recent(self.n10, self.gov10, len(self.p10), tuple(self.p60),
+        return Recent(self.n10, self.gov10, len(self.p10), paths, self.run,
                       tuple(map(_path, islice(reversed(arrivals), k)))[::-1], self.finished, self.errors)
 
     def _rebuild(self, arrivals: deque, outcomes: deque, now: float) -> Recent:
@@ -212,6 +225,7 @@ class Tally:
         for a in islice(arrivals, self.a10, len(arrivals)):
             self._add10(a)
         self.finished, self.errors = recent.finished_2min, recent.errors_2min
+        self.run = recent.sequential_run_60s
         return recent
 
     def _add10(self, a: tuple) -> None:
@@ -228,9 +242,11 @@ class Tally:
         _drop(self.p10, a[2])
 
 
-def _drop(counts: dict[str, int], path: str) -> None:
+def _drop(counts: dict[str, int], path: str) -> bool:
+    """One ``path`` fewer; True when it was the last (the set of paths changed)."""
     n = counts[path] - 1
     if n:
         counts[path] = n
-    else:
-        del counts[path]
+        return False
+    del counts[path]
+    return True
