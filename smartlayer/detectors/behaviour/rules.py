@@ -88,7 +88,7 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
         "finished_2min": finished,
         "errors_2min": errors,
         "error_rate_2min": (errors * 100.0 / finished) if finished else 0.0,
-        "distinct_paths_1min": len(recent.paths_60s),
+        "distinct_paths_1min": recent.paths_60s,
         "sequential_run_1min": recent.sequential_run_60s,
         "idle_before": snap.count_between(idle_from, idle_to) == 0,
         "login_attempts": login_attempts,

@@ -54,11 +54,14 @@ class Recent(NamedTuple):
     count_10s: int
     governed_10s: int          # of those, requests a customer's plan governs
     paths_10s: int             # distinct paths in the last 10 s
-    paths_60s: tuple           # the distinct paths of the last 60 s, in no particular order
+    paths_60s: int             # distinct paths in the last 60 s
     sequential_run_60s: int    # longest run of consecutive ids among them (request.facts.longest_sequential_run)
     recent_paths: tuple        # the paths of the last ≤ RECENT_PATHS arrivals of the last 60 s, oldest first
     finished_2min: int         # outcomes of the last 2 min, refusals of ours left out
     errors_2min: int           # of those, answered ≥ 400
+
+
+_new_recent = tuple.__new__
 
 
 def _suffix_start(events: deque | tuple, cutoff: float) -> int:
@@ -83,7 +86,7 @@ def recent_of(arrivals: deque | tuple, outcomes: deque | tuple, now: float) -> R
         count_10s=len(last_10s),
         governed_10s=sum(1 for a in last_10s if a[3] & FLAG_PLAN_GOVERNED),
         paths_10s=len({a[2] for a in last_10s}),
-        paths_60s=distinct,
+        paths_60s=len(distinct),
         sequential_run_60s=longest_sequential_run(distinct),
         recent_paths=tuple(paths_60s[-RECENT_PATHS:]),
         finished_2min=len(finished),
@@ -203,12 +206,14 @@ class Tally:
 
     def _recent(self, arrivals: deque) -> Recent:
         k = min(RECENT_PATHS, len(arrivals) - self.a60)
-        paths = tuple(self.p60)
+        p60 = self.p60
         if self.run < 0:
-            self.run = longest_sequential_run(paths)
-        # positional (the field order above): the newest k paths walked from the end, C-level, oldest first
-        return Recent(self.n10, self.gov10, len(self.p10), paths, self.run,
-                      tuple(map(_path, islice(reversed(arrivals), k)))[::-1], self.finished, self.errors)
+            self.run = longest_sequential_run(p60)
+        # tuple.__new__ with the fields in order (what the named tuple's own __new__ does, one frame
+        # fewer); the newest k paths walked from the end, C-level, oldest first
+        return _new_recent(Recent, (self.n10, self.gov10, len(self.p10), len(p60), self.run,
+                                    tuple(map(_path, islice(reversed(arrivals), k)))[::-1],
+                                    self.finished, self.errors))
 
     def _rebuild(self, arrivals: deque, outcomes: deque, now: float) -> Recent:
         recent = recent_of(arrivals, outcomes, now)
