@@ -160,7 +160,8 @@ class Replayer:
             profile = get_active_profile() if model is not None else None
         self.model = model
         self.profile = profile
-        self.windows = LocalWindowStore(max_clients=10_000_000)
+        # views, not copies: each line's snapshot is done with before its outcome is recorded
+        self.windows = LocalWindowStore(max_clients=10_000_000, views=True)
         self.bans = MemoryBans()
         # guard None: the live guard judges the model on the log's clock, as it would have live
         self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile, guard=guard)

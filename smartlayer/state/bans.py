@@ -86,12 +86,33 @@ def cache_ban(obj: Any, announce: bool = True) -> tuple[str, dict[str, Any] | No
 def lookup_keys(client: Client) -> list[str]:
     """The cache keys a request's bans live under: the client's own key and,
     for a signed-in user, the IP's key too (an IP ban applies to every account
-    used from that address)."""
-    keys = [ban_key(client.key)]
+    used from that address).
+
+    Each key is a SHA-1 of the client key: remembered per client key
+    (bounded, emptied when full, and per ``CACHE_PREFIX``), as a client sends
+    many requests; a new list each call, so a caller may keep or change it.
+    """
+    prefix = sl_settings.CACHE_PREFIX
+    memo = _ban_keys
+    if memo.get(None) != prefix:
+        memo.clear()
+        memo[None] = prefix
+    key = memo.get(client.key)
+    if key is None:
+        if len(memo) >= _BAN_KEYS_MAX:
+            memo.clear()
+            memo[None] = prefix
+        key = memo[client.key] = ban_key(client.key)
+    keys = [key]
     ipk = client.ip_key if client.authenticated else None
     if ipk:
         keys.append(ban_key(ipk))
     return keys
+
+
+#: client key → its ban key (the entry under None: the CACHE_PREFIX they were made with)
+_ban_keys: dict = {}
+_BAN_KEYS_MAX = 50_000
 
 
 def lookup(client: Client, now: float | None = None) -> dict[str, Any] | None:

@@ -60,7 +60,21 @@ def request() -> None:
 
 def decision(component: str, action: str, reason: str, monitor: bool) -> None:
     if ON:
-        DECISIONS.labels(_cut(component), _cut(action), _cut(reason), "true" if monitor else "false").inc()
+        key = (component, action, reason, monitor)
+        child = _decision_children.get(key)
+        if child is None:
+            # labels() validates and converts its values and takes the metric's lock on every call;
+            # it returns the same child for the same values, so each is asked for once (bounded:
+            # smartlayer's own words, emptied if ever full)
+            if len(_decision_children) >= _CHILDREN_MAX:
+                _decision_children.clear()
+            child = _decision_children[key] = DECISIONS.labels(
+                _cut(component), _cut(action), _cut(reason), "true" if monitor else "false")
+        child.inc()
+
+
+_decision_children: dict[tuple, Any] = {}
+_CHILDREN_MAX = 4096
 
 
 def event(name: str, n: int = 1) -> None:

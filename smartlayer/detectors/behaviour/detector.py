@@ -37,19 +37,28 @@ from .. import ratelimit
 from . import crawlers
 from .rules import evaluate
 
+_runtime: Any = None
+
+
+def _ml_runtime() -> Any:
+    """:mod:`smartlayer.ml.runtime`, imported on first use (not at import: the model's machinery
+    loads only when something scores) and kept — an import statement per request costs microseconds."""
+    global _runtime
+    if _runtime is None:
+        from ...ml import runtime
+
+        _runtime = runtime
+    return _runtime
+
 
 def _active_profile():
-    from ...ml.runtime import get_active_profile
-
-    return get_active_profile()
+    return _ml_runtime().get_active_profile()
 
 
 def _active_model():
     if not sl_settings.MODEL_ENABLED:
         return None
-    from ...ml.runtime import get_active_model
-
-    return get_active_model()
+    return _ml_runtime().get_active_model()
 
 
 class Detector:
@@ -86,7 +95,8 @@ class Detector:
     def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:
         now = time.time() if now is None else now
         client = ctx.client
-        if not sl_settings.CACHE_FAIL_OPEN and not self.windows.available():
+        windows = self.windows   # once: the property looks the process's store up (a settings check each time)
+        if not sl_settings.CACHE_FAIL_OPEN and not windows.available():
             # replicated windows never touch Redis per request; a site that asked
             # to fail closed when Redis is away still gets its 503s
             raise ConnectionError("smartlayer's Redis is unreachable (replication is failing)")
@@ -99,25 +109,25 @@ class Detector:
         if profile is not None:
             flags |= site_flags(profile, ctx.path, referer_host(ctx.referer) if ctx.referer else "", ctx.host)
         arrival = (now, ctx.method, ctx.path, flags)
-        shared = self._behind_shared_address(ctx, arrival, now)
+        shared = self._behind_shared_address(ctx, arrival, now, windows)
         client = ctx.client
-        guarded = getattr(self.windows, "arrive_guarded", None)
+        guarded = getattr(windows, "arrive_guarded", None)
         if staff_exempt(ctx):
             # staff are never banned: no ban is looked up for them (an office's
             # banned address must not lock its operators out of the admin)
-            entry, snap = None, self.windows.arrive(client.key, arrival)
+            entry, snap = None, windows.arrive(client.key, arrival)
         elif guarded is not None and isinstance(self.bans, CacheBans):
             # Redis: the ban keys are checked inside the window's round trip
             ban_service.maybe_sync()
             snap, found = guarded(client.key, arrival, ban_service.lookup_keys(client))
             entry = ban_service.active_entry([found], now) if snap is None else None
             if snap is None and entry is None:  # a stale ban key: record as usual
-                snap = self.windows.arrive(client.key, arrival)
+                snap = windows.arrive(client.key, arrival)
         else:
             entry = self.bans.lookup(ctx, now)
             if entry is None and shared is not None and client.behind_shared_address:
                 entry = self._address_ban(client.address_key, now)
-            snap = None if entry is not None else self.windows.arrive(client.key, arrival)
+            snap = None if entry is not None else windows.arrive(client.key, arrival)
         if entry is not None:
             return Decision(
                 Action.BLOCK, "ban", reason=(code := ban_code(entry.get("source"))), reasons=[code],
@@ -162,7 +172,7 @@ class Detector:
 
         return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
 
-    def _behind_shared_address(self, ctx: RequestContext, arrival: tuple, now: float) -> Any:
+    def _behind_shared_address(self, ctx: RequestContext, arrival: tuple, now: float, windows: WindowStore) -> Any:
         """For an anonymous client with a site cookie: the clients behind its address.
 
         A cookie this address has used before makes the client one of its own
@@ -174,7 +184,7 @@ class Detector:
         (``WINDOW_BACKEND = "redis"``).
         """
         client = ctx.client
-        probe = getattr(self.windows, "shared_address", None)
+        probe = getattr(windows, "shared_address", None)
         if client.cookie is None or client.authenticated or probe is None:
             return None
         cookie_key = person_key(client.key, client.cookie)
@@ -182,7 +192,7 @@ class Detector:
         if shared.established:
             ctx.client = dataclasses.replace(client, key=cookie_key)
         elif shared.room:
-            self.windows.arrive(cookie_key, arrival)
+            windows.arrive(cookie_key, arrival)
         return shared
 
     def _address_ban(self, address: str, now: float) -> dict[str, Any] | None:

@@ -30,11 +30,9 @@ from ...conf import derived, sl_settings
 from ...request.facts import (
     FLAG_AUTHENTICATED,
     FLAG_EMPTY_UA,
-    FLAG_PLAN_GOVERNED,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
     is_login_attempt,
-    longest_sequential_run,
     probing_run,
 )
 from ...state.windows.window import Snapshot
@@ -71,35 +69,32 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
     """
     s = sl_settings
     current = snap.arrivals[-1] if snap.arrivals else (snap.now, "GET", "/", 0)
-    last_10s = snap.arrivals_since(10)
-    last_1min = snap.arrivals_since(60)
-    outcomes_2min = snap.outcomes_since(120)
-    finished = [o for o in outcomes_2min if not o[3]]
-    errors = sum(1 for o in finished if o[1] >= 400)
-    paths_1min = [a[2] for a in last_1min]
+    # the counts over the last 10 s, 60 s and 2 min, kept running by the window (state.windows.recent)
+    recent = snap.recent
+    finished, errors = recent.finished_2min, recent.errors_2min
     idle_from, idle_to = s.grey_idle_window
     login_attempts = 0
     if s.LOGIN_FLOOD_ATTEMPTS and is_login_attempt(current[1], current[2]):
         # counted only when the current request is itself an attempt: that is
         # the request the rule refuses, and the common request pays nothing
         login_attempts = sum(1 for a in snap.arrivals_since(s.LOGIN_FLOOD_WINDOW) if is_login_attempt(a[1], a[2]))
-    count_10s = len(last_10s)
+    count_10s = recent.count_10s
     if current[3] & FLAG_AUTHENTICATED:  # only customers have plan-governed requests; the rest pay nothing
-        count_10s -= sum(1 for a in last_10s if a[3] & FLAG_PLAN_GOVERNED)
+        count_10s -= recent.governed_10s
     return {
         "count_10s": count_10s,
-        "distinct_paths_10s": len({a[2] for a in last_10s}),
+        "distinct_paths_10s": recent.paths_10s,
         "count_24h": snap.count_last_day(),
-        "finished_2min": len(finished),
+        "finished_2min": finished,
         "errors_2min": errors,
-        "error_rate_2min": (errors * 100.0 / len(finished)) if finished else 0.0,
-        "distinct_paths_1min": len(set(paths_1min)),
-        "sequential_run_1min": longest_sequential_run(paths_1min),
+        "error_rate_2min": (errors * 100.0 / finished) if finished else 0.0,
+        "distinct_paths_1min": recent.paths_60s,
+        "sequential_run_1min": recent.sequential_run_60s,
         "idle_before": snap.count_between(idle_from, idle_to) == 0,
         "login_attempts": login_attempts,
         "current_path": current[2],
         "current_method": current[1],
-        "recent_paths": paths_1min[-20:],
+        "recent_paths": list(recent.recent_paths),
         "authenticated": bool(current[3] & FLAG_AUTHENTICATED),
         "suspicious_user_agent": bool(current[3] & FLAG_SUSPICIOUS_UA),
         "empty_user_agent": bool(current[3] & FLAG_EMPTY_UA),

@@ -27,11 +27,13 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Protocol
 
 from ...conf import sl_settings
 from ...request.client import COOKIE_MARK
+from .recent import Recent, Tally, recent_of
 
 Arrival = tuple  # (ts: float, method: str, path: str, flags: int)
 Outcome = tuple  # (ts: float, status: int, response_ms: float, blocked: bool)
@@ -47,7 +49,7 @@ def _tail_since(events: tuple, cutoff: float) -> list:
     i = len(events)
     while i > 0 and events[i - 1][0] >= cutoff:
         i -= 1
-    return list(events[i:])
+    return list(events[i:]) if events.__class__ is tuple else list(islice(events, i, len(events)))
 
 
 @dataclass(slots=True)
@@ -65,6 +67,17 @@ class Snapshot:
     hours: dict
     first_seen: float
     robots_at: float = 0.0   # when this client last fetched /robots.txt (0: never, as far as the window knows)
+    #: the counts the rules read (:mod:`.recent`), kept running by the window; None: counted on demand.
+    #: Derived from the events, so no part of a snapshot's equality (a Redis snapshot equals a window's)
+    counts: Recent | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def recent(self) -> Recent:
+        """The recent counts (:class:`~.recent.Recent`) at ``now``, the current request included."""
+        counts = self.counts
+        if counts is None:
+            counts = self.counts = recent_of(self.arrivals, self.outcomes, self.now)
+        return counts
 
     def arrivals_since(self, seconds: float) -> list:
         return _tail_since(self.arrivals, self.now - seconds)
@@ -87,7 +100,7 @@ class Snapshot:
 class ClientWindow:
     """The mutable window of one client.  Not thread-safe: stores lock around it."""
 
-    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen", "robots_at")
+    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen", "robots_at", "tally")
 
     def __init__(self, max_events: int) -> None:
         self.arrivals: deque = deque(maxlen=max_events)
@@ -97,15 +110,18 @@ class ClientWindow:
         self.first_seen: float = 0.0
         self.last_seen: float = 0.0
         self.robots_at: float = 0.0
+        # the rules' counts, kept running (.recent); told of every event in and out
+        self.tally = Tally()
 
     def _expire(self, now: float, keep_seconds: float) -> None:
         cutoff = now - keep_seconds
         arr = self.arrivals
+        tally = self.tally
         while arr and arr[0][0] < cutoff:
-            arr.popleft()
+            tally.arrival_left(arr.popleft())
         out = self.outcomes
         while out and out[0][0] < cutoff:
-            out.popleft()
+            tally.outcome_left(out.popleft())
         if len(self.minutes) > 61:
             floor_m = int(now // MINUTE) - 60
             for m in [m for m in self.minutes if m < floor_m]:
@@ -115,9 +131,19 @@ class ClientWindow:
             for h in [h for h in self.hours if h < floor_h]:
                 del self.hours[h]
 
-    def arrive(self, arrival: Arrival, keep_seconds: float, snapshot: bool = True) -> Snapshot | None:
+    def arrive(self, arrival: Arrival, keep_seconds: float, snapshot: bool = True,
+               view: bool = False) -> Snapshot | None:
         """Record an arriving request and return the window including it
-        (``snapshot=False``: record only)."""
+        (``snapshot=False``: record only).
+
+        ``view=True``: the snapshot reads this window's own event deques and
+        bucket dicts instead of copies of them (up to 2 × WINDOW_MAX_EVENTS
+        events and ~90 buckets per request), so it is valid only until the
+        window next changes — for a caller that is done with each snapshot
+        before it records anything else for that client, on one thread (the
+        replay).  Concurrent stores need the copy: another thread's request
+        or the replication thread may change the window meanwhile.
+        """
         now = arrival[0]
         if self.last_seen and now - self.last_seen > DAY:
             # quiet for a day: nothing in the buckets is still in range
@@ -128,7 +154,14 @@ class ClientWindow:
             self.first_seen = now
         self.last_seen = now
         self._expire(now, keep_seconds)
-        self.arrivals.append(arrival)
+        arr, tally = self.arrivals, self.tally
+        if arr:
+            if now < arr[-1][0]:
+                tally.stale()   # late: the running counts only move forward in time
+            if len(arr) == arr.maxlen:
+                tally.arrival_left(arr.popleft())   # what the bounded deque's append would drop
+        arr.append(arrival)
+        tally.arrived(arrival)
         if arrival[2] == "/robots.txt":
             self.robots_at = now
         m = int(now // MINUTE)
@@ -137,19 +170,30 @@ class ClientWindow:
         self.hours[h] = self.hours.get(h, 0) + 1
         if not snapshot:
             return None
+        if view:
+            return Snapshot(now, arr, self.outcomes, self.minutes, self.hours, self.first_seen, self.robots_at,
+                            tally.at(arr, self.outcomes, now))
         return Snapshot(
             now=now,
-            arrivals=tuple(self.arrivals),
+            arrivals=tuple(arr),
             outcomes=tuple(self.outcomes),
             minutes=dict(self.minutes),
             hours=dict(self.hours),
             first_seen=self.first_seen,
             robots_at=self.robots_at,
+            counts=tally.at(arr, self.outcomes, now),
         )
 
     def complete(self, outcome: Outcome) -> None:
         """Record the outcome of a request once its response is known."""
-        self.outcomes.append(outcome)
+        out, tally = self.outcomes, self.tally
+        if out:
+            if outcome[0] < out[-1][0]:
+                tally.stale()
+            if len(out) == out.maxlen:
+                tally.outcome_left(out.popleft())
+        out.append(outcome)
+        tally.completed(outcome)
 
     # ── events another process recorded (smartlayer.state.windows.replicated) ──────
     def merge_arrival(self, arrival: Arrival, keep_seconds: float) -> None:
@@ -169,6 +213,7 @@ class ClientWindow:
             self.first_seen = now
         if now >= self.last_seen - keep_seconds:  # else too old for the event list, not for the buckets
             _insert_in_order(self.arrivals, arrival)
+            self.tally.stale()
         if arrival[2] == "/robots.txt" and now > self.robots_at:
             self.robots_at = now
         m = int(now // MINUTE)
@@ -180,9 +225,10 @@ class ClientWindow:
         """Record an outcome another worker saw, in its place in time."""
         out = self.outcomes
         if not out or outcome[0] >= out[-1][0]:
-            out.append(outcome)
+            self.complete(outcome)
         else:
             _insert_in_order(out, outcome)
+            self.tally.stale()
 
 
 def _insert_in_order(events: deque, event: tuple) -> None:
@@ -252,8 +298,11 @@ class LocalWindowStore:
     """
 
     def __init__(self, max_clients: int | None = None, max_events: int | None = None,
-                 keep_seconds: float | None = None) -> None:
+                 keep_seconds: float | None = None, *, views: bool = False) -> None:
+        """``views=True``: snapshots are views of the windows, not copies (:meth:`ClientWindow.arrive`):
+        only for one thread that is done with each snapshot before the next event of that client."""
         self.max_clients = int(max_clients or sl_settings.WINDOW_MAX_CLIENTS)
+        self.views = views
         self.max_events = int(max_events or sl_settings.WINDOW_MAX_EVENTS)
         self.keep_seconds = float(keep_seconds or sl_settings.WINDOW_SECONDS)
         self._windows: OrderedDict[str, ClientWindow] = OrderedDict()
@@ -322,7 +371,7 @@ class LocalWindowStore:
 
     def arrive(self, key: str, arrival: Arrival) -> Snapshot:
         with self._lock:
-            return self._touch(key).arrive(arrival, self.keep_seconds)
+            return self._touch(key).arrive(arrival, self.keep_seconds, view=self.views)
 
     def complete(self, key: str, outcome: Outcome) -> None:
         with self._lock:
