@@ -60,7 +60,6 @@ from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
 from itertools import compress, repeat
-from typing import Any
 
 from ..conf import sl_settings
 from ..request.facts import (
@@ -69,8 +68,6 @@ from ..request.facts import (
     FLAG_AUTHENTICATED,
     FLAG_DECLARED_CRAWLER,
     FLAG_EMPTY_UA,
-    FLAG_FOREIGN_REFERER,
-    FLAG_NAVIGATED,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
     FLAG_TELEMETRY,
@@ -79,6 +76,7 @@ from ..request.facts import (
     probing_run,
 )
 from ..state.windows.window import Snapshot
+from .kinds import kind_of, read_kind_of, site_flags  # noqa: F401 - site_flags: the detector and the frames import it from here
 
 _sqrt = math.sqrt
 
@@ -164,9 +162,6 @@ HURRIED_GAP = 10.0
 #: script's fixed wait plus jitter makes most pairs so.
 EVEN_RATIO = 1.15
 
-#: Flags that make a request something other than a page view.
-_NOT_PAGE = FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH
-_PAGE_METHODS = frozenset({"GET", "HEAD"})
 _PAGE_KINDS = frozenset("NRP")
 _OWN_KINDS = frozenset("NRPC")
 _ONLY_PAGES = str.maketrans("", "", "ATC")
@@ -196,66 +191,6 @@ _not = operator.not_
 _sub = operator.sub
 _truediv = operator.truediv
 _DAY = 86400.0
-
-
-def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> int:
-    """The flag bits only the site profile can tell (none without one): the class of the endpoint
-    asked for and where the client came from.  The detector and the training frames both call this."""
-    if profile is None:
-        return 0
-    flags = 0
-    if referer_host:
-        flags |= FLAG_NAVIGATED if profile.same_site(referer_host, host) else FLAG_FOREIGN_REFERER
-    cls = profile.endpoint_class(path)
-    if cls is None:
-        flags |= FLAG_UNKNOWN_PATH
-    elif cls == "telemetry":
-        flags |= FLAG_TELEMETRY
-    elif cls == "asset":
-        flags |= FLAG_ASSET
-    elif cls == "api":
-        flags |= FLAG_API
-    return flags
-
-
-class _Kinds(dict):
-    """Memo of what a ``(method, flags)`` pair is: one character of the class string.
-
-    Page views: ``N`` reached from the site, ``R`` from another site, ``P`` without a referer;
-    ``A`` an asset, ``T`` a beacon (the page's resources); ``C`` any other request of the client's
-    own (an API call, a form post, an unknown path).
-    """
-
-    def __missing__(self, key: tuple[str, int]) -> str:
-        method, f = key
-        if method in _PAGE_METHODS and not f & _NOT_PAGE:
-            kind = "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
-        elif f & FLAG_ASSET:
-            kind = "A"
-        elif f & FLAG_TELEMETRY:
-            kind = "T"
-        else:
-            kind = "C"
-        if len(self) < 4096:
-            self[key] = kind
-        return kind
-
-
-_kinds = _Kinds()
-_kind_of = _kinds.__getitem__
-
-
-class _ReadKinds(dict):
-    """The class character of a GET or HEAD by its flags (see :class:`_Kinds`)."""
-
-    def __missing__(self, f: int) -> str:
-        kind = _kind_of(("GET", f))
-        if len(self) < 4096:
-            self[f] = kind
-        return kind
-
-
-_read_kind_of = _ReadKinds().__getitem__
 
 
 def _gap_mean_cv(ts: Sequence[float]) -> tuple[float, float]:
@@ -291,9 +226,9 @@ def extract(snap: Snapshot) -> list[float]:
     # the class string: one character per arrival (C-level map and join), see _Kinds; when every
     # request is a GET or HEAD (the common window) the class depends on the flags alone
     if methods.count("GET") + methods.count("HEAD") == n:
-        ks = list(map(_read_kind_of, flags_all))
+        ks = list(map(read_kind_of, flags_all))
     else:
-        ks = list(map(_kind_of, zip(methods, flags_all, strict=False)))
+        ks = list(map(kind_of, zip(methods, flags_all, strict=False)))
     kinds = "".join(ks)
     resources = "A" in kinds or "T" in kinds
     own_mask = list(map(_OWN_KINDS.__contains__, ks)) if resources else None
