@@ -68,6 +68,7 @@ from ..request.facts import (
     FLAG_AUTHENTICATED,
     FLAG_DECLARED_CRAWLER,
     FLAG_EMPTY_UA,
+    FLAG_PROFILED,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
     FLAG_TELEMETRY,
@@ -281,7 +282,7 @@ def extract(snap: Snapshot) -> list[float]:
         bare = pages - furnished
         told = no_assets.count("PT") + no_assets.count("NT") + no_assets.count("RT")
         with_tele = told / pages
-        silent = pages - told
+        silent = pages - told if flags_all[-1] & FLAG_PROFILED else 0
         navigated = pages_only.count("N")
         direct = pages_only.count("P")
         depth = max(map(len, pages_only.replace("R", "P").split("P")))
@@ -300,6 +301,15 @@ def extract(snap: Snapshot) -> list[float]:
         gaps = list(map(_sub, pts[1:], pts[:-1]))
         pg_mean, pg_cv = _gap_mean_cv(pts)
         pg_min = max(0.0, min(gaps))
+        for i in range(np_ - 2, -1, -1):
+            if gaps[i] > SESSION_GAP:
+                session_start = pts[i + 1]
+                break
+    else:
+        pg_mean = pg_min = window
+        pg_cv = 0.0
+    # fs3's tells need the profile's classes: without them every GET is a "direct, bare" page view
+    if np_ >= 2 and flags_all[-1] & FLAG_PROFILED:
         # what each page view was followed by: the assets before the next page view ('' = bare)
         hurried = list(map(_hurried, gaps))
         hurried_direct = sum(compress(map(_is_direct, pages_only[1:]), hurried))
@@ -310,13 +320,7 @@ def extract(snap: Snapshot) -> list[float]:
             even = bisect_right(ratios, EVEN_RATIO) - bisect_left(ratios, 1.0 / EVEN_RATIO)
         else:
             even = 0
-        for i in range(np_ - 2, -1, -1):
-            if gaps[i] > SESSION_GAP:
-                session_start = pts[i + 1]
-                break
     else:
-        pg_mean = pg_min = window
-        pg_cv = 0.0
         hurried_direct = hurried_bare = even = 0
     # the time on the page the client is on: before the current request's own page view, if it is one
     if ks[-1] in _PAGE_KINDS:

@@ -15,6 +15,7 @@ from ..request.facts import (
     FLAG_ASSET,
     FLAG_FOREIGN_REFERER,
     FLAG_NAVIGATED,
+    FLAG_PROFILED,
     FLAG_TELEMETRY,
     FLAG_UNKNOWN_PATH,
 )
@@ -29,7 +30,7 @@ def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> in
     asked for and where the client came from.  The detector and the training frames both call this."""
     if profile is None:
         return 0
-    flags = 0
+    flags = FLAG_PROFILED
     if referer_host:
         flags |= FLAG_NAVIGATED if profile.same_site(referer_host, host) else FLAG_FOREIGN_REFERER
     cls = profile.endpoint_class(path)
