@@ -17,7 +17,9 @@ buckets:
 
   - the **typical request** scores like the odd tail of the training week: the
     median score (per-client capped) above the training scores'
-    ``MODEL_GUARD_MEDIAN_QUANTILE`` quantile (:func:`median_bound_for`).  A
+    ``MODEL_GUARD_MEDIAN_QUANTILE`` quantile (:func:`median_bound_for`), and
+    the lower quartile above the training median (the whole distribution moved,
+    not a crowd of bots on a quiet night).  A
     change of the site moves everybody's scores a little, long before it
     pushes many above the threshold (measured, ``training/README.md``: the
     drift case's median rose from ≈ the training median to above its 90th
@@ -121,6 +123,11 @@ def median_bound_for(manifest: dict[str, Any] | None) -> float | None:
     return None
 
 
+def _training_median(manifest: dict[str, Any] | None) -> float | None:
+    value = ((manifest or {}).get("metrics") or {}).get("score_quantiles", {}).get("p50")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 @dataclass
 class Demotion:
     version: str
@@ -156,6 +163,7 @@ class Guard:
         self.version: str | None = None
         self.bound = 1.0
         self.median_bound: float | None = None
+        self.quartile_bound: float | None = None
         self.minute = -1
         self.counts: dict[str, list[int]] = {}   # client → [scored, flagged] in this minute
         self.scores: list[float] = []           # this minute's scores, PER_CLIENT_CAP per client
@@ -192,6 +200,7 @@ class Guard:
                 self.version = version
                 self.bound = guard_bound_for(getattr(model, "manifest", None))
                 self.median_bound = median_bound_for(getattr(model, "manifest", None))
+                self.quartile_bound = _training_median(getattr(model, "manifest", None))
                 self.minute = minute
                 return
             if minute == self.minute:  # another thread rolled first
@@ -214,10 +223,12 @@ class Guard:
         share = sum(b[2] for b in self.history) / scored
         clients = sum(b[3] for b in self.history)   # client-minutes
         client_share = sum(b[4] for b in self.history) / clients if clients else 0.0
-        scores = [v for b in self.history for v in b[5]]
+        scores = sorted(v for b in self.history for v in b[5])
         median = statistics.median(scores) if scores else None
         broad = share > self.bound and client_share >= float(sl_settings.MODEL_GUARD_CLIENT_SHARE)
-        shifted = median is not None and self.median_bound is not None and median > self.median_bound
+        # the lower quarter moved too (above the training median): not a crowd of bots on a quiet night
+        shifted = (median is not None and self.median_bound is not None and median > self.median_bound
+                   and (self.quartile_bound is None or scores[len(scores) // 4] > self.quartile_bound))
         if not (broad or shifted):
             self.above_since = None
             return
