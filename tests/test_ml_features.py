@@ -482,3 +482,13 @@ def test_ids_reached_by_the_site_s_next_links_are_no_sequential_run():
     assert run(FLAG_NAVIGATED, 5.0) <= 1      # "next product", clicked at a reader's pace
     assert run(0, 5.0) == 8                   # the same ids, each opened directly: enumeration
     assert run(FLAG_NAVIGATED, 0.2) == 8      # "navigated" faster than a page can be read
+
+
+def test_page_views_in_the_same_instant_do_not_break_the_even_gaps():
+    from smartlayer.request.facts import FLAG_PROFILED
+
+    win = ClientWindow(200)
+    snap = None
+    for t in (T0, T0, T0 + 5.0, T0 + 10.0):        # a replayed log's tie, then an even pace
+        snap = win.arrive((t, "GET", f"/p/{t}/", FLAG_PROFILED), 600)
+    assert col(extract(snap), "even_page_gaps") == 1

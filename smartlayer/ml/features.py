@@ -316,7 +316,10 @@ def extract(snap: Snapshot) -> list[float]:
         after = no_tele.translate(_PAGE_MARK).split("|")[1:]
         hurried_bare = sum(compress(map(_not, after), hurried))
         if np_ >= 3:
-            ratios = sorted(map(_truediv, gaps[1:], map(max, gaps[:-1], repeat(1e-3))))
+            try:
+                ratios = sorted(map(_truediv, gaps[1:], gaps[:-1]))
+            except ZeroDivisionError:   # two page views in the same instant (a replayed log's ties)
+                ratios = sorted(map(_truediv, gaps[1:], map(max, gaps[:-1], repeat(1e-3))))
             even = bisect_right(ratios, EVEN_RATIO) - bisect_left(ratios, 1.0 / EVEN_RATIO)
         else:
             even = 0
