@@ -238,9 +238,12 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_LOOKBACK_DAYS": 7,
     "MODEL_MIN_SAMPLES": 500,
     "MODEL_MAX_SAMPLES": 200000,
+    # max_samples 4096, not scikit-learn's 256: rare-but-normal clusters of the training week (fast
+    # readers clicking "next product") are seen often enough per tree to stop looking isolated, while
+    # what the week never had (a task-list bot) isolates as fast as before (training/README.md)
     "MODEL_PARAMS": {
         "n_estimators": 100,
-        "max_samples": 256,
+        "max_samples": 4096,
         "contamination": 0.01,
         "random_state": 42,
     },
@@ -264,9 +267,11 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_BOUND_FACTOR": 3.0,
     "MODEL_SHADOW_DAYS": 1,          # candidates are scored on the most recent day(s) of traffic
     "MODEL_SHADOW_MAX_ROWS": 300000,  # beyond that, a fixed share of clients is replayed
-    "MODEL_GUARD_FACTOR": 25.0,      # the live guard's bound on the flagged share, × contamination
-    "MODEL_GUARD_MINUTES": 3,        # minutes the flagged share must stay above it to demote
-    "MODEL_GUARD_MIN_SCORED": 20,    # fewer scored requests in those minutes are not judged
+    "MODEL_GUARD_FACTOR": 25.0,      # the live guard's bound on the flagged share, × contamination ...
+    "MODEL_GUARD_CLIENT_SHARE": 0.3,  # ... when this share of the clients is flagged too (not a few bots)
+    "MODEL_GUARD_MEDIAN_QUANTILE": 0.9,  # bound on the median score: this quantile of training's (0: off)
+    "MODEL_GUARD_MINUTES": 3,        # minutes the guard must see the model off to demote it
+    "MODEL_GUARD_MIN_SCORED": 30,    # fewer scored requests in those minutes are not judged
     # Training under an active model leaves out the clients mostly above its
     # threshold, and this share of the most anomalous vectors (0: none; 0.02
     # cost people and sensitivity on generated traffic: training/README.md).

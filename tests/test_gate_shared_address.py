@@ -12,7 +12,8 @@ set fs1, by ``model:sustained`` with only the endpoint-scanning and unauthentica
 rules agreeing; trained on a week whose offices browse at people's usual pace it
 refused 30 of 50.  Feature set fs2 judges page-view pacing (a page every 1–5 s is
 a task-list bot's pace) and scores from a client's 2nd request: 8 of 50 here,
-without a site profile (6 of 50 when scored only past the grace period).  Fast
+without a site profile (6 of 50 when scored only past the grace period); fs3 the same 8
+(its added tells need a site profile's classes: without one they are 0).  Fast
 browsing is rare for a model that has not seen it.
 """
 from __future__ import annotations

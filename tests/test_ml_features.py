@@ -68,7 +68,7 @@ def synthetic_rows(seed: int = 3, clients: int = 12, per_client: int = 120) -> p
 
 def test_names_and_shape_are_fixed():
     assert len(FEATURE_NAMES) == N_FEATURES == len(set(FEATURE_NAMES))
-    assert F.FEATURE_SET_VERSION == "fs2"
+    assert F.FEATURE_SET_VERSION == "fs3"
     win = ClientWindow(200)
     _, vec = feed(win, T0)
     assert len(vec) == N_FEATURES and all(isinstance(v, float) and math.isfinite(v) for v in vec)
@@ -328,18 +328,20 @@ def test_out_of_order_arrivals_never_raise():
 
 # ── fs2: the site's request classes, page-view pacing, navigation ──────────
 
-def _classes_window(*, assets: bool, referer: bool, gap: float, pages: int = 8):
-    from smartlayer.request.facts import FLAG_ASSET, FLAG_NAVIGATED, FLAG_TELEMETRY
+def _classes_window(*, assets: bool, referer: bool, gap: float, pages: int = 8, profiled: bool = False):
+    from smartlayer.request.facts import FLAG_ASSET, FLAG_NAVIGATED, FLAG_PROFILED, FLAG_TELEMETRY
+
+    site = FLAG_PROFILED if profiled else 0
 
     win = ClientWindow(200)
     t, snap = T0, None
     for i in range(pages):
-        nav = FLAG_NAVIGATED if referer and i else 0
+        nav = (FLAG_NAVIGATED if referer and i else 0) | site
         snap = win.arrive((t, "GET", f"/products/{10 * i}/", nav), 600)
         win.complete((t, 200, 30.0, False))
         if assets:
-            snap = win.arrive((t + 0.1, "GET", f"/media/{i}.jpg", FLAG_ASSET | FLAG_NAVIGATED), 600)
-            snap = win.arrive((t + 0.3, "POST", "/t/collect/", FLAG_TELEMETRY | FLAG_NAVIGATED), 600)
+            snap = win.arrive((t + 0.1, "GET", f"/media/{i}.jpg", FLAG_ASSET | FLAG_NAVIGATED | site), 600)
+            snap = win.arrive((t + 0.3, "POST", "/t/collect/", FLAG_TELEMETRY | FLAG_NAVIGATED | site), 600)
         t += gap
     return snap
 
@@ -427,3 +429,66 @@ def test_online_and_offline_vectors_are_identical_with_a_site_profile():
     assert any(v[FEATURE_NAMES.index("navigated_share")] > 0 for v in offline.values())
     for row, vec in seen.items():
         assert offline[row] == vec, row
+
+
+# ── fs3: the tells of a task list, as counts that grow with the evidence ────
+
+def test_a_task_list_is_hurried_direct_and_bare_a_reader_is_not():
+    bot = extract(_classes_window(assets=False, referer=False, gap=4.0, profiled=True))
+    # 8 page views, 7 of them opened 4 s after the previous one: each direct, each previous page bare
+    assert col(bot, "hurried_direct_pages") == 7 and col(bot, "hurried_bare_pages") == 7
+    assert col(bot, "even_page_gaps") == 6              # a fixed wait: every pair of gaps is even
+    person = extract(_classes_window(assets=True, referer=True, gap=25.0, profiled=True))
+    assert col(person, "hurried_direct_pages") == 0 and col(person, "hurried_bare_pages") == 0
+    # nobody moved a mouse on the bot's pages: none of them sent a beacon; each of the reader's did
+    assert col(bot, "silent_pages") == 8 and col(person, "silent_pages") == 0
+    skimmer = extract(_classes_window(assets=True, referer=True, gap=4.0, profiled=True))
+    # fast, but following the site's links and loading each page's files: neither tell
+    assert col(skimmer, "hurried_direct_pages") == 0 and col(skimmer, "hurried_bare_pages") == 0
+    # without a site profile nothing is an asset and nobody is navigated: the tells are not judged
+    unprofiled = extract(_classes_window(assets=False, referer=False, gap=4.0))
+    assert [col(unprofiled, n) for n in ("hurried_direct_pages", "hurried_bare_pages", "even_page_gaps",
+                                        "silent_pages")] == [0, 0, 0, 0]
+
+
+def test_even_page_gaps_count_pairs_of_gaps_within_the_ratio():
+    from smartlayer.request.facts import FLAG_PROFILED
+
+    win = ClientWindow(200)
+    t, snap = T0, None
+    # reading times spread like people's: 5, 40, 9, 120, 14 s — no two consecutive within 15 %
+    for gap in (5.0, 40.0, 9.0, 120.0, 14.0, 0.0):
+        snap = win.arrive((t, "GET", f"/p/{t}/", FLAG_PROFILED), 600)
+        t += gap
+    assert col(extract(snap), "even_page_gaps") == 0
+    win = ClientWindow(200)
+    t = T0
+    for gap in (10.0, 10.5, 9.8, 30.0, 10.0, 0.0):     # even, even, uneven, uneven
+        snap = win.arrive((t, "GET", f"/p/{t}/", FLAG_PROFILED), 600)
+        t += gap
+    assert col(extract(snap), "even_page_gaps") == 2
+
+
+def test_ids_reached_by_the_site_s_next_links_are_no_sequential_run():
+    from smartlayer.request.facts import FLAG_NAVIGATED
+
+    def run(nav: int, gap: float) -> float:
+        win = ClientWindow(200)
+        snap = None
+        for i in range(8):
+            snap = win.arrive((T0 + gap * i, "GET", f"/products/{40 + i}/", nav if i else 0), 600)
+        return col(extract(snap), "sequential_run_60s")
+
+    assert run(FLAG_NAVIGATED, 5.0) <= 1      # "next product", clicked at a reader's pace
+    assert run(0, 5.0) == 8                   # the same ids, each opened directly: enumeration
+    assert run(FLAG_NAVIGATED, 0.2) == 8      # "navigated" faster than a page can be read
+
+
+def test_page_views_in_the_same_instant_do_not_break_the_even_gaps():
+    from smartlayer.request.facts import FLAG_PROFILED
+
+    win = ClientWindow(200)
+    snap = None
+    for t in (T0, T0, T0 + 5.0, T0 + 10.0):        # a replayed log's tie, then an even pace
+        snap = win.arrive((t, "GET", f"/p/{t}/", FLAG_PROFILED), 600)
+    assert col(extract(snap), "even_page_gaps") == 1

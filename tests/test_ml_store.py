@@ -62,7 +62,7 @@ def test_save_writes_an_immutable_complete_version(store, fitted):
     assert sorted(p.name for p in path.iterdir()) == sorted([MODEL_FILE, FOREST_FILE, MANIFEST_FILE])
     manifest = json.loads((path / MANIFEST_FILE).read_text())
     assert manifest["version"] == "v1"
-    assert manifest["feature_set"] == "fs2" and manifest["feature_names"] == list(FEATURE_NAMES)
+    assert manifest["feature_set"] == "fs3" and manifest["feature_names"] == list(FEATURE_NAMES)
     assert set(manifest["libraries"]) >= {"python", "numpy", "sklearn", "smartlayer"}
     assert set(manifest["artifacts"]) == {MODEL_FILE, FOREST_FILE}
     assert all(len(a["sha256"]) == 64 for a in manifest["artifacts"].values())

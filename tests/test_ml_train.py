@@ -121,7 +121,7 @@ def test_first_version_activates_later_ones_wait(store, small_log):
         v1 = ModelVersion.objects.get()
         assert "activated" in out1 and v1.status == "active" and v1.activated_at is not None
         assert store.active_version() == v1.version and received == [(v1.version, None)]
-        assert v1.samples >= 200 and v1.clients > 3 and v1.feature_set == "fs2"
+        assert v1.samples >= 200 and v1.clients > 3 and v1.feature_set == "fs3"
         assert v1.sha256 == store.manifest_sha256(v1.version)
         assert 0 < v1.threshold < 1 and 0 < v1.metrics["share_above_threshold"] < 0.1
         assert active_model().version == v1.version

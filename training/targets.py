@@ -117,6 +117,8 @@ def main(argv: list[str] | None = None) -> None:
     if overrides:
         print(f"settings: {overrides}")
 
+    from smartlayer.ml.features import FEATURE_SET_VERSION
+
     for name in args.sites:
         site = site_of(name)
         modes = ("rules", "rules + profile", "rules + model")
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  seed {seed}: {len(day)} requests replayed, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
         print(f"\nsite: {name} (seeds {', '.join(map(str, args.seeds))}; sessions caught)")
         print(f"| {'sessions':<17} | {'target':<9} | {'rules alone':>16} | {'rules + profile':>16} | "
-              f"{'rules + model (fs2)':>20} |")
+              f"{'rules + model (' + FEATURE_SET_VERSION + ')':>20} |")
         print(f"|{'-' * 19}|{'-' * 11}|{'-' * 18}|{'-' * 18}|{'-' * 22}|")
         for group in TARGETS:
             cells = []

@@ -223,6 +223,11 @@ def _model_guard_errors(cfg: dict[str, Any]) -> list[Error]:
         errors.append(Error(f"SMART_MIDDLEWARE['MODEL_TRIM_SHARE'] must be a share in [0, 0.5), got {trim!r}.",
                             hint=f"The default is {DEFAULTS['MODEL_TRIM_SHARE']!r} (no vector is trimmed).",
                             id="smartlayer.E033"))
+    for key in ("MODEL_GUARD_CLIENT_SHARE", "MODEL_GUARD_MEDIAN_QUANTILE"):
+        value = cfg.get(key, DEFAULTS[key])
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
+            errors.append(Error(f"SMART_MIDDLEWARE[{key!r}] must be a share in [0, 1), got {value!r}.",
+                                hint=f"The default is {DEFAULTS[key]!r}.", id="smartlayer.E034"))
     return errors
 
 

@@ -10,7 +10,7 @@ uses (arrival → features → outcome), with the same flag bits (:func:`site_fl
 Online and offline vectors are therefore identical by construction, not by two
 implementations kept in step.
 
-Feature set ``fs2`` (:data:`FEATURE_NAMES`; the names say what, the comments
+Feature set ``fs3`` (:data:`FEATURE_NAMES`; the names say what, the comments
 below say why).  "Window" means the arrivals/outcomes the snapshot holds
 (``WINDOW_SECONDS`` and ``WINDOW_MAX_EVENTS`` bound it).
 
@@ -26,6 +26,15 @@ assets, their referers, how broad and how deep the navigation went.  Nothing
 encodes the absolute date, the time of day or per-path byte counts: those
 describe the site's week, not the client.  Without a site profile there are no
 class bits: every GET is a page view and nobody is "navigated".
+
+Why fs3: fs2 described those tells as shares and means, and an isolation tree picks one feature
+of ~40 at a node: a task list that was odd in three features scored barely above the fast, odd,
+benign readers (product clickers) odd in eight.  fs3 adds each tell as a **count that grows with
+the evidence**, whose upper tail isolates fast: page views opened within :data:`HURRIED_GAP` of
+the previous one without a referer or after a page whose files were never fetched, pairs of even
+gaps between page views (a fixed wait plus jitter), page views that sent no beacon; and the
+sequential-id run leaves out the ids reached through the site's own links at a page's pace (the
+rule's :func:`~smartlayer.request.facts.probing_run`: "next product" is reading, not enumeration).
 
 Scaling, decided by measurement (``training/experiments.py``): **counts stay
 raw**, durations are ``log1p``-compressed.  An isolation tree splits a node
@@ -47,11 +56,10 @@ from __future__ import annotations
 
 import math
 import operator
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Sequence
-from itertools import compress
-from typing import Any
+from itertools import compress, repeat
 
 from ..conf import sl_settings
 from ..request.facts import (
@@ -60,21 +68,22 @@ from ..request.facts import (
     FLAG_AUTHENTICATED,
     FLAG_DECLARED_CRAWLER,
     FLAG_EMPTY_UA,
-    FLAG_FOREIGN_REFERER,
-    FLAG_NAVIGATED,
+    FLAG_PROFILED,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
     FLAG_TELEMETRY,
     FLAG_UNKNOWN_PATH,
     longest_sequential_run,
+    probing_run,
 )
 from ..state.windows.window import Snapshot
+from .kinds import kind_of, read_kind_of, site_flags  # noqa: F401 - site_flags: the detector and the frames import it from here
 
 _sqrt = math.sqrt
 
 #: Bump whenever a feature's definition, order or scaling changes: the store
 #: refuses to load a model trained on another feature set.
-FEATURE_SET_VERSION = "fs2"
+FEATURE_SET_VERSION = "fs3"
 
 FEATURE_NAMES: tuple[str, ...] = (
     # how fast — the client's own requests (page views, calls, forms; not its pages' assets and
@@ -86,7 +95,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     # what — breadth of the own requests of the last 60 s, and what the site does not have
     "distinct_paths_60s",
     "path_entropy_60s",         # Shannon entropy (bits) of their path distribution
-    "sequential_run_60s",       # longest run of consecutive numeric IDs (enumeration)
+    "sequential_run_60s",       # longest run of consecutive numeric IDs not reached by the site's links
     "sensitive_hits",           # window arrivals on grey_sensitive_paths
     "unknown_paths",            # window arrivals on paths the site profile never saw served
     # the site's request classes, counted apart over the window
@@ -97,11 +106,18 @@ FEATURE_NAMES: tuple[str, ...] = (
     "pages_with_assets",        # share of page views followed by an asset before the next page (-1: none)
     "bare_pages",               # page views followed by no asset before the next page (a count: its tail isolates)
     "pages_with_telemetry",     # share of page views followed by a beacon before the next page (-1: none)
+    "silent_pages",             # page views followed by no beacon (a count; on a site whose pages send
+    #                             none it is every page, learned as normal there)
     # page-view pacing: how people read (seconds to minutes, irregular) vs a task list (seconds, even)
     "log_page_gap_mean_s",
     "page_gap_cv",              # std / mean of the gaps between page views
     "log_page_gap_min_s",
     "log_dwell_s",              # time on the page before the current request
+    # the tells of a script working down a list, as counts that grow with the evidence (an isolation
+    # tree isolates a count's upper tail fast; a share of two page views says little)
+    "hurried_direct_pages",     # page views without a referer, opened < HURRIED_GAP s after the previous one
+    "hurried_bare_pages",       # page views left for the next < HURRIED_GAP s later, without fetching an asset
+    "even_page_gaps",           # consecutive page gaps within EVEN_RATIO of each other (a fixed wait ± jitter)
     # navigation: followed the site's links (same-site referer) or typed/jumped to each URL
     "direct_pages",             # page views without any referer: typed, bookmarked, or opened by a script
     "navigated_share",          # page views with a referer of this site (-1: no page view)
@@ -139,14 +155,22 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("referer_host",)
 #: A pause between page views this long (seconds) starts a new session.
 SESSION_GAP = 300.0
 
-#: Flags that make a request something other than a page view.
-_NOT_PAGE = FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH
-_PAGE_METHODS = frozenset({"GET", "HEAD"})
+#: A page view this soon (seconds) after the previous one was not read: a person skims now and then,
+#: a task list does it page after page.
+HURRIED_GAP = 10.0
+#: Two consecutive gaps between page views within this ratio of each other are "even".  People's
+#: reading times spread over an order of magnitude (about one pair in eight is this close); a
+#: script's fixed wait plus jitter makes most pairs so.
+EVEN_RATIO = 1.15
+
 _PAGE_KINDS = frozenset("NRP")
 _OWN_KINDS = frozenset("NRPC")
 _ONLY_PAGES = str.maketrans("", "", "ATC")
 _NO_TELEMETRY = str.maketrans("", "", "TC")
 _NO_ASSETS = str.maketrans("", "", "AC")
+_PAGE_MARK = str.maketrans("NRP", "|||")
+_is_direct = "P".__eq__
+_hurried = HURRIED_GAP.__gt__
 
 _log2 = math.log2
 
@@ -166,67 +190,8 @@ _log1p = math.log1p
 _dist = math.dist
 _not = operator.not_
 _sub = operator.sub
+_truediv = operator.truediv
 _DAY = 86400.0
-
-
-def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> int:
-    """The flag bits only the site profile can tell (none without one): the class of the endpoint
-    asked for and where the client came from.  The detector and the training frames both call this."""
-    if profile is None:
-        return 0
-    flags = 0
-    if referer_host:
-        flags |= FLAG_NAVIGATED if profile.same_site(referer_host, host) else FLAG_FOREIGN_REFERER
-    cls = profile.endpoint_class(path)
-    if cls is None:
-        flags |= FLAG_UNKNOWN_PATH
-    elif cls == "telemetry":
-        flags |= FLAG_TELEMETRY
-    elif cls == "asset":
-        flags |= FLAG_ASSET
-    elif cls == "api":
-        flags |= FLAG_API
-    return flags
-
-
-class _Kinds(dict):
-    """Memo of what a ``(method, flags)`` pair is: one character of the class string.
-
-    Page views: ``N`` reached from the site, ``R`` from another site, ``P`` without a referer;
-    ``A`` an asset, ``T`` a beacon (the page's resources); ``C`` any other request of the client's
-    own (an API call, a form post, an unknown path).
-    """
-
-    def __missing__(self, key: tuple[str, int]) -> str:
-        method, f = key
-        if method in _PAGE_METHODS and not f & _NOT_PAGE:
-            kind = "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
-        elif f & FLAG_ASSET:
-            kind = "A"
-        elif f & FLAG_TELEMETRY:
-            kind = "T"
-        else:
-            kind = "C"
-        if len(self) < 4096:
-            self[key] = kind
-        return kind
-
-
-_kinds = _Kinds()
-_kind_of = _kinds.__getitem__
-
-
-class _ReadKinds(dict):
-    """The class character of a GET or HEAD by its flags (see :class:`_Kinds`)."""
-
-    def __missing__(self, f: int) -> str:
-        kind = _kind_of(("GET", f))
-        if len(self) < 4096:
-            self[f] = kind
-        return kind
-
-
-_read_kind_of = _ReadKinds().__getitem__
 
 
 def _gap_mean_cv(ts: Sequence[float]) -> tuple[float, float]:
@@ -262,9 +227,9 @@ def extract(snap: Snapshot) -> list[float]:
     # the class string: one character per arrival (C-level map and join), see _Kinds; when every
     # request is a GET or HEAD (the common window) the class depends on the flags alone
     if methods.count("GET") + methods.count("HEAD") == n:
-        ks = list(map(_read_kind_of, flags_all))
+        ks = list(map(read_kind_of, flags_all))
     else:
-        ks = list(map(_kind_of, zip(methods, flags_all, strict=False)))
+        ks = list(map(kind_of, zip(methods, flags_all, strict=False)))
     kinds = "".join(ks)
     resources = "A" in kinds or "T" in kinds
     own_mask = list(map(_OWN_KINDS.__contains__, ks)) if resources else None
@@ -286,6 +251,11 @@ def extract(snap: Snapshot) -> list[float]:
     else:
         entropy = 0.0
     run = longest_sequential_run(recent)
+    if run > 1 and "N" in kinds:
+        # ids reached by following the site's own links ("next product") are reading, not enumeration:
+        # the rule's definition (probing_run), so the model and the rule count the same run
+        own_arr = list(compress(arr, own_mask)) if own_mask else arr
+        run = probing_run(own_arr[i60:], float(sl_settings.PROFILE_PAGE_PACE))
 
     # ── classes: one count per distinct flag value (a client has few) ───────
     sensitive = unknown = assets = api = 0
@@ -310,7 +280,9 @@ def extract(snap: Snapshot) -> list[float]:
         with_assets = furnished / pages
         no_assets = kinds.translate(_NO_ASSETS)
         bare = pages - furnished
-        with_tele = (no_assets.count("PT") + no_assets.count("NT") + no_assets.count("RT")) / pages
+        told = no_assets.count("PT") + no_assets.count("NT") + no_assets.count("RT")
+        with_tele = told / pages
+        silent = pages - told if flags_all[-1] & FLAG_PROFILED else 0
         navigated = pages_only.count("N")
         direct = pages_only.count("P")
         depth = max(map(len, pages_only.replace("R", "P").split("P")))
@@ -320,7 +292,7 @@ def extract(snap: Snapshot) -> list[float]:
     else:
         pts = []
         with_assets = with_tele = nav_share = breadth = per_page = -1.0
-        depth = direct = bare = 0
+        depth = direct = bare = silent = 0
 
     # ── page-view pacing and the session ────────────────────────────────────
     np_ = len(pts)
@@ -336,6 +308,23 @@ def extract(snap: Snapshot) -> list[float]:
     else:
         pg_mean = pg_min = window
         pg_cv = 0.0
+    # fs3's tells need the profile's classes: without them every GET is a "direct, bare" page view
+    if np_ >= 2 and flags_all[-1] & FLAG_PROFILED:
+        # what each page view was followed by: the assets before the next page view ('' = bare)
+        hurried = list(map(_hurried, gaps))
+        hurried_direct = sum(compress(map(_is_direct, pages_only[1:]), hurried))
+        after = no_tele.translate(_PAGE_MARK).split("|")[1:]
+        hurried_bare = sum(compress(map(_not, after), hurried))
+        if np_ >= 3:
+            try:
+                ratios = sorted(map(_truediv, gaps[1:], gaps[:-1]))
+            except ZeroDivisionError:   # two page views in the same instant (a replayed log's ties)
+                ratios = sorted(map(_truediv, gaps[1:], map(max, gaps[:-1], repeat(1e-3))))
+            even = bisect_right(ratios, EVEN_RATIO) - bisect_left(ratios, 1.0 / EVEN_RATIO)
+        else:
+            even = 0
+    else:
+        hurried_direct = hurried_bare = even = 0
     # the time on the page the client is on: before the current request's own page view, if it is one
     if ks[-1] in _PAGE_KINDS:
         dwell = now - pts[-2] if np_ >= 2 else window
@@ -395,10 +384,14 @@ def extract(snap: Snapshot) -> list[float]:
         with_assets,
         float(bare),
         with_tele,
+        float(silent),
         _log1p(pg_mean),
         pg_cv,
         _log1p(pg_min),
         _log1p(max(0.0, dwell)),
+        float(hurried_direct),
+        float(hurried_bare),
+        float(even),
         float(direct),
         nav_share,
         float(depth),

@@ -1,42 +1,62 @@
-"""The live guard: a model that starts flagging far more than it was trained to is demoted.
+"""The live guard: a model the site has changed under is demoted to record-only.
 
 A model is trained so that about ``contamination`` of the requests it saw are
-above its threshold.  When the site changes under it (a new endpoint, a
-doubled telemetry rate, a slower deployment) it can start flagging most
-people, and with the sustained-anomaly rule it would then refuse them on its
-own.  The guard watches the share of scored requests above the threshold,
-per process, in one-minute buckets:
+above its threshold, and half of them below the median score it recorded.  When
+the site changes under it (a new endpoint, a doubled telemetry rate, a slower
+deployment) everybody's requests start to look odder: it can start flagging
+most people, and with the sustained-anomaly rule it would then refuse them on
+its own.  The guard watches the scored requests, per process, in one-minute
+buckets:
 
 * each client counts at most :data:`PER_CLIENT_CAP` requests a minute;
 * when a minute closes (at the first scored request of a later minute) the
-  share over the last ``MODEL_GUARD_MINUTES`` minutes is judged — only when
-  they saw at least ``MODEL_GUARD_MIN_SCORED`` scored requests, so on a quiet
-  site a handful of odd requests neither confirms nor clears anything;
-* a judged share above the bound (``MODEL_GUARD_FACTOR`` × the version's
-  contamination, :func:`guard_bound_for`) starts or extends a run, one at or below it ends the run;
-* a run that lasts ``MODEL_GUARD_MINUTES`` minutes — the share stayed above
-  the bound that long — **demotes** the version to record-only: one log line, the
-  :data:`~smartlayer.signals.model_demoted` signal, and a cache key so the
-  other workers (and the admin) learn it at their next reload check.
+  last ``MODEL_GUARD_MINUTES`` minutes are judged — only when they saw at
+  least ``MODEL_GUARD_MIN_SCORED`` scored requests, so on a quiet site a
+  handful of odd requests neither confirms nor clears anything;
+* they are *off* when either
+
+  - the **typical request** scores like the odd tail of the training week: the
+    median score (per-client capped) above the training scores'
+    ``MODEL_GUARD_MEDIAN_QUANTILE`` quantile (:func:`median_bound_for`), and
+    the lower quartile above the training median (the whole distribution moved,
+    not a crowd of bots on a quiet night).  A
+    change of the site moves everybody's scores a little, long before it
+    pushes many above the threshold (measured, ``training/README.md``: the
+    drift case's median rose from ≈ the training median to above its 90th
+    percentile within two minutes while almost nothing was flagged); or
+  - **most of the traffic** is flagged: the flagged share above
+    ``MODEL_GUARD_FACTOR`` × contamination (:func:`guard_bound_for`) *and*
+    at least ``MODEL_GUARD_CLIENT_SHARE`` of the clients of those minutes
+    flagged.  The second half is what tells a broken model from an attack: a
+    share of bots flagged request after request is what the model is for, and
+    on a small site they are easily a quarter of the scored requests;
+
+* a judged span that is off starts or extends a run, one that is not ends it;
+* a run that lasts ``MODEL_GUARD_MINUTES`` minutes **demotes** the version to
+  record-only: one log line, the :data:`~smartlayer.signals.model_demoted`
+  signal, and a cache key so the other workers (and the admin) learn it at
+  their next reload check.
 
 Demoted, the model still scores and records, but refuses or bans only when a
 rule agrees (:func:`smartlayer.policy.decisions.combine`).  The demotion lasts
 until a version is activated (``registry.activate`` clears it — the same
 version again, after a look at the admin, or a retrained one).
 
-Cost per scored request: a dict lookup and two integer additions; the
-bookkeeping runs once a minute.  No I/O except on the demotion itself and the
-reload check.  The clock is the caller's (the detector's ``now``), so the
-replay judges on the log's own clock and tests use a fake one.
+Cost per scored request: a dict lookup, two integer additions and a list
+append (at most :data:`PER_CLIENT_CAP` a minute); the bookkeeping runs once a
+minute.  No I/O except on the demotion itself and the reload check.  The clock
+is the caller's (the detector's ``now``), so the replay judges on the log's own
+clock and tests use a fake one.
 
-A hostile client adds to the share, but at most three requests a minute, and
-not for long: flagged again and again it is blocked, then banned, and banned
-requests are not scored.  Tipping the guard takes many addresses each past
-the grace period.
+A hostile client weighs at most three requests a minute, and not for long:
+flagged again and again it is blocked, then banned, and banned requests are
+not scored.  Tipping the guard takes more addresses than the site has people
+online, each flagged.
 """
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -90,17 +110,40 @@ def guard_bound_for(manifest: dict[str, Any] | None) -> float:
     return min(1.0, float(sl_settings.MODEL_GUARD_FACTOR) * contamination_of(manifest))
 
 
+def median_bound_for(manifest: dict[str, Any] | None) -> float | None:
+    """The median score the requests of a few minutes may reach: the training scores'
+    ``MODEL_GUARD_MEDIAN_QUANTILE`` quantile (None: the version did not record it, or the setting is 0)."""
+    q = float(sl_settings.MODEL_GUARD_MEDIAN_QUANTILE or 0)
+    quantiles = ((manifest or {}).get("metrics") or {}).get("score_quantiles") or {}
+    if not 0 < q < 1:
+        return None
+    value = quantiles.get(f"p{100 * q:g}")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _training_median(manifest: dict[str, Any] | None) -> float | None:
+    value = ((manifest or {}).get("metrics") or {}).get("score_quantiles", {}).get("p50")
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
 @dataclass
 class Demotion:
     version: str
     since: float            # the caller's clock
-    share: float            # flagged share of the last judged minute
+    share: float            # flagged share of the last judged minutes
     bound: float
     minutes: int
+    median: float | None = None        # their median score
+    median_bound: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "since": self.since, "share": round(self.share, 4),
-                "bound": round(self.bound, 4), "minutes": self.minutes, "state": "record-only"}
+        out = {"version": self.version, "since": self.since, "share": round(self.share, 4),
+               "bound": round(self.bound, 4), "minutes": self.minutes, "state": "record-only"}
+        if self.median is not None:
+            out["median"], out["median_bound"] = round(self.median, 4), self.median_bound
+        return out
 
 
 class Guard:
@@ -119,18 +162,23 @@ class Guard:
     def reset(self) -> None:
         self.version: str | None = None
         self.bound = 1.0
+        self.median_bound: float | None = None
+        self.quartile_bound: float | None = None
         self.minute = -1
         self.counts: dict[str, list[int]] = {}   # client → [scored, flagged] in this minute
+        self.scores: list[float] = []           # this minute's scores, PER_CLIENT_CAP per client
         self.above_since: int | None = None   # the first minute of a run of closes above the bound
         self.demoted: Demotion | None = None
-        self.history: list[tuple[int, int, int]] = []   # (minute, scored, flagged) of the last minutes
+        # (minute, scored, flagged, clients, flagged clients, scores) of the last minutes
+        self.history: list[tuple[int, int, int, int, int, list[float]]] = []
 
     @property
     def green(self) -> bool:
         return self.demoted is None
 
-    def note(self, model: Any, client: str, flagged: bool, now: float) -> bool:
-        """Count one scored request of ``model`` by ``client``; return True while the guard is green."""
+    def note(self, model: Any, client: str, flagged: bool, now: float, score: float | None = None) -> bool:
+        """Count one scored request of ``model`` by ``client`` (its ``score``, when the caller has it);
+        return True while the guard is green."""
         minute = int(now // 60)
         if minute != self.minute or getattr(model, "version", None) != self.version:
             self._roll(model, minute, now)
@@ -140,6 +188,8 @@ class Guard:
         counts[0] += 1
         if flagged:
             counts[1] += 1
+        if score is not None and counts[0] <= PER_CLIENT_CAP:
+            self.scores.append(score)
         return self.demoted is None
 
     def _roll(self, model: Any, minute: int, now: float) -> None:
@@ -149,33 +199,44 @@ class Guard:
                 self.reset()
                 self.version = version
                 self.bound = guard_bound_for(getattr(model, "manifest", None))
+                self.median_bound = median_bound_for(getattr(model, "manifest", None))
+                self.quartile_bound = _training_median(getattr(model, "manifest", None))
                 self.minute = minute
                 return
             if minute == self.minute:  # another thread rolled first
                 return
             self._judge(now)
-            self.minute, self.counts = minute, {}
+            self.minute, self.counts, self.scores = minute, {}, []
 
     def _judge(self, now: float) -> None:
         span = max(1, int(sl_settings.MODEL_GUARD_MINUTES))
         if self.counts:
             cap = PER_CLIENT_CAP
-            self.history.append((self.minute, sum(min(c[0], cap) for c in self.counts.values()),
-                                 sum(min(c[1], cap) for c in self.counts.values())))
+            values = self.counts.values()
+            self.history.append((self.minute, sum(min(c[0], cap) for c in values),
+                                 sum(min(c[1], cap) for c in values), len(self.counts),
+                                 sum(1 for c in values if c[1]), self.scores))
         self.history = [b for b in self.history if b[0] > self.minute - span]
         scored = sum(b[1] for b in self.history)
-        flagged = sum(b[2] for b in self.history)
         if scored < int(sl_settings.MODEL_GUARD_MIN_SCORED):
             return
-        share = flagged / scored
-        if share <= self.bound:
+        share = sum(b[2] for b in self.history) / scored
+        clients = sum(b[3] for b in self.history)   # client-minutes
+        client_share = sum(b[4] for b in self.history) / clients if clients else 0.0
+        scores = sorted(v for b in self.history for v in b[5])
+        median = statistics.median(scores) if scores else None
+        broad = share > self.bound and client_share >= float(sl_settings.MODEL_GUARD_CLIENT_SHARE)
+        # the lower quarter moved too (above the training median): not a crowd of bots on a quiet night
+        shifted = (median is not None and self.median_bound is not None and median > self.median_bound
+                   and (self.quartile_bound is None or scores[len(scores) // 4] > self.quartile_bound))
+        if not (broad or shifted):
             self.above_since = None
             return
         if self.above_since is None:
             self.above_since = self.minute
         minutes = self.minute - self.above_since + 1
         if self.demoted is None and minutes >= span:
-            self.demoted = Demotion(str(self.version), now, share, self.bound, minutes)
+            self.demoted = Demotion(str(self.version), now, share, self.bound, minutes, median, self.median_bound)
             if self.publish:
                 _announce(self.demoted)
 
@@ -197,9 +258,11 @@ class Guard:
 
 
 def _announce(demotion: Demotion) -> None:
-    logger.warning("smartlayer: model %s demoted to record-only: it flagged %.1f%% of scored requests for %d "
-                   "minutes (bound %.1f%%); the rules keep deciding, the model refuses only with a rule agreeing",
-                   demotion.version, 100 * demotion.share, demotion.minutes, 100 * demotion.bound)
+    logger.warning("smartlayer: model %s demoted to record-only: for %d minutes it flagged %.1f%% of scored "
+                   "requests (bound %.1f%%), their median score %s (bound %s); the rules keep deciding, the model "
+                   "refuses only with a rule agreeing", demotion.version, demotion.minutes, 100 * demotion.share,
+                   100 * demotion.bound, "-" if demotion.median is None else f"{demotion.median:.3f}",
+                   "-" if demotion.median_bound is None else f"{demotion.median_bound:.3f}")
     try:
         get_cache().set(guard_cache_key(), demotion.as_dict(), timeout=None)
     except Exception as exc:  # noqa: BLE001 - this process is demoted whatever the cache says

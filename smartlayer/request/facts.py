@@ -29,6 +29,7 @@ FLAG_API = 256           # sent to an endpoint the site profile knows as an API 
 FLAG_UNKNOWN_PATH = 512  # a path the site profile never saw served (no endpoint template matches)
 FLAG_FOREIGN_REFERER = 1024  # came with a referer from another site (a search engine, a link elsewhere)
 FLAG_DECLARED_CRAWLER = 2048  # the user agent declares a crawler (CRAWLER_USER_AGENTS)
+FLAG_PROFILED = 4096     # judged with a site profile: the class and referer bits above mean something
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 

@@ -14,6 +14,9 @@ from sklearn.ensemble import IsolationForest
 from ..forest import CompiledForest
 from .errors import TrainingError
 
+#: The fewest vectors a tree is fitted on when the training set is small (see ``fit``).
+SUBSAMPLE_FLOOR = 256
+
 
 class WindowAnomalyModel(BaseEstimator):
     """Isolation Forest over window feature vectors, plus what scoring needs.
@@ -46,8 +49,11 @@ class WindowAnomalyModel(BaseEstimator):
         if X.ndim != 2 or len(X) < 2:
             raise ValueError("need a 2-D array with at least two vectors")
         max_samples = self.max_samples
-        if isinstance(max_samples, int) and max_samples > len(X):
-            max_samples = len(X)  # what IsolationForest does anyway, without its warning
+        if isinstance(max_samples, int):
+            # each tree sees at most a quarter of the vectors (256 at least, as scikit-learn's default):
+            # a tree fitted on all of them has every training vector in its bag, and the threshold set on
+            # their scores is too low for the next day (a small site's next day: 22 % flagged at 4096)
+            max_samples = min(max_samples, max(SUBSAMPLE_FLOOR, len(X) // 4), len(X))
         self.forest_ = IsolationForest(
             n_estimators=self.n_estimators, max_samples=max_samples, contamination=self.contamination,
             max_features=self.max_features, random_state=self.random_state, n_jobs=self.n_jobs,

@@ -1,0 +1,84 @@
+"""The request classes as characters: what the feature extractor reads a client's window as.
+
+:func:`site_flags` sets the flag bits only the site profile can tell (the endpoint's class, where
+the client came from); :data:`kind_of` / :data:`read_kind_of` turn an arrival's method and flags
+into one character, so the extractor counts classes, page views and their sequences with C-level
+string operations instead of a Python loop per arrival.  Memoised: a client has few distinct flag
+values, a site a few dozen.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..request.facts import (
+    FLAG_API,
+    FLAG_ASSET,
+    FLAG_FOREIGN_REFERER,
+    FLAG_NAVIGATED,
+    FLAG_PROFILED,
+    FLAG_TELEMETRY,
+    FLAG_UNKNOWN_PATH,
+)
+
+#: Flags that make a request something other than a page view.
+_NOT_PAGE = FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH
+_PAGE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> int:
+    """The flag bits only the site profile can tell (none without one): the class of the endpoint
+    asked for and where the client came from.  The detector and the training frames both call this."""
+    if profile is None:
+        return 0
+    flags = FLAG_PROFILED
+    if referer_host:
+        flags |= FLAG_NAVIGATED if profile.same_site(referer_host, host) else FLAG_FOREIGN_REFERER
+    cls = profile.endpoint_class(path)
+    if cls is None:
+        flags |= FLAG_UNKNOWN_PATH
+    elif cls == "telemetry":
+        flags |= FLAG_TELEMETRY
+    elif cls == "asset":
+        flags |= FLAG_ASSET
+    elif cls == "api":
+        flags |= FLAG_API
+    return flags
+
+
+class _Kinds(dict):
+    """Memo of what a ``(method, flags)`` pair is: one character of the class string.
+
+    Page views: ``N`` reached from the site, ``R`` from another site, ``P`` without a referer;
+    ``A`` an asset, ``T`` a beacon (the page's resources); ``C`` any other request of the client's
+    own (an API call, a form post, an unknown path).
+    """
+
+    def __missing__(self, key: tuple[str, int]) -> str:
+        method, f = key
+        if method in _PAGE_METHODS and not f & _NOT_PAGE:
+            kind = "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
+        elif f & FLAG_ASSET:
+            kind = "A"
+        elif f & FLAG_TELEMETRY:
+            kind = "T"
+        else:
+            kind = "C"
+        if len(self) < 4096:
+            self[key] = kind
+        return kind
+
+
+kind_of = _Kinds().__getitem__
+
+
+class _ReadKinds(dict):
+    """The class character of a GET or HEAD by its flags (see :class:`_Kinds`)."""
+
+    def __missing__(self, f: int) -> str:
+        kind = kind_of(("GET", f))
+        if len(self) < 4096:
+            self[f] = kind
+        return kind
+
+
+read_kind_of = _ReadKinds().__getitem__
