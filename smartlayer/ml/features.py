@@ -254,7 +254,7 @@ def extract(snap: Snapshot) -> list[float]:
     if run > 1 and "N" in kinds:
         # ids reached by following the site's own links ("next product") are reading, not enumeration:
         # the rule's definition (probing_run), so the model and the rule count the same run
-        own_arr = list(compress(arr, own_mask)) if own_mask else arr
+        own_arr = list(compress(arr, own_mask)) if own_mask else list(arr)   # a replay snapshot is a view (a deque)
         run = probing_run(own_arr[i60:], float(sl_settings.PROFILE_PAGE_PACE))
 
     # ── classes: one count per distinct flag value (a client has few) ───────
