@@ -50,6 +50,7 @@ from ...profile.shapes import request_params
 from .anomalies import request_anomalies
 from .body import scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
+from .engine import SET_CHARS as _SET_CHARS
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
 from .normalise import (
     _CLIPPED,
@@ -115,7 +116,7 @@ class _Scan(PartReader):
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered",
-                 "engines", "joined_parts")
+                 "engines", "joined_parts", "set_chars")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -133,6 +134,7 @@ class _Scan(PartReader):
         self.passes = 0                      # engine passes of flush() (texts already known clean need none)
         self.remembered = 0                  # raw texts and form parts skipped as known clean
         self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
+        self.set_chars = 0                   # characters matched through the engines' sets (see matched())
         self.engines: dict[str, Any] | None = None   # kind → engine, filled as needed (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
 
@@ -286,7 +288,8 @@ class _Scan(PartReader):
             if unknown:
                 joined = "\n".join(unknown)
                 self.passes += 1
-                if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
+                if self.matched(engine, joined) or (_has_comment(joined)
+                                                    and self.matched(engine, without_sql_comments(joined))):
                     found.add(kind)
                     continue
             self.remember(kind, entries)
@@ -331,10 +334,25 @@ class _Scan(PartReader):
             found = self.match(without_sql_comments(text), location) or found
         return found
 
+    def matched(self, engine: Any, text: str) -> list[int]:
+        """The patterns of ``engine`` found in ``text``: through its set while the request's first
+        :data:`.engine.SET_CHARS` characters last, through its prefilter after (the same answer).
+
+        The set is cheapest on short and familiar text, but each new byte
+        context costs it a DFA state as dear as the whole table, and 64 KiB of
+        diverse text cost 27-91 ms; bounding what one request sends it bounds
+        that, whatever the number of fields the text is split into.
+        """
+        size = len(text)
+        if self.set_chars + size <= _SET_CHARS:
+            self.set_chars += size
+            return engine.matches(text)
+        return engine.matches(text, filtered=True)
+
     def match(self, text: str, location: str) -> bool:
         """Match every signature that applies to ``location`` against one normalised text, in one pass."""
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
-        found = engine.matches(text)
+        found = self.matched(engine, text)
         for index in found:
             sig = signatures[index]
             if f"{sig.name}@{location}" in self.labels:
