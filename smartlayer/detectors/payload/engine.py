@@ -91,11 +91,16 @@ def unsupported(pattern: str, *, ignore_case: bool = False) -> str | None:
 class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
-    __slots__ = ("patterns", "_set", "_filter", "_single", "_fallback", "_index")
+    __slots__ = ("patterns", "line_local", "_set", "_filter", "_single", "_fallback", "_index")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = ()) -> None:
         self.patterns = tuple(("(?i)" if i < len(ignore_case) and ignore_case[i] else "") + p
                               for i, p in enumerate(patterns))
+        #: Whether a pattern that matches a text also matches any text holding it as a whole line:
+        #: true unless a pattern anchors to the very start or end of the text (``\\A``, ``\\z``; a site's
+        #: extra pattern may), as ``^``, ``$`` (multi-line) and ``\\b`` read a line break as a text's edge.
+        #: What lets a scan look for one line's hits among those of all its lines together.
+        self.line_local = not any(anchor in p for p in self.patterns for anchor in ("\\A", "\\z", "\\Z"))
         self._single: dict[int, Any] = {}
         self._set: Any = None
         self._filter: Any = None
@@ -132,6 +137,11 @@ class Engine:
 
     def position(self, index: int, text: str) -> int:
         """Where pattern ``index`` first matches ``text`` (0 if it does not)."""
+        start = self.find(index, text)
+        return 0 if start is None else start
+
+    def find(self, index: int, text: str) -> int | None:
+        """Where pattern ``index`` first matches ``text``, None if it does not: that pattern alone."""
         regex = self._single.get(index)
         if regex is None:
             pattern = self.patterns[index]
@@ -146,14 +156,13 @@ class Engine:
                 start = None
             else:
                 if start < 0:
-                    return 0
+                    return None
                 return start if len(encoded) == len(text) else len(encoded[:start].decode("utf-8", "replace"))
         try:
             match = regex.search(text)
         except UnicodeEncodeError:
             match = regex.search(text.encode("utf-8", "replace").decode("utf-8"))
-        return match.start() if match is not None else 0
-
+        return match.start() if match is not None else None
 
 def _compile_filter(patterns: Sequence[str]) -> Any:
     """The prefilter over ``patterns`` (same indices), or None when this build cannot make one."""

@@ -116,7 +116,7 @@ class _Scan(PartReader):
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered",
-                 "engines", "joined_parts", "set_chars")
+                 "engines", "joined_parts", "set_chars", "candidates")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -135,6 +135,7 @@ class _Scan(PartReader):
         self.remembered = 0                  # raw texts and form parts skipped as known clean
         self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
         self.set_chars = 0                   # characters matched through the engines' sets (see matched())
+        self.candidates: dict[Any, list[int]] = {}   # engine → the patterns its joined pass found (flush())
         self.engines: dict[str, Any] | None = None   # kind → engine, filled as needed (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
 
@@ -271,6 +272,7 @@ class _Scan(PartReader):
         comments are matched a second time with the comments read as spaces.
         """
         pending, self.pending = self.pending, []
+        self.candidates.clear()      # what an earlier flush found says nothing of these texts
         if len(pending) == 1:
             kind, location, text, key = pending[0]
             self.passes += 1
@@ -288,8 +290,10 @@ class _Scan(PartReader):
             if unknown:
                 joined = "\n".join(unknown)
                 self.passes += 1
-                if self.matched(engine, joined) or (_has_comment(joined)
-                                                    and self.matched(engine, without_sql_comments(joined))):
+                hits = self.matched(engine, joined)
+                if hits and engine.line_local and not _has_comment(joined):
+                    self.candidates[engine] = hits   # each text is a line of the joined one: its hits are among these
+                if hits or (_has_comment(joined) and self.matched(engine, without_sql_comments(joined))):
                     found.add(kind)
                     continue
             self.remember(kind, entries)
@@ -302,6 +306,7 @@ class _Scan(PartReader):
                 joined_by_location.setdefault(location, []).append(text)
             elif kind in found and (self.engines[kind], text) not in clean:   # a text known clean matches nothing
                 self.match_text(text, location)
+        self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
         for location, texts in joined_by_location.items():
             self.match_text("\n".join(texts), location)
 
@@ -350,9 +355,24 @@ class _Scan(PartReader):
         return engine.matches(text, filtered=True)
 
     def match(self, text: str, location: str) -> bool:
-        """Match every signature that applies to ``location`` against one normalised text, in one pass."""
+        """Match every signature that applies to ``location`` against one normalised text, in one pass.
+
+        A text that was a line of a pass of :meth:`flush` is matched only
+        against what that pass found (:attr:`.engine.Engine.line_local`), one
+        pattern at a time: a handful of patterns on a short text, where the
+        whole table would meet new contexts again.
+        """
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
-        found = self.matched(engine, text)
+        only = self.candidates.get(engine)
+        starts: dict[int, int] = {}
+        if only is not None:         # a line of a pass that found these: each of them alone, nothing else
+            for index in only:
+                start = engine.find(index, text)
+                if start is not None:
+                    starts[index] = start
+            found: list[int] = list(starts)
+        else:
+            found = self.matched(engine, text)
         for index in found:
             sig = signatures[index]
             if f"{sig.name}@{location}" in self.labels:
@@ -360,7 +380,7 @@ class _Scan(PartReader):
             position = None
             if self.located < _MAX_LOCATED:
                 self.located += 1
-                position = engine.position(index, text)
+                position = starts[index] if only is not None else engine.position(index, text)
             self._hit(sig, location, text, position)
         return bool(found)
 
