@@ -94,6 +94,11 @@ def _has_comment(text: str) -> bool:
     return "/*" in text or "*/" in text
 
 
+#: Characters queued after which the texts read so far are matched before reading on: a request
+#: that blocks on them is not read further (:meth:`_Scan.blocked`).  Above a typical request, so that
+#: one is matched in one pass per kind of location.
+_FLUSH_CHARS = 8192
+
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
@@ -116,7 +121,8 @@ class _Scan(PartReader):
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered",
-                 "engines", "joined_parts", "set_chars", "candidates")
+                 "engines", "joined_parts", "set_chars", "candidates", "located_chars",
+                 "pending_chars", "stopped")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -136,6 +142,9 @@ class _Scan(PartReader):
         self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
         self.set_chars = 0                   # characters matched through the engines' sets (see matched())
         self.candidates: dict[Any, list[int]] = {}   # engine → the patterns its joined pass found (flush())
+        self.located_chars = 0               # characters matched again to name where hits are (match())
+        self.pending_chars = 0               # characters queued since the last flush (queue())
+        self.stopped = False                 # blocked already: the texts still to come are not read (queue())
         self.engines: dict[str, Any] | None = None   # kind → engine, filled as needed (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
 
@@ -162,7 +171,7 @@ class _Scan(PartReader):
         The budget is charged the longer of the raw and the normalised text:
         the first is what normalising costs, the second what matching costs.
         """
-        if not raw:
+        if not raw or self.stopped:
             return ""
         if len(raw) > self.budget:
             raw = raw[:self.budget]
@@ -201,6 +210,8 @@ class _Scan(PartReader):
         text, as :meth:`flush` matches more than :data:`_MAX_RESCANNED` texts
         of a location anyway.
         """
+        if self.stopped:
+            return True
         joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in raws])
         if len(joined) > self.budget:
             return False
@@ -219,6 +230,8 @@ class _Scan(PartReader):
         A plain text (nothing to decode) the engine of its kind already
         found clean costs a lookup: neither normalised nor queued.
         """
+        if self.stopped:
+            return
         if raw and len(raw) <= self.budget:
             key = None
             if len(raw) <= _CLEAN_TEXT_CHARS:
@@ -258,8 +271,16 @@ class _Scan(PartReader):
         remembered if the pass finds its kind clean; None for texts whose
         normalisation did more than change case.
         """
+        if self.stopped:
+            return
         self.pending.append((_KINDS.get(location) or _kind(location), location, text,
                              key if key is not None and not _has_comment(key[1]) else None))
+        self.pending_chars += len(text)
+        # a long request: match what is read, and stop if it blocks.  Never after a text with a key: the
+        # pairs of one form part share theirs, and a pass over some of them must not remember it clean.
+        if key is None and self.pending_chars >= _FLUSH_CHARS:
+            self.flush()
+            self.stopped = self.blocked()
 
     def flush(self) -> None:
         """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
@@ -272,6 +293,7 @@ class _Scan(PartReader):
         comments are matched a second time with the comments read as spaces.
         """
         pending, self.pending = self.pending, []
+        self.pending_chars = 0
         self.candidates.clear()      # what an earlier flush found says nothing of these texts
         if len(pending) == 1:
             kind, location, text, key = pending[0]
@@ -305,10 +327,32 @@ class _Scan(PartReader):
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
             elif kind in found and (self.engines[kind], text) not in clean:   # a text known clean matches nothing
+                if self.blocked():
+                    return
                 self.match_text(text, location)
         self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
         for location, texts in joined_by_location.items():
+            if self.blocked():
+                return
             self.match_text("\n".join(texts), location)
+
+    def blocked(self) -> bool:
+        """Whether the request already scores a block and has been matched at length, so that matching
+        more texts would change nothing but the list of hits (then said in ``skipped``:
+        ``scan:stopped_at_block``).
+
+        The hits found so far explain the verdict.  What it saves: a request
+        of many attacking fields, or a long attacking field with SQL
+        comments, costs the texts up to its block rather than all of them.
+        A request whose texts matched again total less than
+        :data:`.engine.SET_CHARS` characters is matched in full, every hit
+        listed where it is.
+        """
+        block = self.cfg.block_score
+        if block and self.score >= block and self.located_chars >= _SET_CHARS:
+            self.skip("scan:stopped_at_block")
+            return True
+        return False
 
     def known(self, key: tuple[Any, str, int]) -> bool:
         """Whether a raw text or a form part is remembered as clean."""
@@ -335,7 +379,7 @@ class _Scan(PartReader):
     def match_text(self, text: str, location: str) -> bool:
         """Match one text, and again with its SQL comments read as spaces if it has any; True if anything matched."""
         found = self.match(text, location)
-        if _has_comment(text):
+        if _has_comment(text) and not self.blocked():
             found = self.match(without_sql_comments(text), location) or found
         return found
 
@@ -363,6 +407,7 @@ class _Scan(PartReader):
         whole table would meet new contexts again.
         """
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
+        self.located_chars += len(text)
         only = self.candidates.get(engine)
         starts: dict[int, int] = {}
         if only is not None:         # a line of a pass that found these: each of them alone, nothing else
