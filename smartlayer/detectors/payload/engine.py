@@ -91,7 +91,7 @@ def unsupported(pattern: str, *, ignore_case: bool = False) -> str | None:
 class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
-    __slots__ = ("patterns", "line_local", "_set", "_filter", "_single", "_fallback", "_index")
+    __slots__ = ("patterns", "line_local", "_set", "_filter", "_single", "_low", "_fallback", "_index")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = ()) -> None:
         self.patterns = tuple(("(?i)" if i < len(ignore_case) and ignore_case[i] else "") + p
@@ -102,6 +102,7 @@ class Engine:
         #: What lets a scan look for one line's hits among those of all its lines together.
         self.line_local = not any(anchor in p for p in self.patterns for anchor in ("\\A", "\\z", "\\Z"))
         self._single: dict[int, Any] = {}
+        self._low: dict[int, Any] = {}       # index → RE2 below the wrapper (the prefilter's own, or _single's)
         self._set: Any = None
         self._filter: Any = None
         self._fallback: list[tuple[int, re.Pattern[str]]] = []
@@ -141,13 +142,15 @@ class Engine:
         return 0 if start is None else start
 
     def find(self, index: int, text: str) -> int | None:
-        """Where pattern ``index`` first matches ``text``, None if it does not: that pattern alone."""
-        regex = self._single.get(index)
-        if regex is None:
-            pattern = self.patterns[index]
-            regex = _re2.compile(pattern, options=_re2_options()) if _re2 is not None else re.compile(pattern)
-            self._single[index] = regex
-        low = getattr(regex, "_regexp", None) if _UNANCHORED is not None else None
+        """Where pattern ``index`` first matches ``text``, None if it does not: that pattern alone.
+
+        Through the prefilter's compiled copy of the pattern when there is
+        one (compiling it again cost 0.4 ms a pattern, on the request that
+        first needed it), else compiled on first use and kept.
+        """
+        low = self._low.get(index) if _UNANCHORED is not None else None
+        if low is None and _UNANCHORED is not None:
+            low = self._low[index] = self._below_wrapper(index)
         if low is not None:
             encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
             try:
@@ -158,11 +161,31 @@ class Engine:
                 if start < 0:
                     return None
                 return start if len(encoded) == len(text) else len(encoded[:start].decode("utf-8", "replace"))
+        regex = self._compiled(index)
         try:
             match = regex.search(text)
         except UnicodeEncodeError:
             match = regex.search(text.encode("utf-8", "replace").decode("utf-8"))
         return match.start() if match is not None else None
+
+    def _compiled(self, index: int) -> Any:
+        """Pattern ``index`` alone, as the ``re2`` wrapper (or the stdlib fallback) compiles it."""
+        regex = self._single.get(index)
+        if regex is None:
+            pattern = self.patterns[index]
+            regex = _re2.compile(pattern, options=_re2_options()) if _re2 is not None else re.compile(pattern)
+            self._single[index] = regex
+        return regex
+
+    def _below_wrapper(self, index: int) -> Any:
+        """Pattern ``index`` as RE2 itself runs it: the prefilter's copy, or the wrapper's; None if neither."""
+        if self._filter is not None:
+            try:
+                return self._filter.GetRE2(index)
+            except Exception:                            # an older build without GetRE2
+                pass
+        return getattr(self._compiled(index), "_regexp", None)
+
 
 def _compile_filter(patterns: Sequence[str]) -> Any:
     """The prefilter over ``patterns`` (same indices), or None when this build cannot make one."""
