@@ -62,6 +62,9 @@ _MAX_MEM = 64 << 20
 #: prefilter.  A typical request (five query values, a 1 KiB form, browser headers) stays under it.
 SET_CHARS = 3072
 
+#: Patterns without atoms matched together in one small set by the prefiltered path (see Engine._filtered).
+_GROUP = 4
+
 #: RE2's prefilter class, when this ``re2`` build has it (the set is used for every text otherwise).
 _FILTER = getattr(getattr(_re2, "_re2", None), "Filter", None) if _re2 is not None else None
 
@@ -91,7 +94,8 @@ def unsupported(pattern: str, *, ignore_case: bool = False) -> str | None:
 class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
-    __slots__ = ("patterns", "line_local", "_set", "_filter", "_single", "_low", "_fallback", "_index")
+    __slots__ = ("patterns", "line_local", "_set", "_filter", "_groups", "_grouped", "_single", "_low", "_fallback",
+                 "_index")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = ()) -> None:
         self.patterns = tuple(("(?i)" if i < len(ignore_case) and ignore_case[i] else "") + p
@@ -105,6 +109,8 @@ class Engine:
         self._low: dict[int, Any] = {}       # index → RE2 below the wrapper (the prefilter's own, or _single's)
         self._set: Any = None
         self._filter: Any = None
+        self._groups: list[tuple[Any, tuple[int, ...]]] | None = None   # small sets of the patterns without atoms
+        self._grouped: frozenset[int] = frozenset()
         self._fallback: list[tuple[int, re.Pattern[str]]] = []
         self._index: list[int] = []
         if not self.patterns:
@@ -116,6 +122,8 @@ class Engine:
                 self._index.append(index)
             self._set.Compile()
             self._filter = _compile_filter(self.patterns)
+            self._groups = self._group_unfiltered()
+            self._grouped = frozenset(i for _, indices in self._groups or () for i in indices)
         else:
             self._fallback = [(index, re.compile(pattern)) for index, pattern in enumerate(self.patterns)]
 
@@ -126,8 +134,11 @@ class Engine:
         answer; cheaper on long diverse text, dearer on short text).
         """
         if filtered and self._filter is not None:
-            found = self._filter.Match(text.encode("utf-8", "replace"), False)   # lone surrogates become "?"
-            return sorted(found) if found else []
+            encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
+            if self._groups is None:
+                found = self._filter.Match(encoded, False)
+                return sorted(found) if found else []
+            return self._filtered(encoded)
         if self._set is not None:
             try:
                 found = self._set.Match(text)
@@ -135,6 +146,51 @@ class Engine:
                 found = self._set.Match(text.encode("utf-8", "replace").decode("utf-8"))
             return sorted(found) if found else []
         return [index for index, regex in self._fallback if regex.search(text) is not None]
+
+    def _filtered(self, encoded: bytes) -> list[int]:
+        """The prefilter's answer, its patterns without atoms matched a few to a set.
+
+        Those (a third of the table: ``'\\s?or``, ``../``, ``;\\s?cmd``) pass
+        any text, and run one by one they cost 34 passes over it even when
+        it is ``' or '`` 20 000 times, where a set of a few is one pass and
+        stays small: 64 KiB of repeated attack text cost 3.1 ms one by one,
+        1.0 ms four to a set (diverse text: about the same either way).
+        """
+        found = []
+        size = len(encoded)
+        grouped = self._grouped
+        for index in self._filter.Match(encoded, True):      # the atoms' pass: the patterns that may match
+            if index not in grouped and self._low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
+                found.append(index)
+        for group, indices in self._groups or ():
+            found.extend(indices[i] for i in group.Match(encoded) or ())
+        return sorted(found)
+
+    def _group_unfiltered(self) -> list[tuple[Any, tuple[int, ...]]] | None:
+        """Sets of :data:`_GROUP` patterns each, of the patterns the prefilter cannot filter (no atoms).
+
+        None (the prefilter runs every pattern itself) when this build's
+        prefilter cannot hand its compiled patterns out or RE2's own search
+        is out of reach.
+        """
+        if self._filter is None or _UNANCHORED is None:
+            return None
+        try:
+            unfiltered = list(self._filter.Match(b"", True))   # no atom needed: these pass every text
+            for index in range(len(self.patterns)):
+                self._low[index] = self._filter.GetRE2(index)
+            groups = []
+            for start in range(0, len(unfiltered), _GROUP):
+                indices = tuple(unfiltered[start:start + _GROUP])
+                group = _re2.Set.SearchSet(_re2_options())
+                for index in indices:
+                    group.Add(self.patterns[index])
+                group.Compile()
+                groups.append((group, indices))
+        except Exception:                                     # an older build: the prefilter alone
+            self._low.clear()
+            return None
+        return groups
 
     def position(self, index: int, text: str) -> int:
         """Where pattern ``index`` first matches ``text`` (0 if it does not)."""
