@@ -172,3 +172,14 @@ def test_the_stop_follows_the_block_score(settings):
     fields = {f"f{i}": [diverse(ATTACKS, 40 + i, 400)] for i in range(50)}
     result = scan_parts(form_fields=fields)
     assert result.score >= BLOCK and "scan:stopped_at_block" not in result.skipped
+
+
+def test_without_re2s_own_search_the_prefilter_alone_finds_the_same(monkeypatch):
+    """A build whose internals the engine cannot reach: the prefilter runs every pattern itself."""
+    patterns = [s.regex.pattern for s in engine_for(1, "body")[1]]
+    grouped = engine.Engine(patterns)
+    monkeypatch.setattr(engine, "_UNANCHORED", None)
+    alone = engine.Engine(patterns)
+    assert grouped._groups and alone._groups is None
+    for text in [normalise(diverse(ATTACKS, 5, 6000)), normalise(diverse(PROSE, 6, 6000))]:
+        assert alone.matches(text, filtered=True) == grouped.matches(text, filtered=True) == grouped.matches(text)
