@@ -180,6 +180,7 @@ def test_without_re2s_own_search_the_prefilter_alone_finds_the_same(monkeypatch)
     grouped = engine.Engine(patterns)
     monkeypatch.setattr(engine, "_UNANCHORED", None)
     alone = engine.Engine(patterns)
+    monkeypatch.undo()
     assert grouped._groups and alone._groups is None
     for text in [normalise(diverse(ATTACKS, 5, 6000)), normalise(diverse(PROSE, 6, 6000))]:
         assert alone.matches(text, filtered=True) == grouped.matches(text, filtered=True) == grouped.matches(text)
