@@ -102,7 +102,8 @@ def test_a_typical_request_goes_through_the_set_alone(engine_calls):
 
 
 def test_fields_matched_again_are_searched_only_for_what_their_pass_found(engine_calls, monkeypatch):
-    """After a pass over joined fields finds a hit, no field goes through the whole table again."""
+    """After a pass over joined fields finds a hit, the fields past the set's share of the request are
+    searched only for the patterns it found, never through the whole table."""
     finds = []
     original = engine.Engine.find
 
@@ -111,12 +112,21 @@ def test_fields_matched_again_are_searched_only_for_what_their_pass_found(engine
         return original(self, index, text)
 
     monkeypatch.setattr(engine.Engine, "find", counting)
-    fields = {f"f{i}": [PROSE[i % len(PROSE)] + f" {i}"] for i in range(10)}
+    fields = {f"f{i}": [diverse(PROSE, 30 + i, 600)] for i in range(20)}      # 12 KB: past SET_CHARS
     fields["f3"] = ["1 UNION SELECT username, password FROM users"]
     result = scan_parts(form_fields=fields)
     assert result.score >= BLOCK and {d.location for d in result.details} == {"body"}
-    assert len(engine_calls) == 1                           # the joined pass; the fields: one search per pattern found
-    assert 0 < len(finds) <= len(set(finds)) * len(fields)
+    assert sum(size for size, filtered in engine_calls if not filtered) <= engine.SET_CHARS
+    assert sum(1 for _, filtered in engine_calls if filtered) <= 3    # the joined passes, 8 KiB at a time
+    assert finds and len(finds) <= len(set(finds)) * len(fields)
+
+
+def test_a_short_request_matches_its_fields_again_through_the_set(engine_calls):
+    """Under the set's share, a field is matched again in one pass of the set, as before (cheaper than a
+    search per pattern found)."""
+    result = scan_parts(form_fields={"a": ["' OR 1=1--"], "b": ["<script>alert(1)</script>"], "c": ["hello"]})
+    assert result.score >= BLOCK and not any(filtered for _, filtered in engine_calls)
+    assert len(engine_calls) == 1 + 3                       # the joined pass, then each field through the set
 
 
 def test_an_engine_with_a_pattern_anchored_to_the_whole_text_is_not_line_local():

@@ -403,12 +403,15 @@ class _Scan(PartReader):
 
         A text that was a line of a pass of :meth:`flush` is matched only
         against what that pass found (:attr:`.engine.Engine.line_local`), one
-        pattern at a time: a handful of patterns on a short text, where the
+        pattern at a time, once the request is past the set's share
+        (:meth:`matched`): a handful of patterns on a short text, where the
         whole table would meet new contexts again.
         """
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
         self.located_chars += len(text)
         only = self.candidates.get(engine)
+        if only is not None and self.set_chars + len(text) <= _SET_CHARS:
+            only = None              # within the set's share: one pass of it beats a search per pattern found
         starts: dict[int, int] = {}
         if only is not None:         # a line of a pass that found these: each of them alone, nothing else
             for index in only:
