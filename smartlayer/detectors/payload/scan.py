@@ -327,7 +327,7 @@ class _Scan(PartReader):
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
             elif kind in found and (self.engines[kind], text) not in clean:   # a text known clean matches nothing
-                if self.blocked():
+                if self.located_chars >= _SET_CHARS and self.blocked():   # the cheap test first
                     return
                 self.match_text(text, location)
         self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
@@ -379,7 +379,7 @@ class _Scan(PartReader):
     def match_text(self, text: str, location: str) -> bool:
         """Match one text, and again with its SQL comments read as spaces if it has any; True if anything matched."""
         found = self.match(text, location)
-        if _has_comment(text) and not self.blocked():
+        if _has_comment(text) and not (self.located_chars >= _SET_CHARS and self.blocked()):
             found = self.match(without_sql_comments(text), location) or found
         return found
 
@@ -408,19 +408,21 @@ class _Scan(PartReader):
         whole table would meet new contexts again.
         """
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
-        self.located_chars += len(text)
-        only = self.candidates.get(engine)
-        if only is not None and self.set_chars + len(text) <= _SET_CHARS:
-            only = None              # within the set's share: one pass of it beats a search per pattern found
-        starts: dict[int, int] = {}
-        if only is not None:         # a line of a pass that found these: each of them alone, nothing else
+        size = len(text)
+        self.located_chars += size
+        # within the set's share one pass of it beats a search per pattern found; past it, a line of a pass
+        # that found something is searched for each of those patterns alone, and nothing else
+        only = self.candidates.get(engine) if self.candidates and self.set_chars + size > _SET_CHARS else None
+        starts: dict[int, int] | None = None
+        if only is None:
+            found = self.matched(engine, text)
+        else:
+            starts = {}
             for index in only:
                 start = engine.find(index, text)
                 if start is not None:
                     starts[index] = start
-            found: list[int] = list(starts)
-        else:
-            found = self.matched(engine, text)
+            found = list(starts)
         for index in found:
             sig = signatures[index]
             if f"{sig.name}@{location}" in self.labels:
@@ -428,7 +430,7 @@ class _Scan(PartReader):
             position = None
             if self.located < _MAX_LOCATED:
                 self.located += 1
-                position = starts[index] if only is not None else engine.position(index, text)
+                position = starts[index] if starts is not None else engine.position(index, text)
             self._hit(sig, location, text, position)
         return bool(found)
 
