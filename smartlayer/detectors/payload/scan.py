@@ -313,9 +313,10 @@ class _Scan(PartReader):
                 joined = "\n".join(unknown)
                 self.passes += 1
                 hits = self.matched(engine, joined)
-                if hits and engine.line_local and not _has_comment(joined):
+                commented = _has_comment(joined)
+                if hits and not commented and engine.line_local:
                     self.candidates[engine] = hits   # each text is a line of the joined one: its hits are among these
-                if hits or (_has_comment(joined) and self.matched(engine, without_sql_comments(joined))):
+                if hits or (commented and self.matched(engine, without_sql_comments(joined))):
                     found.add(kind)
                     continue
             self.remember(kind, entries)
@@ -412,10 +413,12 @@ class _Scan(PartReader):
         self.located_chars += size
         # within the set's share one pass of it beats a search per pattern found; past it, a line of a pass
         # that found something is searched for each of those patterns alone, and nothing else
-        only = self.candidates.get(engine) if self.candidates and self.set_chars + size > _SET_CHARS else None
         starts: dict[int, int] | None = None
-        if only is None:
-            found = self.matched(engine, text)
+        if self.set_chars + size <= _SET_CHARS:          # matched() inlined: every rescan of a typical attack
+            self.set_chars += size
+            found = engine.matches(text)
+        elif (only := self.candidates.get(engine)) is None:
+            found = engine.matches(text, filtered=True)
         else:
             starts = {}
             for index in only:
