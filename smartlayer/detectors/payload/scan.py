@@ -29,6 +29,14 @@ Why it is built the way it is:
   location (path, query and cookies, body, headers) are matched in one RE2
   pass (:mod:`.engine`), a text a line; only when that pass finds something
   is each text matched again on its own, to name where the hit is.
+* **Long requests cost what their size allows, whatever their content.**
+  The whole-table set builds a DFA state per new byte context: 64 KiB of
+  diverse text (different attacks, or prose and code, a snippet a line) cost
+  it 50-80 ms.  Past :data:`.engine.SET_CHARS` characters a request goes
+  through RE2's prefilter (the same answer), fields matched again are
+  searched only for what their pass found, and a request is matched as it
+  is read, 8 KiB at a time, and not read further once it blocks
+  (``skipped``: ``scan:stopped_at_block``).
 * **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` characters of each
   part (the query string, the body, a header, the cookies) are scanned, and
   :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  RE2 is an
