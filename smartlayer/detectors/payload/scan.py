@@ -320,7 +320,12 @@ class _Scan(PartReader):
             if unknown:
                 joined = "\n".join(unknown)
                 self.passes += 1
-                hits = self.matched(engine, joined)
+                size = len(joined)
+                if self.set_chars + size <= _SET_CHARS:   # matched() inlined: four passes of every request
+                    self.set_chars += size
+                    hits = engine.matches(joined)
+                else:
+                    hits = engine.matches(joined, filtered=True)
                 commented = _has_comment(joined)
                 if hits and not commented and engine.line_local:
                     self.candidates[engine] = hits   # each text is a line of the joined one: its hits are among these
@@ -441,7 +446,7 @@ class _Scan(PartReader):
             position = None
             if self.located < _MAX_LOCATED:
                 self.located += 1
-                position = starts[index] if starts is not None else engine.position(index, text)
+                position = starts[index] if starts is not None else engine.find(index, text) or 0
             self._hit(sig, location, text, position)
         return bool(found)
 
