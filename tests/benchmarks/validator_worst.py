@@ -1,6 +1,6 @@
 """The worst per-request time of the payload validator on crafted 64 KiB inputs.
 
-    python tests/benchmarks/validator_worst.py [--repeat 5] [--timeout 20] [--only NAME] [--src DIR]
+    python tests/benchmarks/validator_worst.py [--repeat 5] [--timeout 20] [--only NAME] [--src DIR] [--data DIR]
 
 Each shape is an input built to make some signature work hard — the SQL
 comment bomb after ``union`` (112 bytes took 32 s before it was fixed), quotes
@@ -10,12 +10,22 @@ placed where it costs most (query string, body, headers, cookies, JSON,
 form fields, multipart text fields), up to a whole request of a 64 KiB body,
 three 8 KiB headers, an 8 KiB query string and 4 KiB of cookies.
 
+Those shapes repeat one unit, and an automaton meets the same few states over
+and over.  The *diverse* shapes do not: about 60 KiB of different attack
+strings, or of ordinary prose and code, a snippet a line, shuffled with a
+fixed seed (:func:`diverse`).  The attack snippets are the rows of the
+payload lists (``--data``, as ``payload_corpus.py`` reads them) when they are
+there, else the attacks the tests write, each varied; the benign ones are
+lines of this checkout's own sources and documents.  Each request of a
+diverse shape carries a new shuffle (an engine meeting it for the first
+time); the ``same text again`` shapes repeat one.
+
 Every run scans a fresh Django request (``scan_request``), as
 AIRequestValidator does; building the request is not timed.  Each shape runs
 in a child process killed after ``--timeout`` seconds, so a shape that
 backtracks exponentially is reported as such instead of hanging the
 benchmark.  Prints a Markdown table: median and max ms per request over
-``--repeat`` runs.
+``--repeat`` runs, and the median CPU ms (the cost on a shared machine).
 
 ``--src DIR`` imports ``smartlayer`` from DIR instead of this checkout —
 e.g. an export of an older commit, to compare before and after a change::
@@ -29,6 +39,7 @@ import argparse
 import json
 import multiprocessing
 import os
+import random
 import statistics
 import sys
 import time
@@ -37,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_DATA = ROOT.parent / "shared" / "datasets" / "payload"
 KIB = 1024
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
@@ -80,20 +92,77 @@ TEXTS: dict[str, str] = {
 }
 
 
-def make_requests(shape: str, count: int) -> list[Any]:
+#: name → whether its snippets are attacks (the diverse shapes; see :func:`diverse`)
+DIVERSE = {"diverse attacks": True, "diverse benign": False}
+
+
+def _snippets(attack: bool, data: Path) -> list[str]:
+    """Many different one-line snippets: attack strings, or ordinary prose and code."""
+    rows: list[str] = []
+    for file in sorted(data.glob(("attack" if attack else "benign") + "_*.jsonl")) if data.is_dir() else ():
+        with file.open(encoding="utf-8") as handle:
+            rows += [json.loads(line)["value"] for line in handle if line.strip()]
+    if rows:
+        return rows
+    if attack:
+        sys.path.insert(0, str(ROOT))
+        from tests.test_payload import FAMILY_CASES, OBVIOUS_ATTACKS
+
+        seeds = OBVIOUS_ATTACKS + [text for text, *_ in FAMILY_CASES]
+        vary = random.Random(7)          # each attack a few ways: other numbers, names, spacing
+        return [seed.replace("1", str(vary.randint(2, 9999))).replace(" ", " " * vary.randint(1, 2))
+                + f" {vary.choice(['id', 'q', 'user', 'x'])}{n}" for n in range(40) for seed in seeds]
+    lines = []
+    for file in sorted([*ROOT.glob("smartlayer/**/*.py"), *ROOT.glob("docs/**/*.md"), ROOT / "README.md"]):
+        lines += [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if len(line.strip()) > 20]
+    return lines
+
+
+def diverse(attack: bool, seed: int, data: Path = DEFAULT_DATA, size: int = 60 * KIB) -> str:
+    """About ``size`` characters of different snippets, a snippet a line, shuffled by ``seed``."""
+    snippets = _snippets(attack, data)
+    random.Random(seed).shuffle(snippets)
+    out, total = [], 0
+    for snippet in snippets:
+        out.append(snippet.replace("\n", " "))
+        total += len(snippet) + 1
+        if total > size:
+            break
+    return "\n".join(out)[:size]
+
+
+def make_requests(shape: str, count: int, data: Path = DEFAULT_DATA) -> list[Any]:
     """``count`` fresh requests carrying the shape where it costs most."""
+    from urllib.parse import quote
+
     from django.test import RequestFactory
 
     rf = RequestFactory()
     kind, _, name = shape.partition(": ")
     text = TEXTS.get(name, "")
     worst = TEXTS["quotes + connectors"]
+    diverse_name, _, again = name.partition(", ")
+    seeds = iter(range(count)) if not again else iter([0] * count)
 
     def wsgi(value: str) -> str:
         """As a WSGI server hands a header or the query string to Django: UTF-8 bytes read as latin-1."""
         return value.encode("utf-8").decode("latin-1")
 
     def build() -> Any:
+        if diverse_name in DIVERSE:                     # a new shuffle per request, or the same again
+            blob = diverse(DIVERSE[diverse_name], next(seeds), data)
+            if kind == "form field":                     # one field of a comment box, as a browser posts it
+                return rf.post("/", data=("c=" + quote(blob)).encode(),
+                               content_type="application/x-www-form-urlencoded", HTTP_USER_AGENT=UA)
+            if kind == "body":
+                return rf.post("/", data=blob.encode(), content_type="text/plain", HTTP_USER_AGENT=UA)
+            if kind == "json":
+                return rf.post("/", data=json.dumps(blob.split("\n")).encode(), content_type="application/json",
+                               HTTP_USER_AGENT=UA)
+            if kind == "multipart":
+                fields = {f"f{i}": blob[i * 1000:(i + 1) * 1000] for i in range(60)}
+                return rf.post("/", data=fields, HTTP_USER_AGENT=UA)
+            raise ValueError(shape)
         if kind == "query":
             return rf.get("/", QUERY_STRING=wsgi("q=" + text), HTTP_USER_AGENT=UA)
         if kind == "body":
@@ -127,10 +196,12 @@ SHAPES = (
     + [f"{kind}: {name}" for kind in ("form", "json", "multipart", "headers")
        for name in ("union comment bombs, 64 KiB", "quotes + connectors", "tags with attributes", "NFKC U+FDFA (18x)")]
     + ["whole request: 64 KiB body + 8 KiB query + 3 × 8 KiB headers + 4 KiB cookies"]
+    + [f"{kind}: {name}{again}" for name in DIVERSE for kind in ("form field", "body", "json", "multipart")
+       for again in ("", ", same text again")]
 )
 
 
-def _child(src: str | None, shape: str, repeat: int, out: Any) -> None:
+def _child(src: str | None, shape: str, repeat: int, out: Any, data: Path = DEFAULT_DATA) -> None:
     if src:
         sys.path.insert(0, str(ROOT))
         sys.path.insert(0, src)
@@ -143,22 +214,24 @@ def _child(src: str | None, shape: str, repeat: int, out: Any) -> None:
     import smartlayer.detectors.payload.scan as payload
 
     try:
-        requests = make_requests(shape, repeat + 1)
+        requests = make_requests(shape, repeat + 1, data)
         payload.scan_request(requests.pop())          # warm up: settings, compiled patterns
-        times = []
+        times, cpu = [], []
         for request in requests:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             payload.scan_request(request)
+            cpu.append((time.thread_time() - start_cpu) * 1000)
             times.append((time.perf_counter() - start) * 1000)
-        out.send((times, payload.__file__))
+        out.send(((times, cpu), payload.__file__))
     except Exception as exc:
         out.send((f"{type(exc).__name__}: {exc}", payload.__file__))
 
 
-def measure(src: str | None, shape: str, repeat: int, timeout: float) -> tuple[list[float] | str | None, str]:
+def measure(src: str | None, shape: str, repeat: int, timeout: float,
+            data: Path = DEFAULT_DATA) -> tuple[tuple[list[float], list[float]] | str | None, str]:
     ctx = multiprocessing.get_context("fork")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(src, shape, repeat, child), daemon=True)
+    proc = ctx.Process(target=_child, args=(src, shape, repeat, child, data), daemon=True)
     proc.start()
     if parent.poll(timeout):
         times, where = parent.recv()
@@ -175,24 +248,28 @@ def main(argv: list[str] | None = None, say: Callable[[str], None] = print) -> i
     parser.add_argument("--timeout", type=float, default=20.0, help="seconds per shape before it is killed")
     parser.add_argument("--only", default="", help="run the shapes whose name contains this")
     parser.add_argument("--src", default=None, help="import smartlayer from this directory")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                        help="payload lists for the diverse shapes (the tests' own attacks when absent)")
     args = parser.parse_args(argv)
     shapes = [s for s in SHAPES if args.only.lower() in s.lower()]
-    say("| shape | median ms | max ms |")
-    say("|---|---:|---:|")
+    say(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    say("| shape | median ms | max ms | median CPU ms |")
+    say("|---|---:|---:|---:|")
     worst = 0.0
     where = ""
     for shape in shapes:
-        times, where_now = measure(args.src, shape, args.repeat, args.timeout)
+        measured, where_now = measure(args.src, shape, args.repeat, args.timeout, args.data)
         where = where_now or where
-        if times is None:
-            say(f"| {shape} | > {args.timeout * 1000:,.0f} (killed) | |")
+        if measured is None:
+            say(f"| {shape} | > {args.timeout * 1000:,.0f} (killed) | | |")
             worst = float("inf")
             continue
-        if isinstance(times, str):
-            say(f"| {shape} | error: {times} | |")
+        if isinstance(measured, str):
+            say(f"| {shape} | error: {measured} | | |")
             continue
+        times, cpu = measured
         worst = max(worst, max(times))
-        say(f"| {shape} | {statistics.median(times):,.1f} | {max(times):,.1f} |")
+        say(f"| {shape} | {statistics.median(times):,.1f} | {max(times):,.1f} | {statistics.median(cpu):,.1f} |")
     say(f"\nworst request: {worst:,.1f} ms; smartlayer from {where}")
     return 0
 

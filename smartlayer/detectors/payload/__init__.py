@@ -6,7 +6,9 @@
 * :mod:`.sigbase` / :mod:`.families` — what a signature is (weight, family,
   paranoia level, scope) and the table, one module per group of families;
 * :mod:`.engine` — RE2 (``re2.Set``): every signature in one pass, linear
-  time; the audited stdlib fallback;
+  time; past a request's first ``SET_CHARS`` characters RE2's prefilter
+  (same answer, no whole-table DFA to grow on diverse text); the audited
+  stdlib fallback;
 * :mod:`.signatures` — the table joined and compiled per level and kind of
   location;
 * :mod:`.parts` / :mod:`.config` / :mod:`.result` — reading parts as text,

@@ -18,6 +18,8 @@ class _Config:
     scan_cookies: bool
     extra: tuple[Signature, ...]
     paranoia: int = 1
+    #: ``VALIDATOR_BLOCK_SCORE``: a request scoring this much is blocked, and needs no more evidence (0: never stops)
+    block_score: int = DEFAULTS["VALIDATOR_BLOCK_SCORE"]
     #: header name as sent → label ("" = not scanned); saves a lower() per header per request
     header_labels: dict[Any, str] = field(default_factory=dict)
 
@@ -63,9 +65,20 @@ def _config() -> _Config:
         scan_cookies=bool(sl_settings.VALIDATOR_SCAN_COOKIES),
         extra=extra.signatures,
         paranoia=paranoia_level(),
+        block_score=_block_score(),
     )
     _warm_up(config)
     return config
+
+
+def _block_score() -> int:
+    """The score that blocks, read as the combiner reads it (``int()``); 0 (never stop a scan early) when
+    it is not a positive number."""
+    try:
+        value = int(sl_settings.VALIDATOR_BLOCK_SCORE)
+    except (TypeError, ValueError, OverflowError):
+        return 0
+    return max(value, 0)
 
 
 def _warm_up(config: _Config) -> None:

@@ -29,6 +29,14 @@ Why it is built the way it is:
   location (path, query and cookies, body, headers) are matched in one RE2
   pass (:mod:`.engine`), a text a line; only when that pass finds something
   is each text matched again on its own, to name where the hit is.
+* **Long requests cost what their size allows, whatever their content.**
+  The whole-table set builds a DFA state per new byte context: 64 KiB of
+  diverse text (different attacks, or prose and code, a snippet a line) cost
+  it 50-80 ms.  Past :data:`.engine.SET_CHARS` characters a request goes
+  through RE2's prefilter (the same answer), fields matched again are
+  searched only for what their pass found, and a request is matched as it
+  is read, 8 KiB at a time, and not read further once it blocks
+  (``skipped``: ``scan:stopped_at_block``).
 * **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` characters of each
   part (the query string, the body, a header, the cookies) are scanned, and
   :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  RE2 is an
@@ -50,6 +58,7 @@ from ...profile.shapes import request_params
 from .anomalies import request_anomalies
 from .body import scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
+from .engine import SET_CHARS as _SET_CHARS
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
 from .normalise import (
     _CLIPPED,
@@ -93,6 +102,11 @@ def _has_comment(text: str) -> bool:
     return "/*" in text or "*/" in text
 
 
+#: Characters queued after which the texts read so far are matched before reading on: a request
+#: that blocks on them is not read further (:meth:`_Scan.blocked`).  Above a typical request, so that
+#: one is matched in one pass per kind of location.
+_FLUSH_CHARS = 8192
+
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
@@ -115,7 +129,8 @@ class _Scan(PartReader):
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered",
-                 "engines", "joined_parts")
+                 "engines", "joined_parts", "set_chars", "candidates", "located_chars",
+                 "pending_chars", "stopped")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -133,6 +148,11 @@ class _Scan(PartReader):
         self.passes = 0                      # engine passes of flush() (texts already known clean need none)
         self.remembered = 0                  # raw texts and form parts skipped as known clean
         self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
+        self.set_chars = 0                   # characters matched through the engines' sets (see matched())
+        self.candidates: dict[Any, list[int]] = {}   # engine → the patterns its joined pass found (flush())
+        self.located_chars = 0               # characters matched again to name where hits are (match())
+        self.pending_chars = 0               # characters queued since the last flush (queue())
+        self.stopped = False                 # blocked already: the texts still to come are not read (queue())
         self.engines: dict[str, Any] | None = None   # kind → engine, filled as needed (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
 
@@ -159,7 +179,7 @@ class _Scan(PartReader):
         The budget is charged the longer of the raw and the normalised text:
         the first is what normalising costs, the second what matching costs.
         """
-        if not raw:
+        if not raw or self.stopped:
             return ""
         if len(raw) > self.budget:
             raw = raw[:self.budget]
@@ -198,6 +218,8 @@ class _Scan(PartReader):
         text, as :meth:`flush` matches more than :data:`_MAX_RESCANNED` texts
         of a location anyway.
         """
+        if self.stopped:
+            return True
         joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in raws])
         if len(joined) > self.budget:
             return False
@@ -216,6 +238,8 @@ class _Scan(PartReader):
         A plain text (nothing to decode) the engine of its kind already
         found clean costs a lookup: neither normalised nor queued.
         """
+        if self.stopped:
+            return
         if raw and len(raw) <= self.budget:
             key = None
             if len(raw) <= _CLEAN_TEXT_CHARS:
@@ -255,8 +279,16 @@ class _Scan(PartReader):
         remembered if the pass finds its kind clean; None for texts whose
         normalisation did more than change case.
         """
+        if self.stopped:
+            return
         self.pending.append((_KINDS.get(location) or _kind(location), location, text,
                              key if key is not None and not _has_comment(key[1]) else None))
+        self.pending_chars += len(text)
+        # a long request: match what is read, and stop if it blocks.  Never after a text with a key: the
+        # pairs of one form part share theirs, and a pass over some of them must not remember it clean.
+        if key is None and self.pending_chars >= _FLUSH_CHARS:
+            self.flush()
+            self.stopped = self.blocked()
 
     def flush(self) -> None:
         """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
@@ -269,6 +301,8 @@ class _Scan(PartReader):
         comments are matched a second time with the comments read as spaces.
         """
         pending, self.pending = self.pending, []
+        self.pending_chars = 0
+        self.candidates.clear()      # what an earlier flush found says nothing of these texts
         if len(pending) == 1:
             kind, location, text, key = pending[0]
             self.passes += 1
@@ -286,7 +320,16 @@ class _Scan(PartReader):
             if unknown:
                 joined = "\n".join(unknown)
                 self.passes += 1
-                if engine.matches(joined) or (_has_comment(joined) and engine.matches(without_sql_comments(joined))):
+                size = len(joined)
+                if self.set_chars + size <= _SET_CHARS:   # matched() inlined: four passes of every request
+                    self.set_chars += size
+                    hits = engine.matches(joined)
+                else:
+                    hits = engine.matches(joined, filtered=True)
+                commented = _has_comment(joined)
+                if hits and not commented and engine.line_local:
+                    self.candidates[engine] = hits   # each text is a line of the joined one: its hits are among these
+                if hits or (commented and self.matched(engine, without_sql_comments(joined))):
                     found.add(kind)
                     continue
             self.remember(kind, entries)
@@ -298,9 +341,32 @@ class _Scan(PartReader):
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
             elif kind in found and (self.engines[kind], text) not in clean:   # a text known clean matches nothing
+                if self.located_chars >= _SET_CHARS and self.blocked():   # the cheap test first
+                    return
                 self.match_text(text, location)
+        self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
         for location, texts in joined_by_location.items():
+            if self.blocked():
+                return
             self.match_text("\n".join(texts), location)
+
+    def blocked(self) -> bool:
+        """Whether the request already scores a block and has been matched at length, so that matching
+        more texts would change nothing but the list of hits (then said in ``skipped``:
+        ``scan:stopped_at_block``).
+
+        The hits found so far explain the verdict.  What it saves: a request
+        of many attacking fields, or a long attacking field with SQL
+        comments, costs the texts up to its block rather than all of them.
+        A request whose texts matched again total less than
+        :data:`.engine.SET_CHARS` characters is matched in full, every hit
+        listed where it is.
+        """
+        block = self.cfg.block_score
+        if block and self.score >= block and self.located_chars >= _SET_CHARS:
+            self.skip("scan:stopped_at_block")
+            return True
+        return False
 
     def known(self, key: tuple[Any, str, int]) -> bool:
         """Whether a raw text or a form part is remembered as clean."""
@@ -327,14 +393,52 @@ class _Scan(PartReader):
     def match_text(self, text: str, location: str) -> bool:
         """Match one text, and again with its SQL comments read as spaces if it has any; True if anything matched."""
         found = self.match(text, location)
-        if _has_comment(text):
+        if _has_comment(text) and not (self.located_chars >= _SET_CHARS and self.blocked()):
             found = self.match(without_sql_comments(text), location) or found
         return found
 
+    def matched(self, engine: Any, text: str) -> list[int]:
+        """The patterns of ``engine`` found in ``text``: through its set while the request's first
+        :data:`.engine.SET_CHARS` characters last, through its prefilter after (the same answer).
+
+        The set is cheapest on short and familiar text, but each new byte
+        context costs it a DFA state as dear as the whole table, and 64 KiB of
+        diverse text cost 27-91 ms; bounding what one request sends it bounds
+        that, whatever the number of fields the text is split into.
+        """
+        size = len(text)
+        if self.set_chars + size <= _SET_CHARS:
+            self.set_chars += size
+            return engine.matches(text)
+        return engine.matches(text, filtered=True)
+
     def match(self, text: str, location: str) -> bool:
-        """Match every signature that applies to ``location`` against one normalised text, in one pass."""
+        """Match every signature that applies to ``location`` against one normalised text, in one pass.
+
+        A text that was a line of a pass of :meth:`flush` is matched only
+        against what that pass found (:attr:`.engine.Engine.line_local`), one
+        pattern at a time, once the request is past the set's share
+        (:meth:`matched`): a handful of patterns on a short text, where the
+        whole table would meet new contexts again.
+        """
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
-        found = engine.matches(text)
+        size = len(text)
+        self.located_chars += size
+        # within the set's share one pass of it beats a search per pattern found; past it, a line of a pass
+        # that found something is searched for each of those patterns alone, and nothing else
+        starts: dict[int, int] | None = None
+        if self.set_chars + size <= _SET_CHARS:          # matched() inlined: every rescan of a typical attack
+            self.set_chars += size
+            found = engine.matches(text)
+        elif (only := self.candidates.get(engine)) is None:
+            found = engine.matches(text, filtered=True)
+        else:
+            starts = {}
+            for index in only:
+                start = engine.find(index, text)
+                if start is not None:
+                    starts[index] = start
+            found = list(starts)
         for index in found:
             sig = signatures[index]
             if f"{sig.name}@{location}" in self.labels:
@@ -342,7 +446,7 @@ class _Scan(PartReader):
             position = None
             if self.located < _MAX_LOCATED:
                 self.located += 1
-                position = engine.position(index, text)
+                position = starts[index] if starts is not None else engine.find(index, text) or 0
             self._hit(sig, location, text, position)
         return bool(found)
 
