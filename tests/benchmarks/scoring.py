@@ -133,8 +133,11 @@ def window(kind: str):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trees", type=int, default=100)
-    parser.add_argument("--max-samples", type=int, default=256)
+    from smartlayer.conf import DEFAULTS
+
+    shipped = DEFAULTS["MODEL_PARAMS"]   # the forest a site trains by default, not scikit-learn's defaults
+    parser.add_argument("--trees", type=int, default=int(shipped["n_estimators"]))
+    parser.add_argument("--max-samples", type=int, default=int(shipped["max_samples"]))
     parser.add_argument("--repeat", type=int, default=20000)
     args = parser.parse_args(argv)
     setup_django()
