@@ -246,3 +246,24 @@ def test_guard_settings_out_of_range_are_check_errors(sl, key, value, code):
 
     sl(**{key: value})
     assert code in [m.id for m in check_settings()]
+
+
+def test_two_off_minutes_an_hour_apart_are_not_a_run():
+    """Minutes too quiet to judge leave a run open; a whole span of them ends it (no demotion for an hour's gap)."""
+    guard = Guard()
+    model = StubModel()
+
+    def flagged_minute(minute: int) -> None:
+        for k in range(40):                 # forty clients flagged at once: judged off
+            guard.note(model, f"ip:198.51.100.{k}", True, T0 + 60 * minute + k)
+
+    flagged_minute(0)
+    guard.note(model, "ip:198.51.100.1", False, T0 + 60 * 1)      # closes minute 0: off
+    flagged_minute(60)                                              # an hour later, once more
+    guard.note(model, "ip:198.51.100.1", False, T0 + 60 * 61)     # closes minute 60: off again
+    guard.note(model, "ip:198.51.100.1", False, T0 + 60 * 62)
+    assert guard.green
+    for minute in range(63, 66):            # three minutes off in a row: that is a run
+        flagged_minute(minute)
+    guard.note(model, "ip:198.51.100.1", False, T0 + 60 * 66)
+    assert not guard.green

@@ -168,6 +168,7 @@ class Guard:
         self.counts: dict[str, list[int]] = {}   # client → [scored, flagged] in this minute
         self.scores: list[float] = []           # this minute's scores, PER_CLIENT_CAP per client
         self.above_since: int | None = None   # the first minute of a run of closes above the bound
+        self.last_off: int | None = None      # the last minute judged above it
         self.demoted: Demotion | None = None
         # (minute, scored, flagged, clients, flagged clients, scores) of the last minutes
         self.history: list[tuple[int, int, int, int, int, list[float]]] = []
@@ -232,8 +233,11 @@ class Guard:
         if not (broad or shifted):
             self.above_since = None
             return
-        if self.above_since is None:
+        # a run is minutes judged off one after another: quiet minutes too few to judge may lie between
+        # them, but not a whole span of them — two off minutes an hour apart are not an hour off
+        if self.above_since is None or self.last_off is None or self.minute - self.last_off >= span:
             self.above_since = self.minute
+        self.last_off = self.minute
         minutes = self.minute - self.above_since + 1
         if self.demoted is None and minutes >= span:
             self.demoted = Demotion(str(self.version), now, share, self.bound, minutes, median, self.median_bound)
