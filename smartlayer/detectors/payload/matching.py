@@ -1,0 +1,213 @@
+"""How a scan's queued texts meet the engines: one pass per kind of location, then each text alone.
+
+Split from :mod:`.scan`, which reads the parts of a request and keeps the
+evidence: this half decides what is matched when — a pass of the engine per
+kind of location over all of a request's texts, a text a line; each text again
+on its own where that pass found something, so that every hit names its
+location; RE2's prefilter instead of the whole-table set past a request's
+first :data:`.engine.SET_CHARS` characters; and the early stop once a long
+request blocks.  :class:`Matcher` keeps no state of its own (the scan's slots
+hold it) and reads the scan's memory of clean texts through
+:meth:`~.scan._Scan.clean_memory`.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .engine import SET_CHARS as _SET_CHARS
+from .normalise import without_sql_comments
+from .parts import KINDS as _KINDS
+from .parts import MAX_RESCANNED as _MAX_RESCANNED
+from .parts import kind_of as _kind
+from .signatures import engine_for
+
+
+def _has_comment(text: str) -> bool:
+    return "/*" in text or "*/" in text
+
+
+#: Characters queued after which the texts read so far are matched before reading on: a request
+#: that blocks on them is not read further (:meth:`Matcher.blocked`).  Above a typical request, so that
+#: one is matched in one pass per kind of location.
+_FLUSH_CHARS = 8192
+
+#: Hits per request whose excerpt is located (one more search each); the rest are named without one.
+_MAX_LOCATED = 8
+
+
+class Matcher:
+    """The matching half of a scan (see the module docstring), mixed into :class:`.scan._Scan`."""
+
+    __slots__ = ()
+
+    def engine(self, kind: str) -> Any:
+        """The engine of a kind of location, looked up once per scan."""
+        engines = self.engines
+        if engines is None:
+            engines = self.engines = {}
+        found = engines.get(kind)
+        if found is None:
+            found = engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
+        return found
+
+
+    def queue(self, text: str, location: str, key: tuple[Any, str, int] | None = None) -> None:
+        """Keep a normalised text for the one pass per kind of location (see :meth:`flush`).
+
+        ``key``: how the raw text (or the whole form part) it came from is
+        remembered if the pass finds its kind clean; None for texts whose
+        normalisation did more than change case.
+        """
+        if self.stopped:
+            return
+        self.pending.append((_KINDS.get(location) or _kind(location), location, text,
+                             key if key is not None and not _has_comment(key[1]) else None))
+        self.pending_chars += len(text)
+        # a long request: match what is read, and stop if it blocks.  Never after a text with a key: the
+        # pairs of one form part share theirs, and a pass over some of them must not remember it clean.
+        if key is None and self.pending_chars >= _FLUSH_CHARS:
+            self.flush()
+            self.stopped = self.blocked()
+
+
+    def flush(self) -> None:
+        """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
+
+        Nearly every request matches nothing, and that is settled by these
+        passes.  When one finds something, each text of that kind is matched
+        again on its own, in the order the parts were read, so that each hit
+        names its location and no signature is credited with a match that
+        spans two fields (``\\s`` reads a line break).  Texts with SQL
+        comments are matched a second time with the comments read as spaces.
+        """
+        pending, self.pending = self.pending, []
+        self.pending_chars = 0
+        self.candidates.clear()      # what an earlier flush found says nothing of these texts
+        if len(pending) == 1:
+            kind, location, text, key = pending[0]
+            self.passes += 1
+            if not self.match_text(text, location):
+                self.remember(kind, [(text, key)])
+            return
+        by_kind: dict[str, list[tuple[str, Any]]] = {}
+        for kind, _, text, key in pending:
+            by_kind.setdefault(kind, []).append((text, key))
+        found = set()
+        clean = self.clean_memory()
+        for kind, entries in by_kind.items():
+            engine = self.engine(kind)
+            unknown = [text for text, _ in entries if (engine, text) not in clean]
+            if unknown:
+                joined = "\n".join(unknown)
+                self.passes += 1
+                size = len(joined)
+                if self.set_chars + size <= _SET_CHARS:   # matched() inlined: four passes of every request
+                    self.set_chars += size
+                    hits = engine.matches(joined)
+                else:
+                    hits = engine.matches(joined, filtered=True)
+                commented = _has_comment(joined)
+                if hits and not commented and engine.line_local:
+                    self.candidates[engine] = hits   # each text is a line of the joined one: its hits are among these
+                if hits or (commented and self.matched(engine, without_sql_comments(joined))):
+                    found.add(kind)
+                    continue
+            self.remember(kind, entries)
+        if not found:                # nearly every request: nothing to locate
+            return
+        many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
+        joined_by_location: dict[str, list[str]] = {}
+        for kind, location, text, _ in pending:
+            if kind in many:         # thousands of fields: once per location, not once per field
+                joined_by_location.setdefault(location, []).append(text)
+            elif kind in found and (self.engines[kind], text) not in clean:   # a text known clean matches nothing
+                if self.located_chars >= _SET_CHARS and self.blocked():   # the cheap test first
+                    return
+                self.match_text(text, location)
+        self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
+        for location, texts in joined_by_location.items():
+            if self.blocked():
+                return
+            self.match_text("\n".join(texts), location)
+
+
+    def blocked(self) -> bool:
+        """Whether the request already scores a block and has been matched at length, so that matching
+        more texts would change nothing but the list of hits (then said in ``skipped``:
+        ``scan:stopped_at_block``).
+
+        The hits found so far explain the verdict.  What it saves: a request
+        of many attacking fields, or a long attacking field with SQL
+        comments, costs the texts up to its block rather than all of them.
+        A request whose texts matched again total less than
+        :data:`.engine.SET_CHARS` characters is matched in full, every hit
+        listed where it is.
+        """
+        block = self.cfg.block_score
+        if block and self.score >= block and self.located_chars >= _SET_CHARS:
+            self.skip("scan:stopped_at_block")
+            return True
+        return False
+
+
+    def match_text(self, text: str, location: str) -> bool:
+        """Match one text, and again with its SQL comments read as spaces if it has any; True if anything matched."""
+        found = self.match(text, location)
+        if _has_comment(text) and not (self.located_chars >= _SET_CHARS and self.blocked()):
+            found = self.match(without_sql_comments(text), location) or found
+        return found
+
+
+    def matched(self, engine: Any, text: str) -> list[int]:
+        """The patterns of ``engine`` found in ``text``: through its set while the request's first
+        :data:`.engine.SET_CHARS` characters last, through its prefilter after (the same answer).
+
+        The set is cheapest on short and familiar text, but each new byte
+        context costs it a DFA state as dear as the whole table, and 64 KiB of
+        diverse text cost 27-91 ms; bounding what one request sends it bounds
+        that, whatever the number of fields the text is split into.
+        """
+        size = len(text)
+        if self.set_chars + size <= _SET_CHARS:
+            self.set_chars += size
+            return engine.matches(text)
+        return engine.matches(text, filtered=True)
+
+
+    def match(self, text: str, location: str) -> bool:
+        """Match every signature that applies to ``location`` against one normalised text, in one pass.
+
+        A text that was a line of a pass of :meth:`flush` is matched only
+        against what that pass found (:attr:`.engine.Engine.line_local`), one
+        pattern at a time, once the request is past the set's share
+        (:meth:`matched`): a handful of patterns on a short text, where the
+        whole table would meet new contexts again.
+        """
+        engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
+        size = len(text)
+        self.located_chars += size
+        # within the set's share one pass of it beats a search per pattern found; past it, a line of a pass
+        # that found something is searched for each of those patterns alone, and nothing else
+        starts: dict[int, int] | None = None
+        if self.set_chars + size <= _SET_CHARS:          # matched() inlined: every rescan of a typical attack
+            self.set_chars += size
+            found = engine.matches(text)
+        elif (only := self.candidates.get(engine)) is None:
+            found = engine.matches(text, filtered=True)
+        else:
+            starts = {}
+            for index in only:
+                start = engine.find(index, text)
+                if start is not None:
+                    starts[index] = start
+            found = list(starts)
+        for index in found:
+            sig = signatures[index]
+            if f"{sig.name}@{location}" in self.labels:
+                continue
+            position = None
+            if self.located < _MAX_LOCATED:
+                self.located += 1
+                position = starts[index] if starts is not None else engine.find(index, text) or 0
+            self._hit(sig, location, text, position)
+        return bool(found)
