@@ -30,7 +30,7 @@ class Constant:
 
 
 class Demoted:
-    def note(self, model, client, flagged, now) -> bool:
+    def note(self, model, client, flagged, now, score=None) -> bool:
         return False
 
 

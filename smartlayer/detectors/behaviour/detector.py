@@ -161,9 +161,7 @@ class Detector:
                 prom.model_score(scored_.score)
             block_at = sl_settings.MODEL_BLOCK_SCORE
             above = scored_.score >= (scored_.threshold if block_at is None else float(block_at))
-            guard = self.guard   # the score too for ours (its median); another guard may take the flag alone
-            ev.model_demoted = not (guard.note(model, client.key, above, now, scored_.score) if isinstance(guard, Guard)
-                                    else guard.note(model, client.key, above, now))
+            ev.model_demoted = not self.guard.note(model, client.key, above, now, scored_.score)
             if above:
                 ev.model_flags = counted(self.bans.note_flag, ctx, now)
                 # the grace period protects from a refusal on little evidence: a sustained anomaly

@@ -129,7 +129,7 @@ def endpoint(path: str) -> str:
 class _Unguarded:
     """A live guard that never demotes."""
 
-    def note(self, model: Any, client: str, flagged: bool, now: float) -> bool:
+    def note(self, model: Any, client: str, flagged: bool, now: float, score: float | None = None) -> bool:
         return True
 
 
