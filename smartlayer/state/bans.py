@@ -32,7 +32,7 @@ from typing import Any
 from django.utils import timezone
 
 from .. import signals
-from ..conf import sl_settings
+from ..conf import derived, sl_settings
 from ..dbtext import db_json, db_text
 from ..request.client import COOKIE_MARK, Client
 from . import prom
@@ -44,10 +44,26 @@ logger = logging.getLogger("smartlayer")
 
 _sync_lock = threading.Lock()
 _next_sync = 0.0
+#: client keys whose ban key is remembered (:func:`ban_key`)
+_BAN_KEYS_MAX = 50_000
+
+
+@derived
+def _ban_keys() -> dict[str, str]:
+    """client key → its ban key, for the current settings (``CACHE_PREFIX`` is part of every key)."""
+    return {}
 
 
 def ban_key(client_key: str) -> str:
-    return make_key("ban", client_key)
+    """The cache key of a client's ban: a SHA-1 of the client key, remembered (a client sends many
+    requests; bounded, emptied when full, and anew when the settings change)."""
+    memo = _ban_keys()
+    key = memo.get(client_key)
+    if key is None:
+        if len(memo) >= _BAN_KEYS_MAX:
+            memo.clear()
+        key = memo[client_key] = make_key("ban", client_key)
+    return key
 
 
 def _entry(obj: Any) -> dict[str, Any]:
@@ -86,33 +102,15 @@ def cache_ban(obj: Any, announce: bool = True) -> tuple[str, dict[str, Any] | No
 def lookup_keys(client: Client) -> list[str]:
     """The cache keys a request's bans live under: the client's own key and,
     for a signed-in user, the IP's key too (an IP ban applies to every account
-    used from that address).
-
-    Each key is a SHA-1 of the client key: remembered per client key
-    (bounded, emptied when full, and per ``CACHE_PREFIX``), as a client sends
-    many requests; a new list each call, so a caller may keep or change it.
+    used from that address).  A new list each call, so a caller may keep or change it.
     """
-    prefix = sl_settings.CACHE_PREFIX
-    memo = _ban_keys
-    if memo.get(None) != prefix:
-        memo.clear()
-        memo[None] = prefix
-    key = memo.get(client.key)
-    if key is None:
-        if len(memo) >= _BAN_KEYS_MAX:
-            memo.clear()
-            memo[None] = prefix
-        key = memo[client.key] = ban_key(client.key)
-    keys = [key]
+    keys = [ban_key(client.key)]
     ipk = client.ip_key if client.authenticated else None
     if ipk:
         keys.append(ban_key(ipk))
     return keys
 
 
-#: client key → its ban key (the entry under None: the CACHE_PREFIX they were made with)
-_ban_keys: dict = {}
-_BAN_KEYS_MAX = 50_000
 
 
 def lookup(client: Client, now: float | None = None) -> dict[str, Any] | None:
