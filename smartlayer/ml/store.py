@@ -23,13 +23,15 @@ holds a whole version name.  :meth:`ModelStore.load` verifies the sha256 of
 :data:`~smartlayer.ml.features.FEATURE_SET_VERSION` before using anything:
 a tampered, truncated or incompatible version raises :class:`ModelStoreError`.
 
+The root's shared files (``ACTIVE``, ``HISTORY``, the overrides, the lock)
+are kept by :mod:`.storefiles`, mixed in here.
+
 This module runs on the request path (through :mod:`.runtime`): it imports
 json, hashlib and NumPy only; ``joblib`` is imported by the two offline
 methods that need it.
 """
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
@@ -37,7 +39,6 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,26 +46,26 @@ from typing import Any
 from ..conf import sl_settings
 from .features import FEATURE_NAMES, FEATURE_SET_VERSION
 from .forest import CompiledForest, ForestFormatError
+from .storefiles import (  # noqa: F401  (names re-exported: the store's public surface)
+    ACTIVE_FILE,
+    HISTORY_FILE,
+    LOCK_FILE,
+    OVERRIDES_FILE,
+    ModelStoreError,
+    RootFiles,
+    StoreLocked,
+    check_version_name,
+    fsync_dir,
+    fsync_file,
+    is_version_name,
+)
 
 MODEL_FILE = "model.joblib"
 FOREST_FILE = "forest.npz"
 MANIFEST_FILE = "manifest.json"
 PROFILE_FILE = "profile.json"
-ACTIVE_FILE = "ACTIVE"
-OVERRIDES_FILE = "PROFILE_OVERRIDES.json"
-LOCK_FILE = ".train.lock"
 SHADOW_FILE = "shadow.json"
-HISTORY_FILE = "HISTORY"
 _REPORT_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}\.json$")
-_VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-class ModelStoreError(Exception):
-    """A version is missing, damaged, tampered with or incompatible."""
-
-
-class StoreLocked(ModelStoreError):
-    """Another process holds the training lock."""
 
 
 def store_root() -> Path:
@@ -94,13 +95,6 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def check_version_name(version: str) -> str:
-    """Version names become directory names: no separators, no dot-files."""
-    if not isinstance(version, str) or not _VERSION_RE.match(version):
-        raise ModelStoreError(f"invalid model version name {version!r}")
-    return version
-
-
 def check_compatible(manifest: dict[str, Any]) -> None:
     """Refuse a model whose vectors would not mean what ours mean."""
     fs = manifest.get("feature_set")
@@ -124,7 +118,7 @@ class LoadedModel:
     path: Path
 
 
-class ModelStore:
+class ModelStore(RootFiles):
     """One store directory.  Cheap to construct; holds no open files."""
 
     def __init__(self, root: str | Path | None = None) -> None:
@@ -134,16 +128,13 @@ class ModelStore:
     def path(self, version: str) -> Path:
         return self.root / check_version_name(version)
 
-    @property
-    def active_path(self) -> Path:
-        return self.root / ACTIVE_FILE
 
     def versions(self) -> list[str]:
         """Complete versions in the store, oldest name first."""
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir()
-                      if p.is_dir() and _VERSION_RE.match(p.name) and (p / MANIFEST_FILE).is_file())
+                      if p.is_dir() and is_version_name(p.name) and (p / MANIFEST_FILE).is_file())
 
     def exists(self, version: str) -> bool:
         return (self.path(version) / MANIFEST_FILE).is_file()
@@ -192,7 +183,7 @@ class ModelStore:
                 json.dump(manifest, fh, indent=2, sort_keys=True, default=str)
                 fh.write("\n")
             for name in (*names, MANIFEST_FILE):
-                _fsync(tmp / name)
+                fsync_file(tmp / name)
                 os.chmod(tmp / name, 0o444)
             os.chmod(tmp, 0o755)
             try:
@@ -201,7 +192,7 @@ class ModelStore:
                 if exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
                     raise ModelStoreError(f"model version {version} already exists in {self.root}") from None
                 raise
-            _fsync_dir(self.root)
+            fsync_dir(self.root)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
@@ -295,32 +286,6 @@ class ModelStore:
             raise ModelStoreError(f"model version {version}: {name} is not an object")
         return None
 
-    # ── the history: who activated what, when, and whether past a bound ────
-    def record(self, event: dict[str, Any]) -> None:
-        """Append one event to ``<root>/HISTORY`` (JSON lines, append-only)."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        line = json.dumps(event, sort_keys=True, default=str) + "\n"
-        fd = os.open(self.root / HISTORY_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, line.encode("utf-8"))
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def history(self) -> list[dict[str, Any]]:
-        """The recorded events, oldest first (unreadable lines skipped)."""
-        try:
-            text = (self.root / HISTORY_FILE).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return []
-        events = []
-        for line in text.splitlines():
-            with contextlib.suppress(ValueError):
-                event = json.loads(line)
-                if isinstance(event, dict):
-                    events.append(event)
-        return events
-
     def load_profile(self, version: str, manifest: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """The site profile stored with ``version`` (sha256 verified), or None when it has none."""
         manifest = manifest if manifest is not None else self.read_manifest(version)
@@ -333,110 +298,6 @@ class ModelStore:
 
         self.verify(version, (MODEL_FILE,))
         return joblib.load(self.path(version) / MODEL_FILE)
-
-    # ── the ACTIVE pointer ─────────────────────────────────────────────────
-    def active_version(self) -> str | None:
-        try:
-            text = self.active_path.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        return text or None
-
-    def set_active(self, version: str) -> None:
-        """Point ACTIVE at ``version`` (atomically: write a temp file, then os.replace)."""
-        check_version_name(version)
-        self._replace(self.active_path, version + "\n", durable=True)
-
-    def _replace(self, path: Path, text: str, *, durable: bool = False) -> None:
-        """Replace ``path`` atomically (a temp file beside it, then os.replace): a reader sees the
-        old content or the new, never half.  ``durable``: fsync the file and the directory too."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=self.root)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                if durable:
-                    fh.flush()
-                    os.fsync(fh.fileno())
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
-        if durable:
-            _fsync_dir(self.root)
-
-    # ── the owner's profile overrides (any version) ───────────────────────
-    @property
-    def overrides_path(self) -> Path:
-        return self.root / OVERRIDES_FILE
-
-    def read_overrides(self) -> dict[str, Any]:
-        """``{"class": {template: class}, "exempt_params": {template: [names]}}``; empty when none."""
-        try:
-            with open(self.overrides_path, encoding="utf-8") as fh:
-                data = json.load(fh)
-        except FileNotFoundError:
-            return {"class": {}, "exempt_params": {}}
-        except (OSError, ValueError) as exc:
-            raise ModelStoreError(f"unreadable {self.overrides_path}: {exc}") from None
-        if not isinstance(data, dict):
-            raise ModelStoreError(f"{self.overrides_path} is not an object")
-        return {"class": dict(data.get("class") or {}), "exempt_params": dict(data.get("exempt_params") or {})}
-
-    def write_overrides(self, data: dict[str, Any]) -> None:
-        """Replace the overrides atomically (every worker picks them up within MODEL_RELOAD_INTERVAL)."""
-        self._replace(self.overrides_path, json.dumps(data, indent=2, sort_keys=True))
-
-    def clear_active(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.active_path)
-
-    # ── the training lock ──────────────────────────────────────────────────
-    @contextlib.contextmanager
-    def lock(self, *, wait: bool = False) -> Iterator[None]:
-        """Hold ``<root>/.train.lock`` (``fcntl.flock``, exclusive).
-
-        Without ``wait``, raise :class:`StoreLocked` at once if another
-        process holds it.  The kernel releases a flock when its holder dies,
-        so a crashed run never leaves a stale lock behind.
-        """
-        import fcntl
-
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-            except BlockingIOError:
-                raise StoreLocked(f"another training run is in progress (lock {self.root / LOCK_FILE} is held)") from None
-            try:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
 
 def load(version: str, root: str | Path | None = None) -> LoadedModel:
     """``ModelStore(root).load(version)`` — verified manifest and forest."""
