@@ -238,8 +238,10 @@ def extract(snap: Snapshot) -> list[float]:
     # request is a GET or HEAD (the common window) the class depends on the flags alone
     heads = methods.count("HEAD")
     gets = methods.count("GET")
+    distinct_flags = set(flags_all)   # a client has few distinct flag values (often one)
     if gets + heads == n:
-        kinds = "".join(map(read_kind_of, flags_all))
+        kinds = (read_kind_of(flags_all[0]) * n if len(distinct_flags) == 1
+                 else "".join(map(read_kind_of, flags_all)))
     else:
         kinds = "".join(map(kind_of, zip(methods, flags_all, strict=False)))
     codes = kinds.encode("ascii")
@@ -271,7 +273,7 @@ def extract(snap: Snapshot) -> list[float]:
     # ── classes: one count per distinct flag value (a client has few) ───────
     sensitive = unknown = assets = api = 0
     count = flags_all.count
-    for f in set(flags_all):   # a client has few distinct flag values: one C-level count each
+    for f in distinct_flags:   # one C-level count each
         k = count(f)
         if f & FLAG_SENSITIVE:
             sensitive += k
