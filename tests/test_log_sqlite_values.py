@@ -45,7 +45,7 @@ def test_sqlite_parameters_equal_the_fields_own_preparation(settings, db_time_zo
     connection = DatabaseWrapper({**SETTINGS, "TIME_ZONE": db_time_zone})
     spec = logwriter._copy_spec(plain=logwriter._SQLITE_PLAIN_FIELDS)
     rows = [dict(r) for r in ROWS if "timestamp" in r]
-    got = logwriter.sqlite_values(rows, spec, connection)
+    got = logwriter.row_values(rows, spec, connection)
     assert got == _reference(rows, spec, connection)
     assert any(isinstance(v, str) and v.startswith("2026-12-04 ") for v in got[0])
 
@@ -54,7 +54,7 @@ def test_a_row_without_a_timestamp_gets_one_made_for_it(settings):
     settings.USE_TZ = True
     connection = DatabaseWrapper(SETTINGS)
     spec = logwriter._copy_spec(plain=logwriter._SQLITE_PLAIN_FIELDS)
-    got, = logwriter.sqlite_values([dict(ROWS[-1])], spec, connection)
+    got, = logwriter.row_values([dict(ROWS[-1])], spec, connection)
     want, = _reference([dict(ROWS[-1])], spec, connection)
     at = [name for _, name, _, _ in spec].index("timestamp")
     assert got[:at] + got[at + 1:] == want[:at] + want[at + 1:]   # the time it was made differs, nothing else

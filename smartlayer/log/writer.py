@@ -274,14 +274,11 @@ def _insert(connection: Any, rows: list[dict[str, Any]]) -> None:
                 spec = _copy_spec()
                 columns = ", ".join(connection.ops.quote_name(col) for col, _, _, _ in spec)
                 table = connection.ops.quote_name(RequestLog._meta.db_table)
+                values = row_values(rows, spec, connection)
                 with copy(f"COPY {table} ({columns}) FROM STDIN") as stream:
                     write = stream.write_row
-                    for row in rows:
-                        write([
-                            (prep(row[name] if name in row else default(), connection) if prep is not None
-                             else (row[name] if name in row else default()))
-                            for _, name, default, prep in spec
-                        ])
+                    for row in values:
+                        write(row)
                 return
     if connection.vendor == "sqlite":
         _insert_many(connection, rows)
@@ -305,12 +302,13 @@ def _insert_many(connection: Any, rows: list[dict[str, Any]]) -> None:
     table = connection.ops.quote_name(RequestLog._meta.db_table)
     sql = f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(spec))})"
     with connection.cursor() as cursor:
-        cursor.executemany(sql, sqlite_values(rows, spec, connection))
+        cursor.executemany(sql, row_values(rows, spec, connection))
 
 
-def sqlite_values(rows: list[dict[str, Any]], spec: list, connection: Any) -> list[list[Any]]:
-    """The parameters of each row, in ``spec`` order (:func:`_sqlite_plan` says how each column is made)."""
-    plan = _sqlite_plan(spec, connection)
+def row_values(rows: list[dict[str, Any]], spec: list, connection: Any) -> list[list[Any]]:
+    """The values of each row, in ``spec`` order, as the database takes them (:func:`_plan` says how
+    each column is made): COPY's rows on PostgreSQL, ``executemany``'s parameters on SQLite."""
+    plan = _plan(spec, connection)
     values = []
     for row in rows:
         get = row.get
@@ -330,20 +328,21 @@ _PER_ROW = object()
 _CONSTANT = (str, int, float, bool, type(None))
 
 
-def _sqlite_plan(spec: list, connection: Any) -> list[tuple]:
-    """``(attname, fallback, convert, none, default, prep)`` per column of a SQLite batch.
+def _plan(spec: list, connection: Any) -> list[tuple]:
+    """``(attname, fallback, convert, none, default, prep)`` per column of a batch.
 
     ``fallback``: the prepared value of a column the row lacks, when the default is a constant
     (``_PER_ROW`` otherwise: default and prep per row, as before).  ``convert``: what stores a
     present value — None for a plain one, else the field's ``get_db_prep_save`` or, for the two
-    fields every row has, an exact shortcut of it (:func:`_utc_text`, :func:`_ip_text`; a test
+    fields every row has on SQLite, an exact shortcut of it (:func:`_utc_text`, :func:`_ip_text`; a test
     compares them with Django's on every kind of value); ``none``: a present None, prepared.  The writer shares the GIL with the
     requests: Django's datetime preparation alone cost ~10 µs a row.
     """
     from ..models import RequestLog
 
     plan = []
-    utc = connection.timezone is dt_timezone.utc   # USE_TZ and no database TIME_ZONE
+    sqlite = connection.vendor == "sqlite"
+    utc = sqlite and connection.timezone is dt_timezone.utc   # USE_TZ and no database TIME_ZONE
     for _, name, default, prep in spec:
         value = default()
         if value.__class__ in _CONSTANT:
@@ -355,7 +354,7 @@ def _sqlite_plan(spec: list, connection: Any) -> list[tuple]:
             kind = RequestLog._meta.get_field(name).get_internal_type()
             if kind == "DateTimeField" and utc:
                 convert = functools.partial(_utc_text, prep)
-            elif kind == "GenericIPAddressField":
+            elif kind == "GenericIPAddressField" and sqlite:
                 convert = functools.partial(_ip_text, prep)
         # a nullable column's None (no query string: no params) prepared once per batch as well
         none = prep(None, connection) if prep is not None else None
