@@ -38,6 +38,8 @@ from django.http import HttpResponse
 
 from .. import signals
 from ..conf import sl_settings
+from ..log.writer import get_writer
+from ..profile.shapes import query_params
 from ..request import context as ctxmod
 from ..request.decision import Action, Decision
 from ..state import prom
@@ -268,15 +270,36 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
         except Exception as exc:  # noqa: BLE001
             report_failure("window", exc)
     if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
-        from ..log.writer import get_writer
-
         if ctx.params is None and ctx.query:   # no validator: the query string's names and shapes
-            from ..profile.shapes import query_params
-
             ctx.params = query_params(ctx.query)
         headers = getattr(response, "headers", None)
         rtype = headers.get("Content-Type", "") if headers is not None else ""
         get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
+
+
+def _payload_modules() -> tuple[Any, Any]:
+    from ..detectors.payload import scan, validator
+
+    return scan, validator
+
+
+def _ratelimit_module() -> Any:
+    from ..detectors import ratelimit
+
+    return ratelimit
+
+
+#: Detector modules imported on first use (not at start-up: a site may leave their component out),
+#: then kept: an ``import`` statement per request costs a microsecond.  The modules themselves are
+#: kept, not their functions, so a function replaced on its module (tests) is the one called.
+_modules: dict[str, Any] = {}
+
+
+def _lazy(name: str, load: Any) -> Any:
+    found = _modules.get(name)
+    if found is None:
+        found = _modules[name] = load()
+    return found
 
 
 def _build_detector():
@@ -323,12 +346,10 @@ class AIRequestValidator(_SmartLayerMiddleware):
             report_failure(self.component, exc)
 
     def decide(self, request, ctx, monitor):
-        from ..detectors.payload.scan import scan_request
-        from ..detectors.payload.validator import decide
-
-        scan = scan_request(request)
+        scan_mod, validator = _lazy("payload", _payload_modules)
+        scan = scan_mod.scan_request(request)
         ctx.params = scan.params
-        return decide(ctx, scan, now=ctx.started, monitor=monitor)
+        return validator.decide(ctx, scan, now=ctx.started, monitor=monitor)
 
 
 class RateLimiter(_SmartLayerMiddleware):
@@ -337,9 +358,7 @@ class RateLimiter(_SmartLayerMiddleware):
     component = "ratelimit"
 
     def decide(self, request, ctx, monitor):
-        from ..detectors.ratelimit import check
-
-        decision = check(ctx.client, getattr(request, "user", None), ctx.path, ctx.started)
+        decision = _lazy("ratelimit", _ratelimit_module).check(ctx.client, getattr(request, "user", None), ctx.path, ctx.started)
         if decision is not None and decision.action is Action.ALLOW:
             ctx.response_headers = decision.headers
             return None

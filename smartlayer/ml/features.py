@@ -47,16 +47,19 @@ matter (2 s vs 20 s), so they keep the log.
 The request path budget is a few tens of microseconds, so the code is written
 for CPython speed: one ``zip(*arrivals)`` transpose, bisection for the time
 spans, one ``Counter`` over the few distinct flag values, the classes as a
-string (one character per arrival, C-level ``map``/``join``/``count``), and
-``math.dist`` for the squared gaps — no per-element Python frames, and no
-pandas/NumPy on this path (their per-call overhead is larger than the whole
-computation for 200 events).
+string (one character per arrival, C-level ``map``/``join``/``count``) whose
+translations to bytes of 0/1 are the masks of page views and own requests
+(``itertools.compress`` takes them as they are; ``bytes.rfind`` finds the last
+pause of a session), and ``math.dist`` for the squared gaps — no per-element
+Python frames, no sort where a count will do, and no pandas/NumPy on this path
+(their per-call overhead is larger than the whole computation for 200 events).
+Which requests are scored at all is :mod:`.selection`'s (re-exported here).
 """
 from __future__ import annotations
 
 import math
 import operator
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
 from itertools import compress, repeat
@@ -66,18 +69,28 @@ from ..request.facts import (
     FLAG_API,
     FLAG_ASSET,
     FLAG_AUTHENTICATED,
-    FLAG_DECLARED_CRAWLER,
     FLAG_EMPTY_UA,
     FLAG_PROFILED,
     FLAG_SENSITIVE,
     FLAG_SUSPICIOUS_UA,
-    FLAG_TELEMETRY,
     FLAG_UNKNOWN_PATH,
     longest_sequential_run,
     probing_run,
 )
 from ..state.windows.window import Snapshot
-from .kinds import kind_of, read_kind_of, site_flags  # noqa: F401 - site_flags: the detector and the frames import it from here
+from .kinds import (  # noqa: F401 - site_flags: the detector and the frames import it from here
+    DIRECT_MASK,
+    NO_ASSETS,
+    NO_TELEMETRY,
+    ONLY_PAGES,
+    OWN_MASK,
+    PAGE_MARK,
+    PAGE_MASK,
+    kind_of,
+    read_kind_of,
+    site_flags,
+)
+from .selection import past_grace, scored  # noqa: F401 - imported from here by the detector and the frames
 
 _sqrt = math.sqrt
 
@@ -163,14 +176,10 @@ HURRIED_GAP = 10.0
 #: script's fixed wait plus jitter makes most pairs so.
 EVEN_RATIO = 1.15
 
-_PAGE_KINDS = frozenset("NRP")
-_OWN_KINDS = frozenset("NRPC")
-_ONLY_PAGES = str.maketrans("", "", "ATC")
-_NO_TELEMETRY = str.maketrans("", "", "TC")
-_NO_ASSETS = str.maketrans("", "", "AC")
-_PAGE_MARK = str.maketrans("NRP", "|||")
-_is_direct = "P".__eq__
 _hurried = HURRIED_GAP.__gt__
+_long_pause = SESSION_GAP.__lt__
+_even_below = EVEN_RATIO.__ge__
+_even_above = (1.0 / EVEN_RATIO).__le__
 
 _log2 = math.log2
 
@@ -194,17 +203,18 @@ _truediv = operator.truediv
 _DAY = 86400.0
 
 
-def _gap_mean_cv(ts: Sequence[float]) -> tuple[float, float]:
+def _gap_mean_cv(ts: Sequence[float], later: Sequence[float], earlier: Sequence[float]) -> tuple[float, float]:
     """Mean and coefficient of variation of the gaps between consecutive times (two or more).
 
-    ``max()``: arrivals from hosts with skewed clocks may be slightly out of order.  The sum
-    of squared gaps is the squared distance between ``ts[1:]`` and ``ts[:-1]`` (one C call).
+    ``later``/``earlier``: ``ts[1:]`` and ``ts[:-1]`` (the caller has them).  ``max()``: arrivals
+    from hosts with skewed clocks may be slightly out of order.  The sum of squared gaps is the
+    squared distance between ``ts[1:]`` and ``ts[:-1]`` (one C call).
     """
     n = len(ts) - 1
     mean = max(0.0, (ts[-1] - ts[0]) / n)
     if mean <= 0.0:
         return mean, 0.0
-    sq = _dist(ts[1:], ts[:-1])
+    sq = _dist(later, earlier)
     var = sq * sq / n - mean * mean
     return mean, (_sqrt(var) / mean if var > 0.0 else 0.0)
 
@@ -224,16 +234,19 @@ def extract(snap: Snapshot) -> list[float]:
     window = float(sl_settings.WINDOW_SECONDS)
     # one C-level transpose instead of a Python loop per feature
     ts, methods, paths_all, flags_all = zip(*arr, strict=False)
-    # the class string: one character per arrival (C-level map and join), see _Kinds; when every
+    # the class string: one character per arrival (C-level map and join), see kinds.py; when every
     # request is a GET or HEAD (the common window) the class depends on the flags alone
-    if methods.count("GET") + methods.count("HEAD") == n:
-        ks = list(map(read_kind_of, flags_all))
+    heads = methods.count("HEAD")
+    gets = methods.count("GET")
+    distinct_flags = set(flags_all)   # a client has few distinct flag values (often one)
+    if gets + heads == n:
+        kinds = (read_kind_of(flags_all[0]) * n if len(distinct_flags) == 1
+                 else "".join(map(read_kind_of, flags_all)))
     else:
-        ks = list(map(kind_of, zip(methods, flags_all, strict=False)))
-    kinds = "".join(ks)
-    resources = "A" in kinds or "T" in kinds
-    own_mask = list(map(_OWN_KINDS.__contains__, ks)) if resources else None
-    own_ts = list(compress(ts, own_mask)) if own_mask else list(ts)
+        kinds = "".join(map(kind_of, zip(methods, flags_all, strict=False)))
+    codes = kinds.encode("ascii")
+    own_mask = codes.translate(OWN_MASK) if "A" in kinds or "T" in kinds else None
+    own_ts = list(compress(ts, own_mask)) if own_mask else ts
     n_own = len(own_ts)
 
     # ── rates of its own requests ──────────────────────────────────────────
@@ -260,7 +273,7 @@ def extract(snap: Snapshot) -> list[float]:
     # ── classes: one count per distinct flag value (a client has few) ───────
     sensitive = unknown = assets = api = 0
     count = flags_all.count
-    for f in set(flags_all):   # a client has few distinct flag values: one C-level count each
+    for f in distinct_flags:   # one C-level count each
         k = count(f)
         if f & FLAG_SENSITIVE:
             sensitive += k
@@ -270,27 +283,35 @@ def extract(snap: Snapshot) -> list[float]:
             assets += k
         elif f & FLAG_API:
             api += k
-    pages_only = kinds.translate(_ONLY_PAGES)
+    profiled = flags_all[-1] & FLAG_PROFILED
+    pages_only = kinds.translate(ONLY_PAGES)
     pages = len(pages_only)
-    if pages:
-        mask = list(map(_PAGE_KINDS.__contains__, ks))
+    if pages == n:   # nothing but page views (every GET of a window without a site profile)
+        pts = ts
+        furnished = told = 0
+        no_tele = kinds
+        breadth = len(set(paths_all)) / pages
+    elif pages:
+        mask = codes.translate(PAGE_MASK)
         pts = list(compress(ts, mask))
-        no_tele = kinds.translate(_NO_TELEMETRY)
+        no_tele = kinds.translate(NO_TELEMETRY)
         furnished = no_tele.count("PA") + no_tele.count("NA") + no_tele.count("RA")
-        with_assets = furnished / pages
-        no_assets = kinds.translate(_NO_ASSETS)
-        bare = pages - furnished
+        no_assets = kinds.translate(NO_ASSETS)
         told = no_assets.count("PT") + no_assets.count("NT") + no_assets.count("RT")
+        breadth = len(set(compress(paths_all, mask))) / pages
+    if pages:
+        with_assets = furnished / pages
+        bare = pages - furnished
         with_tele = told / pages
-        silent = pages - told if flags_all[-1] & FLAG_PROFILED else 0
+        silent = pages - told if profiled else 0
         navigated = pages_only.count("N")
         direct = pages_only.count("P")
-        depth = max(map(len, pages_only.replace("R", "P").split("P")))
-        breadth = len(set(compress(paths_all, mask))) / pages
+        # the longest run of page views each reached from the site: runs of N between P and R
+        depth = max(map(len, pages_only.replace("R", "P").split("P"))) if navigated else 0
         per_page = assets / pages
         nav_share = navigated / pages
     else:
-        pts = []
+        pts = ()
         with_assets = with_tele = nav_share = breadth = per_page = -1.0
         depth = direct = bare = silent = 0
 
@@ -298,48 +319,53 @@ def extract(snap: Snapshot) -> list[float]:
     np_ = len(pts)
     session_start = ts[0]
     if np_ >= 2:
-        gaps = list(map(_sub, pts[1:], pts[:-1]))
-        pg_mean, pg_cv = _gap_mean_cv(pts)
+        later, earlier = pts[1:], pts[:-1]
+        gaps = list(map(_sub, later, earlier))
+        pg_mean, pg_cv = _gap_mean_cv(pts, later, earlier)
         pg_min = max(0.0, min(gaps))
-        for i in range(np_ - 2, -1, -1):
-            if gaps[i] > SESSION_GAP:
-                session_start = pts[i + 1]
-                break
+        # the session began after the last pause of SESSION_GAP between page views
+        last_pause = bytes(map(_long_pause, gaps)).rfind(1)
+        if last_pause >= 0:
+            session_start = pts[last_pause + 1]
     else:
         pg_mean = pg_min = window
         pg_cv = 0.0
     # fs3's tells need the profile's classes: without them every GET is a "direct, bare" page view
-    if np_ >= 2 and flags_all[-1] & FLAG_PROFILED:
+    if np_ >= 2 and profiled:
         # what each page view was followed by: the assets before the next page view ('' = bare)
-        hurried = list(map(_hurried, gaps))
-        hurried_direct = sum(compress(map(_is_direct, pages_only[1:]), hurried))
-        after = no_tele.translate(_PAGE_MARK).split("|")[1:]
+        hurried = bytes(map(_hurried, gaps))
+        hurried_direct = sum(compress(pages_only[1:].encode("ascii").translate(DIRECT_MASK), hurried))
+        after = no_tele.translate(PAGE_MARK).split("|")[1:]
         hurried_bare = sum(compress(map(_not, after), hurried))
         if np_ >= 3:
             try:
-                ratios = sorted(map(_truediv, gaps[1:], gaps[:-1]))
+                ratios = list(map(_truediv, gaps[1:], gaps[:-1]))
             except ZeroDivisionError:   # two page views in the same instant (a replayed log's ties)
-                ratios = sorted(map(_truediv, gaps[1:], map(max, gaps[:-1], repeat(1e-3))))
-            even = bisect_right(ratios, EVEN_RATIO) - bisect_left(ratios, 1.0 / EVEN_RATIO)
+                ratios = list(map(_truediv, gaps[1:], map(max, gaps[:-1], repeat(1e-3))))
+            # pairs within EVEN_RATIO either way: 1 / EVEN_RATIO <= ratio <= EVEN_RATIO
+            even = sum(compress(map(_even_below, ratios), map(_even_above, ratios)))
         else:
             even = 0
     else:
         hurried_direct = hurried_bare = even = 0
     # the time on the page the client is on: before the current request's own page view, if it is one
-    if ks[-1] in _PAGE_KINDS:
+    if kinds[-1] in "NRP":
         dwell = now - pts[-2] if np_ >= 2 else window
     else:
         dwell = now - pts[-1] if np_ else window
 
     # ── methods of its own requests ─────────────────────────────────────────
-    heads = methods.count("HEAD")
-    own_methods = tuple(compress(methods, own_mask)) if own_mask else methods
-    posts = own_methods.count("POST")
-    others = n_own - posts - own_methods.count("HEAD") - own_methods.count("GET")
+    if own_mask:
+        own_methods = tuple(compress(methods, own_mask))
+        posts = own_methods.count("POST")
+        others = n_own - posts - own_methods.count("HEAD") - own_methods.count("GET")
+    else:
+        posts = methods.count("POST")
+        others = n_own - posts - heads - gets
 
     # ── rhythm of its own requests ──────────────────────────────────────────
     if n_own >= 2:
-        gap_mean, gap_cv = _gap_mean_cv(own_ts)
+        gap_mean, gap_cv = _gap_mean_cv(own_ts, own_ts[1:], own_ts[:-1])
     else:
         # one request in the window: the previous one is at least a window ago
         gap_mean = window
@@ -410,37 +436,3 @@ def extract(snap: Snapshot) -> list[float]:
         1.0 if flags & (FLAG_SUSPICIOUS_UA | FLAG_EMPTY_UA) else 0.0,
         1.0 if flags & FLAG_AUTHENTICATED else 0.0,
     ]
-
-
-def past_grace(snap: Snapshot) -> bool:
-    """True once the client is past the grace period: :func:`smartlayer.detectors.behaviour.rules.evaluate`
-    puts a client in grace while ``count_last_day() <= grey_grace_requests`` (nothing refuses it then
-    on behaviour alone)."""
-    grace = int(sl_settings.grey_grace_requests)
-    # every arrival still in the window is also in the 24 h count
-    return len(snap.arrivals) > grace or snap.count_last_day() > grace
-
-
-_RESOURCES = FLAG_ASSET | FLAG_TELEMETRY
-
-
-def scored(snap: Snapshot) -> bool:
-    """True when the model scores this request — online (the detector) and offline (training) alike.
-
-    Score early, decide later: from the client's ``MODEL_SCORE_FROM``-th request in 24 h, inside
-    the grace period too, so the evidence (each request above the threshold) accumulates from the
-    start of a visit; the grace period still decides when the behaviour may refuse anyone.
-    A page's assets and beacons are not scored on their own: the features of the next page view
-    or call count them (their pace is the page's, not the client's).  Nor is a declared crawler
-    that asked for robots.txt: ``CRAWLER_POLICY`` judges crawlers, the model learns how browsers
-    and the site's API clients behave (a crawler's no-asset, no-referer pace is what a task-list
-    bot in a browser looks like; learned as normal, it would hide them).
-    """
-    arr = snap.arrivals
-    if not arr:
-        return False
-    flags = arr[-1][3]
-    if flags & _RESOURCES or (flags & FLAG_DECLARED_CRAWLER and snap.robots_at):
-        return False
-    start = max(1, int(sl_settings.MODEL_SCORE_FROM))
-    return len(arr) >= start or snap.count_last_day() >= start

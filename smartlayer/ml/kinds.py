@@ -82,3 +82,15 @@ class _ReadKinds(dict):
 
 
 read_kind_of = _ReadKinds().__getitem__
+
+
+# ── reading the class string with C-level operations ───────────────────────
+# A translation of the (ASCII-encoded) string to bytes of 0/1 is a mask that itertools.compress
+# takes as it is; a translation that deletes classes leaves the page views and what followed them.
+OWN_MASK = bytes.maketrans(b"NRPCAT", b"\1\1\1\1\0\0")
+PAGE_MASK = bytes.maketrans(b"NRPCAT", b"\1\1\1\0\0\0")
+DIRECT_MASK = bytes.maketrans(b"NRP", b"\0\0\1")
+ONLY_PAGES = str.maketrans("", "", "ATC")
+NO_TELEMETRY = str.maketrans("", "", "TC")
+NO_ASSETS = str.maketrans("", "", "AC")
+PAGE_MARK = str.maketrans("NRP", "|||")

@@ -104,9 +104,10 @@ class ActiveModel:
     def top_features(self, x: list[float], k: int = TOP_FEATURES) -> list[tuple[str, float]]:
         """The ``k`` features deviating most from the training median (robust z)."""
         z = list(map(mul, map(sub, x, self._median), self._inv_scale))
-        # the sort keys computed once and read by a C-level getter, not a lambda per comparison
-        order = [-abs(v) for v in z]
-        best = sorted(range(len(z)), key=order.__getitem__)[:k]  # stable: ties keep feature order
+        # the sort keys computed once (C-level map) and read by a C-level getter, not a lambda per
+        # comparison; reverse=True keeps the sort stable: ties keep feature order
+        order = list(map(abs, z))
+        best = sorted(range(len(z)), key=order.__getitem__, reverse=True)[:k]
         return [(FEATURE_NAMES[i], round(z[i], 2)) for i in best]
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
 from ..conf import derived, sl_settings
 from .client import _in, allowed_networks, parse_ip
 
@@ -87,8 +89,6 @@ def view_exemptions(request: Any) -> frozenset[str]:
     imported on its first request here, so a decoration in it is known from
     that request on (Django itself imports it only after the middlewares ran).
     """
-    from django.conf import settings
-
     urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
     name = str(urlconf)
     if name not in _loaded:

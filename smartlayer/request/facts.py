@@ -125,6 +125,7 @@ def arrival_flags(*, authenticated: bool, user_agent: str, path: str, plan_gover
 
 
 _id_memo: dict[str, tuple[str, int] | None] = {}
+_UNSEEN = object()
 _ID_MEMO_MAX = 50_000
 
 
@@ -151,10 +152,13 @@ def longest_sequential_run(paths: Iterable[str]) -> int:
     Used by the rule and by the model's features alike.
     """
     by_template: dict[str, set[int]] = {}
+    memo = _id_memo
     # each distinct path once: a window repeats its paths (a page's beacons, a poller), and a
-    # repeated id adds nothing to a set of ids
+    # repeated id adds nothing to a set of ids; the memo read inline (a call per path is most of the cost)
     for p in set(paths):
-        t = _template_id(p)
+        t = memo.get(p, _UNSEEN)
+        if t is _UNSEEN:
+            t = _template_id(p)
         if t is not None:
             ids = by_template.get(t[0])
             if ids is None:
