@@ -1,6 +1,6 @@
 """Per-request overhead of the smartlayer stack, measured in one process.
 
-    python tests/benchmarks/overhead.py [--requests 6000] [--clients 600]
+    python tests/benchmarks/overhead.py [--requests 6000] [--clients 600] [--model]
 
 Two WSGI handlers over the same Django project and trivial view:
 
@@ -18,6 +18,12 @@ request on the request thread, and log rows written versus requests sent.
 A second pass ("warm clients") sends every request from a few clients that
 are past the 20-request grace period, so the rules (and the model, when one is
 active) are evaluated on each request.
+
+``--model`` first trains a model and the site profile on a generated normal
+week (as ``train_smartlayer --activate`` would, into a temporary store) so
+that every feature of the wave is on: the profile judges each request and the
+model scores each warm client's request.  Without it no model is active, as
+on a site that has not trained yet.
 """
 from __future__ import annotations
 
@@ -39,7 +45,8 @@ from tests.deploy.stack import DJANGO_BASE_MIDDLEWARE as BASE_MIDDLEWARE  # noqa
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
-def configure(db_path: str, redis_url: str | None = None, postgres: dict | None = None) -> None:
+def configure(db_path: str, redis_url: str | None = None, postgres: dict | None = None,
+              store: str | None = None) -> None:
     import django
     from django.conf import settings
 
@@ -60,7 +67,8 @@ def configure(db_path: str, redis_url: str | None = None, postgres: dict | None 
         DATABASES={"default": database},
         CACHES=caches,
         DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-        SMART_MIDDLEWARE={"LOG_WRITER": "thread", "RATE_LIMIT_PLANS": {"free": {"/api/": {"per_minute": 10}}}},
+        SMART_MIDDLEWARE={"LOG_WRITER": "thread", "RATE_LIMIT_PLANS": {"free": {"/api/": {"per_minute": 10}}},
+                          **({"MODEL_STORE": store} if store else {})},
         LOGGING={"version": 1, "disable_existing_loggers": False,
                  "loggers": {"django.request": {"level": "CRITICAL"}}},
     )
@@ -88,6 +96,11 @@ def environ(path: str, ip: str, query: str = "") -> dict:
     }
 
 
+#: The pages the benchmark requests; ``--model`` replaces them with the generated site's most visited pages,
+#: so that the site profile learned there judges pages it knows rather than unknown paths.
+PATHS = ["/", "/page/1", "/page/2", "/products/", "/about/"]
+
+
 def run(requests: int, clients: int, warm: bool) -> dict:
     from django.core.handlers.wsgi import WSGIHandler
     from django.db import connection
@@ -103,7 +116,7 @@ def run(requests: int, clients: int, warm: bool) -> dict:
     def start_response(status, headers, exc_info=None):
         start_response.status = status
 
-    paths = ["/", "/page/1", "/page/2", "/products/", "/about/"]
+    paths = PATHS
     times = {"bare": [], "smartlayer": []}
     queries = {"bare": 0, "smartlayer": 0}
     statuses = {"bare": {}, "smartlayer": {}}
@@ -164,6 +177,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=600)
     parser.add_argument("--redis", help="run on Django's RedisCache at this URL (e.g. redis://127.0.0.1:6379/14)")
     parser.add_argument("--postgres", help="run on this PostgreSQL database URL (tables are created there)")
+    parser.add_argument("--model", action="store_true",
+                        help="train and activate a model and site profile first (every feature on)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="sl-bench-")
     postgres = None
@@ -179,7 +194,8 @@ def main() -> int:
         except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
             print(f"cannot use PostgreSQL at {args.postgres}: {exc}", file=sys.stderr)
             return 2
-    configure(os.path.join(tmp, "bench.sqlite3"), args.redis, postgres)
+    store = os.path.join(tmp, "store") if args.model else None
+    configure(os.path.join(tmp, "bench.sqlite3"), args.redis, postgres, store)
     if args.redis:
         from django.core.cache import cache
 
@@ -189,6 +205,26 @@ def main() -> int:
 
     urlpatterns.extend([url("", view), url("<path:rest>", view)])
     call_command("migrate", verbosity=0)
+    if store:
+        from smartlayer.ml.runtime import get_active_model, get_active_profile
+        from smartlayer.sim import generate_normal_week
+        from tests.benchmarks.replay import _train
+
+        week = generate_normal_week(seed=1, profiled=True)
+        _train(week, Path(store), "bench")
+        seen: dict[str, int] = {}
+        for r in week:
+            if (r.method == "GET" and r.status == 200 and r.label == "human" and not r.query
+                    and r.response_type == "text/html"):
+                seen[r.path] = seen.get(r.path, 0) + 1
+        PATHS[:] = sorted(seen, key=seen.__getitem__, reverse=True)[:5]
+        print("pages requested:", " ".join(PATHS))
+        model = get_active_model()
+        print(f"model {model.version if model else None} and site profile "
+              f"{'active' if get_active_profile() is not None else 'missing'}")
+        if model is None or get_active_profile() is None:
+            print("the model or the profile did not become active", file=sys.stderr)
+            return 2
     # warm-up: imports, caches, first-request costs
     run(400, 100, warm=False)
     cold = run(args.requests, args.clients, warm=False)
