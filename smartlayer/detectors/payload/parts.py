@@ -71,15 +71,25 @@ def json_strings(text: str) -> list[str] | None:
 
 
 def kind_of(location: str) -> str:
-    """The kind of location a label names, for the signatures' scopes."""
+    """The kind of location a label names, for the signatures' scopes (remembered in :data:`LOCATION_KINDS`)."""
+    found = LOCATION_KINDS.get(location)
+    if found is not None:
+        return found
     if location.startswith("header:"):
-        return HEADER
-    if location in (PATH, BODY):
-        return location
-    return QUERY            # query, cookie, and text handed to scan_text
+        found = HEADER
+    elif location in (PATH, BODY):
+        found = location
+    else:
+        found = QUERY       # query, cookie, and text handed to scan_text
+    if len(LOCATION_KINDS) < 512:    # header labels as configured, and what callers of scan_text name
+        LOCATION_KINDS[location] = found
+    return found
 
 
 KINDS = {PATH: PATH, QUERY: QUERY, BODY: BODY, "cookie": QUERY, "text": QUERY}
+#: The kinds of the locations met so far: one lookup per text on the request path (a header label
+#: went through :func:`kind_of` every time, a call and a ``startswith``).
+LOCATION_KINDS: dict[str, str] = dict(KINDS)
 
 #: Headers whose value starts with the origin of the page the browser was on.
 _PAGE_URL_HEADERS = frozenset(("header:referer", "header:origin"))
@@ -137,9 +147,7 @@ class PartReader:
                 if len(pairs) > MAX_RESCANNED:    # as flush() would rescan them: once for the location
                     self.queue("\n".join(pair for pair in pairs if pair), location, key)
                     return
-                for pair in pairs:
-                    if pair:
-                        self.queue(pair, location, key)
+                self.queue_pairs(pairs, location, key)
                 return
             if "%" in text and self.escaped_form(text, location, key):
                 return
@@ -177,9 +185,7 @@ class PartReader:
         if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True
-        for pair in pairs:
-            if pair:
-                self.queue(pair, location, key)
+        self.queue_pairs(pairs, location, key)
         return True
 
     def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
