@@ -23,7 +23,9 @@ from .signatures import engine_for
 
 
 def _has_comment(text: str) -> bool:
-    return "/*" in text or "*/" in text
+    """Whether ``text`` holds a SQL comment marker.  Most texts hold no ``*`` at all: one ``memchr`` settles
+    it, where each two-character search costs a few instructions a byte (a 1 KiB form body is asked twice)."""
+    return "*" in text and ("/*" in text or "*/" in text)
 
 
 #: Characters queued after which the texts read so far are matched before reading on: a request

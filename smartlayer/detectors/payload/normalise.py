@@ -356,7 +356,7 @@ def _hex_char(match: re.Match[str]) -> str:
 
 def without_sql_comments(text: str) -> str:
     """``text`` with SQL comment markers read as spaces; the same text when it has none."""
-    if "/*" not in text and "*/" not in text:
+    if "*" not in text or ("/*" not in text and "*/" not in text):
         return text
     bare = _SQL_COMMENT_MARK.sub(" ", _SQL_COMMENT.sub(" ", text))
     if "\n" not in text:
