@@ -28,3 +28,13 @@ def test_long_and_short_values_agree_on_the_same_characters():
                  "<script>alert(1)</script>", "café crème"):
         long = (text + " ") * (shapes._SEARCH_FROM // len(text) + 2)
         assert shapes.char_classes(long) == shapes.char_classes(text + " ")
+
+
+def test_short_ascii_values_get_the_same_classes_as_the_set_based_reading():
+    rng = random.Random(11)
+    alphabets = ["abc xyz", "ABC-_.", "0123456789", "!\"#$%&'()*;<=>?[]\\^`{|}~\t\n", "".join(map(chr, range(128)))]
+    for _ in range(3000):
+        pool = "".join(rng.sample(alphabets, rng.randint(1, 3)))
+        value = "".join(rng.choice(pool) for _ in range(rng.randint(0, shapes._SEARCH_FROM)))
+        assert shapes.char_classes(value) == _by_set(value), value
+    assert shapes.char_classes("") == "" and shapes.char_classes("price_asc") == "lp"

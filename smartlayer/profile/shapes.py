@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import codecs
 import json
-import re
 import zlib
 from collections.abc import Iterable, Mapping
+from itertools import combinations
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -55,24 +55,35 @@ _DIGITS = frozenset("0123456789")
 _KNOWN = _LOWER | _UPPER | _DIGITS | _PUNCT | {" "}
 
 
-#: One character class each (a search stops at the first character it finds, in C): a long ASCII value's
-#: classes without building the set of its characters — 9 µs for a 1 KiB comment, 3 µs this way.  Short
-#: values (most of them) are cheaper as a set: six searches cost more than a dozen characters.
-_SEARCH_FROM = 128
-_ASCII_SEARCH = tuple(re.compile(p).search for p in ("[a-z]", "[A-Z]", "[0-9]", " ", "[-_.,:/@+]",
-                                                        "[^a-zA-Z0-9 \\-_.,:/@+]"))
+#: An ASCII value's classes are read from its bytes mapped to class letters (:data:`_CLASS_OF_BYTE`, one
+#: ``bytes.translate`` in C), not from the set of its characters: a short value's mapped bytes as a set
+#: (at most six members) name its classes in one lookup (:data:`_CLASSES_OF`); past this many characters
+#: six ``memchr`` are cheaper than building that set.  Counted in instructions on a typical request's
+#: values: 55 % fewer than the set of characters for short values; a 1 KiB comment 9 µs that way,
+#: up to 24 µs as a regex search per class (an absent class is searched for over every character), 1.3 µs
+#: this way.
+_SEARCH_FROM = 96
+_CLASS_OF_BYTE = bytes(ord("l" if c in _LOWER else "u" if c in _UPPER else "d" if c in _DIGITS else "s" if c == " "
+                           else "p" if c in _PUNCT else "x") for c in map(chr, range(256)))
+#: The set of class letters (as bytes) of a value → its classes in :data:`CLASS_LETTERS` order: 64 entries.
+_CLASSES_OF = {frozenset(letters.encode()): letters
+               for n in range(len(CLASS_LETTERS) + 1) for letters in map("".join, combinations(CLASS_LETTERS, n))}
 
 
 def char_classes(value: str) -> str:
     """The classes present in ``value``, in :data:`CLASS_LETTERS` order.
 
     Never a Python loop over every character: this runs on every parameter
-    of every request.  A long ASCII value is searched once per class; any
-    other is reduced to its distinct characters (a 1 KiB comment has a few dozen).
+    of every request.  An ASCII value is mapped to class letters in C
+    (:data:`_CLASS_OF_BYTE`); any other is reduced to its distinct
+    characters (a 1 KiB comment has a few dozen).
     """
-    if len(value) > _SEARCH_FROM and value.isascii():
-        found = zip(CLASS_LETTERS, _ASCII_SEARCH, strict=True)
-        return "".join(letter for letter, search in found if search(value))
+    if value.isascii():
+        mapped = value.encode("ascii").translate(_CLASS_OF_BYTE)
+        if len(mapped) <= _SEARCH_FROM:
+            return _CLASSES_OF[frozenset(mapped)]
+        return (("l" if b"l" in mapped else "") + ("u" if b"u" in mapped else "") + ("d" if b"d" in mapped else "")
+                + ("s" if b"s" in mapped else "") + ("p" if b"p" in mapped else "") + ("x" if b"x" in mapped else ""))
     chars = set(value)
     rest = chars - _KNOWN
     lo = not chars.isdisjoint(_LOWER)

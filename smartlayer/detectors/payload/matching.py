@@ -16,14 +16,16 @@ from typing import Any
 
 from .engine import SET_CHARS as _SET_CHARS
 from .normalise import without_sql_comments
-from .parts import KINDS as _KINDS
+from .parts import LOCATION_KINDS as _KINDS
 from .parts import MAX_RESCANNED as _MAX_RESCANNED
 from .parts import kind_of as _kind
 from .signatures import engine_for
 
 
 def _has_comment(text: str) -> bool:
-    return "/*" in text or "*/" in text
+    """Whether ``text`` holds a SQL comment marker.  Most texts hold no ``*`` at all: one ``memchr`` settles
+    it, where each two-character search costs a few instructions a byte (a 1 KiB form body is asked twice)."""
+    return "*" in text and ("/*" in text or "*/" in text)
 
 
 #: Characters queued after which the texts read so far are matched before reading on: a request
@@ -42,26 +44,27 @@ class Matcher:
 
     def engine(self, kind: str) -> Any:
         """The engine of a kind of location, looked up once per scan."""
-        engines = self.engines
-        if engines is None:
-            engines = self.engines = {}
-        found = engines.get(kind)
+        found = self.engines.get(kind)
         if found is None:
-            found = engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
+            found = self.engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
         return found
 
 
-    def queue(self, text: str, location: str, key: tuple[Any, str, int] | None = None) -> None:
+    def queue(self, text: str, location: str, key: tuple[Any, str, int] | None = None, lines: bool = False) -> None:
         """Keep a normalised text for the one pass per kind of location (see :meth:`flush`).
 
         ``key``: how the raw text (or the whole form part) it came from is
         remembered if the pass finds its kind clean; None for texts whose
-        normalisation did more than change case.
+        normalisation did more than change case.  ``lines``: the text is
+        several texts, a line each (the pairs of a form part): the pass reads
+        them as it reads texts queued one by one, and where it finds
+        something each line is matched again on its own — one entry instead
+        of one per pair, which cost more than the pass on a typical request.
         """
         if self.stopped:
             return
         self.pending.append((_KINDS.get(location) or _kind(location), location, text,
-                             key if key is not None and not _has_comment(key[1]) else None))
+                             key if key is not None and not _has_comment(key[1]) else None, lines))
         self.pending_chars += len(text)
         # a long request: match what is read, and stop if it blocks.  Never after a text with a key: the
         # pairs of one form part share theirs, and a pass over some of them must not remember it clean.
@@ -69,6 +72,15 @@ class Matcher:
             self.flush()
             self.stopped = self.blocked()
 
+    def queue_pairs(self, pairs: list[str], location: str, key: tuple[Any, str, int] | None) -> None:
+        """Queue the (non-empty) pairs of a form part: as one entry of a pair a line when that reads as
+        queuing them one by one, which it does unless the queue would be flushed among them."""
+        pairs = [pair for pair in pairs if pair]
+        if len(pairs) > 1 and (key is not None or self.pending_chars + sum(map(len, pairs)) < _FLUSH_CHARS):
+            self.queue("\n".join(pairs), location, key, True)
+            return
+        for pair in pairs:
+            self.queue(pair, location, key)
 
     def flush(self) -> None:
         """Match the queued texts: one engine pass per kind of location over all of them, a text a line.
@@ -83,14 +95,14 @@ class Matcher:
         pending, self.pending = self.pending, []
         self.pending_chars = 0
         self.candidates.clear()      # what an earlier flush found says nothing of these texts
-        if len(pending) == 1:
-            kind, location, text, key = pending[0]
+        if len(pending) == 1 and not pending[0][4]:
+            kind, location, text, key, _ = pending[0]
             self.passes += 1
             if not self.match_text(text, location):
                 self.remember(kind, [(text, key)])
             return
         by_kind: dict[str, list[tuple[str, Any]]] = {}
-        for kind, _, text, key in pending:
+        for kind, _, text, key, _ in pending:
             by_kind.setdefault(kind, []).append((text, key))
         found = set()
         clean = self.clean_memory()
@@ -115,15 +127,20 @@ class Matcher:
             self.remember(kind, entries)
         if not found:                # nearly every request: nothing to locate
             return
-        many = {kind for kind in found if len(by_kind[kind]) > _MAX_RESCANNED}
+        many = {kind for kind in found
+                if sum(text.count("\n") + 1 if lines else 1 for k, _, text, _, lines in pending if k == kind) > _MAX_RESCANNED}
         joined_by_location: dict[str, list[str]] = {}
-        for kind, location, text, _ in pending:
+        for kind, location, text, _, lines in pending:
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
-            elif kind in found and (self.engines[kind], text) not in clean:   # a text known clean matches nothing
-                if self.located_chars >= _SET_CHARS and self.blocked():   # the cheap test first
-                    return
-                self.match_text(text, location)
+            elif kind in found:
+                engine = self.engines[kind]
+                for one in text.split("\n") if lines else (text,):
+                    if (engine, one) in clean:               # a text known clean matches nothing
+                        continue
+                    if self.located_chars >= _SET_CHARS and self.blocked():   # the cheap test first
+                        return
+                    self.match_text(one, location)
         self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
         for location, texts in joined_by_location.items():
             if self.blocked():

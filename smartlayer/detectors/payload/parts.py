@@ -71,15 +71,25 @@ def json_strings(text: str) -> list[str] | None:
 
 
 def kind_of(location: str) -> str:
-    """The kind of location a label names, for the signatures' scopes."""
+    """The kind of location a label names, for the signatures' scopes (remembered in :data:`LOCATION_KINDS`)."""
+    found = LOCATION_KINDS.get(location)
+    if found is not None:
+        return found
     if location.startswith("header:"):
-        return HEADER
-    if location in (PATH, BODY):
-        return location
-    return QUERY            # query, cookie, and text handed to scan_text
+        found = HEADER
+    elif location in (PATH, BODY):
+        found = location
+    else:
+        found = QUERY       # query, cookie, and text handed to scan_text
+    if len(LOCATION_KINDS) < 512:    # header labels as configured, and what callers of scan_text name
+        LOCATION_KINDS[location] = found
+    return found
 
 
 KINDS = {PATH: PATH, QUERY: QUERY, BODY: BODY, "cookie": QUERY, "text": QUERY}
+#: The kinds of the locations met so far: one lookup per text on the request path (a header label
+#: went through :func:`kind_of` every time, a call and a ``startswith``).
+LOCATION_KINDS: dict[str, str] = dict(KINDS)
 
 #: Headers whose value starts with the origin of the page the browser was on.
 _PAGE_URL_HEADERS = frozenset(("header:referer", "header:origin"))
@@ -127,9 +137,14 @@ class PartReader:
                     self.budget -= len(text)
                     self.remembered += 1
                     return
-            spaced = text.replace("+", " ") if "+" in text else text
+            if "%" in text:         # needs work (needs_work() would say so): decoded whole if it can be
+                if self.escaped_form(text, location, key):
+                    return
+                spaced = ""
+            else:
+                spaced = text.replace("+", " ") if "+" in text else text
             # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
-            if spaced.isascii() and not needs_work(spaced) and not has_hex_prefix(spaced):
+            if spaced and spaced.isascii() and not needs_work(spaced) and not has_hex_prefix(spaced):
                 self.budget -= len(text)
                 pairs = spaced.lower().split("&")
                 if " " in spaced:
@@ -137,11 +152,7 @@ class PartReader:
                 if len(pairs) > MAX_RESCANNED:    # as flush() would rescan them: once for the location
                     self.queue("\n".join(pair for pair in pairs if pair), location, key)
                     return
-                for pair in pairs:
-                    if pair:
-                        self.queue(pair, location, key)
-                return
-            if "%" in text and self.escaped_form(text, location, key):
+                self.queue_pairs(pairs, location, key)
                 return
         self.many((pair for pair in text.split("&") if pair), location, form=True)
 
@@ -164,7 +175,10 @@ class PartReader:
         if "%26" in text:
             return False
         decoded = _unquote(text.replace("+", " ") if "+" in text else text)
-        if not decoded.isascii() or needs_work(decoded) or has_hex_prefix(decoded):
+        if not decoded.isascii() or needs_work(decoded):
+            return False
+        lowered = decoded.lower()
+        if "0" in decoded and "0x" in lowered:       # has_hex_prefix(), one search fewer on the lowered text
             return False
         # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above), and
         # "..%2f" to a slash after a climb: substring tests are cheaper than the marker's pattern
@@ -173,13 +187,11 @@ class PartReader:
         self.budget -= len(text)
         self.decoded_forms += 1
         pairs = [pair if "  " not in pair and pair[:1] != " " and pair[-1:] != " " else " ".join(pair.split())
-                 for pair in decoded.lower().split("&")]
+                 for pair in lowered.split("&")]
         if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True
-        for pair in pairs:
-            if pair:
-                self.queue(pair, location, key)
+        self.queue_pairs(pairs, location, key)
         return True
 
     def many(self, texts: Iterable[str], location: str, *, form: bool = False) -> None:
@@ -252,15 +264,18 @@ class PartReader:
 
     def headers(self, headers: Mapping[str, Any]) -> None:
         labels = self.cfg.header_labels
+        limit = self.cfg.max_bytes
         for name, value in headers.items():
             label = labels.get(name)
             if label is None:
                 label = self.cfg.label_for(name)
             if label and value:
-                text = wsgi_text(value)          # UTF-8 read as latin-1, as the path and query string
+                # UTF-8 read as latin-1, as the path and query string; most values are short ASCII, which
+                # neither wsgi_text() nor clip() changes (two calls saved per header, on every request)
+                text = value if isinstance(value, str) and value.isascii() else wsgi_text(value)
                 if label in _PAGE_URL_HEADERS:
                     text = _without_origin(text)
-                self.text(self.clip(text), label)
+                self.text(text if len(text) <= limit else self.clip(text), label)
 
     def cookies(self, cookies: Mapping[str, Any]) -> None:
         self.many((wsgi_text(v) for v in cookies.values() if v), "cookie")

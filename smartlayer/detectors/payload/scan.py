@@ -69,7 +69,7 @@ from .normalise import (
     _normalise,
 )
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
-from .parts import KINDS as _KINDS
+from .parts import LOCATION_KINDS as _KINDS
 from .parts import PartReader
 from .parts import kind_of as _kind
 from .result import Hit, ScanResult
@@ -141,7 +141,7 @@ class _Scan(Matcher, PartReader):
         self.located_chars = 0               # characters matched again to name where hits are (match())
         self.pending_chars = 0               # characters queued since the last flush (queue())
         self.stopped = False                 # blocked already: the texts still to come are not read (queue())
-        self.engines: dict[str, Any] | None = None   # kind → engine, filled as needed (engine())
+        self.engines: dict[str, Any] = {}    # kind → engine, filled as needed (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
 
     # evidence
@@ -231,7 +231,8 @@ class _Scan(Matcher, PartReader):
         if raw and len(raw) <= self.budget:
             key = None
             if len(raw) <= _CLEAN_TEXT_CHARS:
-                key = (self.engine(_KINDS.get(location) or _kind(location)), raw, form)
+                kind = _KINDS.get(location) or _kind(location)
+                key = (self.engines.get(kind) or self.engine(kind), raw, form)
                 if key in _CLEAN:
                     self.budget -= len(raw)
                     self.remembered += 1
