@@ -1,6 +1,6 @@
 """Throughput under load: bare Django versus the full smartlayer stack, over real sockets.
 
-    python tests/benchmarks/load.py [--duration 30] [--connections 16] [--worker-class sync]
+    python tests/benchmarks/load.py [--duration 30] [--connections 16] [--worker-class sync] [--model]
 
 One run, same machine, same trivial view, same gunicorn settings, measured
 one after the other with ``wrk``:
@@ -37,6 +37,12 @@ flight when its timer ends are answered and logged, but not counted), so
 every server process counts the responses it sends (:mod:`tests.deploy.counter`),
 including the warm-up's.  After a graceful stop (SIGTERM: workers finish and
 flush the log at exit) the number of RequestLog rows must equal it.
+
+**Model** (``--model``): before the rounds, ``train_smartlayer --from-access-log
+… --activate`` learns a model and the site profile from a generated normal
+week into a temporary store, which the smartlayer stack then uses — every
+feature of the wave on.  Without it no model is active, as on a site that has
+not trained yet.
 
 Targets: smartlayer ≥ 0.6 × bare requests/s, no 5xx, rows == responses (under
 ``--server uvicorn``: every answered request has its row; see :func:`rows_match`).
@@ -84,7 +90,7 @@ WRK_SCRIPT = """
 -- one of a few pages; threads take interleaved slices so no two share a step
 local POOL, NTHREADS = %(pool)d, %(threads)d
 local UA = "%(ua)s"
-local paths = {"/", "/page/1", "/page/2", "/page/about", "/page/products"}
+local paths = {%(paths)s}
 local created = 0
 function setup(thread)
   thread:set("tid", created)
@@ -197,10 +203,12 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
     counts = workdir / f"counts-{stack}"
     counts.mkdir()
     smart = {"TRUSTED_PROXY_COUNT": 1, "LOG_WRITER": "thread", **json.loads(args.smart)}
+    if args.model:
+        smart["MODEL_STORE"] = args.model_store
     env = deploy_env(SMARTLAYER_DEPLOY_STACK=stack, SMARTLAYER_DEPLOY_DATABASE_URL=args.database_url,
                      SMARTLAYER_DEPLOY_REDIS_URL=args.redis_url, SMARTLAYER_DEPLOY_KEY_PREFIX=args.key_prefix,
                      SMARTLAYER_DEPLOY_SMART=json.dumps(smart), SMARTLAYER_DEPLOY_COUNT_DIR=str(counts),
-                     SMARTLAYER_DEPLOY_ONLY=args.only)
+                     SMARTLAYER_DEPLOY_ONLY=args.only, SMARTLAYER_DEPLOY_ANY_PAGE="1" if args.model else "")
     port = free_port()
     if args.server == "uvicorn":
         cmd = uvicorn_cmd(port) + ["--workers", str(args.workers)]
@@ -229,6 +237,37 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
     result["rows"] = (sql(args.database_url, "SELECT COUNT(*) FROM smartlayer_requestlog") or 0) - rows_before
     result["log"] = server.output()
     return result
+
+
+def train_model(args: argparse.Namespace, workdir: Path) -> tuple[str, list[str]]:
+    """Learn a model and the site profile from a generated normal week, as an owner would
+    (``train_smartlayer --from-access-log --activate``), into ``args.model_store``; returns a
+    summary and that site's five most visited pages (the load then requests pages the profile
+    knows — unknown paths would rightly count as odd for the site)."""
+    log = workdir / "week.log"
+    smart = json.dumps({"TRUSTED_PROXY_COUNT": 1, "MODEL_STORE": args.model_store})
+    env = deploy_env(SMARTLAYER_DEPLOY_STACK="smartlayer", SMARTLAYER_DEPLOY_DATABASE_URL=args.database_url,
+                     SMARTLAYER_DEPLOY_REDIS_URL=args.redis_url, SMARTLAYER_DEPLOY_KEY_PREFIX=args.key_prefix,
+                     SMARTLAYER_DEPLOY_SMART=smart)
+    write = ("import django, sys; django.setup()\n"
+             "from smartlayer.offline.accesslog import write_combined\n"
+             "from smartlayer.sim import generate_normal_week\n"
+             "week = generate_normal_week(seed=1, profiled=True)\n"
+             "with open(sys.argv[1], 'w') as fp: write_combined(week, fp)\n"
+             "seen = {}\n"
+             "for r in week:\n"
+             "    if r.method == 'GET' and r.status == 200 and r.label == 'human' and not r.query "
+             "and r.response_type == 'text/html':\n"
+             "        seen[r.path] = seen.get(r.path, 0) + 1\n"
+             "print(' '.join(sorted(seen, key=seen.__getitem__, reverse=True)[:5]))\n")
+    pages = subprocess.run([sys.executable, "-c", write, str(log)], env=env, check=True, timeout=600,
+                           capture_output=True, text=True).stdout.split()
+    done = subprocess.run([sys.executable, "-m", "django", "train_smartlayer", "--from-access-log", str(log),
+                           "--activate"], env=env, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise SystemExit(f"train_smartlayer failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    last = [line for line in done.stdout.splitlines() if line.strip()][-1:]
+    return f"model: trained on a generated normal week and activated ({' '.join(last)})", pages
 
 
 def rows_match(run: dict) -> bool:
@@ -262,6 +301,8 @@ def main() -> int:
                              "rounds' (this machine's speed drifts by ±15 %% over minutes)")
     parser.add_argument("--smart", default="{}", help="JSON merged over the smartlayer stack's SMART_MIDDLEWARE "
                                                        "(experiments; the figures in the README use none)")
+    parser.add_argument("--model", action="store_true",
+                        help="train and activate a model and site profile first (every feature on)")
     args = parser.parse_args()
     if args.worker_class == "gthread" and args.threads_per_worker == 1:
         args.threads_per_worker = 4
@@ -269,12 +310,19 @@ def main() -> int:
     wrk = require_wrk()
     workdir = Path(tempfile.mkdtemp(prefix="sl-load-"))
     script = workdir / "rotate.lua"
-    script.write_text(WRK_SCRIPT % {"pool": args.clients, "threads": args.threads, "ua": BROWSER_UA})
+    pages = ["/", "/page/1", "/page/2", "/page/about", "/page/products"]
 
     prepare_database(args.database_url)
     migrate(deploy_env(SMARTLAYER_DEPLOY_DATABASE_URL=args.database_url))
     sql(args.database_url, "TRUNCATE smartlayer_requestlog, smartlayer_ban, smartlayer_usagecounter")
     clear_redis(args.redis_url, args.key_prefix)
+    if args.model:
+        args.model_store = str(workdir / "store")
+        summary, pages = train_model(args, workdir)
+        print(summary)
+        print("pages requested (the generated site's most visited):", " ".join(pages))
+    script.write_text(WRK_SCRIPT % {"pool": args.clients, "threads": args.threads, "ua": BROWSER_UA,
+                                    "paths": ", ".join(json.dumps(p) for p in pages)})
 
     server = (f"uvicorn {args.workers} workers (ASGI)" if args.server == "uvicorn" else
               f"gunicorn {args.workers} × {args.worker_class}"

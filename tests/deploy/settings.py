@@ -19,6 +19,9 @@ several servers with different settings without writing files:
     A JSON object merged over the ``SMART_MIDDLEWARE`` below.
 ``SMARTLAYER_DEPLOY_DEBUG``
     ``1`` adds the ``/_debug/`` routes (worker identity, ban through a worker).
+``SMARTLAYER_DEPLOY_ANY_PAGE``
+    ``1`` answers 200 on every other path too (a load benchmark requesting the pages of a site whose
+    profile it trained, rather than this project's few routes).
 ``SMARTLAYER_DEPLOY_COUNT_DIR``
     Each process writes how many responses it sent there at exit
     (:mod:`tests.deploy.counter`) — the server-side count the log rows are
@@ -104,6 +107,7 @@ SMART_MIDDLEWARE = {
 }
 
 DEBUG_ROUTES = os.environ.get("SMARTLAYER_DEPLOY_DEBUG") == "1"
+ANY_PAGE = os.environ.get("SMARTLAYER_DEPLOY_ANY_PAGE") == "1"
 COUNT_DIR = os.environ.get("SMARTLAYER_DEPLOY_COUNT_DIR")
 
 LOGGING = {

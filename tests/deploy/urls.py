@@ -23,6 +23,10 @@ def ok(request: HttpRequest, rest: str = "") -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+def page(request: HttpRequest, rest: str = "") -> HttpResponse:
+    return HttpResponse("<!doctype html><title>ok</title><p>ok</p>", content_type="text/html; charset=utf-8")
+
+
 def worker(request: HttpRequest) -> JsonResponse:
     """This worker's pid and the model version its runtime has active.
 
@@ -69,3 +73,5 @@ urlpatterns = [
 ]
 if settings.DEBUG_ROUTES:
     urlpatterns += [path("_debug/worker", worker), path("_debug/ban", ban), path("_debug/login", login)]
+if settings.ANY_PAGE:
+    urlpatterns += [path("<path:rest>", page)]
