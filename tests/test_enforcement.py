@@ -127,3 +127,13 @@ def test_cache_bans_is_the_default_backend_of_the_validator():
     decision = validator.decide(_ctx(), Scan(), now=1.0)
     assert decision.action is Action.BLOCK
     assert all(callable(getattr(CacheBans, m)) for m in ("lookup", "ban", "note_block", "note_flag"))
+
+
+def test_incr_and_read_on_the_local_cache_counts_and_reads_the_other_counter():
+    from smartlayer.state.cache import get_cache, incr_and_read, make_key
+
+    key, other = make_key("flag", "unit", 1), make_key("flag", "unit", 0)
+    get_cache().delete_many([key, other])
+    assert incr_and_read(key, 30, other) == (1, 0)
+    get_cache().set(other, 5, timeout=30)
+    assert incr_and_read(key, 30, other) == (2, 5)

@@ -16,7 +16,7 @@ from ..request.context import RequestContext
 from ..request.decision import Decision
 from . import bans as ban_service
 from .ban_mirror import ban_mirror
-from .cache import get_cache, incr, make_key
+from .cache import get_cache, incr, incr_and_read, make_key
 
 
 def _flag_buckets(now: float, window: float) -> tuple[int, int, float]:
@@ -73,9 +73,9 @@ class CacheBans:
         """Count a flagged request of ``kind`` ("model" or "grey"); returns the
         count over that kind's window, this request included."""
         bucket, previous, half = _flag_buckets(now, _flag_window(kind))
-        n = incr(make_key("flag", kind, ctx.client.key, bucket), timeout=3 * half)
-        before = get_cache().get(make_key("flag", kind, ctx.client.key, previous)) or 0
-        return n + int(before)
+        n, before = incr_and_read(make_key("flag", kind, ctx.client.key, bucket), 3 * half,
+                                  make_key("flag", kind, ctx.client.key, previous))
+        return n + before
 
 
 class MemoryBans:

@@ -330,3 +330,35 @@ def test_active_model_pointer_reaches_another_host_through_redis(redis_alias, sl
         assert time.monotonic() < deadline, "host B never picked up the activation"
         time.sleep(0.05)
     runtime.reset_runtime()
+
+
+def test_incr_and_read_is_one_round_trip_and_agrees_with_the_cache_api(redis_alias):
+    """The flag counter's increment and the previous bucket's read, pipelined: same values as
+    Django's cache API sees, one round trip (counted on the connection) instead of three."""
+    from django.core.cache import caches
+
+    from smartlayer.state import cache as sl_cache
+    from smartlayer.state.redis import raw_redis
+
+    cache = caches[redis_alias]
+    key, other = sl_cache.make_key("flag", "t", "now"), sl_cache.make_key("flag", "t", "before")
+    cache.delete_many([key, other])
+    assert sl_cache.incr_and_read(key, 30, other) == (1, 0)
+    cache.set(other, 4, timeout=30)
+    assert sl_cache.incr_and_read(key, 30, other) == (2, 4)
+    client, full_key = raw_redis()
+    assert cache.get(key) == 2 and 0 < client.ttl(full_key(key)) <= 30
+
+    sent: list[int] = []
+    original = client.connection_pool.get_connection
+
+    def counting(*args, **kwargs):
+        sent.append(1)
+        return original(*args, **kwargs)
+
+    client.connection_pool.get_connection = counting
+    try:
+        assert sl_cache.incr_and_read(key, 30, other) == (3, 4)
+    finally:
+        client.connection_pool.get_connection = original
+    assert len(sent) == 1
