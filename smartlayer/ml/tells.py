@@ -1,0 +1,45 @@
+"""The tells of automation, read off a feature vector: what corroborates the model's flag.
+
+A flagged request whose tell exceeds the site's own ceiling for it (the version's
+``tell_ceilings``, learned by :mod:`smartlayer.ml.training.tells`) is *corroborated*
+(:meth:`smartlayer.ml.runtime.ActiveModel.score_vector`).  No feature of their own: they are
+read off the vector, so any feature set with these counts can use them.
+
+The fs3 counts (hurried direct pages, hurried pages left bare, pages that sent no beacon), and the
+*share* of even gaps between page views.  Even gaps are a share, not a count, because the benign
+fast readers ("next product" every 2–9 s) pile up even pairs over a long visit too; what a fixed
+wait ± jitter does and they do not is make most of the pairs even (generated traffic, tuning seeds,
+flagged requests from 8 page views in the window: regular-paced bots up to 0.95, the fast readers at
+most 0.48, people 0.25).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+
+from .features import FEATURE_NAMES
+
+#: Page views in the window before the share of even gaps says anything (fewer: 0).
+EVEN_MIN_PAGES = 8
+
+_PAGES = FEATURE_NAMES.index("page_views")
+_EVEN = FEATURE_NAMES.index("even_page_gaps")
+
+
+def _even_gap_share(x: Sequence[float]) -> float:
+    pages = x[_PAGES]
+    return x[_EVEN] / (pages - 2.0) if pages >= EVEN_MIN_PAGES else 0.0
+
+
+#: name → how to read it off one feature vector.
+TELLS: dict[str, Callable[[Sequence[float]], float]] = {
+    "hurried_direct_pages": itemgetter(FEATURE_NAMES.index("hurried_direct_pages")),
+    "hurried_bare_pages": itemgetter(FEATURE_NAMES.index("hurried_bare_pages")),
+    "even_gap_share": _even_gap_share,
+    "silent_pages": itemgetter(FEATURE_NAMES.index("silent_pages")),
+}
+
+
+def corroborating(ceilings: dict[str, float]) -> tuple[tuple[Callable[[Sequence[float]], float], float], ...]:
+    """The (reader, ceiling) pairs of the tells a version's manifest knows (older versions know none)."""
+    return tuple((TELLS[name], float(c)) for name, c in (ceilings or {}).items() if name in TELLS)

@@ -1,0 +1,42 @@
+"""The site's ceilings on the automation tells: what "beyond anything normal here" means for one site.
+
+The model flags a request as rare; it does not say *why*, and a rare-but-normal visitor (a fast
+reader clicking "next product", a colleague behind the office's address) is flagged now and then
+too.  A task-list bot is rare in a particular way: its page views show a tell of automation
+(opened seconds apart without a referer, left before any file loaded, evenly spaced, sending none
+of the beacons the site's pages send) more than any visitor of the training week did.
+
+So training records, per tell, the ``MODEL_TELL_QUANTILE`` quantile of the served training vectors
+(the clients mostly above a current model's threshold left out, like the threshold's): the site's
+own ceiling (``tell_ceilings`` in the manifest).  Online, a flagged request whose vector exceeds a
+ceiling is *corroborated* (:meth:`smartlayer.ml.runtime.ActiveModel.score_vector`), and
+``MODEL_CORROBORATED_COUNT`` of them decide sooner than ``MODEL_SUSTAINED_ALONE`` plain flags.  A
+site where people do open pages seconds apart without a referer (or whose pages send no beacons)
+learns a ceiling they stay under: what is normal on the site is never a tell there.
+
+The tells themselves, read off the feature vector, are :mod:`smartlayer.ml.tells` (the request
+path's side); this module is training's: the ceilings, over every training vector at once.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ...conf import sl_settings
+from ..features import FEATURE_NAMES
+from ..tells import EVEN_MIN_PAGES, TELLS
+
+_PAGES = FEATURE_NAMES.index("page_views")
+_EVEN = FEATURE_NAMES.index("even_page_gaps")
+
+
+def tell_ceilings(X: np.ndarray, quantile: float | None = None) -> dict[str, float]:
+    """``{tell: ceiling}`` over the training vectors ``X`` (rows: :data:`FEATURE_NAMES` vectors); empty without any.
+
+    The same readings as :data:`smartlayer.ml.tells.TELLS`, column-wise."""
+    q = float(sl_settings.MODEL_TELL_QUANTILE if quantile is None else quantile)
+    if not len(X):
+        return {}
+    pages = X[:, _PAGES]
+    even = np.where(pages >= EVEN_MIN_PAGES, X[:, _EVEN] / np.maximum(pages - 2.0, 1.0), 0.0)
+    return {name: float(np.quantile(even if name == "even_gap_share" else X[:, FEATURE_NAMES.index(name)], q))
+            for name in TELLS}
