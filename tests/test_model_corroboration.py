@@ -27,6 +27,7 @@ T0 = 1_700_000_040.0
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"
 HD = FEATURE_NAMES.index("hurried_direct_pages")
 PAGES, EVEN = FEATURE_NAMES.index("page_views"), FEATURE_NAMES.index("even_page_gaps")
+SILENT = FEATURE_NAMES.index("silent_pages")
 
 
 def ev(**kw) -> Evidence:
@@ -143,3 +144,15 @@ def test_tell_quantile_out_of_range_is_a_check_error(sl, value):
 
     sl(MODEL_TELL_QUANTILE=value)
     assert "smartlayer.E035" in [m.id for m in check_settings()]
+
+
+def test_silent_pages_are_a_share_too_so_a_site_without_beacons_learns_a_ceiling_of_one():
+    X = np.zeros((3, N_FEATURES))
+    X[:, PAGES] = [10, 20, 40]
+    X[:, SILENT] = [10, 20, 40]          # a site whose pages send no beacons: every page is silent
+    ceilings = tell_ceilings(X, quantile=1.0)
+    assert ceilings["silent_share"] == 1.0
+    x = [0.0] * N_FEATURES
+    x[PAGES], x[SILENT] = 30.0, 30.0
+    assert _model({"silent_share": ceilings["silent_share"]}).score_vector(x).corroborated is False
+    assert _model({"silent_share": 0.6}).score_vector(x).corroborated is True   # a site whose readers do send them

@@ -5,8 +5,11 @@ A flagged request whose tell exceeds the site's own ceiling for it (the version'
 (:meth:`smartlayer.ml.runtime.ActiveModel.score_vector`).  No feature of their own: they are
 read off the vector, so any feature set with these counts can use them.
 
-The fs3 counts (hurried direct pages, hurried pages left bare, pages that sent no beacon), and the
-*share* of even gaps between page views.  Even gaps are a share, not a count, because the benign
+The fs3 counts (hurried direct pages, hurried pages left bare, pages that sent no beacon), the
+share of page views that sent no beacon (a reader who leaves a page within the beacon's interval
+sends none, and over a long visit those add up: on the site with telemetry the count's ceiling was
+31–41, while the share of a script that never moves the mouse is 1), and the *share* of even gaps
+between page views.  Both shares from :data:`EVEN_MIN_PAGES` page views in the window.  Even gaps are a share, not a count, because the benign
 fast readers ("next product" every 2–9 s) pile up even pairs over a long visit too; what a fixed
 wait ± jitter does and they do not is make most of the pairs even (generated traffic, tuning seeds,
 flagged requests from 8 page views in the window: regular-paced bots up to 0.95, the fast readers at
@@ -19,11 +22,14 @@ from operator import itemgetter
 
 from .features import FEATURE_NAMES
 
-#: Page views in the window before the share of even gaps says anything (fewer: 0).
+#: Page views in the window before a share says anything (fewer: 0).
 EVEN_MIN_PAGES = 8
 
 _PAGES = FEATURE_NAMES.index("page_views")
 _EVEN = FEATURE_NAMES.index("even_page_gaps")
+
+
+_SILENT = FEATURE_NAMES.index("silent_pages")
 
 
 def _even_gap_share(x: Sequence[float]) -> float:
@@ -31,12 +37,18 @@ def _even_gap_share(x: Sequence[float]) -> float:
     return x[_EVEN] / (pages - 2.0) if pages >= EVEN_MIN_PAGES else 0.0
 
 
+def _silent_share(x: Sequence[float]) -> float:
+    pages = x[_PAGES]
+    return x[_SILENT] / pages if pages >= EVEN_MIN_PAGES else 0.0
+
+
 #: name → how to read it off one feature vector.
 TELLS: dict[str, Callable[[Sequence[float]], float]] = {
     "hurried_direct_pages": itemgetter(FEATURE_NAMES.index("hurried_direct_pages")),
     "hurried_bare_pages": itemgetter(FEATURE_NAMES.index("hurried_bare_pages")),
     "even_gap_share": _even_gap_share,
-    "silent_pages": itemgetter(FEATURE_NAMES.index("silent_pages")),
+    "silent_pages": itemgetter(_SILENT),
+    "silent_share": _silent_share,
 }
 
 

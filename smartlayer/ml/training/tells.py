@@ -27,6 +27,7 @@ from ..tells import EVEN_MIN_PAGES, TELLS
 
 _PAGES = FEATURE_NAMES.index("page_views")
 _EVEN = FEATURE_NAMES.index("even_page_gaps")
+_SILENT = FEATURE_NAMES.index("silent_pages")
 
 
 def tell_ceilings(X: np.ndarray, quantile: float | None = None) -> dict[str, float]:
@@ -37,6 +38,8 @@ def tell_ceilings(X: np.ndarray, quantile: float | None = None) -> dict[str, flo
     if not len(X):
         return {}
     pages = X[:, _PAGES]
-    even = np.where(pages >= EVEN_MIN_PAGES, X[:, _EVEN] / np.maximum(pages - 2.0, 1.0), 0.0)
-    return {name: float(np.quantile(even if name == "even_gap_share" else X[:, FEATURE_NAMES.index(name)], q))
+    enough = pages >= EVEN_MIN_PAGES
+    shares = {"even_gap_share": np.where(enough, X[:, _EVEN] / np.maximum(pages - 2.0, 1.0), 0.0),
+              "silent_share": np.where(enough, X[:, _SILENT] / np.maximum(pages, 1.0), 0.0)}
+    return {name: float(np.quantile(shares[name] if name in shares else X[:, FEATURE_NAMES.index(name)], q))
             for name in TELLS}
