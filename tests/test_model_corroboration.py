@@ -42,7 +42,7 @@ def test_ceilings_are_the_quantile_of_each_tell_over_the_training_vectors():
     ceilings = tell_ceilings(X, quantile=0.999)
     assert set(ceilings) == set(TELLS)
     assert ceilings["hurried_direct_pages"] == pytest.approx(2.0, abs=0.1)
-    assert ceilings["silent_pages"] == 0.0
+    assert ceilings["silent_share"] == 0.0 and ceilings["even_gap_share"] == 0.0
     assert tell_ceilings(X, quantile=1.0)["hurried_direct_pages"] == 40.0
     assert tell_ceilings(np.zeros((0, N_FEATURES))) == {}
 

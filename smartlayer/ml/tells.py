@@ -5,15 +5,17 @@ A flagged request whose tell exceeds the site's own ceiling for it (the version'
 (:meth:`smartlayer.ml.runtime.ActiveModel.score_vector`).  No feature of their own: they are
 read off the vector, so any feature set with these counts can use them.
 
-The fs3 counts (hurried direct pages, hurried pages left bare, pages that sent no beacon), the
-share of page views that sent no beacon (a reader who leaves a page within the beacon's interval
-sends none, and over a long visit those add up: on the site with telemetry the count's ceiling was
-31–41, while the share of a script that never moves the mouse is 1), and the *share* of even gaps
-between page views.  Both shares from :data:`EVEN_MIN_PAGES` page views in the window.  Even gaps are a share, not a count, because the benign
-fast readers ("next product" every 2–9 s) pile up even pairs over a long visit too; what a fixed
-wait ± jitter does and they do not is make most of the pairs even (generated traffic, tuning seeds,
-flagged requests from 8 page views in the window: regular-paced bots up to 0.95, the fast readers at
-most 0.48, people 0.25).
+Three tells.  Page views opened seconds apart without a referer (the fs3 count: a person's week
+has at most one of them in a window).  The share of page views that sent no beacon, and the share
+of even gaps between page views (from :data:`EVEN_MIN_PAGES` page views in the window): shares, not
+the fs3 counts, because a count grows with the length of a visit, and a person's long visit on the
+next day passes the longest of the training week's (the counts of hurried pages left bare and of
+silent pages corroborated a person on the tuning seeds, at the week's maximum).  A person who leaves
+a page within the beacon's interval sends none, a script that never moves the mouse sends none on
+any page; the benign fast readers ("next product" every 2–9 s) pile up even pairs over a long visit,
+a fixed wait ± jitter makes most of the pairs even (generated traffic, tuning seeds, flagged
+requests from 8 page views: regular-paced bots up to 0.95, the fast readers at most 0.48, people
+0.25).
 """
 from __future__ import annotations
 
@@ -45,9 +47,7 @@ def _silent_share(x: Sequence[float]) -> float:
 #: name → how to read it off one feature vector.
 TELLS: dict[str, Callable[[Sequence[float]], float]] = {
     "hurried_direct_pages": itemgetter(FEATURE_NAMES.index("hurried_direct_pages")),
-    "hurried_bare_pages": itemgetter(FEATURE_NAMES.index("hurried_bare_pages")),
     "even_gap_share": _even_gap_share,
-    "silent_pages": itemgetter(_SILENT),
     "silent_share": _silent_share,
 }
 

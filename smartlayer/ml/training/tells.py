@@ -3,8 +3,8 @@
 The model flags a request as rare; it does not say *why*, and a rare-but-normal visitor (a fast
 reader clicking "next product", a colleague behind the office's address) is flagged now and then
 too.  A task-list bot is rare in a particular way: its page views show a tell of automation
-(opened seconds apart without a referer, left before any file loaded, evenly spaced, sending none
-of the beacons the site's pages send) more than any visitor of the training week did.
+(opened seconds apart without a referer, evenly spaced, sending none of the beacons the site's
+pages send) more than any visitor of the training week did.
 
 So training records, per tell, the ``MODEL_TELL_QUANTILE`` quantile of the served training vectors
 (the clients mostly above a current model's threshold left out, like the threshold's): the site's
