@@ -47,6 +47,16 @@ def test_ceilings_are_the_quantile_of_each_tell_over_the_training_vectors():
     assert tell_ceilings(np.zeros((0, N_FEATURES))) == {}
 
 
+def test_a_week_without_a_hurried_direct_page_still_allows_one():
+    ceilings = tell_ceilings(np.zeros((500, N_FEATURES)), quantile=1.0)
+    assert ceilings["hurried_direct_pages"] == 1.0          # the floor, not the week's 0
+    x = [0.0] * N_FEATURES
+    x[HD] = 1.0
+    assert _model(ceilings).score_vector(x).corroborated is False
+    x[HD] = 2.0
+    assert _model(ceilings).score_vector(x).corroborated is True
+
+
 def test_even_gaps_are_a_share_of_the_page_gaps_from_eight_page_views():
     X = np.zeros((4, N_FEATURES))
     X[:, PAGES] = [7, 8, 12, 40]

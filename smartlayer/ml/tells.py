@@ -52,6 +52,14 @@ TELLS: dict[str, Callable[[Sequence[float]], float]] = {
 }
 
 
+#: The lowest ceiling a tell may learn.  A week in which nobody opened a page seconds after another
+#: without a referer is a week without it, not a site where people never do: one such page in a
+#: window (a bookmark opened right after a page) is what people and office colleagues did on other
+#: days of the generated sites (an office colleague was refused on tuning seed 6, whose week's
+#: maximum was 0; the other weeks' was 1).
+TELL_FLOORS: dict[str, float] = {"hurried_direct_pages": 1.0}
+
+
 def corroborating(ceilings: dict[str, float]) -> tuple[tuple[Callable[[Sequence[float]], float], float], ...]:
     """The (reader, ceiling) pairs of the tells a version's manifest knows (older versions know none)."""
     return tuple((TELLS[name], float(c)) for name, c in (ceilings or {}).items() if name in TELLS)

@@ -23,7 +23,7 @@ import numpy as np
 
 from ...conf import sl_settings
 from ..features import FEATURE_NAMES
-from ..tells import EVEN_MIN_PAGES, TELLS
+from ..tells import EVEN_MIN_PAGES, TELL_FLOORS, TELLS
 
 _PAGES = FEATURE_NAMES.index("page_views")
 _EVEN = FEATURE_NAMES.index("even_page_gaps")
@@ -33,7 +33,8 @@ _SILENT = FEATURE_NAMES.index("silent_pages")
 def tell_ceilings(X: np.ndarray, quantile: float | None = None) -> dict[str, float]:
     """``{tell: ceiling}`` over the training vectors ``X`` (rows: :data:`FEATURE_NAMES` vectors); empty without any.
 
-    The same readings as :data:`smartlayer.ml.tells.TELLS`, column-wise."""
+    The same readings as :data:`smartlayer.ml.tells.TELLS`, column-wise, never below their
+    :data:`~smartlayer.ml.tells.TELL_FLOORS`."""
     q = float(sl_settings.MODEL_TELL_QUANTILE if quantile is None else quantile)
     if not len(X):
         return {}
@@ -41,5 +42,6 @@ def tell_ceilings(X: np.ndarray, quantile: float | None = None) -> dict[str, flo
     enough = pages >= EVEN_MIN_PAGES
     shares = {"even_gap_share": np.where(enough, X[:, _EVEN] / np.maximum(pages - 2.0, 1.0), 0.0),
               "silent_share": np.where(enough, X[:, _SILENT] / np.maximum(pages, 1.0), 0.0)}
-    return {name: float(np.quantile(shares[name] if name in shares else X[:, FEATURE_NAMES.index(name)], q))
+    return {name: max(float(np.quantile(shares[name] if name in shares else X[:, FEATURE_NAMES.index(name)], q)),
+                      TELL_FLOORS.get(name, 0.0))
             for name in TELLS}
