@@ -258,6 +258,13 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_SUSTAINED_COUNT": 5,
     "MODEL_SUSTAINED_RULE_SCORE": 2,
     "MODEL_SUSTAINED_ALONE": 15,
+    # Corroborated: a flagged request whose vector shows a tell of automation beyond what the site's
+    # training week showed (the MODEL_TELL_QUANTILE quantile of its vectors, per tell; 1.0: the
+    # maximum — 0.999 refused an office colleague and more fast readers on generated traffic:
+    # training/README.md).  CORROBORATED_COUNT of them within MODEL_SUSTAINED_WINDOW block, the
+    # grace period included, guard green (0: never).
+    "MODEL_CORROBORATED_COUNT": 3,
+    "MODEL_TELL_QUANTILE": 1.0,
     # Score early, decide later: the model scores a client from its n-th request in 24 h,
     # inside the grace period too (evidence accumulates from the start; grace still protects).
     "MODEL_SCORE_FROM": 2,

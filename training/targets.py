@@ -99,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--humans", type=int, default=200, help="people of the training week")
     parser.add_argument("--day-humans", type=int, default=300, help="people of the day replayed")
     parser.add_argument("--sites", nargs="+", default=["plain", "telemetry"], choices=["plain", "telemetry"])
+    parser.add_argument("--model-only", action="store_true",
+                        help="replay only with the rules + profile + model (the other columns print '-')")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="SMART_MIDDLEWARE settings for the run (a number, or a JSON value)")
     args = parser.parse_args(argv)
@@ -127,11 +129,14 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter()
             model, profile = train_on_week(seed, args.humans, site)
             day = test_day(seed + 100, args.day_humans, site)
-            for mode, m, p in (("rules", None, None), ("rules + profile", None, profile), ("rules + model", model, profile)):
+            runs = [("rules", None, None), ("rules + profile", None, profile), ("rules + model", model, profile)]
+            for mode, m, p in runs[2:] if args.model_only else runs:
                 for group, (n, c) in sessions_caught(day, m, p).items():
                     pooled[mode][group][0] += n
                     pooled[mode][group][1] += c
-            print(f"  seed {seed}: {len(day)} requests replayed, {time.perf_counter() - t0:.0f}s", file=sys.stderr)
+            ceilings = ", ".join(f"{k} {v:g}" for k, v in model.manifest.get("tell_ceilings", {}).items())
+            print(f"  seed {seed}: {len(day)} requests replayed, {time.perf_counter() - t0:.0f}s; "
+                  f"tell ceilings: {ceilings or '-'}", file=sys.stderr)
         print(f"\nsite: {name} (seeds {', '.join(map(str, args.seeds))}; sessions caught)")
         print(f"| {'sessions':<17} | {'target':<9} | {'rules alone':>16} | {'rules + profile':>16} | "
               f"{'rules + model (' + FEATURE_SET_VERSION + ')':>20} |")

@@ -42,6 +42,7 @@ CATALOGUE: dict[str, str] = {
     "E032": "MODEL_BOUND_FACTOR or MODEL_GUARD_FACTOR is not a number above 1",
     "E033": "MODEL_TRIM_SHARE is not a share in [0, 0.5)",
     "E034": "MODEL_GUARD_CLIENT_SHARE or MODEL_GUARD_MEDIAN_QUANTILE is not a share in [0, 1)",
+    "E035": "MODEL_TELL_QUANTILE is not a quantile in [0.9, 1]",
     "W001": "unknown key in SMART_MIDDLEWARE (the closest known key is suggested)",
     "W002": "smartlayer is installed but none of its middlewares is in MIDDLEWARE",
     "W003": "a smartlayer middleware comes before AuthenticationMiddleware",

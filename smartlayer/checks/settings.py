@@ -22,6 +22,7 @@ _NON_NEGATIVE_INT = (
     "grey_burst_max_paths", "black_requests_10s", "black_error_rate_percent", "black_error_min_requests",
     "LOGIN_FLOOD_ATTEMPTS", "GREY_SUSTAINED_COUNT", "PROFILE_SUSTAINED_COUNT",
     "AI_RETRIES", "AI_PAYLOAD_BLOCK_CONFIDENCE", "MODEL_RULE_ASSIST", "MODEL_SUSTAINED_RULE_SCORE",
+    "MODEL_CORROBORATED_COUNT",
 )
 _POSITIVE_INT = (
     "BAN_BLOCK_WINDOW", "BAN_SYNC_INTERVAL", "WINDOW_MAX_EVENTS", "WINDOW_SECONDS", "WINDOW_MAX_CLIENTS",
@@ -228,6 +229,12 @@ def _model_guard_errors(cfg: dict[str, Any]) -> list[Error]:
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value < 1:
             errors.append(Error(f"SMART_MIDDLEWARE[{key!r}] must be a share in [0, 1), got {value!r}.",
                                 hint=f"The default is {DEFAULTS[key]!r}.", id="smartlayer.E034"))
+    tell = cfg.get("MODEL_TELL_QUANTILE", DEFAULTS["MODEL_TELL_QUANTILE"])
+    if not isinstance(tell, (int, float)) or isinstance(tell, bool) or not 0.9 <= tell <= 1:
+        # lower, the ceiling falls inside what the site's visitors do and their normal tells count
+        errors.append(Error(f"SMART_MIDDLEWARE['MODEL_TELL_QUANTILE'] must be a quantile in [0.9, 1], got {tell!r}.",
+                            hint=f"The default is {DEFAULTS['MODEL_TELL_QUANTILE']!r}; 1 is the training week's "
+                                 "maximum.", id="smartlayer.E035"))
     return errors
 
 

@@ -40,6 +40,7 @@ from ..state.windows.window import Snapshot
 from .features import FEATURE_NAMES, extract
 from .forest import CompiledForest
 from .store import LoadedModel, ModelStore
+from .tells import corroborating
 
 logger = logging.getLogger("smartlayer")
 
@@ -64,12 +65,15 @@ class ModelScore:
     ``top_features``: ``(name, robust z)`` of the features furthest from the
     training median, in units of the training IQR (the 1–99 % range for
     near-constant features) — why it scored so.
+    ``corroborated``: a tell of automation in the vector exceeds the site's own ceiling for it
+    (the version's ``tell_ceilings``, :mod:`smartlayer.ml.training.tells`).
     """
 
     score: float
     threshold: float
     version: str
     top_features: list[tuple[str, float]] = field(default_factory=list)
+    corroborated: bool = False
 
     @property
     def above_threshold(self) -> bool:
@@ -89,13 +93,16 @@ class ActiveModel:
         self._inv_scale = [1.0 / float(s) if float(s) > 0 else 1.0 for s in stats["scale"]]
         if not (len(self._median) == len(self._inv_scale) == len(FEATURE_NAMES)):
             raise ValueError("feature_stats do not match the feature set")
+        self._tells = corroborating(manifest.get("tell_ceilings") or {})
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel) -> ActiveModel:
         return cls(loaded.version, loaded.forest, loaded.manifest)
 
     def score_vector(self, x: list[float]) -> ModelScore:
-        return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, self.top_features(x))
+        corroborated = any(tell(x) > c for tell, c in self._tells)
+        return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, self.top_features(x),
+                          corroborated)
 
     def score(self, snap: Snapshot) -> ModelScore:
         """Extract the request's features and score them (a few tens of µs)."""

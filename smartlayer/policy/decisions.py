@@ -23,7 +23,9 @@ anomaly score, the payload score, an LLM verdict) and hands it to
    anomaly blocks: ``MODEL_SUSTAINED_COUNT`` requests above the threshold
    within ``MODEL_SUSTAINED_WINDOW`` together with a rule score of at least
    ``MODEL_SUSTAINED_RULE_SCORE``, or ``MODEL_SUSTAINED_ALONE`` of them
-   whatever the rules say.  One odd request is common for people with long
+   whatever the rules say, or ``MODEL_CORROBORATED_COUNT`` of them *corroborated* (a tell of
+   automation beyond the site's own ceiling, :mod:`smartlayer.ml.training.tells`): the model says
+   rare, the site's week says never this much of that.  One odd request is common for people with long
    sessions; attackers are odd request after request (measured on generated
    traffic: ``training/README.md``);
 6. (assisted) rule score ≥ ``grey_hard_block_score`` → **block**;
@@ -131,11 +133,15 @@ def combine(ev: Evidence) -> Decision:
         block_at = s.MODEL_BLOCK_SCORE if s.MODEL_BLOCK_SCORE is not None else ev.model_threshold
         if ev.model_score >= float(block_at):
             flags = ev.model_flags
+            corroborate = int(s.MODEL_CORROBORATED_COUNT or 0)
             if not (alone or agreed):
                 reasons.append("model:record_only")
             elif ((alone and flags >= int(s.MODEL_SUSTAINED_ALONE))
                     or (flags >= int(s.MODEL_SUSTAINED_COUNT) and agreed)):
                 reasons = ["model:sustained"] + reasons
+                return _decision(Action.BLOCK, ev, reasons[0], reasons)
+            elif alone and corroborate and ev.model_corroborated >= corroborate:
+                reasons = ["model:corroborated"] + reasons
                 return _decision(Action.BLOCK, ev, reasons[0], reasons)
             else:
                 score += int(s.MODEL_RULE_ASSIST)

@@ -78,6 +78,7 @@ class Evidence:
     model_threshold: float | None = None
     model_version: str = ""
     model_flags: int = 0                    # requests above the threshold in MODEL_SUSTAINED_WINDOW, this one included
+    model_corroborated: int = 0             # of those, requests with a tell beyond the site's ceiling (tell_ceilings)
     model_demoted: bool = False             # the live guard demoted the model: it refuses only with a rule agreeing
     grey_flags: int = 0                     # grey-zone hammering requests in GREY_SUSTAINED_WINDOW, this one included
     top_features: list[Any] = field(default_factory=list)
@@ -105,6 +106,8 @@ class Evidence:
             d["model_version"] = self.model_version
             if self.model_flags:
                 d["model_flags"] = self.model_flags
+            if self.model_corroborated:
+                d["model_corroborated"] = self.model_corroborated
             if self.model_demoted:
                 d["model_guard"] = "record-only"
         if self.grey_flags:

@@ -164,10 +164,15 @@ class Detector:
             ev.model_demoted = not self.guard.note(model, client.key, above, now, scored_.score)
             if above:
                 ev.model_flags = counted(self.bans.note_flag, ctx, now)
+                corroborate = int(sl_settings.MODEL_CORROBORATED_COUNT or 0)
+                if corroborate and getattr(scored_, "corroborated", False):
+                    ev.model_corroborated = counted(self.bans.note_flag, ctx, now, "corroborated")
                 # the grace period protects from a refusal on little evidence: a sustained anomaly
-                # (MODEL_SUSTAINED_ALONE flagged requests, the guard green) is not little
+                # (MODEL_SUSTAINED_ALONE flagged requests, or MODEL_CORROBORATED_COUNT flagged with
+                # a tell beyond the site's ceiling; the guard green) is not little
                 if (result.in_grace and not ev.model_demoted
-                        and ev.model_flags >= int(sl_settings.MODEL_SUSTAINED_ALONE)):
+                        and (ev.model_flags >= int(sl_settings.MODEL_SUSTAINED_ALONE)
+                             or (corroborate and ev.model_corroborated >= corroborate))):
                     ev.in_grace = False
 
         return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)

@@ -1,0 +1,65 @@
+"""The tells of automation, read off a feature vector: what corroborates the model's flag.
+
+A flagged request whose tell exceeds the site's own ceiling for it (the version's
+``tell_ceilings``, learned by :mod:`smartlayer.ml.training.tells`) is *corroborated*
+(:meth:`smartlayer.ml.runtime.ActiveModel.score_vector`).  No feature of their own: they are
+read off the vector, so any feature set with these counts can use them.
+
+Three tells.  Page views opened seconds apart without a referer (the fs3 count: a person's week
+has at most one of them in a window).  The share of page views that sent no beacon, and the share
+of even gaps between page views (from :data:`EVEN_MIN_PAGES` page views in the window): shares, not
+the fs3 counts, because a count grows with the length of a visit, and a person's long visit on the
+next day passes the longest of the training week's (the counts of hurried pages left bare and of
+silent pages corroborated a person on the tuning seeds, at the week's maximum).  A person who leaves
+a page within the beacon's interval sends none, a script that never moves the mouse sends none on
+any page; the benign fast readers ("next product" every 2–9 s) pile up even pairs over a long visit,
+a fixed wait ± jitter makes most of the pairs even (generated traffic, tuning seeds, flagged
+requests from 8 page views: regular-paced bots up to 0.95, the fast readers at most 0.48, people
+0.25).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from operator import itemgetter
+
+from .features import FEATURE_NAMES
+
+#: Page views in the window before a share says anything (fewer: 0).
+EVEN_MIN_PAGES = 8
+
+_PAGES = FEATURE_NAMES.index("page_views")
+_EVEN = FEATURE_NAMES.index("even_page_gaps")
+
+
+_SILENT = FEATURE_NAMES.index("silent_pages")
+
+
+def _even_gap_share(x: Sequence[float]) -> float:
+    pages = x[_PAGES]
+    return x[_EVEN] / (pages - 2.0) if pages >= EVEN_MIN_PAGES else 0.0
+
+
+def _silent_share(x: Sequence[float]) -> float:
+    pages = x[_PAGES]
+    return x[_SILENT] / pages if pages >= EVEN_MIN_PAGES else 0.0
+
+
+#: name → how to read it off one feature vector.
+TELLS: dict[str, Callable[[Sequence[float]], float]] = {
+    "hurried_direct_pages": itemgetter(FEATURE_NAMES.index("hurried_direct_pages")),
+    "even_gap_share": _even_gap_share,
+    "silent_share": _silent_share,
+}
+
+
+#: The lowest ceiling a tell may learn.  A week in which nobody opened a page seconds after another
+#: without a referer is a week without it, not a site where people never do: one such page in a
+#: window (a bookmark opened right after a page) is what people and office colleagues did on other
+#: days of the generated sites (an office colleague was refused on tuning seed 6, whose week's
+#: maximum was 0; the other weeks' was 1).
+TELL_FLOORS: dict[str, float] = {"hurried_direct_pages": 1.0}
+
+
+def corroborating(ceilings: dict[str, float]) -> tuple[tuple[Callable[[Sequence[float]], float], float], ...]:
+    """The (reader, ceiling) pairs of the tells a version's manifest knows (older versions know none)."""
+    return tuple((TELLS[name], float(c)) for name, c in (ceilings or {}).items() if name in TELLS)
