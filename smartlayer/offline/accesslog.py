@@ -29,19 +29,24 @@ import io
 import json
 import os
 import re
-import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import IO, TYPE_CHECKING, Union
+
+from .clftime import (  # noqa: F401  (the two private parsers re-exported: tests compare them here)
+    _parse_cache,
+    _parse_clf_time_fast,
+    _parse_clf_time_uncached,
+    format_clf_time,
+    parse_clf_time,
+)
 
 if TYPE_CHECKING:
     from ..sim import TrafficRecord
 
 LogSource = Union[str, "os.PathLike[str]", IO[str], IO[bytes], Iterable[str]]
 
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_MONTH_NUMBER = {name: i for i, name in enumerate(_MONTHS, 1)}
 
 # "unrolled loop" form of a quoted string with backslash escapes: far faster
 # in Python's engine than an alternation tried at every character
@@ -98,108 +103,6 @@ class LogStats:
     malformed: int = 0
     blank: int = 0
     first_errors: list[str] = field(default_factory=list)
-
-
-# ── timestamps: one formatter, one parser ─────────────────────────────────
-_format_cache: tuple[int, str] = (-1, "")
-
-
-def format_clf_time(ts: float) -> str:
-    """``ts`` (unix seconds) as ``dd/Mon/yyyy:HH:MM:SS +0000``, to the second."""
-    global _format_cache
-    second = int(ts // 1)
-    cached = _format_cache
-    if cached[0] == second:
-        return cached[1]
-    t = time.gmtime(second)
-    text = (f"{t.tm_mday:02d}/{_MONTHS[t.tm_mon - 1]}/{t.tm_year:04d}:"
-            f"{t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} +0000")
-    _format_cache = (second, text)
-    return text
-
-
-_parse_cache: dict[str, float] = {}
-
-
-def parse_clf_time(text: str) -> float | None:
-    """``dd/Mon/yyyy:HH:MM:SS[.fff] ±hhmm`` → unix seconds (UTC), else None.
-
-    Any offset is converted to UTC (``+02:00`` and a missing offset, read as
-    UTC, are tolerated).  Results are cached per string: a log has about one
-    distinct timestamp per second of traffic, so almost every call is a
-    dictionary hit and the slow path runs rarely.
-    """
-    ts = _parse_cache.get(text)
-    if ts is None:
-        ts = _parse_clf_time_fast(text)
-        if ts is None:
-            ts = _parse_clf_time_uncached(text)
-            if ts is None:
-                return None
-        if len(_parse_cache) >= 100_000:
-            _parse_cache.clear()
-        _parse_cache[text] = ts
-    return ts
-
-
-# the start of each (day, offset) seen: a log of N days has N of them
-_day_cache: dict[tuple[str, str], float] = {}
-
-
-def _parse_clf_time_fast(text: str) -> float | None:
-    """The common form ``dd/Mon/yyyy:HH:MM:SS ±hhmm`` by arithmetic from its day's start, else None.
-
-    A log has one distinct timestamp per second of traffic, so the string
-    cache above misses on most seconds; building a ``datetime`` for each miss
-    was a tenth of a replay.  The day and offset are parsed once (by the full
-    parser, so both agree), the time of day is three integers."""
-    if len(text) != 26 or text[20] != " " or text[11] != ":" or text[14] != ":" or text[17] != ":":
-        return None
-    hh, mm, ss = text[12:14], text[15:17], text[18:20]
-    if not (hh.isdecimal() and mm.isdecimal() and ss.isdecimal()):
-        return None
-    h, m, sec = int(hh), int(mm), int(ss)
-    if h > 23 or m > 59 or sec > 59:
-        return None
-    key = (text[:11], text[21:])
-    base = _day_cache.get(key)
-    if base is None:
-        base = _parse_clf_time_uncached(f"{text[:11]}:00:00:00 {text[21:]}")
-        if base is None:
-            return None
-        if len(_day_cache) >= 10_000:
-            _day_cache.clear()
-        _day_cache[key] = base
-    return base + (h * 3600 + m * 60 + sec)
-
-
-def _parse_clf_time_uncached(text: str) -> float | None:
-    if len(text) < 20 or text[2] != "/" or text[6] != "/" or text[11] != ":" or text[14] != ":" \
-            or text[17] != ":":
-        return None
-    month = _MONTH_NUMBER.get(text[3:6])
-    if month is None:
-        return None
-    rest = text[20:]
-    fraction = 0.0
-    try:
-        if rest.startswith("."):
-            digits = rest[1:].split(" ", 1)[0]
-            fraction = float("0." + digits)
-            rest = rest[1 + len(digits):]
-        rest = rest.strip().replace(":", "")
-        offset = 0
-        if rest and rest != "Z":
-            if len(rest) != 5 or rest[0] not in "+-":
-                return None
-            offset = int(rest[1:3]) * 3600 + int(rest[3:5]) * 60
-            if rest[0] == "-":
-                offset = -offset
-        moment = datetime(int(text[7:11]), month, int(text[0:2]), int(text[12:14]), int(text[15:17]),
-                          int(text[18:20]), tzinfo=timezone.utc)
-    except ValueError:
-        return None
-    return moment.timestamp() - offset + fraction
 
 
 # ── fields ────────────────────────────────────────────────────────────────
