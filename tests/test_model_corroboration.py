@@ -42,7 +42,8 @@ def test_ceilings_are_the_quantile_of_each_tell_over_the_training_vectors():
     ceilings = tell_ceilings(X, quantile=0.999)
     assert set(ceilings) == set(TELLS)
     assert ceilings["hurried_direct_pages"] == pytest.approx(2.0, abs=0.1)
-    assert ceilings["silent_share"] == 0.0 and ceilings["even_gap_share"] == 0.0
+    # no window of 8 page views in that week: the shares' floors, not a ceiling of 0 learned from nothing
+    assert ceilings["silent_share"] == 0.5 and ceilings["even_gap_share"] == 0.5
     assert tell_ceilings(X, quantile=1.0)["hurried_direct_pages"] == 40.0
     assert tell_ceilings(np.zeros((0, N_FEATURES))) == {}
 
@@ -166,3 +167,18 @@ def test_silent_pages_are_a_share_too_so_a_site_without_beacons_learns_a_ceiling
     x[PAGES], x[SILENT] = 30.0, 30.0
     assert _model({"silent_share": ceilings["silent_share"]}).score_vector(x).corroborated is False
     assert _model({"silent_share": 0.6}).score_vector(x).corroborated is True   # a site whose readers do send them
+
+
+def test_a_week_without_long_visits_does_not_make_one_even_pair_or_one_silent_page_a_tell():
+    """A training week with no window of 8 page views learns nothing about the shares: a person's
+    long visit the next day, with a few even pairs and a page left before its first beacon, is
+    not corroborated; a bot that sends no beacon on any page still is."""
+    X = np.zeros((800, N_FEATURES))
+    X[:, PAGES] = np.arange(800) % 7            # every window: at most 6 page views
+    ceilings = tell_ceilings(X, quantile=1.0)
+    person = [0.0] * N_FEATURES
+    person[PAGES], person[EVEN], person[SILENT] = 20.0, 4.0, 2.0
+    assert _model(ceilings).score_vector(person).corroborated is False
+    bot = [0.0] * N_FEATURES
+    bot[PAGES], bot[SILENT] = 20.0, 20.0
+    assert _model(ceilings).score_vector(bot).corroborated is True
