@@ -62,8 +62,10 @@ def _train(week: list, store_dir: Path, version: str) -> None:
     from smartlayer.ml.training.train import fit_frame
     from smartlayer.profile.learn import learn_profile, rows_from_records
 
-    fitted = fit_frame(records_frame(week), seed=0)
     profile = learn_profile(rows_from_records(week), resolver=False)
+    # the model learns from vectors judged by that profile, as train_smartlayer's are: without it the
+    # profiled counts (silent pages, hurried direct pages) are 0 in training and not in serving
+    fitted = fit_frame(records_frame(week), seed=0, profile=profile)
     manifest = dict(fitted.manifest)
     manifest["profile"] = profile_summary(profile)
     store = ModelStore(store_dir)
