@@ -253,7 +253,10 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_RULE_ASSIST": 2,          # model above threshold adds this to the rule score
     # Sustained anomaly: requests of one client above the model's threshold,
     # counted over MODEL_SUSTAINED_WINDOW seconds.  COUNT of them together with
-    # a rule score of at least RULE_SCORE blocks; ALONE of them block without rules.
+    # a rule score of at least RULE_SCORE blocks; ALONE of them block without rules.  Stricter
+    # ALONE (20-30) or COUNT (8-10) spared product clickers but never the telemetry site's people and
+    # cost advanced bots every time; RULE_SCORE 3 or a window of 300-400 s spared one person at most
+    # (generated traffic, training/README.md).
     "MODEL_SUSTAINED_WINDOW": 600,
     "MODEL_SUSTAINED_COUNT": 5,
     "MODEL_SUSTAINED_RULE_SCORE": 2,
