@@ -75,15 +75,24 @@ def incr_many(items: list[tuple[str, float]]) -> list[int]:
         return []
     if not cache_is_redis():
         return [incr(key, timeout) for key, timeout in items]
+    pipe, cache_key = _pipeline()
+    for key, timeout in items:
+        _queue_incr(pipe, cache_key(key), timeout)
+    return [int(v) for v in pipe.execute()[1::2]]
+
+
+def _pipeline() -> tuple[Any, Any]:
+    """A non-transactional pipeline on smartlayer's Redis client, and the cache's key function."""
     from .redis import raw_redis
 
     client, cache_key = raw_redis()
-    pipe = client.pipeline(transaction=False)
-    for key, timeout in items:
-        full = cache_key(key)
-        pipe.set(full, 0, ex=max(1, int(timeout)), nx=True)
-        pipe.incr(full)
-    return [int(v) for v in pipe.execute()[1::2]]
+    return client.pipeline(transaction=False), cache_key
+
+
+def _queue_incr(pipe: Any, full_key: str, timeout: float) -> None:
+    """Queue :func:`incr`'s add-then-increment (``SET NX EX`` + ``INCR``): two replies."""
+    pipe.set(full_key, 0, ex=max(1, int(timeout)), nx=True)
+    pipe.incr(full_key)
 
 
 def incr_and_read(key: str, timeout: float, other: str) -> tuple[int, int]:
@@ -94,13 +103,8 @@ def incr_and_read(key: str, timeout: float, other: str) -> tuple[int, int]:
     """
     if not cache_is_redis():
         return incr(key, timeout), int(get_cache().get(other) or 0)
-    from .redis import raw_redis
-
-    client, cache_key = raw_redis()
-    full = cache_key(key)
-    pipe = client.pipeline(transaction=False)
-    pipe.set(full, 0, ex=max(1, int(timeout)), nx=True)
-    pipe.incr(full)
+    pipe, cache_key = _pipeline()
+    _queue_incr(pipe, cache_key(key), timeout)
     pipe.get(cache_key(other))
     _, n, before = pipe.execute()
     return int(n), int(before or 0)
