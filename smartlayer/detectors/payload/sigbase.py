@@ -9,6 +9,7 @@ stdlib fallback stays linear too.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -35,15 +36,38 @@ class Signature:
     ``VALIDATOR_PARANOIA`` at which the signature runs (1 = near-zero false
     positives on real benign text; 2 and 3 trade false positives for
     coverage).  ``scope``: the kinds of location it is matched in.
-    ``regex`` is ``None`` for the encoding tricks the normaliser notices.
+    ``source`` is the pattern (a string, or already compiled), ``None`` for
+    the encoding tricks the normaliser notices.
     """
 
     name: str
     family: str
     weight: int
-    regex: re.Pattern[str] | None
+    source: re.Pattern[str] | str | None
     paranoia: int = 1
     scope: frozenset[str] = ANYWHERE
+
+    @property
+    def pattern(self) -> str | None:
+        """The pattern's text: what the engine compiles (RE2 reads the text, not a stdlib compilation)."""
+        source = self.source
+        return source if source is None or isinstance(source, str) else source.pattern
+
+    @property
+    def regex(self) -> re.Pattern[str] | None:
+        """The stdlib compilation (multi-line), made on first use.
+
+        Only the engine's fallback (no RE2 on the platform) and the audits
+        need it: compiling the whole table with ``re`` at import cost most of
+        the import's time in every process that starts, a replay's included.
+        """
+        source = self.source
+        return _compiled(source) if isinstance(source, str) else source
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.MULTILINE)
 
 
 def sig(name: str, family: str, weight: int, alternatives: str | list[str] | None, *, paranoia: int = 1,
@@ -52,7 +76,7 @@ def sig(name: str, family: str, weight: int, alternatives: str | list[str] | Non
     if alternatives is None:
         return Signature(name, family, weight, None, paranoia, scope)
     pattern = alternatives if isinstance(alternatives, str) else "|".join(f"(?:{a})" for a in alternatives)
-    return Signature(name, family, weight, re.compile(pattern, re.MULTILINE), paranoia, scope)
+    return Signature(name, family, weight, pattern, paranoia, scope)
 
 
 def word(text: str) -> str:

@@ -21,7 +21,7 @@ __all__ = ["PARANOIA_LEVELS", "SIGNATURES", "Signature", "engine_for"]
 SIGNATURES: tuple[Signature, ...] = (*sql.SIGNATURES, *web.SIGNATURES, *system.SIGNATURES, *protocol.SIGNATURES)
 PARANOIA_LEVELS = (1, 2, 3)
 
-_REGEX_SIGNATURES = tuple(s for s in SIGNATURES if s.regex is not None)
+_REGEX_SIGNATURES = tuple(s for s in SIGNATURES if s.source is not None)
 _BY_NAME = {s.name: s for s in SIGNATURES}
 if len(_BY_NAME) != len(SIGNATURES):  # pragma: no cover - a table edit gone wrong
     raise ImportError("duplicate signature names in the payload table")
@@ -45,9 +45,9 @@ def engine_for(paranoia: int, kind: str, extra: Sequence[Signature] = ()) -> tup
         found = _ENGINES.get(key)
         if found is None:
             chosen = tuple(s for s in _REGEX_SIGNATURES if s.paranoia <= paranoia and kind in s.scope)
-            chosen += tuple(s for s in extra if s.regex is not None)
+            chosen += tuple(s for s in extra if s.source is not None)
             builtin = len(chosen) - len(extra)
-            engine = Engine(["(?m)" + s.regex.pattern for s in chosen],  # type: ignore[union-attr]
+            engine = Engine(["(?m)" + s.pattern for s in chosen],  # type: ignore[operator]
                             ignore_case=[False] * builtin + [True] * len(extra))
             if len(_ENGINES) > 64:       # settings reloaded many times (tests): keep the table bounded
                 _ENGINES.clear()
