@@ -56,6 +56,8 @@ class CacheBans:
         key = ban_service.ban_key(client_key)
         if mirror is not None and mirror.ready:
             return mirror.lookup([key], now)
+        if not ban_service.may_be_cached([key]):
+            return None
         return ban_service.active_entry([get_cache().get(key)], now)
 
     def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
