@@ -137,3 +137,17 @@ def test_incr_and_read_on_the_local_cache_counts_and_reads_the_other_counter():
     assert incr_and_read(key, 30, other) == (1, 0)
     get_cache().set(other, 5, timeout=30)
     assert incr_and_read(key, 30, other) == (2, 5)
+
+
+def test_cache_bans_counts_flags_in_the_clients_window_not_in_the_cache():
+    """With windows in this process (local or replicated) a flag costs no cache round trip."""
+    from smartlayer.state.cache import get_cache, make_key
+    from smartlayer.state.windows import get_window_store
+
+    ctx, bans = _ctx(), CacheBans()
+    assert bans.note_flag(ctx, 1000.0) == 1  # no window yet for this client: the cache counter
+    assert get_cache().get(make_key("flag", "model", ctx.client.key, 3)) == 1
+    get_window_store().arrive(ctx.client.key, (1000.0, "GET", "/", 0))
+    assert [bans.note_flag(ctx, 1000.0 + i) for i in range(3)] == [1, 2, 3]
+    assert bans.note_flag(ctx, 1000.0, "profile") == 1
+    assert get_cache().get(make_key("flag", "model", ctx.client.key, 3)) == 1  # untouched

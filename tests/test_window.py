@@ -127,3 +127,34 @@ def test_a_batch_larger_than_one_slice_is_merged_whole():
     n = MERGE_SLICE * 2 + 7
     store.bus.handler([("ip:9", 0, 100.0 + i / 100, "GET", "/", 0) for i in range(n)])
     assert len(store._windows["ip:9"].arrivals) == n
+
+
+def test_flag_marks_count_like_the_replay_and_travel_to_the_other_workers():
+    """A flagged request is counted in the client's window (no cache round trip), with the same
+    two half-window buckets as MemoryBans, and the other workers' windows hear of it."""
+    from smartlayer.state.ban_backends import MemoryBans, _flag_buckets
+
+    class Ctx:
+        class client:
+            key = "ip:7"
+
+    a_bus, b_bus = _Bus(), _Bus()
+    a = ReplicatedWindowStore(bus=a_bus, max_events=50, keep_seconds=600)
+    b = ReplicatedWindowStore(bus=b_bus, max_events=50, keep_seconds=600)
+    assert a.mark("ip:7", "model", 1) is None  # no window for that client: the caller counts elsewhere
+    a.arrive("ip:7", (100.0, "GET", "/", 0))
+    replay = MemoryBans()
+    got, want = [], []
+    for now in (100.0, 200.0, 310.0, 650.0, 700.0, 1300.0):
+        bucket, _, _ = _flag_buckets(now, 600)
+        got.append(a.mark("ip:7", "model", bucket))
+        want.append(replay.note_flag(Ctx, now))
+    assert got == want == [1, 2, 3, 2, 3, 1]
+    assert len(a._windows["ip:7"].marks) <= 2  # older buckets are dropped
+    marks = [item for item in a_bus.sent if len(item) == 3]
+    assert len(marks) == 6
+    b.merge_marks(marks)  # b never saw an arrival of ip:7: the window is made for the mark
+    assert b.mark("ip:7", "model", _flag_buckets(1300.0, 600)[0]) == 2
+    assert b.mark("ip:7", "grey", 5) == 1  # kinds are counted apart
+    with pytest.raises(ValueError):
+        b.merge_marks([("ip:7", "model", "5")])

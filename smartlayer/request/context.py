@@ -136,31 +136,44 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: 
 
     Every text value is cleaned of what the database refuses and cut to its
     column (:mod:`smartlayer.dbtext`): a ``%00`` in a path must cost that
-    row a replacement character, not the batch it is written with.
+    row a replacement character, not the batch it is written with.  Built on the
+    request path, so the common row — all of its texts ASCII without a NUL — is
+    checked in one pass over their concatenation instead of one call per column.
     """
     head = ctx.headline()
     cut = log_columns()
     client = ctx.client
+    user_id = client.user_id
+    texts = (client.key, ctx.method, ctx.path, ctx.user_agent, ctx.model_version,
+             response_type.partition(";")[0].strip().lower(), ctx.accept, ctx.fetch,
+             referer_host(ctx.referer) if ctx.referer else "", "" if user_id is None else user_id)
+    try:
+        joined = "".join(texts)
+    except TypeError:  # a value that is no str (db_text turns it into one)
+        joined = None
+    if joined is None or not joined.isascii() or "\x00" in joined:
+        texts = tuple(db_text(t) for t in texts)   # the rare text the database refuses: cleaned one by one
+    key, method, path, ua, version, rtype, accept, fetch, rhost, uid = texts
     row: dict[str, Any] = {
         "timestamp": datetime.fromtimestamp(ctx.started, tz=timezone.utc),
-        "client_key": db_text(client.key, cut["client_key"]),
-        "user_id": None if client.user_id is None else db_text(client.user_id, cut["user_id"]),
+        "client_key": key[:cut["client_key"]],
+        "user_id": None if user_id is None else uid[:cut["user_id"]],
         "ip_address": client.ip or None,  # an inet column: never ""
-        "method": db_text(ctx.method, cut["method"]),
-        "path": db_text(ctx.path, cut["path"]),
+        "method": method[:cut["method"]],
+        "path": path[:cut["path"]],
         "status_code": max(0, min(int(status), 32767)),
         "response_time_ms": round(elapsed_ms, 3),
-        "user_agent": db_text(ctx.user_agent, min(int(sl_settings.LOG_USER_AGENT_MAX), cut["user_agent"])),
+        "user_agent": ua[:min(int(sl_settings.LOG_USER_AGENT_MAX), cut["user_agent"])],
         "was_blocked": ctx.refused_by is not None,
         "rule_score": ctx.rule_score,
         "model_score": ctx.model_score,
         "payload_score": ctx.payload_score,
-        "model_version": db_text(ctx.model_version, cut["model_version"]),
-        "response_type": db_text(response_type.partition(";")[0].strip().lower(), cut["response_type"]),
-        "accept": db_text(ctx.accept, cut["accept"]),
-        "fetch": db_text(ctx.fetch, cut["fetch"]),
+        "model_version": version[:cut["model_version"]],
+        "response_type": rtype[:cut["response_type"]],
+        "accept": accept[:cut["accept"]],
+        "fetch": fetch[:cut["fetch"]],
         "xrw": ctx.xrw,
-        "referer_host": db_text(referer_host(ctx.referer), cut["referer_host"]),
+        "referer_host": rhost[:cut["referer_host"]],
         "params": db_json(ctx.params) if ctx.params else None,
     }
     if head is not None:

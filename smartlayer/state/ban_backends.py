@@ -17,6 +17,7 @@ from ..request.decision import Decision
 from . import bans as ban_service
 from .ban_mirror import ban_mirror
 from .cache import get_cache, incr, incr_and_read, make_key
+from .windows import get_window_store
 
 
 def _flag_buckets(now: float, window: float) -> tuple[int, int, float]:
@@ -55,6 +56,8 @@ class CacheBans:
         key = ban_service.ban_key(client_key)
         if mirror is not None and mirror.ready:
             return mirror.lookup([key], now)
+        if not ban_service.may_be_cached([key]):
+            return None
         return ban_service.active_entry([get_cache().get(key)], now)
 
     def ban(self, ctx: RequestContext, decision: Decision, now: float) -> None:
@@ -70,9 +73,20 @@ class CacheBans:
         return incr(make_key("blocks", ctx.client.key), timeout=window)
 
     def note_flag(self, ctx: RequestContext, now: float, kind: str = "model") -> int:
-        """Count a flagged request of ``kind`` ("model" or "grey"); returns the
-        count over that kind's window, this request included."""
+        """Count a flagged request of ``kind`` ("model", "corroborated", "grey", "profile");
+        returns the count over that kind's window, this request included.
+
+        In the client's window when the process's window store keeps one for it (local and
+        replicated windows: a dict update, shared between workers by the replication, so a
+        flag another worker counted is seen within its lag); otherwise — windows in Redis,
+        or no window for this key — in a cache counter, one round trip.
+        """
         bucket, previous, half = _flag_buckets(now, _flag_window(kind))
+        mark = getattr(get_window_store(), "mark", None)
+        if mark is not None:
+            n = mark(ctx.client.key, kind, bucket)
+            if n is not None:
+                return n
         n, before = incr_and_read(make_key("flag", kind, ctx.client.key, bucket), 3 * half,
                                   make_key("flag", kind, ctx.client.key, previous))
         return n + before

@@ -97,6 +97,8 @@ class Bus:
         """Call ``handler(items)`` with every batch other processes publish on
         ``topic`` (``on_connect`` after each (re)subscription).  One handler per topic."""
         with self._lock:
+            if topic not in self._handlers:
+                self.connected.clear()  # set again once this topic is subscribed too
             self._handlers[topic] = handler
             self._outbox.setdefault(topic, deque(maxlen=OUTBOX_SIZE))
             if on_connect is not None:
@@ -206,7 +208,8 @@ class Bus:
             hook = self._on_connect.get(topic)
             if hook is not None:
                 hook()
-        self.connected.set()
+        if len(self._subscribed) >= len(self._handlers):  # "connected": to every topic asked for so far
+            self.connected.set()
         self.failing = False
         return pubsub
 

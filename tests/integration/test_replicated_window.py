@@ -88,6 +88,20 @@ def test_a_flood_spread_over_workers_is_counted_whole_within_the_interval(worker
     assert len(snap.arrivals_since(10)) == 31  # every request of the client, not a's half
 
 
+def test_flags_counted_on_several_workers_add_up_in_every_window(workers):
+    """The sustained-anomaly counts live in the replicated windows: a client flagged on two
+    workers is counted whole on each, once the marks are delivered — no Redis counter."""
+    a, b = workers(2)
+    key = "ip:203.0.113.36"
+    for store in (a, b):
+        store.arrive(key, (time.time(), "GET", "/", 0))
+    for i in range(6):
+        (a if i % 2 else b).mark(key, "model", 42)
+    wait_until(lambda: all((s._windows[key].marks or {}).get(("model", 42)) == 6 for s in (a, b)),
+               what="both workers count all six flags")
+    assert a.mark(key, "model", 43) == 7  # the next bucket plus this one
+
+
 def test_workers_of_different_groups_do_not_share_windows_but_share_bans(redis_alias):
     """REPLICATION_GROUP: per-host window replication, cluster-wide bans."""
     buses = [Bus(alias=redis_alias, interval=0.02) for _ in range(3)]

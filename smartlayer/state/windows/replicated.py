@@ -11,7 +11,9 @@ replicates them through the :mod:`~smartlayer.state.bus`: every arrival and outc
 is recorded locally at once and queued; every ``REPLICATION_INTERVAL``
 (default 20 ms) the queue is published, and each worker merges the others'
 events into its windows *in timestamp order*
-(:meth:`ClientWindow.merge_arrival`).
+(:meth:`ClientWindow.merge_arrival`).  The counts of flagged requests that
+the sustained-anomaly policy reads (:meth:`ClientWindow.mark`) travel the
+same way, so counting a flag costs no round trip either.
 
 What that guarantees:
 
@@ -45,6 +47,9 @@ from ..bus import Bus, get_bus
 from .window import Arrival, LocalWindowStore, Outcome, Snapshot
 
 TOPIC = "w"
+#: flagged-request marks (:meth:`ClientWindow.mark`) travel on a topic of their own: a worker
+#: of an older release, which does not know them, is simply not subscribed to it
+MARKS = "wf"
 _ARRIVAL, _OUTCOME = 0, 1
 #: events merged per hold of the store's lock (~2 µs each)
 MERGE_SLICE = 128
@@ -60,11 +65,13 @@ class ReplicatedWindowStore(LocalWindowStore):
         group = sl_settings.REPLICATION_GROUP if group is None else group
         # workers replicate windows with the workers of their group only (bans stay cluster-wide)
         self.topic = f"{TOPIC}:{group}" if group else TOPIC
+        self.marks_topic = f"{MARKS}:{group}" if group else MARKS
 
     @property
     def bus(self) -> Bus:
         bus = self._bus if self._bus is not None else get_bus()
         if bus is not self._joined:  # first use, or a new process after a fork
+            bus.subscribe(self.marks_topic, self.merge_marks)
             bus.subscribe(self.topic, self.merge)
             self._joined = bus
         return bus
@@ -82,6 +89,29 @@ class ReplicatedWindowStore(LocalWindowStore):
     def complete(self, key: str, outcome: Outcome) -> None:
         super().complete(key, outcome)
         self.bus.send(self.topic, (key, _OUTCOME, *outcome))
+
+    def mark(self, key: str, kind: str, bucket: int) -> int | None:
+        n = super().mark(key, kind, bucket)
+        if n is not None:
+            self.bus.send(self.marks_topic, (key, kind, bucket))
+        return n
+
+    def merge_marks(self, items: list) -> None:
+        """Apply a batch of another worker's flag marks (the bus thread calls this).
+
+        A mark can arrive before the arrival that made its window (each flush publishes
+        the topics one after the other), so a missing window is made here; the arrival
+        fills it a moment later."""
+        for start in range(0, len(items), MERGE_SLICE):
+            self._merge_marks(items[start:start + MERGE_SLICE])
+
+    def _merge_marks(self, items: list) -> None:
+        with self._lock:
+            for item in items:
+                key, kind, bucket = item
+                if not isinstance(bucket, int) or not isinstance(kind, str):
+                    raise ValueError(f"not a flag mark: {item!r:.200}")
+                self._touch(key).mark(kind, bucket)
 
     def merge(self, items: list) -> None:
         """Apply a batch of another worker's events (the bus thread calls this).

@@ -99,13 +99,18 @@ class Snapshot:
         """Arrivals with ``now - end_ago <= ts < now - start_ago`` (minute buckets)."""
         lo = int((self.now - end_ago) // MINUTE)
         hi = int((self.now - start_ago) // MINUTE)
-        return sum(n for m, n in self.minutes.items() if lo <= m < hi)
+        minutes = self.minutes
+        if hi - lo < len(minutes):  # asked every request (the idle rule's ten minutes): look those up
+            get = minutes.get
+            return sum(get(m, 0) for m in range(lo, hi))
+        return sum(n for m, n in minutes.items() if lo <= m < hi)
 
 
 class ClientWindow:
     """The mutable window of one client.  Not thread-safe: stores lock around it."""
 
-    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen", "robots_at", "tally")
+    __slots__ = ("arrivals", "outcomes", "minutes", "hours", "first_seen", "last_seen", "robots_at", "tally",
+                 "marks")
 
     def __init__(self, max_events: int) -> None:
         self.arrivals: deque = deque(maxlen=max_events)
@@ -117,6 +122,8 @@ class ClientWindow:
         self.robots_at: float = 0.0
         # the rules' counts, kept running (.recent); told of every event in and out
         self.tally = Tally()
+        # flagged requests (the model's, the grey zone's, the profile's): (kind, bucket) → count (:meth:`mark`)
+        self.marks: dict[tuple[str, int], int] | None = None
 
     def _expire(self, now: float, keep_seconds: float) -> None:
         cutoff = now - keep_seconds
@@ -199,6 +206,21 @@ class ClientWindow:
                 tally.outcome_left(out.popleft())
         out.append(outcome)
         tally.completed(outcome)
+
+    def mark(self, kind: str, bucket: int) -> int:
+        """Count a flagged request of ``kind`` in time bucket ``bucket``; returns this bucket's
+        count plus the previous one's (:meth:`~smartlayer.state.ban_backends.CacheBans.note_flag`
+        explains the buckets).  A dict update, not a cache round trip; older buckets are dropped."""
+        marks = self.marks
+        if marks is None:
+            marks = self.marks = {}
+        here = (kind, bucket)
+        n = marks.get(here, 0) + 1
+        if n == 1 and marks:
+            for old in [k for k in marks if k[0] == kind and k[1] < bucket - 1]:
+                del marks[old]
+        marks[here] = n
+        return n + marks.get((kind, bucket - 1), 0)
 
     # ── events another process recorded (smartlayer.state.windows.replicated) ──────
     def merge_arrival(self, arrival: Arrival, keep_seconds: float) -> None:
@@ -383,6 +405,13 @@ class LocalWindowStore:
             win = self._windows.get(key)
             if win is not None:
                 win.complete(outcome)
+
+    def mark(self, key: str, kind: str, bucket: int) -> int | None:
+        """:meth:`ClientWindow.mark` on the client's window; None when this store keeps no
+        window for ``key`` (the caller then counts elsewhere)."""
+        with self._lock:
+            win = self._windows.get(key)
+            return None if win is None else win.mark(kind, bucket)
 
     def clear(self) -> None:
         with self._lock:
