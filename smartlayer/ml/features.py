@@ -77,7 +77,7 @@ from ..request.facts import (
     longest_sequential_run,
     probing_run,
 )
-from ..state.windows.window import Snapshot
+from ..state.windows.snapshot import Snapshot
 from .kinds import (  # noqa: F401 - site_flags: the detector and the frames import it from here
     DIRECT_MASK,
     NO_ASSETS,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..conf import sl_settings
 from ..request.facts import FLAG_ASSET, FLAG_DECLARED_CRAWLER, FLAG_TELEMETRY
-from ..state.windows.window import Snapshot
+from ..state.windows.snapshot import Snapshot
 
 
 def past_grace(snap: Snapshot) -> bool:

@@ -1,7 +1,8 @@
 """Per-client windows: the recent requests of each client, what the rules and the model read.
 
 * :mod:`.window` — :class:`~.window.ClientWindow` (one client's events, in
-  timestamp order), :class:`~.window.Snapshot`, the in-process store;
+  timestamp order) and the in-process store;
+* :mod:`.snapshot` — :class:`~.snapshot.Snapshot`, what the rules and the model read of a window;
 * :mod:`.redis` — windows in Redis (Lua scripts), exact at every instant;
 * :mod:`.replicated` — windows in each worker's memory, replicated over the
   bus (:mod:`smartlayer.state.bus`);

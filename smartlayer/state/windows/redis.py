@@ -45,7 +45,7 @@ from ...conf import sl_settings
 from ..cache import make_key
 from ..failures import report_failure
 from ..redis import cache_serializer, redis_client
-from .window import DAY, HOUR, MINUTE, Arrival, Outcome, Snapshot
+from .snapshot import DAY, HOUR, MINUTE, Arrival, Outcome, Snapshot
 
 #: The storage form of :meth:`ClientWindow.arrive`.  The comments name the
 #: Python lines each block mirrors; keep them in step with window.py.

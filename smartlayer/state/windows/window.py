@@ -27,83 +27,15 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
-from itertools import islice
+from dataclasses import dataclass
 from typing import Protocol
 
 from ...conf import sl_settings
 from ...request.client import COOKIE_MARK
-from .recent import Recent, Tally, recent_of
+from .recent import Tally
 
-Arrival = tuple  # (ts: float, method: str, path: str, flags: int)
-Outcome = tuple  # (ts: float, status: int, response_ms: float, blocked: bool)
-
-MINUTE = 60
-HOUR = 3600
-DAY = 86400
-
-
-def _tail_since(events: tuple, cutoff: float) -> list:
-    """The events at or after ``cutoff``: events are time-ordered, so walk back
-    from the newest (usually a few steps) instead of scanning the window."""
-    i = len(events)
-    while i > 0 and events[i - 1][0] >= cutoff:
-        i -= 1
-    return list(events[i:]) if events.__class__ is tuple else list(islice(events, i, len(events)))
-
-
-@dataclass(slots=True)
-class Snapshot:
-    """An immutable view of one client's window at ``now``.
-
-    ``arrivals`` ends with the current request; ``minutes`` and ``hours``
-    include it too.  Everything a rule or a feature reads comes from here.
-    """
-
-    now: float
-    arrivals: tuple
-    outcomes: tuple
-    minutes: dict
-    hours: dict
-    first_seen: float
-    robots_at: float = 0.0   # when this client last fetched /robots.txt (0: never, as far as the window knows)
-    #: the counts the rules read (:mod:`.recent`), kept running by the window; None: counted on demand.
-    #: Derived from the events, so no part of a snapshot's equality (a Redis snapshot equals a window's)
-    counts: Recent | None = field(default=None, compare=False, repr=False)
-
-    @property
-    def recent(self) -> Recent:
-        """The recent counts (:class:`~.recent.Recent`) at ``now``, the current request included."""
-        counts = self.counts
-        if counts is None:
-            counts = self.counts = recent_of(self.arrivals, self.outcomes, self.now)
-        return counts
-
-    def arrivals_since(self, seconds: float) -> list:
-        return _tail_since(self.arrivals, self.now - seconds)
-
-    def outcomes_since(self, seconds: float) -> list:
-        return _tail_since(self.outcomes, self.now - seconds)
-
-    def count_last_day(self) -> int:
-        """Arrivals in the last 24 hours, the current one included (hour buckets)."""
-        hours = self.hours
-        first = int(self.now // HOUR) - 23
-        # asked several times a request (grace, scoring, rules, features): when every bucket is in
-        # range (the window prunes old ones), two C-level passes instead of a generator
-        if not hours or min(hours) >= first:
-            return sum(hours.values())
-        return sum(n for h, n in hours.items() if h >= first)
-
-    def count_between(self, start_ago: float, end_ago: float) -> int:
-        """Arrivals with ``now - end_ago <= ts < now - start_ago`` (minute buckets)."""
-        lo = int((self.now - end_ago) // MINUTE)
-        hi = int((self.now - start_ago) // MINUTE)
-        minutes = self.minutes
-        if hi - lo < len(minutes):  # asked every request (the idle rule's ten minutes): look those up
-            get = minutes.get
-            return sum(get(m, 0) for m in range(lo, hi))
-        return sum(n for m, n in minutes.items() if lo <= m < hi)
+# the snapshot's names, imported from here by the window's users since before the split
+from .snapshot import DAY, HOUR, MINUTE, Arrival, Outcome, Snapshot  # noqa: F401
 
 
 class ClientWindow:
