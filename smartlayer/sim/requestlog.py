@@ -50,7 +50,7 @@ def _insert(rows: list[dict[str, Any]]) -> None:
     from django.db import connection, transaction
 
     if connection.vendor == "postgresql":
-        from ..log.writer import insert_rows
+        from ..log.insert import insert_rows
 
         insert_rows(rows)
         return
