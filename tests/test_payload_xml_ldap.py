@@ -42,6 +42,8 @@ def form(**fields: str):
     '<!DOCTYPE order SYSTEM "\\\\203.0.113.9\\pub\\o.dtd"><order/>',
     "<!DOCTYPE order SYSTEM 'netdoc:/var/lib/app/secret.cfg'><order/>",
     '<!DOCTYPE order SYSTEM "ftp://203.0.113.9/o"><order/>',
+    '<!DOCTYPE order PUBLIC "-//Shop//Order 1.0//EN" "file:///srv/app/secret.cfg"><order/>',
+    "<!DOCTYPE order PUBLIC '-//Shop//Order 1.0//EN' '/srv/app/settings.dtd'><order/>",
 ])
 def test_an_external_dtd_named_by_a_path_share_or_url_is_blocked(text):
     result = xml(text)
@@ -90,6 +92,8 @@ def test_an_entity_made_of_entities_is_an_expansion_bomb_even_without_its_doctyp
     '"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg"/>',
     '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" '
     '"http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd"><html xmlns="http://www.w3.org/1999/xhtml"/>',
+    '<!DOCTYPE book PUBLIC "-//OASIS//DTD DocBook XML V4.5//EN" '
+    '"http://www.oasis-open.org/docbook/xml/4.5/docbookx.dtd"><book><title>Guide</title></book>',
     '<?xml version="1.0"?><methodCall><methodName>orders.list</methodName><params><param><value>'
     "<int>7</int></value></param></params></methodCall>",
     '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>News (daily)</title>'

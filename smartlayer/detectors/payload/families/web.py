@@ -190,12 +190,15 @@ SIGNATURES = (
     # ── XML external entities ──
     # what makes an XML parser fetch a resource the attacker names: an external entity, an external DTD (a
     # SYSTEM identifier that is a path, a UNC share or a URL: HTML5's ``about:legacy-compat`` is none of these;
-    # a PUBLIC one only when its first literal is already a location, as SVG's and XHTML's public ids are not),
+    # a PUBLIC one when its first literal is already a location, as SVG's and XHTML's public ids are not, or its
+    # system literal a file, a path or a scheme other than the web's, where DocBook's and the W3C's DTDs live),
     # XInclude under any prefix (its namespace is the tell), and XSLT's own readers of files and URLs
     sig("xxe_external_entity", "xxe", 3, [
         r"<!entity\s[^>]{0,60}\b(?:system|public)\b",
         r"<!doctype\s[^>\[]{0,60}\b(?:system|public)\s?['\"][^'\"]{0,200}(?:\.dtd|file:|https?:|php:|ftp:|expect:|jar:)",
         r"<!doctype\s[^>\[]{0,60}\bsystem\s?['\"][^'\"]{0,200}(?:[/\\]|\b(?:netdoc|gopher|data|dict|ldap|smb)\s?:)",
+        r"<!doctype\s[^>\[]{0,60}\bpublic\s?['\"][^'\"]{0,100}['\"]\s?['\"]\s?(?:[/\\]|(?:file|php|expect|jar|netdoc|gopher"
+        r"|ftp|data|dict)\s?:)",
         r"<xi:include\b|\bxmlns:xi\s?=|\bxmlns:[\w-]{1,20}\s?=\s?['\"]?\s?https?://www\.w3\.org/2001/xinclude\b",
         r"<!entity\s%\s",
         r"\bunparsed-text(?:-lines)?\s?\(|<xsl:(?:include|import)\s[^>]{0,80}\bhref\s?=\s?['\"]?\s?(?:[a-z]{2,10}:|[/\\])",
