@@ -141,6 +141,7 @@ def test_a_name_cut_short_by_a_nul_in_a_login_form_is_blocked(value):
 @pytest.mark.parametrize("value", [
     "(a|b) or (c&d)", "regex (a|b)*", "admin*", "*/*", "foo* bar*", "partial(render)(template=x)",
     "Mock()(return_value=3)", "see (note)(page=2)", "f(x)(y=1)", "smile :)(wink)", "price (net)(gross)",
+    "partial(f, x=1)(y=2)", "f(x=1)(y=2)",
 ])
 def test_brackets_bars_and_wildcards_in_text_are_no_filter(value):
     assert "ldap_injection" not in names(query(value))

@@ -32,6 +32,8 @@ _PROMPT_SECRETS = ("system", "initial", "hidden", "original", "secret", "develop
 _OPS = "|".join(_NOSQL_OPS)
 #: An LDAP attribute in a filter: a name with hyphens and ``;options``, an OID, an extensible match's ``attr:rule:``.
 _ATTR = r"[\w.;:-]{1,60}"
+#: The start of a value itself: a line's (a raw value), or after the name of its ``name=value`` pair, not any ``=``.
+_VALUE_START = r"^(?:[\w.\[\]-]{1,60}=)?\s?"
 #: A CR or LF written out: C and JavaScript escapes, a percent-escaped backslash, C hex literals.
 _WRITTEN_BREAK = r"(?:\\[rn]|\\x0[da]|\\u000[da]|%5c[rn]|0x0[da])"
 
@@ -106,11 +108,12 @@ SIGNATURES = (
         r"\)\s?\(\s?" + _ATTR + r"\s?=\s?\*",
         r"\*\s?\(\s?\)\s?[|&!]",
         # a value that is a name closing the filter and adding an assertion of its own (``jdoe)(objectClass=user``,
-        # ``admin)(password>=a``): anchored at the value's start, so code (``partial(f)(x=1)``) is not one
-        START + r"[\w.@-]{1,60}\)\s?\(\s?" + _ATTR + r"\s?[~<>]?=\s?[\w*]",
+        # ``admin)(password>=a``): anchored at the value's start (a line's, or after its pair's name), so code in a
+        # comment (``partial(f, x=1)(y=2)``) is not one
+        _VALUE_START + r"[\w.@-]{1,60}\)\s?\(\s?" + _ATTR + r"\s?[~<>]?=\s?[\w*]",
         # a name cut short by a NUL after its closing bracket (``admin)%00``): what follows in the filter is dropped.
         # Anchored at the value's start: text in UTF-16 sent without its charset has a NUL after every ``)``
-        START + r"[\w.@*-]{1,60}\)\)?\s?\x00",
+        _VALUE_START + r"[\w.@*-]{1,60}\)\)?\s?\x00",
     ]),
     # a short value made of nothing but filter metacharacters around a wildcard (``*)*``, ``(*)*)``)
     sig("ldap_metachar_value", "ldap", 2, START + r"[*|&!]{0,5}(?:\(\*|\*\)|\(\))[*()|&!']{0,10}$", scope=VALUES),
