@@ -192,7 +192,7 @@ SIGNATURES = (
     # SYSTEM identifier that is a path, a UNC share or a URL: HTML5's ``about:legacy-compat`` is none of these;
     # a PUBLIC one when its first literal is already a location, as SVG's and XHTML's public ids are not, or its
     # system literal a file, a path or a scheme other than the web's, where DocBook's and the W3C's DTDs live),
-    # XInclude under any prefix (its namespace is the tell), and XSLT's own readers of files and URLs
+    # XInclude under any prefix (its namespace is the tell), and XSLT's own readers given a URL or an absolute path
     sig("xxe_external_entity", "xxe", 3, [
         r"<!entity\s[^>]{0,60}\b(?:system|public)\b",
         r"<!doctype\s[^>\[]{0,60}\b(?:system|public)\s?['\"][^'\"]{0,200}(?:\.dtd|file:|https?:|php:|ftp:|expect:|jar:)",
@@ -201,7 +201,8 @@ SIGNATURES = (
         r"|ftp|data|dict)\s?:)",
         r"<xi:include\b|\bxmlns:xi\s?=|\bxmlns:[\w-]{1,20}\s?=\s?['\"]?\s?https?://www\.w3\.org/2001/xinclude\b",
         r"<!entity\s%\s",
-        r"\bunparsed-text(?:-lines)?\s?\(|<xsl:(?:include|import)\s[^>]{0,80}\bhref\s?=\s?['\"]?\s?(?:[a-z]{2,10}:|[/\\])",
+        r"\bunparsed-text(?:-lines)?\s?\(\s?['\"]?\s?(?:[a-z]{2,10}:|[/\\]|\.\.)"
+        r"|<xsl:(?:include|import)\s[^>]{0,80}\bhref\s?=\s?['\"]?\s?(?:[a-z]{2,10}:|[/\\])",
     ]),
     sig("xml_script_smuggling", "xxe", 3, [
         r"<!\[cdata\[\s?<?\s?\]\]>\s?/?\s?(?:script|img|svg|iframe)\b",
