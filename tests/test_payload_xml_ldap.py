@@ -73,7 +73,7 @@ def test_xinclude_under_any_prefix_is_blocked(text):
     '<xsl:value-of select="unparsed-text(\'/srv/app/secret.cfg\')"/>',
     "<xsl:for-each select=\"unparsed-text-lines('file:///srv/app/notes.txt')\"/>",
     "x' or unparsed-text('../../settings.ini') or '",
-    '<xsl:include href="https://203.0.113.9/t.xsl"/>',
+    '<xsl:include href="file:///srv/app/t.xsl"/>',
     '<xsl:import href="/srv/app/settings.xsl"/>',
 ])
 def test_xslt_reading_files_or_urls_is_blocked(text):
@@ -103,6 +103,8 @@ def test_an_entity_made_of_entities_is_an_expansion_bomb_even_without_its_doctyp
     '<xsl:include href="common.xsl"/><xsl:template match="/"><xsl:value-of select="title"/></xsl:template>'
     "</xsl:stylesheet>",
     '<xsl:template match="/"><xsl:value-of select="unparsed-text(\'prices.csv\')"/></xsl:template>',
+    '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform"><xsl:import '
+    'href="http://docbook.sourceforge.net/release/xsl/current/fo/docbook.xsl"/></xsl:stylesheet>',
 ])
 def test_ordinary_xml_and_html_documents_pass(text):
     result = xml(text)
@@ -144,6 +146,7 @@ def test_a_name_cut_short_by_a_nul_in_a_login_form_is_blocked(value):
     "(a|b) or (c&d)", "regex (a|b)*", "admin*", "*/*", "foo* bar*", "partial(render)(template=x)",
     "Mock()(return_value=3)", "see (note)(page=2)", "f(x)(y=1)", "smile :)(wink)", "price (net)(gross)",
     "partial(f, x=1)(y=2)", "f(x=1)(y=2)",
+    "(r'(\\s*)(:=)', bygroups(Text, Operator))", "(r'(self)(\\s*)(->)(\\s*)', ...)",
 ])
 def test_brackets_bars_and_wildcards_in_text_are_no_filter(value):
     assert "ldap_injection" not in names(query(value))

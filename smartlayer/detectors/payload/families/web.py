@@ -193,6 +193,7 @@ SIGNATURES = (
     # a PUBLIC one when its first literal is already a location, as SVG's and XHTML's public ids are not, or its
     # system literal a file, a path or a scheme other than the web's, where DocBook's and the W3C's DTDs live),
     # XInclude under any prefix (its namespace is the tell), and XSLT's own readers given a URL or an absolute path
+    # (a stylesheet that imports DocBook's over http is an ordinary customisation layer; a file or a path is not)
     sig("xxe_external_entity", "xxe", 3, [
         r"<!entity\s[^>]{0,60}\b(?:system|public)\b",
         r"<!doctype\s[^>\[]{0,60}\b(?:system|public)\s?['\"][^'\"]{0,200}(?:\.dtd|file:|https?:|php:|ftp:|expect:|jar:)",
@@ -202,7 +203,8 @@ SIGNATURES = (
         r"<xi:include\b|\bxmlns:xi\s?=|\bxmlns:[\w-]{1,20}\s?=\s?['\"]?\s?https?://www\.w3\.org/2001/xinclude\b",
         r"<!entity\s%\s",
         r"\bunparsed-text(?:-lines)?\s?\(\s?['\"]?\s?(?:[a-z]{2,10}:|[/\\]|\.\.)"
-        r"|<xsl:(?:include|import)\s[^>]{0,80}\bhref\s?=\s?['\"]?\s?(?:[a-z]{2,10}:|[/\\])",
+        r"|<xsl:(?:include|import)\s[^>]{0,80}\bhref\s?=\s?['\"]?\s?(?:[/\\]|(?:file|php|expect|jar|netdoc|gopher|ftp|data"
+        r"|dict)\s?:)",
     ]),
     sig("xml_script_smuggling", "xxe", 3, [
         r"<!\[cdata\[\s?<?\s?\]\]>\s?/?\s?(?:script|img|svg|iframe)\b",
