@@ -32,7 +32,7 @@ _PROMPT_SECRETS = ("system", "initial", "hidden", "original", "secret", "develop
 _OPS = "|".join(_NOSQL_OPS)
 #: An LDAP attribute in a filter: a name with hyphens and ``;options``, an OID, an extensible match's ``attr:rule:``;
 #: it starts with a letter or digit (a regex's ``(\s*)(:=)`` or ``(->)`` is none).
-_ATTR = r"\w[\w.;:-]{0,59}"
+_ATTR = r"\w[\w.;:-]{0,39}"
 #: The start of a value itself: a line's (a raw value), or after the name of its ``name=value`` pair, not any ``=``.
 _VALUE_START = r"^(?:[\w.\[\]-]{1,60}=)?\s?"
 #: A CR or LF written out: C and JavaScript escapes, a percent-escaped backslash, C hex literals.
