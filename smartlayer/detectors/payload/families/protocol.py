@@ -30,6 +30,11 @@ _NOSQL_OPS = ("ne", "eq", "gt", "gte", "lt", "lte", "in", "nin", "regex", "where
 _PROMPT_VERBS = ("ignore", "disregard", "forget", "override", "bypass", "skip")
 _PROMPT_SECRETS = ("system", "initial", "hidden", "original", "secret", "developer", "preprompt", "pre-prompt")
 _OPS = "|".join(_NOSQL_OPS)
+#: An LDAP attribute in a filter: a name with hyphens and ``;options``, an OID, an extensible match's ``attr:rule:``;
+#: it starts with a letter or digit (a regex's ``(\s*)(:=)`` or ``(->)`` is none).
+_ATTR = r"\w[\w.;:-]{0,39}"
+#: The start of a value itself: a line's (a raw value), or after the name of its ``name=value`` pair, not any ``=``.
+_VALUE_START = r"^(?:[\w.\[\]-]{1,60}=)?\s?"
 #: A CR or LF written out: C and JavaScript escapes, a percent-escaped backslash, C hex literals.
 _WRITTEN_BREAK = r"(?:\\[rn]|\\x0[da]|\\u000[da]|%5c[rn]|0x0[da])"
 
@@ -89,17 +94,27 @@ SIGNATURES = (
     sig("scanner_name_value", "scanner", 2,
         r"\b(?:nessus|netsparker|acunetix|appscan|interactsh|sqlmap|xsstrike|nikto)\b", scope=frozenset((PATH, QUERY))),
     # ── LDAP ──
+    # a filter closed and another opened: ``*)(``, ``)(|(``, ``(&(``, ``)(attr=*``.  The attribute is a name with
+    # hyphens and options (``msDS-AllowedToDelegateTo``, ``cn;lang-de``), an OID, or an extensible match
+    # (``userPassword:2.5.13.18:=``); the operator is ``=``, ``~=``, ``<=``, ``>=``
     sig("ldap_injection", "ldap", 3, [
-        r"\*\)\s?\(\s?[|&!]?\s?\(?\w{1,40}\s?[=~<>]",
-        r"\)\s?\(\s?[|&!]\s?\(\s?\w{1,40}\s?[=~<>]",
-        r"\(\s?[|&!]\s?\(\s?\w{1,40}\s?=\s?\*\s?\)",
+        r"\*\)\s?\(\s?[|&!]?\s?\(?" + _ATTR + r"\s?[=~<>]",
+        r"\)\s?\(\s?[|&!]\s?\(\s?" + _ATTR + r"\s?[=~<>]",
+        r"\(\s?[|&!]\s?\(\s?" + _ATTR + r"\s?=\s?\*\s?\)",
         r"\*\)\s?\)\s?\(\s?[|&!]",
         r"\*\)\s?\(\s?[(|&!]",
         r"\w\)\s?\(\s?[|&!]\s?\)",
-        r"\w\*?\)\s?\(\s?\|\s?\(\s?\w{1,40}\s?=",
-        r"\(\s?&\s?\(\s?\w{1,40}\s?=",
-        r"\)\s?\(\s?\w{1,40}\s?=\s?\*",
+        r"\w\*?\)\s?\(\s?\|\s?\(\s?" + _ATTR + r"\s?=",
+        r"\(\s?&\s?\(\s?" + _ATTR + r"\s?=",
+        r"\)\s?\(\s?" + _ATTR + r"\s?=\s?\*",
         r"\*\s?\(\s?\)\s?[|&!]",
+        # a value that is a name closing the filter and adding an assertion of its own (``jdoe)(objectClass=user``,
+        # ``admin)(password>=a``): anchored at the value's start (a line's, or after its pair's name), so code in a
+        # comment (``partial(f, x=1)(y=2)``) is not one
+        _VALUE_START + r"[\w.@-]{1,60}\)\s?\(\s?" + _ATTR + r"\s?[~<>]?=\s?[\w*]",
+        # a name cut short by a NUL after its closing bracket (``admin)%00``): what follows in the filter is dropped.
+        # Anchored at the value's start: text in UTF-16 sent without its charset has a NUL after every ``)``
+        _VALUE_START + r"[\w.@*-]{1,60}\)\)?\s?\x00",
     ]),
     # a short value made of nothing but filter metacharacters around a wildcard (``*)*``, ``(*)*)``)
     sig("ldap_metachar_value", "ldap", 2, START + r"[*|&!]{0,5}(?:\(\*|\*\)|\(\))[*()|&!']{0,10}$", scope=VALUES),

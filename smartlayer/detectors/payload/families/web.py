@@ -188,17 +188,36 @@ SIGNATURES = (
         r"\bthymeleaf\b|__\$\{|\*\{\s?t\s?\(",
     ]),
     # ── XML external entities ──
+    # what makes an XML parser fetch a resource the attacker names: an external entity, an external DTD (a
+    # SYSTEM identifier that is a path, a UNC share or a URL: HTML5's ``about:legacy-compat`` is none of these;
+    # a PUBLIC one when its first literal is already a location, as SVG's and XHTML's public ids are not, or its
+    # system literal a file, a path or a scheme other than the web's, where DocBook's and the W3C's DTDs live),
+    # XInclude under any prefix (its namespace is the tell), and XSLT's own readers given a URL or an absolute path
+    # (a stylesheet that imports DocBook's over http is an ordinary customisation layer; a file or a path is not)
     sig("xxe_external_entity", "xxe", 3, [
         r"<!entity\s[^>]{0,60}\b(?:system|public)\b",
         r"<!doctype\s[^>\[]{0,60}\b(?:system|public)\s?['\"][^'\"]{0,200}(?:\.dtd|file:|https?:|php:|ftp:|expect:|jar:)",
-        r"<xi:include\b|\bxmlns:xi\s?=",
+        r"<!doctype\s[^>\[]{0,60}\bsystem\s?['\"][^'\"]{0,200}(?:[/\\]|\b(?:netdoc|gopher|data|dict|ldap|smb)\s?:)",
+        r"<!doctype\s[^>\[]{0,60}\bpublic\s?['\"][^'\"]{0,100}['\"]\s?['\"]\s?(?:[/\\]|(?:file|php|expect|jar|netdoc|gopher"
+        r"|ftp|data|dict)\s?:)",
+        r"<xi:include\b|\bxmlns:xi\s?=|\bxmlns:[\w-]{1,20}\s?=\s?['\"]?\s?https?://www\.w3\.org/2001/xinclude\b",
         r"<!entity\s%\s",
+        r"\bunparsed-text(?:-lines)?\s?\(\s?['\"]?\s?(?:[a-z]{2,10}:|[/\\]|\.\.)"
+        r"|<xsl:(?:include|import)\s[^>]{0,80}\bhref\s?=\s?['\"]?\s?(?:[/\\]|(?:file|php|expect|jar|netdoc|gopher|ftp|data"
+        r"|dict)\s?:)",
     ]),
     sig("xml_script_smuggling", "xxe", 3, [
         r"<!\[cdata\[\s?<?\s?\]\]>\s?/?\s?(?:script|img|svg|iframe)\b",
         r"\bxmlns:php\s?=|\bphp:function\b|<xsl:value-of\s[^>]{0,60}\bphp:",
     ]),
-    sig("xxe_internal_subset", "xxe", 3, r"<!doctype\s[^>\[]{0,60}\[\s?<!(?:entity|element|attlist)\s"),
+    # a document that brings its own DTD: declarations, or nothing but parameter entities expanded in the internal
+    # subset (``[ %remote; ]``: read as any text ending in ``;``, since a name such as ``%data;`` is decoded as a
+    # percent-escape); and an entity whose value is other entities over and over (the expansion bomb), even
+    # posted without its DOCTYPE
+    sig("xxe_internal_subset", "xxe", 3, [
+        r"<!doctype\s[^>\[]{0,60}\[\s?(?:<!(?:entity|element|attlist)\s|[^\]<>]{0,80};\s?\])",
+        r"<!entity\s[\w.-]{1,40}\s?['\"]\s?(?:&[\w.-]{1,40};\s?){3}",
+    ]),
     sig("xmlrpc_abuse", "xxe", 3, r"<methodname>\s?(?:pingback\.ping|system\.multicall|wp\.getusersblogs)\s?<"),
     sig("xxe_entity_declaration", "xxe", 2, [r"<!entity\s", r"<!doctype\s[^>]{0,60}\[", r"<!element\s",
                                              r"<!attlist\s"]),
