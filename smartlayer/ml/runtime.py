@@ -67,6 +67,8 @@ class ModelScore:
     near-constant features) — why it scored so.
     ``corroborated``: a tell of automation in the vector exceeds the site's own ceiling for it
     (the version's ``tell_ceilings``, :mod:`smartlayer.ml.training.tells`).
+    ``sustained_threshold``: the score from which a request counts toward ``MODEL_SUSTAINED_ALONE``
+    (the version's, :mod:`smartlayer.ml.training.sustained`; None: the threshold).
     """
 
     score: float
@@ -74,6 +76,7 @@ class ModelScore:
     version: str
     top_features: list[tuple[str, float]] = field(default_factory=list)
     corroborated: bool = False
+    sustained_threshold: float | None = None
 
     @property
     def above_threshold(self) -> bool:
@@ -94,6 +97,8 @@ class ActiveModel:
         if not (len(self._median) == len(self._inv_scale) == len(FEATURE_NAMES)):
             raise ValueError("feature_stats do not match the feature set")
         self._tells = corroborating(manifest.get("tell_ceilings") or {})
+        sustained = manifest.get("sustained_threshold")
+        self.sustained_threshold = float(sustained) if sustained is not None else None
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel) -> ActiveModel:
@@ -102,7 +107,7 @@ class ActiveModel:
     def score_vector(self, x: list[float]) -> ModelScore:
         corroborated = any(tell(x) > c for tell, c in self._tells)
         return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, self.top_features(x),
-                          corroborated)
+                          corroborated, self.sustained_threshold)
 
     def score(self, snap: Snapshot) -> ModelScore:
         """Extract the request's features and score them (a few tens of µs)."""

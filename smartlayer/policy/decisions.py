@@ -143,7 +143,8 @@ def combine(ev: Evidence) -> Decision:
             corroborate = int(s.MODEL_CORROBORATED_COUNT or 0)
             if not (alone or agreed):
                 reasons.append("model:record_only")
-            elif ((alone and flags >= int(s.MODEL_SUSTAINED_ALONE))
+            elif ((alone and (flags if ev.model_sustained is None else ev.model_sustained)
+                   >= int(s.MODEL_SUSTAINED_ALONE))
                     or (flags >= int(s.MODEL_SUSTAINED_COUNT) and agreed)):
                 reasons = ["model:sustained"] + reasons
                 return _decision(Action.BLOCK, ev, reasons[0], reasons)

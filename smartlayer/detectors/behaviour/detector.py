@@ -170,6 +170,13 @@ class Detector:
                     ev.in_grace = False
             if above:
                 ev.model_flags = counted(self.bans.note_flag, ctx, now)
+                # the flags alone count from the version's sustained threshold: what its training week's
+                # visitors did request after request is not a sustained anomaly on this site
+                # (an owner's MODEL_BLOCK_SCORE replaces both)
+                bar = getattr(scored_, "sustained_threshold", None)
+                if bar is not None and block_at is None and bar > scored_.threshold:
+                    ev.model_sustained = (counted(self.bans.note_flag, ctx, now, "sustained")
+                                          if scored_.score >= bar else 0)
                 corroborate = int(sl_settings.MODEL_CORROBORATED_COUNT or 0)
                 if corroborate and getattr(scored_, "corroborated", False):
                     ev.model_corroborated = counted(self.bans.note_flag, ctx, now, "corroborated")
@@ -177,7 +184,8 @@ class Detector:
                 # (MODEL_SUSTAINED_ALONE flagged requests, or MODEL_CORROBORATED_COUNT flagged with
                 # a tell beyond the site's ceiling; the guard green) is not little
                 if (result.in_grace and not ev.model_demoted
-                        and (ev.model_flags >= int(sl_settings.MODEL_SUSTAINED_ALONE)
+                        and ((ev.model_flags if ev.model_sustained is None else ev.model_sustained)
+                             >= int(sl_settings.MODEL_SUSTAINED_ALONE)
                              or (corroborate and ev.model_corroborated >= corroborate))):
                     ev.in_grace = False
 
