@@ -122,3 +122,24 @@ def test_tells_end_the_grace_period_without_a_single_flag(sl):
     assert _first_refusal(_Stub(tell=False)) is None
     sl(MODEL_TELL_COUNT=0)
     assert _first_refusal(_Stub(tell=True)) is None
+
+
+def test_ceilings_learned_without_the_profiles_classes_never_refuse_on_their_own():
+    """Trained without a site profile every GET is a bare, silent page view: the ceilings are floors
+    learned from nothing, and a site served with a profile would show 'no beacon' on every page."""
+    manifest = {"threshold": 0.6, "feature_stats": {"median": [0.0] * N_FEATURES, "scale": [1.0] * N_FEATURES},
+                "tell_ceilings": {"steady_dwell": 0.75}}
+    unprofiled = ActiveModel("t-1", _Forest(0.5), manifest).score_vector(_paced(15, 0.1))
+    assert unprofiled.corroborated is True and unprofiled.tells_alone is False
+    profiled = ActiveModel("t-2", _Forest(0.5), {**manifest, "tells_profiled": True}).score_vector(_paced(15, 0.1))
+    assert profiled.tells_alone is True
+
+
+class _Unprofiled(_Stub):
+    def score(self, snap) -> ModelScore:
+        return ModelScore(0.5, self.threshold, self.version, [], True, None, False)
+
+
+def test_through_the_detector_unprofiled_tells_only_corroborate(sl):
+    sl(MODEL_TELL_COUNT=8)
+    assert _first_refusal(_Unprofiled(tell=True)) is None

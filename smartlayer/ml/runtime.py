@@ -67,6 +67,8 @@ class ModelScore:
     near-constant features) — why it scored so.
     ``corroborated``: a tell of automation in the vector exceeds the site's own ceiling for it
     (the version's ``tell_ceilings``, :mod:`smartlayer.ml.training.tells`).
+    ``tells_alone``: the tells may count without a flag (``MODEL_TELL_COUNT``): the version's ceilings
+    were learned from vectors with the site profile's classes.
     ``sustained_threshold``: the score from which a request counts toward ``MODEL_SUSTAINED_ALONE``
     (the version's, :mod:`smartlayer.ml.training.sustained`; None: the threshold).
     """
@@ -77,6 +79,7 @@ class ModelScore:
     top_features: list[tuple[str, float]] = field(default_factory=list)
     corroborated: bool = False
     sustained_threshold: float | None = None
+    tells_alone: bool = True
 
     @property
     def above_threshold(self) -> bool:
@@ -99,6 +102,7 @@ class ActiveModel:
         self._tells = corroborating(manifest.get("tell_ceilings") or {})
         sustained = manifest.get("sustained_threshold")
         self.sustained_threshold = float(sustained) if sustained is not None else None
+        self.tells_alone = bool(manifest.get("tells_profiled", False))
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel) -> ActiveModel:
@@ -111,7 +115,7 @@ class ActiveModel:
                 corroborated = True
                 break
         return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, self.top_features(x),
-                          corroborated, self.sustained_threshold)
+                          corroborated, self.sustained_threshold, self.tells_alone)
 
     def score(self, snap: Snapshot) -> ModelScore:
         """Extract the request's features and score them (a few tens of µs)."""

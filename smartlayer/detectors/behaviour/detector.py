@@ -163,7 +163,7 @@ class Detector:
             above = scored_.score >= (scored_.threshold if block_at is None else float(block_at))
             ev.model_demoted = not self.guard.note(model, client.key, above, now, scored_.score)
             tells = int(sl_settings.MODEL_TELL_COUNT or 0)
-            if tells and getattr(scored_, "corroborated", False):
+            if tells and getattr(scored_, "corroborated", False) and getattr(scored_, "tells_alone", True):
                 # a tell beyond the site's ceiling, flagged or not: page after page of it is automation
                 ev.model_tells = counted(self.bans.note_flag, ctx, now, "tell")
                 if result.in_grace and not ev.model_demoted and ev.model_tells >= tells:
