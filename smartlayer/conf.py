@@ -267,6 +267,12 @@ DEFAULTS: dict[str, Any] = {
     # training/README.md).  CORROBORATED_COUNT of them within MODEL_SUSTAINED_WINDOW block, the
     # grace period included, guard green (0: never).
     "MODEL_CORROBORATED_COUNT": 3,
+    # Sustained tells: requests whose vector shows a tell beyond the site's ceiling, above the model's
+    # threshold or not; TELL_COUNT of them within MODEL_SUSTAINED_WINDOW block, grace period included,
+    # guard green (0: never).  The ceiling is the most the whole training week showed (with the
+    # floors of smartlayer.ml.tells): a visit past it page after page is automation, however common
+    # each of its page views looks on its own (training/README.md).
+    "MODEL_TELL_COUNT": 8,
     "MODEL_TELL_QUANTILE": 1.0,
     # Score early, decide later: the model scores a client from its n-th request in 24 h,
     # inside the grace period too (evidence accumulates from the start; grace still protects).

@@ -32,6 +32,8 @@ _EVEN = FEATURE_NAMES.index("even_page_gaps")
 
 
 _SILENT = FEATURE_NAMES.index("silent_pages")
+_CV = FEATURE_NAMES.index("page_gap_cv")
+_GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
 
 
 def _even_gap_share(x: Sequence[float]) -> float:
@@ -44,11 +46,22 @@ def _silent_share(x: Sequence[float]) -> float:
     return x[_SILENT] / pages if pages >= EVEN_MIN_PAGES else 0.0
 
 
+def _steady_dwell(x: Sequence[float]) -> float:
+    """How little the time between page views varies: ``1 − cv`` of the gaps (0 when they vary as
+    much as their mean), from :data:`EVEN_MIN_PAGES` page views.  0 when the mean gap is 0 too (page
+    views in the same instant: the extractor writes a cv of 0 for "undefined", not for "even")."""
+    if x[_PAGES] < EVEN_MIN_PAGES or x[_GAP_MEAN] <= 0.0:
+        return 0.0
+    steady = 1.0 - x[_CV]
+    return steady if steady > 0.0 else 0.0
+
+
 #: name → how to read it off one feature vector.
 TELLS: dict[str, Callable[[Sequence[float]], float]] = {
     "hurried_direct_pages": itemgetter(FEATURE_NAMES.index("hurried_direct_pages")),
     "even_gap_share": _even_gap_share,
     "silent_share": _silent_share,
+    "steady_dwell": _steady_dwell,
 }
 
 
@@ -63,7 +76,11 @@ TELLS: dict[str, Callable[[Sequence[float]], float]] = {
 #: corroborated the model's flag on a person (the replay benchmark's telemetry site: 12 of 37 people
 #: refused by ``model:corroborated``).  Bots that never send a beacon have 1.0, regular-paced ones up
 #: to 0.95; people 0.25 and the fast readers at most 0.48 of even pairs.
-TELL_FLOORS: dict[str, float] = {"hurried_direct_pages": 1.0, "even_gap_share": 0.5, "silent_share": 0.5}
+#: The steadiness never learns less than 0.75 (a coefficient of variation of 0.25): people's reading
+#: times spread over an order of magnitude (their lowest cv from 8 page views 0.22–0.26 on the generated
+#: weeks, 0.2 for an office colleague), and a week without long visits must not make an ordinary one a tell.
+TELL_FLOORS: dict[str, float] = {"hurried_direct_pages": 1.0, "even_gap_share": 0.5, "silent_share": 0.5,
+                                 "steady_dwell": 0.75}
 
 
 def corroborating(ceilings: dict[str, float]) -> tuple[tuple[Callable[[Sequence[float]], float], float], ...]:

@@ -130,7 +130,9 @@ def _client_of(line: Any) -> Client:
     if key:  # a request-log row: the key the middleware used (a person behind a shared address too)
         return Client(key=key, ip=ip, user_id=str(user_id) if user_id else None, authenticated=bool(user_id))
     if user_id:
-        return Client(key=f"u:{user_id}", ip=ip, user_id=str(user_id), authenticated=True)
+        # a staff member signed in (a generated record says so): exempt from the behaviour, as live
+        return Client(key=f"u:{user_id}", ip=ip, user_id=str(user_id), authenticated=True,
+                      is_staff=bool(getattr(line, "staff", False)))
     cookie = getattr(line, "cookie", "") or ""
     return Client(key=ip_key(ip), ip=ip, user_id=None, authenticated=False,
                   cookie=cookie_hash(cookie) if cookie and sl_settings.SHARED_ADDRESS_COOKIES else None)

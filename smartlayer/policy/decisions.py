@@ -25,7 +25,9 @@ anomaly score, the payload score, an LLM verdict) and hands it to
    ``MODEL_SUSTAINED_RULE_SCORE``, or ``MODEL_SUSTAINED_ALONE`` of them
    whatever the rules say, or ``MODEL_CORROBORATED_COUNT`` of them *corroborated* (a tell of
    automation beyond the site's own ceiling, :mod:`smartlayer.ml.training.tells`): the model says
-   rare, the site's week says never this much of that.  One odd request is common for people with long
+   rare, the site's week says never this much of that; or ``MODEL_TELL_COUNT`` requests with such a
+   tell, above the threshold or not (``model:tells``: page after page beyond anything the week showed).
+   One odd request is common for people with long
    sessions; attackers are odd request after request (measured on generated
    traffic: ``training/README.md``);
 6. (assisted) rule score ≥ ``grey_hard_block_score`` → **block**;
@@ -40,7 +42,8 @@ anomaly score, the payload score, an LLM verdict) and hands it to
 
 Clients in the grace period get no grey-zone rule score and are not refused: the model scores
 them from ``MODEL_SCORE_FROM`` on so that evidence accumulates from their first requests, and
-only a sustained anomaly (``MODEL_SUSTAINED_ALONE`` flagged requests, the live guard green)
+only a sustained anomaly (``MODEL_SUSTAINED_ALONE`` flagged requests, ``MODEL_CORROBORATED_COUNT``
+corroborated ones or ``MODEL_TELL_COUNT`` tells, the live guard green)
 ends the grace period early — the detector clears ``in_grace`` then, not this module.
 Every non-allow decision carries its reasons — stable codes from
 :data:`smartlayer.request.reasons.CATALOGUE`, never a number — and its
@@ -130,13 +133,18 @@ def combine(ev: Evidence) -> Decision:
         if alone and ev.model_score >= float(s.MODEL_BAN_SCORE):
             reasons = ["model:ban_score"] + reasons
             return _decision(Action.BAN, ev, reasons[0], reasons)
+        tells = int(s.MODEL_TELL_COUNT or 0)
+        if alone and tells and ev.model_tells >= tells:
+            reasons = ["model:tells"] + reasons
+            return _decision(Action.BLOCK, ev, reasons[0], reasons)
         block_at = s.MODEL_BLOCK_SCORE if s.MODEL_BLOCK_SCORE is not None else ev.model_threshold
         if ev.model_score >= float(block_at):
             flags = ev.model_flags
             corroborate = int(s.MODEL_CORROBORATED_COUNT or 0)
             if not (alone or agreed):
                 reasons.append("model:record_only")
-            elif ((alone and flags >= int(s.MODEL_SUSTAINED_ALONE))
+            elif ((alone and (flags if ev.model_sustained is None else ev.model_sustained)
+                   >= int(s.MODEL_SUSTAINED_ALONE))
                     or (flags >= int(s.MODEL_SUSTAINED_COUNT) and agreed)):
                 reasons = ["model:sustained"] + reasons
                 return _decision(Action.BLOCK, ev, reasons[0], reasons)

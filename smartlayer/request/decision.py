@@ -79,6 +79,9 @@ class Evidence:
     model_version: str = ""
     model_flags: int = 0                    # requests above the threshold in MODEL_SUSTAINED_WINDOW, this one included
     model_corroborated: int = 0             # of those, requests with a tell beyond the site's ceiling (tell_ceilings)
+    model_tells: int = 0                    # scored requests with a tell beyond the site's ceiling, flagged or not
+    model_sustained: int | None = None      # of the flags, those at or above the version's sustained_threshold
+    #                                         (None: every flag counts, model_flags)
     model_demoted: bool = False             # the live guard demoted the model: it refuses only with a rule agreeing
     grey_flags: int = 0                     # grey-zone hammering requests in GREY_SUSTAINED_WINDOW, this one included
     top_features: list[Any] = field(default_factory=list)
@@ -108,6 +111,8 @@ class Evidence:
                 d["model_flags"] = self.model_flags
             if self.model_corroborated:
                 d["model_corroborated"] = self.model_corroborated
+            if self.model_tells:
+                d["model_tells"] = self.model_tells
             if self.model_demoted:
                 d["model_guard"] = "record-only"
         if self.grey_flags:

@@ -63,6 +63,8 @@ CATALOGUE: dict[str, Reason] = {
     "model:corroborated": Reason("anomaly", "MODEL_CORROBORATED_COUNT requests above the model's threshold with a "
                                             "tell of automation beyond the site's ceiling: blocked",
                                  "model_corroborated, model_flags, model_score"),
+    "model:tells": Reason("anomaly", "MODEL_TELL_COUNT requests with a tell of automation beyond the site's "
+                                     "ceiling within MODEL_SUSTAINED_WINDOW: blocked", "model_tells, model_score"),
     "model:above_threshold": Reason("anomaly", "above the model's threshold: MODEL_RULE_ASSIST added to the score",
                                     "model_score, model_threshold"),
     "model:record_only": Reason("anomaly", "above the model's threshold while the live guard has demoted it and no "

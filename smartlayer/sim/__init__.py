@@ -59,6 +59,7 @@ class TrafficRecord:
     fetch: str = ""            # Sec-Fetch-Dest/Mode/Site as "dest/mode/site" ("" when not a browser)
     xrw: bool = False          # X-Requested-With: XMLHttpRequest
     response_type: str = ""    # media type of the answer
+    staff: bool = False        # signed in as a staff member (what ``request.user.is_staff`` would say)
 
     @property
     def is_benign(self) -> bool:

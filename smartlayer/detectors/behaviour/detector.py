@@ -162,8 +162,21 @@ class Detector:
             block_at = sl_settings.MODEL_BLOCK_SCORE
             above = scored_.score >= (scored_.threshold if block_at is None else float(block_at))
             ev.model_demoted = not self.guard.note(model, client.key, above, now, scored_.score)
+            tells = int(sl_settings.MODEL_TELL_COUNT or 0)
+            if tells and getattr(scored_, "corroborated", False) and getattr(scored_, "tells_alone", True):
+                # a tell beyond the site's ceiling, flagged or not: page after page of it is automation
+                ev.model_tells = counted(self.bans.note_flag, ctx, now, "tell")
+                if result.in_grace and not ev.model_demoted and ev.model_tells >= tells:
+                    ev.in_grace = False
             if above:
                 ev.model_flags = counted(self.bans.note_flag, ctx, now)
+                # the flags alone count from the version's sustained threshold: what its training week's
+                # visitors did request after request is not a sustained anomaly on this site
+                # (an owner's MODEL_BLOCK_SCORE replaces both)
+                bar = getattr(scored_, "sustained_threshold", None)
+                if bar is not None and block_at is None and bar > scored_.threshold:
+                    ev.model_sustained = (counted(self.bans.note_flag, ctx, now, "sustained")
+                                          if scored_.score >= bar else 0)
                 corroborate = int(sl_settings.MODEL_CORROBORATED_COUNT or 0)
                 if corroborate and getattr(scored_, "corroborated", False):
                     ev.model_corroborated = counted(self.bans.note_flag, ctx, now, "corroborated")
@@ -171,7 +184,8 @@ class Detector:
                 # (MODEL_SUSTAINED_ALONE flagged requests, or MODEL_CORROBORATED_COUNT flagged with
                 # a tell beyond the site's ceiling; the guard green) is not little
                 if (result.in_grace and not ev.model_demoted
-                        and (ev.model_flags >= int(sl_settings.MODEL_SUSTAINED_ALONE)
+                        and ((ev.model_flags if ev.model_sustained is None else ev.model_sustained)
+                             >= int(sl_settings.MODEL_SUSTAINED_ALONE)
                              or (corroborate and ev.model_corroborated >= corroborate))):
                     ev.in_grace = False
 

@@ -102,6 +102,10 @@ def summarise(snap: Snapshot) -> dict[str, Any]:
     }
 
 
+#: Endpoint classes that are a page's resources, not endpoints a client chose.
+_RESOURCES = frozenset({"asset", "telemetry"})
+
+
 def apply_profile(facts: dict[str, Any], snap: Snapshot, profile: Any) -> None:
     """With a site profile: rates counted against each endpoint's learned norm, ids judged by navigation.
 
@@ -110,7 +114,8 @@ def apply_profile(facts: dict[str, Any], snap: Snapshot, profile: Any) -> None:
     so a page's beacons or an app's polling at their usual pace are no flood;
     ``sequential_run_1min`` leaves out the ids a reader reached by following
     the site's own links at page pace (:func:`~smartlayer.request.facts.probing_run`);
-    ``distinct_paths_1min`` leaves out the site's assets (a page's images are not a scan).
+    ``distinct_paths_1min`` leaves out the site's assets and beacons (a page's images and telemetry are
+    not a scan).
     Only computed when a rate rule could fire or a run is long enough to count.
     """
     s = sl_settings
@@ -120,10 +125,11 @@ def apply_profile(facts: dict[str, Any], snap: Snapshot, profile: Any) -> None:
         facts["count_10s_raw"], facts["count_10s_normal"] = raw, normal
         facts["count_10s"] = max(1, raw - normal)
     if facts["distinct_paths_1min"] >= s.grey_scan_distinct_paths:
-        # the images and files of the pages a client reads are not endpoints it scans
+        # the images, files and beacons of the pages a client reads are not endpoints it scans
+        # (a page's resources: the model's features leave them out of the client's own requests too)
         paths = {a[2] for a in snap.arrivals_since(60)}
         facts["distinct_paths_raw"] = facts["distinct_paths_1min"]
-        facts["distinct_paths_1min"] = sum(1 for p in paths if profile.endpoint_class(p) != "asset")
+        facts["distinct_paths_1min"] = sum(1 for p in paths if profile.endpoint_class(p) not in _RESOURCES)
     if facts["sequential_run_1min"] >= s.grey_sequential_ids:
         facts["sequential_run_raw"] = facts["sequential_run_1min"]
         facts["sequential_run_1min"] = probing_run(snap.arrivals_since(60), float(s.PROFILE_PAGE_PACE))

@@ -28,6 +28,8 @@ from ..tells import EVEN_MIN_PAGES, TELL_FLOORS, TELLS
 _PAGES = FEATURE_NAMES.index("page_views")
 _EVEN = FEATURE_NAMES.index("even_page_gaps")
 _SILENT = FEATURE_NAMES.index("silent_pages")
+_CV = FEATURE_NAMES.index("page_gap_cv")
+_GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
 
 
 def tell_ceilings(X: np.ndarray, quantile: float | None = None) -> dict[str, float]:
@@ -41,7 +43,8 @@ def tell_ceilings(X: np.ndarray, quantile: float | None = None) -> dict[str, flo
     pages = X[:, _PAGES]
     enough = pages >= EVEN_MIN_PAGES
     shares = {"even_gap_share": np.where(enough, X[:, _EVEN] / np.maximum(pages - 2.0, 1.0), 0.0),
-              "silent_share": np.where(enough, X[:, _SILENT] / np.maximum(pages, 1.0), 0.0)}
+              "silent_share": np.where(enough, X[:, _SILENT] / np.maximum(pages, 1.0), 0.0),
+              "steady_dwell": np.where(enough & (X[:, _GAP_MEAN] > 0.0), np.maximum(1.0 - X[:, _CV], 0.0), 0.0)}
     return {name: max(float(np.quantile(shares[name] if name in shares else X[:, FEATURE_NAMES.index(name)], q)),
                       TELL_FLOORS.get(name, 0.0))
             for name in TELLS}

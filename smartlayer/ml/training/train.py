@@ -80,6 +80,7 @@ from .sources import (  # noqa: F401 - re-exported: callers import them from her
     profile_summary,
     rows_read,
 )
+from .sustained import sustained_threshold
 from .tells import tell_ceilings
 
 HISTOGRAM_BINS = 50
@@ -304,6 +305,13 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
         "score_histogram": {"edges": [float(e) for e in edges], "counts": [int(c) for c in counts]},
         "feature_stats": model.feature_stats(),
         "tell_ceilings": tell_ceilings(X[calib]),
+        # the tells read the profile's request classes: learned without them (every GET a bare, silent
+        # page view), the ceilings are floors learned from nothing — they may corroborate a flag, never
+        # refuse on their own (model:tells)
+        "tells_profiled": profile is not None,
+        "sustained_threshold": sustained_threshold(
+            scores[calib], meta["client_key"].to_numpy()[calib], meta["ts"].to_numpy(dtype=float)[calib],
+            threshold, sample_every=sample_every),
         "window": {"WINDOW_SECONDS": float(sl_settings.WINDOW_SECONDS),
                    "WINDOW_MAX_EVENTS": int(sl_settings.WINDOW_MAX_EVENTS),
                    "grey_grace_requests": int(sl_settings.grey_grace_requests)},

@@ -166,6 +166,7 @@ class Actor:
             user_agent=user_agent, response_ms=ms, body=body, content_type=content_type,
             user_id=user_id, referer=referer, bytes_sent=size, label=self.label, client_id=self.client_id,
             response_type=self.site.response_type(path, status), accept="*/*",
+            staff=self.staff and user_id is not None,
         )
         if self.browser:
             _browser_headers(rec, self.site.host, dest)

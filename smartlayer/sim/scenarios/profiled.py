@@ -4,7 +4,9 @@
   read (mouse movement), a flush of queued events when a page loads, a few
   with several tabs open: most of their requests are beacons, in bursts.
 * ``product_order`` — people clicking "next product" through a category in
-  id order, each page reached from the previous one, seconds apart.
+  id order, each page reached from the previous one, seconds apart (on a site
+  whose pages post telemetry, their pages post it too: a browser runs the page's
+  script whoever reads it, and a click is a mouse moving).
 * ``tampering`` — a browser session that edits what it sends: parameter names
   the site never had (``precioA=4250``), a quantity of ``+``, an id of
   ``2AND 1=1``, mixed with ordinary pages at a person's pace.
@@ -20,7 +22,7 @@ from collections.abc import Iterator
 from urllib.parse import quote, urlencode
 
 from .. import TrafficRecord
-from .common import BROWSER_UAS, FORM_TYPE, JSON_TYPE, Actor, _form, _session_starts
+from .common import BROWSER_UAS, FORM_TYPE, JSON_TYPE, Actor, _form, _session_starts, page_telemetry
 
 _BEACON_FETCH = "empty/no-cors/same-origin"
 
@@ -90,10 +92,18 @@ def product_order(rng: random.Random, actor: Actor, *, sessions_per_day: float =
         for _ in range(rng.randint(8, 30)):
             while not site.product_exists(pid):
                 pid += 1           # "next" links to the next product that exists
-            t += rng.uniform(2.0, 9.0)
+            wait = rng.uniform(2.0, 9.0)
+            # the page read meanwhile runs the site's script like anyone's: its load flush, and the
+            # mouse moving to "next" (none on a site without telemetry, and no draw from rng there)
+            out += page_telemetry(rng, actor, t, t + wait, ua, url)
+            t += wait
             recs, t, url = _page(rng, actor, t, f"/products/{pid}/", "", ua, url, False)
             out += recs
             pid += 1
+        if site.telemetry_interval > 0:   # the last product page is read too
+            wait = rng.uniform(2.0, 9.0)
+            out += page_telemetry(rng, actor, t, t + wait, ua, url)
+            t += wait
         last_end = t
         yield from out
 
