@@ -171,8 +171,9 @@ class Matcher:
         """Match one text, and again with its SQL comments read as spaces if it has any; True if anything matched."""
         found = self.match(text, location)
         if _has_comment(text) and not (self.located_chars >= _SET_CHARS and self.blocked()):
-            found = self.match(without_sql_comments(text), location) or found
-        return found
+            # what the first reading found is named already: the second looks only for the rest
+            return bool(self.match(without_sql_comments(text), location, frozenset(found))) or bool(found)
+        return bool(found)
 
 
     def matched(self, engine: Any, text: str) -> list[int]:
@@ -191,14 +192,20 @@ class Matcher:
         return engine.matches(text, filtered=True)
 
 
-    def match(self, text: str, location: str) -> bool:
-        """Match every signature that applies to ``location`` against one normalised text, in one pass.
+    def match(self, text: str, location: str, known: frozenset[int] = frozenset()) -> list[int]:
+        """Match every signature that applies to ``location`` against one normalised text, in one pass;
+        the indices of the patterns found.
 
         A text that was a line of a pass of :meth:`flush` is matched only
         against what that pass found (:attr:`.engine.Engine.line_local`), one
         pattern at a time, once the request is past the set's share
         (:meth:`matched`): a handful of patterns on a short text, where the
         whole table would meet new contexts again.
+
+        ``known``: patterns already found at ``location`` (the first reading
+        of a text with SQL comments), whose hits are listed: past the set's
+        share they are not searched for again (on 60 KiB of diverse attacks
+        the second reading cost as much as the first).
         """
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
         size = len(text)
@@ -210,10 +217,12 @@ class Matcher:
             self.set_chars += size
             found = engine.matches(text)
         elif (only := self.candidates.get(engine)) is None:
-            found = engine.matches(text, filtered=True)
+            found = engine.matches_besides(text, known) if known else engine.matches(text, filtered=True)
         else:
             starts = {}
             for index in only:
+                if index in known:
+                    continue
                 start = engine.find(index, text)
                 if start is not None:
                     starts[index] = start
@@ -227,4 +236,4 @@ class Matcher:
                 self.located += 1
                 position = starts[index] if starts is not None else engine.find(index, text) or 0
             self._hit(sig, location, text, position)
-        return bool(found)
+        return found
