@@ -243,6 +243,29 @@ class Engine:
             match = regex.search(text.encode("utf-8", "replace").decode("utf-8"))
         return match.start() if match is not None else None
 
+    def span(self, index: int, text: str) -> tuple[int, int] | None:
+        """Where pattern ``index`` first matches ``text``, start and end (characters); None if it does not."""
+        low = self._low.get(index) if _UNANCHORED is not None else None
+        if low is not None:
+            encoded = text.encode("utf-8", "replace")
+            try:
+                start, end = low.Match(_UNANCHORED, encoded, 0, len(encoded))[0]
+            except Exception:                            # a build whose internals differ: the wrapper
+                pass
+            else:
+                if start < 0:
+                    return None
+                if len(encoded) == len(text):
+                    return start, end
+                return (len(encoded[:start].decode("utf-8", "replace")),
+                        len(encoded[:end].decode("utf-8", "replace")))
+        regex = self._compiled(index)
+        try:
+            match = regex.search(text)
+        except UnicodeEncodeError:
+            match = regex.search(text.encode("utf-8", "replace").decode("utf-8"))
+        return match.span() if match is not None else None
+
     def _compiled(self, index: int) -> Any:
         """Pattern ``index`` alone, as the ``re2`` wrapper (or the stdlib fallback) compiles it."""
         regex = self._single.get(index)
