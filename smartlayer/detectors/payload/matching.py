@@ -211,10 +211,14 @@ class Matcher:
         where it first matches the prefix (a full reading could start
         earlier only with a match running past the cut).  A text whose prefix
         does not block is matched in full, as before: the prefix is then a
-        sixteenth of a 64 KiB text's matching spent for nothing.
+        sixty-fourth of a 64 KiB text's matching spent for nothing, paid once
+        per request (for its first long text, what a request that blocks
+        early starts with).
         """
         block = self.cfg.block_score
         if not block or self.located_chars < _SET_CHARS:     # as blocked(): a short request is matched in full
+            return None
+        if self.located_chars - len(text) >= _SET_CHARS:     # a long text after others that did not block
             return None
         starts: dict[int, int] = {}
         prefix = text[:_PREFIX_CHARS]
