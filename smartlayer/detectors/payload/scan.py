@@ -226,9 +226,19 @@ class _Scan(Matcher, PartReader):
                 continue
             self.joined_parts += 1
             text = "\n".join([line for line in self.account(joined, text, markers, location).split("\n") if line])
-            if text:
-                self.queue(text, location)
+            if text:                         # matched alone, as one long text is: not again among other texts
+                self.matched_now(text, location)
         return True
+
+    def matched_now(self, text: str, location: str) -> None:
+        """Queue ``text`` and match it at once, alone; the request stops being read if it then blocks."""
+        if self.pending:
+            self.flush()
+            self.stopped = self.blocked()
+        self.queue(text, location)
+        if self.pending:
+            self.flush()
+            self.stopped = self.blocked()
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
         """Normalise one text and queue it for matching (see :meth:`flush`).
