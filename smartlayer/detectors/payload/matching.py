@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .engine import SET_CHARS as _SET_CHARS
-from .normalise import without_sql_comments
+from .normalise import _normalise, without_sql_comments
 from .parts import LOCATION_KINDS as _KINDS
 from .parts import MAX_RESCANNED as _MAX_RESCANNED
 from .parts import kind_of as _kind
@@ -32,6 +32,9 @@ def _has_comment(text: str) -> bool:
 #: that blocks on them is not read further (:meth:`Matcher.blocked`).  Above a typical request, so that
 #: one is matched in one pass per kind of location.
 _FLUSH_CHARS = 8192
+
+#: Characters of a body's many fields normalised together (:meth:`Matcher.joined_fields`): a flush's worth.
+_JOINED_CHARS = 8192
 
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
@@ -53,6 +56,53 @@ class Matcher:
             found = self.engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
         return found
 
+
+    def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
+        """Normalise a body's many fields :data:`_JOINED_CHARS` characters at a time, a field a line, each
+        group queued as one text; False (one by one) when the request's budget would cut them.
+
+        Equivalent to normalising each (a field's own line break is read as a space, as ``lines`` is
+        off for a body): every decoder works within a field, the markers are the union of the fields'.
+        A group is one text as :meth:`flush` matches more than :data:`.parts.MAX_RESCANNED` texts of a location
+        once anyway; groups, so that a body that blocks early is not read further (64 KiB of JSON strings
+        were normalised whole before the first was matched).  A group with a field that decodes to a line
+        break of its own (``%0a``, ``&#10;``: the lines would no longer be the fields) goes field by field.
+        """
+        if self.stopped:
+            return True
+        if sum(map(len, raws)) + len(raws) > self.budget:
+            return False
+        start = 0
+        while start < len(raws):
+            end, size = start, 0
+            while end < len(raws) and (end == start or size + len(raws[end]) < _JOINED_CHARS):
+                size += len(raws[end]) + 1
+                end += 1
+            if self.stopped:
+                return True
+            group = raws[start:end]
+            start = end
+            joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in group])
+            text, markers = _normalise(joined, form=form, lines=False, growth=self.growth, keep_lines=True)
+            if text.count("\n") != len(group) - 1:
+                for raw in group:
+                    self.text(raw, location, form=form)
+                continue
+            self.joined_parts += 1
+            text = "\n".join([line for line in self.account(joined, text, markers, location).split("\n") if line])
+            if text:                         # matched alone, as one long text is: not again among other texts
+                self.matched_now(text, location)
+        return True
+
+    def matched_now(self, text: str, location: str) -> None:
+        """Queue ``text`` and match it at once, alone; the request stops being read if it then blocks."""
+        if self.pending:
+            self.flush()
+            self.stopped = self.blocked()
+        self.queue(text, location)
+        if self.pending:
+            self.flush()
+            self.stopped = self.blocked()
 
     def queue(self, text: str, location: str, key: tuple[Any, str, int] | None = None, lines: bool = False) -> None:
         """Keep a normalised text for the one pass per kind of location (see :meth:`flush`).

@@ -94,8 +94,6 @@ _EXCERPT_BEFORE = 120
 #: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
 #: every scanned header and the cookies made a request cost ten times a part.
 REQUEST_BUDGET_PARTS = 2
-#: Characters of a body's many fields normalised together (:meth:`_Scan.joined_fields`): a flush's worth.
-_JOINED_CHARS = 8192
 
 
 #: Normalised texts an engine found nothing in, keyed by (engine, text): a User-Agent, an Accept
@@ -192,53 +190,6 @@ class _Scan(Matcher, PartReader):
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
         return text
-
-    def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
-        """Normalise a body's many fields :data:`_JOINED_CHARS` characters at a time, a field a line, each
-        group queued as one text; False (one by one) when the request's budget would cut them.
-
-        Equivalent to normalising each (a field's own line break is read as a space, as ``lines`` is
-        off for a body): every decoder works within a field, the markers are the union of the fields'.
-        A group is one text as :meth:`flush` matches more than :data:`_MAX_RESCANNED` texts of a location
-        once anyway; groups, so that a body that blocks early is not read further (64 KiB of JSON strings
-        were normalised whole before the first was matched).  A group with a field that decodes to a line
-        break of its own (``%0a``, ``&#10;``: the lines would no longer be the fields) goes field by field.
-        """
-        if self.stopped:
-            return True
-        if sum(map(len, raws)) + len(raws) > self.budget:
-            return False
-        start = 0
-        while start < len(raws):
-            end, size = start, 0
-            while end < len(raws) and (end == start or size + len(raws[end]) < _JOINED_CHARS):
-                size += len(raws[end]) + 1
-                end += 1
-            if self.stopped:
-                return True
-            group = raws[start:end]
-            start = end
-            joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in group])
-            text, markers = _normalise(joined, form=form, lines=False, growth=self.growth, keep_lines=True)
-            if text.count("\n") != len(group) - 1:
-                for raw in group:
-                    self.text(raw, location, form=form)
-                continue
-            self.joined_parts += 1
-            text = "\n".join([line for line in self.account(joined, text, markers, location).split("\n") if line])
-            if text:                         # matched alone, as one long text is: not again among other texts
-                self.matched_now(text, location)
-        return True
-
-    def matched_now(self, text: str, location: str) -> None:
-        """Queue ``text`` and match it at once, alone; the request stops being read if it then blocks."""
-        if self.pending:
-            self.flush()
-            self.stopped = self.blocked()
-        self.queue(text, location)
-        if self.pending:
-            self.flush()
-            self.stopped = self.blocked()
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
         """Normalise one text and queue it for matching (see :meth:`flush`).
