@@ -70,7 +70,7 @@ class Matcher:
         """
         if self.stopped:
             return True
-        if sum(map(len, raws)) + len(raws) > self.budget:
+        if sum(map(len, raws)) + len(raws) - 1 > self.budget:      # the fields joined, as one text would be
             return False
         start = 0
         while start < len(raws):
