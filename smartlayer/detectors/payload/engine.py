@@ -95,7 +95,7 @@ class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
     __slots__ = ("patterns", "line_local", "_set", "_filter", "_groups", "_grouped", "_single", "_low", "_fallback",
-                 "_index")
+                 "_index", "_match")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = ()) -> None:
         self.patterns = tuple(("(?i)" if i < len(ignore_case) and ignore_case[i] else "") + p
@@ -113,6 +113,7 @@ class Engine:
         self._grouped: frozenset[int] = frozenset()
         self._fallback: list[tuple[int, re.Pattern[str]]] = []
         self._index: list[int] = []
+        self._match: Any = None      # the set's own Match (bytes in), below the wrapper's str handling
         if not self.patterns:
             return
         if _re2 is not None:
@@ -121,6 +122,8 @@ class Engine:
                 self._set.Add(pattern)
                 self._index.append(index)
             self._set.Compile()
+            # the wrapper's Match is a Python call and an encode() around it, on every pass of every request
+            self._match = getattr(getattr(self._set, "_set", None), "Match", None)
             self._filter = _compile_filter(self.patterns)
             self._groups = self._group_unfiltered()
             self._grouped = frozenset(i for _, indices in self._groups or () for i in indices)
@@ -139,6 +142,12 @@ class Engine:
                 found = self._filter.Match(encoded, False)
                 return sorted(found) if found else []
             return self._filtered(encoded)
+        if self._match is not None:
+            try:
+                found = self._match(text.encode("utf-8"))
+            except UnicodeEncodeError:          # lone surrogates (from JSON "\ud800") are not UTF-8
+                found = self._match(text.encode("utf-8", "replace"))
+            return sorted(found) if found else []
         if self._set is not None:
             try:
                 found = self._set.Match(text)
@@ -147,7 +156,14 @@ class Engine:
             return sorted(found) if found else []
         return [index for index, regex in self._fallback if regex.search(text) is not None]
 
-    def _filtered(self, encoded: bytes) -> list[int]:
+    def matches_besides(self, text: str, known: frozenset[int]) -> list[int]:
+        """What :meth:`matches` finds through the prefilter, less ``known`` (patterns the caller found
+        already, which it need not find again): those are not run, nor a group made only of them."""
+        if self._filter is None or self._groups is None:
+            return [index for index in self.matches(text, filtered=True) if index not in known]
+        return self._filtered(text.encode("utf-8", "replace"), known)
+
+    def _filtered(self, encoded: bytes, known: frozenset[int] = frozenset()) -> list[int]:
         """The prefilter's answer, its patterns without atoms matched a few to a set.
 
         Those (a third of the table: ``'\\s?or``, ``../``, ``;\\s?cmd``) pass
@@ -160,10 +176,13 @@ class Engine:
         size = len(encoded)
         grouped = self._grouped
         for index in self._filter.Match(encoded, True):      # the atoms' pass: the patterns that may match
-            if index not in grouped and self._low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
+            if index not in grouped and index not in known \
+                    and self._low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
                 found.append(index)
         for group, indices in self._groups or ():
-            found.extend(indices[i] for i in group.Match(encoded) or ())
+            if known and known.issuperset(indices):
+                continue
+            found.extend(indices[i] for i in group.Match(encoded) or () if indices[i] not in known)
         return sorted(found)
 
     def _group_unfiltered(self) -> list[tuple[Any, tuple[int, ...]]] | None:
@@ -223,6 +242,29 @@ class Engine:
         except UnicodeEncodeError:
             match = regex.search(text.encode("utf-8", "replace").decode("utf-8"))
         return match.start() if match is not None else None
+
+    def span(self, index: int, text: str) -> tuple[int, int] | None:
+        """Where pattern ``index`` first matches ``text``, start and end (characters); None if it does not."""
+        low = self._low.get(index) if _UNANCHORED is not None else None
+        if low is not None:
+            encoded = text.encode("utf-8", "replace")
+            try:
+                start, end = low.Match(_UNANCHORED, encoded, 0, len(encoded))[0]
+            except Exception:                            # a build whose internals differ: the wrapper
+                pass
+            else:
+                if start < 0:
+                    return None
+                if len(encoded) == len(text):
+                    return start, end
+                return (len(encoded[:start].decode("utf-8", "replace")),
+                        len(encoded[:end].decode("utf-8", "replace")))
+        regex = self._compiled(index)
+        try:
+            match = regex.search(text)
+        except UnicodeEncodeError:
+            match = regex.search(text.encode("utf-8", "replace").decode("utf-8"))
+        return match.span() if match is not None else None
 
     def _compiled(self, index: int) -> Any:
         """Pattern ``index`` alone, as the ``re2`` wrapper (or the stdlib fallback) compiles it."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from .engine import SET_CHARS as _SET_CHARS
-from .normalise import without_sql_comments
+from .normalise import _normalise, without_sql_comments
 from .parts import LOCATION_KINDS as _KINDS
 from .parts import MAX_RESCANNED as _MAX_RESCANNED
 from .parts import kind_of as _kind
@@ -33,8 +33,15 @@ def _has_comment(text: str) -> bool:
 #: one is matched in one pass per kind of location.
 _FLUSH_CHARS = 8192
 
+#: Characters of a body's many fields normalised together (:meth:`Matcher.joined_fields`): a flush's worth.
+_JOINED_CHARS = 8192
+
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
+
+#: A text past the set's share longer than twice this is first matched on its first this many characters
+#: (:meth:`Matcher.first_block`): when what they hold blocks the request, the rest is not matched.
+_PREFIX_CHARS = 1024
 
 
 class Matcher:
@@ -49,6 +56,53 @@ class Matcher:
             found = self.engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
         return found
 
+
+    def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
+        """Normalise a body's many fields :data:`_JOINED_CHARS` characters at a time, a field a line, each
+        group queued as one text; False (one by one) when the request's budget would cut them.
+
+        Equivalent to normalising each (a field's own line break is read as a space, as ``lines`` is
+        off for a body): every decoder works within a field, the markers are the union of the fields'.
+        A group is one text as :meth:`flush` matches more than :data:`.parts.MAX_RESCANNED` texts of a location
+        once anyway; groups, so that a body that blocks early is not read further (64 KiB of JSON strings
+        were normalised whole before the first was matched).  A group with a field that decodes to a line
+        break of its own (``%0a``, ``&#10;``: the lines would no longer be the fields) goes field by field.
+        """
+        if self.stopped:
+            return True
+        if sum(map(len, raws)) + len(raws) - 1 > self.budget:      # the fields joined, as one text would be
+            return False
+        start = 0
+        while start < len(raws):
+            end, size = start, 0
+            while end < len(raws) and (end == start or size + len(raws[end]) < _JOINED_CHARS):
+                size += len(raws[end]) + 1
+                end += 1
+            if self.stopped:
+                return True
+            group = raws[start:end]
+            start = end
+            joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in group])
+            text, markers = _normalise(joined, form=form, lines=False, growth=self.growth, keep_lines=True)
+            if text.count("\n") != len(group) - 1:
+                for raw in group:
+                    self.text(raw, location, form=form)
+                continue
+            self.joined_parts += 1
+            text = "\n".join([line for line in self.account(joined, text, markers, location).split("\n") if line])
+            if text:                         # matched alone, as one long text is: not again among other texts
+                self.matched_now(text, location)
+        return True
+
+    def matched_now(self, text: str, location: str) -> None:
+        """Queue ``text`` and match it at once, alone; the request stops being read if it then blocks."""
+        if self.pending:
+            self.flush()
+            self.stopped = self.blocked()
+        self.queue(text, location)
+        if self.pending:
+            self.flush()
+            self.stopped = self.blocked()
 
     def queue(self, text: str, location: str, key: tuple[Any, str, int] | None = None, lines: bool = False) -> None:
         """Keep a normalised text for the one pass per kind of location (see :meth:`flush`).
@@ -171,8 +225,9 @@ class Matcher:
         """Match one text, and again with its SQL comments read as spaces if it has any; True if anything matched."""
         found = self.match(text, location)
         if _has_comment(text) and not (self.located_chars >= _SET_CHARS and self.blocked()):
-            found = self.match(without_sql_comments(text), location) or found
-        return found
+            # what the first reading found is named already: the second looks only for the rest
+            return bool(self.match(without_sql_comments(text), location, frozenset(found))) or bool(found)
+        return bool(found)
 
 
     def matched(self, engine: Any, text: str) -> list[int]:
@@ -191,14 +246,59 @@ class Matcher:
         return engine.matches(text, filtered=True)
 
 
-    def match(self, text: str, location: str) -> bool:
-        """Match every signature that applies to ``location`` against one normalised text, in one pass.
+    def first_block(self, engine: Any, signatures: Any, text: str) -> dict[int, int] | None:
+        """Where the patterns found in the first :data:`_PREFIX_CHARS` characters of a long ``text`` first
+        match all of it, when those hits block the request; None (match it all) when they do not.
+
+        64 KiB of diverse attacks cost the prefilter's passes 6-10 ms; their
+        first lines block the request, and matching the rest changes nothing
+        but the list of hits (said in ``skipped``: ``scan:stopped_at_block``,
+        as when a long request stops being read).  A pattern found in the
+        prefix is kept only if it matches the whole text: a match ending before the
+        cut does (it reads the same characters and neighbours there), one
+        reaching the cut is searched for in the whole text (a ``$`` or ``\\b``
+        can match at the cut and not in the text).  Its excerpt is taken
+        where it first matches the prefix (a full reading could start
+        earlier only with a match running past the cut).  A text whose prefix
+        does not block is matched in full, as before: the prefix is then a
+        sixty-fourth of a 64 KiB text's matching spent for nothing, paid once
+        per request (for its first long text, what a request that blocks
+        early starts with).
+        """
+        block = self.cfg.block_score
+        if not block or self.located_chars < _SET_CHARS:     # as blocked(): a short request is matched in full
+            return None
+        if self.located_chars - len(text) >= _SET_CHARS:     # a long text after others that did not block
+            return None
+        starts: dict[int, int] = {}
+        prefix = text[:_PREFIX_CHARS]
+        for index in engine.matches(prefix, filtered=True):
+            span = engine.span(index, prefix)
+            if span is not None and span[1] < len(prefix):   # ends before the cut: a match of the text too
+                starts[index] = span[0]
+            elif (start := engine.find(index, text)) is not None:
+                starts[index] = start
+        seen = self.seen
+        added = {signatures[i].name: signatures[i].weight for i in starts if signatures[i].name not in seen}
+        if self.score + sum(added.values()) < block:
+            return None
+        self.skip("scan:stopped_at_block")
+        return starts
+
+    def match(self, text: str, location: str, known: frozenset[int] = frozenset()) -> list[int]:
+        """Match every signature that applies to ``location`` against one normalised text, in one pass;
+        the indices of the patterns found.
 
         A text that was a line of a pass of :meth:`flush` is matched only
         against what that pass found (:attr:`.engine.Engine.line_local`), one
         pattern at a time, once the request is past the set's share
         (:meth:`matched`): a handful of patterns on a short text, where the
         whole table would meet new contexts again.
+
+        ``known``: patterns already found at ``location`` (the first reading
+        of a text with SQL comments), whose hits are listed: past the set's
+        share they are not searched for again (on 60 KiB of diverse attacks
+        the second reading cost as much as the first).
         """
         engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
         size = len(text)
@@ -210,10 +310,17 @@ class Matcher:
             self.set_chars += size
             found = engine.matches(text)
         elif (only := self.candidates.get(engine)) is None:
-            found = engine.matches(text, filtered=True)
+            if known:
+                found = engine.matches_besides(text, known)
+            elif size > 2 * _PREFIX_CHARS and (starts := self.first_block(engine, signatures, text)) is not None:
+                found = sorted(starts)
+            else:
+                found = engine.matches(text, filtered=True)
         else:
             starts = {}
             for index in only:
+                if index in known:
+                    continue
                 start = engine.find(index, text)
                 if start is not None:
                     starts[index] = start
@@ -227,4 +334,4 @@ class Matcher:
                 self.located += 1
                 position = starts[index] if starts is not None else engine.find(index, text) or 0
             self._hit(sig, location, text, position)
-        return bool(found)
+        return found

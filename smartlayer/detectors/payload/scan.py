@@ -96,8 +96,6 @@ _EXCERPT_BEFORE = 120
 REQUEST_BUDGET_PARTS = 2
 
 
-
-
 #: Normalised texts an engine found nothing in, keyed by (engine, text): a User-Agent, an Accept
 #: header, ``page=2`` come back on request after request, and a pass of the engine costs more (its
 #: tables are cold between requests) than the lookup.  Only a clean verdict is kept, and only the
@@ -192,33 +190,6 @@ class _Scan(Matcher, PartReader):
                 if markers & bit:
                     self._hit(_BY_NAME[name], location, text, 0)
         return text
-
-    def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
-        """Normalise the many fields of a body as one text, a field a line; False to take them one by one.
-
-        Equivalent to normalising each (a body's fields are read with
-        ``lines`` off, so a line break of their own is a space, written as
-        one here): every decoder works within a field, the markers are the
-        union of the fields', and a field decoded twice makes the text take
-        two rounds.  Refused when a field decodes to a line break of its own
-        (``%0a``, ``&#10;``: the lines would no longer be the fields) or the
-        request's budget would cut the text.  The lines are queued as one
-        text, as :meth:`flush` matches more than :data:`_MAX_RESCANNED` texts
-        of a location anyway.
-        """
-        if self.stopped:
-            return True
-        joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in raws])
-        if len(joined) > self.budget:
-            return False
-        text, markers = _normalise(joined, form=form, lines=False, growth=self.growth, keep_lines=True)
-        if text.count("\n") != len(raws) - 1:
-            return False
-        self.joined_parts += 1
-        text = "\n".join([line for line in self.account(joined, text, markers, location).split("\n") if line])
-        if text:
-            self.queue(text, location)
-        return True
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
         """Normalise one text and queue it for matching (see :meth:`flush`).
