@@ -56,3 +56,10 @@ def test_other_bodies_decode_as_before(body):
 
 def test_a_declared_charset_still_decodes_a_body_without_a_mark():
     assert decode_body("señor".encode("latin-1"), "latin-1") == "señor"
+
+
+@pytest.mark.parametrize("mark", [codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, b"<\x00"])
+def test_a_mark_in_front_of_a_narrow_attack_hides_nothing(mark):
+    # the wide reading of ASCII after a mark is noise; the application reading the bytes as text sees the tag
+    result = scan_parts(body=mark + b"<script>alert(1)</script>", content_type="text/plain")
+    assert result.score >= BLOCK, result.hits

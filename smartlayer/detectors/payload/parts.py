@@ -53,7 +53,8 @@ def _xml_encoding(body: bytes) -> str | None:
     Why: an XML body sent as UTF-16 or UTF-32 (a known way past filters that
     read bytes as UTF-8) is a NUL after every character to a UTF-8 reading, so
     ``<!DOCTYPE … SYSTEM`` would never be seen, while the application's parser
-    reads it fine.  Two byte comparisons per body.
+    reads it fine.  Two byte comparisons per body; :func:`decode_body` reads
+    such a body both ways when the readings differ.
     """
     head = body[:4]
     if head[:1] in (b"\xef", b"\xfe", b"\xff", b"\x00"):
@@ -77,7 +78,13 @@ def decode_body(body: bytes, charset: str) -> str:
         found = _xml_encoding(body)
         if found is not None:
             codec, _, skip = found.partition(":")
-            return body[int(skip):].decode(codec, errors="replace")
+            rest = body[int(skip):]
+            wide = rest.decode(codec, errors="replace")
+            # and as UTF-8, NULs left out: what an application that reads the bytes as text sees.  One
+            # reading alone would be a way past the scan (a mark in front of ASCII hides it from the
+            # wide reading); for ASCII-range text in UTF-16/32 the two are the same text, read once
+            narrow = rest.decode("utf-8", errors="replace").replace("\x00", "")
+            return wide if narrow == wide else f"{wide}\n{narrow}"
     if charset and charset not in ("utf-8", "utf8"):
         try:
             return body.decode(charset, errors="replace")
