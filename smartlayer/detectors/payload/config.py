@@ -81,8 +81,25 @@ def _block_score() -> int:
     return max(value, 0)
 
 
+#: Whether :func:`_config` compiles every kind of location's engine at once (a server: not on a request).
+_WARM_UP = [True]
+
+
+def compile_on_first_use() -> None:
+    """Compile each kind of location's engine when a text of that kind is first matched, not all up front.
+
+    For offline work (the replay): an access log carries no bodies and the
+    replay scans no path, so two of the four engines — a few hundred ms of
+    RE2 compilation together — would be built for nothing at every start.
+    A server keeps the default: the first request must not pay for them.
+    """
+    _WARM_UP[0] = False
+
+
 def _warm_up(config: _Config) -> None:
     """Compile the engines now (tens of ms, once per level and set of extra patterns), not on a request."""
+    if not _WARM_UP[0]:
+        return
     try:
         for kind in KINDS:
             engine_for(config.paranoia, kind, config.extra)

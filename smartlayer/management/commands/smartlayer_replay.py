@@ -59,8 +59,11 @@ class Command(BaseCommand):
             raise CommandError(f"no line of {path} could be parsed ({result.malformed} malformed)")
 
     def _replay(self, path: Path, opts: dict[str, Any]):
+        from smartlayer.detectors.payload.config import compile_on_first_use
         from smartlayer.offline.accesslog import iter_log
         from smartlayer.offline.replay import Replayer
+
+        compile_on_first_use()   # a log has no bodies and the replay scans no path: those engines are not built
 
         model: Any = "active"
         profile: Any = "active"
