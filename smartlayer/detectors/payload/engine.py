@@ -223,31 +223,17 @@ class Engine:
         one (compiling it again cost 0.4 ms a pattern, on the request that
         first needed it), else compiled on first use and kept.
         """
+        found = self.span(index, text)
+        return None if found is None else found[0]
+
+    def span(self, index: int, text: str) -> tuple[int, int] | None:
+        """Where pattern ``index`` first matches ``text``, start and end (characters); None if it does not.
+        The pattern as RE2 itself runs it (see :meth:`find`), fetched once."""
         low = self._low.get(index) if _UNANCHORED is not None else None
         if low is None and _UNANCHORED is not None:
             low = self._low[index] = self._below_wrapper(index)
         if low is not None:
             encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
-            try:
-                start = low.Match(_UNANCHORED, encoded, 0, len(encoded))[0][0]
-            except Exception:                            # a build whose internals differ: the wrapper
-                start = None
-            else:
-                if start < 0:
-                    return None
-                return start if len(encoded) == len(text) else len(encoded[:start].decode("utf-8", "replace"))
-        regex = self._compiled(index)
-        try:
-            match = regex.search(text)
-        except UnicodeEncodeError:
-            match = regex.search(text.encode("utf-8", "replace").decode("utf-8"))
-        return match.start() if match is not None else None
-
-    def span(self, index: int, text: str) -> tuple[int, int] | None:
-        """Where pattern ``index`` first matches ``text``, start and end (characters); None if it does not."""
-        low = self._low.get(index) if _UNANCHORED is not None else None
-        if low is not None:
-            encoded = text.encode("utf-8", "replace")
             try:
                 start, end = low.Match(_UNANCHORED, encoded, 0, len(encoded))[0]
             except Exception:                            # a build whose internals differ: the wrapper
