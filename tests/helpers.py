@@ -24,3 +24,25 @@ def small_fitted_model() -> Any:
     return fit_frame(records_frame(generate_attack_day(4, humans=10)),
                      params={"n_estimators": 15, "max_samples": 64, "contamination": 0.02, "random_state": 0},
                      min_samples=50)
+
+
+def first_refusal_in_grace(model: Any, *, t0: float = 1_700_000_040.0) -> tuple[int, Any] | None:
+    """``(index, decision)`` of the first refusal among one browser's 19 product pages, 4 s apart — all of
+    them inside the grace period (20 requests) — judged by a fresh detector with ``model``; None if none."""
+    from smartlayer.detectors.behaviour.detector import Detector
+    from smartlayer.request.client import Client
+    from smartlayer.request.context import RequestContext
+    from smartlayer.state.ban_backends import MemoryBans
+    from smartlayer.state.windows.window import LocalWindowStore
+
+    detector = Detector(LocalWindowStore(), MemoryBans(), use_llm=False, model=model)
+    client = Client(key="ip:203.0.113.9", ip="203.0.113.9", user_id=None, authenticated=False)
+    for i in range(1, 20):
+        now = t0 + 4.0 * i
+        ctx = RequestContext(client=client, method="GET", path=f"/products/{i}/",
+                             user_agent="Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0", started=now, t0=0.0)
+        d = detector.inspect(ctx, now)
+        detector.record_outcome(ctx, 200, 5.0, d.refuses, now=now)
+        if d.refuses:
+            return i, d
+    return None

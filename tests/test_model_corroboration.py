@@ -11,20 +11,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from smartlayer.detectors.behaviour.detector import Detector
 from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES
 from smartlayer.ml.runtime import ActiveModel, ModelScore
 from smartlayer.ml.tells import TELLS
 from smartlayer.ml.training.tells import tell_ceilings
 from smartlayer.policy.decisions import combine
-from smartlayer.request.client import Client
-from smartlayer.request.context import RequestContext
 from smartlayer.request.decision import Action, Evidence
-from smartlayer.state.ban_backends import MemoryBans
-from smartlayer.state.windows.window import LocalWindowStore
+from tests.helpers import first_refusal_in_grace
 
-T0 = 1_700_000_040.0
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"
 HD = FEATURE_NAMES.index("hurried_direct_pages")
 PAGES, EVEN = FEATURE_NAMES.index("page_views"), FEATURE_NAMES.index("even_page_gaps")
 SILENT = FEATURE_NAMES.index("silent_pages")
@@ -128,18 +122,12 @@ class _Stub:
 
 
 def _first_refusal(model) -> int | None:
-    detector = Detector(LocalWindowStore(), MemoryBans(), use_llm=False, model=model)
-    client = Client(key="ip:203.0.113.9", ip="203.0.113.9", user_id=None, authenticated=False)
-    for i in range(1, 20):   # all of it inside the grace period (20 requests)
-        now = T0 + 4.0 * i
-        ctx = RequestContext(client=client, method="GET", path=f"/products/{i}/", user_agent=BROWSER,
-                             started=now, t0=0.0)
-        d = detector.inspect(ctx, now)
-        detector.record_outcome(ctx, 200, 5.0, d.refuses, now=now)
-        if d.refuses:
-            assert d.reason == "model:corroborated" or d.reason == "model:sustained"
-            return i
-    return None
+    found = first_refusal_in_grace(model)
+    if found is None:
+        return None
+    i, d = found
+    assert d.reason == "model:corroborated" or d.reason == "model:sustained"
+    return i
 
 
 def test_corroborated_flags_end_the_grace_period_plain_flags_need_more():

@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from smartlayer.detectors.behaviour.detector import Detector
 from smartlayer.ml.runtime import ModelScore
 from smartlayer.ml.training.sustained import sustained_threshold
 from smartlayer.policy.decisions import combine
-from smartlayer.request.client import Client
-from smartlayer.request.context import RequestContext
 from smartlayer.request.decision import Evidence
-from smartlayer.state.ban_backends import MemoryBans
-from smartlayer.state.windows.window import LocalWindowStore
+from tests.helpers import first_refusal_in_grace
 
 T0 = 1_700_000_040.0
-BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0"
 
 
 def _week(reader_scores: list[float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -69,17 +64,8 @@ class _Stub:
 
 
 def _first_refusal(model) -> int | None:
-    detector = Detector(LocalWindowStore(), MemoryBans(), use_llm=False, model=model)
-    client = Client(key="ip:203.0.113.9", ip="203.0.113.9", user_id=None, authenticated=False)
-    for i in range(1, 20):
-        now = T0 + 4.0 * i
-        ctx = RequestContext(client=client, method="GET", path=f"/products/{i}/", user_agent=BROWSER,
-                             started=now, t0=0.0)
-        d = detector.inspect(ctx, now)
-        detector.record_outcome(ctx, 200, 5.0, d.refuses, now=now)
-        if d.refuses:
-            return i
-    return None
+    found = first_refusal_in_grace(model)
+    return None if found is None else found[0]
 
 
 def test_through_the_detector_flags_below_the_bar_do_not_end_the_grace_period():
