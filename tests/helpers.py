@@ -46,3 +46,24 @@ def first_refusal_in_grace(model: Any, *, t0: float = 1_700_000_040.0) -> tuple[
         if d.refuses:
             return i, d
     return None
+
+
+def hit_names(result: Any) -> set[str]:
+    """The signature names of a payload scan's hits, without their locations."""
+    return {hit.split("@", 1)[0] for hit in result.hits}
+
+
+def scan_query_value(value: str) -> Any:
+    """The payload scan of one query parameter ``q`` carrying ``value`` (percent-encoded as a client sends it)."""
+    from urllib.parse import quote
+
+    from smartlayer.detectors.payload import scan_parts
+
+    return scan_parts(query_string="q=" + quote(value, safe=""))
+
+
+def scan_body_text(text: str, content_type: str = "application/xml") -> Any:
+    """The payload scan of ``text`` posted as a body (UTF-8) of ``content_type``."""
+    from smartlayer.detectors.payload import scan_parts
+
+    return scan_parts(body=text.encode("utf-8"), content_type=content_type)

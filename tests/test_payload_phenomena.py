@@ -2,25 +2,17 @@
 breaks, LDAP filter break-outs, XML entities and XPath, open-redirect spellings, bare system paths."""
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import pytest
 
 from smartlayer.detectors.payload import scan_parts
+from tests.helpers import hit_names, scan_body_text, scan_query_value
 
 BLOCK = 3
 
 
-def names(result) -> set[str]:
-    return {hit.split("@", 1)[0] for hit in result.hits}
-
-
-def query(value: str):
-    return scan_parts(query_string="q=" + quote(value, safe=""))
-
-
-def body(text: str, content_type: str = "application/xml"):
-    return scan_parts(body=text.encode(), content_type=content_type)
+names = hit_names
+query = scan_query_value
+body = scan_body_text
 
 
 # ── XSS ───────────────────────────────────────────────────────────────────
