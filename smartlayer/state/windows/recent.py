@@ -37,6 +37,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from ...request.facts import FLAG_PLAN_GOVERNED, longest_sequential_run
+from ...request.facts import _template_id as template_id
 
 #: The horizons the rules count over (seconds); see the module docstring of the rules.
 SHORT, MINUTE_H, OUTCOMES_H = 10.0, 60.0, 120.0
@@ -121,8 +122,9 @@ class Tally:
         self.n10 = self.gov10 = self.finished = self.errors = 0
         self.p10: dict[str, int] = {}
         self.p60: dict[str, int] = {}
-        # the sequential run of p60's paths; -1: their set changed since it was found
-        # (a reader's beacons and a poller repeat paths: the set rarely changes)
+        # the sequential run of p60's paths; -1: their set of paths with an id changed since it was
+        # found (a reader's beacons and a poller repeat paths, a page's assets carry no id: the run
+        # reads only ids, so a path without one coming or going leaves it as it is)
         self.run = -1
 
     def stale(self) -> None:
@@ -138,7 +140,7 @@ class Tally:
                 self.gov10 += 1
             self.p10[p] = self.p10.get(p, 0) + 1
             n = self.p60.get(p, 0)
-            if not n:
+            if not n and template_id(p) is not None:
                 self.run = -1
             self.p60[p] = n + 1
 
@@ -148,7 +150,7 @@ class Tally:
             return
         if self.a60:
             self.a60 -= 1
-        elif _drop(self.p60, arrival[2]):
+        elif _drop(self.p60, arrival[2]) and template_id(arrival[2]) is not None:
             self.run = -1
         if self.a10:
             self.a10 -= 1
@@ -182,7 +184,8 @@ class Tally:
         n = len(arrivals)
         i = self.a60
         while i < n and arrivals[i][0] < cut:
-            if _drop(self.p60, arrivals[i][2]):
+            p = arrivals[i][2]
+            if _drop(self.p60, p) and template_id(p) is not None:
                 self.run = -1
             i += 1
         self.a60 = i
