@@ -166,7 +166,8 @@ class Replayer:
         self.windows = LocalWindowStore(max_clients=10_000_000, views=True)
         self.bans = MemoryBans()
         # guard None: the live guard judges the model on the log's clock, as it would have live
-        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile, guard=guard)
+        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile, guard=guard,
+                                 metrics=False)
         self.payloads = payloads
         self.result = ReplayResult(model_version=getattr(model, "version", "") or "")
         self.last: RequestContext | None = None   # the context of the line fed last
