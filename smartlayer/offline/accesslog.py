@@ -40,7 +40,9 @@ from .clftime import (  # noqa: F401  (the two private parsers re-exported: test
     _parse_clf_time_uncached,
     format_clf_time,
     parse_clf_time,
+    parse_clf_time_missed,
 )
+from .plainline import plain_fields as _plain_fields
 
 if TYPE_CHECKING:
     from ..sim import TrafficRecord
@@ -174,17 +176,38 @@ def _extras(rest: str) -> tuple[str | None, float | None]:
     return label, response_ms
 
 
+def _trailing(rest: str) -> tuple[str | None, float | None]:
+    """``(label, response_ms)`` of the fields after the user agent; a lone label is remembered."""
+    quoted = rest.lstrip()
+    # the labelled logs' one trailing '"label"': no regex scan of the extras
+    if quoted[:1] == '"' and quoted[-1:] == '"' and quoted.count('"') == 2 and " " not in quoted \
+            and _LABEL.fullmatch(quoted, 1, len(quoted) - 1):
+        label = quoted[1:-1]
+        if len(_labels) < _LABELS_MAX:   # a labelled log has a few dozen labels
+            _labels[rest] = label
+        return label, None
+    return _extras(rest)
+
+
+#: The trailing text of a line that is a lone label → that label (:func:`_trailing`).
+_labels: dict[str, str] = {}
+_LABELS_MAX = 1024
+
+
 def parse_line(line: str) -> ParsedLine | None:
     """Parse one combined/common-format or JSON line; ``None`` if it is neither."""
     if line[:1] == "{":
         return _parse_json(line)
-    m = _LINE.match(line)
-    if m is None:
-        return _parse_json(line) if line.lstrip()[:1] == "{" else None
-    ip, user, when, request, status, size, referer, agent, rest = m.groups()
+    fields = _plain_fields(line)
+    if fields is None:
+        m = _LINE.match(line)
+        if m is None:
+            return _parse_json(line) if line.lstrip()[:1] == "{" else None
+        fields = m.groups()
+    ip, user, when, request, status, size, referer, agent, rest = fields
     ts = _parse_cache.get(when)
     if ts is None:
-        ts = parse_clf_time(when)
+        ts = parse_clf_time_missed(when)
         if ts is None:
             return None
     if "\\" in request:
@@ -203,13 +226,9 @@ def parse_line(line: str) -> ParsedLine | None:
         path, query = _split_target(target)
     label = response_ms = None
     if rest:
-        quoted = rest.lstrip()
-        # the labelled logs' one trailing '"label"': no regex scan of the extras
-        if quoted[:1] == '"' and quoted[-1:] == '"' and quoted.count('"') == 2 and " " not in quoted \
-                and _LABEL.fullmatch(quoted, 1, len(quoted) - 1):
-            label = quoted[1:-1]
-        else:
-            label, response_ms = _extras(rest)
+        label = _labels.get(rest)
+        if label is None:
+            label, response_ms = _trailing(rest)
     if referer is None or referer == "-":
         referer = ""
     elif "\\" in referer:

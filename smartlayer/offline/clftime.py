@@ -45,36 +45,66 @@ def parse_clf_time(text: str) -> float | None:
     dictionary hit and the slow path runs rarely.
     """
     ts = _parse_cache.get(text)
+    return ts if ts is not None else parse_clf_time_missed(text)
+
+
+def parse_clf_time_missed(text: str) -> float | None:
+    """:func:`parse_clf_time` for a string its cache has just been asked for in vain (the log
+    reader asks the cache itself: one dictionary lookup per line, not two)."""
+    ts = _parse_clf_time_fast(text)
     if ts is None:
-        ts = _parse_clf_time_fast(text)
+        ts = _parse_clf_time_uncached(text)
         if ts is None:
-            ts = _parse_clf_time_uncached(text)
-            if ts is None:
-                return None
-        if len(_parse_cache) >= 100_000:
-            _parse_cache.clear()
-        _parse_cache[text] = ts
+            return None
+    if len(_parse_cache) >= 100_000:
+        _parse_cache.clear()
+    _parse_cache[text] = ts
     return ts
 
 
 # the start of each (day, offset) seen: a log of N days has N of them
 _day_cache: dict[tuple[str, str], float] = {}
+# the start of each (minute, offset) seen: "dd/Mon/yyyy:HH:MM" + " ±hhmm" → unix seconds
+_minute_cache: dict[str, float] = {}
 
 
 def _parse_clf_time_fast(text: str) -> float | None:
-    """The common form ``dd/Mon/yyyy:HH:MM:SS ±hhmm`` by arithmetic from its day's start, else None.
+    """The common form ``dd/Mon/yyyy:HH:MM:SS ±hhmm`` by arithmetic from its minute's start, else None.
 
     A log has one distinct timestamp per second of traffic, so the string
     cache above misses on most seconds; building a ``datetime`` for each miss
     was a tenth of a replay.  The day and offset are parsed once (by the full
-    parser, so both agree), the time of day is three integers."""
-    if len(text) != 26 or text[20] != " " or text[11] != ":" or text[14] != ":" or text[17] != ":":
+    parser, so both agree), each minute once from its day, and a second is
+    then one integer added (integral floats: the sums are exact, as before)."""
+    if len(text) != 26 or text[20] != " " or text[17] != ":":
         return None
-    hh, mm, ss = text[12:14], text[15:17], text[18:20]
-    if not (hh.isdecimal() and mm.isdecimal() and ss.isdecimal()):
+    ss = text[18:20]
+    if not ss.isdecimal():
         return None
-    h, m, sec = int(hh), int(mm), int(ss)
-    if h > 23 or m > 59 or sec > 59:
+    sec = int(ss)
+    if sec > 59:
+        return None
+    key = text[:17] + text[20:]
+    base = _minute_cache.get(key)
+    if base is None:
+        base = _minute_start(text)
+        if base is None:
+            return None
+        if len(_minute_cache) >= 100_000:
+            _minute_cache.clear()
+        _minute_cache[key] = base
+    return base + sec
+
+
+def _minute_start(text: str) -> float | None:
+    """The start of ``text``'s minute (its seconds not read), else None."""
+    if text[11] != ":" or text[14] != ":":
+        return None
+    hh, mm = text[12:14], text[15:17]
+    if not (hh.isdecimal() and mm.isdecimal()):
+        return None
+    h, m = int(hh), int(mm)
+    if h > 23 or m > 59:
         return None
     key = (text[:11], text[21:])
     base = _day_cache.get(key)
@@ -85,7 +115,7 @@ def _parse_clf_time_fast(text: str) -> float | None:
         if len(_day_cache) >= 10_000:
             _day_cache.clear()
         _day_cache[key] = base
-    return base + (h * 3600 + m * 60 + sec)
+    return base + (h * 3600 + m * 60)
 
 
 def _parse_clf_time_uncached(text: str) -> float | None:

@@ -166,7 +166,8 @@ class Replayer:
         self.windows = LocalWindowStore(max_clients=10_000_000, views=True)
         self.bans = MemoryBans()
         # guard None: the live guard judges the model on the log's clock, as it would have live
-        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile, guard=guard)
+        self.detector = Detector(self.windows, self.bans, use_llm=False, model=model, profile=profile, guard=guard,
+                                 metrics=False)
         self.payloads = payloads
         self.result = ReplayResult(model_version=getattr(model, "version", "") or "")
         self.last: RequestContext | None = None   # the context of the line fed last
@@ -174,7 +175,7 @@ class Replayer:
         from ..detectors.payload.validator import decide
 
         self._scan_parts, self._decide = scan_parts, decide
-        self._clients: dict[tuple, Client] = {}
+        self._clients: dict[tuple, tuple[Client, ClientResult]] = {}
         self._scans: dict[tuple[str, str, str], Any] = {}
 
     def feed(self, line: Any) -> bool:
@@ -186,7 +187,7 @@ class Replayer:
             res.started = ts
         if res.ended is None or ts > res.ended:
             res.ended = ts
-        client = self._client(line)
+        client, stats = self._sender(line)
         referer = getattr(line, "referer", "") or ""
         user_agent = line.user_agent or ""
         path = line.path or "/"
@@ -195,12 +196,6 @@ class Replayer:
         plan = getattr(line, "plan", "") if client.authenticated else ""
         if plan:  # a signed-in line that records its plan: the plan governs its routes, as live
             ctx.user = PlanHolder(plan)
-        # whom the replay counts: a client behind a shared address by its cookie, as the middleware does
-        who = person_key(client.key, client.cookie)
-        clients = res.clients
-        stats = clients.get(who)
-        if stats is None:
-            stats = clients[who] = ClientResult(who, getattr(line, "label", None) or None)
         stats.requests += 1
         if is_exempt(path, client.ip):
             res.outcomes[_EXEMPT] += 1
@@ -251,16 +246,24 @@ class Replayer:
                                      refused_by is not None or quota, now=ts)
         return refused_by is not None
 
-    def _client(self, line: Any) -> Client:
-        """The line's client; one shared (immutable) object per distinct sender, not one per line."""
+    def _sender(self, line: Any) -> tuple[Client, ClientResult]:
+        """The line's client, whom the replay counts it for and that one's figures: found once per
+        distinct sender, not per line (the client is immutable, the figures live in the result)."""
         key = (getattr(line, "client_key", None), line.ip, getattr(line, "user_id", None),
                getattr(line, "cookie", "") or "")
-        client = self._clients.get(key)
-        if client is None:
+        sender = self._clients.get(key)
+        if sender is None:
             if len(self._clients) >= _CLIENT_CACHE:
                 self._clients.clear()
-            client = self._clients[key] = _client_of(line)
-        return client
+            client = _client_of(line)
+            # whom the replay counts: a client behind a shared address by its cookie, as the middleware does
+            who = person_key(client.key, client.cookie)
+            clients = self.result.clients
+            stats = clients.get(who)
+            if stats is None:
+                stats = clients[who] = ClientResult(who, getattr(line, "label", None) or None)
+            sender = self._clients[key] = (client, stats)
+        return sender
 
     def _scan(self, query: str, raw: bytes | None, content_type: str, user_agent: str, referer: str) -> Any:
         """The payload scan of these parts.  A scan is a pure function of the parts and the settings

@@ -67,16 +67,14 @@ def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str], **d
     ttl = None
     if action is Action.BAN:
         ttl = int(sl_settings.BAN_TTL or 0) or None
-    return Decision(
-        action=action,
-        component=ev.component,
-        reason=reason,
-        reasons=reasons,
-        status=int(sl_settings.BLOCK_STATUS),
-        details={**ev.details(), **details},
-        ban_ttl=ttl,
-        public_reason=PUBLIC_REASONS.get(ev.component, "forbidden"),
-    )
+    merged = ev.details()   # a new dict each time: the decision's own
+    if details:
+        merged.update(details)
+    component = ev.component
+    # positional, in field order (action, component, reason, reasons, status, details, headers, ban_ttl,
+    # monitor, public_reason): most requests past the grace period carry a decision, built here
+    return Decision(action, component, reason, reasons, int(sl_settings.BLOCK_STATUS), merged, {}, ttl, False,
+                    PUBLIC_REASONS.get(component, "forbidden"))
 
 
 def escalate(decision: Decision, blocks: int) -> Decision:

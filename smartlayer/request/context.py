@@ -72,13 +72,17 @@ class RequestContext:
         else the strongest recorded one (monitor-mode blocks first)."""
         if self.refused_by is not None:
             return self.refused_by
-        rank = {Action.BAN: 6, Action.BLOCK: 5, Action.THROTTLE: 4, Action.DENY: 4,
-                Action.ASK_LLM: 3, Action.RECORD: 2, Action.ALLOW: 1}
+        rank = _RANK
         best = None
         for d in self.decisions:
             if best is None or rank[d.action] > rank[best.action]:
                 best = d
         return best
+
+
+#: How strongly each action explains a request (:meth:`RequestContext.headline`).
+_RANK = {Action.BAN: 6, Action.BLOCK: 5, Action.THROTTLE: 4, Action.DENY: 4,
+         Action.ASK_LLM: 3, Action.RECORD: 2, Action.ALLOW: 1}
 
 
 def begin(request: Any, owner: Any) -> RequestContext:
@@ -119,7 +123,26 @@ def fetch_of(meta: Any) -> str:
 
 
 def referer_host(referer: str) -> str:
-    """``https://shop.example/a?b`` → ``shop.example`` (lower case, port kept); "" for none."""
+    """``https://shop.example/a?b`` → ``shop.example`` (lower case, port kept); "" for none.
+
+    Remembered per referer: a site's requests come from a few hundred of its own pages, each asked
+    about on every request it sends (the profile's judgement, the log row).  Bounded in entries and
+    length, as the user-agent answers are: an attacker's invented referers only empty the memo."""
+    host = _hosts.get(referer)
+    if host is None:
+        host = _referer_host(referer)
+        if len(referer) <= _HOSTS_LENGTH:
+            if len(_hosts) >= _HOSTS_MAX:
+                _hosts.clear()
+            _hosts[referer] = host
+    return host
+
+
+_hosts: dict[str, str] = {}
+_HOSTS_MAX, _HOSTS_LENGTH = 4096, 512
+
+
+def _referer_host(referer: str) -> str:
     if "//" not in referer:
         return ""
     rest = referer.split("//", 1)[1]

@@ -108,12 +108,15 @@ def _keeps_to_robots(user_agent: str, snap: Any) -> bool:
     if not getattr(snap, "robots_at", 0.0):
         return False
     recent = snap.arrivals_since(60)
-    agent = user_agent.split("/", 1)[0].split(";")[-1].strip() or "*"
-    if not all(robots.allowed(agent, a[2]) for a in recent):
-        return False
+    floor = 0.5
+    if robots.parser is not None:   # else every path is allowed and no delay asked (a replay: no bodies)
+        agent = user_agent.split("/", 1)[0].split(";")[-1].strip() or "*"
+        if not all(robots.allowed(agent, a[2]) for a in recent):
+            return False
+        floor = max(floor, 0.8 * robots.delay(agent))
     if len(recent) >= 3:
         gaps = sorted(b[0] - a[0] for a, b in zip(recent, recent[1:], strict=False))
         median = gaps[len(gaps) // 2]
-        if median < max(0.5, 0.8 * robots.delay(agent)):
+        if median < floor:
             return False
     return True

@@ -66,8 +66,10 @@ class Detector:
 
     def __init__(self, windows: WindowStore | None = None, bans: BanBackend | None = None, *,
                  use_llm: bool = True, model: Any = "active", profile: Any = "active",
-                 guard: Guard | None = None) -> None:
+                 guard: Guard | None = None, metrics: bool = True) -> None:
+        """``metrics=False``: no Prometheus observation (a replay's process is never scraped)."""
         self._windows = windows
+        self.metrics = metrics
         self.bans = bans or CacheBans()
         self.use_llm = use_llm
         self._model = model  # "active": whatever the runtime has active; None: rules only
@@ -157,7 +159,7 @@ class Detector:
             ev.model_score, ev.model_threshold = scored_.score, scored_.threshold
             ev.model_version, ev.top_features = scored_.version, list(scored_.top_features)
             ctx.model_score, ctx.model_version = scored_.score, scored_.version
-            if prom.ON:
+            if prom.ON and self.metrics:
                 prom.model_score(scored_.score)
             block_at = sl_settings.MODEL_BLOCK_SCORE
             above = scored_.score >= (scored_.threshold if block_at is None else float(block_at))

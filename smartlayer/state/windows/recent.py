@@ -37,6 +37,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from ...request.facts import FLAG_PLAN_GOVERNED, longest_sequential_run
+from ...request.facts import _template_id as template_id
 
 #: The horizons the rules count over (seconds); see the module docstring of the rules.
 SHORT, MINUTE_H, OUTCOMES_H = 10.0, 60.0, 120.0
@@ -112,7 +113,8 @@ class Tally:
     time order, and the counters hold exactly those events.
     """
 
-    __slots__ = ("fresh", "now", "a10", "a60", "o120", "n10", "gov10", "p10", "p60", "finished", "errors", "run")
+    __slots__ = ("fresh", "now", "a10", "a60", "o120", "n10", "gov10", "p10", "p60", "finished", "errors", "run",
+                 "tail")
 
     def __init__(self) -> None:
         self.fresh = False
@@ -121,9 +123,13 @@ class Tally:
         self.n10 = self.gov10 = self.finished = self.errors = 0
         self.p10: dict[str, int] = {}
         self.p60: dict[str, int] = {}
-        # the sequential run of p60's paths; -1: their set changed since it was found
-        # (a reader's beacons and a poller repeat paths: the set rarely changes)
+        # the sequential run of p60's paths; -1: their set of paths with an id changed since it was
+        # found (a reader's beacons and a poller repeat paths, a page's assets carry no id: the run
+        # reads only ids, so a path without one coming or going leaves it as it is)
         self.run = -1
+        # the paths of the newest ≥ min(RECENT_PATHS, len(arrivals)) arrivals, oldest first: their right end
+        # is the window's (appended together); entries beyond the window's left end are never read
+        self.tail: deque = deque(maxlen=RECENT_PATHS)
 
     def stale(self) -> None:
         self.fresh = False
@@ -138,9 +144,10 @@ class Tally:
                 self.gov10 += 1
             self.p10[p] = self.p10.get(p, 0) + 1
             n = self.p60.get(p, 0)
-            if not n:
+            if not n and template_id(p) is not None:
                 self.run = -1
             self.p60[p] = n + 1
+            self.tail.append(p)
 
     def arrival_left(self, arrival: tuple) -> None:
         """The oldest arrival left the window (expiry or the event bound)."""
@@ -148,7 +155,7 @@ class Tally:
             return
         if self.a60:
             self.a60 -= 1
-        elif _drop(self.p60, arrival[2]):
+        elif _drop(self.p60, arrival[2]) and template_id(arrival[2]) is not None:
             self.run = -1
         if self.a10:
             self.a10 -= 1
@@ -182,7 +189,8 @@ class Tally:
         n = len(arrivals)
         i = self.a60
         while i < n and arrivals[i][0] < cut:
-            if _drop(self.p60, arrivals[i][2]):
+            p = arrivals[i][2]
+            if _drop(self.p60, p) and template_id(p) is not None:
                 self.run = -1
             i += 1
         self.a60 = i
@@ -209,10 +217,11 @@ class Tally:
         p60 = self.p60
         if self.run < 0:
             self.run = longest_sequential_run(p60)
-        # tuple.__new__ with the fields in order (what the named tuple's own __new__ does, one frame
-        # fewer); the newest k paths walked from the end, C-level, oldest first
-        return _new_recent(Recent, (self.n10, self.gov10, len(self.p10), len(p60), self.run,
-                                    tuple(map(_path, islice(reversed(arrivals), k)))[::-1],
+        paths = tuple(self.tail)   # the newest k paths are its last k (k ≤ its length: see __init__)
+        if k < len(paths):
+            paths = paths[len(paths) - k:]
+        # tuple.__new__ with the fields in order (what the named tuple's own __new__ does, one frame fewer)
+        return _new_recent(Recent, (self.n10, self.gov10, len(self.p10), len(p60), self.run, paths,
                                     self.finished, self.errors))
 
     def _rebuild(self, arrivals: deque, outcomes: deque, now: float) -> Recent:
@@ -234,6 +243,8 @@ class Tally:
             self._add10(a)
         self.finished, self.errors = recent.finished_2min, recent.errors_2min
         self.run = recent.sequential_run_60s
+        self.tail = deque(map(_path, islice(reversed(arrivals), RECENT_PATHS)), maxlen=RECENT_PATHS)
+        self.tail.reverse()
         return recent
 
     def _add10(self, a: tuple) -> None:
