@@ -94,7 +94,9 @@ from .kinds import (  # noqa: F401 - site_flags: the detector and the frames imp
     PAGE_MARK,
     PAGE_MASK,
     kind_of,
+    own_mark_of,
     read_kind_of,
+    read_own_mark_of,
     site_flags,
 )
 from .selection import past_grace, scored  # noqa: F401 - imported from here by the detector and the frames
@@ -155,12 +157,17 @@ def _gap_mean_cv(ts: Sequence[float], later: Sequence[float], earlier: Sequence[
     return mean, (_sqrt(var) / mean if var > 0.0 else 0.0)
 
 
-def extract(snap: Snapshot) -> list[float]:
+def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     """The feature vector of the request that produced ``snap`` (see :data:`FEATURE_NAMES`).
 
     Pure: reads only the snapshot (and ``WINDOW_SECONDS`` for a window too
     short to have a gap).  Never raises on an empty window; always returns
     :data:`N_FEATURES` finite floats.
+
+    ``own_assets`` (a version's manifest says it, training and serving alike): a page view is
+    bare (``bare_pages``, ``hurried_bare_pages``) only when its endpoint normally fetches files of
+    its own and it fetched none of them — the site's shared files do not count, a warm cache hides
+    them (:mod:`smartlayer.profile.furnish`).  Off: any file counts, as the versions before it.
     """
     arr = snap.arrivals
     n = len(arr)
@@ -250,6 +257,13 @@ def extract(snap: Snapshot) -> list[float]:
         pts = ()
         with_assets = with_tele = nav_share = breadth = per_page = -1.0
         depth = direct = bare = silent = 0
+    own_after = None
+    if own_assets and pages and profiled:
+        # what followed each page view of its own files ('' = bare: it had files of its own to fetch)
+        marks = ("".join(map(read_own_mark_of, flags_all)) if gets + heads == n
+                 else "".join(map(own_mark_of, zip(methods, flags_all, strict=False))))
+        own_after = marks.split("|")[1:]
+        bare = own_after.count("")
 
     # ── page-view pacing and the session ────────────────────────────────────
     np_ = len(pts)
@@ -271,7 +285,7 @@ def extract(snap: Snapshot) -> list[float]:
         # what each page view was followed by: the assets before the next page view ('' = bare)
         hurried = bytes(map(_hurried, gaps))
         hurried_direct = sum(compress(pages_only[1:].encode("ascii").translate(DIRECT_MASK), hurried))
-        after = no_tele.translate(PAGE_MARK).split("|")[1:]
+        after = own_after if own_after is not None else no_tele.translate(PAGE_MARK).split("|")[1:]
         hurried_bare = sum(compress(map(_not, after), hurried))
         if np_ >= 3:
             try:

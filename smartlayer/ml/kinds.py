@@ -15,7 +15,9 @@ from ..request.facts import (
     FLAG_ASSET,
     FLAG_FOREIGN_REFERER,
     FLAG_NAVIGATED,
+    FLAG_OWN_ASSETS,
     FLAG_PROFILED,
+    FLAG_SHARED_ASSET,
     FLAG_TELEMETRY,
     FLAG_UNKNOWN_PATH,
 )
@@ -33,15 +35,18 @@ def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> in
     flags = FLAG_PROFILED
     if referer_host:
         flags |= FLAG_NAVIGATED if profile.same_site(referer_host, host) else FLAG_FOREIGN_REFERER
-    cls = profile.endpoint_class(path)
-    if cls is None:
-        flags |= FLAG_UNKNOWN_PATH
-    elif cls == "telemetry":
+    e = profile.endpoint(path)
+    if e is None:
+        return flags | FLAG_UNKNOWN_PATH
+    cls = e.cls
+    if cls == "telemetry":
         flags |= FLAG_TELEMETRY
     elif cls == "asset":
-        flags |= FLAG_ASSET
+        flags |= FLAG_ASSET | FLAG_SHARED_ASSET if e.shared else FLAG_ASSET
     elif cls == "api":
         flags |= FLAG_API
+    elif e.own_assets:
+        flags |= FLAG_OWN_ASSETS
     return flags
 
 
@@ -94,3 +99,40 @@ ONLY_PAGES = str.maketrans("", "", "ATC")
 NO_TELEMETRY = str.maketrans("", "", "TC")
 NO_ASSETS = str.maketrans("", "", "AC")
 PAGE_MARK = str.maketrans("NRP", "|||")
+
+
+class _OwnMarks(dict):
+    """Memo of what a ``(method, flags)`` pair adds to the page views' *own files* string, read by a
+    version that counts a page view bare only when it fetched none of its own files (``own_assets``):
+    ``|`` starts a page view whose endpoint normally fetches files of its own, ``|o`` one whose
+    endpoint does not (nothing to miss), ``o`` a file of the page's own; shared files (the site's CSS,
+    scripts, fonts: cached after the first page), beacons and other requests add nothing."""
+
+    def __missing__(self, key: tuple[str, int]) -> str:
+        kind = kind_of(key)
+        f = key[1]
+        if kind in "NRP":
+            mark = "|" if f & FLAG_OWN_ASSETS else "|o"
+        elif kind == "A":
+            mark = "" if f & FLAG_SHARED_ASSET else "o"
+        else:
+            mark = ""
+        if len(self) < 4096:
+            self[key] = mark
+        return mark
+
+
+own_mark_of = _OwnMarks().__getitem__
+
+
+class _ReadOwnMarks(dict):
+    """The own-files mark of a GET or HEAD by its flags (see :class:`_OwnMarks`)."""
+
+    def __missing__(self, f: int) -> str:
+        mark = own_mark_of(("GET", f))
+        if len(self) < 4096:
+            self[f] = mark
+        return mark
+
+
+read_own_mark_of = _ReadOwnMarks().__getitem__

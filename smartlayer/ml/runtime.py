@@ -103,6 +103,8 @@ class ActiveModel:
         sustained = manifest.get("sustained_threshold")
         self.sustained_threshold = float(sustained) if sustained is not None else None
         self.tells_alone = bool(manifest.get("tells_profiled", False))
+        # a page view is bare only when it fetched none of its own files (versions trained so say it)
+        self.own_assets = bool(manifest.get("own_assets", False))
 
     @classmethod
     def from_loaded(cls, loaded: LoadedModel) -> ActiveModel:
@@ -119,7 +121,7 @@ class ActiveModel:
 
     def score(self, snap: Snapshot) -> ModelScore:
         """Extract the request's features and score them (a few tens of µs)."""
-        return self.score_vector(extract(snap))
+        return self.score_vector(extract(snap, self.own_assets))
 
     def top_features(self, x: list[float], k: int = TOP_FEATURES) -> list[tuple[str, float]]:
         """The ``k`` features deviating most from the training median (robust z)."""

@@ -70,6 +70,8 @@ class Endpoint:
     allowance_10s: int                         # requests a client may send here in 10 s at the learned norm
     schemas: dict[str, dict[str, Schema]] = field(default_factory=dict)   # method → name → schema
     checked: frozenset[str] = frozenset()     # methods seen often enough for unknown names to count
+    shared: bool = False                      # an asset the whole site's pages share (:mod:`.furnish`)
+    own_assets: bool = False                  # a page whose views normally fetch files of their own
 
 
 @derived
@@ -106,7 +108,8 @@ class Profile:
                 template=template, cls=str(pinned.get(template) or e.get("class", "page")),
                 methods=frozenset(e.get("methods") or ()), clients=int(e.get("clients", 0)),
                 allowance_10s=int(e.get("allowance_10s", 0)), schemas=schemas,
-                checked=frozenset(e.get("checked") or ()),
+                checked=frozenset(e.get("checked") or ()), shared=bool(e.get("shared", False)),
+                own_assets=bool(e.get("own_assets", False)),
             )
         self.exempt = {t: frozenset(v) for t, v in exempt.items()}
         self.trie = Trie(self.endpoints)

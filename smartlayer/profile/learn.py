@@ -18,7 +18,7 @@ compiles (format :data:`~.core.FORMAT`):
    and the allowance the rate rules grant (the 99th percentile per 10 s);
 3. per template and method: parameter names and their value schema (kind,
    length range, character classes, enumeration tags), each with a minimum
-   support so rare values do not widen it.
+   support so rare values do not widen it; which assets the site shares, which pages have their own (:mod:`.furnish`).
 
 Templates used by fewer than ``PROFILE_MIN_CLIENTS`` clients are left out —
 a path only a scanner asked for must stay unknown — unless only signed-in
@@ -36,6 +36,7 @@ from ..conf import sl_settings
 from ..request.client import cookie_hash, ip_key, person_key
 from ..request.context import referer_host
 from .core import FORMAT
+from .furnish import furnish
 from .rates import SlidingCounts, peak_quantiles
 from .shapes import KIND_ACCEPTS, parse_shape, request_params
 from .templates import HASH, INT, SLUG, UUID, Trie, extension, is_slug, segment_type, split, typed_template
@@ -328,10 +329,10 @@ def learn_profile(rows: Iterable[Row] | Callable[[], Iterable[Row]], *, resolver
     if callable(rows):
         source = rows
     else:
-        kept = list(rows)
+        held = list(rows)   # not ``kept``: the endpoints' loop rebinds that name, and source() is read after it
 
         def source() -> Iterable[Row]:
-            return kept
+            return held
     paths = Counter(r.path for r in source())
     trie = Trie(learn_templates(paths, resolver=resolver))
     of: dict[str, str | None] = {p: trie.find(p) for p in paths}
@@ -386,6 +387,7 @@ def learn_profile(rows: Iterable[Row] | Callable[[], Iterable[Row]], *, resolver
             "allowance_10s": n10[2] if len(st.b10) >= 20 else 0,
             "params": params, "checked": sorted(checked),
         }
+    furnish(endpoints, source(), of)
     total_ref = sum(referers.values())
     hosts = [h for h, c in referers.most_common(5) if total_ref and c >= 0.2 * total_ref]
     if log:

@@ -30,6 +30,11 @@ FLAG_UNKNOWN_PATH = 512  # a path the site profile never saw served (no endpoint
 FLAG_FOREIGN_REFERER = 1024  # came with a referer from another site (a search engine, a link elsewhere)
 FLAG_DECLARED_CRAWLER = 2048  # the user agent declares a crawler (CRAWLER_USER_AGENTS)
 FLAG_PROFILED = 4096     # judged with a site profile: the class and referer bits above mean something
+#: Two facts of the site profile about a page's files (:mod:`smartlayer.profile.furnish`): a page whose views
+#: normally fetch files of their own (a product's images), and a file fetched after pages all over the site
+#: (the site's CSS, scripts, fonts: cached after the first page, so a returning browser fetches none).
+FLAG_OWN_ASSETS = 8192   # a page view of an endpoint whose views normally fetch their own files
+FLAG_SHARED_ASSET = 16384  # an asset the whole site's pages share
 
 _ID_AT_END = re.compile(r"^(.*?)(\d{1,12})/?$")
 

@@ -72,6 +72,7 @@ def frame_to_vectors(
     seed: int = 0,
     progress: Progress | None = None,
     profile: Any = None,
+    own_assets: bool = False,
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Replay RequestLog-like rows through per-client windows and extract vectors.
 
@@ -92,6 +93,7 @@ def frame_to_vectors(
     ``profile``: the site profile (:class:`~smartlayer.profile.core.Profile`) the model will
     serve with — the request classes and referers of :func:`~smartlayer.ml.features.site_flags`,
     read from the optional ``referer_host`` column, exactly as the detector sets them live.
+    ``own_assets``: :func:`~smartlayer.ml.features.extract`'s, as the version's manifest will say.
 
     Returns ``(X, meta)``: ``X`` float64 of shape ``(n, N_FEATURES)``; ``meta``
     with ``row`` (position in ``df``), ``client_key``, ``ts`` (and ``label``),
@@ -171,16 +173,16 @@ def frame_to_vectors(
             if scored(snap):
                 if reservoir is None:
                     rows_out.append(row_l[j])
-                    vecs.append(extract(snap))
+                    vecs.append(extract(snap, own_assets))
                 else:
                     slot = reservoir.take()
                     if slot is not None:
                         if slot == len(vecs):
                             rows_out.append(row_l[j])
-                            vecs.append(extract(snap))
+                            vecs.append(extract(snap, own_assets))
                         else:
                             rows_out[slot] = row_l[j]
-                            vecs[slot] = extract(snap)
+                            vecs[slot] = extract(snap, own_assets)
             win.complete((t, status_l[j], resp_l[j], blocked_l[j]))
         done_rows += len(idx)
         if progress is not None:

@@ -67,8 +67,8 @@ from ...conf import sl_settings
 from ..features import FEATURE_NAMES, FEATURE_SET_VERSION
 from ..store import SHADOW_FILE, ModelStore, StoreLocked
 from .errors import NotEnoughData, TrainingError, TrainingLocked
+from .evaluate import evaluate_labels  # noqa: F401 - re-exported: the offline pipeline imports it from here
 from .frames import Progress, frame_to_vectors
-from .labels import BENIGN
 from .model import WindowAnomalyModel
 from .poison import trim
 from .shadow import active_model, format_report, score_candidate
@@ -142,49 +142,6 @@ class TrainResult:
         return "\n".join(lines)
 
 
-def evaluate_labels(scores: np.ndarray, threshold: float, meta: pd.DataFrame) -> dict[str, Any]:
-    """Per-label flag rates and hostile-vs-benign precision/recall.
-
-    For a hostile label, ``precision`` is the precision the detector would
-    have if that were the only attack: flagged of the label over flagged of
-    the label plus flagged benign vectors.  ``clients_flagged`` is the share
-    of that label's clients with at least one vector above the threshold.
-    """
-    if "label" not in meta.columns:
-        return {}
-    labels = meta["label"].fillna("").astype(str).to_numpy()
-    if not (labels != "").any():
-        return {}
-    benign = BENIGN
-    flagged = scores >= threshold
-    is_benign = np.isin(labels, list(benign))
-    fp = int((flagged & is_benign).sum())
-    per: dict[str, Any] = {}
-    frame = pd.DataFrame({"label": labels, "client": meta["client_key"].to_numpy(), "flagged": flagged})
-    by_client = frame.groupby(["label", "client"], sort=False)["flagged"].any().groupby(level=0).mean()
-    for label in sorted(set(labels)):
-        mask = labels == label
-        k = int(flagged[mask].sum())
-        row: dict[str, Any] = {"vectors": int(mask.sum()), "flagged": k, "share_flagged": k / int(mask.sum()),
-                               "clients_flagged": float(by_client.get(label, 0.0)),
-                               "benign": label in benign}
-        if label not in benign:
-            row["recall"] = row["share_flagged"]
-            row["precision"] = k / (k + fp) if k + fp else 0.0
-        per[label or "(none)"] = row
-    hostile = ~is_benign
-    n_hostile = int(hostile.sum())
-    overall: dict[str, float] = {"benign_flagged": fp / int(is_benign.sum()) if is_benign.any() else 0.0}
-    if n_hostile:
-        tp = int((flagged & hostile).sum())
-        n_flagged = int(flagged.sum())
-        precision = tp / n_flagged if n_flagged else 0.0
-        recall = tp / n_hostile
-        overall.update(precision=precision, recall=recall,
-                       f1=2 * precision * recall / (precision + recall) if precision + recall else 0.0)
-    return {"labels": per, "hostile_vs_benign": overall}
-
-
 def library_versions() -> dict[str, str]:
     import sklearn
 
@@ -240,7 +197,7 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
 
         profile = Profile(profile)
     X, meta = frame_to_vectors(df, sample_every=sample_every, max_vectors=max_vectors, seed=seed,
-                               progress=progress, profile=profile)
+                               progress=progress, profile=profile, own_assets=profile is not None)
     timings["vectors"] = time.perf_counter() - t0
     every = "every request" if sample_every == 1 else f"every {sample_every}th request of a client"
     log(f"{len(X)} vectors from {rows} rows ({every}, at most {max_vectors}) in {timings['vectors']:.1f}s")
@@ -309,6 +266,9 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
         # page view), the ceilings are floors learned from nothing — they may corroborate a flag, never
         # refuse on their own (model:tells)
         "tells_profiled": profile is not None,
+        # a page view is bare only when it fetched none of its own files (the profile says which pages
+        # have them): extract()'s own_assets, read the same way when this version is served
+        "own_assets": profile is not None,
         "sustained_threshold": sustained_threshold(
             scores[calib], meta["client_key"].to_numpy()[calib], meta["ts"].to_numpy(dtype=float)[calib],
             threshold, sample_every=sample_every),
