@@ -29,7 +29,7 @@ level-wise form is about twice as fast for 100 trees.
 """
 from __future__ import annotations
 
-import math
+import struct
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ import numpy as np
 _EULER_GAMMA = 0.5772156649015329
 _NPZ_KEYS = ("feature", "threshold", "left", "right", "value", "missing_left", "roots", "meta")
 _FORMAT = 1
+#: Levels walked at once from constant arrays: 2**3 comparisons a tree, one byte.
+_TOP_LEVELS = 3
 
 
 class ForestFormatError(ValueError):
@@ -88,11 +90,14 @@ class CompiledForest:
         self.denominator = n_trees * c
         leaf = self.feature < 0
         self.max_depth = self._depth()
+        # levels walked: at least one past the top block, so that both paths end on the fused last
+        # level; extra levels are free of effect (leaves point to themselves)
+        self._n_levels = max(self.max_depth, _TOP_LEVELS + 1)
 
         # the doubled layout of the module docstring
         nodes = np.arange(self.n_nodes, dtype=np.int64)
         feat = np.where(leaf, 0, self.feature).astype(np.intp)
-        thr = np.where(leaf, np.inf, self.threshold)
+        thr = _floor32(np.where(leaf, np.inf, self.threshold))
         self._feat2 = np.repeat(feat, 2)
         self._thr2 = np.repeat(thr, 2)
         self._miss_right2 = np.repeat(~self.missing_left & ~leaf, 2)
@@ -100,9 +105,43 @@ class CompiledForest:
         child[0::2] = 2 * np.where(leaf, nodes, self.left)
         child[1::2] = 2 * np.where(leaf, nodes, self.right)
         self._child2 = child
-        self._value2 = np.repeat(self.value, 2)
+        # the last level reads the leaf's value where it would read the leaf
+        self._child_value2 = np.repeat(self.value, 2)[child]
         self._roots2 = (2 * self.roots).astype(np.intp)
-        self._levels = range(self.max_depth)
+        self._top_feat, self._top_thr, self._top_exit = self._top_block(feat, thr)
+        self._top_base = np.arange(n_trees, dtype=np.intp) << (1 << _TOP_LEVELS) - 1
+        self._middle = range(self._n_levels - _TOP_LEVELS - 1)
+        self._ones = np.ones(n_trees)
+        self._pack = struct.Struct(f"{self.n_features}f").pack
+
+    def _top_block(self, feat: np.ndarray, thr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The first ``_TOP_LEVELS`` levels of every tree as one comparison of constants.
+
+        Per tree, its top 7 nodes in heap order (a leaf stands in for its missing descendants) after
+        one padding slot: ``_top_feat``/``_top_thr``, 8 per tree.  ``np.packbits`` turns a tree's 8
+        comparisons into one byte, and ``_top_exit[tree << 7 | byte]`` is the doubled index of the
+        node the walk reaches after those levels.
+        """
+        n_trees, width = len(self.roots), 1 << _TOP_LEVELS
+        heap = np.empty((n_trees, 2 * width - 1), dtype=np.intp)
+        heap[:, 0] = self.roots
+        for p in range(width - 1):
+            node = heap[:, p]
+            internal = self.feature[node] >= 0
+            heap[:, 2 * p + 1] = np.where(internal, self.left[node], node)
+            heap[:, 2 * p + 2] = np.where(internal, self.right[node], node)
+        top_feat = np.zeros((n_trees, width), dtype=np.intp)
+        top_thr = np.full((n_trees, width), np.inf, dtype=np.float32)
+        top_feat[:, 1:] = feat[heap[:, :width - 1]]
+        top_thr[:, 1:] = thr[heap[:, :width - 1]]
+        outcome = np.empty(1 << width - 1, dtype=np.intp)
+        for code in range(len(outcome)):  # bits MSB first: padding (0), then heap nodes 0..6
+            p = 0
+            for _ in range(_TOP_LEVELS):
+                p = 2 * p + 1 + (code >> (width - 2 - p) & 1)
+            outcome[code] = p - (width - 1)
+        exits = 2 * heap[:, width - 1:]
+        return top_feat.ravel(), top_thr.ravel(), exits[:, outcome].ravel()
 
     # ── construction ───────────────────────────────────────────────────────
     @classmethod
@@ -221,18 +260,19 @@ class CompiledForest:
         """Anomaly score of one vector (higher = more anomalous, in (0, 1))."""
         if len(x) != self.n_features:
             raise ValueError(f"expected {self.n_features} features, got {len(x)}")
-        total = math.fsum(x) if not isinstance(x, np.ndarray) else float(x.sum())
-        if total != total:  # a NaN somewhere: the batch path honours missing_left
+        # a NaN anywhere makes the sum NaN (so may inf - inf: the batch path is exact for it too)
+        total = sum(x) if not isinstance(x, np.ndarray) else float(x.sum())
+        if total != total:  # the batch path honours missing_left
             return float(self.anomaly_scores(np.asarray(x, dtype=np.float64).reshape(1, -1))[0])
-        # rounded to float32 as scikit-learn's trees round, then widened (exactly) so that every level
-        # compares float64 with float64: a mixed-type comparison takes NumPy's slower casting path
-        xv = np.asarray(x, dtype=np.float32).astype(np.float64)
+        # rounded to float32 by C casts, as NumPy (and so scikit-learn's input check) rounds
+        xv = np.frombuffer(self._pack(*x), dtype=np.float32)
+        n = self._top_exit[self._top_base | np.packbits(xv[self._top_feat] > self._top_thr)]
         feat, thr, child = self._feat2, self._thr2, self._child2
-        n = self._roots2
-        for _ in self._levels:
-            # node indices are even in the doubled layout: "| go" is "+ go" without a type promotion
+        for _ in self._middle:
+            # node indices are even in the doubled layout: "| go" is "+ go"
             n = child[n | (xv[feat[n]] > thr[n])]
-        return self._to_score(float(self._value2[n].sum()))
+        depth_sum = float(self._child_value2[n | (xv[feat[n]] > thr[n])].dot(self._ones))
+        return self._to_score(depth_sum)
 
     def anomaly_scores(self, X: np.ndarray | Sequence[Sequence[float]], *, chunk: int = 2048) -> np.ndarray:
         """Anomaly scores of many vectors at once (same values as :meth:`anomaly_score`)."""
@@ -245,19 +285,33 @@ class CompiledForest:
         for start in range(0, len(X), chunk):
             Xc = X[start:start + chunk]
             n = np.broadcast_to(self._roots2, (len(Xc), self.n_trees)).copy()
-            for _ in self._levels:
+            for level in range(self._n_levels):
                 xv = np.take_along_axis(Xc, feat[n], axis=1)
                 go_right = xv > thr[n]
                 if any_nan:
                     nan = np.isnan(xv)
                     go_right = np.where(nan, miss_right[n], go_right)
-                n = child[n + go_right]
-            depth = self._value2[n].sum(axis=1)
+                if level == self._n_levels - 1:
+                    depth = self._child_value2[n + go_right].sum(axis=1)
+                else:
+                    n = child[n + go_right]
             if self.denominator == 0.0:
                 out[start:start + len(Xc)] = 1.0
             else:
                 out[start:start + len(Xc)] = np.exp2(-depth / self.denominator)
         return out
+
+
+def _floor32(t: np.ndarray) -> np.ndarray:
+    """The largest float32 at or below each threshold.  For a float32 ``x``, ``x > t`` exactly when
+    ``x > _floor32(t)``: no float32 lies in between.  So the comparisons run float32 against float32
+    (half the memory of float64 thresholds, no widening of the input) with scikit-learn's outcomes."""
+    t = np.asarray(t, dtype=np.float64)
+    with np.errstate(over="ignore"):
+        t32 = t.astype(np.float32)
+    above = t32.astype(np.float64) > t
+    t32[above] = np.nextafter(t32[above], np.float32(-np.inf))
+    return t32
 
 
 def _node_depths(left: np.ndarray, right: np.ndarray) -> np.ndarray:
