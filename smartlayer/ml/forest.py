@@ -253,7 +253,9 @@ class CompiledForest:
 
     def _to_score(self, depth_sum: float) -> float:
         if self.denominator == 0.0:
-            return 1.0  # one training sample: scikit-learn's convention
+            # one training sample: depths and c(max_samples) are 0; scikit-learn takes the exponent
+            # as 1 (its comment says "score 1"; its output is 2 ** -1)
+            return 0.5
         return 2.0 ** (-depth_sum / self.denominator)
 
     def anomaly_score(self, x: Sequence[float]) -> float:
@@ -296,7 +298,7 @@ class CompiledForest:
                 else:
                     n = child[n + go_right]
             if self.denominator == 0.0:
-                out[start:start + len(Xc)] = 1.0
+                out[start:start + len(Xc)] = 0.5  # as _to_score
             else:
                 out[start:start + len(Xc)] = np.exp2(-depth / self.denominator)
         return out
