@@ -148,6 +148,14 @@ def _without_origin(text: str) -> str:
     m = _ORIGIN.match(text)
     return text[m.end():] if m else text
 
+def collapsed(pair: str) -> str:
+    """``" ".join(pair.split())`` of ASCII text whose only whitespace is the space (:func:`.normalise.needs_work`
+    false): a comment ending in a space was split into its words and joined again, for one space less."""
+    if "  " in pair:
+        return " ".join(pair.split())
+    return pair.strip(" ") if pair[:1] == " " or pair[-1:] == " " else pair
+
+
 #: Texts of one kind matched one by one after a hit; beyond that, once per location (a form of
 #: 2,000 fields each carrying an attack would otherwise cost 2,000 passes).
 MAX_RESCANNED = 64
@@ -202,7 +210,7 @@ class PartReader:
                 self.budget -= len(text)
                 pairs = spaced.lower().split("&")
                 if " " in spaced:
-                    pairs = [" ".join(pair.split()) if " " in pair else pair for pair in pairs]
+                    pairs = [collapsed(pair) if " " in pair else pair for pair in pairs]
                 if len(pairs) > MAX_RESCANNED:    # as flush() would rescan them: once for the location
                     self.queue("\n".join(pair for pair in pairs if pair), location, key)
                     return
@@ -241,8 +249,7 @@ class PartReader:
         self.budget -= len(text)
         self.decoded_forms += 1
         self.decoded[location] = (text, decoded)     # no "%26": the decoded text's "&" are the text's own
-        pairs = [pair if "  " not in pair and pair[:1] != " " and pair[-1:] != " " else " ".join(pair.split())
-                 for pair in lowered.split("&")]
+        pairs = [collapsed(pair) for pair in lowered.split("&")]
         if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True
