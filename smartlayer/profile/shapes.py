@@ -24,7 +24,6 @@ import codecs
 import json
 import zlib
 from collections.abc import Iterable, Mapping
-from itertools import combinations
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -47,6 +46,8 @@ KIND_ACCEPTS: dict[str, frozenset[str]] = {
 CLASS_LETTERS = "ludspx"
 _PUNCT = frozenset("-_.,:/@+")
 _HEX = frozenset("0123456789abcdefABCDEF")
+#: The bytes an ASCII e-mail address is made of (:func:`_is_email`): letters, digits and ``-._+``.
+_EMAIL_BYTES = bytes(c for c in range(128) if chr(c).isalnum() or chr(c) in "-._+")
 
 
 _LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
@@ -56,18 +57,19 @@ _KNOWN = _LOWER | _UPPER | _DIGITS | _PUNCT | {" "}
 
 
 #: An ASCII value's classes are read from its bytes mapped to class letters (:data:`_CLASS_OF_BYTE`, one
-#: ``bytes.translate`` in C), not from the set of its characters: a short value's mapped bytes as a set
-#: (at most six members) name its classes in one lookup (:data:`_CLASSES_OF`); past this many characters
-#: six ``memchr`` are cheaper than building that set.  Counted in instructions on a typical request's
-#: values: 55 % fewer than the set of characters for short values; a 1 KiB comment 9 µs that way,
-#: up to 24 µs as a regex search per class (an absent class is searched for over every character), 1.3 µs
-#: this way.
-_SEARCH_FROM = 96
+#: ``bytes.translate`` in C), then one ``in`` per class with the letter's code (an ``int`` needle is a
+#: ``memchr``; a ``bytes`` needle costs ten times as much in argument handling), the six answers indexing
+#: :data:`_CLASSES_BY_BITS`.  Counted in instructions: a 31-character query value 8.6k as a ``frozenset``
+#: of its mapped bytes (a set insertion per character), 4.6k this way; the 880-character comment of a
+#: typical form 26k with ``bytes`` needles, 13k this way.
 _CLASS_OF_BYTE = bytes(ord("l" if c in _LOWER else "u" if c in _UPPER else "d" if c in _DIGITS else "s" if c == " "
                            else "p" if c in _PUNCT else "x") for c in map(chr, range(256)))
-#: The set of class letters (as bytes) of a value → its classes in :data:`CLASS_LETTERS` order: 64 entries.
-_CLASSES_OF = {frozenset(letters.encode()): letters
-               for n in range(len(CLASS_LETTERS) + 1) for letters in map("".join, combinations(CLASS_LETTERS, n))}
+#: Bit ``i`` set for the ``i``-th letter of :data:`CLASS_LETTERS` → those letters, in order: 64 entries.
+_CLASSES_BY_BITS = tuple("".join(letter for i, letter in enumerate(CLASS_LETTERS) if bits >> i & 1) for bits in range(64))
+_L, _U, _D, _S, _P, _X = map(ord, CLASS_LETTERS)
+#: Up to this length a value's classes were once read as a set of its mapped bytes, past it by a search
+#: per class; one reading now, and the tests still check values either side of the old line.
+_SEARCH_FROM = 96
 
 
 def char_classes(value: str) -> str:
@@ -80,10 +82,8 @@ def char_classes(value: str) -> str:
     """
     if value.isascii():
         mapped = value.encode("ascii").translate(_CLASS_OF_BYTE)
-        if len(mapped) <= _SEARCH_FROM:
-            return _CLASSES_OF[frozenset(mapped)]
-        return (("l" if b"l" in mapped else "") + ("u" if b"u" in mapped else "") + ("d" if b"d" in mapped else "")
-                + ("s" if b"s" in mapped else "") + ("p" if b"p" in mapped else "") + ("x" if b"x" in mapped else ""))
+        return _CLASSES_BY_BITS[(_L in mapped) + 2 * (_U in mapped) + 4 * (_D in mapped) + 8 * (_S in mapped)
+                                + 16 * (_P in mapped) + 32 * (_X in mapped)]
     chars = set(value)
     rest = chars - _KNOWN
     lo = not chars.isdisjoint(_LOWER)
@@ -123,7 +123,12 @@ def _is_email(v: str) -> bool:
     if len(v) > 254 or v.count("@") != 1 or " " in v:
         return False
     local, _, domain = v.partition("@")
-    return bool(local) and "." in domain.strip(".") and all(c.isalnum() or c in "-._+" for c in local + domain)
+    if not local or "." not in domain.strip("."):
+        return False
+    both = local + domain
+    if both.isascii():      # in C: a generator step a character was 12k of the 28k instructions of an address's shape
+        return not both.encode("ascii").translate(None, _EMAIL_BYTES)
+    return all(c.isalnum() or c in "-._+" for c in both)
 
 
 def _is_date(v: str) -> bool:
@@ -222,7 +227,39 @@ def _decode(text: str) -> str:
         return text
 
 
-def _pairs(text: str, where: str, out: list[list[str]]) -> None:
+#: Form parts up to this long may be read from a decoding made for the payload scan: no value of theirs
+#: is longer than :func:`_pairs` looks at (``MAX_VALUE * 3`` raw characters).
+_SHARED_CHARS = MAX_VALUE * 3
+
+
+def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, str] | None = None) -> None:
+    """Names and shapes of the ``name=value&…`` pairs of ``text``.
+
+    ``decoded``: ``(text, its decoding)`` from the payload scan, which
+    decodes a whole form part in one call and keeps it only when splitting
+    the decoding at ``&`` gives each pair's own (see
+    :meth:`smartlayer.detectors.payload.parts.PartReader.form_part`); used
+    when it is a decoding of this very text, so a request's query string and
+    form body are decoded once, not once for the scan and again here.  A
+    name holding an escaped ``=`` (``%3D``) would split elsewhere decoded:
+    that pair is decoded on its own.
+    """
+    if decoded is not None and decoded[0] == text and len(text) <= _SHARED_CHARS:
+        pairs = decoded[1].split("&")
+        raws = text.split("&") if "%3d" in text or "%3D" in text else None
+        if raws is None or len(raws) == len(pairs):
+            for i, pair in enumerate(pairs):
+                if len(out) >= MAX_PARAMS:
+                    return
+                if not pair:
+                    continue
+                if raws is not None and "%3" in raws[i].partition("=")[0]:
+                    name, _, value = raws[i].partition("=")
+                    out.append([where, _decode(name)[:MAX_NAME], value_shape(_decode(value))])
+                    continue
+                name, _, value = pair.partition("=")
+                out.append([where, name[:MAX_NAME], value_shape(value)])
+            return
     for pair in text.split("&"):
         if len(out) >= MAX_PARAMS:
             return
@@ -232,13 +269,14 @@ def _pairs(text: str, where: str, out: list[list[str]]) -> None:
         out.append([where, _decode(name)[:MAX_NAME], value_shape(_decode(value[:MAX_VALUE * 3]))])
 
 
-def query_params(query_string: str | bytes, out: list[list[str]] | None = None) -> list[list[str]]:
-    """``[["q", name, shape], …]`` of a raw (percent-encoded) query string."""
+def query_params(query_string: str | bytes, out: list[list[str]] | None = None,
+                 decoded: tuple[str, str] | None = None) -> list[list[str]]:
+    """``[["q", name, shape], …]`` of a raw (percent-encoded) query string (``decoded``: see :func:`_pairs`)."""
     out = [] if out is None else out
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
     if query_string:
-        _pairs(query_string[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)], "q", out)
+        _pairs(query_string[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)], "q", out, decoded)
     return out
 
 
@@ -253,10 +291,11 @@ def _json_shape(value: Any) -> str:
 
 
 def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any] | None = None,
-                out: list[list[str]] | None = None) -> list[list[str]]:
+                out: list[list[str]] | None = None, decoded: tuple[str, str] | None = None) -> list[list[str]]:
     """Names and shapes of a form body (``f``) or of a JSON object's top-level keys (``j``).
 
-    ``fields``: multipart text fields already parsed (name → values).
+    ``fields``: multipart text fields already parsed (name → values);
+    ``decoded``: a form body's decoding by the payload scan (see :func:`_pairs`).
     """
     out = [] if out is None else out
     if fields:
@@ -269,7 +308,7 @@ def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any]
         return out
     media = content_type.partition(";")[0].strip().lower()
     if media == "application/x-www-form-urlencoded":
-        _pairs(body[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)].decode("utf-8", "replace"), "f", out)
+        _pairs(body[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)].decode("utf-8", "replace"), "f", out, decoded)
     elif media.endswith(("/json", "+json")) and body.lstrip()[:1] == b"{":
         try:
             document = json.loads(body)
@@ -284,10 +323,17 @@ def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any]
 
 
 def request_params(query_string: str | bytes, body: bytes | None = None, content_type: str = "",
-                   fields: Mapping[str, Any] | None = None) -> list[list[str]]:
-    """Every parameter of a request: query string, then form fields or JSON keys."""
-    out = query_params(query_string)
-    return body_params(body, content_type, fields, out)
+                   fields: Mapping[str, Any] | None = None,
+                   decoded: Mapping[str, tuple[str, str]] | None = None) -> list[list[str]]:
+    """Every parameter of a request: query string, then form fields or JSON keys.
+
+    ``decoded``: the form parts the payload scan decoded whole, by location
+    (``"query"``, ``"body"``): read instead of decoding them again, the same
+    names and shapes (see :func:`_pairs`).
+    """
+    decoded = decoded or {}
+    out = query_params(query_string, None, decoded.get("query"))
+    return body_params(body, content_type, fields, out, decoded.get("body"))
 
 
 def names(params: Iterable[list[str]]) -> list[str]:

@@ -148,6 +148,14 @@ def _without_origin(text: str) -> str:
     m = _ORIGIN.match(text)
     return text[m.end():] if m else text
 
+def collapsed(pair: str) -> str:
+    """``" ".join(pair.split())`` of ASCII text whose only whitespace is the space (:func:`.normalise.needs_work`
+    false): a comment ending in a space was split into its words and joined again, for one space less."""
+    if "  " in pair:
+        return " ".join(pair.split())
+    return pair.strip(" ") if pair[:1] == " " or pair[-1:] == " " else pair
+
+
 #: Texts of one kind matched one by one after a hit; beyond that, once per location (a form of
 #: 2,000 fields each carrying an attack would otherwise cost 2,000 passes).
 MAX_RESCANNED = 64
@@ -164,6 +172,7 @@ class PartReader:
     truncated: bool
     decoded_forms: int
     remembered: int
+    decoded: dict[str, tuple[str, str]]
 
     def form_part(self, text: str, location: str) -> None:
         """The ``name=value&…`` pairs of a query string or an urlencoded body.
@@ -172,6 +181,12 @@ class PartReader:
         bodies) is checked once as a whole and its pairs queued with their
         spaces collapsed — what the decoders would return — instead of pair
         by pair through them (thousands of pairs cost ms that way).
+
+        A part decoded whole is kept in :attr:`decoded` (location → (text,
+        decoded text)) when splitting the decoded text at ``&`` gives each
+        pair's own decoding (no ``%26``): the site profile's parameter shapes
+        (:func:`smartlayer.profile.shapes.request_params`) read it instead of
+        decoding the part a second time.
         """
         if len(text) <= min(self.cfg.max_bytes, self.budget):
             key = None
@@ -180,6 +195,8 @@ class PartReader:
                 if self.known(key):
                     self.budget -= len(text)
                     self.remembered += 1
+                    if "%" not in text:
+                        self.decoded[location] = (text, text.replace("+", " ") if "+" in text else text)
                     return
             if "%" in text:         # needs work (needs_work() would say so): decoded whole if it can be
                 if self.escaped_form(text, location, key):
@@ -187,12 +204,13 @@ class PartReader:
                 spaced = ""
             else:
                 spaced = text.replace("+", " ") if "+" in text else text
+                self.decoded[location] = (text, spaced)     # each pair's own decoding: nothing but "+" to decode
             # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
             if spaced and spaced.isascii() and not needs_work(spaced) and not has_hex_prefix(spaced):
                 self.budget -= len(text)
                 pairs = spaced.lower().split("&")
                 if " " in spaced:
-                    pairs = [" ".join(pair.split()) if " " in pair else pair for pair in pairs]
+                    pairs = [collapsed(pair) if " " in pair else pair for pair in pairs]
                 if len(pairs) > MAX_RESCANNED:    # as flush() would rescan them: once for the location
                     self.queue("\n".join(pair for pair in pairs if pair), location, key)
                     return
@@ -230,8 +248,8 @@ class PartReader:
             return False
         self.budget -= len(text)
         self.decoded_forms += 1
-        pairs = [pair if "  " not in pair and pair[:1] != " " and pair[-1:] != " " else " ".join(pair.split())
-                 for pair in lowered.split("&")]
+        self.decoded[location] = (text, decoded)     # no "%26": the decoded text's "&" are the text's own
+        pairs = [collapsed(pair) for pair in lowered.split("&")]
         if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True

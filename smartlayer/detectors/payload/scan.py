@@ -116,7 +116,7 @@ class _Scan(Matcher, PartReader):
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars",
-                 "pending_chars", "stopped")
+                 "pending_chars", "stopped", "decoded")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -141,6 +141,7 @@ class _Scan(Matcher, PartReader):
         self.stopped = False                 # blocked already: the texts still to come are not read (queue())
         self.engines: dict[str, Any] = {}    # kind → engine, filled as needed (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
+        self.decoded: dict[str, tuple[str, str]] = {}   # form parts decoded whole (PartReader.form_part)
 
     # evidence
     def _hit(self, sig: Signature, location: str, text: str, position: int | None) -> None:
@@ -356,7 +357,8 @@ def scan_request(request: Any) -> ScanResult:
             scan._hit(_BY_NAME[name], where, excerpt, 0)
         scan.run(query_string=query, body=body and body.raw, content_type=content_type,
                  headers=headers, cookies=cookies, form_fields=body and body.fields, path=_raw_path(request))
-        params = request_params(query, body and body.raw, content_type, body and body.fields)
+        params = request_params(query, body and body.raw, content_type, body and body.fields,
+                                decoded=scan.decoded)
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
         params = None
