@@ -27,6 +27,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from operator import mul, sub
 from typing import Any
@@ -55,6 +56,42 @@ def active_cache_key() -> str:
     return make_key("model", "active")
 
 
+class TopFeatures(Sequence):
+    """The ``(name, robust z)`` pairs that explain one score, worked out on first reading.
+
+    Most scored requests are never explained: a score below the threshold, with no tell, is
+    recorded as a number.  The pairs are asked for when the model's evidence counts toward a
+    decision (a flag, a tell, a corroboration, the grey zone's LLM prompt), so computing them for
+    every scored request was a few per cent of a replay for nothing."""
+
+    __slots__ = ("_model", "_x", "_items")
+
+    def __init__(self, model: ActiveModel, x: list[float]) -> None:
+        self._model, self._x, self._items = model, x, None
+
+    def _pairs(self) -> list[tuple[str, float]]:
+        items = self._items
+        if items is None:
+            items = self._items = self._model.top_features(self._x)
+            self._model = self._x = None
+        return items
+
+    def __len__(self) -> int:
+        return len(self._pairs())
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self._pairs()[i]
+
+    def __iter__(self):
+        return iter(self._pairs())
+
+    def __eq__(self, other: object) -> bool:
+        return list(self._pairs()) == list(other) if isinstance(other, Sequence) else NotImplemented
+
+    def __repr__(self) -> str:
+        return repr(self._pairs())
+
+
 @dataclass(frozen=True, slots=True)
 class ModelScore:
     """What the model says about one request.
@@ -76,7 +113,7 @@ class ModelScore:
     score: float
     threshold: float
     version: str
-    top_features: list[tuple[str, float]] = field(default_factory=list)
+    top_features: Sequence[tuple[str, float]] = field(default_factory=list)
     corroborated: bool = False
     sustained_threshold: float | None = None
     tells_alone: bool = True
@@ -116,7 +153,7 @@ class ActiveModel:
             if tell(x) > ceiling:
                 corroborated = True
                 break
-        return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, self.top_features(x),
+        return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, TopFeatures(self, x),
                           corroborated, self.sustained_threshold, self.tells_alone)
 
     def score(self, snap: Snapshot) -> ModelScore:

@@ -9,6 +9,7 @@ importing each other.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -84,7 +85,7 @@ class Evidence:
     #                                         (None: every flag counts, model_flags)
     model_demoted: bool = False             # the live guard demoted the model: it refuses only with a rule agreeing
     grey_flags: int = 0                     # grey-zone hammering requests in GREY_SUSTAINED_WINDOW, this one included
-    top_features: list[Any] = field(default_factory=list)
+    top_features: Sequence[Any] = field(default_factory=list)  # (name, z) pairs, possibly worked out lazily
     payload_score: int | None = None
     payload_hits: list[str] = field(default_factory=list)
     profile_hits: list[str] = field(default_factory=list)   # reason codes of the site profile (param:…, path:…)
@@ -117,8 +118,12 @@ class Evidence:
                 d["model_guard"] = "record-only"
         if self.grey_flags:
             d["grey_flags"] = self.grey_flags
-            if self.top_features:
-                d["top_features"] = self.top_features
+        if self.grey_flags or self.model_flags or self.model_corroborated or self.model_tells:
+            # why the model scored so, where its score counts toward a decision (read lazily: most
+            # scored requests are never explained)
+            top = list(self.top_features)
+            if top:
+                d["top_features"] = top
         if self.payload_score is not None:
             d["payload_score"] = self.payload_score
             d["payload_hits"] = list(self.payload_hits)

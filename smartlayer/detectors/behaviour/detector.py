@@ -157,7 +157,7 @@ class Detector:
         if model is not None and scored(snap):
             scored_ = model.score(snap)
             ev.model_score, ev.model_threshold = scored_.score, scored_.threshold
-            ev.model_version, ev.top_features = scored_.version, list(scored_.top_features)
+            ev.model_version, ev.top_features = scored_.version, scored_.top_features  # worked out if read
             ctx.model_score, ctx.model_version = scored_.score, scored_.version
             if prom.ON and self.metrics:
                 prom.model_score(scored_.score)
