@@ -50,43 +50,46 @@ def site_flags(profile: Any, path: str, referer_host: str, host: str = "") -> in
     return flags
 
 
-class _Kinds(dict):
-    """Memo of what a ``(method, flags)`` pair is: one character of the class string.
+class _Memo(dict):
+    """A bounded memo of a pure function of a small key: flag values repeat (a client has a few, a
+    site a few dozen), so the extractor's per-arrival lookup is a C-level ``dict`` hit; an unseen
+    key is worked out by the function and kept while the memo holds fewer than 4,096."""
+
+    __slots__ = ("_work",)
+
+    def __init__(self, work: Any) -> None:
+        super().__init__()
+        self._work = work
+
+    def __missing__(self, key: Any) -> str:
+        value = self._work(key)
+        if len(self) < 4096:
+            self[key] = value
+        return value
+
+
+def _kind(key: tuple[str, int]) -> str:
+    """What a ``(method, flags)`` pair is: one character of the class string.
 
     Page views: ``N`` reached from the site, ``R`` from another site, ``P`` without a referer;
     ``A`` an asset, ``T`` a beacon (the page's resources); ``C`` any other request of the client's
     own (an API call, a form post, an unknown path).
     """
-
-    def __missing__(self, key: tuple[str, int]) -> str:
-        method, f = key
-        if method in _PAGE_METHODS and not f & _NOT_PAGE:
-            kind = "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
-        elif f & FLAG_ASSET:
-            kind = "A"
-        elif f & FLAG_TELEMETRY:
-            kind = "T"
-        else:
-            kind = "C"
-        if len(self) < 4096:
-            self[key] = kind
-        return kind
+    method, f = key
+    if method in _PAGE_METHODS and not f & _NOT_PAGE:
+        return "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
+    if f & FLAG_ASSET:
+        return "A"
+    if f & FLAG_TELEMETRY:
+        return "T"
+    return "C"
 
 
-kind_of = _Kinds().__getitem__
+kind_of = _Memo(_kind).__getitem__
 
 
-class _ReadKinds(dict):
-    """The class character of a GET or HEAD by its flags (see :class:`_Kinds`)."""
-
-    def __missing__(self, f: int) -> str:
-        kind = kind_of(("GET", f))
-        if len(self) < 4096:
-            self[f] = kind
-        return kind
-
-
-read_kind_of = _ReadKinds().__getitem__
+#: The class character of a GET or HEAD by its flags (see :func:`_kind`).
+read_kind_of = _Memo(lambda f: kind_of(("GET", f))).__getitem__
 
 
 # ── reading the class string with C-level operations ───────────────────────
@@ -101,38 +104,21 @@ NO_ASSETS = str.maketrans("", "", "AC")
 PAGE_MARK = str.maketrans("NRP", "|||")
 
 
-class _OwnMarks(dict):
-    """Memo of what a ``(method, flags)`` pair adds to the page views' *own files* string, read by a
+def _own_mark(key: tuple[str, int]) -> str:
+    """What a ``(method, flags)`` pair adds to the page views' *own files* string, read by a
     version that counts a page view bare only when it fetched none of its own files (``own_assets``):
     ``|`` starts a page view whose endpoint normally fetches files of its own, ``|o`` one whose
     endpoint does not (nothing to miss), ``o`` a file of the page's own; shared files (the site's CSS,
     scripts, fonts: cached after the first page), beacons and other requests add nothing."""
-
-    def __missing__(self, key: tuple[str, int]) -> str:
-        kind = kind_of(key)
-        f = key[1]
-        if kind in "NRP":
-            mark = "|" if f & FLAG_OWN_ASSETS else "|o"
-        elif kind == "A":
-            mark = "" if f & FLAG_SHARED_ASSET else "o"
-        else:
-            mark = ""
-        if len(self) < 4096:
-            self[key] = mark
-        return mark
+    kind = kind_of(key)
+    f = key[1]
+    if kind in "NRP":
+        return "|" if f & FLAG_OWN_ASSETS else "|o"
+    if kind == "A":
+        return "" if f & FLAG_SHARED_ASSET else "o"
+    return ""
 
 
-own_mark_of = _OwnMarks().__getitem__
-
-
-class _ReadOwnMarks(dict):
-    """The own-files mark of a GET or HEAD by its flags (see :class:`_OwnMarks`)."""
-
-    def __missing__(self, f: int) -> str:
-        mark = own_mark_of(("GET", f))
-        if len(self) < 4096:
-            self[f] = mark
-        return mark
-
-
-read_own_mark_of = _ReadOwnMarks().__getitem__
+own_mark_of = _Memo(_own_mark).__getitem__
+#: The own-files mark of a GET or HEAD by its flags (see :func:`_own_mark`).
+read_own_mark_of = _Memo(lambda f: own_mark_of(("GET", f))).__getitem__
