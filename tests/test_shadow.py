@@ -131,8 +131,27 @@ def test_a_looser_bound_lets_the_same_candidate_through(drifted_site, store, sl)
     train("--no-activate")
     mv = ModelVersion.objects.get()
     report = store.read_report(mv.version)
-    sl(MODEL_BOUND_FACTOR=report["refused_share"] / 0.01 + 1)
+    # both bounds loosened: the refused share's and the live guard's on the flagged share (the drifted candidate
+    # flags most of the day, which the guard gate below refuses on its own)
+    sl(MODEL_BOUND_FACTOR=report["refused_share"] / 0.01 + 1, MODEL_GUARD_FACTOR=100)
     registry.activate(mv.version)
+    assert store.history()[-1]["forced"] is False
+
+
+def test_a_candidate_the_live_guard_would_demote_is_refused_within_the_refused_bound(drifted_site, store, sl):
+    """Flagging most of the recent traffic is a site the model does not know, even when it refuses little:
+    the live guard would demote it minutes after activation, so activation refuses it first."""
+    train("--no-activate")
+    mv = ModelVersion.objects.get()
+    report = store.read_report(mv.version)
+    c = report["candidate"]
+    assert report["guard_demotes"] and c["flagged_share"] > report["guard_bound"] == pytest.approx(0.25)
+    sl(MODEL_BOUND_FACTOR=report["refused_share"] / 0.01 + 1)       # the refused share is now inside
+    with pytest.raises(registry.OutsideBound, match="live guard tolerates"):
+        registry.activate(mv.version)
+    # the guard gate follows the guard's own settings, read at activation time
+    sl(MODEL_GUARD_CLIENT_SHARE=min(1.0, c["flagged_clients_share"] + 0.01))   # a crowd of bots, not the site
+    assert registry.activate(mv.version).status == "active"
     assert store.history()[-1]["forced"] is False
 
 

@@ -45,7 +45,9 @@ def shadow_table(report: Any) -> str:
     rows = [
         ("traffic", f"{w.get('start', '')[:16]} … {w.get('end', '')[:16]}: {w.get('requests')} requests, "
                     f"{w.get('clients')} clients", ""),
-        ("flagged requests", f"{c.get('flagged_requests')} ({pct(c.get('flagged_share'))} of scored)",
+        ("flagged requests", f"{c.get('flagged_requests')} ({pct(c.get('flagged_share'))} of scored)"
+                             + (f"; live guard bound {pct(report['guard_bound'])}" if "guard_bound" in report else "")
+                             + (" — the live guard would demote it" if report.get("guard_demotes") else ""),
          pct(a.get("flagged_share")) if a else ""),
         ("flagged clients", f"{c.get('flagged_clients')} ({pct(c.get('flagged_clients_share'))})",
          str(a.get("flagged_clients")) if a else ""),

@@ -110,6 +110,20 @@ def guard_bound_for(manifest: dict[str, Any] | None) -> float:
     return min(1.0, float(sl_settings.MODEL_GUARD_FACTOR) * contamination_of(manifest))
 
 
+def guard_verdict(candidate: dict[str, Any], manifest: dict[str, Any]) -> str | None:
+    """Why the live guard would demote a candidate on its shadow traffic at once, or None."""
+    flagged = float(candidate.get("flagged_share") or 0.0)
+    clients = float(candidate.get("flagged_clients_share") or 0.0)
+    bound, client_bound = guard_bound_for(manifest), float(sl_settings.MODEL_GUARD_CLIENT_SHARE)
+    if flagged <= bound or clients < client_bound:
+        return None
+    return (f"shadow scoring: it would flag {flagged:.2%} of recent scored requests and {clients:.0%} of the "
+            f"clients, beyond what the live guard tolerates ({bound:.2%} = MODEL_GUARD_FACTOR "
+            f"{float(sl_settings.MODEL_GUARD_FACTOR):g} × contamination {contamination_of(manifest):g}, with "
+            f"MODEL_GUARD_CLIENT_SHARE {client_bound:g} of the clients): it would be demoted minutes after "
+            f"activation")
+
+
 def median_bound_for(manifest: dict[str, Any] | None) -> float | None:
     """The median score the requests of a few minutes may reach: the training scores'
     ``MODEL_GUARD_MEDIAN_QUANTILE`` quantile (None: the version did not record it, or the setting is 0)."""

@@ -31,7 +31,7 @@ from ..conf import sl_settings
 from ..models import ModelVersion
 from ..state.cache import get_cache
 from ..state.failures import report_failure
-from .guard import bound_for, clear_demotion, contamination_of
+from .guard import bound_for, clear_demotion, contamination_of, guard_verdict
 from .runtime import active_cache_key
 from .store import ModelStore, ModelStoreError
 
@@ -47,20 +47,28 @@ class OutsideBound(RegistryError):
 def shadow_verdict(report: dict[str, Any] | None, manifest: dict[str, Any]) -> str | None:
     """Why a version's shadow report forbids activating it, or None.
 
-    The bound is read now (``MODEL_BOUND_FACTOR``), not when the report was
-    written, so tightening the setting applies to waiting candidates too.  A
-    version without a report (trained before shadow scoring existed) or whose
+    Two gates, both read now (not when the report was written, so tightening a
+    setting applies to waiting candidates too):
+
+    * the **refused share** within ``MODEL_BOUND_FACTOR`` × contamination;
+    * the **flagged share** within what the live guard tolerates
+      (``MODEL_GUARD_FACTOR`` × contamination, with ``MODEL_GUARD_CLIENT_SHARE``
+      of the clients flagged): a candidate that flags most of the recent
+      traffic would be demoted minutes after activation — it does not know
+      the site, whatever it refuses while it lasts.
+
+    A version without a report (trained before shadow scoring existed) or whose
     report found no recent traffic is not held back.
     """
     if not report or not (report.get("window") or {}).get("requests"):
         return None
     share = float(report.get("refused_share") or 0.0)
     bound = bound_for(manifest)
-    if share <= bound:
-        return None
-    return (f"shadow scoring: it would refuse {share:.2%} of recent requests that the rules alone serve "
-            f"(bound {bound:.2%} = MODEL_BOUND_FACTOR {float(sl_settings.MODEL_BOUND_FACTOR):g} × contamination "
-            f"{contamination_of(manifest):g})")
+    if share > bound:
+        return (f"shadow scoring: it would refuse {share:.2%} of recent requests that the rules alone serve "
+                f"(bound {bound:.2%} = MODEL_BOUND_FACTOR {float(sl_settings.MODEL_BOUND_FACTOR):g} × "
+                f"contamination {contamination_of(manifest):g})")
+    return guard_verdict(report.get("candidate") or {}, manifest)
 
 
 def shadow_summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -68,7 +76,7 @@ def shadow_summary(report: dict[str, Any] | None) -> dict[str, Any] | None:
     if not report:
         return None
     keep = ("window", "rules", "candidate", "active", "change", "bound", "bound_factor", "refused_share",
-            "within_bound", "labels")
+            "guard_bound", "guard_demotes", "within_bound", "labels")
     return {k: report[k] for k in keep if k in report}
 
 

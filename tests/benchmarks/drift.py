@@ -10,8 +10,10 @@ pages' telemetry rate.  Measured:
 
 * **shadow scoring** of that model as a candidate, on a normal day and on a changed day (the most
   recent day it would be judged on): the share of requests it would refuse that the rules alone
-  serve, against the bound (``MODEL_BOUND_FACTOR`` × contamination) — the bad candidate, trained
-  before the change, must be outside it (activation refused), and a normal day inside;
+  serve, against the bound (``MODEL_BOUND_FACTOR`` × contamination), and the share it would flag, against
+  what the live guard tolerates (``MODEL_GUARD_FACTOR`` × contamination with ``MODEL_GUARD_CLIENT_SHARE``
+  of the clients) — the bad candidate, trained before the change, must be outside (activation refused),
+  and a normal day inside;
 * **the live guard** replaying a day that changes at ``--change-at`` o'clock through the pipeline
   (the guard judging on the log's clock): whether it demotes the model before the change (it must
   not), and how many minutes after the change it does (target: within 5).
@@ -83,8 +85,10 @@ def main(argv: list[str] | None = None) -> None:
             c = report["candidate"]
             print(f"  shadow, {name:<16} refuses {c['refused_share']:7.2%} of requests the rules serve "
                   f"({c['refused_clients']} of {report['window']['clients']} clients), flags "
-                  f"{c['flagged_share']:6.2%}; bound {report['bound']:.0%}: "
-                  f"{'within' if report['within_bound'] else 'OUTSIDE -> activation refused'}")
+                  f"{c['flagged_share']:6.2%} ({c['flagged_clients_share']:.0%} of clients); bounds: refused "
+                  f"{report['bound']:.0%}, flagged {report['guard_bound']:.0%} (live guard): "
+                  f"{'within' if report['within_bound'] else 'OUTSIDE -> activation refused'}"
+                  f"{' (the live guard would demote it)' if report['guard_demotes'] else ''}")
         rp = Replayer(model=model, profile=profile, payloads=False)
         guard = rp.detector.guard
         demoted_at = None

@@ -42,7 +42,7 @@ from typing import Any
 from ...conf import sl_settings
 from ...offline.replay import Replayer
 from ...request.exempt import is_exempt
-from ..guard import bound_for
+from ..guard import bound_for, guard_bound_for, guard_verdict
 
 #: How many endpoints and clients the report names.
 TOP = 10
@@ -227,10 +227,13 @@ def shadow_report(candidate: Any, lines: Iterable[ShadowLine], *, active: Any = 
         "rules": {"refused_requests": rules.refused, "refused_clients": len(rules.refused_clients)},
         "candidate": cand.summary(requests, len(clients), rules.refused_clients),
     }
-    bound = bound_for(getattr(candidate, "manifest", None))
+    manifest = getattr(candidate, "manifest", None)
+    bound = bound_for(manifest)
+    guard = guard_verdict(report["candidate"], manifest or {}) if requests else None
     report.update(bound=round(bound, 6), bound_factor=float(sl_settings.MODEL_BOUND_FACTOR),
                   refused_share=report["candidate"]["refused_share"],
-                  within_bound=report["candidate"]["refused_share"] <= bound)
+                  guard_bound=round(guard_bound_for(manifest), 6), guard_demotes=guard is not None,
+                  within_bound=report["candidate"]["refused_share"] <= bound and guard is None)
     if act is not None:
         was = act.summary(requests, len(clients), rules.refused_clients)
         now_refused, then_refused = set(cand.model_only_clients), set(act.model_only_clients)
@@ -280,6 +283,10 @@ def format_report(report: dict[str, Any]) -> str:
     for label, row in (report.get("labels") or {}).items():
         lines.append(f"  {label:<22} {row['refused']}/{row['clients']} clients refused "
                      f"({row['refused_model_only']} by the model alone)")
+    if report.get("guard_demotes"):
+        lines.append(f"  flags more than the live guard tolerates ({pct(report.get('guard_bound'))} of the scored "
+                     f"requests with {pct(sl_settings.MODEL_GUARD_CLIENT_SHARE)} of the clients): it would be "
+                     f"demoted minutes after activation")
     lines.append("  within the bound" if report["within_bound"] else
                  "  OUTSIDE the bound: activation is refused unless forced (--force, or the admin's force action)")
     return "\n".join(lines)
