@@ -127,7 +127,7 @@ def guard_verdict(candidate: dict[str, Any], manifest: dict[str, Any]) -> str | 
     flagged = float(candidate.get("flagged_share") or 0.0)
     clients = float(candidate.get("flagged_clients_share") or 0.0)
     bound, client_bound = guard_bound_for(manifest), float(sl_settings.MODEL_GUARD_CLIENT_SHARE)
-    if flagged <= bound or clients < client_bound:
+    if flagged <= bound or clients < client_bound or int(candidate.get("flagged_clients") or 0) < MIN_FLAGGED_CLIENTS:
         return None
     return (f"shadow scoring: it would flag {flagged:.2%} of recent scored requests and {clients:.0%} of the "
             f"clients, beyond what the live guard tolerates ({bound:.2%} = MODEL_GUARD_FACTOR "
