@@ -29,6 +29,9 @@ if len(_BY_NAME) != len(SIGNATURES):  # pragma: no cover - a table edit gone wro
 #: (paranoia, kind, extra signatures) → (engine, the signatures in its order)
 _ENGINES: dict[tuple[int, str, tuple[Signature, ...]], tuple[Engine, tuple[Signature, ...]]] = {}
 _LOCK = threading.Lock()
+#: Whether engines built from now on leave their prefilter until a long text needs it (offline work:
+#: set by :func:`.config.compile_on_first_use`).
+PREFILTER_LATER = [False]
 
 
 def engine_for(paranoia: int, kind: str, extra: Sequence[Signature] = ()) -> tuple[Engine, tuple[Signature, ...]]:
@@ -48,7 +51,8 @@ def engine_for(paranoia: int, kind: str, extra: Sequence[Signature] = ()) -> tup
             chosen += tuple(s for s in extra if s.source is not None)
             builtin = len(chosen) - len(extra)
             engine = Engine(["(?m)" + s.pattern for s in chosen],  # type: ignore[operator]
-                            ignore_case=[False] * builtin + [True] * len(extra))
+                            ignore_case=[False] * builtin + [True] * len(extra),
+                            prefilter_later=PREFILTER_LATER[0])
             if len(_ENGINES) > 64:       # settings reloaded many times (tests): keep the table bounded
                 _ENGINES.clear()
             found = _ENGINES[key] = (engine, chosen)
