@@ -42,3 +42,38 @@ def test_a_long_text_builds_it_then_answers_as_the_whole_engine():
     if engine.ENGINE == "re2" and engine._FILTER is not None:
         assert (later._filter is None) == (whole._filter is None)
         assert (later._groups is None) == (whole._groups is None)
+
+
+def test_offline_the_query_and_header_engines_share_one_set_and_answer_as_their_own(monkeypatch):
+    """One compilation for the two kinds a log line has; each view finds, locates and orders its hits
+    exactly as an engine compiled on its own patterns, built-in and extra alike."""
+    import re
+
+    from smartlayer.detectors.payload import signatures
+    from smartlayer.detectors.payload.sigbase import Signature
+
+    extra = (Signature("site_token", "custom", 3, re.compile(r"zz[0-9]+q")),)
+    texts = [normalise(t) for t in ATTACKS + PROSE] + ["ZZ12Q and ' or 1=1 --", "sqlmap/1.7 (https://sqlmap.org)"]
+    for level in (1, 2, 3):
+        monkeypatch.setattr(signatures, "_ENGINES", {})
+        monkeypatch.setattr(signatures, "PREFILTER_LATER", [False])
+        own = {kind: engine_for(level, kind, extra) for kind in ("query", "header")}
+        monkeypatch.setattr(signatures, "_ENGINES", {})
+        monkeypatch.setattr(signatures, "_SHARED", {})
+        monkeypatch.setattr(signatures, "PREFILTER_LATER", [True])
+        views = {kind: engine_for(level, kind, extra) for kind in ("query", "header")}
+        assert len(signatures._SHARED) == 1                       # one set compiled for both
+        assert views["query"][0].base is views["header"][0].base
+        for kind, (view, sigs) in views.items():
+            engine_own, sigs_own = own[kind]
+            assert sigs == sigs_own and view.patterns == engine_own.patterns
+            assert view.line_local == engine_own.line_local
+            for text in texts:
+                found = view.matches(text)
+                assert found == engine_own.matches(text), (kind, text)
+                for index in found:
+                    assert view.span(index, text) == engine_own.span(index, text)
+            long = normalise(diverse(ATTACKS, level, 5000))
+            assert view.matches(long, filtered=True) == engine_own.matches(long, filtered=True)
+            known = frozenset(engine_own.matches(long)[:2])
+            assert view.matches_besides(long, known) == engine_own.matches_besides(long, known)
