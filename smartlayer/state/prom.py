@@ -56,7 +56,7 @@ MODEL_SCORE: Any = None
 def instruments() -> bool:
     """Import prometheus_client and create the instruments, once per process; False without the extra."""
     global REQUESTS, DECISIONS, BANS, FAILURES, EVENTS, LOG_DROPPED, LOG_WRITTEN, LOG_QUEUE, LLM_CALLS
-    global LLM_LATENCY, MODEL_SCORE
+    global LLM_LATENCY, MODEL_SCORE, ON
     if not ON:
         return False
     if MODEL_SCORE is not None:     # the last one created: all are there
@@ -64,7 +64,11 @@ def instruments() -> bool:
     with _LOCK:
         if MODEL_SCORE is not None:
             return True
-        import prometheus_client as pc
+        try:
+            import prometheus_client as pc
+        except Exception:  # noqa: BLE001 - found but broken: counted as absent (fail open), as an import failing at start was
+            ON = False
+            return False
 
         REQUESTS = pc.Counter("smartlayer_requests", "Requests seen by smartlayer's middlewares.")
         DECISIONS = pc.Counter("smartlayer_decisions", "Decisions other than a plain allow, by the component "
@@ -93,8 +97,8 @@ def _cut(value: Any) -> str:
 
 def request() -> None:
     if ON:
-        if REQUESTS is None:
-            instruments()
+        if REQUESTS is None and not instruments():
+            return
         REQUESTS.inc()
 
 
@@ -103,7 +107,8 @@ def decision(component: str, action: str, reason: str, monitor: bool) -> None:
         key = (component, action, reason, monitor)
         child = _decision_children.get(key)
         if child is None:
-            instruments()
+            if not instruments():
+                return
             # labels() validates and converts its values and takes the metric's lock on every call;
             # it returns the same child for the same values, so each is asked for once (bounded:
             # smartlayer's own words, emptied if ever full)
@@ -120,9 +125,8 @@ _CHILDREN_MAX = 4096
 
 def event(name: str, n: int = 1) -> None:
     """Mirror of :func:`smartlayer.state.failures.count`: each name to its instrument."""
-    if not ON:
+    if not instruments():
         return
-    instruments()
     if name.startswith("failure."):
         FAILURES.labels(_cut(name[8:])).inc(n)
     elif name.startswith("log.dropped_"):
@@ -134,26 +138,22 @@ def event(name: str, n: int = 1) -> None:
 
 
 def ban(source: str) -> None:
-    if ON:
-        instruments()
+    if instruments():
         BANS.labels(_cut(source)).inc()
 
 
 def log_written(n: int) -> None:
-    if ON and n:
-        instruments()
+    if ON and n and instruments():
         LOG_WRITTEN.inc(n)
 
 
 def log_queue(depth: int) -> None:
-    if ON:
-        instruments()
+    if instruments():
         LOG_QUEUE.set(depth)
 
 
 def llm_call(outcome: str, seconds: float | None = None) -> None:
-    if ON:
-        instruments()
+    if instruments():
         LLM_CALLS.labels(outcome).inc()
         if seconds is not None:
             LLM_LATENCY.observe(seconds)
@@ -161,6 +161,6 @@ def llm_call(outcome: str, seconds: float | None = None) -> None:
 
 def model_score(score: float) -> None:
     if ON:
-        if MODEL_SCORE is None:
-            instruments()
+        if MODEL_SCORE is None and not instruments():
+            return
         MODEL_SCORE.observe(score)
