@@ -99,3 +99,29 @@ def test_a_reader_with_three_tabs_open_is_within_the_sites_norm():
     assert "elevated_rate" in evaluate(snap).fired or evaluate(snap).black   # the fixed thresholds refuse it
     judged = evaluate(snap, profile=profile)
     assert not judged.black and "elevated_rate" not in judged.fired
+
+
+def test_normal_count_is_each_templates_count_up_to_its_allowance():
+    """Paths of one template add up before the allowance caps them; unknown paths and endpoints
+    without an allowance count nothing (checked against a plain recount on random arrivals)."""
+    import random
+
+    doc = {"format": 1, "endpoints": {
+        "/t/collect/": {"class": "telemetry", "allowance_10s": 6},
+        "/articles/{int}/": {"class": "page", "allowance_10s": 3},
+        "/static/{slug}": {"class": "asset", "allowance_10s": 0},
+    }}
+    profile = Profile(doc, "count-test")
+    paths = ["/t/collect/", "/articles/1/", "/articles/2/", "/static/app.js", "/nowhere/", "/articles/x/"]
+    allowance = {"/t/collect/": 6, "/articles/1/": 3, "/articles/2/": 3}
+    rng = random.Random(7)
+    for _ in range(300):
+        arrivals = [(float(i), "GET", rng.choice(paths[:rng.randint(1, len(paths))]), 0)
+                    for i in range(rng.randint(0, 20))]
+        per: dict[str, int] = {}
+        for a in arrivals:
+            t = profile.template(a[2])
+            if a[2] in allowance:
+                per[t] = per.get(t, 0) + 1
+        expected = sum(min(n, 6 if t == "/t/collect/" else 3) for t, n in per.items())
+        assert profile.normal_count(arrivals) == expected, arrivals

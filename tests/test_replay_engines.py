@@ -45,3 +45,16 @@ def test_a_server_still_builds_every_engine_with_its_settings(monkeypatch):
     reload()
     config._config()
     assert _kinds_built() == set(signatures.KINDS)
+
+
+def test_the_replay_runs_every_check_smartlayer_registers():
+    """The command asks only for the check tags that bear on a replay; every smartlayer check has one."""
+    from django.core.checks.registry import registry
+
+    from smartlayer.management.commands.smartlayer_replay import Command
+
+    ours = [c for c in registry.get_checks(include_deployment_checks=True)
+            if getattr(c, "__module__", "").startswith("smartlayer.")]
+    assert ours
+    for check in ours:
+        assert set(check.tags) & set(Command.requires_system_checks), check.__name__

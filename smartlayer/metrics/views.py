@@ -37,7 +37,7 @@ def may_read(request: Any) -> bool:
 def metrics(request: Any) -> HttpResponse:
     if not may_read(request):
         return HttpResponse("forbidden\n", status=403, content_type="text/plain")
-    if not prom.ON:
+    if not prom.instruments():   # created now if nothing was counted yet: every series is listed
         return HttpResponse("smartlayer metrics need the metrics extra: pip install 'django-smartlayer[metrics]'\n",
                             status=501, content_type="text/plain")
     from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest

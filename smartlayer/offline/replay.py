@@ -211,7 +211,8 @@ class Replayer:
                 content_type = getattr(line, "content_type", "") or ""
                 scan = self._scan(query, raw, content_type, user_agent, referer)
                 if self.profile is not None:
-                    ctx.params = request_params(query, raw, content_type)
+                    # most lines carry neither a query nor a body: no parameters, and no three calls to say so
+                    ctx.params = request_params(query, raw, content_type) if query or raw is not None else []
                 payload_decision = self._decide(ctx, scan, bans=self.bans, now=ts, use_llm=False,
                                                 profile=self.profile)
                 if payload_decision is not None:

@@ -7,7 +7,7 @@ from typing import Any
 from ...conf import DEFAULTS, derived, sl_settings
 from .extra import _report_unused, extra_patterns
 from .sigbase import KINDS
-from .signatures import Signature, engine_for
+from .signatures import PREFILTER_LATER, Signature, engine_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +91,12 @@ def compile_on_first_use() -> None:
     For offline work (the replay): an access log carries no bodies and the
     replay scans no path, so two of the four engines — a few hundred ms of
     RE2 compilation together — would be built for nothing at every start.
+    The engines that are built leave their prefilter (half of an engine's
+    compilation) until a text longer than a log line's needs it.
     A server keeps the default: the first request must not pay for them.
     """
     _WARM_UP[0] = False
+    PREFILTER_LATER[0] = True
 
 
 def _warm_up(config: _Config) -> None:

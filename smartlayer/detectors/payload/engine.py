@@ -95,16 +95,20 @@ class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
     __slots__ = ("patterns", "line_local", "_set", "_filter", "_groups", "_grouped", "_single", "_low", "_fallback",
-                 "_index", "_match")
+                 "_index", "_match", "_later")
 
-    def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = ()) -> None:
+    def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = (),
+                 prefilter_later: bool = False) -> None:
+        """``prefilter_later``: the prefilter (as long to compile as the set) is built when a long text
+        first needs it, not now — for offline work, whose texts are short (a log line's query and
+        headers); until then a located hit uses its pattern compiled alone (the same RE2 program)."""
         self.patterns = tuple(("(?i)" if i < len(ignore_case) and ignore_case[i] else "") + p
                               for i, p in enumerate(patterns))
         #: Whether a pattern that matches a text also matches any text holding it as a whole line:
         #: true unless a pattern anchors to the very start or end of the text (``\\A``, ``\\z``; a site's
         #: extra pattern may), as ``^``, ``$`` (multi-line) and ``\\b`` read a line break as a text's edge.
         #: What lets a scan look for one line's hits among those of all its lines together.
-        self.line_local = not any(anchor in p for p in self.patterns for anchor in ("\\A", "\\z", "\\Z"))
+        self.line_local = _line_local(self.patterns)
         self._single: dict[int, Any] = {}
         self._low: dict[int, Any] = {}       # index → RE2 below the wrapper (the prefilter's own, or _single's)
         self._set: Any = None
@@ -114,6 +118,7 @@ class Engine:
         self._fallback: list[tuple[int, re.Pattern[str]]] = []
         self._index: list[int] = []
         self._match: Any = None      # the set's own Match (bytes in), below the wrapper's str handling
+        self._later = False          # the prefilter is still to be built (see _prefilter)
         if not self.patterns:
             return
         if _re2 is not None:
@@ -124,11 +129,20 @@ class Engine:
             self._set.Compile()
             # the wrapper's Match is a Python call and an encode() around it, on every pass of every request
             self._match = getattr(getattr(self._set, "_set", None), "Match", None)
+            self._later = True
+            if not prefilter_later:
+                self._prefilter()
+        else:
+            self._fallback = [(index, re.compile(pattern)) for index, pattern in enumerate(self.patterns)]
+
+    def _prefilter(self) -> Any:
+        """The prefilter and the small sets of the patterns it cannot filter, built on first call."""
+        if self._later:
+            self._later = False
             self._filter = _compile_filter(self.patterns)
             self._groups = self._group_unfiltered()
             self._grouped = frozenset(i for _, indices in self._groups or () for i in indices)
-        else:
-            self._fallback = [(index, re.compile(pattern)) for index, pattern in enumerate(self.patterns)]
+        return self._filter
 
     def matches(self, text: str, *, filtered: bool = False) -> list[int]:
         """Indices of the patterns found anywhere in ``text``, in table order.
@@ -136,7 +150,7 @@ class Engine:
         ``filtered``: through the prefilter rather than the set (the same
         answer; cheaper on long diverse text, dearer on short text).
         """
-        if filtered and self._filter is not None:
+        if filtered and (self._later or self._filter is not None) and self._prefilter() is not None:
             encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
             if self._groups is None:
                 found = self._filter.Match(encoded, False)
@@ -159,7 +173,7 @@ class Engine:
     def matches_besides(self, text: str, known: frozenset[int]) -> list[int]:
         """What :meth:`matches` finds through the prefilter, less ``known`` (patterns the caller found
         already, which it need not find again): those are not run, nor a group made only of them."""
-        if self._filter is None or self._groups is None:
+        if self._prefilter() is None or self._groups is None:
             return [index for index in self.matches(text, filtered=True) if index not in known]
         return self._filtered(text.encode("utf-8", "replace"), known)
 
@@ -285,3 +299,55 @@ def _compile_filter(patterns: Sequence[str]) -> Any:
     except Exception:                         # a build whose Filter differs: the set does all
         return None
     return prefilter
+
+
+def _line_local(patterns: Sequence[str]) -> bool:
+    return not any(anchor in p for p in patterns for anchor in ("\\A", "\\z", "\\Z"))
+
+
+class EngineView:
+    """Some of another engine's patterns, answering as an engine compiled on them alone would.
+
+    Offline (the replay), the query and header engines are views of one
+    engine compiled on the patterns of both: they differ by five patterns of
+    120, and RE2's set compilation was a third of the command's start-up.  A
+    set reports each of its patterns whether or not others are in it, so
+    matching on the shared set and keeping this view's patterns (in the same
+    order: ``indices`` increase) finds exactly what an engine of its own finds.
+    """
+
+    __slots__ = ("base", "indices", "patterns", "line_local", "_view")
+
+    def __init__(self, base: Engine, indices: Sequence[int]) -> None:
+        self.base = base
+        self.indices = tuple(indices)
+        if any(a >= b for a, b in zip(self.indices, self.indices[1:], strict=False)):
+            raise ValueError("a view keeps its base engine's order")
+        self.patterns = tuple(base.patterns[i] for i in self.indices)
+        self.line_local = _line_local(self.patterns)
+        view = [-1] * len(base.patterns)
+        for mine, theirs in enumerate(self.indices):
+            view[theirs] = mine
+        self._view = view
+
+    def _mine(self, found: list[int]) -> list[int]:
+        if not found:
+            return found
+        view = self._view
+        return [i for i in map(view.__getitem__, found) if i >= 0]
+
+    def matches(self, text: str, *, filtered: bool = False) -> list[int]:
+        return self._mine(self.base.matches(text, filtered=filtered))
+
+    def matches_besides(self, text: str, known: frozenset[int]) -> list[int]:
+        indices = self.indices
+        return self._mine(self.base.matches_besides(text, frozenset(indices[i] for i in known)))
+
+    def position(self, index: int, text: str) -> int:
+        return self.base.position(self.indices[index], text)
+
+    def find(self, index: int, text: str) -> int | None:
+        return self.base.find(self.indices[index], text)
+
+    def span(self, index: int, text: str) -> tuple[int, int] | None:
+        return self.base.span(self.indices[index], text)
