@@ -63,13 +63,13 @@ def db_json(value: Any) -> Any:
     """
     cls = value.__class__
     # The common case inlined (measured: half the cost of a call per item):
-    # a plain scalar or an ordinary string is taken as it is.
+    # an ordinary string (asked first: the commonest item) or a plain scalar is taken as it is.
     if cls is dict:
         return {(k if k.__class__ is str and k.isascii() and "\x00" not in k else _key(k)):
-                (v if (c := v.__class__) in _PLAIN or (c is str and v.isascii() and "\x00" not in v) else db_json(v))
+                (v if (c := v.__class__) is str and v.isascii() and "\x00" not in v or c in _PLAIN else db_json(v))
                 for k, v in value.items()}
     if cls is list or cls is tuple:
-        return [v if (c := v.__class__) in _PLAIN or (c is str and v.isascii() and "\x00" not in v) else db_json(v)
+        return [v if (c := v.__class__) is str and v.isascii() and "\x00" not in v or c in _PLAIN else db_json(v)
                 for v in value]
     if cls is str:
         return db_text(value)

@@ -147,7 +147,8 @@ def decide(ev: Evidence, ctx: RequestContext, *, bans: BanBackend, now: float | 
     if decision.action is Action.ASK_LLM and ev.payload_score and ev.llm_available:
         decision = _ask_payload(ev, decision, ctx, excerpt)
 
-    protection = ban_protection(ctx)
+    # asked only of a refusal that could turn into a ban or be one (pure: most decisions allow)
+    protection = ban_protection(ctx) if decision.action is Action.BLOCK or decision.action is Action.BAN else None
     if decision.action is Action.BLOCK and sl_settings.BAN_AFTER_BLOCKS and protection is None:
         decision = escalate(decision, counted(bans.note_block, ctx, now))
     if decision.action is Action.BAN and protection is not None:

@@ -141,6 +141,14 @@ def _address(text: str) -> IPAddress | None:
 
 
 @functools.lru_cache(maxsize=8192)
+def address_text(value: str | None) -> str | None:
+    """``str(parse_ip(value))``, None for no address: remembered like the parse, because
+    ``str()`` of an address object formats it afresh each time (most of a direct request's IP cost)."""
+    addr = parse_ip(value)
+    return str(addr) if addr else None
+
+
+@functools.lru_cache(maxsize=8192)
 def _ip_key_cached(ip: str, prefix: int) -> str:
     addr = parse_ip(ip)
     if addr is None:
@@ -185,11 +193,11 @@ def _in(addr: IPAddress, nets: tuple[IPNetwork, ...]) -> bool:
 
 def resolve_ip(meta: dict[str, Any]) -> str | None:
     """The client IP of a request, from its WSGI/ASGI ``META``."""
-    remote = parse_ip(meta.get("REMOTE_ADDR"))
     count = sl_settings.TRUSTED_PROXY_COUNT
     nets = trusted_networks()
     if not count and not nets:
-        return str(remote) if remote else None
+        return address_text(meta.get("REMOTE_ADDR"))
+    remote = parse_ip(meta.get("REMOTE_ADDR"))
     forwarded = meta.get("HTTP_X_FORWARDED_FOR")
     if not forwarded or not isinstance(forwarded, str):
         return str(remote) if remote else None

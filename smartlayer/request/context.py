@@ -201,17 +201,27 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: 
     }
     if head is not None:
         row["blocked_by"] = head.component if head.refuses else ""
-        row["action"] = head.action.value
+        row["action"] = head.action._value_
         row["monitor_only"] = head.refuses and head.monitor
         row["reason"] = db_text(head.reason, cut["reason"])
-        row["details"] = db_json({
-            "decisions": [
-                {"component": d.component, "action": d.action.value, "reason": d.reason,
-                 "reasons": d.reasons, "monitor": d.monitor, **d.details}
-                for d in ctx.decisions
-            ]
-        })
+        row["details"] = {"decisions": [_decision_json(d) for d in ctx.decisions]}
     return row
+
+
+def _decision_json(d: Decision) -> dict[str, Any]:
+    """One decision as the row's details hold it: what ``db_json`` of the whole would make of it,
+    without walking what is never dirty — the containers built here, the action's value (an enum's)
+    and the monitor flag (a bool)."""
+    component, reason = d.component, d.reason
+    entry = {"component": component if component.__class__ is str and component.isascii() and "\x00" not in component
+             else db_json(component),
+             "action": d.action._value_,
+             "reason": reason if reason.__class__ is str and reason.isascii() and "\x00" not in reason
+             else db_json(reason),
+             "reasons": db_json(d.reasons), "monitor": d.monitor}
+    if d.details:
+        entry.update(db_json(d.details))
+    return entry
 
 
 def log_columns() -> dict[str, int]:
