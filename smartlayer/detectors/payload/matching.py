@@ -16,6 +16,7 @@ from typing import Any
 
 from .engine import SET_CHARS as _SET_CHARS
 from .normalise import _normalise, without_sql_comments
+from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
 from .parts import LOCATION_KINDS as _KINDS
 from .parts import MAX_RESCANNED as _MAX_RESCANNED
 from .parts import kind_of as _kind
@@ -54,6 +55,15 @@ class Matcher:
         found = self.engines.get(kind)
         if found is None:
             found = self.engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
+        return found
+
+    def engine_signatures(self, kind: str) -> tuple[Any, Any]:
+        """The engine of a kind of location and the signatures in its order, looked up once per settings
+        generation (kept with the settings as :attr:`.config._Config.engines` is)."""
+        key = ("signatures", kind)
+        found = self.engines.get(key)
+        if found is None:
+            found = self.engines[key] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)
         return found
 
 
@@ -149,6 +159,7 @@ class Matcher:
         pending, self.pending = self.pending, []
         self.pending_chars = 0
         self.candidates.clear()      # what an earlier flush found says nothing of these texts
+        self.narrowed.clear()
         if len(pending) == 1 and not pending[0][4]:
             kind, location, text, key, _ = pending[0]
             self.passes += 1
@@ -162,12 +173,14 @@ class Matcher:
         clean = self.clean_memory()
         for kind, entries in by_kind.items():
             engine = self.engine(kind)
-            unknown = [text for text, _ in entries if (engine, text) not in clean]
+            # only a short text can be remembered (remember()): a long one is not hashed to be looked up
+            unknown = [text for text, _ in entries if len(text) > _CLEAN_TEXT_CHARS or (engine, text) not in clean]
             if unknown:
-                joined = "\n".join(unknown)
+                joined = "\n".join(unknown) if len(unknown) > 1 else unknown[0]
                 self.passes += 1
                 size = len(joined)
-                if self.set_chars + size <= _SET_CHARS:   # matched() inlined: four passes of every request
+                filtered = self.set_chars + size > _SET_CHARS
+                if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
                     hits = engine.matches(joined)
                 else:
@@ -175,6 +188,10 @@ class Matcher:
                 commented = _has_comment(joined)
                 if hits and not commented and engine.line_local:
                     self.candidates[engine] = hits   # each text is a line of the joined one: its hits are among these
+                    if filtered:
+                        # past the set's share already: its lines are searched for these patterns alone (match()),
+                        # not through the whole-table set, which meets new contexts on every diverse line
+                        self.narrowed.add(engine)
                 if hits or (commented and self.matched(engine, without_sql_comments(joined))):
                     found.add(kind)
                     continue
@@ -196,6 +213,7 @@ class Matcher:
                         return
                     self.match_text(one, location)
         self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
+        self.narrowed.clear()
         for location, texts in joined_by_location.items():
             if self.blocked():
                 return
@@ -300,13 +318,14 @@ class Matcher:
         share they are not searched for again (on 60 KiB of diverse attacks
         the second reading cost as much as the first).
         """
-        engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
+        engine, signatures = self.engine_signatures(_KINDS.get(location) or _kind(location))
         size = len(text)
         self.located_chars += size
-        # within the set's share one pass of it beats a search per pattern found; past it, a line of a pass
-        # that found something is searched for each of those patterns alone, and nothing else
+        # within the set's share one pass of it beats a search per pattern found; past it (or when the pass
+        # this text was a line of went past it), a line of a pass that found something is searched for each
+        # of those patterns alone, and nothing else
         starts: dict[int, int] | None = None
-        if self.set_chars + size <= _SET_CHARS:          # matched() inlined: every rescan of a typical attack
+        if self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:   # every rescan of a typical attack
             self.set_chars += size
             found = engine.matches(text)
         elif (only := self.candidates.get(engine)) is None:
