@@ -160,6 +160,7 @@ class Matcher:
         self.pending_chars = 0
         self.candidates.clear()      # what an earlier flush found says nothing of these texts
         self.narrowed.clear()
+        self.raw_only.clear()
         if len(pending) == 1 and not pending[0][4]:
             kind, location, text, key, _ = pending[0]
             self.passes += 1
@@ -186,8 +187,12 @@ class Matcher:
                 else:
                     hits = engine.matches(joined, filtered=True)
                 commented = _has_comment(joined)
-                if hits and not commented and engine.line_local:
+                if hits and engine.line_local:
                     self.candidates[engine] = hits   # each text is a line of the joined one: its hits are among these
+                    if commented:
+                        # but not those of its reading without comments: a comment of the joined text may
+                        # run across lines, so its lines read without comments are not lines of that reading
+                        self.raw_only.add(engine)
                     if filtered:
                         # past the set's share already: its lines are searched for these patterns alone (match()),
                         # not through the whole-table set, which meets new contexts on every diverse line
@@ -214,6 +219,7 @@ class Matcher:
                     self.match_text(one, location)
         self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
         self.narrowed.clear()
+        self.raw_only.clear()
         for location, texts in joined_by_location.items():
             if self.blocked():
                 return
@@ -244,7 +250,7 @@ class Matcher:
         found = self.match(text, location)
         if _has_comment(text) and not (self.located_chars >= _SET_CHARS and self.blocked()):
             # what the first reading found is named already: the second looks only for the rest
-            return bool(self.match(without_sql_comments(text), location, frozenset(found))) or bool(found)
+            return bool(self.match(without_sql_comments(text), location, frozenset(found), second=True)) or bool(found)
         return bool(found)
 
 
@@ -303,7 +309,7 @@ class Matcher:
         self.skip("scan:stopped_at_block")
         return starts
 
-    def match(self, text: str, location: str, known: frozenset[int] = frozenset()) -> list[int]:
+    def match(self, text: str, location: str, known: frozenset[int] = frozenset(), second: bool = False) -> list[int]:
         """Match every signature that applies to ``location`` against one normalised text, in one pass;
         the indices of the patterns found.
 
@@ -316,7 +322,9 @@ class Matcher:
         ``known``: patterns already found at ``location`` (the first reading
         of a text with SQL comments), whose hits are listed: past the set's
         share they are not searched for again (on 60 KiB of diverse attacks
-        the second reading cost as much as the first).
+        the second reading cost as much as the first).  ``second``: this is
+        that second reading, which the hits of a pass over texts with comments
+        (:attr:`raw_only`) say nothing of.
         """
         engine, signatures = self.engine_signatures(_KINDS.get(location) or _kind(location))
         size = len(text)
@@ -325,10 +333,13 @@ class Matcher:
         # this text was a line of went past it), a line of a pass that found something is searched for each
         # of those patterns alone, and nothing else
         starts: dict[int, int] | None = None
+        only = self.candidates.get(engine)
+        if second and only is not None and engine in self.raw_only:
+            only = None
         if self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:   # every rescan of a typical attack
             self.set_chars += size
             found = engine.matches(text)
-        elif (only := self.candidates.get(engine)) is None:
+        elif only is None:
             if known:
                 found = engine.matches_besides(text, known)
             elif size > 2 * _PREFIX_CHARS and (starts := self.first_block(engine, signatures, text)) is not None:
