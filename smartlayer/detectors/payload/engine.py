@@ -156,6 +156,17 @@ class Engine:
             return sorted(found) if found else []
         return [index for index, regex in self._fallback if regex.search(text) is not None]
 
+    def possible(self, text: str) -> frozenset[int] | None:
+        """The patterns that may match ``text``: those whose literal atoms it holds, and those without atoms
+        (one pass of the prefilter's literal set, no pattern run); None when there is no prefilter.
+
+        Never leaves out a pattern that matches (an atom is a literal every match contains), so a caller
+        searching some patterns one by one may drop those not in it.
+        """
+        if self._filter is None:
+            return None
+        return frozenset(self._filter.Match(text.encode("utf-8", "replace"), True))
+
     def matches_besides(self, text: str, known: frozenset[int]) -> list[int]:
         """What :meth:`matches` finds through the prefilter, less ``known`` (patterns the caller found
         already, which it need not find again): those are not run, nor a group made only of them."""
