@@ -22,6 +22,9 @@ class _Config:
     block_score: int = DEFAULTS["VALIDATOR_BLOCK_SCORE"]
     #: header name as sent → label ("" = not scanned); saves a lower() per header per request
     header_labels: dict[Any, str] = field(default_factory=dict)
+    #: kind of location → its compiled engine, filled on first use: looked up in
+    #: :func:`.signatures.engine_for` once per settings generation, not four times per request
+    engines: dict[Any, Any] = field(default_factory=dict, compare=False)
 
     def label_for(self, name: Any) -> str:
         label = self.headers.get(name.lower().replace("_", "-"), "") if isinstance(name, str) else ""

@@ -16,6 +16,7 @@ from typing import Any
 
 from .engine import SET_CHARS as _SET_CHARS
 from .normalise import _normalise, without_sql_comments
+from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
 from .parts import LOCATION_KINDS as _KINDS
 from .parts import MAX_RESCANNED as _MAX_RESCANNED
 from .parts import kind_of as _kind
@@ -39,6 +40,10 @@ _JOINED_CHARS = 8192
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
+#: More patterns than this to search a line for (:meth:`Matcher.match`): the prefilter's literal pass over the
+#: line first drops those whose atoms it does not hold (a pass each, on 60 fields of diverse attacks).
+_NARROW_FROM = 4
+
 #: A text past the set's share longer than twice this is first matched on its first this many characters
 #: (:meth:`Matcher.first_block`): when what they hold blocks the request, the rest is not matched.
 _PREFIX_CHARS = 1024
@@ -54,6 +59,15 @@ class Matcher:
         found = self.engines.get(kind)
         if found is None:
             found = self.engines[kind] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)[0]
+        return found
+
+    def engine_signatures(self, kind: str) -> tuple[Any, Any]:
+        """The engine of a kind of location and the signatures in its order, looked up once per settings
+        generation (kept with the settings as :attr:`.config._Config.engines` is)."""
+        key = ("signatures", kind)
+        found = self.engines.get(key)
+        if found is None:
+            found = self.engines[key] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)
         return found
 
 
@@ -149,6 +163,8 @@ class Matcher:
         pending, self.pending = self.pending, []
         self.pending_chars = 0
         self.candidates.clear()      # what an earlier flush found says nothing of these texts
+        self.narrowed.clear()
+        self.raw_only.clear()
         if len(pending) == 1 and not pending[0][4]:
             kind, location, text, key, _ = pending[0]
             self.passes += 1
@@ -162,19 +178,29 @@ class Matcher:
         clean = self.clean_memory()
         for kind, entries in by_kind.items():
             engine = self.engine(kind)
-            unknown = [text for text, _ in entries if (engine, text) not in clean]
+            # only a short text can be remembered (remember()): a long one is not hashed to be looked up
+            unknown = [text for text, _ in entries if len(text) > _CLEAN_TEXT_CHARS or (engine, text) not in clean]
             if unknown:
-                joined = "\n".join(unknown)
+                joined = "\n".join(unknown) if len(unknown) > 1 else unknown[0]
                 self.passes += 1
                 size = len(joined)
-                if self.set_chars + size <= _SET_CHARS:   # matched() inlined: four passes of every request
+                filtered = self.set_chars + size > _SET_CHARS
+                if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
                     hits = engine.matches(joined)
                 else:
                     hits = engine.matches(joined, filtered=True)
                 commented = _has_comment(joined)
-                if hits and not commented and engine.line_local:
+                if hits and engine.line_local:
                     self.candidates[engine] = hits   # each text is a line of the joined one: its hits are among these
+                    if commented:
+                        # but not those of its reading without comments: a comment of the joined text may
+                        # run across lines, so its lines read without comments are not lines of that reading
+                        self.raw_only.add(engine)
+                    if filtered:
+                        # past the set's share already: its lines are searched for these patterns alone (match()),
+                        # not through the whole-table set, which meets new contexts on every diverse line
+                        self.narrowed.add(engine)
                 if hits or (commented and self.matched(engine, without_sql_comments(joined))):
                     found.add(kind)
                     continue
@@ -196,6 +222,8 @@ class Matcher:
                         return
                     self.match_text(one, location)
         self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
+        self.narrowed.clear()
+        self.raw_only.clear()
         for location, texts in joined_by_location.items():
             if self.blocked():
                 return
@@ -226,7 +254,7 @@ class Matcher:
         found = self.match(text, location)
         if _has_comment(text) and not (self.located_chars >= _SET_CHARS and self.blocked()):
             # what the first reading found is named already: the second looks only for the rest
-            return bool(self.match(without_sql_comments(text), location, frozenset(found))) or bool(found)
+            return bool(self.match(without_sql_comments(text), location, frozenset(found), second=True)) or bool(found)
         return bool(found)
 
 
@@ -285,7 +313,7 @@ class Matcher:
         self.skip("scan:stopped_at_block")
         return starts
 
-    def match(self, text: str, location: str, known: frozenset[int] = frozenset()) -> list[int]:
+    def match(self, text: str, location: str, known: frozenset[int] = frozenset(), second: bool = False) -> list[int]:
         """Match every signature that applies to ``location`` against one normalised text, in one pass;
         the indices of the patterns found.
 
@@ -298,18 +326,24 @@ class Matcher:
         ``known``: patterns already found at ``location`` (the first reading
         of a text with SQL comments), whose hits are listed: past the set's
         share they are not searched for again (on 60 KiB of diverse attacks
-        the second reading cost as much as the first).
+        the second reading cost as much as the first).  ``second``: this is
+        that second reading, which the hits of a pass over texts with comments
+        (:attr:`raw_only`) say nothing of.
         """
-        engine, signatures = engine_for(self.cfg.paranoia, _kind(location), self.cfg.extra)
+        engine, signatures = self.engine_signatures(_KINDS.get(location) or _kind(location))
         size = len(text)
         self.located_chars += size
-        # within the set's share one pass of it beats a search per pattern found; past it, a line of a pass
-        # that found something is searched for each of those patterns alone, and nothing else
+        # within the set's share one pass of it beats a search per pattern found; past it (or when the pass
+        # this text was a line of went past it), a line of a pass that found something is searched for each
+        # of those patterns alone, and nothing else
         starts: dict[int, int] | None = None
-        if self.set_chars + size <= _SET_CHARS:          # matched() inlined: every rescan of a typical attack
+        only = self.candidates.get(engine)
+        if second and only is not None and engine in self.raw_only:
+            only = None
+        if self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:   # every rescan of a typical attack
             self.set_chars += size
             found = engine.matches(text)
-        elif (only := self.candidates.get(engine)) is None:
+        elif only is None:
             if known:
                 found = engine.matches_besides(text, known)
             elif size > 2 * _PREFIX_CHARS and (starts := self.first_block(engine, signatures, text)) is not None:
@@ -318,6 +352,8 @@ class Matcher:
                 found = engine.matches(text, filtered=True)
         else:
             starts = {}
+            if len(only) > _NARROW_FROM and (possible := engine.possible(text)) is not None:
+                only = [index for index in only if index in possible]
             for index in only:
                 if index in known:
                     continue

@@ -16,6 +16,8 @@ from html.entities import html5
 from typing import Any
 from urllib.parse import unquote
 
+from .engine import occurs
+
 # ── normalisation ──────────────────────────────────────────────────────────
 
 _MAX_DECODE_ROUNDS = 3
@@ -39,6 +41,8 @@ _ENCODED_DOT = 64
 _CRLF_PAIR = 128
 _ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2[eE]|%[uU]002[eE]|%[cC]0%[aA][eE]|%[uU][fF][fF]0[eE]"
                              r"|\.\.%(?:25){0,3}(?:2[fF]|5[cC])")   # spelled out: IGNORECASE is 5× slower
+#: Whether it occurs, through an automaton (see :func:`.engine.occurs`).
+_has_encoded_dot = occurs(_ENCODED_DOT_RE.pattern)
 #: A value that is nothing but an angle bracket (and quotes) written as a character reference or an escape
 #: (``&#x0003c``, ``&LT``, ``\\x3c``): the probe for which spelling of ``<`` a filter lets through.  A person
 #: types ``<`` (the browser percent-encodes it); only a filter-evasion list writes it as a reference.
@@ -93,6 +97,7 @@ _ENTITY = re.compile(
 #: four- to six-byte forms (``%f0%80%80%af``, ``%f8%80%80%80%af``) of an ASCII character.
 _OVERLONG_RE = re.compile(r"%(c[01])%([0-9ab][0-9a-f])|%(e0)%([89][0-9a-f])%([0-9a-f]{2})"
                           r"|%(?:f0|f8%80|fc%80%80)%80%80%([0-9a-f]{2})", re.IGNORECASE)
+_has_overlong = occurs(_OVERLONG_RE.pattern, ignore_case=True)
 #: Look-alikes of the path separators that NFKC leaves alone (division slash, fraction slash, set minus…).
 _SLASHES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\", "\u29f5": "\\",
                           "\u29f9": "\\", "\u20a9": "\\"})
@@ -266,7 +271,7 @@ def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
     if plus:
         text = text.replace("+", " ")
     if "%" in text:
-        if _MAYBE_OVERLONG.search(text) and _OVERLONG_RE.search(text):
+        if _MAYBE_OVERLONG.search(text) and _has_overlong(text):
             text = _OVERLONG_RE.sub(_fix_overlong, text)
             markers |= _OVERLONG
         if "%u" in text or "%U" in text:
@@ -309,7 +314,7 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         return text.lower(), 0
     raw = text
     raw_breaks = lines and ("\n" in text or "\r" in text)
-    markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and _ENCODED_DOT_RE.search(text) else 0
+    markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and _has_encoded_dot(text) else 0
     if not text.isascii():
         size = len(text)
         text, folded = _fold_unicode(text, growth)

@@ -116,7 +116,7 @@ class _Scan(Matcher, PartReader):
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars",
-                 "pending_chars", "stopped", "decoded")
+                 "pending_chars", "stopped", "decoded", "narrowed", "raw_only")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -136,10 +136,12 @@ class _Scan(Matcher, PartReader):
         self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
         self.set_chars = 0                   # characters matched through the engines' sets (see matched())
         self.candidates: dict[Any, list[int]] = {}   # engine → the patterns its joined pass found (flush())
+        self.narrowed: set[Any] = set()      # engines of candidates whose pass went through the prefilter (match())
+        self.raw_only: set[Any] = set()      # engines of candidates from a pass over SQL comments: first readings only
         self.located_chars = 0               # characters matched again to name where hits are (match())
         self.pending_chars = 0               # characters queued since the last flush (queue())
         self.stopped = False                 # blocked already: the texts still to come are not read (queue())
-        self.engines: dict[str, Any] = {}    # kind → engine, filled as needed (engine())
+        self.engines: dict[Any, Any] = cfg.engines   # kind → engine, shared by the generation's scans (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
         self.decoded: dict[str, tuple[str, str]] = {}   # form parts decoded whole (PartReader.form_part)
 
