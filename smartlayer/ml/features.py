@@ -89,11 +89,14 @@ from .kinds import (  # noqa: F401 - site_flags: the detector and the frames imp
     DIRECT_MASK,
     NO_ASSETS,
     NO_TELEMETRY,
+    NOT_READ_FF,
     ONLY_PAGES,
     OWN_MASK,
+    PAGE_FF,
     PAGE_MARK,
     PAGE_MASK,
     kind_of,
+    method_char_of,
     own_mark_of,
     read_kind_of,
     read_own_mark_of,
@@ -139,6 +142,10 @@ _not = operator.not_
 _sub = operator.sub
 _truediv = operator.truediv
 _DAY = 86400.0
+#: The flag bits the class counts read: a flag value without any of them is not counted.
+_COUNTED = FLAG_SENSITIVE | FLAG_UNKNOWN_PATH | FLAG_ASSET | FLAG_API
+#: Up to this many distinct error statuses are counted one C-level pass each; more are sorted.
+_FEW_ERRORS = 6
 
 
 def _gap_mean_cv(ts: Sequence[float], later: Sequence[float], earlier: Sequence[float]) -> tuple[float, float]:
@@ -179,15 +186,25 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     ts, methods, paths_all, flags_all = zip(*arr, strict=False)
     # the class string: one character per arrival (C-level map and join), see kinds.py; when every
     # request is a GET or HEAD (the common window) the class depends on the flags alone
-    heads = methods.count("HEAD")
     gets = methods.count("GET")
+    heads = methods.count("HEAD") if gets != n else 0
+    reads_only = gets + heads == n
     distinct_flags = set(flags_all)   # a client has few distinct flag values (often one)
-    if gets + heads == n:
-        kinds = (read_kind_of(flags_all[0]) * n if len(distinct_flags) == 1
-                 else "".join(map(read_kind_of, flags_all)))
-    else:
-        kinds = "".join(map(kind_of, zip(methods, flags_all, strict=False)))
+    kinds = (read_kind_of(flags_all[0]) * n if len(distinct_flags) == 1
+             else "".join(map(read_kind_of, flags_all)))
     codes = kinds.encode("ascii")
+    if not reads_only:
+        # what a request that does not read (a POST, a PUT) is: its class as a GET unless that is a
+        # page view, then C (see kinds._kind).  The methods as one character each, and the page
+        # views that did not read turned into C at once, with bitwise operations on the bytes as
+        # integers: no Python step and no (method, flags) tuple per arrival
+        mchars = "".join(map(method_char_of, methods))
+        turn = (int.from_bytes(codes.translate(PAGE_FF), "big")
+                & int.from_bytes(mchars.encode("ascii").translate(NOT_READ_FF), "big"))
+        if turn:
+            codes = ((int.from_bytes(codes, "big") & ~turn) | (turn & int.from_bytes(b"C" * n, "big"))
+                     ).to_bytes(n, "big")
+            kinds = codes.decode("ascii")
     own_mask = codes.translate(OWN_MASK) if "A" in kinds or "T" in kinds else None
     own_ts = list(compress(ts, own_mask)) if own_mask else ts
     n_own = len(own_ts)
@@ -216,7 +233,9 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     # ── classes: one count per distinct flag value (a client has few) ───────
     sensitive = unknown = assets = api = 0
     count = flags_all.count
-    for f in distinct_flags:   # one C-level count each
+    for f in distinct_flags:   # one C-level count each, of the values that set a counted bit
+        if not f & _COUNTED:
+            continue
         k = count(f)
         if f & FLAG_SENSITIVE:
             sensitive += k
@@ -260,7 +279,7 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     own_after = None
     if own_assets and pages and profiled:
         # what followed each page view of its own files ('' = bare: it had files of its own to fetch)
-        marks = ("".join(map(read_own_mark_of, flags_all)) if gets + heads == n
+        marks = ("".join(map(read_own_mark_of, flags_all)) if reads_only
                  else "".join(map(own_mark_of, zip(methods, flags_all, strict=False))))
         own_after = marks.split("|")[1:]
         bare = own_after.count("")
@@ -273,10 +292,10 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
         gaps = list(map(_sub, later, earlier))
         pg_mean, pg_cv = _gap_mean_cv(pts, later, earlier)
         pg_min = max(0.0, min(gaps))
-        # the session began after the last pause of SESSION_GAP between page views
-        last_pause = bytes(map(_long_pause, gaps)).rfind(1)
-        if last_pause >= 0:
-            session_start = pts[last_pause + 1]
+        # the session began after the last pause of SESSION_GAP between page views (looked for
+        # only when there is one: max() is a fraction of a per-gap call)
+        if max(gaps) > SESSION_GAP:
+            session_start = pts[bytes(map(_long_pause, gaps)).rfind(1) + 1]
     else:
         pg_mean = pg_min = window
         pg_cv = 0.0
@@ -305,13 +324,15 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
         dwell = now - pts[-1] if np_ else window
 
     # ── methods of its own requests ─────────────────────────────────────────
-    if own_mask:
-        own_methods = tuple(compress(methods, own_mask))
-        posts = own_methods.count("POST")
-        others = n_own - posts - own_methods.count("HEAD") - own_methods.count("GET")
+    if reads_only:
+        posts = others = 0
+    elif own_mask:
+        own_methods = "".join(compress(mchars, own_mask))
+        posts = own_methods.count("P")
+        others = own_methods.count("O")
     else:
-        posts = methods.count("POST")
-        others = n_own - posts - heads - gets
+        posts = mchars.count("P")
+        others = mchars.count("O")
 
     # ── rhythm of its own requests ──────────────────────────────────────────
     if n_own >= 2:
@@ -331,7 +352,19 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
         if blocked:
             statuses = tuple(compress(statuses, map(_not, was_blocked)))
         finished = len(statuses)
-        if finished and max(statuses) >= 400:
+        errors = [s for s in set(statuses) if s >= 400] if finished else ()
+        if len(errors) <= _FEW_ERRORS:
+            # a client's statuses take few distinct values: one C-level count of each error status
+            scount = statuses.count
+            for s in errors:
+                k = scount(s)
+                if s >= 500:
+                    c5xx += k
+                else:
+                    c4xx += k
+                    if s == 404:
+                        c404 = k
+        else:   # many distinct errors: one sort bounds the work
             ordered = sorted(statuses)
             at400 = bisect_left(ordered, 400)
             at500 = bisect_left(ordered, 500)
