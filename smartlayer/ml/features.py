@@ -141,6 +141,8 @@ _dist = math.dist
 _not = operator.not_
 _sub = operator.sub
 _truediv = operator.truediv
+_status_of = operator.itemgetter(1)
+_blocked_of = operator.itemgetter(3)
 _DAY = 86400.0
 #: The flag bits the class counts read: a flag value without any of them is not counted.
 _COUNTED = FLAG_SENSITIVE | FLAG_UNKNOWN_PATH | FLAG_ASSET | FLAG_API
@@ -336,7 +338,10 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
 
     # ── rhythm of its own requests ──────────────────────────────────────────
     if n_own >= 2:
-        gap_mean, gap_cv = _gap_mean_cv(own_ts, own_ts[1:], own_ts[:-1])
+        if pts is own_ts:   # every own request a page view (a window without a site profile): the same gaps
+            gap_mean, gap_cv = pg_mean, pg_cv
+        else:
+            gap_mean, gap_cv = _gap_mean_cv(own_ts, own_ts[1:], own_ts[:-1])
     else:
         # one request in the window: the previous one is at least a window ago
         gap_mean = window
@@ -347,7 +352,9 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     no = len(outs)
     c4xx = c404 = c5xx = blocked = finished = 0
     if no:
-        _, statuses, _, was_blocked = zip(*outs, strict=False)
+        # the two columns read, not a transpose of all four
+        statuses = tuple(map(_status_of, outs))
+        was_blocked = tuple(map(_blocked_of, outs))
         blocked = was_blocked.count(True)
         if blocked:
             statuses = tuple(compress(statuses, map(_not, was_blocked)))
