@@ -62,7 +62,7 @@ import operator
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 
 from ..conf import sl_settings
 from ..request.facts import (
@@ -138,6 +138,7 @@ class _XLog2X(dict):
 _xlog2x_get = _XLog2X().__getitem__
 _log1p = math.log1p
 _dist = math.dist
+_hypot = math.hypot
 _not = operator.not_
 _sub = operator.sub
 _truediv = operator.truediv
@@ -150,18 +151,20 @@ _COUNTED = FLAG_SENSITIVE | FLAG_UNKNOWN_PATH | FLAG_ASSET | FLAG_API
 _FEW_ERRORS = 6
 
 
-def _gap_mean_cv(ts: Sequence[float], later: Sequence[float], earlier: Sequence[float]) -> tuple[float, float]:
+def _gap_mean_cv(ts: Sequence[float], gaps: Sequence[float] | None = None) -> tuple[float, float]:
     """Mean and coefficient of variation of the gaps between consecutive times (two or more).
 
-    ``later``/``earlier``: ``ts[1:]`` and ``ts[:-1]`` (the caller has them).  ``max()``: arrivals
-    from hosts with skewed clocks may be slightly out of order.  The sum of squared gaps is the
-    squared distance between ``ts[1:]`` and ``ts[:-1]`` (one C call).
+    ``gaps``: ``ts[1:] - ts[:-1]`` if the caller has them.  ``max()``: arrivals from hosts with
+    skewed clocks may be slightly out of order.  The sum of squared gaps is the squared distance
+    between ``ts[1:]`` and ``ts[:-1]`` (one C call), or the same norm of the gaps themselves:
+    ``math.hypot`` and ``math.dist`` share one algorithm over the same absolute differences, so
+    the two are equal bit for bit.
     """
     n = len(ts) - 1
     mean = max(0.0, (ts[-1] - ts[0]) / n)
     if mean <= 0.0:
         return mean, 0.0
-    sq = _dist(later, earlier)
+    sq = _hypot(*gaps) if gaps is not None else _dist(ts[1:], ts[:-1])
     var = sq * sq / n - mean * mean
     return mean, (_sqrt(var) / mean if var > 0.0 else 0.0)
 
@@ -290,9 +293,8 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     np_ = len(pts)
     session_start = ts[0]
     if np_ >= 2:
-        later, earlier = pts[1:], pts[:-1]
-        gaps = list(map(_sub, later, earlier))
-        pg_mean, pg_cv = _gap_mean_cv(pts, later, earlier)
+        gaps = list(map(_sub, islice(pts, 1, None), pts))   # map stops at the shorter: no copies
+        pg_mean, pg_cv = _gap_mean_cv(pts, gaps)
         pg_min = max(0.0, min(gaps))
         # the session began after the last pause of SESSION_GAP between page views (looked for
         # only when there is one: max() is a fraction of a per-gap call)
@@ -341,7 +343,7 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
         if pts is own_ts:   # every own request a page view (a window without a site profile): the same gaps
             gap_mean, gap_cv = pg_mean, pg_cv
         else:
-            gap_mean, gap_cv = _gap_mean_cv(own_ts, own_ts[1:], own_ts[:-1])
+            gap_mean, gap_cv = _gap_mean_cv(own_ts)
     else:
         # one request in the window: the previous one is at least a window ago
         gap_mean = window
