@@ -61,7 +61,6 @@ import math
 import operator
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
 from itertools import compress, islice, repeat
 
 from ..conf import sl_settings
@@ -78,6 +77,7 @@ from ..request.facts import (
     probing_run,
 )
 from ..state.windows.snapshot import Snapshot
+from .features_counts import gap_mean_cv, outcome_counts
 from .featureset import (  # noqa: F401 - imported from here since before the split
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
@@ -103,8 +103,6 @@ from .kinds import (  # noqa: F401 - site_flags: the detector and the frames imp
     site_flags,
 )
 from .selection import past_grace, scored  # noqa: F401 - imported from here by the detector and the frames
-
-_sqrt = math.sqrt
 
 #: A pause between page views this long (seconds) starts a new session.
 SESSION_GAP = 300.0
@@ -137,36 +135,12 @@ class _XLog2X(dict):
 
 _xlog2x_get = _XLog2X().__getitem__
 _log1p = math.log1p
-_dist = math.dist
-_hypot = math.hypot
 _not = operator.not_
 _sub = operator.sub
 _truediv = operator.truediv
-_status_of = operator.itemgetter(1)
-_blocked_of = operator.itemgetter(3)
 _DAY = 86400.0
 #: The flag bits the class counts read: a flag value without any of them is not counted.
 _COUNTED = FLAG_SENSITIVE | FLAG_UNKNOWN_PATH | FLAG_ASSET | FLAG_API
-#: Up to this many distinct error statuses are counted one C-level pass each; more are sorted.
-_FEW_ERRORS = 6
-
-
-def _gap_mean_cv(ts: Sequence[float], gaps: Sequence[float] | None = None) -> tuple[float, float]:
-    """Mean and coefficient of variation of the gaps between consecutive times (two or more).
-
-    ``gaps``: ``ts[1:] - ts[:-1]`` if the caller has them.  ``max()``: arrivals from hosts with
-    skewed clocks may be slightly out of order.  The sum of squared gaps is the squared distance
-    between ``ts[1:]`` and ``ts[:-1]`` (one C call), or the same norm of the gaps themselves:
-    ``math.hypot`` and ``math.dist`` share one algorithm over the same absolute differences, so
-    the two are equal bit for bit.
-    """
-    n = len(ts) - 1
-    mean = max(0.0, (ts[-1] - ts[0]) / n)
-    if mean <= 0.0:
-        return mean, 0.0
-    sq = _hypot(*gaps) if gaps is not None else _dist(ts[1:], ts[:-1])
-    var = sq * sq / n - mean * mean
-    return mean, (_sqrt(var) / mean if var > 0.0 else 0.0)
 
 
 def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
@@ -294,7 +268,7 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     session_start = ts[0]
     if np_ >= 2:
         gaps = list(map(_sub, islice(pts, 1, None), pts))   # map stops at the shorter: no copies
-        pg_mean, pg_cv = _gap_mean_cv(pts, gaps)
+        pg_mean, pg_cv = gap_mean_cv(pts, gaps)
         pg_min = max(0.0, min(gaps))
         # the session began after the last pause of SESSION_GAP between page views (looked for
         # only when there is one: max() is a fraction of a per-gap call)
@@ -343,7 +317,7 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
         if pts is own_ts:   # every own request a page view (a window without a site profile): the same gaps
             gap_mean, gap_cv = pg_mean, pg_cv
         else:
-            gap_mean, gap_cv = _gap_mean_cv(own_ts)
+            gap_mean, gap_cv = gap_mean_cv(own_ts)
     else:
         # one request in the window: the previous one is at least a window ago
         gap_mean = window
@@ -352,34 +326,7 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     # ── outcomes (finished requests; the current one is not finished yet) ──
     outs = snap.outcomes
     no = len(outs)
-    c4xx = c404 = c5xx = blocked = finished = 0
-    if no:
-        # the two columns read, not a transpose of all four
-        statuses = tuple(map(_status_of, outs))
-        was_blocked = tuple(map(_blocked_of, outs))
-        blocked = was_blocked.count(True)
-        if blocked:
-            statuses = tuple(compress(statuses, map(_not, was_blocked)))
-        finished = len(statuses)
-        errors = [s for s in set(statuses) if s >= 400] if finished else ()
-        if len(errors) <= _FEW_ERRORS:
-            # a client's statuses take few distinct values: one C-level count of each error status
-            scount = statuses.count
-            for s in errors:
-                k = scount(s)
-                if s >= 500:
-                    c5xx += k
-                else:
-                    c4xx += k
-                    if s == 404:
-                        c404 = k
-        else:   # many distinct errors: one sort bounds the work
-            ordered = sorted(statuses)
-            at400 = bisect_left(ordered, 400)
-            at500 = bisect_left(ordered, 500)
-            c4xx = at500 - at400
-            c404 = bisect_left(ordered, 405, at400) - bisect_left(ordered, 404, at400)
-            c5xx = finished - at500
+    finished, blocked, c4xx, c404, c5xx = outcome_counts(outs) if no else (0, 0, 0, 0, 0)
     inv = 1.0 / finished if finished else 0.0
     inv_own = 1.0 / n_own if n_own else 0.0
 
