@@ -61,8 +61,7 @@ import math
 import operator
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
-from itertools import compress, repeat
+from itertools import compress, islice, repeat
 
 from ..conf import sl_settings
 from ..request.facts import (
@@ -78,6 +77,7 @@ from ..request.facts import (
     probing_run,
 )
 from ..state.windows.snapshot import Snapshot
+from .features_counts import gap_mean_cv, outcome_counts
 from .featureset import (  # noqa: F401 - imported from here since before the split
     FEATURE_NAMES,
     FEATURE_SET_VERSION,
@@ -89,19 +89,20 @@ from .kinds import (  # noqa: F401 - site_flags: the detector and the frames imp
     DIRECT_MASK,
     NO_ASSETS,
     NO_TELEMETRY,
+    NOT_READ_FF,
     ONLY_PAGES,
     OWN_MASK,
+    PAGE_FF,
     PAGE_MARK,
     PAGE_MASK,
     kind_of,
+    method_char_of,
     own_mark_of,
     read_kind_of,
     read_own_mark_of,
     site_flags,
 )
 from .selection import past_grace, scored  # noqa: F401 - imported from here by the detector and the frames
-
-_sqrt = math.sqrt
 
 #: A pause between page views this long (seconds) starts a new session.
 SESSION_GAP = 300.0
@@ -134,27 +135,12 @@ class _XLog2X(dict):
 
 _xlog2x_get = _XLog2X().__getitem__
 _log1p = math.log1p
-_dist = math.dist
 _not = operator.not_
 _sub = operator.sub
 _truediv = operator.truediv
 _DAY = 86400.0
-
-
-def _gap_mean_cv(ts: Sequence[float], later: Sequence[float], earlier: Sequence[float]) -> tuple[float, float]:
-    """Mean and coefficient of variation of the gaps between consecutive times (two or more).
-
-    ``later``/``earlier``: ``ts[1:]`` and ``ts[:-1]`` (the caller has them).  ``max()``: arrivals
-    from hosts with skewed clocks may be slightly out of order.  The sum of squared gaps is the
-    squared distance between ``ts[1:]`` and ``ts[:-1]`` (one C call).
-    """
-    n = len(ts) - 1
-    mean = max(0.0, (ts[-1] - ts[0]) / n)
-    if mean <= 0.0:
-        return mean, 0.0
-    sq = _dist(later, earlier)
-    var = sq * sq / n - mean * mean
-    return mean, (_sqrt(var) / mean if var > 0.0 else 0.0)
+#: The flag bits the class counts read: a flag value without any of them is not counted.
+_COUNTED = FLAG_SENSITIVE | FLAG_UNKNOWN_PATH | FLAG_ASSET | FLAG_API
 
 
 def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
@@ -179,15 +165,25 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     ts, methods, paths_all, flags_all = zip(*arr, strict=False)
     # the class string: one character per arrival (C-level map and join), see kinds.py; when every
     # request is a GET or HEAD (the common window) the class depends on the flags alone
-    heads = methods.count("HEAD")
     gets = methods.count("GET")
+    heads = methods.count("HEAD") if gets != n else 0
+    reads_only = gets + heads == n
     distinct_flags = set(flags_all)   # a client has few distinct flag values (often one)
-    if gets + heads == n:
-        kinds = (read_kind_of(flags_all[0]) * n if len(distinct_flags) == 1
-                 else "".join(map(read_kind_of, flags_all)))
-    else:
-        kinds = "".join(map(kind_of, zip(methods, flags_all, strict=False)))
+    kinds = (read_kind_of(flags_all[0]) * n if len(distinct_flags) == 1
+             else "".join(map(read_kind_of, flags_all)))
     codes = kinds.encode("ascii")
+    if not reads_only:
+        # what a request that does not read (a POST, a PUT) is: its class as a GET unless that is a
+        # page view, then C (see kinds._kind).  The methods as one character each, and the page
+        # views that did not read turned into C at once, with bitwise operations on the bytes as
+        # integers: no Python step and no (method, flags) tuple per arrival
+        mchars = "".join(map(method_char_of, methods))
+        turn = (int.from_bytes(codes.translate(PAGE_FF), "big")
+                & int.from_bytes(mchars.encode("ascii").translate(NOT_READ_FF), "big"))
+        if turn:
+            codes = ((int.from_bytes(codes, "big") & ~turn) | (turn & int.from_bytes(b"C" * n, "big"))
+                     ).to_bytes(n, "big")
+            kinds = codes.decode("ascii")
     own_mask = codes.translate(OWN_MASK) if "A" in kinds or "T" in kinds else None
     own_ts = list(compress(ts, own_mask)) if own_mask else ts
     n_own = len(own_ts)
@@ -216,7 +212,9 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     # ── classes: one count per distinct flag value (a client has few) ───────
     sensitive = unknown = assets = api = 0
     count = flags_all.count
-    for f in distinct_flags:   # one C-level count each
+    for f in distinct_flags:   # one C-level count each, of the values that set a counted bit
+        if not f & _COUNTED:
+            continue
         k = count(f)
         if f & FLAG_SENSITIVE:
             sensitive += k
@@ -260,7 +258,7 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     own_after = None
     if own_assets and pages and profiled:
         # what followed each page view of its own files ('' = bare: it had files of its own to fetch)
-        marks = ("".join(map(read_own_mark_of, flags_all)) if gets + heads == n
+        marks = ("".join(map(read_own_mark_of, flags_all)) if reads_only
                  else "".join(map(own_mark_of, zip(methods, flags_all, strict=False))))
         own_after = marks.split("|")[1:]
         bare = own_after.count("")
@@ -269,14 +267,13 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     np_ = len(pts)
     session_start = ts[0]
     if np_ >= 2:
-        later, earlier = pts[1:], pts[:-1]
-        gaps = list(map(_sub, later, earlier))
-        pg_mean, pg_cv = _gap_mean_cv(pts, later, earlier)
+        gaps = list(map(_sub, islice(pts, 1, None), pts))   # map stops at the shorter: no copies
+        pg_mean, pg_cv = gap_mean_cv(pts, gaps)
         pg_min = max(0.0, min(gaps))
-        # the session began after the last pause of SESSION_GAP between page views
-        last_pause = bytes(map(_long_pause, gaps)).rfind(1)
-        if last_pause >= 0:
-            session_start = pts[last_pause + 1]
+        # the session began after the last pause of SESSION_GAP between page views (looked for
+        # only when there is one: max() is a fraction of a per-gap call)
+        if max(gaps) > SESSION_GAP:
+            session_start = pts[bytes(map(_long_pause, gaps)).rfind(1) + 1]
     else:
         pg_mean = pg_min = window
         pg_cv = 0.0
@@ -305,17 +302,22 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
         dwell = now - pts[-1] if np_ else window
 
     # ── methods of its own requests ─────────────────────────────────────────
-    if own_mask:
-        own_methods = tuple(compress(methods, own_mask))
-        posts = own_methods.count("POST")
-        others = n_own - posts - own_methods.count("HEAD") - own_methods.count("GET")
+    if reads_only:
+        posts = others = 0
+    elif own_mask:
+        own_methods = "".join(compress(mchars, own_mask))
+        posts = own_methods.count("P")
+        others = own_methods.count("O")
     else:
-        posts = methods.count("POST")
-        others = n_own - posts - heads - gets
+        posts = mchars.count("P")
+        others = mchars.count("O")
 
     # ── rhythm of its own requests ──────────────────────────────────────────
     if n_own >= 2:
-        gap_mean, gap_cv = _gap_mean_cv(own_ts, own_ts[1:], own_ts[:-1])
+        if pts is own_ts:   # every own request a page view (a window without a site profile): the same gaps
+            gap_mean, gap_cv = pg_mean, pg_cv
+        else:
+            gap_mean, gap_cv = gap_mean_cv(own_ts)
     else:
         # one request in the window: the previous one is at least a window ago
         gap_mean = window
@@ -324,20 +326,7 @@ def extract(snap: Snapshot, own_assets: bool = False) -> list[float]:
     # ── outcomes (finished requests; the current one is not finished yet) ──
     outs = snap.outcomes
     no = len(outs)
-    c4xx = c404 = c5xx = blocked = finished = 0
-    if no:
-        _, statuses, _, was_blocked = zip(*outs, strict=False)
-        blocked = was_blocked.count(True)
-        if blocked:
-            statuses = tuple(compress(statuses, map(_not, was_blocked)))
-        finished = len(statuses)
-        if finished and max(statuses) >= 400:
-            ordered = sorted(statuses)
-            at400 = bisect_left(ordered, 400)
-            at500 = bisect_left(ordered, 500)
-            c4xx = at500 - at400
-            c404 = bisect_left(ordered, 405, at400) - bisect_left(ordered, 404, at400)
-            c5xx = finished - at500
+    finished, blocked, c4xx, c404, c5xx = outcome_counts(outs) if no else (0, 0, 0, 0, 0)
     inv = 1.0 / finished if finished else 0.0
     inv_own = 1.0 / n_own if n_own else 0.0
 
