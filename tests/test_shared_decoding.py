@@ -85,3 +85,49 @@ def test_a_typical_request_decodes_its_query_and_form_once(monkeypatch):
     monkeypatch.setattr(shapes, "_decode", original)
     assert result.params == request_params(query, form_body(), FORM)
     assert [name for _, name, _ in result.params] == [*QUERY, "name", "email", "rating", "comment", "next"]
+
+
+def _splits_at_ampersand(call) -> list[str]:
+    """The texts holding ``&`` that ``str.split`` was called on while ``call()`` ran (C calls seen by a profiler)."""
+    import sys
+
+    texts: list[str] = []
+
+    def profile(frame, event, arg):
+        if event == "c_call" and getattr(arg, "__name__", "") == "split":
+            owner = getattr(arg, "__self__", None)
+            if isinstance(owner, str) and "&" in owner:
+                texts.append(owner)
+
+    sys.setprofile(profile)
+    try:
+        call()
+    finally:
+        sys.setprofile(None)
+    return texts
+
+
+def test_a_typical_request_splits_its_query_and_form_into_pairs_once(monkeypatch):
+    """The scan splits each decoded form part into its pairs once, and the shapes read those pairs: a query
+    string and a 1 KiB form body are not split again (in any letter case) for the parameter shapes."""
+    from tests.benchmarks.validator_cost import HEADERS, QUERY, form_body
+
+    monkeypatch.setattr(payload, "_CLEAN", {})
+    query = "&".join(f"{k}={v.replace(' ', '+')}" for k, v in QUERY.items())
+    request = RequestFactory().post("/shop/review?" + query, data=form_body(), content_type=FORM, **HEADERS)
+    results = []
+    texts = _splits_at_ampersand(lambda: results.append(scan_request(request)))
+    assert results[0].score == 0
+    assert results[0].params == request_params(query, form_body(), FORM)
+    parts = [t for t in texts if len(t) >= len(query)]    # the query string and the form body, however spelt
+    assert len(parts) == 2, texts     # one split of each decoded part (the body's "%3D" is in a value)
+    assert sum("running shoes" in t.lower() for t in parts) == 1, texts
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a%3Db=c", True), ("%3d=1", True), ("x=1&b%3D=2", True), ("x=%3D&y%3d", True), ("n=a%3Db%3D2&m=%3F", False),
+    ("a=b%3Dc&d=%3d", False), ("%3F=1", False), ("a%3", False), ("", False), ("a=1&&%3D", True)])
+def test_an_escaped_equals_sign_is_found_in_names_only(text, expected):
+    assert shapes._escaped_equals_in_name(text) is expected
+    names = ["%3d" in pair.partition("=")[0].lower() for pair in text.split("&")]
+    assert any(names) is expected         # what splitting the text and looking at each name says

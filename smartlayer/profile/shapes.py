@@ -232,21 +232,38 @@ def _decode(text: str) -> str:
 _SHARED_CHARS = MAX_VALUE * 3
 
 
-def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, str] | None = None) -> None:
+def _escaped_equals_in_name(text: str) -> bool:
+    """Whether a name of ``text`` holds an escaped ``=`` (``%3D``), which splits elsewhere decoded.
+
+    Found from each ``%3D`` and the last ``=`` and ``&`` before it, not by
+    splitting the text: ``next=%2Fa%3Fb%3D2`` (an escaped ``=`` in a value,
+    what forms carrying a URL hold) costs two searches and two short ones back.
+    """
+    for escape in ("%3D", "%3d"):
+        at = text.find(escape)
+        while at >= 0:
+            if text.rfind("=", 0, at) <= text.rfind("&", 0, at):
+                return True
+            at = text.find(escape, at + 3)
+    return False
+
+
+def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list[str]] | None = None) -> None:
     """Names and shapes of the ``name=value&…`` pairs of ``text``.
 
-    ``decoded``: ``(text, its decoding)`` from the payload scan, which
-    decodes a whole form part in one call and keeps it only when splitting
-    the decoding at ``&`` gives each pair's own (see
+    ``decoded``: ``(text, its decoded pairs)`` from the payload scan, which
+    decodes a whole form part in one call and splits it at ``&`` once, when
+    that gives each pair's own decoding (see
     :meth:`smartlayer.detectors.payload.parts.PartReader.form_part`); used
-    when it is a decoding of this very text, so a request's query string and
-    form body are decoded once, not once for the scan and again here.  A
+    when they are the pairs of this very text, so a request's query string
+    and form body are decoded and split once, not once for the scan and
+    again here.  A
     name holding an escaped ``=`` (``%3D``) would split elsewhere decoded:
     that pair is decoded on its own.
     """
     if decoded is not None and decoded[0] == text and len(text) <= _SHARED_CHARS:
-        pairs = decoded[1].split("&")
-        raws = text.split("&") if "%3d" in text or "%3D" in text else None
+        pairs = decoded[1]
+        raws = text.split("&") if _escaped_equals_in_name(text) else None
         if raws is None or len(raws) == len(pairs):
             for i, pair in enumerate(pairs):
                 if len(out) >= MAX_PARAMS:
@@ -270,7 +287,7 @@ def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, str]
 
 
 def query_params(query_string: str | bytes, out: list[list[str]] | None = None,
-                 decoded: tuple[str, str] | None = None) -> list[list[str]]:
+                 decoded: tuple[str, list[str]] | None = None) -> list[list[str]]:
     """``[["q", name, shape], …]`` of a raw (percent-encoded) query string (``decoded``: see :func:`_pairs`)."""
     out = [] if out is None else out
     if isinstance(query_string, bytes):
@@ -291,7 +308,7 @@ def _json_shape(value: Any) -> str:
 
 
 def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any] | None = None,
-                out: list[list[str]] | None = None, decoded: tuple[str, str] | None = None) -> list[list[str]]:
+                out: list[list[str]] | None = None, decoded: tuple[str, list[str]] | None = None) -> list[list[str]]:
     """Names and shapes of a form body (``f``) or of a JSON object's top-level keys (``j``).
 
     ``fields``: multipart text fields already parsed (name → values);
@@ -324,12 +341,12 @@ def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any]
 
 def request_params(query_string: str | bytes, body: bytes | None = None, content_type: str = "",
                    fields: Mapping[str, Any] | None = None,
-                   decoded: Mapping[str, tuple[str, str]] | None = None) -> list[list[str]]:
+                   decoded: Mapping[str, tuple[str, list[str]]] | None = None) -> list[list[str]]:
     """Every parameter of a request: query string, then form fields or JSON keys.
 
-    ``decoded``: the form parts the payload scan decoded whole, by location
-    (``"query"``, ``"body"``): read instead of decoding them again, the same
-    names and shapes (see :func:`_pairs`).
+    ``decoded``: the pairs of the form parts the payload scan decoded whole,
+    by location (``"query"``, ``"body"``): read instead of decoding and
+    splitting them again, the same names and shapes (see :func:`_pairs`).
     """
     decoded = decoded or {}
     out = query_params(query_string, None, decoded.get("query"))

@@ -172,7 +172,7 @@ class PartReader:
     truncated: bool
     decoded_forms: int
     remembered: int
-    decoded: dict[str, tuple[str, str]]
+    decoded: dict[str, tuple[str, list[str]]]
 
     def form_part(self, text: str, location: str) -> None:
         """The ``name=value&…`` pairs of a query string or an urlencoded body.
@@ -183,10 +183,12 @@ class PartReader:
         by pair through them (thousands of pairs cost ms that way).
 
         A part decoded whole is kept in :attr:`decoded` (location → (text,
-        decoded text)) when splitting the decoded text at ``&`` gives each
-        pair's own decoding (no ``%26``): the site profile's parameter shapes
-        (:func:`smartlayer.profile.shapes.request_params`) read it instead of
-        decoding the part a second time.
+        its decoded ``name=value`` pairs)) when splitting the decoded text at
+        ``&`` gives each pair's own decoding (no ``%26``): split once, here,
+        and read both by the scan (lowered pair by pair) and by the site
+        profile's parameter shapes
+        (:func:`smartlayer.profile.shapes.request_params`), which neither
+        decode nor split the part a second time.
         """
         if len(text) <= min(self.cfg.max_bytes, self.budget):
             key = None
@@ -196,7 +198,7 @@ class PartReader:
                     self.budget -= len(text)
                     self.remembered += 1
                     if "%" not in text:
-                        self.decoded[location] = (text, text.replace("+", " ") if "+" in text else text)
+                        self.decoded[location] = (text, (text.replace("+", " ") if "+" in text else text).split("&"))
                     return
             if "%" in text:         # needs work (needs_work() would say so): decoded whole if it can be
                 if self.escaped_form(text, location, key):
@@ -204,13 +206,15 @@ class PartReader:
                 spaced = ""
             else:
                 spaced = text.replace("+", " ") if "+" in text else text
-                self.decoded[location] = (text, spaced)     # each pair's own decoding: nothing but "+" to decode
+                split = spaced.split("&")                   # each pair's own decoding: nothing but "+" to decode
+                self.decoded[location] = (text, split)
             # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
             if spaced and spaced.isascii() and not needs_work(spaced) and not has_hex_prefix(spaced):
                 self.budget -= len(text)
-                pairs = spaced.lower().split("&")
                 if " " in spaced:
-                    pairs = [collapsed(pair) if " " in pair else pair for pair in pairs]
+                    pairs = [collapsed(pair.lower()) if " " in pair else pair.lower() for pair in split]
+                else:
+                    pairs = [pair.lower() for pair in split]
                 if len(pairs) > MAX_RESCANNED:    # as flush() would rescan them: once for the location
                     self.queue("\n".join(pair for pair in pairs if pair), location, key)
                     return
@@ -239,8 +243,7 @@ class PartReader:
         decoded = _unquote(text.replace("+", " ") if "+" in text else text)
         if not decoded.isascii() or needs_work(decoded):
             return False
-        lowered = decoded.lower()
-        if "0" in decoded and "0x" in lowered:       # has_hex_prefix(), one search fewer on the lowered text
+        if has_hex_prefix(decoded):
             return False
         # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above), and
         # "..%2f" to a slash after a climb: substring tests are cheaper than the marker's pattern
@@ -248,8 +251,9 @@ class PartReader:
             return False
         self.budget -= len(text)
         self.decoded_forms += 1
-        self.decoded[location] = (text, decoded)     # no "%26": the decoded text's "&" are the text's own
-        pairs = [collapsed(pair) for pair in lowered.split("&")]
+        split = decoded.split("&")                   # no "%26": the decoded text's "&" are the text's own
+        self.decoded[location] = (text, split)
+        pairs = [collapsed(pair.lower()) for pair in split]
         if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True

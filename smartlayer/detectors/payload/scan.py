@@ -143,7 +143,7 @@ class _Scan(Matcher, PartReader):
         self.stopped = False                 # blocked already: the texts still to come are not read (queue())
         self.engines: dict[Any, Any] = cfg.engines   # kind → engine, shared by the generation's scans (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
-        self.decoded: dict[str, tuple[str, str]] = {}   # form parts decoded whole (PartReader.form_part)
+        self.decoded: dict[str, tuple[str, list[str]]] = {}   # form parts' decoded pairs (PartReader.form_part)
 
     # evidence
     def _hit(self, sig: Signature, location: str, text: str, position: int | None) -> None:
