@@ -67,3 +67,21 @@ def scan_body_text(text: str, content_type: str = "application/xml") -> Any:
     from smartlayer.detectors.payload import scan_parts
 
     return scan_parts(body=text.encode("utf-8"), content_type=content_type)
+
+
+def request_kind(method: str, f: int) -> str:
+    """A request's class as the feature references spell it, from its method and flags (written
+    plainly, apart from the extractor's own bit tricks): N/R/P page views (navigated, foreign referer,
+    plain), A asset, T telemetry, C any other call."""
+    from smartlayer.request.facts import (
+        FLAG_API,
+        FLAG_ASSET,
+        FLAG_FOREIGN_REFERER,
+        FLAG_NAVIGATED,
+        FLAG_TELEMETRY,
+        FLAG_UNKNOWN_PATH,
+    )
+
+    if method in ("GET", "HEAD") and not f & (FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH):
+        return "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
+    return "A" if f & FLAG_ASSET else ("T" if f & FLAG_TELEMETRY else "C")

@@ -23,6 +23,7 @@ from smartlayer.request.facts import (
     FLAG_UNKNOWN_PATH,
 )
 from smartlayer.state.windows.window import ClientWindow
+from tests.helpers import request_kind
 
 T0 = 1_700_000_000.0
 _BITS = (FLAG_NAVIGATED, FLAG_FOREIGN_REFERER, FLAG_ASSET, FLAG_TELEMETRY, FLAG_API, FLAG_UNKNOWN_PATH,
@@ -30,16 +31,10 @@ _BITS = (FLAG_NAVIGATED, FLAG_FOREIGN_REFERER, FLAG_ASSET, FLAG_TELEMETRY, FLAG_
 _METHODS = ["GET", "GET", "GET", "HEAD", "POST", "PUT", "get", "OPTIONS"]
 
 
-def _kind(method: str, f: int) -> str:
-    if method in ("GET", "HEAD") and not f & (FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH):
-        return "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
-    return "A" if f & FLAG_ASSET else ("T" if f & FLAG_TELEMETRY else "C")
-
-
 def _reference(snap) -> dict[str, float]:
     arr = list(snap.arrivals)
     n = len(arr)
-    kinds = [_kind(a[1], a[3]) for a in arr]
+    kinds = [request_kind(a[1], a[3]) for a in arr]
     own = [a for a, k in zip(arr, kinds, strict=True) if k not in "AT"]
     finished = [o[1] for o in snap.outcomes if not o[3]]
     inv = 1.0 / len(finished) if finished else 0.0

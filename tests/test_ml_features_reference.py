@@ -24,20 +24,15 @@ from smartlayer.request.facts import (
     FLAG_UNKNOWN_PATH,
 )
 from smartlayer.state.windows.window import ClientWindow
+from tests.helpers import request_kind
 
 T0 = 1_700_000_000.0
 _BITS = (FLAG_NAVIGATED, FLAG_FOREIGN_REFERER, FLAG_ASSET, FLAG_TELEMETRY, FLAG_API, FLAG_UNKNOWN_PATH)
 
 
-def _kind(method: str, f: int) -> str:
-    if method in ("GET", "HEAD") and not f & (FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH):
-        return "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
-    return "A" if f & FLAG_ASSET else ("T" if f & FLAG_TELEMETRY else "C")
-
-
 def _reference(snap) -> dict[str, float]:
     arr = list(snap.arrivals)
-    kinds = [_kind(a[1], a[3]) for a in arr]
+    kinds = [request_kind(a[1], a[3]) for a in arr]
     pages = [(a, k) for a, k in zip(arr, kinds, strict=True) if k in "NRP"]
     pts = [a[0] for a, _ in pages]
     profiled = bool(arr[-1][3] & FLAG_PROFILED)
