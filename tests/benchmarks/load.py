@@ -52,7 +52,10 @@ so a drift of the machine's speed between the two runs moves the ratio — on
 the shared 2-vCPU machines here bare Django alone has measured anywhere from
 2,200 to 3,000 requests/s within ten minutes.  With N > 1 the pair is
 measured N times, alternating, and the ratio reported (and checked) is the
-median of the N rounds' ratios; every round is printed.
+median of the N rounds' ratios; every round is printed.  Each round starts
+as the first does — the bans, quota counters and Redis state of the round
+before are cleared — so a client banned in one round is not a cheap refusal
+in the next.
 Exit status 0 when all are met.  Redis: only keys under ``--key-prefix`` in
 ``--redis-url``'s database are written and deleted.  PostgreSQL: the
 ``--database-url`` database is created if missing, migrated, and its request
@@ -347,6 +350,9 @@ def main() -> int:
     try:
         for n in range(args.rounds):
             results = {}
+            if n:  # every round starts as the first did: no bans, counters or windows left by the one before
+                sql(args.database_url, "TRUNCATE smartlayer_ban, smartlayer_usagecounter")
+                clear_redis(args.redis_url, args.key_prefix)
             for stack in ("bare", "smartlayer"):
                 results[stack] = r = bench(stack, args, wrk, script, workdir / f"round-{n}")
                 if "rps" not in r:
