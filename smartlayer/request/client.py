@@ -197,17 +197,18 @@ def resolve_ip(meta: dict[str, Any]) -> str | None:
     nets = trusted_networks()
     if not count and not nets:
         return address_text(meta.get("REMOTE_ADDR"))
-    remote = parse_ip(meta.get("REMOTE_ADDR"))
+    remote_text = meta.get("REMOTE_ADDR")
+    remote = parse_ip(remote_text)
     forwarded = meta.get("HTTP_X_FORWARDED_FOR")
     if not forwarded or not isinstance(forwarded, str):
-        return str(remote) if remote else None
+        return address_text(remote_text)
     hops = [h.strip() for h in forwarded.split(",")][-64:]
 
     if nets:
         # Walk from the right past every hop inside a trusted network; the
         # first address outside them is the client.
         if remote is None or not _in(remote, nets):
-            return str(remote) if remote else None
+            return address_text(remote_text)
         current = remote
         for raw in reversed(hops):
             addr = parse_ip(raw)
@@ -222,11 +223,8 @@ def resolve_ip(meta: dict[str, Any]) -> str | None:
     # client is the count-th entry from the right.  Fewer entries than proxies
     # means the request did not come through all of them.
     if len(hops) < count:
-        return str(remote) if remote else None
-    addr = parse_ip(hops[-count])
-    if addr is None:
-        return str(remote) if remote else None
-    return str(addr)
+        return address_text(remote_text)
+    return address_text(hops[-count]) or address_text(remote_text)
 
 
 def _certainly_anonymous(request: Any, user: Any) -> bool:
