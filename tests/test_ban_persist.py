@@ -89,3 +89,13 @@ def test_the_writer_thread_writes_the_row_within_its_flush_interval(sl):
     assert Ban.objects.filter(client_key="ip:198.51.100.9").count() == 1
     get_writer().stop()
     assert ban_persist.drainer() is None
+
+
+def test_a_lift_before_the_row_is_written_forgets_the_row(background_writer):
+    bans.ban("ip:198.51.100.11", reason="request_flood", source="rule", defer=True)
+    bans.ban("ip:198.51.100.12", reason="request_flood", source="rule", defer=True)
+    bans.lift("ip:198.51.100.11", by="operator")
+    assert background_writer.flush(timeout=10)
+    assert list(Ban.objects.values_list("client_key", flat=True)) == ["ip:198.51.100.12"]
+    client = HttpClient(HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR="198.51.100.11")
+    assert client.get("/page/1").status_code == 200

@@ -19,7 +19,10 @@ counted (``failure.database``, ``bans.persist_failed``).  Only a row the
 database refuses as data (it never will take it) is given up, counted
 (``bans.persist_refused``) — the ban is still enforced from the cache until it
 expires, as a ban made while the database was away always was.  Pending rows
-are written at exit with the log's last flush.
+are written at exit with the log's last flush.  A lift in this process forgets the
+client's pending rows (:func:`discard`); a lift in another process within that
+second finds no row yet, so the row written after it brings the ban back — lift it
+again.
 """
 from __future__ import annotations
 
@@ -59,6 +62,17 @@ def submit(obj: Any, persist: Callable[[Any], Any]) -> bool:
     _pending.append((obj, persist))
     count("bans.deferred")
     return True
+
+
+def discard(client_key: str) -> int:
+    """Forget this client's pending rows (its ban was lifted before they were written); how many."""
+    with _lock:
+        keep = [item for item in _pending if item[0].client_key != client_key]
+        gone = len(_pending) - len(keep)
+        if gone:
+            _pending.clear()
+            _pending.extend(keep)
+    return gone
 
 
 def drain(invalid: tuple[type[BaseException], ...] = ()) -> bool:

@@ -214,6 +214,7 @@ def lift(client_key: str, *, by: str = "", sender: Any = None) -> int:
     from ..models import Ban
 
     now = timezone.now()
+    ban_persist.discard(client_key)  # a row not written yet must not bring the ban back
     bans = list(Ban.objects.active().filter(client_key=client_key))
     for obj in bans:
         obj.lifted_at = now
