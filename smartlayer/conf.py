@@ -42,6 +42,9 @@ SETTINGS_NAME = "SMART_MIDDLEWARE"
 COMPONENTS = ("ban", "anomaly", "validator", "ratelimit")
 
 
+#: MONITOR_MODE = True: whatever the component
+_EVERY_COMPONENT: frozenset[str] = frozenset({"*"})
+
 _lock = threading.Lock()
 _merged: dict[str, Any] | None = None
 _generation = 0
@@ -103,11 +106,23 @@ class SmartLayerSettings:
         return _generation
 
     def is_monitor(self, component: str) -> bool:
-        """True when ``component`` decides but must not block."""
-        mode = self._data()["MONITOR_MODE"]
-        if isinstance(mode, (list, tuple, set, frozenset)):
-            return component in mode
-        return bool(mode)
+        """True when ``component`` decides but must not block.
+
+        Asked four or five times per request: the answer for every component is worked out
+        once per settings generation (kept in the instance dict, which :func:`reload` empties).
+        """
+        monitored = self.__dict__.get("_monitored_")
+        if monitored is None:
+            data = self._data()
+            mode = data["MONITOR_MODE"]
+            if isinstance(mode, (list, tuple, set, frozenset)):
+                monitored = frozenset(mode)
+            else:
+                monitored = _EVERY_COMPONENT if mode else frozenset()
+            with _lock:
+                if _merged is data:
+                    self.__dict__["_monitored_"] = monitored
+        return monitored is _EVERY_COMPONENT or component in monitored
 
 
 sl_settings = SmartLayerSettings()

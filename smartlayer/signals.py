@@ -9,7 +9,9 @@
 ``client_banned``
     kwargs: ``ban`` (the :class:`smartlayer.models.Ban` row), ``client_key``,
     ``source`` ("rule", "model", "llm", "admin"), ``reason``, ``expires_at``
-    (None for permanent).
+    (None for permanent).  Sent once the row is written: for a ban the middleware
+    decides, by WatchLog's writer thread with its next batch when that thread runs
+    (the ban itself is enforced from the cache at once), else at once.
 
 ``client_unbanned``
     kwargs: ``ban``, ``client_key``, ``lifted_by``.

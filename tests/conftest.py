@@ -15,7 +15,7 @@ def _fresh_state(settings):
     from smartlayer.conf import reload
     from smartlayer.log.writer import reset_writer
     from smartlayer.ml.runtime import reset_runtime
-    from smartlayer.state import ban_mirror, bans
+    from smartlayer.state import ban_mirror, ban_persist, bans
     from smartlayer.state.bus import reset_bus
     from smartlayer.state.windows import reset_window_store
 
@@ -30,6 +30,7 @@ def _fresh_state(settings):
     reset_bus()
     ban_mirror.reset_mirror()
     reset_writer()
+    ban_persist.reset()
     bans.reset_sync_timer()
     bans.reset_known()
     state.metrics.clear()

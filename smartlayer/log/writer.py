@@ -48,7 +48,7 @@ from typing import Any
 from django.db import close_old_connections
 
 from ..conf import sl_settings
-from ..state import prom
+from ..state import ban_persist, prom
 from ..state.failures import count, report_failure
 from ..state.singleton import ProcessSingleton
 from . import heartbeat
@@ -100,6 +100,7 @@ class LogWriter:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="smartlayer-logwriter", daemon=True)
             self._thread.start()
+            ban_persist.set_drainer(self)  # the request path's ban rows are written by this thread too
 
     def _take(self, limit: int) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
@@ -170,6 +171,7 @@ class LogWriter:
                 break
             heartbeat.maybe_publish(self)
             prom.log_queue(len(self.queue))
+            self._write_bans(thread=True)
             batch = int(sl_settings.LOG_BATCH_SIZE)
             self._batch = batch
             while True:
@@ -188,10 +190,22 @@ class LogWriter:
                 if len(self.queue) < batch:
                     break  # the rest waits for the next interval: full batches, few round trips
 
+    def _write_bans(self, thread: bool = False) -> bool:
+        """The ban rows the request path handed over (:mod:`smartlayer.state.ban_persist`); True when
+        none is left.  A row the database cannot take now stays for the next batch."""
+        if not ban_persist.pending():
+            return True
+        with self._write_lock:
+            try:
+                return ban_persist.drain(data_errors())
+            finally:
+                if thread:
+                    close_old_connections()
+
     def flush(self, timeout: float = 10.0) -> bool:
         """Write everything queued so far, in this thread.  True when all was written."""
         deadline = time.monotonic() + timeout
-        ok = True
+        ok = self._write_bans()
         with self._write_lock:
             while True:
                 rows = self._take(int(sl_settings.LOG_BATCH_SIZE))
@@ -216,12 +230,15 @@ class LogWriter:
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
+            if ban_persist.drainer() is self:
+                ban_persist.set_drainer(None)  # from now on a ban's row is written where it is made
             self._thread.join(timeout=5)
+            self._write_bans()  # what the thread had not written yet: nobody else would
         self._thread = None
 
     @property
     def backlog(self) -> int:
-        return len(self.queue) + len(self._pending)
+        return len(self.queue) + len(self._pending) + ban_persist.pending()
 
 
 _writer: ProcessSingleton[LogWriter] = ProcessSingleton("log writer", LogWriter, close=lambda w: w.stop())

@@ -341,6 +341,17 @@ def get_active_profile() -> Profile | None:
     return _checked().profile
 
 
+def get_active() -> tuple[ActiveModel | None, Profile | None]:
+    """The active model and its site profile, as :func:`get_active_model` and
+    :func:`get_active_profile` answer, for one runtime check instead of two (the detector asks
+    for both on every request)."""
+    model_on, profile_on = sl_settings.MODEL_ENABLED, sl_settings.PROFILE_ENABLED
+    if not (model_on or profile_on):
+        return None, None
+    rt = _checked()
+    return (rt.current if model_on else None), (rt.profile if profile_on else None)
+
+
 def reset_runtime() -> None:
     """Forget the loaded model and every timer (tests; after a manual store change)."""
     _runtime.reset()

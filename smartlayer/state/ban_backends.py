@@ -66,6 +66,7 @@ class CacheBans:
             ctx.client.key, reason=", ".join(decision.reasons)[:300] or decision.reason, source=source,
             ttl=decision.ban_ttl or 0, ip=ctx.client.ip, user_id=ctx.client.user_id,
             details={"component": decision.component, **decision.details},
+            defer=True,  # in force from the cache now; its row written off the request thread
         )
 
     def note_block(self, ctx: RequestContext, now: float) -> int:

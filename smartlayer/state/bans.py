@@ -35,7 +35,7 @@ from .. import signals
 from ..conf import derived, sl_settings
 from ..dbtext import db_json, db_text
 from ..request.client import COOKIE_MARK, Client
-from . import prom
+from . import ban_persist, prom
 from .ban_mirror import active_entry, announce_changes, ban_mirror
 from .cache import get_cache, make_key
 from .failures import count, report_failure
@@ -147,11 +147,17 @@ def lookup(client: Client, now: float | None = None) -> dict[str, Any] | None:
 
 
 def ban(client_key: str, *, reason: str, source: str, ttl: int | None = -1, ip: str | None = None,
-        user_id: str | None = None, details: dict | None = None, sender: Any = None) -> Any:
+        user_id: str | None = None, details: dict | None = None, sender: Any = None, defer: bool = False) -> Any:
     """Ban a client.  ``ttl=-1`` means ``BAN_TTL``; ``None`` or 0 means permanent.
 
     The cache entry is written first, so a database outage still enforces
     the ban on the shared cache; the failure is reported, not raised.
+
+    ``defer`` (the request path): the database row — and the ``client_banned``
+    signal, which carries it — is written by the log's background writer with its
+    next batch when one runs (:mod:`.ban_persist`), not on the request thread; the
+    ban is enforced from the cache at once either way.  Returns the row (unsaved
+    while it waits).
     """
     from ..models import Ban
 
@@ -165,20 +171,41 @@ def ban(client_key: str, *, reason: str, source: str, ttl: int | None = -1, ip: 
         cache_ban(obj)
     except Exception as exc:  # noqa: BLE001 - fail open, counted
         report_failure("cache", exc)
-    try:
-        existing = Ban.objects.active().filter(client_key=client_key).first()
-        if existing is not None and (existing.expires_at is None or (expires and existing.expires_at >= expires)):
-            obj = existing  # already banned at least as long: keep the first reason
-        else:
-            obj.save()
-    except Exception as exc:  # noqa: BLE001
-        report_failure("database", exc)
     count("bans")
     prom.ban(source)
     logger.warning("smartlayer: banned %s (%s): %s, until %s", client_key, source, reason,
                    expires.isoformat(timespec="seconds") if expires else "lifted")
+
+    def persist(row: Any) -> Any:
+        saved = _save(row, raising=True)
+        signals.client_banned.send(sender=sender or Ban, ban=saved, client_key=client_key, source=source,
+                                   reason=reason, expires_at=expires)
+        return saved
+
+    if defer and ban_persist.submit(obj, persist):
+        return obj
+    obj = _save(obj, raising=False)
     signals.client_banned.send(sender=sender or Ban, ban=obj, client_key=client_key, source=source,
                                reason=reason, expires_at=expires)
+    return obj
+
+
+def _save(obj: Any, *, raising: bool) -> Any:
+    """Write a new ban's row unless the client already has an active ban at least as long (whose
+    row, with its first reason, is kept and returned).  A database failure is reported and the
+    unsaved row returned — or, with ``raising``, raised for the caller to keep and retry."""
+    from ..models import Ban
+
+    try:
+        existing = Ban.objects.active().filter(client_key=obj.client_key).first()
+        expires = obj.expires_at
+        if existing is not None and (existing.expires_at is None or (expires and existing.expires_at >= expires)):
+            return existing  # already banned at least as long: keep the first reason
+        obj.save()
+    except Exception as exc:  # noqa: BLE001
+        if raising:
+            raise
+        report_failure("database", exc)
     return obj
 
 
@@ -187,6 +214,7 @@ def lift(client_key: str, *, by: str = "", sender: Any = None) -> int:
     from ..models import Ban
 
     now = timezone.now()
+    ban_persist.discard(client_key)  # a row not written yet must not bring the ban back
     bans = list(Ban.objects.active().filter(client_key=client_key))
     for obj in bans:
         obj.lifted_at = now

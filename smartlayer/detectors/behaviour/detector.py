@@ -94,6 +94,13 @@ class Detector:
     def profile(self):
         return _active_profile() if isinstance(self._profile, str) else self._profile
 
+    def _model_and_profile(self) -> tuple[Any, Any]:
+        """:meth:`model` and :meth:`profile` for one request, with one look at the runtime when
+        both are the active ones (the common case: every request asks for both)."""
+        if self._model == "active" and isinstance(self._profile, str):
+            return _ml_runtime().get_active()
+        return self.model(), self.profile()
+
     def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:
         now = time.time() if now is None else now
         client = ctx.client
@@ -107,7 +114,7 @@ class Detector:
         governed = client.authenticated and ratelimit.governs(client, ctx.user, ctx.path)
         flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path,
                               plan_governed=governed)
-        profile = self.profile()
+        active_model, profile = self._model_and_profile()   # once per request: both read below
         if profile is not None:
             flags |= site_flags(profile, ctx.path, referer_host(ctx.referer) if ctx.referer else "", ctx.host)
         arrival = (now, ctx.method, ctx.path, flags)
@@ -153,7 +160,7 @@ class Detector:
         # score early, decide later: the model scores from the client's first requests (the grace
         # period included) so its flags accumulate from the start; the combiner still refuses nobody
         # in grace.  A page's assets and beacons are counted by the features of its page views.
-        model = None if governed else self.model()  # the plan's quota answers for a customer's pace
+        model = None if governed else active_model  # the plan's quota answers for a customer's pace
         if model is not None and scored(snap):
             scored_ = model.score(snap)
             ev.model_score, ev.model_threshold = scored_.score, scored_.threshold
