@@ -99,3 +99,23 @@ def test_a_lift_before_the_row_is_written_forgets_the_row(background_writer):
     assert list(Ban.objects.values_list("client_key", flat=True)) == ["ip:198.51.100.12"]
     client = HttpClient(HTTP_USER_AGENT=BROWSER_UA, REMOTE_ADDR="198.51.100.11")
     assert client.get("/page/1").status_code == 200
+
+
+def test_a_receiver_that_raises_neither_repeats_the_signal_nor_holds_back_later_rows(background_writer):
+    sent = []
+
+    def broken(**kwargs):
+        sent.append(kwargs["client_key"])
+        raise RuntimeError("a receiver's bug")
+
+    signals.client_banned.connect(broken, weak=False, dispatch_uid="t-ban-broken")
+    try:
+        bans.ban("ip:198.51.100.21", reason="request_flood", source="rule", defer=True)
+        bans.ban("ip:198.51.100.22", reason="request_flood", source="rule", defer=True)
+        assert background_writer.flush(timeout=10)
+        assert background_writer.flush(timeout=10)   # a second batch sends nothing again
+    finally:
+        signals.client_banned.disconnect(dispatch_uid="t-ban-broken")
+    assert sorted(Ban.objects.values_list("client_key", flat=True)) == ["ip:198.51.100.21", "ip:198.51.100.22"]
+    assert sent == ["ip:198.51.100.21", "ip:198.51.100.22"] and ban_persist.pending() == 0
+    assert state.metrics["bans.signal_failed"] == 2 and state.metrics["failure.signal"] == 2

@@ -178,8 +178,15 @@ def ban(client_key: str, *, reason: str, source: str, ttl: int | None = -1, ip: 
 
     def persist(row: Any) -> Any:
         saved = _save(row, raising=True)
-        signals.client_banned.send(sender=sender or Ban, ban=saved, client_key=client_key, source=source,
-                                   reason=reason, expires_at=expires)
+        # The row is written: from here a failure is a receiver's, not the database's.  Raised into
+        # the writer it would keep the row pending, send the signal again with every batch and
+        # hold back every ban made after it — so it is reported and counted once instead.
+        try:
+            signals.client_banned.send(sender=sender or Ban, ban=saved, client_key=client_key, source=source,
+                                       reason=reason, expires_at=expires)
+        except Exception as exc:  # noqa: BLE001 - a receiver's bug must not stall ban persistence
+            count("bans.signal_failed")
+            report_failure("signal", exc)
         return saved
 
     if defer and ban_persist.submit(obj, persist):
