@@ -110,8 +110,9 @@ class ModelScore:
     (the version's, :mod:`smartlayer.ml.training.sustained`; None: the threshold).
     ``reading``: the window's page views are paced like a person's reading
     (:func:`~smartlayer.ml.tells.paced_like_reading`): the flag is the visit's length, and does not
-    count toward ``MODEL_SUSTAINED_ALONE``.  None: the version does not judge it (trained without the
-    site profile's classes, whose "page views" are every GET): every flag counts, as before.
+    count toward ``MODEL_SUSTAINED_ALONE`` (False below the threshold).  None: the version does not
+    judge it (trained without the site profile's classes, whose "page views" are every GET): every
+    flag counts, as before.
     """
 
     score: float
@@ -158,9 +159,12 @@ class ActiveModel:
             if tell(x) > ceiling:
                 corroborated = True
                 break
-        return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, TopFeatures(self, x),
-                          corroborated, self.sustained_threshold, self.tells_alone,
-                          paced_like_reading(x) if self.tells_alone else None)
+        score = self.forest.anomaly_score(x)
+        reading = None
+        if self.tells_alone:   # judged only where it counts: a request above the threshold
+            reading = score >= self.threshold and paced_like_reading(x)
+        return ModelScore(score, self.threshold, self.version, TopFeatures(self, x),
+                          corroborated, self.sustained_threshold, self.tells_alone, reading)
 
     def score(self, snap: Snapshot) -> ModelScore:
         """Extract the request's features and score them (a few tens of µs)."""
