@@ -247,9 +247,10 @@ DEFAULTS: dict[str, Any] = {
     # threshold or not; TELL_COUNT of them within MODEL_SUSTAINED_WINDOW block, grace period included,
     # guard green (0: never).  The ceiling is the most the whole training week showed (with the
     # floors of smartlayer.ml.tells): a visit past it page after page is automation, however common
-    # each of its page views looks on its own (training/README.md).  6: a tell reads from the 8th page
-    # view, so a session of 13 page views with a fixed wait shows it enough; 8 let the short ones go.
-    "MODEL_TELL_COUNT": 6,
+    # each of its page views looks on its own (training/README.md).  5: a tell reads from the 8th page
+    # view, so a session of 12 page views with a fixed wait shows it on at most 5 (6 let them go, 8
+    # the sessions of up to 14 page views).
+    "MODEL_TELL_COUNT": 5,
     "MODEL_TELL_QUANTILE": 1.0,
     # Score early, decide later: the model scores a client from its n-th request in 24 h,
     # inside the grace period too (evidence accumulates from the start; grace still protects).

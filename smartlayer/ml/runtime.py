@@ -41,7 +41,7 @@ from ..state.windows.window import Snapshot
 from .features import FEATURE_NAMES, extract
 from .forest import CompiledForest
 from .store import LoadedModel, ModelStore
-from .tells import corroborating
+from .tells import corroborating, paced_like_reading
 
 logger = logging.getLogger("smartlayer")
 
@@ -108,6 +108,11 @@ class ModelScore:
     were learned from vectors with the site profile's classes.
     ``sustained_threshold``: the score from which a request counts toward ``MODEL_SUSTAINED_ALONE``
     (the version's, :mod:`smartlayer.ml.training.sustained`; None: the threshold).
+    ``reading``: the window's page views are paced like a person's reading
+    (:func:`~smartlayer.ml.tells.paced_like_reading`): the flag is the visit's length, and does not
+    count toward ``MODEL_SUSTAINED_ALONE`` (False below the threshold).  None: the version does not
+    judge it (trained without the site profile's classes, whose "page views" are every GET): every
+    flag counts, as before.
     """
 
     score: float
@@ -117,6 +122,7 @@ class ModelScore:
     corroborated: bool = False
     sustained_threshold: float | None = None
     tells_alone: bool = True
+    reading: bool | None = None
 
     @property
     def above_threshold(self) -> bool:
@@ -153,8 +159,12 @@ class ActiveModel:
             if tell(x) > ceiling:
                 corroborated = True
                 break
-        return ModelScore(self.forest.anomaly_score(x), self.threshold, self.version, TopFeatures(self, x),
-                          corroborated, self.sustained_threshold, self.tells_alone)
+        score = self.forest.anomaly_score(x)
+        reading = None
+        if self.tells_alone:   # judged only where it counts: a request above the threshold
+            reading = score >= self.threshold and paced_like_reading(x)
+        return ModelScore(score, self.threshold, self.version, TopFeatures(self, x),
+                          corroborated, self.sustained_threshold, self.tells_alone, reading)
 
     def score(self, snap: Snapshot) -> ModelScore:
         """Extract the request's features and score them (a few tens of µs)."""

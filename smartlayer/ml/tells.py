@@ -36,6 +36,16 @@ _CV = FEATURE_NAMES.index("page_gap_cv")
 _GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
 
 
+#: The spread of page gaps (std / mean) from which a visit is paced like reading
+#: (:func:`paced_like_reading`).  People's reading times spread over an order of magnitude (a think
+#: time lognormal around a few seconds: a coefficient of variation near 1; the generated weeks' people
+#: and office colleagues 0.8–1.4 at the flagged requests of their long visits); automation paces by a
+#: wait it was given: a fixed wait ± 15 % about 0.1, a short near-constant pause 0.1–0.2, a task list's
+#: 2–6 s about 0.3 (flagged requests of the generated bots: below 0.6 except the ones that read at a
+#: person's pace, which no pacing tell sees either).
+READING_CV = 0.6
+
+
 def _even_gap_share(x: Sequence[float]) -> float:
     pages = x[_PAGES]
     return x[_EVEN] / (pages - 2.0) if pages >= EVEN_MIN_PAGES else 0.0
@@ -54,6 +64,19 @@ def _steady_dwell(x: Sequence[float]) -> float:
         return 0.0
     steady = 1.0 - x[_CV]
     return steady if steady > 0.0 else 0.0
+
+
+def paced_like_reading(x: Sequence[float]) -> bool:
+    """Whether the window's page views are spread in time as a person reads: the gaps between them
+    vary by at least :data:`READING_CV` of their mean, from :data:`EVEN_MIN_PAGES` page views.
+
+    Not a tell (it never refuses anyone): it says what the model's flags on such a visit can mean.
+    A long visit of a person clicking through products, following link after link and fetching every
+    image, leaves the training week's range by its *length* (the counts of page views, files and
+    links followed grow with it) and is flagged request after request; nothing in its pace is a
+    script's.  A script paces by a wait it was given (fixed, ± jitter, or a short near-constant
+    pause; a task list's 2–6 s), and its gaps vary by a third of their mean or less."""
+    return x[_PAGES] >= EVEN_MIN_PAGES and x[_GAP_MEAN] > 0.0 and x[_CV] >= READING_CV
 
 
 #: name → how to read it off one feature vector.

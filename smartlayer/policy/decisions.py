@@ -23,7 +23,8 @@ anomaly score, the payload score, an LLM verdict) and hands it to
    anomaly blocks: ``MODEL_SUSTAINED_COUNT`` requests above the threshold
    within ``MODEL_SUSTAINED_WINDOW`` together with a rule score of at least
    ``MODEL_SUSTAINED_RULE_SCORE``, or ``MODEL_SUSTAINED_ALONE`` of them
-   whatever the rules say, or ``MODEL_CORROBORATED_COUNT`` of them *corroborated* (a tell of
+   whatever the rules say (of those alone, only the ones at the version's sustained bar on a visit
+   not paced like a person's reading: :func:`smartlayer.ml.tells.paced_like_reading`), or ``MODEL_CORROBORATED_COUNT`` of them *corroborated* (a tell of
    automation beyond the site's own ceiling, :mod:`smartlayer.ml.training.tells`): the model says
    rare, the site's week says never this much of that; or ``MODEL_TELL_COUNT`` requests with such a
    tell, above the threshold or not (``model:tells``: page after page beyond anything the week showed).

@@ -182,10 +182,14 @@ class Detector:
                 # the flags alone count from the version's sustained threshold: what its training week's
                 # visitors did request after request is not a sustained anomaly on this site
                 # (an owner's MODEL_BLOCK_SCORE replaces both)
+                # and a visit paced like a person's reading is flagged for its length, not for automation
+                # (versions trained with the profile's classes judge it; the rule-agreeing, corroborated
+                # and tells paths still count its flags)
                 bar = getattr(scored_, "sustained_threshold", None)
-                if bar is not None and block_at is None and bar > scored_.threshold:
+                reading = getattr(scored_, "reading", None)
+                if block_at is None and (reading is not None or (bar is not None and bar > scored_.threshold)):
                     ev.model_sustained = (counted(self.bans.note_flag, ctx, now, "sustained")
-                                          if scored_.score >= bar else 0)
+                                          if not reading and (bar is None or scored_.score >= bar) else 0)
                 corroborate = int(sl_settings.MODEL_CORROBORATED_COUNT or 0)
                 if corroborate and getattr(scored_, "corroborated", False):
                     ev.model_corroborated = counted(self.bans.note_flag, ctx, now, "corroborated")
