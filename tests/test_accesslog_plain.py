@@ -73,3 +73,23 @@ def test_lines_a_log_writer_produces_parse_as_through_the_regex(monkeypatch):
     assert sum(p is not None for p in parsed) > 300
     monkeypatch.setattr(accesslog, "_plain_fields", lambda line: None)   # the regex alone
     assert [parse_line(line) for line in lines] == parsed
+
+
+def test_a_time_spaced_otherwise_still_takes_the_shortcut_and_agrees():
+    """What the brackets hold is the time whole (the regex's ``[^\\]]+``): two spaces, none, or a tab
+    before the offset give the regex's groups without it."""
+    for stamp in ("[01/Jan/2024:12:00:00  +0000]", "[01/Jan/2024:12:00:00]", "[01/Jan/2024:12:00:00\t+0000]",
+                  "[01/Jan/2024 12:00:00 +0000]"):
+        line = GOOD.replace("[01/Jan/2024:12:00:00 +0000]", stamp)
+        if "\t" in stamp:
+            assert _same_as_regex(line), "a tab in the head is left to the regex"
+        else:
+            assert not _same_as_regex(line), f"a plain line missed the shortcut: {line!r}"
+
+
+def test_whitespace_other_than_one_space_between_the_first_fields_steps_aside():
+    for head in ("203.0.113.7  - 42 ", "203.0.113.7 -\t42 ", "203.0.113.7 - 42\u00a0", " 203.0.113.7 - 42 ",
+                 "203.0.113.7\u2003- 42 ", "203.0.113.7 - \x0b42 "):
+        line = GOOD.replace("203.0.113.7 - 42 ", head)
+        assert _plain_fields(line) is None, repr(line)
+        assert _same_as_regex(line)

@@ -66,6 +66,8 @@ def parse_clf_time_missed(text: str) -> float | None:
 _day_cache: dict[tuple[str, str], float] = {}
 # the start of each (minute, offset) seen: "dd/Mon/yyyy:HH:MM" + " ±hhmm" → unix seconds
 _minute_cache: dict[str, float] = {}
+#: "00" … "59" → the second: one lookup checks and reads a timestamp's seconds
+_SECONDS = {f"{s:02d}": s for s in range(60)}
 
 
 def _parse_clf_time_fast(text: str) -> float | None:
@@ -76,13 +78,8 @@ def _parse_clf_time_fast(text: str) -> float | None:
     was a tenth of a replay.  The day and offset are parsed once (by the full
     parser, so both agree), each minute once from its day, and a second is
     then one integer added (integral floats: the sums are exact, as before)."""
-    if len(text) != 26 or text[20] != " " or text[17] != ":":
-        return None
-    ss = text[18:20]
-    if not ss.isdecimal():
-        return None
-    sec = int(ss)
-    if sec > 59:
+    sec = _SECONDS.get(text[18:20])
+    if sec is None or len(text) != 26 or text[20] != " " or text[17] != ":":
         return None
     key = text[:17] + text[20:]
     base = _minute_cache.get(key)

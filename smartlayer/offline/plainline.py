@@ -24,7 +24,7 @@ def plain_fields(line: str) -> tuple | None:
     if n == 9:   # ... "referer" "agent" "label"
         if parts[6] != " " or (parts[8] and not parts[8].isspace()):
             return None
-        rest = ' "' + parts[7] + '"'
+        rest = f' "{parts[7]}"'
     elif n == 7:   # ... "referer" "agent"
         if parts[6] and not parts[6].isspace():
             return None
@@ -34,24 +34,27 @@ def plain_fields(line: str) -> tuple | None:
     if parts[4] != " ":
         return None
     head = parts[0]
-    words = head.split(" ")
-    # "ip ident user [day:time offset] ": six pieces, the last empty, and no other whitespace
-    if len(words) != 6 or words[5]:
+    # "ip ident user [time] ": three pieces without whitespace, each followed by one space, then the
+    # bracketed time.  A printable text holds no whitespace but the space (not a tab, nor any other
+    # of Unicode's): one pass that replaces a second split on whitespace and a comparison of the two
+    words = head.split(" ", 3)
+    if len(words) != 4 or not (words[0] and words[1] and words[2] and head.isprintable()):
         return None
-    del words[5]
-    if head.split() != words:   # a piece empty, or holding a tab or another space of Unicode's
+    stamp = words[3]
+    if not stamp.endswith("] ") or stamp[0] != "[":
         return None
-    ip, ident, user, day, offset = words
-    if day[:1] != "[" or offset[-1:] != "]":
-        return None
-    when = day[1:] + " " + offset[:-1]
-    if "]" in when:
+    when = stamp[1:-2]
+    if not when or "]" in when:
         return None
     numbers = parts[2].split(" ")   # " status size "
     if len(numbers) != 4 or numbers[0] or numbers[3]:
         return None
-    status, size = numbers[1], numbers[2]
-    if len(status) != 3 or not (status.isascii() and status.isdigit()) \
-            or not (size == "-" or (size.isascii() and size.isdigit())):
+    status = numbers[1]
+    size = numbers[2]
+    if status not in _STATUS or not (size == "-" or (size.isascii() and size.isdigit())):
         return None
-    return ip, user, when, parts[1], status, size, parts[3], parts[5], rest
+    return words[0], words[2], when, parts[1], status, size, parts[3], parts[5], rest
+
+
+#: The three ASCII digits a status may be (the regex's ``\d{3}``, ASCII only): one lookup checks one
+_STATUS = frozenset(f"{code:03d}" for code in range(1000))

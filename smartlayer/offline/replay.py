@@ -177,6 +177,7 @@ class Replayer:
         self._scan_parts, self._decide = scan_parts, decide
         self._clients: dict[tuple, tuple[Client, ClientResult]] = {}
         self._scans: dict[tuple[str, str, str], Any] = {}
+        self._query_params: dict[str, list[list[str]]] = {}
 
     def feed(self, line: Any) -> bool:
         """Replay one line; returns True when the pipeline refused it."""
@@ -212,7 +213,7 @@ class Replayer:
                 scan = self._scan(query, raw, content_type, user_agent, referer)
                 if self.profile is not None:
                     # most lines carry neither a query nor a body: no parameters, and no three calls to say so
-                    ctx.params = request_params(query, raw, content_type) if query or raw is not None else []
+                    ctx.params = self._params(query, raw, content_type) if query or raw is not None else []
                 payload_decision = self._decide(ctx, scan, bans=self.bans, now=ts, use_llm=False,
                                                 profile=self.profile)
                 if payload_decision is not None:
@@ -282,6 +283,19 @@ class Replayer:
                 self._scans.clear()
             self._scans[key] = scan
         return scan
+
+    def _params(self, query: str, raw: bytes | None, content_type: str) -> list[list[str]]:
+        """The parameters of these parts, as the scan's result: a pure function of them, so a body-less
+        request reuses those of an earlier one with the same query string (a log repeats its pages'
+        queries).  Shared, never modified: the profile reads a request's parameters and keeps none."""
+        if raw is not None or content_type:
+            return request_params(query, raw, content_type)
+        params = self._query_params.get(query)
+        if params is None:
+            if len(self._query_params) >= _SCAN_CACHE:
+                self._query_params.clear()
+            params = self._query_params[query] = request_params(query, None, "")
+        return params
 
     def run(self, lines: Iterable[Any]) -> ReplayResult:
         for line in lines:
