@@ -1,5 +1,5 @@
-"""Engine.spans: every pattern found in a text and where, in one search per pattern — exactly what
-``matches`` and a ``span`` per pattern found say.  Counted in work (searches), never in time."""
+"""A short text's patterns without atoms searched alone: the same answer as the set, and a hit located by
+the program that found it.  Counted in work (passes), never in time."""
 from __future__ import annotations
 
 import importlib
@@ -7,7 +7,6 @@ import importlib
 import pytest
 
 from smartlayer.detectors.payload import engine, scan_parts
-from smartlayer.detectors.payload.engine_view import EngineView
 from smartlayer.detectors.payload.signatures import engine_for
 from tests.test_payload_work import ATTACKS, PROSE, diverse
 
@@ -26,48 +25,50 @@ def texts() -> list[str]:
     ]
 
 
-def _one_by_one(compiled, text):
-    return {index: compiled.span(index, text) for index in compiled.matches(text, filtered=True)}
-
-
 @pytest.mark.parametrize("kind", ["body", "query", "header", "path"])
-def test_spans_are_what_matches_and_span_say(kind):
+def test_short_and_long_texts_find_what_the_set_finds_and_locate_it_alike(kind):
+    """Attacks, prose and diverse blobs (short ones searched alone, long ones through the sets): the
+    prefiltered answer is the set's, and each hit's span is the one the pattern compiled alone gives."""
     compiled, _ = engine_for(1, kind)
     for text in texts():
-        spans = compiled.spans(text)
-        assert spans == _one_by_one(compiled, text), text[:80]
-        assert sorted(spans) == compiled.matches(text) == list(spans)           # the set's answer, in table order
+        found = compiled.matches(text, filtered=True)
+        assert found == compiled.matches(text), text[:80]
+        for index in found:
+            alone = engine.Engine([compiled.patterns[index]])
+            assert compiled.span(index, text) == alone.span(0, text) is not None
 
 
-def test_a_view_answers_as_its_base_does():
-    base = engine.Engine([r"(?m)union\s+select", r"(?m)<script\b", r"(?m)' or '", r"(?m)\.\./"])
-    view = EngineView(base, [1, 3])
-    for text in texts():
-        assert view.spans(text) == {mine: base.span(theirs, text) for mine, theirs in enumerate(view.indices)
-                                    if base.span(theirs, text) is not None}
+class _CountingSet:
+    """A group set of the engine, counting its passes."""
+
+    def __init__(self, group, passes):
+        self.group, self.passes = group, passes
+
+    def Match(self, encoded):  # noqa: N802 - RE2's name
+        self.passes.append(len(encoded))
+        return self.group.Match(encoded)
 
 
-def test_without_a_prefilter_spans_still_answer(monkeypatch):
-    monkeypatch.setattr(engine, "_FILTER", None)
-    compiled = engine.Engine([r"(?m)union\s+select", r"(?m)' or '"])
-    text = "x' or 'a'='a' -- then union  select 1"
-    assert compiled.spans(text) == {0: compiled.span(0, text), 1: compiled.span(1, text)}
+@pytest.mark.parametrize("kind", ["body", "query"])
+def test_a_short_text_searches_the_patterns_without_atoms_alone(kind, monkeypatch):
+    """Up to _ALONE_BYTES, no set of patterns without atoms is run: each is searched alone, by the program
+    that then locates it, so that locating a hit meets no new state again.  Longer texts go through
+    the sets.  The same answer either way."""
+    compiled, _ = engine_for(1, kind)
+    compiled.matches("x", filtered=True)
+    passes: list[int] = []
+    monkeypatch.setattr(compiled, "_groups", [(_CountingSet(group, passes), indices)
+                                              for group, indices in compiled._groups])
+    short = diverse(ATTACKS, 28, engine._ALONE_BYTES // 2)
+    assert compiled.matches(short, filtered=True) == compiled.matches(short)
+    assert passes == []
+    long = diverse(ATTACKS, 29, 4 * engine._ALONE_BYTES)
+    assert compiled.matches(long, filtered=True) == compiled.matches(long)
+    assert len(passes) == len(compiled._groups)
 
 
-def test_a_long_attack_is_located_on_its_prefix_without_searching_each_hit_again(monkeypatch):
-    """The prefix's hits are located by the search that found them: a pattern is searched again only
-    when its match reaches the cut (and may end otherwise in the whole text)."""
-    monkeypatch.setattr(importlib.import_module("smartlayer.detectors.payload.scan"), "_CLEAN", {})
-    calls = []
-    original = engine.Engine.span
-
-    def counting(self, index, text):
-        calls.append(len(text))
-        return original(self, index, text)
-
-    monkeypatch.setattr(engine.Engine, "span", counting)
+def test_a_long_attack_is_located_on_its_prefix():
     body = diverse(ATTACKS, 27, 60_000).encode()
     result = scan_parts(body=body, content_type="text/plain")
     assert result.score >= BLOCK and "scan:stopped_at_block" in result.skipped
-    assert len(result.details) >= 8
-    assert len(calls) <= 3, calls          # was a search per hit of the prefix: 27 on this text
+    assert result.excerpt and sum(1 for d in result.details if d.excerpt) >= min(len(result.details), 8) - 1

@@ -65,6 +65,10 @@ SET_CHARS = 3072
 #: Patterns without atoms matched together in one small set by the prefiltered path (see Engine._filtered).
 _GROUP = 4
 
+#: Bytes of text up to which the prefiltered path searches the patterns without atoms alone, not in sets
+#: (see Engine._filtered): a long text's prefix (1 KiB), a field matched again.
+_ALONE_BYTES = 2048
+
 #: RE2's prefilter class, when this ``re2`` build has it (the set is used for every text otherwise).
 _FILTER = getattr(getattr(_re2, "_re2", None), "Filter", None) if _re2 is not None else None
 
@@ -236,22 +240,33 @@ class Engine:
         return self._filtered(text.encode("utf-8", "replace"), known)
 
     def _filtered(self, encoded: bytes, known: frozenset[int] = frozenset()) -> list[int]:
-        """The prefilter's answer, its patterns without atoms matched a few to a set.
+        """The prefilter's answer, its patterns without atoms matched a few to a set — on a text of
+        more than :data:`_ALONE_BYTES`; on a shorter one, each alone as the others are.
 
         Those (a third of the table: ``'\\s?or``, ``../``, ``;\\s?cmd``) pass
         any text, and run one by one they cost 34 passes over it even when
         it is ``' or '`` 20 000 times, where a set of a few is one pass and
         stays small: 64 KiB of repeated attack text cost 3.1 ms one by one,
         1.0 ms four to a set (diverse text: about the same either way).
+
+        Why alone on a short text: a set says whether, not where, and a hit
+        is then located (:meth:`span`) by the pattern's own program, whose
+        DFA meets the text's new states a second time — on 1 KiB of diverse
+        attacks (a long text's prefix, :meth:`.matching.Matcher.first_block`)
+        13 set hits located cost 1.9 ms.  Searched alone, the pattern's own
+        program has built those states already: finding and locating cost
+        1.8 ms in all where they cost 2.8 (same texts, separate processes).
         """
         found = []
         size = len(encoded)
+        alone = size <= _ALONE_BYTES
         grouped = self._grouped
+        low = self._low
         for index in self._filter.Match(encoded, True):      # the atoms' pass: the patterns that may match
-            if index not in grouped and index not in known \
-                    and self._low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
+            if (alone or index not in grouped) and index not in known \
+                    and low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
                 found.append(index)
-        for group, indices in self._groups or ():
+        for group, indices in () if alone else self._groups or ():
             if known and known.issuperset(indices):
                 continue
             found.extend(indices[i] for i in group.Match(encoded) or () if indices[i] not in known)
@@ -282,30 +297,6 @@ class Engine:
             self._low.clear()
             return None
         return groups
-
-    def spans(self, text: str) -> dict[int, tuple[int, int]]:
-        """Every pattern found in ``text`` and where it first matches (characters, as :meth:`span` says):
-        what :meth:`matches` and a :meth:`span` per pattern found say, in one search per pattern.
-
-        Through the prefilter, each pattern it lets through searched alone
-        (those without atoms too, rather than four to a set), keeping where
-        the search stopped: the set's answer needed a second search of each
-        pattern it found to say where, and that search met the text's new
-        DFA states again.  On 1 KiB of diverse attacks (a long text's prefix,
-        matching.Matcher.first_block) 1.8 ms against 2.8.
-        """
-        if self._prefilter() is None or self._groups is None:
-            return {index: found for index in self.matches(text, filtered=True)
-                    if (found := self.span(index, text)) is not None}
-        encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
-        size = len(encoded)
-        low = self._low
-        spans = {}
-        for index in self._filter.Match(encoded, True):     # sorted: table order
-            start, end = low[index].Match(_UNANCHORED, encoded, 0, size)[0]
-            if start >= 0:
-                spans[index] = _characters(encoded, text, start, end)
-        return spans
 
     def position(self, index: int, text: str) -> int:
         """Where pattern ``index`` first matches ``text`` (0 if it does not)."""

@@ -64,10 +64,6 @@ class EngineView:
         indices = self.indices
         return self._mine(self.base.matches_besides(text, frozenset(indices[i] for i in known)))
 
-    def spans(self, text: str) -> dict[int, tuple[int, int]]:
-        view = self._view
-        return {mine: found for theirs, found in self.base.spans(text).items() if (mine := view[theirs]) >= 0}
-
     def position(self, index: int, text: str) -> int:
         return self.base.position(self.indices[index], text)
 

@@ -300,8 +300,9 @@ class Matcher:
             return None
         starts: dict[int, int] = {}
         prefix = text[:_PREFIX_CHARS]
-        for index, span in engine.spans(prefix).items():    # found and located in one search each
-            if span[1] < len(prefix):                       # ends before the cut: a match of the text too
+        for index in engine.matches(prefix, filtered=True):
+            span = engine.span(index, prefix)
+            if span is not None and span[1] < len(prefix):   # ends before the cut: a match of the text too
                 starts[index] = span[0]
             elif (start := engine.find(index, text)) is not None:
                 starts[index] = start
