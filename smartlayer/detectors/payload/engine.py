@@ -65,6 +65,10 @@ SET_CHARS = 3072
 #: Patterns without atoms matched together in one small set by the prefiltered path (see Engine._filtered).
 _GROUP = 4
 
+#: Bytes of text up to which the prefiltered path searches the patterns without atoms alone, not in sets
+#: (see Engine._filtered): a long text's prefix (1 KiB), a field matched again.
+_ALONE_BYTES = 2048
+
 #: RE2's prefilter class, when this ``re2`` build has it (the set is used for every text otherwise).
 _FILTER = getattr(getattr(_re2, "_re2", None), "Filter", None) if _re2 is not None else None
 
@@ -162,6 +166,7 @@ class Engine:
             self._later = True
             if not prefilter_later:
                 self._prefilter()
+                self._warm_reverse()
         else:
             self._fallback = [(index, re.compile(pattern)) for index, pattern in enumerate(self.patterns)]
 
@@ -173,6 +178,22 @@ class Engine:
             self._groups = self._group_unfiltered()
             self._grouped = frozenset(i for _, indices in self._groups or () for i in indices)
         return self._filter
+
+    def _warm_reverse(self) -> None:
+        """Compile each pattern's reverse program now, with the engine, rather than on a request.
+
+        RE2 locates a match's start with a second, reversed program that it
+        compiles the first time a pattern is found and located: 0.5 ms a
+        pattern on average and 3.6 ms for the largest (``shell_command``), paid
+        by whichever request first holds that attack — several at once on a
+        request of diverse attacks.  Compiled here (the table's four engines:
+        0.2 s at start-up, ahead of the first request), they cost nothing then.
+        """
+        for low in self._low.values():
+            try:
+                low.ReverseProgramSize()
+            except Exception:                    # noqa: BLE001 - a build without it: compiled on first use
+                return
 
     def matches(self, text: str, *, filtered: bool = False) -> list[int]:
         """Indices of the patterns found anywhere in ``text``, in table order.
@@ -219,22 +240,33 @@ class Engine:
         return self._filtered(text.encode("utf-8", "replace"), known)
 
     def _filtered(self, encoded: bytes, known: frozenset[int] = frozenset()) -> list[int]:
-        """The prefilter's answer, its patterns without atoms matched a few to a set.
+        """The prefilter's answer, its patterns without atoms matched a few to a set — on a text of
+        more than :data:`_ALONE_BYTES`; on a shorter one, each alone as the others are.
 
         Those (a third of the table: ``'\\s?or``, ``../``, ``;\\s?cmd``) pass
         any text, and run one by one they cost 34 passes over it even when
         it is ``' or '`` 20 000 times, where a set of a few is one pass and
         stays small: 64 KiB of repeated attack text cost 3.1 ms one by one,
         1.0 ms four to a set (diverse text: about the same either way).
+
+        Why alone on a short text: a set says whether, not where, and a hit
+        is then located (:meth:`span`) by the pattern's own program, whose
+        DFA meets the text's new states a second time — on 1 KiB of diverse
+        attacks (a long text's prefix, :meth:`.matching.Matcher.first_block`)
+        13 set hits located cost 1.9 ms.  Searched alone, the pattern's own
+        program has built those states already: finding and locating cost
+        1.8 ms in all where they cost 2.8 (same texts, separate processes).
         """
         found = []
         size = len(encoded)
+        alone = size <= _ALONE_BYTES
         grouped = self._grouped
+        low = self._low
         for index in self._filter.Match(encoded, True):      # the atoms' pass: the patterns that may match
-            if index not in grouped and index not in known \
-                    and self._low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
+            if (alone or index not in grouped) and index not in known \
+                    and low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
                 found.append(index)
-        for group, indices in self._groups or ():
+        for group, indices in () if alone else self._groups or ():
             if known and known.issuperset(indices):
                 continue
             found.extend(indices[i] for i in group.Match(encoded) or () if indices[i] not in known)
@@ -294,12 +326,7 @@ class Engine:
             except Exception:                            # a build whose internals differ: the wrapper
                 pass
             else:
-                if start < 0:
-                    return None
-                if len(encoded) == len(text):
-                    return start, end
-                return (len(encoded[:start].decode("utf-8", "replace")),
-                        len(encoded[:end].decode("utf-8", "replace")))
+                return None if start < 0 else _characters(encoded, text, start, end)
         regex = self._compiled(index)
         try:
             match = regex.search(text)
@@ -326,6 +353,13 @@ class Engine:
         return getattr(self._compiled(index), "_regexp", None)
 
 
+def _characters(encoded: bytes, text: str, start: int, end: int) -> tuple[int, int]:
+    """Offsets ``start`` and ``end`` in ``encoded`` (``text`` as UTF-8) as offsets in ``text``."""
+    if len(encoded) == len(text):
+        return start, end
+    return len(encoded[:start].decode("utf-8", "replace")), len(encoded[:end].decode("utf-8", "replace"))
+
+
 def _compile_filter(patterns: Sequence[str]) -> Any:
     """The prefilter over ``patterns`` (same indices), or None when this build cannot make one."""
     if _FILTER is None:
@@ -344,51 +378,3 @@ def _compile_filter(patterns: Sequence[str]) -> Any:
 
 def _line_local(patterns: Sequence[str]) -> bool:
     return not any(anchor in p for p in patterns for anchor in ("\\A", "\\z", "\\Z"))
-
-
-class EngineView:
-    """Some of another engine's patterns, answering as an engine compiled on them alone would.
-
-    Offline (the replay), the query and header engines are views of one
-    engine compiled on the patterns of both: they differ by five patterns of
-    120, and RE2's set compilation was a third of the command's start-up.  A
-    set reports each of its patterns whether or not others are in it, so
-    matching on the shared set and keeping this view's patterns (in the same
-    order: ``indices`` increase) finds exactly what an engine of its own finds.
-    """
-
-    __slots__ = ("base", "indices", "patterns", "line_local", "_view")
-
-    def __init__(self, base: Engine, indices: Sequence[int]) -> None:
-        self.base = base
-        self.indices = tuple(indices)
-        if any(a >= b for a, b in zip(self.indices, self.indices[1:], strict=False)):
-            raise ValueError("a view keeps its base engine's order")
-        self.patterns = tuple(base.patterns[i] for i in self.indices)
-        self.line_local = _line_local(self.patterns)
-        view = [-1] * len(base.patterns)
-        for mine, theirs in enumerate(self.indices):
-            view[theirs] = mine
-        self._view = view
-
-    def _mine(self, found: list[int]) -> list[int]:
-        if not found:
-            return found
-        view = self._view
-        return [i for i in map(view.__getitem__, found) if i >= 0]
-
-    def matches(self, text: str, *, filtered: bool = False) -> list[int]:
-        return self._mine(self.base.matches(text, filtered=filtered))
-
-    def matches_besides(self, text: str, known: frozenset[int]) -> list[int]:
-        indices = self.indices
-        return self._mine(self.base.matches_besides(text, frozenset(indices[i] for i in known)))
-
-    def position(self, index: int, text: str) -> int:
-        return self.base.position(self.indices[index], text)
-
-    def find(self, index: int, text: str) -> int | None:
-        return self.base.find(self.indices[index], text)
-
-    def span(self, index: int, text: str) -> tuple[int, int] | None:
-        return self.base.span(self.indices[index], text)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-from .engine import Engine, EngineView
+from .engine import Engine
+from .engine_view import EngineView
 from .families import protocol, sql, system, web
 from .sigbase import KINDS, Signature
 
@@ -31,7 +32,7 @@ _ENGINES: dict[tuple[int, str, tuple[Signature, ...]], tuple[Engine, tuple[Signa
 _LOCK = threading.Lock()
 #: Whether engines built from now on are for offline work (set by :func:`.config.compile_on_first_use`):
 #: each leaves its prefilter until a long text needs it, and the kinds of :data:`_SHARED_KINDS` are views
-#: of one engine compiled on the patterns of them all (:class:`.engine.EngineView`).
+#: of one engine compiled on the patterns of them all (:class:`.engine_view.EngineView`).
 PREFILTER_LATER = [False]
 #: The kinds of location a log line has (its query, its user agent and referer).
 _SHARED_KINDS = frozenset(("query", "header"))
