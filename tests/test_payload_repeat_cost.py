@@ -109,3 +109,18 @@ def test_remembering_never_changes_a_verdict(seed, monkeypatch):
         monkeypatch.setattr(payload, "_CLEAN", {})
         without = scan_request(_request(query, form))
         assert _verdict(with_memory) == _verdict(without), (query, form)
+
+
+def test_past_their_share_long_forms_alone_are_forgotten(passes, monkeypatch):
+    """A client posting ever new forms: the oldest forms are forgotten, the headers and short values are not."""
+    monkeypatch.setattr(payload, "_CLEAN_LONG_MAX", 3)
+    monkeypatch.setattr(payload, "_CLEAN_LONG", [])
+    for i in range(5):
+        scan_request(_request({"q": "shoes"}, dict(FORM, comment=f"{i} " + FORM["comment"])))
+    memory = payload._CLEAN
+    forms = [key for key in memory if len(key) == 3 and key[2] == 2 and len(key[1]) > CLEAN_TEXT_CHARS]
+    assert len(forms) <= 3
+    assert any(key[1] == HEADERS["HTTP_USER_AGENT"] for key in memory if len(key) == 3)
+    passes.clear()
+    scan_request(_request({"q": "shoes"}, dict(FORM, comment="4 " + FORM["comment"])))   # the newest: remembered
+    assert passes == []

@@ -105,9 +105,11 @@ REQUEST_BUDGET_PARTS = 2
 _CLEAN: dict[tuple, Any] = {}
 _CLEAN_MAX = 8192
 #: Of which form parts longer than :data:`.parts.CLEAN_TEXT_CHARS` (up to :data:`.parts.FORM_MEMORY_CHARS`,
-#: kept with their decoded pairs): at most this many, the memory cleared past them (a few MiB at most).
+#: kept with their decoded pairs): at most this many (a few MiB), listed in :data:`_CLEAN_LONG` so that
+#: past them those alone are forgotten: a client posting ever new forms does not empty the memory of
+#: headers and short values every few hundred requests.
 _CLEAN_LONG_MAX = 256
-_CLEAN_LONG = 0
+_CLEAN_LONG: list[tuple] = []
 #: The engines :data:`_CLEAN` holds verdicts of (its keys keep them alive): past a few (settings
 #: reloaded with new extra patterns or levels), the memory is cleared so old engines can go.
 _CLEAN_ENGINES: set[Any] = set()
@@ -252,16 +254,19 @@ class _Scan(Matcher, PartReader):
                 clean.clear()
                 _CLEAN_ENGINES.clear()
             _CLEAN_ENGINES.add(engine)
-        global _CLEAN_LONG
-        if len(clean) + 2 * len(entries) > _CLEAN_MAX or _CLEAN_LONG >= _CLEAN_LONG_MAX:
+        if len(clean) + 2 * len(entries) > _CLEAN_MAX:
             clean.clear()
-            _CLEAN_LONG = 0
+            _CLEAN_LONG.clear()
         for text, key in entries:
             if len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
                 clean[(engine, text)] = True
             if key is not None:
                 if len(key[1]) > _CLEAN_TEXT_CHARS:
-                    _CLEAN_LONG += 1
+                    if len(_CLEAN_LONG) >= _CLEAN_LONG_MAX:    # those alone are forgotten, not the short texts
+                        for old in _CLEAN_LONG:
+                            clean.pop(old, None)
+                        _CLEAN_LONG.clear()
+                    _CLEAN_LONG.append(key)
                 clean[key] = self.decoded_pairs(key)
 
     def decoded_pairs(self, key: tuple[Any, str, int]) -> Any:
