@@ -141,6 +141,8 @@ def _is_date(v: str) -> bool:
 #: any script's, as :func:`_is_date` reads them), ``-``, ``.`` or ``,``; uuid and hex with a hex digit.
 _NUMBER_START = frozenset("-.,")
 _HEX_LETTERS = frozenset("abcdefABCDEF")
+#: First characters of a value no narrow kind but ``email`` can start with: ASCII letters past ``f``.
+_WORD_START = frozenset("ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ")
 #: The lengths :func:`_is_date` accepts.
 _DATE_LENGTHS = frozenset((10, 19, 20, 25))
 
@@ -210,9 +212,12 @@ def _shape(value: str) -> str:
     mapped = encoded.translate(_CLASS_OF_BYTE)
     classes = _CLASSES_BY_BITS[(_L in mapped) + 2 * (_U in mapped) + 4 * (_D in mapped) + 8 * (_S in mapped)
                                + 16 * (_P in mapped) + 32 * (_X in mapped)]
+    # a word (a letter no hex digit or uuid starts with) is text unless an e-mail address: value_kind()'s
+    # answer without the call, for most values
+    kind = "text" if v[:1] in _WORD_START and "@" not in v else value_kind(v)
     if len(v) <= TAG_MAX_LENGTH:
-        return f"{value_kind(v)}:{len(value)}:{classes}:{zlib.crc32(encoded) & 0xFFFF:04x}"
-    return f"{value_kind(v)}:{len(value)}:{classes}:"
+        return f"{kind}:{len(value)}:{classes}:{zlib.crc32(encoded) & 0xFFFF:04x}"
+    return f"{kind}:{len(value)}:{classes}:"
 
 
 def parse_shape(shape: str) -> tuple[str, int, str, str]:
