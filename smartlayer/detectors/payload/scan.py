@@ -99,8 +99,10 @@ REQUEST_BUDGET_PARTS = 2
 #: Normalised texts an engine found nothing in, keyed by (engine, text): a User-Agent, an Accept
 #: header, ``page=2`` come back on request after request, and a pass of the engine costs more (its
 #: tables are cold between requests) than the lookup.  Only a clean verdict is kept, and only the
-#: engine's own: a text none of its signatures matches alone on one line of a pass that matched
-#: nothing.  Keyed by the engine object (not its id), so new settings (new engines) start afresh;
+#: engine's own: a text none of its signatures matches, on one line of a pass that matched nothing
+#: or matched again alone after a pass that found something (the other fields of an attacking
+#: request).  Raw texts and whole form parts are kept too, a form part with its decoded pairs.
+#: Keyed by the engine object (not its id), so new settings (new engines) start afresh;
 #: bounded, and cleared when full, so a client sending ever new texts costs what it did without it.
 _CLEAN: dict[tuple, Any] = {}
 _CLEAN_MAX = 8192
