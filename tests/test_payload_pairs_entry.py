@@ -44,14 +44,3 @@ def test_a_query_of_several_pairs_is_one_entry_and_a_match_across_two_pairs_is_n
     result = scan_parts(query_string="a=x%27&b=or+1%3D1--")
     alone = [scan_parts(query_string="a=x%27"), scan_parts(query_string="b=or+1%3D1--")]
     assert set(result.hits) <= {h for r in alone for h in r.hits}     # every hit is one pair's own
-
-
-def test_pairs_lowered_at_once_read_as_pairs_lowered_one_by_one():
-    import random
-
-    from smartlayer.detectors.payload.parts import collapsed, lowered_pairs
-
-    rng = random.Random(5)
-    for _ in range(3000):
-        text = "".join(rng.choice("aB=& x") for _ in range(rng.randint(0, 14)))
-        assert lowered_pairs(text) == [collapsed(pair.lower()) for pair in text.split("&")], repr(text)

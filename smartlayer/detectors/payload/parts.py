@@ -148,16 +148,6 @@ def _without_origin(text: str) -> str:
     m = _ORIGIN.match(text)
     return text[m.end():] if m else text
 
-def lowered_pairs(text: str) -> list[str]:
-    """The ``&``-separated pairs of ASCII ``text`` lower-cased, each :func:`collapsed`: the text lowered and
-    split once, a pair collapsed only when it has a space to lose (a double space, one at either end),
-    rather than two calls a pair (ten pairs of a typical form cost more that way than their decoding)."""
-    low = text.lower()
-    if "  " in low or " &" in low or "& " in low or low[:1] == " " or low[-1:] == " ":
-        return [collapsed(pair) for pair in low.split("&")]
-    return low.split("&")
-
-
 def collapsed(pair: str) -> str:
     """``" ".join(pair.split())`` of ASCII text whose only whitespace is the space (:func:`.normalise.needs_work`
     false): a comment ending in a space was split into its words and joined again, for one space less."""
@@ -228,7 +218,10 @@ class PartReader:
             # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
             if spaced and spaced.isascii() and not needs_work(spaced) and not has_hex_prefix(spaced):
                 self.budget -= len(text)
-                pairs = lowered_pairs(spaced)
+                if " " in spaced:
+                    pairs = [collapsed(pair.lower()) if " " in pair else pair.lower() for pair in split]
+                else:
+                    pairs = [pair.lower() for pair in split]
                 if len(pairs) > MAX_RESCANNED:    # as flush() would rescan them: once for the location
                     self.queue("\n".join(pair for pair in pairs if pair), location, key)
                     return
@@ -267,7 +260,7 @@ class PartReader:
         self.decoded_forms += 1
         split = decoded.split("&")                   # no "%26": the decoded text's "&" are the text's own
         self.decoded[location] = (text, split)
-        pairs = lowered_pairs(decoded)
+        pairs = [collapsed(pair.lower()) for pair in split]
         if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True
