@@ -141,6 +141,10 @@ def _is_date(v: str) -> bool:
 #: any script's, as :func:`_is_date` reads them), ``-``, ``.`` or ``,``; uuid and hex with a hex digit.
 _NUMBER_START = frozenset("-.,")
 _HEX_LETTERS = frozenset("abcdefABCDEF")
+#: First characters of a value no narrow kind but ``email`` can start with: ASCII letters past ``f``.
+_WORD_START = frozenset("ghijklmnopqrstuvwxyzGHIJKLMNOPQRSTUVWXYZ")
+#: The lengths :func:`_is_date` accepts.
+_DATE_LENGTHS = frozenset((10, 19, 20, 25))
 
 
 def value_kind(v: str) -> str:
@@ -149,20 +153,26 @@ def value_kind(v: str) -> str:
     Dispatched on the first character: most values are words, which no
     numeric kind can be, so they skip those checks (the same answer as
     trying every kind in order, which ``tests/test_profile.py`` checks).
+    Each narrow kind is tried only when the value has what it needs (a
+    separator for ``dec``, the length of a uuid or a date), and ``int`` is
+    read here rather than in a call: a new value (``page=2 4242``, what
+    ``--fresh`` requests carry) went through four calls that each said no.
     """
     if not v:
         return "empty"
     first = v[0]
     if first.isdigit() or first in _NUMBER_START:
-        if _is_int(v):
+        body = v[1:] if first == "-" else v
+        if 0 < len(body) <= 18 and body.isdigit() and body.isascii():      # _is_int
             return "int"
-        if _is_dec(v):
+        if ("." in v or "," in v) and _is_dec(v):
             return "dec"
-        if _is_uuid(v):
+        size = len(v)
+        if size == 36 and _is_uuid(v):
             return "uuid"
-        if _is_date(v):
+        if size in _DATE_LENGTHS and _is_date(v):
             return "date"
-    elif first in _HEX_LETTERS and _is_uuid(v):
+    elif first in _HEX_LETTERS and len(v) == 36 and _is_uuid(v):
         return "uuid"
     if "@" in v and _is_email(v):
         return "email"
@@ -192,9 +202,22 @@ def value_shape(value: str) -> str:
 
 
 def _shape(value: str) -> str:
+    """The shape of a value not in :data:`_SHAPES`.  An ASCII value (nearly all) is encoded once, for its
+    tag and its classes alike (:func:`char_classes`' own reading, inlined: one call less a value)."""
     v = value[:MAX_VALUE]
-    tag = f"{zlib.crc32(v.encode('utf-8', 'replace')) & 0xFFFF:04x}" if len(v) <= TAG_MAX_LENGTH else ""
-    return f"{value_kind(v)}:{len(value)}:{char_classes(v)}:{tag}"
+    if not v.isascii():
+        tag = f"{zlib.crc32(v.encode('utf-8', 'replace')) & 0xFFFF:04x}" if len(v) <= TAG_MAX_LENGTH else ""
+        return f"{value_kind(v)}:{len(value)}:{char_classes(v)}:{tag}"
+    encoded = v.encode()
+    mapped = encoded.translate(_CLASS_OF_BYTE)
+    classes = _CLASSES_BY_BITS[(_L in mapped) + 2 * (_U in mapped) + 4 * (_D in mapped) + 8 * (_S in mapped)
+                               + 16 * (_P in mapped) + 32 * (_X in mapped)]
+    # a word (a letter no hex digit or uuid starts with) is text unless an e-mail address: value_kind()'s
+    # answer without the call, for most values
+    kind = "text" if v[:1] in _WORD_START and "@" not in v else value_kind(v)
+    if len(v) <= TAG_MAX_LENGTH:
+        return f"{kind}:{len(value)}:{classes}:{zlib.crc32(encoded) & 0xFFFF:04x}"
+    return f"{kind}:{len(value)}:{classes}:"
 
 
 def parse_shape(shape: str) -> tuple[str, int, str, str]:
@@ -265,6 +288,7 @@ def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list
         pairs = decoded[1]
         raws = text.split("&") if _escaped_equals_in_name(text) else None
         if raws is None or len(raws) == len(pairs):
+            shapes = _SHAPES
             for i, pair in enumerate(pairs):
                 if len(out) >= MAX_PARAMS:
                     return
@@ -275,7 +299,9 @@ def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list
                     out.append([where, _decode(name)[:MAX_NAME], value_shape(_decode(value))])
                     continue
                 name, _, value = pair.partition("=")
-                out.append([where, name[:MAX_NAME], value_shape(value)])
+                # value_shape() inlined for a value seen before (most of them): a call less a parameter
+                shape = shapes.get(value) if len(value) <= _SHAPES_VALUE_CHARS else None
+                out.append([where, name[:MAX_NAME], shape or value_shape(value)])
             return
     for pair in text.split("&"):
         if len(out) >= MAX_PARAMS:

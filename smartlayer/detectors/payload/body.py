@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.utils.http import parse_header_parameters
 
 __all__ = ["BINARY_PREFIXES", "BINARY_TYPES", "Body", "Replay", "scannable_body"]
@@ -232,8 +233,6 @@ def media_type(content_type: str) -> tuple[str, Mapping[str, str]]:
 
 
 def _encoding(request: Any) -> str:
-    from django.conf import settings
-
     encoding = getattr(request, "encoding", None) or settings.DEFAULT_CHARSET
     try:
         "".encode(encoding)
@@ -269,10 +268,9 @@ def scannable_body(request: Any, max_bytes: int) -> Body:
     """The body of a Django request as far as the validator scans it; the view still gets all of it.
 
     May raise ``OSError`` (client gone) after restoring the stream; the caller
-    counts that as an unreadable body.
+    counts that as an unreadable body.  (Django's settings are imported with the module: an import
+    statement in here ran the import machinery's from-list handling, a Python call, on every request.)
     """
-    from django.conf import settings
-
     body = Body()
     meta = request.META
     if request.method in NO_BODY_METHODS:

@@ -210,7 +210,7 @@ class Matcher:
         many = {kind for kind in found
                 if sum(text.count("\n") + 1 if lines else 1 for k, _, text, _, lines in pending if k == kind) > _MAX_RESCANNED}
         joined_by_location: dict[str, list[str]] = {}
-        for kind, location, text, _, lines in pending:
+        for kind, location, text, key, lines in pending:
             if kind in many:         # thousands of fields: once per location, not once per field
                 joined_by_location.setdefault(location, []).append(text)
             elif kind in found:
@@ -220,7 +220,11 @@ class Matcher:
                         continue
                     if self.located_chars >= _SET_CHARS and self.blocked():   # the cheap test first
                         return
-                    self.match_text(one, location)
+                    if not self.match_text(one, location):
+                        # matched alone and found clean: remembered as a clean pass would (its raw text
+                        # too, if it was queued alone), so that the other fields of an attacking request
+                        # (its cookies, page=2) are not matched again, alone, on the next one
+                        self.remember(kind, [(one, None if lines else key)])
         self.candidates.clear()      # a location's lines joined are not lines of one pass: matched in full
         self.narrowed.clear()
         self.raw_only.clear()

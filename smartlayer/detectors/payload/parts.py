@@ -161,6 +161,10 @@ def collapsed(pair: str) -> str:
 MAX_RESCANNED = 64
 #: Texts (raw or normalised) and form parts up to this long are remembered when found clean (scan._CLEAN).
 CLEAN_TEXT_CHARS = 256
+#: Whole form parts (a query string, an urlencoded body) up to this long are remembered when found clean,
+#: with their decoded pairs: a form posted again (a login, a search, a poll's answer) costs a lookup, not
+#: its decoding and a pass over its KiB.  Fewer of them are kept (scan._CLEAN_LONG_MAX).
+FORM_MEMORY_CHARS = 2048
 
 
 class PartReader:
@@ -192,13 +196,16 @@ class PartReader:
         """
         if len(text) <= min(self.cfg.max_bytes, self.budget):
             key = None
-            if len(text) <= CLEAN_TEXT_CHARS:                # a whole query string seen before, found clean
+            if len(text) <= FORM_MEMORY_CHARS:               # a whole form part seen before, found clean
                 key = (self.engine(KINDS[location]), text, 2)
-                if self.known(key):
+                known = self.known_pairs(key)
+                if known is not None:
                     self.budget -= len(text)
                     self.remembered += 1
                     if "%" not in text:
                         self.decoded[location] = (text, (text.replace("+", " ") if "+" in text else text).split("&"))
+                    elif known is not True:                  # its decoded pairs, kept with it
+                        self.decoded[location] = (text, known)
                     return
             if "%" in text:         # needs work (needs_work() would say so): decoded whole if it can be
                 if self.escaped_form(text, location, key):

@@ -99,11 +99,19 @@ REQUEST_BUDGET_PARTS = 2
 #: Normalised texts an engine found nothing in, keyed by (engine, text): a User-Agent, an Accept
 #: header, ``page=2`` come back on request after request, and a pass of the engine costs more (its
 #: tables are cold between requests) than the lookup.  Only a clean verdict is kept, and only the
-#: engine's own: a text none of its signatures matches alone on one line of a pass that matched
-#: nothing.  Keyed by the engine object (not its id), so new settings (new engines) start afresh;
+#: engine's own: a text none of its signatures matches, on one line of a pass that matched nothing
+#: or matched again alone after a pass that found something (the other fields of an attacking
+#: request).  Raw texts and whole form parts are kept too, a form part with its decoded pairs.
+#: Keyed by the engine object (not its id), so new settings (new engines) start afresh;
 #: bounded, and cleared when full, so a client sending ever new texts costs what it did without it.
-_CLEAN: dict[tuple, bool] = {}
+_CLEAN: dict[tuple, Any] = {}
 _CLEAN_MAX = 8192
+#: Of which form parts longer than :data:`.parts.CLEAN_TEXT_CHARS` (up to :data:`.parts.FORM_MEMORY_CHARS`,
+#: kept with their decoded pairs): at most this many (a few MiB), listed in :data:`_CLEAN_LONG` so that
+#: past them those alone are forgotten: a client posting ever new forms does not empty the memory of
+#: headers and short values every few hundred requests.
+_CLEAN_LONG_MAX = 256
+_CLEAN_LONG: list[tuple] = []
 #: The engines :data:`_CLEAN` holds verdicts of (its keys keep them alive): past a few (settings
 #: reloaded with new extra patterns or levels), the memory is cleared so old engines can go.
 _CLEAN_ENGINES: set[Any] = set()
@@ -225,13 +233,18 @@ class _Scan(Matcher, PartReader):
         if text:
             self.queue(text, location)
 
-    def clean_memory(self) -> dict[tuple, bool]:
+    def clean_memory(self) -> dict[tuple, Any]:
         """The memory of texts found clean (:data:`_CLEAN`), read at call time so a test may swap it."""
         return _CLEAN
 
     def known(self, key: tuple[Any, str, int]) -> bool:
         """Whether a raw text or a form part is remembered as clean."""
         return key in _CLEAN
+
+    def known_pairs(self, key: tuple[Any, str, int]) -> Any:
+        """What is remembered of a form part found clean: its decoded pairs (see :meth:`remember`), True
+        when they were not kept, None when it is not remembered."""
+        return _CLEAN.get(key)
 
     def remember(self, kind: str, entries: list[tuple[str, Any]]) -> None:
         """Remember texts of ``kind`` its engine found nothing in (see :data:`_CLEAN`), and the raw
@@ -245,11 +258,27 @@ class _Scan(Matcher, PartReader):
             _CLEAN_ENGINES.add(engine)
         if len(clean) + 2 * len(entries) > _CLEAN_MAX:
             clean.clear()
+            _CLEAN_LONG.clear()
         for text, key in entries:
             if len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
                 clean[(engine, text)] = True
             if key is not None:
-                clean[key] = True
+                if len(key[1]) > _CLEAN_TEXT_CHARS:
+                    if len(_CLEAN_LONG) >= _CLEAN_LONG_MAX:    # those alone are forgotten, not the short texts
+                        for old in _CLEAN_LONG:
+                            clean.pop(old, None)
+                        _CLEAN_LONG.clear()
+                    _CLEAN_LONG.append(key)
+                clean[key] = self.decoded_pairs(key)
+
+    def decoded_pairs(self, key: tuple[Any, str, int]) -> Any:
+        """The decoded pairs of a form part about to be remembered clean (:attr:`decoded`), as a tuple
+        shared by the requests that send the part again (read only); True for any other text."""
+        if key[2] == 2:
+            for text, pairs in self.decoded.values():
+                if text is key[1] or text == key[1]:
+                    return tuple(pairs)
+        return True
 
     def skip(self, reason: str) -> None:
         if reason not in self.skipped:
