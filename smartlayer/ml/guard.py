@@ -87,6 +87,12 @@ PER_CLIENT_CAP = 3
 #: ``training/targets.py``, plain site, 21:29-21:31) — two clients, not a model the site changed
 #: under (the drift benchmark's release flags hundreds).
 MIN_FLAGGED_CLIENTS = 5
+#: A client the site refused (a rule, a ban, the model with the guard green) is left out of the median
+#: judgment for this many minutes after its last refusal: it is being dealt with, and a bot refused
+#: now and then or an integration over its quota scores oddly minute after minute.
+REFUSED_MINUTES = 10
+#: At most this many refused clients are remembered (a flood of them is judged as before, not stored).
+REFUSED_KEPT = 20_000
 
 
 def guard_cache_key() -> str:
@@ -154,13 +160,17 @@ def _training_median(manifest: dict[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _span_scores(history: list) -> list[float]:
+def _span_scores(history: list, refused: dict[str, int] | frozenset = frozenset()) -> list[float]:
     """The judged minutes' scores, sorted, each client's last :data:`PER_CLIENT_CAP` of them only:
-    a client weighs as much over the span as it may in one minute."""
+    a client weighs as much over the span as it may in one minute.  Clients the site refused lately
+    (``refused``: client → the minute of its last refusal) are left out: they are being dealt with
+    (bots caught, an integration over its quota), and on a quiet span a few of them, odd minute after
+    minute, made the median (see the module's doc)."""
     per: dict[str, list[float]] = {}
     for b in history:
         for client, scores in b[5].items():
-            per.setdefault(client, []).extend(scores)
+            if client not in refused:
+                per.setdefault(client, []).extend(scores)
     return sorted(v for scores in per.values() for v in scores[-PER_CLIENT_CAP:])
 
 
@@ -209,6 +219,7 @@ class Guard:
         # (minute, scored, flagged, clients, flagged clients, {client: scores}, {client: flagged}) of
         # the last minutes
         self.history: list[tuple[int, int, int, int, int, dict[str, list[float]], dict[str, int]]] = []
+        self.refused_at: dict[str, int] = {}   # client → the minute of its last refusal (REFUSED_MINUTES)
 
     @property
     def green(self) -> bool:
@@ -229,6 +240,13 @@ class Guard:
         if score is not None and counts[0] <= PER_CLIENT_CAP:
             counts[2].append(score)
         return self.demoted is None
+
+    def refused(self, model: Any, client: str, now: float) -> None:
+        """The request of ``client`` just noted was refused (by a rule, a ban, the model with the
+        guard green): the client is left out of the span's median judgment."""
+        if getattr(model, "version", None) == self.version and (
+                client in self.refused_at or len(self.refused_at) < REFUSED_KEPT):
+            self.refused_at[client] = int(now // 60)
 
     def _roll(self, model: Any, minute: int, now: float) -> None:
         with self._lock:
@@ -263,7 +281,9 @@ class Guard:
         share = sum(b[2] for b in self.history) / scored
         clients = sum(b[3] for b in self.history)   # client-minutes
         client_share = sum(b[4] for b in self.history) / clients if clients else 0.0
-        scores = _span_scores(self.history)
+        if self.refused_at:
+            self.refused_at = {k: m for k, m in self.refused_at.items() if m > self.minute - REFUSED_MINUTES}
+        scores = _span_scores(self.history, self.refused_at)
         median = statistics.median(scores) if scores else None
         flagged_clients = len({c for b in self.history for c, n in b[6].items() if n})
         broad = (share > self.bound and client_share >= float(sl_settings.MODEL_GUARD_CLIENT_SHARE)
