@@ -10,23 +10,25 @@ the flagged share: a model that refuses everybody is still demoted.
 from __future__ import annotations
 
 import random
+import statistics
 
-from smartlayer.ml.guard import REFUSED_MINUTES, Guard
+from smartlayer.ml.guard import MIN_JUDGED_CLIENTS, REFUSED_MINUTES, Guard, _span_scores
 from tests.test_ml_guard_shift import T0, Model
 from tests.test_score_early import Constant, visit
 
 
-def _quiet_span(guard: Guard, minutes: int, *, refuse: bool, start: float = T0, busy_score: float = 0.56) -> None:
-    """Four people (a page every ~20 s, scores like the training week's) and six busy clients scoring
+def _quiet_span(guard: Guard, minutes: int, *, refuse: bool, start: float = T0, busy_score: float = 0.56,
+                people: int = 4, busy: int = 6) -> None:
+    """``people`` (a page every ~20 s, scores like the training week's) and ``busy`` clients scoring
     above the training 90th percentile, below the threshold (never flagged); refused when ``refuse``."""
     rng = random.Random(5)
     model = Model()
     for step in range(minutes * 20):
         t = start + step * 3.0
-        for k in range(4):
+        for k in range(people):
             if rng.random() < 0.15:
                 guard.note(model, f"ip:198.51.100.{k}", False, t + k * 0.01, rng.uniform(0.43, 0.5))
-        for b in range(6):
+        for b in range(busy):
             client = f"ip:203.0.113.{b}"
             guard.note(model, client, False, t + b * 0.01, busy_score)
             if refuse:
@@ -48,6 +50,18 @@ def test_a_client_refused_long_ago_counts_again():
     assert guard.green
     _quiet_span(guard, REFUSED_MINUTES + 10, refuse=False, start=T0 + 2 * 60)
     assert guard.demoted is not None
+
+
+def test_a_handful_of_clients_is_not_the_typical_request():
+    """Three people and four API integrations odd all day (never refused): seven clients are too few."""
+    guard = Guard()
+    _quiet_span(guard, 30, refuse=False, people=3, busy=MIN_JUDGED_CLIENTS - 4)
+    assert guard.green
+    scores, clients = _span_scores(guard.history)
+    assert clients == MIN_JUDGED_CLIENTS - 1 and statistics.median(scores) > guard.median_bound
+    bigger = Guard()
+    _quiet_span(bigger, 30, refuse=False, people=3, busy=MIN_JUDGED_CLIENTS - 3)
+    assert bigger.demoted is not None
 
 
 def test_everybody_flagged_and_refused_still_demotes():

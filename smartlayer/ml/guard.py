@@ -25,7 +25,12 @@ buckets:
     a page or two (generated traffic, tuning seed 3 of ``training/targets.py``,
     telemetry site: a product clicker and three bots among a dozen readers moved
     the median at 21:50, and the model stayed record-only for the rest of the
-    day, letting every later bot through).  A
+    day, letting every later bot through).  Clients the site refused in the
+    last :data:`REFUSED_MINUTES` minutes are left out, and fewer than
+    :data:`MIN_JUDGED_CLIENTS` clients left are not judged: on quiet spans of
+    6–12 clients, bots being refused and API integrations odd all day made
+    the median while the people among them scored as in the training week
+    (new tuning seeds 14, 16, 18: a good model demoted for hours).  A
     change of the site moves everybody's scores a little, long before it
     pushes many above the threshold (measured, ``training/README.md``: the
     drift case's median rose from ≈ the training median to above its 90th
@@ -91,6 +96,10 @@ MIN_FLAGGED_CLIENTS = 5
 #: judgment for this many minutes after its last refusal: it is being dealt with, and a bot refused
 #: now and then or an integration over its quota scores oddly minute after minute.
 REFUSED_MINUTES = 10
+#: "The typical request" is judged over this many distinct clients (not refused lately) at least: on a
+#: quiet afternoon three API integrations and a bot, odd all day, among three or four people made the
+#: median of a span of seven (generated traffic, new tuning seed 18, telemetry site, 12:43).
+MIN_JUDGED_CLIENTS = 8
 #: At most this many refused clients are remembered (a flood of them is judged as before, not stored).
 REFUSED_KEPT = 20_000
 
@@ -160,8 +169,9 @@ def _training_median(manifest: dict[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _span_scores(history: list, refused: dict[str, int] | frozenset = frozenset()) -> list[float]:
-    """The judged minutes' scores, sorted, each client's last :data:`PER_CLIENT_CAP` of them only:
+def _span_scores(history: list, refused: dict[str, int] | frozenset = frozenset()) -> tuple[list[float], int]:
+    """The judged minutes' scores, sorted, each client's last :data:`PER_CLIENT_CAP` of them only, and
+    how many clients they are:
     a client weighs as much over the span as it may in one minute.  Clients the site refused lately
     (``refused``: client → the minute of its last refusal) are left out: they are being dealt with
     (bots caught, an integration over its quota), and on a quiet span a few of them, odd minute after
@@ -171,7 +181,7 @@ def _span_scores(history: list, refused: dict[str, int] | frozenset = frozenset(
         for client, scores in b[5].items():
             if client not in refused:
                 per.setdefault(client, []).extend(scores)
-    return sorted(v for scores in per.values() for v in scores[-PER_CLIENT_CAP:])
+    return sorted(v for scores in per.values() for v in scores[-PER_CLIENT_CAP:]), len(per)
 
 
 @dataclass
@@ -283,8 +293,8 @@ class Guard:
         client_share = sum(b[4] for b in self.history) / clients if clients else 0.0
         if self.refused_at:
             self.refused_at = {k: m for k, m in self.refused_at.items() if m > self.minute - REFUSED_MINUTES}
-        scores = _span_scores(self.history, self.refused_at)
-        median = statistics.median(scores) if scores else None
+        scores, judged = _span_scores(self.history, self.refused_at)
+        median = statistics.median(scores) if scores and judged >= MIN_JUDGED_CLIENTS else None
         flagged_clients = len({c for b in self.history for c, n in b[6].items() if n})
         broad = (share > self.bound and client_share >= float(sl_settings.MODEL_GUARD_CLIENT_SHARE)
                  and flagged_clients >= MIN_FLAGGED_CLIENTS)
