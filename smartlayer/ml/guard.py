@@ -170,12 +170,11 @@ def _training_median(manifest: dict[str, Any] | None) -> float | None:
 
 
 def _span_scores(history: list, refused: dict[str, int] | frozenset = frozenset()) -> tuple[list[float], int]:
-    """The judged minutes' scores, sorted, each client's last :data:`PER_CLIENT_CAP` of them only, and
-    how many clients they are:
-    a client weighs as much over the span as it may in one minute.  Clients the site refused lately
-    (``refused``: client → the minute of its last refusal) are left out: they are being dealt with
-    (bots caught, an integration over its quota), and on a quiet span a few of them, odd minute after
-    minute, made the median (see the module's doc)."""
+    """The judged minutes' scores, sorted, each client's last :data:`PER_CLIENT_CAP` of them only (a
+    client weighs as much over the span as it may in one minute), and how many clients they are.
+    Clients the site refused lately (``refused``: client → the minute of its last refusal) are left
+    out: they are being dealt with (bots caught, an integration over its quota), and on a quiet span
+    a few of them, odd minute after minute, made the median (see the module's doc)."""
     per: dict[str, list[float]] = {}
     for b in history:
         for client, scores in b[5].items():
@@ -285,14 +284,14 @@ class Guard:
                                  {k: c[2] for k, c in self.counts.items() if c[2]},
                                  {k: c[1] for k, c in self.counts.items() if c[1]}))
         self.history = [b for b in self.history if b[0] > self.minute - span]
+        if self.refused_at:
+            self.refused_at = {k: m for k, m in self.refused_at.items() if m > self.minute - REFUSED_MINUTES}
         scored = sum(b[1] for b in self.history)
         if scored < int(sl_settings.MODEL_GUARD_MIN_SCORED):
             return
         share = sum(b[2] for b in self.history) / scored
         clients = sum(b[3] for b in self.history)   # client-minutes
         client_share = sum(b[4] for b in self.history) / clients if clients else 0.0
-        if self.refused_at:
-            self.refused_at = {k: m for k, m in self.refused_at.items() if m > self.minute - REFUSED_MINUTES}
         scores, judged = _span_scores(self.history, self.refused_at)
         median = statistics.median(scores) if scores and judged >= MIN_JUDGED_CLIENTS else None
         flagged_clients = len({c for b in self.history for c, n in b[6].items() if n})
