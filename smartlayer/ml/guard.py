@@ -25,7 +25,12 @@ buckets:
     a page or two (generated traffic, tuning seed 3 of ``training/targets.py``,
     telemetry site: a product clicker and three bots among a dozen readers moved
     the median at 21:50, and the model stayed record-only for the rest of the
-    day, letting every later bot through).  A
+    day, letting every later bot through).  Clients the site refused in the
+    last :data:`REFUSED_MINUTES` minutes are left out, and fewer than
+    :data:`MIN_JUDGED_CLIENTS` clients left are not judged: on quiet spans of
+    6–12 clients, bots being refused and API integrations odd all day made
+    the median while the people among them scored as in the training week
+    (new tuning seeds 14, 16, 18: a good model demoted for hours).  A
     change of the site moves everybody's scores a little, long before it
     pushes many above the threshold (measured, ``training/README.md``: the
     drift case's median rose from ≈ the training median to above its 90th
@@ -87,6 +92,16 @@ PER_CLIENT_CAP = 3
 #: ``training/targets.py``, plain site, 21:29-21:31) — two clients, not a model the site changed
 #: under (the drift benchmark's release flags hundreds).
 MIN_FLAGGED_CLIENTS = 5
+#: A client the site refused (a rule, a ban, the model with the guard green) is left out of the median
+#: judgment for this many minutes after its last refusal: it is being dealt with, and a bot refused
+#: now and then or an integration over its quota scores oddly minute after minute.
+REFUSED_MINUTES = 10
+#: "The typical request" is judged over this many distinct clients (not refused lately) at least: on a
+#: quiet afternoon three API integrations and a bot, odd all day, among three or four people made the
+#: median of a span of seven (generated traffic, new tuning seed 18, telemetry site, 12:43).
+MIN_JUDGED_CLIENTS = 8
+#: At most this many refused clients are remembered (a flood of them is judged as before, not stored).
+REFUSED_KEPT = 20_000
 
 
 def guard_cache_key() -> str:
@@ -154,14 +169,18 @@ def _training_median(manifest: dict[str, Any] | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _span_scores(history: list) -> list[float]:
-    """The judged minutes' scores, sorted, each client's last :data:`PER_CLIENT_CAP` of them only:
-    a client weighs as much over the span as it may in one minute."""
+def _span_scores(history: list, refused: dict[str, int] | frozenset = frozenset()) -> tuple[list[float], int]:
+    """The judged minutes' scores, sorted, each client's last :data:`PER_CLIENT_CAP` of them only (a
+    client weighs as much over the span as it may in one minute), and how many clients they are.
+    Clients the site refused lately (``refused``: client → the minute of its last refusal) are left
+    out: they are being dealt with (bots caught, an integration over its quota), and on a quiet span
+    a few of them, odd minute after minute, made the median (see the module's doc)."""
     per: dict[str, list[float]] = {}
     for b in history:
         for client, scores in b[5].items():
-            per.setdefault(client, []).extend(scores)
-    return sorted(v for scores in per.values() for v in scores[-PER_CLIENT_CAP:])
+            if client not in refused:
+                per.setdefault(client, []).extend(scores)
+    return sorted(v for scores in per.values() for v in scores[-PER_CLIENT_CAP:]), len(per)
 
 
 @dataclass
@@ -209,6 +228,7 @@ class Guard:
         # (minute, scored, flagged, clients, flagged clients, {client: scores}, {client: flagged}) of
         # the last minutes
         self.history: list[tuple[int, int, int, int, int, dict[str, list[float]], dict[str, int]]] = []
+        self.refused_at: dict[str, int] = {}   # client → the minute of its last refusal (REFUSED_MINUTES)
 
     @property
     def green(self) -> bool:
@@ -229,6 +249,13 @@ class Guard:
         if score is not None and counts[0] <= PER_CLIENT_CAP:
             counts[2].append(score)
         return self.demoted is None
+
+    def refused(self, model: Any, client: str, now: float) -> None:
+        """The request of ``client`` just noted was refused (by a rule, a ban, the model with the
+        guard green): the client is left out of the span's median judgment."""
+        if getattr(model, "version", None) == self.version and (
+                client in self.refused_at or len(self.refused_at) < REFUSED_KEPT):
+            self.refused_at[client] = int(now // 60)
 
     def _roll(self, model: Any, minute: int, now: float) -> None:
         with self._lock:
@@ -257,14 +284,16 @@ class Guard:
                                  {k: c[2] for k, c in self.counts.items() if c[2]},
                                  {k: c[1] for k, c in self.counts.items() if c[1]}))
         self.history = [b for b in self.history if b[0] > self.minute - span]
+        if self.refused_at:
+            self.refused_at = {k: m for k, m in self.refused_at.items() if m > self.minute - REFUSED_MINUTES}
         scored = sum(b[1] for b in self.history)
         if scored < int(sl_settings.MODEL_GUARD_MIN_SCORED):
             return
         share = sum(b[2] for b in self.history) / scored
         clients = sum(b[3] for b in self.history)   # client-minutes
         client_share = sum(b[4] for b in self.history) / clients if clients else 0.0
-        scores = _span_scores(self.history)
-        median = statistics.median(scores) if scores else None
+        scores, judged = _span_scores(self.history, self.refused_at)
+        median = statistics.median(scores) if scores and judged >= MIN_JUDGED_CLIENTS else None
         flagged_clients = len({c for b in self.history for c, n in b[6].items() if n})
         broad = (share > self.bound and client_share >= float(sl_settings.MODEL_GUARD_CLIENT_SHARE)
                  and flagged_clients >= MIN_FLAGGED_CLIENTS)

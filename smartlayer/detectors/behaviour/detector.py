@@ -202,7 +202,13 @@ class Detector:
                              or (corroborate and ev.model_corroborated >= corroborate))):
                     ev.in_grace = False
 
-        return enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
+        decision = enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
+        if ev.model_score is not None and decision.refuses:
+            # a client the site refuses is being dealt with: the guard leaves it out of "the typical request"
+            refused = getattr(self.guard, "refused", None)   # a caller's own guard may not follow refusals
+            if refused is not None:
+                refused(model, client.key, now)
+        return decision
 
     def _behind_shared_address(self, ctx: RequestContext, arrival: tuple, now: float, windows: WindowStore) -> Any:
         """For an anonymous client with a site cookie: the clients behind its address.

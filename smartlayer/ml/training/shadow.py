@@ -132,6 +132,9 @@ class _Unguarded:
     def note(self, model: Any, client: str, flagged: bool, now: float, score: float | None = None) -> bool:
         return True
 
+    def refused(self, model: Any, client: str, now: float) -> None:
+        return None
+
 
 class _Tally:
     """What one model's replay did, request by request and client by client."""
