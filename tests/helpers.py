@@ -85,3 +85,17 @@ def request_kind(method: str, f: int) -> str:
     if method in ("GET", "HEAD") and not f & (FLAG_ASSET | FLAG_TELEMETRY | FLAG_API | FLAG_UNKNOWN_PATH):
         return "N" if f & FLAG_NAVIGATED else ("R" if f & FLAG_FOREIGN_REFERER else "P")
     return "A" if f & FLAG_ASSET else ("T" if f & FLAG_TELEMETRY else "C")
+
+
+def spy_engine_matches(monkeypatch: Any, record: Any) -> None:
+    """Wrap ``Engine.matches`` so that every whole-engine pass calls ``record(text, filtered)`` first
+    (the payload tests count passes and the characters sent to them; each keeps what it needs)."""
+    from smartlayer.detectors.payload import engine
+
+    original = engine.Engine.matches
+
+    def counting(self: Any, text: str, *, filtered: bool = False) -> list[int]:
+        record(text, filtered)
+        return original(self, text, filtered=filtered)
+
+    monkeypatch.setattr(engine.Engine, "matches", counting)

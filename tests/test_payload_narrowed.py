@@ -12,6 +12,7 @@ import pytest
 
 from smartlayer.detectors.payload import engine, normalise, scan_parts
 from smartlayer.detectors.payload.signatures import engine_for
+from tests.helpers import spy_engine_matches
 from tests.test_payload_work import ATTACKS, PROSE, diverse
 
 matching = importlib.import_module("smartlayer.detectors.payload.matching")
@@ -62,15 +63,8 @@ def test_many_diverse_fields_get_the_hits_the_set_gives_them(sl, monkeypatch, se
 def set_chars(monkeypatch):
     """The texts the whole-table set is asked to match."""
     seen: list[str] = []
-    original = engine.Engine.matches
     monkeypatch.setattr(scan_module, "_CLEAN", {})
-
-    def counting(self, text, *, filtered=False):
-        if not filtered:
-            seen.append(text)
-        return original(self, text, filtered=filtered)
-
-    monkeypatch.setattr(engine.Engine, "matches", counting)
+    spy_engine_matches(monkeypatch, lambda text, filtered: None if filtered else seen.append(text))
     return seen
 
 

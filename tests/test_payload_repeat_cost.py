@@ -14,10 +14,11 @@ from urllib.parse import urlencode
 import pytest
 from django.test import RequestFactory
 
-from smartlayer.detectors.payload import engine, scan_request
 from smartlayer.detectors.payload import scan as payload
+from smartlayer.detectors.payload import scan_request
 from smartlayer.detectors.payload.parts import CLEAN_TEXT_CHARS, FORM_MEMORY_CHARS
 from smartlayer.profile import shapes
+from tests.helpers import spy_engine_matches
 
 COMMENT = ("I ordered the blue pair last week and they fit well, although the left one felt a little tight "
            "around the toes at first. After two runs it's fine; delivery took 3 days (box dented, shoes OK). ")
@@ -36,14 +37,8 @@ def _request(query: dict, form: dict = FORM):
 def passes(monkeypatch):
     """The characters of every whole-engine pass (set or prefilter), with a memory of clean texts of its own."""
     calls: list[int] = []
-    original = engine.Engine.matches
     monkeypatch.setattr(payload, "_CLEAN", {})
-
-    def counting(self, text, *, filtered=False):
-        calls.append(len(text))
-        return original(self, text, filtered=filtered)
-
-    monkeypatch.setattr(engine.Engine, "matches", counting)
+    spy_engine_matches(monkeypatch, lambda text, filtered: calls.append(len(text)))
     return calls
 
 

@@ -16,6 +16,7 @@ import pytest
 from smartlayer.detectors.payload import engine, normalise, scan_parts
 from smartlayer.detectors.payload import scan as payload
 from smartlayer.detectors.payload.signatures import engine_for
+from tests.helpers import spy_engine_matches
 from tests.test_payload import BENIGN_TEXTS, FAMILY_CASES, OBVIOUS_ATTACKS
 
 BLOCK = 3
@@ -44,14 +45,8 @@ def diverse(snippets: list[str], seed: int, size: int) -> str:
 def engine_calls(monkeypatch):
     """(characters, through the prefilter?) of every whole-engine match the scan asks for."""
     calls: list[tuple[int, bool]] = []
-    original = engine.Engine.matches
     monkeypatch.setattr(payload, "_CLEAN", {})
-
-    def counting(self, text, *, filtered=False):
-        calls.append((len(text), filtered))
-        return original(self, text, filtered=filtered)
-
-    monkeypatch.setattr(engine.Engine, "matches", counting)
+    spy_engine_matches(monkeypatch, lambda text, filtered: calls.append((len(text), filtered)))
     return calls
 
 

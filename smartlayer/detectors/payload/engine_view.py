@@ -41,22 +41,6 @@ class EngineView:
         view = self._view
         return [i for i in map(view.__getitem__, found) if i >= 0]
 
-    def _warm_reverse(self) -> None:
-        """Compile each pattern's reverse program now, with the engine, rather than on a request.
-
-        RE2 locates a match's start with a second, reversed program that it
-        compiles the first time a pattern is found and located: 0.5 ms a
-        pattern on average and 3.6 ms for the largest (``shell_command``), paid
-        by whichever request first holds that attack — several at once on a
-        request of diverse attacks.  Compiled here (the table's four engines:
-        0.2 s at start-up, ahead of the first request), they cost nothing then.
-        """
-        for low in self._low.values():
-            try:
-                low.ReverseProgramSize()
-            except Exception:                    # noqa: BLE001 - a build without it: compiled on first use
-                return
-
     def matches(self, text: str, *, filtered: bool = False) -> list[int]:
         return self._mine(self.base.matches(text, filtered=filtered))
 
