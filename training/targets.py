@@ -67,8 +67,14 @@ def test_day(seed: int, humans: int, site) -> list:
     return generate_automation_day(seed, humans=humans, sitemap=site)
 
 
-def sessions_caught(records: list, model, profile) -> dict[str, list[int]]:
-    """{group: [sessions, caught]} after replaying ``records`` (model None: the rules alone)."""
+BENIGN = ("people", "office", "telemetry readers", "product clickers")
+
+
+def sessions_caught(records: list, model, profile, refused: list | None = None) -> dict[str, list[int]]:
+    """{group: [sessions, caught]} after replaying ``records`` (model None: the rules alone).
+
+    ``refused``, when given, receives one line per benign session refused (its first refusal's
+    time, client and reason, and how many of its requests were refused): what to read next."""
     from smartlayer.offline.replay import Replayer
 
     rp = Replayer(model=model, profile=profile, payloads=False)
@@ -81,8 +87,17 @@ def sessions_caught(records: list, model, profile) -> dict[str, list[int]]:
             index[who] += 1
         last[who] = r.ts
         key = (*who, index[who])
-        refused = rp.feed(r)
-        caught[key] = caught.get(key, False) or refused
+        hit = rp.feed(r)
+        if hit and refused is not None and GROUPS.get(r.label) in BENIGN:
+            reason = rp.last.refused_by.reason
+            if not caught.get(key):
+                refused.append([key, r.ts, reason, 1])
+            else:
+                for entry in reversed(refused):
+                    if entry[0] == key:
+                        entry[3] += 1
+                        break
+        caught[key] = caught.get(key, False) or hit
     out: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for (label, *_), hit in caught.items():
         group = GROUPS.get(label)
@@ -103,6 +118,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="replay only with the rules + profile + model (the other columns print '-')")
     parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE",
                         help="SMART_MIDDLEWARE settings for the run (a number, or a JSON value)")
+    parser.add_argument("--show-refused", action="store_true",
+                        help="list every benign session refused with the model (first refusal's reason)")
     args = parser.parse_args(argv)
     import json
     import os
@@ -131,9 +148,14 @@ def main(argv: list[str] | None = None) -> None:
             day = test_day(seed + 100, args.day_humans, site)
             runs = [("rules", None, None), ("rules + profile", None, profile), ("rules + model", model, profile)]
             for mode, m, p in runs[2:] if args.model_only else runs:
-                for group, (n, c) in sessions_caught(day, m, p).items():
+                refused: list | None = [] if args.show_refused and m is not None else None
+                for group, (n, c) in sessions_caught(day, m, p, refused).items():
                     pooled[mode][group][0] += n
                     pooled[mode][group][1] += c
+                for (label, client, cookie, nth), ts, reason, count in refused or ():
+                    print(f"  refused: {name} seed {seed} {GROUPS[label]} {client}{' ' + cookie if cookie else ''} "
+                          f"session {nth} at {time.strftime('%H:%M:%S', time.gmtime(ts))}: {reason} "
+                          f"({count} refused)", file=sys.stderr)
             ceilings = ", ".join(f"{k} {v:g}" for k, v in model.manifest.get("tell_ceilings", {}).items())
             print(f"  seed {seed}: {len(day)} requests replayed, {time.perf_counter() - t0:.0f}s; "
                   f"tell ceilings: {ceilings or '-'}", file=sys.stderr)
