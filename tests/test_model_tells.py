@@ -70,6 +70,30 @@ def test_a_fixed_wait_corroborates_a_fast_reader_does_not():
     assert model.score_vector(_paced(15, 0.35)).corroborated is False     # "next product" every 2-9 s
 
 
+def test_a_chance_steady_stretch_of_a_next_product_walk_is_not_a_tell_a_fixed_wait_is():
+    """A walk clicking "next product" every 2-9 s (cv about 0.37) shows now and then a stretch of 9-11
+    gaps as steady as 0.15, just beyond a ceiling of 0.83 that is itself the week's steadiest chance
+    stretch; a reading off so few gaps varies by about cv / sqrt(2 n), and only a steadiness beyond
+    the ceiling by that much is a tell.  A fixed wait ± 15 % (cv about 0.09) stays one."""
+    model = _model({"steady_dwell": 0.833}, score=0.5)
+    for pages, cv in ((10, 0.154), (11, 0.158), (12, 0.162)):     # the clicker's readings, 7-9 s apart
+        assert TELLS["steady_dwell"](_paced(pages, cv, gap_s=7.5)) > 0.833     # beyond the ceiling as read
+        assert model.score_vector(_paced(pages, cv, gap_s=7.5)).corroborated is False
+    for pages in (8, 12, 20):
+        assert model.score_vector(_paced(pages, 0.09, gap_s=7.5)).corroborated is True
+    # the noise shrinks with the evidence: the same steadiness over a long visit is a tell
+    assert model.score_vector(_paced(200, 0.154, gap_s=7.5)).corroborated is True
+
+
+def test_the_ceiling_is_learned_from_the_plain_reading():
+    """Training learns what the week showed (1 - cv), the margin is the request's own."""
+    X = np.zeros((2, N_FEATURES))
+    X[:, PAGES] = [9, 40]
+    X[:, CV] = [0.15, 0.9]
+    X[:, GAP] = np.log1p(5.0)
+    assert tell_ceilings(X, quantile=1.0)["steady_dwell"] == pytest.approx(0.85)
+
+
 # ── tells, flagged or not ────────────────────────────────────────────────
 def test_tells_block_below_the_threshold_too_but_not_while_demoted(sl):
     sl(MODEL_TELL_COUNT=8)
