@@ -179,7 +179,7 @@ class ActiveModel:
         does not hold); judged only for a request the tells corroborated."""
         x = extract(snap, self.own_assets)
         scored_ = self.score_vector(x)
-        if (scored_.corroborated and self._steady_ceiling is not None
+        if (self._steady_ceiling is not None and scored_.corroborated
                 and steady_by_chance(x, snap.arrivals, self._steady_ceiling, self._other_tells)):
             return replace(scored_, corroborated=False)
         return scored_
