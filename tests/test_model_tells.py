@@ -8,16 +8,20 @@ while the live guard is green.  Figures on generated traffic: training/README.md
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
-from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES
+from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES, extract
 from smartlayer.ml.runtime import ActiveModel, ModelScore
-from smartlayer.ml.tells import TELL_FLOORS, TELLS
+from smartlayer.ml.tells import TELL_FLOORS, TELLS, steady_vouched
 from smartlayer.ml.training.tells import tell_ceilings
 from smartlayer.policy.decisions import combine
 from smartlayer.request.decision import Action, Evidence
+from smartlayer.request.facts import FLAG_NAVIGATED, FLAG_PROFILED, browsed_run, probing_run
 from smartlayer.request.reasons import entry
+from smartlayer.state.windows.window import ClientWindow
 from tests.helpers import first_refusal_in_grace
 
 PAGES = FEATURE_NAMES.index("page_views")
@@ -68,6 +72,70 @@ def test_a_fixed_wait_corroborates_a_fast_reader_does_not():
     model = _model({"steady_dwell": 0.84}, score=0.7)
     assert model.score_vector(_paced(15, 0.12)).corroborated is True      # 2.5-4 s on every page
     assert model.score_vector(_paced(15, 0.35)).corroborated is False     # "next product" every 2-9 s
+
+
+# ── a chance steady stretch of a walk through a listing ───────────────────
+#: the gaps of a "next product" walk (2-9 s) whose first 11 came out steady by chance
+#: (cv 0.12-0.16 from the 8th to the 12th page view), and the walk going on as such walks do: the page
+#: views of the product clicker refused on the generated telemetry site (tuning seed 3)
+_CHANCE_GAPS = (8.41, 7.86, 8.92, 5.83, 8.27, 7.15, 7.05, 8.59, 5.48, 6.2, 9.18, 3.16, 9.06, 4.8, 3.2)
+_CEILING = 0.833
+
+
+def _window(gaps, *, walk: bool = True, navigated: bool = True, t0: float = 1_700_000_000.0):
+    """The snapshots of one browser's page views ``gaps`` apart: a listing, then products one after
+    another (``walk``: ids 76, 77, …; else ids all over the shop), each from the page before."""
+    window = ClientWindow(500)
+    flags = FLAG_PROFILED | (FLAG_NAVIGATED if navigated else 0)
+    snaps = [window.arrive((t0, "GET", "/category/shoes/", FLAG_PROFILED), 3600.0)]
+    t = t0
+    for i, gap in enumerate(gaps):
+        t += gap
+        pid = 76 + i if walk else 76 + 37 * i % 401
+        snaps.append(window.arrive((t, "GET", f"/products/{pid}/", flags), 3600.0))
+    return snaps
+
+
+def _tells_shown(model: ActiveModel, snaps) -> int:
+    return sum(model.score(s).corroborated for s in snaps)
+
+
+def _steady_model() -> ActiveModel:
+    manifest = {"threshold": 0.6, "feature_stats": {"median": [0.0] * N_FEATURES, "scale": [1.0] * N_FEATURES},
+                "tell_ceilings": {"steady_dwell": _CEILING, "even_gap_share": 0.7}, "tells_profiled": True}
+    return ActiveModel("t-1", _Forest(0.5), manifest)
+
+
+def test_browsed_run_is_the_walk_probing_run_leaves_out():
+    arr = [(100.0 + 5 * i, "GET", f"/products/{76 + i}/", FLAG_NAVIGATED) for i in range(10)]
+    assert browsed_run(arr, 1.0) == 10 and probing_run(arr, 1.0) == 0
+    typed = [(t, m, p, 0) for t, m, p, _ in arr]                      # opened directly: enumeration
+    assert browsed_run(typed, 1.0) == 0 and probing_run(typed, 1.0) == 10
+
+
+def test_a_next_product_walk_steady_by_chance_shows_no_tell():
+    """Five page views in a row just beyond the ceiling (0.838-0.877 against 0.833) refused a
+    product clicker (``model:tells``, 5 of them); read off 7-11 gaps, that steadiness is within two
+    standard errors of the ceiling, and on a walk through a listing it is chance."""
+    snaps = _window(_CHANCE_GAPS)
+    steady = [TELLS["steady_dwell"](extract(s)) for s in snaps]
+    assert sum(v > _CEILING for v in steady) == 5                     # what the tell read before
+    assert _tells_shown(_steady_model(), snaps) == 0
+
+
+def test_the_same_pace_wandering_the_shop_is_still_a_tell():
+    """Only a walk through a listing gets the margin: the same gaps over ids all over the shop, or
+    products opened without the site's links, show the tell as before."""
+    assert _tells_shown(_steady_model(), _window(_CHANCE_GAPS, walk=False)) == 5
+    assert _tells_shown(_steady_model(), _window(_CHANCE_GAPS, navigated=False)) == 5
+
+
+def test_a_fixed_wait_through_a_listing_is_still_a_tell():
+    """A script clicking "next" on a fixed wait ± 10 % is steady on every stretch, beyond the margin."""
+    gaps = [7.0 * (1.0 + 0.1 * math.sin(3.7 * i)) for i in range(14)]
+    snaps = _window(gaps)
+    assert _tells_shown(_steady_model(), snaps) >= 5
+    assert all(steady_vouched(extract(s)) > _CEILING for s in snaps[8:])
 
 
 # ── tells, flagged or not ────────────────────────────────────────────────

@@ -28,7 +28,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from operator import mul, sub
 from typing import Any
 
@@ -41,7 +41,7 @@ from ..state.windows.window import Snapshot
 from .features import FEATURE_NAMES, extract
 from .forest import CompiledForest
 from .store import LoadedModel, ModelStore
-from .tells import corroborating, paced_like_reading
+from .tells import corroborating, paced_like_reading, steady_by_chance
 
 logger = logging.getLogger("smartlayer")
 
@@ -142,7 +142,12 @@ class ActiveModel:
         self._inv_scale = [1.0 / float(s) if float(s) > 0 else 1.0 for s in stats["scale"]]
         if not (len(self._median) == len(self._inv_scale) == len(FEATURE_NAMES)):
             raise ValueError("feature_stats do not match the feature set")
-        self._tells = corroborating(manifest.get("tell_ceilings") or {})
+        ceilings = manifest.get("tell_ceilings") or {}
+        self._tells = corroborating(ceilings)
+        # the steady-dwell tell is judged again with the window on a walk through a listing (score())
+        steady = ceilings.get("steady_dwell")
+        self._steady_ceiling = float(steady) if steady is not None else None
+        self._other_tells = corroborating({k: v for k, v in ceilings.items() if k != "steady_dwell"})
         sustained = manifest.get("sustained_threshold")
         self.sustained_threshold = float(sustained) if sustained is not None else None
         self.tells_alone = bool(manifest.get("tells_profiled", False))
@@ -167,8 +172,17 @@ class ActiveModel:
                           corroborated, self.sustained_threshold, self.tells_alone, reading)
 
     def score(self, snap: Snapshot) -> ModelScore:
-        """Extract the request's features and score them (a few tens of µs)."""
-        return self.score_vector(extract(snap, self.own_assets))
+        """Extract the request's features and score them (a few tens of µs).
+
+        A steadiness that a walk through a listing shows by chance corroborates nothing
+        (:func:`~smartlayer.ml.tells.steady_by_chance`: it needs the window's paths, which the vector
+        does not hold); judged only for a request the tells corroborated."""
+        x = extract(snap, self.own_assets)
+        scored_ = self.score_vector(x)
+        if (self._steady_ceiling is not None and scored_.corroborated
+                and steady_by_chance(x, snap.arrivals, self._steady_ceiling, self._other_tells)):
+            return replace(scored_, corroborated=False)
+        return scored_
 
     def top_features(self, x: list[float], k: int = TOP_FEATURES) -> list[tuple[str, float]]:
         """The ``k`` features deviating most from the training median (robust z)."""
