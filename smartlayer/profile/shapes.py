@@ -271,7 +271,35 @@ def _escaped_equals_in_name(text: str) -> bool:
     return False
 
 
+#: Names and shapes of whole form parts (a query string, a form body) up to :data:`_PARTS_CHARS` long, by
+#: (where, text): a search, a login form or a poll's answer comes back in request after request, and reading
+#: its pairs again (a shape per value, a 1 KiB comment's classes) cost more than the rest of its scan.  The
+#: rows are what :func:`_read_pairs` returns for the text (a pure function of it); bounded, cleared when full.
+_PARTS: dict[tuple[str, str], list[list[str]]] = {}
+_PARTS_MAX = 1024
+_PARTS_CHARS = 2048
+
+
 def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list[str]] | None = None) -> None:
+    """:func:`_read_pairs`, remembered for a part up to :data:`_PARTS_CHARS` long (see :data:`_PARTS`): the
+    same rows, each a new list, and no more than ``out`` has room for."""
+    if len(text) > _PARTS_CHARS:
+        _read_pairs(text, where, out, decoded)
+        return
+    key = (where, text)
+    rows = _PARTS.get(key)
+    if rows is None:
+        rows = []
+        _read_pairs(text, where, rows, decoded)
+        if len(_PARTS) >= _PARTS_MAX:
+            _PARTS.clear()
+        _PARTS[key] = rows
+    room = MAX_PARAMS - len(out)
+    if room > 0:
+        out.extend([row.copy() for row in (rows if len(rows) <= room else rows[:room])])
+
+
+def _read_pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list[str]] | None = None) -> None:
     """Names and shapes of the ``name=value&…`` pairs of ``text``.
 
     ``decoded``: ``(text, its decoded pairs)`` from the payload scan, which

@@ -49,6 +49,38 @@ _NARROW_FROM = 4
 _PREFIX_CHARS = 1024
 
 
+#: What short texts hold, by (engine, text): the patterns the engine's set finds in the text, and where
+#: each first matches once a hit is located there.  A scanner sends the same probe to parameter after
+#: parameter and request after request; found in a pass and then located, it cost a set pass twice and
+#: a search per hit (six on a typical sqlmap probe).  Only texts that hold something are kept (a clean one
+#: is remembered by the scan's own memory); texts up to :data:`.parts.CLEAN_TEXT_CHARS` long; keyed by the
+#: engine object, so new settings start afresh; bounded, cleared when full (and when it holds many engines).
+_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int]]] = {}
+_HELD_MAX = 2048
+_HELD_ENGINES: set[Any] = set()
+
+
+def held(engine: Any, text: str) -> tuple[list[int], dict[int, int]] | None:
+    """``engine.matches(text)`` through the set (a short text), and the starts of those already located;
+    None when the text holds nothing.  Remembered in :data:`_HELD`."""
+    key = (engine, text)
+    found = _HELD.get(key)
+    if found is not None:
+        return found
+    hits = engine.matches(text)
+    if not hits:
+        return None
+    if engine not in _HELD_ENGINES:
+        if len(_HELD_ENGINES) >= 8:
+            _HELD.clear()
+            _HELD_ENGINES.clear()
+        _HELD_ENGINES.add(engine)
+    if len(_HELD) >= _HELD_MAX:
+        _HELD.clear()
+    found = _HELD[key] = (hits, {})
+    return found
+
+
 class Matcher:
     """The matching half of a scan (see the module docstring), mixed into :class:`.scan._Scan`."""
 
@@ -187,7 +219,11 @@ class Matcher:
                 filtered = self.set_chars + size > _SET_CHARS
                 if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
-                    hits = engine.matches(joined)
+                    if size <= _CLEAN_TEXT_CHARS:         # an attack string met before: a lookup
+                        memo = held(engine, joined)
+                        hits = memo[0] if memo is not None else []
+                    else:
+                        hits = engine.matches(joined)
                 else:
                     hits = engine.matches(joined, filtered=True)
                 commented = _has_comment(joined)
@@ -341,12 +377,19 @@ class Matcher:
         # this text was a line of went past it), a line of a pass that found something is searched for each
         # of those patterns alone, and nothing else
         starts: dict[int, int] | None = None
+        memo: dict[int, int] | None = None          # the starts remembered for a short text (held())
         only = self.candidates.get(engine)
         if second and only is not None and engine in self.raw_only:
             only = None
         if self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:   # every rescan of a typical attack
             self.set_chars += size
-            found = engine.matches(text)
+            if size <= _CLEAN_TEXT_CHARS:
+                remembered = held(engine, text)
+                if remembered is None:
+                    return []
+                found, memo = remembered
+            else:
+                found = engine.matches(text)
         elif only is None:
             if known:
                 found = engine.matches_besides(text, known)
@@ -372,6 +415,13 @@ class Matcher:
             position = None
             if self.located < _MAX_LOCATED:
                 self.located += 1
-                position = starts[index] if starts is not None else engine.find(index, text) or 0
+                if starts is not None:
+                    position = starts[index]
+                elif memo is None:
+                    position = engine.find(index, text) or 0
+                else:
+                    position = memo.get(index)
+                    if position is None:
+                        position = memo[index] = engine.find(index, text) or 0
             self._hit(sig, location, text, position)
         return found
