@@ -49,26 +49,37 @@ _NARROW_FROM = 4
 _PREFIX_CHARS = 1024
 
 
-#: What short texts hold, by (engine, text): the patterns the engine's set finds in the text, and where
-#: each first matches once a hit is located there.  A scanner sends the same probe to parameter after
-#: parameter and request after request; found in a pass and then located, it cost a set pass twice and
-#: a search per hit (six on a typical sqlmap probe).  Only texts that hold something are kept (a clean one
-#: is remembered by the scan's own memory); texts up to :data:`.parts.CLEAN_TEXT_CHARS` long; keyed by the
-#: engine object, so new settings start afresh; bounded, cleared when full (and when it holds many engines).
-_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int]]] = {}
-_HELD_MAX = 2048
+#: What short texts hold, by (engine, text): the patterns the engine's set finds in the text, where each
+#: first matches once a hit is located there, and the hits made of them (:meth:`.scan._Scan._hit`).  A
+#: scanner sends the same probe to parameter after parameter and request after request; found in a pass,
+#: then located, it cost a set pass twice, a search per hit (six for a typical sqlmap probe) and a frozen
+#: dataclass built per hit.  Kept: texts up to :data:`.parts.CLEAN_TEXT_CHARS` long that hold something
+#: (the scan remembers clean ones) and were met before (:data:`_MET`: an attack sending ever new strings
+#: fills no memory, and keeps no objects for the cyclic collector to walk).  Keyed by the engine object,
+#: so new settings start afresh; bounded, cleared when full (and when it holds many engines).
+_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]]] = {}
+_HELD_MAX = 1024
 _HELD_ENGINES: set[Any] = set()
+#: Hashes of the (engine, text) keys of texts found holding something once, not yet kept in :data:`_HELD`.
+_MET: set[int] = set()
+_MET_MAX = 4096
 
 
-def held(engine: Any, text: str) -> tuple[list[int], dict[int, int]] | None:
-    """``engine.matches(text)`` through the set (a short text), and the starts of those already located;
-    None when the text holds nothing.  Remembered in :data:`_HELD`."""
+def held(engine: Any, text: str) -> list[int]:
+    """``engine.matches(text)`` through the set, for a short text: its patterns from :data:`_HELD` when kept."""
+    found = _HELD.get((engine, text))
+    return found[0] if found is not None else engine.matches(text)
+
+
+def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]] | None:
+    """Keep what a short ``text`` holds (``hits``, found through the set) if it was met before (see
+    :data:`_HELD`): the entry, or None when the text is only noted in :data:`_MET`."""
     key = (engine, text)
-    found = _HELD.get(key)
-    if found is not None:
-        return found
-    hits = engine.matches(text)
-    if not hits:
+    met = hash(key)
+    if met not in _MET:
+        if len(_MET) >= _MET_MAX:
+            _MET.clear()
+        _MET.add(met)
         return None
     if engine not in _HELD_ENGINES:
         if len(_HELD_ENGINES) >= 8:
@@ -77,7 +88,7 @@ def held(engine: Any, text: str) -> tuple[list[int], dict[int, int]] | None:
         _HELD_ENGINES.add(engine)
     if len(_HELD) >= _HELD_MAX:
         _HELD.clear()
-    found = _HELD[key] = (hits, {})
+    found = _HELD[key] = (hits, {}, {})
     return found
 
 
@@ -219,9 +230,8 @@ class Matcher:
                 filtered = self.set_chars + size > _SET_CHARS
                 if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
-                    if size <= _CLEAN_TEXT_CHARS:         # an attack string met before: a lookup
-                        memo = held(engine, joined)
-                        hits = memo[0] if memo is not None else []
+                    if size <= _CLEAN_TEXT_CHARS and len(unknown) == 1:   # an attack string met before: a lookup
+                        hits = held(engine, joined)
                     else:
                         hits = engine.matches(joined)
                 else:
@@ -378,18 +388,19 @@ class Matcher:
         # of those patterns alone, and nothing else
         starts: dict[int, int] | None = None
         memo: dict[int, int] | None = None          # the starts remembered for a short text (held())
+        made: dict[tuple[str, int | None], Any] | None = None    # and the hits made of it
         only = self.candidates.get(engine)
         if second and only is not None and engine in self.raw_only:
             only = None
         if self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:   # every rescan of a typical attack
             self.set_chars += size
-            if size <= _CLEAN_TEXT_CHARS:
-                remembered = held(engine, text)
-                if remembered is None:
-                    return []
-                found, memo = remembered
-            else:
+            remembered = _HELD.get((engine, text)) if size <= _CLEAN_TEXT_CHARS else None
+            if remembered is None:
                 found = engine.matches(text)
+                if found and size <= _CLEAN_TEXT_CHARS:
+                    remembered = hold(engine, text, found)
+            if remembered is not None:
+                found, memo, made = remembered
         elif only is None:
             if known:
                 found = engine.matches_besides(text, known)
@@ -423,5 +434,5 @@ class Matcher:
                     position = memo.get(index)
                     if position is None:
                         position = memo[index] = engine.find(index, text) or 0
-            self._hit(sig, location, text, position)
+            self._hit(sig, location, text, position, made)
         return found
