@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from django.test import RequestFactory
 
+from smartlayer.detectors.payload import matching
 from smartlayer.detectors.payload import scan as payload
 from smartlayer.detectors.payload import scan_request
 from smartlayer.detectors.payload.parts import CLEAN_TEXT_CHARS, FORM_MEMORY_CHARS
@@ -35,9 +36,12 @@ def _request(query: dict, form: dict = FORM):
 
 @pytest.fixture
 def passes(monkeypatch):
-    """The characters of every whole-engine pass (set or prefilter), with a memory of clean texts of its own."""
+    """The characters of every whole-engine pass (set or prefilter), with a memory of clean texts of its own
+    (and of attacking texts: :data:`.matching._HELD`, :data:`.matching._MET`)."""
     calls: list[int] = []
     monkeypatch.setattr(payload, "_CLEAN", {})
+    monkeypatch.setattr(matching, "_HELD", {})
+    monkeypatch.setattr(matching, "_MET", set())
     spy_engine_matches(monkeypatch, lambda text, filtered: calls.append(len(text)))
     return calls
 
