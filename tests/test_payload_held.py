@@ -2,7 +2,7 @@
 
 A scanner sends the same probe request after request: a short text found
 holding something, met a second time, is kept with its patterns, where they
-match and the hits made of them (:data:`.matching._HELD`); a form part the
+match and the hits made of them (:data:`.held._HELD`); a form part the
 scan remembered clean keeps its parameter shapes (:data:`.shapes._PARTS`).
 Each saving is counted (engine passes, hits built, shapes computed) and each
 is checked to leave the verdict — score, hits in full, excerpt — and the
@@ -16,9 +16,8 @@ from urllib.parse import urlencode
 import pytest
 from django.test import RequestFactory
 
-from smartlayer.detectors.payload import matching
+from smartlayer.detectors.payload import held, scan_request
 from smartlayer.detectors.payload import scan as payload
-from smartlayer.detectors.payload import scan_request
 from smartlayer.profile import shapes
 from tests.helpers import spy_engine_matches
 
@@ -46,8 +45,8 @@ def _full(result):
 def fresh(monkeypatch):
     """Every memory of the scan empty, so that what a test counts starts from nothing remembered."""
     monkeypatch.setattr(payload, "_CLEAN", {})
-    monkeypatch.setattr(matching, "_HELD", {})
-    monkeypatch.setattr(matching, "_MET", set())
+    monkeypatch.setattr(held, "_HELD", {})
+    monkeypatch.setattr(held, "_MET", set())
     monkeypatch.setattr(shapes, "_PARTS", {})
 
 
@@ -91,16 +90,16 @@ def test_a_string_sent_once_fills_no_memory(fresh):
     for i in range(40):
         result = scan_request(_request({"q": f"{PROBE} -- {i}", "page": "2"}))
         assert result.score >= 3
-    assert matching._HELD == {}
-    assert 0 < len(matching._MET) <= matching._MET_MAX
+    assert held._HELD == {}
+    assert 0 < len(held._MET) <= held._MET_MAX
 
 
 def test_the_memory_of_attack_strings_is_bounded(fresh, monkeypatch):
-    monkeypatch.setattr(matching, "_HELD_MAX", 4)
+    monkeypatch.setattr(held, "_HELD_MAX", 4)
     for i in range(12):
         for _ in range(2):
             scan_request(_request({"q": f"{PROBE} -- {i}"}))
-    assert 0 < len(matching._HELD) <= 4
+    assert 0 < len(held._HELD) <= 4
 
 
 def test_a_form_sent_again_has_its_shapes_read_from_memory(counted):
@@ -136,13 +135,13 @@ def test_the_memories_never_change_a_result(seed, monkeypatch):
     for _ in range(40):
         query = {f"p{i}": rng.choice(values) for i in range(rng.randint(1, 5))}
         form = dict(FORM, **{f"f{i}": rng.choice(values) for i in range(rng.randint(0, 3))})
-        for name, (module, attr) in enumerate(((payload, "_CLEAN"), (matching, "_HELD"), (matching, "_MET"),
+        for name, (module, attr) in enumerate(((payload, "_CLEAN"), (held, "_HELD"), (held, "_MET"),
                                                (shapes, "_PARTS"))):
             monkeypatch.setattr(module, attr, memories[name])
         with_memory = scan_request(_request(query, form))
         monkeypatch.setattr(payload, "_CLEAN", {})
-        monkeypatch.setattr(matching, "_HELD", {})
-        monkeypatch.setattr(matching, "_MET", set())
+        monkeypatch.setattr(held, "_HELD", {})
+        monkeypatch.setattr(held, "_MET", set())
         monkeypatch.setattr(shapes, "_PARTS", {})
         without = scan_request(_request(query, form))
         assert _full(with_memory) == _full(without), (query, form)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import held as _held
 from .engine import SET_CHARS as _SET_CHARS
 from .normalise import _normalise, without_sql_comments
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
@@ -47,49 +48,6 @@ _NARROW_FROM = 4
 #: A text past the set's share longer than twice this is first matched on its first this many characters
 #: (:meth:`Matcher.first_block`): when what they hold blocks the request, the rest is not matched.
 _PREFIX_CHARS = 1024
-
-
-#: What short texts hold, by (engine, text): the patterns the engine's set finds in the text, where each
-#: first matches once a hit is located there, and the hits made of them (:meth:`.scan._Scan._hit`).  A
-#: scanner sends the same probe to parameter after parameter and request after request; found in a pass,
-#: then located, it cost a set pass twice, a search per hit (six for a typical sqlmap probe) and a frozen
-#: dataclass built per hit.  Kept: texts up to :data:`.parts.CLEAN_TEXT_CHARS` long that hold something
-#: (the scan remembers clean ones) and were met before (:data:`_MET`: an attack sending ever new strings
-#: fills no memory, and keeps no objects for the cyclic collector to walk).  Keyed by the engine object,
-#: so new settings start afresh; bounded, cleared when full (and when it holds many engines).
-_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]]] = {}
-_HELD_MAX = 1024
-_HELD_ENGINES: set[Any] = set()
-#: Hashes of the (engine, text) keys of texts found holding something once, not yet kept in :data:`_HELD`.
-_MET: set[int] = set()
-_MET_MAX = 4096
-
-
-def held(engine: Any, text: str) -> list[int]:
-    """``engine.matches(text)`` through the set, for a short text: its patterns from :data:`_HELD` when kept."""
-    found = _HELD.get((engine, text))
-    return found[0] if found is not None else engine.matches(text)
-
-
-def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]] | None:
-    """Keep what a short ``text`` holds (``hits``, found through the set) if it was met before (see
-    :data:`_HELD`): the entry, or None when the text is only noted in :data:`_MET`."""
-    key = (engine, text)
-    met = hash(key)
-    if met not in _MET:
-        if len(_MET) >= _MET_MAX:
-            _MET.clear()
-        _MET.add(met)
-        return None
-    if engine not in _HELD_ENGINES:
-        if len(_HELD_ENGINES) >= 8:
-            _HELD.clear()
-            _HELD_ENGINES.clear()
-        _HELD_ENGINES.add(engine)
-    if len(_HELD) >= _HELD_MAX:
-        _HELD.clear()
-    found = _HELD[key] = (hits, {}, {})
-    return found
 
 
 class Matcher:
@@ -231,7 +189,7 @@ class Matcher:
                 if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
                     if size <= _CLEAN_TEXT_CHARS and len(unknown) == 1:   # an attack string met before: a lookup
-                        hits = held(engine, joined)
+                        hits = _held.held(engine, joined)
                     else:
                         hits = engine.matches(joined)
                 else:
@@ -394,11 +352,11 @@ class Matcher:
             only = None
         if self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:   # every rescan of a typical attack
             self.set_chars += size
-            remembered = _HELD.get((engine, text)) if size <= _CLEAN_TEXT_CHARS else None
+            remembered = _held._HELD.get((engine, text)) if size <= _CLEAN_TEXT_CHARS else None
             if remembered is None:
                 found = engine.matches(text)
                 if found and size <= _CLEAN_TEXT_CHARS:
-                    remembered = hold(engine, text, found)
+                    remembered = _held.hold(engine, text, found)
             if remembered is not None:
                 found, memo, made = remembered
         elif only is None:

@@ -157,7 +157,7 @@ class _Scan(Matcher, PartReader):
     # evidence
     def _hit(self, sig: Signature, location: str, text: str, position: int | None, made: dict | None = None) -> None:
         """Credit ``sig``, found in ``text`` at ``position`` (None: not located).  ``made``: the hits made
-        before on this very text (:data:`.matching._HELD`), by label and position (a name is one signature) — a frozen
+        before on this very text (:data:`.held._HELD`), by label and position (a name is one signature) — a frozen
         :class:`.result.Hit` sets each field through ``object.__setattr__``, ~10,000 instructions a hit,
         60 k on a request of six — shared, as they are read only."""
         label = f"{sig.name}@{location}"
