@@ -14,8 +14,8 @@ from urllib.parse import urlencode
 import pytest
 from django.test import RequestFactory
 
+from smartlayer.detectors.payload import held, scan_request
 from smartlayer.detectors.payload import scan as payload
-from smartlayer.detectors.payload import scan_request
 from smartlayer.detectors.payload.parts import CLEAN_TEXT_CHARS, FORM_MEMORY_CHARS
 from smartlayer.profile import shapes
 from tests.helpers import spy_engine_matches
@@ -35,9 +35,12 @@ def _request(query: dict, form: dict = FORM):
 
 @pytest.fixture
 def passes(monkeypatch):
-    """The characters of every whole-engine pass (set or prefilter), with a memory of clean texts of its own."""
+    """The characters of every whole-engine pass (set or prefilter), with a memory of clean texts of its own
+    (and of attacking texts: :data:`.held._HELD`, :data:`.held._MET`)."""
     calls: list[int] = []
     monkeypatch.setattr(payload, "_CLEAN", {})
+    monkeypatch.setattr(held, "_HELD", {})
+    monkeypatch.setattr(held, "_MET", set())
     spy_engine_matches(monkeypatch, lambda text, filtered: calls.append(len(text)))
     return calls
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import codecs
 import json
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -271,7 +271,41 @@ def _escaped_equals_in_name(text: str) -> bool:
     return False
 
 
-def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list[str]] | None = None) -> None:
+#: Names and shapes of whole form parts (a query string, a form body) up to :data:`_PARTS_CHARS` long, by
+#: (where, text), for parts the payload scan found in its memory of clean parts (``known`` below): a
+#: search, a login form or a poll's answer comes back request after request, and reading its pairs again
+#: (a shape per value; a 1 KiB comment's classes) cost more than the rest of its scan.  A part never
+#: seen before costs nothing more.  The rows are what :func:`_read_pairs` gives (a pure function of the
+#: text); bounded, cleared when full.
+_PARTS: dict[tuple[str, str], tuple[tuple[str, str, str], ...]] = {}
+_PARTS_MAX = 1024
+_PARTS_CHARS = 2048
+
+
+def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list[str]] | None = None,
+           known: bool = False) -> None:
+    """:func:`_read_pairs`, remembered when ``known`` (see :data:`_PARTS`): the same rows, each a new
+    list, and no more than ``out`` has room for."""
+    if not known or len(text) > _PARTS_CHARS:
+        _read_pairs(text, where, out, decoded)
+        return
+    # the scan's own text when it is this one: hashed already, by the scan's lookup
+    key = (where, decoded[0] if decoded is not None and decoded[0] == text else text)
+    rows = _PARTS.get(key)
+    room = MAX_PARAMS - len(out)
+    if rows is None:
+        read: list[list[str]] = []
+        _read_pairs(text, where, read, decoded)
+        if len(_PARTS) >= _PARTS_MAX:
+            _PARTS.clear()
+        _PARTS[key] = tuple(map(tuple, read))     # tuples of strings: left alone by the cyclic collector
+        if room > 0:
+            out.extend(read if len(read) <= room else read[:room])
+    elif room > 0:
+        out.extend(map(list, rows if len(rows) <= room else rows[:room]))
+
+
+def _read_pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list[str]] | None = None) -> None:
     """Names and shapes of the ``name=value&…`` pairs of ``text``.
 
     ``decoded``: ``(text, its decoded pairs)`` from the payload scan, which
@@ -313,13 +347,14 @@ def _pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str, list
 
 
 def query_params(query_string: str | bytes, out: list[list[str]] | None = None,
-                 decoded: tuple[str, list[str]] | None = None) -> list[list[str]]:
-    """``[["q", name, shape], …]`` of a raw (percent-encoded) query string (``decoded``: see :func:`_pairs`)."""
+                 decoded: tuple[str, list[str]] | None = None, known: bool = False) -> list[list[str]]:
+    """``[["q", name, shape], …]`` of a raw (percent-encoded) query string (``decoded``, ``known``: see
+    :func:`_pairs`)."""
     out = [] if out is None else out
     if isinstance(query_string, bytes):
         query_string = query_string.decode("latin-1")
     if query_string:
-        _pairs(query_string[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)], "q", out, decoded)
+        _pairs(query_string[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)], "q", out, decoded, known)
     return out
 
 
@@ -334,7 +369,8 @@ def _json_shape(value: Any) -> str:
 
 
 def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any] | None = None,
-                out: list[list[str]] | None = None, decoded: tuple[str, list[str]] | None = None) -> list[list[str]]:
+                out: list[list[str]] | None = None, decoded: tuple[str, list[str]] | None = None,
+                known: bool = False) -> list[list[str]]:
     """Names and shapes of a form body (``f``) or of a JSON object's top-level keys (``j``).
 
     ``fields``: multipart text fields already parsed (name → values);
@@ -351,7 +387,7 @@ def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any]
         return out
     media = content_type.partition(";")[0].strip().lower()
     if media == "application/x-www-form-urlencoded":
-        _pairs(body[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)].decode("utf-8", "replace"), "f", out, decoded)
+        _pairs(body[:MAX_PARAMS * (MAX_VALUE + MAX_NAME)].decode("utf-8", "replace"), "f", out, decoded, known)
     elif media.endswith(("/json", "+json")) and body.lstrip()[:1] == b"{":
         try:
             document = json.loads(body)
@@ -367,16 +403,18 @@ def body_params(body: bytes | None, content_type: str, fields: Mapping[str, Any]
 
 def request_params(query_string: str | bytes, body: bytes | None = None, content_type: str = "",
                    fields: Mapping[str, Any] | None = None,
-                   decoded: Mapping[str, tuple[str, list[str]]] | None = None) -> list[list[str]]:
+                   decoded: Mapping[str, tuple[str, list[str]]] | None = None,
+                   known: Collection[str] = ()) -> list[list[str]]:
     """Every parameter of a request: query string, then form fields or JSON keys.
 
     ``decoded``: the pairs of the form parts the payload scan decoded whole,
     by location (``"query"``, ``"body"``): read instead of decoding and
-    splitting them again, the same names and shapes (see :func:`_pairs`).
+    splitting them again, the same names and shapes (see :func:`_pairs`); ``known``: the locations
+    whose whole form part the scan found in its memory (sent before), whose rows are remembered.
     """
     decoded = decoded or {}
-    out = query_params(query_string, None, decoded.get("query"))
-    return body_params(body, content_type, fields, out, decoded.get("body"))
+    out = query_params(query_string, None, decoded.get("query"), "query" in known)
+    return body_params(body, content_type, fields, out, decoded.get("body"), "body" in known)
 
 
 def names(params: Iterable[list[str]]) -> list[str]:

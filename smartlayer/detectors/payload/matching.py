@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import held as _held
 from .engine import SET_CHARS as _SET_CHARS
 from .normalise import _normalise, without_sql_comments
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
@@ -187,7 +188,10 @@ class Matcher:
                 filtered = self.set_chars + size > _SET_CHARS
                 if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
-                    hits = engine.matches(joined)
+                    if size <= _CLEAN_TEXT_CHARS and len(unknown) == 1:   # an attack string met before: a lookup
+                        hits = _held.held(engine, joined)
+                    else:
+                        hits = engine.matches(joined)
                 else:
                     hits = engine.matches(joined, filtered=True)
                 commented = _has_comment(joined)
@@ -341,12 +345,20 @@ class Matcher:
         # this text was a line of went past it), a line of a pass that found something is searched for each
         # of those patterns alone, and nothing else
         starts: dict[int, int] | None = None
+        memo: dict[int, int] | None = None          # the starts remembered for a short text (held())
+        made: dict[tuple[str, int | None], Any] | None = None    # and the hits made of it
         only = self.candidates.get(engine)
         if second and only is not None and engine in self.raw_only:
             only = None
         if self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:   # every rescan of a typical attack
             self.set_chars += size
-            found = engine.matches(text)
+            remembered = _held._HELD.get((engine, text)) if size <= _CLEAN_TEXT_CHARS else None
+            if remembered is None:
+                found = engine.matches(text)
+                if found and size <= _CLEAN_TEXT_CHARS:
+                    remembered = _held.hold(engine, text, found)
+            if remembered is not None:
+                found, memo, made = remembered
         elif only is None:
             if known:
                 found = engine.matches_besides(text, known)
@@ -372,6 +384,13 @@ class Matcher:
             position = None
             if self.located < _MAX_LOCATED:
                 self.located += 1
-                position = starts[index] if starts is not None else engine.find(index, text) or 0
-            self._hit(sig, location, text, position)
+                if starts is not None:
+                    position = starts[index]
+                elif memo is None:
+                    position = engine.find(index, text) or 0
+                else:
+                    position = memo.get(index)
+                    if position is None:
+                        position = memo[index] = engine.find(index, text) or 0
+            self._hit(sig, location, text, position, made)
         return found

@@ -177,6 +177,7 @@ class PartReader:
     decoded_forms: int
     remembered: int
     decoded: dict[str, tuple[str, list[str]]]
+    known_parts: list[str]
 
     def form_part(self, text: str, location: str) -> None:
         """The ``name=value&…`` pairs of a query string or an urlencoded body.
@@ -202,6 +203,7 @@ class PartReader:
                 if known is not None:
                     self.budget -= len(text)
                     self.remembered += 1
+                    self.known_parts.append(location)
                     if "%" not in text:
                         self.decoded[location] = (text, (text.replace("+", " ") if "+" in text else text).split("&"))
                     elif known is not True:                  # its decoded pairs, kept with it

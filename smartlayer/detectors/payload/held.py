@@ -1,0 +1,54 @@
+"""What short attacking texts hold, remembered: a probe sent again is neither matched nor located again.
+
+Split from :mod:`.matching`, which matches a scan's texts: this is the memory
+it reads first for a short text (:data:`.parts.CLEAN_TEXT_CHARS`) — the
+patterns the engine's set finds in it, where each first matches (filled as
+hits are located) and the hits made of them (:meth:`.scan._Scan._hit`).  The
+scan's own memory (:data:`.scan._CLEAN`) keeps clean texts; this one keeps
+texts that hold something, which the clean memory never does.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+#: What short texts hold, by (engine, text): the patterns the engine's set finds in the text, where each
+#: first matches once a hit is located there, and the hits made of them (:meth:`.scan._Scan._hit`).  A
+#: scanner sends the same probe to parameter after parameter and request after request; found in a pass,
+#: then located, it cost a set pass twice, a search per hit (six for a typical sqlmap probe) and a frozen
+#: dataclass built per hit.  Kept: texts up to :data:`.parts.CLEAN_TEXT_CHARS` long that hold something
+#: (the scan remembers clean ones) and were met before (:data:`_MET`: an attack sending ever new strings
+#: fills no memory, and keeps no objects for the cyclic collector to walk).  Keyed by the engine object,
+#: so new settings start afresh; bounded, cleared when full (and when it holds many engines).
+_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]]] = {}
+_HELD_MAX = 1024
+_HELD_ENGINES: set[Any] = set()
+#: Hashes of the (engine, text) keys of texts found holding something once, not yet kept in :data:`_HELD`.
+_MET: set[int] = set()
+_MET_MAX = 4096
+
+
+def held(engine: Any, text: str) -> list[int]:
+    """``engine.matches(text)`` through the set, for a short text: its patterns from :data:`_HELD` when kept."""
+    found = _HELD.get((engine, text))
+    return found[0] if found is not None else engine.matches(text)
+
+
+def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]] | None:
+    """Keep what a short ``text`` holds (``hits``, found through the set) if it was met before (see
+    :data:`_HELD`): the entry, or None when the text is only noted in :data:`_MET`."""
+    key = (engine, text)
+    met = hash(key)
+    if met not in _MET:
+        if len(_MET) >= _MET_MAX:
+            _MET.clear()
+        _MET.add(met)
+        return None
+    if engine not in _HELD_ENGINES:
+        if len(_HELD_ENGINES) >= 8:
+            _HELD.clear()
+            _HELD_ENGINES.clear()
+        _HELD_ENGINES.add(engine)
+    if len(_HELD) >= _HELD_MAX:
+        _HELD.clear()
+    found = _HELD[key] = (hits, {}, {})
+    return found
