@@ -50,6 +50,7 @@ def test_the_combiner_refuses_with_a_rule_agreeing_not_with_the_flags_counted_tw
     assert combine(_evidence()).reason == "model:sustained"                    # every rule agrees
     d = combine(_evidence(rule_agreement=1))
     assert not d.refuses and "grey:endpoint_scanning" in d.reasons              # recorded, not refused
+    assert d.details["rule_score"] == 3 and d.details["rule_agreement"] == 1     # and why
     assert combine(_evidence(rule_agreement=3)).reason == "model:sustained"
     # demoted by the live guard: the model counts only where a rule agrees
     assert "model:record_only" in combine(_evidence(rule_agreement=1, model_demoted=True)).reasons

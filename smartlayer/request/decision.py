@@ -104,6 +104,8 @@ class Evidence:
         if self.rule_score is not None:
             d["rule_score"] = self.rule_score
             d["rules"] = list(self.rules_fired)
+            if self.rule_agreement is not None:   # what of it agreed with the model (a reading visit)
+                d["rule_agreement"] = self.rule_agreement
         if self.in_grace:
             d["grace"] = True
         if self.model_score is not None:
