@@ -17,7 +17,8 @@ anomaly score, the payload score, an LLM verdict) and hands it to
 4. the model alone, above ``MODEL_BAN_SCORE`` → **ban** for ``BAN_TTL``
    (not while the live guard has demoted it, :mod:`smartlayer.ml.guard`: then
    the model counts only where a rule agrees — a rule score of at least
-   ``MODEL_SUSTAINED_RULE_SCORE`` — and is otherwise recorded);
+   ``MODEL_SUSTAINED_RULE_SCORE`` — and is otherwise recorded; on a visit paced like reading, a rule
+   that counts its pages, ``endpoint_scanning``, does not agree: ``Evidence.rule_agreement``);
 5. the model above its threshold adds ``MODEL_RULE_ASSIST`` to the rule
    score, so model and rules together block sooner; and a *sustained*
    anomaly blocks: ``MODEL_SUSTAINED_COUNT`` requests above the threshold
@@ -128,7 +129,8 @@ def combine(ev: Evidence) -> Decision:
     # 4–5. the model (demoted by the live guard: only where a rule agrees)
     if ev.model_score is not None and ev.model_threshold is not None:
         alone = not ev.model_demoted
-        agreed = score >= int(s.MODEL_SUSTAINED_RULE_SCORE)
+        # on a visit paced like reading, a rule counting its pages is no agreement (rules.LENGTH_RULES)
+        agreed = (score if ev.rule_agreement is None else ev.rule_agreement) >= int(s.MODEL_SUSTAINED_RULE_SCORE)
         if alone and ev.model_score >= float(s.MODEL_BAN_SCORE):
             reasons = ["model:ban_score"] + reasons
             return _decision(Action.BAN, ev, reasons[0], reasons)

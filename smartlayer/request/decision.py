@@ -84,6 +84,8 @@ class Evidence:
     model_sustained: int | None = None      # of the flags, those at or above the version's sustained_threshold
     #                                         (None: every flag counts, model_flags)
     model_demoted: bool = False             # the live guard demoted the model: it refuses only with a rule agreeing
+    rule_agreement: int | None = None       # the part of rule_score that agrees with the model's flags (None: all
+    #                                         of it; less on a visit paced like reading, rules.agreeing_score)
     grey_flags: int = 0                     # grey-zone hammering requests in GREY_SUSTAINED_WINDOW, this one included
     top_features: Sequence[Any] = field(default_factory=list)  # (name, z) pairs, possibly worked out lazily
     payload_score: int | None = None
@@ -102,6 +104,8 @@ class Evidence:
         if self.rule_score is not None:
             d["rule_score"] = self.rule_score
             d["rules"] = list(self.rules_fired)
+            if self.rule_agreement is not None:   # what of it agreed with the model (a reading visit)
+                d["rule_agreement"] = self.rule_agreement
         if self.in_grace:
             d["grace"] = True
         if self.model_score is not None:

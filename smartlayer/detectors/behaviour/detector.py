@@ -35,7 +35,7 @@ from ...state.windows import get_window_store
 from ...state.windows.window import Outcome, WindowStore
 from .. import ratelimit
 from . import crawlers
-from .rules import evaluate
+from .rules import agreeing_score, evaluate
 
 _runtime: Any = None
 
@@ -187,6 +187,8 @@ class Detector:
                 # and tells paths still count its flags)
                 bar = getattr(scored_, "sustained_threshold", None)
                 reading = getattr(scored_, "reading", None)
+                # nor is a rule counting its pages a rule agreeing with those flags (rules.LENGTH_RULES)
+                ev.rule_agreement = agreeing_score(result.fired, result.score, reading)
                 if block_at is None and (reading is not None or (bar is not None and bar > scored_.threshold)):
                     ev.model_sustained = (counted(self.bans.note_flag, ctx, now, "sustained")
                                           if not reading and (bar is None or scored_.score >= bar) else 0)

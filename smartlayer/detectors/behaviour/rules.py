@@ -61,6 +61,29 @@ def weights() -> dict[str, int]:
     return merged
 
 
+#: Rules that count what a visit has more of the faster it goes from page to page: distinct pages a
+#: minute.  A person reading quickly through the site's links (an office colleague opening a product
+#: every few seconds) reaches 15 of them, and the model flags that same visit for its length; on a
+#: visit paced like reading (:func:`smartlayer.ml.tells.paced_like_reading`) such a rule is the
+#: flags' evidence counted a second time, not a rule agreeing with them (:func:`agreeing_score`).
+LENGTH_RULES = frozenset({"endpoint_scanning"})
+
+
+def agreeing_score(fired: list[str], score: int, reading: bool | None) -> int | None:
+    """The rule score that agrees with the model's flags on this request (None: the whole score).
+
+    ``reading``: the model judged the window's page views paced like a person's reading
+    (``ModelScore.reading``).  Then the weight of :data:`LENGTH_RULES` is left out: the rule and
+    the flags both say "many pages, quickly" of a visit whose pace is a reader's.  A script's pace
+    (a fixed wait, a short constant pause, a task list's 2–6 s) is never judged reading, so a bot
+    opening as many pages keeps the rule's agreement, and the rule itself still fires (its score
+    and reason are recorded as before)."""
+    if not reading or not LENGTH_RULES.intersection(fired):
+        return None
+    w = weights()
+    return score - sum(int(w.get(name, 0)) for name in fired if name in LENGTH_RULES)
+
+
 def summarise(snap: Snapshot) -> dict[str, Any]:
     """Raw behavioural facts of a client — no scores, no labels.
 
