@@ -123,6 +123,13 @@ _FORMAT_CHARS = re.compile(
     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
 )
+#: What :func:`_fold_unicode`'s two searches look for, and every character whose NFKC holds one of them
+#: (``½`` → ``1⁄2`` with U+2044, the fractions, ``㎧`` → ``m∕s``, ``￦`` → ``₩``; NFKC decomposes each
+#: character alone and composes only letters, so no other text folds to one): a text without any of
+#: these folds to its NFKC, chunk by chunk, with nothing to remove or translate.
+_FOLD_SPECIAL = "[" + _FORMAT_CHARS.pattern[1:-1] + "\u2215\u2044\u29f8\u2216\u29f5\u29f9\u20a9" \
+    "\u00bc-\u00be\u2150-\u215f\u2189\u33a7\u33a8\u33ae\u33af\u33c6\u33de\u33df\uffe6]"
+_has_fold_special = occurs(_FOLD_SPECIAL)
 
 
 def _as_text(value: Any) -> str:
@@ -146,15 +153,20 @@ def _fold_unicode(text: str, growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
         return text, _CLIPPED
     parts: list[str] = []
     size = 0
+    # the two searches below cost ~60 ns a character in the stdlib; one automaton pass over the whole text
+    # (a few ns a byte) tells whether any chunk can hold what they look for, and most text holds none
+    special = _has_fold_special(text)
     for start in range(0, len(text), _FOLD_CHUNK):
         end = start + _FOLD_CHUNK
         part = text[start:end]
         # an ASCII chunk is its own NFKC, and holds no format character or look-alike slash: isascii() reads a
         # flag, where the two searches cost 60 ns a character (4 ms on 60 KiB of code with a few accents)
         if not part.isascii():
-            part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", part))
-            if _SLASH_LOOKALIKES.search(part):      # str.translate with a table is slow on non-ASCII text
-                part = part.translate(_SLASHES)
+            part = unicodedata.normalize("NFKC", part)
+            if special:
+                part = _FORMAT_CHARS.sub("", part)
+                if _SLASH_LOOKALIKES.search(part):      # str.translate with a table is slow on non-ASCII text
+                    part = part.translate(_SLASHES)
         parts.append(part)
         size += len(part)
         if size > _MAX_FOLDED_CHARS:
@@ -274,16 +286,47 @@ def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
         if _MAYBE_OVERLONG.search(text) and _has_overlong(text):
             text = _OVERLONG_RE.sub(_fix_overlong, text)
             markers |= _OVERLONG
-        if "%u" in text or "%U" in text:
+        if ("%u" in text or "%U" in text) if text.isascii() else _PERCENT_U_HINT.search(text):
             text, found = _decode_escapes(text, _PERCENT_U, flag_metachars=True)
             markers |= found
-        text = _unquote(text)
+        text = _unquote_escapes(text)
     if "&" in text:
         text = _unescape_entities(text)
-    if "\\" in text:
+    if "\\" in text and _ESCAPE_HINT.search(text):
         text, found = _decode_escapes(text, _ESCAPE_RE, flag_metachars=not json_text)
         markers |= found
     return text, markers
+
+
+#: Case-sensitive supersets of :data:`_ESCAPE_RE` and :data:`_PERCENT_U`: where neither finds anything the
+#: decoder would change nothing.  An IGNORECASE search reads every character (1.2 M instructions on 60 KiB);
+#: these start from a literal, so the search jumps from backslash to backslash (``%`` to ``%``); on text
+#: that is not ASCII the same holds of two substring tests, which read every character without ``memchr``.
+_ESCAPE_HINT = re.compile(r"\\[uUxX][0-9a-fA-F]{2}")
+_PERCENT_U_HINT = re.compile(r"%[uU][0-9a-fA-F]{4}")
+
+
+#: A ``%`` escape :func:`_unquote` decodes (a literal prefix: the search jumps from ``%`` to ``%``).
+_PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def _unquote_escapes(text: str) -> str:
+    """:func:`_unquote`, skipped when it could change nothing.
+
+    Without a ``%XX`` escape the text's bytes decode back to the text itself, but for a lone surrogate
+    (JSON's ``"\\ud800"``), which becomes U+FFFD: a strict encoding finds one.  Source code, prose and
+    a decoded text's second round hold ``%`` signs (``%s``, ``50 %``) and no escape; the five passes
+    of the decoder over 60 KiB of wide (non-Latin-1) text cost ~4 M instructions, the check ~0.7 M.
+    """
+    if _PERCENT_ESCAPE.search(text) is None:
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _unquote(text)
+        return text
+    return _unquote(text)
 
 
 def _is_plain(text: str, form: bool) -> bool:
@@ -350,9 +393,19 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
 
 
 def _maybe_encoded_dot(text: str) -> bool:
-    """Whether :data:`_ENCODED_DOT_RE` can match: substring tests, far cheaper than its search."""
+    """Whether :data:`_ENCODED_DOT_RE` can match: substring tests, far cheaper than its search.
+
+    On wide text (not Latin-1: an em dash, an arrow) a substring test reads every character without
+    ``memchr``, seven of them 2 M instructions on 60 KiB; there a search that jumps from ``%`` to ``%``
+    asks the same (every alternative of the pattern has a ``%`` followed by what it looks for).
+    """
+    if not text.isascii():
+        return _MAYBE_DOT.search(text) is not None
     return "2e" in text or "2E" in text or ".%" in text or "%u" in text or "%U" in text or "%c0" in text \
         or "%C0" in text
+
+
+_MAYBE_DOT = re.compile(r"%(?:(?:25){0,3}(?:2[eEfF]|5[cC])|[uU]|[cC]0)")
 
 
 def _hex_char(match: re.Match[str]) -> str:
