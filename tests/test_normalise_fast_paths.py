@@ -90,13 +90,28 @@ def _general_fold(text: str, growth: int = N._MAX_FOLD_GROWTH) -> tuple[str, int
     return "".join(parts), 0
 
 
+_GENERAL_OVERLONG = re.compile(r"%(c[01])%([0-9ab][0-9a-f])|%(e0)%([89][0-9a-f])%([0-9a-f]{2})"
+                               r"|%(?:f0|f8%80|fc%80%80)%80%80%([0-9a-f]{2})", re.IGNORECASE)
+
+
+def _general_fix_overlong(match: re.Match[str]) -> str:
+    if match.group(1):
+        code = ((int(match.group(1), 16) & 0x1F) << 6) | (int(match.group(2), 16) & 0x3F)
+    elif match.group(6):
+        code = int(match.group(6), 16) & 0x7F
+    else:
+        code = ((int(match.group(3), 16) & 0x0F) << 12) | ((int(match.group(4), 16) & 0x3F) << 6) \
+            | (int(match.group(5), 16) & 0x3F)
+    return f"%{code:02x}"
+
+
 def _general_decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
     markers = 0
     if plus:
         text = text.replace("+", " ")
     if "%" in text:
-        if N._has_overlong(text):
-            text = N._OVERLONG_RE.sub(N._fix_overlong, text)
+        if _GENERAL_OVERLONG.search(text):
+            text = _GENERAL_OVERLONG.sub(_general_fix_overlong, text)
             markers |= N._OVERLONG
         text, found = N._decode_escapes(text, N._PERCENT_U, flag_metachars=True)
         markers |= found
@@ -134,20 +149,23 @@ def test_the_encoded_dot_prefilter_never_hides_one():
             assert N._maybe_encoded_dot(text), repr(text[:80])
 
 
-def test_every_character_that_folds_to_a_removed_or_translated_one_is_looked_for():
-    """The fold's one question must cover each character NFKC turns into a format character or a look-alike
-    slash (``½`` → ``1⁄2``): else a chunk holding one would keep the U+2044 where the general path made ``/``."""
+def test_the_folds_one_question_looks_for_exactly_what_its_two_searches_do():
+    """Asked of each folded chunk: a character it misses would keep a format character or a look-alike slash
+    (``½`` folds to ``1⁄2``) where the general path removed it or made it ``/``."""
     special = re.compile(N._FOLD_SPECIAL)
     slashes = set(N._SLASHES)
-    missed = []
-    for code in range(0x110000):
-        if 0xD800 <= code <= 0xDFFF:
-            continue
-        char = chr(code)
-        folded = unicodedata.normalize("NFKC", char)
-        if any(ord(c) in slashes or N._FORMAT_CHARS.match(c) for c in folded + char) and not special.match(char):
-            missed.append(hex(code))
-    assert missed == []
+    differ = [hex(code) for code in range(0x110000) if not 0xD800 <= code <= 0xDFFF
+              and bool(special.match(chr(code))) != bool(code in slashes or N._FORMAT_CHARS.match(chr(code)))]
+    assert differ == []
+    assert N._fold_unicode("é ½ ㎧ ￦ a\u200bb") == ("é 1/2 m/s \\ ab", 0)
+
+
+def test_overlong_sequences_in_any_case_are_decoded_as_the_general_pattern_does():
+    texts = ["%C0%AE%c0%ae%C0%af%c1%1c", "%E0%80%AF%e0%80%ae", "%F0%80%80%AF", "%f8%80%80%80%AF", "%FC%80%80%80%80%af",
+             "é%c0%ae" * 300, "%c0%c0%af%c0%2f"]
+    for text in texts + TEXTS:
+        assert N._OVERLONG_RE.sub(N._fix_overlong, text) == _GENERAL_OVERLONG.sub(_general_fix_overlong, text)
+        assert N._has_overlong(text) == bool(_GENERAL_OVERLONG.search(text))
 
 
 # ── the work skipped ─────────────────────────────────────────────────────────────────────────────────────

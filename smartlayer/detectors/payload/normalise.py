@@ -95,12 +95,16 @@ _ENTITY = re.compile(
 #: Overlong UTF-8 for ASCII (two- and three-byte forms), e.g. %c0%af for "/".
 #: Also what old servers (IIS) decoded although it is not UTF-8 at all: ``%c0%2e`` read as ``.``, and the
 #: four- to six-byte forms (``%f0%80%80%af``, ``%f8%80%80%80%af``) of an ASCII character.
-_OVERLONG_RE = re.compile(r"%(c[01])%([0-9ab][0-9a-f])|%(e0)%([89][0-9a-f])%([0-9a-f]{2})"
-                          r"|%(?:f0|f8%80|fc%80%80)%80%80%([0-9a-f]{2})", re.IGNORECASE)
-_has_overlong = occurs(_OVERLONG_RE.pattern, ignore_case=True)
+#: Spelled out rather than IGNORECASE (no other character folds to a hex digit or to c, e, f): the search then
+#: jumps from ``%`` to ``%`` where the IGNORECASE one tries every character (7 M instructions on 60 KiB of
+#: attack strings with 4,000 ``%``).
+_OVERLONG_RE = re.compile(r"%([cC][01])%([0-9abAB][0-9a-fA-F])|%([eE]0)%([89][0-9a-fA-F])%([0-9a-fA-F]{2})"
+                          r"|%(?:[fF]0|[fF]8%80|[fF][cC]%80%80)%80%80%([0-9a-fA-F]{2})")
+_has_overlong = occurs(_OVERLONG_RE.pattern)
 #: Look-alikes of the path separators that NFKC leaves alone (division slash, fraction slash, set minus…).
-_SLASHES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\", "\u29f5": "\\",
-                          "\u29f9": "\\", "\u20a9": "\\"})
+_SLASHES_FROM = {"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\", "\u29f5": "\\", "\u29f9": "\\",
+                 "\u20a9": "\\"}
+_SLASHES = str.maketrans(_SLASHES_FROM)
 _SLASH_LOOKALIKES = re.compile("[\u2215\u2044\u29f8\u2216\u29f5\u29f9\u20a9]")
 #: Cheap case-sensitive pre-checks: an IGNORECASE search costs several µs per KiB, on every form body.
 _MAYBE_OVERLONG = re.compile(r"%[cCeEfF]")
@@ -123,12 +127,8 @@ _FORMAT_CHARS = re.compile(
     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
 )
-#: What :func:`_fold_unicode`'s two searches look for, and every character whose NFKC holds one of them
-#: (``½`` → ``1⁄2`` with U+2044, the fractions, ``㎧`` → ``m∕s``, ``￦`` → ``₩``; NFKC decomposes each
-#: character alone and composes only letters, so no other text folds to one): a text without any of
-#: these folds to its NFKC, chunk by chunk, with nothing to remove or translate.
-_FOLD_SPECIAL = "[" + _FORMAT_CHARS.pattern[1:-1] + "\u2215\u2044\u29f8\u2216\u29f5\u29f9\u20a9" \
-    "\u00bc-\u00be\u2150-\u215f\u2189\u33a7\u33a8\u33ae\u33af\u33c6\u33de\u33df\uffe6]"
+#: What :func:`_fold_unicode`'s two searches look for in a folded chunk: a format character, a look-alike slash.
+_FOLD_SPECIAL = "[" + _FORMAT_CHARS.pattern[1:-1] + "".join(_SLASHES_FROM) + "]"
 _has_fold_special = occurs(_FOLD_SPECIAL)
 
 
@@ -153,9 +153,6 @@ def _fold_unicode(text: str, growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
         return text, _CLIPPED
     parts: list[str] = []
     size = 0
-    # the two searches below cost ~60 ns a character in the stdlib; one automaton pass over the whole text
-    # (a few ns a byte) tells whether any chunk can hold what they look for, and most text holds none
-    special = _has_fold_special(text)
     for start in range(0, len(text), _FOLD_CHUNK):
         end = start + _FOLD_CHUNK
         part = text[start:end]
@@ -163,7 +160,9 @@ def _fold_unicode(text: str, growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
         # flag, where the two searches cost 60 ns a character (4 ms on 60 KiB of code with a few accents)
         if not part.isascii():
             part = unicodedata.normalize("NFKC", part)
-            if special:
+            # the two searches below cost ~60 ns a character in the stdlib: the automaton's pass over the
+            # folded chunk (a few ns a byte) says whether it holds anything they look for; most text holds none
+            if _has_fold_special(part):
                 part = _FORMAT_CHARS.sub("", part)
                 if _SLASH_LOOKALIKES.search(part):      # str.translate with a table is slow on non-ASCII text
                     part = part.translate(_SLASHES)
@@ -177,7 +176,21 @@ def _fold_unicode(text: str, growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
 
 
 def _fix_overlong(match: re.Match[str]) -> str:
-    """Re-encode an overlong sequence as the ASCII character it smuggles."""
+    """Re-encode an overlong sequence as the ASCII character it smuggles (each sequence worked out once:
+    a list of traversal strings repeats a few of them thousands of times)."""
+    token = match.group()
+    fixed = _OVERLONG_FIXED.get(token)
+    if fixed is None:
+        if len(_OVERLONG_FIXED) >= 4096:        # bounded: every spelling of every byte is ~40,000 tokens
+            _OVERLONG_FIXED.clear()
+        fixed = _OVERLONG_FIXED[token] = _overlong_char(match)
+    return fixed
+
+
+_OVERLONG_FIXED: dict[str, str] = {}
+
+
+def _overlong_char(match: re.Match[str]) -> str:
     if match.group(1):
         code = ((int(match.group(1), 16) & 0x1F) << 6) | (int(match.group(2), 16) & 0x3F)
     elif match.group(6):
