@@ -17,11 +17,10 @@ import sys
 import unicodedata
 from urllib.parse import unquote
 
-import pytest
-
 import smartlayer.detectors.payload  # noqa: F401  (the package's ``normalise`` is the function)
 
 N = sys.modules["smartlayer.detectors.payload.normalise"]
+D = sys.modules["smartlayer.detectors.payload.decoders"]
 
 ATOMS = [
     "%", "%2", "%25", "%2e", "%2E", "%u002e", "%uff0e", "%c0%ae", "%c0%af", "%e0%80%af", "%f0%80%80%af", "%C3", "%A9",
@@ -65,7 +64,7 @@ def _general_unquote(text: str) -> str:
         raw = codecs.escape_decode(escaped.replace("%", "\\x").encode("utf-8", "surrogatepass"))[0]
     except (ValueError, UnicodeError):
         try:
-            fixed = N._BAD_PERCENT.sub(r"\\x25", escaped).replace("%", "\\x")
+            fixed = D._BAD_PERCENT.sub(r"\\x25", escaped).replace("%", "\\x")
             raw = codecs.escape_decode(fixed.encode("utf-8", "surrogatepass"))[0]
         except (ValueError, UnicodeError):
             return unquote(text, errors="replace")
@@ -113,11 +112,11 @@ def _general_decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str
         if _GENERAL_OVERLONG.search(text):
             text = _GENERAL_OVERLONG.sub(_general_fix_overlong, text)
             markers |= N._OVERLONG
-        text, found = N._decode_escapes(text, N._PERCENT_U, flag_metachars=True)
+        text, found = D._decode_escapes(text, D._PERCENT_U, flag_metachars=True)
         markers |= found
         text = _general_unquote(text)
-    text = N._unescape_entities(text)
-    text, found = N._decode_escapes(text, N._ESCAPE_RE, flag_metachars=not json_text)
+    text = D._unescape_entities(text)
+    text, found = D._decode_escapes(text, D._ESCAPE_RE, flag_metachars=not json_text)
     return text, markers | found
 
 
@@ -126,8 +125,8 @@ def _general_decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str
 def test_the_url_decoder_on_bytes_and_its_skip_equal_the_general_decoder():
     for text in TEXTS:
         expected = _general_unquote(text)
-        assert N._unquote(text) == expected, repr(text[:80])
-        assert N._unquote_escapes(text) == expected, repr(text[:80])
+        assert D._unquote(text) == expected, repr(text[:80])
+        assert D._unquote_escapes(text) == expected, repr(text[:80])
 
 
 def test_the_fold_equals_the_general_fold_with_or_without_special_characters():
@@ -139,7 +138,7 @@ def test_the_fold_equals_the_general_fold_with_or_without_special_characters():
 def test_one_decoding_round_equals_the_general_round():
     for text in TEXTS:
         for plus, json_text in ((False, False), (True, False), (False, True)):
-            assert N._decode_once(text, plus=plus, json_text=json_text) == \
+            assert D._decode_once(text, plus=plus, json_text=json_text) == \
                 _general_decode_once(text, plus=plus, json_text=json_text), repr(text[:80])
 
 
@@ -164,8 +163,8 @@ def test_overlong_sequences_in_any_case_are_decoded_as_the_general_pattern_does(
     texts = ["%C0%AE%c0%ae%C0%af%c1%1c", "%E0%80%AF%e0%80%ae", "%F0%80%80%AF", "%f8%80%80%80%AF", "%FC%80%80%80%80%af",
              "é%c0%ae" * 300, "%c0%c0%af%c0%2f"]
     for text in texts + TEXTS:
-        assert N._OVERLONG_RE.sub(N._fix_overlong, text) == _GENERAL_OVERLONG.sub(_general_fix_overlong, text)
-        assert N._has_overlong(text) == bool(_GENERAL_OVERLONG.search(text))
+        assert D._OVERLONG_RE.sub(D._fix_overlong, text) == _GENERAL_OVERLONG.sub(_general_fix_overlong, text)
+        assert D._has_overlong(text) == bool(_GENERAL_OVERLONG.search(text))
 
 
 # ── the work skipped ─────────────────────────────────────────────────────────────────────────────────────
@@ -197,8 +196,8 @@ def test_wide_text_without_format_characters_is_not_searched_chunk_by_chunk(monk
 
 def test_percent_signs_without_an_escape_skip_the_url_decoder(monkeypatch):
     calls = []
-    general = N._unquote
-    monkeypatch.setattr(N, "_unquote", lambda text: calls.append(text) or general(text))
+    general = D._unquote
+    monkeypatch.setattr(D, "_unquote", lambda text: calls.append(text) or general(text))
     prose = PROSE * 100                                # "%s", "50 %": a % but no %XX
     assert N._normalise(prose)[0] == " ".join(prose.split()).lower()
     assert calls == []
@@ -208,8 +207,8 @@ def test_percent_signs_without_an_escape_skip_the_url_decoder(monkeypatch):
 
 def test_backslashes_without_an_escape_skip_the_escape_decoder(monkeypatch):
     calls = []
-    general = N._decode_escapes
-    monkeypatch.setattr(N, "_decode_escapes", lambda *a, **k: calls.append(a[1]) or general(*a, **k))
+    general = D._decode_escapes
+    monkeypatch.setattr(D, "_decode_escapes", lambda *a, **k: calls.append(a[1]) or general(*a, **k))
     N._normalise(PROSE * 100)                          # C:\path, "\\n": backslashes, no \uXXXX or \xXX
     assert calls == []
     assert "<" in N._normalise(PROSE + "\\u003c")[0]
