@@ -8,20 +8,25 @@ at a fixed size.
 """
 from __future__ import annotations
 
-import codecs
-import html
 import re
 import unicodedata
 from html.entities import html5
 from typing import Any
-from urllib.parse import unquote
 
+from .decoders import (  # noqa: F401  (_OVERLONG_RE, _has_overlong, _unquote: read from here too)
+    _ESCAPES,
+    _OVERLONG,
+    _OVERLONG_RE,
+    _decode_once,
+    _has_overlong,
+    _unquote,
+)
 from .engine import occurs
 
 # ── normalisation ──────────────────────────────────────────────────────────
 
 _MAX_DECODE_ROUNDS = 3
-_DOUBLE_ENCODING, _OVERLONG, _ESCAPES = 1, 2, 4
+_DOUBLE_ENCODING = 1
 #: Not evidence: NFKC expanded the text past :data:`_MAX_FOLDED_CHARS` and the rest was dropped.
 _CLIPPED = 8
 #: NFKC can turn one character into eighteen (U+FDFA); 64 KiB of those would
@@ -92,30 +97,11 @@ _ENTITY = re.compile(
     "&(?:#|[a-z][a-z0-9]{1,31};|" + "|".join(sorted({k.lower() for k in html5 if not k.endswith(";")})) + ")",
     re.IGNORECASE,
 )
-#: Overlong UTF-8 for ASCII (two- and three-byte forms), e.g. %c0%af for "/".
-#: Also what old servers (IIS) decoded although it is not UTF-8 at all: ``%c0%2e`` read as ``.``, and the
-#: four- to six-byte forms (``%f0%80%80%af``, ``%f8%80%80%80%af``) of an ASCII character.
-_OVERLONG_RE = re.compile(r"%(c[01])%([0-9ab][0-9a-f])|%(e0)%([89][0-9a-f])%([0-9a-f]{2})"
-                          r"|%(?:f0|f8%80|fc%80%80)%80%80%([0-9a-f]{2})", re.IGNORECASE)
-_has_overlong = occurs(_OVERLONG_RE.pattern, ignore_case=True)
 #: Look-alikes of the path separators that NFKC leaves alone (division slash, fraction slash, set minus…).
-_SLASHES = str.maketrans({"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\", "\u29f5": "\\",
-                          "\u29f9": "\\", "\u20a9": "\\"})
+_SLASHES_FROM = {"\u2215": "/", "\u2044": "/", "\u29f8": "/", "\u2216": "\\", "\u29f5": "\\", "\u29f9": "\\",
+                 "\u20a9": "\\"}
+_SLASHES = str.maketrans(_SLASHES_FROM)
 _SLASH_LOOKALIKES = re.compile("[\u2215\u2044\u29f8\u2216\u29f5\u29f9\u20a9]")
-#: Cheap case-sensitive pre-checks: an IGNORECASE search costs several µs per KiB, on every form body.
-_MAYBE_OVERLONG = re.compile(r"%[cCeEfF]")
-#: IIS-style %uXXXX.
-_PERCENT_U = re.compile(r"%u([0-9a-f]{4})", re.IGNORECASE)
-#: JavaScript/JSON/C escapes; a surrogate pair first so it becomes one character.
-_ESCAPE_RE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})|\\x([0-9a-f]{2})",
-                        re.IGNORECASE)
-#: The same escapes as whole tokens (no groups, for ``findall``), and the character each starts with.
-_ESCAPE_TOKENS = {
-    _ESCAPE_RE: (re.compile(r"\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}", re.IGNORECASE), "\\"),
-    _PERCENT_U: (re.compile(r"%u[0-9a-f]{4}", re.IGNORECASE), "%"),
-}
-#: Characters an escape has no business hiding in ordinary text.
-_METACHARACTERS = frozenset("<>'\"`;()|&$\\/\x00")
 #: Unicode format characters (category Cf): zero-width spaces and joiners,
 #: bidi controls, soft hyphen, BOM, tags.  Invisible, so used to split keywords.
 _FORMAT_CHARS = re.compile(
@@ -123,6 +109,9 @@ _FORMAT_CHARS = re.compile(
     "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]"
 )
+#: What :func:`_fold_unicode`'s two searches look for in a folded chunk: a format character, a look-alike slash.
+_FOLD_SPECIAL = "[" + _FORMAT_CHARS.pattern[1:-1] + "".join(_SLASHES_FROM) + "]"
+_has_fold_special = occurs(_FOLD_SPECIAL)
 
 
 def _as_text(value: Any) -> str:
@@ -152,9 +141,13 @@ def _fold_unicode(text: str, growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
         # an ASCII chunk is its own NFKC, and holds no format character or look-alike slash: isascii() reads a
         # flag, where the two searches cost 60 ns a character (4 ms on 60 KiB of code with a few accents)
         if not part.isascii():
-            part = _FORMAT_CHARS.sub("", unicodedata.normalize("NFKC", part))
-            if _SLASH_LOOKALIKES.search(part):      # str.translate with a table is slow on non-ASCII text
-                part = part.translate(_SLASHES)
+            part = unicodedata.normalize("NFKC", part)
+            # the two searches below cost ~60 ns a character in the stdlib: the automaton's pass over the
+            # folded chunk (a few ns a byte) says whether it holds anything they look for; most text holds none
+            if _has_fold_special(part):
+                part = _FORMAT_CHARS.sub("", part)
+                if _SLASH_LOOKALIKES.search(part):      # str.translate with a table is slow on non-ASCII text
+                    part = part.translate(_SLASHES)
         parts.append(part)
         size += len(part)
         if size > _MAX_FOLDED_CHARS:
@@ -162,128 +155,6 @@ def _fold_unicode(text: str, growth: int = _MAX_FOLD_GROWTH) -> tuple[str, int]:
         if size - min(end, len(text)) > growth:
             return ("".join(parts) + text[end:])[:_MAX_FOLDED_CHARS], _CLIPPED
     return "".join(parts), 0
-
-
-def _fix_overlong(match: re.Match[str]) -> str:
-    """Re-encode an overlong sequence as the ASCII character it smuggles."""
-    if match.group(1):
-        code = ((int(match.group(1), 16) & 0x1F) << 6) | (int(match.group(2), 16) & 0x3F)
-    elif match.group(6):
-        code = int(match.group(6), 16) & 0x7F
-    else:
-        code = ((int(match.group(3), 16) & 0x0F) << 12) | ((int(match.group(4), 16) & 0x3F) << 6) \
-            | (int(match.group(5), 16) & 0x3F)
-    return f"%{code:02x}"
-
-
-def _decode_escapes(text: str, pattern: re.Pattern[str], flag_metachars: bool) -> tuple[str, int]:
-    """Replace ``\\uXXXX``/``\\xXX`` (or ``%uXXXX``) escapes by their characters.
-
-    An escape standing for a metacharacter in text that is not JSON is the
-    trick itself (``\\u003cscript``), so it sets the ``escape_obfuscation``
-    marker; JSON encoders escape ``<`` legitimately, so JSON text does not.
-    """
-    found = False
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal found
-        groups = match.groups()
-        if len(groups) == 1:                       # %uXXXX
-            code = int(groups[0], 16)
-        elif groups[0]:                            # surrogate pair
-            high, low = int(groups[0], 16), int(groups[1], 16)
-            return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
-        else:
-            code = int(groups[2] or groups[3], 16)
-        if 0xD800 <= code <= 0xDFFF:               # lone surrogate: not text
-            return "\ufffd"
-        char = chr(code)
-        if char in _METACHARACTERS:
-            found = True
-        return char
-
-    tokens = _ESCAPE_TOKENS[pattern]
-    if text.count(tokens[1]) >= _MANY_REFERENCES:
-        distinct = set(tokens[0].findall(text))
-        if len(distinct) <= _FEW_DISTINCT:       # a few escapes repeated: decoded once each, as references are
-            decoded_of = {token: pattern.sub(replace, token) for token in distinct}
-            for token in sorted(distinct, key=lambda t: (decoded_of[t] in ("\\", "%"), -len(t))):
-                text = text.replace(token, decoded_of[token])
-            return text, (_ESCAPES if found and flag_metachars else 0)
-    decoded = pattern.sub(replace, text)
-    return decoded, (_ESCAPES if found and flag_metachars else 0)
-
-
-def _unquote(text: str) -> str:
-    """``urllib.parse.unquote(text, errors="replace")``, four times faster on valid escapes.
-
-    ``%XX`` become ``\\xXX`` for the C escape decoder (backslashes doubled
-    first, so the text's own stay); a ``%`` not followed by two hex digits
-    makes it refuse: such a ``%`` is then written as the escape of itself
-    (``\\x25``) and the decoder run again, rather than falling back to the
-    pure-Python unquote (a 64 KiB value cut in the middle of an escape cost
-    four times more).
-    """
-    escaped = text.replace("\\", "\\\\")
-    try:
-        raw = codecs.escape_decode(escaped.replace("%", "\\x").encode("utf-8", "surrogatepass"))[0]
-    except (ValueError, UnicodeError):
-        try:
-            fixed = _BAD_PERCENT.sub(r"\\x25", escaped).replace("%", "\\x")
-            raw = codecs.escape_decode(fixed.encode("utf-8", "surrogatepass"))[0]
-        except (ValueError, UnicodeError):
-            return unquote(text, errors="replace")
-    return raw.decode("utf-8", "replace")  # type: ignore[union-attr]
-
-
-#: A ``%`` that is not an escape (not followed by two hex digits).
-_BAD_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
-#: What ``html.unescape`` reads as one reference (its own pattern).
-_REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
-#: Above this many references, a text with few distinct ones is decoded one distinct reference at a time.
-_MANY_REFERENCES = 64
-_FEW_DISTINCT = 16
-
-
-def _unescape_entities(text: str) -> str:
-    """``html.unescape(text)``, without a Python call per reference when a few references repeat.
-
-    ``&#39; or `` written 7,000 times cost 7,000 callbacks (tens of ms); the
-    distinct references are decoded once each and replaced longest first, so
-    that ``&#39`` never eats the start of ``&#390;``.  Many distinct ones go
-    through ``html.unescape`` as before.
-    """
-    if text.count("&") < _MANY_REFERENCES:
-        return html.unescape(text)
-    distinct = set(_REFERENCE.findall(text))
-    if len(distinct) > _FEW_DISTINCT:
-        return html.unescape(text)
-    # a reference decoded to "&" could start a new one: those are replaced last
-    ordered = sorted(distinct, key=lambda ref: (html.unescape("&" + ref) == "&", -len(ref)))
-    for ref in ordered:
-        text = text.replace("&" + ref, html.unescape("&" + ref))
-    return text
-
-
-def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
-    """One round of URL, HTML-entity and escape decoding."""
-    markers = 0
-    if plus:
-        text = text.replace("+", " ")
-    if "%" in text:
-        if _MAYBE_OVERLONG.search(text) and _has_overlong(text):
-            text = _OVERLONG_RE.sub(_fix_overlong, text)
-            markers |= _OVERLONG
-        if "%u" in text or "%U" in text:
-            text, found = _decode_escapes(text, _PERCENT_U, flag_metachars=True)
-            markers |= found
-        text = _unquote(text)
-    if "&" in text:
-        text = _unescape_entities(text)
-    if "\\" in text:
-        text, found = _decode_escapes(text, _ESCAPE_RE, flag_metachars=not json_text)
-        markers |= found
-    return text, markers
 
 
 def _is_plain(text: str, form: bool) -> bool:
@@ -350,9 +221,19 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
 
 
 def _maybe_encoded_dot(text: str) -> bool:
-    """Whether :data:`_ENCODED_DOT_RE` can match: substring tests, far cheaper than its search."""
+    """Whether :data:`_ENCODED_DOT_RE` can match: substring tests, far cheaper than its search.
+
+    On wide text (not Latin-1: an em dash, an arrow) a substring test reads every character without
+    ``memchr``, seven of them 2 M instructions on 60 KiB; there a search that jumps from ``%`` to ``%``
+    asks the same (every alternative of the pattern has a ``%`` followed by what it looks for).
+    """
+    if not text.isascii():
+        return _MAYBE_DOT.search(text) is not None
     return "2e" in text or "2E" in text or ".%" in text or "%u" in text or "%U" in text or "%c0" in text \
         or "%C0" in text
+
+
+_MAYBE_DOT = re.compile(r"%(?:(?:25){0,3}(?:2[eEfF]|5[cC])|[uU]|[cC]0)")
 
 
 def _hex_char(match: re.Match[str]) -> str:

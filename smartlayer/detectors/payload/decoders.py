@@ -1,0 +1,213 @@
+"""The decoders of one normalisation round: URL escapes (and overlong UTF-8, IIS ``%uXXXX``), HTML
+character references, ``\\uXXXX``/``\\xXX`` escapes.
+
+Each is asked first, by a search that jumps from ``%``, ``&`` or backslash to the next, whether it would
+change anything: prose and code hold those characters without an escape, and on wide text (an accent, a
+dash: not Latin-1) every pass of a decoder reads it a character at a time.
+"""
+from __future__ import annotations
+
+import codecs
+import html
+import re
+from urllib.parse import unquote
+
+from .engine import occurs
+
+#: Markers (bits of :func:`.normalise._normalise`'s set): an overlong sequence, an escape hiding a metacharacter.
+_OVERLONG, _ESCAPES = 2, 4
+#: Overlong UTF-8 for ASCII (two- and three-byte forms), e.g. %c0%af for "/".
+#: Also what old servers (IIS) decoded although it is not UTF-8 at all: ``%c0%2e`` read as ``.``, and the
+#: four- to six-byte forms (``%f0%80%80%af``, ``%f8%80%80%80%af``) of an ASCII character.
+#: Spelled out rather than IGNORECASE (no other character folds to a hex digit or to c, e, f): the search then
+#: jumps from ``%`` to ``%`` where the IGNORECASE one tries every character (7 M instructions on 60 KiB of
+#: attack strings with 4,000 ``%``).
+_OVERLONG_RE = re.compile(r"%([cC][01])%([0-9abAB][0-9a-fA-F])|%([eE]0)%([89][0-9a-fA-F])%([0-9a-fA-F]{2})"
+                          r"|%(?:[fF]0|[fF]8%80|[fF][cC]%80%80)%80%80%([0-9a-fA-F]{2})")
+_has_overlong = occurs(_OVERLONG_RE.pattern)
+#: Cheap case-sensitive pre-checks: an IGNORECASE search costs several µs per KiB, on every form body.
+_MAYBE_OVERLONG = re.compile(r"%[cCeEfF]")
+#: IIS-style %uXXXX.
+_PERCENT_U = re.compile(r"%u([0-9a-f]{4})", re.IGNORECASE)
+#: JavaScript/JSON/C escapes; a surrogate pair first so it becomes one character.
+_ESCAPE_RE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})|\\x([0-9a-f]{2})",
+                        re.IGNORECASE)
+#: The same escapes as whole tokens (no groups, for ``findall``), and the character each starts with.
+_ESCAPE_TOKENS = {
+    _ESCAPE_RE: (re.compile(r"\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}", re.IGNORECASE), "\\"),
+    _PERCENT_U: (re.compile(r"%u[0-9a-f]{4}", re.IGNORECASE), "%"),
+}
+#: Characters an escape has no business hiding in ordinary text.
+_METACHARACTERS = frozenset("<>'\"`;()|&$\\/\x00")
+
+
+def _fix_overlong(match: re.Match[str]) -> str:
+    """Re-encode an overlong sequence as the ASCII character it smuggles (each sequence worked out once:
+    a list of traversal strings repeats a few of them thousands of times)."""
+    token = match.group()
+    fixed = _OVERLONG_FIXED.get(token)
+    if fixed is None:
+        if len(_OVERLONG_FIXED) >= 4096:        # bounded: every spelling of every byte is ~40,000 tokens
+            _OVERLONG_FIXED.clear()
+        fixed = _OVERLONG_FIXED[token] = _overlong_char(match)
+    return fixed
+
+
+_OVERLONG_FIXED: dict[str, str] = {}
+
+
+def _overlong_char(match: re.Match[str]) -> str:
+    if match.group(1):
+        code = ((int(match.group(1), 16) & 0x1F) << 6) | (int(match.group(2), 16) & 0x3F)
+    elif match.group(6):
+        code = int(match.group(6), 16) & 0x7F
+    else:
+        code = ((int(match.group(3), 16) & 0x0F) << 12) | ((int(match.group(4), 16) & 0x3F) << 6) \
+            | (int(match.group(5), 16) & 0x3F)
+    return f"%{code:02x}"
+
+
+def _decode_escapes(text: str, pattern: re.Pattern[str], flag_metachars: bool) -> tuple[str, int]:
+    """Replace ``\\uXXXX``/``\\xXX`` (or ``%uXXXX``) escapes by their characters.
+
+    An escape standing for a metacharacter in text that is not JSON is the
+    trick itself (``\\u003cscript``), so it sets the ``escape_obfuscation``
+    marker; JSON encoders escape ``<`` legitimately, so JSON text does not.
+    """
+    found = False
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal found
+        groups = match.groups()
+        if len(groups) == 1:                       # %uXXXX
+            code = int(groups[0], 16)
+        elif groups[0]:                            # surrogate pair
+            high, low = int(groups[0], 16), int(groups[1], 16)
+            return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        else:
+            code = int(groups[2] or groups[3], 16)
+        if 0xD800 <= code <= 0xDFFF:               # lone surrogate: not text
+            return "\ufffd"
+        char = chr(code)
+        if char in _METACHARACTERS:
+            found = True
+        return char
+
+    tokens = _ESCAPE_TOKENS[pattern]
+    if text.count(tokens[1]) >= _MANY_REFERENCES:
+        distinct = set(tokens[0].findall(text))
+        if len(distinct) <= _FEW_DISTINCT:       # a few escapes repeated: decoded once each, as references are
+            decoded_of = {token: pattern.sub(replace, token) for token in distinct}
+            for token in sorted(distinct, key=lambda t: (decoded_of[t] in ("\\", "%"), -len(t))):
+                text = text.replace(token, decoded_of[token])
+            return text, (_ESCAPES if found and flag_metachars else 0)
+    decoded = pattern.sub(replace, text)
+    return decoded, (_ESCAPES if found and flag_metachars else 0)
+
+
+def _unquote(text: str) -> str:
+    """``urllib.parse.unquote(text, errors="replace")``, four times faster on valid escapes.
+
+    ``%XX`` become ``\\xXX`` for the C escape decoder (backslashes doubled
+    first, so the text's own stay); a ``%`` not followed by two hex digits
+    makes it refuse: such a ``%`` is then written as the escape of itself
+    (``\\x25``) and the decoder run again, rather than falling back to the
+    pure-Python unquote (a 64 KiB value cut in the middle of an escape cost
+    four times more).
+    """
+    # on the text's bytes, not the text: the same replacements (UTF-8 holds no ASCII byte inside a longer
+    # character), in memchr-speed passes, where two str.replace and an encoding of the longer escaped text
+    # read wide text (an accent, a dash) a character at a time: 2 M instructions on 60 KiB of it
+    escaped = text.encode("utf-8", "surrogatepass")
+    if b"\\" in escaped:
+        escaped = escaped.replace(b"\\", b"\\\\")
+    try:
+        raw = codecs.escape_decode(escaped.replace(b"%", b"\\x"))[0]
+    except (ValueError, UnicodeError):
+        try:
+            raw = codecs.escape_decode(_BAD_PERCENT_BYTES.sub(rb"\\x25", escaped).replace(b"%", b"\\x"))[0]
+        except (ValueError, UnicodeError):
+            return unquote(text, errors="replace")
+    return raw.decode("utf-8", "replace")  # type: ignore[union-attr]
+
+
+#: A ``%`` that is not an escape (not followed by two hex digits).
+_BAD_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
+_BAD_PERCENT_BYTES = re.compile(_BAD_PERCENT.pattern.encode())
+#: What ``html.unescape`` reads as one reference (its own pattern).
+_REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+#: Above this many references, a text with few distinct ones is decoded one distinct reference at a time.
+_MANY_REFERENCES = 64
+_FEW_DISTINCT = 16
+
+
+def _unescape_entities(text: str) -> str:
+    """``html.unescape(text)``, without a Python call per reference when a few references repeat.
+
+    ``&#39; or `` written 7,000 times cost 7,000 callbacks (tens of ms); the
+    distinct references are decoded once each and replaced longest first, so
+    that ``&#39`` never eats the start of ``&#390;``.  Many distinct ones go
+    through ``html.unescape`` as before.
+    """
+    if text.count("&") < _MANY_REFERENCES:
+        return html.unescape(text)
+    distinct = set(_REFERENCE.findall(text))
+    if len(distinct) > _FEW_DISTINCT:
+        return html.unescape(text)
+    # a reference decoded to "&" could start a new one: those are replaced last
+    ordered = sorted(distinct, key=lambda ref: (html.unescape("&" + ref) == "&", -len(ref)))
+    for ref in ordered:
+        text = text.replace("&" + ref, html.unescape("&" + ref))
+    return text
+
+
+def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
+    """One round of URL, HTML-entity and escape decoding."""
+    markers = 0
+    if plus:
+        text = text.replace("+", " ")
+    if "%" in text:
+        if _MAYBE_OVERLONG.search(text) and _has_overlong(text):
+            text = _OVERLONG_RE.sub(_fix_overlong, text)
+            markers |= _OVERLONG
+        if ("%u" in text or "%U" in text) if text.isascii() else _PERCENT_U_HINT.search(text):
+            text, found = _decode_escapes(text, _PERCENT_U, flag_metachars=True)
+            markers |= found
+        text = _unquote_escapes(text)
+    if "&" in text:
+        text = _unescape_entities(text)
+    if "\\" in text and _ESCAPE_HINT.search(text):
+        text, found = _decode_escapes(text, _ESCAPE_RE, flag_metachars=not json_text)
+        markers |= found
+    return text, markers
+
+
+#: Case-sensitive supersets of :data:`_ESCAPE_RE` and :data:`_PERCENT_U`: where neither finds anything the
+#: decoder would change nothing.  An IGNORECASE search reads every character (1.2 M instructions on 60 KiB);
+#: these start from a literal, so the search jumps from backslash to backslash (``%`` to ``%``); on text
+#: that is not ASCII the same holds of two substring tests, which read every character without ``memchr``.
+_ESCAPE_HINT = re.compile(r"\\[uUxX][0-9a-fA-F]{2}")
+_PERCENT_U_HINT = re.compile(r"%[uU][0-9a-fA-F]{4}")
+
+
+#: A ``%`` escape :func:`_unquote` decodes (a literal prefix: the search jumps from ``%`` to ``%``).
+_PERCENT_ESCAPE = re.compile(r"%[0-9a-fA-F]{2}")
+
+
+def _unquote_escapes(text: str) -> str:
+    """:func:`_unquote`, skipped when it could change nothing.
+
+    Without a ``%XX`` escape the text's bytes decode back to the text itself, but for a lone surrogate
+    (JSON's ``"\\ud800"``), which becomes U+FFFD: a strict encoding finds one.  Source code, prose and
+    a decoded text's second round hold ``%`` signs (``%s``, ``50 %``) and no escape; the five passes
+    of the decoder over 60 KiB of wide (non-Latin-1) text cost ~4 M instructions, the check ~0.7 M.
+    """
+    if _PERCENT_ESCAPE.search(text) is None:
+        if text.isascii():
+            return text
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return _unquote(text)
+        return text
+    return _unquote(text)
