@@ -193,26 +193,20 @@ def probing_run(arrivals: Iterable[tuple], page_pace: float) -> int:
     ids fetched fast, or without the site's own navigation — is what
     enumeration looks like.  ``arrivals``: ``(ts, method, path, flags)``.
     """
-    last: dict[str, float] = {}
-    paths: list[str] = []
-    for a in arrivals:
-        t = _template_id(a[2])
-        if t is None:
-            continue
-        before = last.get(t[0])
-        last[t[0]] = a[0]
-        if a[3] & FLAG_NAVIGATED and (before is None or a[0] - before >= page_pace):
-            continue
-        paths.append(a[2])
-    return longest_sequential_run(paths) if len(paths) > 1 else len(paths)
+    return _id_run(arrivals, page_pace, browsed=False)
 
 
 def browsed_run(arrivals: Iterable[tuple], page_pace: float) -> int:
     """Longest run of consecutive ids on one template that a person browsed to: the other side of
-    :func:`probing_run` (the same test of *browsed to*: from a page of the site, at least
-    ``page_pace`` seconds after the previous id of that template).  ``/products/76/``,
-    ``/products/77/``, … each from the one before: "next product" clicked through a listing.
+    :func:`probing_run` (the same test of *browsed to*).  ``/products/76/``, ``/products/77/``, …
+    each from the one before: "next product" clicked through a listing.
     ``arrivals``: ``(ts, method, path, flags)``."""
+    return _id_run(arrivals, page_pace, browsed=True)
+
+
+def _id_run(arrivals: Iterable[tuple], page_pace: float, browsed: bool) -> int:
+    """Longest run of consecutive ids on one template among the ids browsed to (``browsed``) or
+    the others: one test of *browsed to* for both sides."""
     last: dict[str, float] = {}
     paths: list[str] = []
     for a in arrivals:
@@ -221,6 +215,6 @@ def browsed_run(arrivals: Iterable[tuple], page_pace: float) -> int:
             continue
         before = last.get(t[0])
         last[t[0]] = a[0]
-        if a[3] & FLAG_NAVIGATED and (before is None or a[0] - before >= page_pace):
+        if bool(a[3] & FLAG_NAVIGATED and (before is None or a[0] - before >= page_pace)) is browsed:
             paths.append(a[2])
     return longest_sequential_run(paths) if len(paths) > 1 else len(paths)
