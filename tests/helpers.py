@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import urlencode
 
 
 def pool_scenarios(results: Iterable[Any]) -> dict[str, list[int]]:
@@ -99,3 +100,21 @@ def spy_engine_matches(monkeypatch: Any, record: Any) -> None:
         return original(self, text, filtered=filtered)
 
     monkeypatch.setattr(engine.Engine, "matches", counting)
+
+
+# A typical shop request (five query parameters or fewer, a 1 KiB review form, a browser's headers):
+# the payload tests that count a repeated request's work send this one.
+COMMENT = ("I ordered the blue pair last week and they fit well, although the left one felt a little tight "
+           "around the toes at first. After two runs it's fine; delivery took 3 days (box dented, shoes OK). ")
+FORM = {"name": "Jane O'Reilly", "email": "jane.doe+shop@example.co.uk", "rating": "4",
+        "comment": (COMMENT * 5)[:880], "next": "/account/orders?tab=2"}
+HEADERS = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0",
+           "HTTP_COOKIE": "sessionid=k2j9d0s7a6q5w4e3; theme=dark"}
+
+
+def review_request(query: dict, form: dict = FORM) -> Any:
+    """A POST of ``form`` to the shop's review page with ``query``, as a browser sends it."""
+    from django.test import RequestFactory
+
+    return RequestFactory().post("/shop/review?" + urlencode(query), data=urlencode(form).encode(),
+                                 content_type="application/x-www-form-urlencoded", **HEADERS)

@@ -12,25 +12,13 @@ import random
 from urllib.parse import urlencode
 
 import pytest
-from django.test import RequestFactory
 
 from smartlayer.detectors.payload import held, scan_request
 from smartlayer.detectors.payload import scan as payload
 from smartlayer.detectors.payload.parts import CLEAN_TEXT_CHARS, FORM_MEMORY_CHARS
 from smartlayer.profile import shapes
-from tests.helpers import spy_engine_matches
-
-COMMENT = ("I ordered the blue pair last week and they fit well, although the left one felt a little tight "
-           "around the toes at first. After two runs it's fine; delivery took 3 days (box dented, shoes OK). ")
-FORM = {"name": "Jane O'Reilly", "email": "jane.doe+shop@example.co.uk", "rating": "4",
-        "comment": (COMMENT * 5)[:880], "next": "/account/orders?tab=2"}
-HEADERS = {"HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0",
-           "HTTP_COOKIE": "sessionid=k2j9d0s7a6q5w4e3; theme=dark"}
-
-
-def _request(query: dict, form: dict = FORM):
-    return RequestFactory().post("/shop/review?" + urlencode(query), data=urlencode(form).encode(),
-                                 content_type="application/x-www-form-urlencoded", **HEADERS)
+from tests.helpers import FORM, HEADERS, spy_engine_matches
+from tests.helpers import review_request as _request
 
 
 @pytest.fixture
