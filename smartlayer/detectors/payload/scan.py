@@ -312,7 +312,7 @@ class _Scan(Matcher, PartReader):
         ordered = sorted(self.hits, key=_WEIGHT, reverse=True)
         return ScanResult(
             score=self.score,
-            hits=[hit.label for hit in ordered],
+            hits=[f"{hit.signature}@{hit.location}" for hit in ordered],     # Hit.label, without its call
             details=ordered,
             # lone surrogates (from JSON "\\ud800") would break a log write or an LLM call
             excerpt=self.excerpt.encode("utf-8", "replace").decode("utf-8"),
