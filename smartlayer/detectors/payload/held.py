@@ -69,14 +69,16 @@ _FORMS_MAX = 256
 _FORMS_MET: set[int] = set()
 
 
-def keep_form(text: str, split: list[str], pairs: list[str]) -> None:
-    """Keep what decoding ``text`` whole gave (see :data:`_FORMS`) if it was met before; else note its hash."""
+def keep_form(text: str, split: list[str], pairs: list[str]) -> bool:
+    """Keep what decoding ``text`` whole gave (see :data:`_FORMS`) if it was met before (True); else note its
+    hash (False)."""
     met = hash(text)
     if met not in _FORMS_MET:
         if len(_FORMS_MET) >= _MET_MAX:
             _FORMS_MET.clear()
         _FORMS_MET.add(met)
-        return
+        return False
     if len(_FORMS) >= _FORMS_MAX:
         _FORMS.clear()
     _FORMS[text] = (tuple(split), tuple(pairs))
+    return True

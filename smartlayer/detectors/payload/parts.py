@@ -274,8 +274,8 @@ class PartReader:
             split = decoded.split("&")                   # no "%26": the decoded text's "&" are the text's own
             self.decoded[location] = (text, split)
             pairs = [collapsed(pair.lower()) for pair in split]
-            if key is not None:                          # short enough to be kept (FORM_MEMORY_CHARS)
-                _held.keep_form(text, split, pairs)
+            if key is not None and _held.keep_form(text, split, pairs):    # met twice (and short enough)
+                self.known_parts.append(location)    # its shapes are remembered from now on, as its decoding
         if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True
