@@ -54,7 +54,6 @@ def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, 
     return found
 
 
-
 #: Form parts (a query string, an urlencoded body) up to :data:`.parts.FORM_MEMORY_CHARS` long decoded in one
 #: call (:meth:`.parts.PartReader.escaped_form`) and met before, by text: the pairs split from the decoding
 #: (read by the parameter shapes) and the same pairs lowered and collapsed, as the scan queues them.  A part

@@ -89,8 +89,9 @@ __all__ = [
 # ── the scan ───────────────────────────────────────────────────────────────
 
 _EXCERPT_CHARS = 500
-_WEIGHT = attrgetter("weight")
 _EXCERPT_BEFORE = 120
+#: A hit's weight, the key that orders a result's hits (heaviest first).
+_WEIGHT = attrgetter("weight")
 #: What one request may cost: this many parts' worth of ``VALIDATOR_MAX_BYTES``,
 #: all parts together (query, body, headers, cookies).  Each part alone stops
 #: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
@@ -124,7 +125,7 @@ class _Scan(Matcher, PartReader):
     """Collects the evidence of one request, part by part."""
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
-                 "pending", "decoded_forms", "passes", "remembered", "remembered_forms", "remembered_forms",
+                 "pending", "decoded_forms", "passes", "remembered", "remembered_forms",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars", "known_parts",
                  "pending_chars", "stopped", "decoded", "narrowed", "raw_only")
 
@@ -143,8 +144,7 @@ class _Scan(Matcher, PartReader):
         self.decoded_forms = 0               # form parts decoded in one call (escaped_form): counted for the tests
         self.passes = 0                      # engine passes of flush() (texts already known clean need none)
         self.remembered = 0                  # raw texts and form parts skipped as known clean
-        self.remembered_forms = 0            # form parts decoded as they were before (.held._FORMS)
-        self.remembered_forms = 0            # form parts not clean read from their decoding before (.held._FORMS)
+        self.remembered_forms = 0            # form parts not found clean, read from their decoding before (.held._FORMS)
         self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
         self.set_chars = 0                   # characters matched through the engines' sets (see matched())
         self.candidates: dict[Any, list[int]] = {}   # engine → the patterns its joined pass found (flush())
