@@ -52,3 +52,32 @@ def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, 
         _HELD.clear()
     found = _HELD[key] = (hits, {}, {})
     return found
+
+
+#: Form parts (a query string, an urlencoded body) up to :data:`.parts.FORM_MEMORY_CHARS` long decoded in one
+#: call (:meth:`.parts.PartReader.escaped_form`) and met before, by text: the pairs split from the decoding
+#: (read by the parameter shapes) and the same pairs lowered and collapsed, as the scan queues them.  A part
+#: found clean is remembered as such by the scan (:data:`.scan._CLEAN`) and not decoded again; one that is
+#: not — a scanner's probe in ``q``, request after request — was unquoted, checked, split, lowered and
+#: collapsed again each time.  What is kept is a pure function of the text (no setting enters the decoding),
+#: hence keyed on the text alone.  Kept only for a part met twice (:data:`_FORMS_MET`: a client sending ever
+#: new values fills no memory); bounded (256 parts of at most 2 KiB, three copies each), cleared when full.
+_FORMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+_FORMS_MAX = 256
+#: Hashes of the form parts decoded once, not yet kept in :data:`_FORMS`.
+_FORMS_MET: set[int] = set()
+
+
+def keep_form(text: str, split: list[str], pairs: list[str]) -> bool:
+    """Keep what decoding ``text`` whole gave (see :data:`_FORMS`) if it was met before (True); else note its
+    hash (False)."""
+    met = hash(text)
+    if met not in _FORMS_MET:
+        if len(_FORMS_MET) >= _MET_MAX:
+            _FORMS_MET.clear()
+        _FORMS_MET.add(met)
+        return False
+    if len(_FORMS) >= _FORMS_MAX:
+        _FORMS.clear()
+    _FORMS[text] = (tuple(split), tuple(pairs))
+    return True

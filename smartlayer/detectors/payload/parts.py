@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import held as _held
 from .body import BINARY_PREFIXES, BINARY_TYPES
 from .normalise import _as_text, _unquote, has_hex_prefix, needs_work
 from .sigbase import BODY, HEADER, PATH, QUERY
@@ -176,6 +177,7 @@ class PartReader:
     truncated: bool
     decoded_forms: int
     remembered: int
+    remembered_forms: int
     decoded: dict[str, tuple[str, list[str]]]
     known_parts: list[str]
 
@@ -247,22 +249,33 @@ class PartReader:
         else, and an encoded dot (a marker), returns False: the caller then
         takes the pair-by-pair path, which records what it finds.
         """
-        if "%26" in text:
-            return False
-        decoded = _unquote(text.replace("+", " ") if "+" in text else text)
-        if not decoded.isascii() or needs_work(decoded):
-            return False
-        if has_hex_prefix(decoded):
-            return False
-        # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above), and
-        # "..%2f" to a slash after a climb: substring tests are cheaper than the marker's pattern
-        if "%2e" in text or "%2E" in text or (".." in text and "%2f" in text.lower()):
-            return False
-        self.budget -= len(text)
-        self.decoded_forms += 1
-        split = decoded.split("&")                   # no "%26": the decoded text's "&" are the text's own
-        self.decoded[location] = (text, split)
-        pairs = [collapsed(pair.lower()) for pair in split]
+        kept = _held._FORMS.get(text) if key is not None else None     # decoded so before (not found clean)
+        if kept is not None:
+            self.budget -= len(text)
+            self.decoded_forms += 1
+            self.remembered_forms += 1
+            self.known_parts.append(location)        # and its shapes are remembered (.shapes._PARTS)
+            split, pairs = kept
+            self.decoded[location] = (text, split)
+        else:
+            if "%26" in text:
+                return False
+            decoded = _unquote(text.replace("+", " ") if "+" in text else text)
+            if not decoded.isascii() or needs_work(decoded):
+                return False
+            if has_hex_prefix(decoded):
+                return False
+            # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above), and
+            # "..%2f" to a slash after a climb: substring tests are cheaper than the marker's pattern
+            if "%2e" in text or "%2E" in text or (".." in text and "%2f" in text.lower()):
+                return False
+            self.budget -= len(text)
+            self.decoded_forms += 1
+            split = decoded.split("&")                   # no "%26": the decoded text's "&" are the text's own
+            self.decoded[location] = (text, split)
+            pairs = [collapsed(pair.lower()) for pair in split]
+            if key is not None and _held.keep_form(text, split, pairs):    # met twice (and short enough)
+                self.known_parts.append(location)    # its shapes are remembered from now on, as its decoding
         if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
             self.queue("\n".join(pair for pair in pairs if pair), location, key)
             return True
@@ -353,7 +366,9 @@ class PartReader:
                 self.text(text if len(text) <= limit else self.clip(text), label)
 
     def cookies(self, cookies: Mapping[str, Any]) -> None:
-        self.many((wsgi_text(v) for v in cookies.values() if v), "cookie")
+        # a list, and short ASCII values (most) as they are, as headers() does: a generator's frame and a
+        # wsgi_text() call per cookie cost as much as the lookups that find them remembered clean
+        self.many([v if isinstance(v, str) and v.isascii() else wsgi_text(v) for v in cookies.values() if v], "cookie")
 
     def run(self, *, query_string: Any, body: Any, content_type: Any, headers: Any, cookies: Any,
             form_fields: Any, path: Any = "") -> None:

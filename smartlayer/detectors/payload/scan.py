@@ -51,6 +51,7 @@ Why it is built the way it is:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 from ...conf import DEFAULTS
@@ -89,6 +90,8 @@ __all__ = [
 
 _EXCERPT_CHARS = 500
 _EXCERPT_BEFORE = 120
+#: A hit's weight, the key that orders a result's hits (heaviest first).
+_WEIGHT = attrgetter("weight")
 #: What one request may cost: this many parts' worth of ``VALIDATOR_MAX_BYTES``,
 #: all parts together (query, body, headers, cookies).  Each part alone stops
 #: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
@@ -122,7 +125,7 @@ class _Scan(Matcher, PartReader):
     """Collects the evidence of one request, part by part."""
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
-                 "pending", "decoded_forms", "passes", "remembered",
+                 "pending", "decoded_forms", "passes", "remembered", "remembered_forms",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars", "known_parts",
                  "pending_chars", "stopped", "decoded", "narrowed", "raw_only")
 
@@ -141,6 +144,7 @@ class _Scan(Matcher, PartReader):
         self.decoded_forms = 0               # form parts decoded in one call (escaped_form): counted for the tests
         self.passes = 0                      # engine passes of flush() (texts already known clean need none)
         self.remembered = 0                  # raw texts and form parts skipped as known clean
+        self.remembered_forms = 0            # form parts not found clean, read from their decoding before (.held._FORMS)
         self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
         self.set_chars = 0                   # characters matched through the engines' sets (see matched())
         self.candidates: dict[Any, list[int]] = {}   # engine → the patterns its joined pass found (flush())
@@ -152,14 +156,13 @@ class _Scan(Matcher, PartReader):
         self.engines: dict[Any, Any] = cfg.engines   # kind → engine, shared by the generation's scans (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
         self.decoded: dict[str, tuple[str, list[str]]] = {}   # form parts' decoded pairs (PartReader.form_part)
-        self.known_parts: list[str] = []     # locations whose whole form part was remembered clean (form_part)
+        self.known_parts: list[str] = []     # locations whose whole form part was remembered, clean or its decoding
 
     # evidence
     def _hit(self, sig: Signature, location: str, text: str, position: int | None, made: dict | None = None) -> None:
         """Credit ``sig``, found in ``text`` at ``position`` (None: not located).  ``made``: the hits made
-        before on this very text (:data:`.held._HELD`), by label and position (a name is one signature) — a frozen
-        :class:`.result.Hit` sets each field through ``object.__setattr__``, ~10,000 instructions a hit,
-        60 k on a request of six — shared, as they are read only."""
+        before on this very text (:data:`.held._HELD`), by label and position (a name is one signature) — shared,
+        as a :class:`.result.Hit` is immutable."""
         label = f"{sig.name}@{location}"
         if label in self.labels:
             return
@@ -305,10 +308,11 @@ class _Scan(Matcher, PartReader):
     def result(self) -> ScanResult:
         if not self.hits:
             return ScanResult(0, [], "", self.truncated, self.skipped)
-        ordered = sorted(self.hits, key=lambda hit: -hit.weight)
+        # heaviest first, ties in the order found (a reversed sort keeps that order): no Python call per hit
+        ordered = sorted(self.hits, key=_WEIGHT, reverse=True)
         return ScanResult(
             score=self.score,
-            hits=[hit.label for hit in ordered],
+            hits=[f"{hit.signature}@{hit.location}" for hit in ordered],     # Hit.label, without its call
             details=ordered,
             # lone surrogates (from JSON "\\ud800") would break a log write or an LLM call
             excerpt=self.excerpt.encode("utf-8", "replace").decode("utf-8"),
