@@ -259,7 +259,9 @@ class Replayer:
         decisions = res.decisions
         for d in ctx.decisions:
             decisions[(d.component, _VALUE[d.action])] += 1
-        head = ctx.headline()
+        # the headline of one decision is that decision (or the refusal): no ranking to do
+        head = refused_by if refused_by is not None else (ctx.decisions[0] if len(ctx.decisions) == 1
+                                                          else ctx.headline())
         res.outcomes[(head.component, _VALUE[head.action]) if head is not None else _NONE] += 1
         if refused_by is not None:
             stats.blocked_requests += 1
@@ -280,7 +282,7 @@ class Replayer:
         # refusal, live): like every refusal of ours it is no error of the client's
         quota = status == 429 and ctx.user is not None
         self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0,
-                                     refused_by is not None or quota, now=ts)
+                                     refused_by is not None or quota, ts)
         return refused_by is not None
 
     def _sender(self, line: Any) -> tuple[Client, ClientResult]:
