@@ -21,20 +21,23 @@ scikit-learn's trees, inputs are rounded to float32 before the comparisons; the
 thresholds are stored rounded *down* to float32, which changes no comparison
 of a float32 input (see :func:`_floor32`) and keeps every comparison float32.
 
-The single-vector path walks *all trees at once*, level by level: a vector of
-current nodes, one gather/compare/gather per level.  It uses a "doubled"
-layout (node ``i`` lives at ``2*i``; ``child[2*i | go_right]``), so a level
-costs six NumPy calls with no arithmetic on indices, and leaves point to
-themselves so trees of different depths need no masking.  A NumPy call costs
-~3,400 instructions before its first element and ~15 a gathered element, so
-the first six levels go three at a time in *blocks*: a block
-compares the 7 nodes below a known node all at once (8 comparisons a tree with
-a padding slot), ``np.packbits`` makes them one byte a tree, and a table maps
-(block, byte) to where the walk goes on.  The first block starts at the roots,
-so its features and thresholds are constants; the second starts at one of the
-8 nodes a tree's first block ends on, and takes its row of those from a small
-table.  Five and eight NumPy calls where levels would take 18 each; the last
-level reads the leaf's value directly.  Measured in
+The single-vector path walks *all trees at once*: a vector of current nodes, one
+gather/compare/gather per level, and leaves point to themselves so trees of
+different depths need no masking.  A NumPy call costs ~3,400 instructions before
+its first element and ~15 a gathered element, so the levels go three at a time
+in *blocks*: a block compares the 7 nodes below a known node all at once (8
+comparisons a tree with a padding slot), ``np.packbits`` makes them one byte a
+tree, and a table maps the byte to where the walk goes on.  The first block
+starts at the roots, so its features and thresholds are constants and its
+table is indexed by (tree, byte); each later block starts at one of the nodes
+the block before can end on (numbered in a table of its own: its rows of
+features, thresholds and exits) and takes its rows with ``take``; the last
+block's exits are the leaves' values.  Five NumPy calls for the first block
+and seven for each other (three levels), where a level walked alone takes six:
+for trees 12 deep (``max_samples`` 4096) 27 calls where walking the six levels
+below the first two blocks one by one took 49.  The batch path
+(:meth:`CompiledForest.anomaly_scores`) walks level by level in a "doubled"
+layout (node ``i`` at ``2*i``, ``child[2*i | go_right]``).  Measured in
 ``tests/benchmarks/scoring.py`` against a tight
 Python loop over flat lists: over three times as fast for 100 trees.
 """
@@ -102,8 +105,7 @@ class CompiledForest:
         self.denominator = n_trees * c
         leaf = self.feature < 0
         self.max_depth = self._depth()
-        # levels walked: at least one past the two blocks, so that both paths end on the fused last
-        # level; extra levels change nothing (leaves point to themselves)
+        # levels walked by the batch path; extra levels change nothing (leaves point to themselves)
         self._n_levels = max(self.max_depth, 2 * _BLOCK_LEVELS + 1)
 
         # the doubled layout of the module docstring
@@ -120,16 +122,32 @@ class CompiledForest:
         # the last level reads the leaf's value where it would read the leaf
         self._child_value2 = np.repeat(self.value, 2)[child]
         self._roots2 = (2 * self.roots).astype(np.intp)
-        # the two blocks of the module docstring: the first from the roots, the second from the
-        # (at most 8 a tree) nodes the first ends on, numbered tree * 8 + outcome
+        # the blocks of the module docstring: the first from the roots; the next from the (at most 8
+        # a tree) nodes the first ends on, numbered tree * 8 + outcome; each later one from the
+        # distinct nodes the one before ends on.  Enough blocks to reach every leaf: walked past a
+        # leaf, a block stays on it.
         outcome = _outcomes()
+        self._outcome = outcome
         top_feat, top_thr, top_ends = self._block(self.roots, feat, thr)
         self._top_feat, self._top_thr = top_feat.ravel(), top_thr.ravel()
         self._top_base = np.arange(n_trees, dtype=np.intp) << _WIDTH - 1
         self._top_exit = (np.arange(n_trees, dtype=np.intp)[:, None] * _WIDTH + outcome).ravel()
-        self._second_feat, self._second_thr, second_ends = self._block(top_ends.ravel(), feat, thr)
-        self._second_exit = (2 * second_ends[:, outcome]).ravel()
-        self._middle = range(self._n_levels - 2 * _BLOCK_LEVELS - 1)
+        starts = top_ends.ravel()
+        later = -(-(max(self.max_depth, _BLOCK_LEVELS + 1) - _BLOCK_LEVELS) // _BLOCK_LEVELS)
+        blocks = []
+        for b in range(later):
+            rows_feat, rows_thr, ends = self._block(starts, feat, thr)
+            if b == later - 1:
+                if (self.feature[ends] >= 0).any():   # cannot happen: the blocks cover max_depth levels
+                    raise ForestFormatError("the blocks do not reach every leaf")
+                exits = self.value[ends].ravel()   # the last block reads the leaf's value
+            else:
+                starts, exits = np.unique(ends, return_inverse=True)
+                exits = exits.ravel().astype(np.intp)   # row * 8 + outcome → the next block's row
+            for a in (rows_feat, rows_thr, exits):
+                a.setflags(write=False)
+            blocks.append((rows_feat, rows_thr, exits))
+        self._blocks = tuple(blocks)
         self._ones = np.ones(n_trees)
         self._pack = struct.Struct(f"{self.n_features}f").pack
 
@@ -279,14 +297,15 @@ class CompiledForest:
             return float(self.anomaly_scores(np.asarray(x, dtype=np.float64).reshape(1, -1))[0])
         # rounded to float32 by C casts, as NumPy (and so scikit-learn's input check) rounds
         xv = np.frombuffer(self._pack(*x), np.float32)
-        block = self._top_exit[self._top_base | np.packbits(xv[self._top_feat] > self._top_thr)]
-        rows = xv[self._second_feat.take(block, 0)] > self._second_thr.take(block, 0)
-        n = self._second_exit[block << _WIDTH - 1 | np.packbits(rows)]
-        feat, thr, child = self._feat2, self._thr2, self._child2
-        for _ in self._middle:
-            # node indices are even in the doubled layout: "| go" is "+ go"
-            n = child[n | (xv[feat[n]] > thr[n])]
-        depth_sum = float(self._child_value2[n | (xv[feat[n]] > thr[n])].dot(self._ones))
+        # gathers by take(): a few instructions an element, where indexing (xv[idx]) takes a dozen
+        row = self._top_exit.take(self._top_base | np.packbits(xv.take(self._top_feat) > self._top_thr))
+        outcome = self._outcome
+        for rows_feat, rows_thr, exits in self._blocks:
+            # one byte a tree: the 7 comparisons below its node; its exit: the next block's row, at the
+            # last block the leaf's value
+            code = np.packbits(xv.take(rows_feat.take(row, 0)) > rows_thr.take(row, 0))
+            row = exits.take(row << _BLOCK_LEVELS | outcome.take(code))
+        depth_sum = float(row.dot(self._ones))
         return self._to_score(depth_sum)
 
     def anomaly_scores(self, X: np.ndarray | Sequence[Sequence[float]], *, chunk: int = 2048) -> np.ndarray:

@@ -194,6 +194,33 @@ _labels: dict[str, str] = {}
 _LABELS_MAX = 1024
 
 
+def _request_parts(request: str) -> tuple[str, str, str] | tuple[()]:
+    """``(method, path, query)`` of a request line as the log quotes it; ``()`` when it is not one."""
+    if "\\" in request:
+        request = _unescape(request)
+    parts = request.split(" ")
+    if len(parts) == 3 or len(parts) == 2:
+        method = parts[0]
+        target = parts[1]
+    else:  # nginx's "-" for an empty request, or binary garbage
+        return ()
+    if not (method.isalpha() and method.isupper()) or not target:
+        return ()
+    if target[0] == "/":  # the common origin-form target: no URL to take apart
+        path, _, query = target.partition("?")
+    else:
+        path, query = _split_target(target)
+    return method, path, query
+
+
+#: The quoted request line → its (method, path, query), :func:`_request_parts`: a log repeats its
+#: requests (a page's files and beacons, every visitor's home page), so each is taken apart once.
+#: Bounded: emptied when full, and a request line longer than ``_REQUEST_KEPT`` is not kept.
+_requests: dict[str, tuple[str, str, str] | tuple[()]] = {}
+_REQUESTS_MAX = 50_000
+_REQUEST_KEPT = 1024
+
+
 def parse_line(line: str) -> ParsedLine | None:
     """Parse one combined/common-format or JSON line; ``None`` if it is neither."""
     if line[:1] == "{":
@@ -210,20 +237,16 @@ def parse_line(line: str) -> ParsedLine | None:
         ts = parse_clf_time_missed(when)
         if ts is None:
             return None
-    if "\\" in request:
-        request = _unescape(request)
-    parts = request.split(" ")
-    if len(parts) == 3 or len(parts) == 2:
-        method = parts[0]
-        target = parts[1]
-    else:  # nginx's "-" for an empty request, or binary garbage
+    taken = _requests.get(request)
+    if taken is None:
+        taken = _request_parts(request)
+        if len(request) <= _REQUEST_KEPT:
+            if len(_requests) >= _REQUESTS_MAX:
+                _requests.clear()
+            _requests[request] = taken
+    if not taken:
         return None
-    if not (method.isalpha() and method.isupper()) or not target:
-        return None
-    if target[0] == "/":  # the common origin-form target: no URL to take apart
-        path, _, query = target.partition("?")
-    else:
-        path, query = _split_target(target)
+    method, path, query = taken
     label = response_ms = None
     if rest:
         label = _labels.get(rest)

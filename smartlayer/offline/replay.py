@@ -146,6 +146,36 @@ _CLIENT_CACHE = 200_000
 _SCAN_CACHE = 50_000
 
 
+class _RememberedAnomalies:
+    """The site profile as the payload decision reads it: :meth:`Profile.anomalies`, remembered per
+    body-less request shape.
+
+    What is odd about a request for the site is a pure function of its method, path and parameters
+    (and of the settings, fixed for a replay); a body-less request's parameters are those of its
+    query string.  A log repeats its pages and their queries, so the answer is worked out once per
+    distinct (method, path, query) — :meth:`Replayer.feed` says which one through ``key`` before it
+    asks (None: a request with a body, asked afresh).  Each call gets a list of its own, as from the
+    profile."""
+
+    __slots__ = ("_anomalies", "_memo", "key")
+
+    def __init__(self, profile: Any) -> None:
+        self._anomalies = profile.anomalies
+        self._memo: dict[tuple[str, str, str], tuple[str, ...]] = {}
+        self.key: tuple[str, str, str] | None = None
+
+    def anomalies(self, method: str, path: str, params: Any) -> list[str]:
+        key = self.key
+        if key is None:
+            return self._anomalies(method, path, params)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) >= _SCAN_CACHE:
+                self._memo.clear()
+            found = self._memo[key] = tuple(self._anomalies(method, path, params))
+        return list(found)
+
+
 class Replayer:
     """Feed request lines (in time order) through the detection pipeline."""
 
@@ -178,6 +208,9 @@ class Replayer:
         self._clients: dict[tuple, tuple[Client, ClientResult]] = {}
         self._scans: dict[tuple[str, str, str], Any] = {}
         self._query_params: dict[str, list[list[str]]] = {}
+        # what the payload decision asks the profile, remembered per request shape (the detector keeps
+        # the profile itself)
+        self._page_profile = _RememberedAnomalies(profile) if profile is not None else None
 
     def feed(self, line: Any) -> bool:
         """Replay one line; returns True when the pipeline refused it."""
@@ -211,11 +244,13 @@ class Replayer:
                 raw = body.encode("utf-8", "replace") if body else None
                 content_type = getattr(line, "content_type", "") or ""
                 scan = self._scan(query, raw, content_type, user_agent, referer)
-                if self.profile is not None:
+                page_profile = self._page_profile
+                if page_profile is not None:
                     # most lines carry neither a query nor a body: no parameters, and no three calls to say so
                     ctx.params = self._params(query, raw, content_type) if query or raw is not None else []
+                    page_profile.key = (ctx.method, path, query) if raw is None and not content_type else None
                 payload_decision = self._decide(ctx, scan, bans=self.bans, now=ts, use_llm=False,
-                                                profile=self.profile)
+                                                profile=page_profile)
                 if payload_decision is not None:
                     ctx.add(payload_decision)
                     decision = payload_decision if payload_decision.action is not Action.ALLOW else decision
@@ -224,7 +259,9 @@ class Replayer:
         decisions = res.decisions
         for d in ctx.decisions:
             decisions[(d.component, _VALUE[d.action])] += 1
-        head = ctx.headline()
+        # the headline of one decision is that decision (or the refusal): no ranking to do
+        head = refused_by if refused_by is not None else (ctx.decisions[0] if len(ctx.decisions) == 1
+                                                          else ctx.headline())
         res.outcomes[(head.component, _VALUE[head.action]) if head is not None else _NONE] += 1
         if refused_by is not None:
             stats.blocked_requests += 1
@@ -245,7 +282,7 @@ class Replayer:
         # refusal, live): like every refusal of ours it is no error of the client's
         quota = status == 429 and ctx.user is not None
         self.detector.record_outcome(ctx, status, float(rt) if rt is not None else 0.0,
-                                     refused_by is not None or quota, now=ts)
+                                     refused_by is not None or quota, ts)
         return refused_by is not None
 
     def _sender(self, line: Any) -> tuple[Client, ClientResult]:

@@ -1,6 +1,7 @@
 """Replay throughput: ``smartlayer_replay`` end to end, start-up included, model and site profile on.
 
     python tests/benchmarks/replay.py [--days 3] [--telemetry-days 1] [--readers 120] [--rounds 1]
+                                      [--workdir DIR] [--instructions]
 
 Two logs, each replayed by the command in a fresh process (``python -m django
 smartlayer_replay LOG``), timed from the process's start to its exit — Django
@@ -23,10 +24,19 @@ machine), and the command's own figure (the replay loop alone); then the
 start-up alone: the same command on the log's first line (every import,
 the model, the profile, one line's engines and the report).  Target
 (issue 17): ≥ 20,000 lines/s start-up included on both logs.
+
+``--workdir DIR`` keeps the logs, the stores and the settings there and uses
+them again on the next run with the same arguments (generating and training
+take a minute or two).  ``--instructions``: instead of the clock, each replay
+with the model and profile, and its one-line start-up, run once under
+``valgrind --tool=callgrind`` — instructions counted, the same on a loaded
+machine as on a quiet one: the whole command, its start-up, and per line the
+difference over the lines.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -53,6 +63,7 @@ SMART_MIDDLEWARE = {"MODEL_STORE": os.environ["SL_BENCH_STORE"], "LOG_WRITER": "
 SILENCED_SYSTEM_CHECKS = ["smartlayer.W002", "smartlayer.W004"]
 '''
 _RATE = re.compile(r"replayed: ([\d,]+).* in ([\d.]+) s \(([\d,]+) lines/s\)")
+_COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def _train(week: list, store_dir: Path, version: str) -> None:
@@ -77,10 +88,22 @@ def _train(week: list, store_dir: Path, version: str) -> None:
     activate(version, store=store)
 
 
+def _env(store_dir: Path, tmp: Path) -> dict[str, str]:
+    return dict(os.environ, DJANGO_SETTINGS_MODULE="bench_settings", SL_BENCH_STORE=str(store_dir),
+                SL_BENCH_DB=str(tmp / "bench.sqlite3"), PYTHONPATH=os.pathsep.join([str(tmp), str(ROOT)]))
+
+
+def _instructions(log: Path, store_dir: Path, tmp: Path) -> int:
+    """Instructions of one replay (model and profile) in a fresh process, counted by callgrind."""
+    proc = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, "-m",
+                           "django", "smartlayer_replay", str(log)], env=_env(store_dir, tmp), capture_output=True,
+                          text=True, check=True)
+    return int(_COLLECTED.findall(proc.stderr)[-1])
+
+
 def _run(log: Path, store_dir: Path, tmp: Path, extra: list[str]) -> tuple[float, float, str]:
     """(wall seconds, CPU seconds, output) of one replay in a fresh process."""
-    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench_settings", SL_BENCH_STORE=str(store_dir),
-               SL_BENCH_DB=str(tmp / "bench.sqlite3"), PYTHONPATH=os.pathsep.join([str(tmp), str(ROOT)]))
+    env = _env(store_dir, tmp)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "django", "smartlayer_replay", str(log), *extra],
@@ -97,8 +120,12 @@ def main() -> int:
     parser.add_argument("--telemetry-days", type=int, default=1, help="days of the telemetry site")
     parser.add_argument("--readers", type=int, default=120, help="telemetry readers on the telemetry site")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each replay (the median is printed)")
+    parser.add_argument("--workdir", help="keep the logs and stores here, and use them again")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions with callgrind instead of timing")
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp(prefix="sl-replay-bench-"))
+    tmp = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="sl-replay-bench-"))
+    tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "bench_settings.py").write_text(SETTINGS)
     os.environ.update(SL_BENCH_DB=str(tmp / "bench.sqlite3"), SL_BENCH_STORE=str(tmp / "store-generated"))
     sys.path.insert(0, str(tmp))
@@ -114,30 +141,61 @@ def main() -> int:
     from smartlayer.sim.telemetry_log import generate_telemetry_day, generate_telemetry_week
 
     call_command("migrate", verbosity=0)
-    day = 86400
+    names = ("generated", "telemetry every 2 s")
+    made = {"days": args.days, "telemetry_days": args.telemetry_days, "readers": args.readers}
+    marker = tmp / "made.json"
+    reuse = bool(args.workdir) and marker.is_file() and json.loads(marker.read_text()) == made
     logs = []
-    t0 = time.perf_counter()
-    records = []
-    for d in range(args.days):
-        records += generate_attack_day(seed=100 + d, start=DEFAULT_START + (7 + d) * day, profiled=True)
-    logs.append(("generated", records, generate_normal_week(seed=1, profiled=True)))
-    records = []
-    for d in range(args.telemetry_days):
-        records += generate_telemetry_day(seed=200 + d, start=DEFAULT_START + (7 + d) * day, readers=args.readers)
-    logs.append(("telemetry every 2 s", records, generate_telemetry_week(seed=2, readers=args.readers)))
-    print(f"generated in {time.perf_counter() - t0:.0f} s, in {tmp}", file=sys.stderr)
+    if reuse:
+        for i, name in enumerate(names):
+            with (tmp / f"access-{i}.log").open() as fp:
+                logs.append((name, sum(1 for _ in fp)))
+        print(f"logs and stores of {tmp} used again", file=sys.stderr)
+    else:
+        marker.unlink(missing_ok=True)
+        day = 86400
+        t0 = time.perf_counter()
+        made_logs = []
+        records = []
+        for d in range(args.days):
+            records += generate_attack_day(seed=100 + d, start=DEFAULT_START + (7 + d) * day, profiled=True)
+        made_logs.append((names[0], records, generate_normal_week(seed=1, profiled=True)))
+        records = []
+        for d in range(args.telemetry_days):
+            records += generate_telemetry_day(seed=200 + d, start=DEFAULT_START + (7 + d) * day,
+                                              readers=args.readers)
+        made_logs.append((names[1], records, generate_telemetry_week(seed=2, readers=args.readers)))
+        print(f"generated in {time.perf_counter() - t0:.0f} s, in {tmp}", file=sys.stderr)
+        for i, (name, records, week) in enumerate(made_logs):
+            with (tmp / f"access-{i}.log").open("w") as fp:
+                write_combined(records, fp, with_label=True)
+            store_dir = tmp / f"store-{i}"
+            t0 = time.perf_counter()
+            with override_settings(SMART_MIDDLEWARE={"MODEL_STORE": str(store_dir), "LOG_WRITER": "manual"}):
+                _train(week, store_dir, f"bench-{i}")
+            print(f"{name}: {len(records):,} lines, model and profile trained in {time.perf_counter() - t0:.0f} s",
+                  file=sys.stderr)
+            logs.append((name, len(records)))
+        marker.write_text(json.dumps(made))
+    for i, _name in enumerate(names):
+        with (tmp / f"access-{i}.log").open() as fp:
+            (tmp / f"first-{i}.log").write_text(fp.readline())
+    if args.instructions:
+        print(f"python {sys.version.split()[0]}; instructions of the whole command process (callgrind), "
+              "model + site profile")
+        print(f"{'log':<22}{'lines':>9}{'whole, M':>12}{'start-up, M':>13}{'per line, k':>13}")
+        for i, (name, lines) in enumerate(logs):
+            whole = _instructions(tmp / f"access-{i}.log", tmp / f"store-{i}", tmp)
+            start = _instructions(tmp / f"first-{i}.log", tmp / f"store-{i}", tmp)
+            print(f"{name:<22}{lines:>9,}{whole / 1e6:>12,.0f}{start / 1e6:>13,.0f}"
+                  f"{(whole - start) / max(1, lines - 1) / 1e3:>13,.1f}")
+        print("start-up: the same command on the log's first line; per line: (whole - start-up) / (lines - 1)")
+        return 0
 
     rows = []
-    for i, (name, records, week) in enumerate(logs):
+    for i, (name, lines) in enumerate(logs):
         log = tmp / f"access-{i}.log"
-        with log.open("w") as fp:
-            write_combined(records, fp, with_label=True)
         store_dir = tmp / f"store-{i}"
-        t0 = time.perf_counter()
-        with override_settings(SMART_MIDDLEWARE={"MODEL_STORE": str(store_dir), "LOG_WRITER": "manual"}):
-            _train(week, store_dir, f"bench-{i}")
-        print(f"{name}: {len(records):,} lines, model and profile trained in {time.perf_counter() - t0:.0f} s",
-              file=sys.stderr)
         for label, extra in (("model + site profile", []), ("rules and payload checks", ["--no-model"])):
             runs = [_run(log, store_dir, tmp, extra) for _ in range(args.rounds)]
             seconds = statistics.median(s for s, _, _ in runs)
@@ -145,14 +203,11 @@ def main() -> int:
             out = runs[0][2]
             m = _RATE.search(out)
             model = next(line for line in out.splitlines() if line.startswith("model:"))
-            rows.append((name, label, len(records), seconds, len(records) / seconds, len(records) / cpu,
+            rows.append((name, label, lines, seconds, lines / seconds, lines / cpu,
                          m.group(3) if m else "?", model))
     startup = []
-    for i, (name, _records, _week) in enumerate(logs):
-        log, one = tmp / f"access-{i}.log", tmp / f"first-{i}.log"
-        with log.open() as fp:
-            one.write_text(fp.readline())
-        runs = [_run(one, tmp / f"store-{i}", tmp, []) for _ in range(args.rounds)]
+    for i, (name, _lines) in enumerate(logs):
+        runs = [_run(tmp / f"first-{i}.log", tmp / f"store-{i}", tmp, []) for _ in range(args.rounds)]
         startup.append((name, statistics.median(s for s, _, _ in runs), statistics.median(c for _, c, _ in runs)))
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; wall time of the whole command process")
     print(f"{'log':<22}{'pipeline':<26}{'lines':>9}{'wall s':>8}{'lines/s':>10}{'per CPU s':>11}"

@@ -26,7 +26,17 @@ def _tail_since(events: tuple, cutoff: float) -> list:
     i = len(events)
     while i > 0 and events[i - 1][0] >= cutoff:
         i -= 1
-    return list(events[i:]) if events.__class__ is tuple else list(islice(events, i, len(events)))
+    return list(events[i:]) if events.__class__ is tuple else _newest(events, len(events) - i)
+
+
+def _newest(events, k: int) -> list:
+    """The newest ``k`` events of a deque, oldest first: taken from its right end (``islice`` from
+    the left steps over every older event of the window first, ~200 for a busy client)."""
+    if k <= 0:
+        return []
+    tail = list(islice(reversed(events), k))
+    tail.reverse()
+    return tail
 
 
 @dataclass(slots=True)
@@ -62,8 +72,9 @@ class Snapshot:
             # the running count of the last 10 s is the length of this very tail (the same walk back
             # from the newest, recent.py's horizon rule): no walk needed for a busy client
             arrivals = self.arrivals
-            n = len(arrivals)
-            return list(islice(arrivals, n - counts.count_10s, n))
+            if arrivals.__class__ is tuple:
+                return list(arrivals[len(arrivals) - counts.count_10s:])
+            return _newest(arrivals, counts.count_10s)
         return _tail_since(self.arrivals, self.now - seconds)
 
     def outcomes_since(self, seconds: float) -> list:
