@@ -20,7 +20,9 @@ Scenarios (``--requests`` measured, after a warm-up that is not counted):
 * ``warm``: no model, ``--clients`` clients past their grace period, each request 5 s apart per client;
 * ``model-warm``: the same with ``--prepare``'s model and site profile active; the sustained
   thresholds are out of reach (every request scored, none refused for the model alone);
-* ``model-rotating``: the model, 600 rotating clients inside their grace period.
+* ``model-rotating``: the model, 600 rotating clients inside their grace period;
+* ``model-fast``: the model with default settings, ``--clients`` clients at 50 requests a second
+  each (``overhead.py``'s warm pass: they cross their grace period, are flagged and banned).
 
 Also prints the decisions (status counts) so that two commits can be compared for identical outcomes.
 """
@@ -81,7 +83,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True, help="model store directory (trained by --prepare)")
     parser.add_argument("--prepare", action="store_true", help="train the model and the profile into --store, then exit")
-    parser.add_argument("--scenario", default="model-warm", choices=("bare", "warm", "model-warm", "model-rotating"))
+    parser.add_argument("--scenario", default="model-warm", choices=("bare", "warm", "model-warm", "model-rotating", "model-fast"))
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--part", choices=("extract", "forest", "top_features", "score", "inspect"))
@@ -156,7 +158,7 @@ def main() -> int:
     statuses: dict[str, int] = {}
     rotating = args.scenario == "model-rotating"
     clients = 600 if rotating else args.clients
-    step = 5.0 / clients   # each client's requests 5 s apart
+    step = (0.02 if args.scenario == "model-fast" else 5.0) / clients   # each client's requests 5 s (20 ms) apart
 
     def send(i: int, measured: bool) -> None:
         if rotating:
