@@ -125,8 +125,11 @@ class CompiledForest:
 
         Block ``k`` has one row per distinct node its walk can start on (the roots for the first; a
         leaf reached early stands in for itself), numbered 0, 1, ...: the 8 features and float32
-        thresholds of :meth:`_block`, and where each of the 128 bytes ``np.packbits`` can make of
-        its comparisons leads — the next block's row, or at the last block the leaf's value.
+        thresholds of :meth:`_block`, and the 8 places the walk can end on, left to right — the
+        next block's row, or at the last block the leaf's value.  The byte ``np.packbits`` makes of
+        a row's comparisons is turned into that position by :func:`_outcomes`'s table (the first
+        block's small table is indexed by the byte itself: one call fewer).  Eight a row, not 128:
+        the deep blocks have thousands of rows (4,026 and 15,622 on a depth-12 forest of 100 trees).
         """
         n_trees = len(self.roots)
         outcome = _outcomes()
@@ -134,16 +137,15 @@ class CompiledForest:
         top_feat, top_thr, ends = self._block(self.roots, feat, thr)
         self._top_feat, self._top_thr = top_feat.ravel(), top_thr.ravel()
         self._top_base = np.arange(n_trees, dtype=np.intp) << _WIDTH - 1
-        blocks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        blocks: list[tuple[np.ndarray, np.ndarray]] = []
         exits: list[np.ndarray] = []
         for _ in range(1, n_blocks):
             starts, ids = np.unique(ends.ravel(), return_inverse=True)
-            # int32: a row number; the tables of a deep block have thousands of rows
+            # intp, as NumPy indexes with: a narrower type is cast on every call
             exits.append(ids.reshape(ends.shape).astype(np.intp))
             rows_feat, rows_thr, ends = self._block(starts, feat, thr)
             blocks.append((rows_feat, rows_thr))
-        # the last block's ends are leaves (its walk went max_depth levels or more): their values,
-        # 8 a row (the deepest block has the most rows) and the byte turned into a position first
+        # the last block's ends are leaves (its walk went max_depth levels or more): their values
         values = self.value[ends]
         self._top_exit = (exits[0] if blocks else values)[:, outcome].ravel()
         self._mid = [(f, t, e) for (f, t), e in zip(blocks[:-1], exits[1:], strict=True)]
