@@ -119,7 +119,13 @@ def steady_by_chance(x: Sequence[float], arrivals: Sequence[tuple], ceiling: flo
     margin, on a walk or not.  Only the walk gets the margin: the advanced bots the tell catches at
     the ceiling's edge wander the site's templates (a product, a listing, the cart, the home page)
     and sit there on every stretch, not by chance — a margin of one standard error for everyone let
-    up to 25 of the 163 sessions it refused go (tuning seeds 1–6, plain site)."""
+    up to 25 of the 163 sessions it refused go (tuning seeds 1–6, plain site).
+
+    The same walk says what the model's flags on it mean (:meth:`~smartlayer.ml.runtime.ActiveModel.score`
+    sets ``reading``): a shopper's "next product" is paced by the product, a third of the mean or so
+    (below :data:`READING_CV`), and its length — page views, images, links followed, distinct paths a
+    minute — leaves the training week's range as a reader's does; only a script's steadiness or another
+    tell would make it more."""
     if steady_vouched(x) > ceiling:
         return False
     for tell, c in others:
