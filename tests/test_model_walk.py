@@ -99,3 +99,20 @@ def test_the_combiner_neither_counts_its_flags_alone_nor_a_page_counting_rule_wi
 
     assert decide(False).reason == "model:sustained"            # the walk judged by its gaps alone
     assert decide(walk.reading).reason != "model:sustained"
+
+
+def test_a_visit_whose_page_views_came_mostly_without_the_sites_links_is_no_walk_read_off_the_vector():
+    """Whether most page views came by the site's links is in the vector (``navigated_share``): a visit
+    that opened them directly is no walk without reading its window (its arrivals are not looked at)."""
+    from smartlayer.ml.features import FEATURE_NAMES
+    from smartlayer.ml.tells import on_a_walk
+
+    class _NoWindow:
+        def __iter__(self):
+            raise AssertionError("the window was read")
+
+    x = [0.0] * N_FEATURES
+    x[FEATURE_NAMES.index("page_views")], x[FEATURE_NAMES.index("navigated_share")] = 20, 0.3
+    assert on_a_walk(_NoWindow(), x) is False
+    snap = _window(_SHOPPER)[-1]
+    assert on_a_walk(snap.arrivals, extract(snap))          # the walk itself: navigated, read from the window

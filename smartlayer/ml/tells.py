@@ -37,6 +37,7 @@ _EVEN = FEATURE_NAMES.index("even_page_gaps")
 _SILENT = FEATURE_NAMES.index("silent_pages")
 _CV = FEATURE_NAMES.index("page_gap_cv")
 _GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
+_NAVIGATED = FEATURE_NAMES.index("navigated_share")
 
 
 #: The spread of page gaps (std / mean) from which a visit is paced like reading
@@ -103,7 +104,9 @@ def on_a_walk(arrivals: Sequence[tuple], x: Sequence[float]) -> bool:
     through a listing.  ``arrivals``: the window's ``(ts, method, path, flags)``; its files and
     beacons are left out (they follow a page from it, ids and all)."""
     pages = x[_PAGES]
-    if pages < EVEN_MIN_PAGES:
+    # a walk's page views came by the site's links: fewer such page views than the walk needs is
+    # no walk, read off the vector before the window (most flagged visits: a task list opens pages directly)
+    if pages < EVEN_MIN_PAGES or x[_NAVIGATED] < WALK_SHARE:
         return False
     own = [a for a in arrivals if not a[3] & _RESOURCES]
     return browsed_run(own, float(sl_settings.PROFILE_PAGE_PACE)) >= WALK_SHARE * pages
