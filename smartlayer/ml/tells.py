@@ -46,7 +46,8 @@ _NAVIGATED = FEATURE_NAMES.index("navigated_share")
 #: and office colleagues 0.8–1.4 at the flagged requests of their long visits); automation paces by a
 #: wait it was given: a fixed wait ± 15 % about 0.1, a short near-constant pause 0.1–0.2, a task list's
 #: 2–6 s about 0.3 (flagged requests of the generated bots: below 0.6 except the ones that read at a
-#: person's pace, which no pacing tell sees either).
+#: person's pace, which no pacing tell sees either).  Read with the margin of a spread read off a few
+#: gaps (:func:`paced_like_reading`).
 READING_CV = 0.6
 
 
