@@ -111,8 +111,8 @@ class ModelScore:
     ``reading``: the window's page views are paced like a person's reading
     (:func:`~smartlayer.ml.tells.paced_like_reading`), or a walk through a listing showing no tell
     beyond chance (:func:`~smartlayer.ml.tells.steady_by_chance`, :meth:`ActiveModel.score`): the flag
-    is the visit's length, and does not
-    count toward ``MODEL_SUSTAINED_ALONE`` (False below the threshold).  None: the version does not
+    is the visit's length, and does not count toward ``MODEL_SUSTAINED_ALONE`` (False below the
+    threshold).  None: the version does not
     judge it (trained without the site profile's classes, whose "page views" are every GET): every
     flag counts, as before.
     """
@@ -187,7 +187,7 @@ class ActiveModel:
         # corroborates nothing and a flag on it is its length, as a reader's is (``reading``)
         if (self._steady_ceiling is not None and (scored_.corroborated or scored_.reading is False)
                 and steady_by_chance(x, snap.arrivals, self._steady_ceiling, self._other_tells)):
-            return replace(scored_, corroborated=False, reading=scored_.reading is not None or None)
+            return replace(scored_, corroborated=False, reading=None if scored_.reading is None else True)
         return scored_
 
     def top_features(self, x: list[float], k: int = TOP_FEATURES) -> list[tuple[str, float]]:
