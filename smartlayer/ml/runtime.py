@@ -109,8 +109,10 @@ class ModelScore:
     ``sustained_threshold``: the score from which a request counts toward ``MODEL_SUSTAINED_ALONE``
     (the version's, :mod:`smartlayer.ml.training.sustained`; None: the threshold).
     ``reading``: the window's page views are paced like a person's reading
-    (:func:`~smartlayer.ml.tells.paced_like_reading`): the flag is the visit's length, and does not
-    count toward ``MODEL_SUSTAINED_ALONE`` (False below the threshold).  None: the version does not
+    (:func:`~smartlayer.ml.tells.paced_like_reading`), or a walk through a listing showing no tell
+    beyond chance (:func:`~smartlayer.ml.tells.steady_by_chance`, :meth:`ActiveModel.score`): the flag
+    is the visit's length, and does not count toward ``MODEL_SUSTAINED_ALONE`` (False below the
+    threshold).  None: the version does not
     judge it (trained without the site profile's classes, whose "page views" are every GET): every
     flag counts, as before.
     """
@@ -176,12 +178,16 @@ class ActiveModel:
 
         A steadiness that a walk through a listing shows by chance corroborates nothing
         (:func:`~smartlayer.ml.tells.steady_by_chance`: it needs the window's paths, which the vector
-        does not hold); judged only for a request the tells corroborated."""
+        does not hold), and a flag on such a walk is judged as on a visit paced like reading
+        (``reading``: "next product" clicked through a listing at a shopper's pace, flagged for its
+        length); judged only for a request the tells corroborated or flagged and not already reading."""
         x = extract(snap, self.own_assets)
         scored_ = self.score_vector(x)
-        if (self._steady_ceiling is not None and scored_.corroborated
+        # a walk through a listing that shows no tell beyond chance is browsing: its steadiness
+        # corroborates nothing and a flag on it is its length, as a reader's is (``reading``)
+        if (self._steady_ceiling is not None and (scored_.corroborated or scored_.reading is False)
                 and steady_by_chance(x, snap.arrivals, self._steady_ceiling, self._other_tells)):
-            return replace(scored_, corroborated=False)
+            return replace(scored_, corroborated=False, reading=None if scored_.reading is None else True)
         return scored_
 
     def top_features(self, x: list[float], k: int = TOP_FEATURES) -> list[tuple[str, float]]:

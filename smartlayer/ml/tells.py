@@ -37,6 +37,7 @@ _EVEN = FEATURE_NAMES.index("even_page_gaps")
 _SILENT = FEATURE_NAMES.index("silent_pages")
 _CV = FEATURE_NAMES.index("page_gap_cv")
 _GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
+_NAVIGATED = FEATURE_NAMES.index("navigated_share")
 
 
 #: The spread of page gaps (std / mean) from which a visit is paced like reading
@@ -45,7 +46,8 @@ _GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
 #: and office colleagues 0.8–1.4 at the flagged requests of their long visits); automation paces by a
 #: wait it was given: a fixed wait ± 15 % about 0.1, a short near-constant pause 0.1–0.2, a task list's
 #: 2–6 s about 0.3 (flagged requests of the generated bots: below 0.6 except the ones that read at a
-#: person's pace, which no pacing tell sees either).
+#: person's pace, which no pacing tell sees either).  Read with the margin of a spread read off a few
+#: gaps (:func:`paced_like_reading`).
 READING_CV = 0.6
 
 
@@ -86,8 +88,14 @@ def steady_vouched(x: Sequence[float]) -> float:
     pages = x[_PAGES]
     if pages < EVEN_MIN_PAGES or x[_GAP_MEAN] <= 0.0:
         return 0.0
-    steady = 1.0 - x[_CV] * (1.0 + STEADY_NOISE / sqrt(2.0 * (pages - 1.0)))
+    steady = 1.0 - x[_CV] * _beyond_chance(pages)
     return steady if steady > 0.0 else 0.0
+
+
+def _beyond_chance(pages: float) -> float:
+    """The factor that puts a coefficient of variation read off ``pages`` page views (``pages − 1``
+    gaps) :data:`STEADY_NOISE` standard errors (about ``cv / sqrt(2 n)``) above its reading."""
+    return 1.0 + STEADY_NOISE / sqrt(2.0 * (pages - 1.0))
 
 
 def on_a_walk(arrivals: Sequence[tuple], x: Sequence[float]) -> bool:
@@ -97,7 +105,9 @@ def on_a_walk(arrivals: Sequence[tuple], x: Sequence[float]) -> bool:
     through a listing.  ``arrivals``: the window's ``(ts, method, path, flags)``; its files and
     beacons are left out (they follow a page from it, ids and all)."""
     pages = x[_PAGES]
-    if pages < EVEN_MIN_PAGES:
+    # a walk's page views came by the site's links: fewer such page views than the walk needs is
+    # no walk, read off the vector before the window (most flagged visits: a task list opens pages directly)
+    if pages < EVEN_MIN_PAGES or x[_NAVIGATED] < WALK_SHARE:
         return False
     own = [a for a in arrivals if not a[3] & _RESOURCES]
     return browsed_run(own, float(sl_settings.PROFILE_PAGE_PACE)) >= WALK_SHARE * pages
@@ -119,7 +129,13 @@ def steady_by_chance(x: Sequence[float], arrivals: Sequence[tuple], ceiling: flo
     margin, on a walk or not.  Only the walk gets the margin: the advanced bots the tell catches at
     the ceiling's edge wander the site's templates (a product, a listing, the cart, the home page)
     and sit there on every stretch, not by chance — a margin of one standard error for everyone let
-    up to 25 of the 163 sessions it refused go (tuning seeds 1–6, plain site)."""
+    up to 25 of the 163 sessions it refused go (tuning seeds 1–6, plain site).
+
+    The same walk says what the model's flags on it mean (:meth:`~smartlayer.ml.runtime.ActiveModel.score`
+    sets ``reading``): a shopper's "next product" is paced by the product, a third of the mean or so
+    (below :data:`READING_CV`), and its length — page views, images, links followed, distinct paths a
+    minute — leaves the training week's range as a reader's does; only a script's steadiness or another
+    tell would make it more."""
     if steady_vouched(x) > ceiling:
         return False
     for tell, c in others:
@@ -130,7 +146,16 @@ def steady_by_chance(x: Sequence[float], arrivals: Sequence[tuple], ceiling: flo
 
 def paced_like_reading(x: Sequence[float]) -> bool:
     """Whether the window's page views are spread in time as a person reads: the gaps between them
-    vary by at least :data:`READING_CV` of their mean, from :data:`EVEN_MIN_PAGES` page views.
+    vary by :data:`READING_CV` of their mean or more, or less only by chance (within
+    :data:`STEADY_NOISE` standard errors of the reading), from :data:`EVEN_MIN_PAGES` page views.
+
+    A spread read off 7–15 gaps is noisy: a colleague reading quickly (a page every 3–5 s, think
+    times spread like anyone's) read 0.42–0.58 on 10–15 page views now and then (the generated
+    office, plain tuning seeds 85–90: 6 flagged requests of three colleagues, one of them 14 distinct
+    paths a minute, one short of ``endpoint_scanning``), and such a flag counted as a script's pace.
+    The margin reads 0.39 as reading at 8 page views, 0.44 at 16, 0.49 at 40; the paces automation
+    is given stay below it (a fixed wait ± 15 % about 0.1, a short near-constant pause 0.11–0.17, a
+    task list's 2–6 s about 0.3), and the bots refused on flags of a steady pace read 0.2 or less.
 
     Not a tell (it never refuses anyone): it says what the model's flags on such a visit can mean.
     A long visit of a person clicking through products, following link after link and fetching every
@@ -138,7 +163,8 @@ def paced_like_reading(x: Sequence[float]) -> bool:
     links followed grow with it) and is flagged request after request; nothing in its pace is a
     script's.  A script paces by a wait it was given (fixed, ± jitter, or a short near-constant
     pause; a task list's 2–6 s), and its gaps vary by a third of their mean or less."""
-    return x[_PAGES] >= EVEN_MIN_PAGES and x[_GAP_MEAN] > 0.0 and x[_CV] >= READING_CV
+    pages = x[_PAGES]
+    return pages >= EVEN_MIN_PAGES and x[_GAP_MEAN] > 0.0 and x[_CV] * _beyond_chance(pages) >= READING_CV
 
 
 #: name → how to read it off one feature vector.
