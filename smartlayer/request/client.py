@@ -94,6 +94,46 @@ def person_key(address_key: str, cookie: str | None) -> str:
     return f"{address_key}{COOKIE_MARK}{cookie}" if cookie else address_key
 
 
+class RecordKeys:
+    """Keys past requests (generated records, access-log lines) the way the middleware keyed them.
+
+    The middleware judges a cookie's first request from an address *as the
+    address* — only a cookie the address has used before makes its client one
+    of its own — and records that request in the cookie client's window as
+    well, for next time; it tracks at most ``SHARED_ADDRESS_MAX_CLIENTS`` cookie
+    clients an address.  Training frames must see the same windows, or the
+    week a model learns from never holds the address's window the detector
+    builds: an office whose colleagues' first pages of the day land on the
+    address within a minute is then judged against ceilings learned without
+    them.  Records come in time order; the one approximation is that a cookie,
+    once seen, stays known (the live store forgets it only when it evicts the
+    client's window).
+    """
+
+    def __init__(self, *, cookies: bool | None = None, limit: int | None = None) -> None:
+        self.cookies = bool(sl_settings.SHARED_ADDRESS_COOKIES if cookies is None else cookies)
+        self.limit = int(sl_settings.SHARED_ADDRESS_MAX_CLIENTS if limit is None else limit)
+        self._known: dict[str, set[str]] = {}
+
+    def keys(self, ip: str | None, cookie: str = "", user_id: Any = None) -> tuple[str, str | None]:
+        """(the key the request is judged as, the cookie client's key that also records it, or None)."""
+        if user_id:
+            return f"u:{user_id}", None
+        address = ip_key(ip)
+        if not cookie or not self.cookies:
+            return address, None
+        hashed = cookie_hash(cookie)
+        known = self._known.get(address)
+        if known is None:
+            known = self._known[address] = set()
+        if hashed in known:
+            return person_key(address, hashed), None
+        if len(known) >= self.limit:
+            return address, None   # no room: the address's, now and later
+        known.add(hashed)
+        return address, person_key(address, hashed)
+
+
 @derived
 def _cookie_names() -> tuple[str, ...]:
     from django.conf import settings

@@ -64,6 +64,11 @@ class _Reservoir:
         return self.rng.randrange(self.size)
 
 
+WINDOW_ONLY = "window_only"
+"""Optional frame column: the row arrives in its client's window and is neither completed nor
+extracted — a cookie's first request, judged as its address, as the middleware records it."""
+
+
 def frame_to_vectors(
     df: pd.DataFrame,
     *,
@@ -131,6 +136,8 @@ def frame_to_vectors(
         df["status_code"].to_numpy(dtype=np.int64), df["response_time_ms"].to_numpy(dtype=np.float64),
         df["user_agent"].fillna("").to_numpy(dtype=object), df["authenticated"].to_numpy(dtype=bool),
         df["was_blocked"].to_numpy(dtype=bool),
+        (df[WINDOW_ONLY].fillna(False).to_numpy(dtype=bool) if WINDOW_ONLY in df.columns
+         else np.zeros(total, dtype=bool)),
         (df["referer_host"].fillna("").to_numpy(dtype=object) if profile is not None and "referer_host" in df.columns
          else np.full(total, "", dtype=object)),
     )
@@ -143,7 +150,7 @@ def frame_to_vectors(
     for start in range(0, total, block):
         idx = order[start:start + block]
         row_l = idx.tolist()
-        ts_l, code_l, method_l, path_l, status_l, resp_l, ua_l, auth_l, blocked_l, ref_l = (
+        ts_l, code_l, method_l, path_l, status_l, resp_l, ua_l, auth_l, blocked_l, only_l, ref_l = (
             a[idx].tolist() for a in arrays)
         for j in range(len(row_l)):
             code = code_l[j]
@@ -162,6 +169,9 @@ def frame_to_vectors(
                 flags = flag_memo[key] = arrival_flags(authenticated=key[0], user_agent=key[1], path=path)
             if profile is not None:
                 flags |= site_flags(profile, path, ref_l[j])
+            if only_l[j]:
+                win.arrive((t, method_l[j], path, flags), keep, False)
+                continue
             nth += 1
             if nth % sample_every != phase:
                 # not a candidate: the window must still be exact, but no snapshot (a copy of the
@@ -310,8 +320,10 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
     response_ms, user_id, label`` — :class:`smartlayer.sim.TrafficRecord`
     or :class:`smartlayer.offline.accesslog.ParsedLine`.  The client key is the one
     the middleware would use (``key="identity"``: ``u:<user_id>`` when signed
-    in, a client behind a shared address by its site cookie as
-    :func:`~smartlayer.request.client.person_key`, else
+    in, a client behind a shared address by its site cookie once the address
+    has seen it, as :class:`~smartlayer.request.client.RecordKeys` — a cookie's
+    first request is the address's, and a ``WINDOW_ONLY`` row records it in the
+    cookie client's window too — else
     :func:`~smartlayer.request.client.ip_key`) or the IP key alone
     (``key="ip"``, for access logs, where a user field is not a Django user).
     Exempt paths are dropped.
@@ -319,7 +331,7 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
     import pandas as pd
 
     from ...conf import sl_settings
-    from ...request.client import cookie_hash, ip_key, person_key
+    from ...request.client import RecordKeys
 
     if key not in ("identity", "ip"):
         raise ValueError("key must be 'identity' or 'ip'")
@@ -328,25 +340,23 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
     cols: dict[str, list] = {c: [] for c in (*FRAME_COLUMNS, "label", "referer_host")}
     ts, ck, me, pa, st, rt, ua, au, bl, lb, rh = (cols[c] for c in (*FRAME_COLUMNS, "label", "referer_host"))
     ips: list[str | None] = []
-    cookies = key == "identity" and sl_settings.SHARED_ADDRESS_COOKIES
+    keys = RecordKeys(cookies=key == "identity" and sl_settings.SHARED_ADDRESS_COOKIES)
+    also: list[bool] = []   # a cookie's first request, recorded in its own window only (WINDOW_ONLY)
     for r in records:
         uid = getattr(r, "user_id", None)
-        ips.append(r.ip)
-        ts.append(float(r.ts))
-        if uid and key == "identity":
-            ck.append(f"u:{uid}")
-        else:
-            cookie = getattr(r, "cookie", "") if cookies else ""
-            ck.append(person_key(ip_key(r.ip), cookie_hash(cookie) if cookie else None))
-        me.append(r.method or "GET")
-        pa.append(r.path or "/")
-        st.append(int(r.status))
-        rt.append(float(r.response_ms or 0.0))
-        ua.append(r.user_agent or "")
-        au.append(bool(uid))
-        bl.append(False)
-        lb.append(getattr(r, "label", None))
-        rh.append(referer_host(getattr(r, "referer", "") or ""))
+        judged, recorded = keys.keys(r.ip, getattr(r, "cookie", "") or "", uid if key == "identity" else None)
+        row = (float(r.ts), r.method or "GET", r.path or "/", int(r.status), float(r.response_ms or 0.0),
+               r.user_agent or "", bool(uid), getattr(r, "label", None),
+               referer_host(getattr(r, "referer", "") or ""))
+        for client, window_only in ((judged, False), (recorded, True)):
+            if client is None:
+                continue
+            ips.append(r.ip)
+            ck.append(client)
+            also.append(window_only)
+            for column, value in zip((ts, me, pa, st, rt, ua, au, lb, rh), row, strict=True):
+                column.append(value)
+            bl.append(False)
     if not ts:
         out = empty_frame()
         out["label"] = pd.Series([], dtype=object)
@@ -354,6 +364,8 @@ def records_frame(records: Iterable[Any], *, key: str = "identity") -> pd.DataFr
     df = pd.DataFrame(cols)
     df = df.astype({"ts": "float64", "status_code": "int64", "response_time_ms": "float64",
                     "authenticated": bool, "was_blocked": bool})
+    if any(also):
+        df[WINDOW_ONLY] = also
     return drop_exempt(df, ips).reset_index(drop=True)
 
 
