@@ -71,12 +71,14 @@ _ALONE_BYTES = 2048
 
 #: RE2 program size (instructions) below which a pattern with atoms is *light*: on a long text the
 #: prefiltered path searches it in a small set with other light ones (:meth:`Engine._bundle_light`)
-#: rather than alone.  The heavy ones are the counted repeats over broad classes (``[^<>]{0,200}``,
-#: ``.{0,60}``: 1,400-8,600 instructions) whose states multiply in a set.
-_LIGHT_PROGRAM = 1200
+#: rather than alone.  The heavy ones are the longest counted repeats over broad classes
+#: (``[^<>]{0,200}``: 2,100-8,600 instructions) whose states multiply in a set.  Chosen by
+#: instructions counted on 60 KiB diverse prose and attacks (1,200 / 3,000: 23.5 M per pass on prose,
+#: 1,200 / 6,000: 21.4 M, 2,000 / 6,000: 19.3 M; attacks 17.1, 14.9, 14.7 M; all alone: 41.1 M).
+_LIGHT_PROGRAM = 2000
 
 #: Program size (summed) of the patterns in one such set of light patterns.
-_BUNDLE_PROGRAM = 3000
+_BUNDLE_PROGRAM = 6000
 
 #: RE2's prefilter class, when this ``re2`` build has it (the set is used for every text otherwise).
 _FILTER = getattr(getattr(_re2, "_re2", None), "Filter", None) if _re2 is not None else None
