@@ -28,7 +28,9 @@ them: 27 ms (benign) and 91 ms (attacks) of CPU for one pass, against 6 and
 literal atoms the patterns require (a case-insensitive literal set, whose
 DFA has at most one state per atom prefix) and then runs only the patterns
 whose atoms are all there, each alone with its own small DFA, stopping at
-its first match.  It finds exactly what the set finds (a pattern without
+its first match — or, on a text longer than 2 KiB, the light ones a dozen
+or so to a small set (see :func:`.engine_sets.light_bundles`): ordinary prose
+holds the atoms of half the table.  It finds exactly what the set finds (a pattern without
 atoms is always run); it costs more than the set on short or repeated
 text, which is why a request's first :data:`SET_CHARS` characters still go
 through the set (see :meth:`Engine.matches`).
@@ -38,6 +40,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from .engine_sets import light_bundles, search_sets
 
 try:  # the primary engine
     import re2 as _re2
@@ -68,17 +72,6 @@ _GROUP = 4
 #: Bytes of text up to which the prefiltered path searches the patterns without atoms alone, not in sets
 #: (see Engine._filtered): a long text's prefix (1 KiB), a field matched again.
 _ALONE_BYTES = 2048
-
-#: RE2 program size (instructions) below which a pattern with atoms is *light*: on a long text the
-#: prefiltered path searches it in a small set with other light ones (:meth:`Engine._bundle_light`)
-#: rather than alone.  The heavy ones are the longest counted repeats over broad classes
-#: (``[^<>]{0,200}``: 2,100-8,600 instructions) whose states multiply in a set.  Chosen by
-#: instructions counted on 60 KiB diverse prose and attacks (1,200 / 3,000: 23.5 M per pass on prose,
-#: 1,200 / 6,000: 21.4 M, 2,000 / 6,000: 19.3 M; attacks 17.1, 14.9, 14.7 M; all alone: 41.1 M).
-_LIGHT_PROGRAM = 2000
-
-#: Program size (summed) of the patterns in one such set of light patterns.
-_BUNDLE_PROGRAM = 6000
 
 #: RE2's prefilter class, when this ``re2`` build has it (the set is used for every text otherwise).
 _FILTER = getattr(getattr(_re2, "_re2", None), "Filter", None) if _re2 is not None else None
@@ -310,55 +303,20 @@ class Engine:
             unfiltered = list(self._filter.Match(b"", True))   # no atom needed: these pass every text
             for index in range(len(self.patterns)):
                 self._low[index] = self._filter.GetRE2(index)
-            groups = []
-            for start in range(0, len(unfiltered), _GROUP):
-                indices = tuple(unfiltered[start:start + _GROUP])
-                group = _re2.Set.SearchSet(_re2_options())
-                for index in indices:
-                    group.Add(self.patterns[index])
-                group.Compile()
-                groups.append((group, indices))
+            groups = search_sets(self.patterns, [unfiltered[start:start + _GROUP]
+                                                 for start in range(0, len(unfiltered), _GROUP)], _re2_options())
         except Exception:                                     # an older build: the prefilter alone
             self._low.clear()
             return None
         return groups
 
     def _bundle_light(self) -> None:
-        """Small sets of the light patterns with atoms (:data:`_LIGHT_PROGRAM`), :data:`_BUNDLE_PROGRAM`
-        of program to a set, in table order: on a long text each set whose patterns include one the
-        prefilter names is one pass, where each pattern alone was one.
-
-        Why: on 60 KiB of diverse prose the prefilter names some 30 patterns with atoms (``select``,
-        ``from``, ``type``, ``dir``, ``eval`` occur in ordinary text), and each pass of RE2's automaton
-        costs some ten instructions a byte however small the pattern; light patterns together make a
-        small automaton too, which diverse text does not blow up.  The heavy ones stay alone: in a set
-        their counted repeats multiply the states.  A member the prefilter did not name cannot match
-        (a pattern's atoms occur in every match), so the answer is the same.  Left empty when the
-        sets cannot be built (the patterns are then searched alone, as before).
-        """
+        """The light patterns with atoms in small sets (:func:`.engine_sets.light_bundles`, which says
+        why); left empty, each pattern searched alone as before, when the sets cannot be built."""
         try:
-            unfiltered = self._grouped
             sizes = [(index, self._low[index].ProgramSize()) for index in range(len(self.patterns))
-                     if index not in unfiltered]
-            bundles: list[list[int]] = []
-            total = _BUNDLE_PROGRAM
-            for index, size in sizes:
-                if size >= _LIGHT_PROGRAM:
-                    continue
-                if total + size > _BUNDLE_PROGRAM:
-                    bundles.append([])
-                    total = 0
-                bundles[-1].append(index)
-                total += size
-            built = []
-            for indices in bundles:
-                if len(indices) < 2:
-                    continue
-                group = _re2.Set.SearchSet(_re2_options())
-                for index in indices:
-                    group.Add(self.patterns[index])
-                group.Compile()
-                built.append((group, tuple(indices)))
+                     if index not in self._grouped]
+            built = search_sets(self.patterns, light_bundles(sizes), _re2_options())
         except Exception:                                     # noqa: BLE001 - each pattern alone, as before
             return
         self._bundles = built
