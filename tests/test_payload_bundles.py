@@ -73,7 +73,8 @@ def test_60_kib_of_diverse_code_costs_half_the_passes(body_engine):
 
 
 def test_a_light_pattern_is_not_searched_alone_on_a_long_text(body_engine):
-    """A pattern the prefilter names and that is in a set of light ones is searched with its set, once."""
+    """On a long text a pattern the prefilter names and that is in a set of light ones is searched with its
+    set; on a text of a few KiB (where alone it stops at its first match) alone."""
     assert body_engine._bundles and all(len(indices) > 1 for _, indices in body_engine._bundles)
     bundled = {index for _, indices in body_engine._bundles for index in indices}
     searched: list[int] = []
@@ -90,9 +91,11 @@ def test_a_light_pattern_is_not_searched_alone_on_a_long_text(body_engine):
     text = normalise(diverse(PROSE + ATTACKS, 7, 20_000))
     body_engine.matches(text, filtered=True)
     assert not bundled & set(searched)
-    short = normalise(diverse(ATTACKS, 8, engine._ALONE_BYTES // 2))   # a short text: each alone, as before
-    body_engine.matches(short, filtered=True)
-    assert bundled & set(searched)
+    for size in (engine._ALONE_BYTES // 2, engine._BUNDLE_BYTES // 2):   # shorter texts: each alone, as before
+        searched.clear()
+        short = normalise(diverse(ATTACKS, 8, size))
+        body_engine.matches(short, filtered=True)
+        assert bundled & set(searched), size
 
 
 @pytest.mark.parametrize("level", [1, 2, 3])

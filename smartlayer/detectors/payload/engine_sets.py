@@ -1,9 +1,9 @@
 """Small RE2 sets of some of a table's patterns, for the prefiltered path of :class:`.engine.Engine`.
 
-Two kinds, both searched only on a text longer than :data:`.engine._ALONE_BYTES`:
-the patterns the prefilter cannot filter (no literal atom), four to a set, every
-one run on every text; and the *light* patterns with atoms (:func:`light_bundles`),
-a set run when the prefilter names one of its patterns.
+Two kinds: the patterns the prefilter cannot filter (no literal atom), four to a
+set, every set run on every text longer than :data:`.engine._ALONE_BYTES`; and the
+*light* patterns with atoms (:func:`light_bundles`), on a text longer than
+:data:`.engine._BUNDLE_BYTES` a set run when the prefilter names one of its patterns.
 """
 from __future__ import annotations
 
