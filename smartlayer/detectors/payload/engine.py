@@ -28,7 +28,9 @@ them: 27 ms (benign) and 91 ms (attacks) of CPU for one pass, against 6 and
 literal atoms the patterns require (a case-insensitive literal set, whose
 DFA has at most one state per atom prefix) and then runs only the patterns
 whose atoms are all there, each alone with its own small DFA, stopping at
-its first match.  It finds exactly what the set finds (a pattern without
+its first match — or, on a text longer than 16 KiB, the light ones a dozen
+or so to a small set (see :func:`.engine_sets.light_bundles`): ordinary prose
+holds the atoms of half the table.  It finds exactly what the set finds (a pattern without
 atoms is always run); it costs more than the set on short or repeated
 text, which is why a request's first :data:`SET_CHARS` characters still go
 through the set (see :meth:`Engine.matches`).
@@ -38,6 +40,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
+
+from .engine_sets import light_bundles, search_sets
 
 try:  # the primary engine
     import re2 as _re2
@@ -68,6 +72,13 @@ _GROUP = 4
 #: Bytes of text up to which the prefiltered path searches the patterns without atoms alone, not in sets
 #: (see Engine._filtered): a long text's prefix (1 KiB), a field matched again.
 _ALONE_BYTES = 2048
+
+#: Bytes of text past which the prefiltered path searches the light patterns in their sets
+#: (:func:`.engine_sets.light_bundles`) rather than alone.  On a few KiB of attacks each light pattern
+#: alone stops at its first match, and a set reads on to the end building states for every attack it
+#: meets: a multipart body's 8 KiB of diverse attack fields cost 85 M instructions with each alone and
+#: 91 M with the sets; on 60 KiB of prose the sets save 18 M.
+_BUNDLE_BYTES = 16384
 
 #: RE2's prefilter class, when this ``re2`` build has it (the set is used for every text otherwise).
 _FILTER = getattr(getattr(_re2, "_re2", None), "Filter", None) if _re2 is not None else None
@@ -129,7 +140,7 @@ class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
     __slots__ = ("patterns", "line_local", "_set", "_filter", "_groups", "_grouped", "_single", "_low", "_fallback",
-                 "_index", "_match", "_later")
+                 "_index", "_match", "_later", "_bundles", "_bundle_of")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = (),
                  prefilter_later: bool = False) -> None:
@@ -149,6 +160,8 @@ class Engine:
         self._filter: Any = None
         self._groups: list[tuple[Any, tuple[int, ...]]] | None = None   # small sets of the patterns without atoms
         self._grouped: frozenset[int] = frozenset()
+        self._bundles: list[tuple[Any, tuple[int, ...]]] = []   # small sets of light patterns with atoms
+        self._bundle_of: dict[int, int] = {}                     # pattern → its bundle in _bundles
         self._fallback: list[tuple[int, re.Pattern[str]]] = []
         self._index: list[int] = []
         self._match: Any = None      # the set's own Match (bytes in), below the wrapper's str handling
@@ -177,6 +190,8 @@ class Engine:
             self._filter = _compile_filter(self.patterns)
             self._groups = self._group_unfiltered()
             self._grouped = frozenset(i for _, indices in self._groups or () for i in indices)
+            if self._groups is not None:
+                self._bundle_light()
         return self._filter
 
     def _warm_reverse(self) -> None:
@@ -262,10 +277,20 @@ class Engine:
         alone = size <= _ALONE_BYTES
         grouped = self._grouped
         low = self._low
+        bundle_of = self._bundle_of if size > _BUNDLE_BYTES else {}
+        bundles = set()
         for index in self._filter.Match(encoded, True):      # the atoms' pass: the patterns that may match
-            if (alone or index not in grouped) and index not in known \
-                    and low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
+            if index in known or (not alone and index in grouped):
+                continue
+            bundle = bundle_of.get(index)
+            if bundle is not None:
+                bundles.add(bundle)                          # searched with its bundle, below
+            elif low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
                 found.append(index)
+        for bundle in bundles:
+            # its members that are not candidates cannot match (their atoms are not in the text)
+            group, indices = self._bundles[bundle]
+            found.extend(indices[i] for i in group.Match(encoded) or () if indices[i] not in known)
         for group, indices in () if alone else self._groups or ():
             if known and known.issuperset(indices):
                 continue
@@ -285,18 +310,24 @@ class Engine:
             unfiltered = list(self._filter.Match(b"", True))   # no atom needed: these pass every text
             for index in range(len(self.patterns)):
                 self._low[index] = self._filter.GetRE2(index)
-            groups = []
-            for start in range(0, len(unfiltered), _GROUP):
-                indices = tuple(unfiltered[start:start + _GROUP])
-                group = _re2.Set.SearchSet(_re2_options())
-                for index in indices:
-                    group.Add(self.patterns[index])
-                group.Compile()
-                groups.append((group, indices))
+            groups = search_sets(self.patterns, [unfiltered[start:start + _GROUP]
+                                                 for start in range(0, len(unfiltered), _GROUP)], _re2_options())
         except Exception:                                     # an older build: the prefilter alone
             self._low.clear()
             return None
         return groups
+
+    def _bundle_light(self) -> None:
+        """The light patterns with atoms in small sets (:func:`.engine_sets.light_bundles`, which says
+        why); left empty, each pattern searched alone as before, when the sets cannot be built."""
+        try:
+            sizes = [(index, self._low[index].ProgramSize()) for index in range(len(self.patterns))
+                     if index not in self._grouped]
+            built = search_sets(self.patterns, light_bundles(sizes), _re2_options())
+        except Exception:                                     # noqa: BLE001 - each pattern alone, as before
+            return
+        self._bundles = built
+        self._bundle_of = {index: number for number, (_, indices) in enumerate(built) for index in indices}
 
     def position(self, index: int, text: str) -> int:
         """Where pattern ``index`` first matches ``text`` (0 if it does not)."""

@@ -1,0 +1,70 @@
+"""Small RE2 sets of some of a table's patterns, for the prefiltered path of :class:`.engine.Engine`.
+
+Two kinds: the patterns the prefilter cannot filter (no literal atom), four to a
+set, every set run on every text longer than :data:`.engine._ALONE_BYTES`; and the
+*light* patterns with atoms (:func:`light_bundles`), on a text longer than
+:data:`.engine._BUNDLE_BYTES` a set run when the prefilter names one of its patterns.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+try:
+    import re2 as _re2
+except ImportError:  # pragma: no cover - the engine falls back to the stdlib and builds no set
+    _re2 = None
+
+#: RE2 program size (instructions) below which a pattern with atoms is *light* (see
+#: :func:`light_bundles`).  The heavy ones are the longest counted repeats over broad classes
+#: (``[^<>]{0,200}``: 2,100-8,600 instructions), whose states multiply in a set.  Chosen by the
+#: instructions of the prefiltered pass over 60 KiB of diverse text (callgrind, engines warmed on one
+#: text, four more measured), light below / program per set: on prose 1,200 / 3,000 23.5 M,
+#: 1,200 / 6,000 21.4 M, 1,200 / 12,000 20.3 M, 2,000 / 6,000 19.3 M; on attacks 17.1, 14.9, 13.9 and
+#: 14.7 M.  Every pattern alone (before): 41.1 M on the prose, 14.7 M on the attacks.
+LIGHT_PROGRAM = 2000
+
+#: Program size (summed) of the patterns in one set of light patterns.
+BUNDLE_PROGRAM = 6000
+
+
+def light_bundles(sizes: Iterable[tuple[int, int]], light: int = LIGHT_PROGRAM,
+                  budget: int = BUNDLE_PROGRAM) -> list[list[int]]:
+    """The light patterns of ``sizes`` ((index, RE2 program size) of each pattern with atoms, in table
+    order) in groups of at most ``budget`` program instructions; a group of one is left out (searched
+    alone, as a heavy pattern is).
+
+    Why: on 60 KiB of diverse prose the prefilter names 30-70 patterns whose
+    atoms the text holds (``select``, ``from``, ``type``, ``dir``, ``eval``
+    occur in ordinary text and code), and each search of one alone is a pass
+    of RE2's automaton, some ten instructions a byte however small the
+    pattern.  Light patterns together make a small automaton too, which
+    diverse text does not blow up: one pass per set that holds a pattern the
+    prefilter named.  A member it did not name cannot match (a pattern's atoms
+    occur in every match of it), so the set's answer is the patterns' own.
+    """
+    groups: list[list[int]] = []
+    total = budget
+    for index, size in sizes:
+        if size >= light:
+            continue
+        if total + size > budget:
+            groups.append([])
+            total = 0
+        groups[-1].append(index)
+        total += size
+    return [group for group in groups if len(group) > 1]
+
+
+def search_sets(patterns: Sequence[str], groups: Iterable[Sequence[int]],
+                options: Any) -> list[tuple[Any, tuple[int, ...]]]:
+    """An unanchored RE2 set of ``patterns[i]`` for each group of indices, with the indices: a set's
+    answer ``j`` is pattern ``indices[j]``.  Raises what RE2 raises (the caller falls back)."""
+    built = []
+    for indices in groups:
+        group = _re2.Set.SearchSet(options)
+        for index in indices:
+            group.Add(patterns[index])
+        group.Compile()
+        built.append((group, tuple(indices)))
+    return built
