@@ -32,6 +32,22 @@ def decoded(monkeypatch):
     return sizes
 
 
+@pytest.fixture
+def normalised(monkeypatch):
+    """Characters of the texts normalised one by one (not as joined fields), in all."""
+    sizes: list[int] = []
+    scan = importlib.import_module("smartlayer.detectors.payload.scan")
+    original = scan._normalise
+    monkeypatch.setattr(scan, "_CLEAN", {})
+
+    def counting(text, **kwargs):
+        sizes.append(len(text))
+        return original(text, **kwargs)
+
+    monkeypatch.setattr(scan, "_normalise", counting)
+    return sizes
+
+
 def _body(seed: int, attack_first: bool) -> str:
     """60 KiB of text lines; the first KiB attack strings (or the last line one)."""
     prose = diverse(PROSE, seed, 60 * 1024)
@@ -69,3 +85,12 @@ def test_the_verdict_is_the_full_readings(monkeypatch, seed):
     for one, whole in zip(early, full, strict=True):
         assert (one.score >= BLOCK) == (whole.score >= BLOCK)
         assert _labels(one) <= _labels(whole)
+
+
+def test_fields_of_attacks_stop_after_the_first_few(normalised):
+    """A multipart body of 60 attacking fields: the first pass comes after 4 KiB of them, not 8 KiB."""
+    text = diverse(ATTACKS, 9, 60 * 1000)
+    fields = {f"f{i}": text[i * 1000:(i + 1) * 1000] for i in range(60)}
+    result = scan_parts(form_fields=fields)
+    assert result.score >= BLOCK and "scan:stopped_at_block" in result.skipped
+    assert 0 < sum(normalised) <= 6 * 1024        # 9 fields (9 KiB) normalised before the first verdict before
