@@ -35,8 +35,9 @@ Why it is built the way it is:
   it 50-80 ms.  Past :data:`.engine.SET_CHARS` characters a request goes
   through RE2's prefilter (the same answer), fields matched again are
   searched only for what their pass found, and a request is matched as it
-  is read, 8 KiB at a time, and not read further once it blocks
-  (``skipped``: ``scan:stopped_at_block``).
+  is read, 8 KiB at a time (the first 4 KiB), and not read further once it
+  blocks (``skipped``: ``scan:stopped_at_block``); a long text body is first
+  normalised on its first KiB alone (:mod:`.early`).
 * **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` characters of each
   part (the query string, the body, a header, the cookies) are scanned, and
   :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  RE2 is an
