@@ -34,6 +34,10 @@ def _has_comment(text: str) -> bool:
 #: that blocks on them is not read further (:meth:`Matcher.blocked`).  Above a typical request, so that
 #: one is matched in one pass per kind of location.
 _FLUSH_CHARS = 8192
+#: The same before a request's first pass: an attacking body of many fields (multipart, JSON strings)
+#: blocks on its first few, and was normalised and matched 8 KiB deep before the first verdict; a clean
+#: one costs one pass more.
+_FIRST_FLUSH_CHARS = 4096
 
 #: Characters of a body's many fields normalised together (:meth:`Matcher.joined_fields`): a flush's worth.
 _JOINED_CHARS = 8192
@@ -90,7 +94,8 @@ class Matcher:
         start = 0
         while start < len(raws):
             end, size = start, 0
-            while end < len(raws) and (end == start or size + len(raws[end]) < _JOINED_CHARS):
+            group_chars = _JOINED_CHARS if self.passes else _FIRST_FLUSH_CHARS     # the first, as queue()'s
+            while end < len(raws) and (end == start or size + len(raws[end]) < group_chars):
                 size += len(raws[end]) + 1
                 end += 1
             if self.stopped:
@@ -137,7 +142,7 @@ class Matcher:
         self.pending_chars += len(text)
         # a long request: match what is read, and stop if it blocks.  Never after a text with a key: the
         # pairs of one form part share theirs, and a pass over some of them must not remember it clean.
-        if key is None and self.pending_chars >= _FLUSH_CHARS:
+        if key is None and self.pending_chars >= (_FLUSH_CHARS if self.passes else _FIRST_FLUSH_CHARS):
             self.flush()
             self.stopped = self.blocked()
 
@@ -145,7 +150,8 @@ class Matcher:
         """Queue the (non-empty) pairs of a form part: as one entry of a pair a line when that reads as
         queuing them one by one, which it does unless the queue would be flushed among them."""
         pairs = [pair for pair in pairs if pair]
-        if len(pairs) > 1 and (key is not None or self.pending_chars + sum(map(len, pairs)) < _FLUSH_CHARS):
+        flush_at = _FLUSH_CHARS if self.passes else _FIRST_FLUSH_CHARS
+        if len(pairs) > 1 and (key is not None or self.pending_chars + sum(map(len, pairs)) < flush_at):
             self.queue("\n".join(pairs), location, key, True)
             return
         for pair in pairs:

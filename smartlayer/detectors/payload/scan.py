@@ -35,8 +35,9 @@ Why it is built the way it is:
   it 50-80 ms.  Past :data:`.engine.SET_CHARS` characters a request goes
   through RE2's prefilter (the same answer), fields matched again are
   searched only for what their pass found, and a request is matched as it
-  is read, 8 KiB at a time, and not read further once it blocks
-  (``skipped``: ``scan:stopped_at_block``).
+  is read, 8 KiB at a time (the first 4 KiB), and not read further once it
+  blocks (``skipped``: ``scan:stopped_at_block``); a long text body is first
+  normalised on its first KiB alone (:mod:`.early`).
 * **Bounded and total.**  At most ``VALIDATOR_MAX_BYTES`` characters of each
   part (the query string, the body, a header, the cookies) are scanned, and
   :data:`REQUEST_BUDGET_PARTS` times that for the whole request.  RE2 is an
@@ -59,6 +60,7 @@ from ...profile.shapes import request_params
 from .anomalies import request_anomalies
 from .body import scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
+from .early import prefix_blocks
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
 from .matching import Matcher, _has_comment
 from .normalise import (
@@ -127,7 +129,7 @@ class _Scan(Matcher, PartReader):
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered", "remembered_forms",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars", "known_parts",
-                 "pending_chars", "stopped", "decoded", "narrowed", "raw_only")
+                 "pending_chars", "stopped", "decoded", "narrowed", "raw_only", "prefixed")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -146,6 +148,7 @@ class _Scan(Matcher, PartReader):
         self.remembered = 0                  # raw texts and form parts skipped as known clean
         self.remembered_forms = 0            # form parts not found clean, read from their decoding before (.held._FORMS)
         self.joined_parts = 0                # bodies of many fields normalised as one text (joined_fields)
+        self.prefixed = 0                    # long bodies that blocked on their first lines alone (.early)
         self.set_chars = 0                   # characters matched through the engines' sets (see matched())
         self.candidates: dict[Any, list[int]] = {}   # engine → the patterns its joined pass found (flush())
         self.narrowed: set[Any] = set()      # engines of candidates whose pass went through the prefilter (match())
@@ -196,6 +199,8 @@ class _Scan(Matcher, PartReader):
             self.truncated = True
             if not raw:
                 return ""
+        if location == BODY and not form and prefix_blocks(self, raw, location, json_text):
+            return ""
         text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY, growth=self.growth)
         return self.account(raw, text, markers, location)
 
