@@ -118,3 +118,20 @@ def review_request(query: dict, form: dict = FORM) -> Any:
 
     return RequestFactory().post("/shop/review?" + urlencode(query), data=urlencode(form).encode(),
                                  content_type="application/x-www-form-urlencoded", **HEADERS)
+
+
+def product_walk(gaps, *, walk: bool = True, navigated: bool = True, t0: float = 1_700_000_000.0):
+    """The snapshots of one browser's page views ``gaps`` apart: a listing, then products one after
+    another (``walk``: ids 76, 77, …; else ids all over the shop), each from the page before."""
+    from smartlayer.request.facts import FLAG_NAVIGATED, FLAG_PROFILED
+    from smartlayer.state.windows.window import ClientWindow
+
+    window = ClientWindow(500)
+    flags = FLAG_PROFILED | (FLAG_NAVIGATED if navigated else 0)
+    snaps = [window.arrive((t0, "GET", "/category/shoes/", FLAG_PROFILED), 3600.0)]
+    t = t0
+    for i, gap in enumerate(gaps):
+        t += gap
+        pid = 76 + i if walk else 76 + 37 * i % 401
+        snaps.append(window.arrive((t, "GET", f"/products/{pid}/", flags), 3600.0))
+    return snaps

@@ -19,10 +19,9 @@ from smartlayer.ml.tells import TELL_FLOORS, TELLS, steady_vouched
 from smartlayer.ml.training.tells import tell_ceilings
 from smartlayer.policy.decisions import combine
 from smartlayer.request.decision import Action, Evidence
-from smartlayer.request.facts import FLAG_NAVIGATED, FLAG_PROFILED, browsed_run, probing_run
+from smartlayer.request.facts import FLAG_NAVIGATED, browsed_run, probing_run
 from smartlayer.request.reasons import entry
-from smartlayer.state.windows.window import ClientWindow
-from tests.helpers import first_refusal_in_grace
+from tests.helpers import first_refusal_in_grace, product_walk
 
 PAGES = FEATURE_NAMES.index("page_views")
 CV = FEATURE_NAMES.index("page_gap_cv")
@@ -82,20 +81,6 @@ _CHANCE_GAPS = (8.41, 7.86, 8.92, 5.83, 8.27, 7.15, 7.05, 8.59, 5.48, 6.2, 9.18,
 _CEILING = 0.833
 
 
-def _window(gaps, *, walk: bool = True, navigated: bool = True, t0: float = 1_700_000_000.0):
-    """The snapshots of one browser's page views ``gaps`` apart: a listing, then products one after
-    another (``walk``: ids 76, 77, …; else ids all over the shop), each from the page before."""
-    window = ClientWindow(500)
-    flags = FLAG_PROFILED | (FLAG_NAVIGATED if navigated else 0)
-    snaps = [window.arrive((t0, "GET", "/category/shoes/", FLAG_PROFILED), 3600.0)]
-    t = t0
-    for i, gap in enumerate(gaps):
-        t += gap
-        pid = 76 + i if walk else 76 + 37 * i % 401
-        snaps.append(window.arrive((t, "GET", f"/products/{pid}/", flags), 3600.0))
-    return snaps
-
-
 def _tells_shown(model: ActiveModel, snaps) -> int:
     return sum(model.score(s).corroborated for s in snaps)
 
@@ -117,7 +102,7 @@ def test_a_next_product_walk_steady_by_chance_shows_no_tell():
     """Five page views in a row just beyond the ceiling (0.838-0.877 against 0.833) refused a
     product clicker (``model:tells``, 5 of them); read off 7-11 gaps, that steadiness is within two
     standard errors of the ceiling, and on a walk through a listing it is chance."""
-    snaps = _window(_CHANCE_GAPS)
+    snaps = product_walk(_CHANCE_GAPS)
     steady = [TELLS["steady_dwell"](extract(s)) for s in snaps]
     assert sum(v > _CEILING for v in steady) == 5                     # what the tell read before
     assert _tells_shown(_steady_model(), snaps) == 0
@@ -126,14 +111,14 @@ def test_a_next_product_walk_steady_by_chance_shows_no_tell():
 def test_the_same_pace_wandering_the_shop_is_still_a_tell():
     """Only a walk through a listing gets the margin: the same gaps over ids all over the shop, or
     products opened without the site's links, show the tell as before."""
-    assert _tells_shown(_steady_model(), _window(_CHANCE_GAPS, walk=False)) == 5
-    assert _tells_shown(_steady_model(), _window(_CHANCE_GAPS, navigated=False)) == 5
+    assert _tells_shown(_steady_model(), product_walk(_CHANCE_GAPS, walk=False)) == 5
+    assert _tells_shown(_steady_model(), product_walk(_CHANCE_GAPS, navigated=False)) == 5
 
 
 def test_a_fixed_wait_through_a_listing_is_still_a_tell():
     """A script clicking "next" on a fixed wait ± 10 % is steady on every stretch, beyond the margin."""
     gaps = [7.0 * (1.0 + 0.1 * math.sin(3.7 * i)) for i in range(14)]
-    snaps = _window(gaps)
+    snaps = product_walk(gaps)
     assert _tells_shown(_steady_model(), snaps) >= 5
     assert all(steady_vouched(extract(s)) > _CEILING for s in snaps[8:])
 

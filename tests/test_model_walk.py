@@ -20,8 +20,7 @@ from smartlayer.ml.runtime import ActiveModel
 from smartlayer.ml.tells import READING_CV, paced_like_reading
 from smartlayer.policy.decisions import combine
 from smartlayer.request.decision import Evidence
-from smartlayer.request.facts import FLAG_NAVIGATED, FLAG_PROFILED
-from smartlayer.state.windows.window import ClientWindow
+from tests.helpers import product_walk
 
 CV = FEATURE_NAMES.index("page_gap_cv")
 #: "next product" every 2–9 s: a shopper's pace (cv about 0.37)
@@ -40,48 +39,34 @@ def _model(profiled: bool = True) -> ActiveModel:
     return ActiveModel("t-1", _Forest(), manifest)
 
 
-def _window(gaps, *, walk: bool = True, navigated: bool = True, t0: float = 1_700_000_000.0):
-    """The snapshots of one browser's page views ``gaps`` apart: a listing, then products one after
-    another (``walk``: ids 76, 77, …; else ids all over the shop), each from the page before."""
-    window = ClientWindow(500)
-    flags = FLAG_PROFILED | (FLAG_NAVIGATED if navigated else 0)
-    snaps = [window.arrive((t0, "GET", "/category/shoes/", FLAG_PROFILED), 3600.0)]
-    t = t0
-    for i, gap in enumerate(gaps):
-        t += gap
-        pid = 76 + i if walk else 76 + 37 * i % 401
-        snaps.append(window.arrive((t, "GET", f"/products/{pid}/", flags), 3600.0))
-    return snaps
-
-
 def test_a_shoppers_walk_is_not_paced_like_reading_by_its_gaps():
     """What left it open: the gaps alone never say reading, and they need not."""
-    xs = [extract(s) for s in _window(_SHOPPER)[8:]]
+    xs = [extract(s) for s in product_walk(_SHOPPER)[8:]]
     assert all(0.25 < x[CV] < READING_CV for x in xs)
     assert not any(paced_like_reading(x) for x in xs)
 
 
 def test_a_flagged_walk_through_a_listing_at_a_shoppers_pace_is_reading():
-    scored = [_model().score(s) for s in _window(_SHOPPER)]
+    scored = [_model().score(s) for s in product_walk(_SHOPPER)]
     assert all(s.reading is True for s in scored[8:])          # from 8 page views: the walk is judged
     assert not any(s.corroborated for s in scored)
 
 
 def test_the_same_pace_wandering_or_typed_is_not():
     """Only the walk by the site's own links: ids all over the shop, or products opened directly."""
-    for snaps in (_window(_SHOPPER, walk=False), _window(_SHOPPER, navigated=False)):
+    for snaps in (product_walk(_SHOPPER, walk=False), product_walk(_SHOPPER, navigated=False)):
         assert all(_model().score(s).reading is False for s in snaps[8:])
 
 
 def test_a_fixed_wait_through_a_listing_is_not():
     """A script clicking "next" on a fixed wait ± 10 %: steady beyond chance, so its flags count."""
     gaps = [7.0 * (1.0 + 0.1 * math.sin(3.7 * i)) for i in range(24)]
-    scored = [_model().score(s) for s in _window(gaps)[8:]]
+    scored = [_model().score(s) for s in product_walk(gaps)[8:]]
     assert all(s.reading is False and s.corroborated for s in scored)
 
 
 def test_a_version_that_does_not_judge_reading_still_does_not():
-    assert all(_model(profiled=False).score(s).reading is None for s in _window(_SHOPPER))
+    assert all(_model(profiled=False).score(s).reading is None for s in product_walk(_SHOPPER))
 
 
 def test_the_combiner_neither_counts_its_flags_alone_nor_a_page_counting_rule_with_them(sl):
@@ -89,7 +74,7 @@ def test_the_combiner_neither_counts_its_flags_alone_nor_a_page_counting_rule_wi
     from smartlayer.detectors.behaviour.rules import agreeing_score
 
     fired = ["endpoint_scanning", "unauthenticated"]
-    walk = _model().score(_window(_SHOPPER)[-1])
+    walk = _model().score(product_walk(_SHOPPER)[-1])
 
     def decide(reading):
         ev = Evidence("behaviour", rule_score=3, rules_fired=list(fired), model_score=walk.score,
@@ -114,5 +99,5 @@ def test_a_visit_whose_page_views_came_mostly_without_the_sites_links_is_no_walk
     x = [0.0] * N_FEATURES
     x[FEATURE_NAMES.index("page_views")], x[FEATURE_NAMES.index("navigated_share")] = 20, 0.3
     assert on_a_walk(_NoWindow(), x) is False
-    snap = _window(_SHOPPER)[-1]
+    snap = product_walk(_SHOPPER)[-1]
     assert on_a_walk(snap.arrivals, extract(snap))          # the walk itself: navigated, read from the window
