@@ -294,12 +294,6 @@ def _payload_modules() -> tuple[Any, Any]:
     return scan, validator
 
 
-def _runtime_module() -> Any:
-    from ..ml import runtime
-
-    return runtime
-
-
 def _ratelimit_module() -> Any:
     from ..detectors import ratelimit
 
@@ -366,9 +360,7 @@ class AIRequestValidator(_SmartLayerMiddleware):
         scan_mod, validator = _lazy("payload", _payload_modules)
         scan = scan_mod.scan_request(request)
         ctx.params = scan.params
-        # the site profile the detector already asked the runtime for (one check per request, not two)
-        profile = _lazy("runtime", _runtime_module).active_for(ctx)[1]
-        return validator.decide(ctx, scan, now=ctx.started, monitor=monitor, profile=profile)
+        return validator.decide(ctx, scan, now=ctx.started, monitor=monitor)
 
 
 class RateLimiter(_SmartLayerMiddleware):

@@ -382,16 +382,6 @@ def get_active() -> tuple[ActiveModel | None, Profile | None]:
     return (rt.current if model_on else None), (rt.profile if profile_on else None)
 
 
-def active_for(ctx: Any) -> tuple[ActiveModel | None, Profile | None]:
-    """:func:`get_active` for one request, asked once: the answer is kept on the request's context
-    (``ctx.active``), so the detector and the validator, which both need the profile, share one runtime
-    check — and, within a request, judge with the same version even if a reload lands in between."""
-    pair = ctx.active
-    if pair is None:
-        pair = ctx.active = get_active()
-    return pair
-
-
 def reset_runtime() -> None:
     """Forget the loaded model and every timer (tests; after a manual store change)."""
     _runtime.reset()

@@ -59,9 +59,6 @@ class RequestContext:
     fetch: str = ""                   # "dest/mode/site" of the Sec-Fetch-* headers, "" without them
     xrw: bool = False                 # X-Requested-With: XMLHttpRequest
     params: list[list[str]] | None = None  # [where, name, shape] per parameter (set by the validator or at the end)
-    # (active model, its site profile) as the runtime answered for this request (ml.runtime.active_for):
-    # asked once, read by the detector and the validator alike; None until the first asks
-    active: tuple[Any, Any] | None = None
 
     def add(self, decision: Decision) -> None:
         if decision.action is Action.ALLOW and not decision.reasons:

@@ -94,12 +94,11 @@ class Detector:
     def profile(self):
         return _active_profile() if isinstance(self._profile, str) else self._profile
 
-    def _model_and_profile(self, ctx: RequestContext) -> tuple[Any, Any]:
+    def _model_and_profile(self) -> tuple[Any, Any]:
         """:meth:`model` and :meth:`profile` for one request, with one look at the runtime when
-        both are the active ones (the common case: every request asks for both), kept on the
-        request's context for the validator (:func:`smartlayer.ml.runtime.active_for`)."""
+        both are the active ones (the common case: every request asks for both)."""
         if self._model == "active" and isinstance(self._profile, str):
-            return _ml_runtime().active_for(ctx)
+            return _ml_runtime().get_active()
         return self.model(), self.profile()
 
     def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:
@@ -115,7 +114,7 @@ class Detector:
         governed = client.authenticated and ratelimit.governs(client, ctx.user, ctx.path)
         flags = arrival_flags(authenticated=client.authenticated, user_agent=ctx.user_agent, path=ctx.path,
                               plan_governed=governed)
-        active_model, profile = self._model_and_profile(ctx)   # once per request: both read below
+        active_model, profile = self._model_and_profile()   # once per request: both read below
         if profile is not None:
             flags |= site_flags(profile, ctx.path, referer_host(ctx.referer) if ctx.referer else "", ctx.host)
         arrival = (now, ctx.method, ctx.path, flags)
