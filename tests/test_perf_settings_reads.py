@@ -38,7 +38,7 @@ def test_a_reload_reads_the_new_values(sl):
 def test_unknown_names_still_fail_loudly(sl):
     sl(BAN_TTL=9)
     with pytest.raises(AttributeError):
-        sl_settings.NO_SUCH_SETTING              # loading read
+        sl_settings.NO_SUCH_SETTING  # noqa: B018 - the loading read
     with pytest.raises(AttributeError):
-        sl_settings.NO_SUCH_SETTING_EITHER       # loaded read
+        sl_settings.NO_SUCH_SETTING_EITHER  # noqa: B018 - a loaded read
     assert sl_settings.BAN_TTL == 9
