@@ -76,21 +76,6 @@ class SmartLayerSettings:
                 data = _merged
         return data
 
-    def __getattr__(self, name: str) -> Any:
-        # Only called when the attribute is not in the instance dict: load the
-        # merged settings into it, so later reads are plain attribute lookups
-        # (this object is read many times per request).
-        if name.startswith("__"):
-            raise AttributeError(name)
-        data = self._data()
-        with _lock:
-            if _merged is data:
-                self.__dict__.update(data)
-        try:
-            return data[name]
-        except KeyError:
-            raise AttributeError(f"smartlayer has no setting {name!r}") from None
-
     def __getitem__(self, name: str) -> Any:
         return self._data()[name]
 
@@ -125,7 +110,31 @@ class SmartLayerSettings:
         return monitored is _EVERY_COMPONENT or component in monitored
 
 
-sl_settings = SmartLayerSettings()
+class _Unloaded(SmartLayerSettings):
+    """:data:`sl_settings` before its first read after a (re)load: its first attribute read loads the
+    merged settings into the instance dict and turns the object into a plain
+    :class:`SmartLayerSettings` again.
+
+    Why two classes: a class with ``__getattr__`` routes *every* attribute read through CPython's
+    generic hook (a lookup and a call of ``__getattribute__`` first, ~600 instructions a read, and
+    no specialised load), and ``sl_settings`` is read dozens of times a request.  Without it a read
+    is an instance-dict hit.  An unknown name still raises ``AttributeError``."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        data = self._data()
+        with _lock:
+            if _merged is data:
+                self.__dict__.update(data)
+                self.__class__ = SmartLayerSettings   # loaded: reads are plain lookups until reload()
+        try:
+            return data[name]
+        except KeyError:
+            raise AttributeError(f"smartlayer has no setting {name!r}") from None
+
+
+sl_settings: SmartLayerSettings = _Unloaded()
 
 
 def reload() -> None:
@@ -134,6 +143,8 @@ def reload() -> None:
     with _lock:
         _merged = None
         _generation += 1
+        # the loading class first, then the values: a reader in between still finds the old ones
+        sl_settings.__class__ = _Unloaded
         sl_settings.__dict__.clear()
 
 

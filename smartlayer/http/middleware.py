@@ -100,6 +100,8 @@ class _SmartLayerMiddleware:
             return None, None, ()
         members = self.members
         for i, member in enumerate(members):
+            if type(member).decide is _NO_DECISION:   # WatchLog: nothing to decide, no call for it
+                continue
             try:
                 early = _decide(member, request, ctx)
             except Exception as exc:
@@ -120,6 +122,8 @@ class _SmartLayerMiddleware:
         if ctx is None:
             return response
         for member in reversed(ran):
+            if type(member).after is _NO_AFTER:   # the validator, WatchLog: no after-hook to call
+                continue
             try:
                 member.after(request, ctx, response)
             except Exception as exc:  # noqa: BLE001
@@ -169,6 +173,13 @@ class _SmartLayerMiddleware:
         if not before.cancelled() and before.exception() is None:
             ran = before.result()[2]
         self._after(request, getattr(request, ctxmod.ATTR, None), response, ran)
+
+
+#: The base class's hooks: a member whose class keeps them has nothing to decide / nothing to do after
+#: the response, and the pass skips the call (looked up on the class per request, so a hook replaced
+#: on a class later is called).
+_NO_DECISION = _SmartLayerMiddleware.decide
+_NO_AFTER = _SmartLayerMiddleware.after
 
 
 def _adjacent(get_response: Any, is_async: bool) -> _SmartLayerMiddleware | None:

@@ -64,6 +64,9 @@ _KNOWN = _LOWER | _UPPER | _DIGITS | _PUNCT | {" "}
 #: typical form 26k with ``bytes`` needles, 13k this way.
 _CLASS_OF_BYTE = bytes(ord("l" if c in _LOWER else "u" if c in _UPPER else "d" if c in _DIGITS else "s" if c == " "
                            else "p" if c in _PUNCT else "x") for c in map(chr, range(256)))
+#: Two hex digits of each byte value: a value's 16-bit tag is two of them, looked up
+#: (``format(crc, "04x")`` parses its spec and runs the general integer formatter, ~1.5 k instructions a value)
+_HEX2 = tuple(f"{i:02x}" for i in range(256))
 #: Bit ``i`` set for the ``i``-th letter of :data:`CLASS_LETTERS` → those letters, in order: 64 entries.
 _CLASSES_BY_BITS = tuple("".join(letter for i, letter in enumerate(CLASS_LETTERS) if bits >> i & 1) for bits in range(64))
 _L, _U, _D, _S, _P, _X = map(ord, CLASS_LETTERS)
@@ -206,7 +209,7 @@ def _shape(value: str) -> str:
     tag and its classes alike (:func:`char_classes`' own reading, inlined: one call less a value)."""
     v = value[:MAX_VALUE]
     if not v.isascii():
-        tag = f"{zlib.crc32(v.encode('utf-8', 'replace')) & 0xFFFF:04x}" if len(v) <= TAG_MAX_LENGTH else ""
+        tag = _tag(zlib.crc32(v.encode("utf-8", "replace"))) if len(v) <= TAG_MAX_LENGTH else ""
         return f"{value_kind(v)}:{len(value)}:{char_classes(v)}:{tag}"
     encoded = v.encode()
     mapped = encoded.translate(_CLASS_OF_BYTE)
@@ -216,8 +219,14 @@ def _shape(value: str) -> str:
     # answer without the call, for most values
     kind = "text" if v[:1] in _WORD_START and "@" not in v else value_kind(v)
     if len(v) <= TAG_MAX_LENGTH:
-        return f"{kind}:{len(value)}:{classes}:{zlib.crc32(encoded) & 0xFFFF:04x}"
+        crc = zlib.crc32(encoded)
+        return f"{kind}:{len(value)}:{classes}:{_HEX2[crc >> 8 & 0xFF]}{_HEX2[crc & 0xFF]}"
     return f"{kind}:{len(value)}:{classes}:"
+
+
+def _tag(crc: int) -> str:
+    """The low 16 bits of a CRC-32 as four hex digits (``f"{crc & 0xFFFF:04x}"``, by table)."""
+    return _HEX2[crc >> 8 & 0xFF] + _HEX2[crc & 0xFF]
 
 
 def parse_shape(shape: str) -> tuple[str, int, str, str]:

@@ -278,10 +278,41 @@ def _certainly_anonymous(request: Any, user: Any) -> bool:
     a user already evaluated or set by another middleware (RemoteUser, token
     middlewares), a session key from a cookie or a header — is resolved as usual.
     """
-    if type(user) is not SimpleLazyObject or user._wrapped is not empty:
+    # object.__getattribute__: LazyObject's own __getattribute__ is a Python function (a frame per read)
+    if type(user) is not SimpleLazyObject or _get_attribute(user, "_wrapped") is not empty:
         return False
     session = getattr(request, "session", None)
     return session is not None and getattr(session, "session_key", True) is None
+
+
+def anonymous_client(ip: str | None, cookie: str | None) -> Client:
+    """The :class:`Client` of an anonymous request from ``ip`` with site cookie ``cookie``.
+
+    Remembered per (address, cookie): a site's visitors come back request after request, and the
+    frozen dataclass sets each of its six fields through ``object.__setattr__`` (a few thousand
+    instructions a request).  A client is immutable (a re-keyed one is a ``dataclasses.replace``
+    copy), so sharing it between requests is safe.  Bounded, emptied when full (an attacker rotating
+    addresses only empties it), and anew when the settings change (``IPV6_PREFIX_LENGTH`` makes keys).
+    """
+    memo = _anonymous_clients()
+    found = memo.get((ip, cookie))
+    if found is None:
+        if len(memo) >= _ANONYMOUS_MAX:
+            memo.clear()
+        found = memo[(ip, cookie)] = Client(key=ip_key(ip), ip=ip, user_id=None, authenticated=False,
+                                            is_staff=False, cookie=cookie)
+    return found
+
+
+@derived
+def _anonymous_clients() -> dict[tuple[str | None, str | None], Client]:
+    return {}
+
+
+_ANONYMOUS_MAX = 8192
+
+
+_get_attribute = object.__getattribute__
 
 
 def resolve_client(request: Any) -> Client:
@@ -301,14 +332,18 @@ def resolve_client(request: Any) -> Client:
             is_staff = bool(getattr(user, "is_staff", False))
     except Exception:  # a broken auth backend must not break the site
         authenticated = False
-    key = f"u:{user_id}" if authenticated else ip_key(ip)
     cookie = None
     if not authenticated and "HTTP_COOKIE" in request.META:
         try:
             cookie = cookie_id(request.COOKIES)
         except Exception:  # noqa: BLE001 - a malformed cookie header means no cookie identity
             cookie = None
-    client = Client(key=key, ip=ip, user_id=user_id, authenticated=authenticated, is_staff=is_staff, cookie=cookie)
+    if not authenticated and user_id is None:   # the commonest request: an anonymous visitor
+        client = anonymous_client(ip, cookie)
+    else:   # (an auth backend failing half-way leaves a user id on an anonymous client, as it always did)
+        key = f"u:{user_id}" if authenticated else ip_key(ip)
+        client = Client(key=key, ip=ip, user_id=user_id, authenticated=authenticated, is_staff=is_staff,
+                        cookie=cookie)
     try:
         request._smartlayer_client = client
     except AttributeError:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 
 from ..conf import derived, sl_settings
 from .client import _in, allowed_networks, parse_ip
@@ -82,6 +83,22 @@ def smartlayer_exempt(*components: Any) -> Any:
     return mark
 
 
+@derived
+def root_urlconf() -> Any:
+    """``settings.ROOT_URLCONF``, read once per settings generation and again after a change of it
+    (:func:`_on_setting_changed`): Django's lazy settings answer every read through a Python
+    ``__getattribute__``, which every request paid here."""
+    return settings.ROOT_URLCONF
+
+
+def _on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    if setting == "ROOT_URLCONF":
+        root_urlconf.cache_clear()  # type: ignore[attr-defined]
+
+
+setting_changed.connect(_on_setting_changed, dispatch_uid="smartlayer.request.exempt.root_urlconf")
+
+
 def view_exemptions(request: Any) -> frozenset[str]:
     """The components the view of ``request`` opted out of (empty when none did).
 
@@ -89,7 +106,7 @@ def view_exemptions(request: Any) -> frozenset[str]:
     imported on its first request here, so a decoration in it is known from
     that request on (Django itself imports it only after the middlewares ran).
     """
-    urlconf = getattr(request, "urlconf", None) or settings.ROOT_URLCONF
+    urlconf = getattr(request, "urlconf", None) or root_urlconf()
     name = str(urlconf)
     if name not in _loaded:
         _loaded.add(name)

@@ -12,7 +12,8 @@ is switched on (``CALLGRIND_TOGGLE_COLLECT``, through a tiny helper compiled wit
 compiler) for the measured requests only, on the request thread; the log writer's thread is left
 out.  Divide the output's ``totals`` by the requests (the script prints the figure when it reads its
 own output file).  ``--part`` switches collection on inside one function only (the features, the
-forest, the explanation, the detector), to say where the instructions go.
+forest, the explanation, the detector), to say where the instructions go; ``--wrap MODULE:NAME`` does
+the same for any callable (the context, the policy, the log row).
 
 Scenarios (``--requests`` measured, after a warm-up that is not counted):
 
@@ -87,6 +88,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--part", choices=("extract", "forest", "top_features", "score", "inspect"))
+    parser.add_argument("--wrap", metavar="MODULE:NAME",
+                        help="like --part, any callable: smartlayer.request.context:begin, "
+                             "smartlayer.policy.enforce:decide, smartlayer.log.writer:LogWriter.put (a name "
+                             "imported by its caller is wrapped where the caller reads it: "
+                             "smartlayer.detectors.behaviour.detector:evaluate); each call adds the switch's cost "
+                             "(measure a trivial one, smartlayer.log.writer:get_writer, to subtract it)")
     args = parser.parse_args()
 
     store = Path(args.store)
@@ -142,7 +149,16 @@ def main() -> int:
 
     toggle = _toggle()
     gate = [False]
-    if args.part:
+    if args.wrap:
+        import importlib
+
+        module, _, dotted = args.wrap.partition(":")
+        owner = importlib.import_module(module)
+        *outer, name = dotted.split(".")
+        for attr in outer:
+            owner = getattr(owner, attr)
+        _wrap(owner, name, toggle, gate)
+    elif args.part:
         from smartlayer.detectors.behaviour.detector import Detector
         from smartlayer.ml import runtime
         from smartlayer.ml.forest import CompiledForest
@@ -169,12 +185,13 @@ def main() -> int:
             path = paths[(i // clients) % len(paths)]
         env = overhead.environ(path, ip)
         clock.now += step
-        if measured and not args.part:
+        whole = measured and not (args.part or args.wrap)
+        if whole:
             toggle()
         response = handler(env, start_response)
         b"".join(response)
         response.close()
-        if measured and not args.part:
+        if whole:
             toggle()
         if measured:
             code = start_response.status.split()[0]
@@ -188,7 +205,8 @@ def main() -> int:
     for i in range(warm, warm + args.requests):
         send(i, True)
     gate[0] = False
-    print(f"scenario {args.scenario} part {args.part or '-'}: {args.requests} requests, statuses {statuses}")
+    print(f"scenario {args.scenario} part {args.wrap or args.part or '-'}: {args.requests} requests, "
+          f"statuses {statuses}")
     from smartlayer.log.writer import get_writer
 
     get_writer().flush(timeout=60)
