@@ -191,7 +191,7 @@ class ActiveModel:
         others = self._other_tells
         # page views opened seconds apart without a referer only by coincidence, never more than the
         # site's ceiling in one stretch (people landing behind an office's address), corroborate nothing
-        if (scored_.corroborated and self._hurry_ceiling is not None
+        if (self._hurry_ceiling is not None and scored_.corroborated
                 and hurried_by_chance(x, snap.arrivals, self._hurry_ceiling)):
             others = self._calm[("steady_dwell",)]
             if not any(tell(x) > ceiling for tell, ceiling in self._calm[()]):
