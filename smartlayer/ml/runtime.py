@@ -41,7 +41,7 @@ from ..state.windows.window import Snapshot
 from .features import FEATURE_NAMES, extract
 from .forest import CompiledForest
 from .store import LoadedModel, ModelStore
-from .tells import corroborating, paced_like_reading, steady_by_chance
+from .tells import corroborating, hurried_by_chance, paced_like_reading, steady_by_chance
 
 logger = logging.getLogger("smartlayer")
 
@@ -150,6 +150,11 @@ class ActiveModel:
         steady = ceilings.get("steady_dwell")
         self._steady_ceiling = float(steady) if steady is not None else None
         self._other_tells = corroborating({k: v for k, v in ceilings.items() if k != "steady_dwell"})
+        # the hurried-direct tell is judged again by the stretch on a window over its ceiling (score())
+        hurry = ceilings.get("hurried_direct_pages")
+        self._hurry_ceiling = float(hurry) if hurry is not None else None
+        self._calm = {w: corroborating({k: v for k, v in ceilings.items() if k not in ("hurried_direct_pages", *w)})
+                      for w in ((), ("steady_dwell",))}
         sustained = manifest.get("sustained_threshold")
         self.sustained_threshold = float(sustained) if sustained is not None else None
         self.tells_alone = bool(manifest.get("tells_profiled", False))
@@ -183,10 +188,18 @@ class ActiveModel:
         length); judged only for a request the tells corroborated or flagged and not already reading."""
         x = extract(snap, self.own_assets)
         scored_ = self.score_vector(x)
+        others = self._other_tells
+        # page views opened seconds apart without a referer only by coincidence, never more than the
+        # site's ceiling in one stretch (people landing behind an office's address), corroborate nothing
+        if (self._hurry_ceiling is not None and scored_.corroborated
+                and hurried_by_chance(x, snap.arrivals, self._hurry_ceiling)):
+            others = self._calm[("steady_dwell",)]
+            if not any(tell(x) > ceiling for tell, ceiling in self._calm[()]):
+                scored_ = replace(scored_, corroborated=False)
         # a walk through a listing that shows no tell beyond chance is browsing: its steadiness
         # corroborates nothing and a flag on it is its length, as a reader's is (``reading``)
         if (self._steady_ceiling is not None and (scored_.corroborated or scored_.reading is False)
-                and steady_by_chance(x, snap.arrivals, self._steady_ceiling, self._other_tells)):
+                and steady_by_chance(x, snap.arrivals, self._steady_ceiling, others)):
             return replace(scored_, corroborated=False, reading=None if scored_.reading is None else True)
         return scored_
 

@@ -25,7 +25,8 @@ from operator import itemgetter
 
 from ..conf import sl_settings
 from ..request.facts import FLAG_ASSET, FLAG_TELEMETRY, browsed_run
-from .features import FEATURE_NAMES
+from .features import FEATURE_NAMES, HURRIED_GAP
+from .kinds import kind_of
 
 #: Page views in the window before a share says anything (fewer: 0).
 EVEN_MIN_PAGES = 8
@@ -38,6 +39,7 @@ _SILENT = FEATURE_NAMES.index("silent_pages")
 _CV = FEATURE_NAMES.index("page_gap_cv")
 _GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
 _NAVIGATED = FEATURE_NAMES.index("navigated_share")
+_HURRIED = FEATURE_NAMES.index("hurried_direct_pages")
 
 
 #: The spread of page gaps (std / mean) from which a visit is paced like reading
@@ -165,6 +167,51 @@ def paced_like_reading(x: Sequence[float]) -> bool:
     pause; a task list's 2–6 s), and its gaps vary by a third of their mean or less."""
     pages = x[_PAGES]
     return pages >= EVEN_MIN_PAGES and x[_GAP_MEAN] > 0.0 and x[_CV] * _beyond_chance(pages) >= READING_CV
+
+
+def hurried_direct_stretch(arrivals: Sequence[tuple], stop: float | None = None) -> int:
+    """The most page views opened without a referer within one hurried stretch of the window: page views
+    each opened less than ``HURRIED_GAP`` after the one before (the extractor's ``hurried_direct_pages``
+    counts them over the whole window; the stretches' counts add up to it).  ``arrivals``: the window's
+    ``(ts, method, path, flags)``, classed as the extractor classes them (:func:`~.kinds.kind_of`).
+    ``stop``: return as soon as a stretch holds more than that.  One pass from the newest arrival (a
+    task list's current stretch is the first one read), no allocation per arrival."""
+    best = run = 0
+    later = None   # the page view after the current one: (its time, whether it was opened directly)
+    for ts, method, _path, flags in reversed(arrivals):
+        kind = kind_of((method, flags))
+        if kind != "P" and kind != "N" and kind != "R":
+            continue
+        if later is not None:
+            if later[0] - ts >= HURRIED_GAP:
+                run = 0
+            elif later[1]:
+                run += 1
+                if run > best:
+                    best = run
+                    if stop is not None and best > stop:
+                        return best
+        later = (ts, kind == "P")
+    return best
+
+
+def hurried_by_chance(x: Sequence[float], arrivals: Sequence[tuple], ceiling: float) -> bool:
+    """Whether the window's page views opened seconds apart without a referer pass the site's ceiling
+    only as coincidences: more of them in the window than the ceiling, but never more than the ceiling
+    within one hurried stretch (:func:`hurried_direct_stretch`).
+
+    A task list opens URL after URL, each seconds after the last: its hurried direct page views come in
+    one stretch and it grows with every page.  Behind an office's address the window also holds the
+    colleagues' first requests of the day (a person's very first request carries no cookie; a cookie's
+    first is judged as the address, :class:`~smartlayer.request.client.RecordKeys`): each landing is
+    opened directly, and two people landing within seconds of each other make one hurried direct page
+    view, a stretch of one, followed by silence (each goes on in their own window).  On plain tuning
+    seed 106 two such coincidences seven minutes apart made 2 against the site's ceiling of 1 and
+    corroborated the model's flags on the address: three colleagues refused.  A person's bookmark opened
+    right after a page is such a stretch of one too.  The site's ceiling is learned over whole windows
+    (:mod:`smartlayer.ml.training.tells`), and a stretch never holds more than its window, so judging
+    the stretch against it asks no more of a visitor than the week showed."""
+    return x[_HURRIED] > ceiling and hurried_direct_stretch(arrivals, ceiling) <= ceiling
 
 
 #: name → how to read it off one feature vector.

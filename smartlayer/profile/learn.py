@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..conf import sl_settings
-from ..request.client import cookie_hash, ip_key, person_key
+from ..request.client import RecordKeys
 from ..request.context import referer_host
 from .core import FORMAT
 from .furnish import furnish
@@ -69,15 +69,15 @@ class Row:
 
 # ── inputs ─────────────────────────────────────────────────────────────────
 def rows_from_records(records: Iterable[Any]) -> Iterator[Row]:
-    """Rows of generated traffic or access-log lines (``TrafficRecord``/``ParsedLine``-like)."""
-    cookies = bool(sl_settings.SHARED_ADDRESS_COOKIES)
+    """Rows of generated traffic or access-log lines (``TrafficRecord``/``ParsedLine``-like), in time order.
+
+    Each row's client is the key the middleware judged the request as, which is what the request
+    log holds (:class:`~smartlayer.request.client.RecordKeys`: a cookie's first request from an
+    address is the address's), so a profile learned from records counts the clients and their
+    rates as one learned from the log of the same traffic does."""
+    keys = RecordKeys()
     for rec in records:
-        uid = getattr(rec, "user_id", None)
-        if uid:
-            client = f"u:{uid}"
-        else:
-            cookie = getattr(rec, "cookie", "") or ""
-            client = person_key(ip_key(rec.ip), cookie_hash(cookie) if cookie and cookies else None)
+        client = keys.keys(rec.ip, getattr(rec, "cookie", "") or "", getattr(rec, "user_id", None))[0]
         body = getattr(rec, "body", "") or ""
         params = request_params(getattr(rec, "query", "") or "", body.encode("utf-8", "replace") if body else None,
                                 getattr(rec, "content_type", "") or "")

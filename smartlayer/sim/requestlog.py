@@ -15,20 +15,26 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..profile.shapes import request_params
-from ..request.client import cookie_hash, ip_key, person_key
+from ..request.client import RecordKeys
 from ..request.context import referer_host
 from . import TrafficRecord
 
 
 def write_requestlog(records: Iterable[TrafficRecord], *, batch_size: int = 5000) -> int:
-    """Insert the records as RequestLog rows; returns how many were written."""
+    """Insert the records (in time order) as RequestLog rows; returns how many were written.
+
+    ``client_key`` is the key the middleware judged the request as and logs
+    (:class:`~smartlayer.request.client.RecordKeys`): a cookie's first request
+    from an address is the address's, its later ones its own — so the profile
+    and the model trained from this log see the clients a live site's log holds.
+    """
     written = 0
     batch: list[dict[str, Any]] = []
+    keys = RecordKeys()
     for r in records:
         batch.append({
             "timestamp": datetime.fromtimestamp(r.ts, tz=timezone.utc),
-            "client_key": f"u:{r.user_id}" if r.user_id else person_key(  # as the middleware keys people
-                ip_key(r.ip), cookie_hash(r.cookie) if r.cookie else None),
+            "client_key": keys.keys(r.ip, getattr(r, "cookie", "") or "", r.user_id)[0],
             "user_id": r.user_id, "ip_address": r.ip, "method": r.method[:10], "path": r.path[:500],
             "status_code": r.status, "response_time_ms": r.response_ms, "user_agent": r.user_agent[:256],
             "response_type": r.response_type[:64], "accept": r.accept[:64], "fetch": r.fetch[:48], "xrw": r.xrw,
