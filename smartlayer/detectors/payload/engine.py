@@ -38,29 +38,14 @@ through the set (see :meth:`Engine.matches`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from .engine_sets import light_bundles, search_sets
+from .engine_re2 import _FILTER, _MAX_MEM, _UNANCHORED, ENGINE, _re2, _re2_options, occurs, unsupported
+from .engine_re2 import compile_filter as _compile_filter
+from .engine_sets import light_bundles, report_unfinished, sealed_set, search_sets, unsealed
 
-try:  # the primary engine
-    import re2 as _re2
-except ImportError:  # pragma: no cover - exercised by forcing the fallback in the tests
-    _re2 = None
-
-#: RE2's own search, below the ``re2`` module's Python wrapper: the wrapper maps every offset back to
-#: characters in Python and cost four times the search on a short value (8 µs against 2), once per hit
-#: located.  None when this ``re2`` build lays its internals out otherwise: the wrapper is used then.
-_UNANCHORED = getattr(getattr(_re2, "_Anchor", None), "UNANCHORED", None) if _re2 is not None else None
-
-#: "re2" or "re" (the audited fallback).
-ENGINE = "re2" if _re2 is not None else "re"
-
-#: Memory RE2 may use for one set's DFA.  Its default (8 MiB) runs out on the
-#: full table over some 64 KiB inputs, and a set that runs out matches
-#: *nothing* — which would turn an attack into a pass.
-_MAX_MEM = 64 << 20
-
+__all__ = ["ENGINE", "SET_CHARS", "Engine", "occurs", "unsupported", "_FILTER", "_MAX_MEM"]
 
 #: Characters of a request matched through the whole-table set; past them, texts go through the
 #: prefilter.  A typical request (five query values, a 1 KiB form, browser headers) stays under it.
@@ -79,62 +64,6 @@ _ALONE_BYTES = 2048
 #: meets: a multipart body's 8 KiB of diverse attack fields cost 85 M instructions with each alone and
 #: 91 M with the sets; on 60 KiB of prose the sets save 18 M.
 _BUNDLE_BYTES = 16384
-
-#: RE2's prefilter class, when this ``re2`` build has it (the set is used for every text otherwise).
-_FILTER = getattr(getattr(_re2, "_re2", None), "Filter", None) if _re2 is not None else None
-
-
-def _re2_options() -> Any:
-    options = _re2.Options()
-    options.max_mem = _MAX_MEM
-    return options
-
-
-def unsupported(pattern: str, *, ignore_case: bool = False) -> str | None:
-    """Why the engine cannot run ``pattern``, or None when it can."""
-    if _re2 is None:
-        try:
-            re.compile(pattern)
-        except (re.error, ValueError, OverflowError, RecursionError) as exc:
-            return str(exc)
-        return None
-    try:
-        _re2.compile(("(?i)" if ignore_case else "") + pattern, options=_re2_options())
-    except Exception as exc:  # re2.error, or a TypeError for odd input
-        message = str(exc) or type(exc).__name__
-        return message
-    return None
-
-
-def occurs(pattern: str, *, ignore_case: bool = False) -> Callable[[str], bool]:
-    """Whether ``pattern`` occurs in a text: RE2's automaton when it is there, the stdlib's search otherwise.
-
-    For the normaliser's yes-or-no questions over whole texts (an encoded dot, an overlong sequence): the
-    stdlib's search of an alternation without a literal prefix costs tens of ns a character, 1.2 ms on
-    a 64 KiB form field, where the automaton's pass costs a few.  The same answer: the patterns it is
-    given are ASCII, and a lone surrogate (JSON ``"\\ud800"``) is read as ``?``, which they do not hold.
-    """
-    regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-
-    def searched(text: str) -> bool:
-        return regex.search(text) is not None
-
-    if _re2 is None or _UNANCHORED is None:
-        return searched
-    try:
-        low = _re2.compile(("(?i)" if ignore_case else "") + pattern, options=_re2_options())._regexp
-    except Exception:                                   # a build whose internals differ: the stdlib
-        return searched
-
-    def found(text: str) -> bool:
-        encoded = text.encode("utf-8", "replace")
-        try:
-            return bool(low.Match(_UNANCHORED, encoded, 0, len(encoded))[0][0] >= 0)
-        except Exception:                               # noqa: BLE001 - never worse than the stdlib
-            return searched(text)
-
-    return found
-
 
 class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
@@ -169,11 +98,8 @@ class Engine:
         if not self.patterns:
             return
         if _re2 is not None:
-            self._set = _re2.Set.SearchSet(_re2_options())
-            for index, pattern in enumerate(self.patterns):
-                self._set.Add(pattern)
-                self._index.append(index)
-            self._set.Compile()
+            self._set = sealed_set(self.patterns, _re2_options())      # answer len(patterns): its seal
+            self._index.extend(range(len(self.patterns)))
             # the wrapper's Match is a Python call and an encode() around it, on every pass of every request
             self._match = getattr(getattr(self._set, "_set", None), "Match", None)
             self._later = True
@@ -224,17 +150,26 @@ class Engine:
             return self._filtered(encoded)
         if self._match is not None:
             try:
-                found = self._match(text.encode("utf-8"))
+                encoded = text.encode("utf-8")
             except UnicodeEncodeError:          # lone surrogates (from JSON "\ud800") are not UTF-8
-                found = self._match(text.encode("utf-8", "replace"))
-            return sorted(found) if found else []
-        if self._set is not None:
-            try:
-                found = self._set.Match(text)
-            except UnicodeEncodeError:          # lone surrogates (from JSON "\ud800") are not UTF-8
-                found = self._set.Match(text.encode("utf-8", "replace").decode("utf-8"))
-            return sorted(found) if found else []
-        return [index for index, regex in self._fallback if regex.search(text) is not None]
+                encoded = text.encode("utf-8", "replace")
+            found = unsealed(self._match(encoded), len(self.patterns))
+        elif self._set is not None:
+            encoded = text.encode("utf-8", "replace")
+            found = unsealed(self._set.Match(encoded), len(self.patterns))
+        else:
+            return [index for index, regex in self._fallback if regex.search(text) is not None]
+        if found is None:                       # the set stopped short: said nothing
+            return self._one_by_one(encoded, range(len(self.patterns)), "whole table")
+        return sorted(found) if found else []
+
+    def _one_by_one(self, encoded: bytes, indices: Any, what: str, known: frozenset[int] = frozenset()) -> list[int]:
+        """Which of ``indices`` (less ``known``) match ``encoded``, each searched alone: a set's answer when
+        its search stopped short.  Counted and logged (:func:`.engine_sets.report_unfinished`); each
+        program falls back to RE2's NFA if its own DFA runs out, so this answer is always complete."""
+        report_unfinished(what, len(encoded))
+        text = encoded.decode("utf-8", "replace")
+        return sorted(index for index in indices if index not in known and self.span(index, text) is not None)
 
     def possible(self, text: str) -> frozenset[int] | None:
         """The patterns that may match ``text``: those whose literal atoms it holds, and those without atoms
@@ -290,12 +225,19 @@ class Engine:
         for bundle in bundles:
             # its members that are not candidates cannot match (their atoms are not in the text)
             group, indices = self._bundles[bundle]
-            found.extend(indices[i] for i in group.Match(encoded) or () if indices[i] not in known)
+            found.extend(self._group_match(group, indices, encoded, known))
         for group, indices in () if alone else self._groups or ():
             if known and known.issuperset(indices):
                 continue
-            found.extend(indices[i] for i in group.Match(encoded) or () if indices[i] not in known)
+            found.extend(self._group_match(group, indices, encoded, known))
         return sorted(found)
+
+    def _group_match(self, group: Any, indices: tuple[int, ...], encoded: bytes, known: frozenset[int]) -> list[int]:
+        """The patterns of one small set (less ``known``) found in ``encoded``: searched alone if the set stopped short."""
+        found = unsealed(group.Match(encoded), len(indices))
+        if found is None:
+            return self._one_by_one(encoded, indices, "a few patterns", known)
+        return [indices[i] for i in found if indices[i] not in known]
 
     def _group_unfiltered(self) -> list[tuple[Any, tuple[int, ...]]] | None:
         """Sets of :data:`_GROUP` patterns each, of the patterns the prefilter cannot filter (no atoms).
@@ -389,22 +331,6 @@ def _characters(encoded: bytes, text: str, start: int, end: int) -> tuple[int, i
     if len(encoded) == len(text):
         return start, end
     return len(encoded[:start].decode("utf-8", "replace")), len(encoded[:end].decode("utf-8", "replace"))
-
-
-def _compile_filter(patterns: Sequence[str]) -> Any:
-    """The prefilter over ``patterns`` (same indices), or None when this build cannot make one."""
-    if _FILTER is None:
-        return None
-    try:
-        prefilter = _FILTER()
-        for index, pattern in enumerate(patterns):
-            if prefilter.Add(pattern.encode("utf-8"), _re2_options()) != index:
-                return None
-        if prefilter.Compile() is False:      # its literal set failed to compile: the set does all
-            return None
-    except Exception:                         # a build whose Filter differs: the set does all
-        return None
-    return prefilter
 
 
 def _line_local(patterns: Sequence[str]) -> bool:
