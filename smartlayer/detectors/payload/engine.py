@@ -69,7 +69,7 @@ class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
     __slots__ = ("patterns", "line_local", "_set", "_filter", "_groups", "_grouped", "_single", "_low", "_fallback",
-                 "_index", "_match", "_later", "_bundles", "_bundle_of")
+                 "_index", "_match", "_later", "_bundles", "_bundle_of", "_last")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = (),
                  prefilter_later: bool = False) -> None:
@@ -95,6 +95,7 @@ class Engine:
         self._index: list[int] = []
         self._match: Any = None      # the set's own Match (bytes in), below the wrapper's str handling
         self._later = False          # the prefilter is still to be built (see _prefilter)
+        self._last: tuple[str | None, bytes] = (None, b"")    # the last long wide text and its bytes (_utf8)
         if not self.patterns:
             return
         if _re2 is not None:
@@ -143,7 +144,7 @@ class Engine:
         answer; cheaper on long diverse text, dearer on short text).
         """
         if filtered and (self._later or self._filter is not None) and self._prefilter() is not None:
-            encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
+            encoded = self._utf8(text)
             if self._groups is None:
                 found = self._filter.Match(encoded, False)
                 return sorted(found) if found else []
@@ -171,6 +172,18 @@ class Engine:
         text = encoded.decode("utf-8", "replace")
         return sorted(index for index in indices if index not in known and self.span(index, text) is not None)
 
+    def _utf8(self, text: str) -> bytes:
+        """``text`` as UTF-8, lone surrogates (JSON ``"\\ud800"``) as ``?``; the last long text that is not
+        ASCII kept with its bytes: a long text is searched several times over (the prefilter's pass, then
+        each hit located), and encoding 64 KiB of wide text cost ~1 M instructions each time."""
+        last = self._last
+        if last[0] is text:
+            return last[1]
+        encoded = text.encode("utf-8", "replace")
+        if len(text) > _ALONE_BYTES and not text.isascii():     # isascii(): a flag, not a pass
+            self._last = (text, encoded)
+        return encoded
+
     def possible(self, text: str) -> frozenset[int] | None:
         """The patterns that may match ``text``: those whose literal atoms it holds, and those without atoms
         (one pass of the prefilter's literal set, no pattern run); None when there is no prefilter.
@@ -180,14 +193,14 @@ class Engine:
         """
         if self._filter is None:
             return None
-        return frozenset(self._filter.Match(text.encode("utf-8", "replace"), True))
+        return frozenset(self._filter.Match(self._utf8(text), True))
 
     def matches_besides(self, text: str, known: frozenset[int]) -> list[int]:
         """What :meth:`matches` finds through the prefilter, less ``known`` (patterns the caller found
         already, which it need not find again): those are not run, nor a group made only of them."""
         if self._prefilter() is None or self._groups is None:
             return [index for index in self.matches(text, filtered=True) if index not in known]
-        return self._filtered(text.encode("utf-8", "replace"), known)
+        return self._filtered(self._utf8(text), known)
 
     def _filtered(self, encoded: bytes, known: frozenset[int] = frozenset()) -> list[int]:
         """The prefilter's answer, its patterns without atoms matched a few to a set — on a text of
@@ -293,7 +306,7 @@ class Engine:
         if low is None and _UNANCHORED is not None:
             low = self._low[index] = self._below_wrapper(index)
         if low is not None:
-            encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
+            encoded = self._utf8(text)
             try:
                 start, end = low.Match(_UNANCHORED, encoded, 0, len(encoded))[0]
             except Exception:                            # a build whose internals differ: the wrapper
