@@ -8,7 +8,9 @@
 * :mod:`.engine` — RE2 (``re2.Set``): every signature in one pass, linear
   time; past a request's first ``SET_CHARS`` characters RE2's prefilter
   (same answer, no whole-table DFA to grow on diverse text); the audited
-  stdlib fallback;
+  stdlib fallback; every RE2 set sealed, so that a search stopping short
+  (out of DFA memory: it answers nothing) is seen and its patterns searched
+  alone (:mod:`.engine_sets`; the ``re2`` build's offer in :mod:`.engine_re2`);
 * :mod:`.signatures` — the table joined and compiled per level and kind of
   location;
 * :mod:`.parts` / :mod:`.config` / :mod:`.result` — reading parts as text,

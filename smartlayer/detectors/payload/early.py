@@ -24,6 +24,13 @@ the prefix alone reads it folded, so it may block where the whole reading did
 not — never the reverse.
 The hits listed are those of the prefix — enough to reach the threshold; hits
 further in the body are not listed.
+
+A long form field (a comment box) is one value with no raw line break: its
+own are written ``%0A``.  It is cut just after one of those, within its first
+:data:`FORM_PREFIX_CHARS` characters (about two to one once decoded): the
+first round decodes it to a line break, which no later decoding reads across,
+and no escape or overlong sequence goes on past it (``%0A`` is the last byte
+of any it ends), so the same holds.
 """
 from __future__ import annotations
 
@@ -40,19 +47,35 @@ from .signatures import _BY_NAME
 PREFIX_CHARS = 1024
 #: Bodies at least this long are tried so (a typical body is normalised once, whole).
 FROM_CHARS = 8 * PREFIX_CHARS
+#: The same for a form field's value, still percent-encoded (see the module docstring).
+FORM_PREFIX_CHARS = 2 * PREFIX_CHARS
 
 
-def prefix_blocks(scan: Any, raw: str, location: str, json_text: bool) -> bool:
-    """Whether ``raw`` (a body's one long text) blocks the request on its first lines alone; if so its
-    hits there are credited to ``scan`` and the request is not read further (True)."""
+def line_cut(raw: str, form: bool) -> int:
+    """Where the prefix of ``raw`` ends: just after its last line break within the prefix's size (for a
+    form field, one written ``%0A`` too); 0 when it has none there."""
+    if not form:
+        return raw.rfind("\n", 0, PREFIX_CHARS) + 1
+    end = FORM_PREFIX_CHARS
+    cut = raw.rfind("\n", 0, end) + 1
+    for escape in ("%0a", "%0A"):
+        at = raw.rfind(escape, 0, end)
+        if at >= 0 and at + 3 > cut:
+            cut = at + 3
+    return cut
+
+
+def prefix_blocks(scan: Any, raw: str, location: str, json_text: bool, form: bool = False) -> bool:
+    """Whether ``raw`` (a body's one long text, or a form field's value) blocks the request on its first
+    lines alone; if so its hits there are credited to ``scan`` and the request is not read further (True)."""
     block = scan.cfg.block_score
     if not block or len(raw) < FROM_CHARS:
         return False
-    cut = raw.rfind("\n", 0, PREFIX_CHARS) + 1        # just after a line break: the prefix holds one
+    cut = line_cut(raw, form)         # just after a line break: the prefix holds one
     if cut <= 0:
         return False
     prefix = raw[:cut]
-    text, markers = _normalise(prefix, json_text=json_text, growth=scan.growth)
+    text, markers = _normalise(prefix, form=form, json_text=json_text, growth=scan.growth)
     if markers & _CLIPPED or not text:
         return False
     kind = _KINDS.get(location) or _kind(location)

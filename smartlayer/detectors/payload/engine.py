@@ -38,29 +38,14 @@ through the set (see :meth:`Engine.matches`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from .engine_sets import light_bundles, search_sets
+from .engine_re2 import _FILTER, _MAX_MEM, _UNANCHORED, ENGINE, _re2, _re2_options, occurs, unsupported
+from .engine_re2 import compile_filter as _compile_filter
+from .engine_sets import light_bundles, report_unfinished, sealed_set, search_sets, unsealed
 
-try:  # the primary engine
-    import re2 as _re2
-except ImportError:  # pragma: no cover - exercised by forcing the fallback in the tests
-    _re2 = None
-
-#: RE2's own search, below the ``re2`` module's Python wrapper: the wrapper maps every offset back to
-#: characters in Python and cost four times the search on a short value (8 µs against 2), once per hit
-#: located.  None when this ``re2`` build lays its internals out otherwise: the wrapper is used then.
-_UNANCHORED = getattr(getattr(_re2, "_Anchor", None), "UNANCHORED", None) if _re2 is not None else None
-
-#: "re2" or "re" (the audited fallback).
-ENGINE = "re2" if _re2 is not None else "re"
-
-#: Memory RE2 may use for one set's DFA.  Its default (8 MiB) runs out on the
-#: full table over some 64 KiB inputs, and a set that runs out matches
-#: *nothing* — which would turn an attack into a pass.
-_MAX_MEM = 64 << 20
-
+__all__ = ["ENGINE", "SET_CHARS", "Engine", "occurs", "unsupported", "_FILTER", "_MAX_MEM"]
 
 #: Characters of a request matched through the whole-table set; past them, texts go through the
 #: prefilter.  A typical request (five query values, a 1 KiB form, browser headers) stays under it.
@@ -80,67 +65,11 @@ _ALONE_BYTES = 2048
 #: 91 M with the sets; on 60 KiB of prose the sets save 18 M.
 _BUNDLE_BYTES = 16384
 
-#: RE2's prefilter class, when this ``re2`` build has it (the set is used for every text otherwise).
-_FILTER = getattr(getattr(_re2, "_re2", None), "Filter", None) if _re2 is not None else None
-
-
-def _re2_options() -> Any:
-    options = _re2.Options()
-    options.max_mem = _MAX_MEM
-    return options
-
-
-def unsupported(pattern: str, *, ignore_case: bool = False) -> str | None:
-    """Why the engine cannot run ``pattern``, or None when it can."""
-    if _re2 is None:
-        try:
-            re.compile(pattern)
-        except (re.error, ValueError, OverflowError, RecursionError) as exc:
-            return str(exc)
-        return None
-    try:
-        _re2.compile(("(?i)" if ignore_case else "") + pattern, options=_re2_options())
-    except Exception as exc:  # re2.error, or a TypeError for odd input
-        message = str(exc) or type(exc).__name__
-        return message
-    return None
-
-
-def occurs(pattern: str, *, ignore_case: bool = False) -> Callable[[str], bool]:
-    """Whether ``pattern`` occurs in a text: RE2's automaton when it is there, the stdlib's search otherwise.
-
-    For the normaliser's yes-or-no questions over whole texts (an encoded dot, an overlong sequence): the
-    stdlib's search of an alternation without a literal prefix costs tens of ns a character, 1.2 ms on
-    a 64 KiB form field, where the automaton's pass costs a few.  The same answer: the patterns it is
-    given are ASCII, and a lone surrogate (JSON ``"\\ud800"``) is read as ``?``, which they do not hold.
-    """
-    regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-
-    def searched(text: str) -> bool:
-        return regex.search(text) is not None
-
-    if _re2 is None or _UNANCHORED is None:
-        return searched
-    try:
-        low = _re2.compile(("(?i)" if ignore_case else "") + pattern, options=_re2_options())._regexp
-    except Exception:                                   # a build whose internals differ: the stdlib
-        return searched
-
-    def found(text: str) -> bool:
-        encoded = text.encode("utf-8", "replace")
-        try:
-            return bool(low.Match(_UNANCHORED, encoded, 0, len(encoded))[0][0] >= 0)
-        except Exception:                               # noqa: BLE001 - never worse than the stdlib
-            return searched(text)
-
-    return found
-
-
 class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
     __slots__ = ("patterns", "line_local", "_set", "_filter", "_groups", "_grouped", "_single", "_low", "_fallback",
-                 "_index", "_match", "_later", "_bundles", "_bundle_of")
+                 "_index", "_match", "_later", "_bundles", "_bundle_of", "_last")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = (),
                  prefilter_later: bool = False) -> None:
@@ -166,14 +95,12 @@ class Engine:
         self._index: list[int] = []
         self._match: Any = None      # the set's own Match (bytes in), below the wrapper's str handling
         self._later = False          # the prefilter is still to be built (see _prefilter)
+        self._last: tuple[str | None, bytes] = (None, b"")    # the last long wide text and its bytes (_utf8)
         if not self.patterns:
             return
         if _re2 is not None:
-            self._set = _re2.Set.SearchSet(_re2_options())
-            for index, pattern in enumerate(self.patterns):
-                self._set.Add(pattern)
-                self._index.append(index)
-            self._set.Compile()
+            self._set = sealed_set(self.patterns, _re2_options())      # answer len(patterns): its seal
+            self._index.extend(range(len(self.patterns)))
             # the wrapper's Match is a Python call and an encode() around it, on every pass of every request
             self._match = getattr(getattr(self._set, "_set", None), "Match", None)
             self._later = True
@@ -217,24 +144,49 @@ class Engine:
         answer; cheaper on long diverse text, dearer on short text).
         """
         if filtered and (self._later or self._filter is not None) and self._prefilter() is not None:
-            encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
+            encoded = self._utf8(text)
             if self._groups is None:
                 found = self._filter.Match(encoded, False)
                 return sorted(found) if found else []
             return self._filtered(encoded)
         if self._match is not None:
             try:
-                found = self._match(text.encode("utf-8"))
+                encoded = text.encode("utf-8")
             except UnicodeEncodeError:          # lone surrogates (from JSON "\ud800") are not UTF-8
-                found = self._match(text.encode("utf-8", "replace"))
-            return sorted(found) if found else []
-        if self._set is not None:
-            try:
-                found = self._set.Match(text)
-            except UnicodeEncodeError:          # lone surrogates (from JSON "\ud800") are not UTF-8
-                found = self._set.Match(text.encode("utf-8", "replace").decode("utf-8"))
-            return sorted(found) if found else []
-        return [index for index, regex in self._fallback if regex.search(text) is not None]
+                encoded = text.encode("utf-8", "replace")
+            found = self._match(encoded)
+            if found and found[-1] == len(self.patterns):      # unsealed(), inlined: every pass of every request
+                found.pop()
+            else:
+                found = unsealed(found, len(self.patterns))
+        elif self._set is not None:
+            encoded = text.encode("utf-8", "replace")
+            found = unsealed(self._set.Match(encoded), len(self.patterns))
+        else:
+            return [index for index, regex in self._fallback if regex.search(text) is not None]
+        if found is None:                       # the set stopped short: said nothing
+            return self._one_by_one(encoded, range(len(self.patterns)), "whole table")
+        return sorted(found) if found else []
+
+    def _one_by_one(self, encoded: bytes, indices: Any, what: str, known: frozenset[int] = frozenset()) -> list[int]:
+        """Which of ``indices`` (less ``known``) match ``encoded``, each searched alone: a set's answer when
+        its search stopped short.  Counted and logged (:func:`.engine_sets.report_unfinished`); each
+        program falls back to RE2's NFA if its own DFA runs out, so this answer is always complete."""
+        report_unfinished(what, len(encoded))
+        text = encoded.decode("utf-8", "replace")
+        return sorted(index for index in indices if index not in known and self.span(index, text) is not None)
+
+    def _utf8(self, text: str) -> bytes:
+        """``text`` as UTF-8, lone surrogates (JSON ``"\\ud800"``) as ``?``; the last long text that is not
+        ASCII kept with its bytes: a long text is searched several times over (the prefilter's pass, then
+        each hit located), and encoding 64 KiB of wide text cost ~1 M instructions each time."""
+        last = self._last
+        if last[0] is text:
+            return last[1]
+        encoded = text.encode("utf-8", "replace")
+        if len(text) > _ALONE_BYTES and not text.isascii():     # isascii(): a flag, not a pass
+            self._last = (text, encoded)
+        return encoded
 
     def possible(self, text: str) -> frozenset[int] | None:
         """The patterns that may match ``text``: those whose literal atoms it holds, and those without atoms
@@ -245,14 +197,14 @@ class Engine:
         """
         if self._filter is None:
             return None
-        return frozenset(self._filter.Match(text.encode("utf-8", "replace"), True))
+        return frozenset(self._filter.Match(self._utf8(text), True))
 
     def matches_besides(self, text: str, known: frozenset[int]) -> list[int]:
         """What :meth:`matches` finds through the prefilter, less ``known`` (patterns the caller found
         already, which it need not find again): those are not run, nor a group made only of them."""
         if self._prefilter() is None or self._groups is None:
             return [index for index in self.matches(text, filtered=True) if index not in known]
-        return self._filtered(text.encode("utf-8", "replace"), known)
+        return self._filtered(self._utf8(text), known)
 
     def _filtered(self, encoded: bytes, known: frozenset[int] = frozenset()) -> list[int]:
         """The prefilter's answer, its patterns without atoms matched a few to a set — on a text of
@@ -290,12 +242,46 @@ class Engine:
         for bundle in bundles:
             # its members that are not candidates cannot match (their atoms are not in the text)
             group, indices = self._bundles[bundle]
-            found.extend(indices[i] for i in group.Match(encoded) or () if indices[i] not in known)
+            found.extend(self._group_match(group, indices, encoded, known))
         for group, indices in () if alone else self._groups or ():
             if known and known.issuperset(indices):
                 continue
-            found.extend(indices[i] for i in group.Match(encoded) or () if indices[i] not in known)
+            found.extend(self._group_match(group, indices, encoded, known))
         return sorted(found)
+
+    def _group_match(self, group: Any, indices: tuple[int, ...], encoded: bytes, known: frozenset[int]) -> list[int]:
+        """The patterns of one small set (less ``known``) found in ``encoded``: searched alone if the set stopped short."""
+        found = unsealed(group.Match(encoded), len(indices))
+        if found is None:
+            return self._one_by_one(encoded, indices, "a few patterns", known)
+        return [indices[i] for i in found if indices[i] not in known]
+
+    def among(self, text: str, indices: Sequence[int]) -> list[int]:
+        """Which of ``indices`` match ``text``, in their order: each pattern of a small set of patterns
+        without atoms through its set (one pass for the set's candidates), the others each alone.
+
+        For a line of a pass that found ``indices`` (:meth:`.matching.Matcher.match`): the sets met that
+        pass's text already, so a line of it costs them a pass over states they hold, where each of their
+        patterns alone met it for the first time (60 multipart fields of diverse attacks: ~30 searches
+        a field).  Whether, not where: a hit is then located by its own program, up to a few a request.
+        """
+        if self._groups is None or _UNANCHORED is None:
+            return [index for index in indices if self.span(index, text) is not None]
+        encoded = self._utf8(text)
+        size = len(encoded)
+        low = self._low
+        grouped = self._grouped
+        found = set()
+        sets = set()
+        for index in indices:
+            if index in grouped:
+                sets.update(number for number, (_, members) in enumerate(self._groups) if index in members)
+            elif low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
+                found.add(index)
+        for number in sets:
+            group, members = self._groups[number]
+            found.update(self._group_match(group, members, encoded, frozenset()))
+        return [index for index in indices if index in found]
 
     def _group_unfiltered(self) -> list[tuple[Any, tuple[int, ...]]] | None:
         """Sets of :data:`_GROUP` patterns each, of the patterns the prefilter cannot filter (no atoms).
@@ -351,7 +337,9 @@ class Engine:
         if low is None and _UNANCHORED is not None:
             low = self._low[index] = self._below_wrapper(index)
         if low is not None:
-            encoded = text.encode("utf-8", "replace")    # lone surrogates (JSON "\ud800") become "?"
+            last = self._last                            # _utf8(), inlined: once per hit located
+            encoded = last[1] if last[0] is text else \
+                text.encode("utf-8", "replace") if len(text) <= 2048 else self._utf8(text)
             try:
                 start, end = low.Match(_UNANCHORED, encoded, 0, len(encoded))[0]
             except Exception:                            # a build whose internals differ: the wrapper
@@ -389,22 +377,6 @@ def _characters(encoded: bytes, text: str, start: int, end: int) -> tuple[int, i
     if len(encoded) == len(text):
         return start, end
     return len(encoded[:start].decode("utf-8", "replace")), len(encoded[:end].decode("utf-8", "replace"))
-
-
-def _compile_filter(patterns: Sequence[str]) -> Any:
-    """The prefilter over ``patterns`` (same indices), or None when this build cannot make one."""
-    if _FILTER is None:
-        return None
-    try:
-        prefilter = _FILTER()
-        for index, pattern in enumerate(patterns):
-            if prefilter.Add(pattern.encode("utf-8"), _re2_options()) != index:
-                return None
-        if prefilter.Compile() is False:      # its literal set failed to compile: the set does all
-            return None
-    except Exception:                         # a build whose Filter differs: the set does all
-        return None
-    return prefilter
 
 
 def _line_local(patterns: Sequence[str]) -> bool:

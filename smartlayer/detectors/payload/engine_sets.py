@@ -4,9 +4,12 @@ Two kinds: the patterns the prefilter cannot filter (no literal atom), four to a
 set, every set run on every text longer than :data:`.engine._ALONE_BYTES`; and the
 *light* patterns with atoms (:func:`light_bundles`), on a text longer than
 :data:`.engine._BUNDLE_BYTES` a set run when the prefilter names one of its patterns.
+
+Every set, these and the engine's whole-table one, is *sealed* (:func:`sealed_set`).
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -56,15 +59,53 @@ def light_bundles(sizes: Iterable[tuple[int, int]], light: int = LIGHT_PROGRAM,
     return [group for group in groups if len(group) > 1]
 
 
+#: The seal: a pattern every text matches, once, at its very end (so that no earlier DFA state is a
+#: matching state, which a set would pay for on every byte).  A set's search that stops short — RE2's
+#: DFA out of memory, which its set cannot fall back from and the binding cannot report — answers
+#: nothing at all, seal included; a finished search always names the seal.
+SEAL = r"\z"
+
+
+def sealed_set(patterns: Iterable[str], options: Any) -> Any:
+    """An unanchored RE2 set of ``patterns`` then :data:`SEAL` (its index: the number of patterns)."""
+    built = _re2.Set.SearchSet(options)
+    for pattern in patterns:
+        built.Add(pattern)
+    built.Add(SEAL)
+    built.Compile()
+    return built
+
+
+def unsealed(found: Any, seal: int) -> list[int] | None:
+    """A sealed set's answer without its seal (``seal``: its index), or None when the seal is missing: the
+    search stopped short and said nothing of the set's patterns, which the caller must search otherwise."""
+    if not found:
+        return None
+    if found[-1] == seal:          # nearly always: it matches at the text's end, after every other pattern
+        found.pop()
+    elif seal in found:
+        found.remove(seal)
+    else:
+        return None
+    return found
+
+
+def report_unfinished(what: str, size: int) -> None:
+    """Count a set's search that stopped short and log it once per interval; never raises (offline
+    work may run without settings)."""
+    message = (f"an RE2 set ({what}) stopped short on {size} bytes (DFA out of memory); "
+               "its patterns were searched one by one instead, the verdict unchanged")
+    try:
+        from ...state.failures import report_failure
+
+        report_failure("payload_set_unfinished", message)
+    except Exception:                                     # noqa: BLE001 - no settings: a log line each
+        logging.getLogger("smartlayer").warning("smartlayer: %s", message)
+
+
 def search_sets(patterns: Sequence[str], groups: Iterable[Sequence[int]],
                 options: Any) -> list[tuple[Any, tuple[int, ...]]]:
-    """An unanchored RE2 set of ``patterns[i]`` for each group of indices, with the indices: a set's
-    answer ``j`` is pattern ``indices[j]``.  Raises what RE2 raises (the caller falls back)."""
-    built = []
-    for indices in groups:
-        group = _re2.Set.SearchSet(options)
-        for index in indices:
-            group.Add(patterns[index])
-        group.Compile()
-        built.append((group, tuple(indices)))
-    return built
+    """A sealed RE2 set of ``patterns[i]`` for each group of indices, with the indices: a set's answer
+    ``j`` is pattern ``indices[j]``, and ``len(indices)`` its seal.  Raises what RE2 raises (the caller
+    falls back)."""
+    return [(sealed_set([patterns[index] for index in indices], options), tuple(indices)) for indices in groups]

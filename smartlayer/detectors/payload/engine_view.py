@@ -56,3 +56,8 @@ class EngineView:
 
     def span(self, index: int, text: str) -> tuple[int, int] | None:
         return self.base.span(self.indices[index], text)
+
+    def among(self, text: str, indices: list[int]) -> list[int]:
+        theirs = [self.indices[i] for i in indices]
+        found = set(self.base.among(text, theirs))
+        return [mine for mine, their in zip(indices, theirs, strict=True) if their in found]

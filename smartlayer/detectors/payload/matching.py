@@ -373,16 +373,9 @@ class Matcher:
             else:
                 found = engine.matches(text, filtered=True)
         else:
-            starts = {}
             if len(only) > _NARROW_FROM and (possible := engine.possible(text)) is not None:
                 only = [index for index in only if index in possible]
-            for index in only:
-                if index in known:
-                    continue
-                start = engine.find(index, text)
-                if start is not None:
-                    starts[index] = start
-            found = list(starts)
+            found = engine.among(text, [index for index in only if index not in known])    # located below
         for index in found:
             sig = signatures[index]
             if f"{sig.name}@{location}" in self.labels:

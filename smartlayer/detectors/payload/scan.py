@@ -199,7 +199,7 @@ class _Scan(Matcher, PartReader):
             self.truncated = True
             if not raw:
                 return ""
-        if location == BODY and not form and prefix_blocks(self, raw, location, json_text):
+        if location == BODY and prefix_blocks(self, raw, location, json_text, form):
             return ""
         text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY, growth=self.growth)
         return self.account(raw, text, markers, location)
