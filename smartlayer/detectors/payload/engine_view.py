@@ -44,6 +44,15 @@ class EngineView:
     def matches(self, text: str, *, filtered: bool = False) -> list[int]:
         return self._mine(self.base.matches(text, filtered=filtered))
 
+    def possible(self, text: str) -> frozenset[int] | None:
+        """:meth:`.engine.Engine.possible` in this view's indices: a matcher narrowing a line's candidates
+        (more than a few of them) asks it of whichever engine it holds, a view offline included."""
+        theirs = self.base.possible(text)
+        if theirs is None:
+            return None
+        view = self._view
+        return frozenset(mine for mine in map(view.__getitem__, theirs) if mine >= 0)
+
     def matches_besides(self, text: str, known: frozenset[int]) -> list[int]:
         indices = self.indices
         return self._mine(self.base.matches_besides(text, frozenset(indices[i] for i in known)))
