@@ -285,7 +285,7 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
             ctx.params = query_params(ctx.query)
         headers = getattr(response, "headers", None)
         rtype = headers.get("Content-Type", "") if headers is not None else ""
-        get_writer().put(ctxmod.log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
+        get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
 
 
 def _payload_modules() -> tuple[Any, Any]:

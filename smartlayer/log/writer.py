@@ -76,8 +76,9 @@ class LogWriter:
         self._batch = int(sl_settings.LOG_BATCH_SIZE)
 
     # ── request path ───────────────────────────────────────────────────────
-    def put(self, row: dict[str, Any]) -> bool:
-        """Queue one row; never blocks.  Returns False (and counts) when full."""
+    def put(self, row: dict[str, Any] | tuple) -> bool:
+        """Queue one row — a dict, or a tuple whose first item makes the row from it in the writer's
+        thread (:meth:`_take`); never blocks.  Returns False (and counts) when full."""
         q = self.queue
         if len(q) >= self.maxsize:
             self.stats["dropped_full"] += 1
@@ -103,14 +104,30 @@ class LogWriter:
             ban_persist.set_drainer(self)  # the request path's ban rows are written by this thread too
 
     def _take(self, limit: int) -> list[dict[str, Any]]:
+        """Up to ``limit`` rows off the queue.  A queued tuple is a row still to be made — the request
+        thread only captured its values (``capture_log_row``); its first item makes the row, here, in the
+        writer's thread.  One that cannot be made is dropped, counted and reported, never lost silently."""
         rows: list[dict[str, Any]] = []
         pop = self.queue.popleft
         try:
             while len(rows) < limit:
-                rows.append(pop())
+                row = pop()
+                if row.__class__ is tuple:
+                    try:
+                        row = row[0](row)
+                    except Exception as exc:  # noqa: BLE001 - one row, not the batch
+                        self._drop_unbuilt(exc)
+                        continue
+                rows.append(row)
         except IndexError:
             pass
         return rows
+
+    def _drop_unbuilt(self, exc: BaseException) -> None:
+        self.stats["dropped_invalid"] += 1
+        count("log.dropped_invalid")
+        report_failure("log-row", f"a request log row could not be made, and was dropped: "
+                                  f"{type(exc).__name__}: {str(exc)[:300]}")
 
     def _write(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Write ``rows``; returns the rows left unwritten because the

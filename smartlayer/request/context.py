@@ -72,12 +72,7 @@ class RequestContext:
         else the strongest recorded one (monitor-mode blocks first)."""
         if self.refused_by is not None:
             return self.refused_by
-        rank = _RANK
-        best = None
-        for d in self.decisions:
-            if best is None or rank[d.action] > rank[best.action]:
-                best = d
-        return best
+        return _headline(self.decisions)
 
 
 #: How strongly each action explains a request (:meth:`RequestContext.headline`).
@@ -155,21 +150,49 @@ def _referer_host(referer: str) -> str:
 
 
 def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: str = "") -> dict[str, Any]:
-    """The RequestLog fields of a finished request.
+    """The RequestLog fields of a finished request: :func:`build_log_row` of :func:`capture_log_row`,
+    in the calling thread (tests, the browser fixture's rows)."""
+    return build_log_row(capture_log_row(ctx, status, elapsed_ms, response_type))
+
+
+def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: str = "") -> tuple:
+    """What the request log row of a finished request needs, as the request has it: one tuple.
+
+    The request thread only takes the values it already holds; the row itself (cleaning and cutting
+    the texts, the timestamp, the rounding, the details' JSON) is made by :func:`build_log_row` in the
+    log writer's thread, which shares the GIL but not the request's latency.  Building it here cost
+    ~100 k instructions a request with a model active (``tests/benchmarks/request_instructions.py
+    --wrap smartlayer.request.context:log_row``) — a fifth of smartlayer's own cost.
+
+    Everything taken is final once the request is finished: the decisions are not changed after
+    ``finish`` (their details are their own, made by :meth:`Evidence.details`), the client is an
+    immutable value, and the texts are ``str``.  The decisions list is copied (a tuple), so a late
+    ``add`` could not reach the row.  The user-agent cut is a setting: read now, as before.
+    """
+    return (build_log_row, ctx.client, ctx.started, ctx.method, ctx.path, ctx.user_agent, status, elapsed_ms,
+            ctx.refused_by, tuple(ctx.decisions), ctx.rule_score, ctx.model_score, ctx.payload_score,
+            ctx.model_version, response_type, ctx.accept, ctx.fetch, ctx.xrw, ctx.referer, ctx.params,
+            sl_settings.LOG_USER_AGENT_MAX)
+
+
+def build_log_row(captured: tuple) -> dict[str, Any]:
+    """The RequestLog fields of :func:`capture_log_row`'s tuple (the writer calls it for each one it takes).
 
     Every text value is cleaned of what the database refuses and cut to its
     column (:mod:`smartlayer.dbtext`): a ``%00`` in a path must cost that
-    row a replacement character, not the batch it is written with.  Built on the
-    request path, so the common row — all of its texts ASCII without a NUL — is
-    checked in one pass over their concatenation instead of one call per column.
+    row a replacement character, not the batch it is written with.  The common
+    row — all of its texts ASCII without a NUL — is checked in one pass over
+    their concatenation instead of one call per column.
     """
-    head = ctx.headline()
+    (_, client, started, method, path, user_agent, status, elapsed_ms, refused_by, decisions, rule_score,
+     model_score, payload_score, model_version, response_type, accept, fetch, xrw, referer, params,
+     ua_max) = captured
+    head = refused_by if refused_by is not None else _headline(decisions)
     cut = log_columns()
-    client = ctx.client
     user_id = client.user_id
-    texts = (client.key, ctx.method, ctx.path, ctx.user_agent, ctx.model_version,
-             response_type.partition(";")[0].strip().lower(), ctx.accept, ctx.fetch,
-             referer_host(ctx.referer) if ctx.referer else "", "" if user_id is None else user_id)
+    texts = (client.key, method, path, user_agent, model_version,
+             response_type.partition(";")[0].strip().lower(), accept, fetch,
+             referer_host(referer) if referer else "", "" if user_id is None else user_id)
     try:
         joined = "".join(texts)
     except TypeError:  # a value that is no str (db_text turns it into one)
@@ -178,7 +201,7 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: 
         texts = tuple(db_text(t) for t in texts)   # the rare text the database refuses: cleaned one by one
     key, method, path, ua, version, rtype, accept, fetch, rhost, uid = texts
     row: dict[str, Any] = {
-        "timestamp": datetime.fromtimestamp(ctx.started, tz=timezone.utc),
+        "timestamp": datetime.fromtimestamp(started, tz=timezone.utc),
         "client_key": key[:cut["client_key"]],
         "user_id": None if user_id is None else uid[:cut["user_id"]],
         "ip_address": client.ip or None,  # an inet column: never ""
@@ -186,26 +209,36 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: 
         "path": path[:cut["path"]],
         "status_code": max(0, min(int(status), 32767)),
         "response_time_ms": round(elapsed_ms, 3),
-        "user_agent": ua[:min(int(sl_settings.LOG_USER_AGENT_MAX), cut["user_agent"])],
-        "was_blocked": ctx.refused_by is not None,
-        "rule_score": ctx.rule_score,
-        "model_score": ctx.model_score,
-        "payload_score": ctx.payload_score,
+        "user_agent": ua[:min(int(ua_max), cut["user_agent"])],
+        "was_blocked": refused_by is not None,
+        "rule_score": rule_score,
+        "model_score": model_score,
+        "payload_score": payload_score,
         "model_version": version[:cut["model_version"]],
         "response_type": rtype[:cut["response_type"]],
         "accept": accept[:cut["accept"]],
         "fetch": fetch[:cut["fetch"]],
-        "xrw": ctx.xrw,
+        "xrw": xrw,
         "referer_host": rhost[:cut["referer_host"]],
-        "params": db_json(ctx.params) if ctx.params else None,
+        "params": db_json(params) if params else None,
     }
     if head is not None:
         row["blocked_by"] = head.component if head.refuses else ""
         row["action"] = head.action._value_
         row["monitor_only"] = head.refuses and head.monitor
         row["reason"] = db_text(head.reason, cut["reason"])
-        row["details"] = {"decisions": [_decision_json(d) for d in ctx.decisions]}
+        row["details"] = {"decisions": [_decision_json(d) for d in decisions]}
     return row
+
+
+def _headline(decisions: tuple[Decision, ...]) -> Decision | None:
+    """:meth:`RequestContext.headline` without an enforced refusal: the strongest recorded decision."""
+    rank = _RANK
+    best = None
+    for d in decisions:
+        if best is None or rank[d.action] > rank[best.action]:
+            best = d
+    return best
 
 
 def _decision_json(d: Decision) -> dict[str, Any]:
