@@ -31,8 +31,14 @@ def count(name: str, n: int = 1) -> None:
         prom.event(name, n)
 
 
-def report_failure(kind: str, exc: BaseException | str, *, level: int = logging.WARNING) -> None:
-    """Count a failure of ``kind`` and log it at most once per interval."""
+def report_failure(kind: str, exc: BaseException | str, *, level: int = logging.WARNING,
+                   then: str = "failing open") -> None:
+    """Count a failure of ``kind`` and log it at most once per interval.
+
+    ``then``: what smartlayer did about it, as the log line says it — most failures fail open (the
+    request is served without that component's say), but some are answered another way (a payload
+    set that stopped short is searched pattern by pattern: nothing is let through), and the line
+    must not tell an operator the door was opened when it was not."""
     count(f"failure.{kind}")
     now = time.monotonic()
     interval = float(sl_settings.FAILURE_LOG_INTERVAL)
@@ -41,7 +47,7 @@ def report_failure(kind: str, exc: BaseException | str, *, level: int = logging.
         return
     _last_logged[kind] = now
     total = metrics[f"failure.{kind}"]
-    logger.log(level, "smartlayer: %s failed (%s); failing open. %d occurrence(s) so far.", kind, exc, total)
+    logger.log(level, "smartlayer: %s failed (%s); %s. %d occurrence(s) so far.", kind, exc, then, total)
 
 
 def reset_failure_log() -> None:

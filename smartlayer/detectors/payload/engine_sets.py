@@ -93,14 +93,14 @@ def unsealed(found: Any, seal: int) -> list[int] | None:
 def report_unfinished(what: str, size: int) -> None:
     """Count a set's search that stopped short and log it once per interval; never raises (offline
     work may run without settings)."""
-    message = (f"an RE2 set ({what}) stopped short on {size} bytes (DFA out of memory); "
-               "its patterns were searched one by one instead, the verdict unchanged")
+    message = f"an RE2 set ({what}) stopped short on {size} bytes (DFA out of memory)"
+    then = "its patterns were searched one by one instead, the verdict unchanged"
     try:
         from ...state.failures import report_failure
 
-        report_failure("payload_set_unfinished", message)
+        report_failure("payload_set_unfinished", message, then=then)
     except Exception:                                     # noqa: BLE001 - no settings: a log line each
-        logging.getLogger("smartlayer").warning("smartlayer: %s", message)
+        logging.getLogger("smartlayer").warning("smartlayer: %s; %s", message, then)
 
 
 def search_sets(patterns: Sequence[str], groups: Iterable[Sequence[int]],
