@@ -40,6 +40,7 @@ _CV = FEATURE_NAMES.index("page_gap_cv")
 _GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
 _NAVIGATED = FEATURE_NAMES.index("navigated_share")
 _HURRIED = FEATURE_NAMES.index("hurried_direct_pages")
+_STATUS = itemgetter(1)   # an outcome's status
 
 
 #: The spread of page gaps (std / mean) from which a visit is paced like reading
@@ -232,8 +233,14 @@ def hurried_by_chance(x: Sequence[float], arrivals: Sequence[tuple], ceiling: fl
     banned."""
     if x[_HURRIED] <= ceiling:
         return False
-    errors = answered_in_error(outcomes) if outcomes else frozenset()
-    return hurried_direct_stretch(arrivals, ceiling, errors) <= ceiling
+    if hurried_direct_stretch(arrivals, ceiling) <= ceiling:
+        return True
+    # read again without the pages that followed an error, only when the window has one (a task list's
+    # window has none: one C-level max over its statuses)
+    if not outcomes or max(map(_STATUS, outcomes)) < 400:
+        return False
+    errors = answered_in_error(outcomes)
+    return bool(errors) and hurried_direct_stretch(arrivals, ceiling, errors) <= ceiling
 
 
 #: name → how to read it off one feature vector.
