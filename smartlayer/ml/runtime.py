@@ -189,10 +189,10 @@ class ActiveModel:
         x = extract(snap, self.own_assets)
         scored_ = self.score_vector(x)
         others = self._other_tells
-        # page views opened seconds apart without a referer only by coincidence, never more than the
-        # site's ceiling in one stretch (people landing behind an office's address), corroborate nothing
+        # page views opened seconds apart without a referer by coincidence (never more than the ceiling
+        # in one stretch: people landing behind an office) or after an error page corroborate nothing
         if (self._hurry_ceiling is not None and scored_.corroborated
-                and hurried_by_chance(x, snap.arrivals, self._hurry_ceiling)):
+                and hurried_by_chance(x, snap.arrivals, self._hurry_ceiling, snap.outcomes)):
             others = self._calm[("steady_dwell",)]
             if not any(tell(x) > ceiling for tell, ceiling in self._calm[()]):
                 scored_ = replace(scored_, corroborated=False)

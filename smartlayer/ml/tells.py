@@ -40,6 +40,7 @@ _CV = FEATURE_NAMES.index("page_gap_cv")
 _GAP_MEAN = FEATURE_NAMES.index("log_page_gap_mean_s")
 _NAVIGATED = FEATURE_NAMES.index("navigated_share")
 _HURRIED = FEATURE_NAMES.index("hurried_direct_pages")
+_STATUS = itemgetter(1)   # an outcome's status
 
 
 #: The spread of page gaps (std / mean) from which a visit is paced like reading
@@ -169,12 +170,24 @@ def paced_like_reading(x: Sequence[float]) -> bool:
     return pages >= EVEN_MIN_PAGES and x[_GAP_MEAN] > 0.0 and x[_CV] * _beyond_chance(pages) >= READING_CV
 
 
-def hurried_direct_stretch(arrivals: Sequence[tuple], stop: float | None = None) -> int:
+def answered_in_error(outcomes: Sequence[tuple]) -> frozenset[float]:
+    """The times of the window's requests the site answered with an error (4xx, 5xx), from its
+    outcomes ``(ts, status, ms, blocked)`` (an outcome's time is its arrival's).  Smartlayer's own
+    refusals are not the site's errors: a client refused does not recover from them."""
+    return frozenset([o[0] for o in outcomes if o[1] >= 400 and not o[3]])
+
+
+def hurried_direct_stretch(arrivals: Sequence[tuple], stop: float | None = None,
+                           errors: frozenset[float] = frozenset()) -> int:
     """The most page views opened without a referer within one hurried stretch of the window: page views
     each opened less than ``HURRIED_GAP`` after the one before (the extractor's ``hurried_direct_pages``
     counts them over the whole window; the stretches' counts add up to it).  ``arrivals``: the window's
     ``(ts, method, path, flags)``, classed as the extractor classes them (:func:`~.kinds.kind_of`).
-    ``stop``: return as soon as a stretch holds more than that.  One pass from the newest arrival (a
+    ``stop``: return as soon as a stretch holds more than that.  ``errors``: the times of the window's
+    requests answered with an error (:func:`answered_in_error`): a page view opened directly seconds
+    after a page that was not there is a person finding their way (the address retyped, the home
+    page), not a hurry — the error page had no link to follow — so it does not count, and the stretch
+    goes on through it (a task list's other pages still count).  One pass from the newest arrival (a
     task list's current stretch is the first one read), no allocation per arrival."""
     best = run = 0
     later = None   # the page view after the current one: (its time, whether it was opened directly)
@@ -185,7 +198,7 @@ def hurried_direct_stretch(arrivals: Sequence[tuple], stop: float | None = None)
         if later is not None:
             if later[0] - ts >= HURRIED_GAP:
                 run = 0
-            elif later[1]:
+            elif later[1] and ts not in errors:
                 run += 1
                 if run > best:
                     best = run
@@ -195,7 +208,8 @@ def hurried_direct_stretch(arrivals: Sequence[tuple], stop: float | None = None)
     return best
 
 
-def hurried_by_chance(x: Sequence[float], arrivals: Sequence[tuple], ceiling: float) -> bool:
+def hurried_by_chance(x: Sequence[float], arrivals: Sequence[tuple], ceiling: float,
+                      outcomes: Sequence[tuple] = ()) -> bool:
     """Whether the window's page views opened seconds apart without a referer pass the site's ceiling
     only as coincidences: more of them in the window than the ceiling, but never more than the ceiling
     within one hurried stretch (:func:`hurried_direct_stretch`).
@@ -210,8 +224,23 @@ def hurried_by_chance(x: Sequence[float], arrivals: Sequence[tuple], ceiling: fl
     corroborated the model's flags on the address: three colleagues refused.  A person's bookmark opened
     right after a page is such a stretch of one too.  The site's ceiling is learned over whole windows
     (:mod:`smartlayer.ml.training.tells`), and a stretch never holds more than its window, so judging
-    the stretch against it asks no more of a visitor than the week showed."""
-    return x[_HURRIED] > ceiling and hurried_direct_stretch(arrivals, ceiling) <= ceiling
+    the stretch against it asks no more of a visitor than the week showed.
+
+    ``outcomes``: the window's finished requests; a page view opened directly right after a page the
+    site answered with an error does not count (:func:`hurried_direct_stretch`).  Plain tuning seed 126:
+    a person landing on a stale link (a 404), the browser's ``/index.html`` (a 404) a second later, then
+    ``/blog/`` typed: a stretch of two, corroborating the model's flags on the 404s until the person was
+    banned."""
+    if x[_HURRIED] <= ceiling:
+        return False
+    if hurried_direct_stretch(arrivals, ceiling) <= ceiling:
+        return True
+    # read again without the pages that followed an error, only when the window has one (a task list's
+    # window has none: one C-level max over its statuses)
+    if not outcomes or max(map(_STATUS, outcomes)) < 400:
+        return False
+    errors = answered_in_error(outcomes)
+    return bool(errors) and hurried_direct_stretch(arrivals, ceiling, errors) <= ceiling
 
 
 #: name → how to read it off one feature vector.
