@@ -195,7 +195,7 @@ class Matcher:
                 if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
                     if size <= _CLEAN_TEXT_CHARS and len(unknown) == 1:   # an attack string met before: a lookup
-                        hits = _held.held(engine, joined)
+                        hits = _held.held(engine, joined, keep=True)
                     else:
                         hits = engine.matches(joined)
                 else:
