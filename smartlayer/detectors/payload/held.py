@@ -27,10 +27,19 @@ _MET: set[int] = set()
 _MET_MAX = 4096
 
 
-def held(engine: Any, text: str) -> list[int]:
-    """``engine.matches(text)`` through the set, for a short text: its patterns from :data:`_HELD` when kept."""
+def held(engine: Any, text: str, keep: bool = False) -> list[int]:
+    """``engine.matches(text)`` through the set, for a short text: its patterns from :data:`_HELD` when kept.
+
+    ``keep``: what the set finds is kept as :func:`hold` keeps it (a text met twice that holds something).
+    A flush's joined pass over a form part's pairs (``q=<probe>\npage=2…``) is such a text: read only here,
+    never matched again whole, it was never kept, and a probe sent again cost a set pass each time."""
     found = _HELD.get((engine, text))
-    return found[0] if found is not None else engine.matches(text)
+    if found is not None:
+        return found[0]
+    hits = engine.matches(text)
+    if keep and hits:
+        hold(engine, text, hits)
+    return hits
 
 
 def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]] | None:

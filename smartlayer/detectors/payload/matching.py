@@ -195,7 +195,7 @@ class Matcher:
                 if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
                     if size <= _CLEAN_TEXT_CHARS and len(unknown) == 1:   # an attack string met before: a lookup
-                        hits = _held.held(engine, joined)
+                        hits = _held.held(engine, joined, keep=True)
                     else:
                         hits = engine.matches(joined)
                 else:
@@ -378,7 +378,8 @@ class Matcher:
             found = engine.among(text, [index for index in only if index not in known])    # located below
         for index in found:
             sig = signatures[index]
-            if f"{sig.name}@{location}" in self.labels:
+            label = f"{sig.name}@{location}"
+            if label in self.labels:
                 continue
             position = None
             if self.located < _MAX_LOCATED:
@@ -391,5 +392,5 @@ class Matcher:
                     position = memo.get(index)
                     if position is None:
                         position = memo[index] = engine.find(index, text) or 0
-            self._hit(sig, location, text, position, made)
+            self._hit(sig, location, text, position, made, label)
         return found

@@ -162,11 +162,11 @@ class _Scan(Matcher, PartReader):
         self.known_parts: list[str] = []     # locations whose whole form part was remembered, clean or its decoding
 
     # evidence
-    def _hit(self, sig: Signature, location: str, text: str, position: int | None, made: dict | None = None) -> None:
-        """Credit ``sig``, found in ``text`` at ``position`` (None: not located).  ``made``: the hits made
-        before on this very text (:data:`.held._HELD`), by label and position (a name is one signature) — shared,
-        as a :class:`.result.Hit` is immutable."""
-        label = f"{sig.name}@{location}"
+    def _hit(self, sig: Signature, location: str, text: str, position: int | None, made: dict | None = None,
+             label: str = "") -> None:
+        """Credit ``sig``, found in ``text`` at ``position`` (None: not located).  ``made``: hits made before of this text
+        (:data:`.held._HELD`) by label and position, shared (immutable).  ``label``: the caller's ``name@location``."""
+        label = label or f"{sig.name}@{location}"
         if label in self.labels:
             return
         self.labels.add(label)
@@ -320,7 +320,7 @@ class _Scan(Matcher, PartReader):
             hits=[f"{hit.signature}@{hit.location}" for hit in ordered],     # Hit.label, without its call
             details=ordered,
             # lone surrogates (from JSON "\\ud800") would break a log write or an LLM call
-            excerpt=self.excerpt.encode("utf-8", "replace").decode("utf-8"),
+            excerpt=self.excerpt if self.excerpt.isascii() else self.excerpt.encode("utf-8", "replace").decode("utf-8"),
             truncated=self.truncated,
             skipped=self.skipped,
         )
