@@ -9,26 +9,11 @@ list opens URL after URL: the pages that did not follow an error still count, an
 """
 from __future__ import annotations
 
-from smartlayer.ml.features import FEATURE_NAMES, N_FEATURES, extract
-from smartlayer.ml.runtime import ActiveModel
+from smartlayer.ml.features import extract
 from smartlayer.ml.tells import answered_in_error, hurried_by_chance, hurried_direct_stretch
 from smartlayer.request.facts import FLAG_NAVIGATED, FLAG_PROFILED
 from smartlayer.state.windows.window import ClientWindow
-
-T0 = 1_700_000_000.0
-HD = FEATURE_NAMES.index("hurried_direct_pages")
-CEILINGS = {"hurried_direct_pages": 1.0, "even_gap_share": 0.7, "silent_share": 1.0, "steady_dwell": 0.85}
-
-
-class _Forest:
-    def anomaly_score(self, x) -> float:
-        return 0.7
-
-
-def _model() -> ActiveModel:
-    manifest = {"threshold": 0.6, "feature_stats": {"median": [0.0] * N_FEATURES, "scale": [1.0] * N_FEATURES},
-                "tell_ceilings": CEILINGS, "tells_profiled": True}
-    return ActiveModel("t-1", _Forest(), manifest)
+from tests.test_model_hurried_stretch import HD, T0, _model
 
 
 def _window(pages: list[tuple[float, str, bool, int]]):

@@ -10,21 +10,8 @@ import pytest
 
 from smartlayer.detectors.payload import engine, scan_parts
 from smartlayer.detectors.payload.signatures import engine_for
+from tests.test_payload_bundles import _Counting
 from tests.test_payload_work import ATTACKS, PROSE, diverse
-
-
-class _Counting:
-    """A single program of the engine, counting its passes."""
-
-    def __init__(self, inner, passes: list[int]) -> None:
-        self.inner, self.passes = inner, passes
-
-    def Match(self, *args):  # noqa: N802 - RE2's name
-        self.passes.append(1)
-        return self.inner.Match(*args)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 @pytest.mark.skipif(engine.ENGINE != "re2" or engine._FILTER is None, reason="the prefilter's programs")

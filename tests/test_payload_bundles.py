@@ -39,6 +39,9 @@ class _Counting:
         self.passes.append(1)
         return self.inner.Match(*args)
 
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
 
 def _counted(compiled) -> list[int]:
     compiled.matches("x", filtered=True)          # the prefilter and its sets, built

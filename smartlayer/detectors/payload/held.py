@@ -42,15 +42,23 @@ def held(engine: Any, text: str, keep: bool = False) -> list[int]:
     return hits
 
 
+def met_before(seen: set[int], met: int) -> bool:
+    """Whether the text hashed ``met`` was met before; if not, note it in ``seen`` (bounded by
+    :data:`_MET_MAX`, cleared when full) and say no.  What keeps a memory for texts met twice: a client
+    sending ever new values only fills (and empties) a set of hashes."""
+    if met in seen:
+        return True
+    if len(seen) >= _MET_MAX:
+        seen.clear()
+    seen.add(met)
+    return False
+
+
 def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]] | None:
     """Keep what a short ``text`` holds (``hits``, found through the set) if it was met before (see
     :data:`_HELD`): the entry, or None when the text is only noted in :data:`_MET`."""
     key = (engine, text)
-    met = hash(key)
-    if met not in _MET:
-        if len(_MET) >= _MET_MAX:
-            _MET.clear()
-        _MET.add(met)
+    if not met_before(_MET, hash(key)):
         return None
     if engine not in _HELD_ENGINES:
         if len(_HELD_ENGINES) >= 8:
@@ -80,11 +88,7 @@ _FORMS_MET: set[int] = set()
 def keep_form(text: str, split: list[str], pairs: list[str]) -> bool:
     """Keep what decoding ``text`` whole gave (see :data:`_FORMS`) if it was met before (True); else note its
     hash (False)."""
-    met = hash(text)
-    if met not in _FORMS_MET:
-        if len(_FORMS_MET) >= _MET_MAX:
-            _FORMS_MET.clear()
-        _FORMS_MET.add(met)
+    if not met_before(_FORMS_MET, hash(text)):
         return False
     if len(_FORMS) >= _FORMS_MAX:
         _FORMS.clear()
