@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--humans", type=int, default=300)
     parser.add_argument("--share", type=float, default=0.039)
     parser.add_argument("--trim", type=float, default=None, help="MODEL_TRIM_SHARE (default: the setting)")
+    parser.add_argument("--max-samples", type=int, default=None, help="the forest's max_samples (default: MODEL_PARAMS')")
     args = parser.parse_args(argv)
     setup()
 
@@ -93,7 +94,12 @@ def main(argv: list[str] | None = None) -> None:
     from smartlayer.ml.training.train import fit_frame
     from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week
 
-    params = {"n_estimators": 100, "max_samples": 256, "contamination": 0.01, "random_state": 42}
+    from smartlayer.conf import sl_settings
+
+    # the owner's nightly run: the default MODEL_PARAMS (max_samples 4096 since fs3; this script
+    # used scikit-learn's 256 until 2026-12-06)
+    params = dict(sl_settings.MODEL_PARAMS) if args.max_samples is None else \
+        {**sl_settings.MODEL_PARAMS, "max_samples": args.max_samples}
 
     def model_of(name, df, **kw):
         fitted = fit_frame(df, params=params, seed=0, **kw)
