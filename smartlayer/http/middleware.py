@@ -49,6 +49,9 @@ from .responses import render
 
 #: the status logged for a request whose client went away before its response (nginx's 499)
 CLIENT_CLOSED = 499
+#: read per decision: a module name, not the enum's class attribute (see smartlayer.policy.enforce._BLOCK);
+#: ``._value_`` below for the same reason (``.value`` is a Python-level property of the enum)
+_ALLOW = Action.ALLOW
 
 
 class _SmartLayerMiddleware:
@@ -222,8 +225,8 @@ def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestCont
     if decision.component == "ban" and sl_settings.is_monitor("ban"):
         decision.monitor = True
     ctx.add(decision)
-    if prom.ON and (decision.action is not Action.ALLOW or decision.reasons):
-        prom.decision(decision.component, decision.action.value, decision.reason, decision.monitor)
+    if prom.ON and (decision.action is not _ALLOW or decision.reasons):
+        prom.decision(decision.component, decision.action._value_, decision.reason, decision.monitor)
     if decision.refuses:
         signals.request_blocked.send(sender=type(member), request=request, client=ctx.client, decision=decision)
         _log_refusal(ctx, decision)
@@ -370,7 +373,7 @@ class RateLimiter(_SmartLayerMiddleware):
 
     def decide(self, request, ctx, monitor):
         decision = _lazy("ratelimit", _ratelimit_module).check(ctx.client, getattr(request, "user", None), ctx.path, ctx.started)
-        if decision is not None and decision.action is Action.ALLOW:
+        if decision is not None and decision.action is _ALLOW:
             ctx.response_headers = decision.headers
             return None
         return decision

@@ -55,12 +55,12 @@ class Decision:
 
     @property
     def refuses(self) -> bool:
-        return self.action.refuses
+        return self.action in _REFUSING   # Action.refuses without its property call (asked a few times a request)
 
     @property
     def enforced(self) -> bool:
         """Refuses and is not in monitor mode."""
-        return self.action.refuses and not self.monitor
+        return self.action in _REFUSING and not self.monitor
 
 
 ALLOW = Decision(Action.ALLOW, "")

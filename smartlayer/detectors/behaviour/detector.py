@@ -150,8 +150,10 @@ class Detector:
         result = evaluate(snap, is_staff=client.is_staff, shared=shared, rate_governed=governed, crawler=crawler,
                           profile=profile)
         llm_ok = self.use_llm and not monitor and llm_available()
-        ev = Evidence(self.component, black=result.black, rule_score=result.score, rules_fired=result.fired,
-                      in_grace=result.in_grace, llm_available=llm_ok)
+        # the first fields positionally (component, black, rule_score, rules_fired, in_grace): keywords to a
+        # class cost a dict of them and a search of the 27 parameters for each, every request
+        ev = Evidence(self.component, result.black, result.score, result.fired, result.in_grace)
+        ev.llm_available = llm_ok
         if not result.in_grace:
             ctx.rule_score = result.score
             if (sl_settings.GREY_SUSTAINED_COUNT and result.hammering

@@ -117,16 +117,9 @@ class ClientWindow:
         if view:
             return Snapshot(now, arr, self.outcomes, self.minutes, self.hours, self.first_seen, self.robots_at,
                             tally.at(arr, self.outcomes, now))
-        return Snapshot(
-            now=now,
-            arrivals=tuple(arr),
-            outcomes=tuple(self.outcomes),
-            minutes=dict(self.minutes),
-            hours=dict(self.hours),
-            first_seen=self.first_seen,
-            robots_at=self.robots_at,
-            counts=tally.at(arr, self.outcomes, now),
-        )
+        # positional, in field order: keywords to a class cost a dict of them a request
+        return Snapshot(now, tuple(arr), tuple(self.outcomes), dict(self.minutes), dict(self.hours),
+                        self.first_seen, self.robots_at, tally.at(arr, self.outcomes, now))
 
     def complete(self, outcome: Outcome) -> None:
         """Record the outcome of a request once its response is known."""
