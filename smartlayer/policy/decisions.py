@@ -73,7 +73,9 @@ def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str], **d
     ttl = None
     if action is _BAN:
         ttl = int(sl_settings.BAN_TTL or 0) or None
-    merged = ev.details()   # a new dict each time: the decision's own
+    # a new dict each time: the decision's own; one that refuses nobody only reaches the log row,
+    # which works out the model's explanation off the request thread (Evidence.details)
+    merged = ev.details(lazy=action is not _BLOCK and action is not _BAN)
     if details:
         merged.update(details)
     component = ev.component

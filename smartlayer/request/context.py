@@ -257,8 +257,25 @@ def _decision_json(d: Decision) -> dict[str, Any]:
              else db_json(reason),
              "reasons": db_json(d.reasons), "monitor": d.monitor}
     if d.details:
-        entry.update(db_json(d.details))
+        entry.update(db_json(decision_details(d)))
     return entry
+
+
+def decision_details(d: Decision) -> dict[str, Any]:
+    """``d.details`` as recorded: a decision that refuses nobody may hold the model's ``top_features``
+    as a lazy sequence (:meth:`Evidence.details`), worked out here, in the log writer's thread —
+    a list, or no key at all when it has no pairs, as the request thread would have made it."""
+    details = d.details
+    top = details.get("top_features")
+    if top is None or top.__class__ is list:
+        return details
+    details = dict(details)   # the same key order; the decision's own dict is left as it is
+    pairs = list(top)
+    if pairs:
+        details["top_features"] = pairs
+    else:
+        del details["top_features"]
+    return details
 
 
 def log_columns() -> dict[str, int]:
