@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from smartlayer.ml.runtime import ModelScore, TopFeatures
 from smartlayer.policy.decisions import combine
 from smartlayer.request.client import Client
@@ -99,3 +101,27 @@ def test_begin_fills_the_context_by_name(rf):
     assert ctx.window_key is None and ctx.decisions == [] and ctx.refused_by is None and ctx.finished is False
     assert ctx.model_version == "" and ctx.user is None and ctx.params is None and ctx.response_headers is None
     assert abs(ctx.started - time.time()) < 60 and ctx.t0 <= time.perf_counter()
+
+
+@pytest.mark.django_db
+def test_without_the_validator_the_query_shapes_are_worked_out_by_the_writer(client, settings, monkeypatch,
+                                                                              flush_logs):
+    """No validator: the row still records the query string's names and shapes, and the request thread
+    leaves the parsing to the log writer (it used to run it in ``finish``)."""
+    from smartlayer.models import RequestLog
+    from smartlayer.profile import shapes
+    from tests.conftest import BROWSER_UA
+
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith("AIRequestValidator")]
+    flush_logs()
+    calls: list[int] = []
+    real = shapes._pairs
+    monkeypatch.setattr(shapes, "_pairs", lambda *a, **k: calls.append(1) or real(*a, **k))
+    response = client.get("/page/1", {"q": "shoes", "page": "2"}, HTTP_USER_AGENT=BROWSER_UA,
+                          REMOTE_ADDR="203.0.113.14")
+    assert response.status_code == 200
+    assert calls == []                            # nothing parsed on the request thread
+    flush_logs()
+    row = RequestLog.objects.get(path="/page/1")
+    assert [p[:2] for p in row.params] == [["q", "q"], ["q", "page"]] and calls
+    assert row.params == shapes.query_params("q=shoes&page=2")

@@ -39,7 +39,6 @@ from django.http import HttpResponse
 from .. import signals
 from ..conf import sl_settings
 from ..log.writer import get_writer
-from ..profile.shapes import query_params
 from ..request import context as ctxmod
 from ..request.decision import Action, Decision
 from ..state import prom
@@ -284,11 +283,11 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
         except Exception as exc:  # noqa: BLE001
             report_failure("window", exc)
     if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
-        if ctx.params is None and ctx.query:   # no validator: the query string's names and shapes
-            ctx.params = query_params(ctx.query)
         headers = getattr(response, "headers", None)
         rtype = headers.get("Content-Type", "") if headers is not None else ""
-        get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
+        # without the validator, the query string's names and shapes are worked out by the log writer
+        get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else "",
+                                                query_shapes=True))
 
 
 def _payload_modules() -> tuple[Any, Any]:
