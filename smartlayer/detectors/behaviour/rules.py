@@ -225,5 +225,8 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False, shared: Any = None, rate
         fired.append("burst_after_idle")
     if not facts["authenticated"]:
         fired.append("unauthenticated")
-    result.score = sum(int(w.get(name, 0)) for name in fired)
+    score = 0
+    for name in fired:   # a loop, not sum() of a generator: no generator (nor cell for ``w``) a request
+        score += int(w.get(name, 0))
+    result.score = score
     return result
