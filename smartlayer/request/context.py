@@ -96,14 +96,18 @@ def begin(request: Any, owner: Any) -> RequestContext:
     if not isinstance(ua, str):
         ua = ""
     exempt = is_exempt(path, client.ip)
+    # the texts as _text() reads them, inline (four calls fewer a request)
+    referer, host, query, accept = (meta.get("HTTP_REFERER"), meta.get("HTTP_HOST"), meta.get("QUERY_STRING"),
+                                    meta.get("HTTP_ACCEPT"))
     # positional, in field order (client … params): a class called with keywords builds a dict of them
     # and the generated __init__ matches each against its 26 parameters (~5 k instructions a request)
     ctx = RequestContext(
         client, request.method or "GET", path, ua, time.time(), time.perf_counter(), exempt,
         view_exemptions(request), owner, None, [], None, None, None, "", None, None,
         getattr(request, "user", None) if client.authenticated else None, False,
-        _text(meta.get("HTTP_REFERER")), _text(meta.get("HTTP_HOST")), _text(meta.get("QUERY_STRING")),
-        _text(meta.get("HTTP_ACCEPT")), fetch_of(meta), meta.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest",
+        referer if isinstance(referer, str) else "", host if isinstance(host, str) else "",
+        query if isinstance(query, str) else "", accept if isinstance(accept, str) else "",
+        fetch_of(meta), meta.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest",
     )
     setattr(request, ATTR, ctx)
     return ctx
