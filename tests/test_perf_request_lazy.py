@@ -125,3 +125,22 @@ def test_without_the_validator_the_query_shapes_are_worked_out_by_the_writer(cli
     row = RequestLog.objects.get(path="/page/1")
     assert [p[:2] for p in row.params] == [["q", "q"], ["q", "page"]] and calls
     assert row.params == shapes.query_params("q=shoes&page=2")
+
+
+def test_a_new_clients_first_request_is_not_counted_afresh(monkeypatch):
+    """A new window's running counts start exact (no events, nothing counted): its first snapshot
+    moves them forward instead of counting the window from scratch, with the same counts."""
+    from smartlayer.state.windows import recent
+    from smartlayer.state.windows.window import ClientWindow
+
+    calls: list[int] = []
+    real = recent.recent_of
+    monkeypatch.setattr(recent, "recent_of", lambda *a: calls.append(1) or real(*a))
+    win = ClientWindow(200)
+    snaps = [win.arrive((1000.0, "GET", "/products/7", 0), 600.0)]
+    win.complete((1000.0, 404, 2.0, False))
+    snaps.append(win.arrive((1003.0, "GET", "/products/8", 1), 600.0))
+    assert calls == [] and win.tally.fresh
+    for snap in snaps:
+        assert snap.counts == real(snap.arrivals, snap.outcomes, snap.now)
+    assert snaps[1].counts.sequential_run_60s == 2 and snaps[1].counts.errors_2min == 1
