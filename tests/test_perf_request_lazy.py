@@ -144,3 +144,33 @@ def test_a_new_clients_first_request_is_not_counted_afresh(monkeypatch):
     for snap in snaps:
         assert snap.counts == real(snap.arrivals, snap.outcomes, snap.now)
     assert snaps[1].counts.sequential_run_60s == 2 and snaps[1].counts.errors_2min == 1
+
+
+def test_a_new_plain_ipv4_address_is_not_parsed_into_an_object(monkeypatch):
+    """A new client's plain IPv4 address is its own text and key: no ``ipaddress`` object is made for
+    it; every other form is parsed as before, and every answer is the parsed address's text."""
+    import ipaddress
+    import random
+
+    from smartlayer.request import client
+
+    calls: list[str] = []
+    real = client.ipaddress.ip_address
+    monkeypatch.setattr(client.ipaddress, "ip_address", lambda text: calls.append(text) or real(text))
+    for cached in (client.address_text, client.parse_ip, client._address, client._ip_key_cached):
+        cached.cache_clear()
+    assert client.address_text("198.51.100.23") == "198.51.100.23"
+    assert client.ip_key("198.51.100.23") == "ip:198.51.100.23"
+    assert calls == []
+    rng = random.Random(5)
+    texts = ["1.2.3.04", " 1.2.3.4", "1.2.3.4:80", "256.1.1.1", "::ffff:1.2.3.4", "[2001:db8::1]:443", "0.0.0.0"]
+    for _ in range(3000):
+        texts.append(".".join(rng.choice([str(rng.randrange(300)), "0" + str(rng.randrange(30)), ""])
+                              for _ in range(rng.choice([3, 4, 4, 5]))))
+    for text in texts:
+        for cached in (client.address_text, client.parse_ip, client._address, client._ip_key_cached):
+            cached.cache_clear()
+        addr = client.parse_ip(text)
+        assert client.address_text(text) == (str(addr) if addr else None), text
+        if addr is not None and isinstance(addr, ipaddress.IPv4Address):
+            assert client.ip_key(text.strip()) == client.ip_key(str(addr)) == f"ip:{addr}", text
