@@ -40,7 +40,7 @@ from .. import signals
 from ..conf import sl_settings
 from ..log.writer import get_writer
 from ..request import context as ctxmod
-from ..request.decision import Action, Decision
+from ..request.decision import _REFUSING, Action, Decision
 from ..state import prom
 from ..state.failures import logger, report_failure
 from ..state.singleton import ProcessSingleton
@@ -220,16 +220,17 @@ def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestCont
                             public_reason="temporarily unavailable")
     if decision is None:
         return None
-    decision.monitor = decision.monitor or (monitor and decision.refuses)
+    refuses = decision.action in _REFUSING   # Decision.refuses, asked once here (a property call each time)
+    decision.monitor = decision.monitor or (monitor and refuses)
     if decision.component == "ban" and sl_settings.is_monitor("ban"):
         decision.monitor = True
     ctx.add(decision)
     if prom.ON and (decision.action is not _ALLOW or decision.reasons):
         prom.decision(decision.component, decision.action._value_, decision.reason, decision.monitor)
-    if decision.refuses:
+    if refuses:
         signals.request_blocked.send(sender=type(member), request=request, client=ctx.client, decision=decision)
         _log_refusal(ctx, decision)
-    if decision.enforced:
+    if decision.action in _REFUSING and not decision.monitor:   # Decision.enforced (a receiver may change it)
         return render(request, decision)
     return None
 
