@@ -39,6 +39,7 @@ from django.http import HttpResponse
 from .. import signals
 from ..conf import sl_settings
 from ..log.writer import get_writer
+from ..profile.shapes import query_params
 from ..request import context as ctxmod
 from ..request.decision import _REFUSING, Action, Decision
 from ..state import prom
@@ -288,7 +289,7 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
         rtype = headers.get("Content-Type", "") if headers is not None else ""
         # without the validator, the query string's names and shapes are worked out by the log writer
         get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else "",
-                                                query_shapes=True))
+                                                query_shapes=query_params))
 
 
 def _payload_modules() -> tuple[Any, Any]:

@@ -10,13 +10,13 @@ row.  That is how WatchLog records every request, blocked ones included.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
 from ..conf import derived, sl_settings
 from ..dbtext import columns, db_json, db_text
-from ..profile.shapes import query_params
 from .client import Client, resolve_client
 from .decision import Action, Decision
 from .exempt import is_exempt, view_exemptions
@@ -165,7 +165,7 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: 
 
 
 def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: str = "",
-                    query_shapes: bool = False) -> tuple:
+                    query_shapes: Callable[[str], list[list[str]]] | None = None) -> tuple:
     """What the request log row of a finished request needs, as the request has it: one tuple.
 
     The request thread only takes the values it already holds; the row itself (cleaning and cutting
@@ -179,15 +179,17 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     immutable value, and the texts are ``str``.  The decisions list is copied (a tuple), so a late
     ``add`` could not reach the row.  The user-agent cut is a setting: read now, as before.
 
-    ``query_shapes`` (WatchLog's row of a request the validator did not scan): the row records the
-    query string's parameter names and shapes (:func:`~smartlayer.profile.shapes.query_params`),
-    worked out by the writer too — the raw query string is taken instead.
+    ``query_shapes`` (WatchLog's row of a request the validator did not scan): the function that gives
+    the query string's parameter names and shapes (the middleware hands
+    :func:`~smartlayer.profile.shapes.query_params`); the row records them, worked out by the writer
+    too — the raw query string is taken instead.
     """
     params = ctx.params
+    deferred = (query_shapes, ctx.query) if query_shapes is not None and params is None and ctx.query else None
     return (build_log_row, ctx.client, ctx.started, ctx.method, ctx.path, ctx.user_agent, status, elapsed_ms,
             ctx.refused_by, tuple(ctx.decisions), ctx.rule_score, ctx.model_score, ctx.payload_score,
             ctx.model_version, response_type, ctx.accept, ctx.fetch, ctx.xrw, ctx.referer, params,
-            sl_settings.LOG_USER_AGENT_MAX, ctx.query if query_shapes and params is None else "")
+            sl_settings.LOG_USER_AGENT_MAX, deferred)
 
 
 def build_log_row(captured: tuple) -> dict[str, Any]:
@@ -201,9 +203,9 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
     """
     (_, client, started, method, path, user_agent, status, elapsed_ms, refused_by, decisions, rule_score,
      model_score, payload_score, model_version, response_type, accept, fetch, xrw, referer, params,
-     ua_max, query) = captured
-    if query:   # no validator scanned it: the query string's names and shapes (capture_log_row)
-        params = query_params(query)
+     ua_max, deferred) = captured
+    if deferred is not None:   # no validator scanned it: the query string's names and shapes (capture_log_row)
+        params = deferred[0](deferred[1])
     head = refused_by if refused_by is not None else _headline(decisions)
     cut = log_columns()
     user_id = client.user_id
