@@ -41,7 +41,7 @@ from ..conf import sl_settings
 from ..log.writer import get_writer
 from ..profile.shapes import query_params
 from ..request import context as ctxmod
-from ..request.decision import Action, Decision
+from ..request.decision import _REFUSING, Action, Decision
 from ..state import prom
 from ..state.failures import logger, report_failure
 from ..state.singleton import ProcessSingleton
@@ -49,6 +49,9 @@ from .responses import render
 
 #: the status logged for a request whose client went away before its response (nginx's 499)
 CLIENT_CLOSED = 499
+#: read per decision: a module name, not the enum's class attribute (see smartlayer.policy.enforce._BLOCK);
+#: ``._value_`` below for the same reason (``.value`` is a Python-level property of the enum)
+_ALLOW = Action.ALLOW
 
 
 class _SmartLayerMiddleware:
@@ -218,16 +221,17 @@ def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestCont
                             public_reason="temporarily unavailable")
     if decision is None:
         return None
-    decision.monitor = decision.monitor or (monitor and decision.refuses)
+    refuses = decision.action in _REFUSING   # Decision.refuses, asked once here (a property call each time)
+    decision.monitor = decision.monitor or (monitor and refuses)
     if decision.component == "ban" and sl_settings.is_monitor("ban"):
         decision.monitor = True
     ctx.add(decision)
-    if prom.ON and (decision.action is not Action.ALLOW or decision.reasons):
-        prom.decision(decision.component, decision.action.value, decision.reason, decision.monitor)
-    if decision.refuses:
+    if prom.ON and (decision.action is not _ALLOW or decision.reasons):
+        prom.decision(decision.component, decision.action._value_, decision.reason, decision.monitor)
+    if refuses:
         signals.request_blocked.send(sender=type(member), request=request, client=ctx.client, decision=decision)
         _log_refusal(ctx, decision)
-    if decision.enforced:
+    if decision.action in _REFUSING and not decision.monitor:   # Decision.enforced (a receiver may change it)
         return render(request, decision)
     return None
 
@@ -281,11 +285,11 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
         except Exception as exc:  # noqa: BLE001
             report_failure("window", exc)
     if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
-        if ctx.params is None and ctx.query:   # no validator: the query string's names and shapes
-            ctx.params = query_params(ctx.query)
         headers = getattr(response, "headers", None)
         rtype = headers.get("Content-Type", "") if headers is not None else ""
-        get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
+        # without the validator, the query string's names and shapes are worked out by the log writer
+        get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else "",
+                                                query_shapes=query_params))
 
 
 def _payload_modules() -> tuple[Any, Any]:
@@ -370,7 +374,7 @@ class RateLimiter(_SmartLayerMiddleware):
 
     def decide(self, request, ctx, monitor):
         decision = _lazy("ratelimit", _ratelimit_module).check(ctx.client, getattr(request, "user", None), ctx.path, ctx.started)
-        if decision is not None and decision.action is Action.ALLOW:
+        if decision is not None and decision.action is _ALLOW:
             ctx.response_headers = decision.headers
             return None
         return decision

@@ -65,11 +65,17 @@ from ..request.reasons import payload_code
 #: it has just broken into, from the same IP — is refused.
 BANNING_RULES = frozenset({"login_flood"})
 
+#: The actions as module names (read once per request or more: see :data:`smartlayer.policy.enforce._BLOCK`).
+_ALLOW, _RECORD, _BLOCK, _BAN, _ASK_LLM = Action.ALLOW, Action.RECORD, Action.BLOCK, Action.BAN, Action.ASK_LLM
+
+
 def _decision(action: Action, ev: Evidence, reason: str, reasons: list[str], **details: Any) -> Decision:
     ttl = None
-    if action is Action.BAN:
+    if action is _BAN:
         ttl = int(sl_settings.BAN_TTL or 0) or None
-    merged = ev.details()   # a new dict each time: the decision's own
+    # a new dict each time: the decision's own; one that refuses nobody only reaches the log row,
+    # which works out the model's explanation off the request thread (Evidence.details)
+    merged = ev.details(lazy=action is not _BLOCK and action is not _BAN)
     if details:
         merged.update(details)
     component = ev.component
@@ -83,8 +89,8 @@ def escalate(decision: Decision, blocks: int) -> Decision:
     """Step 7: the ``blocks``-th block of a client within BAN_BLOCK_WINDOW
     (this one included) turns into a ban once it reaches BAN_AFTER_BLOCKS."""
     limit = int(sl_settings.BAN_AFTER_BLOCKS or 0)
-    if decision.action is Action.BLOCK and limit and blocks >= limit:
-        decision.action = Action.BAN
+    if decision.action is _BLOCK and limit and blocks >= limit:
+        decision.action = _BAN
         decision.ban_ttl = int(sl_settings.BAN_TTL or 0) or None
         decision.reasons.append("repeat:blocks")
         decision.details["blocks"] = blocks
@@ -99,25 +105,25 @@ def combine(ev: Evidence) -> Decision:
     # 1. BLACK rules
     if ev.black:
         reasons = [f"black:{b}" for b in ev.black] + [f"grey:{r}" for r in ev.rules_fired]
-        action = Action.BAN if BANNING_RULES.intersection(ev.black) else Action.BLOCK
+        action = _BAN if BANNING_RULES.intersection(ev.black) else _BLOCK
         return _decision(action, ev, reasons[0], reasons)
 
     # 2–3. payloads, and what is odd for this site (the profile's parameter and path anomalies)
     if ev.payload_score is not None and ev.payload_score > 0:
         hits = list(dict.fromkeys(payload_code(h) for h in ev.payload_hits)) + ev.profile_hits  # where: in details
         if ev.payload_score >= int(s.VALIDATOR_BLOCK_SCORE):
-            return _decision(Action.BLOCK, ev, hits[0] if hits else "payload:borderline", hits)
+            return _decision(_BLOCK, ev, hits[0] if hits else "payload:borderline", hits)
         sustained = int(s.PROFILE_SUSTAINED_COUNT or 0)
         if ev.profile_hits and sustained and ev.profile_flags >= sustained:
             reasons = ["profile:sustained"] + hits
-            return _decision(Action.BLOCK, ev, reasons[0], reasons, profile_flags=ev.profile_flags)
+            return _decision(_BLOCK, ev, reasons[0], reasons, profile_flags=ev.profile_flags)
         if ev.profile_hits and ev.payload_score <= ev.profile_score:
             # odd for this site, nothing an attack string: recorded, never worth a synchronous LLM call
-            return _decision(Action.RECORD, ev, hits[0], hits)
+            return _decision(_RECORD, ev, hits[0], hits)
         if ev.llm_confidence is not None and ev.llm_confidence > int(s.AI_PAYLOAD_BLOCK_CONFIDENCE):
             reasons = hits + ["llm:payload_block"]
-            return _decision(Action.BLOCK, ev, reasons[-1], reasons)
-        action = Action.ASK_LLM if ev.llm_available and ev.llm_confidence is None else Action.RECORD
+            return _decision(_BLOCK, ev, reasons[-1], reasons)
+        action = _ASK_LLM if ev.llm_available and ev.llm_confidence is None else _RECORD
         return _decision(action, ev, "payload:borderline", hits)
 
     if ev.in_grace:
@@ -133,11 +139,11 @@ def combine(ev: Evidence) -> Decision:
         agreed = (score if ev.rule_agreement is None else ev.rule_agreement) >= int(s.MODEL_SUSTAINED_RULE_SCORE)
         if alone and ev.model_score >= float(s.MODEL_BAN_SCORE):
             reasons = ["model:ban_score"] + reasons
-            return _decision(Action.BAN, ev, reasons[0], reasons)
+            return _decision(_BAN, ev, reasons[0], reasons)
         tells = int(s.MODEL_TELL_COUNT or 0)
         if alone and tells and ev.model_tells >= tells:
             reasons = ["model:tells"] + reasons
-            return _decision(Action.BLOCK, ev, reasons[0], reasons)
+            return _decision(_BLOCK, ev, reasons[0], reasons)
         block_at = s.MODEL_BLOCK_SCORE if s.MODEL_BLOCK_SCORE is not None else ev.model_threshold
         if ev.model_score >= float(block_at):
             flags = ev.model_flags
@@ -148,26 +154,26 @@ def combine(ev: Evidence) -> Decision:
                    >= int(s.MODEL_SUSTAINED_ALONE))
                     or (flags >= int(s.MODEL_SUSTAINED_COUNT) and agreed)):
                 reasons = ["model:sustained"] + reasons
-                return _decision(Action.BLOCK, ev, reasons[0], reasons)
+                return _decision(_BLOCK, ev, reasons[0], reasons)
             elif alone and corroborate and ev.model_corroborated >= corroborate:
                 reasons = ["model:corroborated"] + reasons
-                return _decision(Action.BLOCK, ev, reasons[0], reasons)
+                return _decision(_BLOCK, ev, reasons[0], reasons)
             else:
                 score += int(s.MODEL_RULE_ASSIST)
                 reasons.append("model:above_threshold")
 
     # 6. rule score
     if score >= int(s.grey_hard_block_score):
-        return _decision(Action.BLOCK, ev, "grey:score", reasons, score=score)
+        return _decision(_BLOCK, ev, "grey:score", reasons, score=score)
     if score >= int(s.grey_suspicion_threshold):
         if ev.llm_verdict == "BLOCK":
-            return _decision(Action.BAN, ev, "llm:block", reasons + ["llm:block"], score=score)
+            return _decision(_BAN, ev, "llm:block", reasons + ["llm:block"], score=score)
         sustained = int(s.GREY_SUSTAINED_COUNT or 0)
         if sustained and ev.grey_flags >= sustained:
             reasons = ["grey:sustained_rate"] + reasons
-            return _decision(Action.BLOCK, ev, reasons[0], reasons, score=score)
-        action = Action.ASK_LLM if ev.llm_available else Action.RECORD
+            return _decision(_BLOCK, ev, reasons[0], reasons, score=score)
+        action = _ASK_LLM if ev.llm_available else _RECORD
         return _decision(action, ev, "grey:suspicion", reasons, score=score)
     if reasons:
-        return _decision(Action.ALLOW, ev, "", reasons)
+        return _decision(_ALLOW, ev, "", reasons)
     return ALLOW

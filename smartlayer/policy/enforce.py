@@ -38,6 +38,11 @@ from .decisions import combine, escalate
 #: The component whose refusals come from the behaviour rules and the model.
 BEHAVIOUR = "anomaly"
 
+#: The actions :func:`decide` compares with, as module names: in Python 3.11 every ``Action.X`` is read
+#: through the enum metaclass's ``__getattr__`` hook (a method-wrapper made and called, ~1 k instructions,
+#: against a few tens for a global), and every request past its grace period makes seven such reads here.
+_RECORD, _BLOCK, _BAN, _ASK_LLM = Action.RECORD, Action.BLOCK, Action.BAN, Action.ASK_LLM
+
 
 class BanBackend(Protocol):
     """Where bans and the counters that lead to them live (cache, or memory in a replay)."""
@@ -144,27 +149,27 @@ def decide(ev: Evidence, ctx: RequestContext, *, bans: BanBackend, now: float | 
     """
     now = time.time() if now is None else now
     decision = combine(ev)
-    if decision.action is Action.ASK_LLM and ev.payload_score and ev.llm_available:
+    if decision.action is _ASK_LLM and ev.payload_score and ev.llm_available:
         decision = _ask_payload(ev, decision, ctx, excerpt)
 
     # asked only of a refusal that could turn into a ban or be one (pure: most decisions allow)
-    protection = ban_protection(ctx) if decision.action is Action.BLOCK or decision.action is Action.BAN else None
-    if decision.action is Action.BLOCK and sl_settings.BAN_AFTER_BLOCKS and protection is None:
+    protection = ban_protection(ctx) if decision.action is _BLOCK or decision.action is _BAN else None
+    if decision.action is _BLOCK and sl_settings.BAN_AFTER_BLOCKS and protection is None:
         decision = escalate(decision, counted(bans.note_block, ctx, now))
-    if decision.action is Action.BAN and protection is not None:
-        decision.action = Action.BLOCK
+    if decision.action is _BAN and protection is not None:
+        decision.action = _BLOCK
         decision.ban_ttl = None
         decision.reasons.append(f"ban_withheld:{protection}")
     if decision.component == BEHAVIOUR and decision.refuses and staff_exempt(ctx):
-        decision.action = Action.RECORD
+        decision.action = _RECORD
         decision.reasons.append("staff_exempt")
 
-    if decision.action is Action.BAN and not monitor:
+    if decision.action is _BAN and not monitor:
         try:
             bans.ban(ctx, decision, now)
         except Exception as exc:  # noqa: BLE001 - the ban is lost, this request is still refused
             report_failure("ban", exc)
-    elif decision.action is Action.ASK_LLM and ev.llm_available and not monitor and facts is not None:
+    elif decision.action is _ASK_LLM and ev.llm_available and not monitor and facts is not None:
         try:
             from ..llm.verdicts import submit_grey
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -180,16 +181,28 @@ def _address(text: str) -> IPAddress | None:
     return addr
 
 
+#: An IPv4 address exactly as :mod:`ipaddress` writes one (four decimal octets ≤ 255, no leading
+#: zero, nothing around it): such a text is its own ``str(ip_address(text))``.  Anchored, no nested
+#: repetition: linear in the text, which is at most 15 characters when it matches.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+_PLAIN_V4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
+
+
 @functools.lru_cache(maxsize=8192)
 def address_text(value: str | None) -> str | None:
     """``str(parse_ip(value))``, None for no address: remembered like the parse, because
-    ``str()`` of an address object formats it afresh each time (most of a direct request's IP cost)."""
+    ``str()`` of an address object formats it afresh each time (most of a direct request's IP cost).
+    A plain IPv4 address is its own text: a new client's address is not parsed into an object for it."""
+    if value.__class__ is str and _PLAIN_V4.fullmatch(value):
+        return value
     addr = parse_ip(value)
     return str(addr) if addr else None
 
 
 @functools.lru_cache(maxsize=8192)
 def _ip_key_cached(ip: str, prefix: int) -> str:
+    if ip.__class__ is str and _PLAIN_V4.fullmatch(ip):   # a plain IPv4 address: its own text (address_text)
+        return f"ip:{ip}"
     addr = parse_ip(ip)
     if addr is None:
         return "ip:unknown"

@@ -10,6 +10,7 @@ row.  That is how WatchLog records every request, blocked ones included.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -21,6 +22,9 @@ from .decision import Action, Decision
 from .exempt import is_exempt, view_exemptions
 
 ATTR = "_smartlayer"
+#: ``Action.ALLOW`` as a module name: read on every decision added (an enum's class attribute is read
+#: through its metaclass's ``__getattr__`` hook in Python 3.11, ~1 k instructions; see policy.enforce)
+_ALLOW = Action.ALLOW
 
 
 @derived
@@ -61,7 +65,7 @@ class RequestContext:
     params: list[list[str]] | None = None  # [where, name, shape] per parameter (set by the validator or at the end)
 
     def add(self, decision: Decision) -> None:
-        if decision.action is Action.ALLOW and not decision.reasons:
+        if decision.action is _ALLOW and not decision.reasons:
             return
         self.decisions.append(decision)
         if decision.enforced and self.refused_by is None:
@@ -92,13 +96,18 @@ def begin(request: Any, owner: Any) -> RequestContext:
     if not isinstance(ua, str):
         ua = ""
     exempt = is_exempt(path, client.ip)
+    # the texts as _text() reads them, inline (four calls fewer a request)
+    referer, host, query, accept = (meta.get("HTTP_REFERER"), meta.get("HTTP_HOST"), meta.get("QUERY_STRING"),
+                                    meta.get("HTTP_ACCEPT"))
+    # positional, in field order (client … params): a class called with keywords builds a dict of them
+    # and the generated __init__ matches each against its 26 parameters (~5 k instructions a request)
     ctx = RequestContext(
-        client=client, method=request.method or "GET", path=path, user_agent=ua,
-        started=time.time(), t0=time.perf_counter(), exempt=exempt, skip=view_exemptions(request), owner=owner,
-        user=getattr(request, "user", None) if client.authenticated else None,
-        referer=_text(meta.get("HTTP_REFERER")), host=_text(meta.get("HTTP_HOST")), query=_text(meta.get("QUERY_STRING")),
-        accept=_text(meta.get("HTTP_ACCEPT")), fetch=fetch_of(meta),
-        xrw=meta.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest",
+        client, request.method or "GET", path, ua, time.time(), time.perf_counter(), exempt,
+        view_exemptions(request), owner, None, [], None, None, None, "", None, None,
+        getattr(request, "user", None) if client.authenticated else None, False,
+        referer if isinstance(referer, str) else "", host if isinstance(host, str) else "",
+        query if isinstance(query, str) else "", accept if isinstance(accept, str) else "",
+        fetch_of(meta), meta.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest",
     )
     setattr(request, ATTR, ctx)
     return ctx
@@ -155,7 +164,8 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: 
     return build_log_row(capture_log_row(ctx, status, elapsed_ms, response_type))
 
 
-def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: str = "") -> tuple:
+def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: str = "",
+                    query_shapes: Callable[[str], list[list[str]]] | None = None) -> tuple:
     """What the request log row of a finished request needs, as the request has it: one tuple.
 
     The request thread only takes the values it already holds; the row itself (cleaning and cutting
@@ -168,11 +178,18 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     ``finish`` (their details are their own, made by :meth:`Evidence.details`), the client is an
     immutable value, and the texts are ``str``.  The decisions list is copied (a tuple), so a late
     ``add`` could not reach the row.  The user-agent cut is a setting: read now, as before.
+
+    ``query_shapes`` (WatchLog's row of a request the validator did not scan): the function that gives
+    the query string's parameter names and shapes (the middleware hands
+    :func:`~smartlayer.profile.shapes.query_params`); the row records them, worked out by the writer
+    too — the raw query string is taken instead.
     """
+    params = ctx.params
+    deferred = (query_shapes, ctx.query) if query_shapes is not None and params is None and ctx.query else None
     return (build_log_row, ctx.client, ctx.started, ctx.method, ctx.path, ctx.user_agent, status, elapsed_ms,
             ctx.refused_by, tuple(ctx.decisions), ctx.rule_score, ctx.model_score, ctx.payload_score,
-            ctx.model_version, response_type, ctx.accept, ctx.fetch, ctx.xrw, ctx.referer, ctx.params,
-            sl_settings.LOG_USER_AGENT_MAX)
+            ctx.model_version, response_type, ctx.accept, ctx.fetch, ctx.xrw, ctx.referer, params,
+            sl_settings.LOG_USER_AGENT_MAX, deferred)
 
 
 def build_log_row(captured: tuple) -> dict[str, Any]:
@@ -186,7 +203,9 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
     """
     (_, client, started, method, path, user_agent, status, elapsed_ms, refused_by, decisions, rule_score,
      model_score, payload_score, model_version, response_type, accept, fetch, xrw, referer, params,
-     ua_max) = captured
+     ua_max, deferred) = captured
+    if deferred is not None:   # no validator scanned it: the query string's names and shapes (capture_log_row)
+        params = deferred[0](deferred[1])
     head = refused_by if refused_by is not None else _headline(decisions)
     cut = log_columns()
     user_id = client.user_id
@@ -253,8 +272,25 @@ def _decision_json(d: Decision) -> dict[str, Any]:
              else db_json(reason),
              "reasons": db_json(d.reasons), "monitor": d.monitor}
     if d.details:
-        entry.update(db_json(d.details))
+        entry.update(db_json(decision_details(d)))
     return entry
+
+
+def decision_details(d: Decision) -> dict[str, Any]:
+    """``d.details`` as recorded: a decision that refuses nobody may hold the model's ``top_features``
+    as a lazy sequence (:meth:`Evidence.details`), worked out here, in the log writer's thread —
+    a list, or no key at all when it has no pairs, as the request thread would have made it."""
+    details = d.details
+    top = details.get("top_features")
+    if top is None or top.__class__ is list:
+        return details
+    details = dict(details)   # the same key order; the decision's own dict is left as it is
+    pairs = list(top)
+    if pairs:
+        details["top_features"] = pairs
+    else:
+        del details["top_features"]
+    return details
 
 
 def log_columns() -> dict[str, int]:

@@ -55,12 +55,12 @@ class Decision:
 
     @property
     def refuses(self) -> bool:
-        return self.action.refuses
+        return self.action in _REFUSING   # Action.refuses without its property call (asked a few times a request)
 
     @property
     def enforced(self) -> bool:
         """Refuses and is not in monitor mode."""
-        return self.action.refuses and not self.monitor
+        return self.action in _REFUSING and not self.monitor
 
 
 ALLOW = Decision(Action.ALLOW, "")
@@ -97,7 +97,14 @@ class Evidence:
     llm_confidence: int | None = None
     llm_available: bool = False
 
-    def details(self) -> dict[str, Any]:
+    def details(self, lazy: bool = False) -> dict[str, Any]:
+        """What a decision records of this evidence (its ``details``).
+
+        ``lazy``: the decision refuses nobody, so its details go only to its request's log row: the
+        ``top_features`` pairs are left as the lazy sequence the model gave (worked out, and left
+        out when empty, by the log writer's thread: :func:`smartlayer.request.context.decision_details`)
+        instead of being worked out on the request thread (~60 k instructions a flagged request).
+        """
         d: dict[str, Any] = {}
         if self.black:
             d["black"] = list(self.black)
@@ -125,9 +132,13 @@ class Evidence:
         if self.grey_flags or self.model_flags or self.model_corroborated or self.model_tells:
             # why the model scored so, where its score counts toward a decision (read lazily: most
             # scored requests are never explained)
-            top = list(self.top_features)
-            if top:
+            top = self.top_features
+            if lazy and top.__class__ is not list and top.__class__ is not tuple:
                 d["top_features"] = top
+            else:
+                top = list(top)
+                if top:
+                    d["top_features"] = top
         if self.payload_score is not None:
             d["payload_score"] = self.payload_score
             d["payload_hits"] = list(self.payload_hits)

@@ -50,7 +50,8 @@ class ProcessSingleton(Generic[T]):
 
     def get(self) -> T:
         value = self._value
-        if value is not None and (not self._per_settings or self._generation == _settings_generation()):
+        # the generation read from the module inline: several gets a request, a call fewer each
+        if value is not None and (not self._per_settings or self._generation == _conf._generation):
             return value
         with self._lock:
             generation = _settings_generation()

@@ -21,6 +21,7 @@ Scenarios (``--requests`` measured, after a warm-up that is not counted):
 * ``warm``: no model, ``--clients`` clients past their grace period, each request 5 s apart per client;
 * ``model-warm``: the same with ``--prepare``'s model and site profile active; the sustained
   thresholds are out of reach (every request scored, none refused for the model alone);
+* ``rotating``: no model, 600 rotating clients inside their grace period (``overhead.py``'s first pass);
 * ``model-rotating``: the model, 600 rotating clients inside their grace period;
 * ``model-fast``: the model with default settings, ``--clients`` clients at 50 requests a second
   each (``overhead.py``'s warm pass: they cross their grace period, are flagged and banned).
@@ -84,7 +85,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--store", required=True, help="model store directory (trained by --prepare)")
     parser.add_argument("--prepare", action="store_true", help="train the model and the profile into --store, then exit")
-    parser.add_argument("--scenario", default="model-warm", choices=("bare", "warm", "model-warm", "model-rotating", "model-fast"))
+    parser.add_argument("--scenario", default="model-warm", choices=("bare", "warm", "rotating", "model-warm", "model-rotating",
+                                                                      "model-fast"))
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--part", choices=("extract", "forest", "top_features", "score", "inspect"))
@@ -172,7 +174,7 @@ def main() -> int:
         start_response.status = status
 
     statuses: dict[str, int] = {}
-    rotating = args.scenario == "model-rotating"
+    rotating = args.scenario in ("rotating", "model-rotating")
     clients = 600 if rotating else args.clients
     step = (0.02 if args.scenario == "model-fast" else 5.0) / clients   # each client's requests 5 s (20 ms) apart
 

@@ -26,7 +26,7 @@ from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
 from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
-from ...request.facts import arrival_flags
+from ...request.facts import FLAG_DECLARED_CRAWLER, arrival_flags
 from ...request.reasons import ban_code
 from ...state import bans as ban_service
 from ...state import prom
@@ -146,12 +146,16 @@ class Detector:
                 public_reason=PUBLIC_REASONS["ban"],
             )
         ctx.window_key = client.key
-        crawler = crawlers.judge(ctx.user_agent, snap) if not client.authenticated else None
+        # judged only for an agent the arrival's flags say declares a crawler (the same question, asked once)
+        crawler = (crawlers.judge(ctx.user_agent, snap)
+                   if not client.authenticated and flags & FLAG_DECLARED_CRAWLER else None)
         result = evaluate(snap, is_staff=client.is_staff, shared=shared, rate_governed=governed, crawler=crawler,
                           profile=profile)
         llm_ok = self.use_llm and not monitor and llm_available()
-        ev = Evidence(self.component, black=result.black, rule_score=result.score, rules_fired=result.fired,
-                      in_grace=result.in_grace, llm_available=llm_ok)
+        # the first fields positionally (component, black, rule_score, rules_fired, in_grace): keywords to a
+        # class cost a dict of them and a search of the 27 parameters for each, every request
+        ev = Evidence(self.component, result.black, result.score, result.fired, result.in_grace)
+        ev.llm_available = llm_ok
         if not result.in_grace:
             ctx.rule_score = result.score
             if (sl_settings.GREY_SUSTAINED_COUNT and result.hammering

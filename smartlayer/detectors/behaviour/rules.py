@@ -176,7 +176,7 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False, shared: Any = None, rate
     facts = summarise(snap)
     if profile is not None:
         apply_profile(facts, snap, profile)
-    result = RuleResult(facts=facts)
+    result = RuleResult([], 0, [], False, False, facts)   # positional (black … facts): no dict of keywords
 
     # ── BLACK: instant blocks, from the first request ──────────────────────
     if s.black_block_empty_user_agent and facts["empty_user_agent"]:
@@ -225,5 +225,8 @@ def evaluate(snap: Snapshot, *, is_staff: bool = False, shared: Any = None, rate
         fired.append("burst_after_idle")
     if not facts["authenticated"]:
         fired.append("unauthenticated")
-    result.score = sum(int(w.get(name, 0)) for name in fired)
+    score = 0
+    for name in fired:   # a loop, not sum() of a generator: no generator (nor cell for ``w``) a request
+        score += int(w.get(name, 0))
+    result.score = score
     return result

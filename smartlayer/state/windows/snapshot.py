@@ -95,6 +95,9 @@ class Snapshot:
         lo = int((self.now - end_ago) // MINUTE)
         hi = int((self.now - start_ago) // MINUTE)
         minutes = self.minutes
-        if hi - lo < len(minutes):  # asked every request (the idle rule's ten minutes): look those up
+        # asked every request (the idle rule's ten minutes): look those minutes up, C-level, unless the
+        # window holds fewer buckets than that — and then too while the span is short (a generator over
+        # even three buckets costs more than ten lookups)
+        if hi - lo < len(minutes) or hi - lo <= 16:
             return sum(map(minutes.get, range(lo, hi), repeat(0)))   # get(m, 0) per minute, C-level
         return sum(n for m, n in minutes.items() if lo <= m < hi)
