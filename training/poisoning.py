@@ -57,10 +57,10 @@ def poisoned_week(seed: int, clean: list, share: float) -> tuple[list, int]:
     return sorted(clean + drip, key=lambda r: r.ts), actors
 
 
-def replay(model, day) -> dict[str, int]:
+def replay(model, day, profile=None) -> dict[str, int]:
     from smartlayer.offline.replay import Replayer
 
-    rp = Replayer(model=model)
+    rp = Replayer(model=model, profile=profile)
     flagged = refused = 0
     drip_clients: set[str] = set()
     for line in day:
@@ -86,6 +86,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--share", type=float, default=0.039)
     parser.add_argument("--trim", type=float, default=None, help="MODEL_TRIM_SHARE (default: the setting)")
     parser.add_argument("--max-samples", type=int, default=None, help="the forest's max_samples (default: MODEL_PARAMS')")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="train and replay without a site profile (before 2026-12-06 the script had none)")
     args = parser.parse_args(argv)
     setup()
 
@@ -101,8 +103,16 @@ def main(argv: list[str] | None = None) -> None:
     params = dict(sl_settings.MODEL_PARAMS) if args.max_samples is None else \
         {**sl_settings.MODEL_PARAMS, "max_samples": args.max_samples}
 
-    def model_of(name, df, **kw):
-        fitted = fit_frame(df, params=params, seed=0, **kw)
+    from smartlayer.profile.core import Profile
+    from smartlayer.profile.learn import learn_profile, rows_from_records
+
+    profiles: dict[str, Profile | None] = {}
+
+    def model_of(name, records, **kw):
+        """The model (and, unless --no-profile, the site profile) the nightly run learns from ``records``."""
+        doc = None if args.no_profile else learn_profile(lambda: rows_from_records(records))
+        profiles[name] = None if doc is None else Profile(doc, name)
+        fitted = fit_frame(records_frame(records), params=params, seed=0, profile=doc, **kw)
         return ActiveModel(name, fitted.model.compiled_, fitted.manifest), fitted.manifest["metrics"].get("trimmed")
 
     totals: dict[str, dict[str, int]] = {}
@@ -114,20 +124,19 @@ def main(argv: list[str] | None = None) -> None:
         poisoned, actors = poisoned_week(seed, clean_records, args.share)
         drip_rows = len(poisoned) - len(clean_records)
         day = generate_attack_day(seed=seed + 100, start=DEFAULT_START + 7 * 86400)
-        clean, clean_trim = model_of("clean", records_frame(clean_records))
-        poisoned_df = records_frame(poisoned)
+        clean, clean_trim = model_of("clean", clean_records)
         variants = [
             ("clean (no slow drip)", clean, clean_trim),
-            ("clean week again, trimmed", *model_of("clean-again", records_frame(clean_records), reference=clean,
+            ("clean week again, trimmed", *model_of("clean-again", clean_records, reference=clean,
                                                     trim_share=args.trim)),
-            ("undefended", *model_of("undefended", poisoned_df, trim_share=0.0)),
-            ("trimmed under the clean model", *model_of("trimmed", poisoned_df, reference=clean,
+            ("undefended", *model_of("undefended", poisoned, trim_share=0.0)),
+            ("trimmed under the clean model", *model_of("trimmed", poisoned, reference=clean,
                                                         trim_share=args.trim)),
         ]
         print(f"seed {seed}: {actors} slow-drip actors, {drip_rows} of {len(poisoned)} rows "
               f"({drip_rows / len(poisoned):.1%}); {time.perf_counter() - t0:.0f}s to train")
         for name, model, trimmed in variants:
-            row = replay(model, day)
+            row = replay(model, day, profiles[model.version])
             acc = totals.setdefault(name, {})
             for k, v in row.items():
                 acc[k] = acc.get(k, 0) + v
