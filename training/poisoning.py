@@ -91,28 +91,30 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     setup()
 
+    from smartlayer.conf import sl_settings
     from smartlayer.ml.runtime import ActiveModel
     from smartlayer.ml.training.frames import records_frame
-    from smartlayer.ml.training.train import fit_frame
-    from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week
-
-    from smartlayer.conf import sl_settings
-
-    # the owner's nightly run: the default MODEL_PARAMS (max_samples 4096 since fs3; this script
-    # used scikit-learn's 256 until 2026-12-06)
-    params = dict(sl_settings.MODEL_PARAMS) if args.max_samples is None else \
-        {**sl_settings.MODEL_PARAMS, "max_samples": args.max_samples}
-
+    from smartlayer.ml.training.sources import rows_without
+    from smartlayer.ml.training.train import fit_with_profile
     from smartlayer.profile.core import Profile
     from smartlayer.profile.learn import learn_profile, rows_from_records
+    from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week
 
+    # the owner's nightly run: the default MODEL_PARAMS (max_samples 4096 since fs3; this script
+    # used scikit-learn's 256 until 2026-12-06) and a site profile learned from the same week
+    params = dict(sl_settings.MODEL_PARAMS) if args.max_samples is None else \
+        {**sl_settings.MODEL_PARAMS, "max_samples": args.max_samples}
     profiles: dict[str, Profile | None] = {}
 
     def model_of(name, records, **kw):
-        """The model (and, unless --no-profile, the site profile) the nightly run learns from ``records``."""
-        doc = None if args.no_profile else learn_profile(lambda: rows_from_records(records))
+        """The model and (unless --no-profile) the site profile the nightly run learns from ``records``
+        (the profile without the clients the fit leaves out whole, ``fit_with_profile``)."""
+        def learn(leave_out):
+            return learn_profile(rows_without(lambda: rows_from_records(records), leave_out))
+
+        fitted, doc = fit_with_profile(records_frame(records), None if args.no_profile else learn,
+                                       params=params, seed=0, **kw)
         profiles[name] = None if doc is None else Profile(doc, name)
-        fitted = fit_frame(records_frame(records), params=params, seed=0, profile=doc, **kw)
         return ActiveModel(name, fitted.model.compiled_, fitted.manifest), fitted.manifest["metrics"].get("trimmed")
 
     totals: dict[str, dict[str, int]] = {}

@@ -5,7 +5,7 @@ each stays a module one reads in a sitting; :mod:`.train` re-exports the names.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
@@ -89,8 +89,10 @@ def load_frame(opts: TrainOptions) -> tuple[pd.DataFrame, dict[str, Any]]:
                 "suspects": suspects}
 
 
-def learn_site_profile(opts: TrainOptions, log: Callable[[str], None]) -> dict[str, Any] | None:
-    """The site profile of the same data the model is trained on (served requests only)."""
+def learn_site_profile(opts: TrainOptions, log: Callable[[str], None],
+                       leave_out: frozenset[str] = frozenset()) -> dict[str, Any] | None:
+    """The site profile of the same data the model is trained on (served requests only), without the
+    requests of the clients in ``leave_out`` (:func:`~.train.fit_with_profile`)."""
     from ...profile.learn import LOG_FIELDS, learn_profile, rows_from_log, rows_from_records
 
     if opts.access_log:
@@ -103,7 +105,7 @@ def learn_site_profile(opts: TrainOptions, log: Callable[[str], None]) -> dict[s
             return rows_from_records(ln for ln in iter_log(opts.access_log)
                                      if (since is None or ln.ts >= since) and (until is None or ln.ts < until))
 
-        profile = learn_profile(lines, log=log)
+        profile = learn_profile(rows_without(lines, leave_out), log=log)
     else:
         from ...models import RequestLog
 
@@ -113,8 +115,15 @@ def learn_site_profile(opts: TrainOptions, log: Callable[[str], None]) -> dict[s
             since, until = since or d_since, until or d_until
         qs = RequestLog.objects.filter(timestamp__gte=since, timestamp__lt=until, was_blocked=False,
                                        monitor_only=False).values(*LOG_FIELDS)
-        profile = learn_profile(lambda: rows_from_log(qs.iterator(chunk_size=20_000)), log=log)
+        profile = learn_profile(rows_without(lambda: rows_from_log(qs.iterator(chunk_size=20_000)), leave_out), log=log)
     return profile if profile["endpoints"] else None
+
+
+def rows_without(rows: Callable[[], Iterable[Any]], leave_out: frozenset[str]) -> Callable[[], Iterable[Any]]:
+    """``rows`` (a function returning them afresh) without the rows of the clients in ``leave_out``."""
+    if not leave_out:
+        return rows
+    return lambda: (r for r in rows() if r.client not in leave_out)
 
 
 def rows_read(source: dict[str, Any]) -> str:

@@ -161,6 +161,8 @@ class FitOutput:
     X: np.ndarray
     meta: pd.DataFrame
     manifest: dict[str, Any]
+    #: the clients left out whole (mostly above the current model's threshold, :func:`.poison.trim`)
+    left_out_clients: frozenset[str] = frozenset()
 
 
 def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vectors: int | None = None,
@@ -276,7 +278,32 @@ def fit_frame(df: pd.DataFrame, *, params: dict[str, Any] | None = None, max_vec
                    "WINDOW_MAX_EVENTS": int(sl_settings.WINDOW_MAX_EVENTS),
                    "grey_grace_requests": int(sl_settings.grey_grace_requests)},
     }
-    return FitOutput(model=model, X=X, meta=meta, manifest=manifest)
+    left_out = frozenset(meta["client_key"].to_numpy(dtype=object)[~calib].tolist()) if not calib.all() else frozenset()
+    return FitOutput(model=model, X=X, meta=meta, manifest=manifest, left_out_clients=left_out)
+
+
+def fit_with_profile(df: pd.DataFrame, learn: Callable[[frozenset[str]], dict[str, Any] | None] | None, *,
+                     log: Callable[[str], None] | None = None, **fit: Any) -> tuple[FitOutput, dict[str, Any] | None]:
+    """The model and the site profile of one window, the profile learned without the clients the
+    fit leaves out whole.
+
+    ``learn(leave_out)``: the window's profile learned without the requests of the clients in
+    ``leave_out`` (None: no profile).  The profile comes first (the features read its request
+    classes); when the fit then leaves out clients mostly above the current model's threshold
+    (:func:`.poison.trim`), the profile is learned again without them and the model fitted again
+    on it.  Slow-drip attackers never refused are such clients: learned from their requests, the
+    profile took their sensitive paths and walked IDs for the site's own, and its rules refused a
+    quarter less of them (``training/poisoning.py``), although the model kept flagging them.
+    Costs a second pass only on a window with such clients."""
+    log = log or (lambda msg: None)
+    profile = learn(frozenset()) if learn is not None else None
+    fitted = fit_frame(df, log=log, profile=profile, **fit)
+    if profile is not None and fitted.left_out_clients:
+        log(f"learning the site profile again without the {len(fitted.left_out_clients)} clients mostly "
+            f"above the current model's threshold, and fitting on it")
+        profile = learn(fitted.left_out_clients)
+        fitted = fit_frame(df, log=log, profile=profile, **fit)
+    return fitted, profile
 
 
 def new_version_name() -> str:
@@ -316,10 +343,11 @@ def train(opts: TrainOptions, *, store: ModelStore | None = None, log: Callable[
             log(rows_read(source) or f"loaded {len(df)} rows ({source.get('source')})")
             # the profile first: the features read its request classes, and the candidate is
             # shadow-scored with it, as it would decide live
-            profile = learn_site_profile(opts, log) if opts.profile else None
-            fitted = fit_frame(df, params=params, max_vectors=opts.max_vectors, min_samples=opts.min_samples,
-                               sample_every=opts.sample_every, seed=opts.seed, source=source,
-                               progress=progress, log=log, reference=active_model(store), profile=profile)
+            fitted, profile = fit_with_profile(
+                df, (lambda leave_out: learn_site_profile(opts, log, leave_out)) if opts.profile else None,
+                params=params, max_vectors=opts.max_vectors, min_samples=opts.min_samples,
+                sample_every=opts.sample_every, seed=opts.seed, source=source, progress=progress, log=log,
+                reference=active_model(store))
             version = "dry-run" if opts.dry_run else new_version_name()
             if profile is not None:
                 fitted.manifest["profile"] = profile_summary(profile)
