@@ -16,6 +16,7 @@ from typing import Any
 
 from . import held as _held
 from .engine import SET_CHARS as _SET_CHARS
+from .evidence import laid_out
 from .normalise import _normalise, without_sql_comments
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
 from .parts import LOCATION_KINDS as _KINDS
@@ -353,6 +354,7 @@ class Matcher:
         starts: dict[int, int] | None = None
         memo: dict[int, int] | None = None          # the starts remembered for a short text (held())
         made: dict[tuple[str, int | None], Any] | None = None    # and the hits made of it
+        laid: dict[str, Any] = {}                   # and those hits laid out by location (credit())
         only = self.candidates.get(engine)
         if second and only is not None and engine in self.raw_only:
             only = None
@@ -364,7 +366,11 @@ class Matcher:
                 if found and size <= _CLEAN_TEXT_CHARS:
                     remembered = _held.hold(engine, text, found)
             if remembered is not None:
-                found, memo, made = remembered
+                found, memo, made, laid = remembered
+                done = laid.get(location)
+                if done is not None and self.located + len(done) <= _MAX_LOCATED:   # each located, as below
+                    self.credit(done)
+                    return found
         elif only is None:
             if known:
                 found = engine.matches_besides(text, known)
@@ -393,4 +399,6 @@ class Matcher:
                     if position is None:
                         position = memo[index] = engine.find(index, text) or 0
             self._hit(sig, location, text, position, made, label)
+        if made is not None and location not in laid and (done := laid_out(signatures, location, found, memo, made)):
+            laid[location] = done
         return found
