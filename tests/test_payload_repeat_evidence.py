@@ -2,7 +2,7 @@
 
 * a short attacking text met twice keeps its hits by location (:data:`.held._HELD`): they are credited
   in one loop (:meth:`.evidence.Evidence.credit`), not one ``_hit`` call each, with the same result;
-* a request's cookie values, found clean, are remembered together (:meth:`.parts.PartReader.cookies`):
+* a request's cookie values, found clean twice, are remembered together (:meth:`.parts.PartReader.cookies`):
   sent again they are not read value by value; values holding anything, or not all read, never are;
 * a body of many fields is first matched just past the set's share (:data:`.matching._FIRST_FLUSH_CHARS`).
 """
@@ -30,6 +30,7 @@ def memories(monkeypatch):
     monkeypatch.setattr(payload, "_CLEAN_LONG", [])
     monkeypatch.setattr(held, "_HELD", {})
     monkeypatch.setattr(held, "_MET", set())
+    monkeypatch.setattr(held, "_COOKIES_MET", set())
 
 
 def _request(query: dict, cookie: str = COOKIES):
@@ -83,6 +84,8 @@ def test_hits_credited_in_one_loop_respect_the_located_hits_cap(monkeypatch):
 
 def test_cookies_sent_again_are_not_read_value_by_value(monkeypatch):
     first = scan_request(_request({"q": "shoes"}))
+    assert not any(len(key) == 3 and key[2] == 3 for key in payload._CLEAN)     # met once: not yet
+    scan_request(_request({"q": "shoes"}))
     texts = _counting(monkeypatch, payload._Scan, "text")
     again = scan_request(_request({"q": "shoes"}))
     assert not [args for args in texts if args[1] == "cookie"]     # before: one lookup per value

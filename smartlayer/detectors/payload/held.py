@@ -97,3 +97,8 @@ def keep_form(text: str, split: list[str], pairs: list[str]) -> bool:
         _FORMS.clear()
     _FORMS[text] = (tuple(split), tuple(pairs))
     return True
+
+
+#: Hashes of the cookie values of requests found clean once (:meth:`.parts.PartReader.cookies`), not yet
+#: remembered: only values sent twice are (a client with a new session in every request fills no memory).
+_COOKIES_MET: set[int] = set()

@@ -128,6 +128,7 @@ class PartReader:
     decoded: dict[str, tuple[str, list[str]]]
     known_parts: list[str]
     listed: list[str]
+    engines: dict[Any, Any]
 
     def form_part(self, text: str, location: str) -> None:
         """The ``name=value&…`` pairs of a query string or an urlencoded body.
@@ -325,8 +326,8 @@ class PartReader:
         if len(values) > 1:
             try:
                 size = sum(map(len, values))
-                if size <= min(FORM_MEMORY_CHARS, self.cfg.max_bytes, self.budget):
-                    key = (self.engine(QUERY), values, 3)
+                if size <= FORM_MEMORY_CHARS and size <= self.cfg.max_bytes and size <= self.budget:
+                    key = (self.engines.get(QUERY) or self.engine(QUERY), values, 3)
                     if self.known(key):
                         self.budget -= size
                         self.remembered += 1
@@ -353,7 +354,10 @@ class PartReader:
             self.headers(headers)
         key = self.cookies(cookies) if cookies and self.cfg.scan_cookies else None
         self.flush()
-        # every cookie value read and matched, none holding anything: the values are remembered clean together
-        if key is not None and not (self.skipped or self.truncated or self.stopped) and not any(
-                label.endswith("@cookie") for label in self.listed):
+        # every cookie value read and matched, none holding anything: the values are remembered clean together,
+        # once sent twice (a new session in every request would only fill the memory and empty it)
+        # ("@cookie" in the labels joined: one C call; a label of another location holding it only errs towards
+        # not remembering)
+        if key is not None and not (self.skipped or self.truncated or self.stopped) and not (
+                self.listed and "@cookie" in "\n".join(self.listed)) and _held.met_before(_held._COOKIES_MET, hash(key)):
             self.remember(QUERY, [(None, key)])
