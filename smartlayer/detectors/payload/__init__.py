@@ -21,6 +21,8 @@
 * :mod:`.regex_safety` / :mod:`.regex_automaton` — the backtracking audit
   every pattern passes;
 * :mod:`.scan` — the scan of one request: parts → texts → hits → score;
+* :mod:`.matching` / :mod:`.evidence` / :mod:`.held` — what is matched when, the hits credited once
+  each and the result, what short attacking texts met before hold;
 * :mod:`.validator` — from a scan to a decision (through the one
   enforcement step).
 

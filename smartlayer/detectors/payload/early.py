@@ -2,7 +2,7 @@
 
 Why: a 64 KiB text body of attack strings was normalised whole (3-4 ms of
 decoders and NFKC) before its first match, though its first KiB already
-blocks the request; matching stopped early (:meth:`.matching.Matcher.first_block`),
+blocks the request; matching stopped early (:func:`first_block`),
 normalising did not.  Here the body's first :data:`PREFIX_CHARS` (1 KiB) characters,
 cut just after a line break, are normalised and matched alone first; when
 what they hold blocks the request, the rest is neither normalised nor matched
@@ -36,13 +36,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from .engine import SET_CHARS as _SET_CHARS
 from .normalise import _CLIPPED, _MARKER_NAMES, _normalise
 from .parts import LOCATION_KINDS as _KINDS
 from .parts import kind_of as _kind
 from .signatures import _BY_NAME
 
 #: Characters of a body's start normalised alone first (cut after its last line break before this): what
-#: :meth:`.matching.Matcher.first_block` matches first of a long text, so that a body blocking there costs
+#: :func:`first_block` matches first of a long text, so that a body blocking there costs
 #: no more matching than it did, and one that does not costs a sixty-fourth of a 64 KiB body more.
 PREFIX_CHARS = 1024
 #: Bodies at least this long are tried so (a typical body is normalised once, whole).
@@ -98,3 +99,43 @@ def prefix_blocks(scan: Any, raw: str, location: str, json_text: bool, form: boo
     scan.skip("scan:stopped_at_block")
     scan.stopped = True
     return True
+
+
+def first_block(scan: Any, engine: Any, signatures: Any, text: str) -> dict[int, int] | None:
+    """Where the patterns found in the first :data:`PREFIX_CHARS` characters of a long ``text`` first
+    match all of it, when those hits block the request; None (match it all) when they do not.
+
+    64 KiB of diverse attacks cost the prefilter's passes 6-10 ms; their
+    first lines block the request, and matching the rest changes nothing
+    but the list of hits (said in ``skipped``: ``scan:stopped_at_block``,
+    as when a long request stops being read).  A pattern found in the
+    prefix is kept only if it matches the whole text: a match ending before the
+    cut does (it reads the same characters and neighbours there), one
+    reaching the cut is searched for in the whole text (a ``$`` or ``\\b``
+    can match at the cut and not in the text).  Its excerpt is taken
+    where it first matches the prefix (a full reading could start
+    earlier only with a match running past the cut).  A text whose prefix
+    does not block is matched in full, as before: the prefix is then a
+    sixty-fourth of a 64 KiB text's matching spent for nothing, paid once
+    per request (for its first long text, what a request that blocks
+    early starts with).
+    """
+    block = scan.cfg.block_score
+    if not block or scan.located_chars < _SET_CHARS:     # as blocked(): a short request is matched in full
+        return None
+    if scan.located_chars - len(text) >= _SET_CHARS:     # a long text after others that did not block
+        return None
+    starts: dict[int, int] = {}
+    prefix = text[:PREFIX_CHARS]
+    for index in engine.matches(prefix, filtered=True):
+        span = engine.span(index, prefix)
+        if span is not None and span[1] < len(prefix):   # ends before the cut: a match of the text too
+            starts[index] = span[0]
+        elif (start := engine.find(index, text)) is not None:
+            starts[index] = start
+    seen = scan.seen
+    added = {signatures[i].name: signatures[i].weight for i in starts if signatures[i].name not in seen}
+    if scan.score + sum(added.values()) < block:
+        return None
+    scan.skip("scan:stopped_at_block")
+    return starts

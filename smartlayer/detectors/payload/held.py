@@ -19,7 +19,9 @@ from typing import Any
 #: (the scan remembers clean ones) and were met before (:data:`_MET`: an attack sending ever new strings
 #: fills no memory, and keeps no objects for the cyclic collector to walk).  Keyed by the engine object,
 #: so new settings start afresh; bounded, cleared when full (and when it holds many engines).
-_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]]] = {}
+#: Fourth, by location, those hits laid out as :meth:`.evidence.Evidence.credit` credits them once each is made
+#: and located (:func:`.evidence.laid_out`): a probe met again costs one loop, not a call per hit.
+_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any], dict[str, Any]]] = {}
 _HELD_MAX = 1024
 _HELD_ENGINES: set[Any] = set()
 #: Hashes of the (engine, text) keys of texts found holding something once, not yet kept in :data:`_HELD`.
@@ -54,7 +56,8 @@ def met_before(seen: set[int], met: int) -> bool:
     return False
 
 
-def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any]] | None:
+def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any],
+                                                          dict[str, Any]] | None:
     """Keep what a short ``text`` holds (``hits``, found through the set) if it was met before (see
     :data:`_HELD`): the entry, or None when the text is only noted in :data:`_MET`."""
     key = (engine, text)
@@ -67,7 +70,7 @@ def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, 
         _HELD_ENGINES.add(engine)
     if len(_HELD) >= _HELD_MAX:
         _HELD.clear()
-    found = _HELD[key] = (hits, {}, {})
+    found = _HELD[key] = (hits, {}, {}, {})
     return found
 
 
@@ -94,3 +97,8 @@ def keep_form(text: str, split: list[str], pairs: list[str]) -> bool:
         _FORMS.clear()
     _FORMS[text] = (tuple(split), tuple(pairs))
     return True
+
+
+#: Hashes of the cookie values of requests found clean once (:meth:`.parts.PartReader.cookies`), not yet
+#: remembered: only values sent twice are (a client with a new session in every request fills no memory).
+_COOKIES_MET: set[int] = set()

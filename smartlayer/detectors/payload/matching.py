@@ -15,7 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 from . import held as _held
+from .early import first_block
 from .engine import SET_CHARS as _SET_CHARS
+from .evidence import laid_out
 from .normalise import _normalise, without_sql_comments
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
 from .parts import LOCATION_KINDS as _KINDS
@@ -36,8 +38,13 @@ def _has_comment(text: str) -> bool:
 _FLUSH_CHARS = 8192
 #: The same before a request's first pass: an attacking body of many fields (multipart, JSON strings)
 #: blocks on its first few, and was normalised and matched 8 KiB deep before the first verdict; a clean
-#: one costs one pass more.
-_FIRST_FLUSH_CHARS = 4096
+#: one costs one pass more.  Just past the set's share: the pass goes through the prefilter (cheaper on
+#: diverse text), and the fields matched again after it reach :meth:`Matcher.blocked`'s share at once
+#: (at 4 KiB, 60 multipart fields of diverse attacks cost 52.5 M instructions, 45.9 M now).
+_FIRST_FLUSH_CHARS = _SET_CHARS + 1
+#: The first group of a body's many fields normalised together (:meth:`Matcher.joined_fields`): past the set's
+#: share too (a group just under it would go through the set, dear on diverse text).
+_FIRST_JOINED_CHARS = 4096
 
 #: Characters of a body's many fields normalised together (:meth:`Matcher.joined_fields`): a flush's worth.
 _JOINED_CHARS = 8192
@@ -50,7 +57,7 @@ _MAX_LOCATED = 8
 _NARROW_FROM = 4
 
 #: A text past the set's share longer than twice this is first matched on its first this many characters
-#: (:meth:`Matcher.first_block`): when what they hold blocks the request, the rest is not matched.
+#: (:func:`.early.first_block`): when what they hold blocks the request, the rest is not matched.
 _PREFIX_CHARS = 1024
 
 
@@ -94,7 +101,7 @@ class Matcher:
         start = 0
         while start < len(raws):
             end, size = start, 0
-            group_chars = _JOINED_CHARS if self.passes else _FIRST_FLUSH_CHARS     # the first, as queue()'s
+            group_chars = _JOINED_CHARS if self.passes else _FIRST_JOINED_CHARS
             while end < len(raws) and (end == start or size + len(raws[end]) < group_chars):
                 size += len(raws[end]) + 1
                 end += 1
@@ -288,45 +295,6 @@ class Matcher:
         return engine.matches(text, filtered=True)
 
 
-    def first_block(self, engine: Any, signatures: Any, text: str) -> dict[int, int] | None:
-        """Where the patterns found in the first :data:`_PREFIX_CHARS` characters of a long ``text`` first
-        match all of it, when those hits block the request; None (match it all) when they do not.
-
-        64 KiB of diverse attacks cost the prefilter's passes 6-10 ms; their
-        first lines block the request, and matching the rest changes nothing
-        but the list of hits (said in ``skipped``: ``scan:stopped_at_block``,
-        as when a long request stops being read).  A pattern found in the
-        prefix is kept only if it matches the whole text: a match ending before the
-        cut does (it reads the same characters and neighbours there), one
-        reaching the cut is searched for in the whole text (a ``$`` or ``\\b``
-        can match at the cut and not in the text).  Its excerpt is taken
-        where it first matches the prefix (a full reading could start
-        earlier only with a match running past the cut).  A text whose prefix
-        does not block is matched in full, as before: the prefix is then a
-        sixty-fourth of a 64 KiB text's matching spent for nothing, paid once
-        per request (for its first long text, what a request that blocks
-        early starts with).
-        """
-        block = self.cfg.block_score
-        if not block or self.located_chars < _SET_CHARS:     # as blocked(): a short request is matched in full
-            return None
-        if self.located_chars - len(text) >= _SET_CHARS:     # a long text after others that did not block
-            return None
-        starts: dict[int, int] = {}
-        prefix = text[:_PREFIX_CHARS]
-        for index in engine.matches(prefix, filtered=True):
-            span = engine.span(index, prefix)
-            if span is not None and span[1] < len(prefix):   # ends before the cut: a match of the text too
-                starts[index] = span[0]
-            elif (start := engine.find(index, text)) is not None:
-                starts[index] = start
-        seen = self.seen
-        added = {signatures[i].name: signatures[i].weight for i in starts if signatures[i].name not in seen}
-        if self.score + sum(added.values()) < block:
-            return None
-        self.skip("scan:stopped_at_block")
-        return starts
-
     def match(self, text: str, location: str, known: frozenset[int] = frozenset(), second: bool = False) -> list[int]:
         """Match every signature that applies to ``location`` against one normalised text, in one pass;
         the indices of the patterns found.
@@ -353,6 +321,7 @@ class Matcher:
         starts: dict[int, int] | None = None
         memo: dict[int, int] | None = None          # the starts remembered for a short text (held())
         made: dict[tuple[str, int | None], Any] | None = None    # and the hits made of it
+        laid: dict[str, Any] = {}                   # and those hits laid out by location (credit())
         only = self.candidates.get(engine)
         if second and only is not None and engine in self.raw_only:
             only = None
@@ -364,11 +333,15 @@ class Matcher:
                 if found and size <= _CLEAN_TEXT_CHARS:
                     remembered = _held.hold(engine, text, found)
             if remembered is not None:
-                found, memo, made = remembered
+                found, memo, made, laid = remembered
+                done = laid.get(location)
+                if done is not None and self.located + len(done) <= _MAX_LOCATED:   # each located, as below
+                    self.credit(done)
+                    return found
         elif only is None:
             if known:
                 found = engine.matches_besides(text, known)
-            elif size > 2 * _PREFIX_CHARS and (starts := self.first_block(engine, signatures, text)) is not None:
+            elif size > 2 * _PREFIX_CHARS and (starts := first_block(self, engine, signatures, text)) is not None:
                 found = sorted(starts)
             else:
                 found = engine.matches(text, filtered=True)
@@ -393,4 +366,6 @@ class Matcher:
                     if position is None:
                         position = memo[index] = engine.find(index, text) or 0
             self._hit(sig, location, text, position, made, label)
+        if made is not None and location not in laid and (done := laid_out(signatures, location, found, memo, made)):
+            laid[location] = done
         return found

@@ -7,14 +7,13 @@ cookies — into the texts it normalises and queues; the other half (in
 """
 from __future__ import annotations
 
-import codecs
 import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import held as _held
-from .body import BINARY_PREFIXES, BINARY_TYPES
+from .body import BINARY_PREFIXES, BINARY_TYPES, decode_body
 from .normalise import _as_text, _unquote, has_hex_prefix, needs_work
 from .sigbase import BODY, HEADER, PATH, QUERY
 
@@ -40,58 +39,6 @@ def parse_content_type(content_type: str) -> tuple[str, str]:
         if key.strip().lower() == "charset":
             charset = value.strip().strip('"').lower()
     return media.strip().lower(), charset
-
-
-#: Byte-order marks, longest first (UTF-32 LE's starts with UTF-16 LE's): what a body's parser
-#: honours whatever its Content-Type says.
-_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF8, "utf-8"),
-         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
-
-
-def _xml_encoding(body: bytes) -> str | None:
-    """The encoding an XML parser reads ``body`` in from its first bytes (XML 1.0, appendix F), or None.
-
-    Why: an XML body sent as UTF-16 or UTF-32 (a known way past filters that
-    read bytes as UTF-8) is a NUL after every character to a UTF-8 reading, so
-    ``<!DOCTYPE … SYSTEM`` would never be seen, while the application's parser
-    reads it fine.  Two byte comparisons per body; :func:`decode_body` reads
-    such a body both ways when the readings differ.
-    """
-    head = body[:4]
-    if head[:1] in (b"\xef", b"\xfe", b"\xff", b"\x00"):
-        for bom, codec in _BOMS:
-            if head.startswith(bom):
-                return f"{codec}:{len(bom)}"
-    # no mark: "<" followed (or preceded) by NULs is UTF-16 or UTF-32 text that starts a document
-    if head == b"<\x00\x00\x00":
-        return "utf-32-le:0"
-    if head == b"\x00\x00\x00<":
-        return "utf-32-be:0"
-    if head[:1] == b"<" and head[1:2] == b"\x00" and head[3:4] == b"\x00":
-        return "utf-16-le:0"
-    if head[:1] == b"\x00" and head[1:2] == b"<" and head[2:3] == b"\x00":
-        return "utf-16-be:0"
-    return None
-
-
-def decode_body(body: bytes, charset: str) -> str:
-    if body[:1] in (b"\xef", b"\xfe", b"\xff", b"\x00") or body[1:2] == b"\x00":
-        found = _xml_encoding(body)
-        if found is not None:
-            codec, _, skip = found.partition(":")
-            rest = body[int(skip):]
-            wide = rest.decode(codec, errors="replace")
-            # and as UTF-8, NULs left out: what an application that reads the bytes as text sees.  One
-            # reading alone would be a way past the scan (a mark in front of ASCII hides it from the
-            # wide reading); for ASCII-range text in UTF-16/32 the two are the same text, read once
-            narrow = rest.decode("utf-8", errors="replace").replace("\x00", "")
-            return wide if narrow == wide else f"{wide}\n{narrow}"
-    if charset and charset not in ("utf-8", "utf8"):
-        try:
-            return body.decode(charset, errors="replace")
-        except (LookupError, ValueError, TypeError):
-            pass
-    return body.decode("utf-8", errors="replace")
 
 
 def json_strings(text: str) -> list[str] | None:
@@ -180,6 +127,8 @@ class PartReader:
     remembered_forms: int
     decoded: dict[str, tuple[str, list[str]]]
     known_parts: list[str]
+    listed: list[str]
+    engines: dict[Any, Any]
 
     def form_part(self, text: str, location: str) -> None:
         """The ``name=value&…`` pairs of a query string or an urlencoded body.
@@ -365,10 +314,30 @@ class PartReader:
                     text = _without_origin(text)
                 self.text(text if len(text) <= limit else self.clip(text), label)
 
-    def cookies(self, cookies: Mapping[str, Any]) -> None:
+    def cookies(self, cookies: Mapping[str, Any]) -> tuple[Any, tuple[Any, ...], int] | None:
+        """The cookie values; the key they are remembered by when the request finds them clean (see :meth:`run`).
+
+        A browser sends the same cookies with every request: their values met before, found clean, cost one
+        lookup as a whole (a tuple of the values, up to :data:`FORM_MEMORY_CHARS` characters), where a lookup
+        per value cost more than their matching had (a call and a key each).
+        """
+        values = tuple(cookies.values())
+        key = None
+        if len(values) > 1:
+            try:
+                size = sum(map(len, values))
+                if size <= FORM_MEMORY_CHARS and size <= self.cfg.max_bytes and size <= self.budget:
+                    key = (self.engines.get(QUERY) or self.engine(QUERY), values, 3)
+                    if self.known(key):
+                        self.budget -= size
+                        self.remembered += 1
+                        return None
+            except TypeError:                         # a value with no length or no hash: read as before
+                key = None
         # a list, and short ASCII values (most) as they are, as headers() does: a generator's frame and a
         # wsgi_text() call per cookie cost as much as the lookups that find them remembered clean
-        self.many([v if isinstance(v, str) and v.isascii() else wsgi_text(v) for v in cookies.values() if v], "cookie")
+        self.many([v if isinstance(v, str) and v.isascii() else wsgi_text(v) for v in values if v], "cookie")
+        return key
 
     def run(self, *, query_string: Any, body: Any, content_type: Any, headers: Any, cookies: Any,
             form_fields: Any, path: Any = "") -> None:
@@ -383,6 +352,12 @@ class PartReader:
             self.form_fields(form_fields)
         if headers and self.cfg.headers:
             self.headers(headers)
-        if cookies and self.cfg.scan_cookies:
-            self.cookies(cookies)
+        key = self.cookies(cookies) if cookies and self.cfg.scan_cookies else None
         self.flush()
+        # every cookie value read and matched, none holding anything: the values are remembered clean together,
+        # once sent twice (a new session in every request would only fill the memory and empty it)
+        # ("@cookie" in the labels joined: one C call; a label of another location holding it only errs towards
+        # not remembering)
+        if key is not None and not (self.skipped or self.truncated or self.stopped) and not (
+                self.listed and "@cookie" in "\n".join(self.listed)) and _held.met_before(_held._COOKIES_MET, hash(key)):
+            self.remember(QUERY, [(None, key)])

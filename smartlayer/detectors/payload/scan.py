@@ -52,7 +52,6 @@ Why it is built the way it is:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from operator import attrgetter
 from typing import Any
 
 from ...conf import DEFAULTS
@@ -61,16 +60,10 @@ from .anomalies import request_anomalies
 from .body import scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
 from .early import prefix_blocks
+from .evidence import Evidence
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
 from .matching import Matcher, _has_comment
-from .normalise import (
-    _CLIPPED,
-    _MARKER_NAMES,
-    _MAX_FOLD_GROWTH,
-    _as_text,
-    _is_plain,
-    _normalise,
-)
+from .normalise import _MAX_FOLD_GROWTH, _as_text, _is_plain, _normalise
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
 from .parts import LOCATION_KINDS as _KINDS
 from .parts import PartReader
@@ -90,10 +83,6 @@ __all__ = [
 
 # ── the scan ───────────────────────────────────────────────────────────────
 
-_EXCERPT_CHARS = 500
-_EXCERPT_BEFORE = 120
-#: A hit's weight, the key that orders a result's hits (heaviest first).
-_WEIGHT = attrgetter("weight")
 #: What one request may cost: this many parts' worth of ``VALIDATOR_MAX_BYTES``,
 #: all parts together (query, body, headers, cookies).  Each part alone stops
 #: at ``VALIDATOR_MAX_BYTES``; without a total, 64 KiB in the query, the body,
@@ -106,7 +95,8 @@ REQUEST_BUDGET_PARTS = 2
 #: tables are cold between requests) than the lookup.  Only a clean verdict is kept, and only the
 #: engine's own: a text none of its signatures matches, on one line of a pass that matched nothing
 #: or matched again alone after a pass that found something (the other fields of an attacking
-#: request).  Raw texts and whole form parts are kept too, a form part with its decoded pairs.
+#: request).  Raw texts and whole form parts are kept too, a form part with its decoded pairs, and a
+#: request's cookie values together (:meth:`.parts.PartReader.cookies`).
 #: Keyed by the engine object (not its id), so new settings (new engines) start afresh;
 #: bounded, and cleared when full, so a client sending ever new texts costs what it did without it.
 _CLEAN: dict[tuple, Any] = {}
@@ -123,10 +113,10 @@ _CLEAN_ENGINES: set[Any] = set()
 _CLEAN_MAX_ENGINES = 8
 
 
-class _Scan(Matcher, PartReader):
+class _Scan(Evidence, Matcher, PartReader):
     """Collects the evidence of one request, part by part."""
 
-    __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "hits", "excerpt", "truncated", "skipped", "located",
+    __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "listed", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered", "remembered_forms",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars", "known_parts",
                  "pending_chars", "stopped", "decoded", "narrowed", "raw_only", "prefixed")
@@ -138,6 +128,7 @@ class _Scan(Matcher, PartReader):
         self.score = 0
         self.seen: set[str] = set()          # signature names: each counts once per request
         self.labels: set[str] = set()        # "name@location" already listed
+        self.listed: list[str] = []          # the same, in the order of hits
         self.hits: list[Hit] = []
         self.excerpt = ""
         self.truncated = False
@@ -161,31 +152,7 @@ class _Scan(Matcher, PartReader):
         self.decoded: dict[str, tuple[str, list[str]]] = {}   # form parts' decoded pairs (PartReader.form_part)
         self.known_parts: list[str] = []     # locations whose whole form part was remembered, clean or its decoding
 
-    # evidence
-    def _hit(self, sig: Signature, location: str, text: str, position: int | None, made: dict | None = None,
-             label: str = "") -> None:
-        """Credit ``sig``, found in ``text`` at ``position`` (None: not located).  ``made``: hits made before of this text
-        (:data:`.held._HELD`) by label and position, shared (immutable).  ``label``: the caller's ``name@location``."""
-        label = label or f"{sig.name}@{location}"
-        if label in self.labels:
-            return
-        self.labels.add(label)
-        hit = made.get((label, position)) if made is not None else None
-        if hit is None:
-            excerpt = ""
-            if position is not None:
-                start = max(0, position - _EXCERPT_BEFORE)
-                excerpt = text[start:start + _EXCERPT_CHARS]
-            hit = Hit(sig.name, sig.family, sig.paranoia, sig.weight, location, excerpt)
-            if made is not None:
-                made[(label, position)] = hit
-        self.hits.append(hit)
-        if sig.name not in self.seen:
-            self.seen.add(sig.name)
-            self.score += sig.weight
-        if not self.excerpt:
-            self.excerpt = hit.excerpt
-
+    # texts (the evidence they make: .evidence)
     def normalised(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> str:
         """One text normalised within the request's budget; the encoding tricks it hid become hits.
 
@@ -203,22 +170,6 @@ class _Scan(Matcher, PartReader):
             return ""
         text, markers = _normalise(raw, form=form, json_text=json_text, lines=location != BODY, growth=self.growth)
         return self.account(raw, text, markers, location)
-
-    def account(self, raw: str, text: str, markers: int, location: str) -> str:
-        """Charge a normalised text to the request's budget and growth allowance; its markers become hits."""
-        if len(text) > len(raw):
-            self.growth -= len(text) - len(raw)
-        if len(text) > self.budget:
-            text = text[:self.budget]
-            self.truncated = True
-        self.budget -= max(len(raw), len(text))
-        if markers:
-            if markers & _CLIPPED:
-                self.truncated = True
-            for bit, name in _MARKER_NAMES:
-                if markers & bit:
-                    self._hit(_BY_NAME[name], location, text, 0)
-        return text
 
     def text(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> None:
         """Normalise one text and queue it for matching (see :meth:`flush`).
@@ -264,9 +215,9 @@ class _Scan(Matcher, PartReader):
         when they were not kept, None when it is not remembered."""
         return _CLEAN.get(key)
 
-    def remember(self, kind: str, entries: list[tuple[str, Any]]) -> None:
+    def remember(self, kind: str, entries: list[tuple[str | None, Any]]) -> None:
         """Remember texts of ``kind`` its engine found nothing in (see :data:`_CLEAN`), and the raw
-        texts and form parts they came from."""
+        texts and form parts they came from (a text None: the key alone, a request's cookie values)."""
         clean = _CLEAN
         engine = self.engine(kind)
         if engine not in _CLEAN_ENGINES:
@@ -278,10 +229,10 @@ class _Scan(Matcher, PartReader):
             clean.clear()
             _CLEAN_LONG.clear()
         for text, key in entries:
-            if len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
+            if text is not None and len(text) <= _CLEAN_TEXT_CHARS and not _has_comment(text):   # comments: read two ways
                 clean[(engine, text)] = True
             if key is not None:
-                if len(key[1]) > _CLEAN_TEXT_CHARS:
+                if (len(key[1]) if key[2] != 3 else sum(map(len, key[1]))) > _CLEAN_TEXT_CHARS:
                     if len(_CLEAN_LONG) >= _CLEAN_LONG_MAX:    # those alone are forgotten, not the short texts
                         for old in _CLEAN_LONG:
                             clean.pop(old, None)
@@ -298,32 +249,6 @@ class _Scan(Matcher, PartReader):
                     return tuple(pairs)
         return True
 
-    def skip(self, reason: str) -> None:
-        if reason not in self.skipped:
-            self.skipped.append(reason)
-
-    # parts
-    def fail(self, exc: BaseException) -> None:
-        """A bug, not an attack: count and log it, keep what was found."""
-        from ...state.failures import report_failure
-
-        self.skip("error:internal")
-        report_failure("payload_scan", f"{type(exc).__name__}: {exc}")
-
-    def result(self) -> ScanResult:
-        if not self.hits:
-            return ScanResult(0, [], "", self.truncated, self.skipped)
-        # heaviest first, ties in the order found (a reversed sort keeps that order): no Python call per hit
-        ordered = sorted(self.hits, key=_WEIGHT, reverse=True)
-        return ScanResult(
-            score=self.score,
-            hits=[f"{hit.signature}@{hit.location}" for hit in ordered],     # Hit.label, without its call
-            details=ordered,
-            # lone surrogates (from JSON "\\ud800") would break a log write or an LLM call
-            excerpt=self.excerpt if self.excerpt.isascii() else self.excerpt.encode("utf-8", "replace").decode("utf-8"),
-            truncated=self.truncated,
-            skipped=self.skipped,
-        )
 
 
 def _new_scan() -> _Scan:
