@@ -44,7 +44,7 @@ week into a temporary store, which the smartlayer stack then uses — every
 feature of the wave on.  Without it no model is active, as on a site that has
 not trained yet.
 
-Targets: smartlayer ≥ 0.6 × bare requests/s, no 5xx, rows == responses (under
+Targets: smartlayer ≥ 0.85 × bare requests/s (issue 17; 0.6 before it), no 5xx, rows == responses (under
 ``--server uvicorn``: every answered request has its row; see :func:`rows_match`).
 
 **Rounds** (``--rounds N``): the two stacks are measured one after the other,
@@ -87,6 +87,9 @@ from tests.deploy.servers import (  # noqa: E402
     migrate,
     uvicorn_cmd,
 )
+
+#: smartlayer's requests/s over bare Django's (issue 17; the wave's first target was 0.6)
+TARGET_RATIO = 0.85
 
 WRK_SCRIPT = """
 -- every request: another client address from a pool, a browser user agent,
@@ -391,7 +394,7 @@ def main() -> int:
     rows_ok = all(rows_match(r["smartlayer"]) for r in rounds)
     if len(rounds) > 1:
         print(f"\nratios per round: {', '.join(f'{x:.2f}' for x in ratios)} (sorted); median {ratio:.2f}")
-    print(f"\nratio smartlayer / bare: {ratio:.2f}   (target ≥ 0.6: {'MET' if ratio >= 0.6 else 'NOT MET'})")
+    print(f"\nratio smartlayer / bare: {ratio:.2f}   (target ≥ {TARGET_RATIO}: {'MET' if ratio >= TARGET_RATIO else 'NOT MET'})")
     print(f"5xx responses: {five}   (target 0: {'MET' if five == 0 else 'NOT MET'})")
     for n, results in enumerate(rounds, 1):
         full = results["smartlayer"]
@@ -407,7 +410,7 @@ def main() -> int:
         print(f"{label}{detail} (wrk counted {full['requests']} in the measured run; the rest are the warm-up "
               f"and requests in flight at wrk's end): {'as it must be' if rows_match(full) else 'ROWS MISSING'}")
         print(f"graceful stop took {full['stop_s']:.1f} s (exit status {full['exit_status']})")
-    return 0 if ratio >= 0.6 and five == 0 and rows_ok else 1
+    return 0 if ratio >= TARGET_RATIO and five == 0 and rows_ok else 1
 
 
 
