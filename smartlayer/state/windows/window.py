@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict, deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -68,22 +69,11 @@ class ClientWindow:
     def _expire(self, now: float, keep_seconds: float) -> None:
         cutoff = now - keep_seconds
         arr = self.arrivals
-        tally = self.tally
-        if arr and arr[0][0] < cutoff:
-            k, n = 1, len(arr)
-            tally.arrival_left(arr[0])
-            while k < n and arr[k][0] < cutoff:
-                tally.arrival_left(arr[k])
-                k += 1
-            del arr[:k]
+        if arr and arr[0][0] < cutoff:   # the call only when something leaves
+            _drop_older(arr, cutoff, self.tally.arrival_left)
         out = self.outcomes
         if out and out[0][0] < cutoff:
-            k, n = 1, len(out)
-            tally.outcome_left(out[0])
-            while k < n and out[k][0] < cutoff:
-                tally.outcome_left(out[k])
-                k += 1
-            del out[:k]
+            _drop_older(out, cutoff, self.tally.outcome_left)
         if len(self.minutes) > 61:
             floor_m = int(now // MINUTE) - 60
             for m in [m for m in self.minutes if m < floor_m]:
@@ -219,6 +209,17 @@ def _insert_in_order(events: list | deque, event: tuple, limit: int | None = Non
         del events[0]
         i -= 1
     events.insert(i, event)
+
+
+def _drop_older(events: list, cutoff: float, left: Callable[[tuple], None]) -> None:
+    """Drop the events before ``cutoff`` from the front of ``events`` (oldest first, the first of them
+    known to be older), telling ``left`` of each: the running counts follow what leaves."""
+    k, n = 1, len(events)
+    left(events[0])
+    while k < n and events[k][0] < cutoff:
+        left(events[k])
+        k += 1
+    del events[:k]
 
 
 def _count_since(events: list, cutoff: float) -> int:
