@@ -29,7 +29,7 @@ def week():
 
 
 def _keys(records, label: str) -> set[str]:
-    return {row.client for row, rec in zip(rows_from_records(records), records) if rec.label == label}
+    return {row.client for row, rec in zip(rows_from_records(records), records, strict=True) if rec.label == label}
 
 
 def _learner(records, calls: list):
