@@ -1,6 +1,6 @@
 """Payload detection on public attack lists and hard benign text, per family and paranoia level.
 
-    python tests/benchmarks/payload_corpus.py [--data DIR] [--levels 1,2,3] [--misses FAMILY] [--fp]
+    python tests/benchmarks/payload_corpus.py [--data DIR] [--levels 1,2,3] [--misses FAMILY] [--dump FILE]
 
 Reads the JSONL files of ``--data`` (default ``../shared/datasets/payload``
 next to the checkout): ``attack_*.jsonl`` rows are attacks of a family,
@@ -22,6 +22,10 @@ per row.  Rows of the ``other`` family are split by their list (open
 redirects, server-side includes, XPath).  Bare file paths (no traversal, no
 encoding: ``/etc/logrotate.d/httpd``) are counted apart, as they are text a
 benign form can carry too.  ``--misses FAMILY`` lists the rows not blocked.
+
+``--dump FILE`` writes every row's result (level, row, score, hits, each hit in
+full with its excerpt, ``skipped``, ``truncated``) as JSON lines, so that two
+trees can be compared row for row: a change to the engine must not change them.
 """
 from __future__ import annotations
 
@@ -113,7 +117,7 @@ def run(rows: list[dict], level: int) -> tuple[list[tuple[dict, int, list[str]]]
             started = time.perf_counter()
             result = scan_parts(**request)
             costs.append(time.perf_counter() - started)
-            results.append((row, result.score, result.hits))
+            results.append((row, result.score, result.hits, result))
     return results, costs
 
 
@@ -123,6 +127,7 @@ def main() -> None:
     parser.add_argument("--levels", default="1,2,3")
     parser.add_argument("--misses", default="", help="list the rows of this family not blocked (or 'benign')")
     parser.add_argument("--limit", type=int, default=60)
+    parser.add_argument("--dump", type=Path, help="write each row's result here, a JSON line each")
     args = parser.parse_args()
     _setup()
     from django.test import override_settings
@@ -131,12 +136,17 @@ def main() -> None:
     levels = [int(x) for x in args.levels.split(",")]
     table: dict[str, dict[int, tuple[int, int, int, int]]] = defaultdict(dict)
     cost_by_level = {}
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
     for level in levels:
         with override_settings(SMART_MIDDLEWARE={"VALIDATOR_PARANOIA": level}):
             results, costs = run(rows, level)
         cost_by_level[level] = costs
         counts: dict[str, Counter] = defaultdict(Counter)
-        for row, score, hits in results:
+        for number, (row, score, hits, result) in enumerate(results):
+            if dump is not None:
+                dump.write(json.dumps({"level": level, "row": number, "score": score, "hits": hits,
+                                       "details": [list(hit) for hit in result.details], "excerpt": result.excerpt,
+                                       "skipped": result.skipped, "truncated": result.truncated}) + "\n")
             family = "benign" if row["label"] == 0 else family_of(row)
             c = counts[family]
             c["rows"] += 1
@@ -151,6 +161,8 @@ def main() -> None:
                     print(f"  {score} {hits[:4]} {row['value'][:160]!r}")
         for family, c in counts.items():
             table[family][level] = (c["rows"], c["blocked"], c["borderline"], c["bare"])
+    if dump is not None:
+        dump.close()
     header = "| family | rows | " + " | ".join(f"PL{lv} blocked | PL{lv} borderline" for lv in levels) + " |"
     print(header)
     print("|" + "---|" * (2 + 2 * len(levels)))

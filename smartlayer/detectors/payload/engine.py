@@ -42,6 +42,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .engine_re2 import _FILTER, _MAX_MEM, _UNANCHORED, ENGINE, _re2, _re2_options, occurs, unsupported
+from .engine_re2 import characters as _characters
 from .engine_re2 import compile_filter as _compile_filter
 from .engine_sets import light_bundles, report_unfinished, sealed_set, search_sets, unsealed
 
@@ -69,7 +70,7 @@ class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
     __slots__ = ("patterns", "line_local", "_set", "_filter", "_groups", "_grouped", "_single", "_low", "_fallback",
-                 "_index", "_match", "_later", "_bundles", "_bundle_of", "_last")
+                 "_index", "_match", "_later", "_bundles", "_bundle_of", "_last", "_spans")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = (),
                  prefilter_later: bool = False) -> None:
@@ -96,6 +97,8 @@ class Engine:
         self._match: Any = None      # the set's own Match (bytes in), below the wrapper's str handling
         self._later = False          # the prefilter is still to be built (see _prefilter)
         self._last: tuple[str | None, bytes] = (None, b"")    # the last long wide text and its bytes (_utf8)
+        #: the last text searched pattern by pattern, its bytes, and where those found first match it (_kept)
+        self._spans: tuple[str | None, bytes, dict[int, tuple[int, int]]] = (None, b"", {})
         if not self.patterns:
             return
         if _re2 is not None:
@@ -148,7 +151,7 @@ class Engine:
             if self._groups is None:
                 found = self._filter.Match(encoded, False)
                 return sorted(found) if found else []
-            return self._filtered(encoded)
+            return self._kept(text, encoded)
         if self._match is not None:
             try:
                 encoded = text.encode("utf-8")
@@ -204,9 +207,20 @@ class Engine:
         already, which it need not find again): those are not run, nor a group made only of them."""
         if self._prefilter() is None or self._groups is None:
             return [index for index in self.matches(text, filtered=True) if index not in known]
-        return self._filtered(self._utf8(text), known)
+        return self._kept(text, self._utf8(text), known)
 
-    def _filtered(self, encoded: bytes, known: frozenset[int] = frozenset()) -> list[int]:
+    def _kept(self, text: str, encoded: bytes, known: frozenset[int] = frozenset()) -> list[int]:
+        """:meth:`_filtered`, keeping where the patterns it searched alone matched (:attr:`_spans`): that
+        search located them (RE2 reports the span), and the caller's :meth:`span` then searched again, up
+        to the first match.  The last text's only, published whole (threads share an engine: a reader sees
+        another text's answer, never half of one, and searches when the text is not its own)."""
+        spans: dict[int, tuple[int, int]] = {}
+        found = self._filtered(encoded, known, spans)
+        self._spans = (text, encoded, spans)
+        return found
+
+    def _filtered(self, encoded: bytes, known: frozenset[int] = frozenset(),
+                  spans: dict[int, tuple[int, int]] | None = None) -> list[int]:
         """The prefilter's answer, its patterns without atoms matched a few to a set — on a text of
         more than :data:`_ALONE_BYTES`; on a shorter one, each alone as the others are.
 
@@ -237,8 +251,10 @@ class Engine:
             bundle = bundle_of.get(index)
             if bundle is not None:
                 bundles.add(bundle)                          # searched with its bundle, below
-            elif low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
+            elif (where := low[index].Match(_UNANCHORED, encoded, 0, size)[0])[0] >= 0:
                 found.append(index)
+                if spans is not None:
+                    spans[index] = where
         for bundle in bundles:
             # its members that are not candidates cannot match (their atoms are not in the text)
             group, indices = self._bundles[bundle]
@@ -273,11 +289,14 @@ class Engine:
         grouped = self._grouped
         found = set()
         sets = set()
+        spans: dict[int, tuple[int, int]] = {}
         for index in indices:
             if index in grouped:
                 sets.update(number for number, (_, members) in enumerate(self._groups) if index in members)
-            elif low[index].Match(_UNANCHORED, encoded, 0, size)[0][0] >= 0:
+            elif (where := low[index].Match(_UNANCHORED, encoded, 0, size)[0])[0] >= 0:
                 found.add(index)
+                spans[index] = where
+        self._spans = (text, encoded, spans)                  # located by that search (see _kept)
         for number in sets:
             group, members = self._groups[number]
             found.update(self._group_match(group, members, encoded, frozenset()))
@@ -333,6 +352,9 @@ class Engine:
     def span(self, index: int, text: str) -> tuple[int, int] | None:
         """Where pattern ``index`` first matches ``text``, start and end (characters); None if it does not.
         The pattern as RE2 itself runs it (see :meth:`find`), fetched once."""
+        kept = self._spans
+        if kept[0] is text and (where := kept[2].get(index)) is not None:     # located by the search that found it
+            return _characters(kept[1], text, where[0], where[1])
         low = self._low.get(index) if _UNANCHORED is not None else None
         if low is None and _UNANCHORED is not None:
             low = self._low[index] = self._below_wrapper(index)
@@ -370,13 +392,6 @@ class Engine:
             except Exception:                            # an older build without GetRE2
                 pass
         return getattr(self._compiled(index), "_regexp", None)
-
-
-def _characters(encoded: bytes, text: str, start: int, end: int) -> tuple[int, int]:
-    """Offsets ``start`` and ``end`` in ``encoded`` (``text`` as UTF-8) as offsets in ``text``."""
-    if len(encoded) == len(text):
-        return start, end
-    return len(encoded[:start].decode("utf-8", "replace")), len(encoded[:end].decode("utf-8", "replace"))
 
 
 def _line_local(patterns: Sequence[str]) -> bool:

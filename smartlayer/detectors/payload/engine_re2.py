@@ -87,6 +87,14 @@ def occurs(pattern: str, *, ignore_case: bool = False) -> Callable[[str], bool]:
     return found
 
 
+def characters(encoded: bytes, text: str, start: int, end: int) -> tuple[int, int]:
+    """Offsets ``start`` and ``end`` in ``encoded`` (``text`` as UTF-8) as offsets in ``text``: where RE2's
+    search (on bytes) says a pattern matches, in the text's characters."""
+    if len(encoded) == len(text):
+        return start, end
+    return len(encoded[:start].decode("utf-8", "replace")), len(encoded[:end].decode("utf-8", "replace"))
+
+
 def compile_filter(patterns: Any) -> Any:
     """The prefilter over ``patterns`` (same indices), or None when this build cannot make one.
 

@@ -179,15 +179,18 @@ class Matcher:
         self.candidates.clear()      # what an earlier flush found says nothing of these texts
         self.narrowed.clear()
         self.raw_only.clear()
-        if len(pending) == 1 and not pending[0][4]:
-            kind, location, text, key, _ = pending[0]
-            self.passes += 1
-            if not self.match_text(text, location):
-                self.remember(kind, [(text, key)])
-            return
-        by_kind: dict[str, list[tuple[str, Any]]] = {}
-        for kind, _, text, key, _ in pending:
-            by_kind.setdefault(kind, []).append((text, key))
+        if len(pending) == 1:
+            kind, location, text, key, lines = pending[0]
+            if not lines:
+                self.passes += 1
+                if not self.match_text(text, location):
+                    self.remember(kind, [(text, key)])
+                return
+            by_kind: dict[str, list[tuple[str, Any]]] = {kind: [(text, key)]}   # a form part's pairs, a line each
+        else:
+            by_kind = {}
+            for kind, _, text, key, _ in pending:
+                by_kind.setdefault(kind, []).append((text, key))
         found = set()
         clean = self.clean_memory()
         for kind, entries in by_kind.items():
@@ -224,8 +227,13 @@ class Matcher:
             self.remember(kind, entries)
         if not found:                # nearly every request: nothing to locate
             return
-        many = {kind for kind in found
-                if sum(text.count("\n") + 1 if lines else 1 for k, _, text, _, lines in pending if k == kind) > _MAX_RESCANNED}
+        # the kinds with more texts than are matched again one by one (a loop, not a generator per kind: a
+        # repeated probe's request comes here every time)
+        counts = dict.fromkeys(found, 0)
+        for kind, _, text, _, lines in pending:
+            if kind in counts:
+                counts[kind] += text.count("\n") + 1 if lines else 1
+        many = {kind for kind, count in counts.items() if count > _MAX_RESCANNED}
         joined_by_location: dict[str, list[str]] = {}
         for kind, location, text, key, lines in pending:
             if kind in many:         # thousands of fields: once per location, not once per field
@@ -335,7 +343,7 @@ class Matcher:
             if remembered is not None:
                 found, memo, made, laid = remembered
                 done = laid.get(location)
-                if done is not None and self.located + len(done) <= _MAX_LOCATED:   # each located, as below
+                if done is not None and self.located + len(done.hits) <= _MAX_LOCATED:   # each located, as below
                     self.credit(done)
                     return found
         elif only is None:
