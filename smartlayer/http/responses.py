@@ -13,6 +13,7 @@ stays in the log.
 """
 from __future__ import annotations
 
+import functools
 import math
 import time
 from datetime import UTC, datetime
@@ -42,7 +43,16 @@ def iso_utc(when: datetime | float) -> str:
     it, in whole seconds rounded up — an "until" is never early, and the
     refusal and ``smartlayer_bans list`` show a ban's end alike."""
     stamp = when.timestamp() if isinstance(when, datetime) else when
-    return datetime.fromtimestamp(math.ceil(stamp), tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _iso_second(math.ceil(stamp))
+
+
+@functools.lru_cache(maxsize=1024)
+def _iso_second(second: int) -> str:
+    """:func:`iso_utc` of a whole second, remembered: every refusal of a banned client shows the
+    same end of its ban, and formatting it (``fromtimestamp`` + ``strftime``, ~1.8 µs) cost
+    more than the rest of the refusal's page; a lookup costs ~0.06 µs.  Bounded: the bans
+    refused lately, not one entry per request."""
+    return datetime.fromtimestamp(second, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _ban_end(decision: Decision) -> Any:

@@ -51,8 +51,17 @@ def make_key(kind: str, *parts: Any) -> str:
 def incr(key: str, timeout: float, delta: int = 1) -> int:
     """Atomically add ``delta`` to a counter that lives ``timeout`` seconds.
 
+    On Redis one pipelined round trip (``SET key 0 EX timeout NX`` + ``INCRBY``, as
+    :func:`incr_many`): Django's ``add`` then ``incr`` took three (``incr`` asks ``EXISTS``
+    first), and a sync worker waits for each — every refused request counts its blocks
+    here.  Elsewhere the cache's own ``add`` and ``incr``.
+
     Raises whatever the cache raises; callers decide to fail open or closed.
     """
+    if cache_is_redis():
+        pipe, cache_key = _pipeline()
+        _queue_incr(pipe, cache_key(key), timeout, delta)
+        return int(pipe.execute()[1])
     cache = get_cache()
     cache.add(key, 0, timeout=max(1, int(timeout)))
     try:
@@ -89,10 +98,10 @@ def _pipeline() -> tuple[Any, Any]:
     return client.pipeline(transaction=False), cache_key
 
 
-def _queue_incr(pipe: Any, full_key: str, timeout: float) -> None:
-    """Queue :func:`incr`'s add-then-increment (``SET NX EX`` + ``INCR``): two replies."""
+def _queue_incr(pipe: Any, full_key: str, timeout: float, delta: int = 1) -> None:
+    """Queue :func:`incr`'s add-then-increment (``SET NX EX`` + ``INCRBY``): two replies."""
     pipe.set(full_key, 0, ex=max(1, int(timeout)), nx=True)
-    pipe.incr(full_key)
+    pipe.incr(full_key, delta)
 
 
 def incr_and_read(key: str, timeout: float, other: str) -> tuple[int, int]:

@@ -19,6 +19,14 @@ A second pass ("warm clients") sends every request from a few clients that
 are past the 20-request grace period, so the rules (and the model, when one is
 active) are evaluated on each request.
 
+``--parts MODULE:NAME ...`` also times these callables inside the smartlayer stack, in place (the
+request's other work has taken the CPU's caches in between, which a loop over one function never
+shows): calls per request and the median call, per pass — e.g.
+``smartlayer.ml.runtime:ActiveModel.score smartlayer.ml.runtime:extract
+smartlayer.ml.forest:CompiledForest.anomaly_score`` (a name imported by its caller is timed where the
+caller reads it).  Each pass also prints the request thread's CPU time per request (median): equal to
+the wall time, the thread was not kept waiting (the GIL, the log writer's thread).
+
 ``--model`` first trains a model and the site profile on a generated normal
 week (as ``train_smartlayer --activate`` would, into a temporary store) so
 that every feature of the wave is on: the profile judges each request and the
@@ -118,6 +126,8 @@ def run(requests: int, clients: int, warm: bool) -> dict:
 
     paths = PATHS
     times = {"bare": [], "smartlayer": []}
+    cpu = {"bare": [], "smartlayer": []}
+    thread_ns = time.thread_time_ns
     queries = {"bare": 0, "smartlayer": 0}
     statuses = {"bare": {}, "smartlayer": {}}
     before_rows = RequestLog.objects.count()
@@ -135,11 +145,14 @@ def run(requests: int, clients: int, warm: bool) -> dict:
                         ip = f"10.{(i % clients) // 250}.{(i % clients) % 250}.7"
                         path = paths[i % len(paths)]
                     env = environ(path, ip)
-                    t0 = time.perf_counter_ns()
+                    _PARTS.on = name == "smartlayer"
+                    c0, t0 = thread_ns(), time.perf_counter_ns()
                     response = handler(env, start_response)
                     b"".join(response)
                     response.close()
                     times[name].append((time.perf_counter_ns() - t0) / 1000)
+                    cpu[name].append((thread_ns() - c0) / 1000)
+                    _PARTS.on = False
                     code = start_response.status.split()[0]
                     statuses[name][code] = statuses[name].get(code, 0) + 1
                     if name == "smartlayer":
@@ -155,10 +168,54 @@ def run(requests: int, clients: int, warm: bool) -> dict:
             "p99": values[int(len(values) * 0.99) - 1],
             "queries": queries[name] / len(values),
             "statuses": statuses[name],
+            "cpu_median": statistics.median(cpu[name]),
         }
     out["added_median"] = out["smartlayer"]["median"] - out["bare"]["median"]
     out["rows"] = (written, sent_full, get_writer().stats["dropped_full"])
+    out["parts"] = _PARTS.take(sent_full)
     return out
+
+
+class _Parts:
+    """``--parts``: callables timed while the smartlayer stack handles a measured request."""
+
+    def __init__(self) -> None:
+        self.on = False
+        self.calls: dict[str, list[float]] = {}
+
+    def wrap(self, spec: str) -> None:
+        import importlib
+
+        module, _, dotted = spec.partition(":")
+        owner = importlib.import_module(module)
+        *outer, name = dotted.split(".")
+        for attr in outer:
+            owner = getattr(owner, attr)
+        inner = getattr(owner, name)
+        samples = self.calls[spec] = []
+        clock = time.perf_counter_ns
+
+        def timed(*args, **kwargs):
+            if not self.on:
+                return inner(*args, **kwargs)
+            t0 = clock()
+            try:
+                return inner(*args, **kwargs)
+            finally:
+                samples.append((clock() - t0) / 1000)
+
+        setattr(owner, name, timed)
+
+    def take(self, requests: int) -> dict[str, tuple[float, float, float]]:
+        """Per callable: calls per request, median and mean µs per call; then forgotten."""
+        out = {spec: (len(v) / max(1, requests), statistics.median(v) if v else 0.0,
+                      statistics.mean(v) if v else 0.0) for spec, v in self.calls.items()}
+        for v in self.calls.values():
+            v.clear()
+        return out
+
+
+_PARTS = _Parts()
 
 
 def report(title: str, r: dict) -> None:
@@ -169,6 +226,10 @@ def report(title: str, r: dict) -> None:
         print(f"{name:<12}{s['median']:>11.1f}{s['p99']:>10.1f}{s['queries']:>9.3f}  {s['statuses']}")
     written, sent, dropped = r["rows"]
     print(f"added median: {r['added_median']:.1f} µs   log rows written {written} of {sent} (dropped {dropped})")
+    print(f"request thread CPU, median µs: bare {r['bare']['cpu_median']:.1f}, "
+          f"smartlayer {r['smartlayer']['cpu_median']:.1f}")
+    for spec, (per_request, median, mean) in r["parts"].items():
+        print(f"  {spec}: {per_request:.2f} calls/request, median {median:.1f} µs, mean {mean:.1f} µs a call")
 
 
 def main() -> int:
@@ -179,6 +240,8 @@ def main() -> int:
     parser.add_argument("--postgres", help="run on this PostgreSQL database URL (tables are created there)")
     parser.add_argument("--model", action="store_true",
                         help="train and activate a model and site profile first (every feature on)")
+    parser.add_argument("--parts", nargs="*", default=[], metavar="MODULE:NAME",
+                        help="also time these callables in place, in the smartlayer stack (see the docstring)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="sl-bench-")
     postgres = None
@@ -225,6 +288,8 @@ def main() -> int:
         if model is None or get_active_profile() is None:
             print("the model or the profile did not become active", file=sys.stderr)
             return 2
+    for spec in args.parts:
+        _PARTS.wrap(spec)
     # warm-up: imports, caches, first-request costs
     run(400, 100, warm=False)
     cold = run(args.requests, args.clients, warm=False)

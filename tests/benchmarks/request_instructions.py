@@ -24,7 +24,8 @@ Scenarios (``--requests`` measured, after a warm-up that is not counted):
 * ``rotating``: no model, 600 rotating clients inside their grace period (``overhead.py``'s first pass);
 * ``model-rotating``: the model, 600 rotating clients inside their grace period;
 * ``model-fast``: the model with default settings, ``--clients`` clients at 50 requests a second
-  each (``overhead.py``'s warm pass: they cross their grace period, are flagged and banned).
+  each (``overhead.py``'s warm pass: they cross their grace period, are flagged and banned, and their
+  next requests are refused on the ban: Django's ``timezone.now`` follows the fake clock too).
 
 Also prints the decisions (status counts) so that two commits can be compared for identical outcomes.
 """
@@ -133,6 +134,14 @@ def main() -> int:
 
     clock = FakeClock(1_800_000_000.0)
     time.time = clock   # every module reads time.time() through the module: one fake clock for all
+    from datetime import UTC, datetime
+
+    from django.utils import timezone
+
+    # and Django's clock too: a ban's end (timezone.now() + BAN_TTL) is compared with time.time() when the
+    # client comes back; on two clocks every ban had "expired" and model-fast banned its clients again on
+    # every request, measuring the making of a ban (its row, its log line) instead of a banned client's refusal
+    timezone.now = lambda: datetime.fromtimestamp(clock.now, tz=UTC)
 
     from django.core.handlers.wsgi import WSGIHandler
 
