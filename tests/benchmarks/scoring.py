@@ -6,8 +6,8 @@ Fits an IsolationForest on real feature vectors (generated traffic through
 the window replay), compiles it, and times on this machine:
 
 * **compiled, level-wise (NumPy)** — :meth:`CompiledForest.anomaly_score`, the
-  runtime scorer: all trees advance together, three levels a step for the first
-  six (blocks of packed comparisons), then one level a step;
+  runtime scorer: all trees advance together, three levels a step (blocks of
+  packed comparisons) down to the leaves;
 * **compiled, Python loop** — the same flat arrays as Python lists, walked
   tree by tree in a tight loop (the alternative the runtime did not pick);
 * **scikit-learn** — ``IsolationForest.score_samples`` on one row;
