@@ -1,0 +1,44 @@
+"""``load.py --browse``'s traffic, checked without wrk: a human visit is cut into page-view bursts
+(a page and what it fetched until the next page), the replayed visits are real visits, and the wrk
+script carries each request's own headers."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from tests.benchmarks.browse import bursts, lua_script, pool
+
+PAGE = "text/html,application/xhtml+xml"
+
+
+def rec(ts: float, path: str, kind: str, client: str = "human-1", method: str = "GET", label: str = "human"):
+    return SimpleNamespace(ts=ts, path=path, query="", response_type=kind, client_id=client, method=method,
+                           label=label, user_agent="Mozilla/5.0 Firefox/128.0", accept=PAGE if kind == "text/html"
+                           else "*/*", referer="https://shop.example.com/", fetch="document/navigate/same-origin")
+
+
+def test_a_visit_is_cut_into_page_views_with_their_assets():
+    visit = [rec(0, "/static/app.js", "application/javascript"),          # before any page: dropped
+             rec(1, "/", "text/html"), rec(1.1, "/static/site.css", "text/css"), rec(1.2, "/favicon.ico", ""),
+             rec(9, "/products/1", "text/html"),
+             rec(20, "/cart", "text/html"), rec(20.3, "/media/1.jpg", "image/jpeg")]
+    assert [[r.path for r in b] for b in bursts(visit)] == [
+        ["/", "/static/site.css", "/favicon.ico"], ["/products/1"], ["/cart", "/media/1.jpg"]]
+
+
+def test_the_pool_is_human_get_visits_cut_at_half_an_hour():
+    week = [rec(0, "/", "text/html"), rec(5, "/a", "text/html"),
+            rec(5000, "/b", "text/html"), rec(5010, "/c", "text/html"), rec(5020, "/d", "text/html"),
+            rec(6, "/login", "text/html", method="POST"), rec(7, "/x", "text/html", client="bot", label="crawler"),
+            rec(8, "/solo", "text/html", client="human-2")]                  # one page view: not replayed
+    sessions, every = pool(week, 10)
+    assert [[b[0].path for b in s] for s in sessions] == [["/", "/a"], ["/b", "/c", "/d"]]
+    assert len(every) == 3
+
+
+def test_the_wrk_script_carries_each_request_s_headers_once():
+    sessions, _ = pool([rec(0, "/", "text/html"), rec(0.1, "/static/site.css", "text/css"),
+                        rec(5, "/a", "text/html")], 10)
+    script = lua_script(sessions, clients=100, threads=2)
+    assert script.count('"/static/site.css"') == 1 and script.count('"https://shop.example.com/"') == 1
+    assert '{"document","navigate","same-origin"}' in script
+    assert "local POOL, CLIENTS, NTHREADS = 1, 100, 2" in script
