@@ -346,7 +346,8 @@ def main() -> int:
         args.model_store = str(workdir / "store")
         summary, pages = train_model(args, workdir)
         print(summary)
-        print("pages requested (the generated site's most visited):", " ".join(pages))
+        if not args.browse:
+            print("pages requested (the generated site's most visited):", " ".join(pages))
     burst = 0.0
     if args.browse:
         sessions, week = week_sessions(args.browse_seed, args.browse_pool)
