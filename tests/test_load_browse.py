@@ -1,11 +1,11 @@
 """``load.py --browse``'s traffic, checked without wrk: a human visit is cut into page-view bursts
-(a page and what it fetched until the next page), the replayed visits are real visits, and the wrk
+(a page and what it fetched until the next page), a client replays one person visit after visit, and the wrk
 script carries each request's own headers."""
 from __future__ import annotations
 
 from types import SimpleNamespace
 
-from tests.benchmarks.browse import bursts, lua_script, pool
+from tests.benchmarks.browse import bursts, lua_script, people
 
 PAGE = "text/html,application/xhtml+xml"
 
@@ -25,20 +25,22 @@ def test_a_visit_is_cut_into_page_views_with_their_assets():
         ["/", "/static/site.css", "/favicon.ico"], ["/products/1"], ["/cart", "/media/1.jpg"]]
 
 
-def test_the_pool_is_human_get_visits_cut_at_half_an_hour():
+def test_a_person_is_replayed_visit_after_visit():
+    """Visits are cut at half an hour; a person's bursts follow one another across its visits, with
+    where each visit starts; POSTs and other labels are not replayed."""
     week = [rec(0, "/", "text/html"), rec(5, "/a", "text/html"),
             rec(5000, "/b", "text/html"), rec(5010, "/c", "text/html"), rec(5020, "/d", "text/html"),
             rec(6, "/login", "text/html", method="POST"), rec(7, "/x", "text/html", client="bot", label="crawler"),
-            rec(8, "/solo", "text/html", client="human-2")]                  # one page view: not replayed
-    sessions, every = pool(week, 10)
-    assert [[b[0].path for b in s] for s in sessions] == [["/", "/a"], ["/b", "/c", "/d"]]
-    assert len(every) == 3
+            rec(8, "/solo", "text/html", client="human-2")]
+    persons, starts = people(week, 10)
+    assert [[b[0].path for b in p] for p in persons] == [["/", "/a", "/b", "/c", "/d"], ["/solo"]]
+    assert starts == [[0, 2], [0]]
 
 
 def test_the_wrk_script_carries_each_request_s_headers_once():
-    sessions, _ = pool([rec(0, "/", "text/html"), rec(0.1, "/static/site.css", "text/css"),
-                        rec(5, "/a", "text/html")], 10)
-    script = lua_script(sessions, clients=100, threads=2)
+    persons, starts = people([rec(0, "/", "text/html"), rec(0.1, "/static/site.css", "text/css"),
+                              rec(5, "/a", "text/html")], 10)
+    script = lua_script(persons, starts, clients=100, threads=2)
     assert script.count('"/static/site.css"') == 1 and script.count('"https://shop.example.com/"') == 1
     assert '{"document","navigate","same-origin"}' in script
-    assert "local POOL, CLIENTS, NTHREADS = 1, 100, 2" in script
+    assert "local POOL, CLIENTS, NTHREADS = 1, 100, 2" in script and "local STARTS = {{0}}" in script

@@ -2,16 +2,18 @@
 
 The plain load (and ``--model``) sends hurried direct page views without assets from
 3,000 rotating addresses: to the rules and the model that is a crowd of scripts, and
-smartlayer rightly refuses part of it.  Here wrk replays *human sessions* of a generated
+smartlayer rightly refuses part of it.  Here wrk replays the *people* of a generated
 normal week — with another seed than the week the model is trained on — so the figure is
 the cost of inspecting benign traffic that looks benign:
 
-* a session (one human visit: no gap of 30 min or more) is cut into **bursts**: a page view
-  (``response_type`` text/html) and the assets and calls it fetched until the next page
-  (:func:`bursts`); each request keeps its record's path and query, User-Agent, Accept,
+* a visit (one person's requests without a gap of 30 min or more) is cut into **bursts**: a
+  page view (``response_type`` text/html) and the assets and calls it fetched until the next
+  page (:func:`bursts`); each request keeps its record's path and query, User-Agent, Accept,
   Referer and Sec-Fetch-* headers;
-* client *n* replays session *n* mod the pool (from its own ``X-Forwarded-For`` address) and
-  starts it over when done;
+* client *n* replays person *n* mod the pool from its own ``X-Forwarded-For`` address, from
+  one of that person's visits on, visit after visit (the half-hour pauses left out) — never
+  the same short visit over and over (:func:`people`); the measured run takes up each
+  client about where the warm-up left it (not at a landing page again);
 * **pacing**: each wrk thread owns every ``threads``-th client; when a burst is done it picks
   its next client at random and sends that client's whole next burst back to back (over
   the thread's connections, like a browser's parallel connections).  So a client's page
@@ -78,21 +80,38 @@ def dwell(sessions: Sequence[Sequence[list[Any]]]) -> dict[str, float]:
     return {"n": len(gaps), "mean": statistics.fmean(gaps), **q}
 
 
-def pool(week: Iterable[Any], size: int) -> tuple[list[list[list[Any]]], list[list[list[Any]]]]:
-    """``size`` sessions (the first visits of at least two page views, spread over the week)
-    and every visit's bursts (for the statistics)."""
-    every = [b for b in (bursts(v) for v in visits(week)) if b]
-    long = [s for s in every if len(s) >= 2]
-    step = max(1, len(long) // size)
-    return long[::step][:size], every
+def people(week: Iterable[Any], size: int, most: int = 150) -> tuple[list[list[list[Any]]], list[list[int]]]:
+    """Up to ``size`` of the week's people, each as its visits' bursts one after another (at most
+    ``most``), and where each visit starts (indices into them).  A client replays a person from one
+    of its visits on, without the half-hour pauses: looping one short visit instead would open its
+    landing page (often direct, no referer) again and again and read the same few pages — the
+    tells of a script, not of a person."""
+    per: dict[str, list[list[list[Any]]]] = defaultdict(list)
+    for v in visits(week):
+        if b := bursts(v):
+            per[v[0].client_id].append(b)
+    persons, starts = [], []
+    for visits_ in list(per.values())[:size]:
+        flat: list[list[Any]] = []
+        first: list[int] = []
+        for v in visits_:
+            if len(flat) >= most:
+                break
+            first.append(len(flat))
+            flat += v
+        persons.append(flat[:most])
+        starts.append(first)
+    return persons, starts
 
 
 LUA = """
--- browse: client n replays session n mod POOL from its own address; each thread owns every
+-- browse: client n replays person n mod POOL from its own address, from one of its visits on
+-- (plus the script's argument: the bursts a warm-up run already sent); each thread owns every
 -- NTHREADS-th client and, burst after burst, sends a random client's whole next burst
 local S = %(strings)s
 local FETCH = %(fetch)s
 local SESS = %(sessions)s
+local STARTS = %(starts)s
 local POOL, CLIENTS, NTHREADS = %(pool)d, %(clients)d, %(threads)d
 local created = 0
 function setup(thread)
@@ -100,17 +119,23 @@ function setup(thread)
   created = created + 1
 end
 function init(args)
-  mine, nextb, cur, pos = {}, {}, nil, 1
-  for c = tid, CLIENTS - 1, NTHREADS do mine[#mine + 1] = c end
+  mine, nextb, cur, pos = {}, {}, nil, 2
+  local skip = tonumber(args[1] or "0")
+  for c = tid, CLIENTS - 1, NTHREADS do
+    mine[#mine + 1] = c
+    local s, st = SESS[(c %% POOL) + 1], STARTS[(c %% POOL) + 1]
+    nextb[c] = (st[(math.floor(c / POOL) %% #st) + 1] + skip) %% #s
+  end
   math.randomseed(7919 * (tid + 1))
 end
 function request()
   if cur == nil or pos > #cur then
     local c = mine[math.random(#mine)]
     local s = SESS[(c %% POOL) + 1]
-    local b = nextb[c] or 1
-    nextb[c] = (b %% #s[2]) + 1
-    cur, pos, ua = s[2][b], 1, S[s[1]]
+    local b = nextb[c]
+    nextb[c] = (b + 1) %% #s
+    cur, pos = s[b + 1], 2
+    ua = S[cur[1]]
     ip = string.format("10.%%d.%%d.%%d", math.floor(c / 65536) %% 256, math.floor(c / 256) %% 256, c %% 256)
   end
   local p, a, r, f = cur[pos], cur[pos + 1], cur[pos + 2], cur[pos + 3]
@@ -126,9 +151,10 @@ end
 """
 
 
-def lua_script(sessions: Sequence[Sequence[list[Any]]], clients: int, threads: int) -> str:
-    """The wrk script replaying ``sessions``; strings are interned (an index per distinct
-    string) so a pool of a few hundred sessions stays a few hundred kB."""
+def lua_script(persons: Sequence[Sequence[list[Any]]], starts: Sequence[Sequence[int]], clients: int,
+               threads: int) -> str:
+    """The wrk script replaying ``persons`` (bursts; ``starts``: where their visits begin); strings
+    are interned (an index per distinct string) so a few hundred people stay a few hundred kB."""
     strings: dict[str, int] = {}
     fetches: dict[str, int] = {}
 
@@ -139,32 +165,34 @@ def lua_script(sessions: Sequence[Sequence[list[Any]]], clients: int, threads: i
         return "{" + ",".join(items) + "}"
 
     sess = []
-    for session in sessions:
+    for person in persons:
         bs = []
-        for burst in session:
-            flat = []
+        for burst in person:
+            flat = [s(burst[0].user_agent)]
             for r in burst:
                 target = r.path + (f"?{r.query}" if r.query else "")
                 f = fetches.setdefault(r.fetch, len(fetches) + 1) if r.fetch.count("/") == 2 else 0
                 flat += [s(target), s(r.accept or "*/*"), s(r.referer) if r.referer else 0, f]
             bs.append(lua(map(str, flat)))
-        sess.append(lua([str(s(session[0][0].user_agent)), lua(bs)]))
+        sess.append(lua(bs))
     return LUA % {"strings": lua(json.dumps(t) for t in strings),
                   "fetch": lua(lua(json.dumps(x) for x in f.split("/")) for f in fetches),
-                  "sessions": lua(sess), "pool": len(sessions), "clients": clients, "threads": threads}
+                  "sessions": lua(sess),
+                  "starts": lua(lua(str(i) for i in st) for st in starts), "pool": len(persons), "clients": clients, "threads": threads}
 
 
-def week_sessions(seed: int, size: int) -> tuple[list[list[list[Any]]], dict[str, float]]:
-    """The pool of ``size`` sessions from the normal week of ``seed`` and a summary of that
-    week's people: dwell distribution, mean burst length."""
+def week_people(seed: int, size: int) -> tuple[list[list[list[Any]]], list[list[int]], dict[str, float]]:
+    """:func:`people` of the normal week of ``seed`` and a summary of that week's people: the
+    dwell between page views, requests per page view."""
     from smartlayer.sim import generate_normal_week
 
-    sessions, every = pool(generate_normal_week(seed=seed, profiled=True), size)
+    week = generate_normal_week(seed=seed, profiled=True)
+    every = [b for b in (bursts(v) for v in visits(week)) if b]
+    persons, starts = people(week, size)
     stats = dwell(every)
     stats["burst"] = statistics.fmean(len(b) for s in every for b in s)
-    stats["pool_burst"] = statistics.fmean(len(b) for s in sessions for b in s)
-    stats["pool_pages"] = statistics.fmean(len(s) for s in sessions)
-    return sessions, stats
+    stats["pool_burst"] = statistics.fmean(len(b) for p in persons for b in p)
+    return persons, starts, stats
 
 
 def refusals(url: str, since: float, first_id: int, grace: int = 20) -> dict[str, Any]:

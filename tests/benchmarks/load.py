@@ -83,7 +83,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.browse import lua_script, refusals, week_sessions  # noqa: E402
+from tests.benchmarks.browse import lua_script, refusals, week_people  # noqa: E402
 from tests.deploy.counter import read_counts, read_metrics  # noqa: E402
 from tests.deploy.servers import (  # noqa: E402
     BROWSER_UA,
@@ -192,9 +192,11 @@ def redis_cpu(url: str) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, connections: int) -> dict:
+def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, connections: int,
+            *script_args: str) -> dict:
     out = subprocess.run([wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
-                          url], capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+                          url, "--", *script_args], capture_output=True, text=True, timeout=duration + 60,
+                         check=True).stdout
     result = {"raw": out, "non_2xx_3xx": 0, "socket_errors": ""}
     if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
         result["rps"] = float(m.group(1))
@@ -234,11 +236,13 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
     server = ServerProcess(cmd, env, port, workdir / f"gunicorn-{stack}.log")
     try:
         server.start()
-        run_wrk(wrk, server.base_url + "/", script, args.warmup, args.threads, args.connections)
+        warm = run_wrk(wrk, server.base_url + "/", script, args.warmup, args.threads, args.connections)
+        # --browse: the measured run takes each client up about where the warm-up left it
+        skip = str(round(warm.get("requests", 0) / args.clients / args.burst)) if args.burst else "0"
         workers = server.children()
         cpu0 = process_cpu(workers), redis_cpu(args.redis_url)
         since = time.time()
-        result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections)
+        result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections, skip)
         cpu1 = process_cpu(workers), redis_cpu(args.redis_url)
         n = max(1, result.get("requests", 1))
         result["cpu_us"] = {"workers": (cpu1[0] - cpu0[0]) / n * 1e6, "redis": (cpu1[1] - cpu0[1]) / n * 1e6}
@@ -300,7 +304,7 @@ def rows_match(run: dict) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=30, help="seconds of measured load per stack")
-    parser.add_argument("--warmup", type=int, help="seconds of unmeasured load first (3; --browse: 40, so that "
+    parser.add_argument("--warmup", type=int, help="seconds of unmeasured load first (3; --browse: 60, so that "
                                                    "most clients are past the grace period when measured)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
@@ -309,8 +313,8 @@ def main() -> int:
                         help="uvicorn: ASGI (tests.deploy.asgi), --workers processes; --worker-class is ignored")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads-per-worker", type=int, default=1, help="gthread threads per worker")
-    parser.add_argument("--clients", type=int, help="distinct X-Forwarded-For addresses (3000; --browse: 2400, "
-                                                    "page views ~4 s apart at ~1,500 requests/s)")
+    parser.add_argument("--clients", type=int, help="distinct X-Forwarded-For addresses (3000: under --browse "
+                                                    "a client's page views ~6 s apart at ~1,300 requests/s)")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/smartlayer_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--key-prefix", default="slbench")
@@ -326,10 +330,10 @@ def main() -> int:
     parser.add_argument("--browse", action="store_true",
                         help="clients replay human sessions (pages and assets, human-paced): benign to the model")
     parser.add_argument("--browse-seed", type=int, default=2, help="seed of the week replayed (the model's is 1)")
-    parser.add_argument("--browse-pool", type=int, default=300, help="distinct sessions replayed")
+    parser.add_argument("--browse-pool", type=int, default=300, help="people replayed (the week has 300)")
     args = parser.parse_args()
-    args.clients = args.clients or (2400 if args.browse else 3000)
-    args.warmup = args.warmup if args.warmup is not None else 40 if args.browse else 3
+    args.clients = args.clients or 3000
+    args.warmup = args.warmup if args.warmup is not None else 60 if args.browse else 3
     if args.worker_class == "gthread" and args.threads_per_worker == 1:
         args.threads_per_worker = 4
 
@@ -348,14 +352,14 @@ def main() -> int:
         print(summary)
         if not args.browse:
             print("pages requested (the generated site's most visited):", " ".join(pages))
-    burst = 0.0
+    args.burst = burst = 0.0
     if args.browse:
-        sessions, week = week_sessions(args.browse_seed, args.browse_pool)
-        burst = week["pool_burst"]
-        script.write_text(lua_script(sessions, args.clients, args.threads))
-        print(f"browse: {len(sessions)} human visits of the normal week of seed {args.browse_seed} replayed by "
-              f"{args.clients} clients ({week['pool_pages']:.1f} page views a visit, {burst:.2f} requests a page "
-              f"view); that week's people: {week['burst']:.2f} requests a page view, dwell between page views "
+        persons, starts, week = week_people(args.browse_seed, args.browse_pool)
+        args.burst = burst = week["pool_burst"]
+        script.write_text(lua_script(persons, starts, args.clients, args.threads))
+        print(f"browse: {len(persons)} people of the normal week of seed {args.browse_seed} replayed by "
+              f"{args.clients} clients ({burst:.2f} requests a page view); "
+              f"that week's people: {week['burst']:.2f} requests a page view, dwell between page views "
               f"median {week['p50']:.1f} s, mean {week['mean']:.1f} s (p10 {week['p10']:.1f}, p25 {week['p25']:.1f}, "
               f"p75 {week['p75']:.1f}, p90 {week['p90']:.1f}; {week['n']} gaps)")
     else:
