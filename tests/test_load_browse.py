@@ -37,6 +37,16 @@ def test_a_person_is_replayed_visit_after_visit():
     assert starts == [[0, 2], [0]]
 
 
+def test_later_visits_typed_in_are_not_replayed_back_to_back():
+    """A later visit that begins without a Referer (typed, bookmarked) is left out: replayed seconds
+    after the last page instead of half an hour, it would be a hurried direct page view."""
+    later = rec(5000, "/b", "text/html")
+    later.referer = ""
+    persons, starts = people([rec(0, "/", "text/html"), later, rec(5010, "/c", "text/html"),
+                              rec(9000, "/e", "text/html")], 10)
+    assert [[b[0].path for b in p] for p in persons] == [["/", "/e"]] and starts == [[0, 1]]
+
+
 def test_the_wrk_script_carries_each_request_s_headers_once():
     persons, starts = people([rec(0, "/", "text/html"), rec(0.1, "/static/site.css", "text/css"),
                               rec(5, "/a", "text/html")], 10)

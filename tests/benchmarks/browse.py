@@ -97,6 +97,8 @@ def people(week: Iterable[Any], size: int, most: int = 150) -> tuple[list[list[l
         for v in visits_:
             if len(flat) >= most:
                 break
+            if flat and not v[0][0].referer:
+                continue   # typed in seconds after the last page, not half an hour: see above
             first.append(len(flat))
             flat += v
         persons.append(flat[:most])
