@@ -32,7 +32,7 @@ def test_a_person_is_replayed_visit_after_visit():
             rec(5000, "/b", "text/html"), rec(5010, "/c", "text/html"), rec(5020, "/d", "text/html"),
             rec(6, "/login", "text/html", method="POST"), rec(7, "/x", "text/html", client="bot", label="crawler"),
             rec(8, "/solo", "text/html", client="human-2")]
-    persons, starts = people(week, 10)
+    persons, starts = people(week, 10, ahead=1)
     assert [[b[0].path for b in p] for p in persons] == [["/", "/a", "/b", "/c", "/d"], ["/solo"]]
     assert starts == [[0, 2], [0]]
 
@@ -43,14 +43,23 @@ def test_later_visits_typed_in_are_not_replayed_back_to_back():
     later = rec(5000, "/b", "text/html")
     later.referer = ""
     persons, starts = people([rec(0, "/", "text/html"), later, rec(5010, "/c", "text/html"),
-                              rec(9000, "/e", "text/html")], 10)
+                              rec(9000, "/e", "text/html")], 10, ahead=1)
     assert [[b[0].path for b in p] for p in persons] == [["/", "/e"]] and starts == [[0, 1]]
 
 
 def test_the_wrk_script_carries_each_request_s_headers_once():
     persons, starts = people([rec(0, "/", "text/html"), rec(0.1, "/static/site.css", "text/css"),
-                              rec(5, "/a", "text/html")], 10)
+                              rec(5, "/a", "text/html")], 10, ahead=1)
     script = lua_script(persons, starts, clients=100, threads=2)
     assert script.count('"/static/site.css"') == 1 and script.count('"https://shop.example.com/"') == 1
     assert '{"document","navigate","same-origin"}' in script
     assert "local POOL, CLIENTS, NTHREADS = 1, 100, 2" in script and "local STARTS = {{0}}" in script
+
+
+def test_a_client_never_starts_where_it_would_soon_run_out():
+    """People with fewer than ``ahead`` page views are left out, and a visit is a start only with
+    ``ahead`` page views from it on: a client that ran out would read the same pages in a loop."""
+    week = [rec(0, "/", "text/html"), rec(5, "/a", "text/html"), rec(5000, "/b", "text/html"),
+            rec(0, "/x", "text/html", client="human-2")]
+    persons, starts = people(week, 10, ahead=2)
+    assert [[b[0].path for b in p] for p in persons] == [["/", "/a", "/b"]] and starts == [[0]]
