@@ -420,8 +420,8 @@ def main() -> int:
     for n, results in enumerate(rounds, 1):
         full = results["smartlayer"]
         pace = f"; mean dwell {args.clients * burst / full['rps']:.1f} s between a client's page views" if burst else ""
-        print(f"\nround {n} smartlayer (measured part): {full['served'].get('2xx', 0)} served of the run, "
-              f"{sum(c for _, c in full['reasons'])} refused in the measured part; "
+        print(f"\nround {n} smartlayer: {full['served'].get('2xx', 0)} served (2xx, warm-up included); measured "
+              f"part: {sum(c for _, c in full['reasons'])} refused; "
               f"{full['past_grace']:.0%} of its inspected requests from clients past the grace period{pace}")
         for reason, count in full["reasons"][:8]:
             print(f"  refused {count:>7}  {reason}")
