@@ -44,6 +44,12 @@ week into a temporary store, which the smartlayer stack then uses — every
 feature of the wave on.  Without it no model is active, as on a site that has
 not trained yet.
 
+**Browse** (``--browse``, with or without ``--model``): wrk's clients replay human
+sessions of another generated week — pages with their assets, each client's page views
+a few seconds apart at random — instead of hurried direct page views (see
+:mod:`tests.benchmarks.browse`); each round reports smartlayer's refusals by reason and
+the share of measured requests from clients past the grace period.
+
 Targets: smartlayer ≥ 0.85 × bare requests/s (issue 17; 0.6 before it), no 5xx, rows == responses (under
 ``--server uvicorn``: every answered request has its row; see :func:`rows_match`).
 
@@ -77,6 +83,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.browse import lua_script, refusals, week_people  # noqa: E402
 from tests.deploy.counter import read_counts, read_metrics  # noqa: E402
 from tests.deploy.servers import (  # noqa: E402
     BROWSER_UA,
@@ -185,9 +192,11 @@ def redis_cpu(url: str) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
-def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, connections: int) -> dict:
+def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, connections: int,
+            *script_args: str) -> dict:
     out = subprocess.run([wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
-                          url], capture_output=True, text=True, timeout=duration + 60, check=True).stdout
+                          url, "--", *script_args], capture_output=True, text=True, timeout=duration + 60,
+                         check=True).stdout
     result = {"raw": out, "non_2xx_3xx": 0, "socket_errors": ""}
     if m := re.search(r"Requests/sec:\s+([\d.]+)", out):
         result["rps"] = float(m.group(1))
@@ -214,7 +223,8 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
     env = deploy_env(SMARTLAYER_DEPLOY_STACK=stack, SMARTLAYER_DEPLOY_DATABASE_URL=args.database_url,
                      SMARTLAYER_DEPLOY_REDIS_URL=args.redis_url, SMARTLAYER_DEPLOY_KEY_PREFIX=args.key_prefix,
                      SMARTLAYER_DEPLOY_SMART=json.dumps(smart), SMARTLAYER_DEPLOY_COUNT_DIR=str(counts),
-                     SMARTLAYER_DEPLOY_ONLY=args.only, SMARTLAYER_DEPLOY_ANY_PAGE="1" if args.model else "")
+                     SMARTLAYER_DEPLOY_ONLY=args.only,
+                     SMARTLAYER_DEPLOY_ANY_PAGE="1" if args.model or args.browse else "")
     port = free_port()
     if args.server == "uvicorn":
         cmd = uvicorn_cmd(port) + ["--workers", str(args.workers)]
@@ -222,13 +232,17 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
         cmd = gunicorn_cmd(port, workers=args.workers, worker_class=args.worker_class,
                            threads=args.threads_per_worker)
     rows_before = sql(args.database_url, "SELECT COUNT(*) FROM smartlayer_requestlog") or 0
+    first_id = sql(args.database_url, "SELECT COALESCE(MAX(id), 0) FROM smartlayer_requestlog") or 0
     server = ServerProcess(cmd, env, port, workdir / f"gunicorn-{stack}.log")
     try:
         server.start()
-        run_wrk(wrk, server.base_url + "/", script, args.warmup, args.threads, args.connections)
+        warm = run_wrk(wrk, server.base_url + "/", script, args.warmup, args.threads, args.connections)
+        # --browse: the measured run takes each client up about where the warm-up left it
+        skip = str(round(warm.get("requests", 0) / args.clients / args.burst)) if args.burst else "0"
         workers = server.children()
         cpu0 = process_cpu(workers), redis_cpu(args.redis_url)
-        result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections)
+        since = time.time()
+        result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections, skip)
         cpu1 = process_cpu(workers), redis_cpu(args.redis_url)
         n = max(1, result.get("requests", 1))
         result["cpu_us"] = {"workers": (cpu1[0] - cpu0[0]) / n * 1e6, "redis": (cpu1[1] - cpu0[1]) / n * 1e6}
@@ -242,6 +256,8 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
     result["metrics"] = dict(read_metrics(str(counts)))
     result["rows"] = (sql(args.database_url, "SELECT COUNT(*) FROM smartlayer_requestlog") or 0) - rows_before
     result["log"] = server.output()
+    if stack == "smartlayer":
+        result.update(refusals(args.database_url, since, first_id))
     return result
 
 
@@ -288,7 +304,8 @@ def rows_match(run: dict) -> bool:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=30, help="seconds of measured load per stack")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds of unmeasured load first")
+    parser.add_argument("--warmup", type=int, help="seconds of unmeasured load first (3; --browse: 60, so that "
+                                                   "most clients are past the grace period when measured)")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--connections", type=int, default=16, help="wrk connections")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
@@ -296,7 +313,8 @@ def main() -> int:
                         help="uvicorn: ASGI (tests.deploy.asgi), --workers processes; --worker-class is ignored")
     parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
     parser.add_argument("--threads-per-worker", type=int, default=1, help="gthread threads per worker")
-    parser.add_argument("--clients", type=int, default=3000, help="distinct X-Forwarded-For addresses")
+    parser.add_argument("--clients", type=int, help="distinct X-Forwarded-For addresses (3000: under --browse "
+                                                    "a client's page views ~6 s apart at ~1,300 requests/s)")
     parser.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/smartlayer_bench")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--key-prefix", default="slbench")
@@ -309,7 +327,13 @@ def main() -> int:
                                                        "(experiments; the figures in the README use none)")
     parser.add_argument("--model", action="store_true",
                         help="train and activate a model and site profile first (every feature on)")
+    parser.add_argument("--browse", action="store_true",
+                        help="clients replay human sessions (pages and assets, human-paced): benign to the model")
+    parser.add_argument("--browse-seed", type=int, default=2, help="seed of the week replayed (the model's is 1)")
+    parser.add_argument("--browse-pool", type=int, default=300, help="people replayed (the week has 300)")
     args = parser.parse_args()
+    args.clients = args.clients or 3000
+    args.warmup = args.warmup if args.warmup is not None else 60 if args.browse else 3
     if args.worker_class == "gthread" and args.threads_per_worker == 1:
         args.threads_per_worker = 4
 
@@ -326,9 +350,21 @@ def main() -> int:
         args.model_store = str(workdir / "store")
         summary, pages = train_model(args, workdir)
         print(summary)
-        print("pages requested (the generated site's most visited):", " ".join(pages))
-    script.write_text(WRK_SCRIPT % {"pool": args.clients, "threads": args.threads, "ua": BROWSER_UA,
-                                    "paths": ", ".join(json.dumps(p) for p in pages)})
+        if not args.browse:
+            print("pages requested (the generated site's most visited):", " ".join(pages))
+    args.burst = burst = 0.0
+    if args.browse:
+        persons, starts, week = week_people(args.browse_seed, args.browse_pool)
+        args.burst = burst = week["pool_burst"]
+        script.write_text(lua_script(persons, starts, args.clients, args.threads))
+        print(f"browse: {len(persons)} people of the normal week of seed {args.browse_seed} replayed by "
+              f"{args.clients} clients ({burst:.2f} requests a page view); "
+              f"that week's people: {week['burst']:.2f} requests a page view, dwell between page views "
+              f"median {week['p50']:.1f} s, mean {week['mean']:.1f} s (p10 {week['p10']:.1f}, p25 {week['p25']:.1f}, "
+              f"p75 {week['p75']:.1f}, p90 {week['p90']:.1f}; {week['n']} gaps)")
+    else:
+        script.write_text(WRK_SCRIPT % {"pool": args.clients, "threads": args.threads, "ua": BROWSER_UA,
+                                        "paths": ", ".join(json.dumps(p) for p in pages)})
 
     server = (f"uvicorn {args.workers} workers (ASGI)" if args.server == "uvicorn" else
               f"gunicorn {args.workers} × {args.worker_class}"
@@ -336,8 +372,10 @@ def main() -> int:
     print(server
           + f" on 127.0.0.1; wrk -t{args.threads} -c{args.connections} -d{args.duration}s after a "
           f"{args.warmup} s warm-up")
-    print(f"clients: every request carries X-Forwarded-For from a pool of {args.clients} addresses; the "
-          "server trusts one proxy hop (TRUSTED_PROXY_COUNT=1), so the load is many benign clients, not one flood")
+    if not args.browse:
+        print(f"clients: every request carries X-Forwarded-For from a pool of {args.clients} addresses; the "
+              "server trusts one proxy hop (TRUSTED_PROXY_COUNT=1), so the load is many benign clients, not one "
+              "flood")
     from redis.utils import HIREDIS_AVAILABLE
 
     backend = json.loads(args.smart).get("WINDOW_BACKEND", "auto")
@@ -380,7 +418,14 @@ def main() -> int:
                 print(f"  {stack}: wrk saw {r['non_2xx_3xx']} non-2xx/3xx responses")
 
     for n, results in enumerate(rounds, 1):
-        m = results["smartlayer"]["metrics"]
+        full = results["smartlayer"]
+        pace = f"; mean dwell {args.clients * burst / full['rps']:.1f} s between a client's page views" if burst else ""
+        print(f"\nround {n} smartlayer: {full['served'].get('2xx', 0)} served (2xx, warm-up included); measured "
+              f"part: {sum(c for _, c in full['reasons'])} refused; "
+              f"{full['past_grace']:.0%} of its inspected requests from clients past the grace period{pace}")
+        for reason, count in full["reasons"][:8]:
+            print(f"  refused {count:>7}  {reason}")
+        m = full["metrics"]
         if m.get("bus.sent"):
             print(f"\nround {n} replication: {m['bus.sent']} window events published, {m.get('bus.received', 0)} "
                   f"merged from the other worker(s), {m.get('bus.dropped', 0)} dropped")

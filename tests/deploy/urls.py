@@ -10,6 +10,7 @@ is signed with this project's ``SECRET_KEY``, so a test cannot forge one).
 """
 from __future__ import annotations
 
+import mimetypes
 import os
 import time
 
@@ -23,7 +24,18 @@ def ok(request: HttpRequest, rest: str = "") -> HttpResponse:
     return HttpResponse("ok", content_type="text/plain")
 
 
+#: the asset prefixes of the generated site, answered with their own type (load.py --browse:
+#: the log rows and the site profile see what a real site's would); every other path is a page
+ASSET_PREFIXES = ("/static/", "/media/", "/favicon.ico")
+#: the generated week's types where Python's table differs
+ASSET_TYPES = {".js": "application/javascript", ".ico": "image/x-icon"}
+
+
 def page(request: HttpRequest, rest: str = "") -> HttpResponse:
+    if request.path.startswith(ASSET_PREFIXES):
+        ext = os.path.splitext(request.path)[1].lower()
+        kind = ASSET_TYPES.get(ext) or mimetypes.guess_type(request.path)[0] or "application/octet-stream"
+        return HttpResponse(b"ok", content_type=kind)
     return HttpResponse("<!doctype html><title>ok</title><p>ok</p>", content_type="text/html; charset=utf-8")
 
 
