@@ -118,7 +118,20 @@ def people(week: Iterable[Any], size: int, most: int = 150,
     return persons, starts
 
 
-LUA = """
+#: What every load script of ``load.py`` starts with: wrk's threads numbered (``tid``) and client
+#: number *n*'s ``X-Forwarded-For`` address (``10.x.y.z``), the same in the plain and the browsing load.
+WRK_PRELUDE = """
+local created = 0
+function setup(thread)
+  thread:set("tid", created)
+  created = created + 1
+end
+function client_ip(n)
+  return string.format("10.%%d.%%d.%%d", math.floor(n / 65536) %% 256, math.floor(n / 256) %% 256, n %% 256)
+end
+"""
+
+LUA = WRK_PRELUDE + """
 -- browse: client n replays person n mod POOL from its own address, from one of its visits on
 -- (plus the script's argument: the bursts a warm-up run already sent); each thread owns every
 -- NTHREADS-th client and, burst after burst, sends a random client's whole next burst
@@ -127,11 +140,6 @@ local FETCH = %(fetch)s
 local SESS = %(sessions)s
 local STARTS = %(starts)s
 local POOL, CLIENTS, NTHREADS = %(pool)d, %(clients)d, %(threads)d
-local created = 0
-function setup(thread)
-  thread:set("tid", created)
-  created = created + 1
-end
 function init(args)
   mine, nextb, cur, pos = {}, {}, nil, 2
   local skip = tonumber(args[1] or "0")
@@ -150,7 +158,7 @@ function request()
     nextb[c] = (b + 1) %% #s
     cur, pos = s[b + 1], 2
     ua = S[cur[1]]
-    ip = string.format("10.%%d.%%d.%%d", math.floor(c / 65536) %% 256, math.floor(c / 256) %% 256, c %% 256)
+    ip = client_ip(c)
   end
   local p, a, r, f = cur[pos], cur[pos + 1], cur[pos + 2], cur[pos + 3]
   pos = pos + 4

@@ -83,7 +83,7 @@ from urllib.parse import urlparse
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.benchmarks.browse import lua_script, refusals, week_people  # noqa: E402
+from tests.benchmarks.browse import WRK_PRELUDE, lua_script, refusals, week_people  # noqa: E402
 from tests.benchmarks.load_report import TARGET_RATIO, report  # noqa: E402,F401 - TARGET_RATIO: the verdict's bar
 from tests.deploy.counter import read_counts, read_metrics  # noqa: E402
 from tests.deploy.servers import (  # noqa: E402
@@ -96,26 +96,20 @@ from tests.deploy.servers import (  # noqa: E402
     uvicorn_cmd,
 )
 
-WRK_SCRIPT = """
+WRK_SCRIPT = WRK_PRELUDE + """
 -- every request: another client address from a pool, a browser user agent,
 -- one of a few pages; threads take interleaved slices so no two share a step
 local POOL, NTHREADS = %(pool)d, %(threads)d
 local UA = "%(ua)s"
 local paths = {%(paths)s}
-local created = 0
-function setup(thread)
-  thread:set("tid", created)
-  created = created + 1
-end
 function init(args)
   counter = 0
 end
 function request()
   counter = counter + 1
   local n = (tid + counter * NTHREADS) %% POOL
-  local ip = string.format("10.%%d.%%d.%%d", math.floor(n / 65536) %% 256, math.floor(n / 256) %% 256, n %% 256)
   return wrk.format("GET", paths[(counter %% #paths) + 1],
-                    {["X-Forwarded-For"] = ip, ["User-Agent"] = UA, ["Accept"] = "text/html"})
+                    {["X-Forwarded-For"] = client_ip(n), ["User-Agent"] = UA, ["Accept"] = "text/html"})
 end
 """
 
