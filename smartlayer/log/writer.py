@@ -48,6 +48,7 @@ from typing import Any
 from django.db import close_old_connections
 
 from ..conf import sl_settings
+from ..request.context import build_log_row
 from ..state import ban_persist, prom
 from ..state.failures import count, report_failure
 from ..state.singleton import ProcessSingleton
@@ -78,7 +79,7 @@ class LogWriter:
     # ── request path ───────────────────────────────────────────────────────
     def put(self, row: dict[str, Any] | tuple) -> bool:
         """Queue one row — a dict, or a tuple whose first item makes the row from it in the writer's
-        thread (:meth:`_take`); never blocks.  Returns False (and counts) when full."""
+        thread (``None``: the request log's :func:`build_log_row`; :meth:`_take`); never blocks.  Returns False (and counts) when full."""
         q = self.queue
         if len(q) >= self.maxsize:
             self.stats["dropped_full"] += 1
@@ -106,15 +107,17 @@ class LogWriter:
     def _take(self, limit: int) -> list[dict[str, Any]]:
         """Up to ``limit`` rows off the queue.  A queued tuple is a row still to be made — the request
         thread only captured its values (``capture_log_row``); its first item makes the row, here, in the
-        writer's thread.  One that cannot be made is dropped, counted and reported, never lost silently."""
+        writer's thread (``None``: :func:`build_log_row`, named so because a function in the tuple would
+        keep the collector tracking it while it waits).  One that cannot be made is dropped, counted and reported, never lost silently."""
         rows: list[dict[str, Any]] = []
         pop = self.queue.popleft
         try:
             while len(rows) < limit:
                 row = pop()
                 if row.__class__ is tuple:
+                    make = row[0]
                     try:
-                        row = row[0](row)
+                        row = build_log_row(row) if make is None else make(row)
                     except Exception as exc:  # noqa: BLE001 - one row, not the batch
                         self._drop_unbuilt(exc)
                         continue

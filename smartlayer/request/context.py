@@ -183,13 +183,21 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     the query string's parameter names and shapes (the middleware hands
     :func:`~smartlayer.profile.shapes.query_params`); the row records them, worked out by the writer
     too — the raw query string is taken instead.
+
+    A benign request's tuple holds no container, only atomic values (the client's key, address and
+    user id rather than the client; ``None`` for no parameters; ``None`` first, which the writer reads
+    as "made by :func:`build_log_row`"): CPython's collector untracks such a tuple at the first young
+    collection it survives.  The rows wait up to ``LOG_FLUSH_INTERVAL`` for the writer, and, tracked,
+    every young and middle collection traversed them and moved them up to the old generation, whose
+    growth is what triggers a full collection (tens of ms with the host's whole heap).
     """
     params = ctx.params
     deferred = (query_shapes, ctx.query) if query_shapes is not None and params is None and ctx.query else None
-    return (build_log_row, ctx.client, ctx.started, ctx.method, ctx.path, ctx.user_agent, status, elapsed_ms,
-            ctx.refused_by, tuple(ctx.decisions), ctx.rule_score, ctx.model_score, ctx.payload_score,
-            ctx.model_version, response_type, ctx.accept, ctx.fetch, ctx.xrw, ctx.referer, params,
-            sl_settings.LOG_USER_AGENT_MAX, deferred)
+    client = ctx.client
+    return (None, client.key, client.ip, client.user_id, ctx.started, ctx.method, ctx.path, ctx.user_agent,
+            status, elapsed_ms, ctx.refused_by, tuple(ctx.decisions), ctx.rule_score, ctx.model_score,
+            ctx.payload_score, ctx.model_version, response_type, ctx.accept, ctx.fetch, ctx.xrw, ctx.referer,
+            params or None, sl_settings.LOG_USER_AGENT_MAX, deferred)
 
 
 def build_log_row(captured: tuple) -> dict[str, Any]:
@@ -201,15 +209,14 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
     row — all of its texts ASCII without a NUL — is checked in one pass over
     their concatenation instead of one call per column.
     """
-    (_, client, started, method, path, user_agent, status, elapsed_ms, refused_by, decisions, rule_score,
-     model_score, payload_score, model_version, response_type, accept, fetch, xrw, referer, params,
+    (_, client_key, ip, user_id, started, method, path, user_agent, status, elapsed_ms, refused_by, decisions,
+     rule_score, model_score, payload_score, model_version, response_type, accept, fetch, xrw, referer, params,
      ua_max, deferred) = captured
     if deferred is not None:   # no validator scanned it: the query string's names and shapes (capture_log_row)
         params = deferred[0](deferred[1])
     head = refused_by if refused_by is not None else _headline(decisions)
     cut = log_columns()
-    user_id = client.user_id
-    texts = (client.key, method, path, user_agent, model_version,
+    texts = (client_key, method, path, user_agent, model_version,
              response_type.partition(";")[0].strip().lower(), accept, fetch,
              referer_host(referer) if referer else "", "" if user_id is None else user_id)
     try:
@@ -223,7 +230,7 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
         "timestamp": datetime.fromtimestamp(started, tz=timezone.utc),
         "client_key": key[:cut["client_key"]],
         "user_id": None if user_id is None else uid[:cut["user_id"]],
-        "ip_address": client.ip or None,  # an inet column: never ""
+        "ip_address": ip or None,  # an inet column: never ""
         "method": method[:cut["method"]],
         "path": path[:cut["path"]],
         "status_code": max(0, min(int(status), 32767)),

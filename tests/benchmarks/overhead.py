@@ -27,6 +27,9 @@ smartlayer.ml.forest:CompiledForest.anomaly_score`` (a name imported by its call
 caller reads it).  Each pass also prints the request thread's CPU time per request (median): equal to
 the wall time, the thread was not kept waiting (the GIL, the log writer's thread).
 
+``--gc`` also times every garbage collection of the measured passes, by stack (the one handling a
+request when it began, or the log writer's thread) and generation (:mod:`overhead_gc`).
+
 ``--model`` first trains a model and the site profile on a generated normal
 week (as ``train_smartlayer --activate`` would, into a temporary store) so
 that every feature of the wave is on: the profile judges each request and the
@@ -48,6 +51,8 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from smartlayer import MIDDLEWARE as SMARTLAYER_MIDDLEWARE  # noqa: E402
+from tests.benchmarks.overhead_gc import PROBE  # noqa: E402
+from tests.benchmarks.overhead_gc import report as gc_report  # noqa: E402
 from tests.deploy.stack import DJANGO_BASE_MIDDLEWARE as BASE_MIDDLEWARE  # noqa: E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
@@ -146,6 +151,7 @@ def run(requests: int, clients: int, warm: bool) -> dict:
                         path = paths[i % len(paths)]
                     env = environ(path, ip)
                     _PARTS.on = name == "smartlayer"
+                    PROBE.stack = name
                     c0, t0 = thread_ns(), time.perf_counter_ns()
                     response = handler(env, start_response)
                     b"".join(response)
@@ -153,6 +159,7 @@ def run(requests: int, clients: int, warm: bool) -> dict:
                     times[name].append((time.perf_counter_ns() - t0) / 1000)
                     cpu[name].append((thread_ns() - c0) / 1000)
                     _PARTS.on = False
+                    PROBE.stack = "between"
                     code = start_response.status.split()[0]
                     statuses[name][code] = statuses[name].get(code, 0) + 1
                     if name == "smartlayer":
@@ -173,6 +180,7 @@ def run(requests: int, clients: int, warm: bool) -> dict:
     out["added_median"] = out["smartlayer"]["median"] - out["bare"]["median"]
     out["rows"] = (written, sent_full, get_writer().stats["dropped_full"])
     out["parts"] = _PARTS.take(sent_full)
+    out["gc"] = PROBE.take()
     return out
 
 
@@ -231,6 +239,8 @@ def report(title: str, r: dict) -> None:
           f"smartlayer {r['smartlayer']['cpu_median']:.1f}")
     for spec, (per_request, median, mean) in r["parts"].items():
         print(f"  {spec}: {per_request:.2f} calls/request, median {median:.1f} µs, mean {mean:.1f} µs a call")
+    if PROBE.on:
+        gc_report(r["gc"], {name: sum(r[name]["statuses"].values()) for name in ("bare", "smartlayer")})
 
 
 def main() -> int:
@@ -241,6 +251,8 @@ def main() -> int:
     parser.add_argument("--postgres", help="run on this PostgreSQL database URL (tables are created there)")
     parser.add_argument("--model", action="store_true",
                         help="train and activate a model and site profile first (every feature on)")
+    parser.add_argument("--gc", action="store_true",
+                        help="time every garbage collection of the measured passes, by stack and generation")
     parser.add_argument("--parts", nargs="*", default=[], metavar="MODULE:NAME",
                         help="also time these callables in place, in the smartlayer stack (see the docstring)")
     args = parser.parse_args()
@@ -293,10 +305,16 @@ def main() -> int:
         _PARTS.wrap(spec)
     # warm-up: imports, caches, first-request costs
     run(400, 100, warm=False)
+    if args.gc:
+        PROBE.install()
+        PROBE.on = True
     cold = run(args.requests, args.clients, warm=False)
     report(f"{args.requests} requests from {args.clients} rotating client IPs (anonymous, benign)", cold)
     warm_clients = max(1, args.requests // 2 // 30)
+    PROBE.on, on = False, PROBE.on
     run(warm_clients * 21, warm_clients, warm=True)  # take every client past its 20-request grace
+    PROBE.take()
+    PROBE.on = on
     warm = run(args.requests // 2, warm_clients, warm=True)
     report(f"{args.requests // 2} requests from {warm_clients} clients past the grace period "
            "(rules evaluated on every request)", warm)
