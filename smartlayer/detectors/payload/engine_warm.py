@@ -38,7 +38,7 @@ WARM_CHARS = 60 * 1024
 #: patterns are searched one by one there, each with its own automaton, which the long passes do not warm.
 _PREFIX_CHARS = 1536
 #: Modules of the standard library read for the warm text (sorted by name; a few hundred KiB are enough).
-_MAX_FILES = 300
+_MAX_FILES = 150
 
 
 def warm_lines(limit: int = WARM_TEXTS * WARM_CHARS) -> list[str]:
