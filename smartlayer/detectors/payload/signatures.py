@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from .engine import Engine
 from .engine_view import EngineView
+from .engine_warm import warm
 from .families import protocol, sql, system, web
-from .sigbase import KINDS, Signature
+from .sigbase import BODY, KINDS, Signature
 
 __all__ = ["PARANOIA_LEVELS", "SIGNATURES", "Signature", "engine_for"]
 
@@ -59,6 +60,8 @@ def engine_for(paranoia: int, kind: str, extra: Sequence[Signature] = ()) -> tup
                 engine = _shared_view(paranoia, chosen, extras)
             else:
                 engine = _compile(chosen, extras, prefilter_later=PREFILTER_LATER[0])
+                if kind == BODY and not PREFILTER_LATER[0]:     # the kind of the 64 KiB texts (.engine_warm)
+                    warm(engine)
             chosen += extras
             if len(_ENGINES) > 64:       # settings reloaded many times (tests): keep the table bounded
                 _ENGINES.clear()
