@@ -17,7 +17,7 @@ from typing import Any
 from . import held as _held
 from .early import first_block
 from .engine import SET_CHARS as _SET_CHARS
-from .evidence import laid_out
+from .evidence import gathered, laid_out
 from .normalise import _normalise, without_sql_comments
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
 from .parts import LOCATION_KINDS as _KINDS
@@ -179,6 +179,8 @@ class Matcher:
         self.candidates.clear()      # what an earlier flush found says nothing of these texts
         self.narrowed.clear()
         self.raw_only.clear()
+        if not pending:              # a request whose every text is known clean
+            return
         if len(pending) == 1:
             kind, location, text, key, lines = pending[0]
             if not lines:
@@ -186,6 +188,44 @@ class Matcher:
                 if not self.match_text(text, location):
                     self.remember(kind, [(text, key)])
                 return
+            if len(text) <= _CLEAN_TEXT_CHARS and not (self.hits or self.set_chars or self.located_chars):
+                held = _held._HELD.get((self.engines.get(kind) or self.engine(kind), text))
+                if held is not None:         # a form part's pairs that hold something, met before: its plan
+                    self.planned(held[4], pending)
+                    return
+        self.flushed(pending)
+
+    def planned(self, plans: dict[str, _held.Plan], pending: list[tuple[str, str, str, Any, bool]]) -> None:
+        """Flush the one text of several lines ``pending`` holds, known to hold something (:data:`.held._HELD`),
+        for a scan that found nothing before: as its plan says (:class:`.held.Plan`), else as any flush,
+        then kept as its plan.
+
+        Exact: before its first hit, a scan's flush of a text under :data:`.parts.CLEAN_TEXT_CHARS` depends
+        on nothing else than the engine, the text and its location — no label is listed yet, no signature
+        counted, each hit may be located (a plan is kept only when each was), and it matches again far less
+        than the :data:`.engine.SET_CHARS` characters after which it may stop at a block.  The memory of clean
+        texts only spares it work: a line known clean holds nothing either way.
+        """
+        location = pending[0][1]
+        plan = plans.get(location)
+        if plan is not None:
+            self.passes += plan.passes
+            self.set_chars += plan.set_chars
+            self.located_chars += plan.located_chars
+            if plan.laid is not None:
+                self.credit(plan.laid)
+            return
+        passes, skipped = self.passes, len(self.skipped)
+        self.flushed(pending)
+        if self.located == len(self.hits) and len(self.skipped) == skipped:
+            plans[location] = _held.Plan(gathered(self.listed, self.hits), self.passes - passes, self.set_chars,
+                                         self.located_chars)
+
+    def flushed(self, pending: list[tuple[str, str, str, Any, bool]]) -> None:
+        """:meth:`flush`'s passes over texts of several kinds (or a form part's pairs), and where they found
+        something each text matched again alone."""
+        if len(pending) == 1:
+            kind, _, text, key, _ = pending[0]
             by_kind: dict[str, list[tuple[str, Any]]] = {kind: [(text, key)]}   # a form part's pairs, a line each
         else:
             by_kind = {}
@@ -341,7 +381,7 @@ class Matcher:
                 if found and size <= _CLEAN_TEXT_CHARS:
                     remembered = _held.hold(engine, text, found)
             if remembered is not None:
-                found, memo, made, laid = remembered
+                found, memo, made, laid, _ = remembered
                 done = laid.get(location)
                 if done is not None and self.located + len(done.hits) <= _MAX_LOCATED:   # each located, as below
                     self.credit(done)

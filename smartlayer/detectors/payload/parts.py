@@ -204,8 +204,11 @@ class PartReader:
             self.decoded_forms += 1
             self.remembered_forms += 1
             self.known_parts.append(location)        # and its shapes are remembered (.shapes._PARTS)
-            split, pairs = kept
+            split, pairs, lines, count = kept
             self.decoded[location] = (text, split)
+            if count > 1 or len(pairs) > MAX_RESCANNED:    # as queue_pairs() queues them (a key: no flush among them)
+                self.queue(lines, location, key, len(pairs) <= MAX_RESCANNED)
+                return True
         else:
             if "%26" in text:
                 return False

@@ -119,7 +119,8 @@ class _Scan(Evidence, Matcher, PartReader):
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "listed", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered", "remembered_forms",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars", "known_parts",
-                 "pending_chars", "stopped", "decoded", "narrowed", "raw_only", "prefixed")
+                 "pending_chars", "stopped", "decoded", "narrowed", "raw_only", "prefixed",
+                 "whole")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -151,6 +152,7 @@ class _Scan(Evidence, Matcher, PartReader):
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
         self.decoded: dict[str, tuple[str, list[str]]] = {}   # form parts' decoded pairs (PartReader.form_part)
         self.known_parts: list[str] = []     # locations whose whole form part was remembered, clean or its decoding
+        self.whole = None                    # the hits laid out that were the request's first (Evidence.credit)
 
     # texts (the evidence they make: .evidence)
     def normalised(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> str:
