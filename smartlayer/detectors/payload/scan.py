@@ -62,6 +62,7 @@ from .config import _Config, _config, paranoia_level  # noqa: F401 - the module'
 from .early import prefix_blocks
 from .evidence import Evidence
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
+from .joined import JoinedFields
 from .matching import Matcher, _has_comment
 from .normalise import _MAX_FOLD_GROWTH, _as_text, _is_plain, _normalise
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
@@ -113,7 +114,7 @@ _CLEAN_ENGINES: set[Any] = set()
 _CLEAN_MAX_ENGINES = 8
 
 
-class _Scan(Evidence, Matcher, PartReader):
+class _Scan(Evidence, Matcher, JoinedFields, PartReader):
     """Collects the evidence of one request, part by part."""
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "listed", "hits", "excerpt", "truncated", "skipped", "located",
