@@ -37,6 +37,7 @@ class Evidence:
     skipped: list[str]
     budget: int
     growth: int
+    whole: Laid | None
 
     def _hit(self, sig: Signature, location: str, text: str, position: int | None, made: dict | None = None,
              label: str = "") -> None:
@@ -70,6 +71,8 @@ class Evidence:
         one), else one by one.  The caller checked that each may be located (:data:`.matching._MAX_LOCATED`)."""
         labels, seen = self.labels, self.seen
         if laid.distinct and labels.isdisjoint(laid.labels):
+            if not self.hits:
+                self.whole = laid            # the request's first hits: result() may list them as laid out
             labels.update(laid.labels)
             self.located += len(laid.hits)
             self.hits.extend(laid.hits)
@@ -129,10 +132,14 @@ class Evidence:
         hits = self.hits
         if not hits:
             return ScanResult(0, [], "", self.truncated, self.skipped)
-        # heaviest first, ties in the order found (a reversed sort keeps that order): no Python call per hit
-        ordered = sorted(hits, key=_WEIGHT, reverse=True)
-        # the labels as listed (Hit.label, without its call), unless the sort moved a hit
-        labels = self.listed if ordered == hits else [f"{hit.signature}@{hit.location}" for hit in ordered]
+        whole = self.whole
+        if whole is not None and len(hits) == len(whole.hits):   # hits only grow: these are the laid out ones
+            ordered, labels = list(whole.ordered), list(whole.ordered_labels)
+        else:
+            # heaviest first, ties in the order found (a reversed sort keeps that order): no Python call per hit
+            ordered = sorted(hits, key=_WEIGHT, reverse=True)
+            # the labels as listed (Hit.label, without its call), unless the sort moved a hit
+            labels = self.listed if ordered == hits else [f"{hit.signature}@{hit.location}" for hit in ordered]
         excerpt = self.excerpt
         # lone surrogates (from JSON "\\ud800") would break a log write or an LLM call
         return ScanResult(self.score, labels, excerpt if excerpt.isascii() else excerpt.encode("utf-8", "replace").decode("utf-8"),
@@ -149,24 +156,35 @@ class Laid(NamedTuple):
     score: int                                        # their sum
     excerpt: str                                      # the first excerpt that is not empty
     distinct: bool                                    # no name twice (two patterns of one signature: one by one)
+    ordered: tuple[Hit, ...]                          # the hits as a result lists them alone (Evidence.result)
+    ordered_labels: tuple[str, ...]                   # and their labels
+
+
+def gathered(labels: Any, hits: Any) -> Laid | None:
+    """``hits`` and their ``labels`` (``name@location``, in the order found) laid out as :meth:`Evidence.credit`
+    credits them; None when there are none."""
+    if not hits:
+        return None
+    hits, labels = tuple(hits), tuple(labels)
+    weights = {hit.signature: hit.weight for hit in hits}
+    ordered = tuple(sorted(hits, key=_WEIGHT, reverse=True))        # as result() orders them
+    entries = tuple((label, hit.signature, hit.weight, hit) for label, hit in zip(labels, hits, strict=True))
+    return Laid(entries, labels, hits, weights, sum(weights.values()), next((hit.excerpt for hit in hits if hit.excerpt), ""),
+                len(weights) == len(hits), ordered,
+                labels if ordered == hits else tuple(f"{hit.signature}@{hit.location}" for hit in ordered))
 
 
 def laid_out(signatures: Any, location: str, found: list[int], memo: dict[int, int],
              made: dict[tuple[str, int | None], Any]) -> Laid | None:
     """The hits a short text held (``found``, the engine's ``signatures``) at ``location``, each located,
     in the order found, as :meth:`Evidence.credit` credits them; None while one is not made yet (or none)."""
-    laid = []
+    labels, hits = [], []
     for index in found:
-        sig = signatures[index]
-        label = f"{sig.name}@{location}"
+        label = f"{signatures[index].name}@{location}"
         position = memo.get(index)
         hit = made.get((label, position)) if position is not None else None
         if hit is None:
             return None
-        laid.append((label, sig.name, sig.weight, hit))
-    if not laid:
-        return None
-    weights = {name: weight for _, name, weight, _ in laid}
-    return Laid(tuple(laid), tuple(entry[0] for entry in laid), tuple(entry[3] for entry in laid), weights,
-                sum(weights.values()), next((hit.excerpt for *_, hit in laid if hit.excerpt), ""),
-                len(weights) == len(laid))
+        labels.append(label)
+        hits.append(hit)
+    return gathered(labels, hits)

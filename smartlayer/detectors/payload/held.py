@@ -9,7 +9,7 @@ texts that hold something, which the clean memory never does.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 #: What short texts hold, by (engine, text): the patterns the engine's set finds in the text, where each
 #: first matches once a hit is located there, and the hits made of them (:meth:`.scan._Scan._hit`).  A
@@ -20,8 +20,11 @@ from typing import Any
 #: fills no memory, and keeps no objects for the cyclic collector to walk).  Keyed by the engine object,
 #: so new settings start afresh; bounded, cleared when full (and when it holds many engines).
 #: Fourth, by location, those hits laid out as :meth:`.evidence.Evidence.credit` credits them once each is made
-#: and located (:func:`.evidence.laid_out`): a probe met again costs one loop, not a call per hit.
-_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any], dict[str, Any]]] = {}
+#: and located (:func:`.evidence.laid_out`): a probe met again costs one loop, not a call per hit.  Fifth, by
+#: location, for a text of several lines (a form part's pairs, a line each), what a scan's flush of it alone
+#: came to (:class:`Plan`).
+_HELD: dict[tuple[Any, str], tuple[list[int], dict[int, int], dict[tuple[str, int | None], Any], dict[str, Any],
+                                   dict[str, Plan]]] = {}
 _HELD_MAX = 1024
 _HELD_ENGINES: set[Any] = set()
 #: Hashes of the (engine, text) keys of texts found holding something once, not yet kept in :data:`_HELD`.
@@ -70,19 +73,37 @@ def hold(engine: Any, text: str, hits: list[int]) -> tuple[list[int], dict[int, 
         _HELD_ENGINES.add(engine)
     if len(_HELD) >= _HELD_MAX:
         _HELD.clear()
-    found = _HELD[key] = (hits, {}, {}, {})
+    found = _HELD[key] = (hits, {}, {}, {}, {})
     return found
+
+
+class Plan(NamedTuple):
+    """What a scan's flush of one text of several lines (a form part's pairs) came to, the scan having found
+    nothing before it (:meth:`.matching.Matcher.flush`): a pure function of the engine, the text and its location.
+
+    The pass over the lines found something (the text is held), so each line was matched again alone to name
+    where: a dozen lines of Python per line, the hits credited, the labels ordered.  The same probe in the same
+    query (a scanner's request sent again) comes to the same hits, which a scan that found nothing before can
+    credit at once.  Its counters are those of the flush that made the plan (which lines it found known clean
+    decided how many characters it matched again, as on any request).
+    """
+
+    laid: Any            # the hits, as :func:`.evidence.gathered` lays them out; None: the lines alone held none
+    passes: int          # engine passes it counted
+    set_chars: int       # characters through the engines' sets
+    located_chars: int   # characters matched again to name where
 
 
 #: Form parts (a query string, an urlencoded body) up to :data:`.parts.FORM_MEMORY_CHARS` long decoded in one
 #: call (:meth:`.parts.PartReader.escaped_form`) and met before, by text: the pairs split from the decoding
-#: (read by the parameter shapes) and the same pairs lowered and collapsed, as the scan queues them.  A part
+#: (read by the parameter shapes), the same pairs lowered and collapsed, and those not empty joined, a line each,
+#: and counted (what the scan queues: :meth:`.matching.Matcher.queue_pairs`, without its join).  A part
 #: found clean is remembered as such by the scan (:data:`.scan._CLEAN`) and not decoded again; one that is
 #: not — a scanner's probe in ``q``, request after request — was unquoted, checked, split, lowered and
 #: collapsed again each time.  What is kept is a pure function of the text (no setting enters the decoding),
 #: hence keyed on the text alone.  Kept only for a part met twice (:data:`_FORMS_MET`: a client sending ever
-#: new values fills no memory); bounded (256 parts of at most 2 KiB, three copies each), cleared when full.
-_FORMS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+#: new values fills no memory); bounded (256 parts of at most 2 KiB, four copies each), cleared when full.
+_FORMS: dict[str, tuple[tuple[str, ...], tuple[str, ...], str, int]] = {}
 _FORMS_MAX = 256
 #: Hashes of the form parts decoded once, not yet kept in :data:`_FORMS`.
 _FORMS_MET: set[int] = set()
@@ -95,7 +116,8 @@ def keep_form(text: str, split: list[str], pairs: list[str]) -> bool:
         return False
     if len(_FORMS) >= _FORMS_MAX:
         _FORMS.clear()
-    _FORMS[text] = (tuple(split), tuple(pairs))
+    lines = [pair for pair in pairs if pair]
+    _FORMS[text] = (tuple(split), tuple(pairs), "\n".join(lines), len(lines))
     return True
 
 

@@ -6,9 +6,11 @@ kind of location over all of a request's texts, a text a line; each text again
 on its own where that pass found something, so that every hit names its
 location; RE2's prefilter instead of the whole-table set past a request's
 first :data:`.engine.SET_CHARS` characters; and the early stop once a long
-request blocks.  :class:`Matcher` keeps no state of its own (the scan's slots
-hold it) and reads the scan's memory of clean texts through
-:meth:`~.scan._Scan.clean_memory`.
+request blocks; a form part's pairs met before that hold something flushed as
+their plan says (:class:`.held.Plan`).  :class:`Matcher` keeps no state of its
+own (the scan's slots hold it) and reads the scan's memory of clean texts
+through :meth:`~.scan._Scan.clean_memory`.  A body's many fields normalised
+together are :mod:`.joined`'s.
 """
 from __future__ import annotations
 
@@ -17,8 +19,8 @@ from typing import Any
 from . import held as _held
 from .early import first_block
 from .engine import SET_CHARS as _SET_CHARS
-from .evidence import laid_out
-from .normalise import _normalise, without_sql_comments
+from .evidence import gathered, laid_out
+from .normalise import without_sql_comments
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
 from .parts import LOCATION_KINDS as _KINDS
 from .parts import MAX_RESCANNED as _MAX_RESCANNED
@@ -42,13 +44,6 @@ _FLUSH_CHARS = 8192
 #: diverse text), and the fields matched again after it reach :meth:`Matcher.blocked`'s share at once
 #: (at 4 KiB, 60 multipart fields of diverse attacks cost 52.5 M instructions, 45.9 M now).
 _FIRST_FLUSH_CHARS = _SET_CHARS + 1
-#: The first group of a body's many fields normalised together (:meth:`Matcher.joined_fields`): past the set's
-#: share too (a group just under it would go through the set, dear on diverse text).
-_FIRST_JOINED_CHARS = 4096
-
-#: Characters of a body's many fields normalised together (:meth:`Matcher.joined_fields`): a flush's worth.
-_JOINED_CHARS = 8192
-
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
@@ -82,54 +77,6 @@ class Matcher:
             found = self.engines[key] = engine_for(self.cfg.paranoia, kind, self.cfg.extra)
         return found
 
-
-    def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
-        """Normalise a body's many fields :data:`_JOINED_CHARS` characters at a time, a field a line, each
-        group queued as one text; False (one by one) when the request's budget would cut them.
-
-        Equivalent to normalising each (a field's own line break is read as a space, as ``lines`` is
-        off for a body): every decoder works within a field, the markers are the union of the fields'.
-        A group is one text as :meth:`flush` matches more than :data:`.parts.MAX_RESCANNED` texts of a location
-        once anyway; groups, so that a body that blocks early is not read further (64 KiB of JSON strings
-        were normalised whole before the first was matched).  A group with a field that decodes to a line
-        break of its own (``%0a``, ``&#10;``: the lines would no longer be the fields) goes field by field.
-        """
-        if self.stopped:
-            return True
-        if sum(map(len, raws)) + len(raws) - 1 > self.budget:      # the fields joined, as one text would be
-            return False
-        start = 0
-        while start < len(raws):
-            end, size = start, 0
-            group_chars = _JOINED_CHARS if self.passes else _FIRST_JOINED_CHARS
-            while end < len(raws) and (end == start or size + len(raws[end]) < group_chars):
-                size += len(raws[end]) + 1
-                end += 1
-            if self.stopped:
-                return True
-            group = raws[start:end]
-            start = end
-            joined = "\n".join([raw.replace("\n", " ") if "\n" in raw else raw for raw in group])
-            text, markers = _normalise(joined, form=form, lines=False, growth=self.growth, keep_lines=True)
-            if text.count("\n") != len(group) - 1:
-                for raw in group:
-                    self.text(raw, location, form=form)
-                continue
-            self.joined_parts += 1
-            text = "\n".join([line for line in self.account(joined, text, markers, location).split("\n") if line])
-            if text:                         # matched alone, as one long text is: not again among other texts
-                self.matched_now(text, location)
-        return True
-
-    def matched_now(self, text: str, location: str) -> None:
-        """Queue ``text`` and match it at once, alone; the request stops being read if it then blocks."""
-        if self.pending:
-            self.flush()
-            self.stopped = self.blocked()
-        self.queue(text, location)
-        if self.pending:
-            self.flush()
-            self.stopped = self.blocked()
 
     def queue(self, text: str, location: str, key: tuple[Any, str, int] | None = None, lines: bool = False) -> None:
         """Keep a normalised text for the one pass per kind of location (see :meth:`flush`).
@@ -179,6 +126,9 @@ class Matcher:
         self.candidates.clear()      # what an earlier flush found says nothing of these texts
         self.narrowed.clear()
         self.raw_only.clear()
+        if not pending:              # a request whose every text is known clean
+            return
+        plans = None                 # a form part's pairs met before, holding something: their plans (planned())
         if len(pending) == 1:
             kind, location, text, key, lines = pending[0]
             if not lines:
@@ -186,6 +136,13 @@ class Matcher:
                 if not self.match_text(text, location):
                     self.remember(kind, [(text, key)])
                 return
+            if len(text) <= _CLEAN_TEXT_CHARS and not (self.hits or self.set_chars or self.located_chars):
+                held = _held._HELD.get((self.engines.get(kind) or self.engine(kind), text))
+                if held is not None:
+                    plans, where = held[4], location
+                    if self.planned(plans.get(where)):
+                        return
+                    passes, skipped = self.passes, len(self.skipped)     # else this flush makes its plan
             by_kind: dict[str, list[tuple[str, Any]]] = {kind: [(text, key)]}   # a form part's pairs, a line each
         else:
             by_kind = {}
@@ -257,7 +214,30 @@ class Matcher:
             if self.blocked():
                 return
             self.match_text("\n".join(texts), location)
+        if plans is not None and self.located == len(self.hits) and len(self.skipped) == skipped:
+            plans[where] = _held.Plan(gathered(self.listed, self.hits), self.passes - passes, self.set_chars,
+                                      self.located_chars)
 
+
+    def planned(self, plan: _held.Plan | None) -> bool:
+        """Flush a form part's pairs met before that hold something (:data:`.held._HELD`), for a scan that
+        found nothing before, as their plan says (:class:`.held.Plan`); False when there is none yet (then
+        :meth:`flush` makes it).
+
+        Exact: before its first hit, a scan's flush of a text under :data:`.parts.CLEAN_TEXT_CHARS` depends
+        on nothing else than the engine, the text and its location — no label is listed yet, no signature
+        counted, each hit may be located (a plan is kept only when each was), and it matches again far less
+        than the :data:`.engine.SET_CHARS` characters after which it may stop at a block.  The memory of clean
+        texts only spares it work: a line known clean holds nothing either way.
+        """
+        if plan is None:
+            return False
+        self.passes += plan.passes
+        self.set_chars += plan.set_chars
+        self.located_chars += plan.located_chars
+        if plan.laid is not None:
+            self.credit(plan.laid)
+        return True
 
     def blocked(self) -> bool:
         """Whether the request already scores a block and has been matched at length, so that matching
@@ -341,7 +321,7 @@ class Matcher:
                 if found and size <= _CLEAN_TEXT_CHARS:
                     remembered = _held.hold(engine, text, found)
             if remembered is not None:
-                found, memo, made, laid = remembered
+                found, memo, made, laid, _ = remembered
                 done = laid.get(location)
                 if done is not None and self.located + len(done.hits) <= _MAX_LOCATED:   # each located, as below
                     self.credit(done)

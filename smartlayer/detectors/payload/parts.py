@@ -204,8 +204,11 @@ class PartReader:
             self.decoded_forms += 1
             self.remembered_forms += 1
             self.known_parts.append(location)        # and its shapes are remembered (.shapes._PARTS)
-            split, pairs = kept
+            split, pairs, lines, count = kept
             self.decoded[location] = (text, split)
+            if count > 1 or len(pairs) > MAX_RESCANNED:    # as queue_pairs() queues them (a key: no flush among them)
+                self.queue(lines, location, key, len(pairs) <= MAX_RESCANNED)
+                return True
         else:
             if "%26" in text:
                 return False
@@ -236,7 +239,7 @@ class PartReader:
 
         A body of more than :data:`MAX_RESCANNED` fields (a JSON document,
         a long form) is normalised as one text, a field a line
-        (:meth:`.matching.Matcher.joined_fields`): 2,000 fields cost 2,000 passes
+        (:meth:`.joined.JoinedFields.joined_fields`): 2,000 fields cost 2,000 passes
         through the normaliser otherwise, milliseconds of Python calls.
         """
         budget = self.cfg.max_bytes
@@ -255,7 +258,7 @@ class PartReader:
             self.text(raw, location, form=form)
 
     def joined_fields(self, raws: list[str], location: str, form: bool) -> bool:
-        """Normalise many fields as one text (the scan's; see :meth:`.matching.Matcher.joined_fields`)."""
+        """Normalise many fields as one text (the scan's; see :meth:`.joined.JoinedFields.joined_fields`)."""
         return False
 
     def clip(self, value: str | bytes) -> Any:

@@ -62,6 +62,7 @@ from .config import _Config, _config, paranoia_level  # noqa: F401 - the module'
 from .early import prefix_blocks
 from .evidence import Evidence
 from .extra import compile_extra_patterns, extra_patterns  # noqa: F401 - the module's face for tests
+from .joined import JoinedFields
 from .matching import Matcher, _has_comment
 from .normalise import _MAX_FOLD_GROWTH, _as_text, _is_plain, _normalise
 from .parts import CLEAN_TEXT_CHARS as _CLEAN_TEXT_CHARS
@@ -113,13 +114,14 @@ _CLEAN_ENGINES: set[Any] = set()
 _CLEAN_MAX_ENGINES = 8
 
 
-class _Scan(Evidence, Matcher, PartReader):
+class _Scan(Evidence, Matcher, JoinedFields, PartReader):
     """Collects the evidence of one request, part by part."""
 
     __slots__ = ("cfg", "budget", "growth", "score", "seen", "labels", "listed", "hits", "excerpt", "truncated", "skipped", "located",
                  "pending", "decoded_forms", "passes", "remembered", "remembered_forms",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars", "known_parts",
-                 "pending_chars", "stopped", "decoded", "narrowed", "raw_only", "prefixed")
+                 "pending_chars", "stopped", "decoded", "narrowed", "raw_only", "prefixed",
+                 "whole")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -151,6 +153,7 @@ class _Scan(Evidence, Matcher, PartReader):
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
         self.decoded: dict[str, tuple[str, list[str]]] = {}   # form parts' decoded pairs (PartReader.form_part)
         self.known_parts: list[str] = []     # locations whose whole form part was remembered, clean or its decoding
+        self.whole = None                    # the hits laid out that were the request's first (Evidence.credit)
 
     # texts (the evidence they make: .evidence)
     def normalised(self, raw: str, location: str, *, form: bool = False, json_text: bool = False) -> str:
