@@ -18,7 +18,10 @@ payload lists (``--data``, as ``payload_corpus.py`` reads them) when they are
 there, else the attacks the tests write, each varied; the benign ones are
 lines of this checkout's own sources and documents.  Each request of a
 diverse shape carries a new shuffle (an engine meeting it for the first
-time); the ``same text again`` shapes repeat one.
+time); the ``same text again`` shapes repeat one.  The ``query`` ones carry
+only :data:`QUERY_DIVERSE_CHARS` characters of snippets, a parameter each:
+short, but matched through the whole-table set, where diverse attacks cost
+most.  Use ``--repeat 7`` or more: three shuffles can miss the dear ones.
 
 Every run scans a fresh Django request (``scan_request``), as
 AIRequestValidator does; building the request is not timed.  Each shape runs
@@ -92,6 +95,11 @@ TEXTS: dict[str, str] = {
 }
 
 
+#: Characters of snippets in the diverse query shapes: a long query string, under the share of a request
+#: matched through the whole-table set (:data:`smartlayer.detectors.payload.engine.SET_CHARS`), whose automaton
+#: meets a new state on nearly every byte of diverse attacks — the dearest place for them, not 64 KiB.
+QUERY_DIVERSE_CHARS = 3000
+
 #: name → whether its snippets are attacks (the diverse shapes; see :func:`diverse`)
 DIVERSE = {"diverse attacks": True, "diverse benign": False}
 
@@ -151,6 +159,10 @@ def make_requests(shape: str, count: int, data: Path = DEFAULT_DATA) -> list[Any
     def build() -> Any:
         if diverse_name in DIVERSE:                     # a new shuffle per request, or the same again
             blob = diverse(DIVERSE[diverse_name], next(seeds), data)
+            if kind == "query":                          # a query string's worth, each snippet a parameter
+                lines = blob[:QUERY_DIVERSE_CHARS].split("\n")
+                return rf.get("/", QUERY_STRING=wsgi("&".join(f"p{i}={quote(line)}" for i, line in enumerate(lines))),
+                              HTTP_USER_AGENT=UA)
             if kind == "form field":                     # one field of a comment box, as a browser posts it
                 return rf.post("/", data=("c=" + quote(blob)).encode(),
                                content_type="application/x-www-form-urlencoded", HTTP_USER_AGENT=UA)
@@ -196,7 +208,7 @@ SHAPES = (
     + [f"{kind}: {name}" for kind in ("form", "json", "multipart", "headers")
        for name in ("union comment bombs, 64 KiB", "quotes + connectors", "tags with attributes", "NFKC U+FDFA (18x)")]
     + ["whole request: 64 KiB body + 8 KiB query + 3 × 8 KiB headers + 4 KiB cookies"]
-    + [f"{kind}: {name}{again}" for name in DIVERSE for kind in ("form field", "body", "json", "multipart")
+    + [f"{kind}: {name}{again}" for name in DIVERSE for kind in ("query", "form field", "body", "json", "multipart")
        for again in ("", ", same text again")]
 )
 
