@@ -44,6 +44,14 @@ _FLUSH_CHARS = 8192
 #: diverse text), and the fields matched again after it reach :meth:`Matcher.blocked`'s share at once
 #: (at 4 KiB, 60 multipart fields of diverse attacks cost 52.5 M instructions, 45.9 M now).
 _FIRST_FLUSH_CHARS = _SET_CHARS + 1
+
+#: Characters of one pass beyond which it goes through the prefilter even within the request's share of the
+#: whole-table set (:data:`.engine.SET_CHARS`): the set's automaton is the product of every signature, and
+#: on a text of many different attack strings (a long query of them) it builds a new state at nearly every
+#: byte — 3,000 characters of them cost 19-24 ms, the prefilter 8 ms.  A typical request's passes (five
+#: query values, a 1 KiB form) are shorter; the answer is the same either way.
+_SET_PASS_CHARS = 1536
+
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
@@ -158,7 +166,7 @@ class Matcher:
                 joined = "\n".join(unknown) if len(unknown) > 1 else unknown[0]
                 self.passes += 1
                 size = len(joined)
-                filtered = self.set_chars + size > _SET_CHARS
+                filtered = self.set_chars + size > _SET_CHARS or size > _SET_PASS_CHARS
                 if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
                     if size <= _CLEAN_TEXT_CHARS and len(unknown) == 1:   # an attack string met before: a lookup
