@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from smartlayer.detectors.payload import engine as engine_module
 from smartlayer.detectors.payload import matching, scan_request
 from tests.helpers import review_request as _request
 from tests.test_payload_plan import _empty, _full
+from tests.test_payload_prefix import engine_calls  # noqa: F401 - the fixture: each pass's length and path
 
 #: Different attack strings, a query parameter each (families the table covers), with plain values between.
 ATTACKS = [
@@ -36,21 +36,9 @@ def _query(size: int) -> dict[str, str]:
     return query
 
 
-def _passes(monkeypatch) -> list[tuple[int, bool]]:
-    seen: list[tuple[int, bool]] = []
-    matches = engine_module.Engine.matches
-
-    def counted(self, text, *, filtered=False):
-        seen.append((len(text), filtered))
-        return matches(self, text, filtered=filtered)
-
-    monkeypatch.setattr(engine_module.Engine, "matches", counted)
-    return seen
-
-
-def test_a_long_pass_within_the_sets_share_goes_through_the_prefilter(monkeypatch):
+def test_a_long_pass_within_the_sets_share_goes_through_the_prefilter(monkeypatch, engine_calls):  # noqa: F811
     _empty(monkeypatch)
-    seen = _passes(monkeypatch)
+    seen = engine_calls
     result = scan_request(_request(_query(2200)))
     assert result.score >= 3
     whole_table = [size for size, filtered in seen if not filtered]
@@ -59,10 +47,10 @@ def test_a_long_pass_within_the_sets_share_goes_through_the_prefilter(monkeypatc
     assert any(filtered and size > matching._SET_PASS_CHARS for size, filtered in seen)
 
 
-def test_the_typical_request_stays_on_the_set(monkeypatch):
+def test_the_typical_request_stays_on_the_set(monkeypatch, engine_calls):  # noqa: F811
     """Guard: five query values and a 1 KiB form are matched through the set, as before."""
     _empty(monkeypatch)
-    seen = _passes(monkeypatch)
+    seen = engine_calls
     form = {"name": "Jane O'Reilly", "comment": "fine shoes, " * 80, "next": "/account/orders?tab=2"}
     scan_request(_request({"q": "red shoes", "page": "2", "sort": "price", "size": "9", "c": "blue"}, form))
     assert seen and not any(filtered for _, filtered in seen)
