@@ -12,6 +12,7 @@ bytes a character) holding ``%`` signs with and without an escape after them.
 from __future__ import annotations
 
 import random
+from unittest.mock import patch
 
 from tests.test_normalise_fast_paths import ATOMS, PROSE, TEXTS, D, N, _general_decode_once, _general_fold, _Spy
 
@@ -36,46 +37,14 @@ CALLS = [dict(form=False), dict(form=True), dict(json_text=True), dict(lines=Tru
          dict(keep_lines=True), dict(growth=40), dict(growth=0, form=True)]
 
 
-def _general_normalise(text: str, *, form: bool = False, json_text: bool = False, lines: bool = False,
-                       growth: int = N._MAX_FOLD_GROWTH, keep_lines: bool = False) -> tuple[str, int]:
-    """:func:`_normalise` with every piece in its general form (the plain-text test is the module's own)."""
-    if N._is_plain(text, form):
-        return text.lower(), 0
-    raw = text
-    raw_breaks = lines and ("\n" in text or "\r" in text)
-    markers = N._ENCODED_DOT if N._ENCODED_DOT_RE.search(text) else 0
-    if not text.isascii():
-        size = len(text)
-        text, folded = _general_fold(text, growth)
-        growth -= len(text) - size
-        markers |= folded
-    changes = 0
-    for round_ in range(N._MAX_DECODE_ROUNDS):
-        decoded, found = _general_decode_once(text, plus=form and round_ == 0, json_text=json_text)
-        markers |= found
-        if decoded == text:
-            break
-        changes += 1
-        if decoded.isascii():
-            text = decoded
-        else:
-            text, clipped = _general_fold(decoded, growth)
-            growth -= max(0, len(text) - len(decoded))
-            markers |= clipped
-    if changes > 1:
-        markers |= N._DOUBLE_ENCODING
-    if lines and changes and not raw_breaks and ("\n" in text or "\r" in text):
-        markers |= N._CRLF_HEADER if N._HEADER_LINE.search(text) else \
-            N._CRLF | N._CRLF_PAIR if "\r\n" in text else N._CRLF
-        text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", " ; ")
-    text = N._HEX_SEPARATOR.sub(N._hex_char, text)
-    if keep_lines:
-        return "\n".join([" ".join(line.split()) for line in text.split("\n")]).lower(), markers
-    text = " ".join(text.split()).lower()
-    if lines and changes and len(text) <= 64 and N._BRACKET_ONLY.fullmatch(text.rpartition("=")[2]) \
-            and not N._PLAIN_BRACKET.search(raw):
-        markers |= N._ENCODED_BRACKET
-    return text, markers
+def _general_normalise(text: str, **call) -> tuple[str, int]:
+    """:func:`_normalise` with every piece in its general form: the module's own sequence of pieces (not a
+    copy of it, which would drift), each decoding round, fold and encoded-dot test swapped for the
+    general one of ``test_normalise_fast_paths`` while it runs."""
+    with patch.multiple(N, _fold_unicode=_general_fold, _decode_once=_general_decode_once,
+                        _maybe_encoded_dot=lambda text: True,
+                        _has_encoded_dot=lambda text: N._ENCODED_DOT_RE.search(text) is not None):
+        return N._normalise(text, **call)
 
 
 def test_the_normaliser_equals_its_general_path_on_every_input_and_call():
