@@ -89,7 +89,7 @@ class Engine:
         self._set: Any = None
         self._filter: Any = None
         self._groups: list[tuple[Any, tuple[int, ...]]] | None = None   # small sets of the patterns without atoms
-        self._grouped: frozenset[int] = frozenset()
+        self._grouped: dict[int, int] = {}   # pattern of _groups → its set's number there
         self._bundles: list[tuple[Any, tuple[int, ...]]] = []   # small sets of light patterns with atoms
         self._bundle_of: dict[int, int] = {}                     # pattern → its bundle in _bundles
         self._fallback: list[tuple[int, re.Pattern[str]]] = []
@@ -119,7 +119,7 @@ class Engine:
             self._later = False
             self._filter = _compile_filter(self.patterns)
             self._groups = self._group_unfiltered()
-            self._grouped = frozenset(i for _, indices in self._groups or () for i in indices)
+            self._grouped = {i: number for number, (_, indices) in enumerate(self._groups or ()) for i in indices}
             if self._groups is not None:
                 self._bundle_light()
         return self._filter
@@ -291,8 +291,8 @@ class Engine:
         sets = set()
         spans: dict[int, tuple[int, int]] = {}
         for index in indices:
-            if index in grouped:
-                sets.update(number for number, (_, members) in enumerate(self._groups) if index in members)
+            if (number := grouped.get(index)) is not None:    # a pattern is in one set: its number, not a search
+                sets.add(number)
             elif (where := low[index].Match(_UNANCHORED, encoded, 0, size)[0])[0] >= 0:
                 found.add(index)
                 spans[index] = where
