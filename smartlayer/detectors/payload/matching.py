@@ -285,7 +285,7 @@ class Matcher:
         that, whatever the number of fields the text is split into.
         """
         size = len(text)
-        if self.set_chars + size <= _SET_CHARS:
+        if size <= _SET_PASS_CHARS and self.set_chars + size <= _SET_CHARS:
             self.set_chars += size
             return engine.matches(text)
         return engine.matches(text, filtered=True)
@@ -321,7 +321,9 @@ class Matcher:
         only = self.candidates.get(engine)
         if second and only is not None and engine in self.raw_only:
             only = None
-        if self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:   # every rescan of a typical attack
+        # (a text longer than a set pass goes through the prefilter, as in flush(): a body's fields joined
+        # into one text come here whole, and 3 KiB of diverse attacks cost the set 11-14 ms, the prefilter ~2)
+        if size <= _SET_PASS_CHARS and self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:
             self.set_chars += size
             remembered = _held._HELD.get((engine, text)) if size <= _CLEAN_TEXT_CHARS else None
             if remembered is None:
