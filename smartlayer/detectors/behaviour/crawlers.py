@@ -21,11 +21,13 @@ own, no file read.  A worker that has not seen it yet cannot check
 from __future__ import annotations
 
 import threading
-import urllib.robotparser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...conf import derived, sl_settings
 from ...request.facts import is_declared_crawler
+
+if TYPE_CHECKING:
+    import urllib.robotparser
 
 ROBOTS_PATH = "/robots.txt"
 #: Bytes of a robots.txt read at most (a site's real one is a few KiB).
@@ -41,6 +43,10 @@ class _Robots:
         self._lock = threading.Lock()
 
     def learn(self, body: bytes) -> None:
+        # imported here: urllib.request with it, 7.6 M instructions of every start-up (callgrind), for a
+        # parser only a site's robots.txt answer needs (a replay never has one)
+        import urllib.robotparser
+
         parser = urllib.robotparser.RobotFileParser()
         parser.parse(body[:MAX_ROBOTS_BYTES].decode("utf-8", "replace").splitlines())
         with self._lock:
