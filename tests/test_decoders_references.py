@@ -42,3 +42,21 @@ def test_a_long_text_whose_references_read_as_themselves_is_not_rebuilt(monkeypa
     text = ("if (a && b) { x = y; } Le café \U0001F600 — &systemEntity; &x=1 " * 200)
     assert D._unescape_entities(text) is text
     assert calls and max(calls) < 64                # each distinct reference alone, never the text
+
+
+def test_a_match_in_bytes_is_placed_in_characters_as_each_end_decoded_alone():
+    """Guard: :func:`.engine_re2.characters` gives what decoding the bytes up to each end gives, at every pair of
+    offsets of wide texts (a start inside a character too)."""
+    from smartlayer.detectors.payload.engine_re2 import characters
+
+    rnd = random.Random(11)
+    for _ in range(200):
+        text = "".join(rnd.choice(FILLER + REFERENCES + ["\ud800", "Σ", "\x00"]) for _ in range(rnd.choice((1, 4, 30))))
+        encoded = text.encode("utf-8", "replace")
+        for _ in range(20):
+            start = rnd.randrange(len(encoded) + 1)
+            end = rnd.randrange(start, len(encoded) + 1)
+            expected = (len(encoded[:start].decode("utf-8", "replace")), len(encoded[:end].decode("utf-8", "replace")))
+            if len(encoded) == len(text):
+                expected = (start, end)
+            assert characters(encoded, text, start, end) == expected, (text, start, end)
