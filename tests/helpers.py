@@ -102,6 +102,20 @@ def spy_engine_matches(monkeypatch: Any, record: Any) -> None:
     monkeypatch.setattr(engine.Engine, "matches", counting)
 
 
+def record_calls(monkeypatch: Any, owner: Any, name: str) -> list[Any]:
+    """Wrap the one-argument callable ``owner.name`` so that each call's argument is appended to the list
+    returned (tests that count a function's calls, e.g. a parser's or a helper's, in place)."""
+    calls: list[Any] = []
+    original = getattr(owner, name)
+
+    def counting(value: Any) -> Any:
+        calls.append(value)
+        return original(value)
+
+    monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
 # A typical shop request (five query parameters or fewer, a 1 KiB review form, a browser's headers):
 # the payload tests that count a repeated request's work send this one.
 COMMENT = ("I ordered the blue pair last week and they fit well, although the left one felt a little tight "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pytest
 
 from smartlayer.detectors.payload import body
+from tests.helpers import record_calls
 
 BOUNDARY = b"XyZ"
 
@@ -22,16 +23,8 @@ def _multipart(parts: list[tuple[bytes, bytes]]) -> bytes:
 
 @pytest.fixture
 def parser_calls(monkeypatch):
-    calls = []
-    original = body.parse_header_parameters
     monkeypatch.setattr(body, "_MEDIA_MEMO", {})
-
-    def counting(value):
-        calls.append(value)
-        return original(value)
-
-    monkeypatch.setattr(body, "parse_header_parameters", counting)
-    return calls
+    return record_calls(monkeypatch, body, "parse_header_parameters")
 
 
 def test_a_forms_parts_are_parsed_once_not_on_every_request(parser_calls):

@@ -12,6 +12,7 @@ import random
 import pytest
 
 from smartlayer.detectors.payload import scan_parts
+from tests.helpers import record_calls
 from tests.test_payload_plan import _empty, _full
 
 parts = importlib.import_module("smartlayer.detectors.payload.parts")
@@ -19,15 +20,7 @@ parts = importlib.import_module("smartlayer.detectors.payload.parts")
 
 @pytest.fixture
 def collapse_calls(monkeypatch):
-    calls = []
-    original = parts.collapsed
-
-    def counting(pair):
-        calls.append(pair)
-        return original(pair)
-
-    monkeypatch.setattr(parts, "collapsed", counting)
-    return calls
+    return record_calls(monkeypatch, parts, "collapsed")
 
 
 @pytest.mark.parametrize("query", ["&#39; or " * 3000, "a=1 &b= 2&c=x y " * 500])
