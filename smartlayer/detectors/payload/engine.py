@@ -267,9 +267,7 @@ class Engine:
 
     def _group_match(self, group: Any, indices: tuple[int, ...], encoded: bytes, known: frozenset[int]) -> list[int]:
         """The patterns of one small set (less ``known``) found in ``encoded``: searched alone if the set stopped short."""
-        # the binding's own set below the wrapper's (a Python call and a type test around it): a line of a
-        # long pass meets up to a dozen of these sets
-        found = unsealed(getattr(group, "_set", group).Match(encoded), len(indices))
+        found = unsealed(group.Match(encoded), len(indices))
         if found is None:
             return self._one_by_one(encoded, indices, "a few patterns", known)
         return [indices[i] for i in found if indices[i] not in known]

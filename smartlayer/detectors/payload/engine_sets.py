@@ -107,5 +107,13 @@ def search_sets(patterns: Sequence[str], groups: Iterable[Sequence[int]],
                 options: Any) -> list[tuple[Any, tuple[int, ...]]]:
     """A sealed RE2 set of ``patterns[i]`` for each group of indices, with the indices: a set's answer
     ``j`` is pattern ``indices[j]``, and ``len(indices)`` its seal.  Raises what RE2 raises (the caller
-    falls back)."""
-    return [(sealed_set([patterns[index] for index in indices], options), tuple(indices)) for indices in groups]
+    falls back).
+
+    Each set is the binding's own, below the wrapper (whose ``Match`` is a Python call and a type test
+    around it): a line of a long pass meets up to a dozen of these sets.  Its ``Match`` answers an empty
+    list, not None, when nothing matched — which a sealed set never says of a finished search."""
+    found = []
+    for indices in groups:
+        built = sealed_set([patterns[index] for index in indices], options)
+        found.append((getattr(built, "_set", built), tuple(indices)))
+    return found

@@ -166,7 +166,7 @@ class Matcher:
                 joined = "\n".join(unknown) if len(unknown) > 1 else unknown[0]
                 self.passes += 1
                 size = len(joined)
-                filtered = self.set_chars + size > _SET_CHARS or size > _SET_PASS_CHARS
+                filtered = not self.on_set(size)
                 if not filtered:                          # matched() inlined: four passes of every request
                     self.set_chars += size
                     if size <= _CLEAN_TEXT_CHARS and len(unknown) == 1:   # an attack string met before: a lookup
@@ -285,10 +285,17 @@ class Matcher:
         that, whatever the number of fields the text is split into.
         """
         size = len(text)
-        if size <= _SET_PASS_CHARS and self.set_chars + size <= _SET_CHARS:
+        if self.on_set(size):
             self.set_chars += size
             return engine.matches(text)
         return engine.matches(text, filtered=True)
+
+    def on_set(self, size: int) -> bool:
+        """Whether a pass over ``size`` characters goes through the whole-table set (else the prefilter,
+        with the same answer): while the request's share of it (:data:`.engine.SET_CHARS`) lasts and the
+        pass is no longer than :data:`_SET_PASS_CHARS`.  The one rule for every pass (:meth:`flush`,
+        :meth:`matched`, :meth:`match`); the caller charges the share when it takes the set."""
+        return size <= _SET_PASS_CHARS and self.set_chars + size <= _SET_CHARS
 
 
     def match(self, text: str, location: str, known: frozenset[int] = frozenset(), second: bool = False) -> list[int]:
@@ -321,9 +328,8 @@ class Matcher:
         only = self.candidates.get(engine)
         if second and only is not None and engine in self.raw_only:
             only = None
-        # (a text longer than a set pass goes through the prefilter, as in flush(): a body's fields joined
-        # into one text come here whole, and 3 KiB of diverse attacks cost the set 11-14 ms, the prefilter ~2)
-        if size <= _SET_PASS_CHARS and self.set_chars + size <= _SET_CHARS and engine not in self.narrowed:
+        # (a body's fields joined into one text come here whole: 3 KiB of diverse attacks cost the set 11-14 ms)
+        if self.on_set(size) and engine not in self.narrowed:
             self.set_chars += size
             remembered = _held._HELD.get((engine, text)) if size <= _CLEAN_TEXT_CHARS else None
             if remembered is None:
