@@ -103,11 +103,14 @@ class CompiledForest:
         self.max_depth = self._depth()
         # levels the batch path walks; extra levels change nothing (leaves point to themselves)
         self._n_levels = max(self.max_depth, 1)
-        feat = np.where(leaf, 0, self.feature).astype(np.intp)
-        thr = _floor32(np.where(leaf, np.inf, self.threshold))
         self._ones = np.ones(n_trees)
         self._pack = struct.Struct(f"{self.n_features}f").pack
-        self._build_blocks(feat, thr)
+        self._build_blocks(*self._tests(leaf))
+
+    def _tests(self, leaf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each node's feature and float32 threshold, as both walks (blocks and batch) read them: a leaf
+        tests feature 0 against +inf."""
+        return np.where(leaf, 0, self.feature).astype(np.intp), _floor32(np.where(leaf, np.inf, self.threshold))
 
     #: The batch path's arrays (:meth:`_doubled`), built when first read.
     _DOUBLED = ("_feat2", "_thr2", "_miss_right2", "_child2", "_child_value2", "_roots2")
@@ -125,13 +128,14 @@ class CompiledForest:
         """The doubled layout of the module docstring, for :meth:`anomaly_scores` (two threads at once
         may both build it: the same arrays, no lock needed)."""
         leaf = self.feature < 0
+        feat, thr = self._tests(leaf)
         nodes = np.arange(self.n_nodes, dtype=np.int64)
         child = np.empty(2 * self.n_nodes, dtype=np.intp)
         child[0::2] = 2 * np.where(leaf, nodes, self.left)
         child[1::2] = 2 * np.where(leaf, nodes, self.right)
         built = {
-            "_feat2": np.repeat(np.where(leaf, 0, self.feature).astype(np.intp), 2),
-            "_thr2": np.repeat(_floor32(np.where(leaf, np.inf, self.threshold)), 2),
+            "_feat2": np.repeat(feat, 2),
+            "_thr2": np.repeat(thr, 2),
             "_miss_right2": np.repeat(~self.missing_left & ~leaf, 2),
             "_child2": child,
             # the last level reads the leaf's value where it would read the leaf
