@@ -109,8 +109,13 @@ class Matcher:
             self.stopped = self.blocked()
 
     def queue_pairs(self, pairs: list[str], location: str, key: tuple[Any, str, int] | None) -> None:
-        """Queue the (non-empty) pairs of a form part: as one entry of a pair a line when that reads as
-        queuing them one by one, which it does unless the queue would be flushed among them."""
+        """Queue the (non-empty) pairs of a form part: more than :data:`.parts.MAX_RESCANNED` as one text for
+        the location (as :meth:`flush` would match them again: once for the location, not once a pair); else
+        as one entry of a pair a line when that reads as queuing them one by one, which it does unless the
+        queue would be flushed among them."""
+        if len(pairs) > _MAX_RESCANNED:
+            self.queue("\n".join(filter(None, pairs)), location, key)
+            return
         pairs = [pair for pair in pairs if pair]
         flush_at = _FLUSH_CHARS if self.passes else _FIRST_FLUSH_CHARS
         if len(pairs) > 1 and (key is not None or self.pending_chars + sum(map(len, pairs)) < flush_at):

@@ -186,11 +186,7 @@ class PartReader:
             # as _is_plain, but for entities (a pair never holds a raw "&", so none is decoded in one) and spaces
             if spaced and spaced.isascii() and not needs_work(spaced) and not has_hex_prefix(spaced):
                 self.budget -= len(text)
-                pairs = pairs_collapsed(split)
-                if len(pairs) > MAX_RESCANNED:    # as flush() would rescan them: once for the location
-                    self.queue("\n".join(filter(None, pairs)), location, key)
-                    return
-                self.queue_pairs(pairs, location, key)
+                self.queue_pairs(pairs_collapsed(split), location, key)
                 return
         self.many((pair for pair in text.split("&") if pair), location, form=True)
 
@@ -240,9 +236,6 @@ class PartReader:
             pairs = pairs_collapsed(split)
             if key is not None and _held.keep_form(text, split, pairs):    # met twice (and short enough)
                 self.known_parts.append(location)    # its shapes are remembered from now on, as its decoding
-        if len(pairs) > MAX_RESCANNED:          # as flush() would rescan them: once for the location
-            self.queue("\n".join(filter(None, pairs)), location, key)
-            return True
         self.queue_pairs(pairs, location, key)
         return True
 
