@@ -13,6 +13,10 @@ each worker decides from its own memory and tells the others what it saw:
   processes as they arrive (its own are recognised and skipped);
 * :meth:`Bus.publish_now` sends at once (bans: rare, and they must not wait).
 
+The thread talks to Redis on two connections of its own (:mod:`smartlayer.state.wire`): it
+wakes about a hundred times a second under load, and redis-py's pool and pub/sub object cost
+more than the work itself at that rate.
+
 Channels are named through the cache's own key function (``KEY_PREFIX``,
 ``VERSION``), so two sites sharing a Redis server never hear each other.
 Messages are ``marshal``-encoded ``(PROTOCOL, sender id, [items])``: plain
@@ -42,6 +46,7 @@ from typing import Any
 from ..conf import sl_settings
 from .failures import count, report_failure
 from .singleton import ProcessSingleton
+from .wire import Wire
 
 Handler = Callable[[list], None]
 
@@ -131,10 +136,9 @@ class Bus:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
-    def flush(self) -> int:
-        """Publish everything queued now, one message per topic; returns items sent."""
-        sent = 0
-        pipe = None
+    def flush(self, wire: Wire) -> int:
+        """Publish everything queued now on ``wire``, one message per topic; returns items sent."""
+        messages = []
         batches = []
         for topic, box in list(self._outbox.items()):
             items = []
@@ -144,18 +148,17 @@ class Bus:
                 except IndexError:
                     break
             if items:
-                if pipe is None:
-                    pipe = self._redis().pipeline(transaction=False)
-                pipe.publish(self.channel(topic), self._encode(items))
+                messages.append((self.channel(topic), self._encode(items)))
                 batches.append(len(items))
-        if pipe is not None:
-            try:
-                pipe.execute()
-            except Exception:
-                count("bus.dropped", sum(batches))
-                raise
-            sent = sum(batches)
-            count("bus.sent", sent)
+        if not messages:
+            return 0
+        try:
+            wire.publish(messages)
+        except Exception:
+            count("bus.dropped", sum(batches))
+            raise
+        sent = sum(batches)
+        count("bus.sent", sent)
         return sent
 
     def dispatch(self, channel: bytes | str, data: bytes) -> None:
@@ -182,27 +185,26 @@ class Bus:
             count("bus.malformed")
             report_failure("replication-apply", exc)
 
-    def _subscribe(self, pubsub: Any = None) -> Any:
-        """Subscribe to every topic with a handler that is not subscribed yet,
-        wait for Redis to confirm, then run those topics' ``on_connect`` hooks."""
-        if pubsub is None:
-            pubsub = self._redis().pubsub()
+    def _subscribe(self, wire: Wire | None = None) -> Wire:
+        """Subscribe to every topic with a handler that is not subscribed yet (on a new
+        wire when ``wire`` is None), wait for Redis to confirm, then run those topics'
+        ``on_connect`` hooks."""
+        if wire is None:
+            wire = Wire(self._redis())
             self._subscribed = set()
         topics = [t for t in list(self._handlers) if t not in self._subscribed]
         if not topics:
-            return pubsub
-        pubsub.subscribe(*[self.channel(t) for t in topics])
+            return wire
+        wire.subscribe([self.channel(t) for t in topics])
         confirmed, deadline = 0, time.monotonic() + 5
         while confirmed < len(topics):
             if time.monotonic() > deadline:
                 raise TimeoutError("Redis did not confirm the subscription")
-            message = pubsub.get_message(timeout=0.5)
-            if message is None:
-                continue
-            if message["type"] == "subscribe":
-                confirmed += 1
-            elif message["type"] == "message":
-                self.dispatch(message["channel"], message["data"])
+            for kind, channel, data in wire.receive(0.5):
+                if kind == b"subscribe":
+                    confirmed += 1
+                elif kind == b"message":
+                    self.dispatch(channel, data)
         self._subscribed.update(topics)
         for topic in topics:
             hook = self._on_connect.get(topic)
@@ -211,31 +213,28 @@ class Bus:
         if len(self._subscribed) >= len(self._handlers):  # "connected": to every topic asked for so far
             self.connected.set()
         self.failing = False
-        return pubsub
+        return wire
 
     def _run(self) -> None:
-        pubsub = None
+        wire = None
         backoff = self.interval
         next_flush = time.monotonic() + self.interval
         while not self._stop.is_set():
             try:
-                if pubsub is None or len(self._subscribed) < len(self._handlers):
-                    pubsub = self._subscribe(pubsub)
+                if wire is None or len(self._subscribed) < len(self._handlers):
+                    wire = self._subscribe(wire)
                     backoff = self.interval
-                wait = max(0.0, next_flush - time.monotonic())
-                message = pubsub.get_message(timeout=wait)
-                while message is not None:
-                    if message["type"] == "message":
-                        self.dispatch(message["channel"], message["data"])
-                    message = pubsub.get_message(timeout=0)
+                for kind, channel, data in wire.receive(max(0.0, next_flush - time.monotonic())):
+                    if kind == b"message":
+                        self.dispatch(channel, data)
                 if time.monotonic() >= next_flush:
                     next_flush = time.monotonic() + self.interval
-                    self.flush()
+                    self.flush(wire)
             except Exception as exc:  # noqa: BLE001 - Redis away: keep serving, retry with back-off
                 report_failure("replication", exc)
                 self.failing = True
                 self.connected.clear()
-                pubsub = _close(pubsub)
+                wire = _close(wire)
                 for box in self._outbox.values():  # stale by the time Redis is back
                     if box:
                         count("bus.dropped", len(box))
@@ -243,16 +242,13 @@ class Bus:
                 self._stop.wait(backoff)
                 backoff = min(2.0, backoff * 2)
                 next_flush = time.monotonic() + self.interval
-        _close(pubsub)  # stopped: give the connection back now, not at garbage collection
+        _close(wire)  # stopped: give the connections back now, not at garbage collection
 
 
-def _close(pubsub: Any) -> None:
-    """Close a pub/sub connection, whatever state it is in; returns None (the new value)."""
-    if pubsub is not None:
-        try:
-            pubsub.close()
-        except Exception:  # noqa: BLE001 - it is being thrown away
-            pass
+def _close(wire: Wire | None) -> None:
+    """Close a wire, whatever state it is in; returns None (the new value)."""
+    if wire is not None:
+        wire.close()
     return None
 
 
