@@ -20,3 +20,22 @@ Submodules are imported explicitly (``from smartlayer.ml.runtime import
 get_active_model``) so importing this package stays free.  May import:
 conf, models, request, state, detectors.behaviour.rules (arrival flags).
 """
+from __future__ import annotations
+
+from typing import Any
+
+_runtime: Any = None
+
+
+def runtime_module() -> Any:
+    """:mod:`smartlayer.ml.runtime`, imported on first use and kept.
+
+    Not at import: the model's machinery (NumPy) loads only when something scores.  Not an import
+    statement where it is used either: the request path asks for the active model and profile on
+    every request, and an import statement costs microseconds each time it runs."""
+    global _runtime
+    if _runtime is None:
+        from . import runtime
+
+        _runtime = runtime
+    return _runtime

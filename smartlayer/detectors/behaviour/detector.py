@@ -19,6 +19,7 @@ import time
 from typing import Any
 
 from ...conf import sl_settings
+from ...ml import runtime_module
 from ...ml.features import scored, site_flags
 from ...ml.guard import Guard, process_guard
 from ...policy import enforce
@@ -37,28 +38,15 @@ from .. import ratelimit
 from . import crawlers
 from .rules import agreeing_score, evaluate
 
-_runtime: Any = None
-
-
-def _ml_runtime() -> Any:
-    """:mod:`smartlayer.ml.runtime`, imported on first use (not at import: the model's machinery
-    loads only when something scores) and kept — an import statement per request costs microseconds."""
-    global _runtime
-    if _runtime is None:
-        from ...ml import runtime
-
-        _runtime = runtime
-    return _runtime
-
 
 def _active_profile():
-    return _ml_runtime().get_active_profile()
+    return runtime_module().get_active_profile()
 
 
 def _active_model():
     if not sl_settings.MODEL_ENABLED:
         return None
-    return _ml_runtime().get_active_model()
+    return runtime_module().get_active_model()
 
 
 class Detector:
@@ -98,7 +86,7 @@ class Detector:
         """:meth:`model` and :meth:`profile` for one request, with one look at the runtime when
         both are the active ones (the common case: every request asks for both)."""
         if self._model == "active" and isinstance(self._profile, str):
-            return _ml_runtime().get_active()
+            return runtime_module().get_active()
         return self.model(), self.profile()
 
     def inspect(self, ctx: RequestContext, now: float | None = None, *, monitor: bool = False) -> Decision:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from ...ml import runtime_module
 from ...policy import enforce
 from ...policy.enforce import BanBackend, counted, llm_available
 from ...profile.core import score
@@ -39,9 +40,7 @@ def decide(ctx: RequestContext, scan: Any, *, bans: BanBackend | None = None, no
     the active version's; None: signatures alone, as without a profile).
     """
     if isinstance(profile, str):
-        from ...ml.runtime import get_active_profile
-
-        profile = get_active_profile()
+        profile = runtime_module().get_active_profile()
     reasons = profile_reasons(ctx, profile)
     extra = score(reasons) if reasons else 0
     ctx.payload_score = scan.score + extra
