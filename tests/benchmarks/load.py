@@ -50,6 +50,11 @@ a few seconds apart at random — instead of hurried direct page views (see
 :mod:`tests.benchmarks.browse`); each round reports smartlayer's refusals by reason and
 the share of measured requests from clients past the grace period.
 
+**CPU**: the workers' CPU per measured request from ``/proc`` (every thread), and of it
+``threads``: every thread but each worker's first — under gunicorn's sync workers smartlayer's
+replication bus and log writer, whose cost the request thread's own figures do not show; the Redis
+server's from its ``INFO``.
+
 Targets: smartlayer ≥ 0.85 × bare requests/s (issue 17; 0.6 before it), no 5xx, rows == responses (under
 ``--server uvicorn``: every answered request has its row; see :func:`load_report.rows_match`).
 
@@ -176,6 +181,27 @@ def process_cpu(pids: set[int]) -> float:
     return total / tick
 
 
+def background_cpu(pids: set[int]) -> float:
+    """CPU seconds used so far by the threads of ``pids`` other than each one's first (under gunicorn's
+    sync workers, the one that serves the requests): smartlayer's replication bus and log writer."""
+    import os
+
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid]
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def redis_cpu(url: str) -> float:
     """CPU seconds the Redis server has used (its INFO ``cpu`` section)."""
     import redis
@@ -232,12 +258,13 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
         # --browse: the measured run takes each client up about where the warm-up left it
         skip = str(round(warm.get("requests", 0) / args.clients / args.burst)) if args.burst else "0"
         workers = server.children()
-        cpu0 = process_cpu(workers), redis_cpu(args.redis_url)
+        cpu0 = process_cpu(workers), redis_cpu(args.redis_url), background_cpu(workers)
         since = time.time()
         result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections, skip)
-        cpu1 = process_cpu(workers), redis_cpu(args.redis_url)
+        cpu1 = process_cpu(workers), redis_cpu(args.redis_url), background_cpu(workers)
         n = max(1, result.get("requests", 1))
-        result["cpu_us"] = {"workers": (cpu1[0] - cpu0[0]) / n * 1e6, "redis": (cpu1[1] - cpu0[1]) / n * 1e6}
+        result["cpu_us"] = {"workers": (cpu1[0] - cpu0[0]) / n * 1e6, "redis": (cpu1[1] - cpu0[1]) / n * 1e6,
+                            "threads": (cpu1[2] - cpu0[2]) / n * 1e6}
         t0 = time.monotonic()
         result["exit_status"] = server.stop(timeout=60)
         result["stop_s"] = time.monotonic() - t0
