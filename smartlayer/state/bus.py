@@ -141,12 +141,15 @@ class Bus:
         messages = []
         batches = []
         for topic, box in list(self._outbox.items()):
+            # only this thread takes from a box: what is in it now stays until taken (a full box drops its
+            # oldest as a request appends, so one more pop may find it empty)
+            pop = box.popleft
             items = []
-            while box:
-                try:
-                    items.append(box.popleft())
-                except IndexError:
-                    break
+            try:
+                for _ in range(len(box)):
+                    items.append(pop())
+            except IndexError:
+                pass
             if items:
                 messages.append((self.channel(topic), self._encode(items)))
                 batches.append(len(items))

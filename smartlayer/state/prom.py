@@ -124,17 +124,27 @@ _CHILDREN_MAX = 4096
 
 
 def event(name: str, n: int = 1) -> None:
-    """Mirror of :func:`smartlayer.state.failures.count`: each name to its instrument."""
-    if not instruments():
-        return
-    if name.startswith("failure."):
-        FAILURES.labels(_cut(name[8:])).inc(n)
-    elif name.startswith("log.dropped_"):
-        LOG_DROPPED.labels(_cut(name[12:])).inc(n)
-    elif name == "bans":
-        return  # counted with its source by ban()
-    else:
-        EVENTS.labels(_cut(name)).inc(n)
+    """Mirror of :func:`smartlayer.state.failures.count`: each name to its instrument (its labelled child
+    asked for once per name, as :func:`decision`'s: the replication bus counts on every message)."""
+    child = _event_children.get(name)
+    if child is None:
+        if not instruments():
+            return
+        if name == "bans":
+            return  # counted with its source by ban()
+        if len(_event_children) >= _CHILDREN_MAX:
+            _event_children.clear()
+        if name.startswith("failure."):
+            child = FAILURES.labels(_cut(name[8:]))
+        elif name.startswith("log.dropped_"):
+            child = LOG_DROPPED.labels(_cut(name[12:]))
+        else:
+            child = EVENTS.labels(_cut(name))
+        _event_children[name] = child
+    child.inc(n)
+
+
+_event_children: dict[str, Any] = {}
 
 
 def ban(source: str) -> None:
