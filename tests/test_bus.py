@@ -39,3 +39,16 @@ def test_messages_carry_protocol_and_sender():
     bus = Bus(alias="default", interval=1)
     version, sender, items = marshal.loads(bus._encode([("ip:1", 0, 1.0, "GET", "/", 0)]))
     assert version == PROTOCOL and sender == bus.sender and items == [("ip:1", 0, 1.0, "GET", "/", 0)]
+
+
+def test_a_flush_is_due_at_its_time_or_from_half_an_interval_before_when_a_message_woke_the_thread():
+    """flush_due: a message from another worker (woken) brings the flush forward by at most half an
+    interval, so the workers' flushes fall into step; nothing else brings it forward, and a flush
+    never waits past its time (the replication lag stays within an interval)."""
+    from smartlayer.state.bus import flush_due
+
+    interval, due = 0.02, 100.0
+    assert flush_due(due, due, interval, woken=False) and flush_due(due + 0.5, due, interval, woken=False)
+    assert not flush_due(due - 0.001, due, interval, woken=False)          # a timer wake never comes early
+    assert flush_due(due - 0.009, due, interval, woken=True)               # woken in the last half: now
+    assert not flush_due(due - 0.011, due, interval, woken=True)           # earlier: would ping-pong

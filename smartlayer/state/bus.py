@@ -227,12 +227,20 @@ class Bus:
                 if wire is None or len(self._subscribed) < len(self._handlers):
                     wire = self._subscribe(wire)
                     backoff = self.interval
+                woken = False
                 for kind, channel, data in wire.receive(max(0.0, next_flush - time.monotonic())):
                     if kind == b"message":
                         self.dispatch(channel, data)
-                if time.monotonic() >= next_flush:
-                    next_flush = time.monotonic() + self.interval
-                    self.flush(wire)
+                        woken = True
+                now = time.monotonic()
+                if flush_due(now, next_flush, self.interval, woken):
+                    next_flush = now + self.interval
+                    if self.flush(wire):
+                        # Redis sends every message back to its publisher's subscription too; by the time the
+                        # publish is answered that copy has been sent as well: read it now, not on a wake of its own
+                        for kind, channel, data in wire.receive(0):
+                            if kind == b"message":
+                                self.dispatch(channel, data)
             except Exception as exc:  # noqa: BLE001 - Redis away: keep serving, retry with back-off
                 report_failure("replication", exc)
                 self.failing = True
@@ -246,6 +254,20 @@ class Bus:
                 backoff = min(2.0, backoff * 2)
                 next_flush = time.monotonic() + self.interval
         _close(wire)  # stopped: give the connections back now, not at garbage collection
+
+
+def flush_due(now: float, next_flush: float, interval: float, woken: bool) -> bool:
+    """Whether the bus thread publishes now: at ``next_flush``, or — when another worker's message
+    has just woken it (``woken``) — already from half an interval before.
+
+    Every wake costs the thread more than the work it does (a context switch in, redis-py's read,
+    the GIL taken from a busy request thread): ~0.2 ms of CPU against ~3 µs a window event
+    (``tests/benchmarks/bus.py``).  Publishing while awake anyway makes the workers' flushes fall
+    into step — one worker's timer, the others' wakes for its message — so a pair wakes three times
+    an interval instead of four.  Events only ever leave earlier: the lag stays within an interval.
+    Half an interval, not any time: two workers would otherwise answer each other's messages back
+    and forth at the speed of the network."""
+    return now >= next_flush or (woken and now >= next_flush - interval / 2)
 
 
 def _close(wire: Wire | None) -> None:
