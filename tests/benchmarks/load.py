@@ -166,19 +166,20 @@ def clear_redis(url: str, prefix: str) -> int:
     return n
 
 
+def _ticks(stat: str) -> int:
+    """User + system clock ticks of one ``/proc/…/stat`` file; 0 when the process or thread is gone."""
+    try:
+        fields = Path(stat).read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
 def process_cpu(pids: set[int]) -> float:
     """CPU seconds (user + system) used so far by ``pids``, from /proc."""
     import os
 
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
+    return sum(_ticks(f"/proc/{pid}/stat") for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def background_cpu(pids: set[int]) -> float:
@@ -186,20 +187,14 @@ def background_cpu(pids: set[int]) -> float:
     sync workers, the one that serves the requests): smartlayer's replication bus and log writer."""
     import os
 
-    tick = os.sysconf("SC_CLK_TCK")
     total = 0
     for pid in pids:
         try:
-            tids = [int(t) for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid]
+            tids = [t for t in os.listdir(f"/proc/{pid}/task") if int(t) != pid]
         except OSError:
             continue
-        for tid in tids:
-            try:
-                fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
+        total += sum(_ticks(f"/proc/{pid}/task/{tid}/stat") for tid in tids)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def redis_cpu(url: str) -> float:

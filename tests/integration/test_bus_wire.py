@@ -14,15 +14,9 @@ import pytest
 from redis.connection import ConnectionPool
 
 from smartlayer.state.bus import Bus
+from tests.integration.test_replicated_window import wait_until
 
 pytestmark = pytest.mark.integration
-
-
-def wait_until(predicate, timeout: float = 5.0, what: str = "condition") -> None:
-    t0 = time.monotonic()
-    while not predicate():
-        assert time.monotonic() - t0 < timeout, f"{what} not reached within {timeout} s"
-        time.sleep(0.01)
 
 
 @pytest.fixture
