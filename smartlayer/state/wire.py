@@ -2,22 +2,22 @@
 
 Why not ``client.publish`` and ``client.pubsub().get_message``: under load the bus thread wakes
 about a hundred times a second (its flush every ``REPLICATION_INTERVAL``, and each message of
-another worker), and every wake paid for redis-py's general machinery — a publish checked a
-connection out of the pool and back, with its retry and observability wrappers (~150 µs of CPU
-a publish measured on the 2-vCPU benchmark machine, against ~70 µs on a connection of its own), and a received
-message took nine system calls (a liveness poll and peek, a timeout set and restored around each
-read, and one more read attempt after it).  Every system call also hands the GIL back and forth
+another worker), and every wake paid for redis-py's general machinery.  A publish checked a
+connection out of the pool and back, through its retry and observability wrappers (~150 µs of
+CPU a publish on the 2-vCPU benchmark machine, against ~70 µs on a connection of its own); a
+received message took nine system calls (a liveness poll and peek, a socket timeout set and
+restored around each read, one more read attempt after it), each handing the GIL back and forth
 with a busy request thread.  Here one connection publishes (one write of every topic's message,
-then their replies) and one stays subscribed: a wake is a poll, a read, and one poll to see
-that nothing more is buffered.
+then their replies) and one stays subscribed: a wake is a wait, redis-py's liveness check, a
+read, and one look for more.
 
-The connections are made like the cache's own (the pool's connection class and settings:
-host, TLS, password, database, timeouts), but outside its pool, and always speak RESP2 without
-health checks or maintenance notifications, and hand back bytes (the payloads are ``marshal``
-data, whatever ``decode_responses`` the cache asks for): in RESP2 a subscribed connection's replies are plain
-``[kind, channel, data]`` arrays, and a health check's ``PING`` would interleave with them.  Errors are redis-py's
-(``ConnectionError``, ``TimeoutError``); the bus reports them, drops this wire and makes a
-new one.
+The connections are made like the cache's own (the pool's connection class and settings: host,
+TLS, password, database, timeouts), but outside its pool.  They always speak RESP2, without
+health checks or maintenance notifications, and hand back bytes whatever ``decode_responses``
+the cache asks for (the payloads are ``marshal`` data): in RESP2 a subscribed connection's
+replies are plain ``[kind, channel, data]`` arrays, and a health check's ``PING`` would
+interleave with them.  Errors are redis-py's (``ConnectionError``, ``TimeoutError``); the bus
+reports them, drops this wire and makes a new one.
 """
 from __future__ import annotations
 
