@@ -83,3 +83,32 @@ def test_a_failed_batch_and_age_start_a_new_connection(sl, writer_connections, m
     monkeypatch.setattr(logwriter, "CONNECTION_MAX_AGE", 0.0)
     _write_batches(writer, 2)          # the open one serves the first and is closed; a new one the second
     assert writer.stats["written"] == 20 and len(writer_connections) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_kept_connection_the_server_closed_is_replaced_before_the_batch(sl, writer_connections):
+    """A kept connection that died between batches (a database restart, an idle timeout) is found
+    with one query before the next batch and replaced: the batch is written at once, no failure
+    reported, nothing held back.  (PostgreSQL: SQLite has no server to lose, and Django reads an
+    SQLite connection as always usable.)"""
+    from django.db import connections
+
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("a server that closes the connection: PostgreSQL (SMARTLAYER_TEST_DATABASE_URL)")
+    sl(LOG_WRITER="thread", LOG_FLUSH_INTERVAL=0.02)
+    writer = logwriter.get_writer()
+    _write_batches(writer, 1)
+    assert len(writer_connections) == 1
+
+    def made_after_the_server_closed_the_connection(captured):
+        # a queued tuple's first item makes the row in the writer's thread (LogWriter._take): close that
+        # thread's DB-API connection under Django's feet, as a server restart would, then give the row
+        connections["default"].connection.close()
+        return _row(5)
+
+    writer.put((made_after_the_server_closed_the_connection,))
+    deadline = time.monotonic() + 10
+    while writer.stats["written"] < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert writer.stats["written"] == 6 and writer.stats["write_errors"] == 0
+    assert len(writer_connections) == 2

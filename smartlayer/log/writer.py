@@ -205,6 +205,7 @@ class LogWriter:
                 ok = False
                 with self._write_lock:
                     try:
+                        self._check_kept()
                         ok = self._write_with_retry_buffer(rows)
                     finally:
                         self._recycle(failed=not ok)
@@ -251,6 +252,15 @@ class LogWriter:
                 seen = self._opened[conn.alias] = (id(raw), now)
             if (failed or now - seen[1] >= CONNECTION_MAX_AGE
                     or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]):
+                conn.close()
+                self._opened.pop(conn.alias, None)
+
+    def _check_kept(self) -> None:
+        """Before a batch: a kept connection the server has closed meanwhile (a restart, an idle
+        timeout) is dropped here, with one ``SELECT 1``, rather than failing the batch — which would
+        report the database as away and hold the rows back for the retry's back-off."""
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None and not conn.is_usable():
                 conn.close()
                 self._opened.pop(conn.alias, None)
 
