@@ -59,7 +59,8 @@ from .insert import _SQLITE_PLAIN_FIELDS, _copy_spec, data_errors, insert_rows, 
 
 logger = logging.getLogger("smartlayer")
 
-#: Seconds the writer's thread keeps a working database connection between batches (see LogWriter._recycle).
+#: Seconds the writer's thread keeps a working database connection at least, whatever ``CONN_MAX_AGE``
+#: says (see LogWriter._recycle).
 CONNECTION_MAX_AGE = 60.0
 
 
@@ -78,7 +79,6 @@ class LogWriter:
         self._wake = threading.Event()              # set by a producer when a batch is ready
         self._write_lock = threading.Lock()
         self._batch = int(sl_settings.LOG_BATCH_SIZE)
-        self._opened: dict[str, tuple[int, float]] = {}  # alias → (its connection's id, when first seen)
 
     # ── request path ───────────────────────────────────────────────────────
     def put(self, row: dict[str, Any] | tuple) -> bool:
@@ -216,7 +216,6 @@ class LogWriter:
                 if len(self.queue) < batch:
                     break  # the rest waits for the next interval: full batches, few round trips
         connections.close_all()  # this thread's own: nobody else would close them
-        self._opened.clear()
 
     def _write_bans(self, thread: bool = False) -> bool:
         """The ban rows the request path handed over (:mod:`smartlayer.state.ban_persist`); True when
@@ -234,26 +233,24 @@ class LogWriter:
 
     def _recycle(self, failed: bool) -> None:
         """After a batch in the writer's thread: keep its database connection for the next batch, unless
-        the batch failed (the database may be away: the next one starts afresh) or the connection has
-        been open for :data:`CONNECTION_MAX_AGE` seconds.
+        the batch failed (the database may be away: the next one starts afresh) or the connection is
+        older than ``CONN_MAX_AGE`` and at least :data:`CONNECTION_MAX_AGE` seconds.
 
         Why not ``close_old_connections()``, as at the end of a request: ``CONN_MAX_AGE``'s default (0)
         closes a request's connection when it ends, and the writer's batches were made a new database
         session each — on PostgreSQL a backend process started and set up about twice a second per
-        worker under load, ~34 µs of the server's CPU a request (``load.py``'s workload, 2026-12-07)."""
+        worker under load, ~34 µs of the server's CPU a request (``load.py``'s workload, 2026-12-07).
+        The connection's age is Django's own: ``close_at`` is its opening plus ``CONN_MAX_AGE`` (None:
+        kept for good, as the site asked)."""
         now = time.monotonic()
         for conn in connections.all(initialized_only=True):
-            raw = conn.connection
-            if raw is None:
-                self._opened.pop(conn.alias, None)
+            if conn.connection is None:
                 continue
-            seen = self._opened.get(conn.alias)
-            if seen is None or seen[0] != id(raw):
-                seen = self._opened[conn.alias] = (id(raw), now)
-            if (failed or now - seen[1] >= CONNECTION_MAX_AGE
-                    or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]):
+            close_at = conn.close_at
+            expired = close_at is not None and now >= max(
+                close_at, close_at - (conn.settings_dict["CONN_MAX_AGE"] or 0) + CONNECTION_MAX_AGE)
+            if failed or expired or conn.get_autocommit() != conn.settings_dict["AUTOCOMMIT"]:
                 conn.close()
-                self._opened.pop(conn.alias, None)
 
     def _check_kept(self) -> None:
         """Before a batch: a kept connection the server has closed meanwhile (a restart, an idle
@@ -262,7 +259,6 @@ class LogWriter:
         for conn in connections.all(initialized_only=True):
             if conn.connection is not None and not conn.is_usable():
                 conn.close()
-                self._opened.pop(conn.alias, None)
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Write everything queued so far, in this thread.  True when all was written."""

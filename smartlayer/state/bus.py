@@ -188,6 +188,15 @@ class Bus:
             count("bus.malformed")
             report_failure("replication-apply", exc)
 
+    def _deliver(self, replies: list) -> bool:
+        """Dispatch the published messages among ``replies`` (:meth:`Wire.receive`); True when there was one."""
+        delivered = False
+        for kind, channel, data in replies:
+            if kind == b"message":
+                self.dispatch(channel, data)
+                delivered = True
+        return delivered
+
     def _subscribe(self, wire: Wire | None = None) -> Wire:
         """Subscribe to every topic with a handler that is not subscribed yet (on a new
         wire when ``wire`` is None), wait for Redis to confirm, then run those topics'
@@ -227,20 +236,14 @@ class Bus:
                 if wire is None or len(self._subscribed) < len(self._handlers):
                     wire = self._subscribe(wire)
                     backoff = self.interval
-                woken = False
-                for kind, channel, data in wire.receive(max(0.0, next_flush - time.monotonic())):
-                    if kind == b"message":
-                        self.dispatch(channel, data)
-                        woken = True
+                woken = self._deliver(wire.receive(max(0.0, next_flush - time.monotonic())))
                 now = time.monotonic()
                 if flush_due(now, next_flush, self.interval, woken):
                     next_flush = now + self.interval
                     if self.flush(wire):
                         # Redis sends every message back to its publisher's subscription too; by the time the
                         # publish is answered that copy has been sent as well: read it now, not on a wake of its own
-                        for kind, channel, data in wire.receive(0):
-                            if kind == b"message":
-                                self.dispatch(channel, data)
+                        self._deliver(wire.receive(0))
             except Exception as exc:  # noqa: BLE001 - Redis away: keep serving, retry with back-off
                 report_failure("replication", exc)
                 self.failing = True
