@@ -53,7 +53,8 @@ the share of measured requests from clients past the grace period.
 **CPU**: the workers' CPU per measured request from ``/proc`` (every thread), and of it
 ``threads``: every thread but each worker's first — under gunicorn's sync workers smartlayer's
 replication bus and log writer, whose cost the request thread's own figures do not show; the Redis
-server's from its ``INFO``.
+server's from its ``INFO``; PostgreSQL's from ``/proc`` when it runs on this machine (its exited
+backends included: a session per batch shows there and nowhere else).
 
 Targets: smartlayer ≥ 0.85 × bare requests/s (issue 17; 0.6 before it), no 5xx, rows == responses (under
 ``--server uvicorn``: every answered request has its row; see :func:`load_report.rows_match`).
@@ -205,6 +206,29 @@ def redis_cpu(url: str) -> float:
     return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
 
 
+def postgres_cpu() -> float:
+    """CPU seconds this machine's PostgreSQL processes have used, the exited ones included (a backend's
+    time moves to the postmaster's children's times when it exits); 0 when PostgreSQL runs elsewhere.
+
+    A backend is a process per session: a client that opens a session per batch costs the server a
+    process start each time, which only this reading shows (``docs/production.md``, *The threads beside
+    the request thread*)."""
+    import os
+
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
+                continue
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, connections: int,
             *script_args: str) -> dict:
     out = subprocess.run([wrk, f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script),
@@ -253,13 +277,13 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
         # --browse: the measured run takes each client up about where the warm-up left it
         skip = str(round(warm.get("requests", 0) / args.clients / args.burst)) if args.burst else "0"
         workers = server.children()
-        cpu0 = process_cpu(workers), redis_cpu(args.redis_url), background_cpu(workers)
+        cpu0 = process_cpu(workers), redis_cpu(args.redis_url), background_cpu(workers), postgres_cpu()
         since = time.time()
         result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections, skip)
-        cpu1 = process_cpu(workers), redis_cpu(args.redis_url), background_cpu(workers)
+        cpu1 = process_cpu(workers), redis_cpu(args.redis_url), background_cpu(workers), postgres_cpu()
         n = max(1, result.get("requests", 1))
         result["cpu_us"] = {"workers": (cpu1[0] - cpu0[0]) / n * 1e6, "redis": (cpu1[1] - cpu0[1]) / n * 1e6,
-                            "threads": (cpu1[2] - cpu0[2]) / n * 1e6}
+                            "threads": (cpu1[2] - cpu0[2]) / n * 1e6, "postgres": (cpu1[3] - cpu0[3]) / n * 1e6}
         t0 = time.monotonic()
         result["exit_status"] = server.stop(timeout=60)
         result["stop_s"] = time.monotonic() - t0
