@@ -167,13 +167,14 @@ def clear_redis(url: str, prefix: str) -> int:
     return n
 
 
-def _ticks(stat: str) -> int:
-    """User + system clock ticks of one ``/proc/…/stat`` file; 0 when the process or thread is gone."""
+def _ticks(stat: str, children: bool = False) -> int:
+    """User + system clock ticks of one ``/proc/…/stat`` file (``children``: plus those of its exited
+    children); 0 when the process or thread is gone."""
     try:
         fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0
-    return int(fields[11]) + int(fields[12])
+    return sum(int(f) for f in fields[11:15 if children else 13])
 
 
 def process_cpu(pids: set[int]) -> float:
@@ -215,18 +216,14 @@ def postgres_cpu() -> float:
     the request thread*)."""
     import os
 
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
+    def is_postgres(pid: str) -> bool:
         try:
-            if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":
-                continue
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return Path(f"/proc/{pid}/comm").read_text().strip() == "postgres"
         except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-    return total / os.sysconf("SC_CLK_TCK")
+            return False
+
+    pids = [pid for pid in os.listdir("/proc") if pid.isdigit() and is_postgres(pid)]
+    return sum(_ticks(f"/proc/{pid}/stat", children=True) for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
 def run_wrk(wrk: str, url: str, script: Path, duration: int, threads: int, connections: int,
@@ -277,13 +274,16 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
         # --browse: the measured run takes each client up about where the warm-up left it
         skip = str(round(warm.get("requests", 0) / args.clients / args.burst)) if args.burst else "0"
         workers = server.children()
-        cpu0 = process_cpu(workers), redis_cpu(args.redis_url), background_cpu(workers), postgres_cpu()
+        def cpu() -> dict[str, float]:
+            return {"workers": process_cpu(workers), "redis": redis_cpu(args.redis_url),
+                    "threads": background_cpu(workers), "postgres": postgres_cpu()}
+
+        cpu0 = cpu()
         since = time.time()
         result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections, skip)
-        cpu1 = process_cpu(workers), redis_cpu(args.redis_url), background_cpu(workers), postgres_cpu()
+        cpu1 = cpu()
         n = max(1, result.get("requests", 1))
-        result["cpu_us"] = {"workers": (cpu1[0] - cpu0[0]) / n * 1e6, "redis": (cpu1[1] - cpu0[1]) / n * 1e6,
-                            "threads": (cpu1[2] - cpu0[2]) / n * 1e6, "postgres": (cpu1[3] - cpu0[3]) / n * 1e6}
+        result["cpu_us"] = {name: (cpu1[name] - cpu0[name]) / n * 1e6 for name in cpu0}
         t0 = time.monotonic()
         result["exit_status"] = server.stop(timeout=60)
         result["stop_s"] = time.monotonic() - t0
