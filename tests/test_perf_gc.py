@@ -10,6 +10,7 @@ now holds atomic values only, which the collector untracks at the first collecti
 from __future__ import annotations
 
 import gc
+import random
 import time
 
 import pytest
@@ -62,3 +63,77 @@ def test_served_benign_requests_leave_nothing_tracked_in_the_log_queue(browser, 
     gc.collect()
     assert [gc.is_tracked(row) for row in queue] == [False] * 5
     flush_logs()
+
+
+def _past_grace_decision(model: bool = False) -> Decision:
+    """What the detector records on every request of a client past its grace period."""
+    details = {"rule_score": 1, "rules": ["unauthenticated"]}
+    if model:
+        details.update(model_score=0.4123, model_threshold=0.61, model_version="v20261207")
+    return Decision(Action.ALLOW, "anomaly", reasons=["grey:unauthenticated"], details=details)
+
+
+@pytest.mark.parametrize("model", [False, True])
+def test_a_past_grace_clients_capture_is_untracked_by_its_second_collection(model):
+    """A client past its grace period has a decision on every request.  The capture holds it as plain
+    values, one level deep: the collector untracks the inner tuple at its first collection and the
+    capture at its second, so a queued row never reaches the old generation (a Decision in the
+    tuple kept it tracked for as long as it waited)."""
+    ctx = _ctx()
+    ctx.add(_past_grace_decision(model))
+    captured = capture_log_row(ctx, 200, 1.0)
+    gc.collect()
+    gc.collect()
+    assert not gc.is_tracked(captured)
+    entry = build_log_row(captured)["details"]["decisions"][0]
+    assert entry["reasons"] == ["grey:unauthenticated"] and entry["rules"] == ["unauthenticated"]
+    assert entry["action"] == "allow" and entry["component"] == "anomaly"
+
+
+class _LazyPairs:
+    """Stands for the model's lazy ``top_features`` (worked out by the writer)."""
+
+    def __init__(self, pairs):
+        self.pairs = pairs
+
+    def __iter__(self):
+        return iter(self.pairs)
+
+
+def test_the_row_records_every_decision_as_it_was_made():
+    """Fuzzed decisions — texts holding the separators, empty lists, a list of one empty text,
+    numbers in lists, nested dicts, lazy pairs — come out of the row as the decisions were: the
+    fields, the details, the headline and the refusal."""
+    from smartlayer.dbtext import db_json
+    from smartlayer.request.context import decision_details
+
+    rng = random.Random(7)
+    texts = ["", "a", "grey:x", "\x1e", "\x1f", "b\x1fc", "\x1eab", "é", "x\x00y"]
+    values = [lambda: rng.choice(texts), lambda: rng.randint(-3, 3), lambda: 0.25, lambda: None, lambda: True,
+              lambda: [rng.choice(texts) for _ in range(rng.randint(0, 3))], lambda: [1, "a"],
+              lambda: {"verdict": "BLOCK", "confidence": 90}, lambda: _LazyPairs([("f", 0.5)]),
+              lambda: _LazyPairs([])]
+    actions = list(Action)
+    for _ in range(400):
+        ctx = _ctx()
+        made = []
+        for _ in range(rng.randint(1, 3)):
+            details = {f"k{i}": rng.choice(values)() for i in range(rng.randint(0, 4))}
+            if rng.random() < 0.3:
+                details["top_features"] = rng.choice(values[-2:])()
+            d = Decision(rng.choice(actions), rng.choice(["anomaly", "validator", "x\x1f"]),
+                         reason=rng.choice(texts), reasons=[rng.choice(texts) for _ in range(rng.randint(0, 3))],
+                         details=details, monitor=rng.random() < 0.3)
+            ctx.add(d)
+            made.append(d)
+        if not ctx.decisions:
+            continue
+        row = build_log_row(capture_log_row(ctx, 200, 1.0))
+        expected = [db_json({"component": d.component, "action": d.action.value, "reason": d.reason,
+                             "reasons": d.reasons, "monitor": d.monitor, **decision_details(d.details)})
+                    for d in ctx.decisions]
+        assert row["details"]["decisions"] == expected
+        head = ctx.headline()
+        assert row["action"] == head.action.value and row["was_blocked"] == (ctx.refused_by is not None)
+        assert row["blocked_by"] == (head.component if head.refuses else "")
+        assert row["monitor_only"] == (head.refuses and head.monitor)

@@ -20,6 +20,7 @@ from ..dbtext import columns, db_json, db_text
 from .client import Client, resolve_client
 from .decision import Action, Decision
 from .exempt import is_exempt, view_exemptions
+from .flat import flat_decisions, read_flat
 
 ATTR = "_smartlayer"
 #: ``Action.ALLOW`` as a module name: read on every decision added (an enum's class attribute is read
@@ -82,6 +83,7 @@ class RequestContext:
 #: How strongly each action explains a request (:meth:`RequestContext.headline`).
 _RANK = {Action.BAN: 6, Action.BLOCK: 5, Action.THROTTLE: 4, Action.DENY: 4,
          Action.ASK_LLM: 3, Action.RECORD: 2, Action.ALLOW: 1}
+_RANK_OF_VALUE = {action._value_: rank for action, rank in _RANK.items()}
 
 
 def begin(request: Any, owner: Any) -> RequestContext:
@@ -194,8 +196,16 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     params = ctx.params
     deferred = (query_shapes, ctx.query) if query_shapes is not None and params is None and ctx.query else None
     client = ctx.client
+    # the decisions as plain values (:func:`~.flat.flat_decisions`), the refusal as its position among them
+    decisions, refused = ctx.decisions, ctx.refused_by
+    if refused is not None:
+        found = next((i for i, d in enumerate(decisions) if d is refused), None)
+        if found is None:   # a refusal set on the context without add()
+            found, decisions = len(decisions), [*decisions, refused]
+        refused = found
+    records = flat_decisions(decisions) if decisions else ()
     return (None, client.key, client.ip, client.user_id, ctx.started, ctx.method, ctx.path, ctx.user_agent,
-            status, elapsed_ms, ctx.refused_by, tuple(ctx.decisions), ctx.rule_score, ctx.model_score,
+            status, elapsed_ms, refused, records, ctx.rule_score, ctx.model_score,
             ctx.payload_score, ctx.model_version, response_type, ctx.accept, ctx.fetch, ctx.xrw, ctx.referer,
             params or None, sl_settings.LOG_USER_AGENT_MAX, deferred)
 
@@ -214,7 +224,10 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
      ua_max, deferred) = captured
     if deferred is not None:   # no validator scanned it: the query string's names and shapes (capture_log_row)
         params = deferred[0](deferred[1])
-    head = refused_by if refused_by is not None else _headline(decisions)
+    decisions = read_flat(decisions) if decisions else ()
+    # the refusal's record, else the strongest recorded decision (RequestContext.headline's order)
+    head = (decisions[refused_by] if refused_by is not None
+            else max(decisions, key=_record_rank) if decisions else None)
     cut = log_columns()
     texts = (client_key, method, path, user_agent, model_version,
              response_type.partition(";")[0].strip().lower(), accept, fetch,
@@ -249,10 +262,11 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
         "params": db_json(params) if params else None,
     }
     if head is not None:
-        row["blocked_by"] = head.component if head.refuses else ""
-        row["action"] = head.action._value_
-        row["monitor_only"] = head.refuses and head.monitor
-        row["reason"] = db_text(head.reason, cut["reason"])
+        action, component, reason, _, monitor, refuses, _ = head
+        row["blocked_by"] = component if refuses else ""
+        row["action"] = action
+        row["monitor_only"] = refuses and monitor
+        row["reason"] = db_text(reason, cut["reason"])
         row["details"] = {"decisions": [_decision_json(d) for d in decisions]}
     return row
 
@@ -267,27 +281,30 @@ def _headline(decisions: tuple[Decision, ...]) -> Decision | None:
     return best
 
 
-def _decision_json(d: Decision) -> dict[str, Any]:
-    """One decision as the row's details hold it: what ``db_json`` of the whole would make of it,
-    without walking what is never dirty — the containers built here, the action's value (an enum's)
-    and the monitor flag (a bool)."""
-    component, reason = d.component, d.reason
+def _record_rank(record: tuple) -> int:
+    return _RANK_OF_VALUE[record[0]]
+
+
+def _decision_json(record: tuple) -> dict[str, Any]:
+    """One decision (read back by :func:`~.flat.read_flat`) as the row's details hold it: what ``db_json`` of the
+    whole would make of it, without walking what is never dirty — the containers built here, the
+    action's value and the monitor flag (a bool)."""
+    action, component, reason, reasons, monitor, _, details = record
     entry = {"component": component if component.__class__ is str and component.isascii() and "\x00" not in component
              else db_json(component),
-             "action": d.action._value_,
+             "action": action,
              "reason": reason if reason.__class__ is str and reason.isascii() and "\x00" not in reason
              else db_json(reason),
-             "reasons": db_json(d.reasons), "monitor": d.monitor}
-    if d.details:
-        entry.update(db_json(decision_details(d)))
+             "reasons": db_json(reasons), "monitor": monitor}
+    if details:
+        entry.update(db_json(decision_details(details)))
     return entry
 
 
-def decision_details(d: Decision) -> dict[str, Any]:
-    """``d.details`` as recorded: a decision that refuses nobody may hold the model's ``top_features``
-    as a lazy sequence (:meth:`Evidence.details`), worked out here, in the log writer's thread —
-    a list, or no key at all when it has no pairs, as the request thread would have made it."""
-    details = d.details
+def decision_details(details: dict[str, Any]) -> dict[str, Any]:
+    """A decision's ``details`` as recorded: a decision that refuses nobody may hold the model's
+    ``top_features`` as a lazy sequence (:meth:`Evidence.details`), worked out here, in the log writer's
+    thread — a list, or no key at all when it has no pairs, as the request thread would have made it."""
     top = details.get("top_features")
     if top is None or top.__class__ is list:
         return details
