@@ -75,17 +75,21 @@ def _past_grace_decision(model: bool = False) -> Decision:
 
 @pytest.mark.parametrize("model", [False, True])
 def test_a_past_grace_clients_capture_is_untracked_by_its_second_collection(model):
-    """A client past its grace period has a decision on every request.  The capture holds it as plain
-    values, one level deep: the collector untracks the inner tuple at its first collection and the
-    capture at its second, so a queued row never reaches the old generation (a Decision in the
-    tuple kept it tracked for as long as it waited)."""
-    ctx = _ctx()
+    """A client past its grace period has a decision on every request, and a request with a query string
+    its parameters.  The capture holds both as plain values, one level deep: the collector untracks
+    the inner tuples at their first collection and the capture at its second, so a queued row never
+    reaches the old generation (a Decision, or the parameters' lists of lists, kept it tracked for as
+    long as it waited)."""
+    params = [["query", "page", "int:1"], ["query", "q", "text:3"], ["form", "x\x1f", ""]]
+    ctx = _ctx(params=[list(p) for p in params])
     ctx.add(_past_grace_decision(model))
     captured = capture_log_row(ctx, 200, 1.0)
     gc.collect()
     gc.collect()
     assert not gc.is_tracked(captured)
-    entry = build_log_row(captured)["details"]["decisions"][0]
+    row = build_log_row(captured)
+    assert row["params"] == params
+    entry = row["details"]["decisions"][0]
     assert entry["reasons"] == ["grey:unauthenticated"] and entry["rules"] == ["unauthenticated"]
     assert entry["action"] == "allow" and entry["component"] == "anomaly"
 

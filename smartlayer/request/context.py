@@ -20,7 +20,7 @@ from ..dbtext import columns, db_json, db_text
 from .client import Client, resolve_client
 from .decision import Action, Decision
 from .exempt import is_exempt, view_exemptions
-from .flat import flat_decisions, read_flat
+from .flat import flat_decisions, flat_params, read_flat, read_params
 
 ATTR = "_smartlayer"
 #: ``Action.ALLOW`` as a module name: read on every decision added (an enum's class attribute is read
@@ -207,7 +207,7 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     return (None, client.key, client.ip, client.user_id, ctx.started, ctx.method, ctx.path, ctx.user_agent,
             status, elapsed_ms, refused, records, ctx.rule_score, ctx.model_score,
             ctx.payload_score, ctx.model_version, response_type, ctx.accept, ctx.fetch, ctx.xrw, ctx.referer,
-            params or None, sl_settings.LOG_USER_AGENT_MAX, deferred)
+            flat_params(params) if params else None, sl_settings.LOG_USER_AGENT_MAX, deferred)
 
 
 def build_log_row(captured: tuple) -> dict[str, Any]:
@@ -224,6 +224,8 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
      ua_max, deferred) = captured
     if deferred is not None:   # no validator scanned it: the query string's names and shapes (capture_log_row)
         params = deferred[0](deferred[1])
+    elif params.__class__ is tuple:
+        params = read_params(params)
     decisions = read_flat(decisions) if decisions else ()
     # the refusal's record, else the strongest recorded decision (RequestContext.headline's order)
     head = (decisions[refused_by] if refused_by is not None

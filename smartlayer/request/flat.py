@@ -1,11 +1,12 @@
-"""A request's decisions as a queued log row holds them: plain values in one flat tuple.
+"""A request's decisions and parameters as a queued log row holds them: plain values in flat tuples.
 
 Split from :mod:`.context`, which captures the row on the request thread and builds it in the log
-writer's: this is only the encoding of the decisions in between (:func:`flat_decisions`) and its
-reading back (:func:`read_flat`), and why it is flat.
+writer's: this is only the encoding in between (:func:`flat_decisions`, :func:`flat_params`), its
+reading back (:func:`read_flat`, :func:`read_params`), and why it is flat (:func:`flat_decisions`).
 """
 from __future__ import annotations
 
+from itertools import chain
 from typing import Any
 
 from .decision import _REFUSING, Decision
@@ -82,3 +83,16 @@ def read_flat(flat: tuple) -> list[tuple]:
             i += 2 * n
         records.append((action, component, reason, _unflat(reasons), monitor, refuses, details))
     return records
+
+
+def flat_params(params: list[list[str]]) -> tuple | list[list[str]]:
+    """The ``[where, name, shape]`` of each parameter as one flat tuple of texts (the validator's list
+    of lists, tracked three levels deep, is what a row with a query string carried to the old
+    generation); the list itself should one of them not have three items."""
+    flat = tuple(chain.from_iterable(params))
+    return flat if len(flat) == 3 * len(params) else params
+
+
+def read_params(flat: tuple) -> list[list[str]]:
+    """:func:`flat_params` read back."""
+    return [list(flat[i:i + 3]) for i in range(0, len(flat), 3)]
