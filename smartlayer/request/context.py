@@ -178,8 +178,9 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
 
     Everything taken is final once the request is finished: the decisions are not changed after
     ``finish`` (their details are their own, made by :meth:`Evidence.details`), the client is an
-    immutable value, and the texts are ``str``.  The decisions list is copied (a tuple), so a late
-    ``add`` could not reach the row.  The user-agent cut is a setting: read now, as before.
+    immutable value, and the texts are ``str``.  The decisions are taken as their values
+    (:func:`~.flat.flat_decisions`), so a late ``add`` could not reach the row.  The user-agent cut
+    is a setting: read now, as before.
 
     ``query_shapes`` (WatchLog's row of a request the validator did not scan): the function that gives
     the query string's parameter names and shapes (the middleware hands
@@ -191,7 +192,9 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     as "made by :func:`build_log_row`"): CPython's collector untracks such a tuple at the first young
     collection it survives.  The rows wait up to ``LOG_FLUSH_INTERVAL`` for the writer, and, tracked,
     every young and middle collection traversed them and moved them up to the old generation, whose
-    growth is what triggers a full collection (tens of ms with the host's whole heap).
+    growth is what triggers a full collection (tens of ms with the host's whole heap).  A client past
+    its grace period has a decision on every request, and a query string brings parameters: both are
+    taken as one flat tuple of plain values each (:mod:`.flat`), untracked by the second collection.
     """
     params = ctx.params
     deferred = (query_shapes, ctx.query) if query_shapes is not None and params is None and ctx.query else None
