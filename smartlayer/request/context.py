@@ -77,13 +77,22 @@ class RequestContext:
         else the strongest recorded one (monitor-mode blocks first)."""
         if self.refused_by is not None:
             return self.refused_by
-        return _headline(self.decisions)
+        # the first of the strongest, as the log row's headline (build_log_row) picks among its records
+        return max(self.decisions, key=_decision_rank) if self.decisions else None
 
 
-#: How strongly each action explains a request (:meth:`RequestContext.headline`).
-_RANK = {Action.BAN: 6, Action.BLOCK: 5, Action.THROTTLE: 4, Action.DENY: 4,
-         Action.ASK_LLM: 3, Action.RECORD: 2, Action.ALLOW: 1}
-_RANK_OF_VALUE = {action._value_: rank for action, rank in _RANK.items()}
+#: How strongly each action explains a request (:meth:`RequestContext.headline`), by the action's value:
+#: what a decision and a queued row's record of it (:mod:`.flat`) both hold.
+_RANK = {Action.BAN.value: 6, Action.BLOCK.value: 5, Action.THROTTLE.value: 4, Action.DENY.value: 4,
+         Action.ASK_LLM.value: 3, Action.RECORD.value: 2, Action.ALLOW.value: 1}
+
+
+def _decision_rank(decision: Decision) -> int:
+    return _RANK[decision.action._value_]
+
+
+def _record_rank(record: tuple) -> int:
+    return _RANK[record[0]]
 
 
 def begin(request: Any, owner: Any) -> RequestContext:
@@ -274,20 +283,6 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
         row["reason"] = db_text(reason, cut["reason"])
         row["details"] = {"decisions": [_decision_json(d) for d in decisions]}
     return row
-
-
-def _headline(decisions: tuple[Decision, ...]) -> Decision | None:
-    """:meth:`RequestContext.headline` without an enforced refusal: the strongest recorded decision."""
-    rank = _RANK
-    best = None
-    for d in decisions:
-        if best is None or rank[d.action] > rank[best.action]:
-            best = d
-    return best
-
-
-def _record_rank(record: tuple) -> int:
-    return _RANK_OF_VALUE[record[0]]
 
 
 def _decision_json(record: tuple) -> dict[str, Any]:
