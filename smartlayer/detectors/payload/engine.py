@@ -302,6 +302,25 @@ class Engine:
             found.update(self._group_match(group, members, encoded, frozenset()))
         return [index for index in indices if index in found]
 
+    def first_of(self, text: str, indices: Sequence[int]) -> int | None:
+        """One of ``indices`` found in ``text``, None if none is: for a caller that needs only to know the
+        text is not clean.  Searched as :meth:`among` searches them (a pattern without atoms through its
+        small set, which met the pass's text already), stopping at the first found."""
+        grouped = self._grouped
+        alone = [index for index in indices if index not in grouped]
+        for index in alone:
+            if self.span(index, text) is not None:
+                return index
+        sets = {grouped[index] for index in indices if index in grouped}
+        for number in sets:
+            group, members = self._groups[number]
+            wanted = [index for index in members if index in indices]
+            found = self._group_match(group, members, self._utf8(text), frozenset())
+            for index in found:
+                if index in wanted:
+                    return index
+        return None
+
     def _group_unfiltered(self) -> list[tuple[Any, tuple[int, ...]]] | None:
         """Sets of :data:`_GROUP` patterns each, of the patterns the prefilter cannot filter (no atoms).
 

@@ -55,6 +55,9 @@ _SET_PASS_CHARS = 1536
 #: Hits per request whose excerpt is located (one more search each); the rest are named without one.
 _MAX_LOCATED = 8
 
+#: No pattern (:meth:`Matcher.listed_here` before any hit).
+_NONE: frozenset[int] = frozenset()
+
 #: More patterns than this to search a line for (:meth:`Matcher.match`): the prefilter's literal pass over the
 #: line first drops those whose atoms it does not hold (a pass each, on 60 fields of diverse attacks).
 _NARROW_FROM = 4
@@ -104,9 +107,25 @@ class Matcher:
         self.pending_chars += len(text)
         # a long request: match what is read, and stop if it blocks.  Never after a text with a key: the
         # pairs of one form part share theirs, and a pass over some of them must not remember it clean.
-        if key is None and self.pending_chars >= (_FLUSH_CHARS if self.passes else _FIRST_FLUSH_CHARS):
+        if key is None and self.pending_chars >= self.flush_at():
             self.flush()
             self.stopped = self.blocked()
+
+    def flush_at(self) -> int:
+        """Characters queued at which the texts read so far are matched before reading on.
+
+        Once the request scores a block, only what :meth:`blocked` still asks
+        to be matched again before it stops the request: reading a whole
+        :data:`_FLUSH_CHARS` more cost a JSON list of diverse attacks (a string
+        of 2.5 KiB that blocked, then 8 KiB of strings matched in one pass and
+        again line by line) 11 ms where it blocked on its next 0.5 KiB.
+        """
+        if not self.passes:
+            return _FIRST_FLUSH_CHARS
+        block = self.cfg.block_score
+        if block and self.score >= block:
+            return max(1, _SET_CHARS - self.located_chars)
+        return _FLUSH_CHARS
 
     def queue_pairs(self, pairs: list[str], location: str, key: tuple[Any, str, int] | None) -> None:
         """Queue the (non-empty) pairs of a form part: more than :data:`.parts.MAX_RESCANNED` as one text for
@@ -117,8 +136,7 @@ class Matcher:
             self.queue("\n".join(filter(None, pairs)), location, key)
             return
         pairs = [pair for pair in pairs if pair]
-        flush_at = _FLUSH_CHARS if self.passes else _FIRST_FLUSH_CHARS
-        if len(pairs) > 1 and (key is not None or self.pending_chars + sum(map(len, pairs)) < flush_at):
+        if len(pairs) > 1 and (key is not None or self.pending_chars + sum(map(len, pairs)) < self.flush_at()):
             self.queue("\n".join(pairs), location, key, True)
             return
         for pair in pairs:
@@ -303,6 +321,21 @@ class Matcher:
         return size <= _SET_PASS_CHARS and self.set_chars + size <= _SET_CHARS
 
 
+    def listed_here(self, signatures: Any, location: str, indices: list[int]) -> frozenset[int]:
+        """Which of ``indices`` name a signature listed at ``location`` already.
+
+        Why a line of a pass does not look for them again: a signature is
+        listed once per location (its first hit there names it), so another
+        line's hit of it would add nothing.  On 3 KiB of diverse attacks (a
+        JSON list of them, 50-60 strings matched again) most lines hold only
+        signatures an earlier line named: searching each for every candidate
+        of the pass cost 2.9-3.1 ms of such a request's 8-10 ms, 1.3-1.5 ms
+        now (the rest of it: the lines with nothing new, searched until one
+        listed signature is found, so that they are not remembered clean).
+        """
+        labels = self.labels
+        return frozenset(index for index in indices if f"{signatures[index].name}@{location}" in labels)
+
     def match(self, text: str, location: str, known: frozenset[int] = frozenset(), second: bool = False) -> list[int]:
         """Match every signature that applies to ``location`` against one normalised text, in one pass;
         the indices of the patterns found.
@@ -357,7 +390,13 @@ class Matcher:
         else:
             if len(only) > _NARROW_FROM and (possible := engine.possible(text)) is not None:
                 only = [index for index in only if index in possible]
-            found = engine.among(text, [index for index in only if index not in known])    # located below
+            listed = self.listed_here(signatures, location, only) if self.labels else _NONE
+            found = engine.among(text, [index for index in only if index not in known and index not in listed])
+            if listed and not found:
+                # whether the line holds one of those all the same (a line that does is not remembered clean)
+                first = engine.first_of(text, [index for index in only if index in listed and index not in known])
+                if first is not None:
+                    found = [first]
         for index in found:
             sig = signatures[index]
             label = f"{sig.name}@{location}"
