@@ -106,3 +106,31 @@ def test_the_flush_size_follows_the_scan():
     assert scan.flush_at() == engine_mod.SET_CHARS - 1000
     scan.located_chars = engine_mod.SET_CHARS + 5
     assert scan.flush_at() == 1
+
+
+def test_offline_a_view_answers_whether_a_line_holds_a_listed_signature(monkeypatch):
+    """The replay's query and header engines are views of one shared engine: they answer ``first_of`` as an
+    engine of their own does, and a replayed query whose later lines hold only listed signatures scans."""
+    from smartlayer.detectors.payload import normalise, signatures
+    from smartlayer.detectors.payload.engine_view import EngineView
+    from smartlayer.detectors.payload.signatures import engine_for
+
+    monkeypatch.setattr(signatures, "_ENGINES", {})
+    monkeypatch.setattr(signatures, "_SHARED", {})
+    monkeypatch.setattr(signatures, "PREFILTER_LATER", [True])
+    view, _sigs = engine_for(1, "query")
+    assert isinstance(view, EngineView)
+    own = engine_mod.Engine(view.patterns)
+    for text in (normalise("x' or 7=7 -- a"), normalise("page=2"), normalise("<img src=x onerror=alert(1)>")):
+        candidates = list(range(len(view.patterns)))
+        mine, theirs = view.first_of(text, candidates), own.first_of(text, candidates)
+        assert (mine is None) == (theirs is None)
+        if mine is not None:
+            assert view.span(mine, text) is not None
+    scan = payload._new_scan()
+    scan.engines = {}                                 # this scan's engines made now: the offline views
+    scan.run(query_string=_query(50) + "&" + urlencode({"b": "yes' or 8=8 -- b"}), body=None, content_type="",
+             headers=None, cookies=None, form_fields=None)
+    assert isinstance(scan.engines["query"], EngineView)
+    result = scan.result()
+    assert result.score >= 3 and "error:internal" not in result.skipped
