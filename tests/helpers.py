@@ -149,3 +149,17 @@ def product_walk(gaps, *, walk: bool = True, navigated: bool = True, t0: float =
         pid = 76 + i if walk else 76 + 37 * i % 401
         snaps.append(window.arrive((t, "GET", f"/products/{pid}/", flags), 3600.0))
     return snaps
+
+
+def offline_query_view(monkeypatch: Any) -> tuple[Any, Any]:
+    """The query engine as offline work builds it (the replay: a view of one engine shared with the headers'),
+    made afresh, and an engine compiled on the view's patterns alone to compare it with."""
+    from smartlayer.detectors.payload import engine, signatures
+    from smartlayer.detectors.payload.engine_view import EngineView
+
+    monkeypatch.setattr(signatures, "_ENGINES", {})
+    monkeypatch.setattr(signatures, "_SHARED", {})
+    monkeypatch.setattr(signatures, "PREFILTER_LATER", [True])
+    view, _signatures = signatures.engine_for(1, "query")
+    assert isinstance(view, EngineView)
+    return view, engine.Engine(view.patterns)

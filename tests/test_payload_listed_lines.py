@@ -111,16 +111,11 @@ def test_the_flush_size_follows_the_scan():
 def test_offline_a_view_answers_whether_a_line_holds_a_listed_signature(monkeypatch):
     """The replay's query and header engines are views of one shared engine: they answer ``first_of`` as an
     engine of their own does, and a replayed query whose later lines hold only listed signatures scans."""
-    from smartlayer.detectors.payload import normalise, signatures
+    from smartlayer.detectors.payload import normalise
     from smartlayer.detectors.payload.engine_view import EngineView
-    from smartlayer.detectors.payload.signatures import engine_for
+    from tests.helpers import offline_query_view
 
-    monkeypatch.setattr(signatures, "_ENGINES", {})
-    monkeypatch.setattr(signatures, "_SHARED", {})
-    monkeypatch.setattr(signatures, "PREFILTER_LATER", [True])
-    view, _sigs = engine_for(1, "query")
-    assert isinstance(view, EngineView)
-    own = engine_mod.Engine(view.patterns)
+    view, own = offline_query_view(monkeypatch)
     for text in (normalise("x' or 7=7 -- a"), normalise("page=2"), normalise("<img src=x onerror=alert(1)>")):
         candidates = list(range(len(view.patterns)))
         mine, theirs = view.first_of(text, candidates), own.first_of(text, candidates)

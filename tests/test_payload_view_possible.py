@@ -3,19 +3,13 @@ candidates asks its engine which patterns a text may hold (``possible``), a view
 had no such method: a replayed request whose line found more than a few patterns would have raised."""
 from __future__ import annotations
 
-from smartlayer.detectors.payload import engine, normalise, signatures
-from smartlayer.detectors.payload.engine_view import EngineView
-from smartlayer.detectors.payload.signatures import engine_for
+from smartlayer.detectors.payload import normalise
+from tests.helpers import offline_query_view
 from tests.test_payload_work import ATTACKS, PROSE, diverse
 
 
 def test_a_view_says_which_of_its_patterns_a_text_may_hold_as_an_engine_of_its_own_does(monkeypatch):
-    monkeypatch.setattr(signatures, "_ENGINES", {})
-    monkeypatch.setattr(signatures, "_SHARED", {})
-    monkeypatch.setattr(signatures, "PREFILTER_LATER", [True])
-    view, _sigs = engine_for(1, "query")
-    assert isinstance(view, EngineView)
-    own = engine.Engine(view.patterns)
+    view, own = offline_query_view(monkeypatch)
     for seed, snippets in ((3, ATTACKS), (4, PROSE)):
         text = normalise(diverse(snippets, seed, 6000))
         # a long text builds the prefilter of an engine that leaves it until needed, as a scan's pass does
