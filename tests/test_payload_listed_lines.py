@@ -27,13 +27,15 @@ def _query(count: int) -> str:
 
 
 def _searched(monkeypatch) -> list[list[int]]:
-    """The patterns each line's search (:meth:`Engine.among`) was asked for."""
+    """The patterns each line's search for what it holds (:meth:`Engine.among`) was asked for; not the
+    yes-or-no questions (``first=True``) about the signatures left out."""
     asked: list[list[int]] = []
     among = engine_mod.Engine.among
 
-    def spy(self, text, indices):
-        asked.append(list(indices))
-        return among(self, text, indices)
+    def spy(self, text, indices, first=False):
+        if not first:
+            asked.append(list(indices))
+        return among(self, text, indices, first)
 
     monkeypatch.setattr(engine_mod.Engine, "among", spy)
     return asked
@@ -109,8 +111,9 @@ def test_the_flush_size_follows_the_scan():
 
 
 def test_offline_a_view_answers_whether_a_line_holds_a_listed_signature(monkeypatch):
-    """The replay's query and header engines are views of one shared engine: they answer ``first_of`` as an
-    engine of their own does, and a replayed query whose later lines hold only listed signatures scans."""
+    """The replay's query and header engines are views of one shared engine: they answer whether a text holds
+    any of some patterns (``among(..., first=True)``) as an engine of their own does, and a replayed query
+    whose later lines hold only listed signatures scans."""
     from smartlayer.detectors.payload import normalise
     from smartlayer.detectors.payload.engine_view import EngineView
     from tests.helpers import offline_query_view
@@ -118,10 +121,10 @@ def test_offline_a_view_answers_whether_a_line_holds_a_listed_signature(monkeypa
     view, own = offline_query_view(monkeypatch)
     for text in (normalise("x' or 7=7 -- a"), normalise("page=2"), normalise("<img src=x onerror=alert(1)>")):
         candidates = list(range(len(view.patterns)))
-        mine, theirs = view.first_of(text, candidates), own.first_of(text, candidates)
-        assert (mine is None) == (theirs is None)
-        if mine is not None:
-            assert view.span(mine, text) is not None
+        mine, theirs = view.among(text, candidates, first=True), own.among(text, candidates, first=True)
+        assert len(mine) == len(theirs) <= 1
+        if mine:
+            assert view.span(mine[0], text) is not None
     scan = payload._new_scan()
     scan.engines = {}                                 # this scan's engines made now: the offline views
     scan.run(query_string=_query(50) + "&" + urlencode({"b": "yes' or 8=8 -- b"}), body=None, content_type="",

@@ -22,3 +22,13 @@ def test_a_view_says_which_of_its_patterns_a_text_may_hold_as_an_engine_of_its_o
         assert mine == theirs
         # never leaves out a pattern that matches
         assert set(own.matches(text)) <= mine
+
+
+def test_a_view_has_every_public_method_of_an_engine():
+    """A matcher asks whichever engine it holds, a view offline included: the view lacked ``possible`` once,
+    and a new engine method since; every public method of the engine is one a view must answer too."""
+    from smartlayer.detectors.payload.engine import Engine
+    from smartlayer.detectors.payload.engine_view import EngineView
+
+    public = {name for name in dir(Engine) if not name.startswith("_") and callable(getattr(Engine, name))}
+    assert public <= set(dir(EngineView)), sorted(public - set(dir(EngineView)))

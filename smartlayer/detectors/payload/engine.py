@@ -272,7 +272,7 @@ class Engine:
             return self._one_by_one(encoded, indices, "a few patterns", known)
         return [indices[i] for i in found if indices[i] not in known]
 
-    def among(self, text: str, indices: Sequence[int]) -> list[int]:
+    def among(self, text: str, indices: Sequence[int], first: bool = False) -> list[int]:
         """Which of ``indices`` match ``text``, in their order: each pattern of a small set of patterns
         without atoms through its set (one pass for the set's candidates), the others each alone.
 
@@ -280,9 +280,11 @@ class Engine:
         pass's text already, so a line of it costs them a pass over states they hold, where each of their
         patterns alone met it for the first time (60 multipart fields of diverse attacks: ~30 searches
         a field).  Whether, not where: a hit is then located by its own program, up to a few a request.
+        ``first``: stop at the first found, for a caller that asks only whether the text holds any.
         """
         if self._groups is None or _UNANCHORED is None:
-            return [index for index in indices if self.span(index, text) is not None]
+            found_alone = (index for index in indices if self.span(index, text) is not None)
+            return next(([index] for index in found_alone), []) if first else list(found_alone)
         encoded = self._utf8(text)
         size = len(encoded)
         low = self._low
@@ -296,30 +298,16 @@ class Engine:
             elif (where := low[index].Match(_UNANCHORED, encoded, 0, size)[0])[0] >= 0:
                 found.add(index)
                 spans[index] = where
+                if first:
+                    break
         self._spans = (text, encoded, spans)                  # located by that search (see _kept)
-        for number in sets:
+        for number in () if first and found else sets:
             group, members = self._groups[number]
             found.update(self._group_match(group, members, encoded, frozenset()))
-        return [index for index in indices if index in found]
-
-    def first_of(self, text: str, indices: Sequence[int]) -> int | None:
-        """One of ``indices`` found in ``text``, None if none is: for a caller that needs only to know the
-        text is not clean.  Searched as :meth:`among` searches them (a pattern without atoms through its
-        small set, which met the pass's text already), stopping at the first found."""
-        grouped = self._grouped
-        alone = [index for index in indices if index not in grouped]
-        for index in alone:
-            if self.span(index, text) is not None:
-                return index
-        sets = {grouped[index] for index in indices if index in grouped}
-        for number in sets:
-            group, members = self._groups[number]
-            wanted = [index for index in members if index in indices]
-            found = self._group_match(group, members, self._utf8(text), frozenset())
-            for index in found:
-                if index in wanted:
-                    return index
-        return None
+            if first and not found.isdisjoint(indices):
+                break
+        hits = [index for index in indices if index in found]
+        return hits[:1] if first else hits
 
     def _group_unfiltered(self) -> list[tuple[Any, tuple[int, ...]]] | None:
         """Sets of :data:`_GROUP` patterns each, of the patterns the prefilter cannot filter (no atoms).

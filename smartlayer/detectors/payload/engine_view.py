@@ -66,12 +66,7 @@ class EngineView:
     def span(self, index: int, text: str) -> tuple[int, int] | None:
         return self.base.span(self.indices[index], text)
 
-    def first_of(self, text: str, indices: Sequence[int]) -> int | None:
-        """:meth:`.engine.Engine.first_of` in this view's indices (a matcher asks it of whichever engine it holds)."""
-        theirs = self.base.first_of(text, [self.indices[i] for i in indices])
-        return None if theirs is None else self._view[theirs]
-
-    def among(self, text: str, indices: list[int]) -> list[int]:
+    def among(self, text: str, indices: list[int], first: bool = False) -> list[int]:
         theirs = [self.indices[i] for i in indices]
-        found = set(self.base.among(text, theirs))
+        found = set(self.base.among(text, theirs, first))
         return [mine for mine, their in zip(indices, theirs, strict=True) if their in found]

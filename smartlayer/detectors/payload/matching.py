@@ -394,9 +394,7 @@ class Matcher:
             found = engine.among(text, [index for index in only if index not in known and index not in listed])
             if listed and not found:
                 # whether the line holds one of those all the same (a line that does is not remembered clean)
-                first = engine.first_of(text, [index for index in only if index in listed and index not in known])
-                if first is not None:
-                    found = [first]
+                found = engine.among(text, [index for index in only if index in listed and index not in known], True)
         for index in found:
             sig = signatures[index]
             label = f"{sig.name}@{location}"
