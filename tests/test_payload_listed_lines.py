@@ -132,3 +132,22 @@ def test_offline_a_view_answers_whether_a_line_holds_a_listed_signature(monkeypa
     assert isinstance(scan.engines["query"], EngineView)
     result = scan.result()
     assert result.score >= 3 and "error:internal" not in result.skipped
+
+
+def test_clean_texts_after_a_blocking_one_are_read_in_long_passes(monkeypatch):
+    """Reading short passes only pays while they may stop the request: once a pass after the block has
+    nothing to locate, the texts after it (clean prose) are read as any long request's are."""
+    from tests.helpers import spy_engine_matches
+
+    scan = payload._new_scan()
+    lines = "\n".join(f"customer {i:03d} wrote: it's fine' or {i}={i} -- thanks" for i in range(40))
+    scan.matched_now(lines, "body")
+    assert scan.score >= scan.cfg.block_score and scan.located_chars < engine_mod.SET_CHARS
+    passes: list[int] = []
+    spy_engine_matches(monkeypatch, lambda text, filtered: passes.append(len(text)))
+    words = "the reader may find the parcel at the door and the note on the table by the window".split()
+    for i in range(200):                              # ~60 KiB of fields, each past the remembered length
+        scan.text(" ".join(words[(i + j) % len(words)] for j in range(55)) + f" {i}", "body")
+    scan.flush()
+    assert not scan.stopped
+    assert len(passes) <= sum(passes) // matching._FLUSH_CHARS + 3

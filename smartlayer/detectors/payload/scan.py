@@ -121,7 +121,7 @@ class _Scan(Evidence, Matcher, JoinedFields, PartReader):
                  "pending", "decoded_forms", "passes", "remembered", "remembered_forms",
                  "engines", "joined_parts", "set_chars", "candidates", "located_chars", "known_parts",
                  "pending_chars", "stopped", "decoded", "narrowed", "raw_only", "prefixed",
-                 "whole")
+                 "whole", "flush_from")
 
     def __init__(self, cfg: _Config) -> None:
         self.cfg = cfg
@@ -148,6 +148,7 @@ class _Scan(Evidence, Matcher, JoinedFields, PartReader):
         self.raw_only: set[Any] = set()      # engines of candidates from a pass over SQL comments: first readings only
         self.located_chars = 0               # characters matched again to name where hits are (match())
         self.pending_chars = 0               # characters queued since the last flush (queue())
+        self.flush_from = 0                  # located_chars when the last flush began (flush_at())
         self.stopped = False                 # blocked already: the texts still to come are not read (queue())
         self.engines: dict[Any, Any] = cfg.engines   # kind → engine, shared by the generation's scans (engine())
         self.pending: list[tuple[str, str, str, Any]] = []   # (kind, location, normalised text, raw key)
