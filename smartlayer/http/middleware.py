@@ -39,7 +39,6 @@ from django.http import HttpResponse
 from .. import signals
 from ..conf import sl_settings
 from ..log.writer import get_writer
-from ..profile.shapes import query_params
 from ..request import context as ctxmod
 from ..request.decision import _REFUSING, Action, Decision
 from ..state import prom
@@ -287,9 +286,8 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
     if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
         headers = getattr(response, "headers", None)
         rtype = headers.get("Content-Type", "") if headers is not None else ""
-        # without the validator, the query string's names and shapes are worked out by the log writer
-        get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else "",
-                                                query_shapes=query_params))
+        # the parameters no component read are worked out by the log writer (capture_log_row)
+        get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
 
 
 def _payload_modules() -> tuple[Any, Any]:
@@ -363,7 +361,7 @@ class AIRequestValidator(_SmartLayerMiddleware):
     def decide(self, request, ctx, monitor):
         scan_mod, validator = _lazy("payload", _payload_modules)
         scan = scan_mod.scan_request(request)
-        ctx.params = scan.params
+        ctx.params = scan.shapes   # as the scan left them: maybe worked out only when read (PendingParams)
         return validator.decide(ctx, scan, now=ctx.started, monitor=monitor)
 
 

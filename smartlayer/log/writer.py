@@ -48,6 +48,7 @@ from typing import Any
 from django.db import connections
 
 from ..conf import sl_settings
+from ..profile.shapes import held_params
 from ..request.context import build_log_row
 from ..state import ban_persist, prom
 from ..state.failures import count, report_failure
@@ -121,7 +122,7 @@ class LogWriter:
                 if row.__class__ is tuple:
                     make = row[0]
                     try:
-                        row = build_log_row(row) if make is None else make(row)
+                        row = build_log_row(row, held_params) if make is None else make(row)
                     except Exception as exc:  # noqa: BLE001 - one row, not the batch
                         self._drop_unbuilt(exc)
                         continue

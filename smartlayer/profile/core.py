@@ -24,7 +24,7 @@ from operator import itemgetter
 from typing import Any
 
 from ..conf import derived, sl_settings
-from .shapes import KIND_ACCEPTS, parse_shape, value_shape  # noqa: F401 - value_shape: the module's face
+from .shapes import KIND_ACCEPTS, parse_shape, resolved, value_shape  # noqa: F401 - value_shape: the module's face
 from .templates import Trie, extension
 
 FORMAT = 1
@@ -190,6 +190,9 @@ class Profile:
             return found
         e = self.endpoints[t]
         if e.cls == "missing":
+            return found
+        params = resolved(params)      # the scan's may be worked out only now, for an endpoint this profile knows
+        if not params:
             return found
         schema = e.schemas.get(method)
         checked = method in e.checked

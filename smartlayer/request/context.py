@@ -63,7 +63,9 @@ class RequestContext:
     accept: str = ""
     fetch: str = ""                   # "dest/mode/site" of the Sec-Fetch-* headers, "" without them
     xrw: bool = False                 # X-Requested-With: XMLHttpRequest
-    params: list[list[str]] | None = None  # [where, name, shape] per parameter (set by the validator or at the end)
+    #: [where, name, shape] per parameter (set by the validator or at the end), or the validator's
+    #: ``PendingParams`` (:mod:`smartlayer.profile.shapes`), which works them out when read: its ``get()``
+    params: list[list[str]] | None = None
 
     def add(self, decision: Decision) -> None:
         if decision.action is _ALLOW and not decision.reasons:
@@ -175,8 +177,7 @@ def log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: 
     return build_log_row(capture_log_row(ctx, status, elapsed_ms, response_type))
 
 
-def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: str = "",
-                    query_shapes: Callable[[str], list[list[str]]] | None = None) -> tuple:
+def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, response_type: str = "") -> tuple:
     """What the request log row of a finished request needs, as the request has it: one tuple.
 
     The request thread only takes the values it already holds; the row itself (cleaning and cutting
@@ -191,10 +192,11 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     (:func:`~.flat.flat_decisions`), so a late ``add`` could not reach the row.  The user-agent cut
     is a setting: read now, as before.
 
-    ``query_shapes`` (WatchLog's row of a request the validator did not scan): the function that gives
-    the query string's parameter names and shapes (the middleware hands
-    :func:`~smartlayer.profile.shapes.query_params`); the row records them, worked out by the writer
-    too — the raw query string is taken instead.
+    Parameters not worked out on the request thread are left to the writer (``params_of`` of
+    :func:`build_log_row`), as the plain values they are worked out from: a request the validator did
+    not scan (WatchLog alone), its raw query string; a request the validator scanned and nothing read
+    its parameters since (the scan's ``PendingParams``, :mod:`smartlayer.profile.shapes`), its query
+    string, body and content type.
 
     A benign request's tuple holds no container, only atomic values (the client's key, address and
     user id rather than the client; ``None`` for no parameters; ``None`` first, which the writer reads
@@ -206,7 +208,14 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     taken as one flat tuple of plain values each (:mod:`.flat`), untracked by the second collection.
     """
     params = ctx.params
-    deferred = (query_shapes, ctx.query) if query_shapes is not None and params is None and ctx.query else None
+    deferred = None
+    if params is None:
+        if ctx.query:   # no validator scanned the request: the query string, for the writer
+            deferred = (ctx.query, None, "", False, False)
+    elif params.__class__ is not list:
+        # the scan's PendingParams: what it holds, for the writer, unless read on the request thread already
+        deferred = params.held()
+        params = params.get() if deferred is None else None
     client = ctx.client
     # the decisions as plain values (:func:`~.flat.flat_decisions`), the refusal as its position among them
     decisions, refused = ctx.decisions, ctx.refused_by
@@ -222,8 +231,13 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
             flat_params(params) if params else None, sl_settings.LOG_USER_AGENT_MAX, deferred)
 
 
-def build_log_row(captured: tuple) -> dict[str, Any]:
+def build_log_row(captured: tuple,
+                  params_of: Callable[..., list[list[str]] | None] | None = None) -> dict[str, Any]:
     """The RequestLog fields of :func:`capture_log_row`'s tuple (the writer calls it for each one it takes).
+
+    ``params_of``: what works out parameters the request left for later from the values it held (the
+    writer hands :func:`smartlayer.profile.shapes.held_params`, a layer above this one); without it
+    such a row records none.
 
     Every text value is cleaned of what the database refuses and cut to its
     column (:mod:`smartlayer.dbtext`): a ``%00`` in a path must cost that
@@ -234,8 +248,8 @@ def build_log_row(captured: tuple) -> dict[str, Any]:
     (_, client_key, ip, user_id, started, method, path, user_agent, status, elapsed_ms, refused_by, decisions,
      rule_score, model_score, payload_score, model_version, response_type, accept, fetch, xrw, referer, params,
      ua_max, deferred) = captured
-    if deferred is not None:   # no validator scanned it: the query string's names and shapes (capture_log_row)
-        params = deferred[0](deferred[1])
+    if deferred is not None:   # the parameters left for later (capture_log_row), worked out by params_of
+        params = params_of(*deferred) if params_of is not None else None
     elif params.__class__ is tuple:
         params = read_params(params)
     decisions = read_flat(decisions) if decisions else ()

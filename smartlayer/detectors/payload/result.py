@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
+
+from ...profile.shapes import resolved
 
 
 class Hit(NamedTuple):
@@ -43,4 +45,18 @@ class ScanResult:
     truncated: bool = False                             # input beyond VALIDATOR_MAX_BYTES left unscanned
     skipped: list[str] = field(default_factory=list)    # "part:reason" for parts not scanned
     details: list[Hit] = field(default_factory=list)    # one per entry of ``hits``, in the same order
-    params: list[list[str]] | None = field(default=None, compare=False)  # [where, name, shape] (the log's)
+    #: [where, name, shape] of each parameter (the log's and the profile's), or what works them out when
+    #: read (:class:`~smartlayer.profile.shapes.PendingParams`): read :attr:`params`
+    shapes: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def params(self) -> list[list[str]] | None:
+        """``[where, name, shape]`` of each parameter, worked out now if the scan left them for later."""
+        shapes = self.shapes
+        if shapes is not None and shapes.__class__ is not list:
+            shapes = self.shapes = resolved(shapes)
+        return shapes
+
+    @params.setter
+    def params(self, value: Any) -> None:
+        self.shapes = value

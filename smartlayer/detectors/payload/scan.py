@@ -55,7 +55,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...conf import DEFAULTS
-from ...profile.shapes import request_params
+from ...profile.shapes import pending_params
 from .anomalies import request_anomalies
 from .body import scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
@@ -336,7 +336,8 @@ def scan_request(request: Any) -> ScanResult:
             scan._hit(_BY_NAME[name], where, excerpt, 0)
         scan.run(query_string=query, body=body and body.raw, content_type=content_type,
                  headers=headers, cookies=cookies, form_fields=body and body.fields, path=_raw_path(request))
-        params = request_params(query, body and body.raw, content_type, body and body.fields,
+        # worked out when read (the log writer's thread, the profile for an endpoint it knows): PendingParams
+        params = pending_params(query, body and body.raw, content_type, body and body.fields,
                                 decoded=scan.decoded, known=scan.known_parts)
     except Exception as exc:  # the contract: never raises
         scan.fail(exc)
