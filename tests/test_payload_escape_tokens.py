@@ -63,3 +63,56 @@ def test_the_memory_is_bounded(monkeypatch):
     for start in range(0, 0x3000, 256):
         D._decode_escapes("".join(f"\\u{0x4e00 + start + i:04x}" for i in range(256)), D._ESCAPE_RE, flag_metachars=False)
         assert len(D._DECODED_TOKENS) <= 4096
+
+
+def _random_escapes(rng, count: int, percent: bool) -> str:
+    """``count`` escapes of every spelling the patterns take, random code points (lone surrogates and
+    metacharacters among them), between plain words."""
+    out = []
+    for _ in range(count):
+        kind = rng.randrange(6 if not percent else 1)
+        if percent:
+            out.append(f"{rng.choice(['%u', '%U'])}{rng.randrange(0x10000):04x}")
+        elif kind == 0:
+            out.append(f"\\u{rng.randrange(0x10000):04x}")
+        elif kind == 1:
+            out.append(f"\\U{rng.randrange(0x10000):04X}")
+        elif kind == 2:
+            out.append(f"\\{rng.choice('xX')}{rng.randrange(0x100):02x}")
+        elif kind == 3:     # a surrogate pair
+            out.append(f"\\u{rng.randrange(0xD800, 0xDC00):04x}\\u{rng.randrange(0xDC00, 0xE000):04X}")
+        elif kind == 4:     # a lone surrogate
+            out.append(f"\\u{rng.randrange(0xD800, 0xE000):04x}")
+        else:               # a metacharacter
+            out.append(f"\\u{ord(rng.choice('<>;|&$')):04x}")
+        out.append(rng.choice(["", " ", "a", "é"]))
+    return "".join(out)
+
+
+def test_many_new_tokens_decoded_together_as_one_by_one(monkeypatch):
+    """Thousands of distinct tokens (random characters posted as JSON) are decoded in one C call instead
+    of a ``sub`` each: the same text and marker as one by one, for every spelling — lower and upper case,
+    ``\\x``, surrogate pairs, lone surrogates, ``%u`` — and the tokens remembered as before."""
+    import random
+
+    rng = random.Random(5)
+    for round_ in range(40):
+        percent = round_ % 4 == 3
+        text = _random_escapes(rng, rng.choice([70, 300, 3000]), percent)
+        pattern = D._PERCENT_U if percent else D._ESCAPE_RE
+        for flag in (True, False):
+            monkeypatch.setattr(D, "_DECODED_TOKENS", _CountingMemory())
+            monkeypatch.setattr(D, "_BATCH_TOKENS", 10**9)          # one by one
+            one_by_one = D._decode_escapes(text, pattern, flag_metachars=flag)
+            monkeypatch.undo()
+            memory = _CountingMemory()
+            monkeypatch.setattr(D, "_DECODED_TOKENS", memory)
+            calls = []
+            real = D._decoded_token
+            monkeypatch.setattr(D, "_decoded_token", lambda *a, _calls=calls, _real=real: _calls.append(1) or _real(*a))
+            together = D._decode_escapes(text, pattern, flag_metachars=flag)
+            assert together == one_by_one, (round_, flag)
+            distinct = set(D._ESCAPE_TOKENS[pattern][0].findall(text))
+            if len(distinct) > D._BATCH_TOKENS:                      # together: no token one by one
+                assert calls == [] and memory.decoded == (len(distinct) if len(distinct) <= 4096 else 0)
+            monkeypatch.undo()

@@ -23,6 +23,11 @@ only :data:`QUERY_DIVERSE_CHARS` characters of snippets, a parameter each:
 short, but matched through the whole-table set, where diverse attacks cost
 most.  Use ``--repeat 7`` or more: three shuffles can miss the dear ones.
 
+The *random* shapes carry random characters, printable ASCII or from the whole of Unicode
+(:func:`random_text`), new in each request: no snippet of anything, so every byte is a context the
+automata have not met, and in ASCII a ``&`` or ``%`` every few dozen characters for the decoders.
+What an attacker sends to make a scanner work, rather than attack text.
+
 Every run scans a fresh Django request (``scan_request``), as
 AIRequestValidator does; building the request is not timed.  Each shape runs
 in a child process killed after ``--timeout`` seconds, so a shape that
@@ -139,6 +144,30 @@ def diverse(attack: bool, seed: int, data: Path = DEFAULT_DATA, size: int = 60 *
     return "\n".join(out)[:size]
 
 
+def random_text(unicode: bool, seed: int, size: int = 60 * KIB) -> str:
+    """About ``size`` bytes (UTF-8) of random characters, new for each ``seed``: printable ASCII, or
+    characters from the whole of Unicode but the surrogates (a third ASCII, a third the rest of the
+    BMP, a third astral).  No snippet of anything: every byte a context an automaton has not met, and
+    in ASCII a ``&`` or ``%`` every few dozen characters for the decoders to try."""
+    rng = random.Random(seed)
+    if not unicode:
+        return "".join(map(chr, rng.choices(range(32, 127), k=size)))
+    out: list[str] = []
+    total = 0
+    while total < size:
+        kind = rng.randrange(3)
+        code = (rng.randrange(32, 127) if kind == 0 else rng.choice((rng.randrange(0xA0, 0xD800),
+                                                                      rng.randrange(0xE000, 0xFFFE)))
+                if kind == 1 else rng.randrange(0x10000, 0x10FFFF))
+        out.append(chr(code))
+        total += len(out[-1].encode("utf-8"))
+    return "".join(out)
+
+
+#: name → whether its random characters span Unicode (see :func:`random_text`); a new text each request.
+RANDOM = {"random printable ASCII": False, "random characters": True}
+
+
 def make_requests(shape: str, count: int, data: Path = DEFAULT_DATA) -> list[Any]:
     """``count`` fresh requests carrying the shape where it costs most."""
     from urllib.parse import quote
@@ -157,6 +186,20 @@ def make_requests(shape: str, count: int, data: Path = DEFAULT_DATA) -> list[Any
         return value.encode("utf-8").decode("latin-1")
 
     def build() -> Any:
+        if name in RANDOM:                              # new random characters per request
+            blob = random_text(RANDOM[name], next(seeds))
+            if kind == "query":                          # a query string's worth, one parameter
+                return rf.get("/", QUERY_STRING=wsgi("q=" + quote(blob[:QUERY_DIVERSE_CHARS])), HTTP_USER_AGENT=UA)
+            if kind == "form field":
+                return rf.post("/", data=("c=" + quote(blob)).encode(),
+                               content_type="application/x-www-form-urlencoded", HTTP_USER_AGENT=UA)
+            if kind == "body":
+                return rf.post("/", data=blob.encode("utf-8", "surrogatepass"), content_type="text/plain",
+                               HTTP_USER_AGENT=UA)
+            if kind == "json":
+                return rf.post("/", data=json.dumps([blob[i:i + 1000] for i in range(0, len(blob), 1000)]).encode(),
+                               content_type="application/json", HTTP_USER_AGENT=UA)
+            raise ValueError(shape)
         if diverse_name in DIVERSE:                     # a new shuffle per request, or the same again
             blob = diverse(DIVERSE[diverse_name], next(seeds), data)
             if kind == "query":                          # a query string's worth, each snippet a parameter
@@ -210,6 +253,7 @@ SHAPES = (
     + ["whole request: 64 KiB body + 8 KiB query + 3 × 8 KiB headers + 4 KiB cookies"]
     + [f"{kind}: {name}{again}" for name in DIVERSE for kind in ("query", "form field", "body", "json", "multipart")
        for again in ("", ", same text again")]
+    + [f"{kind}: {name}" for name in RANDOM for kind in ("query", "form field", "body", "json")]
 )
 
 

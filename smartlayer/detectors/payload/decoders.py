@@ -10,6 +10,8 @@ from __future__ import annotations
 import codecs
 import html
 import re
+from bisect import bisect_left
+from html.entities import html5 as _HTML5_NAMES
 from typing import Any
 from urllib.parse import unquote
 
@@ -108,11 +110,73 @@ def _decode_escapes(text: str, pattern: re.Pattern[str], flag_metachars: bool) -
     # once, not a Python call per escape — a JSON text of non-Latin prose holds hundreds (~9k instructions each)
     pieces = _SPLIT[pattern].split(text)
     tokens_found = pieces[1::2]
-    table = {token: _decoded_token(token, pattern, replace) for token in set(tokens_found)}
+    distinct = set(tokens_found)
+    table = _decoded_tokens(distinct, pattern)
+    for token in distinct.difference(table) if table else distinct:
+        table[token] = _decoded_token(token, pattern, replace)
     pieces[1::2] = [table[token] for token in tokens_found]
-    if not found:               # decoded tokens met before said nothing to replace(): the same test, on their characters
-        found = any(char in _METACHARACTERS for char in table.values())
+    if not found:               # tokens not decoded by replace(): the same test, on their characters (one each)
+        found = not _METACHARACTERS.isdisjoint(table.values())
     return "".join(pieces), (_ESCAPES if found and flag_metachars else 0)
+
+
+#: Distinct escape tokens of one text, not yet remembered, from which they are decoded all at once
+#: (:func:`_decoded_tokens`) rather than one ``sub`` and one Python call each.
+_BATCH_TOKENS = 64
+#: A character of a lone surrogate, which an escape's decoding makes U+FFFD (see ``replace`` above).
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _decoded_tokens(distinct: set[str], pattern: re.Pattern[str]) -> dict[str, str]:
+    """What each of ``distinct`` (whole escape tokens of ``pattern``) decodes to — those not remembered
+    (:data:`_DECODED_TOKENS`), decoded together when there are more than :data:`_BATCH_TOKENS`; {} else.
+
+    Why: random characters sent as JSON (``json.dumps`` writes each as ``\\uXXXX``) are thousands of
+    distinct tokens in 60 KiB, and each cost a ``sub`` and a Python call (~2 µs: 13 ms a request).  Joined,
+    they are one ``unicode_escape`` decoding in C, one character a token: the surrogate pairs apart (two
+    escapes, one character, joined as UTF-16), a lone surrogate then U+FFFD — what ``replace`` makes of
+    each.  Remembered as the one-by-one path remembers them, while the memory has room for them all.
+    """
+    memory = _DECODED_TOKENS
+    missing = distinct.difference(memory) if memory else distinct
+    if len(missing) <= _BATCH_TOKENS:
+        return {}
+    # the surrogate pairs last (\\uD83D\\uDE00: twelve characters, two escapes, one character): sorted by
+    # length and cut where they start, in C rather than a Python test a token
+    missing = sorted(missing, key=len)
+    cut = bisect_left(list(map(len, missing)), 12)
+    singles, pairs = missing[:cut], missing[cut:]
+    try:
+        table = dict(zip(singles, _unescaped(singles, pattern, _LONE_SURROGATE.sub), strict=True))
+        if pairs:
+            table.update(zip(pairs, _unescaped(pairs, pattern, None), strict=True))
+    except (UnicodeError, ValueError):         # not what the patterns match: one by one, as before
+        return {}
+    if len(missing) <= 4096:
+        if len(memory) + len(missing) > 4096:
+            memory.clear()
+        for token in missing:                  # a dict's own update() would pass a counting memory by
+            memory[token] = table[token]
+    return table
+
+
+def _unescaped(tokens: list[str], pattern: re.Pattern[str], lone: Any) -> str:
+    """The tokens' characters, one a token (``lone``: what replaces lone surrogates; None: the tokens
+    are surrogate pairs, joined as UTF-16).  Raises ValueError when that is not one a token."""
+    joined = "".join(tokens)
+    if lone is None:                           # \\uD83D\\uDE00 …: their hex digits are the UTF-16 itself
+        chars = bytes.fromhex(joined.replace("\\u", "").replace("\\U", "")).decode("utf-16-be")
+    else:
+        if pattern is _PERCENT_U:
+            joined = joined.replace("%u", "\\u").replace("%U", "\\u")
+        else:                                  # the patterns ignore case; unicode_escape does not
+            joined = joined.replace("\\U", "\\u").replace("\\X", "\\x")
+        chars = joined.encode("ascii").decode("unicode_escape")
+    if lone is not None and "\ud800" <= max(chars) and _LONE_SURROGATE.search(chars):
+        chars = lone("\ufffd", chars)
+    if len(chars) != len(tokens):
+        raise ValueError("escapes that are not one character each")
+    return chars
 
 
 #: Escape tokens (``\\u00e9``, ``%u0041``: each spelling of a character is its own token) and what
@@ -190,16 +254,63 @@ def _unescape_entities(text: str) -> str:
     few = text.count("&") < _MANY_REFERENCES
     if few and len(text) <= _LONG_TEXT:
         return html.unescape(text)
-    distinct = set(_REFERENCE.findall(text))
-    if not any(html.unescape("&" + ref) != "&" + ref for ref in distinct):     # stops at the first that decodes
+    decodable = _decodable_references()
+    if decodable.search(text) is None:          # no reference that decodes: the text as it is
         return text
-    if few or len(distinct) > _FEW_DISTINCT:
-        return html.unescape(text)
+    if few:
+        return decodable.sub(_unescaped_reference, text)
+    distinct = set(_REFERENCE.findall(text))
+    if len(distinct) > _FEW_DISTINCT:
+        return decodable.sub(_unescaped_reference, text)
     # a reference decoded to "&" could start a new one: those are replaced last
     ordered = sorted(distinct, key=lambda ref: (html.unescape("&" + ref) == "&", -len(ref)))
     for ref in ordered:
         text = text.replace("&" + ref, html.unescape("&" + ref))
     return text
+
+
+#: :func:`_decodable_references`' pattern, compiled on first use (~20 ms, once a process).
+_DECODABLE: re.Pattern[str] | None = None
+
+
+def _decodable_references() -> re.Pattern[str]:
+    """The references ``html.unescape`` changes, each matched as far as it reads it: a numeric one, or
+    ``&`` and the longest HTML5 entity name there (``&notit;`` → ``&not``, as ``html.unescape`` makes it
+    ``¬it;``).  ``sub`` with :func:`_unescaped_reference` then equals ``html.unescape`` of the text.
+
+    Why: random printable text has a ``&`` every hundred characters or so, and ``html.unescape`` (and the
+    test before it, whether any reference decodes) made a Python call for each — 650 a 60 KiB body, two
+    or three rounds, ~3 ms; almost none of them decode.  The names make a trie (a name's characters in
+    nested groups, a longer name tried before the one it extends): no alternative is tried twice, so a
+    ``&`` costs at most a name's length, and the backtracking audit passes it (``tests/test_payload_entities.py``).
+    """
+    global _DECODABLE
+    if _DECODABLE is None:
+        _DECODABLE = re.compile("&(?:#[0-9]+;?|#[xX][0-9a-fA-F]+;?|" + _name_trie(_HTML5_NAMES) + ")")
+    return _DECODABLE
+
+
+def _name_trie(names: Any) -> str:
+    """A pattern matching the longest of ``names`` at a position (a trie: see :func:`_decodable_references`)."""
+    trie: dict[str, Any] = {}
+    for name in names:
+        node = trie
+        for char in name:
+            node = node.setdefault(char, {})
+        node[""] = {}                              # a name ends here
+
+    def pattern(node: dict[str, Any]) -> str:
+        branches = [re.escape(char) + pattern(child) for char, child in sorted(node.items()) if char]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return pattern(trie)
+
+
+def _unescaped_reference(match: re.Match[str]) -> str:
+    return html.unescape(match.group())
 
 
 def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
