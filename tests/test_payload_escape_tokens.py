@@ -116,3 +116,15 @@ def test_many_new_tokens_decoded_together_as_one_by_one(monkeypatch):
             if len(distinct) > D._BATCH_TOKENS:                      # together: no token one by one
                 assert calls == [] and memory.decoded == (len(distinct) if len(distinct) <= 4096 else 0)
             monkeypatch.undo()
+
+
+def test_a_text_of_surrogate_pairs_alone_is_decoded_together(monkeypatch):
+    """Emoji alone (every token a surrogate pair): decoded together too, as one by one."""
+    monkeypatch.setattr(D, "_DECODED_TOKENS", {})
+    text = json.dumps("".join(chr(0x1F300 + i) for i in range(300)))
+    calls = []
+    real = D._decoded_token
+    monkeypatch.setattr(D, "_decoded_token", lambda *a: calls.append(1) or real(*a))
+    decoded, marker = D._decode_escapes(text, D._ESCAPE_RE, flag_metachars=True)
+    assert calls == [] and decoded == json.dumps("x").replace("x", "".join(chr(0x1F300 + i) for i in range(300)))
+    assert marker == 0

@@ -147,24 +147,24 @@ def _decoded_tokens(distinct: set[str], pattern: re.Pattern[str]) -> dict[str, s
     cut = bisect_left(list(map(len, missing)), 12)
     singles, pairs = missing[:cut], missing[cut:]
     try:
-        table = dict(zip(singles, _unescaped(singles, pattern, _LONE_SURROGATE.sub), strict=True))
+        table = dict(zip(singles, _unescaped(singles, pattern), strict=True)) if singles else {}
         if pairs:
-            table.update(zip(pairs, _unescaped(pairs, pattern, None), strict=True))
+            table.update(zip(pairs, _unescaped(pairs, pattern, pairs=True), strict=True))
     except (UnicodeError, ValueError):         # not what the patterns match: one by one, as before
         return {}
     if len(missing) <= 4096:
         if len(memory) + len(missing) > 4096:
             memory.clear()
-        for token in missing:                  # a dict's own update() would pass a counting memory by
+        for token in missing:                  # one by one, as _decoded_token remembers (a dict subclass sees each)
             memory[token] = table[token]
     return table
 
 
-def _unescaped(tokens: list[str], pattern: re.Pattern[str], lone: Any) -> str:
-    """The tokens' characters, one a token (``lone``: what replaces lone surrogates; None: the tokens
-    are surrogate pairs, joined as UTF-16).  Raises ValueError when that is not one a token."""
+def _unescaped(tokens: list[str], pattern: re.Pattern[str], pairs: bool = False) -> str:
+    """The tokens' characters, one a token, a lone surrogate as U+FFFD (``pairs``: the tokens are surrogate
+    pairs, whose hex digits are their UTF-16).  Raises ValueError when that is not one a token."""
     joined = "".join(tokens)
-    if lone is None:                           # \\uD83D\\uDE00 …: their hex digits are the UTF-16 itself
+    if pairs:                                  # \\uD83D\\uDE00 …
         chars = bytes.fromhex(joined.replace("\\u", "").replace("\\U", "")).decode("utf-16-be")
     else:
         if pattern is _PERCENT_U:
@@ -172,8 +172,8 @@ def _unescaped(tokens: list[str], pattern: re.Pattern[str], lone: Any) -> str:
         else:                                  # the patterns ignore case; unicode_escape does not
             joined = joined.replace("\\U", "\\u").replace("\\X", "\\x")
         chars = joined.encode("ascii").decode("unicode_escape")
-    if lone is not None and "\ud800" <= max(chars) and _LONE_SURROGATE.search(chars):
-        chars = lone("\ufffd", chars)
+        if chars and "\ud800" <= max(chars) and _LONE_SURROGATE.search(chars):
+            chars = _LONE_SURROGATE.sub("\ufffd", chars)
     if len(chars) != len(tokens):
         raise ValueError("escapes that are not one character each")
     return chars
