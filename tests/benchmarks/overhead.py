@@ -1,6 +1,6 @@
 """Per-request overhead of the smartlayer stack, measured in one process.
 
-    python tests/benchmarks/overhead.py [--requests 6000] [--clients 600] [--model]
+    python tests/benchmarks/overhead.py [--requests 6000] [--clients 600] [--query] [--model]
 
 Two WSGI handlers over the same Django project and trivial view:
 
@@ -29,6 +29,10 @@ the wall time, the thread was not kept waiting (the GIL, the log writer's thread
 
 ``--gc`` also times every garbage collection of the measured passes, by stack (the one handling a
 request when it began, or the log writer's thread) and generation (:mod:`overhead_gc`).
+
+``--query``: every request carries a query string of five values, three of them new in each request
+(:data:`QUERY_STRING`): the parameters the payload scan reads and the log records, which a bare path
+does not have.
 
 ``--model`` first trains a model and the site profile on a generated normal
 week (as ``train_smartlayer --activate`` would, into a temporary store) so
@@ -109,6 +113,11 @@ def environ(path: str, ip: str, query: str = "") -> dict:
     }
 
 
+#: ``--query``: the query string every request carries, ``{n}`` the request's number — five values, three
+#: of them new in each request (a search box's words, a page, a size), as a shop's listing is asked for.
+QUERY_STRING = "q=trail+running+shoes+{n}&page=2&sort=price_asc&size=44.{n}&colour=dark+blue+{n}"
+QUERY = ""
+
 #: The pages the benchmark requests; ``--model`` replaces them with the generated site's most visited pages,
 #: so that the site profile learned there judges pages it knows rather than unknown paths.
 PATHS = ["/", "/page/1", "/page/2", "/products/", "/about/"]
@@ -149,7 +158,7 @@ def run(requests: int, clients: int, warm: bool) -> dict:
                     else:
                         ip = f"10.{(i % clients) // 250}.{(i % clients) % 250}.7"
                         path = paths[i % len(paths)]
-                    env = environ(path, ip)
+                    env = environ(path, ip, QUERY.format(n=i) if QUERY else "")
                     _PARTS.on = name == "smartlayer"
                     PROBE.stack = name
                     c0, t0 = thread_ns(), time.perf_counter_ns()
@@ -253,6 +262,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=600)
     parser.add_argument("--redis", help="run on Django's RedisCache at this URL (e.g. redis://127.0.0.1:6379/14)")
     parser.add_argument("--postgres", help="run on this PostgreSQL database URL (tables are created there)")
+    parser.add_argument("--query", action="store_true",
+                        help="every request carries a query string of five values, three of them new (QUERY_STRING)")
     parser.add_argument("--model", action="store_true",
                         help="train and activate a model and site profile first (every feature on)")
     parser.add_argument("--gc", action="store_true",
@@ -260,6 +271,9 @@ def main() -> int:
     parser.add_argument("--parts", nargs="*", default=[], metavar="MODULE:NAME",
                         help="also time these callables in place, in the smartlayer stack (see the docstring)")
     args = parser.parse_args()
+    if args.query:
+        global QUERY
+        QUERY = QUERY_STRING
     tmp = tempfile.mkdtemp(prefix="sl-bench-")
     postgres = None
     if args.postgres:
