@@ -156,9 +156,13 @@ def random_text(unicode: bool, seed: int, size: int = 60 * KIB) -> str:
     total = 0
     while total < size:
         kind = rng.randrange(3)
-        code = (rng.randrange(32, 127) if kind == 0 else rng.choice((rng.randrange(0xA0, 0xD800),
-                                                                      rng.randrange(0xE000, 0xFFFE)))
-                if kind == 1 else rng.randrange(0x10000, 0x10FFFF))
+        if kind == 0:
+            code = rng.randrange(32, 127)
+        elif kind == 1:                                  # the rest of the BMP, either side of the surrogates
+            below, above = rng.randrange(0xA0, 0xD800), rng.randrange(0xE000, 0xFFFE)
+            code = rng.choice((below, above))
+        else:
+            code = rng.randrange(0x10000, 0x10FFFF)
         out.append(chr(code))
         total += len(out[-1].encode("utf-8"))
     return "".join(out)
@@ -185,39 +189,33 @@ def make_requests(shape: str, count: int, data: Path = DEFAULT_DATA) -> list[Any
         """As a WSGI server hands a header or the query string to Django: UTF-8 bytes read as latin-1."""
         return value.encode("utf-8").decode("latin-1")
 
+    def carried(blob: str, query: str, items: list[str]) -> Any:
+        """A generated text where ``kind`` puts it: ``query`` as the query string, ``items`` as a JSON list."""
+        if kind == "query":
+            return rf.get("/", QUERY_STRING=wsgi(query), HTTP_USER_AGENT=UA)
+        if kind == "form field":                         # one field of a comment box, as a browser posts it
+            return rf.post("/", data=("c=" + quote(blob)).encode(),
+                           content_type="application/x-www-form-urlencoded", HTTP_USER_AGENT=UA)
+        if kind == "body":
+            return rf.post("/", data=blob.encode(), content_type="text/plain", HTTP_USER_AGENT=UA)
+        if kind == "json":
+            return rf.post("/", data=json.dumps(items).encode(), content_type="application/json", HTTP_USER_AGENT=UA)
+        if kind == "multipart":
+            fields = {f"f{i}": blob[i * 1000:(i + 1) * 1000] for i in range(60)}
+            return rf.post("/", data=fields, HTTP_USER_AGENT=UA)
+        raise ValueError(shape)
+
     def build() -> Any:
         if name in RANDOM:                              # new random characters per request
             blob = random_text(RANDOM[name], next(seeds))
-            if kind == "query":                          # a query string's worth, one parameter
-                return rf.get("/", QUERY_STRING=wsgi("q=" + quote(blob[:QUERY_DIVERSE_CHARS])), HTTP_USER_AGENT=UA)
-            if kind == "form field":
-                return rf.post("/", data=("c=" + quote(blob)).encode(),
-                               content_type="application/x-www-form-urlencoded", HTTP_USER_AGENT=UA)
-            if kind == "body":
-                return rf.post("/", data=blob.encode("utf-8", "surrogatepass"), content_type="text/plain",
-                               HTTP_USER_AGENT=UA)
-            if kind == "json":
-                return rf.post("/", data=json.dumps([blob[i:i + 1000] for i in range(0, len(blob), 1000)]).encode(),
-                               content_type="application/json", HTTP_USER_AGENT=UA)
-            raise ValueError(shape)
+            # a query string's worth, one parameter; the JSON list's items 1,000 characters each
+            return carried(blob, "q=" + quote(blob[:QUERY_DIVERSE_CHARS]),
+                           [blob[i:i + 1000] for i in range(0, len(blob), 1000)])
         if diverse_name in DIVERSE:                     # a new shuffle per request, or the same again
             blob = diverse(DIVERSE[diverse_name], next(seeds), data)
-            if kind == "query":                          # a query string's worth, each snippet a parameter
-                lines = blob[:QUERY_DIVERSE_CHARS].split("\n")
-                return rf.get("/", QUERY_STRING=wsgi("&".join(f"p{i}={quote(line)}" for i, line in enumerate(lines))),
-                              HTTP_USER_AGENT=UA)
-            if kind == "form field":                     # one field of a comment box, as a browser posts it
-                return rf.post("/", data=("c=" + quote(blob)).encode(),
-                               content_type="application/x-www-form-urlencoded", HTTP_USER_AGENT=UA)
-            if kind == "body":
-                return rf.post("/", data=blob.encode(), content_type="text/plain", HTTP_USER_AGENT=UA)
-            if kind == "json":
-                return rf.post("/", data=json.dumps(blob.split("\n")).encode(), content_type="application/json",
-                               HTTP_USER_AGENT=UA)
-            if kind == "multipart":
-                fields = {f"f{i}": blob[i * 1000:(i + 1) * 1000] for i in range(60)}
-                return rf.post("/", data=fields, HTTP_USER_AGENT=UA)
-            raise ValueError(shape)
+            # a query string's worth, each snippet a parameter; the JSON list's items a snippet each
+            lines = blob[:QUERY_DIVERSE_CHARS].split("\n")
+            return carried(blob, "&".join(f"p{i}={quote(line)}" for i, line in enumerate(lines)), blob.split("\n"))
         if kind == "query":
             return rf.get("/", QUERY_STRING=wsgi("q=" + text), HTTP_USER_AGENT=UA)
         if kind == "body":
