@@ -15,7 +15,8 @@ import pytest
 
 from smartlayer.detectors.payload import scan_request
 from smartlayer.detectors.payload.validator import decide
-from smartlayer.profile import shapes
+from smartlayer.profile import params as param_shapes
+from smartlayer.profile import pending as deferral
 from smartlayer.profile.core import Profile
 from smartlayer.profile.learn import learn_profile
 from smartlayer.request.client import Client
@@ -31,7 +32,7 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 
 def _expected(query: dict = QUERY, form: dict = FORM) -> list[list[str]]:
     """The shapes worked out at once (as the scan did before), without a count or a memory."""
-    return shapes.request_params(urlencode(query), urlencode(form).encode(), FORM_TYPE)
+    return param_shapes.request_params(urlencode(query), urlencode(form).encode(), FORM_TYPE)
 
 
 EXPECTED = _expected()
@@ -40,15 +41,15 @@ EXPECTED = _expected()
 @pytest.fixture
 def reads(monkeypatch):
     """Every reading of a form part's pairs for their shapes (its location), with no memory of parts."""
-    monkeypatch.setattr(shapes, "_PARTS", {})
+    monkeypatch.setattr(param_shapes, "_PARTS", {})
     calls: list[str] = []
-    real = shapes._read_pairs
+    real = param_shapes._read_pairs
 
     def reading(text, where, *args, **kwargs):
         calls.append(where)
         return real(text, where, *args, **kwargs)
 
-    monkeypatch.setattr(shapes, "_read_pairs", reading)
+    monkeypatch.setattr(param_shapes, "_read_pairs", reading)
     return calls
 
 
@@ -74,7 +75,7 @@ def test_the_log_writer_works_them_out_from_plain_values(reads):
     gc.collect()
     gc.collect()
     assert not gc.is_tracked(captured) and reads == []
-    row = build_log_row(captured, shapes.held_params)          # the writer's thread
+    row = build_log_row(captured, deferral.held_params)          # the writer's thread
     assert row["params"] == EXPECTED and reads == ["q", "f"]
 
 
@@ -82,7 +83,7 @@ def test_shapes_read_on_the_request_thread_are_not_worked_out_again(reads):
     ctx = _ctx()
     pending = ctx.params = scan_request(review_request(QUERY)).shapes
     assert pending.get() == EXPECTED and reads == ["q", "f"]
-    row = build_log_row(capture_log_row(ctx, 200, 1.0), shapes.held_params)
+    row = build_log_row(capture_log_row(ctx, 200, 1.0), deferral.held_params)
     assert row["params"] == EXPECTED and reads == ["q", "f"]
 
 
@@ -102,7 +103,7 @@ def test_served_the_row_records_the_shapes_none_read_on_the_request_thread(brows
 
 def test_a_long_request_has_its_shapes_worked_out_at_once(reads):
     """A queued row must not hold a large body: past PENDING_CHARS the scan works the shapes out."""
-    form = dict(FORM, comment="x" * shapes.PENDING_CHARS)
+    form = dict(FORM, comment="x" * deferral.PENDING_CHARS)
     expected = _expected(QUERY, form)
     reads.clear()
     result = scan_request(review_request(QUERY, form))
@@ -135,7 +136,7 @@ def test_a_failure_costs_the_parameters_not_the_request(monkeypatch):
         raise ValueError("boom")
 
     pending = scan_request(review_request(QUERY)).shapes
-    monkeypatch.setattr(shapes, "request_params", broken)
+    monkeypatch.setattr(deferral, "request_params", broken)
     before = failures.metrics["failure.payload_scan"]
     assert pending.get() is None and pending.held() is None
     assert failures.metrics["failure.payload_scan"] == before + 1
@@ -158,4 +159,4 @@ def test_the_writers_reading_is_the_scans_on_random_form_parts():
             if pending.__class__ is list:
                 continue
             held = pending.held()
-            assert shapes.held_params(*held) == pending.get(), (query, body)
+            assert deferral.held_params(*held) == pending.get(), (query, body)

@@ -20,7 +20,7 @@ import pytest
 from smartlayer.detectors.payload import held, parts, scan_parts, scan_request
 from smartlayer.detectors.payload import scan as payload
 from smartlayer.detectors.payload.result import Hit
-from smartlayer.profile import shapes
+from smartlayer.profile import params as param_shapes
 from tests.helpers import FORM
 from tests.helpers import review_request as _request
 
@@ -41,14 +41,14 @@ def fresh(monkeypatch):
     monkeypatch.setattr(held, "_MET", set())
     monkeypatch.setattr(held, "_FORMS", {}, raising=False)
     monkeypatch.setattr(held, "_FORMS_MET", set(), raising=False)
-    monkeypatch.setattr(shapes, "_PARTS", {})
+    monkeypatch.setattr(param_shapes, "_PARTS", {})
 
 
 @pytest.fixture
 def counted(monkeypatch, fresh):
     """Form parts unquoted whole and pairs read for their shapes, by text and by where."""
     counts: dict[str, list[str]] = {"unquoted": [], "read": []}
-    unquote, read = parts._unquote, shapes._read_pairs
+    unquote, read = parts._unquote, param_shapes._read_pairs
 
     def unquoting(text):
         counts["unquoted"].append(text)
@@ -59,7 +59,7 @@ def counted(monkeypatch, fresh):
         return read(text, where, *args, **kwargs)
 
     monkeypatch.setattr(parts, "_unquote", unquoting)
-    monkeypatch.setattr(shapes, "_read_pairs", reading)
+    monkeypatch.setattr(param_shapes, "_read_pairs", reading)
     return counts
 
 
@@ -122,7 +122,7 @@ def test_a_kept_decoding_scans_as_the_part_decoded_anew(fresh, monkeypatch):
         monkeypatch.setattr(held, "_FORMS", {})
         monkeypatch.setattr(held, "_FORMS_MET", set())
         monkeypatch.setattr(payload, "_CLEAN", {})
-        monkeypatch.setattr(shapes, "_PARTS", {})
+        monkeypatch.setattr(param_shapes, "_PARTS", {})
         without = scan_request(_request(query, form))
         assert _full(with_memory) == _full(without), (query, form)
     assert used > 0                       # the memory was read, not only filled

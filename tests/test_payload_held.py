@@ -3,7 +3,7 @@
 A scanner sends the same probe request after request: a short text found
 holding something, met a second time, is kept with its patterns, where they
 match and the hits made of them (:data:`.held._HELD`); a form part the
-scan remembered clean keeps its parameter shapes (:data:`.shapes._PARTS`).
+scan remembered clean keeps its parameter shapes (:data:`.params._PARTS`).
 Each saving is counted (engine passes, hits built, shapes computed) and each
 is checked to leave the verdict — score, hits in full, excerpt — and the
 parameter shapes as they are; a string sent once fills no memory.
@@ -17,6 +17,7 @@ import pytest
 
 from smartlayer.detectors.payload import held, scan_request
 from smartlayer.detectors.payload import scan as payload
+from smartlayer.profile import params as param_shapes
 from smartlayer.profile import shapes
 from tests.helpers import FORM, spy_engine_matches
 from tests.helpers import review_request as _request
@@ -36,7 +37,7 @@ def fresh(monkeypatch):
     monkeypatch.setattr(payload, "_CLEAN", {})
     monkeypatch.setattr(held, "_HELD", {})
     monkeypatch.setattr(held, "_MET", set())
-    monkeypatch.setattr(shapes, "_PARTS", {})
+    monkeypatch.setattr(param_shapes, "_PARTS", {})
 
 
 @pytest.fixture
@@ -98,7 +99,7 @@ def test_a_form_sent_again_has_its_shapes_read_from_memory(counted):
     counted["shapes"] = 0
     again = scan_request(_request({"q": "shoes", "page": "2"}))
     assert counted["shapes"] == 0          # the 880-character comment's shape is not computed again
-    assert again.params == first.params == shapes.request_params(
+    assert again.params == first.params == param_shapes.request_params(
         urlencode({"q": "shoes", "page": "2"}), urlencode(FORM).encode(), "application/x-www-form-urlencoded")
 
 
@@ -107,7 +108,7 @@ def test_shapes_of_a_remembered_part_leave_room_as_before(fresh):
     query = {f"q{i}": str(i) for i in range(shapes.MAX_PARAMS - 2)}
     for _ in range(3):
         result = scan_request(_request(query))
-    assert result.params == shapes.request_params(urlencode(query), urlencode(FORM).encode(),
+    assert result.params == param_shapes.request_params(urlencode(query), urlencode(FORM).encode(),
                                                   "application/x-www-form-urlencoded")
     assert len(result.params) == shapes.MAX_PARAMS
 
@@ -125,12 +126,12 @@ def test_the_memories_never_change_a_result(seed, monkeypatch):
         query = {f"p{i}": rng.choice(values) for i in range(rng.randint(1, 5))}
         form = dict(FORM, **{f"f{i}": rng.choice(values) for i in range(rng.randint(0, 3))})
         for name, (module, attr) in enumerate(((payload, "_CLEAN"), (held, "_HELD"), (held, "_MET"),
-                                               (shapes, "_PARTS"))):
+                                               (param_shapes, "_PARTS"))):
             monkeypatch.setattr(module, attr, memories[name])
         with_memory = scan_request(_request(query, form))
         monkeypatch.setattr(payload, "_CLEAN", {})
         monkeypatch.setattr(held, "_HELD", {})
         monkeypatch.setattr(held, "_MET", set())
-        monkeypatch.setattr(shapes, "_PARTS", {})
+        monkeypatch.setattr(param_shapes, "_PARTS", {})
         without = scan_request(_request(query, form))
         assert _full(with_memory) == _full(without), (query, form)

@@ -17,7 +17,7 @@ import pytest
 
 from smartlayer.detectors.payload import held, scan_parts, scan_request
 from smartlayer.detectors.payload import scan as payload
-from smartlayer.profile import shapes
+from smartlayer.profile import params as param_shapes
 from tests.helpers import review_request as _request
 
 PROBE = "test' AND 8705=9360 AND 'rbaE'='rbaE"
@@ -38,7 +38,7 @@ def _empty(monkeypatch):
     monkeypatch.setattr(held, "_FORMS", {})
     monkeypatch.setattr(held, "_FORMS_MET", set())
     monkeypatch.setattr(held, "_COOKIES_MET", set())
-    monkeypatch.setattr(shapes, "_PARTS", {})
+    monkeypatch.setattr(param_shapes, "_PARTS", {})
 
 
 @pytest.fixture

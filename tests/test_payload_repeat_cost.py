@@ -16,7 +16,7 @@ import pytest
 from smartlayer.detectors.payload import held, scan_request
 from smartlayer.detectors.payload import scan as payload
 from smartlayer.detectors.payload.parts import CLEAN_TEXT_CHARS, FORM_MEMORY_CHARS
-from smartlayer.profile import shapes
+from smartlayer.profile import params as param_shapes
 from tests.helpers import FORM, HEADERS, spy_engine_matches
 from tests.helpers import review_request as _request
 
@@ -53,7 +53,7 @@ def test_a_form_posted_again_gives_the_shapes_of_its_own_decoding(passes):
     form = dict(FORM, next="/a?b%3Dc=d", note="x=1&y=2")      # escaped "=" and "&" in values
     first = scan_request(_request(query, form)).params
     again = scan_request(_request(query, form)).params
-    assert again == first == shapes.request_params(urlencode(query), urlencode(form).encode(),
+    assert again == first == param_shapes.request_params(urlencode(query), urlencode(form).encode(),
                                                    "application/x-www-form-urlencoded")
 
 

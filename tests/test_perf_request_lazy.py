@@ -109,14 +109,14 @@ def test_without_the_validator_the_query_shapes_are_worked_out_by_the_writer(cli
     """No validator: the row still records the query string's names and shapes, and the request thread
     leaves the parsing to the log writer (it used to run it in ``finish``)."""
     from smartlayer.models import RequestLog
-    from smartlayer.profile import shapes
+    from smartlayer.profile import params as param_shapes
     from tests.conftest import BROWSER_UA
 
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if not m.endswith("AIRequestValidator")]
     flush_logs()
     calls: list[int] = []
-    real = shapes._pairs
-    monkeypatch.setattr(shapes, "_pairs", lambda *a, **k: calls.append(1) or real(*a, **k))
+    real = param_shapes._pairs
+    monkeypatch.setattr(param_shapes, "_pairs", lambda *a, **k: calls.append(1) or real(*a, **k))
     response = client.get("/page/1", {"q": "shoes", "page": "2"}, HTTP_USER_AGENT=BROWSER_UA,
                           REMOTE_ADDR="203.0.113.14")
     assert response.status_code == 200
@@ -124,7 +124,7 @@ def test_without_the_validator_the_query_shapes_are_worked_out_by_the_writer(cli
     flush_logs()
     row = RequestLog.objects.get(path="/page/1")
     assert [p[:2] for p in row.params] == [["q", "q"], ["q", "page"]] and calls
-    assert row.params == shapes.query_params("q=shoes&page=2")
+    assert row.params == param_shapes.query_params("q=shoes&page=2")
 
 
 def test_a_new_clients_first_request_is_not_counted_afresh(monkeypatch):

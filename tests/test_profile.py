@@ -10,7 +10,8 @@ from smartlayer.detectors.payload.scan import scan_parts
 from smartlayer.detectors.payload.validator import decide
 from smartlayer.profile.core import Profile, score
 from smartlayer.profile.learn import Row, learn_profile, learn_templates
-from smartlayer.profile.shapes import parse_shape, query_params, request_params, value_shape
+from smartlayer.profile.params import query_params, request_params
+from smartlayer.profile.shapes import parse_shape, value_shape
 from smartlayer.profile.templates import Trie, segment_type, typed_template
 from smartlayer.request.client import Client
 from smartlayer.request.context import RequestContext, referer_host

@@ -15,8 +15,8 @@ from django.test import RequestFactory
 
 from smartlayer.detectors.payload import scan as payload
 from smartlayer.detectors.payload.scan import scan_request
-from smartlayer.profile import shapes
-from smartlayer.profile.shapes import request_params
+from smartlayer.profile import params as param_shapes
+from smartlayer.profile.params import request_params
 
 FORM = "application/x-www-form-urlencoded"
 PIECES = ["a", "Jane", "O%27Reilly", "+", "%20", "%26", "%3D", "%3d", "=", "&", "%2B", "%C3%A9", "%c0%af",
@@ -70,19 +70,19 @@ def test_a_typical_request_decodes_its_query_and_form_once(monkeypatch):
     from tests.benchmarks.validator_cost import HEADERS, QUERY, form_body
 
     calls = []
-    original = shapes._decode
+    original = param_shapes._decode
 
     def counting(text):
         calls.append(text)
         return original(text)
 
-    monkeypatch.setattr(shapes, "_decode", counting)
+    monkeypatch.setattr(param_shapes, "_decode", counting)
     monkeypatch.setattr(payload, "_CLEAN", {})
     query = "&".join(f"{k}={v.replace(' ', '+')}" for k, v in QUERY.items())
     request = RequestFactory().post("/shop/review?" + query, data=form_body(), content_type=FORM, **HEADERS)
     result = scan_request(request)
     assert result.score == 0 and calls == []
-    monkeypatch.setattr(shapes, "_decode", original)
+    monkeypatch.setattr(param_shapes, "_decode", original)
     assert result.params == request_params(query, form_body(), FORM)
     assert [name for _, name, _ in result.params] == [*QUERY, "name", "email", "rating", "comment", "next"]
 
@@ -128,6 +128,6 @@ def test_a_typical_request_splits_its_query_and_form_into_pairs_once(monkeypatch
     ("a%3Db=c", True), ("%3d=1", True), ("x=1&b%3D=2", True), ("x=%3D&y%3d", True), ("n=a%3Db%3D2&m=%3F", False),
     ("a=b%3Dc&d=%3d", False), ("%3F=1", False), ("a%3", False), ("", False), ("a=1&&%3D", True)])
 def test_an_escaped_equals_sign_is_found_in_names_only(text, expected):
-    assert shapes._escaped_equals_in_name(text) is expected
+    assert param_shapes._escaped_equals_in_name(text) is expected
     names = ["%3d" in pair.partition("=")[0].lower() for pair in text.split("&")]
     assert any(names) is expected         # what splitting the text and looking at each name says

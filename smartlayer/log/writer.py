@@ -48,7 +48,7 @@ from typing import Any
 from django.db import connections
 
 from ..conf import sl_settings
-from ..profile.shapes import held_params
+from ..profile.pending import held_params
 from ..request.context import build_log_row
 from ..state import ban_persist, prom
 from ..state.failures import count, report_failure

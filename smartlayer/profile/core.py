@@ -24,7 +24,8 @@ from operator import itemgetter
 from typing import Any
 
 from ..conf import derived, sl_settings
-from .shapes import KIND_ACCEPTS, parse_shape, resolved, value_shape  # noqa: F401 - value_shape: the module's face
+from .pending import resolved
+from .shapes import KIND_ACCEPTS, parse_shape, value_shape  # noqa: F401 - value_shape: the module's face
 from .templates import Trie, extension
 
 FORMAT = 1

@@ -37,8 +37,9 @@ from ..request.client import RecordKeys
 from ..request.context import referer_host
 from .core import FORMAT
 from .furnish import furnish
+from .params import request_params
 from .rates import SlidingCounts, peak_quantiles
-from .shapes import KIND_ACCEPTS, parse_shape, request_params
+from .shapes import KIND_ACCEPTS, parse_shape
 from .templates import HASH, INT, SLUG, UUID, Trie, extension, is_slug, segment_type, split, typed_template
 
 #: distinct siblings of one parent that collapse into one placeholder

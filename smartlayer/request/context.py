@@ -64,7 +64,7 @@ class RequestContext:
     fetch: str = ""                   # "dest/mode/site" of the Sec-Fetch-* headers, "" without them
     xrw: bool = False                 # X-Requested-With: XMLHttpRequest
     #: [where, name, shape] per parameter (set by the validator or at the end), or the validator's
-    #: ``PendingParams`` (:mod:`smartlayer.profile.shapes`), which works them out when read: its ``get()``
+    #: ``PendingParams`` (:mod:`smartlayer.profile.pending`), which works them out when read: its ``get()``
     params: list[list[str]] | None = None
 
     def add(self, decision: Decision) -> None:
@@ -195,7 +195,7 @@ def capture_log_row(ctx: RequestContext, status: int, elapsed_ms: float, respons
     Parameters not worked out on the request thread are left to the writer (``params_of`` of
     :func:`build_log_row`), as the plain values they are worked out from: a request the validator did
     not scan (WatchLog alone), its raw query string; a request the validator scanned and nothing read
-    its parameters since (the scan's ``PendingParams``, :mod:`smartlayer.profile.shapes`), its query
+    its parameters since (the scan's ``PendingParams``, :mod:`smartlayer.profile.pending`), its query
     string, body and content type.
 
     A benign request's tuple holds no container, only atomic values (the client's key, address and
@@ -236,7 +236,7 @@ def build_log_row(captured: tuple,
     """The RequestLog fields of :func:`capture_log_row`'s tuple (the writer calls it for each one it takes).
 
     ``params_of``: what works out parameters the request left for later from the values it held (the
-    writer hands :func:`smartlayer.profile.shapes.held_params`, a layer above this one); without it
+    writer hands :func:`smartlayer.profile.pending.held_params`, a layer above this one); without it
     such a row records none.
 
     Every text value is cleaned of what the database refuses and cut to its

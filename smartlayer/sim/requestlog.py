@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from ..profile.shapes import request_params
+from ..profile.params import request_params
 from ..request.client import RecordKeys
 from ..request.context import referer_host
 from . import TrafficRecord

@@ -70,7 +70,7 @@ def main() -> None:
 
     from smartlayer.profile.core import Profile
     from smartlayer.profile.learn import learn_profile, rows_from_records
-    from smartlayer.profile.shapes import request_params
+    from smartlayer.profile.params import request_params
     from smartlayer.request.context import referer_host
     from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_normal_week
 

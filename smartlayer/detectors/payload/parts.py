@@ -158,7 +158,7 @@ class PartReader:
         ``&`` gives each pair's own decoding (no ``%26``): split once, here,
         and read both by the scan (lowered pair by pair) and by the site
         profile's parameter shapes
-        (:func:`smartlayer.profile.shapes.request_params`), which neither
+        (:func:`smartlayer.profile.params.request_params`), which neither
         decode nor split the part a second time.
         """
         if len(text) <= min(self.cfg.max_bytes, self.budget):
@@ -211,7 +211,7 @@ class PartReader:
             self.budget -= len(text)
             self.decoded_forms += 1
             self.remembered_forms += 1
-            self.known_parts.append(location)        # and its shapes are remembered (.shapes._PARTS)
+            self.known_parts.append(location)        # and its shapes are remembered (.params._PARTS)
             split, pairs, lines, count = kept
             self.decoded[location] = (text, split)
             if count > 1 or len(pairs) > MAX_RESCANNED:    # as queue_pairs() queues them (a key: no flush among them)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ...profile.shapes import resolved
+from ...profile.pending import resolved
 
 
 class Hit(NamedTuple):
@@ -46,7 +46,7 @@ class ScanResult:
     skipped: list[str] = field(default_factory=list)    # "part:reason" for parts not scanned
     details: list[Hit] = field(default_factory=list)    # one per entry of ``hits``, in the same order
     #: [where, name, shape] of each parameter (the log's and the profile's), or what works them out when
-    #: read (:class:`~smartlayer.profile.shapes.PendingParams`): read :attr:`params`
+    #: read (:class:`~smartlayer.profile.pending.PendingParams`): read :attr:`params`
     shapes: Any = field(default=None, compare=False, repr=False)
 
     @property

@@ -55,7 +55,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ...conf import DEFAULTS
-from ...profile.shapes import pending_params
+from ...profile.pending import pending_params
 from .anomalies import request_anomalies
 from .body import scannable_body
 from .config import _Config, _config, paranoia_level  # noqa: F401 - the module's face for tests
