@@ -146,3 +146,37 @@ def test_the_token_patterns_find_what_their_ignorecase_spelling_finds():
         for _ in range(20000):
             text = "".join(rng.choice(pieces) for _ in range(rng.randint(1, 16)))
             assert old.findall(text) == new.findall(text), text
+
+
+class _CountingTokens:
+    """A token pattern that counts the tokens its searches hand out (``finditer`` and ``findall``)."""
+
+    def __init__(self, pattern):
+        self.pattern, self.handed = pattern, 0
+
+    def finditer(self, text):
+        for match in self.pattern.finditer(text):
+            self.handed += 1
+            yield match
+
+    def findall(self, text):
+        found = self.pattern.findall(text)
+        self.handed += len(found)
+        return found
+
+
+def test_many_distinct_escapes_are_told_from_few_by_the_texts_start(monkeypatch):
+    """Random characters as JSON: 2,000 distinct escapes.  Telling them from a few repeated ones reads the
+    text's first 64 tokens, not all 2,000 (the split that decodes them is another pass, not counted here);
+    a text of a few escapes repeated still reads them all, and both decode as one by one."""
+    tokens, start = D._ESCAPE_TOKENS[D._ESCAPE_RE]
+    counting = _CountingTokens(tokens)
+    monkeypatch.setitem(D._ESCAPE_TOKENS, D._ESCAPE_RE, (counting, start))
+    many = json.dumps("".join(chr(0x4e00 + i) for i in range(2000)))
+    decoded, _ = D._decode_escapes(many, D._ESCAPE_RE, flag_metachars=False)
+    assert decoded == json.loads(many).join('""') and counting.handed == D._PROBE_TOKENS
+    counting.handed = 0
+    few = '"' + "\\u003cb\\u003e\\u00e9" * 300 + '"'          # three escapes, 900 times
+    decoded, marker = D._decode_escapes(few, D._ESCAPE_RE, flag_metachars=True)
+    assert decoded == json.loads(few).join('""') == '"' + "<b>é" * 300 + '"'
+    assert counting.handed == D._PROBE_TOKENS + 900 and marker
