@@ -87,6 +87,14 @@ class ReplayResult:
     ended: float | None = None
 
     # ── metrics ────────────────────────────────────────────────────────────
+    def outcome_rows(self) -> list[tuple[tuple[str, str], int]]:
+        """((component, action), lines) of every deciding outcome, sorted: the report's outcome table."""
+        return sorted(self.outcomes.items())
+
+    def refused_clients(self) -> list[ClientResult]:
+        """Clients refused at least once, most refused requests first."""
+        return sorted((c for c in self.clients.values() if c.caught), key=lambda c: (-c.blocked_requests, c.client))
+
     def by_label(self) -> dict[str, list[ClientResult]]:
         groups: dict[str, list[ClientResult]] = {}
         for c in self.clients.values():

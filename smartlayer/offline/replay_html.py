@@ -47,9 +47,7 @@ def _pct(value: float | None) -> str:
 
 
 def render_html(result: ReplayResult, charts: Sequence[Any], *, title: str, listed: int = 500) -> str:
-    from .replay_report import outcome_rows, refused_clients
-
-    refused = refused_clients(result)
+    refused = result.refused_clients()
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     span = f"{iso(result.started)} → {iso(result.ended)}" if result.started is not None else "unknown"
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)}</title>",
@@ -78,7 +76,7 @@ def render_html(result: ReplayResult, charts: Sequence[Any], *, title: str, list
                  f"{result.replayed:,} lines replayed. <code>exempt</code>: an exempt path or allow-listed address, "
                  "never inspected; <code>none</code>: no component had anything to say.</p>")
     parts.append(_table(["component", "action", "lines"],
-                        [[c, a, f"{n:,}"] for (c, a), n in outcome_rows(result)], numeric={2},
+                        [[c, a, f"{n:,}"] for (c, a), n in result.outcome_rows()], numeric={2},
                         total=["total", "", f"{sum(result.outcomes.values()):,}"]))
     parts.append(f"<h2>Refused clients ({len(refused):,})</h2>")
     if refused:

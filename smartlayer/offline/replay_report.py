@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..conf import sl_settings
-from .replay import BENIGN_LABELS, ClientResult, ReplayResult, iso
+from .replay import BENIGN_LABELS, ReplayResult, iso
 
 CLIENT_FIELDS = ["client", "label", "requests", "first_blocked_index", "first_blocked_at", "blocked_requests",
                  "final_action", "max_rule_score", "max_model_score", "max_payload_score", "reasons"]
@@ -56,10 +56,10 @@ def print_summary(result: ReplayResult, out: IO[str], *, seconds: float, top: in
         out.write(f"  malformed: {err}\n")
     out.write(f"model: {result.model_version or 'none (rules and payload checks only)'}\n")
     out.write(f"\ndecisions per component (the deciding one of each line; {result.replayed:,} lines):\n")
-    for (component, action), n in outcome_rows(result):
+    for (component, action), n in result.outcome_rows():
         out.write(f"  {component:<10} {action:<9} {n:>9,}\n")
     out.write(f"  {'total':<20} {sum(result.outcomes.values()):>9,}\n")
-    refused = refused_clients(result)
+    refused = result.refused_clients()
     out.write(f"\nclients: {len(result.clients):,}, refused at least once: {len(refused):,}\n")
     for c in refused[:top]:
         out.write(f"  {c.client:<28} {c.label or '':<20} {c.requests:>6} req, first refused at #"
@@ -69,15 +69,6 @@ def print_summary(result: ReplayResult, out: IO[str], *, seconds: float, top: in
         for line in table_lines(result):
             out.write(line + "\n")
         out.write(f"precision (refused clients that were hostile): {_pct(result.precision())}\n")
-
-
-def outcome_rows(result: ReplayResult) -> list[tuple[tuple[str, str], int]]:
-    return sorted(result.outcomes.items())
-
-
-def refused_clients(result: ReplayResult) -> list[ClientResult]:
-    """Clients refused at least once, most refused requests first."""
-    return sorted((c for c in result.clients.values() if c.caught), key=lambda c: (-c.blocked_requests, c.client))
 
 
 # ── pictures (drawn by the one SVG chart module, which escapes every text) ──
@@ -199,7 +190,7 @@ def write_report(result: ReplayResult, out_dir: Path, *, title: str = "Replay",
 
     when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     span = f"{iso(result.started)} → {iso(result.ended)}" if result.started is not None else "unknown"
-    refused = refused_clients(result)
+    refused = result.refused_clients()
     md = [f"# {title}", "", f"Written {when}. Log span: {span}. Times are UTC (ISO 8601).", "",
           f"* lines: {result.lines:,}, replayed: {result.replayed:,}, malformed: {result.malformed:,}",
           f"* model: {result.model_version or 'none (rules and payload checks only)'}",
@@ -218,7 +209,7 @@ def write_report(result: ReplayResult, out_dir: Path, *, title: str = "Replay",
            f"The deciding decision of each line, so the counts add up to the {result.replayed:,} lines replayed "
            "(`exempt`: an exempt path or allow-listed address, never inspected; `none`: nothing to say).", "",
            "| component | action | lines |", "|---|---|---:|"]
-    md += [f"| {c} | {a} | {n:,} |" for (c, a), n in outcome_rows(result)]
+    md += [f"| {c} | {a} | {n:,} |" for (c, a), n in result.outcome_rows()]
     md += [f"| **total** | | **{sum(result.outcomes.values()):,}** |", ""]
     md += [f"## Refused clients ({len(refused):,})", "",
            "| client | label | requests | refused | first refused at | first refused | final action | reasons |",
