@@ -36,7 +36,7 @@ def test_serving_requests_loads_no_offline_library():
 #: function) only from its own layer or the ones below; the request path's
 #: layers come first, the offline ones last.
 LAYERS = [
-    {"conf", "defaults", "signals", "models", "dbtext", "migrations"},
+    {"conf", "defaults", "signals", "models", "dbtext", "labels", "migrations"},
     {"request", "decorators"},
     {"state"},
     {"llm", "ml", "profile"},

@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     from sklearn.ensemble import IsolationForest
     from sklearn.neighbors import LocalOutlierFactor
 
+    from smartlayer.labels import BENIGN
     from smartlayer.ml.training.frames import frame_to_vectors, records_frame
-    from smartlayer.ml.training.labels import BENIGN
     from smartlayer.profile.core import Profile
     from smartlayer.profile.learn import learn_profile, rows_from_records
     from smartlayer.sim import DEFAULT_START, generate_attack_day, generate_automation_day, generate_normal_week

@@ -44,9 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     import numpy as np
     import pandas as pd
 
+    from smartlayer.labels import BENIGN
     from smartlayer.ml.features import FEATURE_NAMES
     from smartlayer.ml.training.frames import frame_to_vectors, records_frame
-    from smartlayer.ml.training.labels import BENIGN
     from smartlayer.ml.training.model import WindowAnomalyModel
     from smartlayer.sim import DEFAULT_START, generate, generate_attack_day
 

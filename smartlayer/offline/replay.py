@@ -28,7 +28,7 @@ from typing import Any
 from ..conf import sl_settings
 from ..detectors.behaviour.detector import Detector
 from ..detectors.ratelimit import PlanHolder
-from ..ml.training.labels import BENIGN_LABELS
+from ..labels import BENIGN_LABELS
 from ..profile.params import request_params
 from ..request.client import Client, cookie_hash, ip_key, person_key
 from ..request.context import RequestContext

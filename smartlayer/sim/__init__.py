@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import IO
 
-from ..ml.training.labels import BENIGN_LABELS
+from ..labels import BENIGN_LABELS
 
 
 @dataclass(slots=True)

@@ -16,7 +16,7 @@ apostrophes into forms.  The label is the only ground truth.
 """
 from __future__ import annotations
 
-from ...ml.training.labels import BENIGN_LABELS
+from ...labels import BENIGN_LABELS
 from .automation import advanced_bot, moderate_bot
 from .common import BROWSER_UAS, PAYLOADS, PROBE_PATHS, Actor, Scenario, activity
 from .hostile import burst, credential_stuffing, distributed, enumeration, scraper, slow_drip, vuln_scanner
