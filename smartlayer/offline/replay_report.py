@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..conf import sl_settings
-from .replay import BENIGN_LABELS, ReplayResult, iso
+from ..labels import BENIGN_LABELS
+from .replay import ReplayResult, iso
 
 CLIENT_FIELDS = ["client", "label", "requests", "first_blocked_index", "first_blocked_at", "blocked_requests",
                  "final_action", "max_rule_score", "max_model_score", "max_payload_score", "reasons"]

@@ -17,7 +17,7 @@ from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
-from .shapes import _SHAPES, _SHAPES_VALUE_CHARS, MAX_NAME, MAX_PARAMS, MAX_VALUE, value_shape
+from .shapes import MAX_NAME, MAX_PARAMS, MAX_VALUE, SEEN_SHAPES, SEEN_VALUE_CHARS, value_shape
 
 
 def _decode(text: str) -> str:
@@ -109,7 +109,7 @@ def _read_pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str,
         pairs = decoded[1]
         raws = text.split("&") if _escaped_equals_in_name(text) else None
         if raws is None or len(raws) == len(pairs):
-            shapes = _SHAPES
+            shapes = SEEN_SHAPES
             for i, pair in enumerate(pairs):
                 if len(out) >= MAX_PARAMS:
                     return
@@ -121,7 +121,7 @@ def _read_pairs(text: str, where: str, out: list[list[str]], decoded: tuple[str,
                     continue
                 name, _, value = pair.partition("=")
                 # value_shape() inlined for a value seen before (most of them): a call less a parameter
-                shape = shapes.get(value) if len(value) <= _SHAPES_VALUE_CHARS else None
+                shape = shapes.get(value) if len(value) <= SEEN_VALUE_CHARS else None
                 out.append([where, name[:MAX_NAME], shape or value_shape(value)])
             return
     for pair in text.split("&"):

@@ -183,28 +183,29 @@ def value_kind(v: str) -> str:
     return "text"
 
 
-#: Shapes of short values already seen (``page=2``, ``sort=price``: most values repeat across requests),
+#: Shapes of short values already seen (``page=2``, ``sort=price``: most values repeat across requests;
+#: :mod:`.params` reads it inline for each pair of a form part),
 #: cleared when full, so a client sending ever new values costs what it did without the cache.
-_SHAPES: dict[str, str] = {}
-_SHAPES_MAX = 4096
-_SHAPES_VALUE_CHARS = 64
+SEEN_SHAPES: dict[str, str] = {}
+SEEN_MAX = 4096
+SEEN_VALUE_CHARS = 64
 
 
 def value_shape(value: str) -> str:
     """``kind:length:classes:tag`` of one decoded value (see the module docstring)."""
-    if len(value) > _SHAPES_VALUE_CHARS:
+    if len(value) > SEEN_VALUE_CHARS:
         return _shape(value)
-    shape = _SHAPES.get(value)
+    shape = SEEN_SHAPES.get(value)
     if shape is None:
         shape = _shape(value)
-        if len(_SHAPES) >= _SHAPES_MAX:
-            _SHAPES.clear()
-        _SHAPES[value] = shape
+        if len(SEEN_SHAPES) >= SEEN_MAX:
+            SEEN_SHAPES.clear()
+        SEEN_SHAPES[value] = shape
     return shape
 
 
 def _shape(value: str) -> str:
-    """The shape of a value not in :data:`_SHAPES`.  An ASCII value (nearly all) is encoded once, for its
+    """The shape of a value not in :data:`SEEN_SHAPES`.  An ASCII value (nearly all) is encoded once, for its
     tag and its classes alike (:func:`char_classes`' own reading, inlined: one call less a value)."""
     v = value[:MAX_VALUE]
     if not v.isascii():
