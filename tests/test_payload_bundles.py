@@ -114,3 +114,43 @@ def test_the_bundled_prefilter_finds_what_the_set_finds(level, kind):
         assert compiled.matches(text, filtered=True) == found, text[:80]
         known = frozenset(found[::2])
         assert compiled.matches_besides(text, known) == [index for index in found if index not in known]
+
+
+@pytest.mark.parametrize("level", [1, 3])
+@pytest.mark.parametrize("kind", ["path", "query", "body", "header"])
+def test_signatures_marked_apart_share_a_set_of_their_own_and_are_still_found(level, kind):
+    """The template openers' windows (``ssti_method_call`` and its kin) are matched on a long text in one
+    set of their own, in no set of patterns without atoms nor in another bundle; where they are, found."""
+    from smartlayer.detectors.payload.engine_view import EngineView
+
+    compiled, chosen = engine_for(level, kind)
+    base = compiled.base if isinstance(compiled, EngineView) else compiled
+    compiled.matches("x", filtered=True)
+    marked = {index for index, pattern in enumerate(base.patterns)
+              if any(s.apart and pattern.endswith(s.pattern) for s in chosen)}
+    assert len(marked) >= 2, "the table keeps some signatures apart"
+    sets = [set(indices) for _, indices in (base._groups or []) + base._bundles]
+    assert marked <= base._apart
+    assert [found for found in sets if found & marked] == [set(base._apart)]
+    names = [s.name for s in chosen]
+    text = normalise(diverse(PROSE, 21, 20_000) + "\n{{ ''.__class__.mro()[1].__subclasses__() }}\n"
+                     + diverse(PROSE, 22, 20_000))
+    found = compiled.matches(text, filtered=True)
+    assert found == compiled.matches(text)
+    assert "ssti_method_call" in {names[index] for index in found}
+
+
+def test_the_engine_keeps_the_patterns_it_is_told_apart_in_a_set_of_their_own():
+    """``Engine(apart=...)``: a pattern without atoms and a light one with atoms, out of the sets they would
+    have joined, together in one that is run when either may match; found on a long text."""
+    patterns = [r"'\s?or\s?'", r"\.\./", r";\s?cat\s", r"\{\{[^{}]{0,60}\.mro\(", r"<script\b", r"\bunion\s+select\b"]
+    text = "lorem ipsum dolor " * 2000 + "{{ x.mro() }} ../ <script> ' or '"
+    together = engine.Engine(patterns)
+    apart = engine.Engine(patterns, apart=[0, 3])
+    for compiled in (together, apart):
+        compiled.matches("x", filtered=True)
+    assert [indices for _, indices in together._groups + together._bundles] == [(0,), (1, 2, 3, 4, 5)]
+    assert [indices for _, indices in apart._groups + apart._bundles] == [(1, 2, 4, 5), (0, 3)]
+    assert apart.matches(text, filtered=True) == together.matches(text, filtered=True) == together.matches(text) \
+        == [0, 1, 3, 4]
+    assert apart.matches(text[:30_000], filtered=True) == together.matches(text[:30_000]) == []

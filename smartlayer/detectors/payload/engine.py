@@ -38,7 +38,7 @@ through the set (see :meth:`Engine.matches`).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from .engine_re2 import _FILTER, _MAX_MEM, _UNANCHORED, ENGINE, _re2, _re2_options, occurs, unsupported
@@ -70,13 +70,15 @@ class Engine:
     """A compiled set of patterns: which of them match a text, and where one does."""
 
     __slots__ = ("patterns", "line_local", "_set", "_filter", "_groups", "_grouped", "_single", "_low", "_fallback",
-                 "_index", "_match", "_later", "_bundles", "_bundle_of", "_last", "_spans")
+                 "_index", "_match", "_later", "_bundles", "_bundle_of", "_last", "_spans", "_apart")
 
     def __init__(self, patterns: Sequence[str], *, ignore_case: Sequence[bool] = (),
-                 prefilter_later: bool = False) -> None:
+                 prefilter_later: bool = False, apart: Collection[int] = ()) -> None:
         """``prefilter_later``: the prefilter (as long to compile as the set) is built when a long text
         first needs it, not now — for offline work, whose texts are short (a log line's query and
-        headers); until then a located hit uses its pattern compiled alone (the same RE2 program)."""
+        headers); until then a located hit uses its pattern compiled alone (the same RE2 program).
+        ``apart``: patterns kept out of the others' small sets, in one of their own (:meth:`_bundle_light`)."""
+        self._apart = frozenset(apart)
         self.patterns = tuple(("(?i)" if i < len(ignore_case) and ignore_case[i] else "") + p
                               for i, p in enumerate(patterns))
         #: Whether a pattern that matches a text also matches any text holding it as a whole line:
@@ -319,7 +321,7 @@ class Engine:
         if self._filter is None or _UNANCHORED is None:
             return None
         try:
-            unfiltered = list(self._filter.Match(b"", True))   # no atom needed: these pass every text
+            unfiltered = [i for i in self._filter.Match(b"", True) if i not in self._apart]   # pass every text
             for index in range(len(self.patterns)):
                 self._low[index] = self._filter.GetRE2(index)
             groups = search_sets(self.patterns, [unfiltered[start:start + _GROUP]
@@ -330,12 +332,13 @@ class Engine:
         return groups
 
     def _bundle_light(self) -> None:
-        """The light patterns with atoms in small sets (:func:`.engine_sets.light_bundles`, which says
-        why); left empty, each pattern searched alone as before, when the sets cannot be built."""
+        """The light patterns with atoms in small sets, and those kept apart in one of their own
+        (:func:`.engine_sets.light_bundles`, which says why); left empty, each pattern searched alone as
+        before, when the sets cannot be built."""
         try:
             sizes = [(index, self._low[index].ProgramSize()) for index in range(len(self.patterns))
                      if index not in self._grouped]
-            built = search_sets(self.patterns, light_bundles(sizes), _re2_options())
+            built = search_sets(self.patterns, light_bundles(sizes, apart=self._apart), _re2_options())
         except Exception:                                     # noqa: BLE001 - each pattern alone, as before
             return
         self._bundles = built

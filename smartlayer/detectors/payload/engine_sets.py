@@ -3,14 +3,16 @@
 Two kinds: the patterns the prefilter cannot filter (no literal atom), four to a
 set, every set run on every text longer than :data:`.engine._ALONE_BYTES`; and the
 *light* patterns with atoms (:func:`light_bundles`), on a text longer than
-:data:`.engine._BUNDLE_BYTES` a set run when the prefilter names one of its patterns.
+:data:`.engine._BUNDLE_BYTES` a set run when the prefilter names one of its patterns —
+and, run the same way, one set of the patterns a table keeps *apart* from those
+(:attr:`.sigbase.Signature.apart`), whose states multiply with others'.
 
 Every set, these and the engine's whole-table one, is *sealed* (:func:`sealed_set`).
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 try:
@@ -32,10 +34,11 @@ BUNDLE_PROGRAM = 6000
 
 
 def light_bundles(sizes: Iterable[tuple[int, int]], light: int = LIGHT_PROGRAM,
-                  budget: int = BUNDLE_PROGRAM) -> list[list[int]]:
+                  budget: int = BUNDLE_PROGRAM, apart: Collection[int] = ()) -> list[list[int]]:
     """The light patterns of ``sizes`` ((index, RE2 program size) of each pattern with atoms, in table
     order) in groups of at most ``budget`` program instructions; a group of one is left out (searched
-    alone, as a heavy pattern is).
+    alone, as a heavy pattern is).  The patterns of ``apart`` are in none of those groups but in one
+    more of their own (when there are two or more of them), whatever their size.
 
     Why: on 60 KiB of diverse prose the prefilter names 30-70 patterns whose
     atoms the text holds (``select``, ``from``, ``type``, ``dir``, ``eval``
@@ -49,13 +52,14 @@ def light_bundles(sizes: Iterable[tuple[int, int]], light: int = LIGHT_PROGRAM,
     groups: list[list[int]] = []
     total = budget
     for index, size in sizes:
-        if size >= light:
+        if size >= light or index in apart:
             continue
         if total + size > budget:
             groups.append([])
             total = 0
         groups[-1].append(index)
         total += size
+    groups.append(sorted(apart))
     return [group for group in groups if len(group) > 1]
 
 

@@ -37,7 +37,10 @@ class Signature:
     positives on real benign text; 2 and 3 trade false positives for
     coverage).  ``scope``: the kinds of location it is matched in.
     ``source`` is the pattern (a string, or already compiled), ``None`` for
-    the encoding tricks the normaliser notices.
+    the encoding tricks the normaliser notices.  ``apart``: on a long text,
+    kept out of the small sets the other patterns are matched in, in one of
+    the marked ones only (:class:`.engine.Engine`): for a pattern whose
+    automaton's states multiply with theirs.
     """
 
     name: str
@@ -46,6 +49,7 @@ class Signature:
     source: re.Pattern[str] | str | None
     paranoia: int = 1
     scope: frozenset[str] = ANYWHERE
+    apart: bool = False
 
     @property
     def pattern(self) -> str | None:
@@ -71,12 +75,12 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 def sig(name: str, family: str, weight: int, alternatives: str | list[str] | None, *, paranoia: int = 1,
-        scope: frozenset[str] = ANYWHERE) -> Signature:
+        scope: frozenset[str] = ANYWHERE, apart: bool = False) -> Signature:
     """A signature from one pattern or a list of alternatives."""
     if alternatives is None:
         return Signature(name, family, weight, None, paranoia, scope)
     pattern = alternatives if isinstance(alternatives, str) else "|".join(f"(?:{a})" for a in alternatives)
-    return Signature(name, family, weight, pattern, paranoia, scope)
+    return Signature(name, family, weight, pattern, paranoia, scope, apart)
 
 
 def word(text: str) -> str:

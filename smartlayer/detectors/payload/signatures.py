@@ -72,7 +72,8 @@ def engine_for(paranoia: int, kind: str, extra: Sequence[Signature] = ()) -> tup
 def _compile(builtin: tuple[Signature, ...], extras: tuple[Signature, ...], *, prefilter_later: bool) -> Engine:
     """Built-in signatures as written, then the site's extra ones case-insensitive."""
     return Engine(["(?m)" + s.pattern for s in builtin + extras],  # type: ignore[operator]
-                  ignore_case=[False] * len(builtin) + [True] * len(extras), prefilter_later=prefilter_later)
+                  ignore_case=[False] * len(builtin) + [True] * len(extras), prefilter_later=prefilter_later,
+                  apart=[index for index, s in enumerate(builtin) if s.apart])
 
 
 def _shared_view(paranoia: int, builtin: tuple[Signature, ...], extras: tuple[Signature, ...]) -> EngineView:
