@@ -61,3 +61,19 @@ def test_a_reference_that_does_not_decode_costs_no_call(monkeypatch):
     assert text.count("&") > 500 and len(calls) == decodable < 10
     monkeypatch.undo()
     assert decoded == html.unescape(text)
+
+
+def test_short_texts_with_references_that_do_not_decode_cost_no_call(monkeypatch):
+    """A JSON list's strings of 1 KiB of random printable ASCII, a dozen ``&`` each: ``html.unescape`` is called
+    for the references that decode, not on each string (a call per ``&``, each trying up to 31 prefixes)."""
+    rng = random.Random(5)
+    texts = ["".join(chr(rng.randint(32, 126)) for _ in range(1000)) for _ in range(60)]
+    calls: list[str] = []
+    real = html.unescape
+    monkeypatch.setattr(D.html, "unescape", lambda s: calls.append(s) or real(s))
+    decoded = [D._unescape_entities(text) for text in texts]
+    assert sum(text.count("&") for text in texts) > 400
+    assert len(calls) == sum(len(D._decodable_references().findall(text)) for text in texts) < 10
+    assert D._unescape_entities("Tom &amp; Jerry") == "Tom & Jerry" and calls[-1] == "Tom &amp; Jerry"   # one &: as before
+    monkeypatch.undo()
+    assert decoded == [html.unescape(text) for text in texts]
