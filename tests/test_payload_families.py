@@ -115,6 +115,9 @@ CASES = [
     ("query", "username[$ne]=x", "nosql_operator"),
     ("query", "{\"username\": {\"$ne\": null}}", "nosql_operator"),
     ("query", "' && this.password.match(/.*/)//", "nosql_js_injection"),
+    ("query", "__proto__[isAdmin]=true", "js_prototype_pollution"),
+    ("query", "constructor[prototype][isAdmin]=1", "js_prototype_pollution"),
+    ("body", '{"user": {"__proto__": {"role": "admin"}}}', "js_prototype_pollution"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),
     # markup where a short value belongs, template probes, calls that hide the name of the function
     ("query", "<div style=\"background:url(x)\">", "xss_html_injection"),
@@ -260,6 +263,8 @@ BENIGN = [
     "Order by 3pm for next-day delivery", "union of 3 sets", "I'd like 2 or 3 -- if possible",
     "<b>bold</b> and <i>italics</i>", "<foo val=bar />", "{{ user.name }} and {{ 4 }}", "we use {% raw %}",
     "top[3] (of 10)", "C:\\new\\folder", "the id", "a\\nb",
+    "Every object has a __proto__ property", "d.__proto__ = b; // set the prototype",
+    "The constructor property of Foo.prototype points back to Foo",
 ]
 
 
@@ -361,3 +366,27 @@ def test_a_form_of_many_attacking_fields_is_rescanned_once_per_location(monkeypa
 ])
 def test_a_value_whose_only_escape_is_plus_reads_as_the_decoders_read_it(query, signature):
     assert signature in names(scan_parts(query_string=query))
+
+
+@pytest.mark.parametrize(("query", "content_type", "body"), [
+    ("a[__proto__][polluted]=1", None, None),
+    ("x=1&__proto__.polluted=1", None, None),
+    (None, "application/x-www-form-urlencoded", "constructor[prototype][isAdmin]=true"),
+    (None, "application/json", '{"__proto__": {"isAdmin": true}}'),
+])
+def test_prototype_pollution_is_blocked_where_a_parser_reads_names(rf, query, content_type, body):
+    """A nested-parameter name or a JSON key that walks into an object's prototype (the names a qs-style parser
+    or a deep merge follows), in the query, a form and a JSON body: blocked from the first request."""
+    request = rf.get("/", QUERY_STRING=query) if query else rf.post("/", data=body, content_type=content_type)
+    result = scan_request(request)
+    assert result.score >= BLOCK and "js_prototype_pollution" in names(result)
+
+
+def test_javascript_about_prototypes_is_not_prototype_pollution(rf):
+    """Code and prose that name ``__proto__`` or a constructor's prototype as JavaScript does, posted as a JSON
+    string or a text body: not the signature (the keys a parser follows are what it looks for)."""
+    for text in ["var d = {}; d.__proto__ = b;", "console.log(Object.getPrototypeOf(a) === a.__proto__)",
+                 "({ __proto__: [] } instanceof Array)", "Foo.prototype.constructor === Foo"]:
+        for request in (rf.post("/", data=text, content_type="text/plain"),
+                        rf.post("/", data=json.dumps({"code": text}), content_type="application/json")):
+            assert "js_prototype_pollution" not in names(scan_request(request)), text

@@ -142,6 +142,18 @@ SIGNATURES = (
         r";\s?return\s?\(?\s?(?:true|1)\b",
         r"\bwhile\s?\(\s?\w{1,20}\s?-\s?\w{1,20}\s?<\s?\d",
     ]),
+    # ── JavaScript prototype pollution ──
+    # an object's prototype written as a key a server-side merge or a nested-parameter parser walks into: a JSON
+    # key (``{"__proto__": {...}}``, ``{"constructor": {"prototype": ...}}``), a bracketed or dotted parameter name
+    # (``__proto__[isAdmin]=1``, ``a[__proto__][x]=1``, ``constructor[prototype][x]=1``, ``__proto__.x=1``), or
+    # the name alone.  As keys, not as words: a page about JavaScript mentions ``obj.__proto__`` in prose and code
+    sig("js_prototype_pollution", "prototype", 3, [
+        r"['\"]__proto__['\"]\s?:",
+        r"(?:^|[=\[&?;,])\s?['\"]?__proto__['\"]?\s?(?:\]\s?)?(?:\[|=|\.\s?[\w$]{1,40}\s?(?:\[|=))",
+        r"(?:^|=)\s?__proto__\s?$",
+        r"\bconstructor['\"]?\s?(?:\]\s?)?(?:\[\s?['\"]?|\.\s?)prototype['\"]?\s?\]?\s?(?:\[|\.\s?[\w$]{1,40}\s?=|=)",
+        r"['\"]constructor['\"]\s?:\s?\{\s?['\"]prototype['\"]\s?:",
+    ]),
     # ── prompt injection ──
     sig("prompt_ignore_instructions", "prompt", 2,
         rf"(?:{'|'.join(words(_PROMPT_VERBS))})\s(?:\w{{1,20}}\s){{0,3}}"
