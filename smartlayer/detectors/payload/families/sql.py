@@ -77,7 +77,11 @@ SIGNATURES = (
     sig("sqli_boolean", "sqli", 2,
         _QUOTE_CONNECTOR + r"""['"]?\w{1,30}['"]?(?:\s?(?:=|<>|!=|<|>|\blike\b|\bis\s(?:not\s)?null\b"""
                            r"""|\bin\s?\(|\bbetween\b)|\s?\()"""),
-    sig("sqli_numeric_tautology", "sqli", 2, r"\s(?:or|and|xor|&&|\|\|)\s-?\d{1,20}\s?(?:=|<>|!=|<|>)\s?-?\d"),
+    # a connector then numbers compared: ``and 9227=9227``, sums on either side (``or 2+191-191-1=0+0+0+1``, a
+    # scanner's), and sqlmap's spellings without ``=`` (``and 9227 between 9226 and 9228``, ``and 9227 like 9227``)
+    sig("sqli_numeric_tautology", "sqli", 2,
+        r"\s(?:or|and|xor|&&|\|\|)\s-?\d{1,20}(?:\s?[-+*/]\s?\d{1,20}){0,6}(?:\s?(?:=|<>|!=|<|>)\s?"
+        r"|\s(?:not\s)?between\s-?\d{1,20}\sand\s|\s(?:not\s)?(?:r?like|regexp)\s)-?\d"),
     # a connector, then two quoted literals compared: ``} or '1'='1``, ``|| '1'=='1`` (whatever came before)
     sig("sqli_string_tautology", "sqli", 3,
         r"""(?:\b(?:or|and|xor)|\|\||&&)\s?\(?\s?['"]\w{0,30}['"]\s?(?:=|==|<>|!=)\s?['"]\w{0,30}['"]?"""),

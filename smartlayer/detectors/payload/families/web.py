@@ -85,9 +85,17 @@ SIGNATURES = (
         r"""<[a-z][^<>]{0,60}>\s?(?:alert|confirm|prompt|eval)\s?\(""",
         rf"""(?:^|[\s"'/;`(])on(?:{_EVENT_PREFIXES})[a-z]{{0,20}}\s?=\s?['"`]?\s?(?:javascript:)?[\w.$\[\]]{{1,60}}\s?(?:\(|`)""",
     ]),
+    # (a sign before it too: ``-prompt(8)-`` closes nothing, it is an operand where a number was written)
     sig("xss_probe_value", "xss", 3,
-        START + r"""[\s"'`?(]{0,3}\(?(?:alert|prompt|confirm|print)\)?\s?(?:\(\s?(?:['"`\d/]|document\b|window\b|\))|`)""",
+        START + r"""[\s"'`?(+-]{0,3}\(?(?:alert|prompt|confirm|print)\)?\s?(?:\(\s?(?:['"`\d/]|document\b|window\b|\))|`)""",
         scope=VALUES),
+    # in a short value, script that runs script: a sink given a string that calls a dialog
+    # (``setTimeout('alert(1)')``, ``[].constructor.constructor('alert(1)')()``), or eval of a decoded string
+    sig("xss_sink_payload", "xss", 3, [
+        r"""\b(?:eval|settimeout|setinterval|execscript|function|constructor)\s?\(\s?['"`]\s?(?:alert|prompt|confirm)"""
+        r"""\s?[(`]""",
+        r"\beval\s?\(\s?(?:atob|unescape|decodeuricomponent|string\.fromcharcode|location\.(?:hash|search))\b",
+    ], scope=VALUES),
     sig("xss_frame_source", "xss", 3,
         r"<\s?\??(?:iframe|frame|object|embed|applet|base|bgsound|link|meta|import|portal|xml|layer|ilayer)\b[^<>]{0,200}"
         r"\b(?:src|data|href|code|codebase|content|movie|srcdoc|implementation)\s?="),
