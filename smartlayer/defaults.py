@@ -154,9 +154,12 @@ DEFAULTS: dict[str, Any] = {
     # ── AIRequestValidator ─────────────────────────────────────────────────
     "VALIDATOR_MAX_BYTES": 64 * 1024,
     "VALIDATOR_BLOCK_SCORE": 3,
+    # Content-Type: the OGNL in Struts's parser (``%{(#_='multipart/form-data')…``), still sprayed by scanners;
+    # X-Forwarded-For / X-Real-IP: the address an application may write to its own SQL log as sent.
     "VALIDATOR_SCAN_HEADERS": [
         "User-Agent", "Referer", "X-Forwarded-Host", "X-Original-URL",
         "X-Rewrite-URL", "X-Api-Version", "X-Requested-With",
+        "Content-Type", "X-Forwarded-For", "X-Real-IP",
     ],
     "VALIDATOR_SCAN_COOKIES": True,
     # Extra signatures: list of {"name", "pattern", "weight", "family"}.

@@ -418,3 +418,15 @@ def test_a_windows_path_and_an_apostrophe_are_not_an_obfuscated_command():
     for text in ["C:\\new\\sam", "see c:\\temp\\readme", "it's; don't; won't", "x; O'Reilly"]:
         assert not {"shell_obfuscated_command", "shell_quoted_command"} & names(scan_text(text)), text
     assert scan_text("Guns; rock'n'roll and more").score < BLOCK       # single-quoted letters: a hint at most
+
+
+def test_the_default_headers_scanned_include_the_content_type_and_the_forwarded_address(rf):
+    """Struts's OGNL sent as a Content-Type, SQL in X-Forwarded-For and X-Real-IP (an application may write the
+    address it is given into its own SQL): scanned by default; the usual values of those headers pass."""
+    ognl = "%{(#_='multipart/form-data').(#dm=@ognl.OgnlContext@DEFAULT_MEMBER_ACCESS).(#cmd='id')}"
+    assert scan_request(rf.post("/upload", data=b"x", content_type=ognl)).score >= BLOCK
+    assert scan_request(rf.get("/", HTTP_X_FORWARDED_FOR="127.0.0.1' AND SLEEP(5)--")).score >= BLOCK
+    assert scan_request(rf.get("/", HTTP_X_REAL_IP="1.2.3.4' or '1'='1")).score >= BLOCK
+    for request in (rf.post("/", data={"f": "x"}), rf.post("/", data=b"{\"a\": 1}", content_type="application/json"),
+                    rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7, 2001:db8::1, 10.0.0.1", HTTP_X_REAL_IP="203.0.113.7")):
+        assert scan_request(request).score == 0
