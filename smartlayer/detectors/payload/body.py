@@ -59,6 +59,7 @@ class Body:
 
     raw: bytes | None = None                              # a non-multipart body, or its prefix
     fields: dict[str, list[str]] | None = None            # multipart text fields, name → values
+    filenames: dict[str, list[str]] | None = None         # multipart file parts' names as sent, field → names
     truncated: bool = False                               # multipart parts beyond the prefix
     skipped: list[str] = field(default_factory=list)      # "part:reason"
 
@@ -171,22 +172,30 @@ def _part_headers(block: bytes) -> dict[str, str]:
 
 
 def multipart_fields(data: bytes, boundary: bytes, encoding: str = "utf-8") -> tuple[dict[str, list[str]], bool, bool]:
-    """Text fields of a multipart body (or its prefix): (name → values, had file parts, ended).
+    """Text fields of a multipart body (or its prefix): (name → values, had file parts, ended)."""
+    fields, files, ended = multipart_parts(data, boundary, encoding)
+    return fields, bool(files), ended
+
+
+def multipart_parts(data: bytes, boundary: bytes,
+                    encoding: str = "utf-8") -> tuple[dict[str, list[str]], dict[str, list[str]], bool]:
+    """Text fields of a multipart body (or its prefix): (name → values, file parts' name → file names, ended).
 
     One pass of ``bytes.find`` over ``data``: linear, however the parts are
     shaped.  As in Django, a part with a non-empty ``filename`` is a file
-    (skipped), a part without a ``name`` is ignored, and a base64
+    (its content skipped; its file name, which the client chose, kept to be
+    scanned), a part without a ``name`` is ignored, and a base64
     ``Content-Transfer-Encoding`` is decoded.  ``ended`` is False when
     ``data`` stops inside a part (a prefix of a longer body).
     """
     fields: dict[str, list[str]] = {}
-    has_files = False
+    files: dict[str, list[str]] = {}
     delimiter = b"--" + boundary
     pos = data.find(delimiter)
     while pos >= 0:
         pos += len(delimiter)
         if data.startswith(b"--", pos):
-            return fields, has_files, True           # the closing delimiter
+            return fields, files, True               # the closing delimiter
         header_end = data.find(b"\r\n\r\n", pos)
         if header_end < 0:
             break
@@ -196,7 +205,7 @@ def multipart_fields(data: bytes, boundary: bytes, encoding: str = "utf-8") -> t
         _kind, params = media_type(headers.get("content-disposition", ""))   # a form's parts repeat theirs
         name = params.get("name")
         if params.get("filename"):
-            has_files = True
+            files.setdefault((name or "").strip(), []).append(params["filename"])
         elif name is not None:
             value = data[header_end + 4:end if end >= 0 else len(data)]
             if headers.get("content-transfer-encoding", "").strip().lower() == "base64":
@@ -206,7 +215,7 @@ def multipart_fields(data: bytes, boundary: bytes, encoding: str = "utf-8") -> t
                     pass
             fields.setdefault(name.strip(), []).append(value.decode(encoding, "replace"))
         pos = end if end < 0 else end + 2
-    return fields, has_files, False
+    return fields, files, False
 
 
 #: Content types and multipart parts' Content-Disposition already parsed: a site sees a handful of the
@@ -248,7 +257,8 @@ def _multipart(request: Any, body: Body, params: Mapping[str, str], max_bytes: i
         return
     if hasattr(request, "_post") and hasattr(request, "_files"):     # already parsed by someone: free
         body.fields = dict(request.POST.lists())
-        if request.FILES:
+        if request.FILES:                           # (their names as Django cleaned them)
+            body.filenames = {name: [upload.name for upload in uploads] for name, uploads in request.FILES.lists()}
             body.skipped.append("multipart:file_parts")
         return
     boundary = params.get("boundary", "")
@@ -259,9 +269,10 @@ def _multipart(request: Any, body: Body, params: Mapping[str, str], max_bytes: i
     if data is None:
         body.skipped.append("multipart:unreadable")
         return
-    body.fields, has_files, ended = multipart_fields(data[:max_bytes], boundary.encode("ascii"), _encoding(request))
+    body.fields, files, ended = multipart_parts(data[:max_bytes], boundary.encode("ascii"), _encoding(request))
     body.truncated = not ended and len(data) > max_bytes
-    if has_files:
+    if files:
+        body.filenames = files
         body.skipped.append("multipart:file_parts")
 
 

@@ -309,6 +309,17 @@ def _raw_path(request: Any) -> str:
     return path if isinstance(path, str) else ""
 
 
+def _with_filenames(body: Any) -> Mapping[str, list[str]] | None:
+    """A multipart body's text fields and, scanned as their values, its file parts' names: text the client
+    chose (``../../etc/passwd``, ``"><img src=x onerror=…>.jpg``), which a site may store and show."""
+    if not body.filenames:
+        return body.fields
+    merged = {name: list(values) for name, values in (body.fields or {}).items()}
+    for name, names in body.filenames.items():
+        merged.setdefault(name, []).extend(names)
+    return merged
+
+
 def scan_request(request: Any) -> ScanResult:
     """Scan a Django ``HttpRequest``: query string, body, headers, cookies.
 
@@ -335,7 +346,7 @@ def scan_request(request: Any) -> ScanResult:
         for name, where, excerpt in request_anomalies(request.method, content_type, meta, body and body.raw):
             scan._hit(_BY_NAME[name], where, excerpt, 0)
         scan.run(query_string=query, body=body and body.raw, content_type=content_type,
-                 headers=headers, cookies=cookies, form_fields=body and body.fields, path=_raw_path(request))
+                 headers=headers, cookies=cookies, form_fields=body and _with_filenames(body), path=_raw_path(request))
         # worked out when read (the log writer's thread, the profile for an endpoint it knows): PendingParams
         params = pending_params(query, body and body.raw, content_type, body and body.fields,
                                 decoded=scan.decoded, known=scan.known_parts)
