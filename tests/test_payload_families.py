@@ -118,6 +118,7 @@ CASES = [
     ("query", "__proto__[isAdmin]=true", "js_prototype_pollution"),
     ("query", "1 AND 9227 BETWEEN 9226 AND 9228", "sqli_numeric_tautology"),
     ("query", ";c'a't /etc/passwd", "shell_quoted_command"),
+    ("query", "data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWydjJ10pOyA/Pg==", "php_code"),
     ("query", "a;wh''oami", "shell_obfuscated_command"),
     ("query", "/?cmd=/???/??t /???/p??s??", "shell_obfuscated_command"),
     ("query", ";{cat,/etc/passwd}", "shell_obfuscated_command"),

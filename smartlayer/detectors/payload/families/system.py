@@ -265,6 +265,7 @@ SIGNATURES = (
     # ── PHP ──
     sig("php_code", "php", 3, [
         r"<\?(?:php\b|=)",
+        r"\bpd9waha[gjk=]",                   # ``<?php`` base64-encoded at a token's start (a data: URI to include)
         r"<\?\s{1,2}(?:echo|print|system|exec|passthru|eval|include|require|readfile|phpinfo|\$_)\b",   # short open tag
         r"\$_(?:get|post|request|cookie|server|files|env|session)\s?\[",
         r"\{?\$\{\s?@?\w{2,30}\s?\(",
