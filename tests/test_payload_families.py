@@ -119,6 +119,13 @@ CASES = [
     ("query", "1 AND 9227 BETWEEN 9226 AND 9228", "sqli_numeric_tautology"),
     ("query", ";c'a't /etc/passwd", "shell_quoted_command"),
     ("query", "data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWydjJ10pOyA/Pg==", "php_code"),
+    ("query", '!!python/object/apply:os.system ["id"]', "yaml_pickle_object"),
+    ("body", "- !ruby/object:Gem::Installer\n  i: x", "yaml_pickle_object"),
+    ("body", "!!javax.script.ScriptEngineManager [!!java.net.URLClassLoader [[!!java.net.URL [\"http://x\"]]]]",
+     "yaml_pickle_object"),
+    ("query", "cos\nsystem\n(S'id'\ntR.", "yaml_pickle_object"),
+    ("body", "cposix\nsystem\np0\n(Vid\np1\ntp2\nRp3\n.", "yaml_pickle_object"),
+    ("query", "subprocess.Popen(['id'])", "python_command_call"),
     ("query", "a;wh''oami", "shell_obfuscated_command"),
     ("query", "/?cmd=/???/??t /???/p??s??", "shell_obfuscated_command"),
     ("query", ";{cat,/etc/passwd}", "shell_obfuscated_command"),
@@ -431,3 +438,13 @@ def test_the_default_headers_scanned_include_the_content_type_and_the_forwarded_
     for request in (rf.post("/", data={"f": "x"}), rf.post("/", data=b"{\"a\": 1}", content_type="application/json"),
                     rf.get("/", HTTP_X_FORWARDED_FOR="203.0.113.7, 2001:db8::1, 10.0.0.1", HTTP_X_REAL_IP="203.0.113.7")):
         assert scan_request(request).score == 0
+
+
+
+def test_python_that_mentions_a_command_is_not_a_pickle_nor_blocked_in_a_body():
+    """A Python snippet or prose in a body: not the pickle's opcodes, and a command call a hint only in a short
+    value (a question about ``subprocess.run`` posted to a forum is not an attack)."""
+    for text in ["The cos system (a note)", "use subprocess.run(['ls'], check=True) instead of os.system('ls')",
+                 "yaml.safe_load(stream)  # never yaml.load with !!python tags from users"]:
+        assert "yaml_pickle_object" not in names(scan_at("body", text)), text
+        assert "python_command_call" not in names(scan_at("body", text)), text

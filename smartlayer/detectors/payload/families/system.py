@@ -299,6 +299,23 @@ SIGNATURES = (
         r"\bt\s?\(\s?java\.",
     ]),
     sig("java_serialised_object", "java", 3, [r"\bro0ab[a-z0-9+/]{4}", r"\baced0005"]),
+    # ── deserialisation in the formats a Python (or Ruby, or Java) service loads ──
+    # YAML tags that construct objects (``!!python/object/apply:os.system``: PyYAML's unsafe loader, SnakeYAML's
+    # gadgets, Ruby's Psych) and a protocol-0 pickle importing a callable to run (``cos\nsystem\n(S'id'\ntR.``,
+    # its line breaks read as spaces or `` ; ``)
+    sig("yaml_pickle_object", "deserialisation", 3, [
+        r"!!python/(?:object(?:/apply|/new)?|name|module)\s?:",
+        r"!ruby/(?:object|hash|struct)\s?:",
+        r"!!(?:javax\.script\.scriptenginemanager|com\.sun\.rowset\.jdbcrowsetimpl|java\.net\.urlclassloader"
+        r"|org\.springframework\.|com\.mchange\.v2\.c3p0\.)",
+        r"(?:^|[\s(;=])c(?:os|posix|nt|subprocess|builtins|__builtin__|commands|pty|socket)(?:\s;)?\s"
+        r"(?:system|popen|exec|eval|check_output|check_call|call|run|spawn|getoutput|__import__|getattr)"
+        r"(?:\s;)?\s(?:p\d{1,4}(?:\s;)?\s)?\((?:s['\"]|v\S)",     # a string argument: (S'id' or (Vid
+    ]),
+    # in a short value, Python that runs a command: what an ``eval`` of a parameter would execute
+    sig("python_command_call", "deserialisation", 2,
+        r"\b(?:os\.(?:system|popen\d?|exec[lv]p?e?|spawn[lv]p?e?|posix_spawnp?)|subprocess\.(?:popen|call|run"
+        r"|check_output|check_call|getoutput|getstatusoutput)|pty\.spawn|commands\.getoutput)\s?\(", scope=VALUES),
 )
 
 __all__ = ["BODY", "SIGNATURES"]
