@@ -126,6 +126,8 @@ CASES = [
     ("query", "cos\nsystem\n(S'id'\ntR.", "yaml_pickle_object"),
     ("body", "cposix\nsystem\np0\n(Vid\np1\ntp2\nRp3\n.", "yaml_pickle_object"),
     ("query", "subprocess.Popen(['id'])", "python_command_call"),
+    ("query", "')] | //user/*[contains(*,'", "xpath_injection"),
+    ("query", "this.constructor.constructor('return process')()", "xss_sink_payload"),
     ("query", "a;wh''oami", "shell_obfuscated_command"),
     ("query", "/?cmd=/???/??t /???/p??s??", "shell_obfuscated_command"),
     ("query", ";{cat,/etc/passwd}", "shell_obfuscated_command"),

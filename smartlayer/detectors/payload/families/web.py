@@ -95,6 +95,8 @@ SIGNATURES = (
         r"""\b(?:eval|settimeout|setinterval|execscript|function|constructor)\s?\(\s?['"`]\s?(?:alert|prompt|confirm)"""
         r"""\s?[(`]""",
         r"\beval\s?\(\s?(?:atob|unescape|decodeuricomponent|string\.fromcharcode|location\.(?:hash|search))\b",
+        # the Function constructor reached through any object (``this.constructor.constructor('return process')()``)
+        r"""\bconstructor\s?\.\s?constructor\s?\(\s?['"`]""",
     ], scope=VALUES),
     sig("xss_frame_source", "xss", 3,
         r"<\s?\??(?:iframe|frame|object|embed|applet|base|bgsound|link|meta|import|portal|xml|layer|ilayer)\b[^<>]{0,200}"
@@ -245,6 +247,8 @@ SIGNATURES = (
         r"|name\s?\(\s?/|(?:child|parent|ancestor|descendant|self|attribute|following|preceding)\w{0,12}::)",
         r"\b(?:child|parent|ancestor|descendant|self|attribute|following-sibling|preceding-sibling"
         r"|descendant-or-self|ancestor-or-self)::(?:node\s?\(\s?\)|text\s?\(\s?\)|\*)",
+        # a predicate closed, then a union with a path of the attacker's (``')] | //user/*[…``)
+        r"""['"]\s?\)?\s?\]\s?\|\s?//?[\w*@]""",
     ]),
     # ── server-side and edge-side includes ──
     sig("ssi_directive", "ssi", 3,
