@@ -127,6 +127,8 @@ CASES = [
     ("body", "cposix\nsystem\np0\n(Vid\np1\ntp2\nRp3\n.", "yaml_pickle_object"),
     ("query", "subprocess.Popen(['id'])", "python_command_call"),
     ("query", "')] | //user/*[contains(*,'", "xpath_injection"),
+    ("path", "/WEB-INF/web.xml", "restricted_file"),
+    ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "this.constructor.constructor('return process')()", "xss_sink_payload"),
     ("query", "a;wh''oami", "shell_obfuscated_command"),
     ("query", "/?cmd=/???/??t /???/p??s??", "shell_obfuscated_command"),

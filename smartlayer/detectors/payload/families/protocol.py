@@ -73,7 +73,7 @@ SIGNATURES = (
         r"|git-credentials|gitconfig|s3cfg|boto|dockercfg|k5login|passwd)(?:$|[/.])|/(?:web\.config|wp-config\.php|phpinfo\.php"
         r"|server-status|server-info|\.well-known/\.\.|composer\.(?:json|lock)|package\.json|yarn\.lock"
         r"|docker-compose\.ya?ml|id_rsa)$|/(?:cgi-bin|msadc|_vti_bin|_vti_pvt"
-        r"|iisadmpwd|iissamples)/", scope=frozenset((PATH,))),
+        r"|iisadmpwd|iissamples|web-inf|meta-inf)/", scope=frozenset((PATH,))),
     sig("null_byte", "protocol", 3, r"\x00", scope=VALUES),
     # ── protocol anomalies (the request line and the declared type; noticed by :mod:`..anomalies`) ──
     sig("method_probe", "protocol", 2, None),                 # TRACE, TRACK, DEBUG, CONNECT
