@@ -312,8 +312,9 @@ SIGNATURES = (
         r"(?:system|popen|exec|eval|check_output|check_call|call|run|spawn|getoutput|__import__|getattr)"
         r"(?:\s;)?\s(?:p\d{1,4}(?:\s;)?\s)?\((?:s['\"]|v\S)",     # a string argument: (S'id' or (Vid
     ]),
-    # in a short value, Python that runs a command: what an ``eval`` of a parameter would execute
-    sig("python_command_call", "deserialisation", 2,
+    # in a short value, Python that runs a command: what an ``eval`` of a parameter would execute (a command, so
+    # the shell family's, placed here beside the pickle that calls the same functions)
+    sig("python_command_call", "shell", 2,
         r"\b(?:os\.(?:system|popen\d?|exec[lv]p?e?|spawn[lv]p?e?|posix_spawnp?)|subprocess\.(?:popen|call|run"
         r"|check_output|check_call|getoutput|getstatusoutput)|pty\.spawn|commands\.getoutput)\s?\(", scope=VALUES),
 )
