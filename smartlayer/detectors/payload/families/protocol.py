@@ -154,6 +154,17 @@ SIGNATURES = (
         r"\bconstructor['\"]?\s?(?:\]\s?)?(?:\[\s?['\"]?|\.\s?)prototype['\"]?\s?\]?\s?(?:\[|\.\s?[\w$]{1,40}\s?=|=)",
         r"['\"]constructor['\"]\s?:\s?\{\s?['\"]prototype['\"]\s?:",
     ]),
+    # ── spreadsheet formulas (CSV injection) ──
+    # a value a site exports to CSV or a spreadsheet, written to run when the file is opened: DDE's
+    # ``app|'arguments'!cell`` (``=cmd|' /C calc'!A0``, also after ``+``, ``-``, ``@`` or arithmetic), ``DDE(``, and a
+    # formula at a field's start that fetches a URL (``=HYPERLINK("http://…?x="&A1)``, ``=IMPORTXML(…)``,
+    # ``=WEBSERVICE(…)``: what sends the sheet's cells out).  ``=SUM(A1:A3)`` is a formula, not an attack
+    sig("formula_injection", "formula", 3, [
+        r"""\b[a-z][\w.-]{1,20}\s?\|\s?['"][^'"\n]{0,200}['"]\s?!\s?[a-z_$]{0,3}\d""",
+        r"""\bdde\s?\(\s?['"]\w""",
+        START + r"""['"]?[=+@-]\s?(?:hyperlink|importxml|importdata|importhtml|importfeed|importrange|webservice"""
+        r"""|image)\s?\(\s?(?:concat\w{0,8}\s?\(\s?)?['"]?\s?(?:https?:)?//""",
+    ]),
     # ── prompt injection ──
     sig("prompt_ignore_instructions", "prompt", 2,
         rf"(?:{'|'.join(words(_PROMPT_VERBS))})\s(?:\w{{1,20}}\s){{0,3}}"
