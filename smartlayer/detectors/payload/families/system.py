@@ -222,7 +222,7 @@ SIGNATURES = (
     ], scope=frozenset((QUERY,))),
     # a host written as one number, in hex or octal: what only a filter bypass writes
     sig("url_obfuscated_host", "ssrf", 2,
-        r"\b(?:https?|ftp|gopher):/{0,3}(?:[^/@\s]{0,60}@)?\[?(?:0x[0-9a-f]{1,8}\b|\d{8,10}\b|0\d{1,4}\.\d|\d{1,3}\.0x"
+        r"\b(?:https?|ftp|gopher):/{0,3}(?:[^/@\s]{0,60}@)?\[?(?:0x[0-9a-f]{1,8}\b|\d{8,10}\b|0[0-7]{10,11}\b|0\d{1,4}\.\d|\d{1,3}\.0x"
         r"|::(?:ffff:)?\d{1,3}\.|\d{1,3}\.\d{1,3}\.\d{4,}"
         # a dotted address with a part past 255 (``472.314.470.462``): some parsers wrap it round to a real one
         r"|(?:\d{1,3}\.){0,3}(?:25[6-9]|2[6-9]\d|[3-9]\d\d)(?:\.\d{1,3}){1,3}(?:[/:?#]|$)"
