@@ -7,7 +7,7 @@ alone is ordinary English ("O'Reilly", "select the best", "drop leaf table").
 """
 from __future__ import annotations
 
-from ..sigbase import START, VALUES, sig, words
+from ..sigbase import BODY, QUERY, START, VALUES, sig, words
 
 #: A quote closing a string literal, then a boolean connector (``' or``, ``")||``).
 _QUOTE_CLOSE = r"""['"`](?:\s?\)){0,5}\s?"""
@@ -164,7 +164,7 @@ SIGNATURES = (
         # (the lookups that read a secret by its text: their names are the atoms the prefilter needs, with the
         # field's, so that the attack text of other families does not make it a candidate)
         r"__(?:i?startswith|i?endswith|i?contains|i?regex|i?exact)(?:\[\])?(?:=|$)",  # $: a JSON key
-        scope=frozenset(("query", "body"))),
+        scope=frozenset((QUERY, BODY))),
     sig("sqli_numeric_suffix", "sqli", 2,
         START + r"-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|procedure)\s",
         scope=VALUES),
