@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .engine import occurs
+from .json_escapes import json_unescaped
 
 #: Markers (bits of :func:`.normalise._normalise`'s set): an overlong sequence, an escape hiding a metacharacter.
 _OVERLONG, _ESCAPES = 2, 4
@@ -352,8 +353,12 @@ def _decode_once(text: str, *, plus: bool, json_text: bool) -> tuple[str, int]:
     if "&" in text:
         text = _unescape_entities(text)
     if "\\" in text and _ESCAPE_HINT.search(text):
-        text, found = _decode_escapes(text, _ESCAPE_RE, flag_metachars=not json_text)
-        markers |= found
+        decoded = json_unescaped(text) if json_text else None      # thousands of escapes: the C scanner
+        if decoded is not None:
+            text = decoded
+        else:
+            text, found = _decode_escapes(text, _ESCAPE_RE, flag_metachars=not json_text)
+            markers |= found
     return text, markers
 
 
