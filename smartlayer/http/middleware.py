@@ -10,15 +10,18 @@ decision, and maps the decision to a response.  The cores —
 when several sit next to each other in ``settings.MIDDLEWARE`` (the documented
 setup) the outermost one runs all of their components in a single pass: one
 context, the decisions in settings order up to the first enforced refusal, the
-after-hooks innermost first, one log row — and, under ASGI, one thread hop.
+after-hooks innermost first, one log row — and, under ASGI, one thread hop at most.
 The inner ones are left out of the chain.  With another middleware between
 two of them each keeps its own pass, so that middleware still runs between
 their decisions.
 
 All four work under WSGI and ASGI (``sync_capable`` and ``async_capable``).
 Under ASGI the cores, which may talk to the cache or database, run in a
-worker thread via ``sync_to_async`` so the event loop never blocks on I/O; the
-bookkeeping after the response (memory operations only) runs on the loop.  A
+worker thread via ``sync_to_async`` so the event loop never blocks on I/O —
+unless :mod:`.loop` shows that a request's decisions start none (a warm
+worker, an anonymous client judged from memory), when they run on the loop
+and hand any I/O their outcome calls for to a thread; the bookkeeping after
+the response (memory operations only) runs on the loop.  A
 request Django cancels because its client went away is logged with status
 499, like nginx's "client closed request".
 Any failure inside a core is logged once per interval, counted, and the
@@ -27,7 +30,6 @@ request is served (``CACHE_FAIL_OPEN``, the default) or answered 503.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from typing import Any
 
@@ -41,10 +43,12 @@ from ..conf import sl_settings
 from ..log.writer import get_writer
 from ..request import context as ctxmod
 from ..request.decision import _REFUSING, Action, Decision
+from ..request.deferred import STATE, Deferred
 from ..state import prom
-from ..state.failures import logger, report_failure
+from ..state.failures import report_failure
 from ..state.singleton import ProcessSingleton
-from .responses import render
+from . import loop
+from .responses import log_refusal, render
 
 #: the status logged for a request whose client went away before its response (nginx's 499)
 CLIENT_CLOSED = 499
@@ -68,6 +72,8 @@ class _SmartLayerMiddleware:
         self.members: tuple[_SmartLayerMiddleware, ...] = (self,)
         #: the outer middleware that does this one's work, when it was fused into one
         self.fused_into: _SmartLayerMiddleware | None = None
+        #: a request was decided already (in a thread): imports, the detector and the engines are ready
+        self._warm = False
         inner = _adjacent(get_response, self.is_async)
         if inner is not None:
             # One pass: Django builds the chain from the inside out, so the
@@ -90,9 +96,13 @@ class _SmartLayerMiddleware:
         return None
 
     # ── plumbing ───────────────────────────────────────────────────────────
-    def _before(self, request: Any) -> tuple[ctxmod.RequestContext | None, HttpResponse | None, tuple]:
+    def _before(self, request: Any, resume: Deferred | None = None
+                ) -> tuple[ctxmod.RequestContext | None, HttpResponse | None, tuple]:
         """Every member's decision in settings order, up to the first enforced
-        refusal: (context, the refusal's response or None, the members that ran)."""
+        refusal: (context, the refusal's response or None, the members that ran).
+
+        ``resume``: what the event loop handed over (:mod:`.loop`): the decisions go on from that
+        member, with the rest of its decision, in the context the loop began."""
         if not sl_settings.ENABLED:
             return None, None, ()
         try:
@@ -101,11 +111,19 @@ class _SmartLayerMiddleware:
             report_failure("context", exc)
             return None, None, ()
         members = self.members
-        for i, member in enumerate(members):
+        start = 0 if resume is None else resume.at
+        for i in range(start, len(members)):
+            member = members[i]
             if type(member).decide is _NO_DECISION:   # WatchLog: nothing to decide, no call for it
                 continue
             try:
-                early = _decide(member, request, ctx)
+                if resume is None or i != start:
+                    early = _decide(member, request, ctx)
+                else:                                   # the rest of the decision the loop handed over
+                    early = _decide(member, request, ctx, resume.finish)
+            except Deferred as deferred:
+                deferred.at = i
+                raise
             except Exception as exc:
                 if i == 0:
                     raise
@@ -145,13 +163,16 @@ class _SmartLayerMiddleware:
         return self._after(request, ctx, response, ran)
 
     async def __acall__(self, request: Any) -> Any:
-        # shielded: a thread cannot be cancelled, so the decision runs to its
-        # end anyway — and if the request is cancelled meanwhile, its end is
-        # where the request gets logged (see below)
-        before = asyncio.ensure_future(
-            sync_to_async(_releasing_db(self._before), thread_sensitive=False)(request))
+        # Decided on the loop when that provably starts no I/O (.loop), else — or from where a decision
+        # on the loop would start some — in a worker thread.  Shielded: a thread cannot be cancelled,
+        # so the decision runs to its end anyway, and if the request is cancelled meanwhile, its end
+        # is where the request gets logged (see below).
+        before = loop.decide_on_loop(self._before, self._in_thread, request, self._warm)
+        if before is None:
+            before = self._in_thread(request)
         try:
             ctx, early, ran = await asyncio.shield(before)
+            self._warm = loop.keeps_windows(self.members)
             response = early if early is not None else await self.get_response(request)
         except asyncio.CancelledError:
             # The client went away and Django cancelled the request.  It still
@@ -168,6 +189,12 @@ class _SmartLayerMiddleware:
         # one a memory operation by design (a hop costs ~0.4 ms of latency on
         # the test machine; four middlewares × two hops were 3.8 ms a request).
         return self._after(request, ctx, response, ran)
+
+    def _in_thread(self, request: Any, resume: Deferred | None = None) -> Any:
+        """The decisions (or, ``resume``, the rest of them) in a worker thread, as a future."""
+        loop.COUNTS["thread"] += 1
+        return asyncio.ensure_future(
+            sync_to_async(_releasing_db(self._before), thread_sensitive=False)(request, resume))
 
     def _late_after(self, request: Any, response: HttpResponse, before: Any) -> None:
         """The after-hooks of a cancelled request, once its decisions are done."""
@@ -203,15 +230,21 @@ def _adjacent(get_response: Any, is_async: bool) -> _SmartLayerMiddleware | None
     return None
 
 
-def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestContext) -> HttpResponse | None:
+def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestContext,
+            finish: Any = None) -> HttpResponse | None:
     """One component's decision on the request: recorded in ``ctx``, refusals
-    signalled and logged; the response when it is an enforced refusal."""
+    signalled and logged; the response when it is an enforced refusal.
+
+    ``finish``: the rest of the decision the event loop handed over (:mod:`.loop`), called instead
+    of the member's ``decide``.  On the loop a refusal is handed over before it is recorded."""
     component = member.component
-    if ctx.exempt or ctx.refused_by is not None or component in ctx.skip:
+    if finish is None and (ctx.exempt or ctx.refused_by is not None or component in ctx.skip):
         return None
     monitor = sl_settings.is_monitor(component)
     try:
-        decision = member.decide(request, ctx, monitor)
+        decision = member.decide(request, ctx, monitor) if finish is None else finish()
+    except Deferred:
+        raise
     except Exception as exc:  # noqa: BLE001
         report_failure(component, exc)
         if sl_settings.CACHE_FAIL_OPEN:
@@ -221,6 +254,8 @@ def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestCont
     if decision is None:
         return None
     refuses = decision.action in _REFUSING   # Decision.refuses, asked once here (a property call each time)
+    if refuses and STATE.on:                 # its receivers and log line: in a worker thread
+        raise Deferred(lambda: decision)
     decision.monitor = decision.monitor or (monitor and refuses)
     if decision.component == "ban" and sl_settings.is_monitor("ban"):
         decision.monitor = True
@@ -229,7 +264,7 @@ def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestCont
         prom.decision(decision.component, decision.action._value_, decision.reason, decision.monitor)
     if refuses:
         signals.request_blocked.send(sender=type(member), request=request, client=ctx.client, decision=decision)
-        _log_refusal(ctx, decision)
+        log_refusal(ctx, decision)
     if decision.action in _REFUSING and not decision.monitor:   # Decision.enforced (a receiver may change it)
         return render(request, decision)
     return None
@@ -252,21 +287,6 @@ def _releasing_db(func: Any) -> Any:
             close_old_connections()
 
     return run
-
-
-def _log_refusal(ctx: ctxmod.RequestContext, decision: Decision) -> None:
-    """Every refusal on the ``smartlayer`` logger (INFO), with the fields as ``extra``
-    for structured log handlers.  Monitor-mode decisions say so."""
-    if not logger.isEnabledFor(logging.INFO):
-        return
-    logger.info(
-        "smartlayer: %s %s %s %s by %s: %s (%s)", "would refuse" if decision.monitor else "refused",
-        ctx.client.key, ctx.method, ctx.path[:200], decision.component, decision.reason,
-        ", ".join(decision.reasons[:5]),
-        extra={"smartlayer": {"client": ctx.client.key, "component": decision.component,
-                              "action": decision.action.value, "reason": decision.reason,
-                              "reasons": decision.reasons, "status": decision.status, "monitor": decision.monitor}},
-    )
 
 
 def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:

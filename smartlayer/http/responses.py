@@ -1,4 +1,4 @@
-"""Turn a refusing decision into an HTTP response.
+"""Turn a refusing decision into an HTTP response, and into a line on the ``smartlayer`` logger.
 
 Clients that ask for JSON get ``{"error": ..., "reason": ...}``; everyone else a
 short plain-text page.  The reason shown is the component's public reason
@@ -14,6 +14,7 @@ stays in the log.
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import time
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from typing import Any
 from django.http import HttpResponse, JsonResponse
 
 from ..request.decision import Decision
+from ..state.failures import logger
 
 _TITLES = {403: "Forbidden", 429: "Too Many Requests", 503: "Service Unavailable"}
 _ERRORS = {403: "forbidden", 429: "too_many_requests", 503: "unavailable"}
@@ -94,3 +96,18 @@ def render(request: Any, decision: Decision) -> HttpResponse:
         response["Retry-After"] = str(max(1, math.ceil(end[0] - time.time())))
     response["Cache-Control"] = "no-store"
     return response
+
+
+def log_refusal(ctx: Any, decision: Decision) -> None:
+    """Every refusal on the ``smartlayer`` logger (INFO), with the fields as ``extra``
+    for structured log handlers.  Monitor-mode decisions say so."""
+    if not logger.isEnabledFor(logging.INFO):
+        return
+    logger.info(
+        "smartlayer: %s %s %s %s by %s: %s (%s)", "would refuse" if decision.monitor else "refused",
+        ctx.client.key, ctx.method, ctx.path[:200], decision.component, decision.reason,
+        ", ".join(decision.reasons[:5]),
+        extra={"smartlayer": {"client": ctx.client.key, "component": decision.component,
+                              "action": decision.action.value, "reason": decision.reason,
+                              "reasons": decision.reasons, "status": decision.status, "monitor": decision.monitor}},
+    )

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 from ..conf import sl_settings
 from ..request.context import RequestContext
 from ..request.decision import Action, Decision, Evidence
+from ..request.deferred import Deferred, on_loop
 from ..state.failures import report_failure
 from .decisions import combine, escalate
 
@@ -149,6 +150,11 @@ def decide(ev: Evidence, ctx: RequestContext, *, bans: BanBackend, now: float | 
     """
     now = time.time() if now is None else now
     decision = combine(ev)
+    if (decision.action is _BLOCK or decision.action is _BAN or (decision.action is _ASK_LLM and ev.llm_available)) \
+            and on_loop():
+        # the block counter, a ban, the LLM: the rest of this step in a worker thread (smartlayer.http.loop)
+        raise Deferred(functools.partial(decide, ev, ctx, bans=bans, now=now, monitor=monitor, excerpt=excerpt,
+                                         facts=facts))
     if decision.action is _ASK_LLM and ev.payload_score and ev.llm_available:
         decision = _ask_payload(ev, decision, ctx, excerpt)
 

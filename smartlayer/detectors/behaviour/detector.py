@@ -27,6 +27,7 @@ from ...policy.enforce import BanBackend, counted, llm_available, staff_exempt
 from ...request.client import person_key
 from ...request.context import RequestContext, referer_host
 from ...request.decision import PUBLIC_REASONS, Action, Decision, Evidence
+from ...request.deferred import Deferred
 from ...request.facts import FLAG_DECLARED_CRAWLER, arrival_flags
 from ...request.reasons import ban_code
 from ...state import bans as ban_service
@@ -196,12 +197,18 @@ class Detector:
                              or (corroborate and ev.model_corroborated >= corroborate))):
                     ev.in_grace = False
 
-        decision = enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
+        try:
+            decision = enforce.decide(ev, ctx, bans=self.bans, now=now, monitor=monitor, facts=result.facts)
+        except Deferred as deferred:      # on the event loop: the rest in a worker thread, this step after it
+            raise deferred.then(lambda decided: self._noted(decided, ev, model, client.key, now)) from None
+        return self._noted(decision, ev, model, client.key, now)
+
+    def _noted(self, decision: Decision, ev: Evidence, model: Any, key: str, now: float) -> Decision:
+        """A refused client is being dealt with: the guard leaves it out of "the typical request"."""
         if ev.model_score is not None and decision.refuses:
-            # a client the site refuses is being dealt with: the guard leaves it out of "the typical request"
             refused = getattr(self.guard, "refused", None)   # a caller's own guard may not follow refusals
             if refused is not None:
-                refused(model, client.key, now)
+                refused(model, key, now)
         return decision
 
     def _behind_shared_address(self, ctx: RequestContext, arrival: tuple, now: float, windows: WindowStore) -> Any:
