@@ -192,3 +192,27 @@ def test_a_pass_with_the_validator_before_the_detector_stays_in_threads():
     assert loop.keeps_windows(members("ratelimit", "watchlog"))
     assert not loop.keeps_windows(members("validator", "anomaly", "ratelimit"))
     assert not loop.keeps_windows(members("validator", "watchlog"))
+
+
+def test_what_the_settings_allow(sl, settings):
+    """An LLM configured or windows in Redis keep every decision in a thread; the anonymous plan's
+    routes are read once per settings generation; a plan that names no plan is a thread's to report."""
+    assert loop._allowed() == (True, None)                 # the tests' local-memory cache and windows
+    sl(AI_API_KEY="sk-test")
+    assert loop._allowed() == (False, None)
+    sl(AI_API_KEY="", WINDOW_BACKEND="redis")
+    assert loop._allowed() == (False, None)
+    sl(WINDOW_BACKEND="auto", RATE_LIMIT_PLANS={"anon": {"/api/*": {"per_minute": 5}}}, ANONYMOUS_PLAN="anon")
+    stores, routes = loop._allowed()
+    assert stores is True and [route.pattern for route in routes] == ["/api/*"]
+    sl(ANONYMOUS_PLAN="nobody")
+    assert loop._allowed() == (True, loop._UNKNOWN_PLAN)
+    sl(ENABLED=False)
+    assert loop._allowed() is None
+
+
+def test_a_body_is_decided_on_the_loop_only_when_it_is_held_in_memory(settings):
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 1000
+    assert loop._body_in_memory({"CONTENT_LENGTH": "1000"})
+    assert not loop._body_in_memory({"CONTENT_LENGTH": "1001"})
+    assert not loop._body_in_memory({"CONTENT_LENGTH": "ten"})

@@ -31,8 +31,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from ..conf import sl_settings
+from django.conf import settings
+
+from ..conf import derived, sl_settings
+from ..ml import runtime
+from ..ml.guard import process_guard
+from ..request import exempt
+from ..request.client import _certainly_anonymous
 from ..request.deferred import STATE, Deferred
+from ..state import bans
+from ..state.ban_mirror import ban_mirror
+from ..state.windows.store import window_backend
 
 #: Requests whose decisions ran on the loop, in a thread, and (of those in a thread) handed over
 #: after deciding on the loop — for the benchmark and the tests.
@@ -77,85 +86,89 @@ def may_decide_here(request: Any, warm: bool) -> bool:
     """True when deciding on ``request`` provably starts no I/O before its outcome is known.
 
     ``warm``: the middleware has decided a request already (modules imported, the detector built,
-    the signature engines compiled).  Every test reads memory only.
+    the signature engines compiled).  Every test reads memory only: what the settings allow is
+    worked out once per settings generation (:func:`_allowed`), the rest is a few attribute reads.
     """
     if not warm:
         return False
-    if not sl_settings.ENABLED:
-        return True
-    if sl_settings.AI_API_KEY:                       # a grey-zone or borderline question may go out
+    allowed = _allowed()
+    if allowed is None:
+        return True                                  # smartlayer switched off: nothing to decide
+    in_memory, routes = allowed
+    if not in_memory:
         return False
-    if not _body_in_memory(request.META):
+    meta = request.META
+    if meta.get("CONTENT_LENGTH") and not _body_in_memory(meta):
         return False
-    from ..request.client import _certainly_anonymous
-
     user = getattr(request, "user", None)
     if user is not None and not _certainly_anonymous(request, user):
         return False                                 # the session store, the user's row
-    return _stores_in_memory() and not _due() and _urlconf_loaded(request) and not _quota_route(request)
+    if in_memory is _MIRROR and not _mirror_ready():
+        return False
+    if routes is not None and (routes is _UNKNOWN_PLAN or _ratelimit().match(routes, request.path) is not None):
+        return False                                 # the anonymous plan's counters live in the cache
+    urlconf = getattr(request, "urlconf", None) or exempt.root_urlconf()
+    return str(urlconf) in exempt._loaded and not _due()
+
+
+#: What :func:`_allowed` says of the bans when they are read from the worker's mirror (asked live:
+#: the mirror is ready only while its subscription runs), and of an ``ANONYMOUS_PLAN`` that names no plan.
+_MIRROR, _UNKNOWN_PLAN = object(), ()
+
+
+@derived
+def _allowed() -> tuple[Any, Any] | None:
+    """Per settings generation: None when smartlayer is off; else (where the windows and bans are —
+    False when a decision could reach Redis or the LLM, :data:`_MIRROR` when the bans are the
+    worker's mirror, True when they are its local-memory cache —, the anonymous plan's routes or None)."""
+    if not sl_settings.ENABLED:
+        return None
+    if sl_settings.AI_API_KEY or window_backend() == "redis":
+        return False, None                           # a question may go out; a window is a round trip
+    if bans._cache_is_this_process():
+        stores: Any = True
+    elif window_backend() == "replicated":
+        stores = _MIRROR
+    else:
+        stores = False                               # local windows on a shared cache: bans read from it
+    routes = None
+    anonymous = sl_settings.ANONYMOUS_PLAN
+    if anonymous and sl_settings.RATE_LIMIT_PLANS:
+        routes = _ratelimit().compiled_plans().get(str(anonymous), _UNKNOWN_PLAN)
+    return stores, routes
+
+
+def _ratelimit() -> Any:
+    from ..detectors import ratelimit  # a site may leave the rate limiter out: on first use
+
+    return ratelimit
+
+
+def _mirror_ready() -> bool:
+    mirror = ban_mirror()
+    return mirror is not None and mirror.ready
 
 
 def _body_in_memory(meta: Any) -> bool:
-    length = meta.get("CONTENT_LENGTH")
-    if not length:
-        return True
     try:
-        size = int(length)
+        size = int(meta.get("CONTENT_LENGTH"))
     except (TypeError, ValueError):
         return False
-    from django.conf import settings
-
     return size <= int(getattr(settings, "FILE_UPLOAD_MAX_MEMORY_SIZE", 0) or 0)
-
-
-def _stores_in_memory() -> bool:
-    """Windows in this worker's memory, and bans read from its mirror or its own local-memory cache."""
-    from ..state import bans
-    from ..state.ban_mirror import ban_mirror
-    from ..state.windows.store import window_backend
-
-    if window_backend() == "redis":
-        return False
-    mirror = ban_mirror()
-    return (mirror is not None and mirror.ready) or bans._cache_is_this_process()
 
 
 def _due() -> bool:
     """A ban sync, a model or profile reload, or the model guard's minute is due (or near)."""
-    from ..state import bans
-
     now = time.monotonic()
     if now + MARGIN >= bans._next_sync:
         return True
     if sl_settings.MODEL_ENABLED or sl_settings.PROFILE_ENABLED:
-        from ..ml import runtime
-
         rt = runtime._runtime.peek()
         if rt is None or now + MARGIN >= rt.next_check or rt.generation != sl_settings.generation:
             return True
         if rt.current is not None:
-            from ..ml.guard import process_guard
-
             wall = time.time()
             minute = process_guard().minute
             if int(wall // 60) != minute or int((wall + MARGIN) // 60) != minute:
                 return True
     return False
-
-
-def _urlconf_loaded(request: Any) -> bool:
-    from ..request import exempt
-
-    urlconf = getattr(request, "urlconf", None) or exempt.root_urlconf()
-    return str(urlconf) in exempt._loaded
-
-
-def _quota_route(request: Any) -> bool:
-    """An anonymous client's plan (``ANONYMOUS_PLAN``) limits this path: its counters live in the cache."""
-    anonymous = sl_settings.ANONYMOUS_PLAN
-    if not anonymous or not sl_settings.RATE_LIMIT_PLANS:
-        return False
-    from ..detectors import ratelimit
-
-    routes = ratelimit.compiled_plans().get(str(anonymous))
-    return routes is None or ratelimit.match(routes, request.path) is not None
