@@ -14,15 +14,15 @@ Two parts:
   worker's memory, a ban sync or model reload due, a process not yet warm, a body not in memory,
   an LLM configured).  Conservative: a request it turns away is decided in a thread, as before.
 * :class:`~smartlayer.request.deferred.Deferred` — what follows from the outcome cannot be known
-  beforehand: a block or a ban (the block counter, the ban itself), a refusal's ``request_blocked`` receivers and log line.
-  On the loop, the one enforcement step (:func:`smartlayer.policy.enforce.decide`) and the
-  middleware's refusal handling raise it *before* any of it, carrying the rest of
-  the work; the middleware then finishes the request's decisions in a worker thread from there,
-  the window's arrival already recorded once (never a decision run twice).
+  beforehand: a block or a ban (the block counter, the ban itself), a refusal's ``request_blocked``
+  receivers and log line.  On the loop, the one enforcement step
+  (:func:`smartlayer.policy.enforce.decide`) and the middleware's refusal handling raise it *before*
+  any of it, carrying the rest of the work; the middleware then finishes the request's decisions in
+  a worker thread from there, the window's arrival already recorded once (never a decision run twice).
 
-Only while ``smartlayer.request.deferred.STATE`` says so (a thread-local flag the middleware sets around the decisions it
-runs on the loop): the same code called anywhere else (WSGI, a worker thread, the replay) never
-raises it.
+Only while ``smartlayer.request.deferred.STATE`` says so (a thread-local flag the middleware sets
+around the decisions it runs on the loop): the same code called anywhere else (WSGI, a worker
+thread, the replay) never raises it.
 """
 from __future__ import annotations
 
@@ -150,11 +150,10 @@ def _mirror_ready() -> bool:
 
 
 def _body_in_memory(meta: Any) -> bool:
-    try:
-        size = int(meta.get("CONTENT_LENGTH"))
-    except (TypeError, ValueError):
-        return False
-    return size <= int(getattr(settings, "FILE_UPLOAD_MAX_MEMORY_SIZE", 0) or 0)
+    from ..detectors.payload.body import content_length  # a request with a body: the validator's module
+
+    size = content_length(meta)
+    return size is not None and size <= int(getattr(settings, "FILE_UPLOAD_MAX_MEMORY_SIZE", 0) or 0)
 
 
 def _due() -> bool:

@@ -86,6 +86,8 @@ class _SmartLayerMiddleware:
             self.get_response = inner.get_response
             for member in inner.members:
                 member.fused_into = self
+        #: whether this pass may decide on the loop at all, once warm (:func:`.loop.keeps_windows`)
+        self._loop_capable = loop.keeps_windows(self.members)
 
     # ── the core's hooks ───────────────────────────────────────────────────
     def decide(self, request: Any, ctx: ctxmod.RequestContext, monitor: bool) -> Decision | None:
@@ -172,7 +174,7 @@ class _SmartLayerMiddleware:
             before = self._in_thread(request)
         try:
             ctx, early, ran = await asyncio.shield(before)
-            self._warm = loop.keeps_windows(self.members)
+            self._warm = self._loop_capable
             response = early if early is not None else await self.get_response(request)
         except asyncio.CancelledError:
             # The client went away and Django cancelled the request.  It still
