@@ -43,7 +43,7 @@ from ..conf import sl_settings
 from ..log.writer import get_writer
 from ..request import context as ctxmod
 from ..request.decision import _REFUSING, Action, Decision
-from ..request.deferred import STATE, Deferred
+from ..request.deferred import Deferred, on_loop
 from ..state import prom
 from ..state.failures import report_failure
 from ..state.singleton import ProcessSingleton
@@ -256,7 +256,7 @@ def _decide(member: _SmartLayerMiddleware, request: Any, ctx: ctxmod.RequestCont
     if decision is None:
         return None
     refuses = decision.action in _REFUSING   # Decision.refuses, asked once here (a property call each time)
-    if refuses and STATE.on:                 # its receivers and log line: in a worker thread
+    if refuses and on_loop():                # its receivers and log line: in a worker thread
         raise Deferred(lambda: decision)
     decision.monitor = decision.monitor or (monitor and refuses)
     if decision.component == "ban" and sl_settings.is_monitor("ban"):
