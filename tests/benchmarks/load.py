@@ -54,7 +54,12 @@ the share of measured requests from clients past the grace period.
 ``threads``: every thread but each worker's first — under gunicorn's sync workers smartlayer's
 replication bus and log writer, whose cost the request thread's own figures do not show; the Redis
 server's from its ``INFO``; PostgreSQL's from ``/proc`` when it runs on this machine (its exited
-backends included: a session per batch shows there and nowhere else).
+backends included: a session per batch shows there and nowhere else).  ``busiest``: the busiest
+worker's share of the workers' CPU — 50 % with two workers sharing evenly.  Under uvicorn it is
+usually ~100 %: wrk opens its connections at once and the worker that wakes first accepts every
+pending one, so the run measures one worker while the other core is left to wrk, Redis and
+PostgreSQL; which worker it is, and what else the machine is doing then, moves the figure from run
+to run (``--workers 1`` measures that case on purpose).
 
 Targets: smartlayer ≥ 0.85 × bare requests/s (issue 17; 0.6 before it), no 5xx, rows == responses (under
 ``--server uvicorn``: every answered request has its row; see :func:`load_report.rows_match`).
@@ -184,6 +189,18 @@ def process_cpu(pids: set[int]) -> float:
     return sum(_ticks(f"/proc/{pid}/stat") for pid in pids) / os.sysconf("SC_CLK_TCK")
 
 
+def busiest_share(before: dict[int, int], after: dict[int, int]) -> float:
+    """The busiest worker's share of the workers' CPU between two readings of :func:`worker_ticks`:
+    1/N when N workers shared the load evenly, 1.0 when one served every request."""
+    used = [after.get(pid, 0) - ticks for pid, ticks in before.items()]
+    return max(used) / sum(used) if used and sum(used) > 0 else 1.0
+
+
+def worker_ticks(pids: set[int]) -> dict[int, int]:
+    """Each process's user + system clock ticks so far."""
+    return {pid: _ticks(f"/proc/{pid}/stat") for pid in pids}
+
+
 def background_cpu(pids: set[int]) -> float:
     """CPU seconds used so far by the threads of ``pids`` other than each one's first (under gunicorn's
     sync workers, the one that serves the requests): smartlayer's replication bus and log writer."""
@@ -273,15 +290,17 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
         warm = run_wrk(wrk, server.base_url + "/", script, args.warmup, args.threads, args.connections)
         # --browse: the measured run takes each client up about where the warm-up left it
         skip = str(round(warm.get("requests", 0) / args.clients / args.burst)) if args.burst else "0"
-        workers = server.children()
+        # uvicorn with one worker serves in its own process: no children
+        workers = server.children() or ({server.proc.pid} if server.proc is not None else set())
         def cpu() -> dict[str, float]:
             return {"workers": process_cpu(workers), "redis": redis_cpu(args.redis_url),
                     "threads": background_cpu(workers), "postgres": postgres_cpu()}
 
-        cpu0 = cpu()
+        cpu0, split0 = cpu(), worker_ticks(workers)
         since = time.time()
         result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections, skip)
         cpu1 = cpu()
+        result["busiest"] = busiest_share(split0, worker_ticks(workers))
         n = max(1, result.get("requests", 1))
         result["cpu_us"] = {name: (cpu1[name] - cpu0[name]) / n * 1e6 for name in cpu0}
         t0 = time.monotonic()

@@ -23,7 +23,7 @@ def rows_match(run: dict) -> bool:
 def report(rounds: list[dict], args: argparse.Namespace) -> int:
     """Print the rounds' figures and the verdict; the exit status (0 when every target is met)."""
     print(f"{'round':<6}{'stack':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'wrk reqs':>10}{'responses':>11}"
-          f"{'2xx':>9}{'4xx':>6}{'5xx':>6}{'log rows':>10}{'CPU µs/req: workers':>21}{'threads':>9}{'redis':>7}{'pg':>6}")
+          f"{'2xx':>9}{'4xx':>6}{'5xx':>6}{'log rows':>10}{'CPU µs/req: workers':>21}{'threads':>9}{'redis':>7}{'pg':>6}{'busiest':>9}")
     for n, results in enumerate(rounds, 1):
         for stack, r in results.items():
             s = r["served"]
@@ -31,11 +31,18 @@ def report(rounds: list[dict], args: argparse.Namespace) -> int:
             print(f"{n:<6}{stack:<12}{r['rps']:>10.0f}{r.get('p50_ms', 0):>9.2f}{r.get('p99_ms', 0):>9.2f}"
                   f"{r['requests']:>10}{r['responses']:>11}{s.get('2xx', 0):>9}{s.get('4xx', 0):>6}"
                   f"{s.get('5xx', 0):>6}{rows:>10}{r['cpu_us']['workers']:>21.0f}{r['cpu_us'].get('threads', 0):>9.0f}"
-                  f"{r['cpu_us']['redis']:>7.0f}{r['cpu_us'].get('postgres', 0):>6.0f}")
+                  f"{r['cpu_us']['redis']:>7.0f}{r['cpu_us'].get('postgres', 0):>6.0f}{r.get('busiest', 1.0):>9.0%}")
             if r["socket_errors"]:
                 print(f"  {stack}: wrk socket errors: {r['socket_errors']}")
             if r["non_2xx_3xx"]:
                 print(f"  {stack}: wrk saw {r['non_2xx_3xx']} non-2xx/3xx responses")
+
+    lopsided = [f"{n} {stack}" for n, results in enumerate(rounds, 1) for stack, r in results.items()
+                if args.workers > 1 and r.get("busiest", 0) > 0.9]
+    if lopsided:
+        print(f"one worker used over 90 % of the workers' CPU in: {', '.join(lopsided)} — it accepted nearly "
+              f"every connection (an asyncio server accepts all the pending ones in the worker that wakes "
+              f"first), so that run measured one worker, not {args.workers}")
 
     for n, results in enumerate(rounds, 1):
         full = results["smartlayer"]
