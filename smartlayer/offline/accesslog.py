@@ -24,15 +24,12 @@ string and cached, unescaping only when a backslash is present.
 from __future__ import annotations
 
 import contextlib
-import gzip
-import io
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import IO, TYPE_CHECKING, Union
+from typing import IO, TYPE_CHECKING
 
 from .clftime import (  # noqa: F401  (the two private parsers re-exported: tests compare them here)
     _parse_cache,
@@ -42,13 +39,11 @@ from .clftime import (  # noqa: F401  (the two private parsers re-exported: test
     parse_clf_time,
     parse_clf_time_missed,
 )
+from .logfiles import LogSource, open_lines
 from .plainline import plain_fields as _plain_fields
 
 if TYPE_CHECKING:
     from ..sim import TrafficRecord
-
-LogSource = Union[str, "os.PathLike[str]", IO[str], IO[bytes], Iterable[str]]
-
 
 # "unrolled loop" form of a quoted string with backslash escapes: far faster
 # in Python's engine than an alternation tried at every character
@@ -307,47 +302,6 @@ def _parse_json(line: str) -> ParsedLine | None:
         return None
 
 
-# ── files ─────────────────────────────────────────────────────────────────
-def _magic(binary: IO[bytes]) -> bytes:
-    """The first two bytes of a stream, without consuming them when possible."""
-    peek = getattr(binary, "peek", None)
-    if peek is not None:
-        return peek(2)[:2]
-    if binary.seekable():
-        pos = binary.tell()
-        head = binary.read(2)
-        binary.seek(pos)
-        return head
-    return b""
-
-
-@contextlib.contextmanager
-def _binary_lines(binary: IO[bytes]) -> Iterator[IO[str]]:
-    """Text lines of a binary stream, gunzipped when it starts with the gzip
-    magic (whatever the file is called).  The stream itself is left open."""
-    stream: IO[bytes] = gzip.GzipFile(fileobj=binary) if _magic(binary) == b"\x1f\x8b" else binary
-    text = io.TextIOWrapper(stream, encoding="utf-8", errors="replace")  # type: ignore[arg-type]
-    try:
-        yield text
-    finally:
-        text.detach()
-        if stream is not binary:
-            stream.close()
-
-
-@contextlib.contextmanager
-def _open_lines(source: LogSource) -> Iterator[Iterable[str]]:
-    """Lines of a path, a text or binary file object, or any iterable of strings."""
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as raw, _binary_lines(raw) as text:
-            yield text
-    elif hasattr(source, "read") and isinstance(source.read(0), bytes):  # type: ignore[union-attr]
-        with _binary_lines(source) as text:  # type: ignore[arg-type]
-            yield text
-    else:
-        yield source  # type: ignore[misc]
-
-
 class LogReader:
     """An iterator over the parsed lines of one log, with live counts.
 
@@ -371,7 +325,7 @@ class LogReader:
 
 def _parse_source(source: LogSource, stats: LogStats) -> Iterator[ParsedLine]:
     errors = stats.first_errors
-    with _open_lines(source) as lines:
+    with open_lines(source) as lines:
         for line in lines:
             stats.lines += 1
             if not line or line.isspace():
