@@ -24,7 +24,7 @@ class Clock:
 
     def __init__(self, monkeypatch, start=1_800_000_000.0):
         self.now = start
-        monkeypatch.setattr("smartlayer.http.middleware.time.time", lambda: self.now, raising=False)
+        monkeypatch.setattr("smartlayer.http.record.time.time", lambda: self.now, raising=False)
         monkeypatch.setattr("smartlayer.request.context.time.time", lambda: self.now)
 
 

@@ -30,7 +30,6 @@ request is served (``CACHE_FAIL_OPEN``, the default) or answered 503.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
@@ -40,14 +39,13 @@ from django.http import HttpResponse
 
 from .. import signals
 from ..conf import sl_settings
-from ..log.writer import get_writer
 from ..request import context as ctxmod
 from ..request.decision import _REFUSING, Action, Decision
 from ..request.deferred import Deferred, on_loop
 from ..state import prom
 from ..state.failures import report_failure
-from ..state.singleton import ProcessSingleton
 from . import loop
+from .record import _detector, finish
 from .responses import log_refusal, render
 
 #: the status logged for a request whose client went away before its response (nginx's 499)
@@ -291,27 +289,6 @@ def _releasing_db(func: Any) -> Any:
     return run
 
 
-def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
-    """Record a finished request: its outcome in the window, its row in the log."""
-    if ctx.finished:
-        return
-    ctx.finished = True
-    if prom.ON:
-        prom.request()
-    elapsed_ms = (time.perf_counter() - ctx.t0) * 1000.0
-    status = getattr(response, "status_code", 0) or 0
-    if ctx.window_key is not None:
-        try:
-            _detector().record_outcome(ctx, status, elapsed_ms, blocked=ctx.refused_by is not None)
-        except Exception as exc:  # noqa: BLE001
-            report_failure("window", exc)
-    if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:
-        headers = getattr(response, "headers", None)
-        rtype = headers.get("Content-Type", "") if headers is not None else ""
-        # the parameters no component read are worked out by the log writer (capture_log_row)
-        get_writer().put(ctxmod.capture_log_row(ctx, status, elapsed_ms, rtype if isinstance(rtype, str) else ""))
-
-
 def _payload_modules() -> tuple[Any, Any]:
     from ..detectors.payload import scan, validator
 
@@ -335,18 +312,6 @@ def _lazy(name: str, load: Any) -> Any:
     if found is None:
         found = _modules[name] = load()
     return found
-
-
-def _build_detector():
-    from ..detectors.behaviour.detector import Detector
-
-    return Detector()
-
-
-#: The detector of the middleware (its state lives in the window store and
-#: the ban backend, so one instance serves every request of the process).
-_detector_singleton = ProcessSingleton("detector", _build_detector)
-_detector = _detector_singleton.get
 
 
 class AIAnomalyDetector(_SmartLayerMiddleware):
