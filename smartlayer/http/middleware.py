@@ -45,7 +45,7 @@ from ..request.deferred import Deferred, on_loop
 from ..state import prom
 from ..state.failures import report_failure
 from . import loop
-from .record import _detector, finish
+from .record import detector, finish
 from .responses import log_refusal, render
 
 #: the status logged for a request whose client went away before its response (nginx's 499)
@@ -320,7 +320,7 @@ class AIAnomalyDetector(_SmartLayerMiddleware):
     component = "anomaly"
 
     def decide(self, request, ctx, monitor):
-        return _detector().inspect(ctx, ctx.started, monitor=monitor)
+        return detector().inspect(ctx, ctx.started, monitor=monitor)
 
     def after(self, request, ctx, response):
         if ctx.path == "/robots.txt":  # what the site tells crawlers (memory only: see crawlers.learn_robots)

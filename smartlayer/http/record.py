@@ -27,7 +27,7 @@ def _build_detector():
 #: The detector of the middleware (its state lives in the window store and
 #: the ban backend, so one instance serves every request of the process).
 _detector_singleton = ProcessSingleton("detector", _build_detector)
-_detector = _detector_singleton.get
+detector = _detector_singleton.get
 
 
 def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
@@ -41,7 +41,7 @@ def finish(ctx: ctxmod.RequestContext, response: HttpResponse) -> None:
     status = getattr(response, "status_code", 0) or 0
     if ctx.window_key is not None:
         try:
-            _detector().record_outcome(ctx, status, elapsed_ms, blocked=ctx.refused_by is not None)
+            detector().record_outcome(ctx, status, elapsed_ms, blocked=ctx.refused_by is not None)
         except Exception as exc:  # noqa: BLE001
             report_failure("window", exc)
     if ctxmod.watchlog_installed() and "watchlog" not in ctx.skip:

@@ -17,7 +17,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from .engine import occurs
-from .entities import _decodable_references, _unescaped_reference
+from .entities import decodable_references as _decodable_references  # the names this module's tests read
+from .entities import unescaped_reference as _unescaped_reference
 from .json_escapes import json_unescaped
 
 #: Markers (bits of :func:`.normalise._normalise`'s set): an overlong sequence, an escape hiding a metacharacter.

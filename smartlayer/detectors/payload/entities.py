@@ -12,14 +12,14 @@ import re
 from html.entities import html5 as _HTML5_NAMES
 from typing import Any
 
-#: :func:`_decodable_references`' pattern, compiled on first use (~20 ms, once a process).
+#: :func:`decodable_references`' pattern, compiled on first use (~20 ms, once a process).
 _DECODABLE: re.Pattern[str] | None = None
 
 
-def _decodable_references() -> re.Pattern[str]:
+def decodable_references() -> re.Pattern[str]:
     """The references ``html.unescape`` changes, each matched as far as it reads it: a numeric one, or
     ``&`` and the longest HTML5 entity name there (``&notit;`` → ``&not``, as ``html.unescape`` makes it
-    ``¬it;``).  ``sub`` with :func:`_unescaped_reference` then equals ``html.unescape`` of the text.
+    ``¬it;``).  ``sub`` with :func:`unescaped_reference` then equals ``html.unescape`` of the text.
 
     Why: random printable text has a ``&`` every hundred characters or so, and ``html.unescape`` (and the
     test before it, whether any reference decodes) made a Python call for each — 650 a 60 KiB body, two
@@ -34,7 +34,7 @@ def _decodable_references() -> re.Pattern[str]:
 
 
 def _name_trie(names: Any) -> str:
-    """A pattern matching the longest of ``names`` at a position (a trie: see :func:`_decodable_references`)."""
+    """A pattern matching the longest of ``names`` at a position (a trie: see :func:`decodable_references`)."""
     trie: dict[str, Any] = {}
     for name in names:
         node = trie
@@ -52,5 +52,5 @@ def _name_trie(names: Any) -> str:
     return pattern(trie)
 
 
-def _unescaped_reference(match: re.Match[str]) -> str:
+def unescaped_reference(match: re.Match[str]) -> str:
     return html.unescape(match.group())
