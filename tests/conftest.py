@@ -88,3 +88,19 @@ def server(llm_isolated):
 
     with FakeLLMServer() as srv:
         yield srv
+
+
+@pytest.fixture
+def hops(monkeypatch) -> list[str]:
+    """The hops to a worker thread the middleware makes, by the function each runs."""
+    seen: list[str] = []
+    from smartlayer.http import middleware as mw
+
+    real = mw.sync_to_async
+
+    def counting(func, *args, **kwargs):
+        seen.append(getattr(func, "__name__", "?"))
+        return real(func, *args, **kwargs)
+
+    monkeypatch.setattr(mw, "sync_to_async", counting)
+    return seen

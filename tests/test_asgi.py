@@ -197,20 +197,13 @@ def test_cores_run_off_the_event_loop(monkeypatch):
     assert core_thread != loop_thread and not on_loop
 
 
-def test_one_thread_hop_per_request_and_the_bookkeeping_on_the_loop(monkeypatch):
+def test_one_thread_hop_per_request_and_the_bookkeeping_on_the_loop(monkeypatch, hops):
     """The decisions run in a worker thread (they may wait on the cache or the
     database) — all four adjacent middlewares' in one hop; recording the
     outcome and queueing the log row are memory operations and run on the
     loop — one hop a request, not four (nor eight)."""
     from smartlayer import MIDDLEWARE
     from smartlayer.http import middleware as mw
-
-    hops: list[str] = []
-    real = mw.sync_to_async
-
-    def counting(func, *args, **kwargs):
-        hops.append(getattr(func, "__name__", "?"))
-        return real(func, *args, **kwargs)
 
     finished_on_loop: list[bool] = []
     original_finish = mw.finish
@@ -223,7 +216,6 @@ def test_one_thread_hop_per_request_and_the_bookkeeping_on_the_loop(monkeypatch)
             finished_on_loop.append(False)
         return original_finish(ctx, response, *rest)
 
-    monkeypatch.setattr(mw, "sync_to_async", counting)
     monkeypatch.setattr(mw, "finish", finish)
     assert get("/page/1").status_code == 200
     assert len(MIDDLEWARE) == 4 and len(hops) == 1 and finished_on_loop == [True]

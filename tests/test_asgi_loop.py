@@ -17,7 +17,6 @@ from asgiref.sync import async_to_sync
 
 from smartlayer import signals
 from smartlayer.http import loop
-from smartlayer.http import middleware as mw
 from smartlayer.models import RequestLog
 from tests.test_asgi import aclient
 
@@ -30,20 +29,6 @@ def _where() -> str:
     except RuntimeError:
         return "thread"
     return "loop"
-
-
-@pytest.fixture
-def hops(monkeypatch) -> list[str]:
-    """The hops to a worker thread the middleware makes, by the function each runs."""
-    seen: list[str] = []
-    real = mw.sync_to_async
-
-    def counting(func, *args, **kwargs):
-        seen.append(getattr(func, "__name__", "?"))
-        return real(func, *args, **kwargs)
-
-    monkeypatch.setattr(mw, "sync_to_async", counting)
-    return seen
 
 
 @pytest.fixture

@@ -155,17 +155,9 @@ def test_refused_early_the_inner_components_do_not_decide(monkeypatch, client):
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("apart, hops_expected", [(False, 1), (True, 4)])
-def test_thread_hops_under_asgi(settings, monkeypatch, apart, hops_expected):
+def test_thread_hops_under_asgi(settings, hops, apart, hops_expected):
     if apart:
         _apart(settings)
-    hops: list[str] = []
-    real = mw.sync_to_async
-
-    def counting(func, *args, **kwargs):
-        hops.append(getattr(func, "__name__", "?"))
-        return real(func, *args, **kwargs)
-
-    monkeypatch.setattr(mw, "sync_to_async", counting)
     r = async_to_sync(AsyncClient().get)("/page/1", headers={"user-agent": BROWSER_UA})
     assert r.status_code == 200 and len(hops) == hops_expected
 
