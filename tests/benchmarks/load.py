@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -182,13 +183,6 @@ def _ticks(stat: str, children: bool = False) -> int:
     return sum(int(f) for f in fields[11:15 if children else 13])
 
 
-def process_cpu(pids: set[int]) -> float:
-    """CPU seconds (user + system) used so far by ``pids``, from /proc."""
-    import os
-
-    return sum(_ticks(f"/proc/{pid}/stat") for pid in pids) / os.sysconf("SC_CLK_TCK")
-
-
 def busiest_share(before: dict[int, int], after: dict[int, int]) -> float:
     """The busiest worker's share of the workers' CPU between two readings of :func:`worker_ticks`:
     1/N when N workers shared the load evenly, 1.0 when one served every request."""
@@ -204,8 +198,6 @@ def worker_ticks(pids: set[int]) -> dict[int, int]:
 def background_cpu(pids: set[int]) -> float:
     """CPU seconds used so far by the threads of ``pids`` other than each one's first (under gunicorn's
     sync workers, the one that serves the requests): smartlayer's replication bus and log writer."""
-    import os
-
     total = 0
     for pid in pids:
         try:
@@ -231,7 +223,6 @@ def postgres_cpu() -> float:
     A backend is a process per session: a client that opens a session per batch costs the server a
     process start each time, which only this reading shows (``docs/production.md``, *The threads beside
     the request thread*)."""
-    import os
 
     def is_postgres(pid: str) -> bool:
         try:
@@ -292,15 +283,18 @@ def bench(stack: str, args: argparse.Namespace, wrk: str, script: Path, workdir:
         skip = str(round(warm.get("requests", 0) / args.clients / args.burst)) if args.burst else "0"
         # uvicorn with one worker serves in its own process: no children
         workers = server.children() or ({server.proc.pid} if server.proc is not None else set())
-        def cpu() -> dict[str, float]:
-            return {"workers": process_cpu(workers), "redis": redis_cpu(args.redis_url),
+        def cpu(ticks: dict[int, int]) -> dict[str, float]:
+            """The CPU seconds so far, the workers' from one reading of their ticks (``ticks``)."""
+            return {"workers": sum(ticks.values()) / os.sysconf("SC_CLK_TCK"), "redis": redis_cpu(args.redis_url),
                     "threads": background_cpu(workers), "postgres": postgres_cpu()}
 
-        cpu0, split0 = cpu(), worker_ticks(workers)
+        split0 = worker_ticks(workers)
+        cpu0 = cpu(split0)
         since = time.time()
         result = run_wrk(wrk, server.base_url + "/", script, args.duration, args.threads, args.connections, skip)
-        cpu1 = cpu()
-        result["busiest"] = busiest_share(split0, worker_ticks(workers))
+        split1 = worker_ticks(workers)
+        cpu1 = cpu(split1)
+        result["busiest"] = busiest_share(split0, split1)
         n = max(1, result.get("requests", 1))
         result["cpu_us"] = {name: (cpu1[name] - cpu0[name]) / n * 1e6 for name in cpu0}
         t0 = time.monotonic()
