@@ -97,12 +97,16 @@ CASES = [
     ("query", "phpinfo()", "php_function_call"),
     ("query", "${T(java.lang.Runtime).getRuntime().exec('id')}", "java_class"),
     ("query", "rO0ABXNyABdqYXZhLnV0aWwuUHJpb3JpdHlRdWV1ZQ", "java_serialised_object"),
+    ("query", "AAEAAAD/////AQAAAAAAAAAMAgAAAEJTeXN0ZW0", "dotnet_serialised_object"),
+    ("body", "data=0001000000ffffffff0100000000000000", "dotnet_serialised_object"),
     ("query", "%0d%0aSet-Cookie:%20session=evil", "crlf_header_injection"),
     ("query", "first%0d%0asecond", "crlf_encoded_newline"),
     ("query", "<meta http-equiv=\"Set-Cookie\" content=\"sid=evil\">", "session_fixation"),
     ("path", "/index.php.bak", "restricted_extension"),
     ("path", "/config.inc", "restricted_extension"),
     ("path", "/index.php~", "restricted_extension"),
+    ("path", "/backup/dump.sql.gz", "restricted_extension"),
+    ("path", "/site.bak.zip", "restricted_extension"),
     ("path", "/.git/config", "restricted_file"),
     ("path", "/~jane/.rhosts", "restricted_file"),
     ("path", "/shell.php%00.jpg", "null_byte"),
@@ -261,6 +265,9 @@ def test_restricted_extensions_count_in_the_path_only():
     assert scan_parts(path="/backup/site.bak").score >= BLOCK
     assert scan_parts(query_string="q=notes.bak").score == 0
     assert scan_parts(path="/static/app.js").score == 0
+    # an archive is a download like any other; only a restricted file's compressed copy is a probe
+    assert scan_parts(path="/downloads/release-1.2.tar.gz").score == 0
+    assert scan_parts(path="/static/app.js.gz").score == 0
 
 
 def test_a_scanner_name_counts_in_headers_only():

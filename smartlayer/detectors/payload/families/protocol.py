@@ -65,7 +65,10 @@ SIGNATURES = (
     sig("restricted_extension", "protocol", 3,
         r"\.(?:" + "|".join(re.escape(e) for e in _RESTRICTED) + r")(?:$|[;/?])|[\w)]~$|/~?\.?#\w[^/]{0,200}#$"
         r"|\.(?:php|aspx?|jsp|py|rb|pl|cgi|html?|js|json|ya?ml|xml|txt|conf)[.~_-]?(?:bak|old|orig|save|swp|copy"
-        r"|backup|\d)$", scope=frozenset((PATH,))),
+        r"|backup|\d)$"
+        # the same files compressed as a backup script leaves them (``dump.sql.gz``, ``site.bak.zip``)
+        r"|\.(?:sql|sqlite3?|db|mdb|dbf|bak|old|orig|backup|bkp|bk|sav|save|swp|log|env|conf|config|cfg|ini|pem"
+        r"|passwd|htpasswd)\.(?:gz|bz2|xz|zst|zip|7z|rar|tar|tgz|z)(?:$|[;/?])", scope=frozenset((PATH,))),
     sig("restricted_file", "protocol", 3,
         r"/\.(?:git|svn|hg|bzr|env|htaccess|htpasswd|ds_store|aws|ssh|bash_history|idea|vscode|npmrc|dockerenv"
         r"|travis\.yml|gitlab-ci\.yml|docker|kube|config|bashrc|bash_profile|profile|cshrc|tcshrc|zshrc|sh_history"

@@ -299,6 +299,10 @@ SIGNATURES = (
         r"\bt\s?\(\s?java\.",
     ]),
     sig("java_serialised_object", "java", 3, [r"\bro0ab[a-z0-9+/]{4}", r"\baced0005"]),
+    # .NET's BinaryFormatter (and the formatters built on it: ViewState's LosFormatter, SoapFormatter's payloads
+    # as ysoserial.net writes them) opens every stream with the same header record, 00 01 00 00 00 FF FF FF FF:
+    # in base64 ``AAEAAAD/////``, in hex ``0001000000ffffffff``; no text or token starts that way by chance
+    sig("dotnet_serialised_object", "deserialisation", 3, [r"\baaeaaad/////", r"\b0001000000ffffffff0[01]"]),
     # ── deserialisation in the formats a Python (or Ruby, or Java) service loads ──
     # YAML tags that construct objects (``!!python/object/apply:os.system``: PyYAML's unsafe loader, SnakeYAML's
     # gadgets, Ruby's Psych) and a protocol-0 pickle importing a callable to run (``cos\nsystem\n(S'id'\ntR.``,
