@@ -124,6 +124,8 @@ CASES = [
     ("query", "1 AND 9227 LIKE 9227", "sqli_numeric_tautology"),
     ("query", "-1' OR 2+191-191-1=0+0+0+1 --", "sqli_numeric_tautology"),
     ("body", "user__password__startswith=pbkdf2", "django_orm_secret_lookup"),
+    # a login form's field that is a name, a quote and a comment: the rest of the query commented out
+    ("body", "admin'--", "sqli_field_comment_end"),
     # script: a dialog as an operand, sinks given a string, the Function constructor, an XPath union
     ("query", "-prompt(8)-", "xss_probe_value"),
     ("query", "setTimeout('alert(1)')", "xss_sink_payload"),
@@ -267,6 +269,20 @@ def test_a_bad_paranoia_level_reads_as_the_default(sl, value):
 
 
 # ── scope: a signature means something in one place ───────────────────────
+
+@pytest.mark.parametrize("body", [b"username=admin'--&password=x", b"username=admin%27%23&password=x",
+                                  b'{"username": "admin\'--", "password": "x"}'])
+def test_a_login_field_commented_out_is_blocked_in_a_form_or_json(body):
+    content_type = "application/json" if body.startswith(b"{") else "application/x-www-form-urlencoded"
+    result = scan_parts(body=body, content_type=content_type)
+    assert "sqli_field_comment_end" in names(result) and result.score >= BLOCK
+
+
+@pytest.mark.parametrize("text", ['he said "no" -- then left', "It's great'--", "rock'n'roll#"])
+def test_a_quote_and_a_dash_in_prose_is_no_field_commented_out(text):
+    result = scan_parts(body=f"comment={quote(text)}".encode(), content_type="application/x-www-form-urlencoded")
+    assert "sqli_field_comment_end" not in names(result) and result.score < BLOCK
+
 
 def test_the_field_separator_as_a_space_blocks_in_a_value_not_in_a_pasted_script():
     assert "shell_ifs_spacing" in names(scan_parts(headers={"User-Agent": "x;cat${IFS}/etc/passwd"}))

@@ -88,6 +88,10 @@ SIGNATURES = (
     sig("sqli_string_compare", "sqli", 2, r"""['"]\w{0,30}['"]\s?(?:=|<>|!=|like\b)\s?['"]\w{0,30}['"]?"""),
     # a value ending in a quote and a comment: the rest of the application's query commented out
     sig("sqli_quote_comment_end", "sqli", 3, r"""\w['"`]\)?\s?(?:--|#|/\*)[\s\w-]{0,20}$""", scope=VALUES),
+    # in a body only when it is the whole field, as a login form posts it (``username=admin'--``): a comment box's
+    # prose may close a quotation before a dash (``he said "no" -- then left``)
+    sig("sqli_field_comment_end", "sqli", 3, START + r"""[\w.@+-]{1,64}['"`]\)?\s?(?:--|#|/\*)\s?[-+]?$""",
+        scope=frozenset((BODY,))),
     sig("sqli_quote_comment", "sqli", 2, _QUOTE_CLOSE + r"(?:;\s?)?(?:--(?:\s|$|[-+#])|#(?:\s|$)|/\*|;\s?%00|;$)"),
     sig("sqli_union_select", "sqli", 3,
         r"\bunion(?:\s|\(){0,20}(?:(?:all|distinct)(?:\s|\(){1,20})?\(*select\b"),
