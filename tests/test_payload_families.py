@@ -123,6 +123,9 @@ CASES = [
     ("query", "1 AND 9227 BETWEEN 9226 AND 9228", "sqli_numeric_tautology"),
     ("query", "1 AND 9227 LIKE 9227", "sqli_numeric_tautology"),
     ("query", "-1' OR 2+191-191-1=0+0+0+1 --", "sqli_numeric_tautology"),
+    ("query", "1 OR NOT 6372=6373", "sqli_numeric_tautology"),
+    ("query", "1 AND GREATEST(8514,8513)=8514", "sqli_numeric_tautology"),
+    ("query", "1 && 8514=8514", "sqli_numeric_suffix"),
     ("body", "user__password__startswith=pbkdf2", "django_orm_secret_lookup"),
     # a login form's field that is a name, a quote and a comment: the rest of the query commented out
     ("body", "admin'--", "sqli_field_comment_end"),

@@ -79,9 +79,11 @@ SIGNATURES = (
                            r"""|\bin\s?\(|\bbetween\b)|\s?\()"""),
     # a connector then numbers compared: ``and 9227=9227``, sums on either side (``or 2+191-191-1=0+0+0+1``, a
     # scanner's), and sqlmap's spellings without ``=`` (``and 9227 between 9226 and 9228``, ``and 9227 like 9227``)
+    # and the tampers' ``or not 6372=6373``, ``and greatest(8514,8513)=8514`` (a filter that refuses ``>``)
     sig("sqli_numeric_tautology", "sqli", 2,
-        r"\s(?:or|and|xor|&&|\|\|)\s-?\d{1,20}(?:\s?[-+*/]\s?\d{1,20}){0,6}(?:\s?(?:=|<>|!=|<|>)\s?"
-        r"|\s(?:not\s)?between\s-?\d{1,20}\sand\s|\s(?:not\s)?(?:r?like|regexp)\s)-?\d"),
+        r"\s(?:or|and|xor|&&|\|\|)\s(?:not\s)?(?:-?\d{1,20}(?:\s?[-+*/]\s?\d{1,20}){0,6}(?:\s?(?:=|<>|!=|<|>)\s?"
+        r"|\s(?:not\s)?between\s-?\d{1,20}\sand\s|\s(?:not\s)?(?:r?like|regexp)\s)"
+        r"|(?:greatest|least)\s?\(\s?-?\d{1,20}\s?,\s?-?\d{1,20}\s?\)\s?(?:=|<>|!=|<|>)\s?)-?\d"),
     # a connector, then two quoted literals compared: ``} or '1'='1``, ``|| '1'=='1`` (whatever came before)
     sig("sqli_string_tautology", "sqli", 3,
         r"""(?:\b(?:or|and|xor)|\|\||&&)\s?\(?\s?['"]\w{0,30}['"]\s?(?:=|==|<>|!=)\s?['"]\w{0,30}['"]?"""),
@@ -170,7 +172,7 @@ SIGNATURES = (
         r"__(?:i?startswith|i?endswith|i?contains|i?regex|i?exact)(?:\[\])?(?:=|$)",  # $: a JSON key
         scope=frozenset((QUERY, BODY))),
     sig("sqli_numeric_suffix", "sqli", 2,
-        START + r"-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|procedure)\s",
+        START + r"-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|procedure|&&|\|\|)\s",
         scope=VALUES),
     # sqlmap's first, heuristic probe: the value followed by a run of quotes, brackets, commas and dots with
     # both kinds of quote (``1,)).)(('"``), to see which of them breaks the query
