@@ -95,6 +95,8 @@ CASES = [
     ("query", "php://filter/convert.base64-encode/resource=index.php", "php_wrapper"),
     ("query", "O:8:\"stdClass\":1:{s:1:\"a\";s:1:\"b\";}", "php_serialised_object"),
     ("query", "phpinfo()", "php_function_call"),
+    ("query", "-d allow_url_include=1 -d auto_prepend_file=php://input", "php_cgi_argument"),
+    ("query", "function=call_user_func_array", "php_callable_value"),
     ("query", "${T(java.lang.Runtime).getRuntime().exec('id')}", "java_class"),
     ("query", "rO0ABXNyABdqYXZhLnV0aWwuUHJpb3JpdHlRdWV1ZQ", "java_serialised_object"),
     ("query", "AAEAAAD/////AQAAAAAAAAAMAgAAAEJTeXN0ZW0", "dotnet_serialised_object"),
@@ -272,6 +274,15 @@ def test_a_bad_paranoia_level_reads_as_the_default(sl, value):
 
 
 # ── scope: a signature means something in one place ───────────────────────
+
+def test_php_cgi_options_and_callables_by_name_block_in_the_query_string():
+    assert "php_cgi_argument" in names(scan_parts(query_string="%ADd+allow_url_include%3d1"))
+    assert scan_parts(query_string="function=call_user_func_array&vars[0]=md5&vars[1][]=x").score >= BLOCK
+    # the same names searched for are text
+    assert scan_parts(query_string="q=how+to+set+allow_url_include%3DOn").score == 0
+    assert scan_parts(query_string="q=call_user_func_array").score == 0
+    assert scan_parts(query_string="method=post&callback=jQuery123").score == 0
+
 
 @pytest.mark.parametrize("body", [b"username=admin'--&password=x", b"username=admin%27%23&password=x",
                                   b'{"username": "admin\'--", "password": "x"}'])

@@ -293,6 +293,18 @@ SIGNATURES = (
     sig("php_function_call", "php", 2,
         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|phpinfo|assert|unserialize|file_get_contents)\s?\(",
         scope=VALUES),
+    # a PHP configuration directive handed to PHP-CGI as a command-line option through the query string
+    # (``?-d+allow_url_include=1+-d+auto_prepend_file=php://input``, also with a soft hyphen for the dash):
+    # PHP-CGI's argument injection, which scanners still spray at every site
+    sig("php_cgi_argument", "php", 3,
+        r"(?:^|\W)d\s?(?:allow_url_(?:include|fopen)|auto_(?:prepend|append)_file|safe_mode|open_basedir"
+        r"|disable_functions|cgi\.force_redirect|register_argc_argv|suhosin\.simulation)\s?=", scope=VALUES),
+    # a parameter named for a callable whose value is a PHP function that calls another or runs a command: a
+    # framework dispatching on it (``function=call_user_func_array&vars[0]=system``); a search for the name is text
+    sig("php_callable_value", "php", 3,
+        r"\b(?:function|func|callback|cb|fn|method|call|handler|invoke)\w{0,10}(?:\[\w{0,20}\])?=\s?"
+        r"(?:call_user_func(?:_array)?|create_function|shell_exec|passthru|proc_open|pcntl_exec|file_put_contents"
+        r"|system|exec|assert|popen|eval)\s?(?:$|&)", scope=VALUES),
     # ── Java ──
     sig("shell_jndi_lookup", "java", 3, [r"\$\{\s?jndi\s?:", r"\$\{[^{}]{0,40}\$\{", r"\$\{(?:env|sys|java|lower|upper"
                                          r"|::-\w|date|ctx|main|spring|k8s|docker|bundle|web|log4j):"]),
