@@ -128,6 +128,7 @@ CASES = [
     ("query", "1 OR NOT 6372=6373", "sqli_numeric_tautology"),
     ("query", "1 AND GREATEST(8514,8513)=8514", "sqli_numeric_tautology"),
     ("query", "1 && 8514=8514", "sqli_numeric_suffix"),
+    ("query", "'\"(", "sqli_syntax_probe"),      # the run in place of the value
     ("body", "user__password__startswith=pbkdf2", "django_orm_secret_lookup"),
     # a login form's field that is a name, a quote and a comment: the rest of the query commented out
     ("body", "admin'--", "sqli_field_comment_end"),
@@ -355,6 +356,7 @@ BENIGN = [
     "The constructor property of Foo.prototype points back to Foo",
     "dog;dig hole", "use nslookup example.com to check", "a;nslookup",
     'the $IFS variable', 'echo "$IFS" | od -c', 'x="${IFS}"',
+    '5\'10"', '""', "(',')", "'\"'", "\"''''\"'\"",
 ]
 
 

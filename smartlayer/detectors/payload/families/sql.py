@@ -180,6 +180,11 @@ SIGNATURES = (
         r"""\w[(),.]{2,12}['"][(),.]{0,12}['"][(),.]{0,12}$""",
         r"""\w[(),.]{0,12}['"][(),.]{2,12}['"][(),.]{0,12}$""",
         r"""\w[(),.]{0,12}['"][(),.]{0,12}['"][(),.]{2,12}$""",
+        # the run in place of the value, as other scanners send it (``'"(``, ``"'(``, ``\'"``): both kinds of quote
+        # side by side and a bracket or an escape, nothing a word is made of (quotes alone are the naughty strings
+        # a form's tests type)
+        START + r"""[^\w\s'"]{0,4}(?:'"|"')[(),.\\]{1,8}$""",
+        START + r"""\\(?:'"|"')$""",
     ], scope=VALUES),
     # PL2: fragments that appear in injections and, rarely, in technical prose.
     sig("sqli_select_from", "sqli", 1, r"\bselect\s.{1,60}\sfrom\s\w", paranoia=2),
