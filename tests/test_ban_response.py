@@ -74,6 +74,14 @@ def test_a_ban_that_ends_within_the_second_asks_for_at_least_one_second():
     assert response["Retry-After"] == "1"
 
 
+def test_a_ban_ending_just_past_a_second_boundary_asks_for_one_second_not_two(monkeypatch):
+    """The case the test above met about once in a hundred runs: 10 ms that cross into the next second."""
+    monkeypatch.setattr(time, "time", lambda: 1_700_000_000.995)
+    response = render(RequestFactory().get("/", **JSON), ban_decision(1_700_000_001.005))
+    assert response["Retry-After"] == "1"
+    assert json.loads(response.content)["until"] == iso(1_700_000_001.005)
+
+
 def test_other_refusals_are_unchanged():
     decision = Decision(Action.BLOCK, "anomaly", reason="grey:score", details={"expires": time.time() + 60},
                         public_reason=PUBLIC_REASONS["anomaly"])

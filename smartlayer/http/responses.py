@@ -58,9 +58,12 @@ def _iso_second(second: int) -> str:
 
 
 def _ban_end(decision: Decision) -> Any:
-    """The end of a ban refusal's ban as ``(unix second, ISO 8601 UTC)``,
+    """The end of a ban refusal's ban as ``(unix time, ISO 8601 UTC of the second it ends in)``,
     ``None`` when permanent, or ``_UNKNOWN``: not a ban, or an expiry that is
-    not a usable time (a cache entry is data; nothing is made up from it)."""
+    not a usable time (a cache entry is data; nothing is made up from it).
+
+    ``Retry-After`` counts from the exact time: counted from the rounded-up second, a ban ending
+    10 ms from now asked for 2 s whenever those 10 ms crossed a second's boundary."""
     if decision.component != "ban" or "expires" not in decision.details:
         return _UNKNOWN
     expires = decision.details["expires"]
@@ -69,8 +72,7 @@ def _ban_end(decision: Decision) -> Any:
     if isinstance(expires, bool) or not isinstance(expires, (int, float)):
         return _UNKNOWN
     try:
-        second = math.ceil(expires)
-        return second, iso_utc(second)
+        return expires, iso_utc(math.ceil(expires))
     except (ValueError, OverflowError, OSError):  # nan, inf, beyond year 9999
         return _UNKNOWN
 
