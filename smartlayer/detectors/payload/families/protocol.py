@@ -17,6 +17,12 @@ _RESTRICTED = ("bak", "old", "orig", "inc", "swp", "swo", "save", "sav", "backup
                "pol", "printer", "pwd", "pass", "rdb", "sys", "vsdisco", "webinfo", "xsd", "xsx", "dll", "bat",
                "cmd", "lnk", "cdx", "csr", "vbs", "passwd", "log", "git", "svn", "htaccess", "htpasswd",
                "ds_store", "env", "pem", "p12", "pfx", "jks", "keystore")
+#: Of those, the files a backup script leaves compressed (``dump.sql.gz``, ``site.bak.zip``), and the suffixes it
+#: compresses them with: data, backups, logs and configuration, not the editors' and builds' leftovers
+#: (``.tmp``, ``.dist``) a release archive may carry in its name.
+_BACKED_UP = ("sql", "sqlite", "sqlite3", "db", "mdb", "dbf", "bak", "old", "orig", "backup", "bkp", "bk", "sav",
+              "save", "swp", "log", "env", "conf", "config", "cfg", "ini", "pem", "passwd", "htpasswd")
+_ARCHIVES = ("gz", "bz2", "xz", "zst", "zip", "7z", "rar", "tar", "tgz", "z")
 _SCANNERS = ("sqlmap", "nikto", "wapiti", "nmap", "nessus", "acunetix", "netsparker", "w3af", "dirbuster",
              "gobuster", "nuclei", "zgrab", "masscan", "openvas", "whatweb", "wpscan", "havij", "zmeu", "jorgee",
              "fimap", "arachni", "skipfish", "burpcollaborator", "appscan", "webinspect", "paros", "grabber",
@@ -66,9 +72,7 @@ SIGNATURES = (
         r"\.(?:" + "|".join(re.escape(e) for e in _RESTRICTED) + r")(?:$|[;/?])|[\w)]~$|/~?\.?#\w[^/]{0,200}#$"
         r"|\.(?:php|aspx?|jsp|py|rb|pl|cgi|html?|js|json|ya?ml|xml|txt|conf)[.~_-]?(?:bak|old|orig|save|swp|copy"
         r"|backup|\d)$"
-        # the same files compressed as a backup script leaves them (``dump.sql.gz``, ``site.bak.zip``)
-        r"|\.(?:sql|sqlite3?|db|mdb|dbf|bak|old|orig|backup|bkp|bk|sav|save|swp|log|env|conf|config|cfg|ini|pem"
-        r"|passwd|htpasswd)\.(?:gz|bz2|xz|zst|zip|7z|rar|tar|tgz|z)(?:$|[;/?])", scope=frozenset((PATH,))),
+        r"|\.(?:" + "|".join(_BACKED_UP) + r")\.(?:" + "|".join(_ARCHIVES) + r")(?:$|[;/?])", scope=frozenset((PATH,))),
     sig("restricted_file", "protocol", 3,
         r"/\.(?:git|svn|hg|bzr|env|htaccess|htpasswd|ds_store|aws|ssh|bash_history|idea|vscode|npmrc|dockerenv"
         r"|travis\.yml|gitlab-ci\.yml|docker|kube|config|bashrc|bash_profile|profile|cshrc|tcshrc|zshrc|sh_history"

@@ -320,10 +320,6 @@ SIGNATURES = (
         r"\bt\s?\(\s?java\.",
     ]),
     sig("java_serialised_object", "java", 3, [r"\bro0ab[a-z0-9+/]{4}", r"\baced0005"]),
-    # .NET's BinaryFormatter (and the formatters built on it: ViewState's LosFormatter, SoapFormatter's payloads
-    # as ysoserial.net writes them) opens every stream with the same header record, 00 01 00 00 00 FF FF FF FF:
-    # in base64 ``AAEAAAD/////``, in hex ``0001000000ffffffff``; no text or token starts that way by chance
-    sig("dotnet_serialised_object", "deserialisation", 3, [r"\baaeaaad/////", r"\b0001000000ffffffff0[01]"]),
     # ── deserialisation in the formats a Python (or Ruby, or Java) service loads ──
     # YAML tags that construct objects (``!!python/object/apply:os.system``: PyYAML's unsafe loader, SnakeYAML's
     # gadgets, Ruby's Psych) and a protocol-0 pickle importing a callable to run (``cos\nsystem\n(S'id'\ntR.``,
@@ -337,6 +333,10 @@ SIGNATURES = (
         r"(?:system|popen|exec|eval|check_output|check_call|call|run|spawn|getoutput|__import__|getattr)"
         r"(?:\s;)?\s(?:p\d{1,4}(?:\s;)?\s)?\((?:s['\"]|v\S)",     # a string argument: (S'id' or (Vid
     ]),
+    # .NET's BinaryFormatter (and the formatters built on it: ViewState's LosFormatter, SoapFormatter's payloads
+    # as ysoserial.net writes them) opens every stream with the same header record, 00 01 00 00 00 FF FF FF FF:
+    # in base64 ``AAEAAAD/////``, in hex ``0001000000ffffffff``; no text or token starts that way by chance
+    sig("dotnet_serialised_object", "deserialisation", 3, [r"\baaeaaad/////", r"\b0001000000ffffffff0[01]"]),
     # in a short value, Python that runs a command: what an ``eval`` of a parameter would execute (a command, so
     # the shell family's, placed here beside the pickle that calls the same functions)
     sig("python_command_call", "shell", 2,
