@@ -14,6 +14,7 @@ import pytest
 from smartlayer.detectors.payload.regex_safety import backtracking_risks
 
 D = importlib.import_module("smartlayer.detectors.payload.decoders")
+E = importlib.import_module("smartlayer.detectors.payload.entities")
 
 PIECES = ["&", "&#", "&#x", "&#X", ";", "amp", "lt", "gt", "not", "notin", "notinva;", "x", "A", "1", "9", "f",
           " ", "\t", "#", "Counter", "ClockwiseContourIntegral", "&&", "nbsp", "le", "q", "é", "&amp;", "&#39;",
@@ -26,13 +27,13 @@ def _composite(rng: random.Random) -> str:
 
 def test_the_decodable_references_decode_as_html_unescape_does():
     rng = random.Random(11)
-    decodable = D._decodable_references()
+    decodable = E.decodable_references()
     for _ in range(20000):
         text = _composite(rng)
-        assert decodable.sub(D._unescaped_reference, text) == html.unescape(text), text
+        assert decodable.sub(E.unescaped_reference, text) == html.unescape(text), text
     for _ in range(100):
         text = "".join(chr(rng.randint(32, 126)) for _ in range(3000))
-        assert decodable.sub(D._unescaped_reference, text) == html.unescape(text)
+        assert decodable.sub(E.unescaped_reference, text) == html.unescape(text)
 
 
 @pytest.mark.parametrize("ampersands", [10, 200])
@@ -46,7 +47,7 @@ def test_long_texts_decode_as_html_unescape_does(ampersands):
 
 
 def test_the_pattern_passes_the_backtracking_audit():
-    assert backtracking_risks(D._decodable_references().pattern) == []
+    assert backtracking_risks(E.decodable_references().pattern) == []
 
 
 def test_a_reference_that_does_not_decode_costs_no_call(monkeypatch):
@@ -57,7 +58,7 @@ def test_a_reference_that_does_not_decode_costs_no_call(monkeypatch):
     real = html.unescape
     monkeypatch.setattr(D.html, "unescape", lambda s: calls.append(s) or real(s))
     decoded = D._unescape_entities(text)
-    decodable = len(D._decodable_references().findall(text))
+    decodable = len(E.decodable_references().findall(text))
     assert text.count("&") > 500 and len(calls) == decodable < 10
     monkeypatch.undo()
     assert decoded == html.unescape(text)
@@ -73,7 +74,7 @@ def test_short_texts_with_references_that_do_not_decode_cost_no_call(monkeypatch
     monkeypatch.setattr(D.html, "unescape", lambda s: calls.append(s) or real(s))
     decoded = [D._unescape_entities(text) for text in texts]
     assert sum(text.count("&") for text in texts) > 400
-    assert len(calls) == sum(len(D._decodable_references().findall(text)) for text in texts) < 10
+    assert len(calls) == sum(len(E.decodable_references().findall(text)) for text in texts) < 10
     assert D._unescape_entities("Tom &amp; Jerry") == "Tom & Jerry" and calls[-1] == "Tom &amp; Jerry"   # one &: as before
     monkeypatch.undo()
     assert decoded == [html.unescape(text) for text in texts]

@@ -17,8 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from .engine import occurs
-from .entities import decodable_references as _decodable_references  # the names this module's tests read
-from .entities import unescaped_reference as _unescaped_reference
+from .entities import decodable_references, unescaped_reference
 from .json_escapes import json_unescaped
 
 #: Markers (bits of :func:`.normalise._normalise`'s set): an overlong sequence, an escape hiding a metacharacter.
@@ -277,14 +276,14 @@ def _unescape_entities(text: str) -> str:
     if count == 1:                              # the usual value: one call either way
         return html.unescape(text)
     few = count < _MANY_REFERENCES
-    decodable = _decodable_references()
+    decodable = decodable_references()
     if decodable.search(text) is None:          # no reference that decodes: the text as it is
         return text
     if few:
-        return decodable.sub(_unescaped_reference, text)
+        return decodable.sub(unescaped_reference, text)
     distinct = _few_distinct(_REFERENCE, text, 1)
     if distinct is None:
-        return decodable.sub(_unescaped_reference, text)
+        return decodable.sub(unescaped_reference, text)
     # a reference decoded to "&" could start a new one: those are replaced last
     ordered = sorted(distinct, key=lambda ref: (html.unescape("&" + ref) == "&", -len(ref)))
     for ref in ordered:
