@@ -132,6 +132,15 @@ CASES = [
     ("body", "user__password__startswith=pbkdf2", "django_orm_secret_lookup"),
     # a login form's field that is a name, a quote and a comment: the rest of the query commented out
     ("body", "admin'--", "sqli_field_comment_end"),
+    # a form's value with a scanner's test appended, the whole field: a boolean comparison, a probe command
+    ("body", "Registrar AND 1=1", "sqli_field_tautology"),
+    ("body", "ana;ls -la", "shell_probe_field"),
+    # evaluation probes that print what the prober computed; a format-string probe; XSLT asked who runs it
+    ("query", "';print(md5(31337));$a='", "php_output_probe"),
+    ("body", ";print(chr(122).chr(97).chr(112));", "php_output_probe"),
+    ("query", "response.write(9876*1234)", "ssti_asp_write"),
+    ("query", "ZAP%n%s%n%s%n%s%n%s", "format_string_probe"),
+    ("body", "<xsl:value-of select=\"system-property('xsl:vendor')\"/>", "xml_script_smuggling"),
     # script: a dialog as an operand, sinks given a string, the Function constructor, an XPath union
     ("query", "-prompt(8)-", "xss_probe_value"),
     ("query", "setTimeout('alert(1)')", "xss_sink_payload"),
@@ -297,6 +306,36 @@ def test_a_login_field_commented_out_is_blocked_in_a_form_or_json(body):
 def test_a_quote_and_a_dash_in_prose_is_no_field_commented_out(text):
     result = scan_parts(body=f"comment={quote(text)}".encode(), content_type="application/x-www-form-urlencoded")
     assert "sqli_field_comment_end" not in names(result) and result.score < BLOCK
+
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.mark.parametrize("value", ["ana;ls -la", "|dir", "&ping -n 5 127.0.0.1&", "ana&&whoami", "x|id",
+                                   "1 AND 1=1", "Registrar OR 2>1--", "ana' AND 1=1"])
+def test_a_scanners_test_appended_to_a_form_field_blocks(value):
+    result = scan_parts(body=f"login=ana&nombre={quote(value)}&B1=Registrar".encode(), content_type=FORM)
+    assert result.score >= BLOCK, result.hits
+    json_body = json.dumps({"nombre": value}).encode()
+    assert scan_parts(body=json_body, content_type="application/json").score >= BLOCK
+
+
+@pytest.mark.parametrize("text", ["Thanks; ping me tomorrow", "ok, I ran ls -la and saw nothing", "dog&cat food",
+                                  "Tom & Jerry", "AT&T", "pages 1 and 2", "If x and 1=1 holds, all rows match",
+                                  "we had 3 or 4=enough", "Rock|Pop", "R&D;HR"])
+def test_prose_with_separators_and_comparisons_is_no_appended_test(text):
+    result = scan_parts(body=f"comment={quote(text)}".encode(), content_type=FORM)
+    assert not {"shell_probe_field", "sqli_field_tautology"} & names(result) and result.score < BLOCK, result.hits
+
+
+@pytest.mark.parametrize("text", ["print(md5(data))", "echo md5($password);", "printf('%s: %s', name, value)",
+                                  "'%s %s %s %s' % (a, b, c, d)", "date +%d-%m-%Y %H:%M:%S",
+                                  "<xsl:value-of select=\"title\"/>", "Response.Write(total)"])
+def test_code_that_prints_its_own_data_is_no_probe(text):
+    result = scan_parts(body=f"snippet={quote(text)}".encode(), content_type=FORM)
+    assert result.score < BLOCK, result.hits
+    if not text.startswith("<"):            # markup of any kind blocks in a query value, as before
+        assert scan_parts(query_string="q=" + quote(text, safe="")).score < BLOCK
 
 
 def test_the_field_separator_as_a_space_blocks_in_a_value_not_in_a_pasted_script():

@@ -82,6 +82,11 @@ SIGNATURES = (
         r"|docker-compose\.ya?ml|id_rsa)$|/(?:cgi-bin|msadc|_vti_bin|_vti_pvt"
         r"|iisadmpwd|iissamples|web-inf|meta-inf)/", scope=frozenset((PATH,))),
     sig("null_byte", "protocol", 3, r"\x00", scope=VALUES),
+    # a run of printf conversions that read the stack (``%s``, ``%x``, ``%p``) or write through it (``%n``), or
+    # FormatMessage's numbered ones (``%1!s%2!s``): a format-string probe; text uses one or two, with words between
+    # (widths such as ``%08x`` are left out: ``%08`` decodes as an escape first)
+    sig("format_string_probe", "protocol", 3, [r"%[nsxp]%[nsxp]%[nsxp]%[nsxp]", r"%[nsxp]\.%[nsxp]\.%[nsxp]\.%[nsxp]",
+                                                r"%\d!s%\d!s%\d!s"]),
     # ── protocol anomalies (the request line and the declared type; noticed by :mod:`..anomalies`) ──
     sig("method_probe", "protocol", 2, None),                 # TRACE, TRACK, DEBUG, CONNECT
     sig("method_unknown", "protocol", 1, None),

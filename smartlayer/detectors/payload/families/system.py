@@ -235,6 +235,11 @@ SIGNATURES = (
     # a probe between separators is an attack in a short value, a hint in free text
     sig("shell_probe", "shell", 3, _PROBE_RES, scope=VALUES),
     sig("shell_probe_text", "shell", 2, _PROBE_RES, scope=frozenset((BODY,))),
+    # in a body, a field that is only a value and a probe after a separator (``ana;ls -la``, ``|dir``, ``x&&whoami``):
+    # a scanner's probe appended to a form's own value; prose has a space before a separator, or more after the command
+    sig("shell_probe_field", "shell", 3,
+        START + r"[\w.@+-]{0,64}[&|]?" + _SEP + "(?:" + "|".join(_SHELL_PROBES) + r")[\s;|&`)'\"#]{0,4}$",
+        scope=frozenset((BODY,))),
     sig("shell_probe_word", "shell", 1, rf"{_SEP}(?:{'|'.join(_SHELL_WORDS)})(?:$|[\s;|&`)'\"#<>])", paranoia=2),
     sig("shell_substitution", "shell", 2, [
         rf"\$\(\s?(?:{_SUBSTITUTION_COMMANDS})\b",
@@ -282,6 +287,14 @@ SIGNATURES = (
         r"|call_user_func_array|preg_replace|file_get_contents|file_put_contents|fwrite|fputs|readfile|highlight_file"
         r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|include|require|include_once"
         r"|require_once|unserialize|var_dump|print_r|eval)\s?\(\s?(?:['\"$`]|\)|base64|gzinflate|str_rot13|chr\()",
+    ]),
+    # code that prints a value the prober computes, to find it in the page (``;print(md5(31337));``,
+    # ``echo str_repeat('x',5)``, ``chr(122).chr(97)``): evaluation found without running a command.  The argument is
+    # a literal: code that hashes its own data (``print(md5(data))``) is not this
+    sig("php_output_probe", "php", 3, [
+        r"\b(?:print|echo|die|exit|print_r|var_dump)\s?\(?\s?(?:md5|sha1|crc32|str_repeat|strrev)\s?\(\s?"
+        r"(?:['\"][\w.]{0,40}['\"]|\d{1,20})\s?(?:,\s?\d{1,4}\s?)?\)",
+        r"\bchr\s?\(\s?\d{1,3}\s?\)\s?\.\s?chr\s?\(",
     ]),
     sig("php_wrapper", "php", 3,
         r"\bphp://(?:filter|input|stdin|memory|temp|fd|output)\b|\bdata://text/plain|\bexpect://|\bphar://|\bzip://"

@@ -164,6 +164,8 @@ SIGNATURES = (
     # ── server-side template injection ──
     sig("ssti_arithmetic", "ssti", 3,
         _TEMPLATE_OPEN + r"""\s?['"]?\d{1,10}['"]?(?:\s?[*+/%-]\s?|\s)['"]?\d{1,10}['"]?\s?(?:\}|%|\]|\))"""),
+    # ASP's page code given a sum to write (``response.write(9876*1234)``): the product in the page shows it ran
+    sig("ssti_asp_write", "ssti", 3, r"\bresponse\.write\s?\(\s?\d{1,10}\s?[*+]\s?\d{1,10}\s?\)"),
     sig("ssti_object_internals", "ssti", 3, [
         "(?:" + "|".join(_PY_INTERNALS) + r")\b",
         r"\b(?:_self\.env|self\._templatereference__context|request\.application|lipsum\.__globals__"
@@ -223,7 +225,7 @@ SIGNATURES = (
     ]),
     sig("xml_script_smuggling", "xxe", 3, [
         r"<!\[cdata\[\s?<?\s?\]\]>\s?/?\s?(?:script|img|svg|iframe)\b",
-        r"\bxmlns:php\s?=|\bphp:function\b|<xsl:value-of\s[^>]{0,60}\bphp:",
+        r"\bxmlns:php\s?=|\bphp:function\b|<xsl:value-of\s[^>]{0,60}\b(?:php:|system-property\s?\()",
     ]),
     # a document that brings its own DTD: declarations, or nothing but parameter entities expanded in the internal
     # subset (``[ %remote; ]``: read as any text ending in ``;``, since a name such as ``%data;`` is decoded as a
