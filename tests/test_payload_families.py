@@ -141,6 +141,15 @@ CASES = [
     ("query", "response.write(9876*1234)", "ssti_asp_write"),
     ("query", "ZAP%n%s%n%s%n%s%n%s", "format_string_probe"),
     ("body", "<xsl:value-of select=\"system-property('xsl:vendor')\"/>", "xml_script_smuggling"),
+    # a delay an operator joins to the value (``ana / sleep(15)``, ``' | case randomblob(…)``), Windows' and
+    # PowerShell's delays and help as probes, a doT.js template's sum
+    ("body", "ana / sleep(15) ", "sqli_time_delay_injected"),
+    ("query", "ana' | case randomblob(100000000) when not null then \"\" else \"\" end | '", "sqli_time_delay_injected"),
+    ("query", "ana / DBMS_LOCK.SLEEP(15) ", "sqli_time_delay_injected"),
+    ("query", "&timeout /T 5&", "shell_probe"),
+    ("query", ";start-sleep -s 5", "shell_probe"),
+    ("query", "\";get-help", "shell_probe"),
+    ("body", "ana{{=1337*1337}}", "ssti_arithmetic"),
     # script: a dialog as an operand, sinks given a string, the Function constructor, an XPath union
     ("query", "-prompt(8)-", "xss_probe_value"),
     ("query", "setTimeout('alert(1)')", "xss_sink_payload"),
@@ -311,7 +320,7 @@ def test_a_quote_and_a_dash_in_prose_is_no_field_commented_out(text):
 FORM = "application/x-www-form-urlencoded"
 
 
-@pytest.mark.parametrize("value", ["ana;ls -la", "|dir", "&ping -n 5 127.0.0.1&", "ana&&whoami", "x|id",
+@pytest.mark.parametrize("value", ["ana;ls -la", "|dir", "&ping -n 5 127.0.0.1&", "ana&&whoami", "x|id", '";sleep 5;"',
                                    "1 AND 1=1", "Registrar OR 2>1--", "ana' AND 1=1"])
 def test_a_scanners_test_appended_to_a_form_field_blocks(value):
     result = scan_parts(body=f"login=ana&nombre={quote(value)}&B1=Registrar".encode(), content_type=FORM)
@@ -322,7 +331,8 @@ def test_a_scanners_test_appended_to_a_form_field_blocks(value):
 
 @pytest.mark.parametrize("text", ["Thanks; ping me tomorrow", "ok, I ran ls -la and saw nothing", "dog&cat food",
                                   "Tom & Jerry", "AT&T", "pages 1 and 2", "If x and 1=1 holds, all rows match",
-                                  "we had 3 or 4=enough", "Rock|Pop", "R&D;HR"])
+                                  "we had 3 or 4=enough", "Rock|Pop", "R&D;HR", "eat / sleep / repeat",
+                                  "Use timeout to wait", "see get-help in PowerShell's docs"])
 def test_prose_with_separators_and_comparisons_is_no_appended_test(text):
     result = scan_parts(body=f"comment={quote(text)}".encode(), content_type=FORM)
     assert not {"shell_probe_field", "sqli_field_tautology"} & names(result) and result.score < BLOCK, result.hits

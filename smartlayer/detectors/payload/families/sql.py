@@ -65,8 +65,8 @@ SIGNATURES = (
         r"\d\s(?:order|group)\sby\s\d{1,6}\b",
     ], scope=VALUES),
     sig("sqli_time_delay_injected", "sqli", 3,
-        [r"(?:^|[,('\"+|=;&]|\b(?:and|or|rlike|select|if|then|else|like|xor|when|waitfor|by))\s?(?:sleep|pg_sleep|benchmark"
-         r"|randomblob)\s?\(\s?(?:\d|__time__)",
+        [r"(?:^|[,('\"+|=;&/*]|\b(?:and|or|rlike|select|if|then|else|like|xor|when|waitfor|by|case))\s?(?:sleep|pg_sleep"
+         r"|benchmark|randomblob|dbms_lock\.sleep)\s?\(\s?(?:\d|__time__)",
          r"\bwaitfor\s(?:delay|time)\s['\"]?\d"]),
     sig("sqli_exec_procedure", "sqli", 3, r"\bexec(?:ute)?\s(?:master\.\.|master\.dbo\.)?(?:xp_|sp_)\w{2,30}"),
     sig("sqli_select_probe", "sqli", 3,

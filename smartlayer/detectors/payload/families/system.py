@@ -47,6 +47,8 @@ _SHELL_PROBES = (
     # a name to resolve: how an out-of-band probe learns that a command ran (a collaborator's domain)
     r"nslookup\s(?:-\S{1,20}\s)?[\w.-]{1,253}", r"dig\s(?:@[\w.:-]{1,60}\s)?(?:[\w-]{1,63}\.){1,8}[a-z]{2,20}",
     "tasklist", "uptime", r"cat\s\S",
+    # a delay or a help text: how a prober tells that Windows' shell or PowerShell ran its input
+    r"timeout\s/t\s\d{1,5}", r"start-sleep\s(?:-s(?:econds)?\s)?\d{1,5}", "get-help",
     r"dir\s?/\w", r"nc\s-\w", "ver", "dir", "sysinfo", r"netsh\s\w{1,20}\s\w{1,20}", r"netstat(?:\s-[a-z]{1,5})?", r"ipconfig\s/\w{1,10}",
 )
 #: Commands that are also English words: probes at paranoia 2.
@@ -262,7 +264,7 @@ SIGNATURES = (
     # in a body, a field that is only a value and a probe after a separator (``ana;ls -la``, ``|dir``, ``x&&whoami``):
     # a scanner's probe appended to a form's own value; prose has a space before a separator, or more after the command
     sig("shell_probe_field", "shell", 3,
-        START + r"[\w.@+-]{0,64}[&|]?" + _SEP + "(?:" + "|".join(_SHELL_PROBES) + r")[\s;|&`)'\"#]{0,4}$",
+        START + r"[\w.@+-]{0,64}['\"]?[&|]?" + _SEP + "(?:" + "|".join(_SHELL_PROBES) + r")[\s;|&`)'\"#]{0,4}$",
         scope=frozenset((BODY,))),
     sig("shell_probe_word", "shell", 1, rf"{_SEP}(?:{'|'.join(_SHELL_WORDS)})(?:$|[\s;|&`)'\"#<>])", paranoia=2),
     sig("shell_substitution", "shell", 2, [

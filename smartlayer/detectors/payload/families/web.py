@@ -163,7 +163,7 @@ SIGNATURES = (
     sig("xss_tag_breakout", "xss", 2, r"""['"`]\s?/?>\s?<\s?/?\s?[a-z]{1,12}[\s/>]""", paranoia=2),
     # ── server-side template injection ──
     sig("ssti_arithmetic", "ssti", 3,
-        _TEMPLATE_OPEN + r"""\s?['"]?\d{1,10}['"]?(?:\s?[*+/%-]\s?|\s)['"]?\d{1,10}['"]?\s?(?:\}|%|\]|\))"""),
+        _TEMPLATE_OPEN + r"""=?\s?['"]?\d{1,10}['"]?(?:\s?[*+/%-]\s?|\s)['"]?\d{1,10}['"]?\s?(?:\}|%|\]|\))"""),
     # ASP's page code given a sum to write (``response.write(9876*1234)``): the product in the page shows it ran
     sig("ssti_asp_write", "ssti", 3, r"\bresponse\.write\s?\(\s?\d{1,10}\s?[*+]\s?\d{1,10}\s?\)"),
     sig("ssti_object_internals", "ssti", 3, [
