@@ -627,3 +627,23 @@ def test_random_passwords_with_symbols_are_seldom_refused():
                                      ";p\"i\"ng -c 1 x.example"])
 def test_a_command_broken_by_quotes_or_backslashes_blocks_wherever_it_ends(command):
     assert "shell_obfuscated_command" in names(scan_at("query", command))
+
+
+# ── JSON members read as a form's fields ───────────────────────────────────
+
+@pytest.mark.parametrize("document", [{"id": "v3-1700000000000-1234567890123", "name": "LCP", "value": 2345.6},
+                                      {"user": {"id": 5, "pwd": None}, "items": [{"id": 1}, {"id": 2}]},
+                                      {"query": "query { user(id: 7) { id name } }", "variables": {"id": "7"}}])
+def test_an_api_body_with_an_id_is_no_probe(document):
+    """A key is a name, not a value: read alone, ``id`` (or ``pwd``) was the command a probe sends, and every API
+    body naming an ``id`` scored as one (2, an LLM call each where one is configured)."""
+    result = scan_parts(body=json.dumps(document).encode(), content_type="application/json")
+    assert result.score == 0, result.hits
+
+
+@pytest.mark.parametrize("value", ["id", "whoami", "ana;ls -la", "admin'--", "1 AND 1=1", "<script>alert(1)</script>",
+                                   "{{7*7}}", "O'Reilly", "drop leaf table", "pwd", "1;select pg_sleep(5)"])
+def test_a_json_member_reads_as_the_same_form_field(value):
+    as_json = scan_parts(body=json.dumps({"cmd": value}).encode(), content_type="application/json")
+    as_form = scan_parts(body=f"cmd={quote(value, safe='')}".encode(), content_type=FORM)
+    assert (names(as_json), as_json.score) == (names(as_form), as_form.score)

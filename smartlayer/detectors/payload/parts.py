@@ -42,7 +42,13 @@ def parse_content_type(content_type: str) -> tuple[str, str]:
 
 
 def json_strings(text: str) -> list[str] | None:
-    """Keys and string values of a JSON document, or None if it is not JSON."""
+    """The texts of a JSON document, one a line, or None if it is not JSON.
+
+    A member whose value is a string, a number, true, false or null is read as a form's field is,
+    ``name=value``: a name is no value, and read alone a key such as ``id`` or ``pwd`` was a command
+    a probe sends (every API body with an ``id`` scored as a probe).  A member holding an object or
+    an array gives its name alone, then what it holds; strings in an array are read alone.
+    """
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
@@ -55,8 +61,13 @@ def json_strings(text: str) -> list[str] | None:
             strings.append(item)
         elif isinstance(item, dict):
             for key, value in item.items():
-                strings.append(key)
-                stack.append(value)
+                if isinstance(value, str):
+                    strings.append(f"{key}={value}")
+                elif isinstance(value, (dict, list)):
+                    strings.append(key)
+                    stack.append(value)
+                else:
+                    strings.append(f"{key}={json.dumps(value)}")
         elif isinstance(item, list):
             stack.extend(reversed(item))
     return strings
