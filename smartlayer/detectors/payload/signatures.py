@@ -13,14 +13,15 @@ from collections.abc import Sequence
 from .engine import Engine
 from .engine_view import EngineView
 from .engine_warm import warm
-from .families import protocol, sql, system, web
+from .families import code, protocol, sql, system, web
 from .sigbase import BODY, KINDS, Signature
 
 __all__ = ["PARANOIA_LEVELS", "SIGNATURES", "Signature", "engine_for"]
 
 #: Built-in signatures.  Weights: 3 = an attack on its own, 1–2 = a hint
 #: that needs a second one (or the LLM) before anything is blocked.
-SIGNATURES: tuple[Signature, ...] = (*sql.SIGNATURES, *web.SIGNATURES, *system.SIGNATURES, *protocol.SIGNATURES)
+SIGNATURES: tuple[Signature, ...] = (*sql.SIGNATURES, *web.SIGNATURES, *system.SIGNATURES, *code.SIGNATURES,
+                                     *protocol.SIGNATURES)
 PARANOIA_LEVELS = (1, 2, 3)
 
 _REGEX_SIGNATURES = tuple(s for s in SIGNATURES if s.source is not None)

@@ -1,9 +1,9 @@
-"""Reaching the server itself: traversal and file inclusion, remote inclusion and SSRF, commands, PHP, Java.
+"""Reaching the server itself: traversal and file inclusion, remote inclusion and SSRF, commands.
 
 A file path is ordinary text; climbing out of a directory (``../``) towards a
 system file, a URL whose scheme only an attacker asks a server to fetch
-(``gopher:``, ``jar:``, ``php://filter``), a command after a shell separator,
-a serialised object or a class only an exploit names, are not.
+(``gopher:``, ``jar:``, ``php://filter``), a command after a shell separator, are not.  Code for an interpreter (PHP, Java, Node.js, serialised
+objects) is in :mod:`.code`.
 """
 from __future__ import annotations
 
@@ -302,85 +302,6 @@ SIGNATURES = (
     sig("shell_reverse_shell", "shell", 3,
         r"/dev/(?:tcp|udp)/|\bsocket\s?\.\s?socket\s?\(|\bfsockopen\s?\(|\bnew-object\s(?:system\.)?net\.(?:sockets|webclient)"
         r"|\binvoke-(?:expression|webrequest)\b|\biex\s?\(|\bdownloadstring\s?\(|-encodedcommand\b|\bpowershell\s-e(?:nc)?\s"),
-    # ── PHP ──
-    sig("php_code", "php", 3, [
-        r"<\?(?:php\b|=)",
-        r"\bpd9waha[gjk=]",                   # ``<?php`` base64-encoded at a token's start (a data: URI to include)
-        r"<\?\s{1,2}(?:echo|print|system|exec|passthru|eval|include|require|readfile|phpinfo|\$_)\b",   # short open tag
-        r"\$_(?:get|post|request|cookie|server|files|env|session)\s?\[",
-        r"\{?\$\{\s?@?\w{2,30}\s?\(",
-        r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func"
-        r"|call_user_func_array|preg_replace|file_get_contents|file_put_contents|fwrite|fputs|readfile|highlight_file"
-        r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|include|require|include_once"
-        r"|require_once|unserialize|var_dump|print_r|eval)\s?\(\s?(?:['\"$`]|\)|base64|gzinflate|str_rot13|chr\()",
-    ]),
-    # code that prints a value the prober computes, to find it in the page (``;print(md5(31337));``,
-    # ``echo str_repeat('x',5)``, ``chr(122).chr(97)``): evaluation found without running a command.  The argument is
-    # a literal: code that hashes its own data (``print(md5(data))``) is not this
-    sig("php_output_probe", "php", 3, [
-        r"\b(?:print|echo|die|exit|print_r|var_dump)\s?\(?\s?(?:md5|sha1|crc32|str_repeat|strrev)\s?\(\s?"
-        r"(?:['\"][\w.]{0,40}['\"]|\d{1,20})\s?(?:,\s?\d{1,4}\s?)?\)",
-        r"\bchr\s?\(\s?\d{1,3}\s?\)\s?\.\s?chr\s?\(",
-    ]),
-    sig("php_wrapper", "php", 3,
-        r"\bphp://(?:filter|input|stdin|memory|temp|fd|output)\b|\bdata://text/plain|\bexpect://|\bphar://|\bzip://"
-        r"|\bconvert\.(?:base64|iconv|quoted-printable)"),
-    sig("php_serialised_object", "php", 3, [
-        r"\b[oc]:\d{1,5}:\"[\w\\]{1,100}\":\d{1,5}:\{",
-        r"(?:^|[;{=])a:\d{1,5}:\{(?:[isbd]:|n;|[isbd]:\d{0,10}[:;])",
-    ]),
-    sig("php_function_call", "php", 2,
-        r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|phpinfo|assert|unserialize|file_get_contents)\s?\(",
-        scope=VALUES),
-    # a PHP configuration directive handed to PHP-CGI as a command-line option through the query string
-    # (``?-d+allow_url_include=1+-d+auto_prepend_file=php://input``, also with a soft hyphen for the dash):
-    # PHP-CGI's argument injection, which scanners still spray at every site
-    sig("php_cgi_argument", "php", 3,
-        r"(?:^|\W)d\s?(?:allow_url_(?:include|fopen)|auto_(?:prepend|append)_file|safe_mode|open_basedir"
-        r"|disable_functions|cgi\.force_redirect|register_argc_argv|suhosin\.simulation)\s?=", scope=VALUES),
-    # a parameter named for a callable whose value is a PHP function that calls another or runs a command: a
-    # framework dispatching on it (``function=call_user_func_array&vars[0]=system``); a search for the name is text
-    sig("php_callable_value", "php", 3,
-        r"\b(?:function|func|callback|cb|fn|method|call|handler|invoke)\w{0,10}(?:\[\w{0,20}\])?=\s?"
-        r"(?:call_user_func(?:_array)?|create_function|shell_exec|passthru|proc_open|pcntl_exec|file_put_contents"
-        r"|system|exec|assert|popen|eval)\s?(?:$|&)", scope=VALUES),
-    # ── Java ──
-    sig("shell_jndi_lookup", "java", 3, [r"\$\{\s?jndi\s?:", r"\$\{[^{}]{0,40}\$\{", r"\$\{(?:env|sys|java|lower|upper"
-                                         r"|::-\w|date|ctx|main|spring|k8s|docker|bundle|web|log4j):"]),
-    sig("java_class", "java", 3, [
-        r"\bjava\.lang\.(?:runtime|processbuilder|system|class|reflect|thread|classloader|object|string\b.{0,40}"
-        r"getclass)",
-        r"\bgetruntime\s?\(\s?\)|\bprocessbuilder\b|\bjavax?\.(?:script|naming|management)\.",
-        r"\b(?:invokertransformer|chainedtransformer|constanttransformer|instantiatetransformer|templatesimpl"
-        r"|jdbcrowsetimpl|annotationinvocationhandler|badattributevalueexpexception|priorityqueue.{0,40}comparator"
-        r"|commons\.collections\d?\.functors|org\.apache\.xalan|com\.sun\.org\.apache|ysoserial|groovy\.util\.expando"
-        r"|org\.codehaus\.groovy|bsh\.interpreter|c3p0|springframework\.beans\.factory|javassist|com\.sun\.jndi)",
-        r"%\{\s?\(?#|#_memberaccess|#context\[|@java\.lang|\bognl\b|\bclass\.module\.classloader|\bclass\.classloader",
-        r"\bt\s?\(\s?java\.",
-    ]),
-    sig("java_serialised_object", "java", 3, [r"\bro0ab[a-z0-9+/]{4}", r"\baced0005"]),
-    # ── deserialisation in the formats a Python (or Ruby, or Java) service loads ──
-    # YAML tags that construct objects (``!!python/object/apply:os.system``: PyYAML's unsafe loader, SnakeYAML's
-    # gadgets, Ruby's Psych) and a protocol-0 pickle importing a callable to run (``cos\nsystem\n(S'id'\ntR.``,
-    # its line breaks read as spaces or `` ; ``)
-    sig("yaml_pickle_object", "deserialisation", 3, [
-        r"!!python/(?:object(?:/apply|/new)?|name|module)\s?:",
-        r"!ruby/(?:object|hash|struct)\s?:",
-        r"!!(?:javax\.script\.scriptenginemanager|com\.sun\.rowset\.jdbcrowsetimpl|java\.net\.urlclassloader"
-        r"|org\.springframework\.|com\.mchange\.v2\.c3p0\.)",
-        r"(?:^|[\s(;=])c(?:os|posix|nt|subprocess|builtins|__builtin__|commands|pty|socket)(?:\s;)?\s"
-        r"(?:system|popen|exec|eval|check_output|check_call|call|run|spawn|getoutput|__import__|getattr)"
-        r"(?:\s;)?\s(?:p\d{1,4}(?:\s;)?\s)?\((?:s['\"]|v\S)",     # a string argument: (S'id' or (Vid
-    ]),
-    # .NET's BinaryFormatter (and the formatters built on it: ViewState's LosFormatter, SoapFormatter's payloads
-    # as ysoserial.net writes them) opens every stream with the same header record, 00 01 00 00 00 FF FF FF FF:
-    # in base64 ``AAEAAAD/////``, in hex ``0001000000ffffffff``; no text or token starts that way by chance
-    sig("dotnet_serialised_object", "deserialisation", 3, [r"\baaeaaad/////", r"\b0001000000ffffffff0[01]"]),
-    # in a short value, Python that runs a command: what an ``eval`` of a parameter would execute (a command, so
-    # the shell family's, placed here beside the pickle that calls the same functions)
-    sig("python_command_call", "shell", 2,
-        r"\b(?:os\.(?:system|popen\d?|exec[lv]p?e?|spawn[lv]p?e?|posix_spawnp?)|subprocess\.(?:popen|call|run"
-        r"|check_output|check_call|getoutput|getstatusoutput)|pty\.spawn|commands\.getoutput)\s?\(", scope=VALUES),
 )
 
 __all__ = ["BODY", "SIGNATURES"]
