@@ -150,6 +150,21 @@ CASES = [
     ("query", ";start-sleep -s 5", "shell_probe"),
     ("query", "\";get-help", "shell_probe"),
     ("body", "ana{{=1337*1337}}", "ssti_arithmetic"),
+    # calls that hide the function's name, PHP's file readers, Java's I/O classes, Node.js, Ruby and Perl running commands
+    ("query", "(system)('uname')", "php_hidden_call"),
+    ("body", "array_map('system',['id'])", "php_hidden_call"),
+    ("query", "('sys'.'tem')('id')", "php_hidden_call"),
+    ("body", "${'sys'.'tem'}('id')", "php_hidden_call"),
+    ("query", "$a='sys'.'tem';$a('id');", "php_hidden_call"),
+    ("body", '$_="`"^"@"', "php_hidden_call"),
+    ("body", "print_r(scandir('.'))", "php_code"),
+    ("query", "fopen('/etc/passwd','r')", "php_code"),
+    ("query", "java.io.FileInputStream", "java_io_class"),
+    ("body", "global.process.mainModule.constructor._load('child_process')", "runtime_command"),
+    ("body", "child_process.spawn('sh')", "runtime_command"),
+    ("query", "Process.spawn('id')", "runtime_command"),
+    ("body", "@{[system 'id']}", "runtime_command"),
+    ("query", "%x(id)", "runtime_command"),
     # script: a dialog as an operand, sinks given a string, the Function constructor, an XPath union
     ("query", "-prompt(8)-", "xss_probe_value"),
     ("query", "setTimeout('alert(1)')", "xss_sink_payload"),
@@ -340,7 +355,10 @@ def test_prose_with_separators_and_comparisons_is_no_appended_test(text):
 
 @pytest.mark.parametrize("text", ["print(md5(data))", "echo md5($password);", "printf('%s: %s', name, value)",
                                   "'%s %s %s %s' % (a, b, c, d)", "date +%d-%m-%Y %H:%M:%S",
-                                  "<xsl:value-of select=\"title\"/>", "Response.Write(total)"])
+                                  "<xsl:value-of select=\"title\"/>", "Response.Write(total)",
+                                  "$('#cart').show()", "$http(config).then(done)", "(function () { init(); })()",
+                                  "Node's child_process.exec() runs a shell command", "(obj.handler)(event)",
+                                  "Never call eval() on input", "a = 'x' ^ 'y'", "java.io is Java's I/O package"])
 def test_code_that_prints_its_own_data_is_no_probe(text):
     result = scan_parts(body=f"snippet={quote(text)}".encode(), content_type=FORM)
     assert result.score < BLOCK, result.hits

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from ..sigbase import VALUES, sig
 
+#: Two quoted strings joined by PHP's concatenation, the quotes of either kind, with or without spaces.
+_JOIN = "(?:" + "|".join(f"{a}{gap}\\.{gap}{b}" for a in "'\"" for b in "'\"" for gap in ("", " ")) + ")"
+
 SIGNATURES = (
     # ── PHP ──
     sig("php_code", "php", 3, [
@@ -19,8 +22,27 @@ SIGNATURES = (
         r"\{?\$\{\s?@?\w{2,30}\s?\(",
         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func"
         r"|call_user_func_array|preg_replace|file_get_contents|file_put_contents|fwrite|fputs|readfile|highlight_file"
-        r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|include|require|include_once"
-        r"|require_once|unserialize|var_dump|print_r|eval)\s?\(\s?(?:['\"$`]|\)|base64|gzinflate|str_rot13|chr\()",
+        r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|include|require|include_once|fopen"
+        r"|opendir|scandir|parse_ini_file"
+        r"|require_once|unserialize|var_dump|print_r|eval)\s?\(\s?(?:['\"$`]|base64|gzinflate|str_rot13|chr\("
+        # or given what a prober reads first: the directory, the script's own source, the host
+        r"|(?:scandir|glob|getcwd|php_uname|phpversion|getenv|get_defined_vars)\s?\(|__(?:file|dir)__)",
+        # called with nothing, only what tells without an argument: prose names ``exec()`` and ``eval()`` so
+        r"\b(?:phpinfo|get_defined_vars|getcwd|php_uname|phpversion)\s?\(\s?\)",
+    ]),
+    # a call whose function no filter can read by name, as PHP webshells write it: a dangerous function's name in
+    # brackets or handed over in quotes (``(system)('id')``, ``array_map('system', …)``), a name built of quoted
+    # pieces (``('sys'.'tem')('id')``, ``${'sys'.'tem'}``, ``$a='sys'.'tem';$a('id')``), or characters made by
+    # XOR-ing punctuation (``$_="`"^"@"``).  The joins are spelt out (``'.'``, ``" . "``): literals the prefilter
+    # can look for, where a class of quotes around a dot gives it none
+    sig("php_hidden_call", "php", 3, [
+        r"\(\s?(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|eval|phpinfo|create_function)\s?\)"
+        r"\s?\(",
+        r"[(,]\s?['\"](?:system|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|phpinfo|create_function"
+        r"|call_user_func(?:_array)?)['\"]\s?[,)]",
+        rf"(?:\(|\$\{{)\s?['\"](?:\w{{0,20}}{_JOIN}){{1,8}}\w{{0,20}}['\"]\s?[)}}]\s?\(",
+        rf"\$\w{{1,20}}\s?=\s?['\"](?:\w{{0,20}}{_JOIN}){{1,8}}\w{{0,20}}['\"]\s?;\s?\$\w{{1,20}}\s?\(",
+        r"""['"][^'"\s\w]{1,4}(?:"\^"|'\^'|" \^ "|' \^ ')[^'"\s\w]{1,4}['"]""",
     ]),
     # code that prints a value the prober computes, to find it in the page (``;print(md5(31337));``,
     # ``echo str_repeat('x',5)``, ``chr(122).chr(97)``): evaluation found without running a command.  The argument is
@@ -67,6 +89,23 @@ SIGNATURES = (
         r"\bt\s?\(\s?java\.",
     ]),
     sig("java_serialised_object", "java", 3, [r"\bro0ab[a-z0-9+/]{4}", r"\baced0005"]),
+    # in a short value, the classes an expression language is given to read a file or open a connection with
+    # (``new java.util.Scanner(new java.io.File('/etc/passwd'))``); a Java developer's text names them too
+    sig("java_io_class", "java", 3,
+        r"\bjava\.io\.(?:file(?:inputstream|outputstream|reader|writer)?|bufferedreader|inputstreamreader|printwriter)\b"
+        r"|\bjava\.util\.scanner\b|\bjava\.nio\.file\.(?:files|paths)\b|\bjava\.net\.(?:url|socket|urlclassloader)\b",
+        scope=VALUES),
+    # ── Node.js, Ruby and Perl ──
+    # asked to run a command, or to load the module that does (``require('child_process').exec(…)``,
+    # ``process.mainModule.require``, ``Process.spawn('id')``, ``IO.popen``, ``@{[system 'id']}``, ``%x(id)``)
+    sig("runtime_command", "shell", 3, [
+        r"\bchild_process['\"]?\s?\)?\s?\.\s?(?:exec|execsync|execfile|execfilesync|spawn|spawnsync|fork)\s?\(\s?['\"`]",
+        r"\bprocess\s?\.\s?(?:mainmodule|binding\s?\()|\bconstructor\s?\.\s?_load\s?\(|\bglobal\s?\.\s?process\b",
+        r"\b(?:process\s?\.\s?spawn|kernel\s?\.\s?(?:exec|system|spawn|open)|io\s?\.\s?popen"
+        r"|open3\s?\.\s?(?:popen\d?|capture\d\w{0,2}))\s?\(",
+        r"@\{\s?\[\s?(?:system|exec|readpipe)",
+        r"%x[({\[]\s?(?:id|whoami|uname|ls|cat|ping|sleep|curl|wget|nc|bash|sh)\b",
+    ]),
     # ── deserialisation in the formats a Python (or Ruby, or Java) service loads ──
     # YAML tags that construct objects (``!!python/object/apply:os.system``: PyYAML's unsafe loader, SnakeYAML's
     # gadgets, Ruby's Psych) and a protocol-0 pickle importing a callable to run (``cos\nsystem\n(S'id'\ntR.``,
