@@ -665,3 +665,16 @@ def test_a_json_member_reads_as_the_same_form_field(value):
     as_json = scan_parts(body=json.dumps({"cmd": value}).encode(), content_type="application/json")
     as_form = scan_parts(body=f"cmd={quote(value, safe='')}".encode(), content_type=FORM)
     assert (names(as_json), as_json.score) == (names(as_form), as_form.score)
+
+
+@pytest.mark.parametrize("query", ["id=1%A0UNION%A0SELECT%A0user()", "id=1%a0union%a0select%a0password%a0from%a0users",
+                                   "id=1%25A0UNION%25A0SELECT%25A0user()"])
+def test_a_lone_a0_byte_between_words_is_the_blank_mysql_reads(query):
+    """sqlmap's blank tamper writes 0xA0 for a space: no UTF-8 character, so it decoded to U+FFFD and glued the
+    words together (``union\ufffdselect``), and the union scored 0."""
+    assert "sqli_union_select" in names(scan_parts(query_string=query))
+
+
+@pytest.mark.parametrize("query", ["name=Jos%E9+Nu%F1ez+%A0", "t=caf%C3%A9%C2%A0noir", "t=%E2%80%A0+dagger"])
+def test_latin1_text_and_a0_inside_utf8_stay_text(query):
+    assert scan_parts(query_string=query).score == 0

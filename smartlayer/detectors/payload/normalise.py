@@ -48,6 +48,10 @@ _ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2[eE]|%[uU]002[eE]|%[cC]0%[aA][eE]|%[
                              r"|\.\.%(?:25){0,3}(?:2[fF]|5[cC])")   # spelled out: IGNORECASE is 5× slower
 #: Whether it occurs, through an automaton (see :func:`.engine.occurs`).
 _has_encoded_dot = occurs(_ENCODED_DOT_RE.pattern)
+#: A byte 0xA0 sent alone, not inside a UTF-8 sequence: no character, but whitespace to MySQL
+#: (``1%A0UNION%A0SELECT``: sqlmap's blank tamper); read as the space it stands for, where UTF-8 makes it U+FFFD
+#: and the words around it one.  In a sequence (``%C2%A0``, NFKC's space already) it is left alone.
+_LONE_A0 = re.compile(r"(?<!%[0-9a-fA-F]{2})%[aA]0")
 #: A value that is nothing but an angle bracket (and quotes) written as a character reference or an escape
 #: (``&#x0003c``, ``&LT``, ``\\x3c``): the probe for which spelling of ``<`` a filter lets through.  A person
 #: types ``<`` (the browser percent-encodes it); only a filter-evasion list writes it as a reference.
@@ -184,6 +188,8 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     if _is_plain(text, form):
         return text.lower(), 0
     raw = text
+    if "%a0" in text or "%A0" in text:
+        text = _LONE_A0.sub("%20", text)
     raw_breaks = lines and ("\n" in text or "\r" in text)
     markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and _has_encoded_dot(text) else 0
     if not text.isascii():
@@ -197,6 +203,8 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         markers |= found
         if decoded == text:
             break
+        if "%a0" in decoded or "%A0" in decoded:        # the byte encoded twice (``%25A0``)
+            decoded = _LONE_A0.sub("%20", decoded)
         changes += 1
         if decoded.isascii():
             text = decoded
