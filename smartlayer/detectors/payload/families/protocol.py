@@ -72,7 +72,9 @@ SIGNATURES = (
         r"\.(?:" + "|".join(re.escape(e) for e in _RESTRICTED) + r")(?:$|[;/?])|[\w)]~$|/~?\.?#\w[^/]{0,200}#$"
         r"|\.(?:php|aspx?|jsp|py|rb|pl|cgi|html?|js|json|ya?ml|xml|txt|conf)[.~_-]?(?:bak|old|orig|save|swp|copy"
         r"|backup|\d)$"
-        r"|\.(?:" + "|".join(_BACKED_UP) + r")\.(?:" + "|".join(_ARCHIVES) + r")(?:$|[;/?])", scope=frozenset((PATH,))),
+        r"|\.(?:" + "|".join(_BACKED_UP) + r")\.(?:" + "|".join(_ARCHIVES) + r")(?:$|[;/?])"
+        # an NTFS stream named on a script (``index.asp::$DATA``): IIS then sends its source instead of running it
+        r"|\w::\$(?:data|index_allocation)\b", scope=frozenset((PATH,))),
     sig("restricted_file", "protocol", 3,
         r"/\.(?:git|svn|hg|bzr|env|htaccess|htpasswd|ds_store|aws|ssh|bash_history|idea|vscode|npmrc|dockerenv"
         r"|travis\.yml|gitlab-ci\.yml|docker|kube|config|bashrc|bash_profile|profile|cshrc|tcshrc|zshrc|sh_history"
