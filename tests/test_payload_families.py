@@ -206,6 +206,7 @@ CASES = [
     ("query", 'DDE ("cmd";"/C calc";"!A0")A0', "formula_injection"),
     ("path", "/WEB-INF/web.xml", "restricted_file"),
     ("path", "/index.asp::$DATA", "restricted_extension"),
+    ("header", "Fuzz Faster U Fool v2.1.0", "scanner_user_agent"),     # ffuf's own User-Agent
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),

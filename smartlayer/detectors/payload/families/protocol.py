@@ -29,7 +29,8 @@ _SCANNERS = ("sqlmap", "nikto", "wapiti", "nmap", "nessus", "acunetix", "netspar
              "brutus", "bsqlbf", "dirb/", "ffuf", "feroxbuster", "wfuzz", "commix", "xsser", "jaascois", "pangolin",
              "sqlninja", "absinthe", "floodgate", "vega/", "webshag", "webvulnscan", "qualys", "morfeus",
              "zollard", "masscan", "httrack", "nessus", "metis", "sysscan", "n-stealth", "blackwidow", "crimscanner",
-             "cgichk", "mozilla/4.0 (compatible; msie 6.0; win32)", "struts-pwn", "interactsh", "oast.")
+             "cgichk", "mozilla/4.0 (compatible; msie 6.0; win32)", "struts-pwn", "interactsh", "oast.",
+             "fuzz faster u fool")
 _NOSQL_OPS = ("ne", "eq", "gt", "gte", "lt", "lte", "in", "nin", "regex", "where", "exists", "expr",
               "elemmatch", "not", "nor", "or", "and", "all", "size", "type", "mod", "text", "function",
               "accumulator", "lookup")
