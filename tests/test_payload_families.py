@@ -680,3 +680,12 @@ def test_a_lone_a0_byte_between_words_is_the_blank_mysql_reads(query):
 @pytest.mark.parametrize("query", ["name=Jos%E9+Nu%F1ez+%A0", "t=caf%C3%A9%C2%A0noir", "t=%E2%80%A0+dagger"])
 def test_latin1_text_and_a0_inside_utf8_stay_text(query):
     assert scan_parts(query_string=query).score == 0
+
+
+@pytest.mark.parametrize("document", [{"username": {"$ne": None}, "password": {"$ne": None}},
+                                      {"username": "admin", "password": {"$gt": ""}}, {"username": {"$regex": "^adm"}}])
+def test_an_operator_as_a_json_members_name_still_blocks(document):
+    """With members read as ``name=value``, ``{"$ne": null}`` is the line ``$ne=null``: an operator's name is the
+    member's, as it was when a key was read alone (a login bypass by NoSQL operators)."""
+    result = scan_parts(body=json.dumps(document).encode(), content_type="application/json")
+    assert "nosql_operator" in names(result) and result.score >= BLOCK

@@ -145,7 +145,7 @@ SIGNATURES = (
     sig("nosql_operator", "nosql", 3, [
         rf"\[\s?\$(?:{_OPS})\s?\]",
         rf"\{{\s?['\"]?\$(?:{_OPS})['\"]?\s?:",
-        rf"^\$(?:{_OPS})$",
+        rf"^\$(?:{_OPS})(?:=|$)",                 # a JSON member named as an operator (``{"$ne": null}``)
     ]),
     sig("nosql_js_injection", "nosql", 3, [
         r"\bthis\.\w{1,40}\.match\s?\(",
