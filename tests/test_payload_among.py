@@ -22,7 +22,9 @@ def test_fields_of_attacks_are_located_through_the_small_sets(monkeypatch):
     bound was 150; 160 since the table reads commands spelt to hide their name (154: the same text holds
     more hits, each located once); 166 since a form field's whole value is read for a scanner's appended
     test (165: the two patterns, searched alone on the five lines where their words occur, find nothing); 172
-    with the calls that hide a PHP function's name and Node.js's and Ruby's commands (171: three lines each)."""
+    with the calls that hide a PHP function's name and Node.js's and Ruby's commands (171: three lines each); 176
+    with a body field that is only an internal URL (173).  Each signature the table gains is searched alone on
+    the lines holding its atoms: the bound follows the table, what it guards is the way lines are located."""
     monkeypatch.setattr(importlib.import_module("smartlayer.detectors.payload.scan"), "_CLEAN", {})
     compiled, _ = engine_for(1, "body")
     compiled.matches("x", filtered=True)
@@ -31,7 +33,7 @@ def test_fields_of_attacks_are_located_through_the_small_sets(monkeypatch):
     text = diverse(ATTACKS, 9, 60 * 1000)
     result = scan_parts(form_fields={f"f{i}": text[i * 1000:(i + 1) * 1000] for i in range(60)})
     assert result.score >= 3 and "scan:stopped_at_block" in result.skipped
-    assert len(passes) <= 172
+    assert len(passes) <= 176
 
 
 @pytest.mark.parametrize("snippets", [ATTACKS, PROSE], ids=["attacks", "prose"])

@@ -207,6 +207,7 @@ CASES = [
     ("path", "/WEB-INF/web.xml", "restricted_file"),
     ("path", "/index.asp::$DATA", "restricted_extension"),
     ("header", "Fuzz Faster U Fool v2.1.0", "scanner_user_agent"),     # ffuf's own User-Agent
+    ("body", "url=http://127.0.0.1:2375/containers/json", "ssrf_internal_field"),
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),
@@ -349,7 +350,8 @@ def test_a_scanners_test_appended_to_a_form_field_blocks(value):
 @pytest.mark.parametrize("text", ["Thanks; ping me tomorrow", "ok, I ran ls -la and saw nothing", "dog&cat food",
                                   "Tom & Jerry", "AT&T", "pages 1 and 2", "If x and 1=1 holds, all rows match",
                                   "we had 3 or 4=enough", "Rock|Pop", "R&D;HR", "eat / sleep / repeat",
-                                  "Use timeout to wait", "see get-help in PowerShell's docs"])
+                                  "Use timeout to wait", "see get-help in PowerShell's docs",
+                                  "Serving on http://127.0.0.1:8000 (press CTRL+C to quit)"])
 def test_prose_with_separators_and_comparisons_is_no_appended_test(text):
     result = scan_parts(body=f"comment={quote(text)}".encode(), content_type=FORM)
     assert not {"shell_probe_field", "sqli_field_tautology"} & names(result) and result.score < BLOCK, result.hits
@@ -689,3 +691,11 @@ def test_an_operator_as_a_json_members_name_still_blocks(document):
     member's, as it was when a key was read alone (a login bypass by NoSQL operators)."""
     result = scan_parts(body=json.dumps(document).encode(), content_type="application/json")
     assert "nosql_operator" in names(result) and result.score >= BLOCK
+
+
+@pytest.mark.parametrize("url", ["http://169.254.169.254/latest/meta-data/", "http://localhost:6379/", "gopher://127.0.0.1:6379/_x",
+                                 "http://[::1]/", "http://2130706433/", "http://127.0.0.1.nip.io/"])
+def test_a_body_field_that_is_an_internal_url_blocks(url):
+    """A webhook, an avatar to fetch, a feed: a field whose whole value is a URL to the server's own host."""
+    assert scan_parts(body=f"webhook={quote(url, safe='')}".encode(), content_type=FORM).score >= BLOCK
+    assert scan_parts(body=json.dumps({"avatar_url": url}).encode(), content_type="application/json").score >= BLOCK

@@ -148,6 +148,15 @@ _RESIDUE = r"(?:[^\w\s%]{0,4}%\w{1,2}){1,6}[^\w\s%]{0,4}"
 _KANA_SLASHES = "\u3031\u3035\u309d\u30fc"
 _ODD_SLASHES = "\u2215\u2216\u29f5\u29f8\uff0f\uff3c\ue000-\uf8ff"
 
+#: A URL to the server's own host, its loopback or link-local network, a cloud's metadata service, or a name that
+#: resolves there (``127.0.0.1.nip.io``), however the address is written.
+_INTERNAL_URL = (
+    r"\b(?:https?|ftps?|gopher|dict|ldap|tftp|file|ws|wss)://(?:[^/@\s]{0,100}@)?\[?(?:127\.\d|0\.0\.0\.0|0:|localhost\b"
+    r"|169\.254\.|::1?\b|::ffff|\[[0:]{1,40}1?\]|\[[0:]{1,40}ffff:|\$\{\w|0x[0-9a-f]{1,8}\b|0{1,4}\d{1,3}\.|\d{8,10}(?:[/:?]|$)|metadata\b"
+    r"|metadata\.google\.internal|100\.100\.100\.200|192\.0\.0\.192|instance-data|\w{0,30}\.?nip\.io"
+    r"|\w{0,30}\.?xip\.io|localtest\.me|\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\.|0\b|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\.)"
+)
+
 SIGNATURES = (
     # ── path traversal and local file inclusion ──
     sig("traversal_sequence", "traversal", 2, [
@@ -223,12 +232,10 @@ SIGNATURES = (
     sig("rfi_include_param", "rfi", 2,
         r"(?:_path|_dir|_root|_url|root_?path|include|inc|file|page|template|module|conf|lang)\w{0,20}"
         r"(?:\]\w{0,20}\])?=\s?(?:https?|ftps?)://", scope=frozenset((PATH, QUERY))),
-    sig("ssrf_internal_host", "ssrf", 3,
-        r"\b(?:https?|ftps?|gopher|dict|ldap|tftp|file|ws|wss)://(?:[^/@\s]{0,100}@)?\[?(?:127\.\d|0\.0\.0\.0|0:|localhost\b"
-        r"|169\.254\.|::1?\b|::ffff|\[[0:]{1,40}1?\]|\[[0:]{1,40}ffff:|\$\{\w|0x[0-9a-f]{1,8}\b|0{1,4}\d{1,3}\.|\d{8,10}(?:[/:?]|$)|metadata\b"
-        r"|metadata\.google\.internal|100\.100\.100\.200|192\.0\.0\.192|instance-data|\w{0,30}\.?nip\.io"
-        r"|\w{0,30}\.?xip\.io|localtest\.me|\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\.|0\b|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\.)",
-        scope=frozenset((PATH, QUERY, HEADER))),
+    sig("ssrf_internal_host", "ssrf", 3, _INTERNAL_URL, scope=frozenset((PATH, QUERY, HEADER))),
+    # in a body, a field that is only such a URL (``url=http://127.0.0.1:2375/containers/json``, a webhook, an avatar
+    # to fetch): prose and docs name ``http://127.0.0.1:8000`` among other words
+    sig("ssrf_internal_field", "ssrf", 3, START + _INTERNAL_URL + r"\S{0,300}$", scope=frozenset((BODY,))),
     sig("ssrf_metadata_path", "ssrf", 3,
         r"\b169\.254\.169\.254\b|/latest/(?:meta-data|user-data|api/token)|/computemetadata/v1|/metadata/(?:v1|instance)"
         r"|\b(?:metadata\.google\.internal|100\.100\.100\.200)\b"),
