@@ -208,6 +208,13 @@ CASES = [
     ("path", "/index.asp::$DATA", "restricted_extension"),
     ("header", "Fuzz Faster U Fool v2.1.0", "scanner_user_agent"),     # ffuf's own User-Agent
     ("body", "url=http://127.0.0.1:2375/containers/json", "ssrf_internal_field"),
+    # commix's spellings: a file as a command's input, a quote closed before a printing command, arithmetic expansion,
+    # expr's sum, the field separator inside a form field's command
+    ("query", ";cat</etc/passwd", "shell_command"),
+    ("query", "'; echo VULN", "shell_output_probe"),
+    ("query", "echo $((3*4))", "shell_output_probe"),
+    ("query", "|expr 5 + 5", "shell_probe"),
+    ("body", ";sleep${IFS}5", "shell_ifs_field"),
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),
@@ -351,7 +358,8 @@ def test_a_scanners_test_appended_to_a_form_field_blocks(value):
                                   "Tom & Jerry", "AT&T", "pages 1 and 2", "If x and 1=1 holds, all rows match",
                                   "we had 3 or 4=enough", "Rock|Pop", "R&D;HR", "eat / sleep / repeat",
                                   "Use timeout to wait", "see get-help in PowerShell's docs",
-                                  "Serving on http://127.0.0.1:8000 (press CTRL+C to quit)"])
+                                  "Serving on http://127.0.0.1:8000 (press CTRL+C to quit)", "It said 'hello'; echo that",
+                                  "cat < dog? no", "words=\"a${IFS}b\""])
 def test_prose_with_separators_and_comparisons_is_no_appended_test(text):
     result = scan_parts(body=f"comment={quote(text)}".encode(), content_type=FORM)
     assert not {"shell_probe_field", "sqli_field_tautology"} & names(result) and result.score < BLOCK, result.hits

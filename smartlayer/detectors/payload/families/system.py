@@ -20,8 +20,9 @@ _SENT_SEP = r"(?:[;|&`\n]|\$\()\s?"
 #: Commands that after a separator (or alone at the start of a value) mean an attack.
 _SHELL_STRONG = {
     "rm": r"\s-[a-z]{0,4}[rf]",
-    "cat": r"\s(?:-[a-z]{1,4}\s)?(?:[/~]|\.\./|\$)",
-    "head": r"\s(?:-[a-z0-9]{1,4}\s)?[/~]", "tail": r"\s(?:-[a-z0-9]{1,4}\s)?[/~]",
+    # (``cat</etc/passwd``: the file given as the command's input, no space needed)
+    "cat": r"(?:\s(?:-[a-z]{1,4}\s)?|\s?<\s?)(?:[/~]|\.\./|\$)",
+    "head": r"(?:\s(?:-[a-z0-9]{1,4}\s)?|\s?<\s?)[/~]", "tail": r"(?:\s(?:-[a-z0-9]{1,4}\s)?|\s?<\s?)[/~]",
     "more": r"\s[/~]", "less": r"\s[/~]", "nl": r"\s[/~]", "tac": r"\s[/~]",
     # options, some with an argument (``curl -o /tmp/a http://…``), then the address
     "wget": r"\s(?:-\S{1,20}\s(?:[/~.$]\S{0,100}\s)?){0,4}(?:[a-z]{3,5}://|[\w-]{1,63}\.[\w-]{2,}|\d{1,3}\.\d)",
@@ -49,6 +50,8 @@ _SHELL_PROBES = (
     "tasklist", "uptime", r"cat\s\S",
     # a delay or a help text: how a prober tells that Windows' shell or PowerShell ran its input
     r"timeout\s/t\s\d{1,5}", r"start-sleep\s(?:-s(?:econds)?\s)?\d{1,5}", "get-help",
+    # a sum the prober looks for in the page, as commix writes it
+    r"expr\s\d{1,6}\s[-+*/]\s\d{1,6}",
     r"dir\s?/\w", r"nc\s-\w", "ver", "dir", "sysinfo", r"netsh\s\w{1,20}\s\w{1,20}", r"netstat(?:\s-[a-z]{1,5})?", r"ipconfig\s/\w{1,10}",
 )
 #: Commands that are also English words: probes at paranoia 2.
@@ -271,8 +274,18 @@ SIGNATURES = (
     # in a body, a field that is only a value and a probe after a separator (``ana;ls -la``, ``|dir``, ``x&&whoami``):
     # a scanner's probe appended to a form's own value; prose has a space before a separator, or more after the command
     sig("shell_probe_field", "shell", 3,
-        START + r"[\w.@+-]{0,64}['\"]?[&|]?" + _SEP + "(?:" + "|".join(_SHELL_PROBES) + r")[\s;|&`)'\"#]{0,4}$",
+        START + r"[\w.@+-]{0,64}['\")]{0,2}[&|]?" + _SEP + "(?:" + "|".join(_SHELL_PROBES) + r")[\s;|&`)'\"#]{0,4}$",
         scope=frozenset((BODY,))),
+    # a short value that closes a quoted string and runs a command that prints (``'; echo VULN``, ``"; expr 5 + 5``), or a
+    # sum in the shell's arithmetic expansion (``echo $((3*4))``): what command-injection tools look for in the page
+    sig("shell_output_probe", "shell", 3, [
+        r"['\"`]\s?(?:;|\|\|?|&&?)\s?(?:echo|printf|expr|print|timeout|sleep)\s",
+        r"\$\(\(\s?\d{1,6}\s?[-+*/%]\s?\d{1,6}\s?\)\)",
+    ], scope=VALUES),
+    # in a body, a whole field that starts a command whose spaces are the field separator (``;sleep${IFS}5``); a script
+    # pasted into a comment may join words with it, but not as a field that opens with a separator
+    sig("shell_ifs_field", "shell", 3,
+        START + r"[\w.@+-]{0,64}['\")]{0,2}[&|]?" + _SEP + r"[a-z]{1,12}\$\{?ifs\}?\S{0,100}$", scope=frozenset((BODY,))),
     sig("shell_probe_word", "shell", 1, rf"{_SEP}(?:{'|'.join(_SHELL_WORDS)})(?:$|[\s;|&`)'\"#<>])", paranoia=2),
     sig("shell_substitution", "shell", 2, [
         rf"\$\(\s?(?:{_SUBSTITUTION_COMMANDS})\b",
