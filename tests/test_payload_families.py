@@ -215,6 +215,9 @@ CASES = [
     ("query", "echo $((3*4))", "shell_output_probe"),
     ("query", "|expr 5 + 5", "shell_probe"),
     ("body", ";sleep${IFS}5", "shell_ifs_field"),
+    # a JSON Web Token whose header asks for no signature (``{"alg":"none"}``, ``{"typ":"JWT","alg":"None"}``)
+    ("query", "token=eyJhbGciOiJub25lIn0.eyJ1c2VyIjoiYWRtaW4ifQ.", "jwt_unsigned"),
+    ("header", "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJOb25lIn0.eyJzdWIiOiIxIn0.", "jwt_unsigned"),
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),
@@ -707,3 +710,9 @@ def test_a_body_field_that_is_an_internal_url_blocks(url):
     """A webhook, an avatar to fetch, a feed: a field whose whole value is a URL to the server's own host."""
     assert scan_parts(body=f"webhook={quote(url, safe='')}".encode(), content_type=FORM).score >= BLOCK
     assert scan_parts(body=json.dumps({"avatar_url": url}).encode(), content_type="application/json").score >= BLOCK
+
+
+@pytest.mark.parametrize("token", ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
+                                   "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"])
+def test_a_signed_token_is_no_unsigned_one(token):
+    assert scan_parts(query_string=f"token={token}", cookies={"jwt": token}).score == 0

@@ -6,6 +6,7 @@ User-Agent is a scanner, in a search box a reader.  Their ``scope`` says so.
 """
 from __future__ import annotations
 
+import base64
 import re
 
 from ..sigbase import HEADER, PATH, QUERY, START, VALUES, sig, words
@@ -31,6 +32,20 @@ _SCANNERS = ("sqlmap", "nikto", "wapiti", "nmap", "nessus", "acunetix", "netspar
              "zollard", "masscan", "httrack", "nessus", "metis", "sysscan", "n-stealth", "blackwidow", "crimscanner",
              "cgichk", "mozilla/4.0 (compatible; msie 6.0; win32)", "struts-pwn", "interactsh", "oast.",
              "fuzz faster u fool")
+
+
+def _unsigned_jwt_heads() -> list[str]:
+    """The base64url a JSON Web Token's header opens with when it names no signature algorithm (``{"alg":"none"``,
+    also ``None``, ``NONE``, ``nOnE`` and after ``"typ":"JWT"``, with and without spaces), lower-cased as the scan
+    reads text: only the characters the header's own bytes decide."""
+    heads = set()
+    for none in ("none", "None", "NONE", "nOnE"):
+        for head in ('{"alg":"%s"', '{"alg": "%s"', '{"typ":"JWT","alg":"%s"', '{"typ": "JWT", "alg": "%s"'):
+            text = head % none
+            heads.add(base64.urlsafe_b64encode(text.encode()).decode()[:len(text) * 8 // 6].lower())
+    return sorted(heads)
+
+
 _NOSQL_OPS = ("ne", "eq", "gt", "gte", "lt", "lte", "in", "nin", "regex", "where", "exists", "expr",
               "elemmatch", "not", "nor", "or", "and", "all", "size", "type", "mod", "text", "function",
               "accumulator", "lookup")
@@ -66,6 +81,8 @@ SIGNATURES = (
         r"\bset-cookie\s?:\s?\w{1,60}=",
         r"\.cookie\b.{0,60};\W{0,3}(?:expires|domain|path)\W{0,3}=",
     ]),
+    # a token that asks to be taken unsigned: a verifier that honours ``alg: none`` accepts any claims the client writes
+    sig("jwt_unsigned", "session", 3, r"\b(?:" + "|".join(_unsigned_jwt_heads()) + r")"),
     sig("session_id_in_url", "session", 1, r"[;?&]?\b(?:jsessionid|phpsessid|aspsessionid\w{0,10}|sessionid|sid)=\w{8,}",
         paranoia=2, scope=frozenset((PATH,))),
     # ── protocol anomalies (the path) ──
