@@ -122,6 +122,33 @@ def test_a_binary_body_is_never_read(rf):
     assert request.body == b"\x89PNG<script>"
 
 
+XXE = b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><r>&x;</r>'
+
+
+@pytest.mark.parametrize("data", [XXE, b"  \n" + XXE, b"\xef\xbb\xbf" + XXE, XXE.decode().encode("utf-16"),
+                                  b'{"q": "1 union select password from users"}'])
+def test_xml_or_json_declared_as_bytes_is_read_as_what_it_is(rf, data):
+    """``application/octet-stream`` names no format, and a service that parses what it is sent reads XML or JSON
+    declared so: a body that opens as one is scanned (an XXE declared as bytes scored 0), and the view gets it whole."""
+    stream = CountingStream(data)
+    request = rf.generic("POST", "/x/", CONTENT_TYPE="application/octet-stream", CONTENT_LENGTH=str(len(data)),
+                         **{"wsgi.input": stream})
+    result = scan_request(request)
+    assert result.score >= 3 and "body:binary" not in result.skipped, result.hits
+    assert request.body == data
+
+
+@pytest.mark.parametrize("data", [b"\x89PNG\r\n\x1a\n" + b"<script>" * 50, b"%PDF-1.7 <script>", b"PK\x03\x04<!DOCTYPE"])
+def test_a_file_declared_as_bytes_is_read_no_further_than_its_magic(rf, data):
+    stream = CountingStream(data)
+    request = rf.generic("POST", "/x/", CONTENT_TYPE="application/octet-stream", CONTENT_LENGTH=str(len(data)),
+                         **{"wsgi.input": stream})
+    result = scan_request(request)
+    assert result.skipped == ["body:binary"] and result.score == 0
+    assert stream.tell() <= 16 and stream.reads <= 1         # the sniff's 16 bytes, handed back to the view
+    assert request.body == data
+
+
 # ── only a prefix is read ──────────────────────────────────────────────────
 
 def test_a_body_beyond_the_limit_is_scanned_up_to_it_and_reaches_the_view_whole(browser, sl):

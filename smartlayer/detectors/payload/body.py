@@ -38,7 +38,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.http import parse_header_parameters
 
-__all__ = ["BINARY_PREFIXES", "BINARY_TYPES", "Body", "Replay", "scannable_body"]
+__all__ = ["BINARY_PREFIXES", "BINARY_TYPES", "UNDECLARED", "Body", "Replay", "scannable_body", "textual_octets"]
 
 #: Methods whose body has no meaning: never read, whatever Content-Length says.
 NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
@@ -49,6 +49,11 @@ BINARY_TYPES = frozenset({
     "application/wasm", "application/vnd.ms-excel",
 })
 BINARY_PREFIXES = ("image/", "audio/", "video/", "font/")
+#: The one binary type that names no format: a client that declares nothing better.  Its body is read as text when
+#: it opens as a document a parser takes whatever the header says (:func:`textual_octets`).
+UNDECLARED = "application/octet-stream"
+#: How many bytes :func:`textual_octets` needs to decide.
+SNIFF_BYTES = 16
 #: Django's own rule for a multipart boundary.
 _BOUNDARY = re.compile(r"[ -~]{0,200}[!-~]")
 
@@ -134,6 +139,16 @@ def _seekable(stream: Any) -> bool:
         return bool(stream.seekable())
     except (AttributeError, OSError, ValueError):
         return False
+
+
+def textual_octets(head: bytes) -> bool:
+    """Whether a body sent as ``application/octet-stream`` opens as XML or JSON (``<?xml``, ``<!DOCTYPE``, ``{``, ``[``,
+    after blanks or a byte-order mark, or XML in UTF-16/32): a service that parses what it is sent reads it so, and an
+    XXE or an injection declared as bytes went unread.  Files (PNG, PDF, ZIP, gzip …) open with their own magic."""
+    if _xml_encoding(head) is not None:
+        return True
+    text = head[3:] if head.startswith(codecs.BOM_UTF8) else head
+    return text.lstrip(b" \t\r\n")[:1] in (b"<", b"{", b"[")
 
 
 def _peek(request: Any, size: int) -> bytes | None:
@@ -293,8 +308,10 @@ def scannable_body(request: Any, max_bytes: int) -> Body:
         return body
     media, params = media_type(str(meta.get("CONTENT_TYPE", "") or ""))
     if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
-        body.skipped.append("body:binary")
-        return body
+        head = _peek(request, SNIFF_BYTES) if media == UNDECLARED and length else None
+        if head is None or not textual_octets(head):
+            body.skipped.append("body:binary")
+            return body
     buffered = hasattr(request, "_body") or _seekable(getattr(request, "_stream", None))
     if length == 0 and not buffered:
         # nothing declared: WSGI hands out nothing (a chunked body's length is unknown)
