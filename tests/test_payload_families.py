@@ -218,6 +218,11 @@ CASES = [
     # a JSON Web Token whose header asks for no signature (``{"alg":"none"}``, ``{"typ":"JWT","alg":"None"}``)
     ("query", "token=eyJhbGciOiJub25lIn0.eyJ1c2VyIjoiYWRtaW4ifQ.", "jwt_unsigned"),
     ("header", "Bearer eyJ0eXAiOiJKV1QiLCJhbGciOiJOb25lIn0.eyJzdWIiOiIxIn0.", "jwt_unsigned"),
+    # a base64 pickle importing a command's module, by protocol 0, 2 and 4 (``pickle.dumps`` of an object whose
+    # ``__reduce__`` returns ``os.system``)
+    ("query", "session=Y3Bvc2l4CnN5c3RlbQpwMAooVmlkCnAxCnRwMgpS", "python_pickle_base64"),
+    ("query", "session=gAJjcG9zaXgKc3lzdGVtCnEAWAIAAABpZHEBhXEC", "python_pickle_base64"),
+    ("header", "gASVHQAAAAAAAACMBXBvc2l4lIwGc3lzdGVtlJOUjAJpZJSFlFKULg==", "python_pickle_base64"),
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),
@@ -716,3 +721,12 @@ def test_a_body_field_that_is_an_internal_url_blocks(url):
                                    "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl"])
 def test_a_signed_token_is_no_unsigned_one(token):
     assert scan_parts(query_string=f"token={token}", cookies={"jwt": token}).score == 0
+
+
+def test_a_pickle_of_plain_data_is_no_pickled_command():
+    import base64
+    import pickle
+
+    for protocol in range(6):
+        token = base64.b64encode(pickle.dumps({"cart": [1, 2], "user": "ana"}, protocol=protocol)).decode()
+        assert scan_parts(cookies={"sessionid": token}).score == 0, protocol

@@ -7,10 +7,32 @@ object stream's header, are not.
 """
 from __future__ import annotations
 
+import base64
+
 from ..sigbase import VALUES, sig
 
 #: Two quoted strings joined by PHP's concatenation, the quotes of either kind, with or without spaces.
 _JOIN = "(?:" + "|".join(f"{a}{gap}\\.{gap}{b}" for a in "'\"" for b in "'\"" for gap in ("", " ")) + ")"
+
+#: Modules whose callables a pickle imports to run a command.
+_PICKLED_MODULES = (b"os", b"posix", b"nt", b"subprocess", b"builtins", b"__builtin__", b"commands", b"pty", b"socket")
+
+
+def _pickle_heads() -> list[str]:
+    """How a pickle that imports from one of :data:`_PICKLED_MODULES` opens in base64, lower-cased as the scan reads
+    text: protocols 0, 2 and 3 name the module at once (``cposix`` → ``Y3Bvc2l4``, ``\\x80\\x02cposix`` →
+    ``gAJjcG9zaXgK``); 4 and 5 open with a frame of eight length bytes, six of them zero for any pickle a cookie can
+    hold (``gASV…AAAA``), then the module's name (``\\x8c\\x05posix`` → ``AACMBXBvc2l4``).  Only the characters the
+    bytes decide are kept."""
+    heads = []
+    for module in _PICKLED_MODULES:
+        for opening in (b"c", b"\x80\x02c", b"\x80\x03c"):
+            data = opening + module + b"\n"
+            heads.append(base64.b64encode(data).decode()[:len(data) * 8 // 6].lower())
+        framed = b"\x00\x00\x8c" + bytes((len(module),)) + module
+        heads.append(r"ga[sw]v[\w+/-]{4}aaaa" + base64.b64encode(framed).decode()[:len(framed) * 8 // 6].lower())
+    return heads
+
 
 SIGNATURES = (
     # ── PHP ──
@@ -123,6 +145,9 @@ SIGNATURES = (
     # as ysoserial.net writes them) opens every stream with the same header record, 00 01 00 00 00 FF FF FF FF:
     # in base64 ``AAEAAAD/////``, in hex ``0001000000ffffffff``; no text or token starts that way by chance
     sig("dotnet_serialised_object", "deserialisation", 3, [r"\baaeaaad/////", r"\b0001000000ffffffff0[01]"]),
+    # a Python pickle in base64 that imports a module to run something (a session or cache cookie a site unpickles:
+    # Django's PickleSerializer before 4.1), whatever protocol wrote it
+    sig("python_pickle_base64", "deserialisation", 3, r"\b(?:" + "|".join(_pickle_heads()) + r")"),
     # in a short value, Python that runs a command: what an ``eval`` of a parameter would execute (a command, so
     # the shell family's, placed here beside the pickle that calls the same functions)
     sig("python_command_call", "shell", 2,
