@@ -223,6 +223,8 @@ CASES = [
     ("query", "session=Y3Bvc2l4CnN5c3RlbQpwMAooVmlkCnAxCnRwMgpS", "python_pickle_base64"),
     ("query", "session=gAJjcG9zaXgKc3lzdGVtCnEAWAIAAABpZHEBhXEC", "python_pickle_base64"),
     ("header", "gASVHQAAAAAAAACMBXBvc2l4lIwGc3lzdGVtlJOUjAJpZJSFlFKULg==", "python_pickle_base64"),
+    # a PHP object in base64, as a cookie carries it (``O:24:"GuzzleHttp\Psr7\FnStream":…``)
+    ("query", "data=TzoyNDoiR3V6emxlSHR0cFxQc3I3XEZuU3RyZWFtIjoxOnt9", "php_serialised_object"),
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),

@@ -80,6 +80,9 @@ SIGNATURES = (
     sig("php_serialised_object", "php", 3, [
         r"\b[oc]:\d{1,5}:\"[\w\\]{1,100}\":\d{1,5}:\{",
         r"(?:^|[;{=])a:\d{1,5}:\{(?:[isbd]:|n;|[isbd]:\d{0,10}[:;])",
+        # the same object in base64, as a cookie carries it: ``O:8:"`` → ``Tzo4OiJ``, ``O:24:"`` → ``TzoyNDoi`` (a class
+        # name of one or two digits' length; the characters its digits decide are left open)
+        r"\btzo[a-z0-9+/]oij|\btzo[a-z0-9+/]{3}oi",
     ]),
     sig("php_function_call", "php", 2,
         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|phpinfo|assert|unserialize|file_get_contents)\s?\(",
