@@ -225,6 +225,7 @@ CASES = [
     ("header", "gASVHQAAAAAAAACMBXBvc2l4lIwGc3lzdGVtlJOUjAJpZJSFlFKULg==", "python_pickle_base64"),
     # a PHP object in base64, as a cookie carries it (``O:24:"GuzzleHttp\Psr7\FnStream":…``)
     ("query", "data=TzoyNDoiR3V6emxlSHR0cFxQc3I3XEZuU3RyZWFtIjoxOnt9", "php_serialised_object"),
+    ("path", "/api/users/1 AND 1=1", "sqli_path_numeric_suffix"),
     ("path", "/static/..;/META-INF/MANIFEST.MF", "restricted_file"),
     ("query", "http://017700000001/", "url_obfuscated_host"),
     ("query", "%2e%2e%2fsecret", "encoded_dot"),

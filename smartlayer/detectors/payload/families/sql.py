@@ -7,7 +7,7 @@ alone is ordinary English ("O'Reilly", "select the best", "drop leaf table").
 """
 from __future__ import annotations
 
-from ..sigbase import BODY, QUERY, START, VALUES, sig, words
+from ..sigbase import BODY, PATH, QUERY, START, VALUES, sig, words
 
 #: A quote closing a string literal, then a boolean connector (``' or``, ``")||``).
 _QUOTE_CLOSE = r"""['"`](?:\s?\)){0,5}\s?"""
@@ -180,6 +180,9 @@ SIGNATURES = (
     sig("sqli_numeric_suffix", "sqli", 2,
         START + r"-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|procedure|&&|\|\|)\s",
         scope=VALUES),
+    # the same at a path segment's start, where a REST route takes the number (``/api/users/1 AND 1=1``)
+    sig("sqli_path_numeric_suffix", "sqli", 2,
+        r"/-?\d{1,20}['\")]{0,3}\s(?:or|and|xor|having|rlike|procedure|&&|\|\|)\s", scope=frozenset((PATH,))),
     # sqlmap's first, heuristic probe: the value followed by a run of quotes, brackets, commas and dots with
     # both kinds of quote (``1,)).)(('"``), to see which of them breaks the query
     sig("sqli_syntax_probe", "sqli", 3, [
