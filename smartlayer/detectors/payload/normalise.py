@@ -188,8 +188,6 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     if _is_plain(text, form):
         return text.lower(), 0
     raw = text
-    if "%a0" in text or "%A0" in text:
-        text = _LONE_A0.sub("%20", text)
     raw_breaks = lines and ("\n" in text or "\r" in text)
     markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and _has_encoded_dot(text) else 0
     if not text.isascii():
@@ -200,11 +198,11 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
     changes = 0
     for round_ in range(_MAX_DECODE_ROUNDS):
         decoded, found = _decode_once(text, plus=form and round_ == 0, json_text=json_text)
+        if "\ufffd" in decoded and ("%a0" in text or "%A0" in text):     # (sent as such, or ``%25A0`` a round ago)
+            decoded, found = _decode_once(_LONE_A0.sub("%20", text), plus=form and round_ == 0, json_text=json_text)
         markers |= found
         if decoded == text:
             break
-        if "%a0" in decoded or "%A0" in decoded:        # the byte encoded twice (``%25A0``)
-            decoded = _LONE_A0.sub("%20", decoded)
         changes += 1
         if decoded.isascii():
             text = decoded
