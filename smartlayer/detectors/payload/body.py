@@ -38,7 +38,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.http import parse_header_parameters
 
-__all__ = ["BINARY_PREFIXES", "BINARY_TYPES", "UNDECLARED", "Body", "Replay", "scannable_body", "textual_octets"]
+__all__ = ["BINARY_PREFIXES", "BINARY_TYPES", "SNIFF_BYTES", "UNDECLARED", "Body", "Replay", "scannable_body",
+           "textual_octets"]
 
 #: Methods whose body has no meaning: never read, whatever Content-Length says.
 NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})

@@ -41,6 +41,10 @@ def parse_content_type(content_type: str) -> tuple[str, str]:
     return media.strip().lower(), charset
 
 
+#: The JSON spelling of the scalars Python spells otherwise (a number reads the same either way).
+_JSON_WORDS = {None: "null", True: "true", False: "false"}
+
+
 def json_strings(text: str) -> list[str] | None:
     """The texts of a JSON document, one a line, or None if it is not JSON.
 
@@ -66,8 +70,8 @@ def json_strings(text: str) -> list[str] | None:
                 elif isinstance(value, (dict, list)):
                     strings.append(key)
                     stack.append(value)
-                else:
-                    strings.append(f"{key}={json.dumps(value)}")
+                else:               # a number, or true, false, null as JSON spells them
+                    strings.append(f"{key}={_JSON_WORDS[value] if value is None or value.__class__ is bool else value}")
         elif isinstance(item, list):
             stack.extend(reversed(item))
     return strings

@@ -9,6 +9,7 @@ stdlib fallback stays linear too.
 """
 from __future__ import annotations
 
+import base64
 import functools
 import re
 from collections.abc import Iterable
@@ -96,3 +97,10 @@ def words(items: Iterable[str], tail: str = "") -> list[str]:
 def one_of(items: Iterable[str]) -> str:
     """A non-capturing group of escaped literals."""
     return "(?:" + "|".join(re.escape(i) for i in items) + ")"
+
+
+def base64_opening(data: bytes, *, urlsafe: bool = False) -> str:
+    """The base64 characters that ``data`` alone decides when it opens an encoded stream, lower-cased as the scan
+    reads text (a header's or a file's fixed first bytes, whatever follows them)."""
+    encoded = (base64.urlsafe_b64encode if urlsafe else base64.b64encode)(data).decode()
+    return encoded[:len(data) * 8 // 6].lower()

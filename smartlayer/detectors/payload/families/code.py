@@ -7,9 +7,7 @@ object stream's header, are not.
 """
 from __future__ import annotations
 
-import base64
-
-from ..sigbase import VALUES, sig
+from ..sigbase import VALUES, base64_opening, sig
 
 #: Two quoted strings joined by PHP's concatenation, the quotes of either kind, with or without spaces.
 _JOIN = "(?:" + "|".join(f"{a}{gap}\\.{gap}{b}" for a in "'\"" for b in "'\"" for gap in ("", " ")) + ")"
@@ -26,11 +24,8 @@ def _pickle_heads() -> list[str]:
     bytes decide are kept."""
     heads = []
     for module in _PICKLED_MODULES:
-        for opening in (b"c", b"\x80\x02c", b"\x80\x03c"):
-            data = opening + module + b"\n"
-            heads.append(base64.b64encode(data).decode()[:len(data) * 8 // 6].lower())
-        framed = b"\x00\x00\x8c" + bytes((len(module),)) + module
-        heads.append(r"ga[sw]v[\w+/-]{4}aaaa" + base64.b64encode(framed).decode()[:len(framed) * 8 // 6].lower())
+        heads += [base64_opening(opening + module + b"\n") for opening in (b"c", b"\x80\x02c", b"\x80\x03c")]
+        heads.append(r"ga[sw]v[\w+/-]{4}aaaa" + base64_opening(b"\x00\x00\x8c" + bytes((len(module),)) + module))
     return heads
 
 

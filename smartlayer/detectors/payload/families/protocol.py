@@ -6,10 +6,9 @@ User-Agent is a scanner, in a search box a reader.  Their ``scope`` says so.
 """
 from __future__ import annotations
 
-import base64
 import re
 
-from ..sigbase import HEADER, PATH, QUERY, START, VALUES, sig, words
+from ..sigbase import HEADER, PATH, QUERY, START, VALUES, base64_opening, sig, words
 
 #: Extensions of files no site should serve: backups, sources, configuration, databases.
 _RESTRICTED = ("bak", "old", "orig", "inc", "swp", "swo", "save", "sav", "backup", "bkp", "bk", "tmp", "temp",
@@ -41,8 +40,7 @@ def _unsigned_jwt_heads() -> list[str]:
     heads = set()
     for none in ("none", "None", "NONE", "nOnE"):
         for head in ('{"alg":"%s"', '{"alg": "%s"', '{"typ":"JWT","alg":"%s"', '{"typ": "JWT", "alg": "%s"'):
-            text = head % none
-            heads.add(base64.urlsafe_b64encode(text.encode()).decode()[:len(text) * 8 // 6].lower())
+            heads.add(base64_opening((head % none).encode(), urlsafe=True))
     return sorted(heads)
 
 

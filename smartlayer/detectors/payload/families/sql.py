@@ -95,8 +95,8 @@ SIGNATURES = (
     sig("sqli_field_comment_end", "sqli", 3, START + r"""[\w.@+-]{1,64}['"`]\)?\s?(?:--|#|/\*)\s?[-+]?$""",
         scope=frozenset((BODY,))),
     # likewise a field that is only a value, a connector and a comparison of numbers (``1 AND 1=1``, ``ana OR 2>1--``,
-    # the value left out: ``or 1=1``):
-    # a scanner's boolean test appended to a form's own value; prose that compares numbers has more words around it
+    # or the test alone, ``or 1=1``): a scanner's boolean test appended to a form's own value; prose that compares
+    # numbers has more words around it
     sig("sqli_field_tautology", "sqli", 3,
         START + r"""(?:[\w.@+-]{1,64}['")]{0,3} )?(?:or|and|xor|&&|\|\|) (?:not )?-?\d{1,20} ?(?:=|<>|!=|<|>) ?-?\d{1,20}"""
         r""" ?(?:--|#|/\*)? ?[-+]?$""", scope=frozenset((BODY,))),

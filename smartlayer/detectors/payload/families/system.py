@@ -2,8 +2,9 @@
 
 A file path is ordinary text; climbing out of a directory (``../``) towards a
 system file, a URL whose scheme only an attacker asks a server to fetch
-(``gopher:``, ``jar:``, ``php://filter``), a command after a shell separator, are not.  Code for an interpreter (PHP, Java, Node.js, serialised
-objects) is in :mod:`.code`.
+(``gopher:``, ``jar:``, ``php://filter``), a command after a shell separator,
+are not.  Code for an interpreter (PHP, Java, Node.js, serialised objects) is in
+:mod:`.code`.
 """
 from __future__ import annotations
 
@@ -92,6 +93,9 @@ _PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>\\])"
               r"|netsh\s\w{1,20}\s\w{1,20}(?:\s\w{1,20}){0,4}|net\suser|cat\s/\S{1,100}|echo\s\S{1,40}\s?\|\s?\w{1,20}|netstat(?:\s-[a-z]{1,5})?"
               r"|ipconfig(?:\s/\w{1,10})?)['\"`]{0,2}$",
               rf"(?:{_SEP}|{START})reg(?:\.exe)?\s(?:add|delete|query|save|export|import)\s['\"]?hk"]
+#: A body field's start, the form's own value (a word, an address), perhaps a quote or a bracket closing it, then
+#: a shell separator: where a scanner appends its command to what the field held.
+_FIELD_SEP = START + r"[\w.@+-]{0,64}['\")]{0,2}[&|]?" + _SEP
 _STRONG = "|".join(re.escape(head) + f"(?:{rest})" for head, rest in _SHELL_STRONG.items())
 _PROBES = "|".join(_SHELL_PROBES)
 
@@ -276,7 +280,7 @@ SIGNATURES = (
     # in a body, a field that is only a value and a probe after a separator (``ana;ls -la``, ``|dir``, ``x&&whoami``):
     # a scanner's probe appended to a form's own value; prose has a space before a separator, or more after the command
     sig("shell_probe_field", "shell", 3,
-        START + r"[\w.@+-]{0,64}['\")]{0,2}[&|]?" + _SEP + "(?:" + "|".join(_SHELL_PROBES) + r")[\s;|&`)'\"#]{0,4}$",
+        _FIELD_SEP + "(?:" + "|".join(_SHELL_PROBES) + r")[\s;|&`)'\"#]{0,4}$",
         scope=frozenset((BODY,))),
     # a short value that closes a quoted string and runs a command that prints (``'; echo VULN``, ``"; expr 5 + 5``), or a
     # sum in the shell's arithmetic expansion (``echo $((3*4))``): what command-injection tools look for in the page
@@ -287,7 +291,7 @@ SIGNATURES = (
     # in a body, a whole field that starts a command whose spaces are the field separator (``;sleep${IFS}5``); a script
     # pasted into a comment may join words with it, but not as a field that opens with a separator
     sig("shell_ifs_field", "shell", 3,
-        START + r"[\w.@+-]{0,64}['\")]{0,2}[&|]?" + _SEP + r"[a-z]{1,12}\$\{?ifs\}?\S{0,99}$", scope=frozenset((BODY,))),
+        _FIELD_SEP + r"[a-z]{1,12}\$\{?ifs\}?\S{0,99}$", scope=frozenset((BODY,))),
     sig("shell_probe_word", "shell", 1, rf"{_SEP}(?:{'|'.join(_SHELL_WORDS)})(?:$|[\s;|&`)'\"#<>])", paranoia=2),
     sig("shell_substitution", "shell", 2, [
         rf"\$\(\s?(?:{_SUBSTITUTION_COMMANDS})\b",
