@@ -10,11 +10,22 @@ import pytest
 from smartlayer.detectors.payload import SIGNATURES, scan_parts, scan_request, scan_text
 
 BLOCK = 3
+FORM = "application/x-www-form-urlencoded"
 FIXTURES = Path(__file__).parent / "fixtures" / "scanner_probes.json"
 
 
 def names(result) -> set[str]:
     return {hit.split("@", 1)[0] for hit in result.hits}
+
+
+def scan_json(document) -> object:
+    """``document`` posted as a JSON body."""
+    return scan_parts(body=json.dumps(document).encode(), content_type="application/json")
+
+
+def scan_login(password: str) -> object:
+    """A login form posting ``password``, as a browser encodes it."""
+    return scan_parts(body=f"login=ana&pwd={quote(password, safe='')}&remember=on".encode(), content_type=FORM)
 
 
 def scan_at(where: str, text: str):
@@ -349,11 +360,9 @@ def test_a_login_field_commented_out_is_blocked_in_a_form_or_json(body):
 
 @pytest.mark.parametrize("text", ['he said "no" -- then left', "It's great'--", "rock'n'roll#"])
 def test_a_quote_and_a_dash_in_prose_is_no_field_commented_out(text):
-    result = scan_parts(body=f"comment={quote(text)}".encode(), content_type="application/x-www-form-urlencoded")
+    result = scan_parts(body=f"comment={quote(text)}".encode(), content_type=FORM)
     assert "sqli_field_comment_end" not in names(result) and result.score < BLOCK
 
-
-FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.mark.parametrize("value", ["ana;ls -la", "|dir", "&ping -n 5 127.0.0.1&", "ana&&whoami", "x|id", '";sleep 5;"',
@@ -361,8 +370,7 @@ FORM = "application/x-www-form-urlencoded"
 def test_a_scanners_test_appended_to_a_form_field_blocks(value):
     result = scan_parts(body=f"login=ana&nombre={quote(value)}&B1=Registrar".encode(), content_type=FORM)
     assert result.score >= BLOCK, result.hits
-    json_body = json.dumps({"nombre": value}).encode()
-    assert scan_parts(body=json_body, content_type="application/json").score >= BLOCK
+    assert scan_json({"nombre": value}).score >= BLOCK
 
 
 @pytest.mark.parametrize("text", ["Thanks; ping me tomorrow", "ok, I ran ls -la and saw nothing", "dog&cat food",
@@ -392,7 +400,7 @@ def test_code_that_prints_its_own_data_is_no_probe(text):
 def test_the_field_separator_as_a_space_blocks_in_a_value_not_in_a_pasted_script():
     assert "shell_ifs_spacing" in names(scan_parts(headers={"User-Agent": "x;cat${IFS}/etc/passwd"}))
     script = 'words="configure${IFS}build${IFS}test"'
-    result = scan_parts(body=f"snippet={quote(script)}".encode(), content_type="application/x-www-form-urlencoded")
+    result = scan_parts(body=f"snippet={quote(script)}".encode(), content_type=FORM)
     assert "shell_ifs_spacing" not in names(result) and result.score < BLOCK
 
 
@@ -412,7 +420,7 @@ def test_a_scanner_name_counts_in_headers_only():
 
 def test_a_decoded_line_break_is_a_header_only_outside_the_body():
     body = b"comment=Dear+team%2C%0D%0AThanks%3A+all"
-    assert scan_parts(body=body, content_type="application/x-www-form-urlencoded").score == 0
+    assert scan_parts(body=body, content_type=FORM).score == 0
     assert "crlf_header_injection" in names(scan_parts(query_string="next=%2F%0D%0ALocation:%20http://evil"))
 
 
@@ -454,7 +462,7 @@ BENIGN = [
 def test_benign_text_is_not_blocked(text):
     assert scan_text(text).score < BLOCK
     assert scan_parts(body=f"comment={quote(text)}".encode(),
-                      content_type="application/x-www-form-urlencoded").score < BLOCK
+                      content_type=FORM).score < BLOCK
 
 
 # ── scanners' characteristic probes, blocked from the first request ────────
@@ -534,11 +542,11 @@ def test_a_form_of_many_attacking_fields_is_rescanned_once_per_location(monkeypa
 
     monkeypatch.setattr(payload._Scan, "match", counting)
     body = "&".join(f"f{i}=%27+or+1%3D1--" for i in range(2000)).encode()
-    result = scan_parts(body=body, content_type="application/x-www-form-urlencoded")
+    result = scan_parts(body=body, content_type=FORM)
     assert result.score >= BLOCK and len(calls) <= 2
     calls.clear()
     few = "&".join(f"f{i}=%27+or+1%3D1--" for i in range(3)).encode()
-    assert scan_parts(body=few, content_type="application/x-www-form-urlencoded").score >= BLOCK
+    assert scan_parts(body=few, content_type=FORM).score >= BLOCK
     assert len(calls) == 3                         # a few fields: each alone, as before
 
 
@@ -624,7 +632,7 @@ def test_an_orm_lookup_on_a_secret_in_a_parameter_name_is_blocked(rf):
     """``?user__password__startswith=pbkdf2``: a view that passes ``request.GET`` (or a JSON body) to
     ``filter(**…)`` leaks the hash a character at a time. The admin's own filters and a search for the text pass."""
     for request in (rf.get("/users/", QUERY_STRING="user__password__startswith=pbkdf2"),
-                    rf.post("/users/", data="token__regex=%5Eab", content_type="application/x-www-form-urlencoded"),
+                    rf.post("/users/", data="token__regex=%5Eab", content_type=FORM),
                     rf.post("/api/users", data=b'{"owner__password__startswith": "pbkdf2"}', content_type="application/json")):
         result = scan_request(request)
         assert result.score >= BLOCK and "django_orm_secret_lookup" in names(result), request
@@ -643,13 +651,13 @@ RANDOM_PASSWORDS = ["A!vKSC?`\\A", "JI9]>YXTx&\\f", "gzc}46rJ&\\gX", "R0D~;f\\ya
 
 @pytest.mark.parametrize("password", RANDOM_PASSWORDS)
 def test_a_random_password_is_no_obfuscated_command(password):
-    result = scan_parts(body=f"login=ana&pwd={quote(password, safe='')}&remember=on".encode(), content_type=FORM)
+    result = scan_login(password)
     assert "shell_obfuscated_command" not in names(result) and result.score < BLOCK, result.hits
 
 
 def test_random_passwords_with_symbols_are_seldom_refused():
-    """3,000 passwords of 8–20 letters, digits and punctuation, drawn with a fixed seed: the scan refused 8 of them
-    (one in 375) while any backslashed letter after a separator was an obfuscated command; now at most one."""
+    """3,000 passwords of 8–20 letters, digits and punctuation, drawn with a fixed seed: the scan refused 4 of them
+    (one in 750) while any backslashed letter after a separator was an obfuscated command; now at most one."""
     import random
     import string
 
@@ -658,8 +666,7 @@ def test_random_passwords_with_symbols_are_seldom_refused():
     refused = []
     for _ in range(3000):
         password = "".join(draw.choice(alphabet) for _ in range(draw.randint(8, 20)))
-        body = f"login=ana&pwd={quote(password, safe='')}&remember=on".encode()
-        if scan_parts(body=body, content_type=FORM).score >= BLOCK:
+        if scan_login(password).score >= BLOCK:
             refused.append(password)
     assert len(refused) <= 1, refused
 
@@ -678,14 +685,14 @@ def test_a_command_broken_by_quotes_or_backslashes_blocks_wherever_it_ends(comma
 def test_an_api_body_with_an_id_is_no_probe(document):
     """A key is a name, not a value: read alone, ``id`` (or ``pwd``) was the command a probe sends, and every API
     body naming an ``id`` scored as one (2, an LLM call each where one is configured)."""
-    result = scan_parts(body=json.dumps(document).encode(), content_type="application/json")
+    result = scan_json(document)
     assert result.score == 0, result.hits
 
 
 @pytest.mark.parametrize("value", ["id", "whoami", "ana;ls -la", "admin'--", "1 AND 1=1", "<script>alert(1)</script>",
                                    "{{7*7}}", "O'Reilly", "drop leaf table", "pwd", "1;select pg_sleep(5)"])
 def test_a_json_member_reads_as_the_same_form_field(value):
-    as_json = scan_parts(body=json.dumps({"cmd": value}).encode(), content_type="application/json")
+    as_json = scan_json({"cmd": value})
     as_form = scan_parts(body=f"cmd={quote(value, safe='')}".encode(), content_type=FORM)
     assert (names(as_json), as_json.score) == (names(as_form), as_form.score)
 
@@ -708,7 +715,7 @@ def test_latin1_text_and_a0_inside_utf8_stay_text(query):
 def test_an_operator_as_a_json_members_name_still_blocks(document):
     """With members read as ``name=value``, ``{"$ne": null}`` is the line ``$ne=null``: an operator's name is the
     member's, as it was when a key was read alone (a login bypass by NoSQL operators)."""
-    result = scan_parts(body=json.dumps(document).encode(), content_type="application/json")
+    result = scan_json(document)
     assert "nosql_operator" in names(result) and result.score >= BLOCK
 
 
@@ -717,7 +724,7 @@ def test_an_operator_as_a_json_members_name_still_blocks(document):
 def test_a_body_field_that_is_an_internal_url_blocks(url):
     """A webhook, an avatar to fetch, a feed: a field whose whole value is a URL to the server's own host."""
     assert scan_parts(body=f"webhook={quote(url, safe='')}".encode(), content_type=FORM).score >= BLOCK
-    assert scan_parts(body=json.dumps({"avatar_url": url}).encode(), content_type="application/json").score >= BLOCK
+    assert scan_json({"avatar_url": url}).score >= BLOCK
 
 
 @pytest.mark.parametrize("token", ["eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
