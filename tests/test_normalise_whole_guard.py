@@ -43,7 +43,8 @@ def _general_normalise(text: str, **call) -> tuple[str, int]:
     general one of ``test_normalise_fast_paths`` while it runs."""
     with patch.multiple(N, _fold_unicode=_general_fold, _decode_once=_general_decode_once,
                         _maybe_encoded_dot=lambda text: True,
-                        _has_encoded_dot=lambda text: N._ENCODED_DOT_RE.search(text) is not None):
+                        _has_encoded_dot=lambda text: N._ENCODED_DOT_RE.search(text) is not None,
+                        _has_form_encoded_dot=lambda text: N._FORM_ENCODED_DOT_RE.search(text) is not None):
         return N._normalise(text, **call)
 
 

@@ -413,6 +413,24 @@ def test_restricted_extensions_count_in_the_path_only():
     assert scan_parts(path="/static/app.js.gz").score == 0
 
 
+@pytest.mark.parametrize("text", ["see ../README.md and C:\\Users\\me\\notes.txt",
+                                  "run npm install in ../frontend, then open /home/jane/app/.env.example",
+                                  "cd ../.. and make"])
+def test_a_typed_climb_a_browser_escaped_is_no_encoded_dot(text):
+    """A browser writes the ``/`` and ``\\`` a person typed as ``%2F`` and ``%5C`` in a form, never a dot:
+    the ``../`` of a comment was refused once it met one hint, as if the client had hidden it."""
+    for result in (scan_parts(body=f"comment={quote(text, safe='')}".encode(), content_type=FORM),
+                   scan_parts(query_string="q=" + quote(text, safe=""))):
+        assert "encoded_dot" not in names(result) and result.score < BLOCK, result.hits
+
+
+def test_an_escaped_dot_or_a_slash_escaped_twice_after_a_climb_is_still_an_encoded_dot():
+    assert "encoded_dot" in names(scan_parts(query_string="f=%2e%2e/secret"))
+    assert "encoded_dot" in names(scan_parts(body=b"f=..%252fsecret", content_type=FORM))
+    assert "encoded_dot" in names(scan_parts(path="/static/..%2fsettings.py"))   # no encoder writes it there
+    assert "encoded_dot" in names(scan_parts(headers={"User-Agent": "..%2f..%2fetc"}))
+
+
 def test_a_scanner_name_counts_in_headers_only():
     assert "scanner_user_agent" in names(scan_parts(headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6)"}))
     assert scan_parts(query_string="q=how+to+use+sqlmap").score < BLOCK

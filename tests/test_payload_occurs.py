@@ -10,7 +10,7 @@ from smartlayer.detectors.payload.engine import occurs
 
 normalise = importlib.import_module("smartlayer.detectors.payload.normalise")
 ALPHABET = "%.2eEfF5cCuU0aA89x/\\\ud800é "
-KNOWN = ["a%2eb", "..%2f", "%252E", "%u002e", "%c0%ae", "x..%5c", "%C0%AE", "plain", "a\ud800%2e", "%c0%af",
+KNOWN = ["a%2eb", "..%2f", "..%252f", "%252E", "%u002e", "%c0%ae", "x..%5c", "%C0%AE", "plain", "a\ud800%2e", "%c0%af",
          "%E0%80%AF", "%f0%80%80%af", "%f8%80%80%80%af", "%fc%80%80%80%80%af", "%C1%9C", "%c0x", ""]
 
 
@@ -19,7 +19,9 @@ def _texts(seed: int) -> list[str]:
     return KNOWN + ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 16))) for _ in range(5000)]
 
 
-@pytest.mark.parametrize("name, found", [("_ENCODED_DOT_RE", "_has_encoded_dot"), ("_OVERLONG_RE", "_has_overlong")])
+@pytest.mark.parametrize("name, found", [("_ENCODED_DOT_RE", "_has_encoded_dot"),
+                                         ("_FORM_ENCODED_DOT_RE", "_has_form_encoded_dot"),
+                                         ("_OVERLONG_RE", "_has_overlong")])
 def test_the_automaton_finds_what_the_stdlib_finds(name, found):
     regex, search = getattr(normalise, name), getattr(normalise, found)
     texts = _texts(7)

@@ -46,8 +46,16 @@ _ENCODED_DOT = 64
 _CRLF_PAIR = 128
 _ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2[eE]|%[uU]002[eE]|%[cC]0%[aA][eE]|%[uU][fF][fF]0[eE]"
                              r"|\.\.%(?:25){0,3}(?:2[fF]|5[cC])")   # spelled out: IGNORECASE is 5× slower
-#: Whether it occurs, through an automaton (see :func:`.engine.occurs`).
+#: The same in form-encoded text (a query string, an urlencoded body), where a browser writes every ``/``
+#: and ``\\`` a person typed as ``%2F`` and ``%5C`` but never escapes a dot: there ``..%2F`` is the
+#: ``../`` of "see ../README.md" in a comment, and only an escaped slash escaped again after a climb
+#: (``..%252f``) is a trick.  The path, a header, a cookie or JSON text has no such encoder between the
+#: person and the server, so ``..%2f`` marks there.
+_FORM_ENCODED_DOT_RE = re.compile(r"%(?:25){0,3}2[eE]|%[uU]002[eE]|%[cC]0%[aA][eE]|%[uU][fF][fF]0[eE]"
+                                  r"|\.\.%(?:25){1,3}(?:2[fF]|5[cC])")
+#: Whether they occur, through an automaton (see :func:`.engine.occurs`).
 _has_encoded_dot = occurs(_ENCODED_DOT_RE.pattern)
+_has_form_encoded_dot = occurs(_FORM_ENCODED_DOT_RE.pattern)
 #: A byte 0xA0 sent alone, not inside a UTF-8 sequence: no character, but whitespace to MySQL
 #: (``1%A0UNION%A0SELECT``: sqlmap's blank tamper); read as the space it stands for, where UTF-8 makes it U+FFFD
 #: and the words around it one.  In a sequence (``%C2%A0``, NFKC's space already) it is left alone.
@@ -189,7 +197,8 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         return text.lower(), 0
     raw = text
     raw_breaks = lines and ("\n" in text or "\r" in text)
-    markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and _has_encoded_dot(text) else 0
+    markers = _ENCODED_DOT if "%" in text and _maybe_encoded_dot(text) and (
+        _has_form_encoded_dot(text) if form else _has_encoded_dot(text)) else 0
     if not text.isascii():
         size = len(text)
         text, folded = _fold_unicode(text, growth)

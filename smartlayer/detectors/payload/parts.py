@@ -240,9 +240,10 @@ class PartReader:
                 return False
             if has_hex_prefix(decoded):
                 return False
-            # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above), and
-            # "..%2f" to a slash after a climb: substring tests are cheaper than the marker's pattern
-            if "%2e" in text or "%2E" in text or (".." in text and "%2f" in text.lower()):
+            # an encoded dot decodes to a dot (its other spellings leave "%" or non-ASCII, refused above; so
+            # does a slash escaped twice after a climb, "..%252f"): a substring test is cheaper than the
+            # marker's pattern.  A browser's "..%2F" is a typed "../", no marker in a form (normalise)
+            if "%2e" in text or "%2E" in text:
                 return False
             self.budget -= len(text)
             self.decoded_forms += 1
