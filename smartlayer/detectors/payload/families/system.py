@@ -86,8 +86,11 @@ def _broken(word: str) -> str:
     return "|".join(spelt)
 
 
+# A whole value that is only ``id``, ``pwd``, ``uname``, ``route`` or ``sysinfo`` is no probe here: it is a sort key, a
+# field's or a tab's name (``?ordering=id``, ``?focus=pwd``) far more often than a command; quoted, after cmd's escape
+# or a redirection (``'id'``, ``^id``, ``<id``), after a separator, or followed by one (``id;``), it still is one.
 _PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>\\])", _SEP + _SHELL_PROBES[0],
-              START + r"[<^]?id\s?[;|&\\]", START + r"[<^]?['\"`]{0,2}\s?(?:id|whoami|uname(?:\s-a)?|ifconfig|ipconfig|systeminfo|sysinfo|pwd|route(?:\sprint)?"
+              START + r"[<^]?id\s?[;|&\\]", START + r"(?:[<^]|['\"`]{1,2})\s?(?:id|pwd|uname|sysinfo)['\"`]{0,2}$", START + r"[<^]?['\"`]{0,2}\s?(?:whoami|uname\s-a|ifconfig|ipconfig|systeminfo|route\sprint"
               r"|ls\s-[a-z]{1,5}(?:\s[/~.]\S{0,100})?|sleep\s\d{1,5}|ping(?:\.exe)?\s-[cnit]\s?\d{1,5}\s\S{1,100}"
               r"|which\s(?:gcc|cc|nc|ncat|netcat|python\d?|perl|ruby|php|wget|curl|bash|sh|telnet|socat)"
               r"|netsh\s\w{1,20}\s\w{1,20}(?:\s\w{1,20}){0,4}|net\suser|cat\s/\S{1,100}|echo\s\S{1,40}\s?\|\s?\w{1,20}|netstat(?:\s-[a-z]{1,5})?"
@@ -97,6 +100,13 @@ _PROBE_RES = [rf"{_SEP}(?:{'|'.join(_SHELL_PROBES[1:])})(?:$|[\s;|&`)'\"#<>\\])"
 #: a shell separator: where a scanner appends its command to what the field held.
 _FIELD_SEP = START + r"[\w.@+-]{0,64}['\")]{0,2}[&|]?" + _SEP
 _STRONG = "|".join(re.escape(head) + f"(?:{rest})" for head, rest in _SHELL_STRONG.items())
+#: The same where a value starts, but for a shell's bare name: after a separator ``|sh`` pipes into a shell, yet
+#: a value that is only ``bash`` or ``sh`` is a search for it, a snippet's language, a tag (``?q=bash``); a shell
+#: named there counts with the option that makes it run a command or a session (``bash -c``, ``sh -i``).
+_SHELL_NAMED = ("sh", "bash", "zsh")
+_STRONG_AT_START = "|".join(
+    re.escape(head) + (r"(?:\s-[a-z]{0,3}[ci])" if head in _SHELL_NAMED else f"(?:{rest})")
+    for head, rest in _SHELL_STRONG.items())
 _PROBES = "|".join(_SHELL_PROBES)
 
 # ── files ──
@@ -273,7 +283,7 @@ SIGNATURES = (
         r"|(?:\d{1,3}\.){0,3}(?:25[6-9]|2[6-9]\d|[3-9]\d\d)(?:\.\d{1,3}){1,3}(?:[/:?#]|$)"
         r"|(?:\d{1,3}\.){3}(?:25[6-9]|2[6-9]\d|[3-9]\d\d)(?:[/:?#]|$))", scope=frozenset((PATH, QUERY, HEADER))),
     # ── operating-system commands ──
-    sig("shell_command", "shell", 3, [rf"{_SEP}(?:{_STRONG})", rf"{START}(?:{_STRONG})"]),
+    sig("shell_command", "shell", 3, [rf"{_SEP}(?:{_STRONG})", rf"{START}(?:{_STRONG_AT_START})"]),
     # a probe between separators is an attack in a short value, a hint in free text
     sig("shell_probe", "shell", 3, _PROBE_RES, scope=VALUES),
     sig("shell_probe_text", "shell", 2, _PROBE_RES, scope=frozenset((BODY,))),
