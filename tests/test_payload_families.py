@@ -455,6 +455,13 @@ def test_the_same_commands_quoted_escaped_or_after_a_separator_still_block(value
     assert scan_parts(query_string="q=" + quote(value, safe="")).score >= BLOCK
 
 
+@pytest.mark.parametrize("text", ["~/.bashrc alias", "edit ~/.ssh/config", "~/.aws/credentials format"])
+def test_a_home_directorys_tilde_is_no_obfuscation(text):
+    """``~/`` is how a home directory is written: a sensitive file named after it is a hint, as it is without."""
+    result = scan_parts(query_string="q=" + quote(text, safe=""))
+    assert "lfi_obfuscated_file" not in names(result) and result.score < BLOCK, result.hits
+
+
 def test_a_scanner_name_counts_in_headers_only():
     assert "scanner_user_agent" in names(scan_parts(headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6)"}))
     assert scan_parts(query_string="q=how+to+use+sqlmap").score < BLOCK

@@ -155,7 +155,7 @@ _SYSTEM_PATH_VALUES = [
     r"|localsettings)\.(?:php\d?|inc|asp|aspx|jsp|bak|old|sql|db)$",
 ]
 #: What a traversal or an encoding trick is written with, just before the file it reaches.
-_OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%~]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{2}|\./|li4v)[^\w\s]{0,12}"
+_OBFUSCATED_PREFIX = r"(?:\.\.|[?\\%]|[\x00-\x1f]|[^\x00-\x7f]|0x[0-9a-f]{2}|/{2}|\./|li4v)[^\w\s]{0,12}"
 
 #: What is left of an escape no decoder accepts (``%c0%qf``, ``%%32%%66`` read once): after normalising, a
 #: ``%`` still followed by letters or digits stands where a separator was meant.
