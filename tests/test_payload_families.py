@@ -462,6 +462,26 @@ def test_a_home_directorys_tilde_is_no_obfuscation(text):
     assert "lfi_obfuscated_file" not in names(result) and result.score < BLOCK, result.hits
 
 
+@pytest.mark.parametrize("text", [
+    "the __dict__ of the instance", "override __init__ and __class__ checks", "use __subclasses__() to list them",
+    "print(self.__class__.__name__)", "globals defaults to sys.modules[obj.__module__].__dict__",
+    "Ask a question; return true if the answer is yes", "Return a new path (as returned by os.getcwd()).",
+])
+def test_python_prose_is_no_template_walk_nor_injected_code(text):
+    """What a Python developer writes about dunders and functions (a Django site's own users) is not blocked."""
+    result = scan_parts(body=f"comment={quote(text, safe='')}".encode(), content_type=FORM)
+    assert result.score < BLOCK, result.hits
+
+
+@pytest.mark.parametrize("value", [
+    "{{ ''.__class__.__mro__[2].__subclasses__() }}", "().__class__.__bases__[0].__subclasses__()",
+    "{{request|attr('__class__')}}", "{{ x.__dict__ }}", "x.__init__.__globals__['os']", "__import__('os')",
+    "[].__class__.__base__", "0;return true", "';return(true);var x='a", "phpinfo()", "x=getcwd()",
+])
+def test_the_walks_and_probes_themselves_still_block(value):
+    assert scan_parts(query_string="q=" + quote(value, safe="")).score >= BLOCK
+
+
 def test_a_scanner_name_counts_in_headers_only():
     assert "scanner_user_agent" in names(scan_parts(headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6)"}))
     assert scan_parts(query_string="q=how+to+use+sqlmap").score < BLOCK

@@ -44,8 +44,9 @@ SIGNATURES = (
         r"|require_once|unserialize|var_dump|print_r|eval)\s?\(\s?(?:['\"$`]|base64|gzinflate|str_rot13|chr\("
         # or given what a prober reads first: the directory, the script's own source, the host
         r"|(?:scandir|glob|getcwd|php_uname|phpversion|getenv|get_defined_vars)\s?\(|__(?:file|dir)__)",
-        # called with nothing, only what tells without an argument: prose names ``exec()`` and ``eval()`` so
-        r"\b(?:phpinfo|get_defined_vars|getcwd|php_uname|phpversion)\s?\(\s?\)",
+        # called with nothing, only what tells without an argument: prose names ``exec()`` and ``eval()`` so; and as
+        # a function, not a method (Python's ``os.getcwd()``)
+        r"(?:^|[^.\w])(?:phpinfo|get_defined_vars|getcwd|php_uname|phpversion)\s?\(\s?\)",
     ]),
     # a call whose function no filter can read by name, as PHP webshells write it: a dangerous function's name in
     # brackets or handed over in quotes (``(system)('id')``, ``array_map('system', …)``), a name built of quoted

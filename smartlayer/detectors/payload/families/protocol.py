@@ -169,7 +169,9 @@ SIGNATURES = (
         r"\$where\b|\$function\b|\$accumulator\b",
         rf"\$(?:{_OPS})\s?:\s?[\[{{]",
         r"(?:\|\||&&)\s?\(?\s?\d{1,10}\s?===?\s?\d{1,10}",
-        r";\s?return\s?\(?\s?(?:true|1)\b",
+        # a statement ended after a string, a number or a bracket (``';return true``, ``0;return(1)``): prose writes
+        # "ask a question; return true if …"
+        r"(?:^|=|['\"\d)\]}])\s?;\s?return\s?\(?\s?(?:true|1)\b",
         r"\bwhile\s?\(\s?\w{1,20}\s?-\s?\w{1,20}\s?<\s?\d",
     ]),
     # ── JavaScript prototype pollution ──

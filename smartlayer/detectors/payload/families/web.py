@@ -29,8 +29,17 @@ _ATTRIBUTES = ("(?:href|src|srcset|srcdoc|style|id|class|name|value|type|action|
                "|poster|code|codebase|classid|autofocus|repeat[a-z-]{0,10}|title|alt|lang|d|r|x|y|cx|cy|match|select"
                "|event|handler|observer|for|form|contenteditable|draggable|tabindex|accesskey|sandbox|allow|frameborder"
                "|color|size|face|align|border|bgcolor|cols|rows|maxlength|placeholder|role|aria-[a-z-]{1,20})")
-_PY_INTERNALS = ("__class__", "__mro__", "__subclasses__", "__globals__", "__builtins__", "__import__",
-                 "__base__", "__bases__", "__init__.__globals__", "__getattribute__", "__dict__")
+#: What a Python template injection walks through to reach a class that runs commands.  Named alone they are the
+#: words of Python prose (``the __dict__ of an instance``, ``override __init__``): what the walk has is a chain of
+#: them, a start at a literal (``''.__class__``), a template's delimiters around one, or a lookup by name.
+_PY_INTERNAL = r"__(?:class|mro|subclasses|globals|builtins|import|base|bases|getattribute|dict)__"
+_PY_WALK = [
+    r"(?:['\"]|\(\)|\[\]|\{\})\s?\.\s?" + _PY_INTERNAL,                              # ''.__class__, ().__class__
+    r"__[a-z]{2,20}__(?:\s?\[[^\]\n]{0,20}\])?\s?\.\s?" + _PY_INTERNAL,                # __mro__[1].__subclasses__
+    r"(?:\{\{|\{%)[^{}]{0,100}" + _PY_INTERNAL,                                         # {{ request.__class__ }}
+    r"(?:\battr\s?\(\s?|\[\s?)['\"]" + _PY_INTERNAL,                                   # |attr('__class__'), ['__globals__']
+    r"__(?:globals|builtins)__\s?\[|__import__\s?\(\s?['\"]",                           # __builtins__['eval'], __import__('os')
+]
 
 SIGNATURES = (
     # ── cross-site scripting ──
@@ -167,7 +176,7 @@ SIGNATURES = (
     # ASP's page code given a sum to write (``response.write(9876*1234)``): the product in the page shows it ran
     sig("ssti_asp_write", "ssti", 3, r"\bresponse\.write\s?\(\s?\d{1,10}\s?[*+]\s?\d{1,10}\s?\)"),
     sig("ssti_object_internals", "ssti", 3, [
-        "(?:" + "|".join(_PY_INTERNALS) + r")\b",
+        *_PY_WALK,
         r"\b(?:_self\.env|self\._templatereference__context|request\.application|lipsum\.__globals__"
         r"|cycler\.__init__|joiner\.__init__|namespace\.__init__|config\.items\s?\(|get_flashed_messages"
         r"\.__globals__|url_for\.__globals__)",
