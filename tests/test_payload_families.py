@@ -482,6 +482,22 @@ def test_the_walks_and_probes_themselves_still_block(value):
     assert scan_parts(query_string="q=" + quote(value, safe="")).score >= BLOCK
 
 
+@pytest.mark.parametrize("query", [
+    "next=https%3A%2F%2Fshop.example.com%2Fsearch%3Fq%3Drunning%2520shoes%26page%3D2",
+    "u=https%3A%2F%2Fexample.com%2F%3Fa%3D1%2526b%3D2",
+    "comment=" + quote("see https://example.com/search?q=a%20b%3A", safe=""),
+])
+def test_a_url_with_its_own_escapes_carried_in_a_form_is_no_double_encoding(query):
+    """A redirect's URL or a pasted link keeps its ``%20`` and ``%3A``: the form escapes them again."""
+    for result in (scan_parts(query_string=query), scan_parts(body=query.encode(), content_type=FORM)):
+        assert "double_encoding" not in names(result), result.hits
+
+
+@pytest.mark.parametrize("query", ["q=%252e%252e%252fsecret", "q=%253Cb%253E", "q=%2527", "q=%25252f"])
+def test_a_character_a_filter_looks_for_escaped_twice_is_still_double_encoding(query):
+    assert "double_encoding" in names(scan_parts(query_string=query))
+
+
 def test_a_scanner_name_counts_in_headers_only():
     assert "scanner_user_agent" in names(scan_parts(headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6)"}))
     assert scan_parts(query_string="q=how+to+use+sqlmap").score < BLOCK

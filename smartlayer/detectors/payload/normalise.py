@@ -76,6 +76,17 @@ _HEADER_LINE = re.compile(r"[\r\n][\t ]{0,4}[a-z][a-z0-9-]{1,40}[\t ]{0,4}:|[\r\
                           re.IGNORECASE)
 #: Dots and slashes written as C hex literals (``0x2e0x2e0x2f``): a path-traversal spelling.
 _HEX_SEPARATOR = re.compile(r"0x(2[ef]|5c)", re.IGNORECASE)
+#: The escapes of a URL's own structure (space, ``/ : ? = & # + , @``).  In a form (a query string, an urlencoded
+#: body) a URL that carries them is escaped again as a whole: a ``next=`` or ``redirect_uri=`` whose own query has
+#: ``%20``, a link pasted into a comment.  A second round that decodes nothing else is that, not double encoding;
+#: a dot, a quote, a bracket or a third round escaped again is.
+_URL_ESCAPE = re.compile(r"%(20|2[fFbBcC]|3[aAfFdD]|2[36]|40)")
+
+
+def _url_char(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 16))
+
+
 #: SQL comments read as the spaces they stand for (``union/**/select``), and
 #: MySQL's executable comments (``/*!50000union*/``) as their content.
 #: A comment's text cannot contain ``*/`` (runs of non-stars, each closed by stars, the last stars followed
@@ -205,6 +216,7 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         growth -= len(text) - size
         markers |= folded
     changes = 0
+    nested_url = False
     for round_ in range(_MAX_DECODE_ROUNDS):
         decoded, found = _decode_once(text, plus=form and round_ == 0, json_text=json_text)
         if "\ufffd" in decoded and ("%a0" in text or "%A0" in text):     # (sent as such, or ``%25A0`` a round ago)
@@ -213,13 +225,15 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
         if decoded == text:
             break
         changes += 1
+        if form and changes == 2:
+            nested_url = _URL_ESCAPE.sub(_url_char, text) == decoded
         if decoded.isascii():
             text = decoded
         else:
             text, clipped = _fold_unicode(decoded, growth)
             growth -= max(0, len(text) - len(decoded))
             markers |= clipped
-    if changes > 1:
+    if changes > 1 and not (changes == 2 and nested_url):
         markers |= _DOUBLE_ENCODING
     if lines and changes and not raw_breaks and ("\n" in text or "\r" in text):
         markers |= _CRLF_HEADER if _HEADER_LINE.search(text) else _CRLF | _CRLF_PAIR if "\r\n" in text else _CRLF
