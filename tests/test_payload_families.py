@@ -512,6 +512,21 @@ def test_a_php_include_of_a_path_url_variable_or_script_still_blocks(value):
     assert "php_code" in names(scan_parts(query_string="q=" + quote(value, safe="")))
 
 
+@pytest.mark.parametrize("text", ["```python\npip install 'httpcore==1.*'\n```\n# changelog",
+                                  "```sh\ncurl -O https://example.com/x.tar.gz\n```",
+                                  "@request.application\ndef app(request): ..."])
+def test_a_markdown_code_block_and_werkzeugs_decorator_are_no_injection(text):
+    result = scan_parts(body=f"comment={quote(text, safe='')}".encode(), content_type=FORM)
+    assert not names(result) & {"shell_substitution", "ssti_object_internals"} and result.score < BLOCK, result.hits
+
+
+def test_a_command_between_single_backticks_and_the_werkzeug_walk_still_count():
+    assert "shell_substitution" in names(scan_parts(query_string="q=" + quote("x`id`", safe="")))
+    assert "shell_substitution" in names(scan_parts(query_string="q=" + quote("`uname -a`", safe="")))
+    walk = "{{request.application.__globals__.__builtins__}}"
+    assert "ssti_object_internals" in names(scan_parts(query_string="q=" + quote(walk, safe="")))
+
+
 def test_a_scanner_name_counts_in_headers_only():
     assert "scanner_user_agent" in names(scan_parts(headers={"User-Agent": "Mozilla/5.00 (Nikto/2.1.6)"}))
     assert scan_parts(query_string="q=how+to+use+sqlmap").score < BLOCK

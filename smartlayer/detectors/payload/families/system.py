@@ -305,7 +305,8 @@ SIGNATURES = (
     sig("shell_probe_word", "shell", 1, rf"{_SEP}(?:{'|'.join(_SHELL_WORDS)})(?:$|[\s;|&`)'\"#<>])", paranoia=2),
     sig("shell_substitution", "shell", 2, [
         rf"\$\(\s?(?:{_SUBSTITUTION_COMMANDS})\b",
-        rf"`\s?(?:{_SUBSTITUTION_COMMANDS})\b[^`]{{0,100}}`",
+        # (a backtick not next to another: ```python opens a Markdown code block, it runs nothing)
+        rf"(?:^|[^`])`\s?(?:{_SUBSTITUTION_COMMANDS})\b[^`]{{0,100}}`",
         r"\$\{?ifs\b",
         r"\$\{\w{0,20}:?-?\w{0,20}\}\w{0,10}(?:/|\\)",
     ]),

@@ -177,7 +177,7 @@ SIGNATURES = (
     sig("ssti_asp_write", "ssti", 3, r"\bresponse\.write\s?\(\s?\d{1,10}\s?[*+]\s?\d{1,10}\s?\)"),
     sig("ssti_object_internals", "ssti", 3, [
         *_PY_WALK,
-        r"\b(?:_self\.env|self\._templatereference__context|request\.application|lipsum\.__globals__"
+        r"\b(?:_self\.env|self\._templatereference__context|request\.application\.__|lipsum\.__globals__"
         r"|cycler\.__init__|joiner\.__init__|namespace\.__init__|config\.items\s?\(|get_flashed_messages"
         r"\.__globals__|url_for\.__globals__)",
         r"\bfreemarker\.template\.utility\.(?:execute|objectconstructor|jythonruntime)\b",
