@@ -292,6 +292,9 @@ CASES = [
     ("query", "%5cr%5cn", "crlf_written_header"),
     ("query", "*)*", "ldap_filter_breakout"),
     ("request", "TRACK", "method_probe"),
+    # a file part named as a server-side script (more cases: tests/test_payload_uploads.py)
+    ("request", 'POST multipart/form-data;boundary=XyZ --XyZ\r\nContent-Disposition: form-data; name="f"; '
+                'filename="shell.php"\r\nContent-Type: text/plain\r\n\r\nhi\r\n--XyZ--\r\n', "script_upload"),
     ("request", "BREW", "method_unknown"),
     ("request", "GET text/plain x=1", "body_on_bodiless_method"),
     ("request", "POST application/json x=1", "content_type_mismatch"),

@@ -22,12 +22,19 @@ Judgement, weight by weight:
   document or XML sent (the content-type confusion that slips past a filter
   that reads by type), XML declared and no markup.  Clients get this wrong
   now and then, hence 1.
+* **a file part named as a server-side script** (``script_upload``, 3): ``shell.php``, ``x.phtml``,
+  ``cmd.jsp``, ``a.aspx`` — also with the tricks that make a server read it so (``shell.php.``, ``x.asp;.jpg``,
+  ``shell.php%00.jpg``).  What a web-shell upload sends; a Django site runs none of them, but a front server
+  serving the upload folder may, and no person attaches a PHP page to a Django form.  The name as the
+  client sent it (``image.php.jpg`` is an image to every server).
 
 Cost: a set lookup and a look at the first non-blank byte of a body the scan
-has already read; nothing is parsed here.
+has already read, and one bounded search of each file part's name (the last 300 characters)
+when there are file parts; nothing is parsed here.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -43,6 +50,10 @@ PROBE_METHODS = frozenset(("TRACE", "TRACK", "DEBUG", "CONNECT"))
 _BODILESS = frozenset(("GET", "HEAD"))
 _JSON_STARTS = frozenset(b'{["-0123456789tfn')
 _BLANK = b" \t\r\n\xef\xbb\xbf"          # whitespace and a UTF-8 byte-order mark
+#: A server-side script's extension ending a file name, or before what a server cuts off (``;``, a NUL).
+#: Bounded and anchored at the end (a name is at most a few hundred characters): no backtracking to speak of.
+_SCRIPT_NAME = re.compile(r"\.(?:php\d?|phtml|phar|pht|phps|jspx?|aspx?|ashx|asmx)(?:[.\s]{0,8}$|;|\x00|%00)",
+                          re.IGNORECASE)
 
 
 def _first_byte(body: bytes | None) -> int | None:
@@ -57,13 +68,20 @@ def _media(content_type: str) -> str:
 
 
 def request_anomalies(method: Any, content_type: str, meta: Mapping[str, Any],
-                      body: bytes | None) -> list[tuple[str, str, str]]:
+                      body: bytes | None, filenames: Mapping[str, list[str]] | None = None) -> list[tuple[str, str, str]]:
     """The anomalies of one request, as ``(signature, location, excerpt)``; ``[]`` for nearly every request.
 
     ``body`` is the part of the body the scan read (``None`` when it read
-    none); ``meta`` the WSGI environ (``CONTENT_LENGTH``, ``HTTP_TRANSFER_ENCODING``).
+    none); ``meta`` the WSGI environ (``CONTENT_LENGTH``, ``HTTP_TRANSFER_ENCODING``);
+    ``filenames`` a multipart body's file parts' names, field → names, as sent.
     """
     found: list[tuple[str, str, str]] = []
+    if filenames:
+        for names in filenames.values():
+            script = next((name for name in names if _SCRIPT_NAME.search(name[-300:])), None)
+            if script is not None:
+                found.append(("script_upload", "body", script[-120:]))
+                break
     verb = method if isinstance(method, str) else ""
     if verb in PROBE_METHODS:
         found.append(("method_probe", "method", verb))

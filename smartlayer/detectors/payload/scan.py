@@ -343,7 +343,8 @@ def scan_request(request: Any) -> ScanResult:
                 scan.skip(reason)
             scan.truncated |= body.truncated
         query = meta.get("QUERY_STRING", "")
-        for name, where, excerpt in request_anomalies(request.method, content_type, meta, body and body.raw):
+        for name, where, excerpt in request_anomalies(request.method, content_type, meta, body and body.raw,
+                                                      body and body.filenames):
             scan._hit(_BY_NAME[name], where, excerpt, 0)
         scan.run(query_string=query, body=body and body.raw, content_type=content_type,
                  headers=headers, cookies=cookies, form_fields=body and _with_filenames(body), path=_raw_path(request))

@@ -110,6 +110,7 @@ SIGNATURES = (
     sig("method_unknown", "protocol", 1, None),
     sig("body_on_bodiless_method", "protocol", 1, None),      # a body on GET or HEAD
     sig("content_type_mismatch", "protocol", 1, None),        # JSON declared, none sent; a form that is JSON or XML
+    sig("script_upload", "protocol", 3, None),                # a file part named shell.php, x.jsp, a.aspx
     sig("null_byte_body", "protocol", 2, r"\x00", scope=frozenset(("body",))),
     # ── scanners ──
     sig("scanner_user_agent", "scanner", 3, "(?:" + "|".join(re.escape(s) for s in _SCANNERS) + ")",
