@@ -81,12 +81,6 @@ _HEX_SEPARATOR = re.compile(r"0x(2[ef]|5c)", re.IGNORECASE)
 #: ``%20``, a link pasted into a comment.  A second round that decodes nothing else is that, not double encoding;
 #: a dot, a quote, a bracket or a third round escaped again is.
 _URL_ESCAPE = re.compile(r"%(20|2[fFbBcC]|3[aAfFdD]|2[36]|40)")
-
-
-def _url_char(match: re.Match[str]) -> str:
-    return chr(int(match.group(1), 16))
-
-
 #: SQL comments read as the spaces they stand for (``union/**/select``), and
 #: MySQL's executable comments (``/*!50000union*/``) as their content.
 #: A comment's text cannot contain ``*/`` (runs of non-stars, each closed by stars, the last stars followed
@@ -226,7 +220,7 @@ def _normalise(text: str, *, form: bool = False, json_text: bool = False, lines:
             break
         changes += 1
         if form and changes == 2:
-            nested_url = _URL_ESCAPE.sub(_url_char, text) == decoded
+            nested_url = _URL_ESCAPE.sub(_hex_char, text) == decoded
         if decoded.isascii():
             text = decoded
         else:
