@@ -38,8 +38,8 @@ from typing import Any
 from django.conf import settings
 from django.utils.http import parse_header_parameters
 
-__all__ = ["BINARY_PREFIXES", "BINARY_TYPES", "SNIFF_BYTES", "UNDECLARED", "Body", "Replay", "scannable_body",
-           "textual_octets"]
+__all__ = ["BINARY_PREFIXES", "BINARY_TYPES", "SNIFF_BYTES", "UNDECLARED", "Body", "Replay", "left_as_binary",
+           "scannable_body", "textual_octets"]
 
 #: Methods whose body has no meaning: never read, whatever Content-Length says.
 NO_BODY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "CONNECT"})
@@ -150,6 +150,15 @@ def textual_octets(head: bytes) -> bool:
         return True
     text = head[3:] if head.startswith(codecs.BOM_UTF8) else head
     return text.lstrip(b" \t\r\n")[:1] in (b"<", b"{", b"[")
+
+
+def left_as_binary(media: str, head: bytes | None) -> bool:
+    """Whether a body of type ``media`` goes unread as binary: a binary type, unless it names no format
+    (:data:`UNDECLARED`) and ``head``, its first :data:`SNIFF_BYTES` (None: not read), opens as text a parser
+    takes (:func:`textual_octets`).  The one rule for a Django request's body and a body handed to the scan."""
+    if media not in BINARY_TYPES and not media.startswith(BINARY_PREFIXES):
+        return False
+    return not (media == UNDECLARED and head is not None and textual_octets(head))
 
 
 def _peek(request: Any, size: int) -> bytes | None:
@@ -308,11 +317,9 @@ def scannable_body(request: Any, max_bytes: int) -> Body:
         body.skipped.append("body:invalid_length")
         return body
     media, params = media_type(str(meta.get("CONTENT_TYPE", "") or ""))
-    if media in BINARY_TYPES or media.startswith(BINARY_PREFIXES):
-        head = _peek(request, SNIFF_BYTES) if media == UNDECLARED and length else None
-        if head is None or not textual_octets(head):
-            body.skipped.append("body:binary")
-            return body
+    if left_as_binary(media, _peek(request, SNIFF_BYTES) if media == UNDECLARED and length else None):
+        body.skipped.append("body:binary")
+        return body
     buffered = hasattr(request, "_body") or _seekable(getattr(request, "_stream", None))
     if length == 0 and not buffered:
         # nothing declared: WSGI hands out nothing (a chunked body's length is unknown)

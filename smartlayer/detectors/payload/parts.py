@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import held as _held
-from .body import BINARY_PREFIXES, BINARY_TYPES, SNIFF_BYTES, UNDECLARED, decode_body, textual_octets
+from .body import SNIFF_BYTES, UNDECLARED, decode_body, left_as_binary
 from .normalise import _as_text, _unquote, has_hex_prefix, needs_work
 from .sigbase import BODY, HEADER, PATH, QUERY
 
@@ -300,8 +300,7 @@ class PartReader:
         if media.startswith("multipart/"):
             self.skip("multipart:body")     # raw multipart is not parsed here: pass form_fields
             return
-        if (media in BINARY_TYPES or media.startswith(BINARY_PREFIXES)) and not (
-                media == UNDECLARED and textual_octets(bytes(body[:SNIFF_BYTES]))):
+        if left_as_binary(media, bytes(body[:SNIFF_BYTES]) if media == UNDECLARED else None):
             self.skip("body:binary")
             return
         text = decode_body(bytes(self.clip(body)), charset)
